@@ -1,0 +1,46 @@
+# ubakit: the two commands of README.md
+#   make report   creates .venv if missing, then produces reports/demo/ (index.html + one HTML per notebook)
+#   make test     creates .venv if missing, then runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CAMPAIGN ?= demo
+JOBS   ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: report test env run validate lab bench strip clean
+
+report: env
+	$(PY) -m helpers run params/$(CAMPAIGN).yaml --jobs $(JOBS)
+
+test: env
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ubakit needs Python 3.11+; run: make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ubakit)" >/dev/null
+	$(VENV)/bin/nbstripout --install --keep-metadata-keys=cell.metadata.tags 2>/dev/null || true
+	touch $@
+
+run: env
+	$(PY) -m helpers run params/$(CAMPAIGN).yaml --jobs $(JOBS)
+
+validate: env
+	for f in params/[!_]*.yaml; do $(PY) -m helpers validate $$f || exit 1; done
+
+lab: env
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: env
+	$(PY) bench/run.py
+
+strip: env
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf reports/*/ .pytest_cache

@@ -1,0 +1,92 @@
+"""The notebook's entry point: ``ctx = helpers.open_campaign(campaign, ...)`` loads and validates the
+campaign, prepares its folders, sets the chart theme and gives access to the clean tables."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .params import Campaign, load_params, params_path
+from .paths import CampaignPaths, campaign_paths
+
+__all__ = ["Context", "open_campaign", "batch_mode"]
+
+
+def batch_mode() -> bool:
+    """True when run by the batch runner (no interactive progress bars in reports)."""
+    return os.environ.get("UBAKIT_BATCH") == "1"
+
+
+@dataclass
+class Context:
+    """A loaded campaign: validated params, output paths and lazy access to the clean tables."""
+
+    cfg: Campaign
+    paths: CampaignPaths
+    params_file: Path
+    _con: object = field(default=None, repr=False)
+
+    @property
+    def campaign(self) -> str:
+        return self.cfg.campaign
+
+    @property
+    def con(self):
+        """The Ibis backend of the campaign's engine (created on first use)."""
+        if self._con is None:
+            from .engine import connect
+
+            self._con = connect(self.cfg, self.paths)
+        return self._con
+
+    def has(self, table: str) -> bool:
+        """Whether the clean table exists (the campaign defines it and ingest has run)."""
+        return self.paths.table(table).exists()
+
+    def table(self, name: str):
+        """Clean canonical table as a lazy Ibis table (event-level work stays in the engine)."""
+        from .engine import read_table
+
+        return read_table(self.con, self.paths, name)
+
+    def df(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Clean canonical table as pandas (for small tables: reviews, users, results)."""
+        path = self.paths.table(name)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: run the ingest notebook for campaign "
+                                    f"{self.campaign!r} first")
+        return pd.read_parquet(path, columns=columns)
+
+    def ingest_manifest(self) -> dict:
+        """What ingest reported (rows in/out, reasons, ranges) as written to ``data/_ingest.json``."""
+        import json
+
+        p = self.paths.data / "_ingest.json"
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist: run the ingest notebook first")
+        return json.loads(p.read_text(encoding="utf-8"))
+
+
+def open_campaign(campaign: str = "demo", *, params_file: str = "", reports_dir: str = "",
+                  theme: bool = True) -> Context:
+    """Load and validate a campaign and prepare its output folders.
+
+    Parameters
+    ----------
+    campaign : campaign name; its params are ``params/<campaign>.yaml`` unless ``params_file`` is given.
+    params_file : explicit path of the campaign YAML (the batch runner passes it).
+    reports_dir : folder holding ``<campaign>/`` outputs (default ``reports/`` of the project).
+    theme : set the report chart theme (CJK font) with :func:`helpers.plots.set_theme`.
+    """
+    pfile = params_path(params_file or campaign)
+    cfg = load_params(pfile)
+    if cfg.campaign != campaign and not params_file:
+        raise ValueError(f"params/{campaign}.yaml declares campaign {cfg.campaign!r}")
+    paths = campaign_paths(cfg.campaign, reports_dir or os.environ.get("UBAKIT_REPORTS_DIR") or None).ensure()
+    if theme:
+        from .plots import set_theme
+
+        set_theme()
+    return Context(cfg=cfg, paths=paths, params_file=pfile)

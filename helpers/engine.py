@@ -1,0 +1,51 @@
+"""The event-level engine: Ibis expressions, executed by DuckDB (default, embedded) or PySpark.
+
+Analysis helpers take and return Ibis tables for event-level work, so the same code runs on one
+laptop (DuckDB, out of core) and on a Spark cluster (``engine: spark``); only small results are pulled
+into pandas for tables and charts. See README, "Architecture".
+"""
+from __future__ import annotations
+
+import ibis
+
+from .params import Campaign
+from .paths import CampaignPaths
+
+__all__ = ["connect", "read_table"]
+
+
+def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
+    """An Ibis backend for the campaign's ``engine``.
+
+    DuckDB gets the campaign memory limit and spills to ``<campaign>/.cache/duckdb_spill``.
+    ``spark`` uses the active SparkSession or builds one from the usual Spark configuration
+    (``SPARK_HOME``/``spark-defaults.conf``/``PYSPARK_SUBMIT_ARGS``), local mode when nothing is set.
+    """
+    engine = cfg.engine if cfg is not None else "duckdb"
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        if cfg is not None:
+            con.raw_sql(f"SET memory_limit = '{cfg.ingest.memory_limit}'")
+        if paths is not None:
+            spill = paths.cache / "duckdb_spill"
+            spill.mkdir(parents=True, exist_ok=True)
+            con.raw_sql(f"SET temp_directory = '{spill}'")
+        return con
+    if engine == "spark":
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise RuntimeError("engine: spark needs PySpark: pip install 'ubakit[spark]'") from None
+        session = SparkSession.builder.appName("ubakit").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"engine: unknown engine {engine!r} (duckdb or spark)")
+
+
+def read_table(con, paths: CampaignPaths, name: str):
+    """The clean canonical table ``name`` of the campaign as an Ibis table (lazy; nothing is loaded)."""
+    path = paths.table(name)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist: run the ingest notebook first "
+            f"(python -m helpers run params/<campaign>.yaml --only ingest)")
+    return con.read_parquet(str(path), table_name=f"{name}_clean")

@@ -1,0 +1,468 @@
+"""Campaign parameters: one YAML per campaign in ``params/``, merged over ``params/_defaults.yaml``,
+validated by a schema before anything runs.
+
+Every problem is reported at once, with its key path and a hint (:class:`ParamsError`). Unknown or
+misspelt keys are errors (with a "did you mean"), as are wrong types, missing input files, unknown
+notebooks and unknown time zones. ``python -m helpers validate params/<campaign>.yaml`` does only this.
+
+The full reference of keys is ``docs/params.md``.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import glob
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .paths import SLUG_PATTERN, check_slug, project_root
+from .schema import TABLES
+
+__all__ = [
+    "ParamsError",
+    "Campaign",
+    "TableSpec",
+    "Source",
+    "Rule",
+    "load_params",
+    "params_path",
+    "available_notebooks",
+    "NOTEBOOK_ORDER",
+    "resolve_input",
+]
+
+#: Notebooks run in this order (ingest first); notebooks not listed here run after, alphabetically.
+NOTEBOOK_ORDER = ("ingest", "funnel", "retention", "rfm", "clustering", "sentiment", "churn")
+
+RAW_PLACEHOLDER = "{raw}"
+
+
+class ParamsError(ValueError):
+    """Invalid campaign parameters; ``problems`` holds ``(key_path, message)`` pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        n = len(problems)
+        lines = [f"{source}: {n} problem{'s' if n != 1 else ''} in the campaign parameters"]
+        lines += [f"  - {loc or '<top level>'}: {msg}" for loc, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------------- inputs
+class Source(_Strict):
+    """Where a table's raw rows come from."""
+
+    path: str = Field(description="file or glob; relative paths are from the project root; "
+                                  "'{raw}/...' is the campaign's generated-data folder (demo)")
+    format: Literal["auto", "csv", "excel", "parquet", "jsonl"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "latin-1"] = "auto"
+    delimiter: str | None = Field(None, description="CSV delimiter; default: detected")
+    sheet: str | int | None = Field(None, description="Excel sheet name or index; default the first")
+    header: bool = True
+
+
+_OPS = ("equals", "in_", "starts_with", "regex", "is_null", "lt", "gt")
+
+
+class Rule(_Strict):
+    """An extra cleaning rule: rows matching it are quarantined with ``reason``.
+
+    Exactly one condition: ``equals``, ``in``, ``starts_with``, ``regex``, ``is_null``, ``lt``, ``gt``.
+    ``column`` is a source column name (before mapping) or a canonical column.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    reason: str = Field(pattern=SLUG_PATTERN)
+    column: str
+    equals: str | float | None = None
+    in_: list[str | float] | None = Field(None, alias="in")
+    starts_with: str | None = None
+    regex: str | None = None
+    is_null: bool | None = None
+    lt: float | None = None
+    gt: float | None = None
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> "Rule":
+        given = [op for op in _OPS if getattr(self, op) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one condition of equals / in / starts_with / regex / is_null / lt / gt "
+                f"(got {', '.join(o.rstrip('_') for o in given) or 'none'})"
+            )
+        return self
+
+
+class TableSpec(_Strict):
+    """How to build one canonical table: from a source file, or derived from another clean table."""
+
+    source: Source | None = None
+    derive_from: Literal["events", "orders"] | None = Field(
+        None, description="build this table from another clean table instead of a file")
+    where_event: list[str] | None = Field(
+        None, description="derive_from: events -> the events that are orders (e.g. [buy])")
+    event_name: str = Field("buy", description="derive_from: orders -> event name given to each order row")
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> source column")
+    derive: dict[str, str] = Field(default_factory=dict, description="column -> SQL expression over source "
+                                                                      "columns (text; cast as needed)")
+    values: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                              description="column -> {source value: canonical value}")
+    ts_format: str = Field("auto", description="auto | epoch_s | epoch_ms | a strptime format such as '%Y-%m-%d %H'")
+    source_timezone: str | None = Field(None, description="time zone of naive timestamps in the source "
+                                                           "(default: the campaign time zone)")
+    keep_extra: bool = Field(True, description="keep unmapped source columns as extra properties")
+    events: list[str] | None = Field(None, description="events table: the known event names; others are "
+                                                       "quarantined as unknown_event")
+    max_amount: float | None = Field(None, description="amounts above this are quarantined as implausible_amount")
+    allow_negative_amount: bool = False
+    dedupe: bool = Field(True, description="quarantine exact duplicate rows (all source columns equal)")
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _source_or_derived(self) -> "TableSpec":
+        if (self.source is None) == (self.derive_from is None):
+            raise ValueError("give either 'source' (a file) or 'derive_from' (another table), not both or neither")
+        if self.derive_from == "events" and not self.where_event:
+            raise ValueError("derive_from: events needs where_event, e.g. where_event: [buy]")
+        return self
+
+    @field_validator("source_timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return _check_tz(v) if v else v
+
+
+class Tables(_Strict):
+    events: TableSpec | None = None
+    orders: TableSpec | None = None
+    reviews: TableSpec | None = None
+    users: TableSpec | None = None
+
+
+class Period(_Strict):
+    """Analysis period, inclusive calendar days in the campaign time zone."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class Demo(_Strict):
+    """Generate the demo data set (helpers.demo) into the campaign's raw folder before ingest."""
+
+    seed: int = 42
+    n_users: int = Field(2000, ge=50, le=1_000_000)
+    start: dt.date = dt.date(2024, 3, 1)
+    days: int = Field(60, ge=14, le=3650)
+
+
+class Ingest(_Strict):
+    memory_limit: str = Field("4GB", description="DuckDB memory limit; larger inputs spill to disk")
+    threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores)")
+    quarantine_csv: bool = Field(True, description="also write quarantine/<table>.csv (UTF-8 with BOM, opens in Excel)")
+
+
+def _check_tz(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(v, _zones(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (an IANA name such as 'Asia/Shanghai' or 'UTC')"
+        raise ValueError(f"unknown time zone {v!r}{hint}") from None
+    return v
+
+
+def _zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones())
+
+
+class Campaign(_Strict):
+    """A campaign: its inputs, period, time zone, engine, notebooks and per-analysis settings."""
+
+    campaign: str = Field(pattern=SLUG_PATTERN, description="slug; outputs go to reports/<campaign>/")
+    title: str = Field(description="shown on the reports, may be Chinese")
+    description: str = ""
+    timezone: str = "Asia/Shanghai"
+    period: Period
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    notebooks: list[str] | None = Field(None, description="notebooks to run (default: all in notebooks/)")
+    demo: Demo | None = None
+    ingest: Ingest = Field(default_factory=Ingest)
+    tables: Tables
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+    # ------------------------------------------------------------------ convenience
+    @property
+    def table_names(self) -> list[str]:
+        """Canonical tables this campaign provides, in build order (sources first, derived after)."""
+        specs = {k: v for k, v in self.tables if v is not None}
+        return sorted(specs, key=lambda k: (specs[k].derive_from is not None, list(TABLES).index(k)))
+
+    def spec(self, table: str) -> TableSpec:
+        s = getattr(self.tables, table, None)
+        if s is None:
+            raise KeyError(f"campaign {self.campaign!r} has no '{table}' table (params: tables.{table})")
+        return s
+
+    def run_notebooks(self) -> list[str]:
+        """Notebooks to run, ingest first, in :data:`NOTEBOOK_ORDER`."""
+        names = self.notebooks if self.notebooks is not None else available_notebooks()
+        names = list(dict.fromkeys(["ingest", *names]))
+        return sorted(names, key=_nb_key)
+
+
+def _nb_key(name: str) -> tuple[int, str]:
+    return (NOTEBOOK_ORDER.index(name) if name in NOTEBOOK_ORDER else len(NOTEBOOK_ORDER), name)
+
+
+def available_notebooks(root: Path | None = None) -> list[str]:
+    """Names (without ``.ipynb``) of the notebooks in ``notebooks/``, in run order."""
+    folder = (root or project_root()) / "notebooks"
+    return sorted((p.stem for p in folder.glob("*.ipynb")), key=_nb_key)
+
+
+# --------------------------------------------------------------------------------------------------- loading
+def params_path(campaign_or_path: str | os.PathLike) -> Path:
+    """``params/<campaign>.yaml`` for a campaign name, or the given path."""
+    s = str(campaign_or_path)
+    if s.endswith((".yaml", ".yml")) or os.sep in s or "/" in s:
+        return Path(s).expanduser()
+    check_slug(s)
+    return project_root() / "params" / f"{s}.yaml"
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text (pydantic parses them and reports bad ones by key)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(str(path), [("", f"file not found: {path}; campaigns live in params/<campaign>.yaml")]) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise ParamsError(str(path), [("", f"not valid YAML: {e}")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(str(path), [("", "the file must be a mapping of keys (campaign:, title:, ...)")])
+    return data
+
+
+def resolve_input(path: str, *, raw_dir: Path | None = None) -> str:
+    """Absolute form of a source path (glob allowed): '~' and $VARS expanded, '{raw}' substituted,
+    relative paths taken from the project root."""
+    p = os.path.expandvars(os.path.expanduser(path))
+    if p.startswith(RAW_PLACEHOLDER):
+        if raw_dir is None:
+            raise ValueError(f"{path!r} uses {RAW_PLACEHOLDER}, which only a demo campaign provides")
+        p = str(raw_dir) + p[len(RAW_PLACEHOLDER):]
+    if not os.path.isabs(p):
+        p = str(project_root() / p)
+    return os.path.normpath(p)
+
+
+def load_params(campaign_or_path: str | os.PathLike, *, check_files: bool = True) -> Campaign:
+    """Load, merge over ``params/_defaults.yaml`` and validate a campaign; raise :class:`ParamsError`.
+
+    Parameters
+    ----------
+    campaign_or_path : a campaign name (``demo``) or a path to its YAML.
+    check_files : also check that every input file exists and every listed notebook is known.
+    """
+    path = params_path(campaign_or_path)
+    data = _read_yaml(path)
+    defaults = path.parent / "_defaults.yaml"
+    if defaults.exists() and defaults.resolve() != path.resolve():
+        data = _deep_merge(_read_yaml(defaults), data)
+    problems: list[tuple[str, str]] = []
+    try:
+        cfg = Campaign.model_validate(data)
+    except ValidationError as e:
+        problems += [_describe(err, data) for err in e.errors()]
+        if check_files:
+            problems += [p for p in _raw_checks(data) if p[0] not in {q[0] for q in problems}]
+        raise ParamsError(str(path), problems) from None
+    problems += _semantic_checks(cfg, path, check_files=check_files)
+    if problems:
+        raise ParamsError(str(path), problems)
+    return cfg
+
+
+def _raw_checks(data: dict) -> list[tuple[str, str]]:
+    """Best-effort file and notebook checks on raw (schema-invalid) params, so that they are reported
+    together with the schema errors."""
+    out: list[tuple[str, str]] = []
+    known = available_notebooks()
+    nbs = data.get("notebooks")
+    if isinstance(nbs, list):
+        for i, nb in enumerate(nbs):
+            if isinstance(nb, str) and nb not in known:
+                out.append((f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; "
+                                              f"available: {', '.join(known)}"))
+    tables = data.get("tables")
+    if isinstance(tables, dict):
+        for name, spec in tables.items():
+            src = spec.get("source") if isinstance(spec, dict) else None
+            path = src.get("path") if isinstance(src, dict) else None
+            if isinstance(path, str) and not path.startswith(RAW_PLACEHOLDER):
+                resolved = resolve_input(path)
+                if not glob.glob(resolved):
+                    out.append((f"tables.{name}.source.path", f"no file matches {path!r} (looked for {resolved}); "
+                                                              "relative paths are from the project root"))
+    return out
+
+
+def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if path.stem != cfg.campaign and not path.stem.startswith("_"):
+        out.append(("campaign", f"is {cfg.campaign!r} but the file is {path.name}; name the file "
+                                f"params/{cfg.campaign}.yaml or change the campaign"))
+    known = available_notebooks()
+    for i, nb in enumerate(cfg.notebooks or []):
+        if nb not in known:
+            out.append((f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; "
+                                          f"available: {', '.join(known)}"))
+    names = {k for k, v in cfg.tables if v is not None}
+    if "events" not in names and "orders" not in names:
+        out.append(("tables", "a campaign needs at least an events or an orders table"))
+    for tname in sorted(names):
+        spec = cfg.spec(tname)
+        canon = {c.name for c in TABLES[tname]}
+        loc = f"tables.{tname}"
+        if spec.derive_from:
+            if spec.derive_from == tname or spec.derive_from not in names:
+                out.append((f"{loc}.derive_from", f"table {spec.derive_from!r} is not defined in this campaign"))
+            elif cfg.spec(spec.derive_from).derive_from:
+                out.append((f"{loc}.derive_from", "derive from a table read from a file, not from another derived one"))
+            continue
+        for key in spec.columns:
+            if key not in canon:
+                out.append((f"{loc}.columns.{key}", f"{key!r} is not a column of the canonical {tname} table"
+                                                    f"{_did_you_mean(key, canon)}; canonical columns: "
+                                                    f"{', '.join(sorted(canon))} (extra source columns are kept "
+                                                    f"as they are when keep_extra is true)"))
+        for key in spec.values:
+            if key not in canon:
+                out.append((f"{loc}.values.{key}", f"{key!r} is not a canonical {tname} column{_did_you_mean(key, canon)}"))
+        if spec.events is not None and tname != "events":
+            out.append((f"{loc}.events", "only the events table takes a list of known events"))
+        if check_files and spec.source is not None:
+            raw_dir = None
+            if spec.source.path.startswith(RAW_PLACEHOLDER):
+                if cfg.demo is None:
+                    out.append((f"{loc}.source.path", f"'{RAW_PLACEHOLDER}' is only for demo campaigns "
+                                                      "(add a demo: section or give a real path)"))
+                continue
+            resolved = resolve_input(spec.source.path, raw_dir=raw_dir)
+            if not glob.glob(resolved):
+                out.append((f"{loc}.source.path", f"no file matches {spec.source.path!r} (looked for {resolved}); "
+                                                  "relative paths are from the project root"))
+    return out
+
+
+def _did_you_mean(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _loc(loc: tuple) -> str:
+    s = ""
+    for part in loc:
+        if isinstance(part, int):
+            s += f"[{part}]"
+        else:
+            s += ("." if s else "") + str(part)
+    return s
+
+
+def _fields_at(data: Any, loc: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """Model class and raw value at the parent of ``loc`` (for did-you-mean on unknown keys)."""
+    model: Any = Campaign
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            model = _inner_model(model) if model is not None else None
+            continue
+        fld = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        model = _inner_model(fld.annotation) if fld else None
+    return model, None
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation) or ():
+        found = _inner_model(arg)
+        if found:
+            return found
+    return None
+
+
+def _describe(err: dict, data: dict) -> tuple[str, str]:
+    loc = tuple(err["loc"])
+    # pydantic puts the failing union member's name in loc (e.g. 'TableSpec'); drop those for readability
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
+    where = _loc(loc)
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        model, _ = _fields_at(data, loc)
+        names = []
+        if model is not None:
+            names = [f.alias or n for n, f in model.model_fields.items()]
+        hint = _did_you_mean(loc[-1], names)
+        allowed = f"; allowed keys here: {', '.join(names)}" if names else ""
+        return where, f"unknown key{hint}{allowed}"
+    if typ == "missing":
+        return where, "required key is missing"
+    inp = err.get("input")
+    shown = repr(inp) if not isinstance(inp, dict) else "a mapping"
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    msg = err["msg"].removeprefix("Value error, ")
+    if typ == "string_pattern_mismatch" and loc and loc[-1] in ("campaign", "reason"):
+        msg = "must be a slug: lower-case letters, digits, '-' or '_' (e.g. 'taobao-2017')"
+    if typ.startswith("date"):
+        msg += " (write dates as YYYY-MM-DD)"
+    return where, f"{msg}, got {shown}"

@@ -1,0 +1,216 @@
+"""Data profile of the ingest step: rows in/out per table and reason, time range, users, activity per
+day, top values, null rates, quarantine samples, and the ingest report's key findings.
+
+All functions read the clean Parquet tables with DuckDB (cheap scans, any size) and return small pandas
+DataFrames for display.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from .fmt import fmt_int, fmt_pct
+from .ingest import TableReport
+
+__all__ = ["ingest_summary", "reason_table", "daily_activity", "top_values", "null_rates", "null_rate_table",
+           "ingest_headline", "show_quarantine_samples", "plot_reasons", "plot_daily",
+           "quarantine_sample", "ingest_findings", "ingest_results"]
+
+
+def _q(path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def ingest_summary(reports: dict[str, TableReport]) -> pd.DataFrame:
+    """One row per table.
+
+    Returns
+    -------
+    DataFrame with columns ``table``, ``source`` (file names or ``derived from <table>``), ``encoding``,
+    ``rows_in``, ``rows_out``, ``quarantined``, ``kept_share`` (rows_out / rows_in), ``ts_min``, ``ts_max``,
+    ``users``, ``seconds``.
+    """
+    rows = []
+    for r in reports.values():
+        src = f"derived from {r.derived_from}" if r.derived_from else ", ".join(p.rsplit("/", 1)[-1] for p in r.files)
+        rows.append({"table": r.table, "source": src, "encoding": r.encoding or "", "rows_in": r.rows_in,
+                     "rows_out": r.rows_out, "quarantined": r.rows_quarantined,
+                     "kept_share": r.rows_out / r.rows_in if r.rows_in else float("nan"),
+                     "ts_min": r.ts_min, "ts_max": r.ts_max, "users": r.users, "seconds": r.seconds})
+    return pd.DataFrame(rows)
+
+
+def reason_table(reports: dict[str, TableReport]) -> pd.DataFrame:
+    """Quarantined rows per table and reason.
+
+    Returns
+    -------
+    DataFrame with ``table``, ``reason``, ``rows``, ``share_of_input`` (rows / rows_in of that table),
+    sorted by table then rows descending. Empty (with these columns) when nothing was rejected.
+    """
+    rows = [{"table": r.table, "reason": k, "rows": v, "share_of_input": v / r.rows_in if r.rows_in else float("nan")}
+            for r in reports.values() for k, v in r.reasons.items()]
+    df = pd.DataFrame(rows, columns=["table", "reason", "rows", "share_of_input"])
+    return df.sort_values(["table", "rows"], ascending=[True, False], ignore_index=True)
+
+
+def daily_activity(path, *, ts_col: str = "ts", user_col: str = "user_id") -> pd.DataFrame:
+    """Rows and distinct users per local calendar day of a clean table.
+
+    Returns
+    -------
+    DataFrame with ``day`` (datetime64, midnight), ``rows``, ``users``; days without rows are absent.
+    """
+    sql = (f"SELECT CAST(date_trunc('day', {ts_col}) AS TIMESTAMP) AS day, count(*) AS rows, "
+           f"count(DISTINCT {user_col}) AS users FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY 1")
+    with duckdb.connect() as con:
+        return con.execute(sql).df()
+
+
+def top_values(path, column: str, *, n: int = 15) -> pd.DataFrame:
+    """Most frequent values of ``column``.
+
+    Returns
+    -------
+    DataFrame with ``value``, ``rows``, ``share`` (of all rows), at most ``n`` rows, most frequent first
+    (ties by value).
+    """
+    sql = (f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows, count(*) / sum(count(*)) OVER () AS share '
+           f"FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY rows DESC, value LIMIT {int(n)}")
+    with duckdb.connect() as con:
+        return con.execute(sql).df()
+
+
+def null_rates(path) -> pd.DataFrame:
+    """Share of empty values per column of a clean table.
+
+    Returns
+    -------
+    DataFrame with ``column``, ``nulls``, ``null_share``, in table column order.
+    """
+    with duckdb.connect() as con:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()]
+        if not cols:
+            return pd.DataFrame(columns=["column", "nulls", "null_share"])
+        parts = ", ".join(f'count(*) - count("{c}")' for c in cols)
+        n, *nulls = con.execute(f"SELECT count(*), {parts} FROM read_parquet({_q(path)})").fetchone()
+    return pd.DataFrame({"column": cols, "nulls": nulls,
+                         "null_share": [x / n if n else float("nan") for x in nulls]})
+
+
+def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int = 8) -> pd.DataFrame:
+    """A few quarantined rows per reason (first in source order), with ``reason`` and ``source_row``
+    first and at most ``max_cols`` source columns."""
+    if not report.quarantine_path or not report.reasons:
+        return pd.DataFrame(columns=["reason", "source_row"])
+    sql = (f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS rn "
+           f"FROM read_parquet({_q(report.quarantine_path)})) WHERE rn <= {int(per_reason)} ORDER BY reason, source_row")
+    with duckdb.connect() as con:
+        df = con.execute(sql).df()
+    keep = ["reason", "source_row"] + [c for c in df.columns if c not in ("reason", "source_row", "source_file")][:max_cols]
+    return df[keep]
+
+
+def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> list[str]:
+    """Key findings of the ingest report in plain words and numbers (Chinese first, English after)."""
+    out = []
+    for r in reports.values():
+        if r.derived_from:
+            out.append(f"**{r.table}**: {fmt_int(r.rows_out)} 行，由 {r.derived_from} 派生 "
+                       f"(derived from the clean {r.derived_from} table).")
+            out += [f"注意 Note: {n}" for n in r.notes]
+            continue
+        kept = r.rows_out / r.rows_in if r.rows_in else 0
+        line = (f"**{r.table}**: 输入 {fmt_int(r.rows_in)} 行，保留 {fmt_int(r.rows_out)} 行 ({fmt_pct(kept)}); "
+                f"{fmt_int(r.rows_in)} rows in, {fmt_int(r.rows_out)} clean")
+        if r.users is not None:
+            line += f", {fmt_int(r.users)} 用户 users"
+        if r.ts_min:
+            line += f", {r.ts_min[:10]} – {(r.ts_max or '')[:10]}"
+        out.append(line + ".")
+        if r.reasons:
+            top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
+            desc = ", ".join(f"{k} {fmt_int(v)}" for k, v in top[:4])
+            out.append(f"**{r.table}** 隔离 quarantined {fmt_int(r.rows_quarantined)} 行 rows "
+                       f"({fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0)}): {desc}"
+                       f"{' …' if len(top) > 4 else ''}.")
+    if timezone:
+        out.append(f"时间均为 {timezone} 当地时间 (all times are {timezone} local time).")
+    return out
+
+
+def ingest_results(reports: dict[str, TableReport]) -> dict:
+    """The notebook-specific part of ``results/ingest.json``: per table ``rows_in``, ``rows_out``,
+    ``reasons``, ``ts_min``, ``ts_max``, ``users``, ``encoding``, ``seconds``."""
+    return {"tables": {k: {f: v.to_dict()[f] for f in ("rows_in", "rows_out", "rows_quarantined", "reasons", "ts_min",
+                                                       "ts_max", "users", "encoding", "seconds", "derived_from")}
+                       for k, v in reports.items()}}
+
+
+def null_rate_table(reports: dict[str, TableReport]) -> pd.DataFrame:
+    """:func:`null_rates` of every clean table, stacked, with a leading ``table`` column."""
+    parts = [null_rates(r.path).assign(table=r.table) for r in reports.values()]
+    if not parts:
+        return pd.DataFrame(columns=["table", "column", "nulls", "null_share"])
+    df = pd.concat(parts, ignore_index=True)
+    return df[["table", "column", "nulls", "null_share"]]
+
+
+def ingest_headline(reports: dict[str, TableReport]) -> list[dict]:
+    """Headline numbers of the ingest report (for the index page)."""
+    from .report import headline
+
+    out = []
+    for r in reports.values():
+        if r.derived_from:
+            continue
+        out.append(headline(f"{r.table} clean rows 清洗后行数", r.rows_out, fmt_int(r.rows_out)))
+        share = r.rows_quarantined / r.rows_in if r.rows_in else 0.0
+        out.append(headline(f"{r.table} quarantined 隔离比例", round(share, 6), fmt_pct(share)))
+    main = reports.get("events") or reports.get("orders")
+    if main is not None and main.users is not None:
+        out.append(headline("users 用户数", main.users, fmt_int(main.users)))
+    return out
+
+
+def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int = 3) -> None:
+    """Display a few quarantined rows per reason for every table that rejected rows (HTML-escaped)."""
+    from IPython.display import Markdown, display
+
+    from .fmt import style_table
+
+    shown = False
+    for r in reports.values():
+        sample = quarantine_sample(r, per_reason=per_reason)
+        if sample.empty:
+            continue
+        shown = True
+        display(Markdown(f"**{r.table}** — `{r.quarantine_path}`"))
+        display(style_table(sample, int_cols=("source_row",)))
+    if not shown:
+        display(Markdown("没有被隔离的行 · No rows were quarantined."))
+
+
+def plot_reasons(reasons: pd.DataFrame, *, ax=None):
+    """Horizontal bars of quarantined rows per table · reason (from :func:`reason_table`); Axes out."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_bar
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(reasons) + 1)))
+    data = reasons.assign(label=reasons["table"] + " · " + reasons["reason"]) if len(reasons) else \
+        pd.DataFrame({"label": ["(none)"], "rows": [0]})
+    return plot_bar(data, x="label", y="rows", horizontal=True, ax=ax,
+                    title="隔离行数（按原因）Quarantined rows by reason",
+                    xlabel="行数 rows", ylabel="表 · 原因 table · reason")
+
+
+def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
+    """Rows and users per day (from :func:`daily_activity`) as lines; Axes out."""
+    long = daily.melt(id_vars="day", value_vars=["rows", "users"], var_name="measure", value_name="count")
+    long["measure"] = long["measure"].map({"rows": f"{table} 行数 rows", "users": "用户数 users"})
+    from .plots import plot_line
+
+    return plot_line(long, x="day", y="count", hue="measure", ax=ax,
+                     title=f"每日{table}与用户 Daily {table} and users", xlabel="日期 date", ylabel="数量 count")

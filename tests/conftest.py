@@ -1,0 +1,36 @@
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("UBAKIT_SHARED", ROOT.parent / "shared")) / "data"
+TAOBAO = SHARED / "taobao_userbehavior_head" / "UserBehavior_head_814users.csv"
+RETAIL = SHARED / "uci_online_retail_II_2009_2010" / "online_retail_II_2009-2010.csv.gz"
+TIANCHI = SHARED / "tianchi_mobile_recommend_sample" / "sample_user_behavior.csv"
+REES46 = SHARED / "rees46_ecommerce_head" / "2019-Oct_head9999.csv"
+
+
+def need(path: Path):
+    """Skip cleanly when a ../shared/data sample is absent."""
+    return pytest.mark.skipif(not path.exists(), reason=f"real data sample not available: {path}")
+
+
+@pytest.fixture
+def write_params(tmp_path):
+    """Write a campaign YAML into a temporary params folder and return its path."""
+    pdir = tmp_path / "params"
+    pdir.mkdir(exist_ok=True)
+
+    def _write(text: str, name: str | None = None) -> Path:
+        import re
+
+        stem = name or re.search(r"campaign: *(\S+)", text).group(1)
+        p = pdir / f"{stem}.yaml"
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    return _write
