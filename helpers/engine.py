@@ -11,7 +11,7 @@ import ibis
 from .params import Campaign
 from .paths import CampaignPaths
 
-__all__ = ["connect", "read_table"]
+__all__ = ["connect", "read_table", "as_table"]
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
@@ -49,3 +49,18 @@ def read_table(con, paths: CampaignPaths, name: str):
             f"{path} does not exist: run the ingest notebook first "
             f"(python -m helpers run params/<campaign>.yaml --only ingest)")
     return con.read_parquet(str(path), table_name=f"{name}_clean")
+
+
+def as_table(data):
+    """An Ibis table from an Ibis table (returned as is) or a pandas DataFrame (wrapped as a memtable).
+
+    Analysis helpers call this first, so they accept both the lazy clean tables of a campaign
+    (``ctx.table("events")``) and small hand-made pandas frames in tests and notebooks.
+    """
+    import pandas as pd
+
+    if isinstance(data, ibis.expr.types.Table):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return ibis.memtable(data)
+    raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")

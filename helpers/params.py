@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .paths import SLUG_PATTERN, check_slug, project_root
 from .schema import TABLES
+from .sections import (ChurnParams, ClusteringParams, FunnelParams, PathsParams, ProfileParams, RetentionParams,
+                       RFMParams, SentimentParams)
 
 __all__ = [
     "ParamsError",
@@ -38,7 +40,9 @@ __all__ = [
 ]
 
 #: Notebooks run in this order (ingest first); notebooks not listed here run after, alphabetically.
-NOTEBOOK_ORDER = ("ingest", "funnel", "retention", "rfm", "clustering", "sentiment", "churn")
+NOTEBOOK_ORDER = ("ingest", "funnel", "paths", "retention", "rfm", "clustering", "sentiment", "churn", "user_profile")
+#: Notebooks that read other notebooks' results: run after all the others have finished.
+FINAL_NOTEBOOKS = ("user_profile",)
 
 RAW_PLACEHOLDER = "{raw}"
 
@@ -207,6 +211,15 @@ class Campaign(_Strict):
     demo: Demo | None = None
     ingest: Ingest = Field(default_factory=Ingest)
     tables: Tables
+    # one section per analysis (helpers/sections.py); absent = that analysis' defaults
+    funnel: FunnelParams = Field(default_factory=FunnelParams)
+    retention: RetentionParams = Field(default_factory=RetentionParams)
+    paths: PathsParams = Field(default_factory=PathsParams)
+    rfm: RFMParams = Field(default_factory=RFMParams)
+    clustering: ClusteringParams = Field(default_factory=ClusteringParams)
+    user_profile: ProfileParams = Field(default_factory=ProfileParams)
+    sentiment: SentimentParams = Field(default_factory=SentimentParams)
+    churn: ChurnParams = Field(default_factory=ChurnParams)
 
     @field_validator("timezone")
     @classmethod
@@ -226,9 +239,10 @@ class Campaign(_Strict):
             raise KeyError(f"campaign {self.campaign!r} has no '{table}' table (params: tables.{table})")
         return s
 
-    def run_notebooks(self) -> list[str]:
-        """Notebooks to run, ingest first, in :data:`NOTEBOOK_ORDER`."""
-        names = self.notebooks if self.notebooks is not None else available_notebooks()
+    def run_notebooks(self, available: list[str] | None = None) -> list[str]:
+        """Notebooks to run, ingest first, in :data:`NOTEBOOK_ORDER` (``available``: the notebooks folder's
+        names, default those of the project)."""
+        names = self.notebooks if self.notebooks is not None else (available or available_notebooks())
         names = list(dict.fromkeys(["ingest", *names]))
         return sorted(names, key=_nb_key)
 
@@ -237,9 +251,10 @@ def _nb_key(name: str) -> tuple[int, str]:
     return (NOTEBOOK_ORDER.index(name) if name in NOTEBOOK_ORDER else len(NOTEBOOK_ORDER), name)
 
 
-def available_notebooks(root: Path | None = None) -> list[str]:
-    """Names (without ``.ipynb``) of the notebooks in ``notebooks/``, in run order."""
-    folder = (root or project_root()) / "notebooks"
+def available_notebooks(folder: Path | None = None) -> list[str]:
+    """Names (without ``.ipynb``) of the notebooks in ``folder`` (default the project's ``notebooks/``),
+    in run order."""
+    folder = Path(folder) if folder else project_root() / "notebooks"
     return sorted((p.stem for p in folder.glob("*.ipynb")), key=_nb_key)
 
 
@@ -364,8 +379,8 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
             out.append((f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; "
                                           f"available: {', '.join(known)}"))
     names = {k for k, v in cfg.tables if v is not None}
-    if "events" not in names and "orders" not in names:
-        out.append(("tables", "a campaign needs at least an events or an orders table"))
+    if not names:
+        out.append(("tables", "a campaign needs at least one table (events, orders, reviews or users)"))
     for tname in sorted(names):
         spec = cfg.spec(tname)
         canon = {c.name for c in TABLES[tname]}

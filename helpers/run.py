@@ -120,6 +120,32 @@ def _execute_job(args: tuple) -> dict:
         return {"status": "failed", "error": traceback.format_exc().strip().splitlines()[-1], "seconds": 0.0}
 
 
+def _run_stage(names, ingest_failed, job, upstream, record, jobs) -> None:
+    """Run one stage's notebooks, in parallel up to ``jobs``; record each status."""
+    pending = {}
+    for n in names:
+        if ingest_failed:
+            record(n, "", {"status": "skipped", "error": "ingest failed: fix it first", "seconds": None})
+            continue
+        fp, work = job(n, upstream)
+        if work is None:
+            record(n, fp, {"status": "up-to-date", "error": None, "seconds": 0.0})
+        else:
+            pending[n] = (fp, work)
+    if not pending:
+        return
+    workers = max(1, min(jobs, len(pending)))
+    if workers == 1:
+        for n, (fp, work) in pending.items():
+            record(n, fp, _execute_job(work))
+        return
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futs = {pool.submit(_execute_job, work): (n, fp) for n, (fp, work) in pending.items()}
+        for fut in cf.as_completed(futs):
+            n, fp = futs[fut]
+            record(n, fp, fut.result())
+
+
 # ------------------------------------------------------------------------------------------ campaign
 def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = None, jobs: int = 2,
                  force: bool = False, show_code: bool = False, reports_dir: str | os.PathLike | None = None,
@@ -134,7 +160,11 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     cfg = load_params(pfile)
     nb_dir = Path(notebooks_dir) if notebooks_dir else project_root() / "notebooks"
     paths = campaign_paths(cfg.campaign, reports_dir).ensure()
-    names = cfg.run_notebooks()
+    from .params import available_notebooks
+
+    available = available_notebooks(nb_dir)
+    all_names = cfg.run_notebooks(available)
+    names = list(all_names)
     if only:
         unknown = [n for n in only if n not in names]
         if unknown:
@@ -194,28 +224,11 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     else:
         upstream = state.get("ingest", {}).get("fingerprint", "")
     ingest_failed = any(s["notebook"] == "ingest" and s["status"] == "failed" for s in summary.statuses)
-    pending = {}
-    for n in rest:
-        if ingest_failed:
-            record(n, "", {"status": "skipped", "error": "ingest failed: fix it first", "seconds": None})
-            continue
-        fp, work = job(n, upstream)
-        if work is None:
-            record(n, fp, {"status": "up-to-date", "error": None, "seconds": 0.0})
-        else:
-            pending[n] = (fp, work)
-    if pending:
-        workers = max(1, min(jobs, len(pending)))
-        if workers == 1:
-            for n, (fp, work) in pending.items():
-                record(n, fp, _execute_job(work))
-        else:
-            ctx = mp.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futs = {pool.submit(_execute_job, work): (n, fp) for n, (fp, work) in pending.items()}
-                for fut in cf.as_completed(futs):
-                    n, fp = futs[fut]
-                    record(n, fp, fut.result())
+    from .params import FINAL_NOTEBOOKS
+
+    # analyses in parallel, then the notebooks that read their results
+    for stage in ([n for n in rest if n not in FINAL_NOTEBOOKS], [n for n in rest if n in FINAL_NOTEBOOKS]):
+        _run_stage(stage, ingest_failed, job, upstream, record, jobs)
     if bar is not None:
         bar.close()
     order = {n: i for i, n in enumerate(names)}
@@ -227,8 +240,8 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     listed = {s["notebook"] for s in summary.statuses}
     extra = [{"notebook": n, "status": "up-to-date" if state.get(n, {}).get("status") == "ok" else "skipped",
               "error": None, "seconds": None}
-             for n in cfg.run_notebooks() if n not in listed and (paths.root / f"{n}.html").exists()]
-    all_statuses = sorted(summary.statuses + extra, key=lambda s: cfg.run_notebooks().index(s["notebook"]))
+             for n in all_names if n not in listed and (paths.root / f"{n}.html").exists()]
+    all_statuses = sorted(summary.statuses + extra, key=lambda s: all_names.index(s["notebook"]))
     write_index(paths.root, cfg, all_statuses)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary

@@ -1,4 +1,4 @@
-"""Data profile of the ingest step: rows in/out per table and reason, time range, users, activity per
+"""Data quality profile of the ingest step: rows in/out per table and reason, time range, users, activity per
 day, top values, null rates, quarantine samples, and the ingest report's key findings.
 
 All functions read the clean Parquet tables with DuckDB (cheap scans, any size) and return small pandas
@@ -12,7 +12,7 @@ import pandas as pd
 from .fmt import fmt_int, fmt_pct
 from .ingest import TableReport
 
-__all__ = ["ingest_summary", "reason_table", "daily_activity", "top_values", "null_rates", "null_rate_table",
+__all__ = ["main_table", "key_column", "ingest_summary", "reason_table", "daily_activity", "top_values", "null_rates", "null_rate_table",
            "ingest_headline", "show_quarantine_samples", "plot_reasons", "plot_daily",
            "quarantine_sample", "ingest_findings", "ingest_results"]
 
@@ -54,15 +54,39 @@ def reason_table(reports: dict[str, TableReport]) -> pd.DataFrame:
     return df.sort_values(["table", "rows"], ascending=[True, False], ignore_index=True)
 
 
+def main_table(reports: dict[str, TableReport]) -> str:
+    """The table the ingest report profiles: events, else orders, else the first one ingested."""
+    for name in ("events", "orders", "reviews", "users"):
+        if name in reports:
+            return name
+    return next(iter(reports))
+
+
+#: the column whose top values the ingest report shows, per table
+KEY_COLUMN = {"events": "event", "orders": "item_id", "reviews": "category", "users": "channel"}
+
+
+def key_column(table: str) -> str:
+    """The column whose most frequent values describe ``table`` (event names for events, ...)."""
+    return KEY_COLUMN.get(table, "user_id")
+
+
 def daily_activity(path, *, ts_col: str = "ts", user_col: str = "user_id") -> pd.DataFrame:
     """Rows and distinct users per local calendar day of a clean table.
 
     Returns
     -------
-    DataFrame with ``day`` (datetime64, midnight), ``rows``, ``users``; days without rows are absent.
+    DataFrame with ``day`` (datetime64, midnight), ``rows``, ``users``; days without rows are absent;
+    empty when the table has no timestamp (or no user) column.
     """
+    with duckdb.connect() as con:
+        cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
+    if ts_col not in cols:
+        return pd.DataFrame({"day": pd.Series(dtype="datetime64[us]"), "rows": pd.Series(dtype="int64"),
+                             "users": pd.Series(dtype="int64")})
+    users = f"count(DISTINCT {user_col})" if user_col in cols else "CAST(NULL AS BIGINT)"
     sql = (f"SELECT CAST(date_trunc('day', {ts_col}) AS TIMESTAMP) AS day, count(*) AS rows, "
-           f"count(DISTINCT {user_col}) AS users FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY 1")
+           f"{users} AS users FROM read_parquet({_q(path)}) WHERE {ts_col} IS NOT NULL GROUP BY 1 ORDER BY 1")
     with duckdb.connect() as con:
         return con.execute(sql).df()
 
@@ -75,6 +99,11 @@ def top_values(path, column: str, *, n: int = 15) -> pd.DataFrame:
     DataFrame with ``value``, ``rows``, ``share`` (of all rows), at most ``n`` rows, most frequent first
     (ties by value).
     """
+    with duckdb.connect() as con:
+        cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
+    if column not in cols:
+        return pd.DataFrame({"value": pd.Series(dtype=str), "rows": pd.Series(dtype="int64"),
+                             "share": pd.Series(dtype=float)})
     sql = (f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows, count(*) / sum(count(*)) OVER () AS share '
            f"FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY rows DESC, value LIMIT {int(n)}")
     with duckdb.connect() as con:
@@ -208,6 +237,14 @@ def plot_reasons(reasons: pd.DataFrame, *, ax=None):
 
 def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
     """Rows and users per day (from :func:`daily_activity`) as lines; Axes out."""
+    if daily.empty:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.text(0.5, 0.5, "无时间戳 no timestamps in this table", ha="center", va="center", transform=ax.transAxes)
+        ax.set(title=f"每日{table}与用户 Daily {table} and users", xlabel="日期 date", ylabel="数量 count")
+        return ax
     long = daily.melt(id_vars="day", value_vars=["rows", "users"], var_name="measure", value_name="count")
     long["measure"] = long["measure"].map({"rows": f"{table} 行数 rows", "users": "用户数 users"})
     from .plots import plot_line

@@ -1,0 +1,109 @@
+"""End to end: the runner executes every notebook under papermill on the demo campaign and the real
+Taobao sample, writes HTML without code, an index listing every report, results with the documented
+keys; a broken notebook fails alone; a rerun skips up-to-date reports."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from helpers.params import available_notebooks
+from helpers.run import run_campaign
+
+from .conftest import ROOT, TAOBAO, need
+
+pytestmark = pytest.mark.e2e
+COMMON_KEYS = {"notebook", "campaign", "title", "generated_at", "headline", "findings"}
+
+
+def _no_code(html: str) -> None:
+    assert "jp-InputArea" not in html, "code cells must be hidden"
+    assert "open_campaign(" not in html and "import helpers" not in html
+    assert not re.search(r'<script[^>]+src="https?://', html), "reports must not load scripts from the network"
+
+
+def _check_campaign(root, summary, names):
+    assert summary.ok, summary.statuses
+    index = (root / "index.html").read_text(encoding="utf-8")
+    for n in names:
+        assert f"href='{n}.html'" in index, n
+        html = (root / f"{n}.html").read_text(encoding="utf-8")
+        _no_code(html)
+        assert "<img" in html, f"{n}: no chart rendered"
+        res = json.loads((root / "results" / f"{n}.json").read_text(encoding="utf-8"))
+        assert COMMON_KEYS <= set(res), n
+        assert res["headline"] and res["findings"], n
+        for h in res["headline"]:
+            assert set(h) == {"label", "value", "text"}
+        for csv in res.get("tables", {}).values():
+            assert (root / "results" / csv).exists()
+        assert (root / "notebooks" / f"{n}.ipynb").exists()
+    return index
+
+
+def test_demo_campaign_end_to_end(tmp_path):
+    names = available_notebooks()
+    s = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
+    root = tmp_path / "demo"
+    index = _check_campaign(root, s, names)
+    assert "演示电商活动" in index
+    ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
+    assert set(ing["tables"]) == {"events", "orders", "reviews", "users"}
+    ev = ing["tables"]["events"]
+    assert ev["rows_in"] == ev["rows_out"] + ev["rows_quarantined"]
+    assert ing["tables"]["reviews"]["encoding"] == "gb18030"
+    # a rerun with nothing changed skips everything; --force reruns
+    s2 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
+    assert {st["status"] for st in s2.statuses} == {"up-to-date"}
+    s3 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, only=["ingest"], force=True,
+                      progress=False, echo=lambda *_: None)
+    assert [st["status"] for st in s3.statuses] == ["ok"]
+
+
+@need(TAOBAO)
+def test_real_taobao_campaign_end_to_end(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "helpers", "run", str(ROOT / "params" / "taobao.yaml"),
+                        "--reports-dir", str(tmp_path), "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    root = tmp_path / "taobao"
+    from helpers.run import RunSummary
+
+    s = RunSummary("taobao", root, [{"notebook": n, "status": "ok"} for n in available_notebooks()])
+    _check_campaign(root, s, available_notebooks())
+    ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
+    assert ing["tables"]["events"]["reasons"] == {"out_of_period": 35}
+
+
+def test_broken_notebook_fails_alone(tmp_path):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    shutil.copy(ROOT / "notebooks" / "ingest.ipynb", nbdir / "ingest.ipynb")
+    good = nbformat.read(ROOT / "notebooks" / "ingest.ipynb", as_version=4)
+    broken = nbformat.v4.new_notebook()
+    broken.cells = [good.cells[1], nbformat.v4.new_code_cell("import helpers\nraise ValueError('planted failure 42')"),
+                    nbformat.v4.new_markdown_cell("never reached")]
+    broken.metadata = good.metadata
+    nbformat.write(broken, nbdir / "zz_broken.ipynb")
+    s = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path / "out", notebooks_dir=nbdir, jobs=1,
+                     progress=False, echo=lambda *_: None)
+    st = {x["notebook"]: x for x in s.statuses}
+    assert st["ingest"]["status"] == "ok"
+    assert st["zz_broken"]["status"] == "failed"
+    assert st["zz_broken"]["error"] == "ValueError: planted failure 42"
+    assert not s.ok
+    root = tmp_path / "out" / "demo"
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert "failed" in index and "planted failure 42" in index
+    html = (root / "zz_broken.html").read_text(encoding="utf-8")
+    assert "planted failure 42" in html  # the report shows the error
+
+
+def test_cli_run_exit_codes(tmp_path, write_params):
+    bad = write_params("campaign: x1\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-02}\ntables: {}\n")
+    r = subprocess.run([sys.executable, "-m", "helpers", "run", str(bad), "--reports-dir", str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "at least one table" in r.stderr
+    assert not (tmp_path / "x1").exists(), "nothing runs when params are invalid"
