@@ -1,2 +1,45 @@
-"""ubakit helpers (full exports restored once all modules exist)."""
+"""ubakit helpers: every computation of the notebook report kit lives in this package.
+
+Where things are computed (one module per concern; see README "Layout"):
+
+========================  =========================================================
+``helpers.schema``        canonical tables (events, orders, reviews, users) and time-zone policy
+``helpers.params``        campaign YAML schema and validation
+``helpers.paths``         project root and the campaign output folders
+``helpers.ingest``        raw files -> clean Parquet + quarantine (DuckDB, out of core)
+``helpers.quality``       ingest report: rows per reason, daily activity, null rates, findings
+``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
+``helpers.campaign``      ``open_campaign``: a notebook's entry point
+``helpers.plots``         chart theme (CJK font) and generic charts
+``helpers.fmt``           number formatting for reports
+``helpers.report``        results files, key findings, HTML conversion, index page
+``helpers.run``           batch runner (papermill, parallel, up-to-date checks)
+``helpers.demo``          deterministic demo data generator with planted effects
+========================  =========================================================
+"""
+from .campaign import Context, batch_mode, open_campaign
+from .demo import generate_demo
+from .engine import connect, read_table
+from .fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table
+from .ingest import IngestError, TableReport, detect_encoding, ingest_campaign, ingest_table, transcode_to_utf8
+from .params import Campaign, ParamsError, available_notebooks, load_params
+from .paths import campaign_paths, project_root
+from .plots import check_chart, plot_bar, plot_heatmap, plot_line, set_theme
+from .quality import (key_column, main_table, daily_activity, ingest_findings, ingest_headline, ingest_results, ingest_summary,
+                      null_rate_table, null_rates, plot_daily, plot_reasons, quarantine_sample, reason_table,
+                      show_quarantine_samples, top_values)
+from .report import headline, load_results, notebook_to_html, save_results, show_findings, show_header, write_index
+from .schema import TABLES
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Campaign", "Context", "IngestError", "ParamsError", "TABLES", "TableReport", "available_notebooks",
+    "key_column", "main_table", "batch_mode", "campaign_paths", "check_chart", "connect", "daily_activity", "detect_encoding",
+    "fmt_duration_hours", "fmt_int", "fmt_money", "fmt_num", "fmt_pct", "generate_demo", "headline",
+    "ingest_campaign", "ingest_findings", "ingest_headline", "ingest_results", "ingest_summary", "ingest_table",
+    "load_params", "load_results", "notebook_to_html", "null_rate_table", "null_rates", "open_campaign",
+    "plot_bar", "plot_daily", "plot_heatmap", "plot_line", "plot_reasons", "project_root", "quarantine_sample",
+    "read_table", "reason_table", "save_results", "set_theme", "show_findings", "show_header",
+    "show_quarantine_samples", "style_table", "top_values", "transcode_to_utf8", "write_index",
+]

@@ -422,6 +422,8 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             typed[name] = f"CAST({_num_sql(expr)} AS {dtype})"
         else:
             typed[name] = f"CAST({expr} AS VARCHAR)"
+    # typed values are computed once, in an inner SELECT, as "__t_<name>"; checks and output read them
+    ref = {name: _ident(f"__t_{name}") for name in typed}
     used_src = set(spec.columns.values()) | {n for n in canon if n in src_cols}
     extras: dict[str, str] = {}
     if spec.keep_extra:
@@ -447,10 +449,10 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         if name not in text:
             continue
         if c.dtype == "TIMESTAMP":
-            checks.append(("bad_timestamp", f"({text[name]}) IS NOT NULL AND {typed[name]} IS NULL"))
+            checks.append(("bad_timestamp", f"({text[name]}) IS NOT NULL AND {ref[name]} IS NULL"))
     for name, c in canon.items():
         if name in text and c.dtype in ("DOUBLE", "INTEGER"):
-            checks.append(("bad_number", f"({text[name]}) IS NOT NULL AND {typed[name]} IS NULL"))
+            checks.append(("bad_number", f"({text[name]}) IS NOT NULL AND {ref[name]} IS NULL"))
     for i, rule in enumerate(spec.rules):
         if rule.column in src_cols:
             colexpr = _ident(rule.column)
@@ -463,29 +465,30 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     if "ts" in typed:
         start = _lit(str(cfg.period.start))
         end = _lit(str(cfg.period.end))
-        checks.append(("out_of_period", f"({typed['ts']} < CAST({start} AS TIMESTAMP) OR "
-                                        f"{typed['ts']} >= CAST({end} AS TIMESTAMP) + INTERVAL 1 DAY)"))
+        checks.append(("out_of_period", f"({ref['ts']} < CAST({start} AS TIMESTAMP) OR "
+                                        f"{ref['ts']} >= CAST({end} AS TIMESTAMP) + INTERVAL 1 DAY)"))
     if "amount" in typed:
         if not spec.allow_negative_amount:
-            checks.append(("negative_amount", f"{typed['amount']} < 0"))
+            checks.append(("negative_amount", f"{ref['amount']} < 0"))
         if spec.max_amount is not None:
-            checks.append(("implausible_amount", f"{typed['amount']} > {float(spec.max_amount)!r}"))
+            checks.append(("implausible_amount", f"{ref['amount']} > {float(spec.max_amount)!r}"))
     if table == "events" and spec.events:
-        checks.append(("unknown_event", f"{typed['event']} NOT IN ({', '.join(_lit(e) for e in spec.events)})"))
+        checks.append(("unknown_event", f"{ref['event']} NOT IN ({', '.join(_lit(e) for e in spec.events)})"))
     case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit(r)}" for r, cond in checks) + " END"
     dup = "false"
     if spec.dedupe and src_cols:
         part = ", ".join(_ident(c) for c in src_cols)
         dup = f"row_number() OVER (PARTITION BY {part} ORDER BY __row) > 1"
 
-    out_cols = [f"{typed[n]} AS {_ident(n)}" for n in canon if n in typed]
+    out_cols = [f"{ref[n]} AS {_ident(n)}" for n in canon if n in typed]
     out_cols += [f"CAST({e} AS VARCHAR) AS {_ident(n)}" for n, e in extras.items()]
+    inner_typed = ", ".join(f"{typed[n]} AS {ref[n]}" for n in typed)
     staged = f"staged_{table}"
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {staged} AS "
             f"SELECT *, CASE WHEN __dup THEN 'duplicate' ELSE {case} END AS __reason "
-            f"FROM (SELECT *, {dup} AS __dup FROM {raw})")
+            f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})")
     except duckdb.Error as e:
         msg = str(e).splitlines()[0]
         hint = " (check tables.%s.derive expressions: source columns are text, cast them)" % table if spec.derive else ""

@@ -7,7 +7,7 @@ Results convention (every notebook): ``results/<notebook>.json`` with at least
   the index page;
 - ``findings``: the key findings in plain words, as shown at the top of the report;
 
-plus notebook-specific keys documented in ``docs/results.md``; key tables as
+plus notebook-specific keys documented in ``docs/results.md``; key tables (listed under ``csv``) as
 ``results/<notebook>_<table>.csv`` (UTF-8 with BOM so that Excel shows Chinese).
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def save_results(ctx, notebook: str, data: dict, *, headline_items: list[dict] =
         df.to_csv(p, index=False, encoding="utf-8-sig")
         csvs[name] = p.name
     if csvs:
-        doc["tables"] = csvs
+        doc["csv"] = csvs
     out = ctx.paths.file(f"results/{notebook}.json")
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
     return out

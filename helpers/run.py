@@ -92,7 +92,7 @@ def execute_notebook(nb_file: str, out_ipynb: str, out_html: str, parameters: di
     from .report import notebook_to_html
 
     os.environ["UBAKIT_BATCH"] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.pop("MPLBACKEND", None)  # a non-inline backend would keep charts out of the report
     t0 = time.perf_counter()
     status, error = "ok", None
     try:

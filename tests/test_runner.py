@@ -20,7 +20,7 @@ COMMON_KEYS = {"notebook", "campaign", "title", "generated_at", "headline", "fin
 
 
 def _no_code(html: str) -> None:
-    assert "jp-InputArea" not in html, "code cells must be hidden"
+    assert "hl-ipython3" not in html, "code cells must be hidden"  # present on every code input
     assert "open_campaign(" not in html and "import helpers" not in html
     assert not re.search(r'<script[^>]+src="https?://', html), "reports must not load scripts from the network"
 
@@ -38,7 +38,7 @@ def _check_campaign(root, summary, names):
         assert res["headline"] and res["findings"], n
         for h in res["headline"]:
             assert set(h) == {"label", "value", "text"}
-        for csv in res.get("tables", {}).values():
+        for csv in res.get("csv", {}).values():
             assert (root / "results" / csv).exists()
         assert (root / "notebooks" / f"{n}.ipynb").exists()
     return index

@@ -1,0 +1,245 @@
+"""Deterministic demo data: a Chinese e-commerce app's event log, reviews and users, with planted effects.
+
+``generate_demo(out_dir, seed=42)`` writes raw files shaped like real exports (not canonical, to exercise
+ingest and its column mapping):
+
+- ``events.csv``: UTF-8 with BOM; columns ``uid, event_name, event_time, session, item, category, price,
+  channel, platform, order_no``; local wall-clock times (Asia/Shanghai);
+- ``reviews.csv``: GB18030 (a Chinese Excel export), columns ``评论ID, 用户, 商品, 品类, 评分, 评论内容, 评论时间``;
+- ``users.jsonl``: ``user_id, channel, city, age, gender, signup_time``.
+
+Planted effects (the generating numbers are in the manifest's ``planted``):
+
+1. channel 信息流广告 (feed ads) pays for an order far less often (``ads_pay_given_order`` vs
+   ``pay_given_order``), so its cart -> pay conversion is about half of the other channels';
+2. users who signed up in the second week (days 7-13, a 会员日 promotion) have a lower daily churn hazard
+   (``cohort_hazard_factor``), so that weekly cohort retains clearly better;
+3. a few bad items (``bad_items``) get mostly negative reviews, and their buyers churn soon after the
+   purchase with probability ``bad_item_churn``; low-engagement users churn faster (``low_engagement_factor``);
+4. weekends are busier (``weekend_factor``) and sessions peak in the evening (20-22 h).
+
+Dirty rows (each dirty for exactly one reason; counts in ``manifest["dirty"]``, keyed by the ingest
+reason names): duplicates of clean rows, empty ``uid``, unparseable times, times outside the period,
+negative prices on views, and unknown event names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["generate_demo", "DEMO_EVENTS", "DEMO_CHANNELS", "BAD_ITEMS", "DIRTY"]
+
+DEMO_EVENTS = ("launch", "search", "view", "fav", "cart", "order", "pay")
+DEMO_CHANNELS = ("应用商店", "信息流广告", "自然流量", "社交分享")
+_CHANNEL_P = (0.30, 0.30, 0.25, 0.15)
+_PLATFORMS = ("iOS", "Android", "小程序")
+_PLATFORM_P = (0.35, 0.45, 0.20)
+_CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆")
+_CATEGORIES = {"服饰": (59, 399), "美妆": (39, 299), "数码": (199, 2999), "食品": (9, 129), "家居": (29, 599)}
+BAD_ITEMS = ("I0003", "I0008", "I0014")
+#: dirty rows planted in events.csv, by ingest reason
+DIRTY = {"duplicate": 37, "missing_user_id": 12, "bad_timestamp": 9, "out_of_period": 15, "negative_amount": 6,
+         "unknown_event": 8}
+_HOUR_W = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 2.5, 3, 3, 3.2, 3.8, 3.2, 2.8, 2.8, 3, 3.2, 4, 5, 6.5,
+                    7, 6, 3.5], dtype=float)
+
+_POS = ["质量很好", "物流很快", "性价比高", "包装精美", "非常满意", "会回购的", "客服态度好", "和描述一致", "颜色很正",
+        "用着很舒服", "味道不错", "推荐购买"]
+_NEG = ["质量太差", "客服不理人", "包装破损", "发货太慢", "和图片不符", "用了两天就坏了", "有异味", "尺码不准",
+        "退货很麻烦", "不会再买了", "做工粗糙", "价格虚高"]
+_MID = ["一般般", "还行吧", "凑合用", "中规中矩"]
+_ODD = ["", "good product, fast delivery", "👍👍👍", "bad quality", "😡😡", "   "]
+
+
+def _times(day0: dt.datetime, days: np.ndarray, seconds: np.ndarray) -> pd.Series:
+    base = np.datetime64(day0, "s")
+    return pd.Series(base + days.astype("timedelta64[D]") + seconds.astype("timedelta64[s]"))
+
+
+def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = "2024-03-01", days: int = 60) -> dict:
+    """Write the demo raw files into ``out_dir`` and return a manifest.
+
+    Parameters
+    ----------
+    out_dir : folder to write ``events.csv``, ``reviews.csv``, ``users.jsonl`` and ``manifest.json``.
+    seed : random seed; the same arguments give byte-identical files.
+    n_users : number of users.
+    start : first day of the period (local date); the period is ``days`` days long.
+
+    Returns
+    -------
+    dict with ``files`` (table -> path), ``rows`` (rows per file), ``dirty`` (planted dirty rows per
+    ingest reason), ``planted`` (the effects and their generating numbers), ``period``.
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    day0 = dt.datetime.fromisoformat(str(start))
+    planted = {"ads_channel": "信息流广告", "pay_given_order": 0.85, "ads_pay_given_order": 0.40,
+               "cohort_days": [7, 13], "cohort_hazard_factor": 0.45, "base_daily_hazard": 0.05,
+               "low_engagement_factor": 1.6, "bad_items": list(BAD_ITEMS), "bad_item_churn": 0.7,
+               "bad_item_negative_p": 0.75, "other_negative_p": 0.12, "weekend_factor": 1.35,
+               "evening_peak_hours": [20, 22]}
+
+    # ---- users
+    uid = np.array([f"U{i:05d}" for i in range(1, n_users + 1)])
+    channel = rng.choice(len(DEMO_CHANNELS), size=n_users, p=_CHANNEL_P)
+    platform = rng.choice(len(_PLATFORMS), size=n_users, p=_PLATFORM_P)
+    signup_day = rng.integers(0, min(35, days - 7), size=n_users)
+    engagement = rng.lognormal(mean=-0.6, sigma=0.6, size=n_users)  # sessions per active day
+    hazard = np.full(n_users, planted["base_daily_hazard"])
+    in_cohort = (signup_day >= 7) & (signup_day <= 13)
+    hazard[in_cohort] *= planted["cohort_hazard_factor"]
+    hazard[engagement < np.median(engagement)] *= planted["low_engagement_factor"]
+    lifetime = rng.geometric(hazard)  # days until churn
+    signup_sec = rng.integers(8 * 3600, 23 * 3600, size=n_users)
+    users = pd.DataFrame({
+        "user_id": uid, "channel": np.array(DEMO_CHANNELS)[channel], "city": rng.choice(_CITIES, size=n_users),
+        "age": np.clip(rng.normal(31, 8, size=n_users), 16, 65).round().astype(int),
+        "gender": rng.choice(["男", "女"], size=n_users, p=[0.45, 0.55]),
+        "signup_time": _times(day0, signup_day, signup_sec).dt.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+
+    # ---- items
+    cats = list(_CATEGORIES)
+    n_items = 60
+    item_ids = np.array([f"I{i:04d}" for i in range(1, n_items + 1)])
+    item_cat = np.array([cats[i % len(cats)] for i in range(n_items)])
+    lo = np.array([_CATEGORIES[c][0] for c in item_cat])
+    hi = np.array([_CATEGORIES[c][1] for c in item_cat])
+    item_price = np.round(lo + (hi - lo) * rng.beta(2, 4, size=n_items), 0) - 0.1
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    pop = pop / pop.sum()
+    bad = np.isin(item_ids, BAD_ITEMS)
+
+    # ---- sessions and events, user by user (a user's purchases can end their life)
+    rows = []  # (user idx, day, sec, event, item idx, price, order_no, session)
+    order_seq = 0
+    sess_seq = 0
+    reviews = []
+    for u in range(n_users):
+        end_day = min(days, signup_day[u] + lifetime[u])
+        d = signup_day[u]
+        pay_p = planted["ads_pay_given_order"] if channel[u] == 1 else planted["pay_given_order"]
+        while d < end_day:
+            weekday = (day0 + dt.timedelta(days=int(d))).weekday()
+            lam = engagement[u] * (planted["weekend_factor"] if weekday >= 5 else 1.0)
+            for _ in range(rng.poisson(lam) + (1 if d == signup_day[u] else 0)):
+                sess_seq += 1
+                sess = f"S{sess_seq:07d}"
+                t = int(rng.choice(24, p=_HOUR_W / _HOUR_W.sum())) * 3600 + int(rng.integers(0, 3600))
+                if d == signup_day[u]:
+                    t = max(t, int(signup_sec[u]))
+                rows.append((u, d, t, "launch", -1, np.nan, "", sess))
+                if rng.random() < 0.5:
+                    t += int(rng.integers(5, 60))
+                    rows.append((u, d, t, "search", -1, np.nan, "", sess))
+                carted = []
+                for it in rng.choice(n_items, size=1 + rng.poisson(2.5), p=pop):
+                    t += int(rng.integers(10, 180))
+                    rows.append((u, d, t, "view", it, item_price[it], "", sess))
+                    if rng.random() < 0.08:
+                        t += int(rng.integers(5, 30))
+                        rows.append((u, d, t, "fav", it, item_price[it], "", sess))
+                    if rng.random() < 0.18:
+                        t += int(rng.integers(5, 60))
+                        rows.append((u, d, t, "cart", it, item_price[it], "", sess))
+                        carted.append(it)
+                if carted and rng.random() < 0.55:
+                    order_seq += 1
+                    ono = f"O{order_seq:06d}"
+                    amount = float(np.round(item_price[carted].sum(), 2))
+                    t += int(rng.integers(20, 240))
+                    rows.append((u, d, t, "order", carted[0], amount, ono, sess))
+                    if rng.random() < pay_p:
+                        t += int(rng.integers(30, 600))
+                        rows.append((u, d, t, "pay", carted[0], amount, ono, sess))
+                        for it in dict.fromkeys(carted):
+                            if rng.random() < 0.4:
+                                neg_p = planted["bad_item_negative_p"] if bad[it] else planted["other_negative_p"]
+                                reviews.append((u, it, d + int(rng.integers(1, 6)), neg_p))
+                        if bad[carted].any() and rng.random() < planted["bad_item_churn"]:
+                            end_day = min(end_day, d + 1 + int(rng.integers(0, 3)))
+            d += 1
+
+    ev = pd.DataFrame(rows, columns=["u", "day", "sec", "event_name", "it", "price", "order_no", "session"])
+    ev = ev[ev.sec < 86400].reset_index(drop=True)
+    ts = _times(day0, ev.day.to_numpy(), ev.sec.to_numpy())
+    events = pd.DataFrame({
+        "uid": uid[ev.u], "event_name": ev.event_name,
+        "event_time": ts.dt.strftime("%Y-%m-%d %H:%M:%S"), "session": ev.session,
+        "item": np.where(ev.it >= 0, item_ids[ev.it.clip(lower=0)], ""),
+        "category": np.where(ev.it >= 0, item_cat[ev.it.clip(lower=0)], ""),
+        "price": ev.price.map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
+        "channel": np.array(DEMO_CHANNELS)[channel[ev.u]], "platform": np.array(_PLATFORMS)[platform[ev.u]],
+        "order_no": ev.order_no,
+    })
+    events = events.drop_duplicates(ignore_index=True)
+    clean_rows = len(events)
+
+    # ---- dirty rows: each from a distinct clean row, dirty for exactly one reason
+    pick = rng.choice(clean_rows, size=sum(DIRTY.values()), replace=False)
+    parts, k = [], 0
+    end_date = day0 + dt.timedelta(days=days)
+    for reason, n in DIRTY.items():
+        d = events.iloc[pick[k:k + n]].copy()
+        k += n
+        if reason == "missing_user_id":
+            d["uid"] = ""
+        elif reason == "bad_timestamp":
+            d["event_time"] = [("not a time", "2024-13-45 99:00:00", "昨天晚上")[i % 3] for i in range(n)]
+        elif reason == "out_of_period":
+            shift = [(-(10 + i), "before") if i % 2 == 0 else (days + 5 + i, "after") for i in range(n)]
+            d["event_time"] = [(day0 + dt.timedelta(days=s, hours=12)).strftime("%Y-%m-%d %H:%M:%S") for s, _ in shift]
+        elif reason == "negative_amount":
+            d["event_name"] = "view"
+            d["price"] = [f"-{10 + i}.00" for i in range(n)]
+            d["item"] = d["item"].where(d["item"] != "", item_ids[0])
+            d["category"] = d["category"].where(d["category"] != "", item_cat[0])
+        elif reason == "unknown_event":
+            d["event_name"] = [("test_event", "debug")[i % 2] for i in range(n)]
+        parts.append(d)
+    dirty = pd.concat(parts, ignore_index=True)
+    allrows = pd.concat([events, dirty], ignore_index=True)
+    order = rng.permutation(len(allrows))
+    # keep the file roughly time-ordered: sort by time text, dirty rows land where their (bad) time sorts
+    allrows = allrows.iloc[order].sort_values("event_time", kind="stable").reset_index(drop=True)
+
+    # ---- reviews
+    rv = []
+    for j, (u, it, d, neg_p) in enumerate(reviews):
+        d = min(d, days - 1)
+        r = rng.random()
+        if r < neg_p:
+            text, rating = "，".join(rng.choice(_NEG, size=2, replace=False)), int(rng.integers(1, 3))
+        elif r < neg_p + 0.06:
+            text, rating = rng.choice(_MID) + "，" + rng.choice(_POS), 3
+        else:
+            text, rating = "，".join(rng.choice(_POS, size=2, replace=False)) + "！", int(rng.integers(4, 6))
+        if rng.random() < 0.02:
+            text = str(rng.choice(_ODD))
+        when = (day0 + dt.timedelta(days=int(d), seconds=int(rng.integers(9 * 3600, 23 * 3600))))
+        rv.append((f"R{j + 1:06d}", uid[u], item_ids[it], item_cat[it], rating, text, when.strftime("%Y/%m/%d %H:%M")))
+    reviews_df = pd.DataFrame(rv, columns=["评论ID", "用户", "商品", "品类", "评分", "评论内容", "评论时间"])
+
+    files = {"events": out / "events.csv", "reviews": out / "reviews.csv", "users": out / "users.jsonl"}
+    allrows.to_csv(files["events"], index=False, encoding="utf-8-sig", lineterminator="\n")
+    reviews_df.to_csv(files["reviews"], index=False, encoding="gb18030", lineterminator="\n")
+    with open(files["users"], "w", encoding="utf-8", newline="\n") as fh:
+        for rec in users.to_dict(orient="records"):
+            fh.write(json.dumps({k: (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()},
+                                ensure_ascii=False) + "\n")
+    manifest = {
+        "files": {k: str(v) for k, v in files.items()},
+        "rows": {"events": len(allrows), "events_clean": clean_rows, "reviews": len(reviews_df), "users": n_users},
+        "dirty": dict(DIRTY),
+        "planted": planted,
+        "period": {"start": day0.date().isoformat(), "end": (end_date - dt.timedelta(days=1)).date().isoformat()},
+        "seed": seed,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest
