@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ubakit)" >/dev/null
-	$(VENV)/bin/nbstripout --install --keep-metadata-keys=cell.metadata.tags 2>/dev/null || true
+	git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install || true
 	touch $@
 
 run: env
