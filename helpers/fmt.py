@@ -31,10 +31,14 @@ def fmt_int(n) -> str:
 
 
 def fmt_pct(x, digits: int = 1) -> str:
-    """0.1234 -> '12.3%' (``x`` is a share, not a percentage)."""
+    """0.1234 -> '12.3%' (``x`` is a share, not a percentage). Small non-zero shares keep two significant
+    digits instead of showing as 0.0%: 0.000252 -> '0.025%'."""
     if _missing(x):
         return MISSING
-    return f"{float(x) * 100:,.{digits}f}%"
+    v = float(x) * 100
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.2g}%"
+    return f"{v:,.{digits}f}%"
 
 
 def fmt_num(x, digits: int = 2) -> str:

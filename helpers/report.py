@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["save_results", "load_results", "show_findings", "show_header", "headline", "notebook_to_html", "write_index"]
+__all__ = ["embed_cjk_font", "save_results", "load_results", "show_findings", "show_header", "headline", "notebook_to_html", "write_index"]
 
 
 def headline(label: str, value: Any, text: str | None = None) -> dict:
@@ -108,10 +108,45 @@ def notebook_to_html(ipynb: str | Path, out_html: str | Path, *, show_code: bool
     if title:
         nb.metadata["title"] = title
     body, _ = exporter.from_notebook_node(nb)
-    body = _strip_external(body)
+    body = embed_cjk_font(_strip_external(body))
     out = Path(out_html)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def embed_cjk_font(page: str) -> str:
+    """Make an HTML page show its Chinese text on any machine: subset the report CJK font to the
+    characters the page uses and embed it (base64 WOFF in an ``@font-face``), then put it in the font
+    stacks. Pages without CJK characters are returned unchanged."""
+    import base64
+    import io
+    import re
+
+    chars = {ch for ch in re.sub(r"<[^>]+>", " ", page) if ord(ch) > 0x2E7F}
+    if not chars:
+        return page
+    from fontTools import subset
+
+    from .plots import cjk_font_path
+
+    path = cjk_font_path()
+    if path is None:
+        return page
+    opts = subset.Options()
+    opts.flavor = "woff"
+    opts.layout_features = ["*"]
+    opts.name_IDs = ["*"]
+    font = subset.load_font(path, opts)
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(chars)) + "·–")
+    sub.subset(font)
+    buf = io.BytesIO()
+    subset.save_font(font, buf, opts)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');}"
+           "body,h1,h2,h3,h4,h5,h6,.jp-Notebook,.jp-RenderedHTMLCommon,table,th,td{font-family:system-ui,-apple-system,'Segoe UI',"
+           "'Helvetica Neue',Arial,'ubakit-cjk','Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;}</style>")
+    return page.replace("</head>", css + "</head>", 1) if "</head>" in page else css + page
 
 
 def _strip_external(body: str) -> str:
@@ -168,14 +203,14 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
 <p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ · rejected rows: quarantine/</p>
 </body></html>"""
     out = root / "index.html"
-    out.write_text(page, encoding="utf-8")
+    out.write_text(embed_cjk_font(page), encoding="utf-8")
     return out
 
 
 def show_header(ctx, report_title: str):
-    """Display the report's title line: report name, campaign title, period and time zone."""
+    """Display the report's campaign line under its title: campaign title, period, time zone, report name."""
     from IPython.display import Markdown, display
 
     c = ctx.cfg
-    display(Markdown(f"# {report_title}\n\n**{c.title}** · 活动 campaign `{c.campaign}` · "
-                     f"{c.period.start} – {c.period.end} ({c.timezone})"))
+    display(Markdown(f"**{c.title}** · 活动 campaign `{c.campaign}` · 分析周期 period "
+                     f"{c.period.start} – {c.period.end} ({c.timezone}) · {report_title}"))

@@ -98,7 +98,7 @@ def test_charts_have_titles_and_labels():
 @pytest.mark.parametrize("fn,value,expected", [
     (fmt_int, 1234567, "1,234,567"), (fmt_int, 0, "0"), (fmt_int, -1234.6, "-1,235"), (fmt_int, float("nan"), "–"),
     (fmt_int, None, "–"), (fmt_pct, 0.1234, "12.3%"), (fmt_pct, 1, "100.0%"), (fmt_pct, -0.05, "-5.0%"),
-    (fmt_pct, math.nan, "–"), (fmt_num, 1234.567, "1,234.57"), (fmt_money, 1234.5, "¥1,234.50"),
+    (fmt_pct, math.nan, "–"), (fmt_pct, 0.000252, "0.025%"), (fmt_pct, 0, "0.0%"), (fmt_num, 1234.567, "1,234.57"), (fmt_money, 1234.5, "¥1,234.50"),
     (fmt_money, -3, "-¥3.00"), (fmt_duration_hours, 0.5, "30 min"), (fmt_duration_hours, 3.5, "3.5 h"),
     (fmt_duration_hours, 50.4, "2.1 d"), (fmt_duration_hours, pd.NaT, "–"),
 ])
