@@ -23,6 +23,7 @@ def _no_code(html: str) -> None:
     assert "hl-ipython3" not in html, "code cells must be hidden"  # present on every code input
     assert "open_campaign(" not in html and "import helpers" not in html
     assert not re.search(r'<script[^>]+src="https?://', html), "reports must not load scripts from the network"
+    assert "font-family:'ubakit-cjk';src:url(data:font/woff;base64," in html, "Chinese text needs the embedded font"
 
 
 def _check_campaign(root, summary, names):
