@@ -8,6 +8,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.paths``         project root and the campaign output folders
 ``helpers.ingest``        raw files -> clean Parquet + quarantine (DuckDB, out of core)
 ``helpers.quality``       ingest report: rows per reason, daily activity, null rates, findings
+``helpers.funnel``        funnel: attempts, steps, breakdown + z-test, trend, time to convert
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -21,6 +22,9 @@ from .campaign import Context, batch_mode, open_campaign
 from .demo import generate_demo
 from .engine import connect, read_table
 from .fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table
+from .funnel import (Step, compare_groups, conversion_trend, funnel_breakdown, funnel_findings, funnel_headline,
+                     funnel_table, funnel_tables, funnel_users, parse_window_hours, run_funnel, show_funnel,
+                     time_to_convert, wilson_interval)
 from .ingest import IngestError, TableReport, detect_encoding, ingest_campaign, ingest_table, transcode_to_utf8
 from .params import Campaign, ParamsError, available_notebooks, load_params
 from .paths import campaign_paths, project_root
@@ -34,6 +38,9 @@ from .schema import TABLES
 __version__ = "0.1.0"
 
 __all__ = [
+    "Step", "compare_groups", "conversion_trend", "funnel_breakdown", "funnel_findings", "funnel_headline",
+    "funnel_table", "funnel_tables", "funnel_users", "parse_window_hours", "run_funnel", "show_funnel",
+    "time_to_convert", "wilson_interval",
     "Campaign", "Context", "IngestError", "ParamsError", "TABLES", "TableReport", "available_notebooks",
     "key_column", "main_table", "batch_mode", "campaign_paths", "check_chart", "connect", "daily_activity", "detect_encoding",
     "fmt_duration_hours", "fmt_int", "fmt_money", "fmt_num", "fmt_pct", "generate_demo", "headline",

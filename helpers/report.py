@@ -143,10 +143,13 @@ def embed_cjk_font(page: str) -> str:
     buf = io.BytesIO()
     subset.save_font(font, buf, opts)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');}"
-           "body,h1,h2,h3,h4,h5,h6,.jp-Notebook,.jp-RenderedHTMLCommon,table,th,td{font-family:system-ui,-apple-system,'Segoe UI',"
-           "'Helvetica Neue',Arial,'ubakit-cjk','Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;}</style>")
-    return page.replace("</head>", css + "</head>", 1) if "</head>" in page else css + page
+    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');font-display:block;}"
+           "body,h1,h2,h3,h4,h5,h6,.jp-Notebook,.jp-RenderedHTMLCommon,table,th,td{font-family:-apple-system,'Segoe UI',"
+           "'Helvetica Neue',Arial,'DejaVu Sans','ubakit-cjk','Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;}</style>")
+    page = page.replace("</head>", css + "</head>", 1) if "</head>" in page else css + page
+    # a hidden first CJK run makes the browser load the font before laying out visible text
+    warm = "<span aria-hidden='true' style=\"position:absolute;visibility:hidden;font-family:'ubakit-cjk'\">中文</span>"
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + warm, page, count=1)
 
 
 def _strip_external(body: str) -> str:

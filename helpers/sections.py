@@ -6,7 +6,9 @@ Every section is optional: a missing section means the defaults documented in th
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Section", "FunnelParams", "RetentionParams", "PathsParams", "RFMParams", "ClusteringParams",
            "ProfileParams", "SentimentParams", "ChurnParams"]
@@ -19,8 +21,59 @@ class Section(BaseModel):
 
 
 # --- funnel (issue: funnel/retention/lifecycle/paths) -------------------------------------------------
+class StepSpec(Section):
+    """A funnel step given as a mapping: an event (or events) with optional property filters."""
+
+    event: str | list[str]
+    where: dict[str, str | list[str]] = Field(default_factory=dict)
+    label: str = ""
+
+
+class Exclusion(Section):
+    """Remove attempts with ``event`` strictly between steps ``between[0]`` and ``between[1]`` (1-based)."""
+
+    event: str
+    between: list[int] = Field(default_factory=lambda: [1, 2], min_length=2, max_length=2)
+
+
 class FunnelParams(Section):
     """``funnel:`` section (docs/funnel.md)."""
+
+    steps: list[str | list[str] | StepSpec] = Field(
+        default_factory=list, description="event per step; default: view/cart/order/pay or pv/cart/buy when present")
+    mode: Literal["ordered", "strict", "unordered"] = "ordered"
+    window: str = Field("72h", description="conversion window from step 1: '72h', '7d', '30m'")
+    step_windows: list[str | None] | None = Field(None, description="max time from step k to k+1, one per gap")
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    breakdown: str | None = Field(None, description="property for the breakdown (first touch), e.g. channel")
+    compare: list[str] | None = Field(None, description="two breakdown groups to test; default the worst vs best")
+    include_censored: bool = Field(False, description="count users without a full window in the rates")
+    trend_period: Literal["day", "week"] = "day"
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        from .funnel import parse_window_hours
+
+        parse_window_hours(v)
+        return v
+
+    @field_validator("step_windows")
+    @classmethod
+    def _step_windows(cls, v):
+        from .funnel import parse_window_hours
+
+        for x in v or []:
+            if x is not None:
+                parse_window_hours(x)
+        return v
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(cls, v):
+        if v is not None and len(v) != 2:
+            raise ValueError("compare takes exactly two group values")
+        return v
 
 
 # --- retention + lifecycle + stickiness ----------------------------------------------------------------
