@@ -9,6 +9,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.ingest``        raw files -> clean Parquet + quarantine (DuckDB, out of core)
 ``helpers.quality``       ingest report: rows per reason, daily activity, null rates, findings
 ``helpers.funnel``        funnel: attempts, steps, breakdown + z-test, trend, time to convert
+``helpers.retention``     cohort retention, 次日/七日留存, lifecycle, stickiness
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -33,11 +34,17 @@ from .quality import (key_column, main_table, daily_activity, ingest_findings, i
                       null_rate_table, null_rates, plot_daily, plot_reasons, quarantine_sample, reason_table,
                       show_quarantine_samples, top_values)
 from .report import headline, load_results, notebook_to_html, save_results, show_findings, show_header, write_index
+from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle_table, retention_findings,
+                        retention_headline, retention_matrix, retention_tables, run_retention, show_retention,
+                        stickiness_table)
 from .schema import TABLES
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "average_curve", "cohort_counts", "day_n_retention", "lifecycle_table", "retention_findings",
+    "retention_headline", "retention_matrix", "retention_tables", "run_retention", "show_retention",
+    "stickiness_table",
     "Step", "compare_groups", "conversion_trend", "funnel_breakdown", "funnel_findings", "funnel_headline",
     "funnel_table", "funnel_tables", "funnel_users", "parse_window_hours", "run_funnel", "show_funnel",
     "time_to_convert", "wilson_interval",

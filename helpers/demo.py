@@ -12,7 +12,8 @@ Planted effects (the generating numbers are in the manifest's ``planted``):
 
 1. channel 信息流广告 (feed ads) pays for an order far less often (``ads_pay_given_order`` vs
    ``pay_given_order``), so its cart -> pay conversion is about half of the other channels';
-2. users who signed up in the second week (days 7-13, a 会员日 promotion) have a lower daily churn hazard
+2. users who signed up in the first full Monday-Sunday week (``cohort_days``, a 会员日 promotion) have a lower
+   daily churn hazard
    (``cohort_hazard_factor``), so that weekly cohort retains clearly better;
 3. a few bad items (``bad_items``) get mostly negative reviews, and their buyers churn soon after the
    purchase with probability ``bad_item_churn``; low-engagement users churn faster (``low_engagement_factor``);
@@ -79,8 +80,9 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     day0 = dt.datetime.fromisoformat(str(start))
+    first_monday = (7 - day0.weekday()) % 7 or 7  # the second calendar week of the period (Mon-Sun)
     planted = {"ads_channel": "信息流广告", "pay_given_order": 0.85, "ads_pay_given_order": 0.40,
-               "cohort_days": [7, 13], "cohort_hazard_factor": 0.45, "base_daily_hazard": 0.05,
+               "cohort_days": [first_monday, first_monday + 6], "cohort_hazard_factor": 0.45, "base_daily_hazard": 0.05,
                "low_engagement_factor": 1.6, "bad_items": list(BAD_ITEMS), "bad_item_churn": 0.7,
                "bad_item_negative_p": 0.75, "other_negative_p": 0.12, "weekend_factor": 1.35,
                "evening_peak_hours": [20, 22]}
@@ -92,7 +94,8 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     signup_day = rng.integers(0, min(35, days - 7), size=n_users)
     engagement = rng.lognormal(mean=-0.6, sigma=0.6, size=n_users)  # sessions per active day
     hazard = np.full(n_users, planted["base_daily_hazard"])
-    in_cohort = (signup_day >= 7) & (signup_day <= 13)
+    lo, hi = planted["cohort_days"]
+    in_cohort = (signup_day >= lo) & (signup_day <= hi)
     hazard[in_cohort] *= planted["cohort_hazard_factor"]
     hazard[engagement < np.median(engagement)] *= planted["low_engagement_factor"]
     lifetime = rng.geometric(hazard)  # days until churn

@@ -80,6 +80,14 @@ class FunnelParams(Section):
 class RetentionParams(Section):
     """``retention:`` section (docs/retention.md)."""
 
+    period: Literal["day", "week", "month"] = Field("week", description="cohort period")
+    criterion: Literal["on", "on_or_after"] = "on"
+    start_events: list[str] | None = Field(None, description="cohort by the first of these events (default any)")
+    return_events: list[str] | None = Field(None, description="events that count as coming back (default any)")
+    max_periods: int | None = Field(None, ge=1, description="show at most this many periods")
+    lifecycle_period: Literal["day", "week", "month"] = "week"
+    stickiness_period: Literal["week", "month"] = "week"
+
 
 # --- user paths (transitions, top paths) ---------------------------------------------------------------
 class PathsParams(Section):

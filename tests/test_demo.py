@@ -67,7 +67,8 @@ def test_planted_effects(demo):
     u = pd.read_json(d / "users.jsonl", lines=True)
     signup = pd.to_datetime(u.signup_time)
     day = (signup - pd.Timestamp(m["period"]["start"])).dt.days
-    u["cohort"] = (day >= 7) & (day <= 13)
+    lo, hi = m["planted"]["cohort_days"]
+    u["cohort"] = (day >= lo) & (day <= hi)
     ts = pd.to_datetime(e.event_time, errors="coerce")
     last = ts.groupby(e.uid).max()
     u["alive_late"] = u.user_id.map(last) - signup > pd.Timedelta(days=28)

@@ -1,0 +1,484 @@
+"""Cohort retention, lifecycle (new / returning / resurrecting / dormant) and stickiness.
+
+Event-level work is Ibis (DuckDB or Spark) and reduces the log to one row per user and active period;
+matrices and curves are then computed in pandas. Exact rules: docs/retention.md.
+
+Periods are campaign-local calendar periods of the naive ``ts``: days; weeks starting on Monday; months.
+Each period gets an integer index (``day``: days since 1970-01-01; ``week``: Monday-weeks since then;
+``month``: ``year * 12 + month - 1``), so "period N" of a cohort is ``index - cohort_index``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .engine import as_table
+
+__all__ = ["period_index", "index_to_start", "user_periods", "cohort_counts", "retention_matrix",
+           "average_curve", "day_n_retention", "lifecycle_table", "stickiness_table", "plot_retention_heatmap",
+           "plot_retention_curve", "plot_lifecycle", "plot_stickiness", "RetentionResult", "run_retention",
+           "retention_findings", "retention_headline", "retention_tables", "show_retention"]
+
+_PERIODS = ("day", "week", "month")
+
+
+def _check_period(period: str) -> None:
+    if period not in _PERIODS:
+        raise ValueError(f"period must be one of {', '.join(_PERIODS)}, got {period!r}")
+
+
+def period_index(ts, period: str):
+    """Ibis expression: integer index of the local calendar period of timestamp ``ts``."""
+    _check_period(period)
+    if period == "month":
+        return (ts.year() * 12 + ts.month() - 1).cast("int64")
+    days = (ts.date().epoch_days() if hasattr(ts.date(), "epoch_days") else
+            (ts.truncate("D").epoch_seconds() // 86400)).cast("int64")
+    if period == "day":
+        return days
+    return ((days + 3) // 7).cast("int64")  # 1970-01-01 was a Thursday: +3 makes weeks start on Monday
+
+
+def index_to_start(idx, period: str) -> pd.Series:
+    """Period index (array-like) -> the period's first day as Timestamps."""
+    _check_period(period)
+    idx = pd.Series(idx).astype("int64")
+    if period == "day":
+        return pd.to_datetime(idx, unit="D")
+    if period == "week":
+        return pd.to_datetime(idx * 7 - 3, unit="D")
+    return pd.to_datetime({"year": idx // 12, "month": idx % 12 + 1, "day": 1})
+
+
+def user_periods(events, *, period: str = "day", events_filter: list[str] | None = None, user_col: str = "user_id",
+                 ts_col: str = "ts", event_col: str = "event"):
+    """Ibis table of distinct (``user_id``, ``p``): periods in which the user did one of ``events_filter``
+    (any event when None)."""
+    t = as_table(events)
+    if events_filter:
+        t = t.filter(t[event_col].isin(list(events_filter)))
+    return t.select(user_id=t[user_col].cast("string"), p=period_index(t[ts_col], period)).distinct()
+
+
+def cohort_counts(events, *, period: str = "day", start_events: list[str] | None = None,
+                  return_events: list[str] | None = None, criterion: str = "on", user_col: str = "user_id",
+                  ts_col: str = "ts", event_col: str = "event") -> pd.DataFrame:
+    """Retained users per cohort and period number.
+
+    A user's cohort is the period of their first start event (any event by default). They are retained in
+    period N >= 1 when they did a return event (any event by default) in cohort period + N (``on``), or in
+    that period or any later one (``on_or_after``). Period 0 is the cohort itself: every member counts.
+
+    Returns
+    -------
+    DataFrame ``cohort`` (period index), ``n`` (period number), ``users`` (retained; for n = 0 the cohort
+    size), only for n where some user of the cohort was retained (plus n = 0).
+    """
+    if criterion not in ("on", "on_or_after"):
+        raise ValueError(f"criterion must be 'on' or 'on_or_after', got {criterion!r}")
+    t = as_table(events)
+    s = t.filter(t[event_col].isin(list(start_events))) if start_events else t
+    first = s.group_by(user_id=s[user_col].cast("string")).aggregate(c=period_index(s[ts_col].min(), period))
+    act = user_periods(t, period=period, events_filter=return_events, user_col=user_col, ts_col=ts_col,
+                       event_col=event_col)
+    j = act.join(first, "user_id")
+    j = j.mutate(n=(j["p"] - j["c"]).cast("int64")).filter(lambda x: x["n"] >= 1)
+    if criterion == "on":
+        ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j["user_id"].nunique()).to_pandas()
+    else:
+        # retained in n or later <=> the user's last active period number >= n
+        last = j.group_by(["user_id", "c"]).aggregate(m=j["n"].max()).to_pandas()
+        rows = []
+        for c, g in last.groupby("c"):
+            counts = np.bincount(g["m"].to_numpy(), minlength=g["m"].max() + 1)
+            atleast = counts[::-1].cumsum()[::-1]
+            rows += [(c, n, int(atleast[n])) for n in range(1, len(atleast)) if atleast[n] > 0]
+        ret = pd.DataFrame(rows, columns=["cohort", "n", "users"])
+    size = first.group_by(cohort=first["c"]).aggregate(users=first["user_id"].count()).to_pandas()
+    size["n"] = 0
+    out = pd.concat([size[["cohort", "n", "users"]], ret[["cohort", "n", "users"]]], ignore_index=True)
+    out = out.astype({"cohort": "int64", "n": "int64", "users": "int64"})
+    return out.sort_values(["cohort", "n"], ignore_index=True)
+
+
+def retention_matrix(counts: pd.DataFrame, *, period: str, data_end, max_n: int | None = None) -> dict:
+    """Counts, rates and completeness per cohort x period number.
+
+    A cell (cohort c, period N) is complete when period c + N has fully elapsed by ``data_end`` (the
+    exclusive end of the data: the day after the analysis period).
+
+    Returns
+    -------
+    dict with DataFrames indexed by cohort start date, columns 0..max_n: ``counts`` (retained users; 0 where
+    nobody came back, NaN for incomplete cells), ``rates`` (counts / cohort size), ``complete`` (bool), and
+    ``sizes`` (Series of cohort sizes).
+    """
+    if counts.empty:
+        empty = pd.DataFrame()
+        return {"counts": empty, "rates": empty, "complete": empty, "sizes": pd.Series(dtype="int64")}
+    end_idx = _last_complete_index(data_end, period)
+    cohorts = sorted(counts["cohort"].unique())
+    top = max(0, end_idx - min(cohorts))
+    if max_n is not None:
+        top = min(top, max_n)
+    wide = counts.pivot(index="cohort", columns="n", values="users").reindex(index=cohorts, columns=range(top + 1))
+    wide = wide.fillna(0).astype("int64")
+    sizes = wide[0]
+    complete = pd.DataFrame({n: [c + n <= end_idx for c in cohorts] for n in wide.columns}, index=cohorts)
+    counts_m = wide.where(complete)
+    rates = counts_m.div(sizes, axis=0)
+    idx = index_to_start(cohorts, period)
+    for df in (counts_m, rates, complete):
+        df.index = idx
+        df.index.name = "cohort"
+    sizes.index = idx
+    return {"counts": counts_m, "rates": rates, "complete": complete, "sizes": sizes}
+
+
+def _last_complete_index(data_end, period: str) -> int:
+    """Index of the last period that has fully elapsed before ``data_end`` (exclusive)."""
+    end = pd.Timestamp(data_end)
+    last_day = end - pd.Timedelta(days=1)
+    days = int((last_day.normalize() - pd.Timestamp("1970-01-01")).days)
+    if period == "day":
+        return days
+    if period == "week":
+        w = (days + 3) // 7
+        # the week is complete only if its Sunday is on or before the last day
+        return w if (last_day.weekday() == 6) else w - 1
+    m = last_day.year * 12 + last_day.month - 1
+    return m if (last_day + pd.Timedelta(days=1)).day == 1 else m - 1
+
+
+def average_curve(matrix: dict) -> pd.DataFrame:
+    """Size-weighted average retention per period number over complete cells of non-empty cohorts
+    (cohorts with 0% in a cell count; incomplete cells do not).
+
+    Returns
+    -------
+    DataFrame ``n``, ``cohorts`` (complete cohorts used), ``users`` (their total size), ``retained``, ``rate``.
+    """
+    counts, sizes = matrix["counts"], matrix["sizes"]
+    rows = []
+    for n in counts.columns:
+        ok = counts[n].notna() & (sizes > 0)
+        tot = int(sizes[ok].sum())
+        ret = int(counts.loc[ok, n].sum())
+        rows.append({"n": int(n), "cohorts": int(ok.sum()), "users": tot, "retained": ret,
+                     "rate": ret / tot if tot else math.nan})
+    return pd.DataFrame(rows)
+
+
+def day_n_retention(events, n: int, *, data_end, start_events=None, return_events=None, **cols) -> dict:
+    """次日/七日留存: users of daily cohorts active exactly on day n, over complete daily cohorts, weighted.
+
+    Returns
+    -------
+    dict ``n``, ``rate`` (NaN when no cohort is complete), ``retained``, ``users``, ``cohorts``.
+    """
+    counts = cohort_counts(events, period="day", start_events=start_events, return_events=return_events,
+                           criterion="on", **cols)
+    m = retention_matrix(counts, period="day", data_end=data_end, max_n=n)
+    if m["counts"].empty or n not in m["counts"].columns:
+        return {"n": n, "rate": math.nan, "retained": 0, "users": 0, "cohorts": 0}
+    row = average_curve(m).set_index("n").loc[n]
+    return {"n": n, "rate": float(row["rate"]), "retained": int(row["retained"]), "users": int(row["users"]),
+            "cohorts": int(row["cohorts"])}
+
+
+def lifecycle_table(events, *, period: str = "week", data_end=None, user_col: str = "user_id", ts_col: str = "ts",
+                    event_col: str = "event") -> pd.DataFrame:
+    """Users per period by lifecycle state.
+
+    - ``new``: first ever activity in this period;
+    - ``returning``: active in this period and the previous one;
+    - ``resurrecting``: active now, not in the previous period, but active before;
+    - ``dormant``: active in the previous period, not now (reported as a negative number).
+
+    Returns
+    -------
+    DataFrame ``period_start``, ``new``, ``returning``, ``resurrecting``, ``dormant`` (<= 0), ``active``
+    (new + returning + resurrecting); periods from the first active one to the last complete one
+    (all periods up to the data when ``data_end`` is None).
+    """
+    up = user_periods(events, period=period, user_col=user_col, ts_col=ts_col, event_col=event_col)
+    w = ibis.window(group_by=up["user_id"], order_by=up["p"])
+    up = up.mutate(prev=up["p"].lag().over(w), nxt=up["p"].lead().over(w), first=up["p"].min().over(
+        ibis.window(group_by=up["user_id"])))
+    state = ibis.cases((up["p"] == up["first"], "new"), (up["prev"] == up["p"] - 1, "returning"),
+                       else_="resurrecting")
+    act = up.group_by(p=up["p"], state=state).aggregate(users=up["user_id"].count()).to_pandas()
+    dorm_src = up.filter(up["nxt"].isnull() | (up["nxt"] > up["p"] + 1))
+    dorm = dorm_src.group_by(p=(dorm_src["p"] + 1)).aggregate(users=dorm_src["user_id"].count()).to_pandas()
+    wide = act.pivot(index="p", columns="state", values="users")
+    for c in ("new", "returning", "resurrecting"):
+        if c not in wide:
+            wide[c] = 0
+    lo = int(wide.index.min()) if len(wide) else 0
+    hi = _last_complete_index(data_end, period) if data_end is not None else int(wide.index.max() if len(wide) else 0)
+    idx = range(lo, hi + 1)
+    wide = wide.reindex(idx).fillna(0)
+    wide["dormant"] = -dorm.set_index("p")["users"].reindex(idx).fillna(0)
+    out = wide[["new", "returning", "resurrecting", "dormant"]].astype("int64")
+    out["active"] = out["new"] + out["returning"] + out["resurrecting"]
+    out.insert(0, "period_start", index_to_start(list(idx), period).to_numpy())
+    return out.reset_index(drop=True)
+
+
+def stickiness_table(events, *, period: str = "week", data_end=None, user_col: str = "user_id",
+                     ts_col: str = "ts", event_col: str = "event") -> dict:
+    """Users by number of active days per week (or month), over complete periods.
+
+    Returns
+    -------
+    dict with ``histogram``: DataFrame ``active_days``, ``user_periods`` (user-weeks/months with that
+    many active days), ``share``; and ``dau_over_wau`` (or ``dau_over_mau``): mean over complete periods of
+    (mean daily active users / users active in the period).
+    """
+    if period not in ("week", "month"):
+        raise ValueError("stickiness period must be week or month")
+    t = as_table(events)
+    ud = t.select(user_id=t[user_col].cast("string"), d=period_index(t[ts_col], "day"),
+                  p=period_index(t[ts_col], period)).distinct()
+    per = ud.group_by(["user_id", "p"]).aggregate(days=ud["d"].count()).to_pandas()
+    daily = ud.group_by(["p", "d"]).aggregate(dau=ud["user_id"].count()).to_pandas()
+    if data_end is not None:
+        last = _last_complete_index(data_end, period)
+        per, daily = per[per["p"] <= last], daily[daily["p"] <= last]
+    hist = per["days"].value_counts().sort_index()
+    hist = hist.reindex(range(1, (7 if period == "week" else 31) + 1), fill_value=0)
+    histogram = pd.DataFrame({"active_days": hist.index, "user_periods": hist.to_numpy()})
+    histogram["share"] = histogram["user_periods"] / max(1, histogram["user_periods"].sum())
+    ratio = math.nan
+    if len(per):
+        n_days = 7 if period == "week" else None
+        pu = per.groupby("p")["user_id"].nunique()
+        if n_days is None:
+            starts = index_to_start(pu.index, "month")
+            days_in = starts.dt.days_in_month.to_numpy()
+        else:
+            days_in = np.full(len(pu), 7)
+        mean_dau = daily.groupby("p")["dau"].sum().reindex(pu.index).to_numpy() / days_in
+        ratio = float(np.mean(mean_dau / pu.to_numpy()))
+    key = "dau_over_wau" if period == "week" else "dau_over_mau"
+    return {"histogram": histogram, key: ratio, "periods": int(per["p"].nunique()) if len(per) else 0}
+
+
+# ------------------------------------------------------------------------------------------- charts
+def plot_retention_heatmap(matrix: dict, *, period: str, ax=None, max_n: int = 12):
+    """Cohort x period heatmap of retention rates (blank = period not yet complete)."""
+    from .plots import plot_heatmap
+
+    rates = matrix["rates"].iloc[:, : max_n + 1].copy()
+    fmt = {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[period]
+    rates.index = [f"{d.strftime(fmt)} (n={int(s):,})" for d, s in zip(rates.index, matrix["sizes"])]
+    unit = {"day": "天 day", "week": "周 week", "month": "月 month"}[period]
+    return plot_heatmap(rates, title=f"留存矩阵 Retention by {period} cohort", xlabel=f"第 N {unit}",
+                        ylabel="群组 cohort (size)", ax=ax)
+
+
+def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
+    """The size-weighted average retention curve."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    if ax is None:
+        _, ax = plt.subplots()
+    c = curve.dropna(subset=["rate"])
+    ax.plot(c["n"], c["rate"], marker="o")
+    for n, r in zip(c["n"], c["rate"]):
+        if n <= 14:
+            ax.annotate(f"{r:.0%}", (n, r), textcoords="offset points", xytext=(0, 6), ha="center", fontsize="small")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.08)
+    ax.set_title("平均留存曲线 Average retention curve (size-weighted)")
+    ax.set_xlabel(f"第 N 个{ {'day': '天', 'week': '周', 'month': '月'}[period]} period N ({period})")
+    ax.set_ylabel("留存率 retention")
+    return ax
+
+
+def plot_lifecycle(table: pd.DataFrame, *, period: str, ax=None):
+    """Stacked bars: new, returning, resurrecting above zero; dormant below."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    colors = {"new": "C2", "returning": "C0", "resurrecting": "C4", "dormant": "C3"}
+    names = {"new": "新用户 new", "returning": "回访 returning", "resurrecting": "回流 resurrecting",
+             "dormant": "沉睡 dormant"}
+    for c in ("new", "returning", "resurrecting"):
+        ax.bar(x, table[c], bottom=bottom, color=colors[c], label=names[c])
+        bottom += table[c].to_numpy()
+    ax.bar(x, table["dormant"], color=colors["dormant"], label=names["dormant"])
+    ax.axhline(0, color="black", linewidth=0.8)
+    fmt = "%m-%d" if period != "month" else "%Y-%m"
+    step = max(1, len(table) // 12)
+    ax.set_xticks(x[::step], [d.strftime(fmt) for d in pd.to_datetime(table["period_start"])][::step], rotation=30)
+    ax.legend(fontsize="small", ncol=2)
+    ax.set_title(f"用户生命周期 Lifecycle per {period}")
+    ax.set_xlabel(f"周期 {period} starting")
+    ax.set_ylabel("用户数 users (dormant < 0)")
+    return ax
+
+
+def plot_stickiness(hist: pd.DataFrame, *, period: str, ax=None):
+    """Share of user-periods by number of active days."""
+    from .plots import plot_bar
+
+    return plot_bar(hist, x="active_days", y="share", fmt="pct", ax=ax,
+                    title=f"粘性 Stickiness: active days per {period}", xlabel="活跃天数 active days",
+                    ylabel=f"用户·{period} 占比 share of user-{period}s")
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass
+class RetentionResult:
+    period: str
+    criterion: str
+    counts: pd.DataFrame
+    matrix: dict
+    curve: pd.DataFrame
+    day1: dict
+    day7: dict
+    lifecycle: pd.DataFrame
+    lifecycle_period: str
+    stickiness: dict
+    stickiness_period: str
+    start_events: list | None = None
+    return_events: list | None = None
+    notes: list = field(default_factory=list)
+
+    def to_results(self) -> dict:
+        """Notebook-specific part of ``results/retention.json`` (docs/retention.md)."""
+        m = self.matrix
+        cohorts = []
+        for (d, size), (_, row), (_, comp) in zip(m["sizes"].items(), m["counts"].iterrows(), m["complete"].iterrows()):
+            cohorts.append({"cohort": d.strftime("%Y-%m-%d"), "size": int(size),
+                            "retained": [None if pd.isna(v) else int(v) for v in row.to_numpy()],
+                            "complete": [bool(v) for v in comp.to_numpy()]})
+        sk = {k: v for k, v in self.stickiness.items() if k != "histogram"}
+        return {"period": self.period, "criterion": self.criterion, "start_events": self.start_events,
+                "return_events": self.return_events, "cohorts": cohorts,
+                "average_curve": self.curve.to_dict(orient="records"),
+                "day1_retention": self.day1, "day7_retention": self.day7,
+                "lifecycle_period": self.lifecycle_period, "stickiness_period": self.stickiness_period,
+                "stickiness": sk}
+
+
+def run_retention(ctx) -> RetentionResult:
+    """The retention report's computations for a campaign, from its ``retention:`` params."""
+    p = ctx.cfg.retention
+    ev = ctx.table("events")
+    end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+    period = p.period
+    counts = cohort_counts(ev, period=period, start_events=p.start_events, return_events=p.return_events,
+                           criterion=p.criterion)
+    matrix = retention_matrix(counts, period=period, data_end=end, max_n=p.max_periods)
+    curve = average_curve(matrix)
+    kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
+    d1, d7 = day_n_retention(ev, 1, **kw), day_n_retention(ev, 7, **kw)
+    lc = lifecycle_table(ev, period=p.lifecycle_period, data_end=end)
+    sk = stickiness_table(ev, period=p.stickiness_period, data_end=end)
+    return RetentionResult(period, p.criterion, counts, matrix, curve, d1, d7, lc, p.lifecycle_period, sk,
+                           p.stickiness_period, p.start_events, p.return_events)
+
+
+def retention_findings(res: RetentionResult) -> list[str]:
+    """Key findings: 次日/七日留存, the best and worst cohorts, the lifecycle balance, stickiness."""
+    from .fmt import fmt_int, fmt_pct
+
+    out = []
+    for label, d in (("次日留存 day-1 retention", res.day1), ("七日留存 day-7 retention", res.day7)):
+        if d["cohorts"]:
+            out.append(f"{label}: **{fmt_pct(d['rate'])}** ({fmt_int(d['retained'])} / {fmt_int(d['users'])} 用户 users, "
+                       f"{d['cohorts']} 个完整日群组 complete daily cohorts).")
+        else:
+            out.append(f"{label}: 数据不够长 the data is too short to measure it.")
+    m, curve = res.matrix, res.curve
+    cmp = _cohort_comparison(m, curve)
+    if cmp:
+        n, avg, best, bval, worst, wval = cmp
+        out.append(f"按{res.period}群组 by {res.period} cohort, 第 {n} 期留存 period-{n} retention: 平均 average {fmt_pct(avg)}; "
+                   f"最好 best cohort {best:%Y-%m-%d} **{fmt_pct(bval)}**, 最差 worst {worst:%Y-%m-%d} {fmt_pct(wval)}.")
+    lc = res.lifecycle
+    if len(lc) >= 2:
+        last = lc.iloc[-1]
+        out.append(f"最近一{ {'day': '天', 'week': '周', 'month': '月'}[res.lifecycle_period]} last {res.lifecycle_period} "
+                   f"({pd.Timestamp(last['period_start']):%Y-%m-%d}): 新 new {fmt_int(last['new'])}, 回访 returning "
+                   f"{fmt_int(last['returning'])}, 回流 resurrecting {fmt_int(last['resurrecting'])}, 沉睡 dormant "
+                   f"{fmt_int(-last['dormant'])}.")
+    key = "dau_over_wau" if res.stickiness_period == "week" else "dau_over_mau"
+    ratio = res.stickiness.get(key)
+    if ratio is not None and not (isinstance(ratio, float) and math.isnan(ratio)):
+        out.append(f"粘性 stickiness {key.upper().replace('_OVER_', '/')} = {fmt_pct(ratio)}.")
+    else:
+        out.append(f"粘性 stickiness: 没有完整的{res.stickiness_period} no complete {res.stickiness_period} in the data.")
+    return out
+
+
+def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):
+    """(n, average, best cohort, its rate, worst cohort, its rate) at the latest period n <= max_n where at
+    least two sizeable cohorts (>= 20 users and >= 30% of the median size) are complete; None otherwise."""
+    rates, sizes = m["rates"], m["sizes"]
+    if rates.empty:
+        return None
+    big = sizes[(sizes >= 20) & (sizes >= sizes.median() * 0.3)].index
+    for n in range(min(max_n, rates.columns.max()), 0, -1):
+        c = rates.loc[big, n].dropna()
+        if len(c) >= 2:
+            avg = curve.set_index("n").loc[n, "rate"]
+            return n, avg, c.idxmax(), c.max(), c.idxmin(), c.min()
+    return None
+
+
+def retention_headline(res: RetentionResult) -> list[dict]:
+    from .fmt import fmt_pct
+    from .report import headline
+
+    return [headline("day-1 retention 次日留存", res.day1["rate"], fmt_pct(res.day1["rate"])),
+            headline("day-7 retention 七日留存", res.day7["rate"], fmt_pct(res.day7["rate"]))]
+
+
+def retention_tables(res: RetentionResult) -> dict[str, pd.DataFrame]:
+    m = res.matrix
+    tables = {"average_curve": res.curve, "lifecycle": res.lifecycle, "stickiness": res.stickiness["histogram"]}
+    if not m["rates"].empty:
+        tables["counts"] = m["counts"].reset_index()
+        tables["rates"] = m["rates"].reset_index()
+    return tables
+
+
+def show_retention(res: RetentionResult, part: str):
+    """Display one part of the retention report: ``matrix``, ``heatmap``, ``curve``, ``lifecycle``,
+    ``stickiness``."""
+    from IPython.display import Markdown, display
+
+    from .fmt import style_table
+
+    if res.matrix["rates"].empty and part in ("matrix", "heatmap", "curve"):
+        display(Markdown("_没有群组 no cohorts in the data._"))
+        return None
+    if part == "matrix":
+        r = res.matrix["rates"].copy()
+        r.columns = [f"N{c}" for c in r.columns]
+        r.insert(0, "size", res.matrix["sizes"])
+        r = r.reset_index()
+        r["cohort"] = r["cohort"].dt.strftime("%Y-%m-%d")
+        return display(style_table(r.iloc[:, : min(r.shape[1], 16)], int_cols=["size"],
+                                   pct_cols=[c for c in r.columns if c.startswith("N")]))
+    if part == "heatmap":
+        return plot_retention_heatmap(res.matrix, period=res.period)
+    if part == "curve":
+        plot_retention_curve(res.curve, period=res.period)
+        return display(style_table(res.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"]))
+    if part == "lifecycle":
+        return plot_lifecycle(res.lifecycle, period=res.lifecycle_period)
+    if part == "stickiness":
+        return plot_stickiness(res.stickiness["histogram"], period=res.stickiness_period)
+    raise ValueError(f"unknown part {part!r}")

@@ -1,0 +1,117 @@
+"""Retention, lifecycle and stickiness on hand-built logs with known answers, and an independent check of
+daily retention on the Taobao sample."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.retention import (average_curve, cohort_counts, day_n_retention, index_to_start, lifecycle_table,
+                               retention_matrix, stickiness_table)
+
+from .conftest import TAOBAO, need
+
+
+def log(rows):
+    return pd.DataFrame({"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
+                         "ts": pd.to_datetime([r[2] for r in rows])})
+
+
+LOG = log([("a", "x", "2024-01-01 10:00"), ("a", "x", "2024-01-02 10:00"), ("a", "y", "2024-01-04 10:00"),
+           ("b", "x", "2024-01-01 00:00"), ("b", "x", "2024-01-03 00:00"), ("c", "x", "2024-01-02 23:59")])
+
+
+def test_on_and_on_or_after_with_incomplete_cells():
+    m = retention_matrix(cohort_counts(LOG, period="day"), period="day", data_end="2024-01-05")
+    assert m["sizes"].tolist() == [2, 1]
+    assert m["counts"].iloc[0].tolist() == [2, 1, 1, 1]
+    assert m["counts"].iloc[1, :3].tolist() == [1, 0, 0] and math.isnan(m["counts"].iloc[1, 3])  # incomplete
+    assert m["complete"].iloc[1].tolist() == [True, True, True, False]
+    m2 = retention_matrix(cohort_counts(LOG, period="day", criterion="on_or_after"), period="day", data_end="2024-01-05")
+    assert m2["counts"].iloc[0].tolist() == [2, 2, 2, 1]
+
+
+def test_average_curve_weights_by_size_includes_zero_and_skips_incomplete():
+    m = retention_matrix(cohort_counts(LOG, period="day"), period="day", data_end="2024-01-05")
+    c = average_curve(m).set_index("n")
+    assert c.loc[1, "rate"] == pytest.approx(1 / 3)  # (1 + 0) / (2 + 1): the 0% cohort counts
+    assert c.loc[3, "rate"] == 0.5 and c.loc[3, "cohorts"] == 1  # the incomplete cell is left out
+
+
+def test_empty_cohorts_do_not_appear_and_return_event_filter():
+    # nobody starts on 01-02 or 01-03: those cohorts simply do not exist
+    lg = log([("a", "x", "2024-01-01"), ("a", "x", "2024-01-02"), ("d", "x", "2024-01-04")])
+    m = retention_matrix(cohort_counts(lg, period="day"), period="day", data_end="2024-01-06")
+    assert [d.strftime("%m-%d") for d in m["sizes"].index] == ["01-01", "01-04"]
+    only_y = retention_matrix(cohort_counts(LOG, period="day", return_events=["y"]), period="day", data_end="2024-01-05")
+    assert only_y["counts"].iloc[0].tolist() == [2, 0, 0, 1]
+
+
+def test_start_event_cohorting():
+    lg = log([("a", "browse", "2024-01-01"), ("a", "buy", "2024-01-03"), ("a", "browse", "2024-01-04")])
+    c = cohort_counts(lg, period="day", start_events=["buy"])
+    assert c.set_index("n").loc[1, "users"] == 1 and index_to_start([c.cohort[0]], "day")[0] == pd.Timestamp("2024-01-03")
+
+
+def test_weeks_start_on_monday():
+    # Sunday 2024-01-07 and Monday 2024-01-08 are in different weeks
+    lg = log([("a", "x", "2024-01-07 23:00"), ("a", "x", "2024-01-08 01:00"), ("b", "x", "2024-01-01 09:00"),
+              ("b", "x", "2024-01-07 09:00")])
+    m = retention_matrix(cohort_counts(lg, period="week"), period="week", data_end="2024-01-22")
+    assert [d.strftime("%Y-%m-%d") for d in m["sizes"].index] == ["2024-01-01"]
+    assert m["counts"].iloc[0].tolist() == [2, 1, 0]
+
+
+def test_month_cohorts():
+    lg = log([("a", "x", "2024-01-31"), ("a", "x", "2024-02-01"), ("b", "x", "2024-02-10"), ("b", "x", "2024-04-01")])
+    m = retention_matrix(cohort_counts(lg, period="month"), period="month", data_end="2024-05-01")
+    assert [d.strftime("%Y-%m") for d in m["sizes"].index] == ["2024-01", "2024-02"]
+    assert m["counts"].iloc[0].tolist()[:2] == [1, 1] and m["counts"].iloc[1].tolist()[:3] == [1, 0, 1]
+
+
+def test_day_n_retention():
+    d1 = day_n_retention(LOG, 1, data_end="2024-01-05")
+    assert d1["rate"] == pytest.approx(1 / 3) and d1["cohorts"] == 2
+    assert math.isnan(day_n_retention(LOG, 7, data_end="2024-01-05")["rate"])
+
+
+def test_lifecycle_every_state():
+    lc = lifecycle_table(LOG, period="day", data_end="2024-01-05").set_index("period_start")
+    assert lc.loc["2024-01-01", ["new", "returning", "resurrecting", "dormant"]].tolist() == [2, 0, 0, 0]
+    assert lc.loc["2024-01-02", ["new", "returning", "resurrecting", "dormant"]].tolist() == [1, 1, 0, -1]
+    assert lc.loc["2024-01-03", ["new", "returning", "resurrecting", "dormant"]].tolist() == [0, 0, 1, -2]
+    assert lc.loc["2024-01-04", ["new", "returning", "resurrecting", "dormant"]].tolist() == [0, 0, 1, -1]
+    assert (lc["dormant"] <= 0).all()
+
+
+def test_stickiness():
+    s = stickiness_table(LOG, period="week", data_end="2024-01-08")
+    h = s["histogram"].set_index("active_days")["user_periods"]
+    assert h[1] == 1 and h[2] == 1 and h[3] == 1 and h[4:].sum() == 0
+    assert s["dau_over_wau"] == pytest.approx((6 / 7) / 3)
+    assert s["periods"] == 1
+    assert stickiness_table(LOG, period="week", data_end="2024-01-05")["periods"] == 0  # week not complete
+
+
+@need(TAOBAO)
+def test_taobao_daily_retention_matches_plain_pandas():
+    raw = pd.read_csv(TAOBAO)
+    raw["ts"] = pd.to_datetime(raw.timestamp, unit="s", utc=True).dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    raw = raw[(raw.ts >= "2017-11-25") & (raw.ts < "2017-12-04")]
+    ev = pd.DataFrame({"user_id": raw.user_id.astype(str), "event": raw.behavior_type, "ts": raw.ts})
+    m = retention_matrix(cohort_counts(ev, period="day"), period="day", data_end="2017-12-04")
+    # independent: day of each event, cohort = first day, count users per (cohort, day offset)
+    day = ev.ts.dt.normalize()
+    first = day.groupby(ev.user_id).transform("min")
+    offset = (day - first).dt.days
+    exp = pd.DataFrame({"u": ev.user_id, "c": first, "n": offset}).drop_duplicates().groupby(["c", "n"]).u.nunique()
+    exp = exp.unstack(fill_value=0)
+    ours = m["counts"].copy()
+    assert list(ours.index) == list(exp.index)
+    for c in exp.index:
+        for n in exp.columns:
+            if m["complete"].loc[c, n]:
+                assert ours.loc[c, n] == exp.loc[c, n], (c, n)
+    d1 = day_n_retention(ev, 1, data_end="2017-12-04")
+    complete = [c for c in exp.index if m["complete"].loc[c, 1]]
+    assert d1["rate"] == pytest.approx(exp.loc[complete, 1].sum() / exp.loc[complete, 0].sum())
