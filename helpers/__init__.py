@@ -10,6 +10,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.quality``       ingest report: rows per reason, daily activity, null rates, findings
 ``helpers.funnel``        funnel: attempts, steps, breakdown + z-test, trend, time to convert
 ``helpers.retention``     cohort retention, 次日/七日留存, lifecycle, stickiness
+``helpers.journey``       user paths: sessions, transitions, top paths, after funnel drop-out
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -27,6 +28,8 @@ from .funnel import (Step, compare_groups, conversion_trend, funnel_breakdown, f
                      funnel_table, funnel_tables, funnel_users, parse_window_hours, run_funnel, show_funnel,
                      time_to_convert, wilson_interval)
 from .ingest import IngestError, TableReport, detect_encoding, ingest_campaign, ingest_table, transcode_to_utf8
+from .journey import (next_after_dropoff, paths_findings, paths_headline, run_paths, sessionize, show_paths, top_paths,
+                      transition_counts, transition_matrix)
 from .params import Campaign, ParamsError, available_notebooks, load_params
 from .paths import campaign_paths, project_root
 from .plots import check_chart, plot_bar, plot_heatmap, plot_line, set_theme
@@ -42,6 +45,8 @@ from .schema import TABLES
 __version__ = "0.1.0"
 
 __all__ = [
+    "next_after_dropoff", "paths_findings", "paths_headline", "run_paths", "sessionize", "show_paths", "top_paths",
+    "transition_counts", "transition_matrix",
     "average_curve", "cohort_counts", "day_n_retention", "lifecycle_table", "retention_findings",
     "retention_headline", "retention_matrix", "retention_tables", "run_retention", "show_retention",
     "stickiness_table",

@@ -93,6 +93,13 @@ class RetentionParams(Section):
 class PathsParams(Section):
     """``paths:`` section (docs/paths.md)."""
 
+    session_gap_minutes: float = Field(30, gt=0, description="inactivity gap that ends a session (no session_id)")
+    start_event: str | None = Field(None, description="top paths after this event (default: funnel step 1)")
+    end_event: str | None = Field(None, description="top paths before this event (default: last funnel step)")
+    path_length: int = Field(4, ge=2, le=10)
+    top_n: int = Field(10, ge=1)
+    max_events: int = Field(12, ge=2, description="events shown in the transition heatmap; others grouped")
+
 
 # --- RFM -----------------------------------------------------------------------------------------------
 class RFMParams(Section):
