@@ -11,6 +11,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.funnel``        funnel: attempts, steps, breakdown + z-test, trend, time to convert
 ``helpers.retention``     cohort retention, 次日/七日留存, lifecycle, stickiness
 ``helpers.journey``       user paths: sessions, transitions, top paths, after funnel drop-out
+``helpers.rfm``           RFM table, 1-5 scores, 11 named segments and the Chinese 8-class scheme
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -40,11 +41,15 @@ from .report import headline, load_results, notebook_to_html, save_results, show
 from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle_table, retention_findings,
                         retention_headline, retention_matrix, retention_tables, run_retention, show_retention,
                         stickiness_table)
+from .rfm import (rfm_findings, rfm_headline, rfm_scores, rfm_table, run_rfm, score_column, segment_cn8,
+                  segment_named, segment_summary, show_rfm)
 from .schema import TABLES
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "rfm_findings", "rfm_headline", "rfm_scores", "rfm_table", "run_rfm", "score_column", "segment_cn8",
+    "segment_named", "segment_summary", "show_rfm",
     "next_after_dropoff", "paths_findings", "paths_headline", "run_paths", "sessionize", "show_paths", "top_paths",
     "transition_counts", "transition_matrix",
     "average_curve", "cohort_counts", "day_n_retention", "lifecycle_table", "retention_findings",

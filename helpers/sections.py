@@ -6,6 +6,7 @@ Every section is optional: a missing section means the defaults documented in th
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -104,6 +105,13 @@ class PathsParams(Section):
 # --- RFM -----------------------------------------------------------------------------------------------
 class RFMParams(Section):
     """``rfm:`` section (docs/rfm.md)."""
+
+    scheme: Literal["named11", "cn8"] = Field("named11", description="main segment scheme; both are computed")
+    as_of: dt.date | None = Field(None, description="reference day (default: the day after the last order)")
+    bins: int = Field(5, ge=2, le=10, description="score bins (quintiles)")
+    currency: str = Field("¥", description="currency sign for money in the report")
+    buy_events: list[str] = Field(default_factory=lambda: ["buy", "pay"],
+                                  description="events that are orders when there is no orders table")
 
 
 # --- clustering ----------------------------------------------------------------------------------------
