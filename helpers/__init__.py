@@ -12,6 +12,9 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.retention``     cohort retention, 次日/七日留存, lifecycle, stickiness
 ``helpers.journey``       user paths: sessions, transitions, top paths, after funnel drop-out
 ``helpers.rfm``           RFM table, 1-5 scores, 11 named segments and the Chinese 8-class scheme
+``helpers.features``      per-user behaviour features for any window (clustering, profile, churn)
+``helpers.clustering``    KMeans/DBSCAN user groups, silhouette, automatic names, radar charts
+``helpers.user_profile``  the user profile (画像) table joining every report's per-user results
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -22,7 +25,10 @@ Where things are computed (one module per concern; see README "Layout"):
 ========================  =========================================================
 """
 from .campaign import Context, batch_mode, open_campaign
+from .clustering import (choose_k, cluster_profiles, clustering_findings, clustering_headline, fit_clusters,
+                         name_clusters, prepare_matrix, run_clustering, show_clustering)
 from .demo import generate_demo
+from .features import feature_label, user_features
 from .engine import connect, read_table
 from .fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table
 from .funnel import (Step, compare_groups, conversion_trend, funnel_breakdown, funnel_findings, funnel_headline,
@@ -44,10 +50,16 @@ from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle
 from .rfm import (rfm_findings, rfm_headline, rfm_scores, rfm_table, run_rfm, score_column, segment_cn8,
                   segment_named, segment_summary, show_rfm)
 from .schema import TABLES
+from .user_profile import (behaviour_tags, export_profile, load_membership, profile_findings, profile_headline,
+                           profile_table, run_user_profile, show_profile)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "choose_k", "cluster_profiles", "clustering_findings", "clustering_headline", "fit_clusters", "name_clusters",
+    "prepare_matrix", "run_clustering", "show_clustering", "feature_label", "user_features",
+    "behaviour_tags", "export_profile", "load_membership", "profile_findings", "profile_headline", "profile_table",
+    "run_user_profile", "show_profile",
     "rfm_findings", "rfm_headline", "rfm_scores", "rfm_table", "run_rfm", "score_column", "segment_cn8",
     "segment_named", "segment_summary", "show_rfm",
     "next_after_dropoff", "paths_findings", "paths_headline", "run_paths", "sessionize", "show_paths", "top_paths",

@@ -1,11 +1,13 @@
 """Number formatting for reports: one definition used by every table, finding and chart label.
 
-Missing values (None, NaN, NaT) format as an en dash "–".
+Missing values (None, NaN, NaT, ``pd.NA``) format as an en dash ``"–"`` (:data:`MISSING`); infinities as
+``"∞"`` / ``"-∞"``; a value that rounds to zero never shows a minus sign (``"0.00"``, not ``"-0.00"``).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -14,71 +16,177 @@ __all__ = ["fmt_int", "fmt_pct", "fmt_num", "fmt_money", "fmt_duration_hours", "
 MISSING = "–"
 
 
-def _missing(x) -> bool:
+def _missing(x: Any) -> bool:
     if x is None:
         return True
     try:
         return bool(pd.isna(x))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # arrays, odd objects: not a single missing value
         return False
 
 
-def fmt_int(n) -> str:
-    """12345 -> '12,345' (rounded to a whole number)."""
-    if _missing(n):
-        return MISSING
-    return f"{int(round(float(n))):,}"
-
-
-def fmt_pct(x, digits: int = 1) -> str:
-    """0.1234 -> '12.3%' (``x`` is a share, not a percentage). Small non-zero shares keep two significant
-    digits instead of showing as 0.0%: 0.000252 -> '0.025%'."""
-    if _missing(x):
-        return MISSING
-    v = float(x) * 100
-    if v != 0 and abs(v) < 10 ** -digits:
-        return f"{v:.2g}%"
-    return f"{v:,.{digits}f}%"
-
-
-def fmt_num(x, digits: int = 2) -> str:
-    """1234.567 -> '1,234.57'."""
-    if _missing(x):
-        return MISSING
-    return f"{float(x):,.{digits}f}"
-
-
-def fmt_money(x, currency: str = "¥", digits: int = 2) -> str:
-    """1234.5 -> '¥1,234.50'; negatives as '-¥3.00'."""
+def _special(x: Any) -> str | None:
+    """The text for a missing or infinite value, else None (and ``x`` is a finite number)."""
     if _missing(x):
         return MISSING
     v = float(x)
-    sign = "-" if v < 0 else ""
-    return f"{sign}{currency}{abs(v):,.{digits}f}"
-
-
-def fmt_duration_hours(h) -> str:
-    """Hours as '45 min', '3.5 h' or '2.1 d'."""
-    if _missing(h):
-        return MISSING
-    v = float(h)
     if math.isinf(v):
-        return "∞"
-    if abs(v) < 1:
-        return f"{v * 60:,.0f} min"
+        return "∞" if v > 0 else "-∞"
+    return None
+
+
+def _fixed(v: float, digits: int, thousands: bool = True) -> str:
+    """``v`` with ``digits`` decimals, no minus sign on a value that rounds to zero."""
+    r = round(v, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{r:,.{digits}f}" if thousands else f"{r:.{digits}f}"
+
+
+def fmt_int(n: Any) -> str:
+    """Format a count as a whole number with thousands separators.
+
+    Parameters
+    ----------
+    n : int, float or None
+        Any real number; it is rounded to the nearest whole number (halves to even, like Python's ``round``).
+
+    Returns
+    -------
+    str
+        ``12345 -> "12,345"``, ``-1234.6 -> "-1,235"``; ``"–"`` for a missing value, ``"∞"`` for infinity.
+    """
+    special = _special(n)
+    if special is not None:
+        return special
+    return f"{int(round(float(n))):,}"
+
+
+def fmt_pct(x: Any, digits: int = 1) -> str:
+    """Format a share (0.1234) as a percentage ("12.3%").
+
+    Parameters
+    ----------
+    x : float or None
+        A share, not a percentage: 1.0 is 100%.
+    digits : int, default 1
+        Decimals of the percentage. A small non-zero share that would show as ``0.0%`` keeps two significant
+        digits instead (``0.000252 -> "0.025%"``), so "rare" is never shown as "never".
+
+    Returns
+    -------
+    str
+        ``0.1234 -> "12.3%"``, ``-0.05 -> "-5.0%"``, ``0 -> "0.0%"``; ``"–"`` for a missing value.
+    """
+    special = _special(x)
+    if special is not None:
+        return special + ("%" if special != MISSING else "")
+    v = float(x) * 100
+    if v != 0 and abs(v) < 10 ** -digits:
+        # two significant digits in fixed notation (never "2.5e-05%"), trailing zeros dropped
+        text = _fixed(v, 1 - math.floor(math.log10(abs(v))), thousands=False)
+        return f"{text.rstrip('0').rstrip('.')}%"
+    return f"{_fixed(v, digits)}%"
+
+
+def fmt_num(x: Any, digits: int = 2) -> str:
+    """Format a number with thousands separators and a fixed number of decimals.
+
+    Parameters
+    ----------
+    x : float or None
+        Any real number.
+    digits : int, default 2
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        ``1234.567 -> "1,234.57"``, ``-0.001 -> "0.00"``; ``"–"`` for a missing value.
+    """
+    special = _special(x)
+    if special is not None:
+        return special
+    return _fixed(float(x), digits)
+
+
+def fmt_money(x: Any, currency: str = "¥", digits: int = 2) -> str:
+    """Format an amount of money with its currency symbol.
+
+    Parameters
+    ----------
+    x : float or None
+        The amount.
+    currency : str, default "¥"
+        Symbol put before the number (``"£"``, ``"$"``, ``"€"``…).
+    digits : int, default 2
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        ``1234.5 -> "¥1,234.50"``; negatives put the sign before the symbol, ``-3 -> "-¥3.00"``; ``"–"`` for
+        a missing value.
+    """
+    special = _special(x)
+    if special is not None:
+        return special if special == MISSING else special.replace("∞", f"{currency}∞")
+    text = _fixed(float(x), digits)
+    if text.startswith("-"):
+        return f"-{currency}{text[1:]}"
+    return f"{currency}{text}"
+
+
+def fmt_duration_hours(h: Any) -> str:
+    """Format a duration given in hours in the unit a reader grasps at once.
+
+    Parameters
+    ----------
+    h : float or None
+        Duration in hours.
+
+    Returns
+    -------
+    str
+        Under an hour in minutes (``0.5 -> "30 min"``), under two days in hours (``3.5 -> "3.5 h"``), else
+        in days (``50.4 -> "2.1 d"``); ``"–"`` for a missing value, ``"∞"`` for infinity.
+    """
+    special = _special(h)
+    if special is not None:
+        return special
+    v = float(h)
+    if round(abs(v) * 60) < 60:
+        return f"{_fixed(v * 60, 0)} min"
     if abs(v) < 48:
-        return f"{v:,.1f} h"
-    return f"{v / 24:,.1f} d"
+        return f"{_fixed(v, 1)} h"
+    return f"{_fixed(v / 24, 1)} d"
 
 
 def style_table(df: pd.DataFrame, *, pct_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
                 money_cols: Iterable[str] = (), num_cols: Iterable[str] = (), currency: str = "¥",
                 hide_index: bool = True, caption: str | None = None):
-    """A pandas Styler with report formats per column; text is HTML-escaped (review texts, raw rows).
+    """Style a table for a report: per-column number formats, escaped text, optionally no index.
 
-    Columns not named keep pandas' default formatting; names not in ``df`` are ignored.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; it is not modified.
+    pct_cols, int_cols, money_cols, num_cols : iterable of str
+        Columns formatted with :func:`fmt_pct`, :func:`fmt_int`, :func:`fmt_money` and :func:`fmt_num`.
+        Names not in ``df`` are ignored (callers pass one list for tables that may be truncated); columns
+        not named keep pandas' default formatting.
+    currency : str, default "¥"
+        Symbol for ``money_cols``.
+    hide_index : bool, default True
+        Hide the index (row numbers mean nothing to a report reader).
+    caption : str, optional
+        Caption shown above the table.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Display it in a notebook or call ``.to_html()``. Every cell's text is HTML-escaped (review texts and
+        raw quarantined rows may contain markup); missing values show as ``"–"``.
     """
-    fmts = {}
+    fmts: dict[str, Callable[[Any], str]] = {}
     for cols, f in ((pct_cols, fmt_pct), (int_cols, fmt_int), (money_cols, lambda x: fmt_money(x, currency)),
                     (num_cols, fmt_num)):
         for c in cols:

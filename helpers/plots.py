@@ -1,167 +1,504 @@
 """Chart theme (with a CJK font, so Chinese renders) and generic charts.
 
-:func:`set_theme` is the one place that changes matplotlib's global settings. Chart functions only draw:
-data in, ``ax=None`` in, the Axes out; each sets its own title and axis labels.
+:func:`set_theme` is the one place that changes matplotlib's global settings (``rcParams``). Chart functions
+only draw: data computed elsewhere in, ``ax=None`` in, the Axes out; each sets its own title and axis labels
+on that Axes (never ``plt.title``), and formats numbers with thousands separators (:mod:`helpers.fmt`).
 """
 from __future__ import annotations
 
 import functools
+import importlib.resources
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import matplotlib as mpl
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib import font_manager
-from matplotlib.ticker import FuncFormatter
+from matplotlib.axes import Axes
+from matplotlib.ticker import Formatter, FuncFormatter
 
-from .fmt import fmt_int, fmt_num, fmt_pct
+from .fmt import MISSING, fmt_int, fmt_num, fmt_pct
 
 __all__ = ["set_theme", "cjk_font_name", "cjk_font_path", "plot_bar", "plot_line", "plot_heatmap", "check_chart"]
 
-_SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-               "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
-               "Heiti SC", "Arial Unicode MS")
+#: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
+_FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
+_FONT_SUFFIXES = (".otf", ".ttf", ".ttc")
+#: installed system fonts tried in order when the packaged font is absent (Simplified Chinese forms first)
+_SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans SC", "Noto Sans TC", "Source Han Sans SC",
+               "Source Han Sans CN", "Source Han Sans TC", "Source Han Sans", "WenQuanYi Micro Hei",
+               "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
+_NO_FONT = ("no CJK font found, so Chinese text in charts would render as empty boxes (tofu). Fix: "
+            "`pip install cvttf-notosanscjk-regular` (a dependency of ubakit: `make env` installs it), or install "
+            "a system CJK font (Debian/Ubuntu: `apt-get install fonts-noto-cjk`; conda: `conda install -c "
+            "conda-forge font-ttf-noto-cjk`), then restart the kernel. Looked for the {pkg!r} package and for "
+            "the system fonts {names}.")
+_THEME_RC: dict[str, Any] = {
+    "axes.unicode_minus": False,  # U+2212 is missing from some CJK fonts; "-" is everywhere
+    "figure.figsize": (8.0, 4.5),
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "savefig.format": "png",  # notebooks embed PNG: the CJK glyphs are rasterised, no font needed to view
+    "svg.fonttype": "path",  # if someone saves SVG, glyphs are outlines (no font needed in the browser)
+    "axes.titleweight": "normal",  # only the Regular weight of the CJK font ships; no faked bold
+    "figure.autolayout": True,
+}
 
 
-@functools.lru_cache(maxsize=1)
-def cjk_font_path() -> str | None:
-    """Path of the CJK font used for charts: the Noto Sans CJK shipped by the ``cvttf-notosanscjk-regular``
-    package, else an installed system CJK font, else None."""
+# ------------------------------------------------------------------------------------------------ font
+
+
+def _packaged_font() -> tuple[str, str] | None:
+    """(path, family) of the font file inside the ``cvttf_NotoSansCJK_Regular`` package, if installed."""
     try:
-        import cvttf_NotoSansCJK_Regular as pkg
+        root = importlib.resources.files(_FONT_PACKAGE)
+    except (ModuleNotFoundError, TypeError):
+        return None
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.lower().endswith(_FONT_SUFFIXES) and entry.is_file():
+            path = Path(str(entry))  # installed as files on disk (wheel), not inside a zip
+            if path.is_file():
+                return str(path), font_manager.FontProperties(fname=path).get_name()
+    return None
 
-        for p in sorted(Path(pkg.__file__).parent.glob("*.otf")):
-            return str(p)
-    except ImportError:
-        pass
+
+def _system_font() -> tuple[str, str] | None:
+    """(path, family) of the first installed system CJK font in :data:`_SYSTEM_CJK`."""
+    by_name: dict[str, str] = {}
+    for entry in font_manager.fontManager.ttflist:
+        if entry.style == "normal":
+            by_name.setdefault(entry.name, entry.fname)
     for name in _SYSTEM_CJK:
-        for f in font_manager.fontManager.ttflist:
-            if f.name == name:
-                return f.fname
+        if name in by_name:
+            return by_name[name], name
     return None
 
 
 @functools.lru_cache(maxsize=1)
+def _locate() -> tuple[str, str]:
+    """(path, family) of the chart CJK font; cached (a RuntimeError is not, so installing a font and
+    calling again works)."""
+    found = _packaged_font() or _system_font()
+    if found is None:
+        raise RuntimeError(_NO_FONT.format(pkg=_FONT_PACKAGE, names=", ".join(_SYSTEM_CJK)))
+    return found
+
+
+def _register(path: str) -> None:
+    """Add the font file to matplotlib's font list unless it is there already."""
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
+
+
+def cjk_font_path() -> str | None:
+    """Path of the CJK font file used for charts.
+
+    Returns
+    -------
+    str or None
+        The Noto Sans CJK file shipped by the ``cvttf-notosanscjk-regular`` package, else an installed system
+        CJK font (see :func:`cjk_font_name`), else None. Reports embed a subset of this file
+        (:func:`helpers.report.embed_cjk_font`).
+    """
+    try:
+        return _locate()[0]
+    except RuntimeError:
+        return None
+
+
 def cjk_font_name() -> str:
-    """Family name of the CJK font (registered with matplotlib); RuntimeError with a fix when none."""
-    path = cjk_font_path()
-    if path is None:
-        raise RuntimeError(
-            "no CJK font found, so Chinese text would render as empty boxes. Fix: pip install "
-            "cvttf-notosanscjk-regular (a dependency of ubakit: run `make env`), or install a system font "
-            "such as fonts-noto-cjk")
-    font_manager.fontManager.addfont(path)
-    return font_manager.FontProperties(fname=path).get_name()
+    """Family name of the CJK font used for charts, registered with matplotlib.
+
+    The lookup is cached. Order: the Noto Sans CJK file shipped by the PyPI package
+    ``cvttf-notosanscjk-regular`` (found through its module, not a hard-coded path); else the first installed
+    system font among Noto Sans CJK SC/TC, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang.
+
+    Returns
+    -------
+    str
+        The family name matplotlib knows the font by, e.g. ``"Noto Sans CJK TC"``; usable as
+        ``FontProperties(family=...)``.
+
+    Raises
+    ------
+    RuntimeError
+        No CJK font was found; the message says what to install.
+    """
+    path, name = _locate()
+    _register(path)  # cheap; also re-registers if matplotlib's font list was rebuilt
+    return name
 
 
 def set_theme(*, context: str = "notebook") -> str:
-    """Report chart theme: seaborn whitegrid, the CJK font first (DejaVu Sans after it for Latin), minus
-    signs that every font has, a size and resolution for HTML reports. Idempotent. Returns the font name."""
+    """Set the report chart theme; the one function that changes matplotlib's global settings.
+
+    Seaborn's ``whitegrid`` style and ``deep`` palette; the CJK font (:func:`cjk_font_name`) first for all
+    text, DejaVu Sans after it as fallback; ASCII minus signs (``axes.unicode_minus=False``); figures of
+    8 × 4.5 in at 110 dpi, saved as PNG, for HTML reports. Only ``rcParams`` change (and the font is added to
+    matplotlib's font list); calling it again gives the same settings.
+
+    Parameters
+    ----------
+    context : {"notebook", "paper", "talk", "poster"}, default "notebook"
+        Seaborn scaling context for fonts and lines.
+
+    Returns
+    -------
+    str
+        Family name of the CJK font in use.
+
+    Raises
+    ------
+    RuntimeError
+        No CJK font was found; the message says what to install.
+    """
     import seaborn as sns
 
     name = cjk_font_name()
     sns.set_theme(context=context, style="whitegrid", palette="deep")
-    plt.rcParams.update({
-        "font.family": "sans-serif",
-        "font.sans-serif": [name, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "figure.figsize": (8, 4.5),
-        "figure.dpi": 110,
-        "savefig.dpi": 110,
-        "axes.titleweight": "normal",
-        "figure.autolayout": True,
-    })
+    mpl.rcParams.update({**_THEME_RC, "font.family": ["sans-serif"], "font.sans-serif": [name, "DejaVu Sans"]})
     return name
 
 
-def _formatter(fmt):
+# ------------------------------------------------------------------------------------------ formatting
+
+
+def _fmt_or_missing(f: Callable[[Any], str]) -> Callable[[Any], str]:
+    def wrapped(v: Any) -> str:
+        return MISSING if v is None or (isinstance(v, float) and math.isnan(v)) else f(v)
+    return wrapped
+
+
+def _value_formatter(fmt: str | Callable[[Any], str] | None) -> Callable[[Any], str]:
+    """One value -> text, for annotations: None (whole numbers with thousands, else two decimals), "pct"/"%"
+    (a share as a percentage), a format spec such as ",.1f" or ".0%", or a callable."""
     if fmt is None:
-        return lambda v: fmt_int(v) if float(v).is_integer() else fmt_num(v)
+        return _fmt_or_missing(lambda v: fmt_int(v) if float(v).is_integer() else fmt_num(v))
     if fmt in ("pct", "%"):
         return fmt_pct
     if callable(fmt):
-        return fmt
-    return lambda v: format(v, fmt)
+        return _fmt_or_missing(fmt)
+    if isinstance(fmt, str):
+        try:
+            format(1234.5, fmt)
+        except (ValueError, TypeError):
+            raise ValueError(f"fmt={fmt!r} is not a number format: use None, 'pct', a format spec such as ',.1f' "
+                             f"or '.0%', or a callable") from None
+        return _fmt_or_missing(lambda v: format(v, fmt))
+    raise TypeError(f"fmt must be None, 'pct', a format spec or a callable, not {type(fmt).__name__}")
 
 
-def plot_bar(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str, ax=None,
-             horizontal: bool = False, annotate: bool = True, fmt=None, color=None):
-    """Bars of ``y`` per ``x`` (categories in table order). ``horizontal`` puts categories on the y axis
-    (first row on top). ``fmt``: None (thousands), ``"pct"``, a format spec or a callable, for the value
-    axis and the annotations. Returns the Axes."""
-    if ax is None:
-        _, ax = plt.subplots()
-    f = _formatter(fmt)
-    labels = table[x].astype(str).tolist()
-    values = pd.to_numeric(table[y], errors="coerce").fillna(0).tolist()
-    if horizontal:
-        pos = list(range(len(labels)))[::-1]
-        bars = ax.barh(pos, values, color=color or "C0")
-        ax.set_yticks(pos, labels)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    else:
-        pos = list(range(len(labels)))
-        bars = ax.bar(pos, values, color=color or "C0")
-        ax.set_xticks(pos, labels, rotation=30 if max((len(s) for s in labels), default=0) > 6 else 0,
-                      ha="right" if max((len(s) for s in labels), default=0) > 6 else "center")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    if annotate and values:
-        ax.bar_label(bars, labels=[f(v) for v in values], padding=2, fontsize="small")
-        if horizontal:
-            ax.set_xlim(0, max(values) * 1.15 if max(values) > 0 else 1)
-        else:
-            ax.set_ylim(0, max(values) * 1.15 if max(values) > 0 else 1)
+class _TickFormatter(Formatter):
+    """Axis ticks with thousands separators and the same number of decimals on every tick (the fewest that
+    show each tick exactly, at most 3): 0, 500, 1,000 / 0.0, 0.5, 1.0 / 0%, 20%, 40% / 2.5%, 5.0%."""
+
+    def __init__(self, percent: bool = False):
+        self.percent = percent
+        self.decimals: int | None = None
+
+    def _scaled(self, v: float) -> float:
+        return v * 100 if self.percent else v
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        scaled = [self._scaled(v) for v in values if np.isfinite(v)]
+        self.decimals = next((d for d in range(4) if all(abs(s - round(s, d)) <= 1e-9 * max(1.0, abs(s))
+                                                         for s in scaled)), 3)
+        return [self(v, i) for i, v in enumerate(values)]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        d = 2 if self.decimals is None else self.decimals
+        text = f"{round(self._scaled(x), d) + 0.0:,.{d}f}"
+        return text + "%" if self.percent else text
+
+
+def _axis_formatter(fmt: str | Callable[[Any], str] | None) -> Formatter:
+    if fmt is None:
+        return _TickFormatter()
+    if fmt in ("pct", "%"):
+        return _TickFormatter(percent=True)
+    f = _value_formatter(fmt)
+    return FuncFormatter(lambda v, _pos: f(v))
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _check_text(title: str, xlabel: str, ylabel: str) -> None:
+    missing = [what for what, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel))
+               if not str(text or "").strip()]
+    if missing:
+        raise ValueError(f"empty {', '.join(missing)}: every chart needs a title and labelled axes")
+
+
+def _require(table: pd.DataFrame, cols: Sequence[str], what: str = "table") -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, not {type(table).__name__}")
+    absent = [c for c in cols if c not in table.columns]
+    if absent:
+        raise KeyError(f"{what} has no column(s) {absent}; it has {list(table.columns)}")
+
+
+def _numeric(table: pd.DataFrame, col: str) -> np.ndarray:
+    values = pd.to_numeric(table[col], errors="coerce")
+    bad = values.isna() & table[col].notna()
+    if bad.any():
+        raise ValueError(f"column {col!r} must be numeric; non-numeric values such as "
+                         f"{table.loc[bad, col].iloc[0]!r} found. Compute the numbers before plotting.")
+    return values.to_numpy(dtype=float)
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, pd.Timestamp) and v == v.normalize():
+        return v.strftime("%Y-%m-%d")
+    return MISSING if _is_na(v) else str(v)
+
+
+def _is_na(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text_width(s: str) -> int:
+    """Width in Latin-character cells: CJK characters are two wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _new_axes(figsize: tuple[float, float] | None = None) -> Axes:
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def plot_bar(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str, ax: Axes | None = None,
+             horizontal: bool = False, annotate: bool = True, fmt: str | Callable[[Any], str] | None = None,
+             color: Any = None) -> Axes:
+    """Bar chart of ``y`` per category ``x``, one bar per row, in table order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per bar; computed elsewhere and not modified.
+    x : str
+        Column of category labels.
+    y : str
+        Column of bar values (numeric; negative values go below the axis, NaN draws no bar and shows "–").
+    title, xlabel, ylabel : str
+        Chart title and axis labels (non-empty). With ``horizontal=True`` the x axis is the value axis.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    horizontal : bool, default False
+        Categories on the y axis, first row on top (for long labels or many categories).
+    annotate : bool, default True
+        Write each value at the end of its bar.
+    fmt : None, "pct", str or callable, optional
+        Number format of the value axis and the annotations: None for thousands separators (decimals only
+        when needed), ``"pct"`` for shares shown as percentages, a format spec such as ``",.1f"``, or a
+        callable value -> text (e.g. :func:`helpers.fmt.fmt_money`).
+    color : matplotlib color, optional
+        Bar colour; the theme's first colour when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
+    _check_text(title, xlabel, ylabel)
+    _require(table, [x, y])
+    f = _value_formatter(fmt)
+    labels = [_label(v) for v in table[x]]
+    values = _numeric(table, y)
+    ax = ax if ax is not None else _new_axes()
+    heights = np.nan_to_num(values, nan=0.0)
+    color = color if color is not None else "C0"
+    if horizontal:
+        pos = np.arange(len(labels))[::-1]
+        bars = ax.barh(pos, heights, color=color)
+        ax.set_yticks(pos, labels)
+        ax.xaxis.set_major_formatter(_axis_formatter(fmt))
+        ax.grid(False, axis="y")
+    else:
+        pos = np.arange(len(labels))
+        bars = ax.bar(pos, heights, color=color)
+        widths = [_text_width(s) for s in labels]
+        crowded = bool(widths) and (sum(widths) + 3 * len(widths) > 80 or max(widths) > 16)
+        ax.set_xticks(pos, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center",
+                      rotation_mode="anchor")
+        ax.yaxis.set_major_formatter(_axis_formatter(fmt))
+        ax.grid(False, axis="x")
+    finite = values[np.isfinite(values)]
+    if annotate and len(values):
+        ax.bar_label(bars, labels=[f(v) for v in values], padding=2, fontsize="small")
+        lo, hi = min(0.0, finite.min(initial=0.0)), max(0.0, finite.max(initial=0.0))
+        span = (hi - lo) or 1.0
+        limits = (lo - 0.15 * span if lo < 0 else 0.0, hi + 0.15 * span if hi > 0 or lo == 0 else 0.0)
+        (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+_DATE_FORMATS = dict(
+    formats=["%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M", "%S.%f"],
+    zero_formats=["", "%Y", "%m-%d", "%m-%d", "%H:%M", "%H:%M"],
+    offset_formats=["", "", "%Y", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"],
+)
 
 
 def plot_line(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str, hue: str | None = None,
-              ax=None, fmt=None, marker: str = "o"):
-    """Lines of ``y`` over ``x`` (one per ``hue`` value, in order of appearance). Dates on x are formatted
-    as month-day. Returns the Axes."""
-    if ax is None:
-        _, ax = plt.subplots()
-    groups = [(None, table)] if hue is None else [(k, table[table[hue] == k]) for k in pd.unique(table[hue])]
-    for key, g in groups:
-        ax.plot(g[x], g[y], marker=marker, markersize=3, label=None if key is None else str(key))
+              ax: Axes | None = None, fmt: str | Callable[[Any], str] | None = None, marker: str = "o") -> Axes:
+    """Line chart of ``y`` over ``x``, one line per ``hue`` value.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long format: one row per point; computed elsewhere and not modified. Rows are drawn in ``x`` order
+        when ``x`` is numeric or a date, else in table order.
+    x : str
+        Column on the x axis. Dates (datetime64, time-zone aware or not, or ``datetime.date`` objects) get
+        numeric concise tick labels (``2024-03``, ``03-15``; the year in the corner), in the data's time zone.
+    y : str
+        Numeric column on the y axis.
+    title, xlabel, ylabel : str
+        Chart title and axis labels (non-empty).
+    hue : str, optional
+        Column splitting the rows into lines (in order of first appearance), with a legend.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    fmt : None, "pct", str or callable, optional
+        Number format of the y axis, as in :func:`plot_bar`.
+    marker : str, default "o"
+        Point marker ("" for none).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
+    _check_text(title, xlabel, ylabel)
+    _require(table, [x, y] + ([hue] if hue is not None else []))
+    xs = table[x]
+    is_date = pd.api.types.is_datetime64_any_dtype(xs)
+    if not is_date and pd.api.types.infer_dtype(xs, skipna=True) in ("date", "datetime"):
+        xs, is_date = pd.to_datetime(xs), True
+    data = pd.DataFrame({"x": xs, "y": _numeric(table, y)}, index=table.index)
     if hue is not None:
+        data["hue"] = table[hue]
+    if is_date or pd.api.types.is_numeric_dtype(data["x"]):
+        data = data.sort_values("x", kind="stable")
+    ax = ax if ax is not None else _new_axes()
+    if hue is None:
+        ax.plot(data["x"], data["y"], marker=marker, markersize=3)
+    else:
+        for key in pd.unique(table[hue]):  # lines (and legend) in order of first appearance in the table
+            g = data[data["hue"].isna()] if _is_na(key) else data[data["hue"] == key]
+            ax.plot(g["x"], g["y"], marker=marker, markersize=3, label=_label(key))
         ax.legend(title=None, fontsize="small")
-    f = _formatter(fmt)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    if pd.api.types.is_datetime64_any_dtype(table[x]):
-        import matplotlib.dates as mdates
-
-        loc = mdates.AutoDateLocator()
-        ax.xaxis.set_major_locator(loc)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return ax
+    ax.yaxis.set_major_formatter(_axis_formatter(fmt))
+    if is_date:
+        tz = data["x"].dt.tz  # ticks on local midnights and labels in the data's time zone (None: naive)
+        locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz, **_DATE_FORMATS))
+    return _finish(ax, title, xlabel, ylabel)
 
 
-def plot_heatmap(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, ax=None, fmt: str = ".0%",
-                 cmap: str = "Blues", annot: bool = True, vmin=None, vmax=None):
-    """Annotated heatmap of a DataFrame (index on y, columns on x); NaN cells stay blank. Returns the Axes."""
+def _axis_labels(index: pd.Index) -> list[str]:
+    if isinstance(index, pd.DatetimeIndex):
+        dates_only = bool((index.dropna() == index.dropna().normalize()).all())
+        return [MISSING if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M")
+                for v in index]
+    return [_label(v) for v in index]
+
+
+def plot_heatmap(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, ax: Axes | None = None,
+                 fmt: str = ".0%", cmap: str = "Blues", annot: bool = True, vmin: float | None = None,
+                 vmax: float | None = None) -> Axes:
+    """Annotated heatmap of a matrix: index on the y axis, columns on the x axis.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Numeric cells; computed elsewhere and not modified. NaN cells stay blank. Date indexes are labelled
+        ``YYYY-MM-DD``.
+    title, xlabel, ylabel : str
+        Chart title and axis labels (non-empty).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure sized to the matrix when None.
+    fmt : str, default ".0%"
+        Format spec of the cell annotations and the colour bar: ``".0%"`` for shares, ``",.0f"`` for counts.
+    cmap : str, default "Blues"
+        Colour map.
+    annot : bool, default True
+        Write the value in each cell (skipped above 600 cells, where it is unreadable).
+    vmin, vmax : float, optional
+        Colour scale limits; the data's range when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (the colour bar has its own Axes in the same figure).
+    """
     import seaborn as sns
 
+    _check_text(title, xlabel, ylabel)
+    if not isinstance(matrix, pd.DataFrame):
+        raise TypeError(f"matrix must be a pandas DataFrame, not {type(matrix).__name__}")
+    if matrix.empty:
+        raise ValueError("matrix is empty: nothing to draw (check the filters that produced it)")
+    try:
+        data = matrix.astype(float)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"matrix cells must be numeric ({e}); compute the numbers before plotting") from None
+    f = _value_formatter(fmt)
+    data.index, data.columns = _axis_labels(matrix.index), _axis_labels(matrix.columns)
     if ax is None:
-        h = max(3.0, min(12.0, 0.35 * len(matrix) + 1.5))
-        w = max(5.0, min(14.0, 0.6 * len(matrix.columns) + 2.5))
-        _, ax = plt.subplots(figsize=(w, h))
-    data = matrix.astype(float)
+        h = max(3.0, min(12.0, 0.35 * len(data) + 1.5))
+        w = max(5.0, min(14.0, 0.6 * len(data.columns) + 2.5))
+        ax = _new_axes(figsize=(w, h))
     sns.heatmap(data, ax=ax, annot=annot and data.size <= 600, fmt=fmt, cmap=cmap, vmin=vmin, vmax=vmax,
-                cbar=True, linewidths=0.5, linecolor="white", annot_kws={"fontsize": 7})
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return ax
+                cbar=True, cbar_kws={"format": FuncFormatter(lambda v, _pos: f(v))}, linewidths=0.5,
+                linecolor="white", annot_kws={"fontsize": 8 if data.size <= 100 else 7})
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.grid(False)  # the theme grid would cross blank (NaN) cells
+    return _finish(ax, title, xlabel, ylabel)
 
 
-def check_chart(ax) -> None:
-    """Raise ValueError naming what a chart lacks: a title, an x label or a y label."""
+def check_chart(ax: Axes) -> None:
+    """Check that a chart has a title, an x label and a y label.
+
+    Used by tests and by notebooks' smoke checks.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The chart to check.
+
+    Raises
+    ------
+    ValueError
+        Naming each missing part (``title``, ``x label``, ``y label``) and the chart's title when it has one.
+    TypeError
+        ``ax`` is not a matplotlib Axes.
+    """
+    if not isinstance(ax, Axes):
+        raise TypeError(f"check_chart needs a matplotlib Axes, not {type(ax).__name__}")
     missing = [what for what, text in (("title", ax.get_title()), ("x label", ax.get_xlabel()),
                                        ("y label", ax.get_ylabel())) if not str(text).strip()]
     if missing:
-        raise ValueError(f"chart is missing its {', '.join(missing)}: every chart needs a title and labelled axes")
+        name = f"chart {ax.get_title()!r}" if ax.get_title().strip() else "chart"
+        raise ValueError(f"{name} is missing its {', '.join(missing)}: every chart needs a title and labelled axes")

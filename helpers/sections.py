@@ -118,6 +118,19 @@ class RFMParams(Section):
 class ClusteringParams(Section):
     """``clustering:`` section (docs/clustering.md)."""
 
+    features: list[str] | None = Field(None, description="feature columns (default: all varying numeric ones)")
+    method: Literal["kmeans", "dbscan"] = "kmeans"
+    k: int | None = Field(None, ge=2, description="fixed k (default: best silhouette in k_min..k_max)")
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(8, ge=2)
+    log_transform: bool = True
+    pca_components: int | None = Field(None, ge=2)
+    dbscan_eps: float = Field(0.8, gt=0)
+    dbscan_min_samples: int = Field(10, ge=2)
+    silhouette_sample: int = Field(5000, ge=100, description="users sampled (seeded) for the silhouette")
+    name_threshold: float = Field(0.5, gt=0, description="|z| a feature needs to name a cluster")
+    seed: int = 42
+
 
 # --- user profile table --------------------------------------------------------------------------------
 class ProfileParams(Section):

@@ -1,20 +1,37 @@
-"""Chinese renders in charts (no missing glyphs), charts carry titles and labels, numbers are formatted."""
+"""Chinese renders in charts (no missing glyphs, no tofu), the theme only touches rcParams, charts carry their
+titles and labels, and numbers are formatted by hand-checked rules."""
 import io
 import math
 import warnings
+from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import pytest
-from matplotlib import font_manager
-from matplotlib.ft2font import FT2Font
 
-from helpers.fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table
-from helpers.plots import check_chart, cjk_font_path, plot_bar, plot_heatmap, plot_line, set_theme
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.ft2font import FT2Font  # noqa: E402
+
+import helpers.plots as plots  # noqa: E402
+from helpers.fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table  # noqa: E402
+from helpers.plots import (check_chart, cjk_font_name, cjk_font_path, plot_bar, plot_heatmap,  # noqa: E402
+                           plot_line, set_theme)
 
 TEXT = "次日留存率 重要价值客户 信息流广告 用户画像"
+CATEGORIES = ["重要价值客户", "信息流广告", "应用商店"]
+
+
+@pytest.fixture
+def theme():
+    """set_theme() inside an rc_context, so the global rcParams are restored after the test."""
+    with matplotlib.rc_context():
+        yield set_theme()
+    plt.close("all")
 
 
 def _png(fig) -> np.ndarray:
@@ -25,89 +42,243 @@ def _png(fig) -> np.ndarray:
     return plt.imread(buf)
 
 
-def test_chinese_renders_with_the_cjk_font():
-    with matplotlib.rc_context():
-        name = set_theme()
-        path = cjk_font_path()
-        assert path and name
-        font = FT2Font(path)
-        assert all(font.get_char_index(ord(ch)) != 0 for ch in TEXT if not ch.isspace())
+def _glyph_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if "missing from" in str(w.message).lower()]
+
+
+def _chinese_figure():
+    """Chinese in the title, both axis labels, the tick labels and an annotation."""
+    fig, ax = plt.subplots()
+    ax.bar(CATEGORIES, [1200, 30, 7])
+    ax.set_title(TEXT)
+    ax.set_xlabel("渠道 channel")
+    ax.set_ylabel("用户数 users")
+    ax.annotate("留存", (0, 1200))
+    return fig, ax
+
+
+# ------------------------------------------------------------------------------------------------ font
+
+
+def test_chinese_renders_without_missing_glyphs_in_the_cjk_font(theme):
+    path = cjk_font_path()
+    assert path and Path(path).is_file() and theme == cjk_font_name()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = _chinese_figure()
+        title_font = font_manager.findfont(ax.title.get_fontproperties())
+        tick_font = font_manager.findfont(ax.get_xticklabels()[0].get_fontproperties())
+        _png(fig)
+    assert not _glyph_warnings(caught), _glyph_warnings(caught)
+    assert Path(title_font).resolve() == Path(path).resolve()
+    assert Path(tick_font).resolve() == Path(path).resolve()
+    font = FT2Font(path)
+    text = TEXT + "".join(CATEGORIES) + "渠道用户数 channel users 0123456789,.%-¥–"
+    lacking = [ch for ch in text if not ch.isspace() and font.get_char_index(ord(ch)) == 0]
+    assert not lacking, lacking
+
+
+def test_missing_glyph_check_detects_a_font_without_chinese():
+    """Positive control: the warning check above would fail if the CJK font were not used."""
+    with matplotlib.rc_context({"font.family": ["sans-serif"], "font.sans-serif": ["DejaVu Sans"]}):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fig, ax = plt.subplots()
-            ax.set_title(TEXT)
-            ax.set_xlabel("日期 date")
-            ax.set_ylabel("转化率 conversion")
-            ax.bar(["应用商店", "信息流广告"], [1, 2])
+            fig, _ = _chinese_figure()
             _png(fig)
-        missing = [str(w.message) for w in caught if "missing from" in str(w.message).lower()]
-        assert not missing, missing
-        resolved = font_manager.findfont(font_manager.FontProperties(family=plt.rcParams["font.sans-serif"]))
-        assert resolved == path
+    assert _glyph_warnings(caught)
 
 
-def test_cjk_glyphs_are_not_tofu():
-    """The same Chinese string drawn with the CJK font and with DejaVu Sans (which has no CJK glyphs,
-    so it draws empty boxes) must look different; and the CJK drawing is not blank."""
-    def draw(family):
-        fig = plt.figure(figsize=(3, 1), dpi=80)
-        fig.text(0.05, 0.3, "留存漏斗", fontsize=24, family=family)
-        return _png(fig)
+def test_cjk_glyphs_are_not_tofu(theme):
+    """DejaVu Sans has no CJK glyphs, so it draws the same empty box (tofu) for every character: two different
+    characters give identical pictures. The CJK font draws them differently, and differently from tofu."""
+    def draw(text, family):
+        fig = plt.figure(figsize=(1, 1), dpi=80)
+        fig.text(0.1, 0.2, text, fontsize=40, family=family)
+        return _png(fig)[..., :3]
 
-    with matplotlib.rc_context():
-        name = set_theme()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cjk, tofu = draw(name), draw("DejaVu Sans")
-    assert cjk.shape == tofu.shape
-    assert np.abs(cjk - tofu).mean() > 0.01
-    assert (cjk[..., :3] < 0.5).mean() > 0.01  # ink on the page
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tofu drawings warn, by design
+        tofu_a, tofu_b = draw("留", "DejaVu Sans"), draw("存", "DejaVu Sans")
+        cjk_a, cjk_b = draw("留", theme), draw("存", theme)
+    assert np.array_equal(tofu_a, tofu_b)  # the control really is tofu
+    assert np.abs(cjk_a - cjk_b).mean() > 0.01  # two real, different glyphs
+    assert np.abs(cjk_a - tofu_a).mean() > 0.01
+    assert (cjk_a < 0.5).mean() > 0.01  # ink on the page
 
 
-def test_set_theme_is_idempotent_and_only_sets_rcparams():
+def test_set_theme_is_idempotent_cheap_and_only_changes_rcparams():
+    outside = dict(plt.rcParams)
+    figures = plt.get_fignums()
     with matplotlib.rc_context():
         a = set_theme()
-        before = dict(plt.rcParams)
-        b = set_theme()
-        assert a == b
-        assert dict(plt.rcParams) == before
+        after_first = dict(plt.rcParams)
+        b = set_theme(context="notebook")
+        assert a == b == cjk_font_name()
+        assert dict(plt.rcParams) == after_first
+        assert plt.rcParams["font.sans-serif"][:2] == [a, "DejaVu Sans"]
+        assert plt.rcParams["font.family"] == ["sans-serif"]
         assert plt.rcParams["axes.unicode_minus"] is False
-
-
-def test_charts_have_titles_and_labels():
-    with matplotlib.rc_context():
+        assert plt.rcParams["savefig.format"] == "png"
+        assert plots._locate.cache_info().currsize == 1  # the font lookup ran once
+        registered = [f for f in font_manager.fontManager.ttflist if f.fname == cjk_font_path()]
+        assert registered  # and is registered (once per face, not once per call)
         set_theme()
-        t = pd.DataFrame({"x": ["甲", "乙"], "y": [1200, 30]})
-        for ax in (plot_bar(t, x="x", y="y", title="标题", xlabel="X", ylabel="Y"),
-                   plot_bar(t, x="x", y="y", title="标题", xlabel="X", ylabel="Y", horizontal=True, fmt="pct"),
-                   plot_line(pd.DataFrame({"d": pd.date_range("2024-01-01", periods=3), "v": [1, 2, 3], "g": "a"}),
-                             x="d", y="v", hue="g", title="t", xlabel="日期", ylabel="值"),
-                   plot_heatmap(pd.DataFrame([[0.5, np.nan], [1, 0.2]]), title="h", xlabel="期", ylabel="群组")):
-            check_chart(ax)
-            assert ax.get_title()
-        bar = plot_bar(t, x="x", y="y", title="标题", xlabel="X", ylabel="Y")
-        assert [tx.get_text() for tx in bar.texts] == ["1,200", "30"]
-        plt.close("all")
+        assert len([f for f in font_manager.fontManager.ttflist if f.fname == cjk_font_path()]) == len(registered)
+    assert plt.get_fignums() == figures  # no figure created
+    assert dict(plt.rcParams) == outside  # rc_context restored everything set_theme changed
+
+
+def test_no_cjk_font_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(plots, "_packaged_font", lambda: None)
+    monkeypatch.setattr(plots, "_system_font", lambda: None)
+    plots._locate.cache_clear()
+    try:
+        assert cjk_font_path() is None
+        with matplotlib.rc_context():
+            with pytest.raises(RuntimeError, match="pip install cvttf-notosanscjk-regular") as err:
+                set_theme()
+        assert "fonts-noto-cjk" in str(err.value)
+    finally:
+        monkeypatch.undo()
+        plots._locate.cache_clear()
+    assert cjk_font_path()
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def _labels(ax):
+    return ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
+
+
+def test_plot_bar_titles_labels_annotations(theme):
+    t = pd.DataFrame({"seg": CATEGORIES, "users": [1200, 30, -45]})
+    before = t.copy()
+    ax = plot_bar(t, x="seg", y="users", title="分群用户数", xlabel="分群", ylabel="用户数")
+    assert isinstance(ax, Axes) and _labels(ax) == ("分群用户数", "分群", "用户数")
+    check_chart(ax)
+    assert [tx.get_text() for tx in ax.get_xticklabels()] == CATEGORIES
+    assert [tx.get_text() for tx in ax.texts] == ["1,200", "30", "-45"]
+    assert ax.get_ylim()[0] < -45 and ax.get_ylim()[1] > 1200  # negative bar and labels inside the axes
+    ax.figure.canvas.draw()
+    assert "1,000" in [tx.get_text() for tx in ax.get_yticklabels()]
+    pd.testing.assert_frame_equal(t, before)  # input untouched
+
+    _, given = plt.subplots()
+    share = pd.DataFrame({"seg": CATEGORIES, "share": [0.25, np.nan, 0.125]})
+    ax = plot_bar(share, x="seg", y="share", fmt="pct", horizontal=True, ax=given, title="占比", xlabel="占比",
+                  ylabel="分群")
+    assert ax is given and _labels(ax) == ("占比", "占比", "分群")
+    assert [tx.get_text() for tx in ax.texts] == ["25.0%", "–", "12.5%"]
+    by_height = sorted(zip(ax.get_yticks(), (tx.get_text() for tx in ax.get_yticklabels())), reverse=True)
+    assert [label for _, label in by_height] == CATEGORIES  # first row on top
+    ax.figure.canvas.draw()
+    ticks = [tx.get_text() for tx in ax.get_xticklabels() if tx.get_text()]
+    assert ticks and all(s.endswith("%") for s in ticks) and "10%" in ticks
+
+
+def test_plot_bar_errors_name_the_problem(theme):
+    t = pd.DataFrame({"seg": ["a"], "users": ["many"]})
+    with pytest.raises(KeyError, match="no column.*'n'"):
+        plot_bar(t, x="seg", y="n", title="t", xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="'users' must be numeric"):
+        plot_bar(t, x="seg", y="users", title="t", xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="empty title"):
+        plot_bar(t, x="seg", y="users", title=" ", xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="not a number format"):
+        plot_bar(pd.DataFrame({"seg": ["a"], "users": [1]}), x="seg", y="users", fmt="pct!", title="t",
+                 xlabel="x", ylabel="y")
+
+
+def test_plot_line_titles_labels_dates_and_hue(theme):
+    days = pd.date_range("2024-03-25", periods=20, freq="D", tz="Asia/Shanghai")
+    t = pd.DataFrame({"day": list(days) * 2, "dau": np.r_[np.arange(20) * 1000, np.arange(20)],
+                      "group": ["新用户"] * 20 + ["老用户"] * 20})
+    ax = plot_line(t.iloc[::-1], x="day", y="dau", hue="group", title="日活", xlabel="日期", ylabel="用户数")
+    assert isinstance(ax, Axes) and _labels(ax) == ("日活", "日期", "用户数")
+    check_chart(ax)
+    assert [tx.get_text() for tx in ax.get_legend().get_texts()] == ["老用户", "新用户"]  # table order
+    xs = ax.lines[0].get_xdata()
+    assert list(xs) == sorted(xs)  # drawn in date order although the table was reversed
+    ax.figure.canvas.draw()
+    xticks = [tx.get_text() for tx in ax.get_xticklabels() if tx.get_text()]
+    assert "03-29" in xticks and not any(m in "".join(xticks) for m in ("Jan", "Mar", "Apr"))
+    assert "15,000" in [tx.get_text() for tx in ax.get_yticklabels()]
+
+
+def test_plot_heatmap_titles_labels_annotations(theme):
+    m = pd.DataFrame([[1.0, 0.5], [1.0, np.nan]], index=pd.to_datetime(["2024-01-01", "2024-01-08"]),
+                     columns=["第0周", "第1周"])
+    ax = plot_heatmap(m, title="留存矩阵", xlabel="第 N 周", ylabel="群组")
+    assert isinstance(ax, Axes) and _labels(ax) == ("留存矩阵", "第 N 周", "群组")
+    check_chart(ax)
+    assert sorted(tx.get_text() for tx in ax.texts) == ["100%", "100%", "50%"]  # NaN cell blank
+    assert [tx.get_text() for tx in ax.get_yticklabels()] == ["2024-01-01", "2024-01-08"]
+    counts = plot_heatmap(pd.DataFrame([[12345, 0]]), fmt=",.0f", title="人数", xlabel="F", ylabel="R")
+    assert sorted(tx.get_text() for tx in counts.texts) == ["0", "12,345"]
+
+
+def test_check_chart_names_what_is_missing():
     _, bare = plt.subplots()
-    bare.set_title("only a title")
-    with pytest.raises(ValueError, match="x label, y label"):
+    with pytest.raises(ValueError, match="missing its title, x label, y label"):
         check_chart(bare)
+    bare.set_title("只有标题")
+    with pytest.raises(ValueError, match="'只有标题' is missing its x label, y label"):
+        check_chart(bare)
+    bare.set_title("")
+    bare.set_xlabel("x")
+    bare.set_ylabel("y")
+    with pytest.raises(ValueError, match="missing its title:"):
+        check_chart(bare)
+    bare.set_title("ok")
+    check_chart(bare)
+    with pytest.raises(TypeError):
+        check_chart(bare.figure)
     plt.close("all")
 
 
+# ------------------------------------------------------------------------------------------ formatting
+
+
+NAN = float("nan")
+
+
 @pytest.mark.parametrize("fn,value,expected", [
-    (fmt_int, 1234567, "1,234,567"), (fmt_int, 0, "0"), (fmt_int, -1234.6, "-1,235"), (fmt_int, float("nan"), "–"),
-    (fmt_int, None, "–"), (fmt_pct, 0.1234, "12.3%"), (fmt_pct, 1, "100.0%"), (fmt_pct, -0.05, "-5.0%"),
-    (fmt_pct, math.nan, "–"), (fmt_pct, 0.000252, "0.025%"), (fmt_pct, 0, "0.0%"), (fmt_num, 1234.567, "1,234.57"), (fmt_money, 1234.5, "¥1,234.50"),
-    (fmt_money, -3, "-¥3.00"), (fmt_duration_hours, 0.5, "30 min"), (fmt_duration_hours, 3.5, "3.5 h"),
-    (fmt_duration_hours, 50.4, "2.1 d"), (fmt_duration_hours, pd.NaT, "–"),
+    (fmt_int, 1234567, "1,234,567"), (fmt_int, 0, "0"), (fmt_int, -1234.6, "-1,235"), (fmt_int, -0.4, "0"),
+    (fmt_int, NAN, "–"), (fmt_int, None, "–"), (fmt_int, pd.NA, "–"), (fmt_int, math.inf, "∞"),
+    (fmt_int, np.int64(12345), "12,345"),
+    (fmt_pct, 0.1234, "12.3%"), (fmt_pct, 1, "100.0%"), (fmt_pct, -0.05, "-5.0%"), (fmt_pct, 0, "0.0%"),
+    (fmt_pct, NAN, "–"), (fmt_pct, None, "–"), (fmt_pct, 12.345, "1,234.5%"), (fmt_pct, 0.000252, "0.025%"),
+    (fmt_pct, 1e-8, "0.000001%"), (fmt_pct, -0.00001, "-0.001%"),
+    (fmt_num, 1234.567, "1,234.57"), (fmt_num, 0, "0.00"), (fmt_num, -1234.5, "-1,234.50"),
+    (fmt_num, -0.001, "0.00"), (fmt_num, NAN, "–"), (fmt_num, -math.inf, "-∞"),
+    (fmt_money, 1234.5, "¥1,234.50"), (fmt_money, 0, "¥0.00"), (fmt_money, -3, "-¥3.00"),
+    (fmt_money, -0.001, "¥0.00"), (fmt_money, NAN, "–"), (fmt_money, None, "–"),
+    (fmt_duration_hours, 0, "0 min"), (fmt_duration_hours, 0.5, "30 min"), (fmt_duration_hours, 0.9999, "1.0 h"),
+    (fmt_duration_hours, 3.5, "3.5 h"), (fmt_duration_hours, -3.5, "-3.5 h"), (fmt_duration_hours, 50.4, "2.1 d"),
+    (fmt_duration_hours, NAN, "–"), (fmt_duration_hours, pd.NaT, "–"), (fmt_duration_hours, math.inf, "∞"),
 ])
 def test_formats(fn, value, expected):
     assert fn(value) == expected
 
 
-def test_style_table_formats_and_escapes():
-    df = pd.DataFrame({"share": [0.5], "n": [12345], "text": ["<script>x</script> 差评"], "m": [9.5]})
-    html = style_table(df, pct_cols=["share"], int_cols=["n"], money_cols=["m"]).to_html()
-    assert "50.0%" in html and "12,345" in html and "¥9.50" in html
+def test_format_options():
+    assert fmt_pct(0.12345, digits=2) == "12.35%"
+    assert fmt_pct(0.5, digits=0) == "50%"
+    assert fmt_num(2.5, digits=0) == "2"  # round half to even, like Python
+    assert fmt_money(9.5, currency="£") == "£9.50"
+    assert fmt_money(-1234, currency="$", digits=0) == "-$1,234"
+
+
+def test_style_table_formats_escapes_and_hides_index():
+    df = pd.DataFrame({"share": [0.5, NAN], "n": [12345, 0], "text": ["<script>x</script> 差评", "好评"],
+                       "m": [9.5, -3], "x": [1.234, 2]}, index=["row_a", "row_b"])
+    before = df.copy()
+    html = style_table(df, pct_cols=["share"], int_cols=["n"], money_cols=["m"], num_cols=["x", "absent"]).to_html()
+    for text in ("50.0%", "12,345", "¥9.50", "-¥3.00", "1.23", "–"):
+        assert text in html, text
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "row_a" not in html
+    shown = style_table(df, int_cols=["n"], hide_index=False, caption="表 1").to_html()
+    assert "row_a" in shown and "表 1" in shown
+    pd.testing.assert_frame_equal(df, before)

@@ -1,0 +1,296 @@
+"""Behaviour-based user groups: scaled features, KMeans with k chosen by silhouette (or DBSCAN), cluster
+profiles, automatic names from distinctive features, radar and 2-D projection charts. Rules: docs/clustering.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .features import feature_label
+
+__all__ = ["default_feature_columns", "prepare_matrix", "choose_k", "fit_clusters", "cluster_profiles",
+           "name_clusters", "plot_k_selection", "plot_radar", "plot_projection", "ClusteringResult",
+           "run_clustering", "clustering_findings", "clustering_headline", "show_clustering"]
+
+_SKIP = {"user_id", "first_ts", "last_ts", "preferred_hour"}
+
+
+def default_feature_columns(features: pd.DataFrame) -> list[str]:
+    """Numeric behaviour columns with some variation (no ids, times, or constant columns)."""
+    cols = [c for c in features.columns if c not in _SKIP and pd.api.types.is_numeric_dtype(features[c])]
+    return [c for c in cols if features[c].notna().any() and features[c].nunique(dropna=True) > 1]
+
+
+def prepare_matrix(features: pd.DataFrame, columns: list[str], *, log: bool = True, pca_components: int | None = None,
+                   seed: int = 42):
+    """Model matrix: NaN -> column median, log1p on non-negative columns (counts, money, days) when ``log``,
+    then robust scaling (median / IQR); optional PCA. Returns (X, fitted scaler pipeline)."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import RobustScaler
+
+    X = features[columns].astype(float)
+    X = X.fillna(X.median())
+    if log:
+        nonneg = [c for c in columns if (X[c] >= 0).all()]
+        X[nonneg] = np.log1p(X[nonneg])
+    scaler = RobustScaler(quantile_range=(10, 90)).fit(X)
+    Z = scaler.transform(X)
+    pca = None
+    if pca_components:
+        pca = PCA(n_components=min(pca_components, Z.shape[1]), random_state=seed).fit(Z)
+        Z = pca.transform(Z)
+    return Z, {"scaler": scaler, "pca": pca, "columns": columns, "log": log}
+
+
+def choose_k(X: np.ndarray, *, k_min: int = 2, k_max: int = 8, seed: int = 42, sample: int = 5000) -> pd.DataFrame:
+    """KMeans for every k in [k_min, k_max]: silhouette (on a seeded sample of at most ``sample`` rows)
+    and inertia. Returns DataFrame ``k``, ``silhouette``, ``inertia``."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(X), size=min(sample, len(X)), replace=False) if len(X) > sample else np.arange(len(X))
+    rows = []
+    for k in range(k_min, min(k_max, len(X) - 1) + 1):
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+        lab = km.labels_[idx]
+        sil = silhouette_score(X[idx], lab) if len(set(lab)) > 1 else np.nan
+        rows.append({"k": k, "silhouette": float(sil), "inertia": float(km.inertia_)})
+    return pd.DataFrame(rows)
+
+
+def fit_clusters(X: np.ndarray, *, method: str = "kmeans", k: int = 4, seed: int = 42, eps: float = 0.8,
+                 min_samples: int = 10) -> np.ndarray:
+    """Cluster labels 0..k-1 (KMeans) or DBSCAN labels (-1 = noise). KMeans clusters are renumbered by
+    size, largest first, so labels are stable across runs."""
+    from sklearn.cluster import DBSCAN, KMeans
+
+    if method == "dbscan":
+        return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X)
+    lab = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
+    sizes = pd.Series(lab).value_counts()
+    order = {old: new for new, old in enumerate(sorted(sizes.index, key=lambda c: (-sizes[c], c)))}
+    return np.array([order[x] for x in lab])
+
+
+def cluster_profiles(features: pd.DataFrame, labels, columns: list[str], X: np.ndarray | None = None) -> pd.DataFrame:
+    """Per cluster: ``cluster``, ``users``, ``share``, the mean of each feature (raw units), and ``z_<col>``:
+    the cluster mean of the scaled feature minus the overall mean, over the overall standard deviation."""
+    f = features[columns].astype(float)
+    df = f.assign(cluster=np.asarray(labels))
+    prof = df.groupby("cluster").mean()
+    prof.insert(0, "users", df.groupby("cluster").size())
+    prof.insert(1, "share", prof["users"] / len(df))
+    if X is not None and X.shape[1] == len(columns):
+        S = pd.DataFrame(X, columns=columns).assign(cluster=np.asarray(labels))
+    else:
+        S = f.fillna(f.median()).assign(cluster=np.asarray(labels))
+    mu, sd = S[columns].mean(), S[columns].std(ddof=0).replace(0, np.nan)
+    z = (S.groupby("cluster")[columns].mean() - mu) / sd
+    z.columns = [f"z_{c}" for c in columns]
+    return prof.join(z).reset_index()
+
+
+def name_clusters(profiles: pd.DataFrame, columns: list[str], *, threshold: float = 0.5, top: int = 2) -> dict:
+    """Name each cluster from its most distinctive features: the ``top`` features with the largest |z|
+    above ``threshold``, each as 高/低 + the feature's label ("高 事件数 events · 低 最近活跃距今天数 ...");
+    clusters with none are "普通用户 typical users". Noise (-1) is "离群 noise"."""
+    names = {}
+    for _, r in profiles.iterrows():
+        c = int(r["cluster"])
+        if c == -1:
+            names[c] = "离群 noise"
+            continue
+        z = pd.Series({col: r[f"z_{col}"] for col in columns}).dropna()
+        z = z[z.abs() >= threshold].reindex(z.abs().sort_values(ascending=False).index).dropna().head(top)
+        parts = [("高 " if v > 0 else "低 ") + feature_label(col) for col, v in z.items()]
+        names[c] = " · ".join(parts) if parts else "普通用户 typical users"
+    return names
+
+
+# ------------------------------------------------------------------------------------------- charts
+def plot_k_selection(ks: pd.DataFrame, *, chosen: int | None = None, ax=None):
+    """Silhouette (left axis) and inertia (right axis, elbow) per k."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.plot(ks["k"], ks["silhouette"], marker="o", color="C0", label="轮廓系数 silhouette")
+    ax2 = ax.twinx()
+    ax2.plot(ks["k"], ks["inertia"], marker="s", color="C1", linestyle="--", label="簇内平方和 inertia (elbow)")
+    ax2.set_ylabel("簇内平方和 inertia")
+    ax2.grid(False)
+    if chosen:
+        ax.axvline(chosen, color="grey", linestyle=":")
+    ax.set_title("选择聚类数 Choosing k")
+    ax.set_xlabel("聚类数 k")
+    ax.set_ylabel("轮廓系数 silhouette")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize="small", loc="upper right")
+    return ax
+
+
+def plot_radar(profiles: pd.DataFrame, columns: list[str], names: dict, *, clip: float = 2.5):
+    """One radar (polar) chart per cluster of its feature z-scores (clipped to ±``clip``). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(profiles)
+    ncol = min(3, n)
+    nrow = int(np.ceil(n / ncol))
+    fig = plt.figure(figsize=(4.2 * ncol, 4.2 * nrow))
+    ang = np.linspace(0, 2 * np.pi, len(columns), endpoint=False)
+    for i, (_, r) in enumerate(profiles.iterrows()):
+        ax = fig.add_subplot(nrow, ncol, i + 1, projection="polar")
+        vals = np.clip([r[f"z_{c}"] if pd.notna(r[f"z_{c}"]) else 0 for c in columns], -clip, clip)
+        ax.plot(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}")
+        ax.fill(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}", alpha=0.25)
+        ax.set_xticks(ang, [feature_label(c).split(" ")[0] for c in columns], fontsize=7)
+        ax.set_ylim(-clip, clip)
+        c = int(r["cluster"])
+        ax.set_title(f"群 {c} ({int(r['users']):,})\n{names.get(c, '')}", fontsize=8)
+        ax.set_xlabel("特征 feature")
+        ax.set_ylabel("z 分 z-score")
+    fig.suptitle("聚类画像 Cluster profiles (z-scores vs all users)")
+    return fig
+
+
+def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=None, max_points: int = 5000):
+    """2-D PCA projection of the users, coloured by cluster (a seeded sample of at most ``max_points``)."""
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6))
+    P = PCA(n_components=2, random_state=seed).fit(X)
+    Y = P.transform(X)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(Y), size=min(max_points, len(Y)), replace=False)
+    lab = np.asarray(labels)
+    for c in sorted(set(lab)):
+        m = idx[lab[idx] == c]
+        ax.scatter(Y[m, 0], Y[m, 1], s=6, alpha=0.6, label=f"{c}: {names.get(int(c), '')}"[:40])
+    ev = P.explained_variance_ratio_
+    ax.legend(fontsize=7, markerscale=2)
+    ax.set_title("用户分布（主成分投影）Users in 2-D (PCA)")
+    ax.set_xlabel(f"主成分1 PC1 ({ev[0]:.0%})")
+    ax.set_ylabel(f"主成分2 PC2 ({ev[1]:.0%})")
+    return ax
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass
+class ClusteringResult:
+    available: bool
+    reason: str = ""
+    method: str = "kmeans"
+    columns: list = field(default_factory=list)
+    features: pd.DataFrame | None = None
+    X: np.ndarray | None = None
+    ks: pd.DataFrame | None = None
+    k: int = 0
+    labels: np.ndarray | None = None
+    profiles: pd.DataFrame | None = None
+    names: dict = field(default_factory=dict)
+    silhouette: float = float("nan")
+    seed: int = 42
+    threshold: float = 0.5
+
+    def membership(self) -> pd.DataFrame:
+        return pd.DataFrame({"user_id": self.features["user_id"], "cluster": self.labels,
+                             "cluster_name": [self.names.get(int(c), "") for c in self.labels]})
+
+    def to_results(self) -> dict:
+        if not self.available:
+            return {"available": False, "reason": self.reason, "k": None, "silhouette": {}, "sizes": {}}
+        return {"available": True, "reason": None, "method": self.method, "k": self.k, "features": self.columns,
+                "silhouette_chosen": self.silhouette, "seed": self.seed,
+                "silhouette": {int(r.k): r.silhouette for r in self.ks.itertuples()} if self.ks is not None else {},
+                "inertia": {int(r.k): r.inertia for r in self.ks.itertuples()} if self.ks is not None else {},
+                "sizes": {str(int(r.cluster)): int(r.users) for r in self.profiles.itertuples()},
+                "names": {str(k): v for k, v in self.names.items()},
+                "naming_rule": f"top 2 features with |z| >= {self.threshold} (cluster mean of the scaled feature vs all "
+                               "users, in standard deviations): 高 = above, 低 = below"}
+
+
+def run_clustering(ctx) -> ClusteringResult:
+    """The clustering report's computations for a campaign, from its ``clustering:`` params."""
+    from .features import user_features
+
+    p = ctx.cfg.clustering
+    if not ctx.has("events"):
+        return ClusteringResult(False, "这个活动没有事件表 the campaign has no events table")
+    feats = user_features(ctx.table("events"))
+    cols = p.features or default_feature_columns(feats)
+    missing = [c for c in cols if c not in feats.columns]
+    if missing:
+        raise KeyError(f"clustering.features: unknown feature(s) {missing}; available: {list(feats.columns)}")
+    if len(feats) < 20 or len(cols) < 2:
+        return ClusteringResult(False, f"用户或特征太少 too few users ({len(feats)}) or features ({len(cols)}) to cluster")
+    X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
+    res = ClusteringResult(True, method=p.method, columns=cols, features=feats, X=X, seed=p.seed,
+                           threshold=p.name_threshold)
+    if p.method == "kmeans":
+        res.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
+        res.k = p.k or int(res.ks.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
+        res.labels = fit_clusters(X, k=res.k, seed=p.seed)
+        res.silhouette = float(res.ks.set_index("k").loc[res.k, "silhouette"]) if res.k in set(res.ks["k"]) else float("nan")
+    else:
+        res.labels = fit_clusters(X, method="dbscan", eps=p.dbscan_eps, min_samples=p.dbscan_min_samples)
+        res.k = int(len(set(res.labels) - {-1}))
+    Xs = X if not p.pca_components else prepare_matrix(feats, cols, log=p.log_transform)[0]
+    res.profiles = cluster_profiles(feats, res.labels, cols, Xs)
+    res.names = name_clusters(res.profiles, cols, threshold=p.name_threshold)
+    return res
+
+
+def clustering_findings(res: ClusteringResult) -> list[str]:
+    from .fmt import fmt_int, fmt_num, fmt_pct
+
+    if not res.available:
+        return [f"无法聚类 No clustering: {res.reason}."]
+    out = [f"{fmt_int(len(res.features))} 位用户分为 users form **{res.k}** 个群 groups "
+           + (f"(轮廓系数 silhouette {fmt_num(res.silhouette)}, 在 k={int(res.ks.k.min())}–{int(res.ks.k.max())} 中最高 best of the range)."
+              if res.method == "kmeans" else f"(DBSCAN).")]
+    for r in res.profiles.sort_values("users", ascending=False).itertuples():
+        out.append(f"群 {int(r.cluster)} ({fmt_pct(r.share)}, {fmt_int(r.users)}): {res.names.get(int(r.cluster), '')}.")
+    return out
+
+
+def clustering_headline(res: ClusteringResult) -> list[dict]:
+    from .fmt import fmt_num
+    from .report import headline
+
+    if not res.available:
+        return [headline("clusters 聚类", None, "n/a")]
+    return [headline("clusters k 聚类数", res.k, str(res.k)),
+            headline("silhouette 轮廓系数", res.silhouette, fmt_num(res.silhouette))]
+
+
+def show_clustering(res: ClusteringResult, part: str):
+    """Display one part: ``k``, ``profiles``, ``radar``, ``projection``."""
+    from IPython.display import Markdown, display
+
+    from .fmt import style_table
+
+    if not res.available:
+        display(Markdown(f"_{res.reason}_"))
+        return None
+    if part == "k":
+        if res.ks is None:
+            display(Markdown("_DBSCAN: k is found by density, no k range._"))
+            return None
+        return plot_k_selection(res.ks, chosen=res.k)
+    if part == "profiles":
+        p = res.profiles[["cluster", "users", "share"] + res.columns].copy()
+        p.insert(1, "name", p["cluster"].map(lambda c: res.names.get(int(c), "")))
+        p.columns = [feature_label(c) if c in res.columns else c for c in p.columns]
+        return display(style_table(p, int_cols=["users"], pct_cols=["share"],
+                                   num_cols=[feature_label(c) for c in res.columns]))
+    if part == "radar":
+        return plot_radar(res.profiles, res.columns, res.names)
+    if part == "projection":
+        return plot_projection(res.X, res.labels, res.names, seed=res.seed)
+    raise ValueError(f"unknown part {part!r}")

@@ -1,0 +1,152 @@
+"""Per-user behaviour features from the events table, for any time window: the one feature builder
+shared by clustering, the user profile and churn (docs/features.md lists every column).
+
+Computed in Ibis (DuckDB or Spark); one row per user comes back as pandas.
+"""
+from __future__ import annotations
+
+import re
+
+import ibis
+import pandas as pd
+
+from .engine import as_table
+
+__all__ = ["user_features", "FEATURE_NAMES", "feature_label"]
+
+#: bilingual names for reports
+FEATURE_NAMES = {
+    "n_events": "事件数 events", "active_days": "活跃天数 active days", "sessions": "会话数 sessions",
+    "recency_days": "最近活跃距今天数 recency (days)", "tenure_days": "在网天数 tenure (days)",
+    "events_per_active_day": "日均事件 events per active day", "spend": "消费金额 spend",
+    "n_categories": "浏览品类数 categories", "trend": "近7天趋势 last-7-day trend", "mean_gap_hours": "平均间隔 mean gap (h)",
+    "evening_share": "晚间占比 evening share", "preferred_hour": "偏好时段 preferred hour", "n_orders": "订单数 orders",
+}
+
+
+def feature_label(col: str) -> str:
+    """Bilingual label of a feature column (``n_<event>`` -> '<event> 次数 count')."""
+    if col in FEATURE_NAMES:
+        return FEATURE_NAMES[col]
+    if col.startswith("n_"):
+        return f"{col[2:]} 次数 count"
+    if col.startswith("has_"):
+        return f"有{col[4:]} has {col[4:]}"
+    return col
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"\W+", "_", str(name)).strip("_") or "x"
+
+
+def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts_col: str = "ts",
+                  event_col: str = "event", amount_col: str = "amount", session_col: str = "session_id",
+                  category_col: str = "category", event_types: list[str] | None = None,
+                  session_gap_minutes: float = 30, buy_events=("buy", "pay", "order")) -> pd.DataFrame:
+    """One row per user with at least one event in ``[start, end)``; only rows in that window are read.
+
+    Parameters
+    ----------
+    start, end : window bounds (start inclusive, end exclusive; None = unbounded).
+    event_types : events that get an ``n_<event>`` column (default: those in the window, sorted).
+    buy_events : events that count as purchases for ``has_<event>``, ``n_orders`` and ``spend``.
+
+    Returns
+    -------
+    DataFrame sorted by ``user_id`` with: ``n_events``; ``n_<event>`` per event type; ``active_days``
+    (distinct local dates); ``sessions`` (source session ids when present, else 30-minute gaps);
+    ``first_ts``, ``last_ts``; ``recency_days`` (fractional days from the last event to ``end``, or to the
+    latest event in the window when ``end`` is None); ``tenure_days`` (same, from the first event);
+    ``events_per_active_day``; ``has_<buy event>`` (0/1) for buy events present; ``n_orders`` (buy events);
+    ``spend`` (sum of ``amount`` on buy events, 0 without any; NaN without an amount column); ``n_categories``; ``trend``
+    (events per day in the last 7 days of the window / events per day before, NaN when the window is
+    shorter than 8 days or there was nothing before); ``mean_gap_hours`` (mean time between consecutive
+    events, NaN with one event); ``evening_share`` (events 18:00-24:00); ``preferred_hour`` (most frequent
+    hour, ties to the earlier hour).
+    """
+    from .journey import sessionize
+
+    t = as_table(events)
+    if start is not None:
+        t = t.filter(t[ts_col] >= ibis.literal(pd.Timestamp(start)))
+    if end is not None:
+        t = t.filter(t[ts_col] < ibis.literal(pd.Timestamp(end)))
+    base = t.mutate(_u=t[user_col].cast("string"), _e=t[event_col].cast("string"), _ts=t[ts_col])
+    if event_types is None:
+        event_types = sorted(base.select("_e").distinct().to_pandas()["_e"].dropna().astype(str))
+    buys = [b for b in buy_events if b in set(event_types)]
+    has_amount = amount_col in base.columns
+    aggs = {"n_events": base.count(), "first_ts": base["_ts"].min(), "last_ts": base["_ts"].max(),
+            "active_days": base["_ts"].date().nunique(),
+            "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean()}
+    for e in event_types:
+        aggs[f"n_{_safe(e)}"] = (base["_e"] == e).cast("int64").sum()
+    if buys:
+        aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
+        for b in buys:
+            aggs[f"has_{_safe(b)}"] = (base["_e"] == b).cast("int64").max()
+        if has_amount:
+            aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
+    if category_col in base.columns:
+        aggs["n_categories"] = base[category_col].nunique()
+    feats = base.group_by("_u").aggregate(**aggs)
+
+    # mean gap between consecutive events
+    w = ibis.window(group_by=base["_u"], order_by=base["_ts"])
+    g = base.select("_u", "_ts").mutate(_prev=base["_ts"].lag().over(w))
+    g = g.mutate(_gap=(g["_ts"].epoch_seconds() - g["_prev"].epoch_seconds()) / 3600.0)
+    gaps = g.group_by("_u").aggregate(mean_gap_hours=g["_gap"].mean())
+    # preferred hour
+    h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
+    wh = ibis.window(group_by=h["_u"], order_by=[ibis.desc(h["_n"]), h["_h"]])
+    h = h.mutate(_rn=ibis.row_number().over(wh))
+    h = h.filter(h["_rn"] == 0)
+    pref = h.select(_u=h["_u"], preferred_hour=h["_h"])
+    # sessions
+    s = sessionize(base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"],
+                               **({"session_id": base[session_col]} if session_col in base.columns else {})),
+                   gap_minutes=session_gap_minutes)
+    sess = s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique())
+
+    out = feats
+    for i, right in enumerate((gaps, pref, sess)):
+        right = right.rename(**{f"_k{i}": "_u"})
+        out = out.left_join(right, out["_u"] == right[f"_k{i}"]).drop(f"_k{i}")
+    df = out.to_pandas()
+    df = df.rename(columns={"_u": "user_id"})
+    ref = pd.Timestamp(end) if end is not None else pd.to_datetime(df["last_ts"]).max()
+    df["first_ts"], df["last_ts"] = pd.to_datetime(df["first_ts"]), pd.to_datetime(df["last_ts"])
+    df["recency_days"] = (ref - df["last_ts"]).dt.total_seconds() / 86400
+    df["tenure_days"] = (ref - df["first_ts"]).dt.total_seconds() / 86400
+    df["events_per_active_day"] = df["n_events"] / df["active_days"]
+    if buys and not has_amount:
+        df["spend"] = float("nan")
+    elif buys:
+        df["spend"] = df["spend"].fillna(0.0)
+    df["trend"] = _trend(base, start, end, df)
+    for c in df.columns:
+        if c.startswith(("n_", "has_")) or c in ("active_days", "sessions", "n_events", "n_categories"):
+            df[c] = df[c].fillna(0).astype("int64")
+    lead = ["user_id", "n_events"] + [f"n_{_safe(e)}" for e in event_types]
+    rest = [c for c in df.columns if c not in lead]
+    return df[lead + rest].sort_values("user_id", ignore_index=True)
+
+
+def _trend(base, start, end, df: pd.DataFrame) -> pd.Series:
+    """Events per day in the last 7 days of the window over events per day before them."""
+    if end is None:
+        end = pd.to_datetime(df["last_ts"]).max().normalize() + pd.Timedelta(days=1) if len(df) else None
+    if end is None:
+        return pd.Series(float("nan"), index=df.index)
+    end = pd.Timestamp(end)
+    lo = pd.Timestamp(start) if start is not None else pd.to_datetime(df["first_ts"]).min().normalize()
+    days_before = (end - pd.Timedelta(days=7) - lo).total_seconds() / 86400
+    if days_before < 1:
+        return pd.Series(float("nan"), index=df.index)
+    cut = ibis.literal(end - pd.Timedelta(days=7))
+    agg = base.group_by("_u").aggregate(_late=(base["_ts"] >= cut).cast("int64").sum(),
+                                        _early=(base["_ts"] < cut).cast("int64").sum()).to_pandas()
+    agg = agg.set_index("_u").reindex(df["user_id"])
+    early_rate = agg["_early"].to_numpy() / days_before
+    late_rate = agg["_late"].to_numpy() / 7.0
+    return pd.Series(late_rate, index=df.index) / pd.Series(early_rate, index=df.index).where(lambda x: x > 0)

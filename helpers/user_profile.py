@@ -1,0 +1,215 @@
+"""The user profile (用户画像) table: one row per user joining static attributes, behaviour tags, RFM segment,
+cluster, and churn risk / review sentiment when those reports have run. Columns: docs/user_profile.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .engine import as_table
+
+__all__ = ["behaviour_tags", "preferred_values", "load_membership", "profile_table", "ProfileResult",
+           "run_user_profile", "profile_findings", "profile_headline", "show_profile", "SOURCES", "export_profile"]
+
+#: other reports' membership files read by the profile: name -> (results file, columns kept, renamed)
+SOURCES = {
+    "rfm": ("rfm_membership.csv", {"segment": "rfm_segment", "rfm_code": "rfm_code"}),
+    "clustering": ("clustering_membership.csv", {"cluster": "cluster", "cluster_name": "cluster_name"}),
+    "churn": ("churn_at_risk.csv", {"churn_probability": "churn_probability", "risk_band": "churn_risk_band"}),
+    "sentiment": ("sentiment_users.csv", {"positive_share": "review_positive_share", "reviews": "reviews_written"}),
+}
+
+
+def _tiers(values: pd.Series, labels: tuple[str, str, str]) -> pd.Series:
+    """Low / medium / high thirds by rank (ties to the lower third); NaN stays NaN."""
+    v = values.astype(float)
+    ok = v.notna()
+    out = pd.Series(pd.NA, index=v.index, dtype=object)
+    if ok.sum() == 0:
+        return out
+    r = v[ok].rank(method="min", pct=True)
+    out[ok] = np.where(r <= 1 / 3, labels[0], np.where(r <= 2 / 3, labels[1], labels[2]))
+    return out
+
+
+def behaviour_tags(features: pd.DataFrame) -> pd.DataFrame:
+    """Tags from the feature table: ``activity_level`` (低/中/高活跃: thirds of active days), ``active_hours``
+    (凌晨 0-5, 上午 6-11, 下午 12-17, 晚上 18-23 of the preferred hour), ``buyer`` (has bought)."""
+    out = pd.DataFrame({"user_id": features["user_id"]})
+    out["activity_level"] = _tiers(features["active_days"], ("低活跃 low", "中活跃 medium", "高活跃 high"))
+    h = features["preferred_hour"]
+    out["active_hours"] = pd.cut(h, bins=[-1, 5, 11, 17, 23], labels=["凌晨 night", "上午 morning",
+                                                                     "下午 afternoon", "晚上 evening"]).astype(object)
+    out["buyer"] = (features["n_orders"] > 0) if "n_orders" in features else False
+    return out
+
+
+def preferred_values(events, *, column: str, amount_col: str = "amount", user_col: str = "user_id") -> pd.DataFrame:
+    """Per user: ``preferred_<column>`` (most frequent value, ties to the smallest value) and, when an
+    amount column exists, ``median_price`` of the user's events with an amount."""
+    t = as_table(events)
+    out = None
+    if column in t.columns:
+        f = t.filter(t[column].notnull())
+        g = f.group_by([f[user_col].cast("string").name("user_id"), f[column].cast("string").name("_v")]).aggregate(
+            _n=f.count())
+        w = ibis.window(group_by=g["user_id"], order_by=[ibis.desc(g["_n"]), g["_v"]])
+        g = g.mutate(_rn=ibis.row_number().over(w))
+        g = g.filter(g["_rn"] == 0)
+        out = g.select("user_id", **{f"preferred_{column}": g["_v"]}).to_pandas()
+    if amount_col in t.columns:
+        f = t.filter(t[amount_col].notnull())
+        p = f.group_by(user_id=f[user_col].cast("string")).aggregate(median_price=f[amount_col].median()).to_pandas()
+        out = p if out is None else out.merge(p, on="user_id", how="outer")
+    return out if out is not None else pd.DataFrame(columns=["user_id"])
+
+
+def load_membership(results_dir, name: str) -> pd.DataFrame | None:
+    """Another report's per-user file (see :data:`SOURCES`) with the profile's column names, or None."""
+    from pathlib import Path
+
+    fname, cols = SOURCES[name]
+    p = Path(results_dir) / fname
+    if not p.exists():
+        return None
+    df = pd.read_csv(p, dtype={"user_id": str}, encoding="utf-8-sig")
+    keep = {k: v for k, v in cols.items() if k in df.columns}
+    return df[["user_id", *keep]].rename(columns=keep)
+
+
+def profile_table(features: pd.DataFrame, *, users: pd.DataFrame | None = None, preferred: pd.DataFrame | None = None,
+                  memberships: dict[str, pd.DataFrame | None] | None = None) -> pd.DataFrame:
+    """Join everything known per user (one row per user of ``features``).
+
+    Returns
+    -------
+    DataFrame ``user_id``; user attributes (channel, city, age, gender, signup_ts when a users table
+    exists); ``n_events``, ``active_days``, ``recency_days``, ``n_orders``, ``spend``; tags
+    ``activity_level``, ``active_hours``, ``buyer``, ``preferred_category``, ``price_band`` (thirds of
+    ``median_price``); ``rfm_segment``, ``rfm_code``, ``cluster``, ``cluster_name``, ``churn_probability``,
+    ``churn_risk_band``, ``review_positive_share``, ``reviews_written`` (empty when that report has not run).
+    """
+    base_cols = [c for c in ("user_id", "n_events", "active_days", "recency_days", "n_orders", "spend") if c in features]
+    out = features[base_cols].merge(behaviour_tags(features), on="user_id", how="left")
+    if users is not None and len(users):
+        u = users.copy()
+        u["user_id"] = u["user_id"].astype(str)
+        attrs = [c for c in ("channel", "city", "age", "gender", "signup_ts") if c in u]
+        out = out.merge(u[["user_id", *attrs]].drop_duplicates("user_id"), on="user_id", how="left")
+    if preferred is not None and len(preferred):
+        out = out.merge(preferred, on="user_id", how="left")
+        if "median_price" in out:
+            out["price_band"] = _tiers(out["median_price"], ("低价位 low", "中价位 mid", "高价位 high"))
+    for name, (_, cols) in SOURCES.items():
+        m = (memberships or {}).get(name)
+        if m is not None:
+            out = out.merge(m.drop_duplicates("user_id"), on="user_id", how="left")
+        else:
+            for c in cols.values():
+                out[c] = pd.NA
+    return out.sort_values("user_id", ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass
+class ProfileResult:
+    available: bool
+    reason: str = ""
+    table: pd.DataFrame | None = None
+    sources: dict = field(default_factory=dict)
+
+    def to_results(self) -> dict:
+        if not self.available:
+            return {"available": False, "reason": self.reason, "users": 0, "sources": self.sources}
+        t = self.table
+        dist = {c: t[c].value_counts(dropna=True).to_dict() for c in ("activity_level", "active_hours", "price_band",
+                                                                         "rfm_segment", "cluster_name", "churn_risk_band")
+                if c in t and t[c].notna().any()}
+        return {"available": True, "reason": None, "users": int(len(t)), "columns": list(t.columns),
+                "sources": self.sources, "distributions": dist}
+
+
+def run_user_profile(ctx) -> ProfileResult:
+    """Build the profile table for a campaign; it reads the other reports' results when they exist."""
+    from .features import user_features
+
+    if not ctx.has("events"):
+        return ProfileResult(False, "这个活动没有事件表 the campaign has no events table")
+    ev = ctx.table("events")
+    feats = user_features(ev)
+    users = ctx.df("users") if ctx.has("users") else None
+    pref = preferred_values(ev, column="category")
+    mem = {name: load_membership(ctx.paths.results, name) for name in SOURCES}
+    sources = {"users table": users is not None, **{k: v is not None for k, v in mem.items()}}
+    return ProfileResult(True, table=profile_table(feats, users=users, preferred=pref, memberships=mem), sources=sources)
+
+
+def profile_findings(res: ProfileResult) -> list[str]:
+    from .fmt import fmt_int, fmt_pct
+
+    if not res.available:
+        return [f"无法生成画像 No profile: {res.reason}."]
+    t = res.table
+    out = [f"{fmt_int(len(t))} 位用户的画像表 profile rows, {len(t.columns)} 列 columns."]
+    used = [k for k, v in res.sources.items() if v]
+    missing = [k for k, v in res.sources.items() if not v]
+    out.append(f"已合并 joined: {', '.join(used) or '—'}" + (f"; 尚未运行/没有 not available: {', '.join(missing)}." if missing else "."))
+    if "activity_level" in t:
+        hi = (t["activity_level"] == "高活跃 high").mean()
+        out.append(f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers: {fmt_pct(t['buyer'].mean())}.")
+    if "preferred_category" in t and t["preferred_category"].notna().any():
+        top = t["preferred_category"].value_counts().head(3)
+        out.append("最常偏好的品类 most preferred categories: " + ", ".join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items()) + ".")
+    return out
+
+
+def profile_headline(res: ProfileResult) -> list[dict]:
+    from .fmt import fmt_int
+    from .report import headline
+
+    return [headline("profiled users 画像用户", int(len(res.table)), fmt_int(len(res.table)))] if res.available else \
+        [headline("profile 画像", None, "n/a")]
+
+
+def show_profile(res: ProfileResult, part: str):
+    """Display one part: ``sample`` (first rows), ``tags`` (tag distributions chart)."""
+    from IPython.display import Markdown, display
+
+    from .fmt import style_table
+
+    if not res.available:
+        display(Markdown(f"_{res.reason}_"))
+        return None
+    t = res.table
+    if part == "sample":
+        return display(style_table(t.head(12), int_cols=["n_events", "active_days", "n_orders"],
+                                   num_cols=["recency_days", "spend", "median_price", "churn_probability",
+                                             "review_positive_share"]))
+    if part == "tags":
+        import matplotlib.pyplot as plt
+
+        cols = [c for c in ("activity_level", "active_hours", "price_band", "rfm_segment") if c in t and t[c].notna().any()]
+        fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 4))
+        axes = np.atleast_1d(axes)
+        for ax, c in zip(axes, cols):
+            vc = t[c].value_counts()
+            ax.barh(range(len(vc))[::-1], vc.to_numpy(), color="C0")
+            ax.set_yticks(range(len(vc))[::-1], vc.index.astype(str), fontsize=8)
+            ax.set_title(c)
+            ax.set_xlabel("用户数 users")
+            ax.set_ylabel("标签 tag")
+        fig.suptitle("画像标签分布 Profile tags")
+        return fig
+    raise ValueError(f"unknown part {part!r}")
+
+
+def export_profile(ctx, res: ProfileResult):
+    """Write ``results/user_profile.parquet`` (the CSV is written by save_results); return its path."""
+    if not res.available:
+        return None
+    p = ctx.paths.file("results/user_profile.parquet")
+    res.table.to_parquet(p, index=False)
+    return p

@@ -1,0 +1,56 @@
+"""Clustering recovers planted groups, is deterministic, and names clusters by their distinctive features."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from helpers.clustering import choose_k, cluster_profiles, fit_clusters, name_clusters, prepare_matrix
+
+
+def planted(seed=1, n=300):
+    rng = np.random.default_rng(seed)
+    groups = np.repeat([0, 1, 2], n)
+    centers = {0: (200, 2, 1), 1: (20, 10, 3), 2: (5, 0, 30)}  # browse-heavy, buyers, dormant
+    rows = [(rng.poisson(centers[g][0]) + 1, rng.poisson(centers[g][1]), rng.gamma(5, centers[g][2] / 5)) for g in groups]
+    df = pd.DataFrame(rows, columns=["n_pv", "n_buy", "recency_days"])
+    df.insert(0, "user_id", [f"u{i}" for i in range(len(df))])
+    return df, groups
+
+
+def test_recovers_planted_clusters_and_picks_k():
+    df, truth = planted()
+    cols = ["n_pv", "n_buy", "recency_days"]
+    X, _ = prepare_matrix(df, cols)
+    ks = choose_k(X, k_min=2, k_max=6, seed=42)
+    assert int(ks.sort_values("silhouette", ascending=False).iloc[0]["k"]) == 3
+    lab = fit_clusters(X, k=3, seed=42)
+    assert adjusted_rand_score(truth, lab) >= 0.9
+    assert (fit_clusters(X, k=3, seed=42) == lab).all()  # deterministic
+    sizes = pd.Series(lab).value_counts()
+    assert list(sizes.sort_index()) == sorted(sizes, reverse=True)  # labels ordered by size
+
+
+def test_dbscan_option_runs():
+    df, truth = planted(n=100)
+    X, _ = prepare_matrix(df, ["n_pv", "n_buy", "recency_days"])
+    lab = fit_clusters(X, method="dbscan", eps=0.5, min_samples=5)
+    assert len(set(lab) - {-1}) >= 2
+
+
+def test_naming_rule():
+    prof = pd.DataFrame({"cluster": [0, 1, 2], "users": [10, 10, 10], "z_n_pv": [1.5, -0.2, -1.0],
+                         "z_n_buy": [-0.8, 1.2, 0.1], "z_recency_days": [0.0, 0.1, 2.0]})
+    names = name_clusters(prof, ["n_pv", "n_buy", "recency_days"])
+    assert names[0] == "高 pv 次数 count · 低 buy 次数 count"
+    assert names[1].startswith("高 buy 次数 count")
+    assert names[2].startswith("高 最近活跃距今天数")
+    weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_recency_days=0.1)
+    assert set(name_clusters(weak, ["n_pv", "n_buy", "recency_days"]).values()) == {"普通用户 typical users"}
+
+
+def test_profiles_by_hand():
+    df = pd.DataFrame({"user_id": list("abcd"), "x": [1.0, 3.0, 10.0, 10.0]})
+    p = cluster_profiles(df, [0, 0, 1, 1], ["x"])
+    assert p["users"].tolist() == [2, 2] and p["x"].tolist() == [2.0, 10.0]
+    # z = (cluster mean - overall mean) / sd: overall mean 6, sd (pop) = 4.062
+    assert p["z_x"].iloc[0] == pytest.approx((2 - 6) / np.std([1, 3, 10, 10]))
