@@ -15,6 +15,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.features``      per-user behaviour features for any window (clustering, profile, churn)
 ``helpers.clustering``    KMeans/DBSCAN user groups, silhouette, automatic names, radar charts
 ``helpers.user_profile``  the user profile (画像) table joining every report's per-user results
+``helpers.churn``         leakage-safe churn labels, models vs recency baseline, at-risk list
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -25,6 +26,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ========================  =========================================================
 """
 from .campaign import Context, batch_mode, open_campaign
+from .churn import (build_dataset, churn_findings, churn_headline, churn_labels, cutoffs, run_churn, show_churn)
 from .clustering import (choose_k, cluster_profiles, clustering_findings, clustering_headline, fit_clusters,
                          name_clusters, prepare_matrix, run_clustering, show_clustering)
 from .demo import generate_demo
@@ -56,6 +58,7 @@ from .user_profile import (behaviour_tags, export_profile, load_membership, prof
 __version__ = "0.1.0"
 
 __all__ = [
+    "build_dataset", "churn_findings", "churn_headline", "churn_labels", "cutoffs", "run_churn", "show_churn",
     "choose_k", "cluster_profiles", "clustering_findings", "clustering_headline", "fit_clusters", "name_clusters",
     "prepare_matrix", "run_clustering", "show_clustering", "feature_label", "user_features",
     "behaviour_tags", "export_profile", "load_membership", "profile_findings", "profile_headline", "profile_table",

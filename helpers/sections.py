@@ -145,3 +145,11 @@ class SentimentParams(Section):
 # --- churn ---------------------------------------------------------------------------------------------
 class ChurnParams(Section):
     """``churn:`` section (docs/churn.md)."""
+
+    horizon_days: float = Field(30, gt=0, description="H: no qualifying activity in [T, T+H) = churned")
+    window_days: float = Field(60, gt=0, description="W: features from [T-W, T)")
+    label_events: list[str] | None = Field(None, description="events that count as activity for the label (any)")
+    top_share: float = Field(0.1, gt=0, lt=1, description="share of highest-risk users for precision/recall")
+    threshold: float = Field(0.5, gt=0, lt=1, description="probability threshold of the confusion matrix")
+    n_bootstrap: int = Field(200, ge=20)
+    seed: int = 42

@@ -1,0 +1,403 @@
+"""Churn prediction from behaviour logs with leakage-safe labels, a recency baseline, honest metrics and
+an actionable at-risk list. Exact definitions: docs/churn.md.
+
+Cutoffs are local midnights. For a cutoff T, horizon H days and observation window W days:
+
+- a user is *in scope* when they have at least one event in ``[T - W, T)``;
+- features come only from ``[T - W, T)`` (``helpers.features.user_features`` with ``end=T``);
+- the user *churned* when they have no qualifying event in ``[T, T + H)`` (activity exactly at T is the
+  future; exactly at T + H is outside the horizon).
+
+Cutoffs: ``T_score`` = the end of the data (the day after the analysis period; no labels), ``T_eval`` =
+``T_score - H`` (the latest cutoff whose labels are fully observed: the held-out test), ``T_train`` =
+``T_eval - H`` (training labels end exactly where the test starts). The final model is refitted at
+``T_eval`` and scores users at ``T_score``. No user-level random split is used anywhere.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .engine import as_table
+from .features import feature_label, user_features
+
+__all__ = ["churn_labels", "build_dataset", "cutoffs", "fit_models", "evaluate", "bootstrap_ci", "lift_table",
+           "at_risk_list", "plot_roc_pr", "plot_lift", "plot_calibration", "plot_importance", "ChurnResult",
+           "run_churn", "churn_findings", "churn_headline", "show_churn", "BAND_ACTIONS"]
+
+BAND_ACTIONS = {
+    "高风险 high": "专属优惠券 + 一对一关怀 exclusive coupon and personal care message",
+    "中风险 medium": "关怀消息、个性化推荐 care message with recommendations",
+    "低风险 low": "常规运营 routine engagement",
+}
+_NOT_FEATURES = {"user_id", "first_ts", "last_ts"}
+
+
+def churn_labels(events, users: pd.Series, *, cutoff, horizon_days: float, label_events: list[str] | None = None,
+                 user_col: str = "user_id", ts_col: str = "ts", event_col: str = "event") -> pd.Series:
+    """1 = churned (no qualifying event in ``[cutoff, cutoff + horizon)``), 0 = came back; indexed like ``users``."""
+    t = as_table(events)
+    T = pd.Timestamp(cutoff)
+    f = t.filter((t[ts_col] >= ibis.literal(T)) & (t[ts_col] < ibis.literal(T + pd.Timedelta(days=horizon_days))))
+    if label_events:
+        f = f.filter(f[event_col].isin(list(label_events)))
+    back = set(f.select(u=f[user_col].cast("string")).distinct().to_pandas()["u"])
+    return pd.Series([0 if u in back else 1 for u in users.astype(str)], index=users.index, name="churned")
+
+
+def build_dataset(events, *, cutoff, horizon_days: float, window_days: float, label_events=None,
+                  event_types: list[str] | None = None, with_labels: bool = True) -> pd.DataFrame:
+    """Features of users active in ``[cutoff - window, cutoff)`` (read from that window only) plus the
+    ``churned`` label when ``with_labels``."""
+    T = pd.Timestamp(cutoff)
+    feats = user_features(events, start=T - pd.Timedelta(days=window_days), end=T, event_types=event_types)
+    if with_labels:
+        feats["churned"] = churn_labels(events, feats["user_id"], cutoff=T, horizon_days=horizon_days,
+                                        label_events=label_events).to_numpy()
+    return feats
+
+
+def cutoffs(data_end, horizon_days: float) -> dict:
+    """``score``, ``eval`` and ``train`` cutoffs (local midnights) for the end of the data."""
+    score = pd.Timestamp(data_end).normalize()
+    h = pd.Timedelta(days=horizon_days)
+    return {"score": score, "eval": score - h, "train": score - 2 * h}
+
+
+def _feature_cols(df: pd.DataFrame) -> list[str]:
+    cols = [c for c in df.columns if c not in _NOT_FEATURES and c != "churned" and pd.api.types.is_numeric_dtype(df[c])]
+    return [c for c in cols if df[c].notna().any()]
+
+
+def _matrix(df: pd.DataFrame, cols: list[str], medians: pd.Series | None = None):
+    X = df.reindex(columns=cols).astype(float)
+    med = X.median() if medians is None else medians
+    X = X.fillna(med).fillna(0.0)
+    nonneg = [c for c in cols if (X[c] >= 0).all()]
+    X[nonneg] = np.log1p(X[nonneg])
+    return X, med
+
+
+def fit_models(train: pd.DataFrame, cols: list[str], *, seed: int = 42) -> dict:
+    """Logistic regression (standardised, balanced class weights) and histogram gradient boosting (balanced
+    class weights) on the training cutoff. Returns ``{"models": {...}, "medians": ..., "cols": ...}``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, med = _matrix(train, cols)
+    y = train["churned"].to_numpy()
+    lr = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000, C=1.0))
+    hgb = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed, max_iter=200, learning_rate=0.05,
+                                         max_leaf_nodes=15, l2_regularization=1.0)
+    models = {"logistic_regression": lr.fit(X, y), "gradient_boosting": hgb.fit(X, y)}
+    return {"models": models, "medians": med, "cols": cols}
+
+
+def bootstrap_ci(y, score, metric, *, n: int = 200, seed: int = 42, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``metric(y, score)`` over resampled users (seeded); skips one-class draws."""
+    rng = np.random.default_rng(seed)
+    y, score = np.asarray(y), np.asarray(score)
+    vals = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[i])) < 2:
+            continue
+        vals.append(metric(y[i], score[i]))
+    if not vals:
+        return (math.nan, math.nan)
+    return (float(np.quantile(vals, alpha / 2)), float(np.quantile(vals, 1 - alpha / 2)))
+
+
+def lift_table(y, score, *, bins: int = 10) -> pd.DataFrame:
+    """Users sorted by score (highest risk first) in ``bins`` equal groups: ``decile``, ``users``,
+    ``churn_rate``, ``lift`` (churn rate / overall rate), ``cum_recall`` (share of all churners caught)."""
+    df = pd.DataFrame({"y": np.asarray(y), "s": np.asarray(score)}).sort_values("s", ascending=False, kind="stable")
+    df["decile"] = np.arange(len(df)) * bins // max(1, len(df)) + 1
+    g = df.groupby("decile")["y"].agg(["size", "mean", "sum"]).reset_index()
+    base = df["y"].mean()
+    return pd.DataFrame({"decile": g["decile"], "users": g["size"], "churn_rate": g["mean"],
+                         "lift": g["mean"] / base if base else np.nan,
+                         "cum_recall": g["sum"].cumsum() / max(1, df["y"].sum())})
+
+
+def evaluate(y, score, *, top_share: float = 0.1, threshold: float = 0.5, n_boot: int = 200, seed: int = 42,
+             is_probability: bool = True) -> dict:
+    """ROC AUC and PR AUC with bootstrap CIs, precision/recall in the top ``top_share`` by score, and the
+    confusion matrix at ``threshold`` (probabilities only)."""
+    from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
+
+    y, score = np.asarray(y), np.asarray(score, dtype=float)
+    out = {"users": int(len(y)), "churn_rate": float(y.mean()) if len(y) else math.nan}
+    if len(np.unique(y)) < 2:
+        return {**out, "roc_auc": math.nan, "pr_auc": math.nan}
+    out["roc_auc"] = float(roc_auc_score(y, score))
+    out["roc_auc_ci"] = bootstrap_ci(y, score, roc_auc_score, n=n_boot, seed=seed)
+    out["pr_auc"] = float(average_precision_score(y, score))
+    out["pr_auc_ci"] = bootstrap_ci(y, score, average_precision_score, n=n_boot, seed=seed)
+    k = max(1, int(round(top_share * len(y))))
+    top = np.argsort(-score, kind="stable")[:k]
+    out["precision_at_top"] = float(y[top].mean())
+    out["recall_at_top"] = float(y[top].sum() / max(1, y.sum()))
+    out["top_share"] = top_share
+    if is_probability:
+        pred = (score >= threshold).astype(int)
+        tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+        out["threshold"] = threshold
+        out["confusion"] = {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)}
+    return out
+
+
+def at_risk_list(model_bundle: dict, scoring: pd.DataFrame, *, rfm: pd.DataFrame | None = None,
+                 top_reasons: int = 2) -> pd.DataFrame:
+    """Score users at the latest cutoff with the logistic regression or the chosen model.
+
+    Returns
+    -------
+    DataFrame ``user_id``, ``churn_probability``, ``risk_band`` (高风险: top 10% of probabilities, 中风险: next
+    20%, 低风险: the rest), ``top_reasons`` (features pushing the logistic-regression risk up most:
+    standardised value x coefficient), ``rfm_segment`` (when the RFM report has run), ``action``; highest
+    risk first.
+    """
+    cols, med = model_bundle["cols"], model_bundle["medians"]
+    X, _ = _matrix(scoring, cols, med)
+    model = model_bundle["models"][model_bundle.get("chosen", "logistic_regression")]
+    p = model.predict_proba(X)[:, 1]
+    lr = model_bundle["models"]["logistic_regression"]
+    scaler, clf = lr.steps[0][1], lr.steps[1][1]
+    contrib = scaler.transform(X) * clf.coef_[0]
+    reasons = []
+    for row in contrib:
+        idx = np.argsort(-row)[:top_reasons]
+        reasons.append("; ".join(feature_label(cols[i]) for i in idx if row[i] > 0) or "—")
+    out = pd.DataFrame({"user_id": scoring["user_id"].to_numpy(), "churn_probability": p, "top_reasons": reasons})
+    r = out["churn_probability"].rank(method="first", ascending=False, pct=True)
+    out["risk_band"] = np.where(r <= 0.1, "高风险 high", np.where(r <= 0.3, "中风险 medium", "低风险 low"))
+    if rfm is not None:
+        out = out.merge(rfm[["user_id", "segment"]].rename(columns={"segment": "rfm_segment"}), on="user_id", how="left")
+    out["action"] = out["risk_band"].map(BAND_ACTIONS)
+    return out.sort_values(["churn_probability", "user_id"], ascending=[False, True], ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------- charts
+def plot_roc_pr(y, scores: dict, *, ax=None):
+    """ROC curves of the models and the baseline."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    for name, s in scores.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    ax.legend(fontsize="small")
+    ax.set_title("ROC 曲线 ROC curves on the held-out cutoff")
+    ax.set_xlabel("假阳性率 false positive rate")
+    ax.set_ylabel("真阳性率 true positive rate (recall)")
+    return ax
+
+
+def plot_lift(lift: pd.DataFrame, *, ax=None):
+    from .plots import plot_bar
+
+    return plot_bar(lift, x="decile", y="lift", fmt=".2f", ax=ax, title="提升度 Lift by risk decile (1 = highest risk)",
+                    xlabel="风险十分位 risk decile", ylabel="流失率 / 平均 churn rate / average")
+
+
+def plot_calibration(y, p, *, ax=None, bins: int = 10):
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    frac, mean = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+    ax.plot(mean, frac, marker="o", label="模型 model")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="完美校准 perfect")
+    ax.legend(fontsize="small")
+    ax.set_title("校准曲线 Calibration (held-out cutoff)")
+    ax.set_xlabel("预测流失概率 predicted probability")
+    ax.set_ylabel("实际流失率 observed churn rate")
+    return ax
+
+
+def plot_importance(imp: pd.DataFrame, *, ax=None):
+    from .plots import plot_bar
+
+    t = imp.head(12).assign(label=lambda d: d["feature"].map(feature_label))
+    return plot_bar(t, x="label", y="importance", horizontal=True, fmt=".3f", ax=ax,
+                    title="特征重要性 Permutation importance (drop in ROC AUC)", xlabel="AUC 下降 AUC drop",
+                    ylabel="特征 feature")
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass
+class ChurnResult:
+    available: bool
+    reason: str = ""
+    horizon_days: float = 30
+    window_days: float = 60
+    cut: dict = field(default_factory=dict)
+    train: pd.DataFrame | None = None
+    test: pd.DataFrame | None = None
+    metrics: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
+    chosen: str = ""
+    importance: pd.DataFrame | None = None
+    coefficients: pd.DataFrame | None = None
+    lift: pd.DataFrame | None = None
+    at_risk: pd.DataFrame | None = None
+    beats_baseline: bool = False
+    label_events: list | None = None
+
+    def to_results(self) -> dict:
+        if not self.available:
+            return {"available": False, "reason": self.reason, "horizon_days": self.horizon_days, "models": {}}
+        return {"available": True, "reason": None, "horizon_days": self.horizon_days, "window_days": self.window_days,
+                "cutoffs": {k: str(v.date()) for k, v in self.cut.items()},
+                "train_users": int(len(self.train)), "test_users": int(len(self.test)),
+                "label_rate_train": float(self.train["churned"].mean()), "label_rate_test": float(self.test["churned"].mean()),
+                "label_events": self.label_events, "models": self.metrics, "baseline_auc": self.metrics.get("baseline_recency", {}).get("roc_auc"),
+                "chosen_model": self.chosen, "beats_baseline": self.beats_baseline,
+                "top_features": self.importance.head(10).to_dict(orient="records") if self.importance is not None else [],
+                "scored_users": int(len(self.at_risk)) if self.at_risk is not None else 0}
+
+
+def run_churn(ctx) -> ChurnResult:
+    """The churn report's computations for a campaign, from its ``churn:`` params."""
+    from sklearn.inspection import permutation_importance
+
+    p = ctx.cfg.churn
+    res = ChurnResult(False, horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events)
+    if not ctx.has("events"):
+        res.reason = "这个活动没有事件表 the campaign has no events table"
+        return res
+    ev = ctx.table("events")
+    data_end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+    res.cut = cutoffs(data_end, p.horizon_days)
+    start = pd.Timestamp(ctx.cfg.period.start)
+    if res.cut["train"] - pd.Timedelta(days=1) < start:
+        res.reason = (f"数据太短 the data ({ctx.cfg.period.start} – {ctx.cfg.period.end}) is too short for two "
+                      f"cutoffs {p.horizon_days:g} days apart plus history: shorten churn.horizon_days")
+        return res
+    types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
+    kw = dict(horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events, event_types=types)
+    res.train = build_dataset(ev, cutoff=res.cut["train"], **kw)
+    res.test = build_dataset(ev, cutoff=res.cut["eval"], **kw)
+    if res.train["churned"].nunique() < 2 or res.test["churned"].nunique() < 2 or len(res.train) < 30:
+        res.reason = "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
+        return res
+    cols = _feature_cols(res.train)
+    bundle = fit_models(res.train, cols, seed=p.seed)
+    Xt, _ = _matrix(res.test, cols, bundle["medians"])
+    y = res.test["churned"].to_numpy()
+    ev_kw = dict(top_share=p.top_share, threshold=p.threshold, n_boot=p.n_bootstrap, seed=p.seed)
+    res.scores = {"baseline_recency": res.test["recency_days"].to_numpy()}
+    res.metrics["baseline_recency"] = evaluate(y, res.scores["baseline_recency"], is_probability=False, **ev_kw)
+    for name, m in bundle["models"].items():
+        res.scores[name] = m.predict_proba(Xt)[:, 1]
+        res.metrics[name] = evaluate(y, res.scores[name], **ev_kw)
+    res.chosen = max(bundle["models"], key=lambda n: (res.metrics[n]["roc_auc"], n))
+    base_auc = res.metrics["baseline_recency"]["roc_auc"]
+    res.beats_baseline = bool(res.metrics[res.chosen]["roc_auc_ci"][0] > base_auc)
+    pi = permutation_importance(bundle["models"][res.chosen], Xt, y, scoring="roc_auc", n_repeats=5, random_state=p.seed)
+    res.importance = pd.DataFrame({"feature": cols, "importance": pi.importances_mean, "std": pi.importances_std}) \
+        .sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
+    lr = bundle["models"]["logistic_regression"].steps[1][1]
+    res.coefficients = pd.DataFrame({"feature": cols, "coefficient": lr.coef_[0]}).sort_values("coefficient", ascending=False)
+    res.lift = lift_table(y, res.scores[res.chosen])
+    # final model: refit at the latest fully labelled cutoff, score at the end of the data
+    final = fit_models(res.test, cols, seed=p.seed)
+    final["chosen"] = res.chosen
+    scoring = build_dataset(ev, cutoff=res.cut["score"], with_labels=False, **kw)
+    from .user_profile import load_membership
+
+    rfm = load_membership(ctx.paths.results, "rfm")
+    res.at_risk = at_risk_list(final, scoring, rfm=rfm.rename(columns={"rfm_segment": "segment"}) if rfm is not None else None)
+    res.available = True
+    return res
+
+
+def churn_findings(res: ChurnResult) -> list[str]:
+    from .fmt import fmt_int, fmt_num, fmt_pct
+
+    if not res.available:
+        return [f"无法建模 No churn model: {res.reason}."]
+    m, b = res.metrics[res.chosen], res.metrics["baseline_recency"]
+    lo, hi = m["roc_auc_ci"]
+    what = f"{'/'.join(res.label_events)} " if res.label_events else ""
+    out = [f"流失定义 churn = 截止日后 {res.horizon_days:g} 天内没有{what}行为 no {what}activity within {res.horizon_days:g} days after the cutoff; "
+           f"特征只用截止日前 {res.window_days:g} 天 features from the {res.window_days:g} days before it only.",
+           f"留出截止日 held-out cutoff {res.cut['eval']:%Y-%m-%d}: {fmt_int(m['users'])} 用户 users, 流失率 churn rate "
+           f"{fmt_pct(m['churn_rate'])}; 训练截止日 training cutoff {res.cut['train']:%Y-%m-%d}.",
+           f"最佳模型 best model **{res.chosen}**: ROC AUC **{fmt_num(m['roc_auc'], 3)}** (95% CI {fmt_num(lo, 3)}–{fmt_num(hi, 3)}), "
+           f"PR AUC {fmt_num(m['pr_auc'], 3)}; 基线 recency-only baseline AUC {fmt_num(b['roc_auc'], 3)}.",
+           ("**模型优于基线** the model beats the baseline (its AUC CI lies above the baseline's AUC)." if res.beats_baseline
+            else "**模型没有明显优于基线** the model does not clearly beat the recency baseline: use the simple rule, or add data."),
+           f"风险最高的 {fmt_pct(m['top_share'], 0)} 用户中 among the top {fmt_pct(m['top_share'], 0)} by risk: 精确率 precision "
+           f"{fmt_pct(m['precision_at_top'])}, 覆盖 recall {fmt_pct(m['recall_at_top'])} of churners."]
+    if res.importance is not None and len(res.importance):
+        top = ", ".join(f"{feature_label(f)}" for f in res.importance["feature"].head(3))
+        out.append(f"最重要的特征 most important features: {top}.")
+    if res.at_risk is not None:
+        hi_n = int((res.at_risk["risk_band"] == "高风险 high").sum())
+        out.append(f"最新名单 latest at-risk list ({res.cut['score']:%Y-%m-%d}): {fmt_int(len(res.at_risk))} 用户已评分 users scored, "
+                   f"{fmt_int(hi_n)} 高风险 high risk → {BAND_ACTIONS['高风险 high']}.")
+    return out
+
+
+def churn_headline(res: ChurnResult) -> list[dict]:
+    from .fmt import fmt_num
+    from .report import headline
+
+    if not res.available:
+        return [headline("churn model 流失模型", None, "n/a")]
+    m = res.metrics[res.chosen]
+    return [headline("model ROC AUC 模型", m["roc_auc"], fmt_num(m["roc_auc"], 3)),
+            headline("baseline AUC 基线", res.metrics["baseline_recency"]["roc_auc"],
+                     fmt_num(res.metrics["baseline_recency"]["roc_auc"], 3)),
+            headline("beats baseline 优于基线", res.beats_baseline, "yes 是" if res.beats_baseline else "no 否")]
+
+
+def show_churn(res: ChurnResult, part: str):
+    """Display one part: ``metrics``, ``roc``, ``lift``, ``calibration``, ``confusion``, ``importance``,
+    ``coefficients``, ``at_risk``."""
+    from IPython.display import Markdown, display
+
+    from .fmt import style_table
+
+    if not res.available:
+        display(Markdown(f"_{res.reason}_"))
+        return None
+    y = res.test["churned"].to_numpy()
+    if part == "metrics":
+        rows = []
+        for name, m in res.metrics.items():
+            rows.append({"model": name, "roc_auc": m["roc_auc"], "auc_ci_low": m["roc_auc_ci"][0], "auc_ci_high": m["roc_auc_ci"][1],
+                         "pr_auc": m["pr_auc"], "precision_top": m["precision_at_top"], "recall_top": m["recall_at_top"]})
+        return display(style_table(pd.DataFrame(rows), num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc"],
+                                   pct_cols=["precision_top", "recall_top"]))
+    if part == "roc":
+        return plot_roc_pr(y, res.scores)
+    if part == "lift":
+        return plot_lift(res.lift)
+    if part == "calibration":
+        return plot_calibration(y, res.scores[res.chosen])
+    if part == "confusion":
+        c = res.metrics[res.chosen]["confusion"]
+        t = pd.DataFrame({"": ["实际留存 actual stayed", "实际流失 actual churned"],
+                          "预测留存 predicted stay": [c["tn"], c["fn"]], "预测流失 predicted churn": [c["fp"], c["tp"]]})
+        return display(style_table(t, int_cols=["预测留存 predicted stay", "预测流失 predicted churn"]))
+    if part == "importance":
+        return plot_importance(res.importance)
+    if part == "coefficients":
+        c = res.coefficients.assign(feature=res.coefficients["feature"].map(feature_label))
+        return display(style_table(c, num_cols=["coefficient"]))
+    if part == "at_risk":
+        return display(style_table(res.at_risk.head(15), num_cols=["churn_probability"]))
+    raise ValueError(f"unknown part {part!r}")
