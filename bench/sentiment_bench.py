@@ -1,0 +1,77 @@
+"""SnowNLP throughput: a plain loop vs the kit's parallel path (all cores) vs a cached rerun.
+
+    .venv/bin/python bench/sentiment_bench.py [--n 3000]
+
+Uses review texts from ../shared/data/online_shopping_10_cats when present, else the demo reviews.
+Prints reviews/s per path and writes bench/out/sentiment.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from helpers.sentiment import score_texts, snownlp_score  # noqa: E402
+
+
+def texts(n: int) -> list[str]:
+    p = ROOT.parent / "shared" / "data" / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
+    if p.exists():
+        df = pd.read_csv(p).dropna(subset=["review"]).sample(n=n, random_state=3)
+        return df["review"].astype(str).tolist()
+    from helpers.demo import generate_demo
+
+    d = tempfile.mkdtemp()
+    generate_demo(d)
+    r = pd.read_csv(Path(d) / "reviews.csv", encoding="gb18030")["评论内容"].dropna().astype(str)
+    return (r.tolist() * (n // max(1, len(r)) + 1))[:n]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    a = ap.parse_args()
+    t = texts(a.n)
+    rows = []
+    t0 = time.perf_counter()
+    plain = [snownlp_score(x) for x in t]
+    rows.append(("plain loop", time.perf_counter() - t0))
+    with tempfile.TemporaryDirectory() as d:
+        cache = Path(d) / "c.parquet"
+        t0 = time.perf_counter()
+        par, st = score_texts(t, cache_path=cache, workers=os.cpu_count())
+        rows.append((f"parallel, {st['workers']} workers", time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        score_texts(t, cache_path=cache)
+        rows.append(("cached rerun", time.perf_counter() - t0))
+    assert max(abs(x - y) for x, y in zip(plain, par)) < 1e-12
+    from helpers.sentiment import Tokenizer, train_domain_model
+
+    tok = Tokenizer()
+    labels = [int(x >= 0.5) for x in plain]  # any labels: this times scoring, not accuracy
+    model = train_domain_model([tok.tokens(x) for x in t], labels)
+    t0 = time.perf_counter()
+    model.predict_proba([tok.tokens(x) for x in t])
+    rows.append(("domain model (tokenise + predict)", time.perf_counter() - t0))
+    out = []
+    for name, sec in rows:
+        out.append({"path": name, "reviews": len(t), "seconds": round(sec, 2), "reviews_per_s": round(len(t) / sec)})
+        print(f"{name:<34} {len(t):>6} reviews {sec:8.2f} s {len(t) / sec:>10,.0f} reviews/s")
+    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
+    with open(ROOT / "bench" / "out" / "sentiment.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(out[0]))
+        w.writeheader()
+        w.writerows(out)
+
+
+if __name__ == "__main__":
+    main()
