@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["SNOWNLP_ID", "load_stopwords", "Tokenizer", "text_kind", "band", "snownlp_score", "score_texts",
-           "keywords", "complaint_phrases", "group_summary", "classification_report", "train_domain_model",
+           "keywords", "keywords_by_group", "complaint_phrases", "group_summary", "classification_report", "train_domain_model",
            "plot_threshold", "plot_confusion", "plot_words", "plot_groups", "SentimentResult", "run_sentiment",
            "sentiment_findings", "sentiment_headline", "show_sentiment", "user_sentiment"]
 
@@ -181,6 +181,20 @@ def keywords(texts: list[str], *, top: int = 15, method: str = "tfidf", stopword
     return pd.DataFrame(rows, columns=["keyword", "weight"])
 
 
+def keywords_by_group(df: pd.DataFrame, *, by: str, band_name: str = "negative", top: int = 5,
+                      min_reviews: int = 5, stopwords: set[str] | None = None) -> pd.DataFrame:
+    """Top TF-IDF keywords of one band's reviews per group: ``<by>``, ``reviews``, ``keywords`` ("a、b、c")."""
+    d = df[df["band"] == band_name]
+    rows = []
+    for g, x in d.groupby(by):
+        if len(x) < min_reviews:
+            continue
+        kw = keywords(x["text"].tolist(), top=top, stopwords=stopwords)
+        rows.append({by: g, "reviews": len(x), "keywords": "、".join(kw["keyword"])})
+    out = pd.DataFrame(rows, columns=[by, "reviews", "keywords"])
+    return out.sort_values(["reviews", by], ascending=[False, True], ignore_index=True)
+
+
 def complaint_phrases(token_lists: list[list[str]], *, top: int = 15, min_count: int = 2) -> pd.DataFrame:
     """Most frequent adjacent token pairs (as "词1词2") in negative reviews: ``phrase``, ``reviews`` (number
     of reviews containing it, counted once per review)."""
@@ -314,6 +328,7 @@ class SentimentResult:
     phrases: pd.DataFrame | None = None
     by_item: pd.DataFrame | None = None
     by_category: pd.DataFrame | None = None
+    neg_keywords_by: pd.DataFrame | None = None
     model_path: str | None = None
     notes: list = field(default_factory=list)
 
@@ -426,6 +441,9 @@ def run_sentiment(ctx) -> SentimentResult:
         res.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
     if "category" in df and df["category"].notna().any():
         res.by_category = group_summary(df, by="category", min_reviews=p.min_reviews)
+    by = "category" if res.by_category is not None else ("item_id" if res.by_item is not None else None)
+    if by:
+        res.neg_keywords_by = keywords_by_group(df, by=by, min_reviews=p.min_reviews, stopwords=sw)
     return res
 
 
@@ -524,7 +542,11 @@ def show_sentiment(res: SentimentResult, part: str):
         plot_words(res.kw_neg, title="负面评价关键词 Negative keywords", ax=axes[1], color="C3")
         return fig
     if part == "phrases":
-        return display(style_table(res.phrases, int_cols=["reviews"]))
+        display(style_table(res.phrases, int_cols=["reviews"]))
+        if res.neg_keywords_by is not None and len(res.neg_keywords_by):
+            display(Markdown("**各组负面关键词 Negative keywords per group**"))
+            return display(style_table(res.neg_keywords_by.head(15), int_cols=["reviews"]))
+        return None
     if part in ("items", "categories"):
         g, by = (res.by_item, "item_id") if part == "items" else (res.by_category, "category")
         if g is None or g.empty:

@@ -62,6 +62,10 @@ def test_group_summary_and_phrases():
                        "score": [0.1, 0.2, 0.1, 0.3, 0.9] + [0.9] * 5, "text": ["差"] * 4 + ["好"] + ["好"] * 5})
     g = group_summary(df, by="item_id")
     assert g["item_id"].tolist() == ["a", "b"] and g["positive_share"].tolist() == [0.2, 1.0]
+    from helpers.sentiment import keywords_by_group
+
+    kb = keywords_by_group(df.assign(text=["质量太差，包装破损"] * 4 + ["好"] * 6), by="item_id", min_reviews=2)
+    assert kb["item_id"].tolist() == ["a"] and "破损" in kb.loc[0, "keywords"]
     p = complaint_phrases([["质量", "太差"], ["质量", "太差", "退货"], ["退货"]])
     assert p.iloc[0].tolist() == ["质量太差", 2]
     r = classification_report([1, 1, 0, 0], [1, 0, 0, 0])
