@@ -145,12 +145,18 @@ def embed_cjk_font(page: str) -> str:
     buf = io.BytesIO()
     subset.save_font(font, buf, opts)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');font-display:block;}"
-           "body,h1,h2,h3,h4,h5,h6,.jp-Notebook,.jp-RenderedHTMLCommon,table,th,td{font-family:-apple-system,'Segoe UI',"
-           "'Helvetica Neue',Arial,'DejaVu Sans','ubakit-cjk','Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;}</style>")
+    stack = ("'ubakit-cjk',-apple-system,'Segoe UI','Helvetica Neue',Arial,'DejaVu Sans','Noto Sans CJK SC',"
+             "'PingFang SC','Microsoft YaHei',sans-serif")
+    mono = "'DejaVu Sans Mono',Menlo,Consolas,monospace,'ubakit-cjk'"
+    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');"
+           "font-display:block;}"
+           f":root{{--jp-content-font-family:{stack};--jp-content-heading-font-family:{stack};--jp-ui-font-family:{stack};"
+           f"--jp-code-font-family:{mono};}}"
+           f"body,body *{{font-family:{stack} !important;}}"
+           f"pre,code,pre *,code *{{font-family:{mono} !important;}}</style>")
     page = page.replace("</head>", css + "</head>", 1) if "</head>" in page else css + page
     # a hidden first CJK run makes the browser load the font before laying out visible text
-    warm = "<span aria-hidden='true' style=\"position:absolute;visibility:hidden;font-family:'ubakit-cjk'\">中文</span>"
+    warm = "<span aria-hidden='true' style=\"position:absolute;visibility:hidden;font-family:'ubakit-cjk' !important\">中文</span>"
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + warm, page, count=1)
 
 
