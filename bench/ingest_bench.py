@@ -8,7 +8,6 @@ Timings live here, never in tests.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import tempfile
@@ -17,7 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from common import write_rows  # noqa: E402
 from helpers.ingest import ingest_campaign  # noqa: E402
 from helpers.params import load_params  # noqa: E402
 from helpers.paths import campaign_paths  # noqa: E402
@@ -47,11 +48,7 @@ def main() -> None:
         r = bench(c, a.repeat)
         out.append(r)
         print(f"{r['campaign']:<15} {r['rows_in']:>10,} rows  {r['seconds']:>7.2f} s  {r['rows_per_s']:>10,} rows/s")
-    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
-    with open(ROOT / "bench" / "out" / "ingest.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(out[0]))
-        w.writeheader()
-        w.writerows(out)
+    write_rows("ingest", out)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ comparison against pandas and a DuckDB floor belongs to the Scale benchmark.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import time
@@ -21,6 +20,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ibis  # noqa: E402
 
 from generate import write  # noqa: E402
+from common import write_rows  # noqa: E402
 from helpers.funnel import funnel_users  # noqa: E402
 from helpers.retention import cohort_counts  # noqa: E402
 
@@ -48,11 +48,7 @@ def main() -> None:
         sec = statistics.median(times)
         rows.append({"metric": name, "rows": a.rows, "seconds": round(sec, 3), "rows_per_s": round(a.rows / sec)})
         print(f"{name:<26} {a.rows:>12,} rows {sec:8.2f} s {a.rows / sec:>14,.0f} rows/s")
-    out = ROOT / "bench" / "out" / f"metrics_{a.rows}.csv"
-    with open(out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(f"metrics_{a.rows}", rows)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Prints reviews/s per path and writes bench/out/sentiment.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import tempfile
@@ -17,9 +16,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pandas as pd  # noqa: E402
 
+from common import write_rows  # noqa: E402
 from helpers.sentiment import score_texts, snownlp_score  # noqa: E402
 
 
@@ -66,11 +67,7 @@ def main() -> None:
     for name, sec in rows:
         out.append({"path": name, "reviews": len(t), "seconds": round(sec, 2), "reviews_per_s": round(len(t) / sec)})
         print(f"{name:<34} {len(t):>6} reviews {sec:8.2f} s {len(t) / sec:>10,.0f} reviews/s")
-    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
-    with open(ROOT / "bench" / "out" / "sentiment.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(out[0]))
-        w.writeheader()
-        w.writerows(out)
+    write_rows("sentiment", out)
 
 
 if __name__ == "__main__":
