@@ -57,6 +57,18 @@ def test_demo_campaign_end_to_end(tmp_path):
     ev = ing["tables"]["events"]
     assert ev["rows_in"] == ev["rows_out"] + ev["rows_quarantined"]
     assert ing["tables"]["reviews"]["encoding"] == "gb18030"
+    # the planted demo effects are found by the reports
+    res = {n: json.loads((root / "results" / f"{n}.json").read_text(encoding="utf-8")) for n in names}
+    assert res["funnel"]["test"]["group_a"] == "信息流广告" and res["funnel"]["test"]["significant"]
+    assert res["funnel"]["test"]["diff"] < -0.1
+    from helpers.demo import BAD_ITEMS
+
+    items = (root / "results" / "sentiment_items.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert items[1].split(",")[0] in BAD_ITEMS  # the worst-reviewed product is a planted bad one
+    assert res["sentiment"]["evaluation"]["domain"]["accuracy"] >= res["sentiment"]["evaluation"]["snownlp"]["accuracy"]
+    best_cohort = [f for f in res["retention"]["findings"] if "best cohort" in f][0]
+    assert "2024-03-04" in best_cohort  # the 会员日 signup week retains best
+    assert res["churn"]["available"] and res["rfm"]["available"] and res["user_profile"]["sources"]["rfm"]
     # a rerun with nothing changed skips everything; --force reruns
     s2 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
     assert {st["status"] for st in s2.statuses} == {"up-to-date"}
