@@ -50,8 +50,10 @@ from .report import headline, load_results, notebook_to_html, save_results, show
 from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle_table, retention_findings,
                         retention_headline, retention_matrix, retention_tables, run_retention, show_retention,
                         stickiness_table)
-from .rfm import (rfm_findings, rfm_headline, rfm_scores, rfm_table, run_rfm, score_column, segment_cn8,
-                  segment_named, segment_summary, show_rfm)
+from .rfm import (CN8, NAMED_RULES, BGNBDFit, RFMResult, bgnbd_expected, bgnbd_holdout_check, bgnbd_inputs,
+                  bgnbd_loglik, bgnbd_p_alive, fit_bgnbd, named_rules_table, plot_bgnbd_check, plot_rf_heatmap,
+                  plot_segment_bgnbd, plot_segments, rf_heatmap, rfm_findings, rfm_headline, rfm_scores, rfm_table,
+                  run_rfm, score_column, segment_cn8, segment_named, segment_summary, show_rfm)
 from .schema import TABLES
 from .sentiment import (Tokenizer, band, run_sentiment, score_texts, sentiment_findings, sentiment_headline,
                         show_sentiment, text_kind, train_domain_model, user_sentiment)
@@ -68,6 +70,9 @@ __all__ = [
     "prepare_matrix", "run_clustering", "show_clustering", "feature_label", "user_features",
     "behaviour_tags", "export_profile", "load_membership", "profile_findings", "profile_headline", "profile_table",
     "run_user_profile", "show_profile",
+    "CN8", "NAMED_RULES", "BGNBDFit", "RFMResult", "bgnbd_expected", "bgnbd_holdout_check", "bgnbd_inputs",
+    "bgnbd_loglik", "bgnbd_p_alive", "fit_bgnbd", "named_rules_table", "plot_bgnbd_check", "plot_rf_heatmap",
+    "plot_segment_bgnbd", "plot_segments", "rf_heatmap",
     "rfm_findings", "rfm_headline", "rfm_scores", "rfm_table", "run_rfm", "score_column", "segment_cn8",
     "segment_named", "segment_summary", "show_rfm",
     "next_after_dropoff", "paths_findings", "paths_headline", "run_paths", "sessionize", "show_paths", "top_paths",

@@ -106,12 +106,22 @@ class PathsParams(Section):
 class RFMParams(Section):
     """``rfm:`` section (docs/rfm.md)."""
 
-    scheme: Literal["named11", "cn8"] = Field("named11", description="main segment scheme; both are computed")
-    as_of: dt.date | None = Field(None, description="reference day (default: the day after the last order)")
-    bins: int = Field(5, ge=2, le=10, description="score bins (quintiles)")
+    scheme: Literal["named11", "cn8"] = Field("named11", description="main segment scheme ('segment' column); "
+                                                                      "both are computed and shipped")
+    as_of: dt.date | None = Field(None, description="reference day: orders before it count (default: the day "
+                                                    "after the last order)")
+    bins: int = Field(5, ge=2, le=5, description="score levels per column (5 = quintiles); scores stay on 1-5")
+    returns: Literal["exclude", "net"] = Field(
+        "exclude", description="rows with a negative amount (returns kept by ingest): exclude = ignore them; "
+                               "net = subtract them from M (never orders for R/F)")
     currency: str = Field("¥", description="currency sign for money in the report")
     buy_events: list[str] = Field(default_factory=lambda: ["buy", "pay"],
                                   description="events that are orders when there is no orders table")
+    bgnbd: bool = Field(True, description="fit the BG/NBD model: probability alive, expected purchases")
+    bgnbd_horizon_days: int = Field(30, ge=1, le=3650, description="BG/NBD: expected purchase days in the next "
+                                                                   "N days")
+    bgnbd_holdout: bool = Field(True, description="BG/NBD: refit without the last horizon and compare predicted "
+                                                  "with actual purchases (needs 2 x horizon of data)")
 
 
 # --- clustering ----------------------------------------------------------------------------------------
