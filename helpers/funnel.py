@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import ibis
@@ -139,7 +140,8 @@ def funnel_users(events, steps, *, window_hours: float = 72.0, mode: str = "orde
     if mode not in ("ordered", "strict", "unordered"):
         raise ValueError(f"funnel mode must be ordered, strict or unordered, got {mode!r}")
     t = as_table(events)
-    win = ibis.interval(seconds=int(round(window_hours * 3600)))
+    win_s = int(round(window_hours * 3600))
+    win = ibis.interval(seconds=win_s)
     cols = [user_col, ts_col, event_col] + ([breakdown] if breakdown else [])
     for c in cols:
         if c not in t.columns:
@@ -150,6 +152,16 @@ def funnel_users(events, steps, *, window_hours: float = 72.0, mode: str = "orde
                 cols.append(col)
     need = sorted({e for s in steps for e in s.events} | {x["event"] for x in (exclusions or [])})
     base = t.select(*cols)
+    u, ts = user_col, ts_col
+    if mode == "ordered":
+        att = _ordered_attempts(base.filter(base[event_col].isin(need)), steps, win_s, step_windows_hours,
+                                breakdown, user_col, ts_col, event_col, max_attempts)
+        if exclusions:
+            att = _apply_exclusions(att, base.filter(base[event_col].isin(need)), exclusions, n, user_col, ts_col,
+                                    event_col)
+        out = att.to_pandas()
+        return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
+
     if mode == "strict":
         # sequence numbers over all of a user's events (the "very next event")
         w = ibis.window(group_by=base[user_col], order_by=[base[ts_col], base[event_col]])
@@ -158,8 +170,7 @@ def funnel_users(events, steps, *, window_hours: float = 72.0, mode: str = "orde
         base = base.filter(base[event_col].isin(need))
         w = ibis.window(group_by=base[user_col], order_by=[base[ts_col], base[event_col]])
         base = base.mutate(_seq=ibis.row_number().over(w))
-    base = base.cache() if hasattr(base, "cache") else base
-    u, ts = user_col, ts_col
+    base = _cache(base)
 
     # events matching each step, with a row id (_seq) so one row never counts twice
     def step_rows(k: int):
@@ -172,10 +183,9 @@ def funnel_users(events, steps, *, window_hours: float = 72.0, mode: str = "orde
                                **({"_g": anyrows[breakdown]} if breakdown else {}))
     else:
         first = step_rows(0)
-    attempts = _attempt_starts(first, win, max_attempts)
+    attempts = _attempt_starts(first, win_s, max_attempts)
     # attempts: _u, _start, _sseq, _g?, _a (attempt number)
     att = attempts.mutate(_deadline=attempts["_start"] + win)
-    reached_cols = ["t1"]
     att = att.mutate(t1=att["_start"], s1=att["_sseq"])
     if mode == "unordered":
         for k in range(n):
@@ -189,56 +199,134 @@ def funnel_users(events, steps, *, window_hours: float = 72.0, mode: str = "orde
         for k in range(n):
             out[f"t{k + 1}"] = pd.to_datetime(times[:, k])
         out = out.drop(columns=hcols)
-    else:
+    else:  # strict: step k+1 is the row right after step k's row
         for k in range(1, n):
             sr = step_rows(k)
-            prev_t, prev_s = att[f"t{k}"], att[f"s{k}"]
-            if mode == "strict":
-                j = att.join(sr, (att["_u"] == sr["_u"]) & (sr["_seq"] == prev_s + 1))
-            else:
-                j = att.join(sr, (att["_u"] == sr["_u"]) & (sr["_ts"] >= prev_t) & (sr["_seq"] != prev_s))
-                # at the same instant, only a row after step k's row in sequence order counts
-                j = j.filter((j["_ts"] > j[f"t{k}"]) | (j["_seq"] > j[f"s{k}"]))
+            j = att.join(sr, (att["_u"] == sr["_u"]) & (sr["_seq"] == att[f"s{k}"] + 1))
             j = j.filter(j["_ts"] <= j["_deadline"])
             if step_windows_hours and k - 1 < len(step_windows_hours) and step_windows_hours[k - 1]:
                 sw = ibis.interval(seconds=int(round(step_windows_hours[k - 1] * 3600)))
                 j = j.filter(j["_ts"] <= j[f"t{k}"] + sw)
-            wk = ibis.window(group_by=[j["_u"], j["_a"]], order_by=[j["_ts"], j["_seq"]])
-            j = j.mutate(_rn=ibis.row_number().over(wk))
-            j = j.filter(j["_rn"] == 0)
             hit = j.select(_u2=j["_u"], _a2=j["_a"], **{f"t{k + 1}": j["_ts"], f"s{k + 1}": j["_seq"]})
             att = att.left_join(hit, (att["_u"] == hit["_u2"]) & (att["_a"] == hit["_a2"])).drop("_u2", "_a2")
-            reached_cols.append(f"t{k + 1}")
         if exclusions:
             att = _apply_exclusions(att, base, exclusions, n, user_col, ts_col, event_col)
         out = att.to_pandas()
     return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
 
 
-def _attempt_starts(first, win, max_attempts: int):
-    """Greedy attempts: the first step-1 event, then the first step-1 event after each window ends."""
-    first = first.cache() if hasattr(first, "cache") else first
-    w = ibis.window(group_by=first["_u"], order_by=[first["_ts"], first["_seq"]])
-    ranked = first.mutate(_rn=ibis.row_number().over(w))
-    cur = ranked.filter(ranked["_rn"] == 0)
-    cur = cur.select(_u=cur["_u"], _start=cur["_ts"], _sseq=cur["_seq"],
-                     **({"_g": cur["_g"]} if "_g" in cur.columns else {})).mutate(_a=ibis.literal(1))
-    cur = cur.cache() if hasattr(cur, "cache") else cur
+def _cache(t):
+    """Materialise ``t`` once (DuckDB temp table, Spark cache) when the backend supports it."""
+    return t.cache() if hasattr(t, "cache") else t
+
+
+def _ordered_attempts(ev, steps, win_s, step_windows_hours, breakdown, user_col, ts_col, event_col, max_attempts):
+    """Attempts of an ordered funnel, one row each: ``_u, _a, _start, _deadline, t1..tn, _g?``.
+
+    1. Attempt starts come from the step-1 rows alone (:func:`_chain_attempts`).
+    2. The chain "first step-2 row after the start, first step-3 row after that, ..." is computed with
+       window functions over a small table: the attempt starts plus the rows matching steps 2..n (no range
+       joins). It is built backwards from the last step: at a step-k row, the times of steps k+1..n are
+       the minimum, over the *following* rows, of the step-(k+1) rows' own chains. That is exact because a
+       chain is monotone: a later start never reaches a step earlier, and once a step is missing it stays
+       missing.
+    3. Window and per-step limits are checked last: the first matching event is the earliest candidate, so
+       if it is too late every later one is too.
+
+    Rows are ordered by (time, event name); rows with the same user, time and event name are one instant
+    and never each other's next step.
+    """
+    n = len(steps)
+    u, ts, e = user_col, ts_col, event_col
+    gtype = ev[breakdown].type() if breakdown else None
+    first = ev.filter(_match(ev, steps[0], e))
+    first = first.select(_u=first[u], _ts=first[ts], _e=first[e],
+                         **({"_g": first[breakdown].cast(gtype)} if breakdown else {}))
+    att = _chain_attempts(first, win_s, max_attempts)  # _u, _start, _e, _g?, _a
+
+    later = ev.filter(ibis.or_(*[_match(ev, steps[k], e) for k in range(1, n)]))
+    later = later.select(_u=later[u], _ts=later[ts], _e=later[e], _a=ibis.null("int64"),
+                         **({"_g": ibis.null(gtype)} if breakdown else {}),
+                         **{f"_m{k}": _match(later, steps[k], e) for k in range(1, n)})
+    starts = att.select(_u=att["_u"], _ts=att["_start"], _e=att["_e"], _a=att["_a"],
+                        **({"_g": att["_g"]} if breakdown else {}),
+                        **{f"_m{k}": ibis.literal(False) for k in range(1, n)})
+    both = ibis.union(starts.cast(later.schema()), later)
+    both = both.group_by(["_u", "_ts", "_e"]).aggregate(
+        _a=both["_a"].max(), **({"_g": both["_g"].max()} if breakdown else {}),
+        **{f"_m{k}": both[f"_m{k}"].any() for k in range(1, n)})
+    both = both.mutate(_m0=both["_a"].notnull())
+    after = ibis.window(group_by=both["_u"], order_by=[both["_ts"], both["_e"]], rows=(1, None))
+    t = both
+    # level k: columns _c{k}_{j} (j = k+1..n-1) = time of step j on the chain that starts at this row as step k
+    for k in range(n - 2, -1, -1):
+        nxt = {f"_c{k}_{k + 1}": ibis.ifelse(t[f"_m{k + 1}"], t["_ts"], ibis.null()).min().over(after)}
+        for j in range(k + 2, n):
+            nxt[f"_c{k}_{j}"] = t[f"_c{k + 1}_{j}"].min().over(after)
+        t = t.mutate(**nxt)
+        if k + 1 <= n - 2:  # the level-(k+1) chain is no longer needed
+            t = t.drop(*[f"_c{k + 1}_{j}" for j in range(k + 2, n)])
+        if k > 0:  # a level-k chain only holds at step-k rows
+            t = t.mutate(**{c: ibis.ifelse(t[f"_m{k}"], t[c], ibis.null()) for c in nxt})
+    t = t.filter(t["_m0"])
+    att = t.select(_u=t["_u"], _a=t["_a"], _start=t["_ts"], **({"_g": t["_g"]} if breakdown else {}),
+                   **{f"t{j + 1}": t[f"_c0_{j}"] for j in range(1, n)})
+    att = att.mutate(_deadline=att["_start"] + ibis.interval(seconds=win_s), t1=att["_start"])
+    # a step counts only if the previous one did, within the window and its own step window
+    for k in range(2, n + 1):
+        ok = att[f"t{k - 1}"].notnull() & att[f"t{k}"].notnull() & (att[f"t{k}"] <= att["_deadline"])
+        sw = step_windows_hours[k - 2] if step_windows_hours and k - 2 < len(step_windows_hours) else None
+        if sw:
+            ok = ok & (att[f"t{k}"] <= att[f"t{k - 1}"] + ibis.interval(seconds=int(round(sw * 3600))))
+        att = att.mutate(**{f"t{k}": ibis.ifelse(ok, att[f"t{k}"], ibis.null().cast(att[f"t{k}"].type()))})
+    return att
+
+
+def _chain_attempts(first, win_s: int, max_attempts: int):
+    """Greedy attempts from the step-1 rows ``first`` (``_u``, ``_ts`` and payload columns): the user's
+    first row, then the first row strictly after each window's end. Returns one row per attempt with
+    ``_u``, ``_start``, the payload of the attempt's first row (several rows at the same instant: the first
+    in payload-column order) and ``_a`` (attempt number, 1-based).
+
+    One range window gives every row the time of its successor (the first row more than ``win_s`` seconds
+    later); then one equality join per attempt number follows the chain, over the users who still have a
+    next attempt (as many rounds as the most attempts any user has).
+    """
+    # strictly after the window's end: one microsecond past it (timestamps have microsecond precision)
+    after_end = ibis.interval(microseconds=win_s * 1_000_000 + 1)
+    w = ibis.window(group_by=first["_u"], order_by=first["_ts"], range=(after_end, None))
+    cand = _cache(first.mutate(_next=first["_ts"].first().over(w)))
+    payload = [c for c in cand.columns if c not in ("_u", "_ts", "_next")]
+
+    def one_per_user(rows, a: int):
+        # rows at the same instant share their successor; keep the first by payload
+        wr = ibis.window(group_by=rows["_u"], order_by=[rows[c] for c in payload])
+        rows = rows.mutate(_rn=ibis.row_number().over(wr))
+        rows = rows.filter(rows["_rn"] == 0).drop("_rn")
+        return _cache(rows.mutate(_a=ibis.literal(a, "int64")))
+
+    firsts = cand.group_by(_fu=cand["_u"]).aggregate(_fs=cand["_ts"].min())
+    cur = one_per_user(cand.join(firsts, (cand["_u"] == firsts["_fu"]) & (cand["_ts"] == firsts["_fs"]))
+                       .drop("_fu", "_fs"), 1)
     parts = [cur]
     for a in range(2, max_attempts + 1):
-        j = first.join(cur, first["_u"] == cur["_u"]).filter(lambda x: x["_ts"] > x["_start"] + win)
-        wj = ibis.window(group_by=j["_u"], order_by=[j["_ts"], j["_seq"]])
-        j = j.mutate(_rn=ibis.row_number().over(wj))
-        j = j.filter(j["_rn"] == 0)
-        nxt = j.select(
-            _u=j["_u"], _start=j["_ts"], _sseq=j["_seq"],
-            **({"_g": j["_g"]} if "_g" in first.columns else {})).mutate(_a=ibis.literal(a))
-        nxt = nxt.cache() if hasattr(nxt, "cache") else nxt
-        if int(nxt.count().execute()) == 0:
+        live = cur.filter(cur["_next"].notnull()).select(_nu=cur["_u"], _nt=cur["_next"])
+        if int(live.count().execute()) == 0:
             break
-        parts.append(nxt)
-        cur = nxt
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+        nxt = cand.join(live, (cand["_u"] == live["_nu"]) & (cand["_ts"] == live["_nt"])).drop("_nu", "_nt")
+        cur = one_per_user(nxt, a)
+        parts.append(cur)
+    else:
+        if int(cur.filter(cur["_next"].notnull()).count().execute()):
+            warnings.warn(f"funnel: some users have more than max_attempts={max_attempts} attempts; "
+                          "later attempts are ignored (raise max_attempts or widen the window)", stacklevel=3)
+    att = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return att.rename(_start="_ts").drop("_next")
+
+
+def _attempt_starts(first, win_s: int, max_attempts: int):
+    """Attempts for the strict and unordered modes: ``_u, _start, _sseq, _g?, _a`` (see :func:`_chain_attempts`)."""
+    return _chain_attempts(first.rename(_sseq="_seq"), win_s, max_attempts)
 
 
 def _apply_exclusions(att, base, exclusions, n, user_col, ts_col, event_col):
