@@ -104,13 +104,44 @@ def execute_notebook(nb_file: str, out_ipynb: str, out_html: str, parameters: di
     except Exception as e:  # kernel died, bad notebook file, ...
         status = "failed"
         error = f"{type(e).__name__}: {e}".strip().splitlines()[-1]
+    t_exec = time.perf_counter() - t0
     try:
         if Path(out_ipynb).exists():
             notebook_to_html(out_ipynb, out_html, show_code=show_code, title=title)
     except Exception as e:
         status = "failed"
         error = (error + " | " if error else "") + f"HTML conversion failed: {type(e).__name__}: {e}"
-    return {"status": status, "error": error, "seconds": round(time.perf_counter() - t0, 2)}
+    total = time.perf_counter() - t0
+    timing = {**_cell_timing(out_ipynb, t_exec), "html": round(total - t_exec, 2)}
+    return {"status": status, "error": error, "seconds": round(total, 2), "timing": timing}
+
+
+def _cell_timing(out_ipynb: str, t_exec: float) -> dict:
+    """Where a notebook's execution time went, from papermill's per-cell durations.
+
+    ``setup``: the cell after the parameters (``import helpers``, ``open_campaign``); ``compute``: all later
+    cells; ``kernel``: the rest of papermill's wall time (kernel start-up, its own bookkeeping);
+    ``execute``: papermill's wall time, all of it.
+    """
+    import nbformat
+
+    out = {"execute": round(t_exec, 2)}
+    try:
+        nb = nbformat.read(out_ipynb, as_version=4)
+    except Exception:
+        return out
+
+    cells = [(c, c.metadata.get("papermill", {})) for c in nb.cells if c.cell_type == "code"]
+    cells = [(c, m) for c, m in cells if m.get("duration") is not None]
+    if not cells:
+        return out
+    tagged = [i for i, (c, _) in enumerate(cells)
+              if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    setup_i = min(len(cells) - 1, (tagged[-1] + 1) if tagged else 0)
+    out["setup"] = round(float(cells[setup_i][1]["duration"]), 2)
+    out["compute"] = round(sum(float(m["duration"]) for i, (_, m) in enumerate(cells) if i > setup_i), 2)
+    out["kernel"] = round(max(0.0, t_exec - out["setup"] - out["compute"]), 2)
+    return out
 
 
 def _execute_job(args: tuple) -> dict:
@@ -180,6 +211,7 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     state_file = paths.state / "runs.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     summary = RunSummary(cfg.campaign, paths.root)
+    timings: dict[str, dict] = {}  # where each notebook's time went (.state/timings.json, bench/demo_timing.py)
 
     def job(n: str, upstream: str):
         fp = _fingerprint(cfg, pfile, nb_dir / f"{n}.ipynb", show_code, upstream, code)
@@ -199,6 +231,8 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
 
     def record(n: str, fp: str, res: dict):
         entry = {"notebook": n, **res}
+        if res.get("timing"):
+            timings[n] = {"seconds": res["seconds"], **res["timing"]}
         summary.statuses.append(entry)
         if res["status"] != "skipped":
             state[n] = {"fingerprint": fp, "status": "ok" if res["status"] in ("ok", "up-to-date") else "failed"}
@@ -234,6 +268,9 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     order = {n: i for i, n in enumerate(names)}
     summary.statuses.sort(key=lambda s: order.get(s["notebook"], 99))
     state_file.write_text(json.dumps(state, indent=2))
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    (paths.state / "timings.json").write_text(json.dumps(
+        {"wall_seconds": summary.seconds, "jobs": jobs, "notebooks": timings}, indent=2))
     from .report import write_index
 
     # the index lists every notebook of the campaign, including ones not run this time

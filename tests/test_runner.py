@@ -69,6 +69,13 @@ def test_demo_campaign_end_to_end(tmp_path):
     best_cohort = [f for f in res["retention"]["findings"] if "best cohort" in f][0]
     assert "2024-03-04" in best_cohort  # the 会员日 signup week retains best
     assert res["churn"]["available"] and res["rfm"]["available"] and res["user_profile"]["sources"]["rfm"]
+    # where the time went: every notebook's parts add up to its total (within rounding and papermill overhead)
+    tim = json.loads((root / ".state" / "timings.json").read_text())
+    assert set(tim["notebooks"]) == set(names) and tim["wall_seconds"] > 0
+    for nb, t in tim["notebooks"].items():
+        parts = t["kernel"] + t["setup"] + t["compute"] + t["html"]
+        assert t["compute"] > 0 and t["setup"] > 0, (nb, t)
+        assert abs(parts - t["seconds"]) <= 0.05, (nb, t)
     # a rerun with nothing changed skips everything; --force reruns
     s2 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
     assert {st["status"] for st in s2.statuses} == {"up-to-date"}
