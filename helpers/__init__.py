@@ -24,6 +24,7 @@ Where things are computed (one module per concern; see README "Layout"):
 ``helpers.report``        results files, key findings, HTML conversion, index page
 ``helpers.run``           batch runner (papermill, parallel, up-to-date checks)
 ``helpers.demo``          deterministic demo data generator with planted effects
+``helpers.threads``       one CPU thread for scikit-learn fits on small data (no OpenMP spinning)
 ========================  =========================================================
 """
 from .campaign import Context, batch_mode, open_campaign

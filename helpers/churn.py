@@ -24,6 +24,7 @@ import pandas as pd
 
 from .engine import as_table
 from .features import feature_label, user_features
+from .threads import fit_threads
 
 __all__ = ["churn_labels", "build_dataset", "cutoffs", "fit_models", "evaluate", "bootstrap_ci", "lift_table",
            "at_risk_list", "plot_roc_pr", "plot_lift", "plot_calibration", "plot_importance", "ChurnResult",
@@ -95,8 +96,35 @@ def fit_models(train: pd.DataFrame, cols: list[str], *, seed: int = 42) -> dict:
     lr = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000, C=1.0))
     hgb = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed, max_iter=200, learning_rate=0.05,
                                          max_leaf_nodes=15, l2_regularization=1.0)
-    models = {"logistic_regression": lr.fit(X, y), "gradient_boosting": hgb.fit(X, y)}
+    with fit_threads(*X.shape):  # small data: one thread is faster (helpers/threads.py)
+        models = {"logistic_regression": lr.fit(X, y), "gradient_boosting": hgb.fit(X, y)}
     return {"models": models, "medians": med, "cols": cols}
+
+
+def roc_auc(y, score) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count one half): equal to scikit-learn's
+    ``roc_auc_score`` and about 50x faster, for the bootstrap's hundreds of resamples."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y).astype(bool)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    r = rankdata(np.asarray(score, dtype=float))
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def average_precision(y, score) -> float:
+    """Average precision (PR AUC), scikit-learn's definition: sum over score thresholds (descending) of
+    (recall_i - recall_(i-1)) * precision_i; tied scores form one threshold."""
+    y = np.asarray(y).astype(float)
+    s = np.asarray(score, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # last index of each distinct score
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    recall = tp / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def bootstrap_ci(y, score, metric, *, n: int = 200, seed: int = 42, alpha: float = 0.05) -> tuple[float, float]:
@@ -137,9 +165,9 @@ def evaluate(y, score, *, top_share: float = 0.1, threshold: float = 0.5, n_boot
     if len(np.unique(y)) < 2:
         return {**out, "roc_auc": math.nan, "pr_auc": math.nan}
     out["roc_auc"] = float(roc_auc_score(y, score))
-    out["roc_auc_ci"] = bootstrap_ci(y, score, roc_auc_score, n=n_boot, seed=seed)
+    out["roc_auc_ci"] = bootstrap_ci(y, score, roc_auc, n=n_boot, seed=seed)
     out["pr_auc"] = float(average_precision_score(y, score))
-    out["pr_auc_ci"] = bootstrap_ci(y, score, average_precision_score, n=n_boot, seed=seed)
+    out["pr_auc_ci"] = bootstrap_ci(y, score, average_precision, n=n_boot, seed=seed)
     k = max(1, int(round(top_share * len(y))))
     top = np.argsort(-score, kind="stable")[:k]
     out["precision_at_top"] = float(y[top].mean())
@@ -293,19 +321,20 @@ def run_churn(ctx) -> ChurnResult:
         res.reason = "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
         return res
     cols = _feature_cols(res.train)
-    bundle = fit_models(res.train, cols, seed=p.seed)
-    Xt, _ = _matrix(res.test, cols, bundle["medians"])
-    y = res.test["churned"].to_numpy()
-    ev_kw = dict(top_share=p.top_share, threshold=p.threshold, n_boot=p.n_bootstrap, seed=p.seed)
-    res.scores = {"baseline_recency": res.test["recency_days"].to_numpy()}
-    res.metrics["baseline_recency"] = evaluate(y, res.scores["baseline_recency"], is_probability=False, **ev_kw)
-    for name, m in bundle["models"].items():
-        res.scores[name] = m.predict_proba(Xt)[:, 1]
-        res.metrics[name] = evaluate(y, res.scores[name], **ev_kw)
-    res.chosen = max(bundle["models"], key=lambda n: (res.metrics[n]["roc_auc"], n))
-    base_auc = res.metrics["baseline_recency"]["roc_auc"]
-    res.beats_baseline = bool(res.metrics[res.chosen]["roc_auc_ci"][0] > base_auc)
-    pi = permutation_importance(bundle["models"][res.chosen], Xt, y, scoring="roc_auc", n_repeats=5, random_state=p.seed)
+    with fit_threads(len(res.train), len(cols)):  # small data: one thread is faster (helpers/threads.py)
+        bundle = fit_models(res.train, cols, seed=p.seed)
+        Xt, _ = _matrix(res.test, cols, bundle["medians"])
+        y = res.test["churned"].to_numpy()
+        ev_kw = dict(top_share=p.top_share, threshold=p.threshold, n_boot=p.n_bootstrap, seed=p.seed)
+        res.scores = {"baseline_recency": res.test["recency_days"].to_numpy()}
+        res.metrics["baseline_recency"] = evaluate(y, res.scores["baseline_recency"], is_probability=False, **ev_kw)
+        for name, m in bundle["models"].items():
+            res.scores[name] = m.predict_proba(Xt)[:, 1]
+            res.metrics[name] = evaluate(y, res.scores[name], **ev_kw)
+        res.chosen = max(bundle["models"], key=lambda n: (res.metrics[n]["roc_auc"], n))
+        base_auc = res.metrics["baseline_recency"]["roc_auc"]
+        res.beats_baseline = bool(res.metrics[res.chosen]["roc_auc_ci"][0] > base_auc)
+        pi = permutation_importance(bundle["models"][res.chosen], Xt, y, scoring="roc_auc", n_repeats=5, random_state=p.seed)
     res.importance = pd.DataFrame({"feature": cols, "importance": pi.importances_mean, "std": pi.importances_std}) \
         .sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
     lr = bundle["models"]["logistic_regression"].steps[1][1]

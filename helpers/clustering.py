@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .features import feature_label
+from .threads import fit_threads
 
 __all__ = ["default_feature_columns", "prepare_matrix", "choose_k", "fit_clusters", "cluster_profiles",
            "name_clusters", "plot_k_selection", "plot_radar", "plot_projection", "ClusteringResult",
@@ -54,7 +55,8 @@ def choose_k(X: np.ndarray, *, k_min: int = 2, k_max: int = 8, seed: int = 42, s
     idx = rng.choice(len(X), size=min(sample, len(X)), replace=False) if len(X) > sample else np.arange(len(X))
     rows = []
     for k in range(k_min, min(k_max, len(X) - 1) + 1):
-        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+        with fit_threads(*X.shape):
+            km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
         lab = km.labels_[idx]
         sil = silhouette_score(X[idx], lab) if len(set(lab)) > 1 else np.nan
         rows.append({"k": k, "silhouette": float(sil), "inertia": float(km.inertia_)})
@@ -69,7 +71,8 @@ def fit_clusters(X: np.ndarray, *, method: str = "kmeans", k: int = 4, seed: int
 
     if method == "dbscan":
         return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X)
-    lab = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
+    with fit_threads(*X.shape):
+        lab = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
     sizes = pd.Series(lab).value_counts()
     order = {old: new for new, old in enumerate(sorted(sizes.index, key=lambda c: (-sizes[c], c)))}
     return np.array([order[x] for x in lab])

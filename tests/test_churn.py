@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.churn import build_dataset, churn_labels, cutoffs, evaluate, fit_models, lift_table, _matrix, _feature_cols
+from helpers.churn import (average_precision, build_dataset, churn_labels, cutoffs, evaluate, fit_models, lift_table,
+                          roc_auc, _matrix, _feature_cols)
 
 T = pd.Timestamp("2024-02-01")
 
@@ -92,3 +93,19 @@ def test_lift_and_evaluate_by_hand():
     m = evaluate(y, s, top_share=0.2, n_boot=20)
     assert m["precision_at_top"] == 1.0 and m["recall_at_top"] == pytest.approx(2 / 3)
     assert m["confusion"] == {"tn": 4, "fp": 3, "fn": 0, "tp": 3}  # scores >= 0.5: the first 6
+
+
+def test_fast_auc_and_average_precision_equal_sklearn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    # hand case: positives scored 0.9, 0.4; negatives 0.4, 0.1 -> pairs (0.9>0.4, 0.9>0.1, 0.4=0.4 half, 0.4>0.1)
+    y, s = [1, 1, 0, 0], [0.9, 0.4, 0.4, 0.1]
+    assert roc_auc(y, s) == pytest.approx(3.5 / 4)
+    # AP: thresholds 0.9 (P=1, R=.5), 0.4 (P=2/3, R=1), 0.1 (R stays 1) -> .5*1 + .5*2/3
+    assert average_precision(y, s) == pytest.approx(0.5 + 0.5 * 2 / 3)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 300)
+        s = np.round(rng.normal(size=300) + y * 0.5, 1)  # rounding makes many ties
+        assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
