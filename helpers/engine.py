@@ -19,7 +19,9 @@ def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
 
     DuckDB gets the campaign memory limit and spills to ``<campaign>/.cache/duckdb_spill``.
     ``spark`` uses the active SparkSession or builds one from the usual Spark configuration
-    (``SPARK_HOME``/``spark-defaults.conf``/``PYSPARK_SUBMIT_ARGS``), local mode when nothing is set.
+    (``SPARK_HOME``/``spark-defaults.conf``/``PYSPARK_SUBMIT_ARGS``), local mode when nothing is set; either
+    way it sets ``spark.sql.session.timeZone=UTC`` and ``spark.sql.parquet.inferTimestampNTZ.enabled=true``
+    on the session (both runtime settings; README, "Spark").
     """
     engine = cfg.engine if cfg is not None else "duckdb"
     if engine == "duckdb":
@@ -36,7 +38,14 @@ def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
             from pyspark.sql import SparkSession
         except ImportError:
             raise RuntimeError("engine: spark needs PySpark: pip install 'ubakit[spark]'") from None
-        session = SparkSession.builder.appName("ubakit").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+        # Naive campaign-local timestamps stay naive: ingest's Parquet ``ts`` (isAdjustedToUTC=false) is read
+        # as TIMESTAMP_NTZ, and the session time zone is UTC (ibis.pyspark.connect sets it too) so that the
+        # casts Ibis adds for epoch seconds and timestamp literals (to Spark's zoned TIMESTAMP) shift nothing;
+        # in a DST zone an epoch-second difference across the change would be an hour off.
+        session = (SparkSession.builder.appName("ubakit")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+                   .getOrCreate())
         return ibis.pyspark.connect(session)
     raise ValueError(f"engine: unknown engine {engine!r} (duckdb or spark)")
 

@@ -61,8 +61,9 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     ``spend`` (sum of ``amount`` on buy events, 0 without any; NaN without an amount column); ``n_categories``; ``trend``
     (events per day in the last 7 days of the window / events per day before, NaN when the window is
     shorter than 8 days or there was nothing before); ``mean_gap_hours`` (mean time between consecutive
-    events, NaN with one event); ``evening_share`` (events 18:00-24:00); ``preferred_hour`` (most frequent
-    hour, ties to the earlier hour).
+    events, times taken to the whole second, NaN with one event); ``evening_share`` (events
+    18:00-24:00); ``preferred_hour`` (most frequent hour, ties to the earlier hour). ``first_ts`` and
+    ``last_ts`` are ``datetime64[us]`` on every engine.
     """
     from .journey import sessionize
 
@@ -91,10 +92,13 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
         aggs["n_categories"] = base[category_col].nunique()
     feats = base.group_by("_u").aggregate(**aggs)
 
-    # mean gap between consecutive events
+    # mean gap between consecutive events, in whole seconds on every engine: DuckDB's epoch has fractions,
+    # Spark's UNIX_TIMESTAMP has none; the difference is cast to float first because Spark reads the
+    # literal 3600.0 as a DECIMAL, and BIGINT / DECIMAL would round the hours to 6 places
     w = ibis.window(group_by=base["_u"], order_by=base["_ts"])
     g = base.select("_u", "_ts").mutate(_prev=base["_ts"].lag().over(w))
-    g = g.mutate(_gap=(g["_ts"].epoch_seconds() - g["_prev"].epoch_seconds()) / 3600.0)
+    secs = g["_ts"].truncate("s").epoch_seconds() - g["_prev"].truncate("s").epoch_seconds()
+    g = g.mutate(_gap=secs.cast("float64") / 3600.0)
     gaps = g.group_by("_u").aggregate(mean_gap_hours=g["_gap"].mean())
     # preferred hour
     h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
@@ -115,7 +119,9 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     df = out.to_pandas()
     df = df.rename(columns={"_u": "user_id"})
     ref = pd.Timestamp(end) if end is not None else pd.to_datetime(df["last_ts"]).max()
-    df["first_ts"], df["last_ts"] = pd.to_datetime(df["first_ts"]), pd.to_datetime(df["last_ts"])
+    # microseconds, the canonical resolution, whichever engine ran (Spark's pandas conversion gives ns)
+    df["first_ts"] = pd.to_datetime(df["first_ts"]).astype("datetime64[us]")
+    df["last_ts"] = pd.to_datetime(df["last_ts"]).astype("datetime64[us]")
     df["recency_days"] = (ref - df["last_ts"]).dt.total_seconds() / 86400
     df["tenure_days"] = (ref - df["first_ts"]).dt.total_seconds() / 86400
     df["events_per_active_day"] = df["n_events"] / df["active_days"]

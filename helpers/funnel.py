@@ -375,6 +375,9 @@ def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, br
     if breakdown:
         res["group"] = best["_g"].astype("string").fillna("(空 none)").to_numpy()
     res = res.sort_values(user_col, ignore_index=True)
+    # microseconds, the canonical resolution, whichever engine ran (Spark hands pandas nanoseconds)
+    for c in ["start", *tcols]:
+        res[c] = res[c].astype("datetime64[us]")
     res.attrs["excluded_users"] = len(excluded_users)
     return res
 

@@ -51,7 +51,8 @@ def rfm_table(orders, *, user_col: str = "user_id", order_col: str = "order_id",
         1 = ordered the day before ``as_of``); ``frequency`` (distinct ``order_id``); ``monetary`` (sum of
         the amounts of the customer's rows; NaN when the data has no amounts); ``aov`` (average order value
         = monetary / frequency); ``tenure_days`` (days from the first order's local date to ``as_of``);
-        ``purchase_days`` (distinct local dates with an order, for BG/NBD); ``first_ts``, ``last_ts``.
+        ``purchase_days`` (distinct local dates with an order, for BG/NBD); ``first_ts``, ``last_ts``
+        (``datetime64[us]`` on every engine).
         ``attrs``: ``as_of`` (Timestamp), ``has_monetary`` (bool), ``returns``, ``negative_rows``.
     """
     import ibis
@@ -84,8 +85,9 @@ def rfm_table(orders, *, user_col: str = "user_id", order_col: str = "order_id",
         negative_rows = int(neg_count.execute())
     else:
         negative_rows = int(df["_n_negative"].fillna(0).sum()) if has_amount else 0
-    df["first_ts"] = pd.to_datetime(df["first_ts"])
-    df["last_ts"] = pd.to_datetime(df["last_ts"])
+    # microseconds, the canonical resolution, whichever engine ran (Spark's pandas conversion gives ns)
+    df["first_ts"] = pd.to_datetime(df["first_ts"]).astype("datetime64[us]")
+    df["last_ts"] = pd.to_datetime(df["last_ts"]).astype("datetime64[us]")
     if as_of is None:
         last = df["last_ts"].max() if len(df) else pd.Timestamp.today()
         as_of = last.normalize() + pd.Timedelta(days=1)
