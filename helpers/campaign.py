@@ -42,22 +42,32 @@ class Context:
         return self._con
 
     def has(self, table: str) -> bool:
-        """Whether the clean table exists (the campaign defines it and ingest has run)."""
-        return self.paths.table(table).exists()
+        """Whether the clean table exists (the campaign defines it and ingest has run; with a remote
+        ``clean_data`` URI: whether the campaign defines it)."""
+        from .engine import clean_table_location, is_remote
+
+        loc = clean_table_location(self.paths, table, self.cfg.clean_data)
+        if is_remote(loc):
+            return table in self.cfg.table_names
+        return Path(loc).exists()
 
     def table(self, name: str):
         """Clean canonical table as a lazy Ibis table (event-level work stays in the engine)."""
         from .engine import read_table
 
-        return read_table(self.con, self.paths, name)
+        return read_table(self.con, self.paths, name, self.cfg.clean_data)
 
     def df(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Clean canonical table as pandas (for small tables: reviews, users, results)."""
-        path = self.paths.table(name)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: run the ingest notebook for campaign "
-                                    f"{self.campaign!r} first")
-        return pd.read_parquet(path, columns=columns)
+        from .engine import clean_table_location, is_remote
+
+        loc = clean_table_location(self.paths, name, self.cfg.clean_data)
+        if is_remote(loc) or self.cfg.engine != "duckdb":
+            t = self.table(name)
+            return (t.select(*columns) if columns else t).to_pandas()
+        if not Path(loc).exists():
+            self.table(name)  # raises the clear error
+        return pd.read_parquet(loc, columns=columns)
 
     def ingest_manifest(self) -> dict:
         """What ingest reported (rows in/out, reasons, ranges) as written to ``data/_ingest.json``."""

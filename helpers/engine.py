@@ -6,12 +6,15 @@ into pandas for tables and charts. See README, "Architecture".
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import ibis
 
 from .params import Campaign
 from .paths import CampaignPaths
 
-__all__ = ["connect", "read_table", "as_table"]
+__all__ = ["connect", "read_table", "clean_table_location", "is_remote", "as_table"]
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
@@ -50,14 +53,37 @@ def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
     raise ValueError(f"engine: unknown engine {engine!r} (duckdb or spark)")
 
 
-def read_table(con, paths: CampaignPaths, name: str):
-    """The clean canonical table ``name`` of the campaign as an Ibis table (lazy; nothing is loaded)."""
-    path = paths.table(name)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} does not exist: run the ingest notebook first "
-            f"(python -m helpers run params/<campaign>.yaml --only ingest)")
-    return con.read_parquet(str(path), table_name=f"{name}_clean")
+def clean_table_location(paths: CampaignPaths, name: str, clean_data: str | None = None) -> str:
+    """Where the clean table ``name`` is read from: ``<clean_data>/<name>.parquet`` when the campaign sets
+    ``clean_data`` (a folder, ``file://`` or an object-storage URI such as ``s3a://``), else ingest's
+    output ``reports/<campaign>/data/<name>.parquet``."""
+    if not clean_data:
+        return str(paths.table(name))
+    base = clean_data.removeprefix("file://") if clean_data.startswith("file://") else clean_data
+    if not is_remote(base):
+        from .paths import project_root
+
+        local = Path(base).expanduser()
+        base = str(local if local.is_absolute() else project_root() / local)
+    return f"{base.rstrip('/')}/{name}.parquet"
+
+
+def is_remote(location: str) -> bool:
+    """True for URIs with a scheme other than ``file`` (``s3a://``, ``s3://``, ``gs://``, ``hdfs://``, ...)."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", location)) and not location.startswith("file://")
+
+
+def read_table(con, paths: CampaignPaths, name: str, clean_data: str | None = None):
+    """The clean canonical table ``name`` of the campaign as an Ibis table (lazy; nothing is loaded).
+
+    Local files are checked first (a clear error says to run ingest or fix ``clean_data``); remote URIs
+    are handed to the engine as they are."""
+    loc = clean_table_location(paths, name, clean_data)
+    if not is_remote(loc) and not Path(loc).exists():
+        fix = (f"check clean_data ({clean_data}) in the params: it must hold {name}.parquet" if clean_data else
+               "run the ingest notebook first (python -m helpers run params/<campaign>.yaml --only ingest)")
+        raise FileNotFoundError(f"{loc} does not exist: {fix}")
+    return con.read_parquet(loc, table_name=f"{name}_clean")
 
 
 def as_table(data):

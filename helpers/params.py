@@ -207,6 +207,10 @@ class Campaign(_Strict):
     timezone: str = "Asia/Shanghai"
     period: Period
     engine: Literal["duckdb", "spark"] = "duckdb"
+    clean_data: str | None = Field(
+        None, description="where the analyses read the clean tables <table>.parquet: default "
+                          "reports/<campaign>/data/ (ingest's output); or a folder or URI such as "
+                          "s3a://bucket/ubakit/<campaign>/ holding a copy of them (README, 'Spark')")
     notebooks: list[str] | None = Field(None, description="notebooks to run (default: all in notebooks/)")
     demo: Demo | None = None
     ingest: Ingest = Field(default_factory=Ingest)
@@ -225,6 +229,17 @@ class Campaign(_Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_tz(v)
+
+    @field_validator("clean_data")
+    @classmethod
+    def _clean_data(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip()
+        if not v:
+            raise ValueError("clean_data is empty: remove the key to read ingest's output, or give a folder or "
+                             "URI (s3a://bucket/prefix/)")
+        return v
 
     # ------------------------------------------------------------------ convenience
     @property

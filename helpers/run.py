@@ -244,7 +244,7 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
             echo(line)
 
     rest = [n for n in names if n != "ingest"]
-    if "ingest" not in names and not (paths.data / "_ingest.json").exists():
+    if "ingest" not in names and not cfg.clean_data and not (paths.data / "_ingest.json").exists():
         names = ["ingest", *names]  # analyses read ingest's clean tables: build them first
         if bar is not None:
             bar.total += 1
