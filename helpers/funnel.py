@@ -240,9 +240,13 @@ def _ordered_attempts(ev, steps, win_s, step_windows_hours, breakdown, user_col,
     u, ts, e = user_col, ts_col, event_col
     gtype = ev[breakdown].type() if breakdown else None
     first = ev.filter(_match(ev, steps[0], e))
-    first = first.select(_u=first[u], _ts=first[ts], _e=first[e],
+    # the start's event name orders same-instant rows; with one step-1 name it is a constant (a leaner scan)
+    one_name = len(steps[0].events) == 1
+    first = first.select(_u=first[u], _ts=first[ts], **({} if one_name else {"_e": first[e]}),
                          **({"_g": first[breakdown].cast(gtype)} if breakdown else {}))
-    att = _chain_attempts(first, win_s, max_attempts)  # _u, _start, _e, _g?, _a
+    att = _chain_attempts(first, win_s, max_attempts)  # _u, _start, _e?, _g?, _a
+    if one_name:
+        att = att.mutate(_e=ibis.literal(steps[0].events[0]))
 
     later = ev.filter(ibis.or_(*[_match(ev, steps[k], e) for k in range(1, n)]))
     later = later.select(_u=later[u], _ts=later[ts], _e=later[e], _a=ibis.null("int64"),
@@ -300,9 +304,12 @@ def _chain_attempts(first, win_s: int, max_attempts: int):
 
     def one_per_user(rows, a: int):
         # rows at the same instant share their successor; keep the first by payload
-        wr = ibis.window(group_by=rows["_u"], order_by=[rows[c] for c in payload])
-        rows = rows.mutate(_rn=ibis.row_number().over(wr))
-        rows = rows.filter(rows["_rn"] == 0).drop("_rn")
+        if payload:
+            wr = ibis.window(group_by=rows["_u"], order_by=[rows[c] for c in payload])
+            rows = rows.mutate(_rn=ibis.row_number().over(wr))
+            rows = rows.filter(rows["_rn"] == 0).drop("_rn")
+        else:
+            rows = rows.distinct()
         return _cache(rows.mutate(_a=ibis.literal(a, "int64")))
 
     firsts = cand.group_by(_fu=cand["_u"]).aggregate(_fs=cand["_ts"].min())
