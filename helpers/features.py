@@ -77,6 +77,7 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
         event_types = sorted(base.select("_e").distinct().to_pandas()["_e"].dropna().astype(str))
     buys = [b for b in buy_events if b in set(event_types)]
     has_amount = amount_col in base.columns
+    base = base.mutate(_prev=base["_ts"].lag().over(ibis.window(group_by=base["_u"], order_by=base["_ts"])))
     aggs = {"n_events": base.count(), "first_ts": base["_ts"].min(), "last_ts": base["_ts"].max(),
             "active_days": base["_ts"].date().nunique(),
             "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean()}
@@ -90,34 +91,42 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
             aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
     if category_col in base.columns:
         aggs["n_categories"] = base[category_col].nunique()
+    # one sort in (user, time) order: the gap to the previous event gives the mean gap and, without source
+    # session ids, the sessions (one starts at the first event and after every gap > session_gap_minutes).
+    # Gaps in whole seconds on every engine: DuckDB's epoch has fractions, Spark's UNIX_TIMESTAMP has none;
+    # the difference is cast to float first because Spark reads the literal 3600.0 as a DECIMAL, and
+    # BIGINT / DECIMAL would round the hours to 6 places
+    secs = base["_ts"].truncate("s").epoch_seconds() - base["_prev"].truncate("s").epoch_seconds()
+    aggs["mean_gap_hours"] = (secs.cast("float64") / 3600.0).mean()
+    has_sid = session_col in base.columns
+    if not has_sid:
+        gap = ibis.interval(seconds=int(session_gap_minutes * 60))
+        new = base["_prev"].isnull() | (base["_ts"] > base["_prev"] + gap)
+        aggs["sessions"] = new.cast("int64").sum()
+    cut = _trend_cut(start, end)
+    if cut is not None:
+        aggs["_late"] = (base["_ts"] >= ibis.literal(cut)).cast("int64").sum()
     feats = base.group_by("_u").aggregate(**aggs)
 
-    # mean gap between consecutive events, in whole seconds on every engine: DuckDB's epoch has fractions,
-    # Spark's UNIX_TIMESTAMP has none; the difference is cast to float first because Spark reads the
-    # literal 3600.0 as a DECIMAL, and BIGINT / DECIMAL would round the hours to 6 places
-    w = ibis.window(group_by=base["_u"], order_by=base["_ts"])
-    g = base.select("_u", "_ts").mutate(_prev=base["_ts"].lag().over(w))
-    secs = g["_ts"].truncate("s").epoch_seconds() - g["_prev"].truncate("s").epoch_seconds()
-    g = g.mutate(_gap=secs.cast("float64") / 3600.0)
-    gaps = g.group_by("_u").aggregate(mean_gap_hours=g["_gap"].mean())
     # preferred hour
     h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
     wh = ibis.window(group_by=h["_u"], order_by=[ibis.desc(h["_n"]), h["_h"]])
     h = h.mutate(_rn=ibis.row_number().over(wh))
     h = h.filter(h["_rn"] == 0)
-    pref = h.select(_u=h["_u"], preferred_hour=h["_h"])
-    # sessions
-    s = sessionize(base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"],
-                               **({"session_id": base[session_col]} if session_col in base.columns else {})),
-                   gap_minutes=session_gap_minutes)
-    sess = s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique())
+    rights = [h.select(_u=h["_u"], preferred_hour=h["_h"])]
+    if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)
+        s = sessionize(base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
+                       gap_minutes=session_gap_minutes)
+        rights.append(s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique()))
 
     out = feats
-    for i, right in enumerate((gaps, pref, sess)):
+    for i, right in enumerate(rights):
         right = right.rename(**{f"_k{i}": "_u"})
         out = out.left_join(right, out["_u"] == right[f"_k{i}"]).drop(f"_k{i}")
     df = out.to_pandas()
     df = df.rename(columns={"_u": "user_id"})
+    tail = ["mean_gap_hours", "preferred_hour", "sessions"]
+    df = df[[c for c in df.columns if c not in tail] + tail]
     ref = pd.Timestamp(end) if end is not None else pd.to_datetime(df["last_ts"]).max()
     # microseconds, the canonical resolution, whichever engine ran (Spark's pandas conversion gives ns)
     df["first_ts"] = pd.to_datetime(df["first_ts"]).astype("datetime64[us]")
@@ -130,6 +139,7 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     elif buys:
         df["spend"] = df["spend"].fillna(0.0)
     df["trend"] = _trend(base, start, end, df)
+    df = df.drop(columns=["_late"], errors="ignore")
     for c in df.columns:
         if c.startswith(("n_", "has_")) or c in ("active_days", "sessions", "n_events", "n_categories"):
             df[c] = df[c].fillna(0).astype("int64")
@@ -138,8 +148,22 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     return df[lead + rest].sort_values("user_id", ignore_index=True)
 
 
+def _trend_cut(start, end):
+    """Start of the trend's last 7 days, when the window is given and has at least one day before them."""
+    if end is None or start is None:
+        return None
+    cut = pd.Timestamp(end) - pd.Timedelta(days=7)
+    return cut if (cut - pd.Timestamp(start)).total_seconds() / 86400 >= 1 else None
+
+
 def _trend(base, start, end, df: pd.DataFrame) -> pd.Series:
     """Events per day in the last 7 days of the window over events per day before them."""
+    if "_late" in df.columns:  # counted in the main aggregate (window given)
+        cut = _trend_cut(start, end)
+        days_before = (cut - pd.Timestamp(start)).total_seconds() / 86400
+        late = df["_late"].to_numpy(dtype=float)
+        early_rate = (df["n_events"].to_numpy(dtype=float) - late) / days_before
+        return pd.Series(late / 7.0, index=df.index) / pd.Series(early_rate, index=df.index).where(lambda x: x > 0)
     if end is None:
         end = pd.to_datetime(df["last_ts"]).max().normalize() + pd.Timedelta(days=1) if len(df) else None
     if end is None:
