@@ -321,7 +321,8 @@ def ts_sql(expr: str, *, fmt: str = "auto", source_tz: str, campaign_tz: str) ->
 
 
 def _num_sql(expr: str) -> str:
-    return f"TRY_CAST(regexp_replace({expr}, '[,\\s¥$€£]', '', 'g') AS DOUBLE)"
+    # a plain number casts directly; only the rest ('1,200.00', '¥12') goes through the regex
+    return f"COALESCE(TRY_CAST({expr} AS DOUBLE), TRY_CAST(regexp_replace({expr}, '[,\\s¥$€£]', '', 'g') AS DOUBLE))"
 
 
 def _rule_sql(rule: Rule, colexpr: str) -> str:
@@ -408,7 +409,8 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             text[name] = f"(CASE CAST({expr} AS VARCHAR) {cases} ELSE CAST({expr} AS VARCHAR) END)"
         if name in _ID_COLUMNS:
             # ids exported as floats ('13085.0') become '13085'
-            text[name] = f"regexp_replace(CAST({text[name]} AS VARCHAR), '^(-?\\d+)\\.0+$', '\\1')"
+            v = f"CAST({text[name]} AS VARCHAR)"  # the regex only runs on values with a dot (cheap otherwise)
+            text[name] = f"(CASE WHEN contains({v}, '.') THEN regexp_replace({v}, '^(-?\\d+)\\.0+$', '\\1') ELSE {v} END)"
     if table == "reviews" and "review_id" not in text:
         text["review_id"] = "CAST(__row AS VARCHAR)"
 
