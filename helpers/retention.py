@@ -88,7 +88,8 @@ def cohort_counts(events, *, period: str = "day", start_events: list[str] | None
     j = act.join(first, "user_id")
     j = j.mutate(n=(j["p"] - j["c"]).cast("int64")).filter(lambda x: x["n"] >= 1)
     if criterion == "on":
-        ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j["user_id"].nunique()).to_pandas()
+        # act is distinct (user, period) and a user's cohort is fixed, so each user counts once per (cohort, n)
+        ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j.count()).to_pandas()
     else:
         # retained in n or later <=> the user's last active period number >= n
         last = j.group_by(["user_id", "c"]).aggregate(m=j["n"].max()).to_pandas()
