@@ -233,8 +233,9 @@ def _ordered_attempts(ev, steps, win_s, step_windows_hours, breakdown, user_col,
     3. Window and per-step limits are checked last: the first matching event is the earliest candidate, so
        if it is too late every later one is too.
 
-    Rows are ordered by (time, event name); rows with the same user, time and event name are one instant
-    and never each other's next step.
+    Rows are ordered by time, then, at the same instant, by step (a later step's row comes after an earlier
+    step's row, so "at or after" holds whatever the event names), then event name; rows with the same user,
+    time and event name are one instant and never each other's next step.
     """
     n = len(steps)
     u, ts, e = user_col, ts_col, event_col
@@ -260,7 +261,13 @@ def _ordered_attempts(ev, steps, win_s, step_windows_hours, breakdown, user_col,
         _a=both["_a"].max(), **({"_g": both["_g"].max()} if breakdown else {}),
         **{f"_m{k}": both[f"_m{k}"].any() for k in range(1, n)})
     both = both.mutate(_m0=both["_a"].notnull())
-    after = ibis.window(group_by=both["_u"], order_by=[both["_ts"], both["_e"]], rows=(1, None))
+    # same instant: a row of a later step comes after the earlier step's row ("at or after" step k's time),
+    # whatever the event names; a row matching several steps ranks by the first of them
+    rank = ibis.literal(n)
+    for k in range(n - 1, 0, -1):
+        rank = ibis.ifelse(both[f"_m{k}"], k, rank)
+    both = both.mutate(_r=ibis.ifelse(both["_m0"], 0, rank))
+    after = ibis.window(group_by=both["_u"], order_by=[both["_ts"], both["_r"], both["_e"]], rows=(1, None))
     t = both
     # level k: columns _c{k}_{j} (j = k+1..n-1) = time of step j on the chain that starts at this row as step k
     for k in range(n - 2, -1, -1):

@@ -47,6 +47,9 @@ def test_same_instant_counts_as_at_or_after_but_one_row_never_twice():
     df = log([("u1", "a", 0), ("u1", "b", 0), ("u1", "c", 0),
               ("u2", "a", 0), ("u2", "a", 1)])
     assert reached(df, window_hours=1) == {"u1": 3, "u2": 1}
+    # at the same instant, step order wins over event-name order: 'cart' sorts before 'pv' but still counts
+    df3 = log([("u1", "pv", 0), ("u1", "cart", 0), ("u1", "buy", 0), ("u2", "cart", 0), ("u2", "pv", 1)])
+    assert reached(df3, steps=("pv", "cart", "buy"), window_hours=1) == {"u1": 3, "u2": 1}
     # the same event for two steps needs two rows
     df2 = log([("u1", "a", 0), ("u2", "a", 0), ("u2", "a", 0.5)])
     assert reached(df2, steps=("a", "a"), window_hours=1) == {"u1": 1, "u2": 2}
