@@ -36,8 +36,11 @@ validate: env
 lab: env
 	$(VENV)/bin/jupyter lab notebooks/
 
+BENCH_ROWS ?= 1000000 10000000
+
 bench: env
-	$(PY) bench/run.py
+	$(PY) -c 'import polars, psutil' 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/run.py --rows $(BENCH_ROWS)
 
 strip: env
 	$(VENV)/bin/nbstripout notebooks/*.ipynb

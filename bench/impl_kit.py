@@ -1,0 +1,73 @@
+"""The kit's own functions, called as a notebook would (bench/run.py times them).
+
+Every metric opens a fresh Ibis DuckDB connection (memory limit and spill folder as for the references) and
+reads the canonical Parquet log lazily; the connection and the scan are inside the timed call, importing the
+kit is not (it is imported here, before the timer starts).
+"""
+from __future__ import annotations
+
+import ibis
+import yaml
+
+from helpers.features import user_features
+from helpers.funnel import funnel_users
+from helpers.ingest import ingest_campaign
+from helpers.params import load_params
+from helpers.paths import campaign_paths
+from helpers.retention import cohort_counts
+from helpers.rfm import rfm_table
+
+from common import DUCKDB_MEMORY_LIMIT, END, FUNNEL_STEPS, LAST_DAY, START, TIMEZONE, WINDOW_HOURS, Case
+
+
+def _events(case: Case):
+    con = ibis.duckdb.connect()
+    con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.raw_sql(f"SET temp_directory = '{case.spill}'")
+    return con.read_parquet(str(case.parquet))
+
+
+def funnel(case: Case, prep=None):
+    return funnel_users(_events(case), list(FUNNEL_STEPS), window_hours=WINDOW_HOURS)
+
+
+def retention(case: Case, prep=None):
+    return cohort_counts(_events(case), period="day")
+
+
+def rfm(case: Case, prep=None):
+    """Orders = buy events; ``order_id`` = the row number among them (each buy is one order)."""
+    t = _events(case)
+    orders = t.filter(t.event == "buy")
+    orders = orders.mutate(order_id=ibis.row_number().cast("string"))
+    return rfm_table(orders)
+
+
+def features(case: Case, prep=None):
+    return user_features(_events(case), start=START, end=END)
+
+
+def prepare_ingest(case: Case):
+    """A throwaway campaign ``bench`` over the raw CSV, written as YAML and loaded by the kit (untimed)."""
+    case.work.mkdir(parents=True, exist_ok=True)
+    cfg = {"campaign": "bench", "title": f"Scale benchmark, {case.rows:,} events", "timezone": TIMEZONE,
+           "period": {"start": str(START.date()), "end": str(LAST_DAY.date())},
+           "notebooks": ["ingest"], "ingest": {"memory_limit": DUCKDB_MEMORY_LIMIT},
+           "tables": {"events": {"source": {"path": str(case.csv)},
+                                 "columns": {"user_id": "user_id", "event": "behavior_type", "ts": "timestamp",
+                                             "item_id": "item_id", "category": "category_id"},
+                                 "ts_format": "epoch_s", "events": ["pv", "fav", "cart", "buy"]}}}
+    path = case.work / "bench.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_params(path), campaign_paths("bench", case.work / "reports")
+
+
+def ingest(case: Case, prep):
+    """``ingest_campaign`` on the throwaway campaign: raw CSV -> reports/bench/data/events.parquet."""
+    cfg, paths = prep
+    ingest_campaign(cfg, paths, progress=False)
+    return paths.table("events")
+
+
+METRICS = {"funnel": funnel, "retention": retention, "rfm": rfm, "features": features, "ingest": ingest}
+PREPARE = {"ingest": prepare_ingest}
