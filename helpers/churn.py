@@ -321,7 +321,7 @@ def run_churn(ctx) -> ChurnResult:
         res.reason = "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
         return res
     cols = _feature_cols(res.train)
-    with fit_threads(len(res.train), len(cols)):  # small data: one thread is faster (helpers/threads.py)
+    with fit_threads(len(res.test), len(cols)):  # scoring and permutation importance (fits limit themselves)
         bundle = fit_models(res.train, cols, seed=p.seed)
         Xt, _ = _matrix(res.test, cols, bundle["medians"])
         y = res.test["churned"].to_numpy()

@@ -268,9 +268,6 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     order = {n: i for i, n in enumerate(names)}
     summary.statuses.sort(key=lambda s: order.get(s["notebook"], 99))
     state_file.write_text(json.dumps(state, indent=2))
-    summary.seconds = round(time.perf_counter() - t0, 2)
-    (paths.state / "timings.json").write_text(json.dumps(
-        {"wall_seconds": summary.seconds, "jobs": jobs, "notebooks": timings}, indent=2))
     from .report import write_index
 
     # the index lists every notebook of the campaign, including ones not run this time
@@ -281,4 +278,6 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     all_statuses = sorted(summary.statuses + extra, key=lambda s: all_names.index(s["notebook"]))
     write_index(paths.root, cfg, all_statuses)
     summary.seconds = round(time.perf_counter() - t0, 2)
+    (paths.state / "timings.json").write_text(json.dumps(
+        {"wall_seconds": summary.seconds, "jobs": jobs, "notebooks": timings}, indent=2))
     return summary
