@@ -8,13 +8,28 @@ CAMPAIGN ?= demo
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test env run validate lab bench strip clean
+.PHONY: report test test-fast lint format env run validate lab bench strip clean
 
 report: env
 	$(PY) -m helpers run params/$(CAMPAIGN).yaml --jobs $(JOBS)
 
 test: env
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# the fast loop (about a minute): unit, contract and architecture tests on a small demo; no notebooks end to
+# end, no Spark, no real-data samples
+test-fast: env
+	$(PY) -m pytest -n $(JOBS) -m "not e2e and not spark and not shared" $(PYTEST_ARGS)
+
+lint: env
+	$(VENV)/bin/ruff check helpers tests bench
+	$(VENV)/bin/ruff format --check helpers tests bench
+	$(VENV)/bin/mypy helpers
+	$(VENV)/bin/lint-imports
+
+format: env
+	$(VENV)/bin/ruff check --fix helpers tests bench
+	$(VENV)/bin/ruff format helpers tests bench
 
 env: $(VENV)/.installed
 

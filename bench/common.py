@@ -1,4 +1,5 @@
 """Shared bits of the benchmark scripts: output folder, the benchmark's fixed settings, result files."""
+
 from __future__ import annotations
 
 import csv

@@ -8,6 +8,7 @@ first cell), ``setup`` (``import helpers`` + ``open_campaign``), ``compute`` (th
 ``html`` (nbconvert + font embedding). Prints one row per notebook plus the wall time, and writes
 bench/out/demo_timing.csv.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import write_rows  # noqa: E402
+
 from helpers.run import run_campaign  # noqa: E402
 
 PARTS = ("kernel", "setup", "compute", "html")
@@ -36,8 +38,14 @@ def main() -> None:
     rows = []
     for r in range(a.repeat):
         t0 = time.perf_counter()
-        s = run_campaign(ROOT / "params" / f"{a.campaign}.yaml", jobs=a.jobs, force=True, reports_dir=out,
-                         progress=False, echo=lambda *_: None)
+        s = run_campaign(
+            ROOT / "params" / f"{a.campaign}.yaml",
+            jobs=a.jobs,
+            force=True,
+            reports_dir=out,
+            progress=False,
+            echo=lambda *_: None,
+        )
         wall = time.perf_counter() - t0
         if not s.ok:
             bad = [f"{x['notebook']}: {x['error']}" for x in s.statuses if x["status"] not in ("ok", "up-to-date")]

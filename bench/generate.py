@@ -20,6 +20,7 @@ independently); users are then taken in the order of their id strings and cut in
 at 5M rows) whatever ``rows`` is, and both files come out sorted by (``user_id``, ``ts``). Output is a
 function of (``rows``, ``seed``, ``chunk_rows``): reruns give the same files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,10 +46,25 @@ DAYS = 30
 UTC_OFFSET_S = 8 * 3600  # Asia/Shanghai, no DST since 1991
 CHUNK_ROWS = 5_000_000
 
-PARQUET_SCHEMA = pa.schema([("user_id", pa.string()), ("event", pa.string()), ("ts", pa.timestamp("s")),
-                            ("item_id", pa.string()), ("category", pa.string()), ("amount", pa.float64())])
-CSV_SCHEMA = pa.schema([("user_id", pa.string()), ("item_id", pa.string()), ("category_id", pa.string()),
-                        ("behavior_type", pa.string()), ("timestamp", pa.int64())])
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("event", pa.string()),
+        ("ts", pa.timestamp("s")),
+        ("item_id", pa.string()),
+        ("category", pa.string()),
+        ("amount", pa.float64()),
+    ]
+)
+CSV_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("item_id", pa.string()),
+        ("category_id", pa.string()),
+        ("behavior_type", pa.string()),
+        ("timestamp", pa.int64()),
+    ]
+)
 # bytes per row on disk (14.3 and 30.5 measured at 10M and 20M rows), used for the free-space check (with a margin)
 _BYTES_PER_ROW = {"parquet": 15, "csv": 31}
 
@@ -97,10 +113,19 @@ def chunks(rows: int, *, seed: int = 7, chunk_rows: int = CHUNK_ROWS) -> Iterato
         iid = item_str.take(pa.array(item))
         cat = cat_str.take(pa.array(item % N_CATEGORIES))
         canonical = pa.Table.from_arrays(
-            [uid, evs, pa.array(ts.astype("datetime64[s]"), type=pa.timestamp("s")), iid, cat,
-             pa.array(amount, mask=ev != EVENTS.index("buy"), type=pa.float64())], schema=PARQUET_SCHEMA)
-        raw = pa.Table.from_arrays([uid, iid, cat, evs, pa.array(ts - UTC_OFFSET_S, type=pa.int64())],
-                                   schema=CSV_SCHEMA)
+            [
+                uid,
+                evs,
+                pa.array(ts.astype("datetime64[s]"), type=pa.timestamp("s")),
+                iid,
+                cat,
+                pa.array(amount, mask=ev != EVENTS.index("buy"), type=pa.float64()),
+            ],
+            schema=PARQUET_SCHEMA,
+        )
+        raw = pa.Table.from_arrays(
+            [uid, iid, cat, evs, pa.array(ts - UTC_OFFSET_S, type=pa.int64())], schema=CSV_SCHEMA
+        )
         yield canonical, raw
 
 
@@ -112,12 +137,21 @@ def generate(rows: int, *, seed: int = 7, chunk_rows: int = CHUNK_ROWS) -> pd.Da
 def _check_space(out: Path, need: int) -> None:
     free = shutil.disk_usage(out).free
     if free < need * 1.2 + (2 << 30):
-        raise SystemExit(f"{out}: {free / 2**30:.1f} GiB free, the files need about {need / 2**30:.1f} GiB "
-                         f"(plus 20% and 2 GiB of headroom); free some space or pass --out elsewhere")
+        raise SystemExit(
+            f"{out}: {free / 2**30:.1f} GiB free, the files need about {need / 2**30:.1f} GiB "
+            f"(plus 20% and 2 GiB of headroom); free some space or pass --out elsewhere"
+        )
 
 
-def write(rows: int, out: Path = DATA, *, csv: bool = False, seed: int = 7, chunk_rows: int = CHUNK_ROWS,
-          progress: bool = True) -> Path:
+def write(
+    rows: int,
+    out: Path = DATA,
+    *,
+    csv: bool = False,
+    seed: int = 7,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: bool = True,
+) -> Path:
     """Write ``events_<rows>.parquet`` (and ``events_<rows>.csv`` with ``csv``) unless present; return the
     Parquet path. Files are written to ``*.part`` and renamed when complete, so an interrupted run leaves
     no truncated file behind."""
@@ -134,8 +168,9 @@ def write(rows: int, out: Path = DATA, *, csv: bool = False, seed: int = 7, chun
     if want_csv:  # plain header line, unquoted values (ids and names never hold a comma or a quote)
         fh = open(csv_tmp, "wb")
         fh.write((",".join(CSV_SCHEMA.names) + "\n").encode())
-        cw = pacsv.CSVWriter(fh, CSV_SCHEMA, write_options=pacsv.WriteOptions(include_header=False,
-                                                                              quoting_style="none"))
+        cw = pacsv.CSVWriter(
+            fh, CSV_SCHEMA, write_options=pacsv.WriteOptions(include_header=False, quoting_style="none")
+        )
     done = 0
     try:
         for canonical, raw in chunks(rows, seed=seed, chunk_rows=chunk_rows):

@@ -6,16 +6,27 @@ call; results come back as Arrow tables (one row per user, or per cohort x day).
 ``floor`` is a lower bound, not the metric: one scan of the columns the metric needs and one GROUP BY user
 (or, for ingest, the CSV -> Parquet copy with the type casts only).
 """
+
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
+from common import (
+    DUCKDB_MEMORY_LIMIT,
+    END,
+    FUNNEL_STEPS,
+    LAST_DAY,
+    SESSION_GAP_MINUTES,
+    START,
+    TIMEZONE,
+    WINDOW_HOURS,
+    Case,
+)
 
-from common import (DUCKDB_MEMORY_LIMIT, END, FUNNEL_STEPS, LAST_DAY, SESSION_GAP_MINUTES, START, TIMEZONE,
-                    WINDOW_HOURS, Case)
-
-_CSV_COLUMNS = ("{'user_id': 'VARCHAR', 'item_id': 'VARCHAR', 'category_id': 'VARCHAR', "
-                "'behavior_type': 'VARCHAR', 'timestamp': 'BIGINT'}")
+_CSV_COLUMNS = (
+    "{'user_id': 'VARCHAR', 'item_id': 'VARCHAR', 'category_id': 'VARCHAR', "
+    "'behavior_type': 'VARCHAR', 'timestamp': 'BIGINT'}"
+)
 
 
 def connect(case: Case) -> duckdb.DuckDBPyConnection:
@@ -127,7 +138,7 @@ def features(case: Case, prep=None):
                    count(*) FILTER (WHERE ts >= TIMESTAMP '{cut}') AS late
             FROM b GROUP BY user_id)
         SELECT a.user_id, n_events, n_buy, n_cart, n_fav, n_pv, active_days, sessions, first_ts, last_ts,
-               (epoch(TIMESTAMP '{END}') - epoch(last_ts)) / 86400 AS recency_days,
+               (epoch(TIMESTAMP '{END}') - epoch(last_ts)) / 86400 AS days_since_last_event,
                (epoch(TIMESTAMP '{END}') - epoch(first_ts)) / 86400 AS tenure_days,
                n_events / active_days AS events_per_active_day, (n_buy > 0)::INT AS has_buy, n_buy AS n_orders,
                spend, n_categories,
@@ -140,9 +151,11 @@ def _ingest_select(case: Case, *, distinct: bool = False) -> str:
     raw = f"read_csv('{case.csv}', header = true, columns = {_CSV_COLUMNS})"
     if distinct:
         raw = f"(SELECT DISTINCT * FROM {raw})"
-    return (f"SELECT user_id, behavior_type AS event, "
-            f"timezone('{TIMEZONE}', to_timestamp(\"timestamp\")) AS ts, item_id, category_id AS category "
-            f"FROM {raw}")
+    return (
+        f"SELECT user_id, behavior_type AS event, "
+        f"timezone('{TIMEZONE}', to_timestamp(\"timestamp\")) AS ts, item_id, category_id AS category "
+        f"FROM {raw}"
+    )
 
 
 def prepare_ingest(case: Case):
@@ -166,24 +179,45 @@ def ingest(case: Case, out):
 # ------------------------------------------------------------------------------------------ floor
 def floor_funnel(case: Case, prep=None):
     s = "', '".join(FUNNEL_STEPS)
-    return connect(case).sql(f"SELECT user_id, count(*) AS n, max(ts) AS last_ts FROM {_src(case)} "
-                             f"WHERE event IN ('{s}') GROUP BY user_id").fetch_arrow_table()
+    return (
+        connect(case)
+        .sql(
+            f"SELECT user_id, count(*) AS n, max(ts) AS last_ts FROM {_src(case)} "
+            f"WHERE event IN ('{s}') GROUP BY user_id"
+        )
+        .fetch_arrow_table()
+    )
 
 
 def floor_retention(case: Case, prep=None):
-    return connect(case).sql(f"SELECT user_id, min(ts) AS first_ts, max(ts) AS last_ts FROM {_src(case)} "
-                             "GROUP BY user_id").fetch_arrow_table()
+    return (
+        connect(case)
+        .sql(f"SELECT user_id, min(ts) AS first_ts, max(ts) AS last_ts FROM {_src(case)} GROUP BY user_id")
+        .fetch_arrow_table()
+    )
 
 
 def floor_rfm(case: Case, prep=None):
-    return connect(case).sql(f"SELECT user_id, count(*) AS n, sum(amount) AS monetary, max(ts) AS last_ts "
-                             f"FROM {_src(case)} WHERE event = 'buy' GROUP BY user_id").fetch_arrow_table()
+    return (
+        connect(case)
+        .sql(
+            f"SELECT user_id, count(*) AS n, sum(amount) AS monetary, max(ts) AS last_ts "
+            f"FROM {_src(case)} WHERE event = 'buy' GROUP BY user_id"
+        )
+        .fetch_arrow_table()
+    )
 
 
 def floor_features(case: Case, prep=None):
-    return connect(case).sql(f"SELECT user_id, count(*) AS n, max(ts) AS last_ts, sum(amount) AS spend, "
-                             f"max(event) AS e, max(category) AS c FROM {_src(case)} "
-                             "GROUP BY user_id").fetch_arrow_table()
+    return (
+        connect(case)
+        .sql(
+            f"SELECT user_id, count(*) AS n, max(ts) AS last_ts, sum(amount) AS spend, "
+            f"max(event) AS e, max(category) AS c FROM {_src(case)} "
+            "GROUP BY user_id"
+        )
+        .fetch_arrow_table()
+    )
 
 
 def floor_ingest(case: Case, out):
@@ -193,5 +227,10 @@ def floor_ingest(case: Case, out):
 
 METRICS = {"funnel": funnel, "retention": retention, "rfm": rfm, "features": features, "ingest": ingest}
 PREPARE = {"ingest": prepare_ingest}
-FLOOR = {"funnel": floor_funnel, "retention": floor_retention, "rfm": floor_rfm, "features": floor_features,
-         "ingest": floor_ingest}
+FLOOR = {
+    "funnel": floor_funnel,
+    "retention": floor_retention,
+    "rfm": floor_rfm,
+    "features": floor_features,
+    "ingest": floor_ingest,
+}

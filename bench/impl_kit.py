@@ -4,20 +4,20 @@ Every metric opens a fresh Ibis DuckDB connection (memory limit and spill folder
 reads the canonical Parquet log lazily; the connection and the scan are inside the timed call, importing the
 kit is not (it is imported here, before the timer starts).
 """
+
 from __future__ import annotations
 
 import ibis
 import yaml
+from common import DUCKDB_MEMORY_LIMIT, END, FUNNEL_STEPS, LAST_DAY, START, TIMEZONE, WINDOW_HOURS, Case
 
 from helpers.features import user_features
 from helpers.funnel import funnel_users
 from helpers.ingest import ingest_campaign
+from helpers.locations import campaign_paths
 from helpers.params import load_params
-from helpers.paths import campaign_paths
 from helpers.retention import cohort_counts
 from helpers.rfm import rfm_table
-
-from common import DUCKDB_MEMORY_LIMIT, END, FUNNEL_STEPS, LAST_DAY, START, TIMEZONE, WINDOW_HOURS, Case
 
 
 def _events(case: Case):
@@ -40,7 +40,7 @@ def rfm(case: Case, prep=None):
     t = _events(case)
     orders = t.filter(t.event == "buy")
     orders = orders.mutate(order_id=ibis.row_number().cast("string"))
-    return rfm_table(orders)
+    return rfm_table(orders).table
 
 
 def features(case: Case, prep=None):
@@ -50,13 +50,28 @@ def features(case: Case, prep=None):
 def prepare_ingest(case: Case):
     """A throwaway campaign ``bench`` over the raw CSV, written as YAML and loaded by the kit (untimed)."""
     case.work.mkdir(parents=True, exist_ok=True)
-    cfg = {"campaign": "bench", "title": f"Scale benchmark, {case.rows:,} events", "timezone": TIMEZONE,
-           "period": {"start": str(START.date()), "end": str(LAST_DAY.date())},
-           "notebooks": ["ingest"], "ingest": {"memory_limit": DUCKDB_MEMORY_LIMIT},
-           "tables": {"events": {"source": {"path": str(case.csv)},
-                                 "columns": {"user_id": "user_id", "event": "behavior_type", "ts": "timestamp",
-                                             "item_id": "item_id", "category": "category_id"},
-                                 "ts_format": "epoch_s", "events": ["pv", "fav", "cart", "buy"]}}}
+    cfg = {
+        "campaign": "bench",
+        "title": f"Scale benchmark, {case.rows:,} events",
+        "timezone": TIMEZONE,
+        "period": {"start": str(START.date()), "end": str(LAST_DAY.date())},
+        "notebooks": ["ingest"],
+        "ingest": {"memory_limit": DUCKDB_MEMORY_LIMIT},
+        "tables": {
+            "events": {
+                "source": {"path": str(case.csv)},
+                "columns": {
+                    "user_id": "user_id",
+                    "event": "behavior_type",
+                    "ts": "timestamp",
+                    "item_id": "item_id",
+                    "category": "category_id",
+                },
+                "ts_format": "epoch_s",
+                "events": ["pv", "fav", "cart", "buy"],
+            }
+        },
+    }
     path = case.work / "bench.yaml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return load_params(path), campaign_paths("bench", case.work / "reports")

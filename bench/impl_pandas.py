@@ -5,12 +5,12 @@ then ``searchsorted`` / ``bincount`` / sorting, no Python per user).
 Both read the columns they need from the Parquet log inside the timed call (``pandas_vec`` pushes the event
 filter down to pyarrow and reads ids dictionary-encoded, i.e. as pandas categoricals).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-
 from common import END, EVENT_TYPES, FUNNEL_STEPS, LAST_DAY, SESSION_GAP_MINUTES, START, TIMEZONE, WINDOW_HOURS, Case
 
 WIN_S = WINDOW_HOURS * 3600
@@ -74,8 +74,13 @@ def naive_rfm(case: Case, prep=None):
     orders = df[df["event"] == "buy"].copy()
     orders["order_id"] = np.arange(len(orders))  # each buy is one order
     g = orders.groupby("user_id")
-    out = g.agg(first_ts=("ts", "min"), last_ts=("ts", "max"), frequency=("order_id", "nunique"),
-                monetary=("amount", "sum"), purchase_days=("ts", lambda s: s.dt.date.nunique())).reset_index()
+    out = g.agg(
+        first_ts=("ts", "min"),
+        last_ts=("ts", "max"),
+        frequency=("order_id", "nunique"),
+        monetary=("amount", "sum"),
+        purchase_days=("ts", lambda s: s.dt.date.nunique()),
+    ).reset_index()
     as_of = out["last_ts"].max().normalize() + pd.Timedelta(days=1)
     out["recency_days"] = (as_of - out["last_ts"].dt.normalize()).dt.days
     out["tenure_days"] = (as_of - out["first_ts"].dt.normalize()).dt.days
@@ -102,15 +107,22 @@ def naive_features(case: Case, prep=None):
             row[f"n_{e}"] = int(counts.get(e, 0))
         late = int((ts >= CUT).sum())
         early_rate = (len(g) - late) / DAYS_BEFORE
-        row.update(active_days=ts.dt.date.nunique(), sessions=sessions, first_ts=ts.iloc[0], last_ts=ts.iloc[-1],
-                   spend=g.loc[g["event"] == "buy", "amount"].sum(), n_categories=g["category"].nunique(),
-                   trend=(late / 7) / early_rate if early_rate > 0 else np.nan,
-                   mean_gap_hours=gaps.mean() / 3600, evening_share=(hours >= 18).mean(),
-                   preferred_hour=hours.value_counts().sort_index().idxmax())
+        row.update(
+            active_days=ts.dt.date.nunique(),
+            sessions=sessions,
+            first_ts=ts.iloc[0],
+            last_ts=ts.iloc[-1],
+            spend=g.loc[g["event"] == "buy", "amount"].sum(),
+            n_categories=g["category"].nunique(),
+            trend=(late / 7) / early_rate if early_rate > 0 else np.nan,
+            mean_gap_hours=gaps.mean() / 3600,
+            evening_share=(hours >= 18).mean(),
+            preferred_hour=hours.value_counts().sort_index().idxmax(),
+        )
         return pd.Series(row)
 
     out = df.groupby("user_id").apply(per_user).reset_index()
-    out["recency_days"] = (END - pd.to_datetime(out["last_ts"])).dt.total_seconds() / 86400
+    out["days_since_last_event"] = (END - pd.to_datetime(out["last_ts"])).dt.total_seconds() / 86400
     out["tenure_days"] = (END - pd.to_datetime(out["first_ts"])).dt.total_seconds() / 86400
     out["events_per_active_day"] = out["n_events"] / out["active_days"]
     out["has_buy"] = (out["n_buy"] > 0).astype(int)
@@ -120,20 +132,30 @@ def naive_features(case: Case, prep=None):
 
 def _clean(df: pd.DataFrame, ts_utc: pd.Series) -> pd.DataFrame:
     """Canonical columns from the raw ones, with the kit's row checks (required present, in period, known)."""
-    out = pd.DataFrame({"user_id": df["user_id"], "event": df["behavior_type"],
-                        "ts": ts_utc.dt.tz_convert(TIMEZONE).dt.tz_localize(None),
-                        "item_id": df["item_id"], "category": df["category_id"]})
-    ok = (out["user_id"].notna() & out["event"].notna() & out["ts"].notna()
-          & (out["ts"] >= START) & (out["ts"] < LAST_DAY + pd.Timedelta(days=1))
-          & out["event"].isin(["pv", "fav", "cart", "buy"]))
+    out = pd.DataFrame(
+        {
+            "user_id": df["user_id"],
+            "event": df["behavior_type"],
+            "ts": ts_utc.dt.tz_convert(TIMEZONE).dt.tz_localize(None),
+            "item_id": df["item_id"],
+            "category": df["category_id"],
+        }
+    )
+    ok = (
+        out["user_id"].notna()
+        & out["event"].notna()
+        & out["ts"].notna()
+        & (out["ts"] >= START)
+        & (out["ts"] < LAST_DAY + pd.Timedelta(days=1))
+        & out["event"].isin(["pv", "fav", "cart", "buy"])
+    )
     return out[ok]
 
 
 def naive_ingest(case: Case, out):
     df = pd.read_csv(case.csv, dtype={"user_id": str, "item_id": str, "category_id": str, "behavior_type": str})
     df = df.drop_duplicates()
-    _clean(df, pd.to_datetime(df["timestamp"], unit="s", utc=True)).to_parquet(out, index=False,
-                                                                                compression="zstd")
+    _clean(df, pd.to_datetime(df["timestamp"], unit="s", utc=True)).to_parquet(out, index=False, compression="zstd")
     return out
 
 
@@ -144,8 +166,9 @@ def prepare_ingest(case: Case):
 
 # ================================================================================= pandas_vec
 def _read(case: Case, columns, *, filters=None, dictionary=("user_id", "event", "category")) -> pd.DataFrame:
-    t = pq.read_table(case.parquet, columns=list(columns), filters=filters,
-                      read_dictionary=[c for c in dictionary if c in columns])
+    t = pq.read_table(
+        case.parquet, columns=list(columns), filters=filters, read_dictionary=[c for c in dictionary if c in columns]
+    )
     return t.to_pandas()
 
 
@@ -226,9 +249,14 @@ def vec_rfm(case: Case, prep=None):
     ud = _distinct(u * (day.max() + 1) + day) // (day.max() + 1)
     agg["purchase_days"] = np.bincount(ud, minlength=u.max() + 1)[agg.index.to_numpy()]
     as_of = agg["last"].max() // 86400 + 1
-    out = pd.DataFrame({"user_id": df["user_id"].cat.categories[agg.index.to_numpy()],
-                        "recency_days": as_of - agg["last"].to_numpy() // 86400,
-                        "frequency": agg["frequency"].to_numpy(), "monetary": agg["monetary"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "user_id": df["user_id"].cat.categories[agg.index.to_numpy()],
+            "recency_days": as_of - agg["last"].to_numpy() // 86400,
+            "frequency": agg["frequency"].to_numpy(),
+            "monetary": agg["monetary"].to_numpy(),
+        }
+    )
     out["aov"] = out["monetary"] / out["frequency"]
     out["tenure_days"] = as_of - agg["first"].to_numpy() // 86400
     out["purchase_days"] = agg["purchase_days"].to_numpy()
@@ -238,8 +266,7 @@ def vec_rfm(case: Case, prep=None):
 
 
 def vec_features(case: Case, prep=None):
-    df = _read(case, ["user_id", "event", "ts", "amount", "category"],
-               filters=[("ts", ">=", START), ("ts", "<", END)])
+    df = _read(case, ["user_id", "event", "ts", "amount", "category"], filters=[("ts", ">=", START), ("ts", "<", END)])
     u, sec = _codes(df["user_id"]), _seconds(df["ts"])
     nu = len(df["user_id"].cat.categories)
     ev = df["event"].cat
@@ -262,7 +289,7 @@ def vec_features(case: Case, prep=None):
     out["first_ts"] = pd.to_datetime(first_s, unit="s")
     out["last_ts"] = pd.to_datetime(last_s, unit="s")
     end_s = int(END.value // 10**9)
-    out["recency_days"] = (end_s - last_s) / 86400
+    out["days_since_last_event"] = (end_s - last_s) / 86400
     out["tenure_days"] = (end_s - first_s) / 86400
     out["events_per_active_day"] = n / np.maximum(out["active_days"], 1)
     out["has_buy"] = (out["n_buy"] > 0).astype(np.int64)
@@ -276,8 +303,7 @@ def vec_features(case: Case, prep=None):
     early_rate = (n - late) / DAYS_BEFORE
     with np.errstate(divide="ignore", invalid="ignore"):
         out["trend"] = np.where(early_rate > 0, (late / 7) / early_rate, np.nan)
-        out["mean_gap_hours"] = np.where(n > 1, np.bincount(us, weights=gap, minlength=nu) / (n - 1) / 3600,
-                                         np.nan)
+        out["mean_gap_hours"] = np.where(n > 1, np.bincount(us, weights=gap, minlength=nu) / (n - 1) / 3600, np.nan)
     hour = (sec % 86400) // 3600
     out["evening_share"] = np.bincount(u, weights=hour >= 18, minlength=nu) / np.maximum(n, 1)
     out["preferred_hour"] = np.bincount(u * 24 + hour, minlength=nu * 24).reshape(nu, 24).argmax(axis=1)
@@ -287,18 +313,30 @@ def vec_features(case: Case, prep=None):
 
 
 def vec_ingest(case: Case, out):
-    df = pd.read_csv(case.csv, engine="pyarrow", dtype_backend="pyarrow",
-                     dtype={"user_id": "string[pyarrow]", "item_id": "string[pyarrow]",
-                            "category_id": "string[pyarrow]", "behavior_type": "string[pyarrow]",
-                            "timestamp": "int64[pyarrow]"})
+    df = pd.read_csv(
+        case.csv,
+        engine="pyarrow",
+        dtype_backend="pyarrow",
+        dtype={
+            "user_id": "string[pyarrow]",
+            "item_id": "string[pyarrow]",
+            "category_id": "string[pyarrow]",
+            "behavior_type": "string[pyarrow]",
+            "timestamp": "int64[pyarrow]",
+        },
+    )
     df = df.drop_duplicates()
     ts = pd.to_datetime(df["timestamp"].astype("int64"), unit="s", utc=True)
     _clean(df, ts).to_parquet(out, index=False, compression="zstd")
     return out
 
 
-NAIVE = {"funnel": naive_funnel, "retention": naive_retention, "rfm": naive_rfm, "features": naive_features,
-         "ingest": naive_ingest}
-VEC = {"funnel": vec_funnel, "retention": vec_retention, "rfm": vec_rfm, "features": vec_features,
-       "ingest": vec_ingest}
+NAIVE = {
+    "funnel": naive_funnel,
+    "retention": naive_retention,
+    "rfm": naive_rfm,
+    "features": naive_features,
+    "ingest": naive_ingest,
+}
+VEC = {"funnel": vec_funnel, "retention": vec_retention, "rfm": vec_rfm, "features": vec_features, "ingest": vec_ingest}
 PREPARE = {"ingest": prepare_ingest}

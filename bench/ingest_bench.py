@@ -5,6 +5,7 @@
 Prints seconds and rows/s per campaign (median of the repeats) and writes bench/out/ingest.csv.
 Timings live here, never in tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import write_rows  # noqa: E402
+
 from helpers.ingest import ingest_campaign  # noqa: E402
+from helpers.locations import campaign_paths  # noqa: E402
 from helpers.params import load_params  # noqa: E402
-from helpers.paths import campaign_paths  # noqa: E402
 
 
 def bench(campaign: str, repeat: int) -> dict:

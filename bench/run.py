@@ -30,6 +30,7 @@ printed loudly and the exit status is 1.
 Writes bench/out/bench_<rows>.csv (merged with earlier runs of the same size: a rerun replaces its own
 (impl, metric) rows) and bench/out/bench.csv (all sizes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,9 +60,27 @@ REFERENCES = ("pandas_vec", "polars", "duckdb_sql")  # for "kit / fastest refere
 METRICS = ("ingest", "funnel", "retention", "rfm", "features")
 NAIVE_MAX_ROWS = 50_000_000
 SINGLE_RUN_ROWS = 100_000_000
-FIELDS = ("rows", "metric", "impl", "status", "seconds", "runs", "rows_per_s", "peak_rss_mib", "base_rss_mib",
-          "kit_over_floor", "naive_over_kit", "kit_over_best_ref", "best_ref", "check", "keys", "measured_at",
-          "load_avg_1min", "kit_version", "note")
+FIELDS = (
+    "rows",
+    "metric",
+    "impl",
+    "status",
+    "seconds",
+    "runs",
+    "rows_per_s",
+    "peak_rss_mib",
+    "base_rss_mib",
+    "kit_over_floor",
+    "naive_over_kit",
+    "kit_over_best_ref",
+    "best_ref",
+    "check",
+    "keys",
+    "measured_at",
+    "load_avg_1min",
+    "kit_version",
+    "note",
+)
 
 
 # ============================================================================================ child
@@ -86,8 +105,13 @@ def _registry(impl: str):
 
 def _case(rows: int, impl: str, metric: str) -> Case:
     tag = f"{impl}_{metric}_{rows}"
-    return Case(rows=rows, parquet=DATA / f"events_{rows}.parquet", csv=DATA / f"events_{rows}.csv",
-                work=OUT / "work" / tag, spill=OUT / "spill" / tag)
+    return Case(
+        rows=rows,
+        parquet=DATA / f"events_{rows}.parquet",
+        csv=DATA / f"events_{rows}.csv",
+        work=OUT / "work" / tag,
+        spill=OUT / "spill" / tag,
+    )
 
 
 def _to_pandas(result):
@@ -103,29 +127,48 @@ def key_numbers(metric: str, result) -> dict:
     if metric == "ingest":
         import duckdb
 
-        n, users, lo, hi, buys = duckdb.connect().execute(
-            "SET enable_progress_bar = false; "
-            f"SELECT count(*), count(DISTINCT user_id), CAST(min(ts) AS VARCHAR), CAST(max(ts) AS VARCHAR), "
-            f"count(*) FILTER (WHERE event = 'buy') FROM read_parquet('{result}')").fetchone()
+        n, users, lo, hi, buys = (
+            duckdb.connect()
+            .execute(
+                "SET enable_progress_bar = false; "
+                f"SELECT count(*), count(DISTINCT user_id), CAST(min(ts) AS VARCHAR), CAST(max(ts) AS VARCHAR), "
+                f"count(*) FILTER (WHERE event = 'buy') FROM read_parquet('{result}')"
+            )
+            .fetchone()
+        )
         return {"rows_out": n, "users": users, "ts_min": lo, "ts_max": hi, "buy_rows": buys}
     df = _to_pandas(result)
     if metric == "funnel":
         return {f"users_step{k}": int((df["reached"] >= k).sum()) for k in (1, 2, 3)}
     if metric == "retention":
-        return {"cohort_users": int(df.loc[df["n"] == 0, "users"].sum()),
-                "retained_user_days": int(df.loc[df["n"] >= 1, "users"].sum()),
-                "cells": int(len(df))}
+        return {
+            "cohort_users": int(df.loc[df["n"] == 0, "users"].sum()),
+            "retained_user_days": int(df.loc[df["n"] >= 1, "users"].sum()),
+            "cells": int(len(df)),
+        }
     if metric == "rfm":
-        return {"customers": int(len(df)), "orders": int(df["frequency"].sum()),
-                "monetary": float(df["monetary"].sum()), "purchase_days": int(df["purchase_days"].sum()),
-                "recency_days": int(df["recency_days"].sum())}
+        return {
+            "customers": int(len(df)),
+            "orders": int(df["frequency"].sum()),
+            "monetary": float(df["monetary"].sum()),
+            "purchase_days": int(df["purchase_days"].sum()),
+            "recency_days": int(df["recency_days"].sum()),
+        }
     if metric == "features":
-        return {"rows": int(len(df)), "n_events": int(df["n_events"].sum()), "sessions": int(df["sessions"].sum()),
-                "active_days": int(df["active_days"].sum()), "n_categories": int(df["n_categories"].sum()),
-                "preferred_hour": int(df["preferred_hour"].sum()), "n_buy": int(df["n_buy"].sum()),
-                "spend": float(df["spend"].sum()), "mean_gap_hours": float(df["mean_gap_hours"].sum()),
-                "trend": float(df["trend"].sum()), "evening_share": float(df["evening_share"].sum()),
-                "recency_days": float(df["recency_days"].sum())}
+        return {
+            "rows": int(len(df)),
+            "n_events": int(df["n_events"].sum()),
+            "sessions": int(df["sessions"].sum()),
+            "active_days": int(df["active_days"].sum()),
+            "n_categories": int(df["n_categories"].sum()),
+            "preferred_hour": int(df["preferred_hour"].sum()),
+            "n_buy": int(df["n_buy"].sum()),
+            "spend": float(df["spend"].sum()),
+            "mean_gap_hours": float(df["mean_gap_hours"].sum()),
+            "trend": float(df["trend"].sum()),
+            "evening_share": float(df["evening_share"].sum()),
+            "days_since_last_event": float(df["days_since_last_event"].sum()),
+        }
     raise ValueError(metric)
 
 
@@ -184,14 +227,15 @@ def run_once(impl: str, metric: str, rows: int, *, timeout: float, max_rss_gib: 
     if proc.returncode != 0 or line is None:
         tail = " | ".join(err.strip().splitlines()[-3:])
         return {"status": "failed", "note": f"exit {proc.returncode}: {tail}"[:500]}
-    return {"status": "ok", **json.loads(line[line.index("RESULT {") + len("RESULT "):])}
+    return {"status": "ok", **json.loads(line[line.index("RESULT {") + len("RESULT ") :])}
 
 
 def _kit_version() -> str:
     """``git describe``-like id of the measured helpers/: HEAD's short hash, ``+dirty`` when helpers/ has edits."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "helpers"], cwd=ROOT).returncode != 0
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -202,12 +246,20 @@ KIT_VERSION = ""
 
 
 def measure(impl: str, metric: str, rows: int, repeat: int, args) -> dict:
-    rec = {"rows": rows, "metric": metric, "impl": impl, "measured_at": dt.datetime.now().isoformat(timespec="seconds"),
-           "load_avg_1min": round(os.getloadavg()[0], 2),  # other jobs on the machine make timings noisy
-           "kit_version": KIT_VERSION}
+    rec = {
+        "rows": rows,
+        "metric": metric,
+        "impl": impl,
+        "measured_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "load_avg_1min": round(os.getloadavg()[0], 2),  # other jobs on the machine make timings noisy
+        "kit_version": KIT_VERSION,
+    }
     if impl == "pandas_naive" and rows > NAIVE_MAX_ROWS:
-        return rec | {"status": "skipped", "note": f"pandas_naive is skipped above {NAIVE_MAX_ROWS:,} rows "
-                                                     "(a Python loop per user; and the whole frame in memory)"}
+        return rec | {
+            "status": "skipped",
+            "note": f"pandas_naive is skipped above {NAIVE_MAX_ROWS:,} rows "
+            "(a Python loop per user; and the whole frame in memory)",
+        }
     runs = []
     for _ in range(repeat):
         r = run_once(impl, metric, rows, timeout=args.timeout, max_rss_gib=args.max_rss_gib)
@@ -215,10 +267,15 @@ def measure(impl: str, metric: str, rows: int, repeat: int, args) -> dict:
             return rec | {"status": r["status"], "note": r["note"]}
         runs.append(r)
     sec = statistics.median(r["seconds"] for r in runs)
-    return rec | {"status": "ok", "seconds": round(sec, 3), "runs": ";".join(f"{r['seconds']:.3f}" for r in runs),
-                  "rows_per_s": round(rows / sec), "peak_rss_mib": round(max(r["peak_kib"] for r in runs) / 1024),
-                  "base_rss_mib": round(max(r["base_kib"] for r in runs) / 1024),
-                  "keys": json.dumps(runs[-1]["keys"]) if runs[-1]["keys"] is not None else ""}
+    return rec | {
+        "status": "ok",
+        "seconds": round(sec, 3),
+        "runs": ";".join(f"{r['seconds']:.3f}" for r in runs),
+        "rows_per_s": round(rows / sec),
+        "peak_rss_mib": round(max(r["peak_kib"] for r in runs) / 1024),
+        "base_rss_mib": round(max(r["base_kib"] for r in runs) / 1024),
+        "keys": json.dumps(runs[-1]["keys"]) if runs[-1]["keys"] is not None else "",
+    }
 
 
 # ============================================================================================ results
@@ -323,46 +380,78 @@ def table_rows(recs: list[dict], fresh: set) -> list[list[str]]:
         ok = r.get("status") == "ok"
         star = "" if (r["metric"], r["impl"]) in fresh else "*"
         best = f"{_fmt_ratio(r.get('kit_over_best_ref'))} ({r['best_ref']})" if r.get("best_ref") else ""
-        out.append([r["impl"] + star, r["metric"], f"{int(r['rows']):,}",
-                    f"{float(r['seconds']):.2f}" if ok else r.get("status", ""),
-                    f"{int(float(r['rows_per_s'])):,}" if ok else "",
-                    f"{int(float(r['peak_rss_mib'])):,}" if ok else "",
-                    _fmt_ratio(r.get("kit_over_floor")), _fmt_ratio(r.get("naive_over_kit")), best,
-                    r.get("check", "") if ok or not r.get("note") else r["note"]])
+        out.append(
+            [
+                r["impl"] + star,
+                r["metric"],
+                f"{int(r['rows']):,}",
+                f"{float(r['seconds']):.2f}" if ok else r.get("status", ""),
+                f"{int(float(r['rows_per_s'])):,}" if ok else "",
+                f"{int(float(r['peak_rss_mib'])):,}" if ok else "",
+                _fmt_ratio(r.get("kit_over_floor")),
+                _fmt_ratio(r.get("naive_over_kit")),
+                best,
+                r.get("check", "") if ok or not r.get("note") else r["note"],
+            ]
+        )
     return out
 
 
-HEADER = ["impl", "metric", "rows", "seconds", "rows/s", "peak RSS MiB", "kit/floor", "naive/kit",
-          "kit/fastest ref", "check"]
+HEADER = [
+    "impl",
+    "metric",
+    "rows",
+    "seconds",
+    "rows/s",
+    "peak RSS MiB",
+    "kit/floor",
+    "naive/kit",
+    "kit/fastest ref",
+    "check",
+]
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
     if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" if i < 2 else "--:" for i in
-                                                                  range(len(HEADER) - 1)) + "|---|"]
+        lines = [
+            "| " + " | ".join(HEADER) + " |",
+            "|" + "|".join("---" if i < 2 else "--:" for i in range(len(HEADER) - 1)) + "|---|",
+        ]
         lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADER)]
     widths[-1] = len(HEADER[-1])
-    fmt = lambda r: "  ".join(c.ljust(w) if i in (0, 1, len(r) - 1) else c.rjust(w)  # noqa: E731
-                              for i, (c, w) in enumerate(zip(r, widths)))
+
+    def fmt(r):
+        return "  ".join(
+            c.ljust(w) if i in (0, 1, len(r) - 1) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        )
+
     return "\n".join([fmt(HEADER), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
 
 
 # ============================================================================================ main
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement, median reported (1 at >= 100M)")
     ap.add_argument("--impl", nargs="+", choices=IMPLS, default=list(IMPLS))
     ap.add_argument("--metric", nargs="+", choices=METRICS, default=list(METRICS))
     ap.add_argument("--markdown", action="store_true", help="print the result table as Markdown")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
-    ap.add_argument("--max-rss-gib", type=float, default=14,
-                    help="kill a run whose RSS exceeds this (the machine has 24 GiB, shared)")
-    ap.add_argument("--from-csv", action="store_true",
-                    help="measure nothing: print the stored table of each --rows from bench/out/bench_<rows>.csv")
+    ap.add_argument(
+        "--max-rss-gib",
+        type=float,
+        default=14,
+        help="kill a run whose RSS exceeds this (the machine has 24 GiB, shared)",
+    )
+    ap.add_argument(
+        "--from-csv",
+        action="store_true",
+        help="measure nothing: print the stored table of each --rows from bench/out/bench_<rows>.csv",
+    )
     ap.add_argument("--child", nargs=3, metavar=("IMPL", "METRIC", "ROWS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -393,10 +482,16 @@ def main() -> None:
                 t0 = time.perf_counter()
                 rec = measure(impl, metric, rows, repeat, a)
                 new.append(rec)
-                what = (f"{rec['seconds']:8.2f} s  {rec['peak_rss_mib']:>6,} MiB" if rec["status"] == "ok"
-                        else f"{rec['status']}: {rec.get('note', '')}")
-                print(f"   {metric:<9} {impl:<12} {what}   [{time.perf_counter() - t0:.0f} s wall, "
-                      f"{repeat} run{'s' if repeat > 1 else ''}]", flush=True)
+                what = (
+                    f"{rec['seconds']:8.2f} s  {rec['peak_rss_mib']:>6,} MiB"
+                    if rec["status"] == "ok"
+                    else f"{rec['status']}: {rec.get('note', '')}"
+                )
+                print(
+                    f"   {metric:<9} {impl:<12} {what}   [{time.perf_counter() - t0:.0f} s wall, "
+                    f"{repeat} run{'s' if repeat > 1 else ''}]",
+                    flush=True,
+                )
         recs, mismatches = merge_and_write(rows, new)
         all_mismatches += mismatches
         fresh = {(r["metric"], r["impl"]) for r in new}
@@ -404,14 +499,19 @@ def main() -> None:
     print()
     print(render(printed, a.markdown))
     print()
-    print(f"seconds: median of {a.repeat} runs (1 at >= {SINGLE_RUN_ROWS:,} rows), each a fresh process; reading the "
-          "Parquet log (the CSV for ingest) is inside the time for every impl. Peak RSS: the run's ru_maxrss, "
-          "interpreter and imports included. kit/fastest ref: against the fastest of "
-          f"{', '.join(REFERENCES)}. * = from an earlier run (bench/out/bench_<rows>.csv).")
+    print(
+        f"seconds: median of {a.repeat} runs (1 at >= {SINGLE_RUN_ROWS:,} rows), each a fresh process; reading the "
+        "Parquet log (the CSV for ingest) is inside the time for every impl. Peak RSS: the run's ru_maxrss, "
+        "interpreter and imports included. kit/fastest ref: against the fastest of "
+        f"{', '.join(REFERENCES)}. * = from an earlier run (bench/out/bench_<rows>.csv)."
+    )
     skipped = [r for r in printed if r[3] == "skipped"]
     if skipped:
-        print("skipped: " + "; ".join(f"{r[0]} {r[1]} at {r[2]} rows" for r in skipped)
-              + f" (pandas_naive runs only up to {NAIVE_MAX_ROWS:,} rows)")
+        print(
+            "skipped: "
+            + "; ".join(f"{r[0]} {r[1]} at {r[2]} rows" for r in skipped)
+            + f" (pandas_naive runs only up to {NAIVE_MAX_ROWS:,} rows)"
+        )
     print(f"helpers/ measured at {KIT_VERSION}; wrote {OUT / 'bench.csv'} and bench_<rows>.csv")
     if all_mismatches:
         bar = "!" * 100

@@ -5,6 +5,7 @@
 Uses review texts from ../shared/data/online_shopping_10_cats when present, else the demo reviews.
 Prints reviews/s per path and writes bench/out/sentiment.csv.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import pandas as pd  # noqa: E402
-
 from common import write_rows  # noqa: E402
+
 from helpers.sentiment import score_texts, snownlp_score  # noqa: E402
 
 

@@ -1,95 +1,86 @@
 """ubakit helpers: every computation of the notebook report kit lives in this package.
 
-Where things are computed (one module per concern; see README "Layout"):
+The top level holds what an analyst uses: ``open_campaign``, the reports (``run_report``, ``save_report``
+and one class per analysis), the compute and plot functions, and number formatting. Everything else stays
+in its module (``helpers.ingest``, ``helpers.params``, ...). Names load on first use, so ``import helpers``
+is cheap and a notebook pays only for the analyses it runs.
 
-========================  =========================================================
-``helpers.schema``        canonical tables (events, orders, reviews, users) and time-zone policy
-``helpers.params``        campaign YAML schema and validation
-``helpers.paths``         project root and the campaign output folders
-``helpers.ingest``        raw files -> clean Parquet + quarantine (DuckDB, out of core)
-``helpers.quality``       ingest report: rows per reason, daily activity, null rates, findings
-``helpers.funnel``        funnel: attempts, steps, breakdown + z-test, trend, time to convert
-``helpers.retention``     cohort retention, 次日/七日留存, lifecycle, stickiness
-``helpers.journey``       user paths: sessions, transitions, top paths, after funnel drop-out
-``helpers.rfm``           RFM table, 1-5 scores, 11 named segments and the Chinese 8-class scheme
-``helpers.features``      per-user behaviour features for any window (clustering, profile, churn)
-``helpers.clustering``    KMeans/DBSCAN user groups, silhouette, automatic names, radar charts
-``helpers.user_profile``  the user profile (画像) table joining every report's per-user results
-``helpers.churn``         leakage-safe churn labels, models vs recency baseline, at-risk list
-``helpers.sentiment``     jieba + SnowNLP review sentiment (parallel, cached), domain model, keywords
-``helpers.engine``        Ibis backend (DuckDB default, PySpark) and clean-table access
-``helpers.campaign``      ``open_campaign``: a notebook's entry point
-``helpers.plots``         chart theme (CJK font) and generic charts
-``helpers.fmt``           number formatting for reports
-``helpers.report``        results files, key findings, HTML conversion, index page
-``helpers.run``           batch runner (papermill, parallel, up-to-date checks)
-``helpers.demo``          deterministic demo data generator with planted effects
-``helpers.threads``       one CPU thread for scikit-learn fits on small data (no OpenMP spinning)
-========================  =========================================================
+Layers (``docs/architecture.md``; a test forbids imports against them and any import cycle):
+
+1. foundations: ``errors``, ``durations``, ``stats``, ``schema``, ``locations``, ``fmt``, ``threads``
+2. configuration: ``sections``, ``params``, ``steps``
+3. engine and context: ``engine``, ``campaign``, ``plots``, ``report`` (results files, HTML), ``base``
+   (the report contract)
+4. analyses, one module each ending in its report class: ``ingest`` + ``quality`` (IngestReport),
+   ``funnel``, ``journey`` (user paths), ``retention``, ``rfm`` + ``bgnbd``, ``features``, ``clustering``,
+   ``sentiment``, ``churn``, ``user_profile``
+5. orchestration: ``registry`` (all reports, run order), ``run`` (batch runner), ``cli``, ``demo``
 """
-from .campaign import Context, batch_mode, open_campaign
-from .churn import (build_dataset, churn_findings, churn_headline, churn_labels, cutoffs, run_churn, show_churn)
-from .clustering import (choose_k, cluster_profiles, clustering_findings, clustering_headline, fit_clusters,
-                         name_clusters, prepare_matrix, run_clustering, show_clustering)
-from .demo import generate_demo
-from .features import feature_label, user_features
-from .engine import connect, read_table
-from .fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table
-from .funnel import (Step, compare_groups, conversion_trend, funnel_breakdown, funnel_findings, funnel_headline,
-                     funnel_table, funnel_tables, funnel_users, parse_window_hours, run_funnel, show_funnel,
-                     time_to_convert, wilson_interval)
-from .ingest import IngestError, TableReport, detect_encoding, ingest_campaign, ingest_table, transcode_to_utf8
-from .journey import (next_after_dropoff, paths_findings, paths_headline, run_paths, sessionize, show_paths, top_paths,
-                      transition_counts, transition_matrix)
-from .params import Campaign, ParamsError, available_notebooks, load_params
-from .paths import campaign_paths, project_root
-from .plots import check_chart, plot_bar, plot_heatmap, plot_line, set_theme
-from .quality import (key_column, main_table, daily_activity, ingest_findings, ingest_headline, ingest_results, ingest_summary,
-                      null_rate_table, null_rates, plot_daily, plot_reasons, quarantine_sample, reason_table,
-                      show_quarantine_samples, top_values)
-from .report import headline, load_results, notebook_to_html, save_results, show_findings, show_header, write_index
-from .retention import (average_curve, cohort_counts, day_n_retention, lifecycle_table, retention_findings,
-                        retention_headline, retention_matrix, retention_tables, run_retention, show_retention,
-                        stickiness_table)
-from .rfm import (CN8, NAMED_RULES, BGNBDFit, RFMResult, bgnbd_expected, bgnbd_holdout_check, bgnbd_inputs,
-                  bgnbd_loglik, bgnbd_p_alive, fit_bgnbd, named_rules_table, plot_bgnbd_check, plot_rf_heatmap,
-                  plot_segment_bgnbd, plot_segments, rf_heatmap, rfm_findings, rfm_headline, rfm_scores, rfm_table,
-                  run_rfm, score_column, segment_cn8, segment_named, segment_summary, show_rfm)
-from .schema import TABLES
-from .sentiment import (Tokenizer, band, run_sentiment, score_texts, sentiment_findings, sentiment_headline,
-                        show_sentiment, text_kind, train_domain_model, user_sentiment)
-from .user_profile import (behaviour_tags, export_profile, load_membership, profile_findings, profile_headline,
-                           profile_table, run_user_profile, show_profile)
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "Tokenizer", "band", "run_sentiment", "score_texts", "sentiment_findings", "sentiment_headline", "show_sentiment",
-    "text_kind", "train_domain_model", "user_sentiment",
-    "build_dataset", "churn_findings", "churn_headline", "churn_labels", "cutoffs", "run_churn", "show_churn",
-    "choose_k", "cluster_profiles", "clustering_findings", "clustering_headline", "fit_clusters", "name_clusters",
-    "prepare_matrix", "run_clustering", "show_clustering", "feature_label", "user_features",
-    "behaviour_tags", "export_profile", "load_membership", "profile_findings", "profile_headline", "profile_table",
-    "run_user_profile", "show_profile",
-    "CN8", "NAMED_RULES", "BGNBDFit", "RFMResult", "bgnbd_expected", "bgnbd_holdout_check", "bgnbd_inputs",
-    "bgnbd_loglik", "bgnbd_p_alive", "fit_bgnbd", "named_rules_table", "plot_bgnbd_check", "plot_rf_heatmap",
-    "plot_segment_bgnbd", "plot_segments", "rf_heatmap",
-    "rfm_findings", "rfm_headline", "rfm_scores", "rfm_table", "run_rfm", "score_column", "segment_cn8",
-    "segment_named", "segment_summary", "show_rfm",
-    "next_after_dropoff", "paths_findings", "paths_headline", "run_paths", "sessionize", "show_paths", "top_paths",
-    "transition_counts", "transition_matrix",
-    "average_curve", "cohort_counts", "day_n_retention", "lifecycle_table", "retention_findings",
-    "retention_headline", "retention_matrix", "retention_tables", "run_retention", "show_retention",
-    "stickiness_table",
-    "Step", "compare_groups", "conversion_trend", "funnel_breakdown", "funnel_findings", "funnel_headline",
-    "funnel_table", "funnel_tables", "funnel_users", "parse_window_hours", "run_funnel", "show_funnel",
-    "time_to_convert", "wilson_interval",
-    "Campaign", "Context", "IngestError", "ParamsError", "TABLES", "TableReport", "available_notebooks",
-    "key_column", "main_table", "batch_mode", "campaign_paths", "check_chart", "connect", "daily_activity", "detect_encoding",
-    "fmt_duration_hours", "fmt_int", "fmt_money", "fmt_num", "fmt_pct", "generate_demo", "headline",
-    "ingest_campaign", "ingest_findings", "ingest_headline", "ingest_results", "ingest_summary", "ingest_table",
-    "load_params", "load_results", "notebook_to_html", "null_rate_table", "null_rates", "open_campaign",
-    "plot_bar", "plot_daily", "plot_heatmap", "plot_line", "plot_reasons", "project_root", "quarantine_sample",
-    "read_table", "reason_table", "save_results", "set_theme", "show_findings", "show_header",
-    "show_quarantine_samples", "style_table", "top_values", "transcode_to_utf8", "write_index",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+#: module -> the public names it defines (space-separated)
+_MODULES = {
+    "campaign": "open_campaign Context batch_mode",
+    "registry": "REPORTS all_reports get_report run_report save_report",
+    "base": "Report Unavailable report_table",
+    "errors": "UbakitError ParamsError MissingColumnError MissingTableError UnknownPartError UnknownReportError "
+    "StaleResultsError",
+    "run": "run_campaign",
+    "demo": "generate_demo",
+    "durations": "parse_window_hours",
+    "stats": "wilson_interval two_proportion_test",
+    "steps": "Step",
+    "fmt": "fmt_duration_hours fmt_int fmt_money fmt_num fmt_pct style_table",
+    "plots": "set_theme plot_bar plot_line plot_heatmap",
+    # analyses: report class, compute functions, plot functions
+    "quality": "IngestReport",
+    "ingest": "ingest_campaign",
+    "attempts": "FunnelUsers funnel_users funnel_attempts",
+    "funnel": "FunnelReport funnel_table funnel_breakdown compare_groups conversion_trend time_to_convert "
+    "plot_funnel plot_breakdown plot_trend plot_time_to_convert",
+    "journey": "PathsReport sessionize transition_counts transition_matrix top_paths next_after_dropoff "
+    "plot_transitions",
+    "retention": "RetentionReport cohort_counts retention_matrix average_curve day_n_retention lifecycle_table "
+    "stickiness_table plot_retention_heatmap plot_retention_curve plot_lifecycle plot_stickiness",
+    "rfm": "RFMReport RFMTable RFMScores rfm_table rfm_scores",
+    "rfm_segments": "segment_named segment_cn8 segment_summary rf_heatmap plot_segments plot_rf_heatmap",
+    "bgnbd": "fit_bgnbd bgnbd_p_alive bgnbd_expected bgnbd_holdout_check",
+    "features": "user_features feature_label",
+    "clustering": "ClusteringReport prepare_matrix choose_k fit_clusters cluster_profiles name_clusters "
+    "plot_k_selection plot_radar plot_projection",
+    "sentiment": "SentimentReport Tokenizer score_texts keywords train_domain_model",
+    "churn": "ChurnReport churn_labels build_dataset plot_roc_pr plot_lift plot_calibration plot_importance",
+    "user_profile": "ProfileReport profile_table behaviour_tags",
+}
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(
+            f"module 'helpers' has no attribute {name!r}; its public names are listed in "
+            f"helpers.__all__, everything else is in its module (helpers.<module>)"
+        )
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # static analysers see the names eagerly
+    from .base import Report, Unavailable, report_table  # noqa: F401
+    from .campaign import Context, batch_mode, open_campaign  # noqa: F401
+    from .registry import REPORTS, get_report, run_report, save_report  # noqa: F401

@@ -1,5 +1,6 @@
 """The notebook's entry point: ``ctx = helpers.open_campaign(campaign, ...)`` loads and validates the
 campaign, prepares its folders, sets the chart theme and gives access to the clean tables."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from .locations import CampaignPaths, campaign_paths
 from .params import Campaign, load_params, params_path
-from .paths import CampaignPaths, campaign_paths
 
-__all__ = ["Context", "open_campaign", "batch_mode"]
+__all__ = ["Context", "open_campaign", "batch_mode", "new_run_id"]
+
+
+def new_run_id(prefix: str = "run") -> str:
+    """A run id: ``<prefix>-YYYYMMDD-HHMMSS-<6 hex>`` (time first, so ids sort by time)."""
+    import datetime as dt
+    import secrets
+
+    return f"{prefix}-{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def batch_mode() -> bool:
@@ -27,6 +36,14 @@ class Context:
     paths: CampaignPaths
     params_file: Path
     _con: object = field(default=None, repr=False)
+    #: one id per batch run (set by the runner), or a fresh local id per interactive session
+    run_id: str = field(default_factory=lambda: os.environ.get("UBAKIT_RUN_ID") or new_run_id("local"))
+    #: clean tables this context has read (recorded in the results as ``inputs``)
+    tables_read: set = field(default_factory=set, repr=False)
+    #: other reports' tables used: ``{report: run_id}`` (recorded in the results as ``upstream``)
+    upstream_used: dict = field(default_factory=dict, repr=False)
+    #: other reports' tables refused or missing: ``{report: why}``
+    upstream_problems: dict = field(default_factory=dict, repr=False)
 
     @property
     def campaign(self) -> str:
@@ -46,6 +63,7 @@ class Context:
         ``clean_data`` URI: whether the campaign defines it)."""
         from .engine import clean_table_location, is_remote
 
+        self.tables_read.add(table)
         loc = clean_table_location(self.paths, table, self.cfg.clean_data)
         if is_remote(loc):
             return table in self.cfg.table_names
@@ -55,12 +73,14 @@ class Context:
         """Clean canonical table as a lazy Ibis table (event-level work stays in the engine)."""
         from .engine import read_table
 
+        self.tables_read.add(name)
         return read_table(self.con, self.paths, name, self.cfg.clean_data)
 
     def df(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Clean canonical table as pandas (for small tables: reviews, users, results)."""
         from .engine import clean_table_location, is_remote
 
+        self.tables_read.add(name)
         loc = clean_table_location(self.paths, name, self.cfg.clean_data)
         if is_remote(loc) or self.cfg.engine != "duckdb":
             t = self.table(name)
@@ -79,8 +99,9 @@ class Context:
         return json.loads(p.read_text(encoding="utf-8"))
 
 
-def open_campaign(campaign: str = "demo", *, params_file: str = "", reports_dir: str = "",
-                  theme: bool = True) -> Context:
+def open_campaign(
+    campaign: str = "demo", *, params_file: str = "", reports_dir: str = "", theme: bool = True
+) -> Context:
     """Load and validate a campaign and prepare its output folders.
 
     Parameters

@@ -13,22 +13,40 @@ Cutoffs: ``T_score`` = the end of the data (the day after the analysis period; n
 ``T_eval - H`` (training labels end exactly where the test starts). The final model is refitted at
 ``T_eval`` and scores users at ``T_score``. No user-level random split is used anywhere.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .base import Report, ReportUnavailable, Unavailable, report_table
 from .engine import as_table
+from .errors import MissingColumnError
 from .features import feature_label, user_features
 from .threads import fit_threads
 
-__all__ = ["churn_labels", "build_dataset", "cutoffs", "fit_models", "evaluate", "bootstrap_ci", "lift_table",
-           "at_risk_list", "plot_roc_pr", "plot_lift", "plot_calibration", "plot_importance", "ChurnResult",
-           "run_churn", "churn_findings", "churn_headline", "show_churn", "BAND_ACTIONS"]
+__all__ = [
+    "churn_labels",
+    "build_dataset",
+    "cutoffs",
+    "fit_models",
+    "evaluate",
+    "bootstrap_ci",
+    "lift_table",
+    "at_risk_list",
+    "plot_roc_pr",
+    "plot_lift",
+    "plot_calibration",
+    "plot_importance",
+    "ChurnReport",
+    "run_churn",
+    "BAND_ACTIONS",
+]
 
 BAND_ACTIONS = {
     "高风险 high": "专属优惠券 + 一对一关怀 exclusive coupon and personal care message",
@@ -38,8 +56,17 @@ BAND_ACTIONS = {
 _NOT_FEATURES = {"user_id", "first_ts", "last_ts"}
 
 
-def churn_labels(events, users: pd.Series, *, cutoff, horizon_days: float, label_events: list[str] | None = None,
-                 user_col: str = "user_id", ts_col: str = "ts", event_col: str = "event") -> pd.Series:
+def churn_labels(
+    events,
+    users: pd.Series,
+    *,
+    cutoff,
+    horizon_days: float,
+    label_events: list[str] | None = None,
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+) -> pd.Series:
     """1 = churned (no qualifying event in ``[cutoff, cutoff + horizon)``), 0 = came back; indexed like ``users``."""
     t = as_table(events)
     T = pd.Timestamp(cutoff)
@@ -50,15 +77,24 @@ def churn_labels(events, users: pd.Series, *, cutoff, horizon_days: float, label
     return pd.Series([0 if u in back else 1 for u in users.astype(str)], index=users.index, name="churned")
 
 
-def build_dataset(events, *, cutoff, horizon_days: float, window_days: float, label_events=None,
-                  event_types: list[str] | None = None, with_labels: bool = True) -> pd.DataFrame:
+def build_dataset(
+    events,
+    *,
+    cutoff,
+    horizon_days: float,
+    window_days: float,
+    label_events=None,
+    event_types: list[str] | None = None,
+    with_labels: bool = True,
+) -> pd.DataFrame:
     """Features of users active in ``[cutoff - window, cutoff)`` (read from that window only) plus the
     ``churned`` label when ``with_labels``."""
     T = pd.Timestamp(cutoff)
     feats = user_features(events, start=T - pd.Timedelta(days=window_days), end=T, event_types=event_types)
     if with_labels:
-        feats["churned"] = churn_labels(events, feats["user_id"], cutoff=T, horizon_days=horizon_days,
-                                        label_events=label_events).to_numpy()
+        feats["churned"] = churn_labels(
+            events, feats["user_id"], cutoff=T, horizon_days=horizon_days, label_events=label_events
+        ).to_numpy()
     return feats
 
 
@@ -94,8 +130,14 @@ def fit_models(train: pd.DataFrame, cols: list[str], *, seed: int = 42) -> dict:
     X, med = _matrix(train, cols)
     y = train["churned"].to_numpy()
     lr = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000, C=1.0))
-    hgb = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed, max_iter=200, learning_rate=0.05,
-                                         max_leaf_nodes=15, l2_regularization=1.0)
+    hgb = HistGradientBoostingClassifier(
+        class_weight="balanced",
+        random_state=seed,
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+    )
     with fit_threads(*X.shape):  # small data: one thread is faster (helpers/threads.py)
         models = {"logistic_regression": lr.fit(X, y), "gradient_boosting": hgb.fit(X, y)}
     return {"models": models, "medians": med, "cols": cols}
@@ -149,19 +191,33 @@ def lift_table(y, score, *, bins: int = 10) -> pd.DataFrame:
     df["decile"] = np.arange(len(df)) * bins // max(1, len(df)) + 1
     g = df.groupby("decile")["y"].agg(["size", "mean", "sum"]).reset_index()
     base = df["y"].mean()
-    return pd.DataFrame({"decile": g["decile"], "users": g["size"], "churn_rate": g["mean"],
-                         "lift": g["mean"] / base if base else np.nan,
-                         "cum_recall": g["sum"].cumsum() / max(1, df["y"].sum())})
+    return pd.DataFrame(
+        {
+            "decile": g["decile"],
+            "users": g["size"],
+            "churn_rate": g["mean"],
+            "lift": g["mean"] / base if base else np.nan,
+            "cum_recall": g["sum"].cumsum() / max(1, df["y"].sum()),
+        }
+    )
 
 
-def evaluate(y, score, *, top_share: float = 0.1, threshold: float = 0.5, n_boot: int = 200, seed: int = 42,
-             is_probability: bool = True) -> dict:
+def evaluate(
+    y,
+    score,
+    *,
+    top_share: float = 0.1,
+    threshold: float = 0.5,
+    n_boot: int = 200,
+    seed: int = 42,
+    is_probability: bool = True,
+) -> dict:
     """ROC AUC and PR AUC with bootstrap CIs, precision/recall in the top ``top_share`` by score, and the
     confusion matrix at ``threshold`` (probabilities only)."""
     from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
 
     y, score = np.asarray(y), np.asarray(score, dtype=float)
-    out = {"users": int(len(y)), "churn_rate": float(y.mean()) if len(y) else math.nan}
+    out: dict = {"users": int(len(y)), "churn_rate": float(y.mean()) if len(y) else math.nan}
     if len(np.unique(y)) < 2:
         return {**out, "roc_auc": math.nan, "pr_auc": math.nan}
     out["roc_auc"] = float(roc_auc_score(y, score))
@@ -181,17 +237,20 @@ def evaluate(y, score, *, top_share: float = 0.1, threshold: float = 0.5, n_boot
     return out
 
 
-def at_risk_list(model_bundle: dict, scoring: pd.DataFrame, *, rfm: pd.DataFrame | None = None,
-                 top_reasons: int = 2) -> pd.DataFrame:
+def at_risk_list(
+    model_bundle: dict, scoring: pd.DataFrame, *, rfm: pd.DataFrame | None = None, top_reasons: int = 2
+) -> pd.DataFrame:
     """Score users at the latest cutoff with the logistic regression or the chosen model.
 
     Returns
     -------
     DataFrame ``user_id``, ``churn_probability``, ``risk_band`` (高风险: top 10% of probabilities, 中风险: next
     20%, 低风险: the rest), ``top_reasons`` (features pushing the logistic-regression risk up most:
-    standardised value x coefficient), ``rfm_segment`` (when the RFM report has run), ``action``; highest
-    risk first.
+    standardised value x coefficient), ``rfm_segment`` (when ``rfm``, the RFM report's ``membership`` table with
+    ``user_id`` and ``segment``, is given), ``action``; highest risk first.
     """
+    if rfm is not None and "segment" not in rfm.columns:
+        raise MissingColumnError("rfm membership", "segment", rfm.columns, hint="rerun the rfm report")
     cols, med = model_bundle["cols"], model_bundle["medians"]
     X, _ = _matrix(scoring, cols, med)
     model = model_bundle["models"][model_bundle.get("chosen", "logistic_regression")]
@@ -207,7 +266,8 @@ def at_risk_list(model_bundle: dict, scoring: pd.DataFrame, *, rfm: pd.DataFrame
     r = out["churn_probability"].rank(method="first", ascending=False, pct=True)
     out["risk_band"] = np.where(r <= 0.1, "高风险 high", np.where(r <= 0.3, "中风险 medium", "低风险 low"))
     if rfm is not None:
-        out = out.merge(rfm[["user_id", "segment"]].rename(columns={"segment": "rfm_segment"}), on="user_id", how="left")
+        seg = rfm[["user_id", "segment"]].rename(columns={"segment": "rfm_segment"})
+        out = out.merge(seg, on="user_id", how="left")
     out["action"] = out["risk_band"].map(BAND_ACTIONS)
     return out.sort_values(["churn_probability", "user_id"], ascending=[False, True], ignore_index=True)
 
@@ -234,8 +294,16 @@ def plot_roc_pr(y, scores: dict, *, ax=None):
 def plot_lift(lift: pd.DataFrame, *, ax=None):
     from .plots import plot_bar
 
-    return plot_bar(lift, x="decile", y="lift", fmt=".2f", ax=ax, title="提升度 Lift by risk decile (1 = highest risk)",
-                    xlabel="风险十分位 risk decile", ylabel="流失率 / 平均 churn rate / average")
+    return plot_bar(
+        lift,
+        x="decile",
+        y="lift",
+        fmt=".2f",
+        ax=ax,
+        title="提升度 Lift by risk decile (1 = highest risk)",
+        xlabel="风险十分位 risk decile",
+        ylabel="流失率 / 平均 churn rate / average",
+    )
 
 
 def plot_calibration(y, p, *, ax=None, bins: int = 10):
@@ -258,175 +326,267 @@ def plot_importance(imp: pd.DataFrame, *, ax=None):
     from .plots import plot_bar
 
     t = imp.head(12).assign(label=lambda d: d["feature"].map(feature_label))
-    return plot_bar(t, x="label", y="importance", horizontal=True, fmt=".3f", ax=ax,
-                    title="特征重要性 Permutation importance (drop in ROC AUC)", xlabel="AUC 下降 AUC drop",
-                    ylabel="特征 feature")
+    return plot_bar(
+        t,
+        x="label",
+        y="importance",
+        horizontal=True,
+        fmt=".3f",
+        ax=ax,
+        title="特征重要性 Permutation importance (drop in ROC AUC)",
+        xlabel="AUC 下降 AUC drop",
+        ylabel="特征 feature",
+    )
 
 
 # ------------------------------------------------------------------------------------------- report
-@dataclass
-class ChurnResult:
-    available: bool
-    reason: str = ""
+@dataclass(repr=False)
+class ChurnReport(Report):
+    """The churn report. Frames: ``train`` / ``test`` (features and ``churned`` at the training and held-out
+    cutoffs), ``importance``, ``coefficients``, ``lift`` (held-out deciles), ``at_risk`` (:func:`at_risk_list`
+    at the scoring cutoff); ``scores`` holds each model's held-out scores and ``metrics`` their evaluation."""
+
+    name: ClassVar[str] = "churn"
+    title: ClassVar[str] = "流失预警 Churn prediction"
+    parts: ClassVar[tuple[str, ...]] = (
+        "metrics",
+        "roc",
+        "lift",
+        "calibration",
+        "confusion",
+        "importance",
+        "coefficients",
+        "at_risk",
+    )
+    reads: ClassVar[tuple[str, ...]] = ("rfm",)
+    table_names: ClassVar[tuple[str, ...]] = ("at_risk", "lift")
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "horizon_days",
+        "window_days",
+        "cutoffs",
+        "train_users",
+        "test_users",
+        "label_rate_train",
+        "label_rate_test",
+        "label_events",
+        "models",
+        "baseline_auc",
+        "chosen_model",
+        "beats_baseline",
+        "top_features",
+        "scored_users",
+    )
+    unavailable_label: ClassVar[str] = "无法建模 No churn model"
+
     horizon_days: float = 30
     window_days: float = 60
     cut: dict = field(default_factory=dict)
-    train: pd.DataFrame | None = None
-    test: pd.DataFrame | None = None
+    train: pd.DataFrame = field(default_factory=pd.DataFrame)
+    test: pd.DataFrame = field(default_factory=pd.DataFrame)
     metrics: dict = field(default_factory=dict)
     scores: dict = field(default_factory=dict)
     chosen: str = ""
-    importance: pd.DataFrame | None = None
-    coefficients: pd.DataFrame | None = None
-    lift: pd.DataFrame | None = None
-    at_risk: pd.DataFrame | None = None
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    at_risk: pd.DataFrame = field(default_factory=pd.DataFrame)
     beats_baseline: bool = False
     label_events: list | None = None
+    #: why the RFM segments are not in ``at_risk`` (None when they are)
+    rfm_problem: str | None = None
+
+    @classmethod
+    def compute(cls, ctx) -> ChurnReport:
+        """The churn report of a campaign, from its ``churn:`` params (docs/churn.md)."""
+        from sklearn.inspection import permutation_importance
+
+        p = ctx.cfg.churn
+        if not ctx.has("events"):
+            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+        ev = ctx.table("events")
+        data_end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        cut = cutoffs(data_end, p.horizon_days)
+        start = pd.Timestamp(ctx.cfg.period.start)
+        if cut["train"] - pd.Timedelta(days=1) < start:
+            raise ReportUnavailable(
+                f"数据太短 the data ({ctx.cfg.period.start} – {ctx.cfg.period.end}) is too short "
+                f"for two cutoffs {p.horizon_days:g} days apart plus history: shorten "
+                f"churn.horizon_days"
+            )
+        types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
+        kw = dict(
+            horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events, event_types=types
+        )
+        train = build_dataset(ev, cutoff=cut["train"], **kw)
+        test = build_dataset(ev, cutoff=cut["eval"], **kw)
+        if train["churned"].nunique() < 2 or test["churned"].nunique() < 2 or len(train) < 30:
+            raise ReportUnavailable(
+                "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
+            )
+        rep = cls(
+            horizon_days=p.horizon_days,
+            window_days=p.window_days,
+            label_events=p.label_events,
+            cut=cut,
+            train=train,
+            test=test,
+        )
+        cols = _feature_cols(train)
+        with fit_threads(len(test), len(cols)):  # scoring and permutation importance (fits limit themselves)
+            bundle = fit_models(train, cols, seed=p.seed)
+            Xt, _ = _matrix(test, cols, bundle["medians"])
+            y = test["churned"].to_numpy()
+            ev_kw = dict(top_share=p.top_share, threshold=p.threshold, n_boot=p.n_bootstrap, seed=p.seed)
+            rep.scores = {"baseline_recency": test["days_since_last_event"].to_numpy()}
+            rep.metrics["baseline_recency"] = evaluate(y, rep.scores["baseline_recency"], is_probability=False, **ev_kw)
+            for name, m in bundle["models"].items():
+                rep.scores[name] = m.predict_proba(Xt)[:, 1]
+                rep.metrics[name] = evaluate(y, rep.scores[name], **ev_kw)
+            rep.chosen = max(bundle["models"], key=lambda n: (rep.metrics[n]["roc_auc"], n))
+            base_auc = rep.metrics["baseline_recency"]["roc_auc"]
+            rep.beats_baseline = bool(rep.metrics[rep.chosen]["roc_auc_ci"][0] > base_auc)
+            pi = permutation_importance(
+                bundle["models"][rep.chosen], Xt, y, scoring="roc_auc", n_repeats=5, random_state=p.seed
+            )
+        rep.importance = pd.DataFrame(
+            {"feature": cols, "importance": pi.importances_mean, "std": pi.importances_std}
+        ).sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
+        lr = bundle["models"]["logistic_regression"].steps[1][1]
+        rep.coefficients = pd.DataFrame({"feature": cols, "coefficient": lr.coef_[0]}).sort_values(
+            "coefficient", ascending=False
+        )
+        rep.lift = lift_table(y, rep.scores[rep.chosen])
+        # final model: refit at the latest fully labelled cutoff, score at the end of the data
+        final = fit_models(test, cols, seed=p.seed)
+        final["chosen"] = rep.chosen
+        scoring = build_dataset(ev, cutoff=cut["score"], with_labels=False, **kw)
+        rfm = report_table(ctx, "rfm", "membership", required=False)
+        if rfm is None:
+            rep.rfm_problem = (getattr(ctx, "upstream_problems", None) or {}).get("rfm", "reason not recorded")
+        rep.at_risk = at_risk_list(final, scoring, rfm=rfm)
+        return rep
 
     def to_results(self) -> dict:
-        if not self.available:
-            return {"available": False, "reason": self.reason, "horizon_days": self.horizon_days, "models": {}}
-        return {"available": True, "reason": None, "horizon_days": self.horizon_days, "window_days": self.window_days,
-                "cutoffs": {k: str(v.date()) for k, v in self.cut.items()},
-                "train_users": int(len(self.train)), "test_users": int(len(self.test)),
-                "label_rate_train": float(self.train["churned"].mean()), "label_rate_test": float(self.test["churned"].mean()),
-                "label_events": self.label_events, "models": self.metrics, "baseline_auc": self.metrics.get("baseline_recency", {}).get("roc_auc"),
-                "chosen_model": self.chosen, "beats_baseline": self.beats_baseline,
-                "top_features": self.importance.head(10).to_dict(orient="records") if self.importance is not None else [],
-                "scored_users": int(len(self.at_risk)) if self.at_risk is not None else 0}
+        """The report-specific part of ``results/churn.json`` (docs/churn.md)."""
+        return self._results(
+            horizon_days=self.horizon_days,
+            window_days=self.window_days,
+            cutoffs={k: str(v.date()) for k, v in self.cut.items()},
+            train_users=int(len(self.train)),
+            test_users=int(len(self.test)),
+            label_rate_train=float(self.train["churned"].mean()),
+            label_rate_test=float(self.test["churned"].mean()),
+            label_events=self.label_events,
+            models=self.metrics,
+            baseline_auc=self.metrics.get("baseline_recency", {}).get("roc_auc"),
+            chosen_model=self.chosen,
+            beats_baseline=self.beats_baseline,
+            top_features=self.importance.head(10).to_dict(orient="records"),
+            scored_users=int(len(self.at_risk)),
+        )
+
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers."""
+        from .fmt import fmt_int, fmt_num, fmt_pct
+
+        m, b = self.metrics[self.chosen], self.metrics["baseline_recency"]
+        lo, hi = m["roc_auc_ci"]
+        h, w = self.horizon_days, self.window_days
+        what = f"{'/'.join(self.label_events)} " if self.label_events else ""
+        out = [
+            f"流失定义 churn = 截止日后 {h:g} 天内没有{what}行为 no {what}activity within {h:g} days after the "
+            f"cutoff; 特征只用截止日前 {w:g} 天 features from the {w:g} days before it only.",
+            f"留出截止日 held-out cutoff {self.cut['eval']:%Y-%m-%d}: {fmt_int(m['users'])} 用户 users, 流失率 "
+            f"churn rate {fmt_pct(m['churn_rate'])}; 训练截止日 training cutoff {self.cut['train']:%Y-%m-%d}.",
+            f"最佳模型 best model **{self.chosen}**: ROC AUC **{fmt_num(m['roc_auc'], 3)}** (95% CI "
+            f"{fmt_num(lo, 3)}–{fmt_num(hi, 3)}), PR AUC {fmt_num(m['pr_auc'], 3)}; 基线 recency-only baseline AUC "
+            f"{fmt_num(b['roc_auc'], 3)}.",
+            (
+                "**模型优于基线** the model beats the baseline (its AUC CI lies above the baseline's AUC)."
+                if self.beats_baseline
+                else "**模型没有明显优于基线** the model does not clearly beat the recency "
+                "baseline: use the simple rule, or add data."
+            ),
+            f"风险最高的 {fmt_pct(m['top_share'], 0)} 用户中 among the top {fmt_pct(m['top_share'], 0)} by risk: "
+            f"精确率 precision {fmt_pct(m['precision_at_top'])}, 覆盖 recall {fmt_pct(m['recall_at_top'])} of "
+            f"churners.",
+        ]
+        if len(self.importance):
+            top = ", ".join(f"{feature_label(f)}" for f in self.importance["feature"].head(3))
+            out.append(f"最重要的特征 most important features: {top}.")
+        hi_n = int((self.at_risk["risk_band"] == "高风险 high").sum())
+        out.append(
+            f"最新名单 latest at-risk list ({self.cut['score']:%Y-%m-%d}): {fmt_int(len(self.at_risk))} "
+            f"用户已评分 users scored, {fmt_int(hi_n)} 高风险 high risk → {BAND_ACTIONS['高风险 high']}."
+        )
+        if self.rfm_problem:
+            out.append(
+                f"名单没有 RFM 分群 the list has no RFM segments: rfm not available ({self.rfm_problem.rstrip('.')})."
+            )
+        return out
+
+    def headline(self) -> list[dict]:
+        """Headline numbers for the index page."""
+        from .fmt import fmt_num
+        from .report import headline
+
+        m, b = self.metrics[self.chosen], self.metrics["baseline_recency"]
+        return [
+            headline("model ROC AUC 模型", m["roc_auc"], fmt_num(m["roc_auc"], 3)),
+            headline("baseline AUC 基线", b["roc_auc"], fmt_num(b["roc_auc"], 3)),
+            headline("beats baseline 优于基线", self.beats_baseline, "yes 是" if self.beats_baseline else "no 否"),
+        ]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``at_risk`` (the scored list) and ``lift`` (held-out deciles)."""
+        return {"at_risk": self.at_risk, "lift": self.lift}
+
+    def _show(self, part: str):
+        from .fmt import style_table
+
+        y = self.test["churned"].to_numpy()
+        if part == "metrics":
+            rows = [
+                {
+                    "model": name,
+                    "roc_auc": m["roc_auc"],
+                    "auc_ci_low": m["roc_auc_ci"][0],
+                    "auc_ci_high": m["roc_auc_ci"][1],
+                    "pr_auc": m["pr_auc"],
+                    "precision_top": m["precision_at_top"],
+                    "recall_top": m["recall_at_top"],
+                }
+                for name, m in self.metrics.items()
+            ]
+            return style_table(
+                pd.DataFrame(rows),
+                num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc"],
+                pct_cols=["precision_top", "recall_top"],
+            )
+        if part == "roc":
+            return plot_roc_pr(y, self.scores)
+        if part == "lift":
+            return plot_lift(self.lift)
+        if part == "calibration":
+            return plot_calibration(y, self.scores[self.chosen])
+        if part == "confusion":
+            c = self.metrics[self.chosen]["confusion"]
+            t = pd.DataFrame(
+                {
+                    "": ["实际留存 actual stayed", "实际流失 actual churned"],
+                    "预测留存 predicted stay": [c["tn"], c["fn"]],
+                    "预测流失 predicted churn": [c["fp"], c["tp"]],
+                }
+            )
+            return style_table(t, int_cols=["预测留存 predicted stay", "预测流失 predicted churn"])
+        if part == "importance":
+            return plot_importance(self.importance)
+        if part == "coefficients":
+            c = self.coefficients.assign(feature=self.coefficients["feature"].map(feature_label))
+            return style_table(c, num_cols=["coefficient"])
+        return style_table(self.at_risk.head(15), num_cols=["churn_probability"])  # "at_risk"
 
 
-def run_churn(ctx) -> ChurnResult:
-    """The churn report's computations for a campaign, from its ``churn:`` params."""
-    from sklearn.inspection import permutation_importance
-
-    p = ctx.cfg.churn
-    res = ChurnResult(False, horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events)
-    if not ctx.has("events"):
-        res.reason = "这个活动没有事件表 the campaign has no events table"
-        return res
-    ev = ctx.table("events")
-    data_end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
-    res.cut = cutoffs(data_end, p.horizon_days)
-    start = pd.Timestamp(ctx.cfg.period.start)
-    if res.cut["train"] - pd.Timedelta(days=1) < start:
-        res.reason = (f"数据太短 the data ({ctx.cfg.period.start} – {ctx.cfg.period.end}) is too short for two "
-                      f"cutoffs {p.horizon_days:g} days apart plus history: shorten churn.horizon_days")
-        return res
-    types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
-    kw = dict(horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events, event_types=types)
-    res.train = build_dataset(ev, cutoff=res.cut["train"], **kw)
-    res.test = build_dataset(ev, cutoff=res.cut["eval"], **kw)
-    if res.train["churned"].nunique() < 2 or res.test["churned"].nunique() < 2 or len(res.train) < 30:
-        res.reason = "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
-        return res
-    cols = _feature_cols(res.train)
-    with fit_threads(len(res.test), len(cols)):  # scoring and permutation importance (fits limit themselves)
-        bundle = fit_models(res.train, cols, seed=p.seed)
-        Xt, _ = _matrix(res.test, cols, bundle["medians"])
-        y = res.test["churned"].to_numpy()
-        ev_kw = dict(top_share=p.top_share, threshold=p.threshold, n_boot=p.n_bootstrap, seed=p.seed)
-        res.scores = {"baseline_recency": res.test["recency_days"].to_numpy()}
-        res.metrics["baseline_recency"] = evaluate(y, res.scores["baseline_recency"], is_probability=False, **ev_kw)
-        for name, m in bundle["models"].items():
-            res.scores[name] = m.predict_proba(Xt)[:, 1]
-            res.metrics[name] = evaluate(y, res.scores[name], **ev_kw)
-        res.chosen = max(bundle["models"], key=lambda n: (res.metrics[n]["roc_auc"], n))
-        base_auc = res.metrics["baseline_recency"]["roc_auc"]
-        res.beats_baseline = bool(res.metrics[res.chosen]["roc_auc_ci"][0] > base_auc)
-        pi = permutation_importance(bundle["models"][res.chosen], Xt, y, scoring="roc_auc", n_repeats=5, random_state=p.seed)
-    res.importance = pd.DataFrame({"feature": cols, "importance": pi.importances_mean, "std": pi.importances_std}) \
-        .sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
-    lr = bundle["models"]["logistic_regression"].steps[1][1]
-    res.coefficients = pd.DataFrame({"feature": cols, "coefficient": lr.coef_[0]}).sort_values("coefficient", ascending=False)
-    res.lift = lift_table(y, res.scores[res.chosen])
-    # final model: refit at the latest fully labelled cutoff, score at the end of the data
-    final = fit_models(res.test, cols, seed=p.seed)
-    final["chosen"] = res.chosen
-    scoring = build_dataset(ev, cutoff=res.cut["score"], with_labels=False, **kw)
-    from .user_profile import load_membership
-
-    rfm = load_membership(ctx.paths.results, "rfm")
-    res.at_risk = at_risk_list(final, scoring, rfm=rfm.rename(columns={"rfm_segment": "segment"}) if rfm is not None else None)
-    res.available = True
-    return res
-
-
-def churn_findings(res: ChurnResult) -> list[str]:
-    from .fmt import fmt_int, fmt_num, fmt_pct
-
-    if not res.available:
-        return [f"无法建模 No churn model: {res.reason}."]
-    m, b = res.metrics[res.chosen], res.metrics["baseline_recency"]
-    lo, hi = m["roc_auc_ci"]
-    what = f"{'/'.join(res.label_events)} " if res.label_events else ""
-    out = [f"流失定义 churn = 截止日后 {res.horizon_days:g} 天内没有{what}行为 no {what}activity within {res.horizon_days:g} days after the cutoff; "
-           f"特征只用截止日前 {res.window_days:g} 天 features from the {res.window_days:g} days before it only.",
-           f"留出截止日 held-out cutoff {res.cut['eval']:%Y-%m-%d}: {fmt_int(m['users'])} 用户 users, 流失率 churn rate "
-           f"{fmt_pct(m['churn_rate'])}; 训练截止日 training cutoff {res.cut['train']:%Y-%m-%d}.",
-           f"最佳模型 best model **{res.chosen}**: ROC AUC **{fmt_num(m['roc_auc'], 3)}** (95% CI {fmt_num(lo, 3)}–{fmt_num(hi, 3)}), "
-           f"PR AUC {fmt_num(m['pr_auc'], 3)}; 基线 recency-only baseline AUC {fmt_num(b['roc_auc'], 3)}.",
-           ("**模型优于基线** the model beats the baseline (its AUC CI lies above the baseline's AUC)." if res.beats_baseline
-            else "**模型没有明显优于基线** the model does not clearly beat the recency baseline: use the simple rule, or add data."),
-           f"风险最高的 {fmt_pct(m['top_share'], 0)} 用户中 among the top {fmt_pct(m['top_share'], 0)} by risk: 精确率 precision "
-           f"{fmt_pct(m['precision_at_top'])}, 覆盖 recall {fmt_pct(m['recall_at_top'])} of churners."]
-    if res.importance is not None and len(res.importance):
-        top = ", ".join(f"{feature_label(f)}" for f in res.importance["feature"].head(3))
-        out.append(f"最重要的特征 most important features: {top}.")
-    if res.at_risk is not None:
-        hi_n = int((res.at_risk["risk_band"] == "高风险 high").sum())
-        out.append(f"最新名单 latest at-risk list ({res.cut['score']:%Y-%m-%d}): {fmt_int(len(res.at_risk))} 用户已评分 users scored, "
-                   f"{fmt_int(hi_n)} 高风险 high risk → {BAND_ACTIONS['高风险 high']}.")
-    return out
-
-
-def churn_headline(res: ChurnResult) -> list[dict]:
-    from .fmt import fmt_num
-    from .report import headline
-
-    if not res.available:
-        return [headline("churn model 流失模型", None, "n/a")]
-    m = res.metrics[res.chosen]
-    return [headline("model ROC AUC 模型", m["roc_auc"], fmt_num(m["roc_auc"], 3)),
-            headline("baseline AUC 基线", res.metrics["baseline_recency"]["roc_auc"],
-                     fmt_num(res.metrics["baseline_recency"]["roc_auc"], 3)),
-            headline("beats baseline 优于基线", res.beats_baseline, "yes 是" if res.beats_baseline else "no 否")]
-
-
-def show_churn(res: ChurnResult, part: str):
-    """Display one part: ``metrics``, ``roc``, ``lift``, ``calibration``, ``confusion``, ``importance``,
-    ``coefficients``, ``at_risk``."""
-    from IPython.display import Markdown, display
-
-    from .fmt import style_table
-
-    if not res.available:
-        display(Markdown(f"_{res.reason}_"))
-        return None
-    y = res.test["churned"].to_numpy()
-    if part == "metrics":
-        rows = []
-        for name, m in res.metrics.items():
-            rows.append({"model": name, "roc_auc": m["roc_auc"], "auc_ci_low": m["roc_auc_ci"][0], "auc_ci_high": m["roc_auc_ci"][1],
-                         "pr_auc": m["pr_auc"], "precision_top": m["precision_at_top"], "recall_top": m["recall_at_top"]})
-        return display(style_table(pd.DataFrame(rows), num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc"],
-                                   pct_cols=["precision_top", "recall_top"]))
-    if part == "roc":
-        return plot_roc_pr(y, res.scores)
-    if part == "lift":
-        return plot_lift(res.lift)
-    if part == "calibration":
-        return plot_calibration(y, res.scores[res.chosen])
-    if part == "confusion":
-        c = res.metrics[res.chosen]["confusion"]
-        t = pd.DataFrame({"": ["实际留存 actual stayed", "实际流失 actual churned"],
-                          "预测留存 predicted stay": [c["tn"], c["fn"]], "预测流失 predicted churn": [c["fp"], c["tp"]]})
-        return display(style_table(t, int_cols=["预测留存 predicted stay", "预测流失 predicted churn"]))
-    if part == "importance":
-        return plot_importance(res.importance)
-    if part == "coefficients":
-        c = res.coefficients.assign(feature=res.coefficients["feature"].map(feature_label))
-        return display(style_table(c, num_cols=["coefficient"]))
-    if part == "at_risk":
-        return display(style_table(res.at_risk.head(15), num_cols=["churn_probability"]))
-    raise ValueError(f"unknown part {part!r}")
+def run_churn(ctx) -> ChurnReport | Unavailable:
+    """:meth:`ChurnReport.run`: the churn report of a campaign (or its Unavailable twin)."""
+    return ChurnReport.run(ctx)

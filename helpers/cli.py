@@ -1,4 +1,5 @@
 """Command line: ``python -m helpers {validate,run,demo}`` (also installed as ``ubakit``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         for p in a.params:
             try:
                 cfg = load_params(p)
-                print(f"{p}: ok (campaign {cfg.campaign!r}, tables {', '.join(cfg.table_names)}, "
-                      f"notebooks {', '.join(cfg.run_notebooks())})")
+                print(
+                    f"{p}: ok (campaign {cfg.campaign!r}, tables {', '.join(cfg.table_names)}, "
+                    f"notebooks {', '.join(cfg.run_notebooks())})"
+                )
             except ParamsError as e:
                 print(e, file=sys.stderr)
                 bad += 1
@@ -45,14 +48,23 @@ def main(argv: list[str] | None = None) -> int:
         from .run import run_campaign
 
         try:
-            s = run_campaign(a.params, only=_split(a.only), jobs=a.jobs, force=a.force, show_code=a.show_code,
-                             reports_dir=a.reports_dir, progress=not a.no_progress)
+            s = run_campaign(
+                a.params,
+                only=_split(a.only),
+                jobs=a.jobs,
+                force=a.force,
+                show_code=a.show_code,
+                reports_dir=a.reports_dir,
+                progress=not a.no_progress,
+            )
         except ParamsError as e:
             print(e, file=sys.stderr)
             return 2
         failed = [st for st in s.statuses if st["status"] not in ("ok", "up-to-date")]
-        print(f"{s.campaign}: {len(s.statuses) - len(failed)}/{len(s.statuses)} reports ok in {s.seconds:.1f} s "
-              f"-> {s.index}")
+        print(
+            f"{s.campaign}: {len(s.statuses) - len(failed)}/{len(s.statuses)} reports ok in {s.seconds:.1f} s "
+            f"-> {s.index}"
+        )
         for st in failed:
             print(f"  {st['notebook']}: {st['status']}: {st.get('error')}", file=sys.stderr)
         return 1 if failed else 0

@@ -1,19 +1,33 @@
 """Behaviour-based user groups: scaled features, KMeans with k chosen by silhouette (or DBSCAN), cluster
 profiles, automatic names from distinctive features, radar and 2-D projection charts. Rules: docs/clustering.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from .base import Report, ReportUnavailable, Unavailable
+from .errors import MissingColumnError
 from .features import feature_label
 from .threads import fit_threads
 
-__all__ = ["default_feature_columns", "prepare_matrix", "choose_k", "fit_clusters", "cluster_profiles",
-           "name_clusters", "plot_k_selection", "plot_radar", "plot_projection", "ClusteringResult",
-           "run_clustering", "clustering_findings", "clustering_headline", "show_clustering"]
+__all__ = [
+    "default_feature_columns",
+    "prepare_matrix",
+    "choose_k",
+    "fit_clusters",
+    "cluster_profiles",
+    "name_clusters",
+    "plot_k_selection",
+    "plot_radar",
+    "plot_projection",
+    "ClusteringReport",
+    "run_clustering",
+]
 
 _SKIP = {"user_id", "first_ts", "last_ts", "preferred_hour"}
 
@@ -24,8 +38,9 @@ def default_feature_columns(features: pd.DataFrame) -> list[str]:
     return [c for c in cols if features[c].notna().any() and features[c].nunique(dropna=True) > 1]
 
 
-def prepare_matrix(features: pd.DataFrame, columns: list[str], *, log: bool = True, pca_components: int | None = None,
-                   seed: int = 42):
+def prepare_matrix(
+    features: pd.DataFrame, columns: list[str], *, log: bool = True, pca_components: int | None = None, seed: int = 42
+):
     """Model matrix: NaN -> column median, log1p on non-negative columns (counts, money, days) when ``log``,
     then robust scaling (median / IQR); optional PCA. Returns (X, fitted scaler pipeline)."""
     from sklearn.decomposition import PCA
@@ -63,8 +78,9 @@ def choose_k(X: np.ndarray, *, k_min: int = 2, k_max: int = 8, seed: int = 42, s
     return pd.DataFrame(rows)
 
 
-def fit_clusters(X: np.ndarray, *, method: str = "kmeans", k: int = 4, seed: int = 42, eps: float = 0.8,
-                 min_samples: int = 10) -> np.ndarray:
+def fit_clusters(
+    X: np.ndarray, *, method: str = "kmeans", k: int = 4, seed: int = 42, eps: float = 0.8, min_samples: int = 10
+) -> np.ndarray:
     """Cluster labels 0..k-1 (KMeans) or DBSCAN labels (-1 = noise). KMeans clusters are renumbered by
     size, largest first, so labels are stable across runs."""
     from sklearn.cluster import DBSCAN, KMeans
@@ -184,116 +200,160 @@ def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=No
 
 
 # ------------------------------------------------------------------------------------------- report
-@dataclass
-class ClusteringResult:
-    available: bool
-    reason: str = ""
+@dataclass(repr=False)
+class ClusteringReport(Report):
+    """The clustering report. Frames: ``features`` (one row per user, :func:`helpers.features.user_features`),
+    ``X`` (the model matrix), ``ks`` (silhouette and inertia per k; None with DBSCAN), ``labels`` (cluster per
+    user, aligned with ``features``), ``profiles`` (:func:`cluster_profiles`); ``names`` (cluster -> name)."""
+
+    name: ClassVar[str] = "clustering"
+    title: ClassVar[str] = "用户分群 User groups"
+    parts: ClassVar[tuple[str, ...]] = ("k", "profiles", "radar", "projection")
+    table_names: ClassVar[tuple[str, ...]] = ("membership", "profiles")
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "method",
+        "k",
+        "features",
+        "silhouette_chosen",
+        "seed",
+        "silhouette",
+        "inertia",
+        "sizes",
+        "names",
+        "naming_rule",
+    )
+    unavailable_label: ClassVar[str] = "无法聚类 No clustering"
+
     method: str = "kmeans"
     columns: list = field(default_factory=list)
-    features: pd.DataFrame | None = None
-    X: np.ndarray | None = None
+    features: pd.DataFrame = field(default_factory=pd.DataFrame)
+    X: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     ks: pd.DataFrame | None = None
     k: int = 0
-    labels: np.ndarray | None = None
-    profiles: pd.DataFrame | None = None
+    labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict = field(default_factory=dict)
     silhouette: float = float("nan")
     seed: int = 42
     threshold: float = 0.5
 
+    @classmethod
+    def compute(cls, ctx) -> ClusteringReport:
+        """The user groups of a campaign, from its ``clustering:`` params (docs/clustering.md)."""
+        from .features import user_features
+
+        p = ctx.cfg.clustering
+        if not ctx.has("events"):
+            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+        feats = user_features(ctx.table("events"))
+        cols = p.features or default_feature_columns(feats)
+        missing = [c for c in cols if c not in feats.columns]
+        if missing:
+            raise MissingColumnError(
+                "user features",
+                missing[0],
+                feats.columns,
+                hint="clustering.features names the feature columns (docs/features.md)",
+            )
+        if len(feats) < 20 or len(cols) < 2:
+            raise ReportUnavailable(f"用户或特征太少 too few users ({len(feats)}) or features ({len(cols)}) to cluster")
+        X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
+        rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold)
+        if p.method == "kmeans":
+            rep.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
+            rep.k = p.k or int(rep.ks.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
+            rep.labels = fit_clusters(X, k=rep.k, seed=p.seed)
+            rep.silhouette = (
+                float(rep.ks.set_index("k").loc[rep.k, "silhouette"]) if rep.k in set(rep.ks["k"]) else float("nan")
+            )
+        else:
+            rep.labels = fit_clusters(X, method="dbscan", eps=p.dbscan_eps, min_samples=p.dbscan_min_samples)
+            rep.k = int(len(set(rep.labels) - {-1}))
+        Xs = X if not p.pca_components else prepare_matrix(feats, cols, log=p.log_transform)[0]
+        rep.profiles = cluster_profiles(feats, rep.labels, cols, Xs)
+        rep.names = name_clusters(rep.profiles, cols, threshold=p.name_threshold)
+        return rep
+
     def membership(self) -> pd.DataFrame:
-        return pd.DataFrame({"user_id": self.features["user_id"], "cluster": self.labels,
-                             "cluster_name": [self.names.get(int(c), "") for c in self.labels]})
+        """One row per user: ``user_id``, ``cluster`` (label; -1 = DBSCAN noise), ``cluster_name``."""
+        return pd.DataFrame(
+            {
+                "user_id": self.features["user_id"],
+                "cluster": self.labels,
+                "cluster_name": [self.names.get(int(c), "") for c in self.labels],
+            }
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``membership`` (read by the user_profile report) and ``profiles``."""
+        return {"membership": self.membership(), "profiles": self.profiles}
 
     def to_results(self) -> dict:
-        if not self.available:
-            return {"available": False, "reason": self.reason, "k": None, "silhouette": {}, "sizes": {}}
-        return {"available": True, "reason": None, "method": self.method, "k": self.k, "features": self.columns,
-                "silhouette_chosen": self.silhouette, "seed": self.seed,
-                "silhouette": {int(r.k): r.silhouette for r in self.ks.itertuples()} if self.ks is not None else {},
-                "inertia": {int(r.k): r.inertia for r in self.ks.itertuples()} if self.ks is not None else {},
-                "sizes": {str(int(r.cluster)): int(r.users) for r in self.profiles.itertuples()},
-                "names": {str(k): v for k, v in self.names.items()},
-                "naming_rule": f"top 2 features with |z| >= {self.threshold} (cluster mean of the scaled feature vs all "
-                               "users, in standard deviations): 高 = above, 低 = below"}
+        """The report-specific part of ``results/clustering.json`` (docs/clustering.md)."""
+        ks = self.ks
+        return self._results(
+            method=self.method,
+            k=self.k,
+            features=self.columns,
+            silhouette_chosen=self.silhouette,
+            seed=self.seed,
+            silhouette={int(r.k): r.silhouette for r in ks.itertuples()} if ks is not None else {},
+            inertia={int(r.k): r.inertia for r in ks.itertuples()} if ks is not None else {},
+            sizes={str(int(r.cluster)): int(r.users) for r in self.profiles.itertuples()},
+            names={str(k): v for k, v in self.names.items()},
+            naming_rule=f"top 2 features with |z| >= {self.threshold} (cluster mean of the scaled feature vs all "
+            "users, in standard deviations): 高 = above, 低 = below",
+        )
+
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers."""
+        from .fmt import fmt_int, fmt_num, fmt_pct
+
+        ks = self.ks
+        how = (
+            f"(轮廓系数 silhouette {fmt_num(self.silhouette)}, 在 k={int(ks.k.min())}–{int(ks.k.max())} "
+            f"中最高 best of the range)."
+            if self.method == "kmeans" and ks is not None
+            else "(DBSCAN)."
+        )
+        out = [f"{fmt_int(len(self.features))} 位用户分为 users form **{self.k}** 个群 groups " + how]
+        for r in self.profiles.sort_values("users", ascending=False).itertuples():
+            out.append(
+                f"群 {int(r.cluster)} ({fmt_pct(r.share)}, {fmt_int(r.users)}): {self.names.get(int(r.cluster), '')}."
+            )
+        return out
+
+    def headline(self) -> list[dict]:
+        """Headline numbers for the index page."""
+        from .fmt import fmt_num
+        from .report import headline
+
+        return [
+            headline("clusters k 聚类数", self.k, str(self.k)),
+            headline("silhouette 轮廓系数", self.silhouette, fmt_num(self.silhouette)),
+        ]
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .fmt import style_table
+
+        if part == "k":
+            if self.ks is None:
+                return Markdown("_DBSCAN: k is found by density, no k range._")
+            return plot_k_selection(self.ks, chosen=self.k)
+        if part == "profiles":
+            p = self.profiles[["cluster", "users", "share"] + self.columns].copy()
+            p.insert(1, "name", p["cluster"].map(lambda c: self.names.get(int(c), "")))
+            p.columns = [feature_label(c) if c in self.columns else c for c in p.columns]
+            return style_table(
+                p, int_cols=["users"], pct_cols=["share"], num_cols=[feature_label(c) for c in self.columns]
+            )
+        if part == "radar":
+            return plot_radar(self.profiles, self.columns, self.names)
+        return plot_projection(self.X, self.labels, self.names, seed=self.seed)  # "projection"
 
 
-def run_clustering(ctx) -> ClusteringResult:
-    """The clustering report's computations for a campaign, from its ``clustering:`` params."""
-    from .features import user_features
-
-    p = ctx.cfg.clustering
-    if not ctx.has("events"):
-        return ClusteringResult(False, "这个活动没有事件表 the campaign has no events table")
-    feats = user_features(ctx.table("events"))
-    cols = p.features or default_feature_columns(feats)
-    missing = [c for c in cols if c not in feats.columns]
-    if missing:
-        raise KeyError(f"clustering.features: unknown feature(s) {missing}; available: {list(feats.columns)}")
-    if len(feats) < 20 or len(cols) < 2:
-        return ClusteringResult(False, f"用户或特征太少 too few users ({len(feats)}) or features ({len(cols)}) to cluster")
-    X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
-    res = ClusteringResult(True, method=p.method, columns=cols, features=feats, X=X, seed=p.seed,
-                           threshold=p.name_threshold)
-    if p.method == "kmeans":
-        res.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
-        res.k = p.k or int(res.ks.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
-        res.labels = fit_clusters(X, k=res.k, seed=p.seed)
-        res.silhouette = float(res.ks.set_index("k").loc[res.k, "silhouette"]) if res.k in set(res.ks["k"]) else float("nan")
-    else:
-        res.labels = fit_clusters(X, method="dbscan", eps=p.dbscan_eps, min_samples=p.dbscan_min_samples)
-        res.k = int(len(set(res.labels) - {-1}))
-    Xs = X if not p.pca_components else prepare_matrix(feats, cols, log=p.log_transform)[0]
-    res.profiles = cluster_profiles(feats, res.labels, cols, Xs)
-    res.names = name_clusters(res.profiles, cols, threshold=p.name_threshold)
-    return res
-
-
-def clustering_findings(res: ClusteringResult) -> list[str]:
-    from .fmt import fmt_int, fmt_num, fmt_pct
-
-    if not res.available:
-        return [f"无法聚类 No clustering: {res.reason}."]
-    out = [f"{fmt_int(len(res.features))} 位用户分为 users form **{res.k}** 个群 groups "
-           + (f"(轮廓系数 silhouette {fmt_num(res.silhouette)}, 在 k={int(res.ks.k.min())}–{int(res.ks.k.max())} 中最高 best of the range)."
-              if res.method == "kmeans" else f"(DBSCAN).")]
-    for r in res.profiles.sort_values("users", ascending=False).itertuples():
-        out.append(f"群 {int(r.cluster)} ({fmt_pct(r.share)}, {fmt_int(r.users)}): {res.names.get(int(r.cluster), '')}.")
-    return out
-
-
-def clustering_headline(res: ClusteringResult) -> list[dict]:
-    from .fmt import fmt_num
-    from .report import headline
-
-    if not res.available:
-        return [headline("clusters 聚类", None, "n/a")]
-    return [headline("clusters k 聚类数", res.k, str(res.k)),
-            headline("silhouette 轮廓系数", res.silhouette, fmt_num(res.silhouette))]
-
-
-def show_clustering(res: ClusteringResult, part: str):
-    """Display one part: ``k``, ``profiles``, ``radar``, ``projection``."""
-    from IPython.display import Markdown, display
-
-    from .fmt import style_table
-
-    if not res.available:
-        display(Markdown(f"_{res.reason}_"))
-        return None
-    if part == "k":
-        if res.ks is None:
-            display(Markdown("_DBSCAN: k is found by density, no k range._"))
-            return None
-        return plot_k_selection(res.ks, chosen=res.k)
-    if part == "profiles":
-        p = res.profiles[["cluster", "users", "share"] + res.columns].copy()
-        p.insert(1, "name", p["cluster"].map(lambda c: res.names.get(int(c), "")))
-        p.columns = [feature_label(c) if c in res.columns else c for c in p.columns]
-        return display(style_table(p, int_cols=["users"], pct_cols=["share"],
-                                   num_cols=[feature_label(c) for c in res.columns]))
-    if part == "radar":
-        return plot_radar(res.profiles, res.columns, res.names)
-    if part == "projection":
-        return plot_projection(res.X, res.labels, res.names, seed=res.seed)
-    raise ValueError(f"unknown part {part!r}")
+def run_clustering(ctx) -> ClusteringReport | Unavailable:
+    """:meth:`ClusteringReport.run`: the user groups of a campaign (or its Unavailable twin)."""
+    return ClusteringReport.run(ctx)

@@ -23,11 +23,13 @@ Dirty rows (each dirty for exactly one reason; counts in ``manifest["dirty"]``, 
 reason names): duplicates of clean rows, empty ``uid``, unparseable times, times outside the period,
 negative prices on views, and unknown event names.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,15 +45,47 @@ _CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都", "武汉",
 _CATEGORIES = {"服饰": (59, 399), "美妆": (39, 299), "数码": (199, 2999), "食品": (9, 129), "家居": (29, 599)}
 BAD_ITEMS = ("I0003", "I0008", "I0014")
 #: dirty rows planted in events.csv, by ingest reason
-DIRTY = {"duplicate": 37, "missing_user_id": 12, "bad_timestamp": 9, "out_of_period": 15, "negative_amount": 6,
-         "unknown_event": 8}
-_HOUR_W = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 2.5, 3, 3, 3.2, 3.8, 3.2, 2.8, 2.8, 3, 3.2, 4, 5, 6.5,
-                    7, 6, 3.5], dtype=float)
+DIRTY = {
+    "duplicate": 37,
+    "missing_user_id": 12,
+    "bad_timestamp": 9,
+    "out_of_period": 15,
+    "negative_amount": 6,
+    "unknown_event": 8,
+}
+_HOUR_W = np.array(
+    [1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 2.5, 3, 3, 3.2, 3.8, 3.2, 2.8, 2.8, 3, 3.2, 4, 5, 6.5, 7, 6, 3.5],
+    dtype=float,
+)
 
-_POS = ["质量很好", "物流很快", "性价比高", "包装精美", "非常满意", "会回购的", "客服态度好", "和描述一致", "颜色很正",
-        "用着很舒服", "味道不错", "推荐购买"]
-_NEG = ["质量太差", "客服不理人", "包装破损", "发货太慢", "和图片不符", "用了两天就坏了", "有异味", "尺码不准",
-        "退货很麻烦", "不会再买了", "做工粗糙", "价格虚高"]
+_POS = [
+    "质量很好",
+    "物流很快",
+    "性价比高",
+    "包装精美",
+    "非常满意",
+    "会回购的",
+    "客服态度好",
+    "和描述一致",
+    "颜色很正",
+    "用着很舒服",
+    "味道不错",
+    "推荐购买",
+]
+_NEG = [
+    "质量太差",
+    "客服不理人",
+    "包装破损",
+    "发货太慢",
+    "和图片不符",
+    "用了两天就坏了",
+    "有异味",
+    "尺码不准",
+    "退货很麻烦",
+    "不会再买了",
+    "做工粗糙",
+    "价格虚高",
+]
 _MID = ["一般般", "还行吧", "凑合用", "中规中矩"]
 _ODD = ["", "good product, fast delivery", "👍👍👍", "bad quality", "😡😡", "   "]
 
@@ -81,11 +115,21 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     out.mkdir(parents=True, exist_ok=True)
     day0 = dt.datetime.fromisoformat(str(start))
     first_monday = (7 - day0.weekday()) % 7 or 7  # the second calendar week of the period (Mon-Sun)
-    planted = {"ads_channel": "信息流广告", "pay_given_order": 0.85, "ads_pay_given_order": 0.40,
-               "cohort_days": [first_monday, first_monday + 6], "cohort_hazard_factor": 0.45, "base_daily_hazard": 0.05,
-               "low_engagement_factor": 1.6, "bad_items": list(BAD_ITEMS), "bad_item_churn": 0.7,
-               "bad_item_negative_p": 0.75, "other_negative_p": 0.12, "weekend_factor": 1.35,
-               "evening_peak_hours": [20, 22]}
+    planted: dict[str, Any] = {
+        "ads_channel": "信息流广告",
+        "pay_given_order": 0.85,
+        "ads_pay_given_order": 0.40,
+        "cohort_days": [first_monday, first_monday + 6],
+        "cohort_hazard_factor": 0.45,
+        "base_daily_hazard": 0.05,
+        "low_engagement_factor": 1.6,
+        "bad_items": list(BAD_ITEMS),
+        "bad_item_churn": 0.7,
+        "bad_item_negative_p": 0.75,
+        "other_negative_p": 0.12,
+        "weekend_factor": 1.35,
+        "evening_peak_hours": [20, 22],
+    }
 
     # ---- users
     uid = np.array([f"U{i:05d}" for i in range(1, n_users + 1)])
@@ -100,12 +144,16 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     hazard[engagement < np.median(engagement)] *= planted["low_engagement_factor"]
     lifetime = rng.geometric(hazard)  # days until churn
     signup_sec = rng.integers(8 * 3600, 23 * 3600, size=n_users)
-    users = pd.DataFrame({
-        "user_id": uid, "channel": np.array(DEMO_CHANNELS)[channel], "city": rng.choice(_CITIES, size=n_users),
-        "age": np.clip(rng.normal(31, 8, size=n_users), 16, 65).round().astype(int),
-        "gender": rng.choice(["男", "女"], size=n_users, p=[0.45, 0.55]),
-        "signup_time": _times(day0, signup_day, signup_sec).dt.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": uid,
+            "channel": np.array(DEMO_CHANNELS)[channel],
+            "city": rng.choice(_CITIES, size=n_users),
+            "age": np.clip(rng.normal(31, 8, size=n_users), 16, 65).round().astype(int),
+            "gender": rng.choice(["男", "女"], size=n_users, p=[0.45, 0.55]),
+            "signup_time": _times(day0, signup_day, signup_sec).dt.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
 
     # ---- items
     cats = list(_CATEGORIES)
@@ -172,15 +220,20 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     ev = pd.DataFrame(rows, columns=["u", "day", "sec", "event_name", "it", "price", "order_no", "session"])
     ev = ev[ev.sec < 86400].reset_index(drop=True)
     ts = _times(day0, ev.day.to_numpy(), ev.sec.to_numpy())
-    events = pd.DataFrame({
-        "uid": uid[ev.u], "event_name": ev.event_name,
-        "event_time": ts.dt.strftime("%Y-%m-%d %H:%M:%S"), "session": ev.session,
-        "item": np.where(ev.it >= 0, item_ids[ev.it.clip(lower=0)], ""),
-        "category": np.where(ev.it >= 0, item_cat[ev.it.clip(lower=0)], ""),
-        "price": ev.price.map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
-        "channel": np.array(DEMO_CHANNELS)[channel[ev.u]], "platform": np.array(_PLATFORMS)[platform[ev.u]],
-        "order_no": ev.order_no,
-    })
+    events = pd.DataFrame(
+        {
+            "uid": uid[ev.u],
+            "event_name": ev.event_name,
+            "event_time": ts.dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "session": ev.session,
+            "item": np.where(ev.it >= 0, item_ids[ev.it.clip(lower=0)], ""),
+            "category": np.where(ev.it >= 0, item_cat[ev.it.clip(lower=0)], ""),
+            "price": ev.price.map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
+            "channel": np.array(DEMO_CHANNELS)[channel[ev.u]],
+            "platform": np.array(_PLATFORMS)[platform[ev.u]],
+            "order_no": ev.order_no,
+        }
+    )
     events = events.drop_duplicates(ignore_index=True)
     clean_rows = len(events)
 
@@ -189,7 +242,7 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     parts, k = [], 0
     end_date = day0 + dt.timedelta(days=days)
     for reason, n in DIRTY.items():
-        d = events.iloc[pick[k:k + n]].copy()
+        d = events.iloc[pick[k : k + n]].copy()
         k += n
         if reason == "missing_user_id":
             d["uid"] = ""
@@ -225,7 +278,7 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
             text, rating = "，".join(rng.choice(_POS, size=2, replace=False)) + "！", int(rng.integers(4, 6))
         if rng.random() < 0.02:
             text = str(rng.choice(_ODD))
-        when = (day0 + dt.timedelta(days=int(d), seconds=int(rng.integers(9 * 3600, 23 * 3600))))
+        when = day0 + dt.timedelta(days=int(d), seconds=int(rng.integers(9 * 3600, 23 * 3600)))
         rv.append((f"R{j + 1:06d}", uid[u], item_ids[it], item_cat[it], rating, text, when.strftime("%Y/%m/%d %H:%M")))
     reviews_df = pd.DataFrame(rv, columns=["评论ID", "用户", "商品", "品类", "评分", "评论内容", "评论时间"])
 
@@ -234,8 +287,12 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     reviews_df.to_csv(files["reviews"], index=False, encoding="gb18030", lineterminator="\n")
     with open(files["users"], "w", encoding="utf-8", newline="\n") as fh:
         for rec in users.to_dict(orient="records"):
-            fh.write(json.dumps({k: (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()},
-                                ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {k: (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()}, ensure_ascii=False
+                )
+                + "\n"
+            )
     manifest = {
         "files": {k: str(v) for k, v in files.items()},
         "rows": {"events": len(allrows), "events_clean": clean_rows, "reviews": len(reviews_df), "users": n_users},

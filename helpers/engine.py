@@ -4,6 +4,7 @@ Analysis helpers take and return Ibis tables for event-level work, so the same c
 laptop (DuckDB, out of core) and on a Spark cluster (``engine: spark``); only small results are pulled
 into pandas for tables and charts. See README, "Architecture".
 """
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import ibis
 
+from .locations import CampaignPaths
 from .params import Campaign
-from .paths import CampaignPaths
 
 __all__ = ["connect", "read_table", "clean_table_location", "is_remote", "as_table"]
 
@@ -45,10 +46,12 @@ def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
         # as TIMESTAMP_NTZ, and the session time zone is UTC (ibis.pyspark.connect sets it too) so that the
         # casts Ibis adds for epoch seconds and timestamp literals (to Spark's zoned TIMESTAMP) shift nothing;
         # in a DST zone an epoch-second difference across the change would be an hour off.
-        session = (SparkSession.builder.appName("ubakit")
-                   .config("spark.sql.session.timeZone", "UTC")
-                   .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
-                   .getOrCreate())
+        session = (
+            SparkSession.builder.appName("ubakit")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+            .getOrCreate()
+        )
         return ibis.pyspark.connect(session)
     raise ValueError(f"engine: unknown engine {engine!r} (duckdb or spark)")
 
@@ -61,7 +64,7 @@ def clean_table_location(paths: CampaignPaths, name: str, clean_data: str | None
         return str(paths.table(name))
     base = clean_data.removeprefix("file://") if clean_data.startswith("file://") else clean_data
     if not is_remote(base):
-        from .paths import project_root
+        from .locations import project_root
 
         local = Path(base).expanduser()
         base = str(local if local.is_absolute() else project_root() / local)
@@ -80,8 +83,11 @@ def read_table(con, paths: CampaignPaths, name: str, clean_data: str | None = No
     are handed to the engine as they are."""
     loc = clean_table_location(paths, name, clean_data)
     if not is_remote(loc) and not Path(loc).exists():
-        fix = (f"check clean_data ({clean_data}) in the params: it must hold {name}.parquet" if clean_data else
-               "run the ingest notebook first (python -m helpers run params/<campaign>.yaml --only ingest)")
+        fix = (
+            f"check clean_data ({clean_data}) in the params: it must hold {name}.parquet"
+            if clean_data
+            else "run the ingest notebook first (python -m helpers run params/<campaign>.yaml --only ingest)"
+        )
         raise FileNotFoundError(f"{loc} does not exist: {fix}")
     return con.read_parquet(loc, table_name=f"{name}_clean")
 

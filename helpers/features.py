@@ -3,6 +3,7 @@ shared by clustering, the user profile and churn (docs/features.md lists every c
 
 Computed in Ibis (DuckDB or Spark); one row per user comes back as pandas.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,19 @@ __all__ = ["user_features", "FEATURE_NAMES", "feature_label"]
 
 #: bilingual names for reports
 FEATURE_NAMES = {
-    "n_events": "事件数 events", "active_days": "活跃天数 active days", "sessions": "会话数 sessions",
-    "recency_days": "最近活跃距今天数 recency (days)", "tenure_days": "在网天数 tenure (days)",
-    "events_per_active_day": "日均事件 events per active day", "spend": "消费金额 spend",
-    "n_categories": "浏览品类数 categories", "trend": "近7天趋势 last-7-day trend", "mean_gap_hours": "平均间隔 mean gap (h)",
-    "evening_share": "晚间占比 evening share", "preferred_hour": "偏好时段 preferred hour", "n_orders": "订单数 orders",
+    "n_events": "事件数 events",
+    "active_days": "活跃天数 active days",
+    "sessions": "会话数 sessions",
+    "days_since_last_event": "距最后一次行为天数 days since last event",
+    "tenure_days": "在网天数 tenure (days)",
+    "events_per_active_day": "日均事件 events per active day",
+    "spend": "消费金额 spend",
+    "n_categories": "浏览品类数 categories",
+    "trend": "近7天趋势 last-7-day trend",
+    "mean_gap_hours": "平均间隔 mean gap (h)",
+    "evening_share": "晚间占比 evening share",
+    "preferred_hour": "偏好时段 preferred hour",
+    "n_orders": "订单数 orders",
 }
 
 
@@ -39,10 +48,21 @@ def _safe(name: str) -> str:
     return re.sub(r"\W+", "_", str(name)).strip("_") or "x"
 
 
-def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts_col: str = "ts",
-                  event_col: str = "event", amount_col: str = "amount", session_col: str = "session_id",
-                  category_col: str = "category", event_types: list[str] | None = None,
-                  session_gap_minutes: float = 30, buy_events=("buy", "pay", "order")) -> pd.DataFrame:
+def user_features(
+    events,
+    *,
+    start=None,
+    end=None,
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+    amount_col: str = "amount",
+    session_col: str = "session_id",
+    category_col: str = "category",
+    event_types: list[str] | None = None,
+    session_gap_minutes: float = 30,
+    buy_events=("buy", "pay", "order"),
+) -> pd.DataFrame:
     """One row per user with at least one event in ``[start, end)``; only rows in that window are read.
 
     Parameters
@@ -55,11 +75,11 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     -------
     DataFrame sorted by ``user_id`` with: ``n_events``; ``n_<event>`` per event type; ``active_days``
     (distinct local dates); ``sessions`` (source session ids when present, else 30-minute gaps);
-    ``first_ts``, ``last_ts``; ``recency_days`` (fractional days from the last event to ``end``, or to the
+    ``first_ts``, ``last_ts``; ``days_since_last_event`` (fractional days from the last event to ``end``, or to the
     latest event in the window when ``end`` is None); ``tenure_days`` (same, from the first event);
     ``events_per_active_day``; ``has_<buy event>`` (0/1) for buy events present; ``n_orders`` (buy events);
-    ``spend`` (sum of ``amount`` on buy events, 0 without any; NaN without an amount column); ``n_categories``; ``trend``
-    (events per day in the last 7 days of the window / events per day before, NaN when the window is
+    ``spend`` (sum of ``amount`` on buy events, 0 without any; NaN without an amount column); ``n_categories``;
+    ``trend`` (events per day in the last 7 days of the window / events per day before, NaN when the window is
     shorter than 8 days or there was nothing before); ``mean_gap_hours`` (mean time between consecutive
     events, times taken to the whole second, NaN with one event); ``evening_share`` (events
     18:00-24:00); ``preferred_hour`` (most frequent hour, ties to the earlier hour). ``first_ts`` and
@@ -78,9 +98,13 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     buys = [b for b in buy_events if b in set(event_types)]
     has_amount = amount_col in base.columns
     base = base.mutate(_prev=base["_ts"].lag().over(ibis.window(group_by=base["_u"], order_by=base["_ts"])))
-    aggs = {"n_events": base.count(), "first_ts": base["_ts"].min(), "last_ts": base["_ts"].max(),
-            "active_days": base["_ts"].date().nunique(),
-            "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean()}
+    aggs = {
+        "n_events": base.count(),
+        "first_ts": base["_ts"].min(),
+        "last_ts": base["_ts"].max(),
+        "active_days": base["_ts"].date().nunique(),
+        "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean(),
+    }
     for e in event_types:
         aggs[f"n_{_safe(e)}"] = (base["_e"] == e).cast("int64").sum()
     if buys:
@@ -115,8 +139,10 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     h = h.filter(h["_rn"] == 0)
     rights = [h.select(_u=h["_u"], preferred_hour=h["_h"])]
     if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)
-        s = sessionize(base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
-                       gap_minutes=session_gap_minutes)
+        s = sessionize(
+            base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
+            gap_minutes=session_gap_minutes,
+        )
         rights.append(s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique()))
 
     out = feats
@@ -131,7 +157,7 @@ def user_features(events, *, start=None, end=None, user_col: str = "user_id", ts
     # microseconds, the canonical resolution, whichever engine ran (Spark's pandas conversion gives ns)
     df["first_ts"] = pd.to_datetime(df["first_ts"]).astype("datetime64[us]")
     df["last_ts"] = pd.to_datetime(df["last_ts"]).astype("datetime64[us]")
-    df["recency_days"] = (ref - df["last_ts"]).dt.total_seconds() / 86400
+    df["days_since_last_event"] = (ref - df["last_ts"]).dt.total_seconds() / 86400
     df["tenure_days"] = (ref - df["first_ts"]).dt.total_seconds() / 86400
     df["events_per_active_day"] = df["n_events"] / df["active_days"]
     if buys and not has_amount:
@@ -174,8 +200,11 @@ def _trend(base, start, end, df: pd.DataFrame) -> pd.Series:
     if days_before < 1:
         return pd.Series(float("nan"), index=df.index)
     cut = ibis.literal(end - pd.Timedelta(days=7))
-    agg = base.group_by("_u").aggregate(_late=(base["_ts"] >= cut).cast("int64").sum(),
-                                        _early=(base["_ts"] < cut).cast("int64").sum()).to_pandas()
+    agg = (
+        base.group_by("_u")
+        .aggregate(_late=(base["_ts"] >= cut).cast("int64").sum(), _early=(base["_ts"] < cut).cast("int64").sum())
+        .to_pandas()
+    )
     agg = agg.set_index("_u").reindex(df["user_id"])
     early_rate = agg["_early"].to_numpy() / days_before
     late_rate = agg["_late"].to_numpy() / 7.0

@@ -3,6 +3,7 @@
 Missing values (None, NaN, NaT, ``pd.NA``) format as an en dash ``"–"`` (:data:`MISSING`); infinities as
 ``"∞"`` / ``"-∞"``; a value that rounds to zero never shows a minus sign (``"0.00"``, not ``"-0.00"``).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,7 +81,7 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     if special is not None:
         return special + ("%" if special != MISSING else "")
     v = float(x) * 100
-    if v != 0 and abs(v) < 10 ** -digits:
+    if v != 0 and abs(v) < 10**-digits:
         # two significant digits in fixed notation (never "2.5e-05%"), trailing zeros dropped
         text = _fixed(v, 1 - math.floor(math.log10(abs(v))), thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
@@ -160,9 +161,17 @@ def fmt_duration_hours(h: Any) -> str:
     return f"{_fixed(v / 24, 1)} d"
 
 
-def style_table(df: pd.DataFrame, *, pct_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
-                money_cols: Iterable[str] = (), num_cols: Iterable[str] = (), currency: str = "¥",
-                hide_index: bool = True, caption: str | None = None):
+def style_table(
+    df: pd.DataFrame,
+    *,
+    pct_cols: Iterable[str] = (),
+    int_cols: Iterable[str] = (),
+    money_cols: Iterable[str] = (),
+    num_cols: Iterable[str] = (),
+    currency: str = "¥",
+    hide_index: bool = True,
+    caption: str | None = None,
+):
     """Style a table for a report: per-column number formats, escaped text, optionally no index.
 
     Parameters
@@ -187,8 +196,12 @@ def style_table(df: pd.DataFrame, *, pct_cols: Iterable[str] = (), int_cols: Ite
         raw quarantined rows may contain markup); missing values show as ``"–"``.
     """
     fmts: dict[str, Callable[[Any], str]] = {}
-    for cols, f in ((pct_cols, fmt_pct), (int_cols, fmt_int), (money_cols, lambda x: fmt_money(x, currency)),
-                    (num_cols, fmt_num)):
+    for cols, f in (
+        (pct_cols, fmt_pct),
+        (int_cols, fmt_int),
+        (money_cols, lambda x: fmt_money(x, currency)),
+        (num_cols, fmt_num),
+    ):
         for c in cols:
             if c in df.columns:
                 fmts[c] = f

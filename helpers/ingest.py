@@ -19,6 +19,7 @@ Cleaning: every row gets at most one ``reason``, the first that applies in this 
 7. ``negative_amount`` (unless ``allow_negative_amount``), ``implausible_amount`` (above ``max_amount``);
 8. ``unknown_event``: not in the campaign's ``events`` list (when it gives one).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -34,8 +35,9 @@ from pathlib import Path
 
 import duckdb
 
+from .errors import UbakitError
+from .locations import CampaignPaths
 from .params import Campaign, Rule, Source, TableSpec, resolve_input
-from .paths import CampaignPaths
 from .schema import TABLES
 
 __all__ = [
@@ -51,24 +53,50 @@ __all__ = [
 ]
 
 #: Fixed reasons in the order they are tested (``missing_<col>`` stands for one per required column).
-REASON_ORDER = ("duplicate", "missing_<column>", "bad_timestamp", "bad_number", "<rule reasons>",
-                "out_of_period", "negative_amount", "implausible_amount", "unknown_event")
+REASON_ORDER = (
+    "duplicate",
+    "missing_<column>",
+    "bad_timestamp",
+    "bad_number",
+    "<rule reasons>",
+    "out_of_period",
+    "negative_amount",
+    "implausible_amount",
+    "unknown_event",
+)
 
 _NAIVE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H", "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d",
-    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
 )
 _TZ_FORMATS = (
-    "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z",
-    "%Y-%m-%d %H:%M%z", "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%dT%H:%M%z",
 )
 _ID_COLUMNS = {"user_id", "order_id", "item_id", "review_id", "session_id"}
 _SAMPLE_BYTES = 4 << 20
 
 
-class IngestError(ValueError):
+class IngestError(UbakitError, ValueError):
     """A problem with an input file or its mapping; the message names the file, column or parameter."""
 
 
@@ -121,8 +149,9 @@ def _list_lit(values) -> str:
     return "[" + ", ".join(_lit(v) for v in values) + "]"
 
 
-def connect_duckdb(cfg: Campaign | None = None, paths: CampaignPaths | None = None,
-                   database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect_duckdb(
+    cfg: Campaign | None = None, paths: CampaignPaths | None = None, database: str = ":memory:"
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the campaign's memory limit and a spill folder in its cache."""
     con = duckdb.connect(database)
     if cfg is not None:
@@ -169,8 +198,9 @@ def detect_encoding(path: str | os.PathLike) -> str:
         ) from None
 
 
-def transcode_to_utf8(src: str | os.PathLike, dst: str | os.PathLike, encoding: str,
-                      *, chunk_chars: int = 8 << 20) -> Path:
+def transcode_to_utf8(
+    src: str | os.PathLike, dst: str | os.PathLike, encoding: str, *, chunk_chars: int = 8 << 20
+) -> Path:
     """Stream ``src`` (any codec Python knows; gzip allowed) into ``dst`` as UTF-8, in bounded memory."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -203,13 +233,24 @@ def _format_of(path: str, declared: str) -> str:
     if declared != "auto":
         return declared
     p = path.lower().removesuffix(".gz")
-    for ext, fmt in ((".csv", "csv"), (".tsv", "csv"), (".txt", "csv"), (".xlsx", "excel"), (".xls", "excel"),
-                     (".parquet", "parquet"), (".pq", "parquet"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                     (".json", "jsonl")):
+    for ext, fmt in (
+        (".csv", "csv"),
+        (".tsv", "csv"),
+        (".txt", "csv"),
+        (".xlsx", "excel"),
+        (".xls", "excel"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+    ):
         if p.endswith(ext):
             return fmt
-    raise IngestError(f"{path}: cannot tell the file format from its name; set tables.<table>.source.format "
-                      "(csv, excel, parquet or jsonl)")
+    raise IngestError(
+        f"{path}: cannot tell the file format from its name; set tables.<table>.source.format "
+        "(csv, excel, parquet or jsonl)"
+    )
 
 
 def _cache_name(path: str, suffix: str) -> str:
@@ -235,8 +276,13 @@ def _raw_relation_sql(source: Source, files: list[str], fmt: str, cache: Path) -
                     transcode_to_utf8(f, out, enc)
                 readable.append((f, str(out)))
         encoding = ",".join(sorted(encs))
-        opts = ["all_varchar = true", f"header = {str(source.header).lower()}", "union_by_name = true",
-                "filename = '__file'", "null_padding = true"]
+        opts = [
+            "all_varchar = true",
+            f"header = {str(source.header).lower()}",
+            "union_by_name = true",
+            "filename = '__file'",
+            "null_padding = true",
+        ]
         if source.delimiter:
             opts.append(f"delim = {_lit(source.delimiter)}")
         inner = f"read_csv({_list_lit([r for _, r in readable])}, {', '.join(opts)})"
@@ -261,11 +307,14 @@ def _raw_relation_sql(source: Source, files: list[str], fmt: str, cache: Path) -
             parts.append(f"SELECT *, {_lit(f)} AS __file FROM read_parquet({_lit(str(out))})")
         return " UNION ALL BY NAME ".join(parts), None
     if fmt == "parquet":
-        return (f"SELECT *, filename AS __file FROM read_parquet({_list_lit(files)}, filename = true, "
-                "union_by_name = true)"), None
+        return (
+            f"SELECT *, filename AS __file FROM read_parquet({_list_lit(files)}, filename = true, union_by_name = true)"
+        ), None
     if fmt == "jsonl":
-        return (f"SELECT *, filename AS __file FROM read_json({_list_lit(files)}, format = 'newline_delimited', "
-                "filename = true, union_by_name = true)"), None
+        return (
+            f"SELECT *, filename AS __file FROM read_json({_list_lit(files)}, format = 'newline_delimited', "
+            "filename = true, union_by_name = true)"
+        ), None
     raise IngestError(f"unsupported format {fmt!r}")
 
 
@@ -276,8 +325,9 @@ def _varchar_view(con, name: str, rel_sql: str) -> list[str]:
     cols = [r[0] for r in con.execute(f"DESCRIBE {name}__any").fetchall()]
     src_cols = [c for c in cols if c not in ("__file", "filename")]
     casts = ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in src_cols)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {casts}, __file, "
-                f"row_number() OVER () AS __row FROM {name}__any")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {casts}, __file, row_number() OVER () AS __row FROM {name}__any"
+    )
     return src_cols
 
 
@@ -288,6 +338,7 @@ def ts_sql(expr: str, *, fmt: str = "auto", source_tz: str, campaign_tz: str) ->
     ``fmt``: ``auto`` (epoch seconds / milliseconds by digit count, else the common formats, with or
     without a UTC offset), ``epoch_s``, ``epoch_ms``, or one strptime format.
     """
+
     def naive(x: str) -> str:
         if source_tz == campaign_tz:
             return x
@@ -366,14 +417,18 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     if spec.derive_from:
         return _derive_table(con, cfg, table, spec, paths, t0)
     src = spec.source
+    if src is None:
+        raise IngestError(f"tables.{table}: give either source (a file) or derive_from (another table)")
     pattern = resolve_input(src.path, raw_dir=paths.raw)
     files = sorted(glob.glob(pattern))
     if not files:
         raise IngestError(f"tables.{table}.source.path: no file matches {src.path!r} (looked for {pattern})")
     fmts = {_format_of(f, src.format) for f in files}
     if len(fmts) > 1:
-        raise IngestError(f"tables.{table}.source.path matches files of several formats ({', '.join(sorted(fmts))}); "
-                          "narrow the glob or set source.format")
+        raise IngestError(
+            f"tables.{table}.source.path matches files of several formats ({', '.join(sorted(fmts))}); "
+            "narrow the glob or set source.format"
+        )
     fmt = fmts.pop()
     rel_sql, encoding = _raw_relation_sql(src, files, fmt, paths.cache)
     raw = f"raw_{table}"
@@ -388,7 +443,8 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         if col not in src_cols:
             raise IngestError(
                 f"tables.{table}.columns.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
-                f"the file has: {', '.join(src_cols)}")
+                f"the file has: {', '.join(src_cols)}"
+            )
     # canonical column -> text expression over the raw view
     text: dict[str, str] = {}
     for name in canon:
@@ -398,11 +454,14 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             text[name] = _ident(spec.columns[name])
         elif name in src_cols:
             text[name] = _ident(name)
-    missing_req = [c for c in canon if canon[c].required and c not in text and not (table == "reviews" and c == "review_id")]
+    missing_req = [
+        c for c in canon if canon[c].required and c not in text and not (table == "reviews" and c == "review_id")
+    ]
     if missing_req:
         raise IngestError(
             f"tables.{table}: required column(s) {', '.join(missing_req)} not mapped; add e.g. "
-            f"columns: {{{missing_req[0]}: <source column>}} (the file has: {', '.join(src_cols)})")
+            f"columns: {{{missing_req[0]}: <source column>}} (the file has: {', '.join(src_cols)})"
+        )
     for name, expr in list(text.items()):
         if name in spec.values:
             cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in spec.values[name].items())
@@ -410,7 +469,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         if name in _ID_COLUMNS:
             # ids exported as floats ('13085.0') become '13085'
             v = f"CAST({text[name]} AS VARCHAR)"  # the regex only runs on values with a dot (cheap otherwise)
-            text[name] = f"(CASE WHEN contains({v}, '.') THEN regexp_replace({v}, '^(-?\\d+)\\.0+$', '\\1') ELSE {v} END)"
+            text[name] = (
+                f"(CASE WHEN contains({v}, '.') THEN regexp_replace({v}, '^(-?\\d+)\\.0+$', '\\1') ELSE {v} END)"
+            )
     if table == "reviews" and "review_id" not in text:
         text["review_id"] = "CAST(__row AS VARCHAR)"
 
@@ -418,8 +479,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     for name, expr in text.items():
         dtype = canon[name].dtype
         if dtype == "TIMESTAMP":
-            typed[name] = ts_sql(expr, fmt=spec.ts_format, source_tz=spec.source_timezone or cfg.timezone,
-                                 campaign_tz=cfg.timezone)
+            typed[name] = ts_sql(
+                expr, fmt=spec.ts_format, source_tz=spec.source_timezone or cfg.timezone, campaign_tz=cfg.timezone
+            )
         elif dtype in ("DOUBLE", "INTEGER"):
             typed[name] = f"CAST({_num_sql(expr)} AS {dtype})"
         else:
@@ -429,15 +491,15 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     used_src = set(spec.columns.values()) | {n for n in canon if n in src_cols}
     extras: dict[str, str] = {}
     if spec.keep_extra:
-        for c in src_cols:
-            if c in used_src:
+        for src_col in src_cols:
+            if src_col in used_src:
                 continue
-            nm = _safe_extra(c)
+            nm = _safe_extra(src_col)
             if nm in canon or nm in extras or nm.startswith("__"):
                 nm = f"src_{nm}"
             if nm in canon or nm in extras:
                 continue
-            extras[nm] = _ident(c)
+            extras[nm] = _ident(src_col)
     for name in spec.derive:
         if name not in canon:
             extras[_safe_extra(name)] = f"CAST(({spec.derive[name]}) AS VARCHAR)"
@@ -461,14 +523,21 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         elif rule.column in text:
             colexpr = f"CAST({text[rule.column]} AS VARCHAR)"
         else:
-            raise IngestError(f"tables.{table}.rules[{i}].column: {rule.column!r} is neither a source column nor "
-                              f"a mapped canonical column{_closest(rule.column, src_cols + list(text))}")
+            raise IngestError(
+                f"tables.{table}.rules[{i}].column: {rule.column!r} is neither a source column nor "
+                f"a mapped canonical column{_closest(rule.column, src_cols + list(text))}"
+            )
         checks.append((rule.reason, f"COALESCE({_rule_sql(rule, colexpr)}, false)"))
     if "ts" in typed:
         start = _lit(str(cfg.period.start))
         end = _lit(str(cfg.period.end))
-        checks.append(("out_of_period", f"({ref['ts']} < CAST({start} AS TIMESTAMP) OR "
-                                        f"{ref['ts']} >= CAST({end} AS TIMESTAMP) + INTERVAL 1 DAY)"))
+        checks.append(
+            (
+                "out_of_period",
+                f"({ref['ts']} < CAST({start} AS TIMESTAMP) OR "
+                f"{ref['ts']} >= CAST({end} AS TIMESTAMP) + INTERVAL 1 DAY)",
+            )
+        )
     if "amount" in typed:
         if not spec.allow_negative_amount:
             checks.append(("negative_amount", f"{ref['amount']} < 0"))
@@ -490,26 +559,34 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {staged} AS "
             f"SELECT *, CASE WHEN __dup THEN 'duplicate' ELSE {case} END AS __reason "
-            f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})")
+            f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})"
+        )
     except duckdb.Error as e:
         msg = str(e).splitlines()[0]
-        hint = " (check tables.%s.derive expressions: source columns are text, cast them)" % table if spec.derive else ""
+        hint = f" (check tables.{table}.derive expressions: source columns are text, cast them)" if spec.derive else ""
         raise IngestError(f"tables.{table}: cleaning {where} failed: {msg}{hint}") from None
 
     paths.data.mkdir(parents=True, exist_ok=True)
     out = paths.table(table)
     tmp = out.with_suffix(".parquet.part")
-    con.execute(f"COPY (SELECT {', '.join(out_cols)} FROM {staged} WHERE __reason IS NULL ORDER BY __row) "
-                f"TO {_lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(
+        f"COPY (SELECT {', '.join(out_cols)} FROM {staged} WHERE __reason IS NULL ORDER BY __row) "
+        f"TO {_lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+    )
     os.replace(tmp, out)
-    reasons = dict(con.execute(f"SELECT __reason, count(*) FROM {staged} WHERE __reason IS NOT NULL "
-                               "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
-    rows_in = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]
+    reasons = dict(
+        con.execute(
+            f"SELECT __reason, count(*) FROM {staged} WHERE __reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    )
+    rows_in = _scalar(con, f"SELECT count(*) FROM {staged}")
     qpath = None
     paths.quarantine.mkdir(parents=True, exist_ok=True)
     q = paths.quarantine / f"{table}.parquet"
-    qsql = (f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, "
-            f"{', '.join(_ident(c) for c in src_cols)} FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row")
+    qsql = (
+        f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, "
+        f"{', '.join(_ident(c) for c in src_cols)} FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row"
+    )
     con.execute(f"COPY ({qsql}) TO {_lit(str(q))} (FORMAT parquet)")
     qpath = str(q)
     qcsv = paths.quarantine / f"{table}.csv"
@@ -524,10 +601,22 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     con.execute(f"DROP TABLE {staged}")
     rep = _summarise(con, table, out)
     return TableReport(
-        table=table, files=files, format=fmt, encoding=encoding, rows_in=int(rows_in), rows_out=rep["rows"],
-        reasons={k: int(v) for k, v in reasons.items()}, columns=[n for n in canon if n in typed],
-        extra_columns=list(extras), ts_min=rep["ts_min"], ts_max=rep["ts_max"], users=rep["users"],
-        path=str(out), quarantine_path=qpath, seconds=round(time.perf_counter() - t0, 3))
+        table=table,
+        files=files,
+        format=fmt,
+        encoding=encoding,
+        rows_in=int(rows_in),
+        rows_out=rep["rows"],
+        reasons={k: int(v) for k, v in reasons.items()},
+        columns=[n for n in canon if n in typed],
+        extra_columns=list(extras),
+        ts_min=rep["ts_min"],
+        ts_max=rep["ts_max"],
+        users=rep["users"],
+        path=str(out),
+        quarantine_path=qpath,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
 
 
 def _summarise(con, table: str, out: Path) -> dict:
@@ -536,11 +625,21 @@ def _summarise(con, table: str, out: Path) -> dict:
     parts.append("CAST(min(ts) AS VARCHAR)" if "ts" in cols else "NULL")
     parts.append("CAST(max(ts) AS VARCHAR)" if "ts" in cols else "NULL")
     parts.append("count(DISTINCT user_id)" if "user_id" in cols else "NULL")
-    n, lo, hi, users = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet({_lit(str(out))})").fetchone()
+    row = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet({_lit(str(out))})").fetchone()
+    assert row is not None  # an aggregate always returns one row
+    n, lo, hi, users = row
     return {"rows": int(n), "ts_min": lo, "ts_max": hi, "users": None if users is None else int(users)}
 
 
+def _scalar(con, sql: str):
+    """The single value of an aggregate query (DuckDB 2.0 has no relation.fetchone())."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: CampaignPaths, t0: float) -> TableReport:
+    assert spec.derive_from is not None
     base = paths.table(spec.derive_from)
     if not base.exists():
         raise IngestError(f"tables.{table}.derive_from: {spec.derive_from} has not been ingested yet")
@@ -548,17 +647,29 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
     canon = [c.name for c in TABLES[table]]
     notes = []
     if table == "orders" and spec.derive_from == "events":
-        oid = ("COALESCE(order_id, " if "order_id" in have else "(") + \
-              "md5(concat_ws('|', user_id, CAST(ts AS VARCHAR), " + \
-              ("COALESCE(item_id, '')" if "item_id" in have else "''") + ")))"
-        sel = {"user_id": "user_id", "order_id": oid, "ts": "ts",
-               "amount": "amount" if "amount" in have else "CAST(NULL AS DOUBLE)"}
+        oid = (
+            ("COALESCE(order_id, " if "order_id" in have else "(")
+            + "md5(concat_ws('|', user_id, CAST(ts AS VARCHAR), "
+            + ("COALESCE(item_id, '')" if "item_id" in have else "''")
+            + ")))"
+        )
+        sel = {
+            "user_id": "user_id",
+            "order_id": oid,
+            "ts": "ts",
+            "amount": "amount" if "amount" in have else "CAST(NULL AS DOUBLE)",
+        }
         if "amount" not in have:
             notes.append("events have no amount: orders.amount is empty (RFM monetary value unavailable)")
-        where = f"event IN ({', '.join(_lit(e) for e in spec.where_event)})"
+        where = f"event IN ({', '.join(_lit(e) for e in spec.where_event or [])})"
     elif table == "events" and spec.derive_from == "orders":
-        sel = {"user_id": "user_id", "event": _lit(spec.event_name), "ts": "ts", "amount": "amount",
-               "order_id": "order_id"}
+        sel = {
+            "user_id": "user_id",
+            "event": _lit(spec.event_name),
+            "ts": "ts",
+            "amount": "amount",
+            "order_id": "order_id",
+        }
         where = "true"
     else:
         raise IngestError(f"tables.{table}.derive_from: cannot derive {table} from {spec.derive_from}")
@@ -568,15 +679,31 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
     select = ", ".join(f"{e} AS {_ident(c)}" for c, e in sel.items())
     out = paths.table(table)
     tmp = out.with_suffix(".parquet.part")
-    con.execute(f"COPY (SELECT {select} FROM read_parquet({_lit(str(base))}) WHERE {where}) TO {_lit(str(tmp))} "
-                "(FORMAT parquet, COMPRESSION zstd)")
+    con.execute(
+        f"COPY (SELECT {select} FROM read_parquet({_lit(str(base))}) WHERE {where}) TO {_lit(str(tmp))} "
+        "(FORMAT parquet, COMPRESSION zstd)"
+    )
     os.replace(tmp, out)
     rep = _summarise(con, table, out)
     return TableReport(
-        table=table, files=[str(base)], format="parquet", encoding=None, rows_in=rep["rows"], rows_out=rep["rows"],
-        reasons={}, columns=list(sel), extra_columns=[], ts_min=rep["ts_min"], ts_max=rep["ts_max"],
-        users=rep["users"], path=str(out), quarantine_path=None, seconds=round(time.perf_counter() - t0, 3),
-        derived_from=spec.derive_from, notes=notes)
+        table=table,
+        files=[str(base)],
+        format="parquet",
+        encoding=None,
+        rows_in=rep["rows"],
+        rows_out=rep["rows"],
+        reasons={},
+        columns=list(sel),
+        extra_columns=[],
+        ts_min=rep["ts_min"],
+        ts_max=rep["ts_max"],
+        users=rep["users"],
+        path=str(out),
+        quarantine_path=None,
+        seconds=round(time.perf_counter() - t0, 3),
+        derived_from=spec.derive_from,
+        notes=notes,
+    )
 
 
 def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = True) -> dict[str, TableReport]:
@@ -590,8 +717,9 @@ def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = Tru
     if cfg.demo is not None:
         from .demo import generate_demo
 
-        generate_demo(paths.raw, seed=cfg.demo.seed, n_users=cfg.demo.n_users,
-                      start=str(cfg.demo.start), days=cfg.demo.days)
+        generate_demo(
+            paths.raw, seed=cfg.demo.seed, n_users=cfg.demo.n_users, start=str(cfg.demo.start), days=cfg.demo.days
+        )
     con = connect_duckdb(cfg, paths)
     reports: dict[str, TableReport] = {}
     names = cfg.table_names
@@ -611,8 +739,11 @@ def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = Tru
         if bar is not None:
             bar.close()
         con.close()
-    manifest = {"campaign": cfg.campaign, "timezone": cfg.timezone,
-                "period": {"start": str(cfg.period.start), "end": str(cfg.period.end)},
-                "tables": {k: v.to_dict() for k, v in reports.items()}}
+    manifest = {
+        "campaign": cfg.campaign,
+        "timezone": cfg.timezone,
+        "period": {"start": str(cfg.period.start), "end": str(cfg.period.end)},
+        "tables": {k: v.to_dict() for k, v in reports.items()},
+    }
     (paths.data / "_ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return reports

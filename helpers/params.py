@@ -7,6 +7,7 @@ notebooks and unknown time zones. ``python -m helpers validate params/<campaign>
 
 The full reference of keys is ``docs/params.md``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,10 +22,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .paths import SLUG_PATTERN, check_slug, project_root
+from .errors import ParamsError
+from .locations import SLUG_PATTERN, check_slug, project_root
 from .schema import TABLES
-from .sections import (ChurnParams, ClusteringParams, FunnelParams, PathsParams, ProfileParams, RetentionParams,
-                       RFMParams, SentimentParams)
+from .sections import (
+    ChurnParams,
+    ClusteringParams,
+    FunnelParams,
+    PathsParams,
+    ProfileParams,
+    RetentionParams,
+    RFMParams,
+    SentimentParams,
+)
 
 __all__ = [
     "ParamsError",
@@ -35,28 +45,11 @@ __all__ = [
     "load_params",
     "params_path",
     "available_notebooks",
-    "NOTEBOOK_ORDER",
     "resolve_input",
 ]
 
-#: Notebooks run in this order (ingest first); notebooks not listed here run after, alphabetically.
-NOTEBOOK_ORDER = ("ingest", "funnel", "paths", "retention", "rfm", "clustering", "sentiment", "churn", "user_profile")
-#: Notebooks that read other notebooks' results: run after all the others have finished.
-FINAL_NOTEBOOKS = ("user_profile",)
 
 RAW_PLACEHOLDER = "{raw}"
-
-
-class ParamsError(ValueError):
-    """Invalid campaign parameters; ``problems`` holds ``(key_path, message)`` pairs."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        n = len(problems)
-        lines = [f"{source}: {n} problem{'s' if n != 1 else ''} in the campaign parameters"]
-        lines += [f"  - {loc or '<top level>'}: {msg}" for loc, msg in problems]
-        super().__init__("\n".join(lines))
 
 
 class _Strict(BaseModel):
@@ -67,8 +60,10 @@ class _Strict(BaseModel):
 class Source(_Strict):
     """Where a table's raw rows come from."""
 
-    path: str = Field(description="file or glob; relative paths are from the project root; "
-                                  "'{raw}/...' is the campaign's generated-data folder (demo)")
+    path: str = Field(
+        description="file or glob; relative paths are from the project root; "
+        "'{raw}/...' is the campaign's generated-data folder (demo)"
+    )
     format: Literal["auto", "csv", "excel", "parquet", "jsonl"] = "auto"
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "latin-1"] = "auto"
     delimiter: str | None = Field(None, description="CSV delimiter; default: detected")
@@ -98,7 +93,7 @@ class Rule(_Strict):
     gt: float | None = None
 
     @model_validator(mode="after")
-    def _one_condition(self) -> "Rule":
+    def _one_condition(self) -> Rule:
         given = [op for op in _OPS if getattr(self, op) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -113,28 +108,34 @@ class TableSpec(_Strict):
 
     source: Source | None = None
     derive_from: Literal["events", "orders"] | None = Field(
-        None, description="build this table from another clean table instead of a file")
+        None, description="build this table from another clean table instead of a file"
+    )
     where_event: list[str] | None = Field(
-        None, description="derive_from: events -> the events that are orders (e.g. [buy])")
+        None, description="derive_from: events -> the events that are orders (e.g. [buy])"
+    )
     event_name: str = Field("buy", description="derive_from: orders -> event name given to each order row")
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> source column")
-    derive: dict[str, str] = Field(default_factory=dict, description="column -> SQL expression over source "
-                                                                      "columns (text; cast as needed)")
-    values: dict[str, dict[str, str]] = Field(default_factory=dict,
-                                              description="column -> {source value: canonical value}")
+    derive: dict[str, str] = Field(
+        default_factory=dict, description="column -> SQL expression over source columns (text; cast as needed)"
+    )
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="column -> {source value: canonical value}"
+    )
     ts_format: str = Field("auto", description="auto | epoch_s | epoch_ms | a strptime format such as '%Y-%m-%d %H'")
-    source_timezone: str | None = Field(None, description="time zone of naive timestamps in the source "
-                                                           "(default: the campaign time zone)")
+    source_timezone: str | None = Field(
+        None, description="time zone of naive timestamps in the source (default: the campaign time zone)"
+    )
     keep_extra: bool = Field(True, description="keep unmapped source columns as extra properties")
-    events: list[str] | None = Field(None, description="events table: the known event names; others are "
-                                                       "quarantined as unknown_event")
+    events: list[str] | None = Field(
+        None, description="events table: the known event names; others are quarantined as unknown_event"
+    )
     max_amount: float | None = Field(None, description="amounts above this are quarantined as implausible_amount")
     allow_negative_amount: bool = False
     dedupe: bool = Field(True, description="quarantine exact duplicate rows (all source columns equal)")
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _source_or_derived(self) -> "TableSpec":
+    def _source_or_derived(self) -> TableSpec:
         if (self.source is None) == (self.derive_from is None):
             raise ValueError("give either 'source' (a file) or 'derive_from' (another table), not both or neither")
         if self.derive_from == "events" and not self.where_event:
@@ -161,7 +162,7 @@ class Period(_Strict):
     end: dt.date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
+    def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         return self
@@ -208,9 +209,11 @@ class Campaign(_Strict):
     period: Period
     engine: Literal["duckdb", "spark"] = "duckdb"
     clean_data: str | None = Field(
-        None, description="where the analyses read the clean tables <table>.parquet: default "
-                          "reports/<campaign>/data/ (ingest's output); or a folder or URI such as "
-                          "s3a://bucket/ubakit/<campaign>/ holding a copy of them (README, 'Spark')")
+        None,
+        description="where the analyses read the clean tables <table>.parquet: default "
+        "reports/<campaign>/data/ (ingest's output); or a folder or URI such as "
+        "s3a://bucket/ubakit/<campaign>/ holding a copy of them (README, 'Spark')",
+    )
     notebooks: list[str] | None = Field(None, description="notebooks to run (default: all in notebooks/)")
     demo: Demo | None = None
     ingest: Ingest = Field(default_factory=Ingest)
@@ -237,8 +240,10 @@ class Campaign(_Strict):
             return v
         v = v.strip()
         if not v:
-            raise ValueError("clean_data is empty: remove the key to read ingest's output, or give a folder or "
-                             "URI (s3a://bucket/prefix/)")
+            raise ValueError(
+                "clean_data is empty: remove the key to read ingest's output, or give a folder or "
+                "URI (s3a://bucket/prefix/)"
+            )
         return v
 
     # ------------------------------------------------------------------ convenience
@@ -255,7 +260,8 @@ class Campaign(_Strict):
         return s
 
     def run_notebooks(self, available: list[str] | None = None) -> list[str]:
-        """Notebooks to run, ingest first, in :data:`NOTEBOOK_ORDER` (``available``: the notebooks folder's
+        """Notebooks to run, ingest first, then by name; the runner orders them by the reports' declared
+        ``reads`` (:func:`helpers.registry.run_order`) (``available``: the notebooks folder's
         names, default those of the project)."""
         names = self.notebooks if self.notebooks is not None else (available or available_notebooks())
         names = list(dict.fromkeys(["ingest", *names]))
@@ -263,7 +269,7 @@ class Campaign(_Strict):
 
 
 def _nb_key(name: str) -> tuple[int, str]:
-    return (NOTEBOOK_ORDER.index(name) if name in NOTEBOOK_ORDER else len(NOTEBOOK_ORDER), name)
+    return (0 if name == "ingest" else 1, name)
 
 
 def available_notebooks(folder: Path | None = None) -> list[str]:
@@ -307,7 +313,9 @@ def _read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(str(path), [("", f"file not found: {path}; campaigns live in params/<campaign>.yaml")]) from None
+        raise ParamsError(
+            str(path), [("", f"file not found: {path}; campaigns live in params/<campaign>.yaml")]
+        ) from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
@@ -326,7 +334,7 @@ def resolve_input(path: str, *, raw_dir: Path | None = None) -> str:
     if p.startswith(RAW_PLACEHOLDER):
         if raw_dir is None:
             raise ValueError(f"{path!r} uses {RAW_PLACEHOLDER}, which only a demo campaign provides")
-        p = str(raw_dir) + p[len(RAW_PLACEHOLDER):]
+        p = str(raw_dir) + p[len(RAW_PLACEHOLDER) :]
     if not os.path.isabs(p):
         p = str(project_root() / p)
     return os.path.normpath(p)
@@ -368,8 +376,12 @@ def _raw_checks(data: dict) -> list[tuple[str, str]]:
     if isinstance(nbs, list):
         for i, nb in enumerate(nbs):
             if isinstance(nb, str) and nb not in known:
-                out.append((f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; "
-                                              f"available: {', '.join(known)}"))
+                out.append(
+                    (
+                        f"notebooks[{i}]",
+                        f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; available: {', '.join(known)}",
+                    )
+                )
     tables = data.get("tables")
     if isinstance(tables, dict):
         for name, spec in tables.items():
@@ -378,21 +390,32 @@ def _raw_checks(data: dict) -> list[tuple[str, str]]:
             if isinstance(path, str) and not path.startswith(RAW_PLACEHOLDER):
                 resolved = resolve_input(path)
                 if not glob.glob(resolved):
-                    out.append((f"tables.{name}.source.path", f"no file matches {path!r} (looked for {resolved}); "
-                                                              "relative paths are from the project root"))
+                    out.append(
+                        (
+                            f"tables.{name}.source.path",
+                            f"no file matches {path!r} (looked for {resolved}); "
+                            "relative paths are from the project root",
+                        )
+                    )
     return out
 
 
 def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if path.stem != cfg.campaign and not path.stem.startswith("_"):
-        out.append(("campaign", f"is {cfg.campaign!r} but the file is {path.name}; name the file "
-                                f"params/{cfg.campaign}.yaml or change the campaign"))
+        out.append(
+            (
+                "campaign",
+                f"is {cfg.campaign!r} but the file is {path.name}; name the file "
+                f"params/{cfg.campaign}.yaml or change the campaign",
+            )
+        )
     known = available_notebooks()
     for i, nb in enumerate(cfg.notebooks or []):
         if nb not in known:
-            out.append((f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; "
-                                          f"available: {', '.join(known)}"))
+            out.append(
+                (f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; available: {', '.join(known)}")
+            )
     names = {k for k, v in cfg.tables if v is not None}
     if not names:
         out.append(("tables", "a campaign needs at least one table (events, orders, reviews or users)"))
@@ -408,26 +431,42 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
             continue
         for key in spec.columns:
             if key not in canon:
-                out.append((f"{loc}.columns.{key}", f"{key!r} is not a column of the canonical {tname} table"
-                                                    f"{_did_you_mean(key, canon)}; canonical columns: "
-                                                    f"{', '.join(sorted(canon))} (extra source columns are kept "
-                                                    f"as they are when keep_extra is true)"))
+                out.append(
+                    (
+                        f"{loc}.columns.{key}",
+                        f"{key!r} is not a column of the canonical {tname} table"
+                        f"{_did_you_mean(key, canon)}; canonical columns: "
+                        f"{', '.join(sorted(canon))} (extra source columns are kept "
+                        f"as they are when keep_extra is true)",
+                    )
+                )
         for key in spec.values:
             if key not in canon:
-                out.append((f"{loc}.values.{key}", f"{key!r} is not a canonical {tname} column{_did_you_mean(key, canon)}"))
+                out.append(
+                    (f"{loc}.values.{key}", f"{key!r} is not a canonical {tname} column{_did_you_mean(key, canon)}")
+                )
         if spec.events is not None and tname != "events":
             out.append((f"{loc}.events", "only the events table takes a list of known events"))
         if check_files and spec.source is not None:
             raw_dir = None
             if spec.source.path.startswith(RAW_PLACEHOLDER):
                 if cfg.demo is None:
-                    out.append((f"{loc}.source.path", f"'{RAW_PLACEHOLDER}' is only for demo campaigns "
-                                                      "(add a demo: section or give a real path)"))
+                    out.append(
+                        (
+                            f"{loc}.source.path",
+                            f"'{RAW_PLACEHOLDER}' is only for demo campaigns (add a demo: section or give a real path)",
+                        )
+                    )
                 continue
             resolved = resolve_input(spec.source.path, raw_dir=raw_dir)
             if not glob.glob(resolved):
-                out.append((f"{loc}.source.path", f"no file matches {spec.source.path!r} (looked for {resolved}); "
-                                                  "relative paths are from the project root"))
+                out.append(
+                    (
+                        f"{loc}.source.path",
+                        f"no file matches {spec.source.path!r} (looked for {resolved}); "
+                        "relative paths are from the project root",
+                    )
+                )
     return out
 
 
@@ -470,7 +509,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _describe(err: dict, data: dict) -> tuple[str, str]:
+def _describe(err: Any, data: dict) -> tuple[str, str]:
     loc = tuple(err["loc"])
     # pydantic puts the failing union member's name in loc (e.g. 'TableSpec'); drop those for readability
     loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))

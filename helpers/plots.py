@@ -4,6 +4,7 @@
 only draw: data computed elsewhere in, ``ax=None`` in, the Axes out; each sets its own title and axis labels
 on that Axes (never ``plt.title``), and formats numbers with thousands separators (:mod:`helpers.fmt`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,14 +32,30 @@ __all__ = ["set_theme", "cjk_font_name", "cjk_font_path", "plot_bar", "plot_line
 _FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
 _FONT_SUFFIXES = (".otf", ".ttf", ".ttc")
 #: installed system fonts tried in order when the packaged font is absent (Simplified Chinese forms first)
-_SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans SC", "Noto Sans TC", "Source Han Sans SC",
-               "Source Han Sans CN", "Source Han Sans TC", "Source Han Sans", "WenQuanYi Micro Hei",
-               "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
-_NO_FONT = ("no CJK font found, so Chinese text in charts would render as empty boxes (tofu). Fix: "
-            "`pip install cvttf-notosanscjk-regular` (a dependency of ubakit: `make env` installs it), or install "
-            "a system CJK font (Debian/Ubuntu: `apt-get install fonts-noto-cjk`; conda: `conda install -c "
-            "conda-forge font-ttf-noto-cjk`), then restart the kernel. Looked for the {pkg!r} package and for "
-            "the system fonts {names}.")
+_SYSTEM_CJK = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans SC",
+    "Noto Sans TC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Source Han Sans TC",
+    "Source Han Sans",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Arial Unicode MS",
+)
+_NO_FONT = (
+    "no CJK font found, so Chinese text in charts would render as empty boxes (tofu). Fix: "
+    "`pip install cvttf-notosanscjk-regular` (a dependency of ubakit: `make env` installs it), or install "
+    "a system CJK font (Debian/Ubuntu: `apt-get install fonts-noto-cjk`; conda: `conda install -c "
+    "conda-forge font-ttf-noto-cjk`), then restart the kernel. Looked for the {pkg!r} package and for "
+    "the system fonts {names}."
+)
 _THEME_RC: dict[str, Any] = {
     "axes.unicode_minus": False,  # U+2212 is missing from some CJK fonts; "-" is everywhere
     "figure.figsize": (8.0, 4.5),
@@ -162,7 +179,8 @@ def set_theme(*, context: str = "notebook") -> str:
 
     name = cjk_font_name()
     sns.set_theme(context=context, style="whitegrid", palette="deep")
-    mpl.rcParams.update({**_THEME_RC, "font.family": ["sans-serif"], "font.sans-serif": [name, "DejaVu Sans"]})
+    rc: Any = {**_THEME_RC, "font.family": ["sans-serif"], "font.sans-serif": [name, "DejaVu Sans"]}
+    mpl.rcParams.update(rc)
     return name
 
 
@@ -172,6 +190,7 @@ def set_theme(*, context: str = "notebook") -> str:
 def _fmt_or_missing(f: Callable[[Any], str]) -> Callable[[Any], str]:
     def wrapped(v: Any) -> str:
         return MISSING if v is None or (isinstance(v, float) and math.isnan(v)) else f(v)
+
     return wrapped
 
 
@@ -188,8 +207,10 @@ def _value_formatter(fmt: str | Callable[[Any], str] | None) -> Callable[[Any], 
         try:
             format(1234.5, fmt)
         except (ValueError, TypeError):
-            raise ValueError(f"fmt={fmt!r} is not a number format: use None, 'pct', a format spec such as ',.1f' "
-                             f"or '.0%', or a callable") from None
+            raise ValueError(
+                f"fmt={fmt!r} is not a number format: use None, 'pct', a format spec such as ',.1f' "
+                f"or '.0%', or a callable"
+            ) from None
         return _fmt_or_missing(lambda v: format(v, fmt))
     raise TypeError(f"fmt must be None, 'pct', a format spec or a callable, not {type(fmt).__name__}")
 
@@ -207,8 +228,9 @@ class _TickFormatter(Formatter):
 
     def format_ticks(self, values: Sequence[float]) -> list[str]:
         scaled = [self._scaled(v) for v in values if np.isfinite(v)]
-        self.decimals = next((d for d in range(4) if all(abs(s - round(s, d)) <= 1e-9 * max(1.0, abs(s))
-                                                         for s in scaled)), 3)
+        self.decimals = next(
+            (d for d in range(4) if all(abs(s - round(s, d)) <= 1e-9 * max(1.0, abs(s)) for s in scaled)), 3
+        )
         return [self(v, i) for i, v in enumerate(values)]
 
     def __call__(self, x: float, pos: int | None = None) -> str:
@@ -230,8 +252,9 @@ def _axis_formatter(fmt: str | Callable[[Any], str] | None) -> Formatter:
 
 
 def _check_text(title: str, xlabel: str, ylabel: str) -> None:
-    missing = [what for what, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel))
-               if not str(text or "").strip()]
+    missing = [
+        what for what, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)) if not str(text or "").strip()
+    ]
     if missing:
         raise ValueError(f"empty {', '.join(missing)}: every chart needs a title and labelled axes")
 
@@ -248,8 +271,10 @@ def _numeric(table: pd.DataFrame, col: str) -> np.ndarray:
     values = pd.to_numeric(table[col], errors="coerce")
     bad = values.isna() & table[col].notna()
     if bad.any():
-        raise ValueError(f"column {col!r} must be numeric; non-numeric values such as "
-                         f"{table.loc[bad, col].iloc[0]!r} found. Compute the numbers before plotting.")
+        raise ValueError(
+            f"column {col!r} must be numeric; non-numeric values such as "
+            f"{table.loc[bad, col].iloc[0]!r} found. Compute the numbers before plotting."
+        )
     return values.to_numpy(dtype=float)
 
 
@@ -286,9 +311,20 @@ def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
 # ---------------------------------------------------------------------------------------------- charts
 
 
-def plot_bar(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str, ax: Axes | None = None,
-             horizontal: bool = False, annotate: bool = True, fmt: str | Callable[[Any], str] | None = None,
-             color: Any = None) -> Axes:
+def plot_bar(
+    table: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    ax: Axes | None = None,
+    horizontal: bool = False,
+    annotate: bool = True,
+    fmt: str | Callable[[Any], str] | None = None,
+    color: Any = None,
+) -> Axes:
     """Bar chart of ``y`` per category ``x``, one bar per row, in table order.
 
     Parameters
@@ -338,8 +374,9 @@ def plot_bar(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, yl
         bars = ax.bar(pos, heights, color=color)
         widths = [_text_width(s) for s in labels]
         crowded = bool(widths) and (sum(widths) + 3 * len(widths) > 80 or max(widths) > 16)
-        ax.set_xticks(pos, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center",
-                      rotation_mode="anchor")
+        ax.set_xticks(
+            pos, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center", rotation_mode="anchor"
+        )
         ax.yaxis.set_major_formatter(_axis_formatter(fmt))
         ax.grid(False, axis="x")
     finite = values[np.isfinite(values)]
@@ -359,8 +396,19 @@ _DATE_FORMATS = dict(
 )
 
 
-def plot_line(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str, hue: str | None = None,
-              ax: Axes | None = None, fmt: str | Callable[[Any], str] | None = None, marker: str = "o") -> Axes:
+def plot_line(
+    table: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    hue: str | None = None,
+    ax: Axes | None = None,
+    fmt: str | Callable[[Any], str] | None = None,
+    marker: str = "o",
+) -> Axes:
     """Line chart of ``y`` over ``x``, one line per ``hue`` value.
 
     Parameters
@@ -420,14 +468,23 @@ def plot_line(table: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, y
 def _axis_labels(index: pd.Index) -> list[str]:
     if isinstance(index, pd.DatetimeIndex):
         dates_only = bool((index.dropna() == index.dropna().normalize()).all())
-        return [MISSING if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M")
-                for v in index]
+        return [MISSING if pd.isna(v) else v.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M") for v in index]
     return [_label(v) for v in index]
 
 
-def plot_heatmap(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, ax: Axes | None = None,
-                 fmt: str = ".0%", cmap: str = "Blues", annot: bool = True, vmin: float | None = None,
-                 vmax: float | None = None) -> Axes:
+def plot_heatmap(
+    matrix: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    ax: Axes | None = None,
+    fmt: str = ".0%",
+    cmap: str = "Blues",
+    annot: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Axes:
     """Annotated heatmap of a matrix: index on the y axis, columns on the x axis.
 
     Parameters
@@ -470,9 +527,20 @@ def plot_heatmap(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, 
         h = max(3.0, min(12.0, 0.35 * len(data) + 1.5))
         w = max(5.0, min(14.0, 0.6 * len(data.columns) + 2.5))
         ax = _new_axes(figsize=(w, h))
-    sns.heatmap(data, ax=ax, annot=annot and data.size <= 600, fmt=fmt, cmap=cmap, vmin=vmin, vmax=vmax,
-                cbar=True, cbar_kws={"format": FuncFormatter(lambda v, _pos: f(v))}, linewidths=0.5,
-                linecolor="white", annot_kws={"fontsize": 8 if data.size <= 100 else 7})
+    sns.heatmap(
+        data,
+        ax=ax,
+        annot=annot and data.size <= 600,
+        fmt=fmt,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        cbar=True,
+        cbar_kws={"format": FuncFormatter(lambda v, _pos: f(v))},
+        linewidths=0.5,
+        linecolor="white",
+        annot_kws={"fontsize": 8 if data.size <= 100 else 7},
+    )
     ax.tick_params(axis="y", labelrotation=0)
     ax.grid(False)  # the theme grid would cross blank (NaN) cells
     return _finish(ax, title, xlabel, ylabel)
@@ -497,8 +565,11 @@ def check_chart(ax: Axes) -> None:
     """
     if not isinstance(ax, Axes):
         raise TypeError(f"check_chart needs a matplotlib Axes, not {type(ax).__name__}")
-    missing = [what for what, text in (("title", ax.get_title()), ("x label", ax.get_xlabel()),
-                                       ("y label", ax.get_ylabel())) if not str(text).strip()]
+    missing = [
+        what
+        for what, text in (("title", ax.get_title()), ("x label", ax.get_xlabel()), ("y label", ax.get_ylabel()))
+        if not str(text).strip()
+    ]
     if missing:
         name = f"chart {ax.get_title()!r}" if ax.get_title().strip() else "chart"
         raise ValueError(f"{name} is missing its {', '.join(missing)}: every chart needs a title and labelled axes")

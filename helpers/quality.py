@@ -4,17 +4,37 @@ day, top values, null rates, quarantine samples, and the ingest report's key fin
 All functions read the clean Parquet tables with DuckDB (cheap scans, any size) and return small pandas
 DataFrames for display.
 """
+
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import duckdb
 import pandas as pd
 
+from .base import Report
 from .fmt import fmt_int, fmt_pct
 from .ingest import TableReport
 
-__all__ = ["main_table", "key_column", "ingest_summary", "reason_table", "daily_activity", "top_values", "null_rates", "null_rate_table",
-           "ingest_headline", "show_quarantine_samples", "plot_reasons", "plot_daily",
-           "quarantine_sample", "ingest_findings", "ingest_results"]
+__all__ = [
+    "main_table",
+    "key_column",
+    "ingest_summary",
+    "reason_table",
+    "daily_activity",
+    "top_values",
+    "null_rates",
+    "null_rate_table",
+    "ingest_headline",
+    "show_quarantine_samples",
+    "plot_reasons",
+    "plot_daily",
+    "quarantine_sample",
+    "ingest_findings",
+    "ingest_results",
+    "IngestReport",
+]
 
 
 def _q(path) -> str:
@@ -33,10 +53,21 @@ def ingest_summary(reports: dict[str, TableReport]) -> pd.DataFrame:
     rows = []
     for r in reports.values():
         src = f"derived from {r.derived_from}" if r.derived_from else ", ".join(p.rsplit("/", 1)[-1] for p in r.files)
-        rows.append({"table": r.table, "source": src, "encoding": r.encoding or "", "rows_in": r.rows_in,
-                     "rows_out": r.rows_out, "quarantined": r.rows_quarantined,
-                     "kept_share": r.rows_out / r.rows_in if r.rows_in else float("nan"),
-                     "ts_min": r.ts_min, "ts_max": r.ts_max, "users": r.users, "seconds": r.seconds})
+        rows.append(
+            {
+                "table": r.table,
+                "source": src,
+                "encoding": r.encoding or "",
+                "rows_in": r.rows_in,
+                "rows_out": r.rows_out,
+                "quarantined": r.rows_quarantined,
+                "kept_share": r.rows_out / r.rows_in if r.rows_in else float("nan"),
+                "ts_min": r.ts_min,
+                "ts_max": r.ts_max,
+                "users": r.users,
+                "seconds": r.seconds,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -48,8 +79,11 @@ def reason_table(reports: dict[str, TableReport]) -> pd.DataFrame:
     DataFrame with ``table``, ``reason``, ``rows``, ``share_of_input`` (rows / rows_in of that table),
     sorted by table then rows descending. Empty (with these columns) when nothing was rejected.
     """
-    rows = [{"table": r.table, "reason": k, "rows": v, "share_of_input": v / r.rows_in if r.rows_in else float("nan")}
-            for r in reports.values() for k, v in r.reasons.items()]
+    rows = [
+        {"table": r.table, "reason": k, "rows": v, "share_of_input": v / r.rows_in if r.rows_in else float("nan")}
+        for r in reports.values()
+        for k, v in r.reasons.items()
+    ]
     df = pd.DataFrame(rows, columns=["table", "reason", "rows", "share_of_input"])
     return df.sort_values(["table", "rows"], ascending=[True, False], ignore_index=True)
 
@@ -82,11 +116,18 @@ def daily_activity(path, *, ts_col: str = "ts", user_col: str = "user_id") -> pd
     with duckdb.connect() as con:
         cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
     if ts_col not in cols:
-        return pd.DataFrame({"day": pd.Series(dtype="datetime64[us]"), "rows": pd.Series(dtype="int64"),
-                             "users": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {
+                "day": pd.Series(dtype="datetime64[us]"),
+                "rows": pd.Series(dtype="int64"),
+                "users": pd.Series(dtype="int64"),
+            }
+        )
     users = f"count(DISTINCT {user_col})" if user_col in cols else "CAST(NULL AS BIGINT)"
-    sql = (f"SELECT CAST(date_trunc('day', {ts_col}) AS TIMESTAMP) AS day, count(*) AS rows, "
-           f"{users} AS users FROM read_parquet({_q(path)}) WHERE {ts_col} IS NOT NULL GROUP BY 1 ORDER BY 1")
+    sql = (
+        f"SELECT CAST(date_trunc('day', {ts_col}) AS TIMESTAMP) AS day, count(*) AS rows, "
+        f"{users} AS users FROM read_parquet({_q(path)}) WHERE {ts_col} IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
     with duckdb.connect() as con:
         return con.execute(sql).df()
 
@@ -102,10 +143,13 @@ def top_values(path, column: str, *, n: int = 15) -> pd.DataFrame:
     with duckdb.connect() as con:
         cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
     if column not in cols:
-        return pd.DataFrame({"value": pd.Series(dtype=str), "rows": pd.Series(dtype="int64"),
-                             "share": pd.Series(dtype=float)})
-    sql = (f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows, count(*) / sum(count(*)) OVER () AS share '
-           f"FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY rows DESC, value LIMIT {int(n)}")
+        return pd.DataFrame(
+            {"value": pd.Series(dtype=str), "rows": pd.Series(dtype="int64"), "share": pd.Series(dtype=float)}
+        )
+    sql = (
+        f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows, count(*) / sum(count(*)) OVER () AS share '
+        f"FROM read_parquet({_q(path)}) GROUP BY 1 ORDER BY rows DESC, value LIMIT {int(n)}"
+    )
     with duckdb.connect() as con:
         return con.execute(sql).df()
 
@@ -122,9 +166,9 @@ def null_rates(path) -> pd.DataFrame:
         if not cols:
             return pd.DataFrame(columns=["column", "nulls", "null_share"])
         parts = ", ".join(f'count(*) - count("{c}")' for c in cols)
-        n, *nulls = con.execute(f"SELECT count(*), {parts} FROM read_parquet({_q(path)})").fetchone()
-    return pd.DataFrame({"column": cols, "nulls": nulls,
-                         "null_share": [x / n if n else float("nan") for x in nulls]})
+        row = con.execute(f"SELECT count(*), {parts} FROM read_parquet({_q(path)})").fetchone()
+        n, *nulls = row if row is not None else (0, *[0] * len(cols))
+    return pd.DataFrame({"column": cols, "nulls": nulls, "null_share": [x / n if n else float("nan") for x in nulls]})
 
 
 def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int = 8) -> pd.DataFrame:
@@ -132,11 +176,15 @@ def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int
     first and at most ``max_cols`` source columns."""
     if not report.quarantine_path or not report.reasons:
         return pd.DataFrame(columns=["reason", "source_row"])
-    sql = (f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS rn "
-           f"FROM read_parquet({_q(report.quarantine_path)})) WHERE rn <= {int(per_reason)} ORDER BY reason, source_row")
+    sql = (
+        f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY reason ORDER BY source_row) AS rn "
+        f"FROM read_parquet({_q(report.quarantine_path)})) WHERE rn <= {int(per_reason)} ORDER BY reason, source_row"
+    )
     with duckdb.connect() as con:
         df = con.execute(sql).df()
-    keep = ["reason", "source_row"] + [c for c in df.columns if c not in ("reason", "source_row", "source_file")][:max_cols]
+    keep = ["reason", "source_row"] + [c for c in df.columns if c not in ("reason", "source_row", "source_file")][
+        :max_cols
+    ]
     return df[keep]
 
 
@@ -145,13 +193,17 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
     out = []
     for r in reports.values():
         if r.derived_from:
-            out.append(f"**{r.table}**: {fmt_int(r.rows_out)} 行，由 {r.derived_from} 派生 "
-                       f"(derived from the clean {r.derived_from} table).")
+            out.append(
+                f"**{r.table}**: {fmt_int(r.rows_out)} 行，由 {r.derived_from} 派生 "
+                f"(derived from the clean {r.derived_from} table)."
+            )
             out += [f"注意 Note: {n}" for n in r.notes]
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
-        line = (f"**{r.table}**: 输入 {fmt_int(r.rows_in)} 行，保留 {fmt_int(r.rows_out)} 行 ({fmt_pct(kept)}); "
-                f"{fmt_int(r.rows_in)} rows in, {fmt_int(r.rows_out)} clean")
+        line = (
+            f"**{r.table}**: 输入 {fmt_int(r.rows_in)} 行，保留 {fmt_int(r.rows_out)} 行 ({fmt_pct(kept)}); "
+            f"{fmt_int(r.rows_in)} rows in, {fmt_int(r.rows_out)} clean"
+        )
         if r.users is not None:
             line += f", {fmt_int(r.users)} 用户 users"
         if r.ts_min:
@@ -160,9 +212,11 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
         if r.reasons:
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
             desc = ", ".join(f"{k} {fmt_int(v)}" for k, v in top[:4])
-            out.append(f"**{r.table}** 隔离 quarantined {fmt_int(r.rows_quarantined)} 行 rows "
-                       f"({fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0)}): {desc}"
-                       f"{' …' if len(top) > 4 else ''}.")
+            out.append(
+                f"**{r.table}** 隔离 quarantined {fmt_int(r.rows_quarantined)} 行 rows "
+                f"({fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0)}): {desc}"
+                f"{' …' if len(top) > 4 else ''}."
+            )
     if timezone:
         out.append(f"时间均为 {timezone} 当地时间 (all times are {timezone} local time).")
     return out
@@ -171,9 +225,26 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
 def ingest_results(reports: dict[str, TableReport]) -> dict:
     """The notebook-specific part of ``results/ingest.json``: per table ``rows_in``, ``rows_out``,
     ``reasons``, ``ts_min``, ``ts_max``, ``users``, ``encoding``, ``seconds``."""
-    return {"tables": {k: {f: v.to_dict()[f] for f in ("rows_in", "rows_out", "rows_quarantined", "reasons", "ts_min",
-                                                       "ts_max", "users", "encoding", "seconds", "derived_from")}
-                       for k, v in reports.items()}}
+    return {
+        "tables": {
+            k: {
+                f: v.to_dict()[f]
+                for f in (
+                    "rows_in",
+                    "rows_out",
+                    "rows_quarantined",
+                    "reasons",
+                    "ts_min",
+                    "ts_max",
+                    "users",
+                    "encoding",
+                    "seconds",
+                    "derived_from",
+                )
+            }
+            for k, v in reports.items()
+        }
+    }
 
 
 def null_rate_table(reports: dict[str, TableReport]) -> pd.DataFrame:
@@ -214,7 +285,7 @@ def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int 
         if sample.empty:
             continue
         shown = True
-        display(Markdown(f"**{r.table}** — `{r.quarantine_path}`"))
+        display(Markdown(f"**{r.table}** — `quarantine/{r.table}.parquet`"))
         display(style_table(sample, int_cols=("source_row",)))
     if not shown:
         display(Markdown("没有被隔离的行 · No rows were quarantined."))
@@ -228,11 +299,21 @@ def plot_reasons(reasons: pd.DataFrame, *, ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(reasons) + 1)))
-    data = reasons.assign(label=reasons["table"] + " · " + reasons["reason"]) if len(reasons) else \
-        pd.DataFrame({"label": ["(none)"], "rows": [0]})
-    return plot_bar(data, x="label", y="rows", horizontal=True, ax=ax,
-                    title="隔离行数（按原因）Quarantined rows by reason",
-                    xlabel="行数 rows", ylabel="表 · 原因 table · reason")
+    data = (
+        reasons.assign(label=reasons["table"] + " · " + reasons["reason"])
+        if len(reasons)
+        else pd.DataFrame({"label": ["(none)"], "rows": [0]})
+    )
+    return plot_bar(
+        data,
+        x="label",
+        y="rows",
+        horizontal=True,
+        ax=ax,
+        title="隔离行数（按原因）Quarantined rows by reason",
+        xlabel="行数 rows",
+        ylabel="表 · 原因 table · reason",
+    )
 
 
 def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
@@ -249,5 +330,113 @@ def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
     long["measure"] = long["measure"].map({"rows": f"{table} 行数 rows", "users": "用户数 users"})
     from .plots import plot_line
 
-    return plot_line(long, x="day", y="count", hue="measure", ax=ax,
-                     title=f"每日{table}与用户 Daily {table} and users", xlabel="日期 date", ylabel="数量 count")
+    return plot_line(
+        long,
+        x="day",
+        y="count",
+        hue="measure",
+        ax=ax,
+        title=f"每日{table}与用户 Daily {table} and users",
+        xlabel="日期 date",
+        ylabel="数量 count",
+    )
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass(repr=False)
+class IngestReport(Report):
+    """The ingest report: runs ingest (raw files -> clean Parquet + quarantine) and profiles what it did.
+
+    Frames: ``summary`` (one row per table), ``reasons`` (quarantined rows per table and reason), ``daily``
+    (rows and users per day of the main table), ``top`` (most frequent values of its key column), ``nulls``
+    (empty values per column). ``reports`` holds ingest's :class:`~helpers.ingest.TableReport` per table.
+    """
+
+    name: ClassVar[str] = "ingest"
+    title: ClassVar[str] = "数据接入与清洗 Ingest and cleaning"
+    parts: ClassVar[tuple[str, ...]] = (
+        "summary",
+        "reasons",
+        "reasons_chart",
+        "daily",
+        "top_values",
+        "nulls",
+        "quarantine",
+    )
+    table_names: ClassVar[tuple[str, ...]] = ("summary", "reasons")
+    result_keys: ClassVar[tuple[str, ...]] = ("tables",)
+    unavailable_label: ClassVar[str] = "无法接入数据 No ingest"
+
+    reports: dict[str, TableReport] = field(default_factory=dict)
+    timezone: str = ""
+    main: str = ""
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
+    top: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nulls: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def compute(cls, ctx) -> IngestReport:
+        """Ingest every table of the campaign (``helpers.ingest.ingest_campaign``) and profile the result.
+        A bad input file raises :class:`~helpers.ingest.IngestError` naming the file, column or parameter."""
+        from .campaign import batch_mode
+        from .ingest import ingest_campaign
+
+        reports = ingest_campaign(ctx.cfg, ctx.paths, progress=not batch_mode())
+        main = main_table(reports)
+        return cls(
+            reports=reports,
+            timezone=ctx.cfg.timezone,
+            main=main,
+            summary=ingest_summary(reports),
+            reasons=reason_table(reports),
+            daily=daily_activity(ctx.paths.table(main)),
+            top=top_values(ctx.paths.table(main), key_column(main)),
+            nulls=null_rate_table(reports),
+        )
+
+    def findings(self) -> list[str]:
+        return ingest_findings(self.reports, timezone=self.timezone)
+
+    def headline(self) -> list[dict]:
+        return ingest_headline(self.reports)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"summary": self.summary, "reasons": self.reasons}
+
+    def to_results(self) -> dict:
+        return self._results(**ingest_results(self.reports))
+
+    def _show(self, part: str):
+        from .fmt import style_table
+        from .plots import plot_bar
+
+        if part == "summary":
+            return style_table(
+                self.summary,
+                int_cols=["rows_in", "rows_out", "quarantined", "users"],
+                pct_cols=["kept_share"],
+                num_cols=["seconds"],
+            )
+        if part == "reasons":
+            return style_table(self.reasons, int_cols=["rows"], pct_cols=["share_of_input"])
+        if part == "reasons_chart":
+            return plot_reasons(self.reasons)
+        if part == "daily":
+            return plot_daily(self.daily, table=self.main)
+        if part == "top_values":
+            key = key_column(self.main)
+            return plot_bar(
+                self.top,
+                x="value",
+                y="rows",
+                horizontal=True,
+                title=f"{self.main}.{key} 最常见取值 Most frequent values",
+                xlabel="行数 rows",
+                ylabel="取值 value",
+            )
+        if part == "nulls":
+            return style_table(self.nulls, int_cols=["nulls"], pct_cols=["null_share"])
+        show_quarantine_samples(self.reports)  # "quarantine"
+        return None

@@ -10,18 +10,29 @@ Results convention (every notebook): ``results/<notebook>.json`` with at least
 plus notebook-specific keys documented in ``docs/results.md``; key tables (listed under ``csv``) as
 ``results/<notebook>_<table>.csv`` (UTF-8 with BOM so that Excel shows Chinese).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import html
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["embed_cjk_font", "save_results", "load_results", "show_findings", "show_header", "headline", "notebook_to_html", "write_index"]
+__all__ = [
+    "embed_cjk_font",
+    "save_results",
+    "load_results",
+    "show_findings",
+    "show_header",
+    "headline",
+    "notebook_to_html",
+    "write_index",
+]
 
 
 def headline(label: str, value: Any, text: str | None = None) -> dict:
@@ -48,14 +59,32 @@ def _jsonable(v):
     return v
 
 
-def save_results(ctx, notebook: str, data: dict, *, headline_items: list[dict] = (), findings: list[str] = (),
-                 tables: dict[str, pd.DataFrame] | None = None) -> Path:
-    """Write ``results/<notebook>.json`` (+ one CSV per table) for the campaign of ``ctx``; return the JSON path."""
+def save_results(
+    ctx,
+    notebook: str,
+    data: dict,
+    *,
+    headline_items: Sequence[dict] = (),
+    findings: Sequence[str] = (),
+    tables: dict[str, pd.DataFrame] | None = None,
+    meta: dict | None = None,
+) -> Path:
+    """Write ``results/<notebook>.json`` (+ one CSV per table) for the campaign of ``ctx``; return the JSON path.
+
+    ``meta``: run metadata (``run_id``, ``inputs_fingerprint``, ``inputs``, ``upstream``) placed after the
+    common keys; :func:`helpers.registry.save_report` fills it.
+    """
     res = ctx.paths.results
     res.mkdir(parents=True, exist_ok=True)
-    doc = {"notebook": notebook, "campaign": ctx.cfg.campaign, "title": ctx.cfg.title,
-           "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
-           "headline": list(headline_items), "findings": list(findings)}
+    doc = {
+        "notebook": notebook,
+        "campaign": ctx.cfg.campaign,
+        "title": ctx.cfg.title,
+        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+        **(meta or {}),
+        "headline": list(headline_items),
+        "findings": list(findings),
+    }
     doc.update(_jsonable(data))
     csvs = {}
     for name, df in (tables or {}).items():
@@ -87,7 +116,9 @@ def show_findings(findings: list[str], *, title: str = "关键发现 Key finding
 
 
 # ------------------------------------------------------------------------------------------------ HTML
-def notebook_to_html(ipynb: str | Path, out_html: str | Path, *, show_code: bool = False, title: str | None = None) -> Path:
+def notebook_to_html(
+    ipynb: str | Path, out_html: str | Path, *, show_code: bool = False, title: str | None = None
+) -> Path:
     """Convert an executed notebook to one self-contained HTML file (images inline), code hidden
     unless ``show_code``. Cells tagged ``remove-cell`` are dropped; ``remove-input`` hides one input."""
     import nbformat
@@ -145,18 +176,25 @@ def embed_cjk_font(page: str) -> str:
     buf = io.BytesIO()
     subset.save_font(font, buf, opts)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    stack = ("'ubakit-cjk',-apple-system,'Segoe UI','Helvetica Neue',Arial,'DejaVu Sans','Noto Sans CJK SC',"
-             "'PingFang SC','Microsoft YaHei',sans-serif")
+    stack = (
+        "'ubakit-cjk',-apple-system,'Segoe UI','Helvetica Neue',Arial,'DejaVu Sans','Noto Sans CJK SC',"
+        "'PingFang SC','Microsoft YaHei',sans-serif"
+    )
     mono = "'DejaVu Sans Mono',Menlo,Consolas,monospace,'ubakit-cjk'"
-    css = ("<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');"
-           "font-display:block;}"
-           f":root{{--jp-content-font-family:{stack};--jp-content-heading-font-family:{stack};--jp-ui-font-family:{stack};"
-           f"--jp-code-font-family:{mono};}}"
-           f"body,body *{{font-family:{stack} !important;}}"
-           f"pre,code,pre *,code *{{font-family:{mono} !important;}}</style>")
+    css = (
+        "<style>@font-face{font-family:'ubakit-cjk';src:url(data:font/woff;base64," + data + ") format('woff');"
+        "font-display:block;}"
+        f":root{{--jp-content-font-family:{stack};--jp-content-heading-font-family:{stack};--jp-ui-font-family:{stack};"
+        f"--jp-code-font-family:{mono};}}"
+        f"body,body *{{font-family:{stack} !important;}}"
+        f"pre,code,pre *,code *{{font-family:{mono} !important;}}</style>"
+    )
     page = page.replace("</head>", css + "</head>", 1) if "</head>" in page else css + page
     # a hidden first CJK run makes the browser load the font before laying out visible text
-    warm = "<span aria-hidden='true' style=\"position:absolute;visibility:hidden;font-family:'ubakit-cjk' !important\">中文</span>"
+    warm = (
+        "<span aria-hidden='true' style=\"position:absolute;visibility:hidden;"
+        "font-family:'ubakit-cjk' !important\">中文</span>"
+    )
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + warm, page, count=1)
 
 
@@ -191,8 +229,14 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
         if st["status"] in ("ok", "up-to-date") and res_path.exists():
             try:
                 res = json.loads(res_path.read_text(encoding="utf-8"))
-                heads = "<ul>" + "".join(f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b></li>"
-                                         for h in res.get("headline", [])) + "</ul>"
+                heads = (
+                    "<ul>"
+                    + "".join(
+                        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b></li>"
+                        for h in res.get("headline", [])
+                    )
+                    + "</ul>"
+                )
             except (ValueError, OSError):
                 heads = ""
         status = st["status"]
@@ -200,18 +244,22 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
         link = f"<a href='{e(nb)}.html'>{e(nb)}</a>" if (root / f"{nb}.html").exists() else e(nb)
         err = f"<div class='err'>{e(st.get('error') or '')}</div>" if st.get("error") else ""
         secs = st.get("seconds")
-        rows.append(f"<tr><td>{link}</td><td class='{cls}'>{e(_STATUS_ZH.get(status, status))}</td>"
-                    f"<td class='num'>{'' if secs is None else f'{secs:,.1f} s'}</td><td>{heads}{err}</td></tr>")
+        rows.append(
+            f"<tr><td>{link}</td><td class='{cls}'>{e(_STATUS_ZH.get(status, status))}</td>"
+            f"<td class='num'>{'' if secs is None else f'{secs:,.1f} s'}</td><td>{heads}{err}</td></tr>"
+        )
     period = f"{cfg.period.start} – {cfg.period.end} ({cfg.timezone})"
     page = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(cfg.title)} · ubakit</title>
 <style>{_INDEX_CSS}</style></head><body>
 <h1>{e(cfg.title)}</h1><p class="sub">活动 campaign <b>{e(cfg.campaign)}</b> · 分析周期 period {e(period)}
- · 生成于 generated {e(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>
-<p>{e(cfg.description or '')}</p>
-<table><thead><tr><th>报告 Report</th><th>状态 Status</th><th>耗时 Time</th><th>关键数字 Headline numbers</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
-<p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ · rejected rows: quarantine/</p>
+ · 生成于 generated {e(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))}</p>
+<p>{e(cfg.description or "")}</p>
+<table><thead><tr><th>报告 Report</th><th>状态 Status</th><th>耗时 Time</th>
+<th>关键数字 Headline numbers</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ ·
+rejected rows: quarantine/</p>
 </body></html>"""
     out = root / "index.html"
     out.write_text(embed_cjk_font(page), encoding="utf-8")
@@ -223,5 +271,9 @@ def show_header(ctx, report_title: str):
     from IPython.display import Markdown, display
 
     c = ctx.cfg
-    display(Markdown(f"**{c.title}** · 活动 campaign `{c.campaign}` · 分析周期 period "
-                     f"{c.period.start} – {c.period.end} ({c.timezone}) · {report_title}"))
+    display(
+        Markdown(
+            f"**{c.title}** · 活动 campaign `{c.campaign}` · 分析周期 period "
+            f"{c.period.start} – {c.period.end} ({c.timezone}) · {report_title}"
+        )
+    )

@@ -7,23 +7,49 @@ Periods are campaign-local calendar periods of the naive ``ts``: days; weeks sta
 Each period gets an integer index (``day``: days since 1970-01-01; ``week``: Monday-weeks since then;
 ``month``: ``year * 12 + month - 1``), so "period N" of a cohort is ``index - cohort_index``.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
+from .errors import MissingColumnError
 
-__all__ = ["period_index", "index_to_start", "user_periods", "cohort_counts", "retention_matrix",
-           "average_curve", "day_n_retention", "lifecycle_table", "stickiness_table", "plot_retention_heatmap",
-           "plot_retention_curve", "plot_lifecycle", "plot_stickiness", "RetentionResult", "run_retention",
-           "retention_findings", "retention_headline", "retention_tables", "show_retention"]
+__all__ = [
+    "period_index",
+    "index_to_start",
+    "user_periods",
+    "cohort_counts",
+    "retention_matrix",
+    "average_curve",
+    "day_n_retention",
+    "lifecycle_table",
+    "stickiness_table",
+    "plot_retention_heatmap",
+    "plot_retention_curve",
+    "plot_lifecycle",
+    "plot_stickiness",
+    "RetentionReport",
+    "run_retention",
+]
 
 _PERIODS = ("day", "week", "month")
+
+
+def _require_columns(t, *cols: str) -> None:
+    """:class:`MissingColumnError` naming the first of ``cols`` the events table lacks."""
+    for c in cols:
+        if c not in t.columns:
+            raise MissingColumnError(
+                "events", c, t.columns, hint="name the actual column with user_col=, ts_col= or event_col="
+            )
 
 
 def _check_period(period: str) -> None:
@@ -36,8 +62,9 @@ def period_index(ts, period: str):
     _check_period(period)
     if period == "month":
         return (ts.year() * 12 + ts.month() - 1).cast("int64")
-    days = (ts.date().epoch_days() if hasattr(ts.date(), "epoch_days") else
-            (ts.truncate("D").epoch_seconds() // 86400)).cast("int64")
+    days = (
+        ts.date().epoch_days() if hasattr(ts.date(), "epoch_days") else (ts.truncate("D").epoch_seconds() // 86400)
+    ).cast("int64")
     if period == "day":
         return days
     return ((days + 3) // 7).cast("int64")  # 1970-01-01 was a Thursday: +3 makes weeks start on Monday
@@ -54,19 +81,35 @@ def index_to_start(idx, period: str) -> pd.Series:
     return pd.to_datetime({"year": idx // 12, "month": idx % 12 + 1, "day": 1})
 
 
-def user_periods(events, *, period: str = "day", events_filter: list[str] | None = None, user_col: str = "user_id",
-                 ts_col: str = "ts", event_col: str = "event"):
+def user_periods(
+    events,
+    *,
+    period: str = "day",
+    events_filter: list[str] | None = None,
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+):
     """Ibis table of distinct (``user_id``, ``p``): periods in which the user did one of ``events_filter``
     (any event when None)."""
     t = as_table(events)
+    _require_columns(t, user_col, ts_col, *([event_col] if events_filter else []))
     if events_filter:
         t = t.filter(t[event_col].isin(list(events_filter)))
     return t.select(user_id=t[user_col].cast("string"), p=period_index(t[ts_col], period)).distinct()
 
 
-def cohort_counts(events, *, period: str = "day", start_events: list[str] | None = None,
-                  return_events: list[str] | None = None, criterion: str = "on", user_col: str = "user_id",
-                  ts_col: str = "ts", event_col: str = "event") -> pd.DataFrame:
+def cohort_counts(
+    events,
+    *,
+    period: str = "day",
+    start_events: list[str] | None = None,
+    return_events: list[str] | None = None,
+    criterion: str = "on",
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+) -> pd.DataFrame:
     """Retained users per cohort and period number.
 
     A user's cohort is the period of their first start event (any event by default). They are retained in
@@ -81,10 +124,12 @@ def cohort_counts(events, *, period: str = "day", start_events: list[str] | None
     if criterion not in ("on", "on_or_after"):
         raise ValueError(f"criterion must be 'on' or 'on_or_after', got {criterion!r}")
     t = as_table(events)
+    _require_columns(t, user_col, ts_col, *([event_col] if start_events or return_events else []))
     s = t.filter(t[event_col].isin(list(start_events))) if start_events else t
     first = s.group_by(user_id=s[user_col].cast("string")).aggregate(c=period_index(s[ts_col].min(), period))
-    act = user_periods(t, period=period, events_filter=return_events, user_col=user_col, ts_col=ts_col,
-                       event_col=event_col)
+    act = user_periods(
+        t, period=period, events_filter=return_events, user_col=user_col, ts_col=ts_col, event_col=event_col
+    )
     j = act.join(first, "user_id")
     j = j.mutate(n=(j["p"] - j["c"]).cast("int64")).filter(lambda x: x["n"] >= 1)
     if criterion == "on":
@@ -169,8 +214,15 @@ def average_curve(matrix: dict) -> pd.DataFrame:
         ok = counts[n].notna() & (sizes > 0)
         tot = int(sizes[ok].sum())
         ret = int(counts.loc[ok, n].sum())
-        rows.append({"n": int(n), "cohorts": int(ok.sum()), "users": tot, "retained": ret,
-                     "rate": ret / tot if tot else math.nan})
+        rows.append(
+            {
+                "n": int(n),
+                "cohorts": int(ok.sum()),
+                "users": tot,
+                "retained": ret,
+                "rate": ret / tot if tot else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -181,18 +233,31 @@ def day_n_retention(events, n: int, *, data_end, start_events=None, return_event
     -------
     dict ``n``, ``rate`` (NaN when no cohort is complete), ``retained``, ``users``, ``cohorts``.
     """
-    counts = cohort_counts(events, period="day", start_events=start_events, return_events=return_events,
-                           criterion="on", **cols)
+    counts = cohort_counts(
+        events, period="day", start_events=start_events, return_events=return_events, criterion="on", **cols
+    )
     m = retention_matrix(counts, period="day", data_end=data_end, max_n=n)
     if m["counts"].empty or n not in m["counts"].columns:
         return {"n": n, "rate": math.nan, "retained": 0, "users": 0, "cohorts": 0}
     row = average_curve(m).set_index("n").loc[n]
-    return {"n": n, "rate": float(row["rate"]), "retained": int(row["retained"]), "users": int(row["users"]),
-            "cohorts": int(row["cohorts"])}
+    return {
+        "n": n,
+        "rate": float(row["rate"]),
+        "retained": int(row["retained"]),
+        "users": int(row["users"]),
+        "cohorts": int(row["cohorts"]),
+    }
 
 
-def lifecycle_table(events, *, period: str = "week", data_end=None, user_col: str = "user_id", ts_col: str = "ts",
-                    event_col: str = "event") -> pd.DataFrame:
+def lifecycle_table(
+    events,
+    *,
+    period: str = "week",
+    data_end=None,
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+) -> pd.DataFrame:
     """Users per period by lifecycle state.
 
     - ``new``: first ever activity in this period;
@@ -208,10 +273,12 @@ def lifecycle_table(events, *, period: str = "week", data_end=None, user_col: st
     """
     up = user_periods(events, period=period, user_col=user_col, ts_col=ts_col, event_col=event_col)
     w = ibis.window(group_by=up["user_id"], order_by=up["p"])
-    up = up.mutate(prev=up["p"].lag().over(w), nxt=up["p"].lead().over(w), first=up["p"].min().over(
-        ibis.window(group_by=up["user_id"])))
-    state = ibis.cases((up["p"] == up["first"], "new"), (up["prev"] == up["p"] - 1, "returning"),
-                       else_="resurrecting")
+    up = up.mutate(
+        prev=up["p"].lag().over(w),
+        nxt=up["p"].lead().over(w),
+        first=up["p"].min().over(ibis.window(group_by=up["user_id"])),
+    )
+    state = ibis.cases((up["p"] == up["first"], "new"), (up["prev"] == up["p"] - 1, "returning"), else_="resurrecting")
     act = up.group_by(p=up["p"], state=state).aggregate(users=up["user_id"].count()).to_pandas()
     dorm_src = up.filter(up["nxt"].isnull() | (up["nxt"] > up["p"] + 1))
     dorm = dorm_src.group_by(p=(dorm_src["p"] + 1)).aggregate(users=dorm_src["user_id"].count()).to_pandas()
@@ -230,8 +297,15 @@ def lifecycle_table(events, *, period: str = "week", data_end=None, user_col: st
     return out.reset_index(drop=True)
 
 
-def stickiness_table(events, *, period: str = "week", data_end=None, user_col: str = "user_id",
-                     ts_col: str = "ts", event_col: str = "event") -> dict:
+def stickiness_table(
+    events,
+    *,
+    period: str = "week",
+    data_end=None,
+    user_col: str = "user_id",
+    ts_col: str = "ts",
+    event_col: str = "event",
+) -> dict:
     """Users by number of active days per week (or month), over complete periods.
 
     Returns
@@ -243,8 +317,10 @@ def stickiness_table(events, *, period: str = "week", data_end=None, user_col: s
     if period not in ("week", "month"):
         raise ValueError("stickiness period must be week or month")
     t = as_table(events)
-    ud = t.select(user_id=t[user_col].cast("string"), d=period_index(t[ts_col], "day"),
-                  p=period_index(t[ts_col], period)).distinct()
+    _require_columns(t, user_col, ts_col)
+    ud = t.select(
+        user_id=t[user_col].cast("string"), d=period_index(t[ts_col], "day"), p=period_index(t[ts_col], period)
+    ).distinct()
     per = ud.group_by(["user_id", "p"]).aggregate(days=ud["d"].count()).to_pandas()
     daily = ud.group_by(["p", "d"]).aggregate(dau=ud["user_id"].count()).to_pandas()
     if data_end is not None:
@@ -278,8 +354,9 @@ def plot_retention_heatmap(matrix: dict, *, period: str, ax=None, max_n: int = 1
     fmt = {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[period]
     rates.index = [f"{d.strftime(fmt)} (n={int(s):,})" for d, s in zip(rates.index, matrix["sizes"])]
     unit = {"day": "天 day", "week": "周 week", "month": "月 month"}[period]
-    return plot_heatmap(rates, title=f"留存矩阵 Retention by {period} cohort", xlabel=f"第 N {unit}",
-                        ylabel="群组 cohort (size)", ax=ax)
+    return plot_heatmap(
+        rates, title=f"留存矩阵 Retention by {period} cohort", xlabel=f"第 N {unit}", ylabel="群组 cohort (size)", ax=ax
+    )
 
 
 def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
@@ -297,7 +374,7 @@ def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.08)
     ax.set_title("平均留存曲线 Average retention curve (size-weighted)")
-    ax.set_xlabel(f"第 N 个{ {'day': '天', 'week': '周', 'month': '月'}[period]} period N ({period})")
+    ax.set_xlabel(f"第 N 个{ {'day': '天', 'week': '周', 'month': '月'}[period] } period N ({period})")
     ax.set_ylabel("留存率 retention")
     return ax
 
@@ -311,8 +388,12 @@ def plot_lifecycle(table: pd.DataFrame, *, period: str, ax=None):
     x = np.arange(len(table))
     bottom = np.zeros(len(table))
     colors = {"new": "C2", "returning": "C0", "resurrecting": "C4", "dormant": "C3"}
-    names = {"new": "新用户 new", "returning": "回访 returning", "resurrecting": "回流 resurrecting",
-             "dormant": "沉睡 dormant"}
+    names = {
+        "new": "新用户 new",
+        "returning": "回访 returning",
+        "resurrecting": "回流 resurrecting",
+        "dormant": "沉睡 dormant",
+    }
     for c in ("new", "returning", "resurrecting"):
         ax.bar(x, table[c], bottom=bottom, color=colors[c], label=names[c])
         bottom += table[c].to_numpy()
@@ -332,95 +413,213 @@ def plot_stickiness(hist: pd.DataFrame, *, period: str, ax=None):
     """Share of user-periods by number of active days."""
     from .plots import plot_bar
 
-    return plot_bar(hist, x="active_days", y="share", fmt="pct", ax=ax,
-                    title=f"粘性 Stickiness: active days per {period}", xlabel="活跃天数 active days",
-                    ylabel=f"用户·{period} 占比 share of user-{period}s")
+    return plot_bar(
+        hist,
+        x="active_days",
+        y="share",
+        fmt="pct",
+        ax=ax,
+        title=f"粘性 Stickiness: active days per {period}",
+        xlabel="活跃天数 active days",
+        ylabel=f"用户·{period} 占比 share of user-{period}s",
+    )
 
 
 # ------------------------------------------------------------------------------------------- report
-@dataclass
-class RetentionResult:
-    period: str
-    criterion: str
-    counts: pd.DataFrame
-    matrix: dict
-    curve: pd.DataFrame
-    day1: dict
-    day7: dict
-    lifecycle: pd.DataFrame
-    lifecycle_period: str
-    stickiness: dict
-    stickiness_period: str
+@dataclass(repr=False)
+class RetentionReport(Report):
+    """The retention report. Frames: ``counts`` (retained users per cohort and period number, see
+    :func:`cohort_counts`), ``matrix`` (:func:`retention_matrix`), ``curve`` (:func:`average_curve`),
+    ``lifecycle`` (:func:`lifecycle_table`); ``day1`` / ``day7`` (:func:`day_n_retention`) and ``stickiness``
+    (:func:`stickiness_table`) are dicts."""
+
+    name: ClassVar[str] = "retention"
+    title: ClassVar[str] = "留存分析 Retention"
+    parts: ClassVar[tuple[str, ...]] = ("heatmap", "matrix", "curve", "lifecycle", "stickiness")
+    table_names: ClassVar[tuple[str, ...]] = ("average_curve", "lifecycle", "stickiness", "counts", "rates")
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "period",
+        "criterion",
+        "start_events",
+        "return_events",
+        "cohorts",
+        "average_curve",
+        "day1_retention",
+        "day7_retention",
+        "lifecycle_period",
+        "stickiness_period",
+        "stickiness",
+    )
+    unavailable_label: ClassVar[str] = "无法计算留存 No retention"
+
+    period: str = "week"
+    criterion: str = "on"
+    counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    matrix: dict = field(default_factory=dict)
+    curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    day1: dict = field(default_factory=dict)
+    day7: dict = field(default_factory=dict)
+    lifecycle: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lifecycle_period: str = "week"
+    stickiness: dict = field(default_factory=dict)
+    stickiness_period: str = "week"
     start_events: list | None = None
     return_events: list | None = None
-    notes: list = field(default_factory=list)
+
+    @classmethod
+    def compute(cls, ctx) -> RetentionReport:
+        """The retention report of a campaign, from its ``retention:`` params (docs/retention.md)."""
+        p = ctx.cfg.retention
+        if not ctx.has("events"):
+            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+        ev = ctx.table("events")
+        if int(ev.count().execute()) == 0:
+            raise ReportUnavailable(
+                f"事件表在分析期内没有数据 the events table has no rows in the period "
+                f"{ctx.cfg.period.start} – {ctx.cfg.period.end}"
+            )
+        end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        period = p.period
+        counts = cohort_counts(
+            ev, period=period, start_events=p.start_events, return_events=p.return_events, criterion=p.criterion
+        )
+        matrix = retention_matrix(counts, period=period, data_end=end, max_n=p.max_periods)
+        kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
+        return cls(
+            period=period,
+            criterion=p.criterion,
+            counts=counts,
+            matrix=matrix,
+            curve=average_curve(matrix),
+            day1=day_n_retention(ev, 1, **kw),
+            day7=day_n_retention(ev, 7, **kw),
+            lifecycle=lifecycle_table(ev, period=p.lifecycle_period, data_end=end),
+            lifecycle_period=p.lifecycle_period,
+            stickiness=stickiness_table(ev, period=p.stickiness_period, data_end=end),
+            stickiness_period=p.stickiness_period,
+            start_events=p.start_events,
+            return_events=p.return_events,
+        )
 
     def to_results(self) -> dict:
-        """Notebook-specific part of ``results/retention.json`` (docs/retention.md)."""
+        """The report-specific part of ``results/retention.json`` (docs/retention.md)."""
         m = self.matrix
         cohorts = []
         for (d, size), (_, row), (_, comp) in zip(m["sizes"].items(), m["counts"].iterrows(), m["complete"].iterrows()):
-            cohorts.append({"cohort": d.strftime("%Y-%m-%d"), "size": int(size),
-                            "retained": [None if pd.isna(v) else int(v) for v in row.to_numpy()],
-                            "complete": [bool(v) for v in comp.to_numpy()]})
+            cohorts.append(
+                {
+                    "cohort": d.strftime("%Y-%m-%d"),
+                    "size": int(size),
+                    "retained": [None if pd.isna(v) else int(v) for v in row.to_numpy()],
+                    "complete": [bool(v) for v in comp.to_numpy()],
+                }
+            )
         sk = {k: v for k, v in self.stickiness.items() if k != "histogram"}
-        return {"period": self.period, "criterion": self.criterion, "start_events": self.start_events,
-                "return_events": self.return_events, "cohorts": cohorts,
-                "average_curve": self.curve.to_dict(orient="records"),
-                "day1_retention": self.day1, "day7_retention": self.day7,
-                "lifecycle_period": self.lifecycle_period, "stickiness_period": self.stickiness_period,
-                "stickiness": sk}
+        return self._results(
+            period=self.period,
+            criterion=self.criterion,
+            start_events=self.start_events,
+            return_events=self.return_events,
+            cohorts=cohorts,
+            average_curve=self.curve.to_dict(orient="records"),
+            day1_retention=self.day1,
+            day7_retention=self.day7,
+            lifecycle_period=self.lifecycle_period,
+            stickiness_period=self.stickiness_period,
+            stickiness=sk,
+        )
 
+    def findings(self) -> list[str]:
+        """Key findings: 次日/七日留存, the best and worst cohorts, the lifecycle balance, stickiness."""
+        from .fmt import fmt_int, fmt_pct
 
-def run_retention(ctx) -> RetentionResult:
-    """The retention report's computations for a campaign, from its ``retention:`` params."""
-    p = ctx.cfg.retention
-    ev = ctx.table("events")
-    end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
-    period = p.period
-    counts = cohort_counts(ev, period=period, start_events=p.start_events, return_events=p.return_events,
-                           criterion=p.criterion)
-    matrix = retention_matrix(counts, period=period, data_end=end, max_n=p.max_periods)
-    curve = average_curve(matrix)
-    kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
-    d1, d7 = day_n_retention(ev, 1, **kw), day_n_retention(ev, 7, **kw)
-    lc = lifecycle_table(ev, period=p.lifecycle_period, data_end=end)
-    sk = stickiness_table(ev, period=p.stickiness_period, data_end=end)
-    return RetentionResult(period, p.criterion, counts, matrix, curve, d1, d7, lc, p.lifecycle_period, sk,
-                           p.stickiness_period, p.start_events, p.return_events)
-
-
-def retention_findings(res: RetentionResult) -> list[str]:
-    """Key findings: 次日/七日留存, the best and worst cohorts, the lifecycle balance, stickiness."""
-    from .fmt import fmt_int, fmt_pct
-
-    out = []
-    for label, d in (("次日留存 day-1 retention", res.day1), ("七日留存 day-7 retention", res.day7)):
-        if d["cohorts"]:
-            out.append(f"{label}: **{fmt_pct(d['rate'])}** ({fmt_int(d['retained'])} / {fmt_int(d['users'])} 用户 users, "
-                       f"{d['cohorts']} 个完整日群组 complete daily cohorts).")
+        out = []
+        for label, d in (("次日留存 day-1 retention", self.day1), ("七日留存 day-7 retention", self.day7)):
+            if d["cohorts"]:
+                out.append(
+                    f"{label}: **{fmt_pct(d['rate'])}** ({fmt_int(d['retained'])} / {fmt_int(d['users'])} "
+                    f"用户 users, {d['cohorts']} 个完整日群组 complete daily cohorts)."
+                )
+            else:
+                out.append(f"{label}: 数据不够长 the data is too short to measure it.")
+        cmp = _cohort_comparison(self.matrix, self.curve)
+        if cmp:
+            n, avg, best, bval, worst, wval = cmp
+            out.append(
+                f"按{self.period}群组 by {self.period} cohort, 第 {n} 期留存 period-{n} retention: 平均 average "
+                f"{fmt_pct(avg)}; 最好 best cohort {best:%Y-%m-%d} **{fmt_pct(bval)}**, 最差 worst "
+                f"{worst:%Y-%m-%d} {fmt_pct(wval)}."
+            )
+        lc = self.lifecycle
+        if len(lc) >= 2:
+            last = lc.iloc[-1]
+            unit = {"day": "天", "week": "周", "month": "月"}[self.lifecycle_period]
+            out.append(
+                f"最近一{unit} last {self.lifecycle_period} ({pd.Timestamp(last['period_start']):%Y-%m-%d}): "
+                f"新 new {fmt_int(last['new'])}, 回访 returning {fmt_int(last['returning'])}, 回流 resurrecting "
+                f"{fmt_int(last['resurrecting'])}, 沉睡 dormant {fmt_int(-last['dormant'])}."
+            )
+        key = "dau_over_wau" if self.stickiness_period == "week" else "dau_over_mau"
+        ratio = self.stickiness.get(key)
+        if ratio is not None and not (isinstance(ratio, float) and math.isnan(ratio)):
+            out.append(f"粘性 stickiness {key.upper().replace('_OVER_', '/')} = {fmt_pct(ratio)}.")
         else:
-            out.append(f"{label}: 数据不够长 the data is too short to measure it.")
-    m, curve = res.matrix, res.curve
-    cmp = _cohort_comparison(m, curve)
-    if cmp:
-        n, avg, best, bval, worst, wval = cmp
-        out.append(f"按{res.period}群组 by {res.period} cohort, 第 {n} 期留存 period-{n} retention: 平均 average {fmt_pct(avg)}; "
-                   f"最好 best cohort {best:%Y-%m-%d} **{fmt_pct(bval)}**, 最差 worst {worst:%Y-%m-%d} {fmt_pct(wval)}.")
-    lc = res.lifecycle
-    if len(lc) >= 2:
-        last = lc.iloc[-1]
-        out.append(f"最近一{ {'day': '天', 'week': '周', 'month': '月'}[res.lifecycle_period]} last {res.lifecycle_period} "
-                   f"({pd.Timestamp(last['period_start']):%Y-%m-%d}): 新 new {fmt_int(last['new'])}, 回访 returning "
-                   f"{fmt_int(last['returning'])}, 回流 resurrecting {fmt_int(last['resurrecting'])}, 沉睡 dormant "
-                   f"{fmt_int(-last['dormant'])}.")
-    key = "dau_over_wau" if res.stickiness_period == "week" else "dau_over_mau"
-    ratio = res.stickiness.get(key)
-    if ratio is not None and not (isinstance(ratio, float) and math.isnan(ratio)):
-        out.append(f"粘性 stickiness {key.upper().replace('_OVER_', '/')} = {fmt_pct(ratio)}.")
-    else:
-        out.append(f"粘性 stickiness: 没有完整的{res.stickiness_period} no complete {res.stickiness_period} in the data.")
-    return out
+            out.append(
+                f"粘性 stickiness: 没有完整的{self.stickiness_period} no complete {self.stickiness_period} in the data."
+            )
+        return out
+
+    def headline(self) -> list[dict]:
+        """次日留存 and 七日留存 for the index page."""
+        from .fmt import fmt_pct
+        from .report import headline
+
+        return [
+            headline("day-1 retention 次日留存", self.day1["rate"], fmt_pct(self.day1["rate"])),
+            headline("day-7 retention 七日留存", self.day7["rate"], fmt_pct(self.day7["rate"])),
+        ]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``average_curve``, ``lifecycle``, ``stickiness`` (histogram) and, when there are cohorts, ``counts``
+        and ``rates`` (cohort x period number)."""
+        m = self.matrix
+        out = {"average_curve": self.curve, "lifecycle": self.lifecycle, "stickiness": self.stickiness["histogram"]}
+        if not m["rates"].empty:
+            out["counts"] = m["counts"].reset_index()
+            out["rates"] = m["rates"].reset_index()
+        return out
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .fmt import style_table
+
+        if self.matrix["rates"].empty and part in ("matrix", "heatmap", "curve"):
+            return Markdown("_没有群组 no cohorts in the data._")
+        if part == "matrix":
+            r = self.matrix["rates"].copy()
+            r.columns = [f"N{c}" for c in r.columns]
+            r.insert(0, "size", self.matrix["sizes"])
+            r = r.reset_index()
+            r["cohort"] = r["cohort"].dt.strftime("%Y-%m-%d")
+            return style_table(
+                r.iloc[:, : min(r.shape[1], 16)],
+                int_cols=["size"],
+                pct_cols=[c for c in r.columns if c.startswith("N")],
+            )
+        if part == "heatmap":
+            return plot_retention_heatmap(self.matrix, period=self.period)
+        if part == "curve":
+            _display(plot_retention_curve(self.curve, period=self.period))
+            return style_table(self.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"])
+        if part == "lifecycle":
+            return plot_lifecycle(self.lifecycle, period=self.lifecycle_period)
+        return plot_stickiness(self.stickiness["histogram"], period=self.stickiness_period)  # "stickiness"
+
+
+def run_retention(ctx) -> RetentionReport | Unavailable:
+    """:meth:`RetentionReport.run`: the retention report of a campaign (or its Unavailable twin)."""
+    return RetentionReport.run(ctx)
 
 
 def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):
@@ -436,50 +635,3 @@ def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):
             avg = curve.set_index("n").loc[n, "rate"]
             return n, avg, c.idxmax(), c.max(), c.idxmin(), c.min()
     return None
-
-
-def retention_headline(res: RetentionResult) -> list[dict]:
-    from .fmt import fmt_pct
-    from .report import headline
-
-    return [headline("day-1 retention 次日留存", res.day1["rate"], fmt_pct(res.day1["rate"])),
-            headline("day-7 retention 七日留存", res.day7["rate"], fmt_pct(res.day7["rate"]))]
-
-
-def retention_tables(res: RetentionResult) -> dict[str, pd.DataFrame]:
-    m = res.matrix
-    tables = {"average_curve": res.curve, "lifecycle": res.lifecycle, "stickiness": res.stickiness["histogram"]}
-    if not m["rates"].empty:
-        tables["counts"] = m["counts"].reset_index()
-        tables["rates"] = m["rates"].reset_index()
-    return tables
-
-
-def show_retention(res: RetentionResult, part: str):
-    """Display one part of the retention report: ``matrix``, ``heatmap``, ``curve``, ``lifecycle``,
-    ``stickiness``."""
-    from IPython.display import Markdown, display
-
-    from .fmt import style_table
-
-    if res.matrix["rates"].empty and part in ("matrix", "heatmap", "curve"):
-        display(Markdown("_没有群组 no cohorts in the data._"))
-        return None
-    if part == "matrix":
-        r = res.matrix["rates"].copy()
-        r.columns = [f"N{c}" for c in r.columns]
-        r.insert(0, "size", res.matrix["sizes"])
-        r = r.reset_index()
-        r["cohort"] = r["cohort"].dt.strftime("%Y-%m-%d")
-        return display(style_table(r.iloc[:, : min(r.shape[1], 16)], int_cols=["size"],
-                                   pct_cols=[c for c in r.columns if c.startswith("N")]))
-    if part == "heatmap":
-        return plot_retention_heatmap(res.matrix, period=res.period)
-    if part == "curve":
-        plot_retention_curve(res.curve, period=res.period)
-        return display(style_table(res.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"]))
-    if part == "lifecycle":
-        return plot_lifecycle(res.lifecycle, period=res.lifecycle_period)
-    if part == "stickiness":
-        return plot_stickiness(res.stickiness["histogram"], period=res.stickiness_period)
-    raise ValueError(f"unknown part {part!r}")

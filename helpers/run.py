@@ -11,6 +11,7 @@ A failing notebook does not stop the others: its HTML still shows the error, the
 with the error's last line, and the run exits non-zero. A rerun with unchanged params, inputs, notebook
 and helpers code skips up-to-date reports unless ``--force``.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -25,8 +26,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .locations import campaign_paths, project_root
 from .params import Campaign, ParamsError, load_params, params_path, resolve_input
-from .paths import CampaignPaths, campaign_paths, project_root
 
 __all__ = ["run_campaign", "RunSummary", "execute_notebook"]
 
@@ -76,28 +77,78 @@ def _inputs_hash(cfg: Campaign) -> bytes:
 
 def _fingerprint(cfg: Campaign, pfile: Path, nb_file: Path, show_code: bool, upstream: str, code: bytes) -> str:
     defaults = pfile.parent / "_defaults.yaml"
-    return _sha(cfg.model_dump_json().encode(), nb_file.read_bytes(), code, _inputs_hash(cfg),
-                str(show_code).encode(), upstream.encode(), (defaults.read_bytes() if defaults.exists() else b""))
+    return _sha(
+        cfg.model_dump_json().encode(),
+        nb_file.read_bytes(),
+        code,
+        _inputs_hash(cfg),
+        str(show_code).encode(),
+        upstream.encode(),
+        (defaults.read_bytes() if defaults.exists() else b""),
+    )
 
 
 # ------------------------------------------------------------------------------------------ one notebook
-def execute_notebook(nb_file: str, out_ipynb: str, out_html: str, parameters: dict, *, cwd: str,
-                     show_code: bool = False, title: str | None = None, timeout: int = 1800) -> dict:
+def execute_notebook(
+    nb_file: str,
+    out_ipynb: str,
+    out_html: str,
+    parameters: dict,
+    *,
+    cwd: str,
+    show_code: bool = False,
+    title: str | None = None,
+    timeout: int = 1800,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Execute one notebook with papermill and convert it to HTML, whatever happens.
 
+    ``env``: variables for the notebook's kernel (the run id and the upstream reports it may read).
     Returns ``{"status": "ok"|"failed", "error": last line or None, "seconds": float}``.
     """
+    saved = {k: os.environ.get(k) for k in ("UBAKIT_BATCH", "MPLBACKEND", *(env or {}))}
+    os.environ.update({"UBAKIT_BATCH": "1", **(env or {})})
+    os.environ.pop("MPLBACKEND", None)  # a non-inline backend would keep charts out of the report
+    try:
+        return _execute(
+            nb_file, out_ipynb, out_html, parameters, cwd=cwd, show_code=show_code, title=title, timeout=timeout
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _execute(
+    nb_file: str,
+    out_ipynb: str,
+    out_html: str,
+    parameters: dict,
+    *,
+    cwd: str,
+    show_code: bool,
+    title: str | None,
+    timeout: int,
+) -> dict:
     import papermill as pm
 
     from .report import notebook_to_html
 
-    os.environ["UBAKIT_BATCH"] = "1"
-    os.environ.pop("MPLBACKEND", None)  # a non-inline backend would keep charts out of the report
     t0 = time.perf_counter()
     status, error = "ok", None
     try:
-        pm.execute_notebook(nb_file, out_ipynb, parameters=parameters, cwd=cwd, kernel_name="python3",
-                            progress_bar=False, log_output=False, execution_timeout=timeout)
+        pm.execute_notebook(
+            nb_file,
+            out_ipynb,
+            parameters=parameters,
+            cwd=cwd,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout,
+        )
     except pm.PapermillExecutionError as e:
         status = "failed"
         error = f"{e.ename}: {e.evalue}".strip().splitlines()[-1] if (e.evalue or e.ename) else "failed"
@@ -135,8 +186,9 @@ def _cell_timing(out_ipynb: str, t_exec: float) -> dict:
     cells = [(c, m) for c, m in cells if m.get("duration") is not None]
     if not cells:
         return out
-    tagged = [i for i, (c, _) in enumerate(cells)
-              if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    tagged = [
+        i for i, (c, _) in enumerate(cells) if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))
+    ]
     setup_i = min(len(cells) - 1, (tagged[-1] + 1) if tagged else 0)
     out["setup"] = round(float(cells[setup_i][1]["duration"]), 2)
     out["compute"] = round(sum(float(m["duration"]) for i, (_, m) in enumerate(cells) if i > setup_i), 2)
@@ -144,44 +196,67 @@ def _cell_timing(out_ipynb: str, t_exec: float) -> dict:
     return out
 
 
-def _execute_job(args: tuple) -> dict:
+def _execute_job(job: tuple) -> dict:
+    _, _, args = job
     try:
         return execute_notebook(*args[0], **args[1])
     except Exception:
         return {"status": "failed", "error": traceback.format_exc().strip().splitlines()[-1], "seconds": 0.0}
 
 
-def _run_stage(names, ingest_failed, job, upstream, record, jobs) -> None:
-    """Run one stage's notebooks, in parallel up to ``jobs``; record each status."""
-    pending = {}
-    for n in names:
-        if ingest_failed:
-            record(n, "", {"status": "skipped", "error": "ingest failed: fix it first", "seconds": None})
-            continue
-        fp, work = job(n, upstream)
-        if work is None:
-            record(n, fp, {"status": "up-to-date", "error": None, "seconds": 0.0})
-        else:
-            pending[n] = (fp, work)
-    if not pending:
+def _schedule(names: list[str], deps: dict[str, list[str]], start, record, jobs: int) -> None:
+    """Run ``names`` (in run order) as soon as the ones each depends on (``deps``, among ``names``) are
+    done, up to ``jobs`` at a time. ``start(n)`` returns ``None`` (recorded already: skipped or up to date)
+    or the job's arguments; ``record(n, result)`` stores a finished job's result."""
+    done: set[str] = set()
+    todo = list(names)
+
+    def ready() -> list[str]:
+        return [n for n in todo if all(d in done for d in deps.get(n, ()))]
+
+    if jobs <= 1:
+        while todo:
+            n = ready()[0]
+            todo.remove(n)
+            work = start(n)
+            if work is not None:
+                record(n, _execute_job(work))
+            done.add(n)
         return
-    workers = max(1, min(jobs, len(pending)))
-    if workers == 1:
-        for n, (fp, work) in pending.items():
-            record(n, fp, _execute_job(work))
-        return
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futs = {pool.submit(_execute_job, work): (n, fp) for n, (fp, work) in pending.items()}
-        for fut in cf.as_completed(futs):
-            n, fp = futs[fut]
-            record(n, fp, fut.result())
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        running: dict[cf.Future, str] = {}
+        while todo or running:
+            for n in ready():
+                if len(running) >= jobs:
+                    break
+                todo.remove(n)
+                work = start(n)
+                if work is None:
+                    done.add(n)
+                    continue
+                running[pool.submit(_execute_job, work)] = n
+            if not running:
+                continue
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                n = running.pop(fut)
+                record(n, fut.result())
+                done.add(n)
 
 
 # ------------------------------------------------------------------------------------------ campaign
-def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = None, jobs: int = 2,
-                 force: bool = False, show_code: bool = False, reports_dir: str | os.PathLike | None = None,
-                 notebooks_dir: str | os.PathLike | None = None, progress: bool = True,
-                 echo=print) -> RunSummary:
+def run_campaign(
+    params_file: str | os.PathLike,
+    *,
+    only: list[str] | None = None,
+    jobs: int = 2,
+    force: bool = False,
+    show_code: bool = False,
+    reports_dir: str | os.PathLike | None = None,
+    notebooks_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    echo=print,
+) -> RunSummary:
     """Run a campaign's notebooks and build its reports (see the module docstring).
 
     Raises :class:`helpers.params.ParamsError` before running anything when the params are invalid.
@@ -199,8 +274,10 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     if only:
         unknown = [n for n in only if n not in names]
         if unknown:
-            raise ParamsError(str(pfile), [("--only", f"unknown notebook(s) {', '.join(unknown)}; this campaign "
-                                                      f"runs: {', '.join(names)}")])
+            raise ParamsError(
+                str(pfile),
+                [("--only", f"unknown notebook(s) {', '.join(unknown)}; this campaign runs: {', '.join(names)}")],
+            )
         names = [n for n in names if n in only]
     for n in names:
         if not (nb_dir / f"{n}.ipynb").exists():
@@ -213,15 +290,52 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
     summary = RunSummary(cfg.campaign, paths.root)
     timings: dict[str, dict] = {}  # where each notebook's time went (.state/timings.json, bench/demo_timing.py)
 
-    def job(n: str, upstream: str):
-        fp = _fingerprint(cfg, pfile, nb_dir / f"{n}.ipynb", show_code, upstream, code)
+    from .campaign import new_run_id
+    from .registry import report_reads, run_order
+
+    run_id = new_run_id("run")
+    all_names = run_order(all_names)
+    if "ingest" not in names and not cfg.clean_data and not (paths.data / "_ingest.json").exists():
+        names = ["ingest", *names]  # analyses read ingest's clean tables: build them first
+    names = run_order(names)
+    # what each notebook waits for: the reports it reads that run now (ingest for every analysis)
+    deps = {n: [d for d in report_reads(n) if d in names] for n in names}
+    fps: dict[str, str] = {}  # fingerprint of each notebook's inputs, this run
+
+    def upstream_runs(n: str) -> dict[str, str | None]:
+        """The run id of each report ``n`` reads, as it stands now (None: failed, skipped or never ran)."""
+        out: dict[str, str | None] = {}
+        for d in report_reads(n):
+            st = next((x["status"] for x in summary.statuses if x["notebook"] == d), None)
+            ok = st in ("ok", "up-to-date") if st else state.get(d, {}).get("status") == "ok"
+            doc_path = paths.results / f"{d}.json"
+            rid = json.loads(doc_path.read_text(encoding="utf-8")).get("run_id") if ok and doc_path.exists() else None
+            out[d] = rid
+        return out
+
+    def start(n: str):
+        """Record ``n`` as skipped or up to date and return None, or return its job."""
+        failed = [
+            d
+            for d in deps[n]
+            if next((x["status"] for x in summary.statuses if x["notebook"] == d), "") in ("failed", "skipped")
+        ]
+        if "ingest" in failed:
+            record(n, "", {"status": "skipped", "error": "ingest failed: fix it first", "seconds": None})
+            return None
+        upstream = "|".join(fps.get(d) or state.get(d, {}).get("fingerprint", "") for d in report_reads(n))
+        fp = fps[n] = _fingerprint(cfg, pfile, nb_dir / f"{n}.ipynb", show_code, upstream, code)
         html_out = paths.root / f"{n}.html"
         prev = state.get(n, {})
         if not force and prev.get("fingerprint") == fp and prev.get("status") == "ok" and html_out.exists():
-            return fp, None
+            record(n, fp, {"status": "up-to-date", "error": None, "seconds": 0.0})
+            return None
+        if bar is not None:
+            bar.set_postfix_str(n)
+        env = {"UBAKIT_RUN_ID": run_id, "UBAKIT_UPSTREAM": json.dumps(upstream_runs(n))}
         args = (str(nb_dir / f"{n}.ipynb"), str(paths.executed / f"{n}.ipynb"), str(html_out), params)
-        kw = {"cwd": str(nb_dir), "show_code": show_code, "title": f"{n} · {cfg.title}"}
-        return fp, (args, kw)
+        kw = {"cwd": str(nb_dir), "show_code": show_code, "title": f"{n} · {cfg.title}", "env": env}
+        return (n, fp), (args, kw)
 
     bar = None
     if progress:
@@ -236,33 +350,23 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
         summary.statuses.append(entry)
         if res["status"] != "skipped":
             state[n] = {"fingerprint": fp, "status": "ok" if res["status"] in ("ok", "up-to-date") else "failed"}
-        line = f"[{res['status']:>10}] {n:<12} {res.get('seconds') or 0:6.1f} s" + (f"  {res['error']}" if res.get("error") else "")
+        line = f"[{res['status']:>10}] {n:<12} {res.get('seconds') or 0:6.1f} s" + (
+            f"  {res['error']}" if res.get("error") else ""
+        )
         if bar is not None:
             bar.update(1)
             bar.write(line, file=sys.stderr)
         else:
             echo(line)
 
-    rest = [n for n in names if n != "ingest"]
-    if "ingest" not in names and not cfg.clean_data and not (paths.data / "_ingest.json").exists():
-        names = ["ingest", *names]  # analyses read ingest's clean tables: build them first
-        if bar is not None:
-            bar.total += 1
-    if "ingest" in names:
-        fp, work = job("ingest", "")
-        if bar is not None:
-            bar.set_postfix_str("ingest")
-        record("ingest", fp, {"status": "up-to-date", "error": None, "seconds": 0.0} if work is None
-               else _execute_job(work))
-        upstream = fp
-    else:
-        upstream = state.get("ingest", {}).get("fingerprint", "")
-    ingest_failed = any(s["notebook"] == "ingest" and s["status"] == "failed" for s in summary.statuses)
-    from .params import FINAL_NOTEBOOKS
+    def start_job(n: str):
+        got = start(n)
+        if got is None:
+            return None
+        (_, fp), work = got
+        return (n, fp, work)
 
-    # analyses in parallel, then the notebooks that read their results
-    for stage in ([n for n in rest if n not in FINAL_NOTEBOOKS], [n for n in rest if n in FINAL_NOTEBOOKS]):
-        _run_stage(stage, ingest_failed, job, upstream, record, jobs)
+    _schedule(names, deps, start_job, lambda n, res: record(n, fps[n], res), jobs)
     if bar is not None:
         bar.close()
     order = {n: i for i, n in enumerate(names)}
@@ -272,12 +376,20 @@ def run_campaign(params_file: str | os.PathLike, *, only: list[str] | None = Non
 
     # the index lists every notebook of the campaign, including ones not run this time
     listed = {s["notebook"] for s in summary.statuses}
-    extra = [{"notebook": n, "status": "up-to-date" if state.get(n, {}).get("status") == "ok" else "skipped",
-              "error": None, "seconds": None}
-             for n in all_names if n not in listed and (paths.root / f"{n}.html").exists()]
+    extra = [
+        {
+            "notebook": n,
+            "status": "up-to-date" if state.get(n, {}).get("status") == "ok" else "skipped",
+            "error": None,
+            "seconds": None,
+        }
+        for n in all_names
+        if n not in listed and (paths.root / f"{n}.html").exists()
+    ]
     all_statuses = sorted(summary.statuses + extra, key=lambda s: all_names.index(s["notebook"]))
     write_index(paths.root, cfg, all_statuses)
     summary.seconds = round(time.perf_counter() - t0, 2)
-    (paths.state / "timings.json").write_text(json.dumps(
-        {"wall_seconds": summary.seconds, "jobs": jobs, "notebooks": timings}, indent=2))
+    (paths.state / "timings.json").write_text(
+        json.dumps({"wall_seconds": summary.seconds, "jobs": jobs, "notebooks": timings}, indent=2)
+    )
     return summary

@@ -13,6 +13,7 @@ campaign params, e.g. ``Asia/Shanghai``). Ingest converts everything to it:
 
 So "a day" is always a campaign-local calendar day, on every engine, with no session time-zone setting.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,9 +72,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-REQUIRED: dict[str, tuple[str, ...]] = {
-    t: tuple(c.name for c in cols if c.required) for t, cols in TABLES.items()
-}
+REQUIRED: dict[str, tuple[str, ...]] = {t: tuple(c.name for c in cols if c.required) for t, cols in TABLES.items()}
 
 
 def canonical_columns(table: str) -> dict[str, Column]:

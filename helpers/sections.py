@@ -4,6 +4,7 @@ One pydantic model per analysis, each owned by its analysis module's issue; ``he
 has one optional field per model below. Unknown keys are errors like everywhere in the params.
 Every section is optional: a missing section means the defaults documented in that analysis' docs page.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Section", "FunnelParams", "RetentionParams", "PathsParams", "RFMParams", "ClusteringParams",
-           "ProfileParams", "SentimentParams", "ChurnParams"]
+__all__ = [
+    "Section",
+    "FunnelParams",
+    "RetentionParams",
+    "PathsParams",
+    "RFMParams",
+    "ClusteringParams",
+    "ProfileParams",
+    "SentimentParams",
+    "ChurnParams",
+]
 
 
 class Section(BaseModel):
@@ -41,7 +51,8 @@ class FunnelParams(Section):
     """``funnel:`` section (docs/funnel.md)."""
 
     steps: list[str | list[str] | StepSpec] = Field(
-        default_factory=list, description="event per step; default: view/cart/order/pay or pv/cart/buy when present")
+        default_factory=list, description="event per step; default: view/cart/order/pay or pv/cart/buy when present"
+    )
     mode: Literal["ordered", "strict", "unordered"] = "ordered"
     window: str = Field("72h", description="conversion window from step 1: '72h', '7d', '30m'")
     step_windows: list[str | None] | None = Field(None, description="max time from step k to k+1, one per gap")
@@ -54,7 +65,7 @@ class FunnelParams(Section):
     @field_validator("window")
     @classmethod
     def _window(cls, v: str) -> str:
-        from .funnel import parse_window_hours
+        from .durations import parse_window_hours
 
         parse_window_hours(v)
         return v
@@ -62,7 +73,7 @@ class FunnelParams(Section):
     @field_validator("step_windows")
     @classmethod
     def _step_windows(cls, v):
-        from .funnel import parse_window_hours
+        from .durations import parse_window_hours
 
         for x in v or []:
             if x is not None:
@@ -106,22 +117,29 @@ class PathsParams(Section):
 class RFMParams(Section):
     """``rfm:`` section (docs/rfm.md)."""
 
-    scheme: Literal["named11", "cn8"] = Field("named11", description="main segment scheme ('segment' column); "
-                                                                      "both are computed and shipped")
-    as_of: dt.date | None = Field(None, description="reference day: orders before it count (default: the day "
-                                                    "after the last order)")
+    scheme: Literal["named11", "cn8"] = Field(
+        "named11", description="main segment scheme ('segment' column); both are computed and shipped"
+    )
+    as_of: dt.date | None = Field(
+        None, description="reference day: orders before it count (default: the day after the last order)"
+    )
     bins: int = Field(5, ge=2, le=5, description="score levels per column (5 = quintiles); scores stay on 1-5")
     returns: Literal["exclude", "net"] = Field(
-        "exclude", description="rows with a negative amount (returns kept by ingest): exclude = ignore them; "
-                               "net = subtract them from M (never orders for R/F)")
+        "exclude",
+        description="rows with a negative amount (returns kept by ingest): exclude = ignore them; "
+        "net = subtract them from M (never orders for R/F)",
+    )
     currency: str = Field("¥", description="currency sign for money in the report")
-    buy_events: list[str] = Field(default_factory=lambda: ["buy", "pay"],
-                                  description="events that are orders when there is no orders table")
+    buy_events: list[str] = Field(
+        default_factory=lambda: ["buy", "pay"], description="events that are orders when there is no orders table"
+    )
     bgnbd: bool = Field(True, description="fit the BG/NBD model: probability alive, expected purchases")
-    bgnbd_horizon_days: int = Field(30, ge=1, le=3650, description="BG/NBD: expected purchase days in the next "
-                                                                   "N days")
-    bgnbd_holdout: bool = Field(True, description="BG/NBD: refit without the last horizon and compare predicted "
-                                                  "with actual purchases (needs 2 x horizon of data)")
+    bgnbd_horizon_days: int = Field(30, ge=1, le=3650, description="BG/NBD: expected purchase days in the next N days")
+    bgnbd_holdout: bool = Field(
+        True,
+        description="BG/NBD: refit without the last horizon and compare predicted "
+        "with actual purchases (needs 2 x horizon of data)",
+    )
 
 
 # --- clustering ----------------------------------------------------------------------------------------
@@ -161,9 +179,12 @@ class SentimentParams(Section):
     positive_min: float = Field(0.6, gt=0, lt=1, description="score >= this: positive")
     negative_max: float = Field(0.4, gt=0, lt=1, description="score <= this: negative; between: neutral")
     score_model: Literal["auto", "snownlp", "domain"] = Field(
-        "auto", description="model for the scores: auto = the domain model when it beats SnowNLP on held-out rows")
-    model_path: str | None = Field(None, description="saved domain model (relative: in the campaign folder); reused "
-                                                     "without retraining when it exists")
+        "auto", description="model for the scores: auto = the domain model when it beats SnowNLP on held-out rows"
+    )
+    model_path: str | None = Field(
+        None,
+        description="saved domain model (relative: in the campaign folder); reused without retraining when it exists",
+    )
     retrain: bool = False
     label_from_rating: RatingLabels | None = None
     exclude_rows_file: str | None = Field(None, description="0-based source rows in SnowNLP's training data")

@@ -4,6 +4,7 @@ SnowNLP on held-out labelled rows. Rules: docs/sentiment.md.
 
 Reviews are small tables: this module works in pandas.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -14,14 +15,34 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["SNOWNLP_ID", "load_stopwords", "Tokenizer", "text_kind", "band", "snownlp_score", "score_texts",
-           "keywords", "keywords_by_group", "complaint_phrases", "group_summary", "classification_report", "train_domain_model",
-           "plot_threshold", "plot_confusion", "plot_words", "plot_groups", "SentimentResult", "run_sentiment",
-           "sentiment_findings", "sentiment_headline", "show_sentiment", "user_sentiment"]
+from .base import Report, ReportUnavailable, Unavailable, _display
+
+__all__ = [
+    "SNOWNLP_ID",
+    "load_stopwords",
+    "Tokenizer",
+    "text_kind",
+    "band",
+    "snownlp_score",
+    "score_texts",
+    "keywords",
+    "keywords_by_group",
+    "complaint_phrases",
+    "group_summary",
+    "classification_report",
+    "train_domain_model",
+    "plot_threshold",
+    "plot_confusion",
+    "plot_words",
+    "plot_groups",
+    "SentimentReport",
+    "run_sentiment",
+]
 
 SNOWNLP_ID = "snownlp-0.12.3"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -48,8 +69,13 @@ class Tokenizer:
     """jieba tokens without stopwords, punctuation, emoji or numbers; optional user dictionary and
     traditional -> simplified conversion. One private jieba instance (no global state)."""
 
-    def __init__(self, *, user_dict: str | os.PathLike | None = None, stopwords: set[str] | None = None,
-                 to_simplified: bool = False):
+    def __init__(
+        self,
+        *,
+        user_dict: str | os.PathLike | None = None,
+        stopwords: set[str] | None = None,
+        to_simplified: bool = False,
+    ):
         import jieba
 
         self._jieba = jieba.Tokenizer()
@@ -113,8 +139,15 @@ def _hash(text: str) -> str:
     return hashlib.sha1((SNOWNLP_ID + "\0" + text).encode("utf-8")).hexdigest()
 
 
-def score_texts(texts: list[str], *, cache_path: str | os.PathLike | None = None, workers: int | None = None,
-                progress: bool = False, chunk: int = 200, scorer=None) -> tuple[np.ndarray, dict]:
+def score_texts(
+    texts: list[str],
+    *,
+    cache_path: str | os.PathLike | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    chunk: int = 200,
+    scorer=None,
+) -> tuple[np.ndarray, dict]:
     """SnowNLP scores of ``texts`` using every core and a cache keyed by model id + text hash.
 
     Returns
@@ -133,8 +166,13 @@ def score_texts(texts: list[str], *, cache_path: str | os.PathLike | None = None
         if h not in cache and h not in todo:
             todo[h] = t
     workers = workers or os.cpu_count() or 1
-    stats = {"texts": len(texts), "unique": len(set(hashes)), "cached": len(set(hashes)) - len(todo), "scored": len(todo),
-             "workers": 1 if scorer or len(todo) < 2 * chunk else workers}
+    stats = {
+        "texts": len(texts),
+        "unique": len(set(hashes)),
+        "cached": len(set(hashes)) - len(todo),
+        "scored": len(todo),
+        "workers": 1 if scorer or len(todo) < 2 * chunk else workers,
+    }
     items = list(todo.items())
     bar = None
     if progress and items:
@@ -150,7 +188,7 @@ def score_texts(texts: list[str], *, cache_path: str | os.PathLike | None = None
     else:
         import multiprocessing as mp
 
-        parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             futs = {pool.submit(_score_chunk, [t for _, t in part]): part for part in parts}
             for fut in cf.as_completed(futs):
@@ -167,7 +205,9 @@ def score_texts(texts: list[str], *, cache_path: str | os.PathLike | None = None
     return np.array([cache[h] for h in hashes], dtype=float), stats
 
 
-def keywords(texts: list[str], *, top: int = 15, method: str = "tfidf", stopwords: set[str] | None = None) -> pd.DataFrame:
+def keywords(
+    texts: list[str], *, top: int = 15, method: str = "tfidf", stopwords: set[str] | None = None
+) -> pd.DataFrame:
     """Keywords of a group of texts with jieba.analyse (TF-IDF or TextRank): ``keyword``, ``weight``."""
     import jieba.analyse
 
@@ -181,8 +221,15 @@ def keywords(texts: list[str], *, top: int = 15, method: str = "tfidf", stopword
     return pd.DataFrame(rows, columns=["keyword", "weight"])
 
 
-def keywords_by_group(df: pd.DataFrame, *, by: str, band_name: str = "negative", top: int = 5,
-                      min_reviews: int = 5, stopwords: set[str] | None = None) -> pd.DataFrame:
+def keywords_by_group(
+    df: pd.DataFrame,
+    *,
+    by: str,
+    band_name: str = "negative",
+    top: int = 5,
+    min_reviews: int = 5,
+    stopwords: set[str] | None = None,
+) -> pd.DataFrame:
     """Top TF-IDF keywords of one band's reviews per group: ``<by>``, ``reviews``, ``keywords`` ("a、b、c")."""
     d = df[df["band"] == band_name]
     rows = []
@@ -198,7 +245,7 @@ def keywords_by_group(df: pd.DataFrame, *, by: str, band_name: str = "negative",
 def complaint_phrases(token_lists: list[list[str]], *, top: int = 15, min_count: int = 2) -> pd.DataFrame:
     """Most frequent adjacent token pairs (as "词1词2") in negative reviews: ``phrase``, ``reviews`` (number
     of reviews containing it, counted once per review)."""
-    c = Counter()
+    c: Counter[str] = Counter()
     for toks in token_lists:
         c.update({a + b for a, b in zip(toks, toks[1:])})
     rows = [(p, n) for p, n in c.most_common() if n >= min_count][:top]
@@ -209,7 +256,7 @@ def group_summary(df: pd.DataFrame, *, by: str, min_reviews: int = 5, examples: 
     """Per group: ``reviews`` (scored), ``positive``, ``positive_share`` with 95% Wilson ``ci_low``/``ci_high``,
     ``mean_score``, and ``worst_example`` (the lowest-scored texts); groups with at least ``min_reviews``,
     worst (lowest positive share) first."""
-    from .funnel import wilson_interval
+    from .stats import wilson_interval
 
     d = df[df["band"] != "skipped"]
     rows = []
@@ -220,10 +267,21 @@ def group_summary(df: pd.DataFrame, *, by: str, min_reviews: int = 5, examples: 
         pos = int((x["band"] == "positive").sum())
         lo, hi = wilson_interval(pos, n)
         ex = " ｜ ".join(x.nsmallest(examples, "score")["text"].astype(str).str.slice(0, 60))
-        rows.append({by: g, "reviews": n, "positive": pos, "positive_share": pos / n, "ci_low": lo, "ci_high": hi,
-                     "mean_score": float(x["score"].mean()), "worst_example": ex})
-    out = pd.DataFrame(rows, columns=[by, "reviews", "positive", "positive_share", "ci_low", "ci_high", "mean_score",
-                                      "worst_example"])
+        rows.append(
+            {
+                by: g,
+                "reviews": n,
+                "positive": pos,
+                "positive_share": pos / n,
+                "ci_low": lo,
+                "ci_high": hi,
+                "mean_score": float(x["score"].mean()),
+                "worst_example": ex,
+            }
+        )
+    out = pd.DataFrame(
+        rows, columns=[by, "reviews", "positive", "positive_share", "ci_low", "ci_high", "mean_score", "worst_example"]
+    )
     return out.sort_values(["positive_share", "reviews"], ascending=[True, False], ignore_index=True)
 
 
@@ -234,11 +292,16 @@ def classification_report(y_true, y_pred) -> dict:
 
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
-    return {"rows": int(len(y_true)), "accuracy": float(accuracy_score(y_true, y_pred)),
-            "macro_f1": float(np.mean(f)),
-            "per_class": {str(k): {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]), "support": int(s[k])}
-                          for k in (0, 1)},
-            "confusion": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()}
+    return {
+        "rows": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(np.mean(f)),
+        "per_class": {
+            str(k): {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]), "support": int(s[k])}
+            for k in (0, 1)
+        },
+        "confusion": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
+    }
 
 
 def _with_bigrams(tokens: list[str]) -> list[str]:
@@ -252,8 +315,10 @@ def train_domain_model(token_lists: list[list[str]], labels, *, seed: int = 42):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(TfidfVectorizer(analyzer=_with_bigrams, min_df=2, sublinear_tf=True),
-                          LogisticRegression(max_iter=2000, C=4.0, random_state=seed))
+    model = make_pipeline(
+        TfidfVectorizer(analyzer=_with_bigrams, min_df=2, sublinear_tf=True),
+        LogisticRegression(max_iter=2000, C=4.0, random_state=seed),
+    )
     return model.fit(token_lists, np.asarray(labels).astype(int))
 
 
@@ -286,8 +351,18 @@ def plot_confusion(conf, *, title: str, ax=None):
 def plot_words(kw: pd.DataFrame, *, title: str, ax=None, color="C0"):
     from .plots import plot_bar
 
-    return plot_bar(kw.head(12), x="keyword", y="weight", horizontal=True, fmt=".2f", color=color, ax=ax, title=title,
-                    xlabel="权重 weight (TF-IDF)", ylabel="关键词 keyword")
+    return plot_bar(
+        kw.head(12),
+        x="keyword",
+        y="weight",
+        horizontal=True,
+        fmt=".2f",
+        color=color,
+        ax=ax,
+        title=title,
+        xlabel="权重 weight (TF-IDF)",
+        ylabel="关键词 keyword",
+    )
 
 
 def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
@@ -299,8 +374,13 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.4 * len(s) + 1.5))
     pos = np.arange(len(s))[::-1]
-    ax.errorbar(s["positive_share"], pos, xerr=[s["positive_share"] - s["ci_low"], s["ci_high"] - s["positive_share"]],
-                fmt="o", capsize=3)
+    ax.errorbar(
+        s["positive_share"],
+        pos,
+        xerr=[(s["positive_share"] - s["ci_low"]).clip(lower=0), (s["ci_high"] - s["positive_share"]).clip(lower=0)],
+        fmt="o",
+        capsize=3,
+    )
     ax.set_yticks(pos, s[by].astype(str))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
@@ -311,41 +391,6 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
 
 
 # ------------------------------------------------------------------------------------------- report
-@dataclass
-class SentimentResult:
-    available: bool
-    reason: str = ""
-    reviews: pd.DataFrame | None = None
-    skipped: dict = field(default_factory=dict)
-    stats: dict = field(default_factory=dict)
-    thresholds: tuple = (0.6, 0.4)
-    used_model: str = "snownlp"
-    evaluation: dict = field(default_factory=dict)
-    eval_rows: dict = field(default_factory=dict)
-    eval_frame: pd.DataFrame | None = None
-    kw_pos: pd.DataFrame | None = None
-    kw_neg: pd.DataFrame | None = None
-    phrases: pd.DataFrame | None = None
-    by_item: pd.DataFrame | None = None
-    by_category: pd.DataFrame | None = None
-    neg_keywords_by: pd.DataFrame | None = None
-    model_path: str | None = None
-    notes: list = field(default_factory=list)
-
-    def to_results(self) -> dict:
-        if not self.available:
-            return {"available": False, "reason": self.reason, "reviews": 0, "scored": 0, "skipped": {},
-                    "positive_share": None}
-        r = self.reviews
-        scored = r[r["band"] != "skipped"]
-        return {"available": True, "reason": None, "reviews": int(len(r)), "scored": int(len(scored)),
-                "skipped": self.skipped, "positive_share": float((scored["band"] == "positive").mean()) if len(scored) else None,
-                "bands": scored["band"].value_counts().to_dict(), "thresholds": {"positive_min": self.thresholds[0],
-                                                                                  "negative_max": self.thresholds[1]},
-                "score_model": self.used_model, "scoring": self.stats, "evaluation": self.evaluation,
-                "evaluation_rows": self.eval_rows, "model_path": self.model_path, "notes": self.notes}
-
-
 def _eval_split(df: pd.DataFrame, *, exclude: set[int], test_share: float, seed: int):
     """Held-out labelled rows (seeded, stratified), minus rows in SnowNLP's training data for its evaluation."""
     from sklearn.model_selection import train_test_split
@@ -358,206 +403,348 @@ def _eval_split(df: pd.DataFrame, *, exclude: set[int], test_share: float, seed:
     return list(tr), te_clean
 
 
-def run_sentiment(ctx) -> SentimentResult:
-    """The sentiment report's computations for a campaign, from its ``sentiment:`` params."""
-    from .campaign import batch_mode
-
-    p = ctx.cfg.sentiment
-    if not ctx.has("reviews"):
-        return SentimentResult(False, "这个活动没有评论表 the campaign has no reviews table")
-    df = ctx.df("reviews")
-    if p.sample_size and len(df) > p.sample_size:
-        df = df.sample(n=p.sample_size, random_state=p.seed).sort_index()
-    df = df.reset_index(drop=True)
-    df["source_row"] = pd.to_numeric(df["review_id"], errors="coerce").fillna(-1).astype(int) - 1
-    if "label" not in df or df["label"].isna().all():
-        df["label"] = np.nan
-        if p.label_from_rating and "rating" in df:
-            r = df["rating"]
-            df["label"] = np.where(r >= p.label_from_rating.positive_min, 1,
-                                   np.where(r <= p.label_from_rating.negative_max, 0, np.nan))
-    df["kind"] = df["text"].map(text_kind)
-    res = SentimentResult(True, thresholds=(p.positive_min, p.negative_max))
-    res.skipped = {k: int(v) for k, v in df["kind"].value_counts().items() if k != "ok"}
-    tok = Tokenizer(user_dict=p.user_dict, stopwords=load_stopwords(p.stopwords_file), to_simplified=p.to_simplified)
-    ok = df["kind"] == "ok"
-    df["tokens"] = [tok.tokens(t) if k == "ok" else [] for t, k in zip(df["text"], df["kind"])]
-    texts = [tok.normalise(t) for t in df.loc[ok, "text"]]
-    snow, res.stats = score_texts(texts, cache_path=ctx.paths.cache / "snownlp_scores.parquet", workers=p.workers,
-                                  progress=not batch_mode())
-    df["snownlp"] = np.nan
-    df.loc[ok, "snownlp"] = snow
-    exclude = set()
-    if p.exclude_rows_file:
-        from .params import resolve_input
-
-        ex = Path(resolve_input(p.exclude_rows_file))
-        exclude = {int(x) for x in ex.read_text(encoding="utf-8").split() if x.strip().isdigit()}
-    tr, te = _eval_split(df, exclude=exclude, test_share=p.test_share, seed=p.seed)
-    model = None
-    model_file = _model_file(ctx, p.model_path) if p.model_path else None
-    if model_file is not None and model_file.exists() and not p.retrain:
-        import joblib
-
-        model = joblib.load(model_file)
-        res.notes.append(f"领域模型从文件加载、未重新训练 domain model loaded from {p.model_path}, not retrained")
-        res.model_path = str(model_file)
-    if tr is not None:
-        y_te = df.loc[te, "label"].astype(int).to_numpy()
-        snow_pred = (df.loc[te, "snownlp"] >= 0.5).astype(int).to_numpy()
-        res.evaluation["snownlp"] = classification_report(y_te, snow_pred)
-        if model is None:
-            model = train_domain_model(df.loc[tr, "tokens"].tolist(), df.loc[tr, "label"].astype(int), seed=p.seed)
-        dom = model.predict(df.loc[te, "tokens"].tolist())
-        res.evaluation["domain"] = classification_report(y_te, dom)
-        res.eval_rows = {"train_rows": len(tr), "eval_rows": len(te), "excluded_snownlp_training_rows": int(
-            sum(1 for i in df.index if int(df.loc[i, "source_row"]) in exclude)), "rule": (
-            f"seeded stratified split, {p.test_share:.0%} held out; held-out rows listed in exclude_rows_file are "
-            "dropped so that SnowNLP is not judged on its own training texts; both models are scored on the same rows")}
-        res.eval_frame = pd.DataFrame({"label": y_te, "snownlp": df.loc[te, "snownlp"].to_numpy()})
-        if res.model_path is None:
-            import joblib
-
-            path = model_file or _model_file(ctx, "results/sentiment_model.joblib")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            joblib.dump(model, path)
-            res.model_path = str(path)
-    use_domain = p.score_model == "domain" or (p.score_model == "auto" and res.evaluation.get("domain") and
-                                               res.evaluation["domain"]["accuracy"] > res.evaluation["snownlp"]["accuracy"])
-    if use_domain and model is not None:
-        df["score"] = np.nan
-        df.loc[ok, "score"] = model.predict_proba(df.loc[ok, "tokens"].tolist())[:, 1]
-        res.used_model = "domain"
-    else:
-        df["score"] = df["snownlp"]
-        res.used_model = "snownlp"
-    df["band"] = [band(s, positive_min=p.positive_min, negative_max=p.negative_max) for s in df["score"]]
-    res.reviews = df
-    sw = tok.stopwords
-    res.kw_pos = keywords(df.loc[df["band"] == "positive", "text"].tolist(), stopwords=sw)
-    res.kw_neg = keywords(df.loc[df["band"] == "negative", "text"].tolist(), stopwords=sw)
-    res.phrases = complaint_phrases(df.loc[df["band"] == "negative", "tokens"].tolist())
-    if "item_id" in df and df["item_id"].notna().any():
-        res.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
-    if "category" in df and df["category"].notna().any():
-        res.by_category = group_summary(df, by="category", min_reviews=p.min_reviews)
-    by = "category" if res.by_category is not None else ("item_id" if res.by_item is not None else None)
-    if by:
-        res.neg_keywords_by = keywords_by_group(df, by=by, min_reviews=p.min_reviews, stopwords=sw)
-    return res
-
-
 def _model_file(ctx, path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() else ctx.paths.file(path)
 
 
-def user_sentiment(res: SentimentResult) -> pd.DataFrame:
-    """Per reviewer: ``user_id``, ``reviews`` (scored), ``positive_share`` (for the user profile)."""
-    if not res.available or "user_id" not in res.reviews or res.reviews["user_id"].isna().all():
+def _user_sentiment(reviews: pd.DataFrame) -> pd.DataFrame:
+    """Per reviewer: ``user_id``, ``reviews`` (scored), ``positive_share`` (the user profile joins it)."""
+    if "user_id" not in reviews or reviews["user_id"].isna().all():
         return pd.DataFrame(columns=["user_id", "reviews", "positive_share"])
-    d = res.reviews[res.reviews["band"] != "skipped"]
+    d = reviews[reviews["band"] != "skipped"]
     g = d.groupby("user_id")["band"]
-    return pd.DataFrame({"reviews": g.size(), "positive_share": g.apply(lambda b: (b == "positive").mean())}).reset_index()
+    share = g.apply(lambda b: (b == "positive").mean())
+    return pd.DataFrame({"reviews": g.size(), "positive_share": share}).reset_index()
 
 
-def sentiment_findings(res: SentimentResult) -> list[str]:
-    from .fmt import fmt_int, fmt_pct
+@dataclass(repr=False)
+class SentimentReport(Report):
+    """The review sentiment report. Frames: ``reviews`` (one row per review: ``kind``, ``tokens``, ``snownlp``,
+    ``score``, ``band``), ``users`` (per reviewer), ``by_item`` / ``by_category`` (:func:`group_summary`, or
+    None), ``kw_pos`` / ``kw_neg`` (keywords), ``phrases`` (complaints), ``neg_keywords_by`` (per group, or
+    None), ``eval_frame`` (held-out labels and SnowNLP scores; empty without labels); ``model`` is the domain
+    model (or None)."""
 
-    if not res.available:
-        return [f"无法分析评论 No review analysis: {res.reason}."]
-    r = res.reviews
-    scored = r[r["band"] != "skipped"]
-    out = [f"{fmt_int(len(r))} 条评论 reviews, {fmt_int(len(scored))} 条已评分 scored with **{res.used_model}**; 正面 positive "
-           f"**{fmt_pct((scored['band'] == 'positive').mean())}**, 负面 negative {fmt_pct((scored['band'] == 'negative').mean())}."]
-    if res.skipped:
-        out.append("跳过 skipped: " + ", ".join(f"{k} {fmt_int(v)}" for k, v in res.skipped.items()) + " (empty / no Chinese text).")
-    if res.evaluation:
-        s, d = res.evaluation["snownlp"], res.evaluation["domain"]
-        out.append(f"在 {fmt_int(s['rows'])} 条留出标注评论上 on held-out labelled reviews: SnowNLP 准确率 accuracy **{fmt_pct(s['accuracy'])}** "
-                   f"(macro F1 {s['macro_f1']:.3f}) vs 领域模型 domain model **{fmt_pct(d['accuracy'])}** (macro F1 {d['macro_f1']:.3f}).")
-    for name, g in (("商品 item", res.by_item), ("品类 category", res.by_category)):
-        if g is not None and len(g):
-            w = g.iloc[0]
-            out.append(f"最差{name} worst {name.split()[-1]}: {w.iloc[0]} — 正面占比 positive {fmt_pct(w['positive_share'])} "
-                       f"({fmt_int(w['reviews'])} reviews).")
-            break
-    if res.phrases is not None and len(res.phrases):
-        out.append("常见抱怨 frequent complaints: " + "、".join(res.phrases["phrase"].head(5)) + ".")
-    out += [f"注意 Note: {n}." for n in res.notes]
-    return out
+    name: ClassVar[str] = "sentiment"
+    title: ClassVar[str] = "评论情感分析 Review sentiment"
+    parts: ClassVar[tuple[str, ...]] = (
+        "evaluation",
+        "confusion",
+        "threshold",
+        "keywords",
+        "phrases",
+        "items",
+        "categories",
+        "examples",
+    )
+    table_names: ClassVar[tuple[str, ...]] = ("users", "items", "categories")
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "reviews",
+        "scored",
+        "skipped",
+        "positive_share",
+        "bands",
+        "thresholds",
+        "score_model",
+        "scoring",
+        "evaluation",
+        "evaluation_rows",
+        "model_path",
+        "notes",
+    )
+    unavailable_label: ClassVar[str] = "无法分析评论 No review analysis"
 
+    reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
+    users: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+    thresholds: tuple = (0.6, 0.4)
+    used_model: str = "snownlp"
+    evaluation: dict = field(default_factory=dict)
+    eval_rows: dict = field(default_factory=dict)
+    eval_frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kw_pos: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kw_neg: pd.DataFrame = field(default_factory=pd.DataFrame)
+    phrases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_item: pd.DataFrame | None = None
+    by_category: pd.DataFrame | None = None
+    neg_keywords_by: pd.DataFrame | None = None
+    model: object = None
+    #: where the domain model is (loaded from) or will be saved by :meth:`export` (trained in this run)
+    model_path: str | None = None
+    model_trained: bool = False
+    notes: list = field(default_factory=list)
 
-def sentiment_headline(res: SentimentResult) -> list[dict]:
-    from .fmt import fmt_pct
-    from .report import headline
+    @classmethod
+    def compute(cls, ctx) -> SentimentReport:
+        """The sentiment report of a campaign, from its ``sentiment:`` params (docs/sentiment.md)."""
+        from .campaign import batch_mode
 
-    if not res.available:
-        return [headline("reviews 评论", None, "n/a")]
-    sc = res.reviews[res.reviews["band"] != "skipped"]
-    share = float((sc["band"] == "positive").mean()) if len(sc) else None
-    out = [headline("positive share 正面占比", share, fmt_pct(share))]
-    if res.evaluation:
-        out.append(headline("SnowNLP accuracy", res.evaluation["snownlp"]["accuracy"], fmt_pct(res.evaluation["snownlp"]["accuracy"])))
-        out.append(headline("domain model accuracy 领域模型", res.evaluation["domain"]["accuracy"],
-                            fmt_pct(res.evaluation["domain"]["accuracy"])))
-    return out
+        p = ctx.cfg.sentiment
+        if not ctx.has("reviews"):
+            raise ReportUnavailable("这个活动没有评论表 the campaign has no reviews table")
+        df = ctx.df("reviews")
+        if p.sample_size and len(df) > p.sample_size:
+            df = df.sample(n=p.sample_size, random_state=p.seed).sort_index()
+        df = df.reset_index(drop=True)
+        df["source_row"] = pd.to_numeric(df["review_id"], errors="coerce").fillna(-1).astype(int) - 1
+        if "label" not in df or df["label"].isna().all():
+            df["label"] = np.nan
+            if p.label_from_rating and "rating" in df:
+                r = df["rating"]
+                df["label"] = np.where(
+                    r >= p.label_from_rating.positive_min, 1, np.where(r <= p.label_from_rating.negative_max, 0, np.nan)
+                )
+        df["kind"] = df["text"].map(text_kind)
+        rep = cls(thresholds=(p.positive_min, p.negative_max))
+        rep.skipped = {k: int(v) for k, v in df["kind"].value_counts().items() if k != "ok"}
+        tok = Tokenizer(
+            user_dict=p.user_dict, stopwords=load_stopwords(p.stopwords_file), to_simplified=p.to_simplified
+        )
+        ok = df["kind"] == "ok"
+        df["tokens"] = [tok.tokens(t) if k == "ok" else [] for t, k in zip(df["text"], df["kind"])]
+        texts = [tok.normalise(t) for t in df.loc[ok, "text"]]
+        snow, rep.stats = score_texts(
+            texts, cache_path=ctx.paths.cache / "snownlp_scores.parquet", workers=p.workers, progress=not batch_mode()
+        )
+        df["snownlp"] = np.nan
+        df.loc[ok, "snownlp"] = snow
+        exclude = set()
+        if p.exclude_rows_file:
+            from .params import resolve_input
 
+            ex = Path(resolve_input(p.exclude_rows_file))
+            exclude = {int(x) for x in ex.read_text(encoding="utf-8").split() if x.strip().isdigit()}
+        tr, te = _eval_split(df, exclude=exclude, test_share=p.test_share, seed=p.seed)
+        model = None
+        model_file = _model_file(ctx, p.model_path) if p.model_path else None
+        if model_file is not None and model_file.exists() and not p.retrain:
+            import joblib
 
-def show_sentiment(res: SentimentResult, part: str):
-    """Display one part: ``evaluation``, ``threshold``, ``confusion``, ``keywords``, ``phrases``, ``items``,
-    ``categories``, ``examples``."""
-    from IPython.display import Markdown, display
+            model = joblib.load(model_file)
+            rep.notes.append(f"领域模型从文件加载、未重新训练 domain model loaded from {p.model_path}, not retrained")
+            rep.model_path = str(model_file)
+        if tr is not None:
+            y_te = df.loc[te, "label"].astype(int).to_numpy()
+            snow_pred = (df.loc[te, "snownlp"] >= 0.5).astype(int).to_numpy()
+            rep.evaluation["snownlp"] = classification_report(y_te, snow_pred)
+            if model is None:
+                model = train_domain_model(df.loc[tr, "tokens"].tolist(), df.loc[tr, "label"].astype(int), seed=p.seed)
+            dom = model.predict(df.loc[te, "tokens"].tolist())
+            rep.evaluation["domain"] = classification_report(y_te, dom)
+            rep.eval_rows = {
+                "train_rows": len(tr),
+                "eval_rows": len(te),
+                "excluded_snownlp_training_rows": int(
+                    sum(1 for i in df.index if int(df.loc[i, "source_row"]) in exclude)
+                ),
+                "rule": (
+                    f"seeded stratified split, {p.test_share:.0%} held out; held-out rows listed in "
+                    "exclude_rows_file are dropped so that SnowNLP is not judged on its own training texts; both "
+                    "models are scored on the same rows"
+                ),
+            }
+            rep.eval_frame = pd.DataFrame({"label": y_te, "snownlp": df.loc[te, "snownlp"].to_numpy()})
+            if rep.model_path is None:  # trained now: export() saves it
+                rep.model_path = str(model_file or _model_file(ctx, "results/sentiment_model.joblib"))
+                rep.model_trained = True
+        rep.model = model
+        ev = rep.evaluation
+        use_domain = p.score_model == "domain" or (
+            p.score_model == "auto" and ev.get("domain") and ev["domain"]["accuracy"] > ev["snownlp"]["accuracy"]
+        )
+        if use_domain and model is not None:
+            df["score"] = np.nan
+            df.loc[ok, "score"] = model.predict_proba(df.loc[ok, "tokens"].tolist())[:, 1]
+            rep.used_model = "domain"
+        else:
+            df["score"] = df["snownlp"]
+            rep.used_model = "snownlp"
+        df["band"] = [band(s, positive_min=p.positive_min, negative_max=p.negative_max) for s in df["score"]]
+        rep.reviews = df
+        rep.users = _user_sentiment(df)
+        sw = tok.stopwords
+        rep.kw_pos = keywords(df.loc[df["band"] == "positive", "text"].tolist(), stopwords=sw)
+        rep.kw_neg = keywords(df.loc[df["band"] == "negative", "text"].tolist(), stopwords=sw)
+        rep.phrases = complaint_phrases(df.loc[df["band"] == "negative", "tokens"].tolist())
+        if "item_id" in df and df["item_id"].notna().any():
+            rep.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
+        if "category" in df and df["category"].notna().any():
+            rep.by_category = group_summary(df, by="category", min_reviews=p.min_reviews)
+        by = "category" if rep.by_category is not None else ("item_id" if rep.by_item is not None else None)
+        if by:
+            rep.neg_keywords_by = keywords_by_group(df, by=by, min_reviews=p.min_reviews, stopwords=sw)
+        return rep
 
-    from .fmt import style_table
+    def _scored(self) -> pd.DataFrame:
+        return self.reviews[self.reviews["band"] != "skipped"]
 
-    if not res.available:
-        display(Markdown(f"_{res.reason}_"))
-        return None
-    if part in ("evaluation", "threshold", "confusion") and not res.evaluation:
-        display(Markdown("_没有标注，无法评估 no labels in the data: no evaluation (set sentiment.label_from_rating to use ratings)._"))
-        return None
-    if part == "evaluation":
-        rows = [{"model": k, "rows": v["rows"], "accuracy": v["accuracy"], "macro_f1": v["macro_f1"],
-                 "precision_neg": v["per_class"]["0"]["precision"], "recall_neg": v["per_class"]["0"]["recall"],
-                 "precision_pos": v["per_class"]["1"]["precision"], "recall_pos": v["per_class"]["1"]["recall"]}
-                for k, v in res.evaluation.items()]
-        display(style_table(pd.DataFrame(rows), int_cols=["rows"], pct_cols=["accuracy", "precision_neg", "recall_neg",
-                                                                            "precision_pos", "recall_pos"], num_cols=["macro_f1"]))
-        return display(Markdown(f"评分使用 scores use: **{res.used_model}**. {res.eval_rows.get('rule', '')}"))
-    if part == "threshold":
-        return plot_threshold(res.eval_frame["label"], res.eval_frame["snownlp"])
-    if part == "confusion":
-        import matplotlib.pyplot as plt
+    def to_results(self) -> dict:
+        """The report-specific part of ``results/sentiment.json`` (docs/sentiment.md)."""
+        scored = self._scored()
+        return self._results(
+            reviews=int(len(self.reviews)),
+            scored=int(len(scored)),
+            skipped=self.skipped,
+            positive_share=float((scored["band"] == "positive").mean()) if len(scored) else None,
+            bands=scored["band"].value_counts().to_dict(),
+            thresholds={"positive_min": self.thresholds[0], "negative_max": self.thresholds[1]},
+            score_model=self.used_model,
+            scoring=self.stats,
+            evaluation=self.evaluation,
+            evaluation_rows=self.eval_rows,
+            model_path=self.model_path,
+            notes=self.notes,
+        )
 
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        plot_confusion(res.evaluation["snownlp"]["confusion"], title="SnowNLP", ax=axes[0])
-        plot_confusion(res.evaluation["domain"]["confusion"], title="领域模型 domain model", ax=axes[1])
-        return fig
-    if part == "keywords":
-        import matplotlib.pyplot as plt
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers."""
+        from .fmt import fmt_int, fmt_pct
 
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-        plot_words(res.kw_pos, title="正面评价关键词 Positive keywords", ax=axes[0], color="C2")
-        plot_words(res.kw_neg, title="负面评价关键词 Negative keywords", ax=axes[1], color="C3")
-        return fig
-    if part == "phrases":
-        display(style_table(res.phrases, int_cols=["reviews"]))
-        if res.neg_keywords_by is not None and len(res.neg_keywords_by):
-            display(Markdown("**各组负面关键词 Negative keywords per group**"))
-            return display(style_table(res.neg_keywords_by.head(15), int_cols=["reviews"]))
-        return None
-    if part in ("items", "categories"):
-        g, by = (res.by_item, "item_id") if part == "items" else (res.by_category, "category")
-        if g is None or g.empty:
-            display(Markdown("_没有足够评论的分组 no group with enough reviews._"))
-            return None
-        plot_groups(g, by=by)
-        return display(style_table(g.head(10), int_cols=["reviews", "positive"],
-                                   pct_cols=["positive_share", "ci_low", "ci_high"], num_cols=["mean_score"]))
-    if part == "examples":
-        r = res.reviews[res.reviews["band"] != "skipped"]
+        r = self.reviews
+        scored = self._scored()
+        out = [
+            f"{fmt_int(len(r))} 条评论 reviews, {fmt_int(len(scored))} 条已评分 scored with **{self.used_model}**; "
+            f"正面 positive **{fmt_pct((scored['band'] == 'positive').mean())}**, 负面 negative "
+            f"{fmt_pct((scored['band'] == 'negative').mean())}."
+        ]
+        if self.skipped:
+            out.append(
+                "跳过 skipped: "
+                + ", ".join(f"{k} {fmt_int(v)}" for k, v in self.skipped.items())
+                + " (empty / no Chinese text)."
+            )
+        if self.evaluation:
+            s, d = self.evaluation["snownlp"], self.evaluation["domain"]
+            out.append(
+                f"在 {fmt_int(s['rows'])} 条留出标注评论上 on held-out labelled reviews: SnowNLP 准确率 "
+                f"accuracy **{fmt_pct(s['accuracy'])}** (macro F1 {s['macro_f1']:.3f}) vs 领域模型 domain model "
+                f"**{fmt_pct(d['accuracy'])}** (macro F1 {d['macro_f1']:.3f})."
+            )
+        for name, g in (("商品 item", self.by_item), ("品类 category", self.by_category)):
+            if g is not None and len(g):
+                w = g.iloc[0]
+                out.append(
+                    f"最差{name} worst {name.split()[-1]}: {w.iloc[0]} — 正面占比 positive "
+                    f"{fmt_pct(w['positive_share'])} ({fmt_int(w['reviews'])} reviews)."
+                )
+                break
+        if len(self.phrases):
+            out.append("常见抱怨 frequent complaints: " + "、".join(self.phrases["phrase"].head(5)) + ".")
+        out += [f"注意 Note: {n}." for n in self.notes]
+        return out
+
+    def headline(self) -> list[dict]:
+        """Headline numbers for the index page."""
+        from .fmt import fmt_pct
+        from .report import headline
+
+        sc = self._scored()
+        share = float((sc["band"] == "positive").mean()) if len(sc) else None
+        out = [headline("positive share 正面占比", share, fmt_pct(share))]
+        if self.evaluation:
+            ev = self.evaluation
+            out.append(headline("SnowNLP accuracy", ev["snownlp"]["accuracy"], fmt_pct(ev["snownlp"]["accuracy"])))
+            out.append(
+                headline("domain model accuracy 领域模型", ev["domain"]["accuracy"], fmt_pct(ev["domain"]["accuracy"]))
+            )
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``users`` (per reviewer) and, when the reviews have items / categories, ``items`` / ``categories``."""
+        out = {"users": self.users}
+        if self.by_item is not None:
+            out["items"] = self.by_item
+        if self.by_category is not None:
+            out["categories"] = self.by_category
+        return out
+
+    def export(self, ctx) -> list[Path]:
+        """Save the domain model trained in this run to ``model_path`` (default
+        ``results/sentiment_model.joblib``); return its path (none when it was loaded, not trained)."""
+        if not self.model_trained or self.model is None or not self.model_path:
+            return []
+        import joblib
+
+        path = Path(self.model_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.model, path)
+        return [path]
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .fmt import style_table
+
+        if part in ("evaluation", "threshold", "confusion") and not self.evaluation:
+            return Markdown(
+                "_没有标注，无法评估 no labels in the data: no evaluation (set sentiment.label_from_rating "
+                "to use ratings)._"
+            )
+        if part == "evaluation":
+            rows = [
+                {
+                    "model": k,
+                    "rows": v["rows"],
+                    "accuracy": v["accuracy"],
+                    "macro_f1": v["macro_f1"],
+                    "precision_neg": v["per_class"]["0"]["precision"],
+                    "recall_neg": v["per_class"]["0"]["recall"],
+                    "precision_pos": v["per_class"]["1"]["precision"],
+                    "recall_pos": v["per_class"]["1"]["recall"],
+                }
+                for k, v in self.evaluation.items()
+            ]
+            _display(
+                style_table(
+                    pd.DataFrame(rows),
+                    int_cols=["rows"],
+                    num_cols=["macro_f1"],
+                    pct_cols=["accuracy", "precision_neg", "recall_neg", "precision_pos", "recall_pos"],
+                )
+            )
+            return Markdown(f"评分使用 scores use: **{self.used_model}**. {self.eval_rows.get('rule', '')}")
+        if part == "threshold":
+            return plot_threshold(self.eval_frame["label"], self.eval_frame["snownlp"])
+        if part == "confusion":
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+            plot_confusion(self.evaluation["snownlp"]["confusion"], title="SnowNLP", ax=axes[0])
+            plot_confusion(self.evaluation["domain"]["confusion"], title="领域模型 domain model", ax=axes[1])
+            return fig
+        if part == "keywords":
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+            plot_words(self.kw_pos, title="正面评价关键词 Positive keywords", ax=axes[0], color="C2")
+            plot_words(self.kw_neg, title="负面评价关键词 Negative keywords", ax=axes[1], color="C3")
+            return fig
+        if part == "phrases":
+            phrases = style_table(self.phrases, int_cols=["reviews"])
+            if self.neg_keywords_by is None or not len(self.neg_keywords_by):
+                return phrases
+            _display(phrases)
+            _display(Markdown("**各组负面关键词 Negative keywords per group**"))
+            return style_table(self.neg_keywords_by.head(15), int_cols=["reviews"])
+        if part in ("items", "categories"):
+            g, by = (self.by_item, "item_id") if part == "items" else (self.by_category, "category")
+            if g is None or g.empty:
+                return Markdown("_没有足够评论的分组 no group with enough reviews._")
+            _display(plot_groups(g, by=by))
+            return style_table(
+                g.head(10),
+                int_cols=["reviews", "positive"],
+                pct_cols=["positive_share", "ci_low", "ci_high"],
+                num_cols=["mean_score"],
+            )
+        r = self._scored()  # "examples"
         ex = pd.concat([r.nsmallest(5, "score"), r.nlargest(5, "score")])
         cols = [c for c in ("review_id", "item_id", "category", "rating", "score", "band", "text") if c in ex]
-        return display(style_table(ex[cols], num_cols=["score"]))
-    raise ValueError(f"unknown part {part!r}")
+        return style_table(ex[cols], num_cols=["score"])
+
+
+def run_sentiment(ctx) -> SentimentReport | Unavailable:
+    """:meth:`SentimentReport.run`: the sentiment report of a campaign (or its Unavailable twin)."""
+    return SentimentReport.run(ctx)

@@ -5,6 +5,7 @@ than computing, and when two notebooks run side by side (``--jobs 2``) or DuckDB
 for the cores: KMeans for k = 2..8 on 2,000 users took 36 s on a loaded 2-core machine with default threads
 and 0.25 s with one thread. :func:`fit_threads` picks one thread for small inputs and leaves large ones alone.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,26 +1,41 @@
 """The user profile (用户画像) table: one row per user joining static attributes, behaviour tags, RFM segment,
 cluster, and churn risk / review sentiment when those reports have run. Columns: docs/user_profile.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .base import Report, ReportUnavailable, Unavailable, report_table
 from .engine import as_table
+from .errors import MissingColumnError
 
-__all__ = ["behaviour_tags", "preferred_values", "load_membership", "profile_table", "ProfileResult",
-           "run_user_profile", "profile_findings", "profile_headline", "show_profile", "SOURCES", "export_profile"]
+__all__ = [
+    "SOURCES",
+    "behaviour_tags",
+    "preferred_values",
+    "load_source",
+    "profile_table",
+    "ProfileReport",
+    "run_user_profile",
+]
 
-#: other reports' membership files read by the profile: name -> (results file, columns kept, renamed)
-SOURCES = {
-    "rfm": ("rfm_membership.csv", {"segment": "rfm_segment", "rfm_code": "rfm_code"}),
-    "clustering": ("clustering_membership.csv", {"cluster": "cluster", "cluster_name": "cluster_name"}),
-    "churn": ("churn_at_risk.csv", {"churn_probability": "churn_probability", "risk_band": "churn_risk_band"}),
-    "sentiment": ("sentiment_users.csv", {"positive_share": "review_positive_share", "reviews": "reviews_written"}),
+#: other reports' per-user tables joined by the profile: report -> (its table, {its column: profile column}).
+#: They are read through :func:`helpers.base.report_table` (checked to be current), never by file name.
+SOURCES: dict[str, tuple[str, dict[str, str]]] = {
+    "rfm": ("membership", {"segment": "rfm_segment", "rfm_code": "rfm_code"}),
+    "clustering": ("membership", {"cluster": "cluster", "cluster_name": "cluster_name"}),
+    "churn": ("at_risk", {"churn_probability": "churn_probability", "risk_band": "churn_risk_band"}),
+    "sentiment": ("users", {"positive_share": "review_positive_share", "reviews": "reviews_written"}),
 }
+#: how the findings name each source
+_SOURCE_LABELS = {"rfm": "RFM 分群", "clustering": "聚类", "churn": "流失预警", "sentiment": "评论情感"}
 
 
 def _tiers(values: pd.Series, labels: tuple[str, str, str]) -> pd.Series:
@@ -41,8 +56,9 @@ def behaviour_tags(features: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"user_id": features["user_id"]})
     out["activity_level"] = _tiers(features["active_days"], ("低活跃 low", "中活跃 medium", "高活跃 high"))
     h = features["preferred_hour"]
-    out["active_hours"] = pd.cut(h, bins=[-1, 5, 11, 17, 23], labels=["凌晨 night", "上午 morning",
-                                                                     "下午 afternoon", "晚上 evening"]).astype(object)
+    out["active_hours"] = pd.cut(
+        h, bins=[-1, 5, 11, 17, 23], labels=["凌晨 night", "上午 morning", "下午 afternoon", "晚上 evening"]
+    ).astype(object)
     out["buyer"] = (features["n_orders"] > 0) if "n_orders" in features else False
     return out
 
@@ -55,7 +71,8 @@ def preferred_values(events, *, column: str, amount_col: str = "amount", user_co
     if column in t.columns:
         f = t.filter(t[column].notnull())
         g = f.group_by([f[user_col].cast("string").name("user_id"), f[column].cast("string").name("_v")]).aggregate(
-            _n=f.count())
+            _n=f.count()
+        )
         w = ibis.window(group_by=g["user_id"], order_by=[ibis.desc(g["_n"]), g["_v"]])
         g = g.mutate(_rn=ibis.row_number().over(w))
         g = g.filter(g["_rn"] == 0)
@@ -67,32 +84,50 @@ def preferred_values(events, *, column: str, amount_col: str = "amount", user_co
     return out if out is not None else pd.DataFrame(columns=["user_id"])
 
 
-def load_membership(results_dir, name: str) -> pd.DataFrame | None:
-    """Another report's per-user file (see :data:`SOURCES`) with the profile's column names, or None."""
-    from pathlib import Path
+def load_source(ctx, name: str) -> pd.DataFrame | None:
+    """Report ``name``'s per-user table (see :data:`SOURCES`) with the profile's column names, or None when
+    it is missing or not current (:func:`helpers.base.report_table` records why in ``ctx.upstream_problems``).
 
-    fname, cols = SOURCES[name]
-    p = Path(results_dir) / fname
-    if not p.exists():
+    Returns
+    -------
+    DataFrame ``user_id`` (text) and the source's profile columns that its table has.
+    """
+    table, cols = SOURCES[name]
+    df = report_table(ctx, name, table, required=False)
+    if df is None:
         return None
-    df = pd.read_csv(p, dtype={"user_id": str}, encoding="utf-8-sig")
+    if "user_id" not in df.columns:
+        raise MissingColumnError(
+            f"{name} {table}",
+            "user_id",
+            df.columns,
+            hint=f"rerun the {name} report: its {table!r} table has one row per user",
+        )
     keep = {k: v for k, v in cols.items() if k in df.columns}
     return df[["user_id", *keep]].rename(columns=keep)
 
 
-def profile_table(features: pd.DataFrame, *, users: pd.DataFrame | None = None, preferred: pd.DataFrame | None = None,
-                  memberships: dict[str, pd.DataFrame | None] | None = None) -> pd.DataFrame:
+def profile_table(
+    features: pd.DataFrame,
+    *,
+    users: pd.DataFrame | None = None,
+    preferred: pd.DataFrame | None = None,
+    memberships: dict[str, pd.DataFrame | None] | None = None,
+) -> pd.DataFrame:
     """Join everything known per user (one row per user of ``features``).
 
     Returns
     -------
     DataFrame ``user_id``; user attributes (channel, city, age, gender, signup_ts when a users table
-    exists); ``n_events``, ``active_days``, ``recency_days``, ``n_orders``, ``spend``; tags
+    exists); ``n_events``, ``active_days``, ``days_since_last_event``, ``n_orders``, ``spend``; tags
     ``activity_level``, ``active_hours``, ``buyer``, ``preferred_category``, ``price_band`` (thirds of
     ``median_price``); ``rfm_segment``, ``rfm_code``, ``cluster``, ``cluster_name``, ``churn_probability``,
-    ``churn_risk_band``, ``review_positive_share``, ``reviews_written`` (empty when that report has not run).
+    ``churn_risk_band``, ``review_positive_share``, ``reviews_written`` (from ``memberships``, see
+    :func:`load_source`; empty when that source is None).
     """
-    base_cols = [c for c in ("user_id", "n_events", "active_days", "recency_days", "n_orders", "spend") if c in features]
+    base_cols = [
+        c for c in ("user_id", "n_events", "active_days", "days_since_last_event", "n_orders", "spend") if c in features
+    ]
     out = features[base_cols].merge(behaviour_tags(features), on="user_id", how="left")
     if users is not None and len(users):
         u = users.copy()
@@ -114,84 +149,120 @@ def profile_table(features: pd.DataFrame, *, users: pd.DataFrame | None = None, 
 
 
 # ------------------------------------------------------------------------------------------- report
-@dataclass
-class ProfileResult:
-    available: bool
-    reason: str = ""
-    table: pd.DataFrame | None = None
+@dataclass(repr=False)
+class ProfileReport(Report):
+    """The user profile report. Frames: ``table`` (one row per user, :func:`profile_table`); ``sources``
+    says which sources were joined and ``source_problems`` why the others were not."""
+
+    name: ClassVar[str] = "user_profile"
+    title: ClassVar[str] = "用户画像 User profile"
+    parts: ClassVar[tuple[str, ...]] = ("tags", "sample")
+    reads: ClassVar[tuple[str, ...]] = ("rfm", "clustering", "churn", "sentiment")
+    table_names: ClassVar[tuple[str, ...]] = ("table",)
+    result_keys: ClassVar[tuple[str, ...]] = ("users", "columns", "sources", "distributions")
+    unavailable_label: ClassVar[str] = "无法生成画像 No profile"
+
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``{"users table": joined?, report: joined?}``
     sources: dict = field(default_factory=dict)
+    #: ``{report: why its table was not joined}`` for the reports not joined
+    source_problems: dict = field(default_factory=dict)
+
+    @classmethod
+    def compute(cls, ctx) -> ProfileReport:
+        """The profile table of a campaign; joins the other reports' tables that are current."""
+        from .features import user_features
+
+        if not ctx.has("events"):
+            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+        ev = ctx.table("events")
+        feats = user_features(ev)
+        users = ctx.df("users") if ctx.has("users") else None
+        pref = preferred_values(ev, column="category")
+        mem = {name: load_source(ctx, name) for name in SOURCES}
+        problems = getattr(ctx, "upstream_problems", None) or {}
+        sources = {"users table": users is not None, **{k: v is not None for k, v in mem.items()}}
+        return cls(
+            table=profile_table(feats, users=users, preferred=pref, memberships=mem),
+            sources=sources,
+            source_problems={k: problems.get(k, "reason not recorded") for k, v in mem.items() if v is None},
+        )
 
     def to_results(self) -> dict:
-        if not self.available:
-            return {"available": False, "reason": self.reason, "users": 0, "sources": self.sources}
+        """The report-specific part of ``results/user_profile.json`` (docs/user_profile.md)."""
         t = self.table
-        dist = {c: t[c].value_counts(dropna=True).to_dict() for c in ("activity_level", "active_hours", "price_band",
-                                                                         "rfm_segment", "cluster_name", "churn_risk_band")
-                if c in t and t[c].notna().any()}
-        return {"available": True, "reason": None, "users": int(len(t)), "columns": list(t.columns),
-                "sources": self.sources, "distributions": dist}
+        tags = ("activity_level", "active_hours", "price_band", "rfm_segment", "cluster_name", "churn_risk_band")
+        dist = {c: t[c].value_counts(dropna=True).to_dict() for c in tags if c in t and t[c].notna().any()}
+        return self._results(users=int(len(t)), columns=list(t.columns), sources=self.sources, distributions=dist)
 
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers; every source not joined is named with the reason."""
+        from .fmt import fmt_int, fmt_pct
 
-def run_user_profile(ctx) -> ProfileResult:
-    """Build the profile table for a campaign; it reads the other reports' results when they exist."""
-    from .features import user_features
+        t = self.table
+        out = [f"{fmt_int(len(t))} 位用户的画像表 profile rows, {len(t.columns)} 列 columns."]
+        used = [k for k, v in self.sources.items() if v]
+        line = f"已合并 joined: {', '.join(used) or '—'}"
+        if not self.sources.get("users table", True):
+            line += "; 没有用户表 no users table (no channel, city, age, gender)"
+        out.append(line + ".")
+        for name, why in self.source_problems.items():
+            cols = ", ".join(SOURCES[name][1].values())
+            out.append(
+                f"{_SOURCE_LABELS[name]} {name}: not available ({why.rstrip('.')}); 这些列为空 "
+                f"these columns are empty: {cols}."
+            )
+        if "activity_level" in t:
+            hi = (t["activity_level"] == "高活跃 high").mean()
+            out.append(
+                f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers: {fmt_pct(t['buyer'].mean())}."
+            )
+        if "preferred_category" in t and t["preferred_category"].notna().any():
+            top = t["preferred_category"].value_counts().head(3)
+            out.append(
+                "最常偏好的品类 most preferred categories: "
+                + ", ".join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
+                + "."
+            )
+        return out
 
-    if not ctx.has("events"):
-        return ProfileResult(False, "这个活动没有事件表 the campaign has no events table")
-    ev = ctx.table("events")
-    feats = user_features(ev)
-    users = ctx.df("users") if ctx.has("users") else None
-    pref = preferred_values(ev, column="category")
-    mem = {name: load_membership(ctx.paths.results, name) for name in SOURCES}
-    sources = {"users table": users is not None, **{k: v is not None for k, v in mem.items()}}
-    return ProfileResult(True, table=profile_table(feats, users=users, preferred=pref, memberships=mem), sources=sources)
+    def headline(self) -> list[dict]:
+        """Headline numbers for the index page."""
+        from .fmt import fmt_int
+        from .report import headline
 
+        return [headline("profiled users 画像用户", int(len(self.table)), fmt_int(len(self.table)))]
 
-def profile_findings(res: ProfileResult) -> list[str]:
-    from .fmt import fmt_int, fmt_pct
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``table``: the whole profile table."""
+        return {"table": self.table}
 
-    if not res.available:
-        return [f"无法生成画像 No profile: {res.reason}."]
-    t = res.table
-    out = [f"{fmt_int(len(t))} 位用户的画像表 profile rows, {len(t.columns)} 列 columns."]
-    used = [k for k, v in res.sources.items() if v]
-    missing = [k for k, v in res.sources.items() if not v]
-    out.append(f"已合并 joined: {', '.join(used) or '—'}" + (f"; 尚未运行/没有 not available: {', '.join(missing)}." if missing else "."))
-    if "activity_level" in t:
-        hi = (t["activity_level"] == "高活跃 high").mean()
-        out.append(f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers: {fmt_pct(t['buyer'].mean())}.")
-    if "preferred_category" in t and t["preferred_category"].notna().any():
-        top = t["preferred_category"].value_counts().head(3)
-        out.append("最常偏好的品类 most preferred categories: " + ", ".join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items()) + ".")
-    return out
+    def export(self, ctx) -> list[Path]:
+        """Write ``results/user_profile.parquet`` (the CSV is one of :meth:`tables`); return its path."""
+        p = ctx.paths.file("results/user_profile.parquet")
+        self.table.to_parquet(p, index=False)
+        return [p]
 
+    def _show(self, part: str):
+        from .fmt import style_table
 
-def profile_headline(res: ProfileResult) -> list[dict]:
-    from .fmt import fmt_int
-    from .report import headline
+        t = self.table
+        if part == "sample":
+            return style_table(
+                t.head(12),
+                int_cols=["n_events", "active_days", "n_orders"],
+                num_cols=[
+                    "days_since_last_event",
+                    "spend",
+                    "median_price",
+                    "churn_probability",
+                    "review_positive_share",
+                ],
+            )
+        import matplotlib.pyplot as plt  # "tags"
 
-    return [headline("profiled users 画像用户", int(len(res.table)), fmt_int(len(res.table)))] if res.available else \
-        [headline("profile 画像", None, "n/a")]
-
-
-def show_profile(res: ProfileResult, part: str):
-    """Display one part: ``sample`` (first rows), ``tags`` (tag distributions chart)."""
-    from IPython.display import Markdown, display
-
-    from .fmt import style_table
-
-    if not res.available:
-        display(Markdown(f"_{res.reason}_"))
-        return None
-    t = res.table
-    if part == "sample":
-        return display(style_table(t.head(12), int_cols=["n_events", "active_days", "n_orders"],
-                                   num_cols=["recency_days", "spend", "median_price", "churn_probability",
-                                             "review_positive_share"]))
-    if part == "tags":
-        import matplotlib.pyplot as plt
-
-        cols = [c for c in ("activity_level", "active_hours", "price_band", "rfm_segment") if c in t and t[c].notna().any()]
+        tags = ("activity_level", "active_hours", "price_band", "rfm_segment")
+        cols = [c for c in tags if c in t and t[c].notna().any()]
         fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 4))
         axes = np.atleast_1d(axes)
         for ax, c in zip(axes, cols):
@@ -203,13 +274,8 @@ def show_profile(res: ProfileResult, part: str):
             ax.set_ylabel("标签 tag")
         fig.suptitle("画像标签分布 Profile tags")
         return fig
-    raise ValueError(f"unknown part {part!r}")
 
 
-def export_profile(ctx, res: ProfileResult):
-    """Write ``results/user_profile.parquet`` (the CSV is written by save_results); return its path."""
-    if not res.available:
-        return None
-    p = ctx.paths.file("results/user_profile.parquet")
-    res.table.to_parquet(p, index=False)
-    return p
+def run_user_profile(ctx) -> ProfileReport | Unavailable:
+    """:meth:`ProfileReport.run`: the user profile report of a campaign (or its Unavailable twin)."""
+    return ProfileReport.run(ctx)

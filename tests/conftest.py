@@ -15,8 +15,13 @@ REES46 = SHARED / "rees46_ecommerce_head" / "2019-Oct_head9999.csv"
 
 
 def need(path: Path):
-    """Skip cleanly when a ../shared/data sample is absent."""
-    return pytest.mark.skipif(not path.exists(), reason=f"real data sample not available: {path}")
+    """Mark a test as using a ../shared/data sample (``-m shared``); skip cleanly when it is absent."""
+    skip = pytest.mark.skipif(not path.exists(), reason=f"real data sample not available: {path}")
+
+    def mark(test):
+        return pytest.mark.shared(skip(test))
+
+    return mark
 
 
 @pytest.fixture

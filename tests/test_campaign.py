@@ -1,15 +1,15 @@
 """open_campaign's table access: ingest's output by default, or ``clean_data`` (a folder, file:// or an
 object-storage URI) holding copies of the clean tables."""
+
 import shutil
-import textwrap
 
 import pytest
 
 from helpers.campaign import open_campaign
 from helpers.engine import clean_table_location, is_remote
 from helpers.ingest import ingest_campaign
+from helpers.locations import campaign_paths
 from helpers.params import ParamsError, load_params
-from helpers.paths import campaign_paths
 
 PARAMS = """
 campaign: {name}
@@ -27,8 +27,9 @@ tables:
 @pytest.fixture
 def ingested(tmp_path, write_params):
     csv = tmp_path / "ev.csv"
-    csv.write_text("u,e,t\na,view,2024-01-02 10:00:00\na,buy,2024-01-02 11:00:00\nb,view,2024-01-03 09:00:00\n",
-                   encoding="utf-8")
+    csv.write_text(
+        "u,e,t\na,view,2024-01-02 10:00:00\na,buy,2024-01-02 11:00:00\nb,view,2024-01-03 09:00:00\n", encoding="utf-8"
+    )
     reports = tmp_path / "reports"
     p = write_params(PARAMS.format(name="base", extra="", path=csv.as_posix()))
     cfg = load_params(p)
@@ -61,7 +62,9 @@ def test_clean_data_folder(ingested, write_params, scheme):
 
 def test_clean_data_errors_and_remote(ingested, write_params):
     tmp, reports, csv = ingested
-    p = write_params(PARAMS.format(name="gone", extra=f"clean_data: {(tmp / 'nowhere').as_posix()}", path=csv.as_posix()))
+    p = write_params(
+        PARAMS.format(name="gone", extra=f"clean_data: {(tmp / 'nowhere').as_posix()}", path=csv.as_posix())
+    )
     ctx = open_campaign("gone", params_file=str(p), reports_dir=str(reports), theme=False)
     assert not ctx.has("events")
     with pytest.raises(FileNotFoundError, match=r"nowhere/events\.parquet does not exist: check clean_data"):

@@ -1,19 +1,49 @@
 """Churn: labels at the horizon edges, no leakage from after the cutoff, a planted driver is found and
-beats the recency baseline, deterministic."""
+beats the recency baseline, deterministic; the report joins the RFM segments only when they are current."""
+
+import json
+
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.churn import (average_precision, build_dataset, churn_labels, cutoffs, evaluate, fit_models, lift_table,
-                          roc_auc, _matrix, _feature_cols)
+from helpers.base import Unavailable, inputs_fingerprint
+from helpers.campaign import open_campaign
+from helpers.churn import (
+    ChurnReport,
+    _feature_cols,
+    _matrix,
+    average_precision,
+    build_dataset,
+    churn_labels,
+    cutoffs,
+    evaluate,
+    fit_models,
+    lift_table,
+    roc_auc,
+    run_churn,
+)
+from helpers.errors import UnknownPartError
+from helpers.plots import set_theme
 
 T = pd.Timestamp("2024-02-01")
 
 
 def test_labels_at_the_edges():
-    ev = pd.DataFrame({"user_id": ["a", "b", "c", "d", "e"], "event": ["x", "x", "x", "x", "y"],
-                       "ts": [T, T + pd.Timedelta(days=7) - pd.Timedelta(seconds=1), T + pd.Timedelta(days=7),
-                              T - pd.Timedelta(seconds=1), T + pd.Timedelta(days=1)]})
+    ev = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d", "e"],
+            "event": ["x", "x", "x", "x", "y"],
+            "ts": [
+                T,
+                T + pd.Timedelta(days=7) - pd.Timedelta(seconds=1),
+                T + pd.Timedelta(days=7),
+                T - pd.Timedelta(seconds=1),
+                T + pd.Timedelta(days=1),
+            ],
+        }
+    )
     users = pd.Series(["a", "b", "c", "d", "e"])
     got = churn_labels(ev, users, cutoff=T, horizon_days=7).tolist()
     # a: activity exactly at T counts (came back); b: last second inside; c: exactly at T+H is outside;
@@ -24,7 +54,11 @@ def test_labels_at_the_edges():
 
 def test_cutoffs():
     c = cutoffs("2024-03-31", 30)
-    assert c == {"score": pd.Timestamp("2024-03-31"), "eval": pd.Timestamp("2024-03-01"), "train": pd.Timestamp("2024-01-31")}
+    assert c == {
+        "score": pd.Timestamp("2024-03-31"),
+        "eval": pd.Timestamp("2024-03-01"),
+        "train": pd.Timestamp("2024-01-31"),
+    }
 
 
 def _synthetic(seed=3, n=800):
@@ -36,9 +70,17 @@ def _synthetic(seed=3, n=800):
         views = int(rng.integers(3, 15))
         days = rng.integers(0, 31, size=views)
         for d in days:
-            rows.append((f"u{i:04d}", "view", pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(d), hours=int(rng.integers(0, 24)))))
+            rows.append(
+                (
+                    f"u{i:04d}",
+                    "view",
+                    pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(d), hours=int(rng.integers(0, 24))),
+                )
+            )
         for _ in range(k):
-            rows.append((f"u{i:04d}", "complain", pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 31)))))
+            rows.append(
+                (f"u{i:04d}", "complain", pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 31))))
+            )
         p_churn = 1 / (1 + np.exp(-(-1.5 + 1.2 * k)))
         if rng.random() > p_churn:
             rows.append((f"u{i:04d}", "view", pd.Timestamp("2024-02-01") + pd.Timedelta(days=int(rng.integers(0, 14)))))
@@ -78,7 +120,7 @@ def test_planted_driver_is_found_and_beats_the_baseline():
     pi = permutation_importance(gb, X, y, scoring="roc_auc", n_repeats=5, random_state=42)
     assert cols[int(np.argmax(pi.importances_mean))] == "n_complain"
     m = evaluate(y, lr.predict_proba(X)[:, 1], n_boot=50)
-    base = evaluate(y, test["recency_days"].to_numpy(), is_probability=False, n_boot=50)
+    base = evaluate(y, test["days_since_last_event"].to_numpy(), is_probability=False, n_boot=50)
     assert m["roc_auc"] > base["roc_auc"] + 0.1 and m["roc_auc_ci"][0] > base["roc_auc"]
     again = fit_models(train, cols, seed=42)["models"]["gradient_boosting"].predict_proba(X)[:, 1]
     assert np.array_equal(again, gb.predict_proba(X)[:, 1])  # deterministic
@@ -109,3 +151,64 @@ def test_fast_auc_and_average_precision_equal_sklearn():
         s = np.round(rng.normal(size=300) + y * 0.5, 1)  # rounding makes many ties
         assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
         assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+
+
+CHURN_PARAMS = """
+campaign: churnt
+title: 流失测试
+period: {{start: 2024-01-01, end: 2024-02-14}}
+tables:
+  events:
+    source: {{path: "{path}"}}
+    columns: {{user_id: u, event: e, ts: t}}
+    events: [view, complain]
+churn: {{horizon_days: 7, window_days: 14, n_bootstrap: 20}}
+"""
+
+
+@pytest.fixture
+def churn_ctx(tmp_path, write_params):
+    """A campaign whose clean events are the synthetic ones (January activity, February returns)."""
+    raw = tmp_path / "ev.csv"
+    raw.write_text("u,e,t\n", encoding="utf-8")
+    p = write_params(CHURN_PARAMS.format(path=raw.as_posix()))
+    ctx = open_campaign("churnt", params_file=str(p), reports_dir=str(tmp_path / "reports"), theme=False)
+    _synthetic(n=300).to_parquet(ctx.paths.table("events"), index=False)
+    return ctx
+
+
+def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
+    ctx = churn_ctx
+    rep = ChurnReport.run(ctx)
+    assert rep.available and "rfm_segment" not in rep.at_risk
+    assert any(f.startswith("名单没有 RFM 分群") and "the rfm report has not run" in f for f in rep.findings())
+    res = rep.to_results()
+    assert set(res) == {"available", "reason", *ChurnReport.result_keys} and res["scored_users"] == len(rep.at_risk)
+    assert set(rep.tables()) == {"at_risk", "lift"} and ChurnReport.reads == ("rfm",)
+    with matplotlib.rc_context():  # the CJK chart theme, restored afterwards
+        set_theme()
+        for part in ChurnReport.parts:
+            rep.show(part)
+    with pytest.raises(UnknownPartError):
+        rep.show("bogus")
+    # the RFM report's membership table, saved from the current clean events
+    seg = pd.DataFrame({"user_id": rep.at_risk["user_id"], "segment": "Loyal"})
+    seg.to_csv(ctx.paths.results / "rfm_membership.csv", index=False, encoding="utf-8-sig")
+    (ctx.paths.results / "rfm.json").write_text(
+        json.dumps(
+            {"csv": {"membership": "rfm_membership.csv"}, "run_id": "r1", "inputs": inputs_fingerprint(ctx, ["events"])}
+        )
+    )
+    again = ChurnReport.run(ctx)
+    assert (again.at_risk["rfm_segment"] == "Loyal").all() and ctx.upstream_used["rfm"] == "r1"
+    assert not any("RFM" in f for f in again.findings())
+    pd.testing.assert_frame_equal(again.at_risk.drop(columns="rfm_segment"), rep.at_risk)
+
+
+def test_unavailable_without_events(tmp_path):
+    rep = run_churn(open_campaign("demo", reports_dir=str(tmp_path), theme=False))
+    assert isinstance(rep, Unavailable) and not rep.available
+    assert set(rep.to_results()) == {"available", "reason", *ChurnReport.result_keys}
+    assert rep.findings()[0] == "无法建模 No churn model: 这个活动没有事件表 the campaign has no events table."
+    with pytest.raises(UnknownPartError, match="metrics, roc"):
+        rep.show("bogus")

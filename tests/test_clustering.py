@@ -1,17 +1,28 @@
 """Clustering recovers planted groups, is deterministic, and names clusters by their distinctive features."""
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from helpers.clustering import choose_k, cluster_profiles, fit_clusters, name_clusters, prepare_matrix
+from helpers.clustering import (
+    ClusteringReport,
+    choose_k,
+    cluster_profiles,
+    fit_clusters,
+    name_clusters,
+    prepare_matrix,
+    run_clustering,
+)
 
 
 def planted(seed=1, n=300):
     rng = np.random.default_rng(seed)
     groups = np.repeat([0, 1, 2], n)
     centers = {0: (200, 2, 1), 1: (20, 10, 3), 2: (5, 0, 30)}  # browse-heavy, buyers, dormant
-    rows = [(rng.poisson(centers[g][0]) + 1, rng.poisson(centers[g][1]), rng.gamma(5, centers[g][2] / 5)) for g in groups]
+    rows = [
+        (rng.poisson(centers[g][0]) + 1, rng.poisson(centers[g][1]), rng.gamma(5, centers[g][2] / 5)) for g in groups
+    ]
     df = pd.DataFrame(rows, columns=["n_pv", "n_buy", "recency_days"])
     df.insert(0, "user_id", [f"u{i}" for i in range(len(df))])
     return df, groups
@@ -38,14 +49,22 @@ def test_dbscan_option_runs():
 
 
 def test_naming_rule():
-    prof = pd.DataFrame({"cluster": [0, 1, 2], "users": [10, 10, 10], "z_n_pv": [1.5, -0.2, -1.0],
-                         "z_n_buy": [-0.8, 1.2, 0.1], "z_recency_days": [0.0, 0.1, 2.0]})
-    names = name_clusters(prof, ["n_pv", "n_buy", "recency_days"])
+    cols = ["n_pv", "n_buy", "days_since_last_event"]
+    prof = pd.DataFrame(
+        {
+            "cluster": [0, 1, 2],
+            "users": [10, 10, 10],
+            "z_n_pv": [1.5, -0.2, -1.0],
+            "z_n_buy": [-0.8, 1.2, 0.1],
+            "z_days_since_last_event": [0.0, 0.1, 2.0],
+        }
+    )
+    names = name_clusters(prof, cols)
     assert names[0] == "高 pv 次数 count · 低 buy 次数 count"
     assert names[1].startswith("高 buy 次数 count")
-    assert names[2].startswith("高 最近活跃距今天数")
-    weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_recency_days=0.1)
-    assert set(name_clusters(weak, ["n_pv", "n_buy", "recency_days"]).values()) == {"普通用户 typical users"}
+    assert names[2].startswith("高 距最后一次行为天数")
+    weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_days_since_last_event=0.1)
+    assert set(name_clusters(weak, cols).values()) == {"普通用户 typical users"}
 
 
 def test_profiles_by_hand():
@@ -54,3 +73,67 @@ def test_profiles_by_hand():
     assert p["users"].tolist() == [2, 2] and p["x"].tolist() == [2.0, 10.0]
     # z = (cluster mean - overall mean) / sd: overall mean 6, sd (pop) = 4.062
     assert p["z_x"].iloc[0] == pytest.approx((2 - 6) / np.std([1, 3, 10, 10]))
+
+
+class _Ctx:
+    """The part of helpers.Context that run_clustering uses, over in-memory tables."""
+
+    def __init__(self, tables, **params):
+        from types import SimpleNamespace
+
+        from helpers.sections import ClusteringParams
+
+        self.tables = tables
+        self.cfg = SimpleNamespace(clustering=ClusteringParams(**params))
+
+    def has(self, name):
+        return name in self.tables
+
+    def table(self, name):
+        import ibis
+
+        return ibis.memtable(self.tables[name])
+
+
+def planted_events(n=30, seed=3):
+    """Three groups of ``n`` users: heavy browsers, buyers, one-visit users, over 14 days."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g, (pv, buy) in enumerate([(40, 0), (5, 4), (1, 0)]):
+        for i in range(n):
+            u = f"g{g}u{i:02d}"
+            for ev, count in (("pv", pv + int(rng.integers(0, 3))), ("buy", buy)):
+                for _ in range(count):
+                    rows.append(
+                        (u, pd.Timestamp("2024-03-01") + pd.Timedelta(minutes=int(rng.integers(0, 14 * 1440))), ev)
+                    )
+    return pd.DataFrame(rows, columns=["user_id", "ts", "event"])
+
+
+def test_report_membership_parts_and_unavailable_twin():
+    from helpers.base import Unavailable
+    from helpers.errors import MissingColumnError, UnknownPartError
+
+    ev = planted_events()
+    rep = run_clustering(_Ctx({"events": ev}, k_max=5, silhouette_sample=200))
+    assert isinstance(rep, ClusteringReport) and rep.available and 2 <= rep.k <= 5
+    assert set(rep.to_results()) == {"available", "reason", *ClusteringReport.result_keys}
+    m = rep.tables()["membership"]
+    assert list(m.columns) == ["user_id", "cluster", "cluster_name"] and len(m) == 90
+    assert set(rep.tables()) == set(ClusteringReport.table_names)
+    assert rep.to_results()["sizes"] == {str(c): int(n) for c, n in m["cluster"].value_counts().items()}
+    assert rep.findings()[0].startswith("90 位用户")
+    for part in ClusteringReport.parts:
+        rep.show(part)
+    with pytest.raises(UnknownPartError, match="bogus"):
+        rep.show("bogus")
+    with pytest.raises(MissingColumnError, match="n_cart"):
+        run_clustering(_Ctx({"events": ev}, features=["n_pv", "n_cart"]))
+    for ctx, why in ((_Ctx({}), "no events table"), (_Ctx({"events": ev.head(30)}), "too few users")):
+        none = run_clustering(ctx)
+        assert isinstance(none, Unavailable) and not none.available
+        assert set(none.to_results()) == {"available", "reason", *ClusteringReport.result_keys}
+        assert why in none.findings()[0] and none.findings()[0].startswith("无法聚类 No clustering")
+        assert none.tables() == {}
+        with pytest.raises(UnknownPartError):
+            none.show("bogus")

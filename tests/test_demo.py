@@ -1,5 +1,6 @@
 """The demo generator: deterministic, exact dirty-row counts, GB18030 reviews, and the planted effects
 visible in an independent pandas computation."""
+
 import hashlib
 
 import pandas as pd

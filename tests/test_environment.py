@@ -1,4 +1,5 @@
 """pyproject.toml is the single source of dependencies; environment.yml installs from it."""
+
 import tomllib
 
 import yaml
@@ -22,8 +23,19 @@ def test_environment_yml_installs_the_package_from_pyproject():
 def test_pyproject_declares_the_design_card_packages():
     proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {d.split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip().lower() for d in proj["dependencies"]}
-    for pkg in ["jupyterlab", "papermill", "pandas", "seaborn", "scikit-learn", "nbconvert", "jieba", "snownlp",
-                "duckdb", "ibis-framework", "pydantic"]:
+    for pkg in [
+        "jupyterlab",
+        "papermill",
+        "pandas",
+        "seaborn",
+        "scikit-learn",
+        "nbconvert",
+        "jieba",
+        "snownlp",
+        "duckdb",
+        "ibis-framework",
+        "pydantic",
+    ]:
         assert pkg in names, pkg
     dev = proj["optional-dependencies"]["dev"]
     assert any(d.startswith("pytest") for d in dev)
@@ -31,6 +43,10 @@ def test_pyproject_declares_the_design_card_packages():
 
 def test_makefile_and_ci_use_the_readme_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith(("#", "set ", "cd "))]
+    ci = [
+        l
+        for l in (ROOT / ".ci" / "run").read_text().splitlines()
+        if l.strip() and not l.startswith(("#", "set ", "cd "))
+    ]
     assert ci == ["make test"]
     assert "make report" in readme and "make test" in readme

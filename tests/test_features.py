@@ -1,18 +1,29 @@
 """The shared per-user feature builder: hand-computed values, window bounds, and no leakage."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from helpers.features import user_features
 
-EV = pd.DataFrame({
-    "user_id": ["a", "a", "a", "a", "b", "b"],
-    "event": ["pv", "pv", "buy", "pv", "pv", "cart"],
-    "ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:10", "2024-01-01 20:00", "2024-01-10 21:00",
-                          "2024-01-05 09:00", "2024-01-12 09:00"]),
-    "amount": [np.nan, np.nan, 50.0, np.nan, np.nan, np.nan],
-    "category": ["x", "y", "x", "x", "z", "z"],
-})
+EV = pd.DataFrame(
+    {
+        "user_id": ["a", "a", "a", "a", "b", "b"],
+        "event": ["pv", "pv", "buy", "pv", "pv", "cart"],
+        "ts": pd.to_datetime(
+            [
+                "2024-01-01 10:00",
+                "2024-01-01 10:10",
+                "2024-01-01 20:00",
+                "2024-01-10 21:00",
+                "2024-01-05 09:00",
+                "2024-01-12 09:00",
+            ]
+        ),
+        "amount": [np.nan, np.nan, 50.0, np.nan, np.nan, np.nan],
+        "category": ["x", "y", "x", "x", "z", "z"],
+    }
+)
 
 
 def test_values_by_hand():
@@ -21,7 +32,7 @@ def test_values_by_hand():
     a = f.loc["a"]
     assert (a.n_events, a.n_pv, a.n_buy, a.active_days, a.n_orders, a.has_buy, a.n_categories) == (4, 3, 1, 2, 1, 1, 2)
     assert a.spend == 50.0 and a.sessions == 3  # 10:00-10:10 one session, 20:00 another, 01-10 a third
-    assert a.recency_days == pytest.approx(3 / 24)  # 21:00 -> midnight
+    assert a.days_since_last_event == pytest.approx(3 / 24)  # 21:00 -> midnight
     assert a.tenure_days == pytest.approx(9 + 14 / 24)
     assert a.mean_gap_hours == pytest.approx((10 / 60 + (9 + 50 / 60) + (9 * 24 + 1)) / 3)
     assert a.evening_share == 0.5 and a.preferred_hour == 10
@@ -52,7 +63,14 @@ def test_no_leakage_rows_at_or_after_end_are_never_read():
     altered.loc[late, "event"] = "buy"
     altered.loc[late, "amount"] = 1e6
     altered.loc[late, "ts"] = altered.loc[late, "ts"] + pd.to_timedelta(rng.integers(0, 100, late.sum()), unit="h")
-    extra = pd.DataFrame({"user_id": ["a", "zzz"], "event": ["buy", "pv"], "ts": pd.to_datetime(["2024-01-08", "2024-02-01"]),
-                          "amount": [9.0, np.nan], "category": ["q", "q"]})
+    extra = pd.DataFrame(
+        {
+            "user_id": ["a", "zzz"],
+            "event": ["buy", "pv"],
+            "ts": pd.to_datetime(["2024-01-08", "2024-02-01"]),
+            "amount": [9.0, np.nan],
+            "category": ["q", "q"],
+        }
+    )
     changed = user_features(pd.concat([altered, extra], ignore_index=True), end=end, event_types=["pv", "cart", "buy"])
     pd.testing.assert_frame_equal(base, changed)

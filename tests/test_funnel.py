@@ -1,12 +1,20 @@
 """Funnel rules on hand-built logs with known answers, and an independent check on the Taobao sample."""
+
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.funnel import (Step, compare_groups, conversion_trend, funnel_breakdown, funnel_table, funnel_users,
-                            parse_window_hours, time_to_convert, wilson_interval)
+from helpers.attempts import funnel_attempts, funnel_users
+from helpers.durations import parse_window_hours
+from helpers.funnel import (
+    compare_groups,
+    conversion_trend,
+    funnel_breakdown,
+    funnel_table,
+    time_to_convert,
+)
+from helpers.stats import wilson_interval
 
 from .conftest import TAOBAO, need
 
@@ -15,8 +23,13 @@ T0 = pd.Timestamp("2024-01-01 00:00:00")
 
 def log(rows, extra=None):
     """rows: (user, event, hours after T0[, extra value])."""
-    df = pd.DataFrame({"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
-                       "ts": [T0 + pd.Timedelta(hours=r[2]) for r in rows]})
+    df = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "event": [r[1] for r in rows],
+            "ts": [T0 + pd.Timedelta(hours=r[2]) for r in rows],
+        }
+    )
     if extra:
         df[extra] = [r[3] for r in rows]
     return df
@@ -36,16 +49,27 @@ def test_window_parsing():
 
 
 def test_ordered_basics_and_window_edge():
-    df = log([("u1", "a", 0), ("u1", "b", 1), ("u1", "c", 72),     # c exactly at the window edge: in
-              ("u2", "a", 0), ("u2", "b", 1), ("u2", "c", 72.001),  # just after: out
-              ("u3", "b", 0), ("u3", "a", 1), ("u3", "c", 2),       # b before a does not count
-              ("u4", "a", 0), ("u4", "c", 1), ("u4", "b", 2)])      # ordered: c before b -> 2 steps
+    df = log(
+        [
+            ("u1", "a", 0),
+            ("u1", "b", 1),
+            ("u1", "c", 72),  # c exactly at the window edge: in
+            ("u2", "a", 0),
+            ("u2", "b", 1),
+            ("u2", "c", 72.001),  # just after: out
+            ("u3", "b", 0),
+            ("u3", "a", 1),
+            ("u3", "c", 2),  # b before a does not count
+            ("u4", "a", 0),
+            ("u4", "c", 1),
+            ("u4", "b", 2),
+        ]
+    )  # ordered: c before b -> 2 steps
     assert reached(df, window_hours=72) == {"u1": 3, "u2": 2, "u3": 1, "u4": 2}
 
 
 def test_same_instant_counts_as_at_or_after_but_one_row_never_twice():
-    df = log([("u1", "a", 0), ("u1", "b", 0), ("u1", "c", 0),
-              ("u2", "a", 0), ("u2", "a", 1)])
+    df = log([("u1", "a", 0), ("u1", "b", 0), ("u1", "c", 0), ("u2", "a", 0), ("u2", "a", 1)])
     assert reached(df, window_hours=1) == {"u1": 3, "u2": 1}
     # at the same instant, step order wins over event-name order: 'cart' sorts before 'pv' but still counts
     df3 = log([("u1", "pv", 0), ("u1", "cart", 0), ("u1", "buy", 0), ("u2", "cart", 0), ("u2", "pv", 1)])
@@ -58,8 +82,7 @@ def test_same_instant_counts_as_at_or_after_but_one_row_never_twice():
 def test_repeat_of_step1_does_not_restart_and_best_attempt_counts():
     # u1: a at 0 and 48h (inside the 72h window: no restart), b at 100h: outside attempt 1 -> 1 step
     # u2: a at 0, a at 80h (new attempt after the window), b at 100h -> 2 steps via attempt 2
-    df = log([("u1", "a", 0), ("u1", "a", 48), ("u1", "b", 100),
-              ("u2", "a", 0), ("u2", "a", 80), ("u2", "b", 100)])
+    df = log([("u1", "a", 0), ("u1", "a", 48), ("u1", "b", 100), ("u2", "a", 0), ("u2", "a", 80), ("u2", "b", 100)])
     u = funnel_users(df, ["a", "b"], window_hours=72)
     assert dict(zip(u.user_id, u.reached)) == {"u1": 1, "u2": 2}
     assert dict(zip(u.user_id, u.attempts)) == {"u1": 1, "u2": 2}
@@ -68,30 +91,54 @@ def test_repeat_of_step1_does_not_restart_and_best_attempt_counts():
 
 
 def test_strict_mode_needs_the_very_next_event():
-    df = log([("u1", "a", 0), ("u1", "b", 1), ("u1", "c", 2),
-              ("u2", "a", 0), ("u2", "x", 1), ("u2", "b", 2), ("u2", "c", 3),
-              ("u3", "a", 0), ("u3", "b", 1), ("u3", "x", 2), ("u3", "c", 3)])
+    df = log(
+        [
+            ("u1", "a", 0),
+            ("u1", "b", 1),
+            ("u1", "c", 2),
+            ("u2", "a", 0),
+            ("u2", "x", 1),
+            ("u2", "b", 2),
+            ("u2", "c", 3),
+            ("u3", "a", 0),
+            ("u3", "b", 1),
+            ("u3", "x", 2),
+            ("u3", "c", 3),
+        ]
+    )
     assert reached(df, mode="strict", window_hours=24) == {"u1": 3, "u2": 1, "u3": 2}
     assert reached(df, mode="ordered", window_hours=24) == {"u1": 3, "u2": 3, "u3": 3}
 
 
 def test_unordered_mode():
-    df = log([("u1", "c", 0), ("u1", "a", 1), ("u1", "b", 2),
-              ("u2", "b", 0), ("u2", "a", 30),
-              ("u3", "c", 0)])
+    df = log([("u1", "c", 0), ("u1", "a", 1), ("u1", "b", 2), ("u2", "b", 0), ("u2", "a", 30), ("u3", "c", 0)])
     u = funnel_users(df, ["a", "b", "c"], mode="unordered", window_hours=24)
     assert dict(zip(u.user_id, u.reached)) == {"u1": 3, "u2": 1, "u3": 1}
     assert u.set_index("user_id").loc["u1", "t3"] == T0 + pd.Timedelta(hours=2)
 
 
 def test_step_windows_and_exclusions():
-    df = log([("u1", "a", 0), ("u1", "b", 5), ("u1", "c", 6),
-              ("u2", "a", 0), ("u2", "b", 1), ("u2", "c", 6),
-              ("u3", "a", 0), ("u3", "x", 0.5), ("u3", "b", 1), ("u3", "c", 2),
-              ("u4", "a", 0), ("u4", "b", 1), ("u4", "x", 1.5), ("u4", "c", 2)])
+    df = log(
+        [
+            ("u1", "a", 0),
+            ("u1", "b", 5),
+            ("u1", "c", 6),
+            ("u2", "a", 0),
+            ("u2", "b", 1),
+            ("u2", "c", 6),
+            ("u3", "a", 0),
+            ("u3", "x", 0.5),
+            ("u3", "b", 1),
+            ("u3", "c", 2),
+            ("u4", "a", 0),
+            ("u4", "b", 1),
+            ("u4", "x", 1.5),
+            ("u4", "c", 2),
+        ]
+    )
     assert reached(df, window_hours=24, step_windows_hours=[2, None]) == {"u1": 1, "u2": 3, "u3": 3, "u4": 3}
-    u = funnel_users(df, ["a", "b", "c"], window_hours=24, exclusions=[{"event": "x", "between": [1, 2]}])
-    assert set(u.user_id) == {"u1", "u2", "u4"} and u.attrs["excluded_users"] == 1
+    fu = funnel_attempts(df, ["a", "b", "c"], window_hours=24, exclusions=[{"event": "x", "between": [1, 2]}])
+    assert set(fu.users.user_id) == {"u1", "u2", "u4"} and fu.excluded_users == 1
 
 
 def test_censoring():
@@ -105,9 +152,17 @@ def test_censoring():
 
 
 def test_breakdown_first_touch_and_a_user_in_two_groups():
-    df = log([("u1", "a", 0, "ads"), ("u1", "b", 1, "store"),          # group = value at step 1: ads
-              ("u2", "a", 0, "store"), ("u2", "a", 100, "ads"), ("u2", "b", 101, "ads"),  # best attempt 2: ads
-              ("u3", "a", 0, "store")], extra="channel")
+    df = log(
+        [
+            ("u1", "a", 0, "ads"),
+            ("u1", "b", 1, "store"),  # group = value at step 1: ads
+            ("u2", "a", 0, "store"),
+            ("u2", "a", 100, "ads"),
+            ("u2", "b", 101, "ads"),  # best attempt 2: ads
+            ("u3", "a", 0, "store"),
+        ],
+        extra="channel",
+    )
     u = funnel_users(df, ["a", "b"], window_hours=72, breakdown="channel")
     assert dict(zip(u.user_id, u.group)) == {"u1": "ads", "u2": "ads", "u3": "store"}
     b = funnel_breakdown(u, ["a", "b"])
@@ -119,9 +174,14 @@ def test_wilson_and_z_test_by_hand():
     # hand computation: p=.3, z=1.96: centre=(.3+.019208)/1.038415=.307400, half=.088232
     assert lo == pytest.approx(0.2189, abs=1e-4) and hi == pytest.approx(0.3958, abs=1e-4)
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
-    users = pd.DataFrame({"user_id": [f"u{i}" for i in range(300)],
-                          "group": ["A"] * 100 + ["B"] * 200,
-                          "reached": [2] * 30 + [1] * 70 + [2] * 40 + [1] * 160, "censored": False})
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(300)],
+            "group": ["A"] * 100 + ["B"] * 200,
+            "reached": [2] * 30 + [1] * 70 + [2] * 40 + [1] * 160,
+            "censored": False,
+        }
+    )
     r = compare_groups(users, "A", "B", n_steps=2)
     # pA=.3, pB=.2, pooled=70/300; se=sqrt(.2333*.7667*(1/100+1/200))=.051801; z=1.9305
     assert r["z"] == pytest.approx(1.9305, abs=1e-3)
@@ -162,7 +222,9 @@ def _pandas_funnel(df, steps, window_hours):
         for i in starts:
             deadline, k, pos = rows[i][0] + win, 1, i
             while k < len(steps):
-                nxt = next((j for j in range(pos + 1, len(rows)) if rows[j][1] == steps[k] and rows[j][0] <= deadline), None)
+                nxt = next(
+                    (j for j in range(pos + 1, len(rows)) if rows[j][1] == steps[k] and rows[j][0] <= deadline), None
+                )
                 if nxt is None:
                     break
                 k, pos = k + 1, nxt
@@ -183,3 +245,13 @@ def test_taobao_funnel_matches_an_independent_computation():
     ours = funnel_table(u, steps, include_censored=True)["users"].tolist()
     assert ours == _pandas_funnel(ev, steps, 72)
     assert ours[0] > ours[1] > ours[2] > 0
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all():
+    """p = 0 or 1 gives exactly 0 or 1 at that end for every group size (floating point gave
+    0.9999999999999999 for about a third of sizes, which made a negative error bar)."""
+    for n in range(1, 200):
+        lo, hi = wilson_interval(n, n)
+        assert hi == 1.0 and 0 < lo < 1
+        lo, hi = wilson_interval(0, n)
+        assert lo == 0.0 and 0 < hi < 1

@@ -1,5 +1,6 @@
 """Ingest on hand-made files: each encoding and format, each bad-row reason with exact counts,
 timestamp parsing and time zones, errors that name the file/column, raw input untouched."""
+
 import gzip
 import hashlib
 import json
@@ -10,38 +11,48 @@ import pandas as pd
 import pytest
 
 from helpers.ingest import IngestError, detect_encoding, ingest_campaign, transcode_to_utf8, ts_sql
+from helpers.locations import campaign_paths
 from helpers.params import load_params
-from helpers.paths import campaign_paths
 
 from .conftest import RETAIL, ROOT, TAOBAO, TIANCHI, need
 
 HEADER = "用户,事件,时间,金额,单号\n"
 # every row but the first six is dirty for exactly one reason
 ROWS = [
-    "u1,浏览,2024-01-02 10:00:00,,",           # ok
-    "u1,加购,2024-01-02 10:05:00,12.5,",       # ok
-    "u2,浏览,2024-01-03 09:00:00,,",           # ok
-    "u2,下单,2024-01-03 09:10:00,99,C100",     # cancelled (rule)
-    "u3,浏览,2024/01/04 08:00,,",              # ok (other format)
-    "u3,下单,2024-01-04 08:30:00,\"1,200.00\",A1",  # ok (thousands separator)
-    "u1,浏览,2024-01-02 10:00:00,,",           # duplicate of row 1
-    "u1,浏览,2024-01-02 10:00:00,,",           # duplicate of row 1 again
-    ",浏览,2024-01-02 11:00:00,,",             # missing_user_id
-    "u4,,2024-01-02 11:00:00,,",               # missing_event
-    "u4,浏览,,,",                              # missing_ts
-    "u4,浏览,yesterday,,",                     # bad_timestamp
-    "u4,浏览,2024-13-45 10:00:00,,",           # bad_timestamp
-    "u4,加购,2024-01-05 10:00:00,abc,",        # bad_number
-    "u4,浏览,2023-12-31 23:59:59,,",           # out_of_period (one second before)
-    "u4,浏览,2024-02-01 00:00:00,,",           # out_of_period (first second after)
-    "u4,浏览,2024-01-31 23:59:59,,",           # ok: last second of the period
-    "u5,加购,2024-01-06 10:00:00,-3,",         # negative_amount
+    "u1,浏览,2024-01-02 10:00:00,,",  # ok
+    "u1,加购,2024-01-02 10:05:00,12.5,",  # ok
+    "u2,浏览,2024-01-03 09:00:00,,",  # ok
+    "u2,下单,2024-01-03 09:10:00,99,C100",  # cancelled (rule)
+    "u3,浏览,2024/01/04 08:00,,",  # ok (other format)
+    'u3,下单,2024-01-04 08:30:00,"1,200.00",A1',  # ok (thousands separator)
+    "u1,浏览,2024-01-02 10:00:00,,",  # duplicate of row 1
+    "u1,浏览,2024-01-02 10:00:00,,",  # duplicate of row 1 again
+    ",浏览,2024-01-02 11:00:00,,",  # missing_user_id
+    "u4,,2024-01-02 11:00:00,,",  # missing_event
+    "u4,浏览,,,",  # missing_ts
+    "u4,浏览,yesterday,,",  # bad_timestamp
+    "u4,浏览,2024-13-45 10:00:00,,",  # bad_timestamp
+    "u4,加购,2024-01-05 10:00:00,abc,",  # bad_number
+    "u4,浏览,2023-12-31 23:59:59,,",  # out_of_period (one second before)
+    "u4,浏览,2024-02-01 00:00:00,,",  # out_of_period (first second after)
+    "u4,浏览,2024-01-31 23:59:59,,",  # ok: last second of the period
+    "u5,加购,2024-01-06 10:00:00,-3,",  # negative_amount
     "u5,下单,2024-01-06 10:00:00,2000000,B2",  # implausible_amount
-    "u5,调试,2024-01-06 10:00:00,,",           # unknown_event
+    "u5,调试,2024-01-06 10:00:00,,",  # unknown_event
 ]
-EXPECTED_REASONS = {"duplicate": 2, "missing_user_id": 1, "missing_event": 1, "missing_ts": 1, "bad_timestamp": 2,
-                    "bad_number": 1, "cancelled": 1, "out_of_period": 2, "negative_amount": 1,
-                    "implausible_amount": 1, "unknown_event": 1}
+EXPECTED_REASONS = {
+    "duplicate": 2,
+    "missing_user_id": 1,
+    "missing_event": 1,
+    "missing_ts": 1,
+    "bad_timestamp": 2,
+    "bad_number": 1,
+    "cancelled": 1,
+    "out_of_period": 2,
+    "negative_amount": 1,
+    "implausible_amount": 1,
+    "unknown_event": 1,
+}
 
 PARAMS = """
 campaign: {name}
@@ -82,10 +93,17 @@ def _sha(p):
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("encoding,gz,detected", [
-    ("utf-8", False, "utf-8"), ("utf-8-sig", False, "utf-8-sig"), ("gb18030", False, "gb18030"),
-    ("gbk", False, "gb18030"), ("gbk", True, "gb18030"), ("utf-8", True, "utf-8"),
-])
+@pytest.mark.parametrize(
+    "encoding,gz,detected",
+    [
+        ("utf-8", False, "utf-8"),
+        ("utf-8-sig", False, "utf-8-sig"),
+        ("gb18030", False, "gb18030"),
+        ("gbk", False, "gb18030"),
+        ("gbk", True, "gb18030"),
+        ("utf-8", True, "utf-8"),
+    ],
+)
 def test_every_encoding_gives_the_same_clean_table(tmp_path, write_params, encoding, gz, detected):
     src = _write(tmp_path, "events.csv", encoding, gz)
     before = _sha(src)
@@ -132,9 +150,15 @@ def test_rules_and_dedupe_can_be_turned_off(tmp_path, write_params):
 
 
 def test_glob_of_files_excel_parquet_jsonl(tmp_path, write_params):
-    df = pd.DataFrame({"用户": ["a", "b", "c"], "事件": ["浏览", "加购", "下单"],
-                       "时间": ["2024-01-02 10:00:00", "2024-01-03 10:00:00", "2024-01-04 10:00:00"],
-                       "金额": ["", "5", "7"], "单号": ["", "", "X1"]})
+    df = pd.DataFrame(
+        {
+            "用户": ["a", "b", "c"],
+            "事件": ["浏览", "加购", "下单"],
+            "时间": ["2024-01-02 10:00:00", "2024-01-03 10:00:00", "2024-01-04 10:00:00"],
+            "金额": ["", "5", "7"],
+            "单号": ["", "", "X1"],
+        }
+    )
     d = tmp_path / "parts"
     d.mkdir()
     df.iloc[:2].to_csv(d / "p1.csv", index=False)
@@ -173,21 +197,24 @@ def test_bad_encoding_is_explained(tmp_path):
         transcode_to_utf8(src, tmp_path / "y.csv", "utf-8")
 
 
-@pytest.mark.parametrize("value,fmt,src_tz,expected", [
-    ("1511544070", "auto", "Asia/Shanghai", "2017-11-25 01:21:10"),        # epoch s is UTC
-    ("1511544070123", "auto", "Asia/Shanghai", "2017-11-25 01:21:10.123"),
-    ("1511544070", "epoch_s", "Asia/Shanghai", "2017-11-25 01:21:10"),
-    ("2019-10-01 00:00:00 UTC", "auto", "Asia/Shanghai", "2019-10-01 08:00:00"),
-    ("2019-10-01T00:00:00Z", "auto", "Asia/Shanghai", "2019-10-01 08:00:00"),
-    ("2019-10-01 00:00:00+02:00", "auto", "Asia/Shanghai", "2019-10-01 06:00:00"),
-    ("2024-03-01 12:30:00", "auto", "Asia/Shanghai", "2024-03-01 12:30:00"),  # naive = already local
-    ("2024-03-01 12:30:00", "auto", "UTC", "2024-03-01 20:30:00"),            # naive in source tz UTC
-    ("2014-12-06 02", "auto", "Asia/Shanghai", "2014-12-06 02:00:00"),
-    ("2024年3月1日", "auto", "Asia/Shanghai", "2024-03-01 00:00:00"),
-    ("01/03/2024 07:45", "%d/%m/%Y %H:%M", "Asia/Shanghai", "2024-03-01 07:45:00"),
-    ("not a time", "auto", "Asia/Shanghai", None),
-    ("2024-02-30 10:00:00", "auto", "Asia/Shanghai", None),
-])
+@pytest.mark.parametrize(
+    "value,fmt,src_tz,expected",
+    [
+        ("1511544070", "auto", "Asia/Shanghai", "2017-11-25 01:21:10"),  # epoch s is UTC
+        ("1511544070123", "auto", "Asia/Shanghai", "2017-11-25 01:21:10.123"),
+        ("1511544070", "epoch_s", "Asia/Shanghai", "2017-11-25 01:21:10"),
+        ("2019-10-01 00:00:00 UTC", "auto", "Asia/Shanghai", "2019-10-01 08:00:00"),
+        ("2019-10-01T00:00:00Z", "auto", "Asia/Shanghai", "2019-10-01 08:00:00"),
+        ("2019-10-01 00:00:00+02:00", "auto", "Asia/Shanghai", "2019-10-01 06:00:00"),
+        ("2024-03-01 12:30:00", "auto", "Asia/Shanghai", "2024-03-01 12:30:00"),  # naive = already local
+        ("2024-03-01 12:30:00", "auto", "UTC", "2024-03-01 20:30:00"),  # naive in source tz UTC
+        ("2014-12-06 02", "auto", "Asia/Shanghai", "2014-12-06 02:00:00"),
+        ("2024年3月1日", "auto", "Asia/Shanghai", "2024-03-01 00:00:00"),
+        ("01/03/2024 07:45", "%d/%m/%Y %H:%M", "Asia/Shanghai", "2024-03-01 07:45:00"),
+        ("not a time", "auto", "Asia/Shanghai", None),
+        ("2024-02-30 10:00:00", "auto", "Asia/Shanghai", None),
+    ],
+)
 def test_timestamp_parsing(value, fmt, src_tz, expected):
     sql = ts_sql("x", fmt=fmt, source_tz=src_tz, campaign_tz="Asia/Shanghai")
     got = duckdb.connect().execute(f"SELECT CAST(({sql}) AS VARCHAR) FROM (SELECT '{value}' AS x)").fetchone()[0]
@@ -196,8 +223,11 @@ def test_timestamp_parsing(value, fmt, src_tz, expected):
 
 def test_derived_orders_and_value_mapping(tmp_path, write_params):
     src = tmp_path / "t.csv"
-    src.write_text("user_id,behavior_type,time\n1,1,2014-12-01 10\n1,4,2014-12-01 11\n2,4,2014-12-02 09\n"
-                   "2,4,2014-12-02 09\n3,5,2014-12-03 00\n", encoding="utf-8")
+    src.write_text(
+        "user_id,behavior_type,time\n1,1,2014-12-01 10\n1,4,2014-12-01 11\n2,4,2014-12-02 09\n"
+        "2,4,2014-12-02 09\n3,5,2014-12-03 00\n",
+        encoding="utf-8",
+    )
     text = textwrap.dedent(f"""
     campaign: tc
     title: t
@@ -258,9 +288,15 @@ def test_real_online_retail_against_pandas():
     neg = amount < 0
     big = amount > 100000
     reason = pd.Series(None, index=raw.index, dtype=object)
-    for name, mask in [("duplicate", dup), ("missing_user_id", missing), ("cancelled_invoice", cancelled),
-                       ("non_positive_quantity", nonpos), ("zero_price", zero_price), ("negative_amount", neg),
-                       ("implausible_amount", big)]:
+    for name, mask in [
+        ("duplicate", dup),
+        ("missing_user_id", missing),
+        ("cancelled_invoice", cancelled),
+        ("non_positive_quantity", nonpos),
+        ("zero_price", zero_price),
+        ("negative_amount", neg),
+        ("implausible_amount", big),
+    ]:
         reason[reason.isna() & mask] = name
     expected = reason.value_counts().to_dict()
     assert rep.rows_in == len(raw) == 525461
@@ -291,5 +327,6 @@ def test_real_tianchi_codes_and_hour_format(tmp_path, write_params):
     assert rep.rows_out + sum(rep.reasons.values()) == 1999
     assert rep.reasons.get("duplicate", 0) == int(raw.duplicated().sum())
     assert clean.event.value_counts().to_dict() == (
-        raw[~raw.duplicated()].behavior_type.map({1: "pv", 2: "fav", 3: "cart", 4: "buy"}).value_counts().to_dict())
+        raw[~raw.duplicated()].behavior_type.map({1: "pv", 2: "fav", 3: "cart", 4: "buy"}).value_counts().to_dict()
+    )
     assert "user_geohash" in clean.columns  # extra property column kept

@@ -1,4 +1,5 @@
 """Sessions, transitions, top paths and drop-off destinations on hand-built logs."""
+
 import pandas as pd
 import pytest
 
@@ -9,16 +10,29 @@ T0 = pd.Timestamp("2024-01-01 10:00")
 
 
 def log(rows, sid=False):
-    df = pd.DataFrame({"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
-                       "ts": [T0 + pd.Timedelta(minutes=r[2]) for r in rows]})
+    df = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "event": [r[1] for r in rows],
+            "ts": [T0 + pd.Timedelta(minutes=r[2]) for r in rows],
+        }
+    )
     if sid:
         df["session_id"] = [r[3] for r in rows]
     return df
 
 
-LOG = log([("u", "a", 0), ("u", "b", 10), ("u", "c", 40),   # gap of exactly 30 min: same session
-           ("u", "a", 71), ("u", "c", 75),                  # gap 31 min: new session
-           ("v", "a", 0), ("v", "b", 1)])
+LOG = log(
+    [
+        ("u", "a", 0),
+        ("u", "b", 10),
+        ("u", "c", 40),  # gap of exactly 30 min: same session
+        ("u", "a", 71),
+        ("u", "c", 75),  # gap 31 min: new session
+        ("v", "a", 0),
+        ("v", "b", 1),
+    ]
+)
 
 
 def test_sessions_by_gap_and_by_session_id():
@@ -56,3 +70,74 @@ def test_next_event_after_dropping_out():
     d = next_after_dropoff(ev, fu, ["a", "b", "c"])
     got = {(r.dropped_after, r.next_event): r.users for r in d.itertuples()}
     assert got == {("a", "x"): 1, ("a", "(无后续行为 no further activity)"): 1, ("b", "y"): 1}
+
+
+# ------------------------------------------------------------------------------------------- the report
+class _Ctx:
+    """The part of helpers.Context that PathsReport uses, over in-memory tables."""
+
+    def __init__(self, tables, steps=(), **paths):
+        from types import SimpleNamespace
+
+        from helpers.sections import FunnelParams, PathsParams
+
+        self.tables = tables
+        self.cfg = SimpleNamespace(paths=PathsParams(**paths), funnel=FunnelParams(steps=list(steps)))
+
+    def has(self, name):
+        return name in self.tables
+
+    def table(self, name):
+        import ibis
+
+        return ibis.memtable(self.tables[name])
+
+
+def test_report_from_a_fake_campaign():
+    from helpers.journey import PathsReport, run_paths
+
+    rep = run_paths(_Ctx({"events": LOG}, steps=["a", "b", "c"], path_length=3))
+    assert isinstance(rep, PathsReport) and rep.available
+    out = rep.to_results()
+    assert set(out) == {"available", "reason", *PathsReport.result_keys} and out["available"] is True
+    assert out["sessions"] == 3 and out["session_source"] == "30-minute inactivity gap"
+    assert (out["start_event"], out["end_event"]) == ("a", "c")
+    assert {r["path"]: r["sessions"] for r in out["paths_after_start"]} == {"a → b → c": 1, "a → c": 1, "a → b": 1}
+    assert out["after_dropoff"] == [
+        {"dropped_after": "b", "next_event": "(无后续行为 no further activity)", "users": 1, "share": 1.0}
+    ]
+    assert rep.findings()[0].startswith("3 个会话 sessions")
+    assert set(rep.tables()) == {"transitions"} and rep.tables()["transitions"]["transitions"].sum() == 7
+    for part in PathsReport.parts:
+        rep.show(part)
+
+
+def test_report_unavailable_and_unknown_part():
+    from helpers.errors import UnknownPartError
+    from helpers.journey import PathsReport
+
+    for ctx, why in (
+        (_Ctx({}), "这个活动没有事件表 the campaign has no events table"),
+        (_Ctx({"events": LOG[LOG.event == "a"]}), "paths need at least two event types; the data has: a"),
+    ):
+        rep = PathsReport.run(ctx)
+        assert not rep.available and why in rep.reason
+        assert set(rep.to_results()) == {"available", "reason", *PathsReport.result_keys}
+        assert rep.to_results()["sessions"] is None and rep.tables() == {}
+        assert rep.findings() == [f"无法做路径分析 No path analysis: {rep.reason}."]
+        rep.show("matrix")
+        with pytest.raises(UnknownPartError):
+            rep.show("bogus")
+    rep = PathsReport.run(_Ctx({"events": LOG}))
+    with pytest.raises(UnknownPartError, match="dropoff"):  # show_paths used to raise a bare KeyError
+        rep.show("bogus")
+
+
+def test_missing_columns_are_named():
+    from helpers.errors import MissingColumnError
+
+    with pytest.raises(MissingColumnError, match="'event'"):
+        sessionize(LOG.rename(columns={"event": "action"}))
+    assert sessionize(LOG.rename(columns={"event": "action"}), event_col="action").count().execute() == len(LOG)
+    with pytest.raises(MissingColumnError, match="reached"):
+        next_after_dropoff(LOG, pd.DataFrame({"user_id": ["u"]}), ["a", "b"])

@@ -1,5 +1,6 @@
 """House rules for every notebook: a tagged parameters cell of typed literals with help comments, no
 outputs committed, thin code cells (no def/class), and the campaign loaded through the package."""
+
 import ast
 
 import nbformat
@@ -31,7 +32,8 @@ def test_notebook_house_rules(path):
     for c in code:
         assert not c.get("outputs") and c.get("execution_count") is None, "strip outputs before commit"
         tree = ast.parse(c.source)
-        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) for n in ast.walk(tree)), \
+        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) for n in ast.walk(tree)), (
             "no def/class in notebooks: put logic in helpers/"
+        )
         assert len(c.source.splitlines()) <= 8, f"code cell too long, move logic to helpers/: {c.source[:60]}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")

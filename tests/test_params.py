@@ -1,12 +1,13 @@
 """Campaign params: every shipped campaign validates; each kind of mistake gives its message."""
+
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from helpers.locations import campaign_paths, check_slug
 from helpers.params import ParamsError, load_params
-from helpers.paths import campaign_paths, check_slug
 
 from .conftest import ROOT, SHARED
 
@@ -142,10 +143,14 @@ def test_rule_needs_one_condition(write_params, csv):
 
 def test_cli_validate_exit_codes(write_params, csv):
     good = write_params(GOOD.replace("PATH", str(csv)))
-    r = subprocess.run([sys.executable, "-m", "helpers", "validate", str(good)], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate", str(good)], capture_output=True, text=True, cwd=ROOT
+    )
     assert r.returncode == 0 and "ok" in r.stdout
     bad = write_params(GOOD.replace("PATH", str(csv)).replace("title:", "titel:"))
-    r = subprocess.run([sys.executable, "-m", "helpers", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT
+    )
     assert r.returncode == 2
     assert "titel: unknown key (did you mean 'title'?)" in r.stderr
     assert "title: required key is missing" in r.stderr

@@ -1,5 +1,6 @@
 """Chinese renders in charts (no missing glyphs, no tofu), the theme only touches rcParams, charts carry their
 titles and labels, and numbers are formatted by hand-checked rules."""
+
 import io
 import math
 import warnings
@@ -19,8 +20,7 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 
 import helpers.plots as plots  # noqa: E402
 from helpers.fmt import fmt_duration_hours, fmt_int, fmt_money, fmt_num, fmt_pct, style_table  # noqa: E402
-from helpers.plots import (check_chart, cjk_font_name, cjk_font_path, plot_bar, plot_heatmap,  # noqa: E402
-                           plot_line, set_theme)
+from helpers.plots import check_chart, cjk_font_name, cjk_font_path, plot_bar, plot_heatmap, plot_line, set_theme  # noqa: E402
 
 TEXT = "次日留存率 重要价值客户 信息流广告 用户画像"
 CATEGORIES = ["重要价值客户", "信息流广告", "应用商店"]
@@ -91,6 +91,7 @@ def test_missing_glyph_check_detects_a_font_without_chinese():
 def test_cjk_glyphs_are_not_tofu(theme):
     """DejaVu Sans has no CJK glyphs, so it draws the same empty box (tofu) for every character: two different
     characters give identical pictures. The CJK font draws them differently, and differently from tofu."""
+
     def draw(text, family):
         fig = plt.figure(figsize=(1, 1), dpi=80)
         fig.text(0.1, 0.2, text, fontsize=40, family=family)
@@ -166,8 +167,9 @@ def test_plot_bar_titles_labels_annotations(theme):
 
     _, given = plt.subplots()
     share = pd.DataFrame({"seg": CATEGORIES, "share": [0.25, np.nan, 0.125]})
-    ax = plot_bar(share, x="seg", y="share", fmt="pct", horizontal=True, ax=given, title="占比", xlabel="占比",
-                  ylabel="分群")
+    ax = plot_bar(
+        share, x="seg", y="share", fmt="pct", horizontal=True, ax=given, title="占比", xlabel="占比", ylabel="分群"
+    )
     assert ax is given and _labels(ax) == ("占比", "占比", "分群")
     assert [tx.get_text() for tx in ax.texts] == ["25.0%", "–", "12.5%"]
     by_height = sorted(zip(ax.get_yticks(), (tx.get_text() for tx in ax.get_yticklabels())), reverse=True)
@@ -186,14 +188,26 @@ def test_plot_bar_errors_name_the_problem(theme):
     with pytest.raises(ValueError, match="empty title"):
         plot_bar(t, x="seg", y="users", title=" ", xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match="not a number format"):
-        plot_bar(pd.DataFrame({"seg": ["a"], "users": [1]}), x="seg", y="users", fmt="pct!", title="t",
-                 xlabel="x", ylabel="y")
+        plot_bar(
+            pd.DataFrame({"seg": ["a"], "users": [1]}),
+            x="seg",
+            y="users",
+            fmt="pct!",
+            title="t",
+            xlabel="x",
+            ylabel="y",
+        )
 
 
 def test_plot_line_titles_labels_dates_and_hue(theme):
     days = pd.date_range("2024-03-25", periods=20, freq="D", tz="Asia/Shanghai")
-    t = pd.DataFrame({"day": list(days) * 2, "dau": np.r_[np.arange(20) * 1000, np.arange(20)],
-                      "group": ["新用户"] * 20 + ["老用户"] * 20})
+    t = pd.DataFrame(
+        {
+            "day": list(days) * 2,
+            "dau": np.r_[np.arange(20) * 1000, np.arange(20)],
+            "group": ["新用户"] * 20 + ["老用户"] * 20,
+        }
+    )
     ax = plot_line(t.iloc[::-1], x="day", y="dau", hue="group", title="日活", xlabel="日期", ylabel="用户数")
     assert isinstance(ax, Axes) and _labels(ax) == ("日活", "日期", "用户数")
     check_chart(ax)
@@ -207,8 +221,9 @@ def test_plot_line_titles_labels_dates_and_hue(theme):
 
 
 def test_plot_heatmap_titles_labels_annotations(theme):
-    m = pd.DataFrame([[1.0, 0.5], [1.0, np.nan]], index=pd.to_datetime(["2024-01-01", "2024-01-08"]),
-                     columns=["第0周", "第1周"])
+    m = pd.DataFrame(
+        [[1.0, 0.5], [1.0, np.nan]], index=pd.to_datetime(["2024-01-01", "2024-01-08"]), columns=["第0周", "第1周"]
+    )
     ax = plot_heatmap(m, title="留存矩阵", xlabel="第 N 周", ylabel="群组")
     assert isinstance(ax, Axes) and _labels(ax) == ("留存矩阵", "第 N 周", "群组")
     check_chart(ax)
@@ -243,21 +258,51 @@ def test_check_chart_names_what_is_missing():
 NAN = float("nan")
 
 
-@pytest.mark.parametrize("fn,value,expected", [
-    (fmt_int, 1234567, "1,234,567"), (fmt_int, 0, "0"), (fmt_int, -1234.6, "-1,235"), (fmt_int, -0.4, "0"),
-    (fmt_int, NAN, "–"), (fmt_int, None, "–"), (fmt_int, pd.NA, "–"), (fmt_int, math.inf, "∞"),
-    (fmt_int, np.int64(12345), "12,345"),
-    (fmt_pct, 0.1234, "12.3%"), (fmt_pct, 1, "100.0%"), (fmt_pct, -0.05, "-5.0%"), (fmt_pct, 0, "0.0%"),
-    (fmt_pct, NAN, "–"), (fmt_pct, None, "–"), (fmt_pct, 12.345, "1,234.5%"), (fmt_pct, 0.000252, "0.025%"),
-    (fmt_pct, 1e-8, "0.000001%"), (fmt_pct, -0.00001, "-0.001%"),
-    (fmt_num, 1234.567, "1,234.57"), (fmt_num, 0, "0.00"), (fmt_num, -1234.5, "-1,234.50"),
-    (fmt_num, -0.001, "0.00"), (fmt_num, NAN, "–"), (fmt_num, -math.inf, "-∞"),
-    (fmt_money, 1234.5, "¥1,234.50"), (fmt_money, 0, "¥0.00"), (fmt_money, -3, "-¥3.00"),
-    (fmt_money, -0.001, "¥0.00"), (fmt_money, NAN, "–"), (fmt_money, None, "–"),
-    (fmt_duration_hours, 0, "0 min"), (fmt_duration_hours, 0.5, "30 min"), (fmt_duration_hours, 0.9999, "1.0 h"),
-    (fmt_duration_hours, 3.5, "3.5 h"), (fmt_duration_hours, -3.5, "-3.5 h"), (fmt_duration_hours, 50.4, "2.1 d"),
-    (fmt_duration_hours, NAN, "–"), (fmt_duration_hours, pd.NaT, "–"), (fmt_duration_hours, math.inf, "∞"),
-])
+@pytest.mark.parametrize(
+    "fn,value,expected",
+    [
+        (fmt_int, 1234567, "1,234,567"),
+        (fmt_int, 0, "0"),
+        (fmt_int, -1234.6, "-1,235"),
+        (fmt_int, -0.4, "0"),
+        (fmt_int, NAN, "–"),
+        (fmt_int, None, "–"),
+        (fmt_int, pd.NA, "–"),
+        (fmt_int, math.inf, "∞"),
+        (fmt_int, np.int64(12345), "12,345"),
+        (fmt_pct, 0.1234, "12.3%"),
+        (fmt_pct, 1, "100.0%"),
+        (fmt_pct, -0.05, "-5.0%"),
+        (fmt_pct, 0, "0.0%"),
+        (fmt_pct, NAN, "–"),
+        (fmt_pct, None, "–"),
+        (fmt_pct, 12.345, "1,234.5%"),
+        (fmt_pct, 0.000252, "0.025%"),
+        (fmt_pct, 1e-8, "0.000001%"),
+        (fmt_pct, -0.00001, "-0.001%"),
+        (fmt_num, 1234.567, "1,234.57"),
+        (fmt_num, 0, "0.00"),
+        (fmt_num, -1234.5, "-1,234.50"),
+        (fmt_num, -0.001, "0.00"),
+        (fmt_num, NAN, "–"),
+        (fmt_num, -math.inf, "-∞"),
+        (fmt_money, 1234.5, "¥1,234.50"),
+        (fmt_money, 0, "¥0.00"),
+        (fmt_money, -3, "-¥3.00"),
+        (fmt_money, -0.001, "¥0.00"),
+        (fmt_money, NAN, "–"),
+        (fmt_money, None, "–"),
+        (fmt_duration_hours, 0, "0 min"),
+        (fmt_duration_hours, 0.5, "30 min"),
+        (fmt_duration_hours, 0.9999, "1.0 h"),
+        (fmt_duration_hours, 3.5, "3.5 h"),
+        (fmt_duration_hours, -3.5, "-3.5 h"),
+        (fmt_duration_hours, 50.4, "2.1 d"),
+        (fmt_duration_hours, NAN, "–"),
+        (fmt_duration_hours, pd.NaT, "–"),
+        (fmt_duration_hours, math.inf, "∞"),
+    ],
+)
 def test_formats(fn, value, expected):
     assert fn(value) == expected
 
@@ -271,8 +316,16 @@ def test_format_options():
 
 
 def test_style_table_formats_escapes_and_hides_index():
-    df = pd.DataFrame({"share": [0.5, NAN], "n": [12345, 0], "text": ["<script>x</script> 差评", "好评"],
-                       "m": [9.5, -3], "x": [1.234, 2]}, index=["row_a", "row_b"])
+    df = pd.DataFrame(
+        {
+            "share": [0.5, NAN],
+            "n": [12345, 0],
+            "text": ["<script>x</script> 差评", "好评"],
+            "m": [9.5, -3],
+            "x": [1.234, 2],
+        },
+        index=["row_a", "row_b"],
+    )
     before = df.copy()
     html = style_table(df, pct_cols=["share"], int_cols=["n"], money_cols=["m"], num_cols=["x", "absent"]).to_html()
     for text in ("50.0%", "12,345", "¥9.50", "-¥3.00", "1.23", "–"):

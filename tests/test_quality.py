@@ -1,31 +1,59 @@
 """The ingest report's numbers on a hand-made clean table and hand-made ingest reports."""
+
 import pandas as pd
 import pytest
 
 from helpers.ingest import TableReport
-from helpers.quality import (daily_activity, ingest_findings, ingest_headline, ingest_summary, key_column, main_table,
-                             null_rates, quarantine_sample, reason_table, top_values)
+from helpers.quality import (
+    daily_activity,
+    ingest_findings,
+    ingest_headline,
+    ingest_summary,
+    key_column,
+    main_table,
+    null_rates,
+    quarantine_sample,
+    reason_table,
+    top_values,
+)
 
 
 @pytest.fixture
 def clean(tmp_path):
-    df = pd.DataFrame({
-        "user_id": ["a", "a", "b", "c", "c"],
-        "event": ["pv", "buy", "pv", "pv", "pv"],
-        "ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 23:59", "2024-01-02 00:00", "2024-01-02 10:00",
-                              "2024-01-04 10:00"]),
-        "amount": [None, 5.0, None, None, None],
-    })
+    df = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "b", "c", "c"],
+            "event": ["pv", "buy", "pv", "pv", "pv"],
+            "ts": pd.to_datetime(
+                ["2024-01-01 09:00", "2024-01-01 23:59", "2024-01-02 00:00", "2024-01-02 10:00", "2024-01-04 10:00"]
+            ),
+            "amount": [None, 5.0, None, None, None],
+        }
+    )
     p = tmp_path / "events.parquet"
     df.to_parquet(p)
     return p
 
 
 def _rep(table="events", rows_in=10, rows_out=5, reasons=None, derived=None, path=""):
-    return TableReport(table=table, files=["/x/e.csv"], format="csv", encoding="utf-8", rows_in=rows_in,
-                       rows_out=rows_out, reasons=reasons or {}, columns=[], extra_columns=[], ts_min="2024-01-01 09:00:00",
-                       ts_max="2024-01-04 10:00:00", users=3, path=str(path), quarantine_path=None, seconds=0.1,
-                       derived_from=derived)
+    return TableReport(
+        table=table,
+        files=["/x/e.csv"],
+        format="csv",
+        encoding="utf-8",
+        rows_in=rows_in,
+        rows_out=rows_out,
+        reasons=reasons or {},
+        columns=[],
+        extra_columns=[],
+        ts_min="2024-01-01 09:00:00",
+        ts_max="2024-01-04 10:00:00",
+        users=3,
+        path=str(path),
+        quarantine_path=None,
+        seconds=0.1,
+        derived_from=derived,
+    )
 
 
 def test_daily_activity_counts_local_days(clean):
@@ -43,10 +71,14 @@ def test_top_values_and_nulls(clean):
 
 
 def test_summary_reasons_findings():
-    reps = {"events": _rep(reasons={"duplicate": 3, "out_of_period": 2}),
-            "orders": _rep("orders", 1, 1, derived="events")}
+    reps = {
+        "events": _rep(reasons={"duplicate": 3, "out_of_period": 2}),
+        "orders": _rep("orders", 1, 1, derived="events"),
+    }
     s = ingest_summary(reps)
-    assert s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "derived from events"
+    assert (
+        s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "derived from events"
+    )
     r = reason_table(reps)
     assert r.reason.tolist() == ["duplicate", "out_of_period"] and r.share_of_input.tolist() == [0.3, 0.2]
     f = ingest_findings(reps, timezone="Asia/Shanghai")

@@ -1,24 +1,40 @@
 """Retention, lifecycle and stickiness on hand-built logs with known answers, and an independent check of
 daily retention on the Taobao sample."""
+
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.retention import (average_curve, cohort_counts, day_n_retention, index_to_start, lifecycle_table,
-                               retention_matrix, stickiness_table)
+from helpers.retention import (
+    average_curve,
+    cohort_counts,
+    day_n_retention,
+    index_to_start,
+    lifecycle_table,
+    retention_matrix,
+    stickiness_table,
+)
 
 from .conftest import TAOBAO, need
 
 
 def log(rows):
-    return pd.DataFrame({"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
-                         "ts": pd.to_datetime([r[2] for r in rows])})
+    return pd.DataFrame(
+        {"user_id": [r[0] for r in rows], "event": [r[1] for r in rows], "ts": pd.to_datetime([r[2] for r in rows])}
+    )
 
 
-LOG = log([("a", "x", "2024-01-01 10:00"), ("a", "x", "2024-01-02 10:00"), ("a", "y", "2024-01-04 10:00"),
-           ("b", "x", "2024-01-01 00:00"), ("b", "x", "2024-01-03 00:00"), ("c", "x", "2024-01-02 23:59")])
+LOG = log(
+    [
+        ("a", "x", "2024-01-01 10:00"),
+        ("a", "x", "2024-01-02 10:00"),
+        ("a", "y", "2024-01-04 10:00"),
+        ("b", "x", "2024-01-01 00:00"),
+        ("b", "x", "2024-01-03 00:00"),
+        ("c", "x", "2024-01-02 23:59"),
+    ]
+)
 
 
 def test_on_and_on_or_after_with_incomplete_cells():
@@ -27,7 +43,9 @@ def test_on_and_on_or_after_with_incomplete_cells():
     assert m["counts"].iloc[0].tolist() == [2, 1, 1, 1]
     assert m["counts"].iloc[1, :3].tolist() == [1, 0, 0] and math.isnan(m["counts"].iloc[1, 3])  # incomplete
     assert m["complete"].iloc[1].tolist() == [True, True, True, False]
-    m2 = retention_matrix(cohort_counts(LOG, period="day", criterion="on_or_after"), period="day", data_end="2024-01-05")
+    m2 = retention_matrix(
+        cohort_counts(LOG, period="day", criterion="on_or_after"), period="day", data_end="2024-01-05"
+    )
     assert m2["counts"].iloc[0].tolist() == [2, 2, 2, 1]
 
 
@@ -43,20 +61,29 @@ def test_empty_cohorts_do_not_appear_and_return_event_filter():
     lg = log([("a", "x", "2024-01-01"), ("a", "x", "2024-01-02"), ("d", "x", "2024-01-04")])
     m = retention_matrix(cohort_counts(lg, period="day"), period="day", data_end="2024-01-06")
     assert [d.strftime("%m-%d") for d in m["sizes"].index] == ["01-01", "01-04"]
-    only_y = retention_matrix(cohort_counts(LOG, period="day", return_events=["y"]), period="day", data_end="2024-01-05")
+    only_y = retention_matrix(
+        cohort_counts(LOG, period="day", return_events=["y"]), period="day", data_end="2024-01-05"
+    )
     assert only_y["counts"].iloc[0].tolist() == [2, 0, 0, 1]
 
 
 def test_start_event_cohorting():
     lg = log([("a", "browse", "2024-01-01"), ("a", "buy", "2024-01-03"), ("a", "browse", "2024-01-04")])
     c = cohort_counts(lg, period="day", start_events=["buy"])
-    assert c.set_index("n").loc[1, "users"] == 1 and index_to_start([c.cohort[0]], "day")[0] == pd.Timestamp("2024-01-03")
+    assert c.set_index("n").loc[1, "users"] == 1
+    assert index_to_start([c.cohort[0]], "day")[0] == pd.Timestamp("2024-01-03")
 
 
 def test_weeks_start_on_monday():
     # Sunday 2024-01-07 and Monday 2024-01-08 are in different weeks
-    lg = log([("a", "x", "2024-01-07 23:00"), ("a", "x", "2024-01-08 01:00"), ("b", "x", "2024-01-01 09:00"),
-              ("b", "x", "2024-01-07 09:00")])
+    lg = log(
+        [
+            ("a", "x", "2024-01-07 23:00"),
+            ("a", "x", "2024-01-08 01:00"),
+            ("b", "x", "2024-01-01 09:00"),
+            ("b", "x", "2024-01-07 09:00"),
+        ]
+    )
     m = retention_matrix(cohort_counts(lg, period="week"), period="week", data_end="2024-01-22")
     assert [d.strftime("%Y-%m-%d") for d in m["sizes"].index] == ["2024-01-01"]
     assert m["counts"].iloc[0].tolist() == [2, 1, 0]
@@ -115,3 +142,74 @@ def test_taobao_daily_retention_matches_plain_pandas():
     d1 = day_n_retention(ev, 1, data_end="2017-12-04")
     complete = [c for c in exp.index if m["complete"].loc[c, 1]]
     assert d1["rate"] == pytest.approx(exp.loc[complete, 1].sum() / exp.loc[complete, 0].sum())
+
+
+# ------------------------------------------------------------------------------------------- the report
+class _Ctx:
+    """The part of helpers.Context that RetentionReport uses, over in-memory tables."""
+
+    def __init__(self, tables, start="2024-01-01", end="2024-01-04", **retention):
+        from types import SimpleNamespace
+
+        from helpers.sections import RetentionParams
+
+        self.tables = tables
+        self.cfg = SimpleNamespace(
+            retention=RetentionParams(**retention),
+            period=SimpleNamespace(start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date()),
+        )
+
+    def has(self, name):
+        return name in self.tables
+
+    def table(self, name):
+        import ibis
+
+        return ibis.memtable(self.tables[name])
+
+
+def test_report_from_a_fake_campaign():
+    from helpers.retention import RetentionReport, run_retention
+
+    rep = run_retention(_Ctx({"events": LOG}, period="day", lifecycle_period="day"))
+    assert isinstance(rep, RetentionReport) and rep.available
+    out = rep.to_results()
+    assert set(out) == {"available", "reason", *RetentionReport.result_keys} and out["available"] is True
+    assert [c["size"] for c in out["cohorts"]] == [2, 1]
+    assert out["cohorts"][0]["retained"] == [2, 1, 1, 1] and out["cohorts"][1]["retained"] == [1, 0, 0, None]
+    assert out["day1_retention"]["rate"] == pytest.approx(1 / 3) and out["day1_retention"]["cohorts"] == 2
+    assert rep.findings()[0].startswith("次日留存 day-1 retention: **33.3%**")
+    assert set(rep.tables()) == set(RetentionReport.table_names)
+    for part in RetentionReport.parts:
+        rep.show(part)
+
+
+def test_report_unavailable_without_events():
+    from helpers.errors import UnknownPartError
+    from helpers.retention import RetentionReport
+
+    for ctx, why in (
+        (_Ctx({}), "这个活动没有事件表 the campaign has no events table"),
+        (_Ctx({"events": LOG.iloc[:0]}), "the events table has no rows in the period 2024-01-01"),
+    ):
+        rep = RetentionReport.run(ctx)
+        assert not rep.available and why in rep.reason
+        assert set(rep.to_results()) == {"available", "reason", *RetentionReport.result_keys}
+        assert rep.to_results()["reason"] == rep.reason and rep.to_results()["cohorts"] is None
+        assert why in rep.findings()[0] and rep.findings()[0].startswith(RetentionReport.unavailable_label)
+        assert rep.tables() == {}
+        rep.show("heatmap")
+        with pytest.raises(UnknownPartError):
+            rep.show("bogus")
+
+
+def test_unknown_part_and_missing_column():
+    from helpers.errors import MissingColumnError, UnknownPartError
+    from helpers.retention import run_retention
+
+    rep = run_retention(_Ctx({"events": LOG}, period="day"))
+    with pytest.raises(UnknownPartError, match="heatmap"):
+        rep.show("bogus")
+    with pytest.raises(MissingColumnError, match="user_id"):
+        cohort_counts(LOG.rename(columns={"user_id": "uid"}), period="day")
+    assert cohort_counts(LOG.rename(columns={"user_id": "uid"}), period="day", user_col="uid")["users"].sum() == 6

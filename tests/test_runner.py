@@ -1,6 +1,7 @@
 """End to end: the runner executes every notebook under papermill on the demo campaign and the real
 Taobao sample, writes HTML without code, an index listing every report, results with the documented
 keys; a broken notebook fails alone; a rerun skips up-to-date reports."""
+
 import json
 import re
 import shutil
@@ -69,6 +70,14 @@ def test_demo_campaign_end_to_end(tmp_path):
     best_cohort = [f for f in res["retention"]["findings"] if "best cohort" in f][0]
     assert "2024-03-04" in best_cohort  # the 会员日 signup week retains best
     assert res["churn"]["available"] and res["rfm"]["available"] and res["user_profile"]["sources"]["rfm"]
+    # one run: every results file carries the same run id, and the consumers read that run's tables
+    run_ids = {res[n]["run_id"] for n in names}
+    assert len(run_ids) == 1 and next(iter(run_ids)).startswith("run-"), run_ids
+    run_id = res["ingest"]["run_id"]
+    assert res["churn"]["upstream"] == {"rfm": run_id}
+    assert res["user_profile"]["upstream"] == {n: run_id for n in ("rfm", "clustering", "churn", "sentiment")}
+    for n in names:  # every report read the clean tables this run's ingest wrote
+        assert res[n]["inputs"] and all(res["ingest"]["inputs"][t] == fp for t, fp in res[n]["inputs"].items()), n
     # where the time went: every notebook's parts add up to its total (within rounding and papermill overhead)
     tim = json.loads((root / ".state" / "timings.json").read_text())
     assert set(tim["notebooks"]) == set(names) and tim["wall_seconds"] > 0
@@ -79,15 +88,34 @@ def test_demo_campaign_end_to_end(tmp_path):
     # a rerun with nothing changed skips everything; --force reruns
     s2 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
     assert {st["status"] for st in s2.statuses} == {"up-to-date"}
-    s3 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, only=["ingest"], force=True,
-                      progress=False, echo=lambda *_: None)
+    s3 = run_campaign(
+        ROOT / "params" / "demo.yaml",
+        reports_dir=tmp_path,
+        only=["ingest"],
+        force=True,
+        progress=False,
+        echo=lambda *_: None,
+    )
     assert [st["status"] for st in s3.statuses] == ["ok"]
 
 
 @need(TAOBAO)
 def test_real_taobao_campaign_end_to_end(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "helpers", "run", str(ROOT / "params" / "taobao.yaml"),
-                        "--reports-dir", str(tmp_path), "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers",
+            "run",
+            str(ROOT / "params" / "taobao.yaml"),
+            "--reports-dir",
+            str(tmp_path),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     root = tmp_path / "taobao"
     from helpers.params import load_params
@@ -107,12 +135,21 @@ def test_broken_notebook_fails_alone(tmp_path):
     shutil.copy(ROOT / "notebooks" / "ingest.ipynb", nbdir / "ingest.ipynb")
     good = nbformat.read(ROOT / "notebooks" / "ingest.ipynb", as_version=4)
     broken = nbformat.v4.new_notebook()
-    broken.cells = [good.cells[1], nbformat.v4.new_code_cell("import helpers\nraise ValueError('planted failure 42')"),
-                    nbformat.v4.new_markdown_cell("never reached")]
+    broken.cells = [
+        good.cells[1],
+        nbformat.v4.new_code_cell("import helpers\nraise ValueError('planted failure 42')"),
+        nbformat.v4.new_markdown_cell("never reached"),
+    ]
     broken.metadata = good.metadata
     nbformat.write(broken, nbdir / "zz_broken.ipynb")
-    s = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path / "out", notebooks_dir=nbdir, jobs=1,
-                     progress=False, echo=lambda *_: None)
+    s = run_campaign(
+        ROOT / "params" / "demo.yaml",
+        reports_dir=tmp_path / "out",
+        notebooks_dir=nbdir,
+        jobs=1,
+        progress=False,
+        echo=lambda *_: None,
+    )
     st = {x["notebook"]: x for x in s.statuses}
     assert st["ingest"]["status"] == "ok"
     assert st["zz_broken"]["status"] == "failed"
@@ -127,7 +164,11 @@ def test_broken_notebook_fails_alone(tmp_path):
 
 def test_cli_run_exit_codes(tmp_path, write_params):
     bad = write_params("campaign: x1\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-02}\ntables: {}\n")
-    r = subprocess.run([sys.executable, "-m", "helpers", "run", str(bad), "--reports-dir", str(tmp_path)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", str(bad), "--reports-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "at least one table" in r.stderr
     assert not (tmp_path / "x1").exists(), "nothing runs when params are invalid"

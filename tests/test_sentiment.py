@@ -1,10 +1,27 @@
-"""Tokeniser, bands, odd texts, caching, and the domain model against SnowNLP on clean held-out rows."""
+"""Tokeniser, bands, odd texts, caching, the domain model against SnowNLP on clean held-out rows, and the
+report (tables, results, the model saved only by export, the Unavailable twin)."""
+
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.sentiment import (Tokenizer, band, classification_report, complaint_phrases, group_summary,
-                               score_texts, text_kind, train_domain_model)
+from helpers.base import Unavailable
+from helpers.campaign import open_campaign
+from helpers.errors import UnknownPartError
+from helpers.plots import set_theme
+from helpers.sentiment import (
+    SentimentReport,
+    Tokenizer,
+    band,
+    classification_report,
+    complaint_phrases,
+    group_summary,
+    run_sentiment,
+    score_texts,
+    text_kind,
+    train_domain_model,
+)
 
 from .conftest import SHARED, need
 
@@ -26,11 +43,26 @@ def test_tokeniser_user_dict_and_stopwords(tmp_path):
 
 
 def test_bands_and_odd_texts():
-    assert [band(x) for x in (0.9, 0.6, 0.59, 0.41, 0.4, 0.0, float("nan"))] == \
-        ["positive", "positive", "neutral", "neutral", "negative", "negative", "skipped"]
+    assert [band(x) for x in (0.9, 0.6, 0.59, 0.41, 0.4, 0.0, float("nan"))] == [
+        "positive",
+        "positive",
+        "neutral",
+        "neutral",
+        "negative",
+        "negative",
+        "skipped",
+    ]
     assert band(0.55, positive_min=0.5, negative_max=0.5) == "positive"
-    assert [text_kind(t) for t in ("", "   ", None, float("nan"), "good product", "👍👍", "123", "好评 good")] == \
-        ["empty", "empty", "empty", "empty", "no_chinese", "no_chinese", "no_chinese", "ok"]
+    assert [text_kind(t) for t in ("", "   ", None, float("nan"), "good product", "👍👍", "123", "好评 good")] == [
+        "empty",
+        "empty",
+        "empty",
+        "empty",
+        "no_chinese",
+        "no_chinese",
+        "no_chinese",
+        "ok",
+    ]
 
 
 def test_cache_makes_a_second_run_skip_scoring(tmp_path):
@@ -58,8 +90,14 @@ def test_real_snownlp_parallel_equals_plain_loop(tmp_path):
 
 
 def test_group_summary_and_phrases():
-    df = pd.DataFrame({"item_id": ["a"] * 5 + ["b"] * 5, "band": ["negative"] * 4 + ["positive"] + ["positive"] * 5,
-                       "score": [0.1, 0.2, 0.1, 0.3, 0.9] + [0.9] * 5, "text": ["差"] * 4 + ["好"] + ["好"] * 5})
+    df = pd.DataFrame(
+        {
+            "item_id": ["a"] * 5 + ["b"] * 5,
+            "band": ["negative"] * 4 + ["positive"] + ["positive"] * 5,
+            "score": [0.1, 0.2, 0.1, 0.3, 0.9] + [0.9] * 5,
+            "text": ["差"] * 4 + ["好"] + ["好"] * 5,
+        }
+    )
     g = group_summary(df, by="item_id")
     assert g["item_id"].tolist() == ["a", "b"] and g["positive_share"].tolist() == [0.2, 1.0]
     from helpers.sentiment import keywords_by_group
@@ -76,7 +114,9 @@ def test_group_summary_and_phrases():
 def test_domain_model_beats_snownlp_on_clean_held_out_rows():
     df = pd.read_csv(CATS)
     overlap = {int(x) for x in OVERLAP.read_text().split() if x.strip().isdigit()}
-    clean = df[~df.index.isin(overlap) & df.cat.isin(["水果", "洗发水", "衣服", "平板", "手机", "蒙牛"]) & df.review.notna()]
+    clean = df[
+        ~df.index.isin(overlap) & df.cat.isin(["水果", "洗发水", "衣服", "平板", "手机", "蒙牛"]) & df.review.notna()
+    ]
     sample = clean.sample(n=900, random_state=1)
     train, test = sample.iloc[:600], sample.iloc[600:]
     tok = Tokenizer()
@@ -87,3 +127,55 @@ def test_domain_model_beats_snownlp_on_clean_held_out_rows():
     acc_snow = ((snow >= 0.5).astype(int) == test.label.to_numpy()).mean()
     assert acc_dom > acc_snow, (acc_dom, acc_snow)
     assert acc_dom > 0.8
+
+
+def _reviews_ctx(tmp_path, reviews: bool = True):
+    """The demo campaign's context in a temporary folder, with a small clean reviews table (ratings as labels)."""
+    ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)
+    if reviews:
+        good = ["质量很好，非常喜欢", "物流很快，包装完好，很满意", "好用，推荐购买", "性价比高，质量不错"]
+        bad = ["质量太差，很失望", "包装破损，客服不理人", "用了两天就坏了，退货", "做工粗糙，价格虚高"]
+        n = 64
+        df = pd.DataFrame(
+            {
+                "review_id": [str(i + 1) for i in range(n)],
+                "user_id": [f"u{i % 20}" for i in range(n)],
+                "item_id": ["A" if i % 2 else "B" for i in range(n)],
+                "category": "数码",
+                "rating": [5 if i % 2 else 1 for i in range(n)],
+                "text": [(good if i % 2 else bad)[i // 2 % 4] for i in range(n)],
+            }
+        )
+        df.loc[n - 1, "text"] = "👍👍"
+        df.to_parquet(ctx.paths.table("reviews"), index=False)
+    return ctx
+
+
+def test_report_tables_results_and_model_export(tmp_path):
+    ctx = _reviews_ctx(tmp_path)
+    rep = run_sentiment(ctx)
+    assert rep.available and rep.skipped == {"no_chinese": 1} and rep.model_trained
+    assert set(rep.tables()) == {"users", "items", "categories"}
+    assert list(rep.users.columns) == ["user_id", "reviews", "positive_share"] and rep.users["reviews"].sum() == 63
+    res = rep.to_results()
+    assert set(res) == {"available", "reason", *SentimentReport.result_keys} and res["reviews"] == 64
+    assert res["scored"] == 63 and set(res["evaluation"]) == {"snownlp", "domain"}
+    model = ctx.paths.results / "sentiment_model.joblib"
+    assert res["model_path"] == str(model) and not model.exists()  # computing writes nothing
+    assert rep.export(ctx) == [model] and model.exists()
+    with matplotlib.rc_context():  # the CJK chart theme, restored afterwards
+        set_theme()
+        for part in SentimentReport.parts:
+            rep.show(part)
+    with pytest.raises(UnknownPartError, match="evaluation, confusion"):
+        rep.show("bogus")
+
+
+def test_unavailable_without_reviews(tmp_path):
+    rep = SentimentReport.run(_reviews_ctx(tmp_path, reviews=False))
+    assert isinstance(rep, Unavailable) and not rep.available
+    assert set(rep.to_results()) == {"available", "reason", *SentimentReport.result_keys}
+    assert rep.to_results()["positive_share"] is None
+    assert rep.findings()[0] == "无法分析评论 No review analysis: 这个活动没有评论表 the campaign has no reviews table."
+    with pytest.raises(UnknownPartError):
+        rep.show("bogus")

@@ -6,6 +6,7 @@ Timestamps: Spark's pandas conversion gives ``datetime64[ns]`` where DuckDB give
 return pandas normalise to ``[us]`` and are compared as they are; Ibis tables (``sessionize``) and
 ``funnel_users`` are compared after bringing both to ``[us]`` (the values are compared exactly).
 """
+
 import importlib.util
 import os
 import shutil
@@ -19,8 +20,8 @@ from helpers.campaign import Context, open_campaign
 from helpers.features import user_features
 from helpers.funnel import funnel_users
 from helpers.journey import next_after_dropoff, sessionize
+from helpers.locations import campaign_paths
 from helpers.params import load_params
-from helpers.paths import campaign_paths
 from helpers.retention import cohort_counts, lifecycle_table, run_retention, stickiness_table
 from helpers.rfm import _orders_source, rfm_table, run_rfm
 
@@ -73,10 +74,16 @@ def spark():
         pytest.skip(why)
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[2]").appName("ubakit-tests")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "2g")
-               .config("spark.pyspark.python", sys.executable).getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("ubakit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .config("spark.pyspark.python", sys.executable)
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -119,8 +126,10 @@ def same(duck: pd.DataFrame, spark: pd.DataFrame, *, sort=None, ts_unit: bool = 
         by = list(a.columns) if sort is True else sort
         a, b = a.sort_values(by, ignore_index=True), b.sort_values(by, ignore_index=True)
     if ts_unit:
-        a, b = (x.astype({c: "datetime64[us]" for c in x.columns if str(x[c].dtype).startswith("datetime64")})
-                for x in (a, b))
+        a, b = (
+            x.astype({c: "datetime64[us]" for c in x.columns if str(x[c].dtype).startswith("datetime64")})
+            for x in (a, b)
+        )
     pd.testing.assert_frame_equal(a, b, rtol=1e-9, atol=0)
 
 
@@ -160,15 +169,20 @@ def test_lifecycle_and_stickiness(events):
     assert a["dau_over_wau"] == pytest.approx(b["dau_over_wau"], rel=1e-9) and a["periods"] == b["periods"] > 0
 
 
+def _rfm_meta(rt):
+    """What an RFMTable says besides its table."""
+    return rt.as_of, rt.has_monetary, rt.returns, rt.negative_rows
+
+
 @taobao
 def test_rfm_of_buy_events(ctxs):
     (oa, src), (ob, _) = _orders_source(ctxs["duck"]), _orders_source(ctxs["spark"])
     assert src.startswith("events")  # no orders table: the buy events are the orders
     for as_of in (None, "2017-12-01"):
         a, b = rfm_table(oa, as_of=as_of), rfm_table(ob, as_of=as_of)
-        assert len(a) > 400 and a["frequency"].max() > 1 and not a.attrs["has_monetary"]
-        same(a, b)
-        assert a.attrs == b.attrs
+        assert len(a.table) > 400 and a.table["frequency"].max() > 1 and not a.has_monetary
+        same(a.table, b.table)
+        assert _rfm_meta(a) == _rfm_meta(b)
 
 
 def test_rfm_with_amounts_returns_and_nulls(spark, tmp_path):
@@ -177,27 +191,42 @@ def test_rfm_with_amounts_returns_and_nulls(spark, tmp_path):
     import duckdb
     import ibis
 
-    o = pd.DataFrame({
-        "user_id": ["a", "a", "a", "b", "b", "c", "c", "d"],
-        "order_id": ["1", "1", "2", "3", None, "5", "6", "7"],
-        "ts": pd.to_datetime(["2024-03-01 23:59:59.5", "2024-03-01 23:59:59.5", "2024-03-05 00:00:00",
-                              "2024-03-02 08:00:00", "2024-03-03 09:00:00", "2024-03-04 10:00:00",
-                              "2024-03-04 10:00:00", "2024-03-06 00:00:01"],
-                             format="ISO8601"),
-        "amount": [10.5, 2.25, np.nan, -5.0, 7.0, 3.0, -3.0, -1.0]})
+    o = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b", "c", "c", "d"],
+            "order_id": ["1", "1", "2", "3", None, "5", "6", "7"],
+            "ts": pd.to_datetime(
+                [
+                    "2024-03-01 23:59:59.5",
+                    "2024-03-01 23:59:59.5",
+                    "2024-03-05 00:00:00",
+                    "2024-03-02 08:00:00",
+                    "2024-03-03 09:00:00",
+                    "2024-03-04 10:00:00",
+                    "2024-03-04 10:00:00",
+                    "2024-03-06 00:00:01",
+                ],
+                format="ISO8601",
+            ),
+            "amount": [10.5, 2.25, np.nan, -5.0, 7.0, 3.0, -3.0, -1.0],
+        }
+    )
     path = tmp_path / "orders.parquet"
     con = duckdb.connect()
     con.register("o", o)
-    con.execute(f"COPY (SELECT user_id, order_id, CAST(ts AS TIMESTAMP) AS ts, amount FROM o) TO '{path}' "
-                "(FORMAT parquet)")
-    t = {"duck": ibis.duckdb.connect().read_parquet(str(path)),
-         "spark": ibis.pyspark.connect(spark).read_parquet(str(path))}
+    con.execute(
+        f"COPY (SELECT user_id, order_id, CAST(ts AS TIMESTAMP) AS ts, amount FROM o) TO '{path}' (FORMAT parquet)"
+    )
+    t = {
+        "duck": ibis.duckdb.connect().read_parquet(str(path)),
+        "spark": ibis.pyspark.connect(spark).read_parquet(str(path)),
+    }
     for returns in ("exclude", "net"):
         for as_of in (None, "2024-03-05"):
             a, b = both(lambda x: rfm_table(x, returns=returns, as_of=as_of), t)
-            assert a.attrs["has_monetary"] and len(a) >= 2
-            same(a, b)
-            assert a.attrs == b.attrs
+            assert a.has_monetary and len(a.table) >= 2
+            same(a.table, b.table)
+            assert _rfm_meta(a) == _rfm_meta(b)
     # user features on the same rows as buy events: spend with nulls, sub-second times, mean gaps
     ev = {k: x.mutate(event=ibis.literal("buy")) for k, x in t.items()}
     same(*both(user_features, ev))

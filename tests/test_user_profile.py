@@ -1,13 +1,45 @@
-"""The user profile join on small frames, with and without the other reports' files."""
+"""The user profile join on small frames, with and without the other reports' tables; other reports' tables
+are read only through the report contract (helpers.base.report_table): a stale or other-run table is refused
+and the findings say why."""
+
+import json
+
+import matplotlib
 import pandas as pd
+import pytest
 
-from helpers.user_profile import behaviour_tags, load_membership, preferred_values, profile_table
+from helpers.base import Unavailable, inputs_fingerprint
+from helpers.campaign import open_campaign
+from helpers.errors import UnknownPartError
+from helpers.plots import set_theme
+from helpers.user_profile import (
+    SOURCES,
+    ProfileReport,
+    behaviour_tags,
+    load_source,
+    preferred_values,
+    profile_table,
+    run_user_profile,
+)
 
-FEATS = pd.DataFrame({"user_id": ["a", "b", "c"], "n_events": [10, 3, 50], "active_days": [2, 1, 9],
-                      "recency_days": [1.0, 5.0, 0.5], "n_orders": [1, 0, 4], "spend": [10.0, 0.0, 99.0],
-                      "preferred_hour": [9, 21, 3]})
-EV = pd.DataFrame({"user_id": ["a", "a", "a", "b", "c"], "category": ["x", "y", "y", "z", None],
-                   "amount": [10.0, 30.0, None, 5.0, 100.0]})
+FEATS = pd.DataFrame(
+    {
+        "user_id": ["a", "b", "c"],
+        "n_events": [10, 3, 50],
+        "active_days": [2, 1, 9],
+        "days_since_last_event": [1.0, 5.0, 0.5],
+        "n_orders": [1, 0, 4],
+        "spend": [10.0, 0.0, 99.0],
+        "preferred_hour": [9, 21, 3],
+    }
+)
+EV = pd.DataFrame(
+    {
+        "user_id": ["a", "a", "a", "b", "c"],
+        "category": ["x", "y", "y", "z", None],
+        "amount": [10.0, 30.0, None, 5.0, 100.0],
+    }
+)
 
 
 def test_tags():
@@ -24,11 +56,40 @@ def test_preferred_values_ties_to_smallest_and_median_price():
     assert pd.isna(p.loc["c", "preferred_category"]) and p.loc["a", "median_price"] == 20.0
 
 
+def _ctx(tmp_path, events: bool = True):
+    """The demo campaign's context in a temporary reports folder, with a small clean events table."""
+    ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)
+    if events:
+        ev = EV.assign(
+            event=["view", "pay", "pay", "view", "pay"],
+            ts=pd.to_datetime(
+                ["2024-03-01 09:00", "2024-03-01 10:00", "2024-03-03 21:00", "2024-03-02 21:00", "2024-03-04 03:00"]
+            ),
+        )
+        ev.to_parquet(ctx.paths.table("events"), index=False)
+    return ctx
+
+
+RFM = pd.DataFrame(
+    {"user_id": ["a", "c"], "segment": ["Champions", "Lost"], "rfm_code": ["555", "111"], "recency_days": [1, 2]}
+)
+
+
+def _write_producer(ctx, report: str, table: str, df: pd.DataFrame, **doc) -> None:
+    """What save_report writes for a producer: its CSV and ``results/<report>.json`` naming it."""
+    name = f"{report}_{table}.csv"
+    df.to_csv(ctx.paths.results / name, index=False, encoding="utf-8-sig")
+    (ctx.paths.results / f"{report}.json").write_text(
+        json.dumps({"available": True, "csv": {table: name}, **doc}), encoding="utf-8"
+    )
+
+
 def test_join_with_and_without_sources(tmp_path):
-    pd.DataFrame({"user_id": ["a", "c"], "segment": ["Champions", "Lost"], "rfm_code": ["555", "111"],
-                  "recency_days": [1, 2]}).to_csv(tmp_path / "rfm_membership.csv", index=False, encoding="utf-8-sig")
-    mem = {"rfm": load_membership(tmp_path, "rfm"), "churn": load_membership(tmp_path, "churn")}
-    assert mem["churn"] is None
+    ctx = _ctx(tmp_path, events=False)
+    _write_producer(ctx, "rfm", "membership", RFM, inputs={}, run_id="r1")
+    mem = {"rfm": load_source(ctx, "rfm"), "churn": load_source(ctx, "churn")}
+    assert mem["churn"] is None and "the churn report has not run" in ctx.upstream_problems["churn"]
+    assert list(mem["rfm"].columns) == ["user_id", "rfm_segment", "rfm_code"] and ctx.upstream_used == {"rfm": "r1"}
     users = pd.DataFrame({"user_id": ["a", "b"], "city": ["北京", "上海"]})
     t = profile_table(FEATS, users=users, preferred=preferred_values(EV, column="category"), memberships=mem)
     t = t.set_index("user_id")
@@ -37,3 +98,70 @@ def test_join_with_and_without_sources(tmp_path):
     assert "churn_probability" in t and t["churn_probability"].isna().all()
     assert t.loc["c", "price_band"] == "高价位 high"
     assert len(t) == 3
+
+
+def test_reads_every_source():
+    assert set(ProfileReport.reads) == set(SOURCES)
+
+
+def test_report_joins_current_sources_and_names_missing_ones(tmp_path):
+    ctx = _ctx(tmp_path)
+    _write_producer(ctx, "rfm", "membership", RFM, inputs=inputs_fingerprint(ctx, ["events"]), run_id="r1")
+    rep = ProfileReport.run(ctx)
+    assert rep.available and rep.sources == {
+        "users table": False,
+        "rfm": True,
+        "clustering": False,
+        "churn": False,
+        "sentiment": False,
+    }
+    assert rep.table.set_index("user_id").loc["a", "rfm_segment"] == "Champions"
+    f = rep.findings()
+    assert any(x.startswith("聚类 clustering: not available (") and "has not run" in x for x in f), f
+    res = rep.to_results()
+    assert set(res) == {"available", "reason", *ProfileReport.result_keys} and res["sources"]["rfm"]
+    assert set(rep.tables()) == {"table"}
+    assert [p.name for p in rep.export(ctx)] == ["user_profile.parquet"]
+    assert len(pd.read_parquet(ctx.paths.results / "user_profile.parquet")) == 3
+    with matplotlib.rc_context():  # the CJK chart theme, restored afterwards
+        set_theme()
+        for part in ProfileReport.parts:
+            rep.show(part)
+    with pytest.raises(UnknownPartError, match="tags, sample"):
+        rep.show("bogus")
+
+
+def test_stale_producer_is_refused(tmp_path):
+    ctx = _ctx(tmp_path)
+    # rfm ran on other clean events than the current ones
+    _write_producer(ctx, "rfm", "membership", RFM, inputs={"events": "0123456789abcdef"}, run_id="r0")
+    rep = ProfileReport.run(ctx)
+    assert rep.available and rep.sources["rfm"] is False
+    assert rep.table["rfm_segment"].isna().all()
+    why = [x for x in rep.findings() if x.startswith("RFM 分群 rfm: not available (")]
+    assert len(why) == 1 and "the clean events table(s) changed since it ran (run r0)" in why[0], rep.findings()
+    assert "rfm" not in ctx.upstream_used
+
+
+def test_batch_run_reads_only_its_own_run(tmp_path, monkeypatch):
+    ctx = _ctx(tmp_path)
+    monkeypatch.setenv("UBAKIT_UPSTREAM", json.dumps({"rfm": "run-2"}))
+    _write_producer(ctx, "rfm", "membership", RFM, inputs={}, run_id="run-1")
+    rep = run_user_profile(ctx)
+    assert rep.sources["rfm"] is False and rep.table["rfm_segment"].isna().all()
+    assert any("rfm: not available (" in x and "it comes from run run-1, not run-2" in x for x in rep.findings())
+    _write_producer(ctx, "rfm", "membership", RFM, inputs={}, run_id="run-2")
+    rep = run_user_profile(ctx)
+    assert rep.sources["rfm"] is True and ctx.upstream_used["rfm"] == "run-2"
+    assert rep.table.set_index("user_id").loc["c", "rfm_segment"] == "Lost"
+    assert not any(x.startswith("RFM 分群 rfm:") for x in rep.findings())
+
+
+def test_unavailable_without_events(tmp_path):
+    rep = run_user_profile(_ctx(tmp_path, events=False))
+    assert isinstance(rep, Unavailable) and not rep.available
+    assert set(rep.to_results()) == {"available", "reason", *ProfileReport.result_keys}
+    assert "no events table" in rep.findings()[0] and rep.findings()[0].startswith(ProfileReport.unavailable_label)
+    assert rep.tables() == {}
+    with pytest.raises(UnknownPartError):
+        rep.show("bogus")

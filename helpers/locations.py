@@ -3,6 +3,7 @@
 Everything a run writes goes under ``<reports_dir>/<campaign>/`` (default ``reports/<campaign>/``);
 :func:`campaign_paths` refuses a campaign name or a path that would escape it.
 """
+
 from __future__ import annotations
 
 import os
@@ -95,7 +96,7 @@ class CampaignPaths:
             raise ValueError(f"refusing to write {relative!s}: outside the campaign folder {self.root}")
         return target
 
-    def ensure(self) -> "CampaignPaths":
+    def ensure(self) -> CampaignPaths:
         for p in (self.data, self.quarantine, self.results, self.executed, self.cache, self.state):
             p.mkdir(parents=True, exist_ok=True)
         return self

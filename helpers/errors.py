@@ -1,0 +1,96 @@
+"""The kit's exceptions: one base class, and specific errors that name the table, column, part or
+parameter at fault, what was expected and how to fix it.
+
+Every error the kit raises on purpose derives from :class:`UbakitError`, so a caller can catch them all
+(``except helpers.UbakitError``). Each specific error also derives from the built-in exception a caller
+would expect (``KeyError``, ``ValueError``, ...), so existing ``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "UbakitError",
+    "ParamsError",
+    "MissingColumnError",
+    "MissingTableError",
+    "UnknownPartError",
+    "UnknownReportError",
+    "StaleResultsError",
+    "DependencyCycleError",
+]
+
+
+class UbakitError(Exception):
+    """Base of every error the kit raises on purpose."""
+
+
+def _choices(values: Iterable[str]) -> str:
+    vals = [str(v) for v in values]
+    return ", ".join(vals) if vals else "(none)"
+
+
+class ParamsError(UbakitError, ValueError):
+    """Invalid campaign parameters; ``problems`` holds ``(key_path, message)`` pairs, all reported at once."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        n = len(problems)
+        lines = [f"{source}: {n} problem{'s' if n != 1 else ''} in the campaign parameters"]
+        lines += [f"  - {loc or '<top level>'}: {msg}" for loc, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class MissingColumnError(UbakitError, KeyError):
+    """A table lacks a column an analysis needs."""
+
+    def __init__(self, table: str, column: str, available: Iterable[str] = (), *, hint: str = ""):
+        self.table, self.column, self.available = table, column, list(available)
+        msg = f"the {table} table has no column {column!r}; its columns are: {_choices(self.available)}"
+        self.message = msg + (f". {hint}" if hint else "")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class MissingTableError(UbakitError, FileNotFoundError):
+    """A clean table or another report's results table is not there (yet)."""
+
+    def __init__(self, table: str, message: str):
+        self.table = table
+        super().__init__(message)
+
+
+class UnknownPartError(UbakitError, ValueError):
+    """``show(part)`` was called with a part the report does not have."""
+
+    def __init__(self, report: str, part: str, parts: Iterable[str]):
+        self.report, self.part, self.parts = report, part, list(parts)
+        super().__init__(f"the {report} report has no part {part!r}; its parts are: {_choices(self.parts)}")
+
+
+class UnknownReportError(UbakitError, KeyError):
+    """A report name that is not in the registry."""
+
+    def __init__(self, name: str, known: Iterable[str]):
+        self.name, self.known = name, list(known)
+        self.message = f"no report named {name!r}; the reports are: {_choices(self.known)}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StaleResultsError(UbakitError, RuntimeError):
+    """Another report's tables come from another run or from other inputs than the current ones."""
+
+    def __init__(self, report: str, table: str, why: str):
+        self.report, self.table, self.why = report, table, why
+        super().__init__(f"the {report} report's {table!r} table cannot be used: {why}")
+
+
+class DependencyCycleError(UbakitError, ValueError):
+    """The reports' declared ``reads`` form a cycle."""

@@ -1,0 +1,162 @@
+"""The report contract, checked over the whole registry: every report's parts render on a (small) demo
+campaign, an unknown part raises the specific error listing the valid parts, an unavailable report keeps
+every documented results key (null) and says why, ``tables()`` names match docs/results.md, and the run
+order follows the declared ``reads``."""
+
+import json
+import re
+
+import pytest
+import yaml
+
+from helpers.base import Report, Unavailable, report_table
+from helpers.errors import DependencyCycleError, StaleResultsError, UnknownPartError, UnknownReportError
+from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order, run_report, save_report
+
+from .conftest import ROOT
+
+CLASSES = all_reports()
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """The demo campaign with 400 users, every report run in registry order through the contract."""
+    import helpers
+
+    tmp = tmp_path_factory.mktemp("contract")
+    cfg = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
+    cfg["campaign"] = "demo-small"
+    cfg["demo"]["n_users"] = 400
+    pfile = tmp / "params" / "demo-small.yaml"
+    pfile.parent.mkdir()
+    pfile.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    ctxs, reps = {}, {}
+    for name in run_order(list(REPORTS)):
+        ctx = helpers.open_campaign("demo-small", params_file=str(pfile), reports_dir=str(tmp / "reports"))
+        ctx.run_id = "run-contract"
+        reps[name] = run_report(name, ctx, show=False)
+        save_report(ctx, reps[name])
+        ctxs[name] = ctx
+    return ctxs, reps
+
+
+def test_registry_names_and_declarations():
+    assert list(REPORTS)[0] == "ingest"
+    for name, cls in CLASSES.items():
+        assert issubclass(cls, Report) and cls.name == name
+        assert cls.title and cls.parts and len(set(cls.parts)) == len(cls.parts), name
+        assert set(cls.reads) <= set(REPORTS) - {name}, f"{name} reads unknown reports: {cls.reads}"
+        assert "available" not in cls.result_keys and "reason" not in cls.result_keys
+        assert (ROOT / "notebooks" / f"{name}.ipynb").exists(), f"report {name} has no notebook"
+        assert (ROOT / "docs" / f"{'cleaning' if name == 'ingest' else name}.md").exists(), f"{name} has no docs page"
+    with pytest.raises(UnknownReportError, match="the reports are: ingest, funnel"):
+        get_report("funnnel")
+
+
+def test_run_order_follows_reads(monkeypatch):
+    order = run_order(list(reversed(REPORTS)))
+    assert order[0] == "ingest"
+    for name in order:
+        for dep in report_reads(name):
+            assert order.index(dep) < order.index(name), f"{name} must run after {dep}"
+    assert order.index("churn") > order.index("rfm")
+    assert order.index("user_profile") > max(order.index(n) for n in ("rfm", "clustering", "churn", "sentiment"))
+    # an unregistered notebook depends on ingest only; a cycle is refused
+    assert run_order(["zz_extra", "ingest"]) == ["ingest", "zz_extra"]
+    monkeypatch.setattr(CLASSES["rfm"], "reads", ("churn",))
+    with pytest.raises(DependencyCycleError, match="cycle"):
+        run_order(["ingest", "rfm", "churn"])
+
+
+def _documented():
+    """``{report: (tables, keys)}`` from the table in docs/results.md."""
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^\| `(\w+)` \| ([^|]*) \| ([^|]*) \|", line)
+        if m:
+            out[m.group(1)] = (set(re.findall(r"`(\w+)`", m.group(2))), set(re.findall(r"`(\w+)`", m.group(3))))
+    return out
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_tables_and_keys_match_docs(name):
+    doc = _documented()
+    assert name in doc, f"docs/results.md has no row for {name}"
+    tables, keys = doc[name]
+    cls = CLASSES[name]
+    assert tables == set(cls.table_names), f"{name}: tables in docs/results.md {tables} vs code {cls.table_names}"
+    assert keys == set(cls.result_keys), f"{name}: keys in docs/results.md {keys} vs code {cls.result_keys}"
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_unavailable_twin(name):
+    cls = CLASSES[name]
+    twin = Unavailable(cls, "数据不足 not enough data")
+    res = twin.to_results()
+    assert set(res) == {"available", "reason", *cls.result_keys}
+    assert res["available"] is False and res["reason"] == "数据不足 not enough data"
+    assert all(res[k] is None for k in cls.result_keys)
+    assert "not enough data" in twin.findings()[0] and twin.findings()[0].startswith(cls.unavailable_label)
+    assert twin.tables() == {} and twin.headline()[0]["text"] == "n/a"
+    with pytest.raises(UnknownPartError) as e:
+        twin.show("no_such_part")
+    assert e.value.parts == list(cls.parts)
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_every_part_renders_on_the_demo(name, small_demo, capsys):
+    ctxs, reps = small_demo
+    rep = reps[name]
+    cls = CLASSES[name]
+    assert rep.name == name and isinstance(rep, (cls, Unavailable))
+    for part in cls.parts:
+        assert rep.show(part) is None  # displays, returns nothing
+    with pytest.raises(
+        UnknownPartError,
+        match=f"the {name} report has no part 'bogus'; its parts are: " + re.escape(", ".join(cls.parts)),
+    ):
+        rep.show("bogus")
+    res = rep.to_results()
+    assert set(res) == {"available", "reason", *cls.result_keys}
+    assert set(rep.tables()) <= set(cls.table_names)
+    saved = json.loads((ctxs[name].paths.results / f"{name}.json").read_text(encoding="utf-8"))
+    assert saved["run_id"] == "run-contract" and saved["inputs_fingerprint"]
+    assert set(saved.get("csv", {})) == set(rep.tables())
+    assert "<ul>" in rep._repr_html_()
+
+
+def test_consumers_read_the_same_run(small_demo, monkeypatch):
+    ctxs, reps = small_demo
+    ctx = ctxs["user_profile"]
+    assert reps["rfm"].available and reps["user_profile"].available
+    saved = json.loads((ctx.paths.results / "user_profile.json").read_text(encoding="utf-8"))
+    assert saved["upstream"].get("rfm") == "run-contract"
+    # a batch run that expects another run id refuses the table and says which run it came from
+    monkeypatch.setenv("UBAKIT_UPSTREAM", json.dumps({"rfm": "run-other"}))
+    with pytest.raises(StaleResultsError, match="comes from run run-contract, not run-other"):
+        report_table(ctx, "rfm", "membership")
+    monkeypatch.setenv("UBAKIT_UPSTREAM", json.dumps({"rfm": None}))
+    assert report_table(ctx, "rfm", "membership", required=False) is None
+    assert "did not complete" in ctx.upstream_problems["rfm"]
+    monkeypatch.delenv("UBAKIT_UPSTREAM")
+    assert len(report_table(ctx, "rfm", "membership")) > 0
+
+
+def test_scheduler_runs_each_notebook_after_what_it_reads(monkeypatch):
+    """The runner's scheduler (one job at a time here) starts a notebook only after the ones it depends on;
+    an up-to-date one counts as done at once."""
+    from helpers import run
+
+    names = run_order(["user_profile", "churn", "rfm", "ingest", "funnel"])
+    deps = {n: [d for d in report_reads(n) if d in names] for n in names}
+    started, finished = [], []
+
+    def start(n):
+        started.append(n)
+        return None if n == "funnel" else (n, "fp", None)  # funnel: up to date
+
+    monkeypatch.setattr(run, "_execute_job", lambda job: {"status": "ok"})
+    run._schedule(names, deps, start, lambda n, res: finished.append(n), jobs=1)
+    assert started == ["ingest", "funnel", "rfm", "churn", "user_profile"]
+    assert finished == ["ingest", "rfm", "churn", "user_profile"]
