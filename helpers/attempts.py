@@ -340,6 +340,18 @@ def _apply_exclusions(att, base, exclusions, n, user_col, ts_col, event_col):
 
 def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, breakdown, user_col) -> FunnelUsers:
     tcols = [f"t{k}" for k in range(1, n + 1)]
+    if out.empty:  # nobody entered: the same columns and types, no rows
+        empty = {
+            user_col: pd.Series(dtype=object),
+            "start": pd.Series(dtype="datetime64[us]"),
+            "reached": pd.Series(dtype="int64"),
+            "attempts": pd.Series(dtype="int64"),
+            **{c: pd.Series(dtype="datetime64[us]") for c in tcols},
+            "censored": pd.Series(dtype=bool),
+        }
+        if breakdown:
+            empty["group"] = pd.Series(dtype="string")
+        return FunnelUsers(pd.DataFrame(empty), 0)
     for c in tcols:
         out[c] = pd.to_datetime(out[c]) if c in out else pd.NaT
     # ordered/strict: a step counts only if all previous steps were reached (they are, by construction)

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self
 import pandas as pd
 
 from .errors import MissingTableError, StaleResultsError, UnknownPartError
+from .fmt import md_escape
 
 __all__ = ["Report", "Unavailable", "ReportUnavailable", "inputs_fingerprint", "report_table", "results_doc"]
 
@@ -180,21 +181,13 @@ class Unavailable:
         _check_part(self, part)
         from IPython.display import Markdown, display
 
-        display(Markdown(f"_{_md_escape(self.reason)}_"))
+        display(Markdown(f"_{md_escape(self.reason)}_"))
 
     def _repr_html_(self) -> str:
         return _repr_html(self)
 
     def __repr__(self) -> str:
         return f"<Unavailable {self.name!r}: {self.reason}>"
-
-
-def _md_escape(text: str) -> str:
-    """Text from data inside Markdown: no HTML, no emphasis markers."""
-    out = html.escape(str(text))
-    for ch in "\\`*_[]<>|":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def _display(obj: Any) -> None:
@@ -221,17 +214,38 @@ def _display(obj: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------ inputs and upstream
+_EDGE_BYTES = 64 * 1024
+
+
+def _parquet_digest(f: Path) -> str:
+    """A Parquet file's content identity, cheap at any size: its size, its first 64 KiB (the first column
+    pages) and its last 64 KiB, which hold the footer (schema, row count, every column chunk's offsets, sizes
+    and min/max statistics). Files up to 256 KiB are hashed whole. Neither the path nor the modification time
+    counts, so a copied campaign folder (``cp -r``) keeps its fingerprints."""
+    size = f.stat().st_size
+    h = hashlib.blake2b(str(size).encode(), digest_size=16)
+    with open(f, "rb") as fh:
+        if size <= 4 * _EDGE_BYTES:
+            h.update(fh.read())
+        else:
+            h.update(fh.read(_EDGE_BYTES))
+            fh.seek(-_EDGE_BYTES, os.SEEK_END)
+            h.update(fh.read())
+    return h.hexdigest()
+
+
 def _table_fingerprint(loc: str) -> str:
-    """A clean table's identity: path, size and modification time (a folder: its Parquet files'); a remote
-    location is identified by its URI."""
+    """A clean table's identity: the content digest of its Parquet file (a folder: of each of its Parquet
+    files, with their names relative to it; :func:`_parquet_digest`); a remote location is identified by
+    its URI."""
     p = Path(loc)
     if "://" in loc or not p.exists():
         return hashlib.sha256(loc.encode()).hexdigest()[:16]
     files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
     h = hashlib.sha256()
     for f in files:
-        st = f.stat()
-        h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}\0".encode())
+        name = f.relative_to(p).as_posix() if p.is_dir() else ""
+        h.update(f"{name}|{_parquet_digest(f)}\0".encode())
     return h.hexdigest()[:16]
 
 
@@ -270,6 +284,15 @@ def report_table(ctx: Any, report: str, table: str, *, required: bool = True) ->
     """
     try:
         doc = results_doc(ctx, report)
+        if doc is None and (ctx.paths.results / ".stale" / f"{report}.json").exists():
+            raise MissingTableError(
+                table,
+                f"the {report} report failed or was skipped in its last batch run; its earlier results were "
+                f"moved to results/.stale/ and are not used: fix it and rerun it "
+                f"(`python -m helpers run ... --only {report}`)",
+            )
+        if doc is not None and doc.get("stale"):
+            raise StaleResultsError(report, table, "its results are marked stale (its last run failed): rerun it")
         if doc is None:
             raise MissingTableError(
                 table,

@@ -27,7 +27,7 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, report_table
 from .engine import as_table
 from .errors import MissingColumnError
-from .features import feature_label, user_features
+from .features import campaign_orders, feature_label, user_features
 from .threads import fit_threads
 
 __all__ = [
@@ -86,11 +86,16 @@ def build_dataset(
     label_events=None,
     event_types: list[str] | None = None,
     with_labels: bool = True,
+    orders=None,
+    returns: str = "exclude",
 ) -> pd.DataFrame:
     """Features of users active in ``[cutoff - window, cutoff)`` (read from that window only) plus the
-    ``churned`` label when ``with_labels``."""
+    ``churned`` label when ``with_labels``. ``orders``: the campaign's orders (:func:`helpers.features.
+    campaign_orders`), so that ``n_orders`` and ``spend`` follow the one purchase definition; None counts
+    buy/pay/order events as :func:`helpers.features.user_features` does by default."""
     T = pd.Timestamp(cutoff)
-    feats = user_features(events, start=T - pd.Timedelta(days=window_days), end=T, event_types=event_types)
+    buy = {"orders": orders, "buy_events": (), "returns": returns} if orders is not None else {}
+    feats = user_features(events, start=T - pd.Timedelta(days=window_days), end=T, event_types=event_types, **buy)
     if with_labels:
         feats["churned"] = churn_labels(
             events, feats["user_id"], cutoff=T, horizon_days=horizon_days, label_events=label_events
@@ -414,8 +419,14 @@ class ChurnReport(Report):
                 f"churn.horizon_days"
             )
         types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
+        orders, _ = campaign_orders(ctx)
         kw = dict(
-            horizon_days=p.horizon_days, window_days=p.window_days, label_events=p.label_events, event_types=types
+            horizon_days=p.horizon_days,
+            window_days=p.window_days,
+            label_events=p.label_events,
+            event_types=types,
+            orders=orders,
+            returns=ctx.cfg.rfm.returns,
         )
         train = build_dataset(ev, cutoff=cut["train"], **kw)
         test = build_dataset(ev, cutoff=cut["eval"], **kw)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .base import Report, ReportUnavailable, Unavailable
 from .errors import MissingColumnError
-from .features import feature_label
+from .features import campaign_orders, feature_label, user_features
 from .threads import fit_threads
 
 __all__ = [
@@ -183,15 +183,26 @@ def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=No
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
-    P = PCA(n_components=2, random_state=seed).fit(X)
+    X = np.asarray(X, dtype=float)
+    k = min(2, *X.shape) if X.ndim == 2 else 0
+    if k < 1:
+        from .plots import empty_chart
+
+        return empty_chart(
+            ax, title="用户分布（主成分投影）Users in 2-D (PCA)", xlabel="主成分1 PC1", ylabel="主成分2 PC2"
+        )
+    P = PCA(n_components=k, random_state=seed).fit(X)
     Y = P.transform(X)
+    ev = np.nan_to_num(P.explained_variance_ratio_)
+    if k < 2:  # one user or one feature: a flat second axis
+        Y = np.column_stack([Y, np.zeros(len(Y))])
+        ev = np.append(ev, 0.0)
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(Y), size=min(max_points, len(Y)), replace=False)
     lab = np.asarray(labels)
     for c in sorted(set(lab)):
         m = idx[lab[idx] == c]
         ax.scatter(Y[m, 0], Y[m, 1], s=6, alpha=0.6, label=f"{c}: {names.get(int(c), '')}"[:40])
-    ev = P.explained_variance_ratio_
     ax.legend(fontsize=7, markerscale=2)
     ax.set_title("用户分布（主成分投影）Users in 2-D (PCA)")
     ax.set_xlabel(f"主成分1 PC1 ({ev[0]:.0%})")
@@ -240,12 +251,13 @@ class ClusteringReport(Report):
     @classmethod
     def compute(cls, ctx) -> ClusteringReport:
         """The user groups of a campaign, from its ``clustering:`` params (docs/clustering.md)."""
-        from .features import user_features
 
         p = ctx.cfg.clustering
         if not ctx.has("events"):
             raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
-        feats = user_features(ctx.table("events"))
+        orders, _ = campaign_orders(ctx)  # purchases as the campaign defines them (the orders table)
+        buy = {"orders": orders, "buy_events": (), "returns": ctx.cfg.rfm.returns} if orders is not None else {}
+        feats = user_features(ctx.table("events"), **buy)
         cols = p.features or default_feature_columns(feats)
         missing = [c for c in cols if c not in feats.columns]
         if missing:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .engine import as_table
 
-__all__ = ["user_features", "FEATURE_NAMES", "feature_label"]
+__all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
 
 #: bilingual names for reports
 FEATURE_NAMES = {
@@ -62,6 +62,9 @@ def user_features(
     event_types: list[str] | None = None,
     session_gap_minutes: float = 30,
     buy_events=("buy", "pay", "order"),
+    orders=None,
+    order_col: str = "order_id",
+    returns: str = "exclude",
 ) -> pd.DataFrame:
     """One row per user with at least one event in ``[start, end)``; only rows in that window are read.
 
@@ -69,7 +72,13 @@ def user_features(
     ----------
     start, end : window bounds (start inclusive, end exclusive; None = unbounded).
     event_types : events that get an ``n_<event>`` column (default: those in the window, sorted).
-    buy_events : events that count as purchases for ``has_<event>``, ``n_orders`` and ``spend``.
+    buy_events : events that count as purchases for ``has_<event>``, ``n_orders`` and ``spend`` (without
+        ``orders``: only ``has_<event>``).
+    orders : the campaign's orders (:func:`campaign_orders`: the orders table, else its ``rfm.buy_events``
+        rows), Ibis or pandas, with ``user_col``, ``order_col``, ``ts_col`` and optionally ``amount_col``. When
+        given, ``n_orders`` and ``spend`` come from its rows in ``[start, end)``, counted as RFM counts them.
+    returns : with ``orders``: rows with a negative amount are ignored (``exclude``) or subtracted from
+        ``spend`` (``net``); they are never orders (``rfm.returns``).
 
     Returns
     -------
@@ -77,8 +86,9 @@ def user_features(
     (distinct local dates); ``sessions`` (source session ids when present, else 30-minute gaps);
     ``first_ts``, ``last_ts``; ``days_since_last_event`` (fractional days from the last event to ``end``, or to the
     latest event in the window when ``end`` is None); ``tenure_days`` (same, from the first event);
-    ``events_per_active_day``; ``has_<buy event>`` (0/1) for buy events present; ``n_orders`` (buy events);
-    ``spend`` (sum of ``amount`` on buy events, 0 without any; NaN without an amount column); ``n_categories``;
+    ``events_per_active_day``; ``has_<buy event>`` (0/1) for buy events present; ``n_orders`` (buy events; with
+    ``orders``: distinct order ids); ``spend`` (sum of ``amount`` on buy events or order rows, 0 without any;
+    NaN without amounts: no amount column, or with ``orders`` no amount in any order); ``n_categories``;
     ``trend`` (events per day in the last 7 days of the window / events per day before, NaN when the window is
     shorter than 8 days or there was nothing before); ``mean_gap_hours`` (mean time between consecutive
     events, times taken to the whole second, NaN with one event); ``evening_share`` (events
@@ -97,6 +107,16 @@ def user_features(
         event_types = sorted(base.select("_e").distinct().to_pandas()["_e"].dropna().astype(str))
     buys = [b for b in buy_events if b in set(event_types)]
     has_amount = amount_col in base.columns
+    bought = _order_aggregates(
+        orders,
+        start,
+        end,
+        user_col=user_col,
+        ts_col=ts_col,
+        order_col=order_col,
+        amount_col=amount_col,
+        returns=returns,
+    )
     base = base.mutate(_prev=base["_ts"].lag().over(ibis.window(group_by=base["_u"], order_by=base["_ts"])))
     aggs = {
         "n_events": base.count(),
@@ -107,10 +127,10 @@ def user_features(
     }
     for e in event_types:
         aggs[f"n_{_safe(e)}"] = (base["_e"] == e).cast("int64").sum()
-    if buys:
+    for b in buys:
+        aggs[f"has_{_safe(b)}"] = (base["_e"] == b).cast("int64").max()
+    if buys and orders is None:
         aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
-        for b in buys:
-            aggs[f"has_{_safe(b)}"] = (base["_e"] == b).cast("int64").max()
         if has_amount:
             aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
     if category_col in base.columns:
@@ -138,6 +158,8 @@ def user_features(
     h = h.mutate(_rn=ibis.row_number().over(wh))
     h = h.filter(h["_rn"] == 0)
     rights = [h.select(_u=h["_u"], preferred_hour=h["_h"])]
+    if bought is not None:
+        rights.append(bought[0])
     if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)
         s = sessionize(
             base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
@@ -160,9 +182,11 @@ def user_features(
     df["days_since_last_event"] = (ref - df["last_ts"]).dt.total_seconds() / 86400
     df["tenure_days"] = (ref - df["first_ts"]).dt.total_seconds() / 86400
     df["events_per_active_day"] = df["n_events"] / df["active_days"]
-    if buys and not has_amount:
+    if orders is not None:
+        has_amount = bought is not None and bought[1]
+    if (buys or orders is not None) and not has_amount:
         df["spend"] = float("nan")
-    elif buys:
+    elif buys or orders is not None:
         df["spend"] = df["spend"].fillna(0.0)
     df["trend"] = _trend(base, start, end, df)
     df = df.drop(columns=["_late"], errors="ignore")
@@ -172,6 +196,32 @@ def user_features(
     lead = ["user_id", "n_events"] + [f"n_{_safe(e)}" for e in event_types]
     rest = [c for c in df.columns if c not in lead]
     return df[lead + rest].sort_values("user_id", ignore_index=True)
+
+
+def _order_aggregates(orders, start, end, *, user_col, ts_col, order_col, amount_col, returns):
+    """``(table _u, n_orders[, spend], has amounts)`` of the order rows in ``[start, end)``, as
+    :func:`helpers.rfm.rfm_table` counts them: distinct order ids of the rows that are not returns (negative
+    amounts); ``spend`` sums the amounts (``returns='net'``: returns subtracted, else ignored)."""
+    if orders is None:
+        return None
+    if returns not in ("exclude", "net"):
+        raise ValueError(f"returns must be 'exclude' or 'net', got {returns!r} (params: rfm.returns)")
+    o = as_table(orders)
+    if start is not None:
+        o = o.filter(o[ts_col] >= ibis.literal(pd.Timestamp(start)))
+    if end is not None:
+        o = o.filter(o[ts_col] < ibis.literal(pd.Timestamp(end)))
+    # amounts anywhere in the orders (not only in the window): a window without orders spends 0, not NaN
+    has_amount = amount_col in o.columns and int(as_table(orders)[amount_col].count().execute()) > 0
+    aggs = {}
+    if has_amount:
+        amt = o[amount_col].cast("float64")
+        is_order = (amt >= 0).fill_null(True)
+        aggs["spend"] = amt.sum() if returns == "net" else amt.sum(where=is_order)
+    else:
+        is_order = ibis.literal(True)
+    aggs["n_orders"] = o[order_col].nunique(where=is_order)
+    return o.group_by(_u=o[user_col].cast("string")).aggregate(**aggs), has_amount
 
 
 def _trend_cut(start, end):
@@ -209,3 +259,26 @@ def _trend(base, start, end, df: pd.DataFrame) -> pd.Series:
     early_rate = agg["_early"].to_numpy() / days_before
     late_rate = agg["_late"].to_numpy() / 7.0
     return pd.Series(late_rate, index=df.index) / pd.Series(early_rate, index=df.index).where(lambda x: x > 0)
+
+
+def campaign_orders(ctx):
+    """The campaign's orders, the one purchase definition of every report: the clean orders table when the
+    campaign has one (from a file or derived), else the events named in ``rfm.buy_events`` with one order
+    per ``order_id`` (per user and time without one), as the RFM report reads them.
+
+    Returns
+    -------
+    ``(orders, source)``: an Ibis table with ``user_id``, ``order_id``, ``ts`` (and ``amount`` when there is
+    one), and how it was defined (``"orders"`` or ``"events [buy, pay]"``); ``(None, None)`` without an
+    events or orders table.
+    """
+    if ctx.has("orders"):
+        return ctx.table("orders"), "orders"
+    if not ctx.has("events"):
+        return None, None
+    ev = ctx.table("events")
+    buy = list(ctx.cfg.rfm.buy_events)
+    o = ev.filter(ev["event"].isin(buy))
+    fallback = o["user_id"].cast("string").concat("|", o["ts"].cast("string"))
+    o = o.mutate(order_id=o["order_id"].fill_null(fallback) if "order_id" in o.columns else fallback)
+    return o, f"events [{', '.join(buy)}]"

@@ -6,13 +6,14 @@ Missing values (None, NaN, NaT, ``pd.NA``) format as an en dash ``"–"`` (:data
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["fmt_int", "fmt_pct", "fmt_num", "fmt_money", "fmt_duration_hours", "style_table", "MISSING"]
+__all__ = ["fmt_int", "fmt_pct", "fmt_num", "fmt_money", "fmt_duration_hours", "style_table", "md_escape", "MISSING"]
 
 MISSING = "–"
 
@@ -159,6 +160,19 @@ def fmt_duration_hours(h: Any) -> str:
     if abs(v) < 48:
         return f"{_fixed(v, 1)} h"
     return f"{_fixed(v / 24, 1)} d"
+
+
+def md_escape(text: Any) -> str:
+    """Text for a Markdown cell of a report page, with no markup from data.
+
+    This is the one function every text that may hold data values goes through before it is displayed as
+    Markdown (key findings, headers, notes, reasons). It HTML-escapes ``&``, ``<`` and ``>`` (no tag, comment,
+    ``<script>``, ``<img onerror>`` or autolink survives) and backslash-escapes ``[`` and ``]`` (no Markdown
+    link or image, e.g. ``[x](javascript:...)``). The kit's own ``**bold**`` and ``code`` markers stay
+    Markdown.
+    """
+    out = html.escape("" if text is None else str(text), quote=False)
+    return out.replace("[", "\\[").replace("]", "\\]")
 
 
 def style_table(

@@ -38,7 +38,9 @@ import pandas as pd
 
 from .attempts import FunnelUsers, funnel_attempts, funnel_users
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .checks import did_you_mean
 from .durations import parse_window_hours
+from .errors import MissingColumnError
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 
@@ -201,6 +203,10 @@ def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str = "分组转�
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
+    if breakdown.empty or "group" not in breakdown:
+        from .plots import empty_chart
+
+        return empty_chart(ax, title=title, xlabel="步骤 step", ylabel="相对第一步的转化率 rate from step 1")
     if ax is None:
         _, ax = plt.subplots()
     for g, d in breakdown.groupby("group", sort=False):
@@ -249,10 +255,14 @@ def plot_trend(trend: pd.DataFrame, *, ax=None, title: str = "转化率趋势 Co
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
+    if trend.empty:
+        from .plots import empty_chart
+
+        return empty_chart(ax, title=title, xlabel="进入日期 entry date", ylabel="整体转化率 overall conversion")
     if ax is None:
         _, ax = plt.subplots()
     ax.plot(trend["period_start"], trend["rate"], marker="o", markersize=3)
-    ax.fill_between(trend["period_start"], trend["ci_low"], trend["ci_high"], alpha=0.2)
+    ax.fill_between(trend["period_start"], trend["ci_low"].astype(float), trend["ci_high"].astype(float), alpha=0.2)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(title)
     ax.set_xlabel("进入日期 entry date")
@@ -309,14 +319,26 @@ class FunnelReport(Report):
         ev = ctx.table("events")
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         steps = [Step.of(s) for s in (p.steps or _default_steps(present))]
-        usable = [s for s in steps if set(s.events) & present]
-        if len(steps) < 2 or len(usable) < len(steps) or len({s.name for s in steps}) < 2:
-            raise ReportUnavailable(
-                f"漏斗至少需要两种步骤事件 a funnel needs at least two step events; the data has: "
-                f"{', '.join(sorted(present))}"
-            )
+        has = f"the data has: {', '.join(sorted(present)) or '(no events)'}"
+        missing = [
+            f"funnel.steps[{i}] {' | '.join(map(repr, s.events)) or '(no event)'}"
+            + did_you_mean(s.events[0] if s.events else "", present)
+            for i, s in enumerate(steps)
+            if not set(s.events) & present
+        ]
+        if missing:
+            raise ReportUnavailable(f"数据中没有这些步骤事件 step events not in the data: {'; '.join(missing)}; {has}")
+        if len(steps) < 2 or len({s.name for s in steps}) < 2:
+            raise ReportUnavailable(f"漏斗至少需要两种步骤事件 a funnel needs at least two step events; {has}")
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
-        bcol = p.breakdown if p.breakdown and p.breakdown in ev.columns else None
+        bcol = p.breakdown or None
+        if bcol and bcol not in ev.columns:
+            raise MissingColumnError(
+                "events",
+                bcol,
+                ev.columns,
+                hint=f"it is the funnel breakdown (funnel.breakdown){did_you_mean(bcol, ev.columns)}",
+            )
         fu = funnel_attempts(
             ev,
             steps,

@@ -5,6 +5,7 @@ pandas DataFrame (``ingest.memory_limit`` bounds memory; DuckDB spills to the ca
 
 Reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 and other encodings: detected or from params; gzip),
 Excel (through pandas), Parquet and JSON lines; one file or a glob of many. Raw input is only read.
+With ``privacy.pseudonymize_user_ids`` every user id is replaced by its keyed hash before anything is written.
 
 Cleaning: every row gets at most one ``reason``, the first that applies in this order
 (``docs/cleaning.md`` has the exact rules):
@@ -28,16 +29,17 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .errors import UbakitError
+from .checks import data_problems, declared_events, extra_column_name, params_label
+from .errors import ParamsError, UbakitError
 from .locations import CampaignPaths
 from .params import Campaign, Rule, Source, TableSpec, resolve_input
+from .privacy import hidden_column_problems, privacy_manifest, protect_staged, pseudonym_key
 from .schema import TABLES
 
 __all__ = [
@@ -399,9 +401,8 @@ def _closest(name: str, options: list[str]) -> str:
     return f" (did you mean {c[0]!r}?)" if c else ""
 
 
-def _safe_extra(name: str) -> str:
-    s = re.sub(r"\W+", "_", name.strip(), flags=re.UNICODE).strip("_").lower()
-    return s or "col"
+#: the clean name of a kept extra column (one definition, shared with the params checks)
+_safe_extra = extra_column_name
 
 
 # ------------------------------------------------------------------------------------------- ingest
@@ -565,6 +566,7 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         msg = str(e).splitlines()[0]
         hint = f" (check tables.{table}.derive expressions: source columns are text, cast them)" if spec.derive else ""
         raise IngestError(f"tables.{table}: cleaning {where} failed: {msg}{hint}") from None
+    q_cols = protect_staged(con, cfg, table, staged, src_cols)  # pseudonyms; hidden columns out of the quarantine
 
     paths.data.mkdir(parents=True, exist_ok=True)
     out = paths.table(table)
@@ -585,7 +587,7 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     q = paths.quarantine / f"{table}.parquet"
     qsql = (
         f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, "
-        f"{', '.join(_ident(c) for c in src_cols)} FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row"
+        f"{', '.join(_ident(c) for c in q_cols)} FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row"
     )
     con.execute(f"COPY ({qsql}) TO {_lit(str(q))} (FORMAT parquet)")
     qpath = str(q)
@@ -706,14 +708,19 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
     )
 
 
-def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = True) -> dict[str, TableReport]:
+def ingest_campaign(
+    cfg: Campaign, paths: CampaignPaths, *, progress: bool = True, params_file: str | os.PathLike | None = None
+) -> dict[str, TableReport]:
     """Ingest every table of the campaign (file-backed first, then derived ones).
 
     Writes ``data/<table>.parquet``, ``quarantine/<table>.parquet|csv`` and ``data/_ingest.json`` (the
     reports, read by the analysis notebooks and the index page). Generates the demo inputs first when
-    the campaign has a ``demo`` section.
+    the campaign has a ``demo`` section. Then checks the params against the clean events table
+    (:func:`helpers.checks.data_problems`) and raises :class:`~helpers.errors.ParamsError` (naming
+    ``params_file``) so that no analysis runs on params naming what the data does not have.
     """
     paths.ensure()
+    pseudonym_key(cfg.privacy)  # a missing key fails before any work (helpers/privacy.py)
     if cfg.demo is not None:
         from .demo import generate_demo
 
@@ -735,6 +742,8 @@ def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = Tru
             reports[name] = ingest_table(con, cfg, name, paths)
             if bar is not None:
                 bar.update(1)
+        problems = _data_checks(con, cfg, paths) if "events" in reports else []
+        problems += hidden_column_problems(cfg, con, reports)
     finally:
         if bar is not None:
             bar.close()
@@ -744,6 +753,20 @@ def ingest_campaign(cfg: Campaign, paths: CampaignPaths, *, progress: bool = Tru
         "timezone": cfg.timezone,
         "period": {"start": str(cfg.period.start), "end": str(cfg.period.end)},
         "tables": {k: v.to_dict() for k, v in reports.items()},
+        "privacy": privacy_manifest(cfg),
+        "params_problems": [list(p) for p in problems],
     }
     (paths.data / "_ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    if problems:
+        raise ParamsError(params_label(params_file, cfg.campaign), problems)
     return reports
+
+
+def _data_checks(con, cfg: Campaign, paths: CampaignPaths) -> list[tuple[str, str]]:
+    """The params' events and columns against the clean events table (:func:`helpers.checks.data_problems`)."""
+    src = f"read_parquet({_lit(str(paths.table('events')))})"
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    names = None
+    if declared_events(cfg) is None:  # only the data can tell
+        names = {r[0] for r in con.execute(f"SELECT DISTINCT event FROM {src}").fetchall() if r[0] is not None}
+    return data_problems(cfg, events=names, columns=cols)

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .checks import did_you_mean as _did_you_mean
+from .checks import params_problems
 from .errors import ParamsError
 from .locations import SLUG_PATTERN, check_slug, project_root
 from .schema import TABLES
@@ -30,6 +32,7 @@ from .sections import (
     ClusteringParams,
     FunnelParams,
     PathsParams,
+    PrivacyParams,
     ProfileParams,
     RetentionParams,
     RFMParams,
@@ -227,6 +230,8 @@ class Campaign(_Strict):
     user_profile: ProfileParams = Field(default_factory=ProfileParams)
     sentiment: SentimentParams = Field(default_factory=SentimentParams)
     churn: ChurnParams = Field(default_factory=ChurnParams)
+    # pseudonymous user ids, personal columns kept out of pages (helpers/privacy.py)
+    privacy: PrivacyParams = Field(default_factory=PrivacyParams)
 
     @field_validator("timezone")
     @classmethod
@@ -467,12 +472,9 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
                         "relative paths are from the project root",
                     )
                 )
+    # the values named in the analysis sections: declared events, known columns, step_windows (helpers/checks.py)
+    out += params_problems(cfg)
     return out
-
-
-def _did_you_mean(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _loc(loc: tuple) -> str:

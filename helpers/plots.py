@@ -26,7 +26,16 @@ from matplotlib.ticker import Formatter, FuncFormatter
 
 from .fmt import MISSING, fmt_int, fmt_num, fmt_pct
 
-__all__ = ["set_theme", "cjk_font_name", "cjk_font_path", "plot_bar", "plot_line", "plot_heatmap", "check_chart"]
+__all__ = [
+    "empty_chart",
+    "set_theme",
+    "cjk_font_name",
+    "cjk_font_path",
+    "plot_bar",
+    "plot_line",
+    "plot_heatmap",
+    "check_chart",
+]
 
 #: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
 _FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
@@ -311,6 +320,17 @@ def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
 # ---------------------------------------------------------------------------------------------- charts
 
 
+def empty_chart(
+    ax: Axes | None = None, *, title: str, xlabel: str, ylabel: str, note: str = "没有数据 no data to show"
+) -> Axes:
+    """An Axes with its title and axis labels and a centred note, for a chart whose data is empty (a report
+    shows the empty chart and says why rather than failing)."""
+    ax = ax if ax is not None else _new_axes()
+    ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])
+    return ax
+
+
 def plot_bar(
     table: pd.DataFrame,
     *,
@@ -516,7 +536,7 @@ def plot_heatmap(
     if not isinstance(matrix, pd.DataFrame):
         raise TypeError(f"matrix must be a pandas DataFrame, not {type(matrix).__name__}")
     if matrix.empty:
-        raise ValueError("matrix is empty: nothing to draw (check the filters that produced it)")
+        return empty_chart(ax, title=title, xlabel=xlabel, ylabel=ylabel)
     try:
         data = matrix.astype(float)
     except (TypeError, ValueError) as e:

@@ -379,11 +379,13 @@ class IngestReport(Report):
     @classmethod
     def compute(cls, ctx) -> IngestReport:
         """Ingest every table of the campaign (``helpers.ingest.ingest_campaign``) and profile the result.
-        A bad input file raises :class:`~helpers.ingest.IngestError` naming the file, column or parameter."""
+        A bad input file raises :class:`~helpers.ingest.IngestError` naming the file, column or parameter;
+        params that name events or columns the clean tables lack raise :class:`~helpers.errors.ParamsError`
+        (after the tables are written), so that no analysis runs on them."""
         from .campaign import batch_mode
         from .ingest import ingest_campaign
 
-        reports = ingest_campaign(ctx.cfg, ctx.paths, progress=not batch_mode())
+        reports = ingest_campaign(ctx.cfg, ctx.paths, progress=not batch_mode(), params_file=ctx.params_file)
         main = main_table(reports)
         return cls(
             reports=reports,

@@ -8,7 +8,6 @@ reports' declared ``reads`` (``ingest`` first: every report reads its clean tabl
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 from .base import Report, Unavailable, _combined, inputs_fingerprint
@@ -87,10 +86,13 @@ def run_report(name: str, ctx: Any, *, show: bool = True) -> Report | Unavailabl
     return rep
 
 
-def save_report(ctx: Any, rep: Report | Unavailable) -> Path:
+def save_report(ctx: Any, rep: Report | Unavailable) -> None:
     """Write the report's results: ``results/<name>.json`` with the run metadata (``run_id``,
     ``inputs_fingerprint`` and ``inputs`` of the clean tables it read, ``upstream`` reports' run ids),
-    one CSV per table, and any extra files. Returns the JSON path."""
+    one CSV per table, and any extra files. A CSV of a table this run did not produce is removed.
+
+    Returns nothing: it is a notebook's last cell, and a returned value would end every page with its repr
+    (``helpers.report.load_results(ctx, name)`` reads the results back)."""
     from .report import save_results
 
     read = ctx.cfg.table_names if rep.name == "ingest" else getattr(ctx, "tables_read", set())
@@ -103,7 +105,7 @@ def save_report(ctx: Any, rep: Report | Unavailable) -> Path:
         "upstream_missing": dict(getattr(ctx, "upstream_problems", {}) or {}),
     }
     rep.export(ctx)
-    return save_results(
+    save_results(
         ctx,
         rep.name,
         rep.to_results(),
@@ -111,4 +113,5 @@ def save_report(ctx: Any, rep: Report | Unavailable) -> Path:
         findings=rep.findings(),
         tables=rep.tables(),
         meta=meta,
+        table_names=rep.table_names,
     )

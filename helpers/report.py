@@ -17,16 +17,24 @@ import datetime as dt
 import html
 import json
 import math
-from collections.abc import Sequence
+import os
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 __all__ = [
+    "CSP",
+    "harden_page",
     "embed_cjk_font",
     "save_results",
     "load_results",
+    "write_atomic",
+    "atomic_path",
+    "relative_paths",
     "show_findings",
     "show_header",
     "headline",
@@ -59,6 +67,37 @@ def _jsonable(v):
     return v
 
 
+# ------------------------------------------------------------------------------------------ atomic writes
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; on success it replaces ``path`` in one step
+    (``os.replace``), so a reader sees the old file or the new one, never a half-written one (a full disk
+    or a killed run leaves the old file). On error the temporary file is removed.
+
+    >>> with atomic_path("results/x.csv") as tmp:   # doctest: +SKIP
+    ...     frame.to_csv(tmp)
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:  # on disk before the rename: a crash leaves the old or the new file
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+    """Write ``data`` (text or bytes) to ``path`` atomically (:func:`atomic_path`); return the path."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "xb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode(encoding))
+    return Path(path)
+
+
 def save_results(
     ctx,
     notebook: str,
@@ -68,11 +107,14 @@ def save_results(
     findings: Sequence[str] = (),
     tables: dict[str, pd.DataFrame] | None = None,
     meta: dict | None = None,
+    table_names: Sequence[str] = (),
 ) -> Path:
     """Write ``results/<notebook>.json`` (+ one CSV per table) for the campaign of ``ctx``; return the JSON path.
 
     ``meta``: run metadata (``run_id``, ``inputs_fingerprint``, ``inputs``, ``upstream``) placed after the
-    common keys; :func:`helpers.registry.save_report` fills it.
+    common keys; :func:`helpers.registry.save_report` fills it. ``table_names``: every table the report may
+    write; a CSV of one of them that this run did not write is removed, so that no table of an earlier run
+    lies next to this run's JSON. Every file is written atomically, the CSVs first and the JSON last.
     """
     res = ctx.paths.results
     res.mkdir(parents=True, exist_ok=True)
@@ -91,12 +133,16 @@ def save_results(
         if df is None:
             continue
         p = ctx.paths.file(f"results/{notebook}_{name}.csv")
-        df.to_csv(p, index=False, encoding="utf-8-sig")
+        with atomic_path(p) as tmp:
+            df.to_csv(tmp, index=False, encoding="utf-8-sig")
         csvs[name] = p.name
+    for name in table_names:
+        if name not in csvs:
+            ctx.paths.file(f"results/{notebook}_{name}.csv").unlink(missing_ok=True)
     if csvs:
         doc["csv"] = csvs
     out = ctx.paths.file(f"results/{notebook}.json")
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8")
+    write_atomic(out, json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False))
     return out
 
 
@@ -111,8 +157,10 @@ def show_findings(findings: list[str], *, title: str = "关键发现 Key finding
     """Display the key findings as a Markdown list (the first thing a report shows)."""
     from IPython.display import Markdown, display
 
-    body = "\n".join(f"- {f}" for f in findings) or "- (no findings)"
-    display(Markdown(f"### {title}\n\n{body}"))
+    from .fmt import md_escape
+
+    body = "\n".join(f"- {md_escape(f)}" for f in findings) or "- (no findings)"
+    display(Markdown(f"### {md_escape(title)}\n\n{body}"))
 
 
 # ------------------------------------------------------------------------------------------------ HTML
@@ -120,7 +168,11 @@ def notebook_to_html(
     ipynb: str | Path, out_html: str | Path, *, show_code: bool = False, title: str | None = None
 ) -> Path:
     """Convert an executed notebook to one self-contained HTML file (images inline), code hidden
-    unless ``show_code``. Cells tagged ``remove-cell`` are dropped; ``remove-input`` hides one input."""
+    unless ``show_code``. Cells tagged ``remove-cell`` are dropped; ``remove-input`` hides one input.
+
+    Machine paths in the outputs (tracebacks, warnings, the injected parameters) are shown relative to the
+    project (:func:`relative_paths`; the campaign folder is the one holding ``out_html``). The page is
+    written atomically."""
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -140,11 +192,77 @@ def notebook_to_html(
         nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]
     if title:
         nb.metadata["title"] = title
+    _relative_outputs(nb, Path(out_html).resolve().parent)
     body, _ = exporter.from_notebook_node(nb)
-    body = embed_cjk_font(_strip_external(body))
-    out = Path(out_html)
-    out.write_text(body, encoding="utf-8")
-    return out
+    body = harden_page(embed_cjk_font(_strip_external(body)))
+    return write_atomic(out_html, body)
+
+
+def _relative_outputs(nb, campaign_root: Path) -> None:
+    """Rewrite machine paths in every output (text, tracebacks) and in the injected parameters cell."""
+    fix = _path_rewriter(campaign_root)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = fix(cell.source)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = fix(out["text"])
+            if out.get("output_type") == "error":
+                out["evalue"] = fix(out.get("evalue", ""))
+                out["traceback"] = [fix(line) for line in out.get("traceback", [])]
+            for mime, value in (out.get("data") or {}).items():
+                if mime.startswith("text/"):
+                    out["data"][mime] = fix(value) if isinstance(value, str) else [fix(v) for v in value]
+
+
+def relative_paths(text: str, *, campaign_root: str | os.PathLike | None = None) -> str:
+    """``text`` with machine paths shortened: the project folder dropped (``helpers/funnel.py``), installed
+    packages as ``site-packages/...``, the standard library as ``python/...``, the campaign folder as
+    ``reports/<campaign>`` (``<reports-dir>/<campaign>`` when it is outside the project), the home folder as
+    ``~``. Used for tracebacks and errors in the terminal, the index and the report pages."""
+    return _path_rewriter(Path(campaign_root) if campaign_root else None)(text)
+
+
+def _path_rewriter(campaign_root: Path | None):
+    import re
+    import site
+    import sysconfig
+
+    from .locations import inside, project_root
+
+    root = project_root()
+    labels: dict[str, str] = {}
+
+    def add(path: str | Path | None, label: str) -> None:
+        if not path:
+            return
+        for p in {str(path), str(Path(path).resolve())}:
+            if len(p) > 1:
+                labels.setdefault(p.rstrip("/"), label)
+
+    for sp in [*site.getsitepackages(), site.getusersitepackages(), *sysconfig.get_paths().values()]:
+        if sp.endswith("-packages"):
+            add(sp, "site-packages")
+    add(sysconfig.get_paths()["stdlib"], "python")
+    if campaign_root is not None:
+        inner = inside(campaign_root, root)
+        rel = campaign_root.resolve().relative_to(root).as_posix() if inner else f"<reports-dir>/{campaign_root.name}"
+        add(campaign_root, rel)
+    add(root, "")
+    add(Path.home(), "~")
+    prefixes = sorted(labels, key=len, reverse=True)
+    # a prefix counts only as a whole path component: "/work/main" matches "/work/main/x", not "/work/mainline"
+    pattern = re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|[^\w.-])(/?)")
+
+    def sub(m: re.Match) -> str:
+        label = labels[m.group(1)]
+        if not label:
+            return "" if m.group(2) else "."
+        return label + m.group(2)
+
+    return lambda text: pattern.sub(sub, text) if text else text
 
 
 def embed_cjk_font(page: str) -> str:
@@ -198,6 +316,27 @@ def embed_cjk_font(page: str) -> str:
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + warm, page, count=1)
 
 
+#: every exported page: nothing loads from the network, no script runs; inline styles, data: images and the
+#: embedded font are what the pages need.
+CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'"
+)
+
+
+def harden_page(page: str) -> str:
+    """Make a report page script-free: drop every ``<script>`` block (nbconvert's MathJax and Mermaid loaders,
+    which a static report does not need) and put a Content-Security-Policy that forbids scripts first in
+    ``<head>``, so even markup that slipped through escaping cannot run."""
+    import re
+
+    page = re.sub(r"<script\b[^>]*>.*?</script\s*>", "", page, flags=re.S | re.I)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    if re.search(r"<head[^>]*>", page):
+        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + meta, page, count=1)
+    return meta + page
+
+
 def _strip_external(body: str) -> str:
     """Remove the MathJax / require.js CDN script tags: reports must open offline."""
     import re
@@ -210,42 +349,64 @@ body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",system-ui,sa
 max-width:1100px;color:#222;padding:0 1rem}h1{margin-bottom:.2rem}.sub{color:#666;margin-top:0}
 table{border-collapse:collapse;width:100%;margin-top:1rem}th,td{border-bottom:1px solid #ddd;padding:.5rem;
 text-align:left;vertical-align:top}th{background:#f5f5f5}.ok{color:#1a7f37;font-weight:600}
-.failed{color:#cf222e;font-weight:600}.skipped{color:#9a6700;font-weight:600}.err{color:#cf222e;font-size:.9em;
+.failed{color:#cf222e;font-weight:600}.skipped,.interrupted{color:#9a6700;font-weight:600}
+.unavailable{color:#8250df;font-weight:600}.why{color:#8250df}.err{color:#cf222e;font-size:.9em;
 font-family:monospace;white-space:pre-wrap}ul{margin:.2rem 0;padding-left:1.2rem}.num{font-variant-numeric:tabular-nums}
+.earlier{color:#666;font-weight:400;font-size:.85em}
 """
 
-_STATUS_ZH = {"ok": "完成 ok", "failed": "失败 failed", "skipped": "跳过 skipped", "up-to-date": "最新 up to date"}
+_STATUS_ZH = {
+    "ok": "完成 ok",
+    "failed": "失败 failed",
+    "skipped": "跳过 skipped",
+    "up-to-date": "最新 up to date",
+    "unavailable": "无法计算 unavailable",
+    "interrupted": "中断 interrupted",
+}
+
+
+def _index_headline(root: Path, st: dict) -> str:
+    """The headline numbers of a report that completed, read from its results file, only when that file is
+    the one the run recorded (``st["run_id"]``): an earlier run's numbers never sit next to this status."""
+    res_path = root / "results" / f"{st['notebook']}.json"
+    if st["status"] not in ("ok", "up-to-date") or not res_path.exists():
+        return ""
+    try:
+        res = json.loads(res_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return ""
+    if st.get("run_id") and res.get("run_id") != st["run_id"]:
+        return ""
+    e = html.escape
+    items = "".join(
+        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b></li>"
+        for h in res.get("headline", [])
+    )
+    return f"<ul>{items}</ul>"
 
 
 def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
     """Write ``<campaign>/index.html``: campaign summary, one row per report with its status, link,
-    headline numbers (from ``results/<notebook>.json``) and, for failures, the error's last line."""
+    headline numbers (from ``results/<notebook>.json``) and, for failures, the error's last line.
+
+    Each status is ``{"notebook", "status", "error", "seconds"}`` plus optionally ``run_id`` (the run whose
+    results file the row may show) and ``earlier`` (not run this time: the status of its last run). Status
+    ``unavailable`` (the report could not compute) shows its reason in its own colour, never as ok. The page
+    is written atomically."""
     e = html.escape
     rows = []
     for st in statuses:
         nb = st["notebook"]
-        res_path = root / "results" / f"{nb}.json"
-        heads = ""
-        if st["status"] in ("ok", "up-to-date") and res_path.exists():
-            try:
-                res = json.loads(res_path.read_text(encoding="utf-8"))
-                heads = (
-                    "<ul>"
-                    + "".join(
-                        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b></li>"
-                        for h in res.get("headline", [])
-                    )
-                    + "</ul>"
-                )
-            except (ValueError, OSError):
-                heads = ""
+        heads = _index_headline(root, st)
         status = st["status"]
         cls = "ok" if status in ("ok", "up-to-date") else status
         link = f"<a href='{e(nb)}.html'>{e(nb)}</a>" if (root / f"{nb}.html").exists() else e(nb)
-        err = f"<div class='err'>{e(st.get('error') or '')}</div>" if st.get("error") else ""
+        why_cls = "why" if status == "unavailable" else "err"
+        err = f"<div class='{why_cls}'>{e(st.get('error') or '')}</div>" if st.get("error") else ""
+        earlier = " <span class='earlier'>· 上次运行 earlier run</span>" if st.get("earlier") else ""
         secs = st.get("seconds")
         rows.append(
-            f"<tr><td>{link}</td><td class='{cls}'>{e(_STATUS_ZH.get(status, status))}</td>"
+            f"<tr><td>{link}</td><td class='{e(cls)}'>{e(_STATUS_ZH.get(status, status))}{earlier}</td>"
             f"<td class='num'>{'' if secs is None else f'{secs:,.1f} s'}</td><td>{heads}{err}</td></tr>"
         )
     period = f"{cfg.period.start} – {cfg.period.end} ({cfg.timezone})"
@@ -261,19 +422,19 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
 <p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ ·
 rejected rows: quarantine/</p>
 </body></html>"""
-    out = root / "index.html"
-    out.write_text(embed_cjk_font(page), encoding="utf-8")
-    return out
+    return write_atomic(root / "index.html", harden_page(embed_cjk_font(page)))
 
 
 def show_header(ctx, report_title: str):
     """Display the report's campaign line under its title: campaign title, period, time zone, report name."""
     from IPython.display import Markdown, display
 
+    from .fmt import md_escape
+
     c = ctx.cfg
     display(
         Markdown(
-            f"**{c.title}** · 活动 campaign `{c.campaign}` · 分析周期 period "
-            f"{c.period.start} – {c.period.end} ({c.timezone}) · {report_title}"
+            f"**{md_escape(c.title)}** · 活动 campaign `{md_escape(c.campaign)}` · 分析周期 period "
+            f"{c.period.start} – {c.period.end} ({md_escape(c.timezone)}) · {md_escape(report_title)}"
         )
     )

@@ -366,7 +366,7 @@ def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
 
     if ax is None:
         _, ax = plt.subplots()
-    c = curve.dropna(subset=["rate"])
+    c = curve.dropna(subset=["rate"]) if "rate" in curve else pd.DataFrame({"n": [], "rate": []})
     ax.plot(c["n"], c["rate"], marker="o")
     for n, r in zip(c["n"], c["rate"]):
         if n <= 14:

@@ -28,6 +28,7 @@ from .bgnbd import (
 )
 from .engine import as_table
 from .errors import MissingColumnError
+from .fmt import md_escape
 from .rfm_segments import (
     ACTIONS,
     CN8,
@@ -645,14 +646,14 @@ class RFMReport(Report):
         if part in ("bgnbd", "bgnbd_chart", "bgnbd_check"):
             bg = self.bgnbd
             if not bg.get("available"):
-                return Markdown(f"_BG/NBD 未计算 not fitted: {bg.get('reason')}_")
+                return Markdown(f"_BG/NBD 未计算 not fitted: {md_escape(bg.get('reason'))}_")
             if part == "bgnbd":
                 fit = self.bgnbd_fit
                 return style_table(bgnbd_params_table(fit)) if fit is not None else None
             if part == "bgnbd_chart":
                 return plot_segment_bgnbd(self.summary)
             if self.bgnbd_check is None:
-                return Markdown(f"_{bg.get('holdout_reason') or 'no holdout check'}_")
+                return Markdown(f"_{md_escape(bg.get('holdout_reason') or 'no holdout check')}_")
             return plot_bgnbd_check(self.bgnbd_check, days=bg["holdout"]["days"])
         m = self.membership()  # "members"
         return style_table(
@@ -670,19 +671,11 @@ def run_rfm(ctx) -> RFMReport | Unavailable:
 
 
 def _orders_source(ctx):
-    p = ctx.cfg.rfm
-    if ctx.has("orders"):
-        return ctx.table("orders"), "orders"
-    if ctx.has("events"):
-        ev = ctx.table("events")
-        o = ev.filter(ev["event"].isin(p.buy_events))
-        if "order_id" not in o.columns:
-            o = o.mutate(order_id=o["user_id"].cast("string").concat("|", o["ts"].cast("string")))
-        else:  # events without an order id: one order per event time
-            fallback = o["user_id"].cast("string").concat("|", o["ts"].cast("string"))
-            o = o.mutate(order_id=o["order_id"].fill_null(fallback))
-        return o, f"events {p.buy_events}"
-    return None, None
+    """The campaign's orders and how they are defined: :func:`helpers.features.campaign_orders`, the one
+    purchase definition every report uses."""
+    from .features import campaign_orders
+
+    return campaign_orders(ctx)
 
 
 def _add_bgnbd(res: RFMReport, orders, table: pd.DataFrame, p) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "ProfileParams",
     "SentimentParams",
     "ChurnParams",
+    "PrivacyParams",
 ]
 
 
@@ -195,6 +196,12 @@ class SentimentParams(Section):
     stopwords_file: str | None = None
     to_simplified: bool = Field(False, description="convert traditional to simplified Chinese first")
     min_reviews: int = Field(5, ge=1, description="groups with fewer reviews are not ranked")
+    boilerplate_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="phrases found in more than this share of all reviews are site boilerplate, not complaints",
+    )
     seed: int = 42
 
     @model_validator(mode="after")
@@ -215,3 +222,48 @@ class ChurnParams(Section):
     threshold: float = Field(0.5, gt=0, lt=1, description="probability threshold of the confusion matrix")
     n_bootstrap: int = Field(200, ge=20)
     seed: int = 42
+
+
+# --- privacy (helpers/privacy.py) ----------------------------------------------------------------------
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class PrivacyParams(Section):
+    """``privacy:`` section (docs/params.md, "privacy"): pseudonymous user ids, personal columns kept out of
+    pages (and of user-level results files)."""
+
+    pseudonymize_user_ids: bool = Field(
+        False, description="replace every user id by a keyed hash (HMAC-SHA256) at ingest, in every table"
+    )
+    key_env: str = Field(
+        "UBAKIT_PSEUDONYM_KEY", description="environment variable that holds the secret key (never the key itself)"
+    )
+    hide_columns: list[str] = Field(
+        default_factory=list, description="personal columns never shown on pages, e.g. [age, gender, city, phone]"
+    )
+    hide_in_files: bool = Field(True, description="also leave hide_columns out of user-level results files")
+
+    @field_validator("key_env")
+    @classmethod
+    def _key_env(cls, v: str) -> str:
+        import re
+
+        if not re.match(_ENV_NAME, v):
+            raise ValueError(
+                "must be the NAME of an environment variable (letters, digits, '_'), e.g. UBAKIT_PSEUDONYM_KEY; "
+                "put the key itself in that variable, never in the params"
+            )
+        return v
+
+    @field_validator("hide_columns")
+    @classmethod
+    def _hide_columns(cls, v: list[str]) -> list[str]:
+        names = [str(c).strip() for c in v]
+        if any(not c for c in names):
+            raise ValueError("a column name is empty")
+        if "user_id" in names:
+            raise ValueError("user_id cannot be hidden (every user-level table needs it); use pseudonymize_user_ids")
+        dup = sorted({c for c in names if names.count(c) > 1})
+        if dup:
+            raise ValueError(f"listed twice: {', '.join(dup)}")
+        return names

@@ -1,18 +1,16 @@
-"""Chinese review sentiment: jieba tokens, SnowNLP scores (parallel, cached), keywords and complaint
-phrases, per-product positive shares, and a domain model (TF-IDF + logistic regression) measured against
-SnowNLP on held-out labelled rows. Rules: docs/sentiment.md.
+"""Chinese review sentiment: jieba tokens, SnowNLP scores (parallel, cached: :mod:`helpers.snownlp_scores`),
+keywords and complaint phrases (:mod:`helpers.phrases`), per-product positive shares, and a domain model
+(TF-IDF + logistic regression) measured against SnowNLP on held-out labelled rows that are not in SnowNLP's own
+training texts. Rules: docs/sentiment.md.
 
 Reviews are small tables: this module works in pandas.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import hashlib
 import math
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +19,16 @@ import numpy as np
 import pandas as pd
 
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .phrases import complaint_phrases, keywords, keywords_by_group, plot_words, quiet_jieba
+from .snownlp_scores import (
+    SNOWNLP_ID,
+    URL_RE,
+    in_snownlp_training,
+    match_key,
+    score_texts,
+    snownlp_score,
+    snownlp_training_keys,
+)
 
 __all__ = [
     "SNOWNLP_ID",
@@ -30,6 +38,9 @@ __all__ = [
     "band",
     "snownlp_score",
     "score_texts",
+    "match_key",
+    "snownlp_training_keys",
+    "in_snownlp_training",
     "keywords",
     "keywords_by_group",
     "complaint_phrases",
@@ -44,9 +55,7 @@ __all__ = [
     "run_sentiment",
 ]
 
-SNOWNLP_ID = "snownlp-0.12.3"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_URL = re.compile(r"https?://\S+|www\.\S+")
 _NUM = re.compile(r"^[\d.,%]+$")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 
@@ -76,9 +85,7 @@ class Tokenizer:
         stopwords: set[str] | None = None,
         to_simplified: bool = False,
     ):
-        import jieba
-
-        self._jieba = jieba.Tokenizer()
+        self._jieba = quiet_jieba().Tokenizer()
         self._jieba.initialize()
         if user_dict:
             if not Path(user_dict).exists():
@@ -93,7 +100,7 @@ class Tokenizer:
 
     def normalise(self, text) -> str:
         t = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-        t = _URL.sub(" ", t)
+        t = URL_RE.sub(" ", t)
         return self._cc.convert(t) if self._cc else t
 
     def tokens(self, text) -> list[str]:
@@ -122,134 +129,6 @@ def band(score: float, *, positive_min: float = 0.6, negative_max: float = 0.4) 
     if score <= negative_max:
         return "negative"
     return "neutral"
-
-
-def snownlp_score(text: str) -> float:
-    """SnowNLP's stock sentiment model: probability that the text is positive."""
-    from snownlp import SnowNLP
-
-    return float(SnowNLP(text).sentiments)
-
-
-def _score_chunk(texts: list[str]) -> list[float]:
-    return [snownlp_score(t) for t in texts]
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha1((SNOWNLP_ID + "\0" + text).encode("utf-8")).hexdigest()
-
-
-def score_texts(
-    texts: list[str],
-    *,
-    cache_path: str | os.PathLike | None = None,
-    workers: int | None = None,
-    progress: bool = False,
-    chunk: int = 200,
-    scorer=None,
-) -> tuple[np.ndarray, dict]:
-    """SnowNLP scores of ``texts`` using every core and a cache keyed by model id + text hash.
-
-    Returns
-    -------
-    (scores aligned with ``texts``, stats dict ``{"texts", "unique", "cached", "scored", "workers"}``).
-    ``scorer`` replaces SnowNLP (tests count calls with it; it then runs in this process).
-    """
-    cache: dict[str, float] = {}
-    cp = Path(cache_path) if cache_path else None
-    if cp and cp.exists():
-        c = pd.read_parquet(cp)
-        cache = dict(zip(c["hash"], c["score"]))
-    hashes = [_hash(t) for t in texts]
-    todo = {}
-    for h, t in zip(hashes, texts):
-        if h not in cache and h not in todo:
-            todo[h] = t
-    workers = workers or os.cpu_count() or 1
-    stats = {
-        "texts": len(texts),
-        "unique": len(set(hashes)),
-        "cached": len(set(hashes)) - len(todo),
-        "scored": len(todo),
-        "workers": 1 if scorer or len(todo) < 2 * chunk else workers,
-    }
-    items = list(todo.items())
-    bar = None
-    if progress and items:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(items), desc="SnowNLP", unit="review")
-    if scorer is not None or stats["workers"] == 1:
-        fn = scorer or snownlp_score
-        for h, t in items:
-            cache[h] = float(fn(t))
-            if bar is not None:
-                bar.update(1)
-    else:
-        import multiprocessing as mp
-
-        parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            futs = {pool.submit(_score_chunk, [t for _, t in part]): part for part in parts}
-            for fut in cf.as_completed(futs):
-                part = futs[fut]
-                for (h, _), s in zip(part, fut.result()):
-                    cache[h] = s
-                if bar is not None:
-                    bar.update(len(part))
-    if bar is not None:
-        bar.close()
-    if cp and items:
-        cp.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"hash": list(cache), "score": list(cache.values())}).to_parquet(cp, index=False)
-    return np.array([cache[h] for h in hashes], dtype=float), stats
-
-
-def keywords(
-    texts: list[str], *, top: int = 15, method: str = "tfidf", stopwords: set[str] | None = None
-) -> pd.DataFrame:
-    """Keywords of a group of texts with jieba.analyse (TF-IDF or TextRank): ``keyword``, ``weight``."""
-    import jieba.analyse
-
-    doc = "\n".join(str(t) for t in texts if isinstance(t, str))
-    if not doc.strip():
-        return pd.DataFrame(columns=["keyword", "weight"])
-    fn = jieba.analyse.textrank if method == "textrank" else jieba.analyse.extract_tags
-    pairs = fn(doc, topK=top * 3, withWeight=True)
-    sw = stopwords or set()
-    rows = [(w, float(x)) for w, x in pairs if w not in sw and _WORD.search(w) and not _NUM.match(w)][:top]
-    return pd.DataFrame(rows, columns=["keyword", "weight"])
-
-
-def keywords_by_group(
-    df: pd.DataFrame,
-    *,
-    by: str,
-    band_name: str = "negative",
-    top: int = 5,
-    min_reviews: int = 5,
-    stopwords: set[str] | None = None,
-) -> pd.DataFrame:
-    """Top TF-IDF keywords of one band's reviews per group: ``<by>``, ``reviews``, ``keywords`` ("a、b、c")."""
-    d = df[df["band"] == band_name]
-    rows = []
-    for g, x in d.groupby(by):
-        if len(x) < min_reviews:
-            continue
-        kw = keywords(x["text"].tolist(), top=top, stopwords=stopwords)
-        rows.append({by: g, "reviews": len(x), "keywords": "、".join(kw["keyword"])})
-    out = pd.DataFrame(rows, columns=[by, "reviews", "keywords"])
-    return out.sort_values(["reviews", by], ascending=[False, True], ignore_index=True)
-
-
-def complaint_phrases(token_lists: list[list[str]], *, top: int = 15, min_count: int = 2) -> pd.DataFrame:
-    """Most frequent adjacent token pairs (as "词1词2") in negative reviews: ``phrase``, ``reviews`` (number
-    of reviews containing it, counted once per review)."""
-    c: Counter[str] = Counter()
-    for toks in token_lists:
-        c.update({a + b for a, b in zip(toks, toks[1:])})
-    rows = [(p, n) for p, n in c.most_common() if n >= min_count][:top]
-    return pd.DataFrame(rows, columns=["phrase", "reviews"])
 
 
 def group_summary(df: pd.DataFrame, *, by: str, min_reviews: int = 5, examples: int = 2) -> pd.DataFrame:
@@ -327,6 +206,16 @@ def plot_threshold(y, scores, *, ax=None):
     """Accuracy of SnowNLP as a function of the positive threshold, with the share of positive labels."""
     import matplotlib.pyplot as plt
 
+    if len(y) == 0:
+        from .plots import empty_chart
+
+        return empty_chart(
+            ax,
+            title="SnowNLP 阈值与准确率 Accuracy by threshold",
+            xlabel="正面阈值 positive threshold",
+            ylabel="准确率 accuracy",
+            note="没有带标签的评论 no labelled reviews",
+        )
     if ax is None:
         _, ax = plt.subplots()
     ts = np.linspace(0.05, 0.95, 19)
@@ -346,23 +235,6 @@ def plot_confusion(conf, *, title: str, ax=None):
 
     m = pd.DataFrame(conf, index=["实际负面 neg", "实际正面 pos"], columns=["预测负面 neg", "预测正面 pos"])
     return plot_heatmap(m, title=title, xlabel="预测 predicted", ylabel="实际 actual", fmt=",.0f", ax=ax)
-
-
-def plot_words(kw: pd.DataFrame, *, title: str, ax=None, color="C0"):
-    from .plots import plot_bar
-
-    return plot_bar(
-        kw.head(12),
-        x="keyword",
-        y="weight",
-        horizontal=True,
-        fmt=".2f",
-        color=color,
-        ax=ax,
-        title=title,
-        xlabel="权重 weight (TF-IDF)",
-        ylabel="关键词 keyword",
-    )
 
 
 def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
@@ -391,16 +263,15 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
 
 
 # ------------------------------------------------------------------------------------------- report
-def _eval_split(df: pd.DataFrame, *, exclude: set[int], test_share: float, seed: int):
-    """Held-out labelled rows (seeded, stratified), minus rows in SnowNLP's training data for its evaluation."""
+def _eval_split(df: pd.DataFrame, *, test_share: float, seed: int):
+    """Training rows and held-out labelled rows (seeded, stratified), or (None, None) with too few labels."""
     from sklearn.model_selection import train_test_split
 
     lab = df[df["label"].notna() & (df["kind"] == "ok")]
     if lab["label"].nunique() < 2 or len(lab) < 40:
         return None, None
     tr, te = train_test_split(lab.index, test_size=test_share, random_state=seed, stratify=lab["label"].astype(int))
-    te_clean = [i for i in te if int(df.loc[i, "source_row"]) not in exclude]
-    return list(tr), te_clean
+    return list(tr), list(te)
 
 
 def _model_file(ctx, path: str) -> Path:
@@ -421,10 +292,11 @@ def _user_sentiment(reviews: pd.DataFrame) -> pd.DataFrame:
 @dataclass(repr=False)
 class SentimentReport(Report):
     """The review sentiment report. Frames: ``reviews`` (one row per review: ``kind``, ``tokens``, ``snownlp``,
-    ``score``, ``band``), ``users`` (per reviewer), ``by_item`` / ``by_category`` (:func:`group_summary`, or
-    None), ``kw_pos`` / ``kw_neg`` (keywords), ``phrases`` (complaints), ``neg_keywords_by`` (per group, or
-    None), ``eval_frame`` (held-out labels and SnowNLP scores; empty without labels); ``model`` is the domain
-    model (or None)."""
+    ``in_snownlp_training``, ``split`` (train / test / excluded, None when unlabelled), ``score``, ``band``),
+    ``users`` (per reviewer), ``by_item`` / ``by_category`` (:func:`group_summary`, or None), ``kw_pos`` /
+    ``kw_neg`` (keywords), ``phrases`` (:func:`complaint_phrases`), ``neg_keywords_by`` (per group, or None),
+    ``eval_frame`` (held-out labels and SnowNLP scores; empty without labels); ``model`` is the domain model
+    (or None)."""
 
     name: ClassVar[str] = "sentiment"
     title: ClassVar[str] = "评论情感分析 Review sentiment"
@@ -438,7 +310,7 @@ class SentimentReport(Report):
         "categories",
         "examples",
     )
-    table_names: ClassVar[tuple[str, ...]] = ("users", "items", "categories")
+    table_names: ClassVar[tuple[str, ...]] = ("users", "items", "categories", "phrases")
     result_keys: ClassVar[tuple[str, ...]] = (
         "reviews",
         "scored",
@@ -450,6 +322,7 @@ class SentimentReport(Report):
         "scoring",
         "evaluation",
         "evaluation_rows",
+        "snownlp_training_overlap",
         "model_path",
         "notes",
     )
@@ -464,9 +337,12 @@ class SentimentReport(Report):
     evaluation: dict = field(default_factory=dict)
     eval_rows: dict = field(default_factory=dict)
     eval_frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: reviews whose text is one of SnowNLP's training texts (results key ``snownlp_training_overlap``)
+    snownlp_overlap: dict = field(default_factory=dict)
     kw_pos: pd.DataFrame = field(default_factory=pd.DataFrame)
     kw_neg: pd.DataFrame = field(default_factory=pd.DataFrame)
     phrases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    boilerplate: list[str] = field(default_factory=list)
     by_item: pd.DataFrame | None = None
     by_category: pd.DataFrame | None = None
     neg_keywords_by: pd.DataFrame | None = None
@@ -516,7 +392,39 @@ class SentimentReport(Report):
 
             ex = Path(resolve_input(p.exclude_rows_file))
             exclude = {int(x) for x in ex.read_text(encoding="utf-8").split() if x.strip().isdigit()}
-        tr, te = _eval_split(df, exclude=exclude, test_share=p.test_share, seed=p.seed)
+        keys, key_info = snownlp_training_keys(cache_dir=ctx.paths.cache)
+        df["in_snownlp_training"] = False
+        df.loc[ok, "in_snownlp_training"] = in_snownlp_training(texts, keys)
+        n_in = int(df["in_snownlp_training"].sum())
+        rep.snownlp_overlap = {
+            "training_files": key_info["files"],
+            "training_texts": key_info["texts"],
+            "reviews": n_in,
+            "share": n_in / int(ok.sum()) if ok.any() else None,
+            "held_out_excluded": None,
+        }
+        if not key_info["files"]:
+            rep.notes.append(
+                "未找到 SnowNLP 训练文本 SnowNLP's training texts (snownlp/sentiment/neg.txt, pos.txt) were not "
+                "found: its evaluation may include reviews it was trained on"
+            )
+        tr, te_all = _eval_split(df, test_share=p.test_share, seed=p.seed)
+        te: list = []
+        df["split"] = None
+        if te_all is not None:
+            by_text = df.loc[te_all, "in_snownlp_training"].to_numpy(dtype=bool)
+            by_file = df.loc[te_all, "source_row"].isin(exclude).to_numpy()
+            te = [i for i, drop in zip(te_all, by_text | by_file) if not drop]
+            rep.snownlp_overlap["held_out_excluded"] = len(te_all) - len(te)
+            df.loc[tr, "split"] = "train"
+            df.loc[te_all, "split"] = "excluded"
+            df.loc[te, "split"] = "test"
+            if not te:
+                rep.notes.append(
+                    "每条留出标注评论都在 SnowNLP 的训练文本中，无法评估 every held-out labelled review is in "
+                    "SnowNLP's training texts: no evaluation"
+                )
+                tr = None
         model = None
         model_file = _model_file(ctx, p.model_path) if p.model_path else None
         if model_file is not None and model_file.exists() and not p.retrain:
@@ -536,13 +444,14 @@ class SentimentReport(Report):
             rep.eval_rows = {
                 "train_rows": len(tr),
                 "eval_rows": len(te),
-                "excluded_snownlp_training_rows": int(
-                    sum(1 for i in df.index if int(df.loc[i, "source_row"]) in exclude)
-                ),
+                "excluded_snownlp_training_rows": len(te_all) - len(te),
+                "excluded_by_text_match": int(by_text.sum()),
+                "excluded_by_rows_file": int(by_file.sum()),
                 "rule": (
-                    f"seeded stratified split, {p.test_share:.0%} held out; held-out rows listed in "
-                    "exclude_rows_file are dropped so that SnowNLP is not judged on its own training texts; both "
-                    "models are scored on the same rows"
+                    f"seeded stratified split, {p.test_share:.0%} held out; held-out rows whose normalised text is "
+                    "one of SnowNLP's own training texts (snownlp/sentiment/neg.txt, pos.txt) or that are listed in "
+                    "exclude_rows_file are dropped, so that SnowNLP is not judged on texts it was trained on; both "
+                    "models are scored on the same remaining rows"
                 ),
             }
             rep.eval_frame = pd.DataFrame({"label": y_te, "snownlp": df.loc[te, "snownlp"].to_numpy()})
@@ -567,7 +476,8 @@ class SentimentReport(Report):
         sw = tok.stopwords
         rep.kw_pos = keywords(df.loc[df["band"] == "positive", "text"].tolist(), stopwords=sw)
         rep.kw_neg = keywords(df.loc[df["band"] == "negative", "text"].tolist(), stopwords=sw)
-        rep.phrases = complaint_phrases(df.loc[df["band"] == "negative", "tokens"].tolist())
+        cp = complaint_phrases(df[df["band"] != "skipped"], boilerplate_share=p.boilerplate_share)
+        rep.phrases, rep.boilerplate = cp.table, cp.boilerplate
         if "item_id" in df and df["item_id"].notna().any():
             rep.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
         if "category" in df and df["category"].notna().any():
@@ -594,6 +504,7 @@ class SentimentReport(Report):
             scoring=self.stats,
             evaluation=self.evaluation,
             evaluation_rows=self.eval_rows,
+            snownlp_training_overlap=self.snownlp_overlap,
             model_path=self.model_path,
             notes=self.notes,
         )
@@ -620,7 +531,15 @@ class SentimentReport(Report):
             out.append(
                 f"在 {fmt_int(s['rows'])} 条留出标注评论上 on held-out labelled reviews: SnowNLP 准确率 "
                 f"accuracy **{fmt_pct(s['accuracy'])}** (macro F1 {s['macro_f1']:.3f}) vs 领域模型 domain model "
-                f"**{fmt_pct(d['accuracy'])}** (macro F1 {d['macro_f1']:.3f})."
+                f"**{fmt_pct(d['accuracy'])}** (macro F1 {d['macro_f1']:.3f}); "
+                f"{fmt_int(self.eval_rows.get('excluded_snownlp_training_rows', 0))} 条留出评论因在 SnowNLP 自带训练"
+                "文本中而被排除 held-out reviews left out because they are in SnowNLP's own training texts."
+            )
+        ov = self.snownlp_overlap
+        if ov.get("reviews") and not self.evaluation and self.used_model == "snownlp":
+            out.append(
+                f"注意 Note: {fmt_int(ov['reviews'])} 条评论 reviews ({fmt_pct(ov['share'])}) 是 SnowNLP 自带的训练"
+                "文本 are SnowNLP's own training texts: its scores of them look more certain than on new reviews."
             )
         for name, g in (("商品 item", self.by_item), ("品类 category", self.by_category)):
             if g is not None and len(g):
@@ -631,7 +550,16 @@ class SentimentReport(Report):
                 )
                 break
         if len(self.phrases):
-            out.append("常见抱怨 frequent complaints: " + "、".join(self.phrases["phrase"].head(5)) + ".")
+            top = self.phrases.head(5)
+            out.append(
+                "常见抱怨（负面评论中明显多于正面）frequent complaints, more common in negative than positive "
+                "reviews: "
+                + "、".join(
+                    f"{ph} (负 neg {fmt_int(n)} / 正 pos {fmt_int(q)})"
+                    for ph, n, q in zip(top["phrase"], top["neg_reviews"], top["pos_reviews"])
+                )
+                + "."
+            )
         out += [f"注意 Note: {n}." for n in self.notes]
         return out
 
@@ -652,8 +580,9 @@ class SentimentReport(Report):
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """``users`` (per reviewer) and, when the reviews have items / categories, ``items`` / ``categories``."""
-        out = {"users": self.users}
+        """``users`` (per reviewer), ``phrases`` (complaint phrases) and, when the reviews have items /
+        categories, ``items`` / ``categories``."""
+        out = {"users": self.users, "phrases": self.phrases}
         if self.by_item is not None:
             out["items"] = self.by_item
         if self.by_category is not None:
@@ -675,7 +604,7 @@ class SentimentReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import md_escape, style_table
 
         if part in ("evaluation", "threshold", "confusion") and not self.evaluation:
             return Markdown(
@@ -704,7 +633,13 @@ class SentimentReport(Report):
                     pct_cols=["accuracy", "precision_neg", "recall_neg", "precision_pos", "recall_pos"],
                 )
             )
-            return Markdown(f"评分使用 scores use: **{self.used_model}**. {self.eval_rows.get('rule', '')}")
+            er = self.eval_rows
+            return Markdown(
+                f"评分使用 scores use: **{self.used_model}**. {er.get('rule', '')}. 排除 excluded: "
+                f"{er.get('excluded_snownlp_training_rows', 0):,} held-out reviews "
+                f"({er.get('excluded_by_text_match', 0):,} in SnowNLP's training texts, "
+                f"{er.get('excluded_by_rows_file', 0):,} listed in exclude_rows_file)."
+            )
         if part == "threshold":
             return plot_threshold(self.eval_frame["label"], self.eval_frame["snownlp"])
         if part == "confusion":
@@ -722,7 +657,21 @@ class SentimentReport(Report):
             plot_words(self.kw_neg, title="负面评价关键词 Negative keywords", ax=axes[1], color="C3")
             return fig
         if part == "phrases":
-            phrases = style_table(self.phrases, int_cols=["reviews"])
+            ph = self.phrases
+            boiler = self.boilerplate
+            _display(
+                Markdown(
+                    "负面评论中明显多于正面评论的词组 word pairs over-represented in negative vs positive reviews "
+                    "(weighted log-odds z ≥ 1.96; date and number fragments dropped"
+                    + (f"; boilerplate dropped: {md_escape('、'.join(boiler))}" if boiler else "")
+                    + ")."
+                )
+            )
+            phrases = (
+                style_table(ph, int_cols=["neg_reviews", "pos_reviews"], num_cols=["log_odds", "z"])
+                if len(ph)
+                else Markdown("_没有明显的抱怨词组 no phrase is clearly more common in negative reviews._")
+            )
             if self.neg_keywords_by is None or not len(self.neg_keywords_by):
                 return phrases
             _display(phrases)

@@ -15,6 +15,8 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, report_table
 from .engine import as_table
 from .errors import MissingColumnError
+from .privacy import file_frame, page_frame
+from .sections import PrivacyParams
 
 __all__ = [
     "SOURCES",
@@ -167,16 +169,23 @@ class ProfileReport(Report):
     sources: dict = field(default_factory=dict)
     #: ``{report: why its table was not joined}`` for the reports not joined
     source_problems: dict = field(default_factory=dict)
+    #: where buyers, orders and spend come from (:func:`helpers.features.campaign_orders`): "orders" or
+    #: "events [buy, pay]" (the campaign's ``rfm.buy_events``)
+    purchases: str = ""
+    #: the campaign's ``privacy`` section: ``hide_columns`` never shown, and left out of the files unless
+    #: ``hide_in_files`` is false (``table`` itself keeps every column for the analyst)
+    privacy: PrivacyParams = field(default_factory=PrivacyParams)
 
     @classmethod
     def compute(cls, ctx) -> ProfileReport:
         """The profile table of a campaign; joins the other reports' tables that are current."""
-        from .features import user_features
+        from .features import campaign_orders, user_features
 
         if not ctx.has("events"):
             raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
         ev = ctx.table("events")
-        feats = user_features(ev)
+        orders, purchases = campaign_orders(ctx)  # the campaign's purchase definition, as RFM's
+        feats = user_features(ev, orders=orders, buy_events=(), returns=ctx.cfg.rfm.returns)
         users = ctx.df("users") if ctx.has("users") else None
         pref = preferred_values(ev, column="category")
         mem = {name: load_source(ctx, name) for name in SOURCES}
@@ -186,6 +195,8 @@ class ProfileReport(Report):
             table=profile_table(feats, users=users, preferred=pref, memberships=mem),
             sources=sources,
             source_problems={k: problems.get(k, "reason not recorded") for k, v in mem.items() if v is None},
+            purchases=purchases or "",
+            privacy=ctx.cfg.privacy,
         )
 
     def to_results(self) -> dict:
@@ -215,7 +226,8 @@ class ProfileReport(Report):
         if "activity_level" in t:
             hi = (t["activity_level"] == "高活跃 high").mean()
             out.append(
-                f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers: {fmt_pct(t['buyer'].mean())}."
+                f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers{_purchases_note(self.purchases)}: "
+                f"{fmt_pct(t['buyer'].mean())}."
             )
         if "preferred_category" in t and t["preferred_category"].notna().any():
             top = t["preferred_category"].value_counts().head(3)
@@ -234,13 +246,13 @@ class ProfileReport(Report):
         return [headline("profiled users 画像用户", int(len(self.table)), fmt_int(len(self.table)))]
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """``table``: the whole profile table."""
-        return {"table": self.table}
+        """``table``: the whole profile table (without ``privacy.hide_columns`` unless ``hide_in_files`` is false)."""
+        return {"table": file_frame(self.table, self.privacy)}
 
     def export(self, ctx) -> list[Path]:
         """Write ``results/user_profile.parquet`` (the CSV is one of :meth:`tables`); return its path."""
         p = ctx.paths.file("results/user_profile.parquet")
-        self.table.to_parquet(p, index=False)
+        file_frame(self.table, self.privacy).to_parquet(p, index=False)
         return [p]
 
     def _show(self, part: str):
@@ -249,7 +261,7 @@ class ProfileReport(Report):
         t = self.table
         if part == "sample":
             return style_table(
-                t.head(12),
+                page_frame(t.head(12), self.privacy),  # never privacy.hide_columns
                 int_cols=["n_events", "active_days", "n_orders"],
                 num_cols=[
                     "days_since_last_event",
@@ -274,6 +286,11 @@ class ProfileReport(Report):
             ax.set_ylabel("标签 tag")
         fig.suptitle("画像标签分布 Profile tags")
         return fig
+
+
+def _purchases_note(purchases: str) -> str:
+    """How the findings name the purchase definition: `` (orders table)`` or `` (events [buy, pay])``."""
+    return "" if not purchases else " (orders table)" if purchases == "orders" else f" ({purchases})"
 
 
 def run_user_profile(ctx) -> ProfileReport | Unavailable:

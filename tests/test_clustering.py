@@ -81,10 +81,10 @@ class _Ctx:
     def __init__(self, tables, **params):
         from types import SimpleNamespace
 
-        from helpers.sections import ClusteringParams
+        from helpers.sections import ClusteringParams, RFMParams
 
         self.tables = tables
-        self.cfg = SimpleNamespace(clustering=ClusteringParams(**params))
+        self.cfg = SimpleNamespace(clustering=ClusteringParams(**params), rfm=RFMParams())
 
     def has(self, name):
         return name in self.tables

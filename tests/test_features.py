@@ -74,3 +74,53 @@ def test_no_leakage_rows_at_or_after_end_are_never_read():
     )
     changed = user_features(pd.concat([altered, extra], ignore_index=True), end=end, event_types=["pv", "cart", "buy"])
     pd.testing.assert_frame_equal(base, changed)
+
+
+ORDERS = pd.DataFrame(
+    {
+        "user_id": ["a", "a", "a", "a", "a", "zzz"],
+        "order_id": ["O1", "O1", "O2", "R1", "O4", "Z1"],
+        "ts": pd.to_datetime(
+            [
+                "2024-01-01 20:00",  # O1: two lines of one order
+                "2024-01-01 20:00",
+                "2024-01-10 21:00",
+                "2024-01-05 12:00",  # R1: a return (negative amount)
+                "2024-01-11 00:00",  # O4: at the window's end, not in it
+                "2024-01-02 00:00",  # a customer without events: not a row of the features
+            ]
+        ),
+        "amount": [30.0, 20.0, 10.0, -5.0, 1000.0, 7.0],
+    }
+)
+
+
+def test_orders_give_n_orders_and_spend_as_rfm_counts_them():
+    """With the campaign's orders, n_orders is distinct order ids and spend their amounts in [start, end);
+    returns are ignored or netted, never orders (the old features counted events named buy/pay/order)."""
+    f = user_features(EV, end="2024-01-11", orders=ORDERS).set_index("user_id")
+    assert f.index.tolist() == ["a", "b"]
+    assert (f.loc["a", "n_orders"], f.loc["a", "spend"]) == (2, 60.0)
+    assert (f.loc["b", "n_orders"], f.loc["b", "spend"]) == (0, 0.0)
+    assert f.loc["a", "has_buy"] == 1  # buy_events still name the has_<event> columns
+    net = user_features(EV, end="2024-01-11", orders=ORDERS, returns="net", buy_events=()).set_index("user_id")
+    assert (net.loc["a", "n_orders"], net.loc["a", "spend"]) == (2, 55.0) and "has_buy" not in net
+    # the same numbers as the RFM table of those orders
+    from helpers.rfm import rfm_table
+
+    r = rfm_table(ORDERS[ORDERS.ts < "2024-01-11"]).table.set_index("user_id")
+    assert (r.loc["a", "frequency"], r.loc["a", "monetary"]) == (2, 60.0)
+    # orders without amounts (Taobao): spend is unknown, not 0
+    for no_amount in (ORDERS.drop(columns="amount"), ORDERS.assign(amount=np.nan)):
+        f = user_features(EV, end="2024-01-11", orders=no_amount).set_index("user_id")
+        assert f.loc["a", "n_orders"] == 3 and f["spend"].isna().all()  # R1 is an order when nothing says return
+    with pytest.raises(ValueError, match="rfm.returns"):
+        user_features(EV, orders=ORDERS, returns="gross")
+
+
+def test_orders_follow_the_window_without_leakage():
+    late = ORDERS.assign(amount=ORDERS.amount.where(ORDERS.ts < "2024-01-08", 1e6))
+    a = user_features(EV, start="2024-01-01", end="2024-01-08", orders=ORDERS)
+    b = user_features(EV, start="2024-01-01", end="2024-01-08", orders=late)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.set_index("user_id").loc["a", "spend"] == 50.0  # O1 only: O2 is after the window

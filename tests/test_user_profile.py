@@ -165,3 +165,59 @@ def test_unavailable_without_events(tmp_path):
     assert rep.tables() == {}
     with pytest.raises(UnknownPartError):
         rep.show("bogus")
+
+
+PURCHASE_DONE = """
+campaign: pd1
+title: 自定义购买事件 custom purchase event
+period: {{start: 2024-03-01, end: 2024-03-31}}
+tables:
+  events:
+    source: {{path: "{path}"}}
+    columns: {{user_id: uid, event: ev, ts: time, amount: price, order_id: order_no}}
+    events: [view, order, purchase_done]
+{orders}
+"""
+# u1 pays two orders (150), u2 places an order but never pays, u3 pays one (30), u4 only looks
+PURCHASE_ROWS = (
+    "uid,ev,time,price,order_no\n"
+    "u1,view,2024-03-01 09:00:00,,\n"
+    "u1,purchase_done,2024-03-01 09:30:00,100,P1\n"
+    "u1,purchase_done,2024-03-05 20:00:00,50,P2\n"
+    "u2,view,2024-03-02 10:00:00,,\n"
+    "u2,order,2024-03-02 10:05:00,80,P9\n"
+    "u3,view,2024-03-03 11:00:00,,\n"
+    "u3,purchase_done,2024-03-03 11:10:00,30,P3\n"
+    "u4,view,2024-03-04 12:00:00,,\n"
+)
+
+
+@pytest.mark.parametrize(
+    "orders, note",
+    [
+        ("  orders: {derive_from: events, where_event: [purchase_done]}", "(orders table)"),
+        ("rfm: {buy_events: [purchase_done]}", "(events [purchase_done])"),
+    ],
+)
+def test_buyers_come_from_the_campaigns_purchase_definition(tmp_path, write_params, orders, note):
+    """Purchases named ``purchase_done``: the profile's buyers, orders and spend follow the orders table (or
+    ``rfm.buy_events`` without one), as RFM does. The old profile counted events named buy/pay/order: it said
+    u2 (an unpaid order) was the only buyer, 25%, and 0.0% buyers without an ``order`` event."""
+    from helpers.ingest import ingest_campaign
+    from helpers.rfm import rfm_table
+
+    src = tmp_path / "e.csv"
+    src.write_text(PURCHASE_ROWS, encoding="utf-8")
+    pfile = write_params(PURCHASE_DONE.format(path=src, orders=orders))
+    ctx = open_campaign("pd1", params_file=str(pfile), reports_dir=str(tmp_path / "r"), theme=False)
+    ingest_campaign(ctx.cfg, ctx.paths, progress=False)
+    rep = ProfileReport.run(ctx)
+    t = rep.table.set_index("user_id")
+    assert t["buyer"].to_dict() == {"u1": True, "u2": False, "u3": True, "u4": False}
+    assert t["n_orders"].to_dict() == {"u1": 2, "u2": 0, "u3": 1, "u4": 0}
+    assert t["spend"].to_dict() == {"u1": 150.0, "u2": 0.0, "u3": 30.0, "u4": 0.0}
+    assert any(f"买过的用户 buyers {note}: 50.0%." in x for x in rep.findings()), rep.findings()
+    # RFM counts the same customers
+    if ctx.has("orders"):
+        customers = rfm_table(ctx.table("orders")).table["user_id"].tolist()
+        assert customers == sorted(t.index[t["buyer"]])

@@ -1,0 +1,201 @@
+"""Every chart function survives empty, single-row and degenerate inputs (everyone converts, nobody
+converts, one class, all values equal, NaN): it returns its Axes or Figure with a title and draws no
+negative error bar. Inputs come from the kit's own compute functions on tiny hand-made event logs, so the
+shapes are the ones reports really pass. Also: every interval is inside [0, 1] over group sizes 1..2,000
+at rates 0 and 1."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from helpers import bgnbd, churn, clustering, funnel, journey, plots, quality, retention, rfm, rfm_segments  # noqa: E402
+from helpers.attempts import funnel_users  # noqa: E402
+from helpers.stats import two_proportion_test, wilson_interval  # noqa: E402
+
+T0 = pd.Timestamp("2024-03-01 10:00")
+END = pd.Timestamp("2024-03-15")
+
+
+def _events(rows):
+    return pd.DataFrame(
+        [
+            {"user_id": u, "event": e, "ts": T0 + pd.Timedelta(hours=h), "channel": c, "amount": a}
+            for u, e, h, c, a in rows
+        ]
+        or [],
+        columns=["user_id", "event", "ts", "channel", "amount"],
+    ).astype({"user_id": str, "event": str, "channel": str, "amount": float, "ts": "datetime64[us]"})
+
+
+LOGS = {
+    "empty": [],
+    "single": [("u1", "view", 0, "a", np.nan)],
+    "all_convert": [
+        (u, e, h, "a", 10.0 if e == "buy" else np.nan) for u in ("u1", "u2") for e, h in (("view", 0), ("buy", 1))
+    ],
+    "none_convert": [(u, "view", h, c, np.nan) for u, h, c in (("u1", 0, "a"), ("u2", 30, "b"), ("u3", 60, "a"))],
+}
+
+
+def _title(obj) -> str:
+    if hasattr(obj, "get_title"):
+        return obj.get_title()
+    if hasattr(obj, "savefig"):  # a Figure: its suptitle or its first Axes' title
+        sup = obj._suptitle.get_text() if obj._suptitle is not None else ""
+        return sup or next((a.get_title() for a in obj.axes if a.get_title()), "")
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return _title(np.ravel(obj)[0])
+    return ""
+
+
+def _check(obj):
+    assert obj is not None
+    assert _title(obj), "every chart has a title"
+    plt.close("all")
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kind", list(LOGS))
+def test_funnel_charts(kind):
+    ev = _events(LOGS[kind])
+    users = funnel_users(ev, ["view", "buy"], window_hours=24, breakdown="channel", period_end=END)
+    steps = ["view", "buy"]
+    _check(funnel.plot_funnel(funnel.funnel_table(users, steps)))
+    _check(funnel.plot_breakdown(funnel.funnel_breakdown(users, steps)))
+    _check(funnel.plot_trend(funnel.conversion_trend(users, n_steps=2)))
+    _check(funnel.plot_time_to_convert(funnel.time_to_convert(users, n_steps=2)))
+
+
+@pytest.mark.parametrize("kind", list(LOGS))
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_retention_charts(kind, period):
+    ev = _events(LOGS[kind])
+    counts = retention.cohort_counts(ev, period=period)
+    m = retention.retention_matrix(counts, period=period, data_end=END)
+    _check(retention.plot_retention_heatmap(m, period=period))
+    _check(retention.plot_retention_curve(retention.average_curve(m), period=period))
+    _check(retention.plot_lifecycle(retention.lifecycle_table(ev, period=period, data_end=END), period=period))
+    if period == "week":
+        hist = retention.stickiness_table(ev, period=period, data_end=END)["histogram"]
+        _check(retention.plot_stickiness(hist, period=period))
+
+
+@pytest.mark.parametrize("kind", list(LOGS))
+def test_paths_chart(kind):
+    s = journey.sessionize(_events(LOGS[kind]))
+    _check(journey.plot_transitions(journey.transition_matrix(journey.transition_counts(s))))
+
+
+@pytest.mark.parametrize("kind", ["single", "all_convert", "none_convert"])
+def test_rfm_charts(kind):
+    ev = _events(LOGS[kind])
+    orders = ev.assign(order_id=[f"o{i}" for i in range(len(ev))])
+    table = rfm.rfm_table(orders, as_of="2024-03-15")
+    scored = rfm.rfm_scores(table).scored
+    scored["segment"] = rfm_segments.segment_named(scored)
+    summary = rfm_segments.segment_summary(scored, scheme="named11")
+    _check(rfm_segments.plot_segments(summary))
+    _check(rfm_segments.plot_rf_heatmap(rfm_segments.rf_heatmap(scored)))
+    _check(
+        bgnbd.plot_segment_bgnbd(
+            summary.assign(mean_p_alive=np.nan, mean_p_alive_repeat=np.nan, expected_purchases=0.0)
+        )
+    )
+
+
+def test_bgnbd_check_chart_edges():
+    empty = pd.DataFrame(columns=["x", "users", "actual", "predicted"])
+    _check(bgnbd.plot_bgnbd_check(empty, days=30))
+    one = pd.DataFrame({"x": [0], "users": [5], "actual": [0.0], "predicted": [0.0]})
+    _check(bgnbd.plot_bgnbd_check(one, days=30))
+
+
+@pytest.mark.parametrize("y", [[0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 0, 1]])
+def test_churn_charts(y):
+    y = np.array(y)
+    p = np.linspace(0.1, 0.9, len(y))
+    _check(churn.plot_roc_pr(y, {"model": p, "baseline_recency": p[::-1]}))
+    _check(churn.plot_calibration(y, p))
+    _check(churn.plot_lift(churn.lift_table(y, p)))
+    _check(churn.plot_importance(pd.DataFrame({"feature": ["n_events"], "importance": [0.0], "std": [0.0]})))
+    _check(churn.plot_importance(pd.DataFrame(columns=["feature", "importance", "std"])))
+
+
+def test_clustering_charts():
+    _check(clustering.plot_k_selection(pd.DataFrame(columns=["k", "silhouette", "inertia"])))
+    _check(clustering.plot_k_selection(pd.DataFrame({"k": [2], "silhouette": [0.5], "inertia": [1.0]}), chosen=2))
+    cols = ["n_events", "spend"]
+    prof = pd.DataFrame(
+        {
+            "cluster": [0],
+            "users": [3],
+            "share": [1.0],
+            "n_events": [2.0],
+            "spend": [0.0],
+            "z_n_events": [0.0],
+            "z_spend": [np.nan],
+        }
+    )
+    _check(clustering.plot_radar(prof, cols, {0: "普通用户 typical users"}))
+    _check(clustering.plot_projection(np.zeros((1, 2)), np.array([0]), {0: "g"}))
+    _check(clustering.plot_projection(np.ones((5, 3)), np.zeros(5, dtype=int), {0: "g"}))
+
+
+def test_quality_and_generic_charts():
+    _check(quality.plot_reasons(pd.DataFrame(columns=["table", "reason", "rows", "share_of_input"])))
+    _check(quality.plot_daily(pd.DataFrame(columns=["day", "rows", "users"])))
+    _check(quality.plot_daily(pd.DataFrame({"day": [pd.Timestamp("2024-03-01")], "rows": [1], "users": [1]})))
+    kw = {"title": "t", "xlabel": "x", "ylabel": "y"}
+    for df in (
+        pd.DataFrame(columns=["a", "b"]),
+        pd.DataFrame({"a": ["x"], "b": [0]}),
+        pd.DataFrame({"a": ["x", "y"], "b": [np.nan, 0.0]}),
+    ):
+        _check(plots.plot_bar(df, x="a", y="b", **kw))
+        _check(plots.plot_bar(df, x="a", y="b", horizontal=True, **kw))
+        _check(plots.plot_line(df, x="a", y="b", **kw))
+    for m in (pd.DataFrame(), pd.DataFrame([[np.nan]], index=["a"], columns=["b"]), pd.DataFrame([[0.0]])):
+        _check(plots.plot_heatmap(m, **kw))
+
+
+@pytest.mark.parametrize("n", [*range(1, 60), *range(60, 2001, 97), 2000])
+def test_intervals_stay_in_unit_range_at_rates_0_and_1(n):
+    for x in (0, n):
+        lo, hi = wilson_interval(x, n)
+        assert 0.0 <= lo <= x / n <= hi <= 1.0
+        assert (x == 0 and lo == 0.0) or (x == n and hi == 1.0)
+    t = two_proportion_test(n, n, 0, n)
+    assert t["diff"] == 1.0 and t["rate_a"] == 1.0 and not math.isnan(t["p_value"])
+    t = two_proportion_test(n, n, n, n)  # identical all-converting groups: no difference, no crash
+    assert t["diff"] == 0.0 and t["z"] == 0.0 and t["p_value"] == 1.0
+
+
+@pytest.mark.parametrize("y", [[], [1], [0, 0, 0], [1, 0, 1, 0]])
+def test_sentiment_charts(y):
+    from helpers import phrases, sentiment
+
+    y = np.array(y, dtype=int)
+    s = np.linspace(0.2, 0.8, len(y))
+    _check(sentiment.plot_threshold(y, s))
+    _check(sentiment.plot_confusion(np.zeros((2, 2), dtype=int), title="混淆矩阵 confusion"))
+    _check(phrases.plot_words(pd.DataFrame(columns=["keyword", "weight"]), title="关键词 keywords"))
+    groups = pd.DataFrame(
+        {
+            "category": ["a"] * min(len(y), 1),
+            "positive_share": [1.0] * min(len(y), 1),
+            "ci_low": [wilson_interval(3, 3)[0]] * min(len(y), 1),
+            "ci_high": [1.0] * min(len(y), 1),
+        }
+    )
+    _check(sentiment.plot_groups(groups, by="category"))
