@@ -94,3 +94,7 @@ class StaleResultsError(UbakitError, RuntimeError):
 
 class DependencyCycleError(UbakitError, ValueError):
     """The reports' declared ``reads`` form a cycle."""
+
+
+class IngestError(UbakitError, ValueError):
+    """A problem with an input file or its mapping; the message names the file, column or parameter."""
