@@ -57,6 +57,8 @@ _MODULES = {
     "sentiment": "SentimentReport Tokenizer score_texts keywords train_domain_model",
     "churn": "ChurnReport churn_labels build_dataset plot_roc_pr plot_lift plot_calibration plot_importance",
     "user_profile": "ProfileReport profile_table behaviour_tags",
+    "tracking": "TrackingPlan load_plan display_name display_names",
+    "data_quality": "DataQualityReport volume_anomalies plan_coverage property_daily plot_volume plot_fill",
 }
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}

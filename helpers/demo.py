@@ -4,7 +4,8 @@
 ingest and its column mapping):
 
 - ``events.csv``: UTF-8 with BOM; columns ``uid, event_name, event_time, session, item, category, price,
-  channel, platform, order_no``; local wall-clock times (Asia/Shanghai);
+  channel, platform, order_no, anonymous_id``; local wall-clock times (Asia/Shanghai); ``anonymous_id`` is
+  only filled on ``login`` events (the device id the user logged in from);
 - ``reviews.csv``: GB18030 (a Chinese Excel export), columns ``评论ID, 用户, 商品, 品类, 评分, 评论内容, 评论时间``;
 - ``users.jsonl``: ``user_id, channel, city, age, gender, signup_time``.
 
@@ -17,11 +18,19 @@ Planted effects (the generating numbers are in the manifest's ``planted``):
    (``cohort_hazard_factor``), so that weekly cohort retains clearly better;
 3. a few bad items (``bad_items``) get mostly negative reviews, and their buyers churn soon after the
    purchase with probability ``bad_item_churn``; low-engagement users churn faster (``low_engagement_factor``);
-4. weekends are busier (``weekend_factor``) and sessions peak in the evening (20-22 h).
+4. weekends are busier (``weekend_factor``) and sessions peak in the evening (20-22 h);
+5. anonymous browsing before signup (``anonymous``): a share of users first browse as a device id
+   ``anon_xxxxx`` (launch, search, views) on their signup day; then a ``login`` event carries both ids, and
+   half of them add the last viewed item to the cart right after it (cart/order/pay under the user id); a few
+   devices are shared by two users (conflicts) and some devices never log in (they stay anonymous);
+6. for the data-quality report: ``platform`` stops arriving (empty) on ``view`` events from day
+   ``property_outage.from_day`` on, and an undeclared event ``share`` appears (``undeclared_event.rows``
+   rows, not in the demo's events list: ingest quarantines them as ``unknown_event``).
 
 Dirty rows (each dirty for exactly one reason; counts in ``manifest["dirty"]``, keyed by the ingest
 reason names): duplicates of clean rows, empty ``uid``, unparseable times, times outside the period,
-negative prices on views, and unknown event names.
+negative prices on views, and unknown event names (``test_event``/``debug``; the planted ``share`` rows are
+counted apart, in ``planted["undeclared_event"]``).
 """
 
 from __future__ import annotations
@@ -34,9 +43,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["generate_demo", "DEMO_EVENTS", "DEMO_CHANNELS", "BAD_ITEMS", "DIRTY"]
+__all__ = ["generate_demo", "DEMO_EVENTS", "DEMO_CHANNELS", "BAD_ITEMS", "DIRTY", "UNDECLARED_EVENT"]
 
-DEMO_EVENTS = ("launch", "search", "view", "fav", "cart", "order", "pay")
+DEMO_EVENTS = ("launch", "search", "view", "fav", "cart", "order", "pay", "login")
+#: the planted event that is not in the demo's events list (nor its tracking plan)
+UNDECLARED_EVENT = "share"
 DEMO_CHANNELS = ("应用商店", "信息流广告", "自然流量", "社交分享")
 _CHANNEL_P = (0.30, 0.30, 0.25, 0.15)
 _PLATFORMS = ("iOS", "Android", "小程序")
@@ -129,7 +140,13 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
         "other_negative_p": 0.12,
         "weekend_factor": 1.35,
         "evening_peak_hours": [20, 22],
+        "anonymous": {"share_of_users": 0.35, "cart_after_login": 0.5, "shared_devices": 12},
+        "property_outage": {"event": "view", "property": "platform", "from_day": (days * 2) // 3},
+        "undeclared_event": {"event": UNDECLARED_EVENT, "rows": max(20, round(0.15 * n_users))},
     }
+    planted["property_outage"]["from_date"] = (
+        (day0 + dt.timedelta(days=planted["property_outage"]["from_day"])).date().isoformat()
+    )
 
     # ---- users
     uid = np.array([f"U{i:05d}" for i in range(1, n_users + 1)])
@@ -217,23 +234,53 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
                             end_day = min(end_day, d + 1 + int(rng.integers(0, 3)))
             d += 1
 
+    anon_rows, devices = _anonymous_rows(
+        np.random.default_rng([seed, 1]),  # its own stream: the logged-in events above stay as they were
+        planted,
+        n_users=n_users,
+        signup_day=signup_day,
+        signup_sec=signup_sec,
+        channel=channel,
+        pop=pop,
+        item_price=item_price,
+        n_items=n_items,
+        days=days,
+        order_seq=order_seq,
+        sess_seq=sess_seq,
+    )
+    rows += anon_rows
     ev = pd.DataFrame(rows, columns=["u", "day", "sec", "event_name", "it", "price", "order_no", "session"])
     ev = ev[ev.sec < 86400].reset_index(drop=True)
+    who = ev.u.to_numpy()  # >= 0: a user; < 0: device -1 - who, anonymous (its channel and platform in ``devices``)
+    dev = np.where(who < 0, -1 - who, 0)
     ts = _times(day0, ev.day.to_numpy(), ev.sec.to_numpy())
     events = pd.DataFrame(
         {
-            "uid": uid[ev.u],
+            "uid": np.where(who >= 0, uid[np.clip(who, 0, None)], devices["id"][dev]),
             "event_name": ev.event_name,
             "event_time": ts.dt.strftime("%Y-%m-%d %H:%M:%S"),
             "session": ev.session,
             "item": np.where(ev.it >= 0, item_ids[ev.it.clip(lower=0)], ""),
             "category": np.where(ev.it >= 0, item_cat[ev.it.clip(lower=0)], ""),
             "price": ev.price.map(lambda x: "" if pd.isna(x) else f"{x:.2f}"),
-            "channel": np.array(DEMO_CHANNELS)[channel[ev.u]],
-            "platform": np.array(_PLATFORMS)[platform[ev.u]],
+            "channel": np.array(DEMO_CHANNELS)[
+                np.where(who >= 0, channel[np.clip(who, 0, None)], devices["channel"][dev])
+            ],
+            "platform": np.array(_PLATFORMS)[
+                np.where(who >= 0, platform[np.clip(who, 0, None)], devices["platform"][dev])
+            ],
             "order_no": ev.order_no,
+            "anonymous_id": "",
         }
     )
+    # login events: ``uid`` is the user, ``anonymous_id`` the device it logged in from (order_no holds its index)
+    login = (ev.event_name == "login").to_numpy()
+    events.loc[login, "anonymous_id"] = devices["id"][ev.order_no[login].astype(int).to_numpy()]
+    events.loc[login, "order_no"] = ""
+    outage = planted["property_outage"]
+    events.loc[
+        (ev.event_name == outage["event"]).to_numpy() & (ev.day >= outage["from_day"]).to_numpy(), "platform"
+    ] = ""
     events = events.drop_duplicates(ignore_index=True)
     clean_rows = len(events)
 
@@ -260,7 +307,8 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
             d["event_name"] = [("test_event", "debug")[i % 2] for i in range(n)]
         parts.append(d)
     dirty = pd.concat(parts, ignore_index=True)
-    allrows = pd.concat([events, dirty], ignore_index=True)
+    share = _share_rows(rng, events, planted["undeclared_event"]["rows"], end=day0 + dt.timedelta(days=days))
+    allrows = pd.concat([events, dirty, share], ignore_index=True)
     order = rng.permutation(len(allrows))
     # keep the file roughly time-ordered: sort by time text, dirty rows land where their (bad) time sorts
     allrows = allrows.iloc[order].sort_values("event_time", kind="stable").reset_index(drop=True)
@@ -295,7 +343,13 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
             )
     manifest = {
         "files": {k: str(v) for k, v in files.items()},
-        "rows": {"events": len(allrows), "events_clean": clean_rows, "reviews": len(reviews_df), "users": n_users},
+        "rows": {
+            "events": len(allrows),
+            "events_clean": clean_rows,
+            "share": len(share),
+            "reviews": len(reviews_df),
+            "users": n_users,
+        },
         "dirty": dict(DIRTY),
         "planted": planted,
         "period": {"start": day0.date().isoformat(), "end": (end_date - dt.timedelta(days=1)).date().isoformat()},
@@ -303,3 +357,95 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
+
+
+def _anonymous_rows(
+    rng,
+    planted: dict,
+    *,
+    n_users: int,
+    signup_day: np.ndarray,
+    signup_sec: np.ndarray,
+    channel: np.ndarray,
+    pop: np.ndarray,
+    item_price: np.ndarray,
+    n_items: int,
+    days: int,
+    order_seq: int,
+    sess_seq: int,
+) -> tuple[list, dict]:
+    """Anonymous browsing before signup, login events, shared devices and never-logged-in devices.
+
+    Rows as in the main loop, with ``u = -1 - device`` for a device's own rows; a login row has the user as
+    ``u`` and the device index in its ``order_no`` slot. Returns the rows and ``{"id", "channel", "platform"}``
+    arrays per device."""
+    a = planted["anonymous"]
+    pay_p = np.where(channel == 1, planted["ads_pay_given_order"], planted["pay_given_order"])
+    browsers = np.flatnonzero(rng.random(n_users) < a["share_of_users"])
+    device_of = {int(u): k for k, u in enumerate(browsers)}
+    # shared devices: a later signup uses the device of an earlier one (two users on one device)
+    order = browsers[np.argsort(signup_day[browsers], kind="stable")]
+    half = len(order) // 2
+    for first, second in zip(order[: a["shared_devices"]], order[half : half + a["shared_devices"]]):
+        if signup_day[second] > signup_day[first]:
+            device_of[int(second)] = device_of[int(first)]
+    n_dev = len(browsers)
+    n_never = n_users // 10  # devices that never log in
+    ids = np.array([f"anon_{k:05d}" for k in range(1, n_dev + n_never + 1)])
+    dev_channel = np.concatenate([channel[browsers], rng.choice(len(DEMO_CHANNELS), size=n_never, p=_CHANNEL_P)])
+    dev_platform = rng.choice(len(_PLATFORMS), size=n_dev + n_never, p=_PLATFORM_P)
+    rows: list = []
+
+    def browse(who: int, d: int, t: int, sess: str) -> tuple[int, int]:
+        rows.append((who, d, t, "launch", -1, np.nan, "", sess))
+        if rng.random() < 0.5:
+            t += int(rng.integers(5, 60))
+            rows.append((who, d, t, "search", -1, np.nan, "", sess))
+        it = -1
+        for it in rng.choice(n_items, size=1 + rng.poisson(1.5), p=pop):
+            t += int(rng.integers(10, 120))
+            rows.append((who, d, t, "view", int(it), item_price[it], "", sess))
+        return t, int(it)
+
+    for u in browsers:
+        k = device_of[int(u)]
+        sess_seq += 1
+        sess = f"S{sess_seq:07d}"
+        d = int(signup_day[u])
+        t_end, it = browse(-1 - k, d, int(signup_sec[u]) - int(rng.integers(900, 3600)), sess)
+        t = max(t_end + int(rng.integers(5, 60)), int(signup_sec[u]))
+        rows.append((int(u), d, t, "login", -1, np.nan, str(k), sess))
+        if rng.random() < a["cart_after_login"]:  # "add to cart" asked for a login
+            t += int(rng.integers(5, 30))
+            rows.append((int(u), d, t, "cart", it, item_price[it], "", sess))
+            if rng.random() < 0.55:
+                order_seq += 1
+                ono = f"O{order_seq:06d}"
+                t += int(rng.integers(20, 240))
+                rows.append((int(u), d, t, "order", it, item_price[it], ono, sess))
+                if rng.random() < pay_p[u]:
+                    t += int(rng.integers(30, 600))
+                    rows.append((int(u), d, t, "pay", it, item_price[it], ono, sess))
+    for j in range(n_never):
+        for _ in range(1 + int(rng.random() < 0.3)):
+            sess_seq += 1
+            hour = int(rng.choice(24, p=_HOUR_W / _HOUR_W.sum()))
+            browse(
+                -1 - (n_dev + j),
+                int(rng.integers(0, days)),
+                hour * 3600 + int(rng.integers(0, 3000)),
+                f"S{sess_seq:07d}",
+            )
+    return rows, {"id": ids, "channel": dev_channel, "platform": dev_platform}
+
+
+def _share_rows(rng, events: pd.DataFrame, n: int, *, end: dt.datetime) -> pd.DataFrame:
+    """``n`` rows of the undeclared event ``share``: a logged-in user shares an item a few seconds after a view."""
+    views = events.index[(events.event_name == "view").to_numpy() & ~events.uid.str.startswith("anon_").to_numpy()]
+    d = events.loc[rng.choice(views, size=min(n, len(views)), replace=False)].copy()
+    ts = pd.to_datetime(d.event_time) + pd.to_timedelta(rng.integers(3, 60, size=len(d)), unit="s")
+    ts = ts.where(ts < pd.Timestamp(end), pd.Timestamp(end) - pd.Timedelta(seconds=1))
+    d["event_name"] = UNDECLARED_EVENT
+    d["event_time"] = ts.dt.strftime("%Y-%m-%d %H:%M:%S")
+    d["price"] = ""
+    return d.reset_index(drop=True)

@@ -35,6 +35,7 @@ import duckdb
 
 from .checks import data_problems, declared_events, extra_column_name, params_label
 from .errors import IngestError, ParamsError
+from .identity import stitch_clean_events
 from .locations import CampaignPaths
 from .params import Campaign, TableSpec, resolve_input
 from .privacy import hidden_column_problems, privacy_manifest, protect_staged, pseudonym_key
@@ -43,12 +44,24 @@ from .sources import (
     _format_of,
     _ident,
     _lit,
-    _raw_relation_sql,
-    _varchar_view,
     detect_encoding,
+    engine_message,
+    read_raw,
     transcode_to_utf8,
 )
-from .values import _closest, _num_sql, _rule_sql, ts_sql
+from .sqlsafety import expression_columns, lock_down
+from .tracking import PLAN_CHECKS_FILE, PlanChecks, load_plan, write_plan_checks
+from .values import (
+    _closest,
+    _rule_sql,
+    guess_decimal,
+    nulls_sql,
+    num_sql,
+    row_order_id_sql,
+    semicolon_separated,
+    ts_sql,
+    typed_ts_sql,
+)
 
 _safe_extra = extra_column_name
 
@@ -155,12 +168,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             "narrow the glob or set source.format"
         )
     fmt = fmts.pop()
-    rel_sql, encoding = _raw_relation_sql(src, files, fmt, paths.cache)
-    raw = f"raw_{table}"
-    try:
-        src_cols = _varchar_view(con, raw, rel_sql)
-    except duckdb.Error as e:
-        raise IngestError(f"tables.{table}: cannot read {src.path!r} as {fmt}: {str(e).splitlines()[0]}") from None
+    raw = f"raw_{table}"  # source columns as text + the lines the reader rejected (__read_reason, helpers/sources.py)
+    read_notes: list[str] = []
+    src_cols, encoding = read_raw(con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes)
 
     canon = {c.name: c for c in TABLES[table]}
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
@@ -170,18 +180,18 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
                 f"tables.{table}.columns.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
                 f"the file has: {', '.join(src_cols)}"
             )
-    # canonical column -> text expression over the raw view
+    _check_derive_columns(table, spec.derive, src_cols, where)
+    # canonical column -> text expression over the raw view (placeholders such as NULL, \\N, - are missing values)
     text: dict[str, str] = {}
     for name in canon:
         if name in spec.derive:
             text[name] = f"CAST(({spec.derive[name]}) AS VARCHAR)"
         elif name in spec.columns:
-            text[name] = _ident(spec.columns[name])
+            text[name] = nulls_sql(_ident(spec.columns[name]), src.null_values)
         elif name in src_cols:
-            text[name] = _ident(name)
-    missing_req = [
-        c for c in canon if canon[c].required and c not in text and not (table == "reviews" and c == "review_id")
-    ]
+            text[name] = nulls_sql(_ident(name), src.null_values)
+    generated = {("reviews", "review_id"), ("orders", "order_id")}  # made from the row when the source has none
+    missing_req = [c for c in canon if canon[c].required and c not in text and (table, c) not in generated]
     if missing_req:
         raise IngestError(
             f"tables.{table}: required column(s) {', '.join(missing_req)} not mapped; add e.g. "
@@ -199,16 +209,24 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             )
     if table == "reviews" and "review_id" not in text:
         text["review_id"] = "CAST(__row AS VARCHAR)"
+    if table == "orders" and "order_id" not in text:  # docs/cleaning.md, "Generated order ids"
+        text["order_id"] = row_order_id_sql(text["user_id"], text["ts"])
 
+    decimal = _decimal(con, table, src, files, fmt, raw, [e for n, e in text.items() if canon[n].dtype == "DOUBLE"])
+    raw_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
+    src_tz = spec.source_timezone or cfg.timezone
     typed: dict[str, str] = {}
     for name, expr in text.items():
         dtype = canon[name].dtype
-        if dtype == "TIMESTAMP":
-            typed[name] = ts_sql(
-                expr, fmt=spec.ts_format, source_tz=spec.source_timezone or cfg.timezone, campaign_tz=cfg.timezone
-            )
+        col = spec.columns.get(name, name)
+        typed_col = f"__typed_{col}"  # a TIMESTAMP / TIMESTAMPTZ source column, as read (helpers/sources.py)
+        if dtype == "TIMESTAMP" and name not in spec.derive and name not in spec.values and typed_col in raw_types:
+            conv = typed_ts_sql(_ident(typed_col), raw_types[typed_col], source_tz=src_tz, campaign_tz=cfg.timezone)
+            typed[name] = conv or ts_sql(expr, fmt=spec.ts_format, source_tz=src_tz, campaign_tz=cfg.timezone)
+        elif dtype == "TIMESTAMP":
+            typed[name] = ts_sql(expr, fmt=spec.ts_format, source_tz=src_tz, campaign_tz=cfg.timezone)
         elif dtype in ("DOUBLE", "INTEGER"):
-            typed[name] = f"CAST({_num_sql(expr)} AS {dtype})"
+            typed[name] = f"TRY_CAST({num_sql(expr, decimal=decimal)} AS {dtype})"
         else:
             typed[name] = f"CAST({expr} AS VARCHAR)"
     # typed values are computed once, in an inner SELECT, as "__t_<name>"; checks and output read them
@@ -270,24 +288,32 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             checks.append(("implausible_amount", f"{ref['amount']} > {float(spec.max_amount)!r}"))
     if table == "events" and spec.events:
         checks.append(("unknown_event", f"{ref['event']} NOT IN ({', '.join(_lit(e) for e in spec.events)})"))
+    plan = _plan_checks(cfg, table, text, extras, {n: ref[n] for n in typed if canon[n].dtype != "VARCHAR"})
+    plan_mode = cfg.tracking.on_violation
+    if plan is not None and plan_mode == "quarantine":
+        checks += plan.reasons()  # after every other reason (docs/data_quality.md)
     case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit(r)}" for r, cond in checks) + " END"
     dup = "false"
     if spec.dedupe and src_cols:
         part = ", ".join(_ident(c) for c in src_cols)
-        dup = f"row_number() OVER (PARTITION BY {part} ORDER BY __row) > 1"
+        dup = f"row_number() OVER (PARTITION BY __read_reason, __line, {part} ORDER BY __row) > 1"
 
     out_cols = [f"{ref[n]} AS {_ident(n)}" for n in canon if n in typed]
     out_cols += [f"CAST({e} AS VARCHAR) AS {_ident(n)}" for n, e in extras.items()]
+    flags = f", {plan.flags_sql()} AS __plan_flags" if plan is not None else ""
+    if plan is not None and plan_mode == "flag":
+        out_cols.append('__plan_flags AS "plan_flags"')
     inner_typed = ", ".join(f"{typed[n]} AS {ref[n]}" for n in typed)
     staged = f"staged_{table}"
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {staged} AS "
-            f"SELECT *, CASE WHEN __dup THEN 'duplicate' ELSE {case} END AS __reason "
+            f"SELECT *, CASE WHEN __read_reason IS NOT NULL THEN __read_reason WHEN __dup THEN 'duplicate' "
+            f"ELSE {case} END AS __reason{flags} "
             f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})"
         )
     except duckdb.Error as e:
-        msg = str(e).splitlines()[0]
+        msg = engine_message(e)
         hint = f" (check tables.{table}.derive expressions: source columns are text, cast them)" if spec.derive else ""
         raise IngestError(f"tables.{table}: cleaning {where} failed: {msg}{hint}") from None
     q_cols = protect_staged(con, cfg, table, staged, src_cols)  # pseudonyms; hidden columns out of the quarantine
@@ -309,9 +335,13 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     qpath = None
     paths.quarantine.mkdir(parents=True, exist_ok=True)
     q = paths.quarantine / f"{table}.parquet"
+    # an unreadable line's text could hold ids in clear or hidden columns: kept only without privacy settings
+    private = cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns
+    raw_line = "CAST(NULL AS VARCHAR)" if private else "__raw_line"
     qsql = (
-        f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, "
-        f"{', '.join(_ident(c) for c in q_cols)} FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row"
+        f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, __line AS source_line, "
+        f"{raw_line} AS raw_line, {', '.join(_ident(c) for c in q_cols)} "
+        f"FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row, __file, __line"
     )
     con.execute(f"COPY ({qsql}) TO {_lit(str(q))} (FORMAT parquet)")
     qpath = str(q)
@@ -324,6 +354,24 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             while chunk := body.read(1 << 20):
                 fh.write(chunk)
         os.remove(str(qcsv) + ".body")
+    if rows_in == sum(reasons.values()):  # nothing clean: stop here, no analysis runs on nothing
+        span = None
+        if "ts" in typed:
+            lo_hi = f"[CAST(min({ref['ts']}) AS VARCHAR), CAST(max({ref['ts']}) AS VARCHAR)]"
+            span = _scalar(con, f"SELECT {lo_hi} FROM {staged}")
+        con.execute(f"DROP TABLE {staged}")
+        out.unlink(missing_ok=True)
+        raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q))
+    plan_notes: list[str] = []
+    if table == "events":  # the tracking plan's counts: rows past every other check, and unknown_event rows
+        checks_file = paths.data / PLAN_CHECKS_FILE
+        checks_file.unlink(missing_ok=True)
+        if plan is not None:
+            kept = ", ".join(_lit(r) for r in ["unknown_event", *(r for r, _ in plan.reasons())])
+            where_ok = f"__reason IS NULL OR __reason IN ({kept})"
+            plan_notes = write_plan_checks(
+                con, plan, staged, ts=ref["ts"], where=where_ok, path=checks_file, mode=plan_mode
+            )
     con.execute(f"DROP TABLE {staged}")
     rep = _summarise(con, table, out)
     return TableReport(
@@ -342,7 +390,80 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         path=str(out),
         quarantine_path=qpath,
         seconds=round(time.perf_counter() - t0, 3),
+        notes=read_notes
+        + plan_notes
+        + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if decimal == "," else []),
     )
+
+
+def _plan_checks(cfg: Campaign, table: str, text: dict, extras: dict, typed: dict) -> PlanChecks | None:
+    """The tracking plan's row checks over the raw view (helpers/tracking.py), for the events table of a
+    campaign with a plan: property values are the mapped canonical columns and the kept extra columns."""
+    plan = load_plan(cfg) if table == "events" else None
+    if plan is None:
+        return None
+    values = {n: f"CAST({_ident(f'__t_{n}')} AS VARCHAR)" for n in text}  # typed once in the inner SELECT
+    values.update({n: f"CAST({e} AS VARCHAR)" for n, e in extras.items() if n not in values})
+    return PlanChecks(plan, event=_ident("__t_event"), values=values, typed=typed)
+
+
+def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons: dict, span, qfile: Path) -> str:
+    """Why a table has no clean row: the reasons, the data's own time range and the params' period."""
+    if rows_in == 0:
+        return f"tables.{table}: {where} has no data rows; nothing to analyse (check tables.{table}.source.path)"
+    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.items())
+    msg = f"tables.{table}: no row of {where} is left after cleaning ({rows_in:,} rows read, all quarantined: {counts})"
+    lo, hi = span or (None, None)
+    if lo is not None:
+        msg += (
+            f"\n  the data's timestamps run from {lo} to {hi} (campaign-local, {cfg.timezone}, before the period "
+            f"filter); the params' period is {cfg.period.start} to {cfg.period.end}"
+        )
+        if reasons.get("out_of_period"):
+            msg += "\n  fix: set period.start / period.end in the campaign params to days inside the data's range"
+    elif span is not None:
+        msg += f"\n  no timestamp could be read (ts_format {cfg.spec(table).ts_format!r}): set tables.{table}.ts_format"
+    return msg + f"\n  the quarantined rows and their reasons: {qfile}"
+
+
+def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:
+    """Every file ingest reads outside the campaign folder: the tables' sources (globs expanded) and the
+    identity mapping file; :func:`helpers.sqlsafety.lock_down` allows these and nothing else."""
+    files: list[str] = []
+    for name in cfg.table_names:
+        src = cfg.spec(name).source
+        if src is not None:
+            files += glob.glob(resolve_input(src.path, raw_dir=paths.raw))
+    mapping = getattr(getattr(cfg, "identity", None), "mapping", None)
+    if mapping is not None:
+        files.append(resolve_input(mapping.path, raw_dir=paths.raw))
+    return sorted(set(files))
+
+
+def _check_derive_columns(table: str, derive: dict[str, str], src_cols: list[str], where: str) -> None:
+    """Every column a ``derive`` expression reads must be a source column (validate checked its shape)."""
+    for key, expr in derive.items():
+        for col in expression_columns(expr):
+            if col not in src_cols:
+                raise IngestError(
+                    f"tables.{table}.derive.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
+                    f"the file has: {', '.join(src_cols)}"
+                )
+
+
+def _decimal(con, table: str, src, files: list[str], fmt: str, raw: str, num_exprs: list[str]) -> str:
+    """The decimal mark of the table's numbers: ``source.decimal``, or with ``auto`` ',' for a ';'-separated
+    CSV whose numeric columns look like ``1,5`` more often than like ``1.5`` (:func:`helpers.values.guess_decimal`)."""
+    if src.decimal != "auto":
+        return src.decimal
+    if fmt != "csv" or not num_exprs:
+        return "."
+    semi = src.delimiter == ";" or (src.delimiter is None and semicolon_separated(files[0]))
+    if not semi:
+        return "."
+    cols = ", ".join(f"{e} AS {_ident(f'__n{i}')}" for i, e in enumerate(num_exprs))
+    rel = f"(SELECT {cols} FROM {raw})"
+    return guess_decimal(con, rel, [f"__n{i}" for i in range(len(num_exprs))])
 
 
 def _summarise(con, table: str, out: Path) -> dict:
@@ -452,7 +573,10 @@ def ingest_campaign(
             paths.raw, seed=cfg.demo.seed, n_users=cfg.demo.n_users, start=str(cfg.demo.start), days=cfg.demo.days
         )
     con = connect_duckdb(cfg, paths)
+    # a params file is code: from here on the engine reads the inputs and the campaign folder, nothing else
+    lock_down(con, directories=[paths.root], files=_input_files(cfg, paths))
     reports: dict[str, TableReport] = {}
+    identity: dict | None = None  # stitching counts (data/_ingest.json "identity"), None when off
     names = cfg.table_names
     bar = None
     if progress:
@@ -464,6 +588,9 @@ def ingest_campaign(
             if bar is not None:
                 bar.set_postfix_str(name)
             reports[name] = ingest_table(con, cfg, name, paths)
+            if name == "events" and cfg.identity.enabled and reports[name].derived_from is None:
+                identity = stitch_clean_events(con, cfg, paths)  # helpers/identity.py, docs/identity.md
+                reports[name].users = identity["users_after"]
             if bar is not None:
                 bar.update(1)
         problems = _data_checks(con, cfg, paths) if "events" in reports else []
@@ -478,6 +605,7 @@ def ingest_campaign(
         "period": {"start": str(cfg.period.start), "end": str(cfg.period.end)},
         "tables": {k: v.to_dict() for k, v in reports.items()},
         "privacy": privacy_manifest(cfg),
+        "identity": identity,
         "params_problems": [list(p) for p in problems],
     }
     (paths.data / "_ingest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -31,13 +31,17 @@ from .sections import (
     ChurnParams,
     ClusteringParams,
     FunnelParams,
+    IdentityParams,
     PathsParams,
     PrivacyParams,
     ProfileParams,
     RetentionParams,
     RFMParams,
     SentimentParams,
+    TrackingParams,
 )
+from .sqlsafety import derive_problem
+from .tracking import plan_problems
 
 __all__ = [
     "ParamsError",
@@ -53,6 +57,8 @@ __all__ = [
 
 
 RAW_PLACEHOLDER = "{raw}"
+#: default ``source.null_values``: what databases and tools write for a missing value
+NULL_VALUES = ("NULL", "null", "\\N", "None", "NaN", "-", "")
 
 
 class _Strict(BaseModel):
@@ -69,9 +75,22 @@ class Source(_Strict):
     )
     format: Literal["auto", "csv", "excel", "parquet", "jsonl"] = "auto"
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312", "big5", "latin-1"] = "auto"
-    delimiter: str | None = Field(None, description="CSV delimiter; default: detected")
+    delimiter: str | None = Field(
+        None,
+        description="CSV delimiter (',', ';', '\\t', '|') or 'whitespace' (whitespace-aligned text); default: detected",
+    )
     sheet: str | int | None = Field(None, description="Excel sheet name or index; default the first")
-    header: bool = True
+    header: bool = Field(True, description="first line holds the column names; false: names are column0, column1, ...")
+    max_line_size: int = Field(
+        64 << 20, ge=1024, description="longest line (bytes) read; longer lines are quarantined as line_too_long"
+    )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto", description="decimal mark of numbers; auto: ',' for ';'-separated files whose numbers look like 1,5"
+    )
+    null_values: list[str] = Field(
+        default_factory=lambda: list(NULL_VALUES),
+        description="placeholder texts that mean 'no value' in every mapped column (compared after trimming)",
+    )
 
 
 _OPS = ("equals", "in_", "starts_with", "regex", "is_null", "lt", "gt")
@@ -232,6 +251,10 @@ class Campaign(_Strict):
     churn: ChurnParams = Field(default_factory=ChurnParams)
     # pseudonymous user ids, personal columns kept out of pages (helpers/privacy.py)
     privacy: PrivacyParams = Field(default_factory=PrivacyParams)
+    # the tracking plan (helpers/tracking.py) and the data-quality report's detectors
+    tracking: TrackingParams = Field(default_factory=TrackingParams)
+    # identity stitching: anonymous ids attributed to the user they logged in as (helpers/identity.py)
+    identity: IdentityParams = Field(default_factory=IdentityParams)
 
     @field_validator("timezone")
     @classmethod
@@ -269,6 +292,10 @@ class Campaign(_Strict):
         ``reads`` (:func:`helpers.registry.run_order`) (``available``: the notebooks folder's
         names, default those of the project)."""
         names = self.notebooks if self.notebooks is not None else (available or available_notebooks())
+        if self.notebooks is None and self.tracking.plan_file is None and self.tracking.plan is None:
+            # the data-quality report checks the data against a tracking plan: without one it has nothing to
+            # say, so it runs only when the campaign has a plan (or lists it in `notebooks:`)
+            names = [n for n in names if n != "data_quality"]
         names = list(dict.fromkeys(["ingest", *names]))
         return sorted(names, key=_nb_key)
 
@@ -450,6 +477,10 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
                 out.append(
                     (f"{loc}.values.{key}", f"{key!r} is not a canonical {tname} column{_did_you_mean(key, canon)}")
                 )
+        for key, expr in spec.derive.items():  # a params file is code: one scalar expression, nothing else
+            why = derive_problem(expr)
+            if why:
+                out.append((f"{loc}.derive.{key}", why))
         if spec.events is not None and tname != "events":
             out.append((f"{loc}.events", "only the events table takes a list of known events"))
         if check_files and spec.source is not None:
@@ -474,6 +505,7 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
                 )
     # the values named in the analysis sections: declared events, known columns, step_windows (helpers/checks.py)
     out += params_problems(cfg)
+    out += plan_problems(cfg)  # the tracking plan (helpers/tracking.py)
     return out
 
 

@@ -309,6 +309,11 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("churn", "at_risk"): USER_LEVEL,
     ("churn", "lift"): AGGREGATE,
     ("user_profile", "table"): USER_LEVEL,
+    # data quality: counts per event, property, day and problem; no user appears in them
+    ("data_quality", "events"): AGGREGATE,
+    ("data_quality", "problems"): AGGREGATE,
+    ("data_quality", "properties"): AGGREGATE,
+    ("data_quality", "volume"): AGGREGATE,
 }
 
 #: results files beyond the CSVs (``Report.export``) that hold user-level data or models; never bundled

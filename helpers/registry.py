@@ -27,6 +27,7 @@ REPORTS: dict[str, tuple[str, str]] = {
     "sentiment": ("sentiment", "SentimentReport"),
     "churn": ("churn", "ChurnReport"),
     "user_profile": ("user_profile", "ProfileReport"),
+    "data_quality": ("data_quality", "DataQualityReport"),
 }
 
 

@@ -168,6 +168,11 @@ def referenced_files(cfg: Campaign, paths: CampaignPaths | None = None) -> dict[
     ``model_path`` (the campaign folder). A model the report retrains each run (``retrain: true``) is an
     output, not an input, and is left out."""
     out: dict[str, dict[str, Path]] = {}
+
+    def add(section: str, key: str, path: Path) -> None:
+        for notebook in _SECTION_READERS.get(section, (section,)):
+            out.setdefault(notebook, {})[key] = path
+
     for section, model in cfg:
         fields = getattr(type(model), "model_fields", None)
         if not fields or section in ("tables", "period", "demo", "ingest"):
@@ -181,10 +186,18 @@ def referenced_files(cfg: Campaign, paths: CampaignPaths | None = None) -> dict[
                     continue
                 p = Path(value).expanduser()
                 base = (paths or campaign_paths(cfg.campaign)).root
-                out.setdefault(section, {})[f"{section}.{key}"] = p if p.is_absolute() else base / p
+                add(section, f"{section}.{key}", p if p.is_absolute() else base / p)
             else:
-                out.setdefault(section, {})[f"{section}.{key}"] = Path(resolve_input(value))
+                add(section, f"{section}.{key}", Path(resolve_input(value)))
+    mapping = cfg.identity.mapping  # a nested file: the identity mapping read by ingest
+    if mapping is not None and not mapping.path.startswith(RAW_PLACEHOLDER):
+        add("identity", "identity.mapping.path", Path(resolve_input(mapping.path)))
     return out
+
+
+#: sections whose files are read by other notebooks than the section's name: the tracking plan and the
+#: identity mapping are read by ingest (and so reach every report through ingest's fingerprint)
+_SECTION_READERS = {"tracking": ("ingest", "data_quality"), "identity": ("ingest",)}
 
 
 def _refs_hash(refs: dict[str, Path], cache: dict | None) -> bytes:

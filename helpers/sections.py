@@ -23,6 +23,9 @@ __all__ = [
     "SentimentParams",
     "ChurnParams",
     "PrivacyParams",
+    "IdentityParams",
+    "IdentityMapping",
+    "TrackingParams",
 ]
 
 
@@ -210,6 +213,23 @@ class SentimentParams(Section):
             raise ValueError("negative_max must not exceed positive_min")
         return self
 
+    @field_validator("model_path")
+    @classmethod
+    def _model_path(cls, v: str | None) -> str | None:
+        """A model is written and loaded (unpickled: code) only inside the campaign folder."""
+        if v is None:
+            return v
+        import os
+        from pathlib import PurePosixPath, PureWindowsPath
+
+        parts = PurePosixPath(v.replace("\\", "/")).parts
+        if not v.strip() or v.startswith("~") or os.path.isabs(v) or PureWindowsPath(v).is_absolute() or ".." in parts:
+            raise ValueError(
+                "must be a path relative to the campaign folder reports/<campaign>/, without '..' and not "
+                "absolute (a model is code: it is only written and loaded there), e.g. results/sentiment_model.joblib"
+            )
+        return v
+
 
 # --- churn ---------------------------------------------------------------------------------------------
 class ChurnParams(Section):
@@ -267,3 +287,77 @@ class PrivacyParams(Section):
         if dup:
             raise ValueError(f"listed twice: {', '.join(dup)}")
         return names
+
+
+# --- identity stitching (helpers/identity.py, docs/identity.md) ----------------------------------------
+class IdentityMapping(Section):
+    """An id-mapping file (CSV or Parquet): one row per link, anonymous or device id -> user id from a time on."""
+
+    path: str = Field(description="the file; relative paths from the project root, '{raw}/...' for the demo")
+    anonymous_col: str = Field("anonymous_id", description="column of the anonymous or device id")
+    user_col: str = Field("user_id", description="column of the user id")
+    ts_col: str | None = Field("ts", description="column of the valid-from time; null: valid for all time")
+    ts_format: str = Field("auto", description="as tables.<table>.ts_format")
+
+
+class IdentityParams(Section):
+    """``identity:`` section (docs/identity.md): attribute the events of anonymous ids to the user they logged
+    in as. Off unless ``login_event`` or ``mapping`` is given."""
+
+    login_event: str | None = Field(None, description="event whose rows carry both the user id and anonymous_col")
+    anonymous_col: str = Field("anonymous_id", description="events column with the anonymous id on login events")
+    mapping: IdentityMapping | None = Field(None, description="an id-mapping file (instead of or besides logins)")
+    anonymous_regex: str | None = Field(
+        None, description="how anonymous ids look (e.g. '^anon_'), to count those never linked to a user"
+    )
+    original_col: str = Field("original_user_id", description="new events column with the id as collected")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.login_event) or self.mapping is not None
+
+    @field_validator("anonymous_regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        import re
+
+        if v:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+    @field_validator("original_col")
+    @classmethod
+    def _original(cls, v: str) -> str:
+        import re
+
+        if not re.match(r"^[a-z_][a-z0-9_]*$", v) or v in ("user_id", "event", "ts"):
+            raise ValueError("must be a new lower-case column name such as original_user_id")
+        return v
+
+
+# --- tracking plan and data quality (helpers/tracking.py, helpers/data_quality.py) ----------------------
+class TrackingParams(Section):
+    """``tracking:`` section (docs/data_quality.md): the tracking plan, what ingest does with rows that break
+    it, and the data-quality report's detectors."""
+
+    plan_file: str | None = Field(
+        None, description="plan file (.yaml, .csv, .xlsx); relative paths are from the project root"
+    )
+    plan: dict | None = Field(None, description="the plan inline: {events: {...}, global_properties: {...}}")
+    on_violation: Literal["flag", "quarantine"] = Field(
+        "flag", description="rows that break the plan: flag = keep them (column plan_flags); quarantine"
+    )
+    anomaly_window_days: int = Field(14, ge=3, description="trailing days of the daily-volume detector")
+    anomaly_k: float = Field(3.5, gt=0, description="flag a day beyond median +- k * 1.4826 * MAD")
+    fill_drop: float = Field(0.2, gt=0, le=1, description="a fill-rate fall of at least this much is a problem")
+    receive_ts_column: str | None = Field(None, description="events column with the receive time (late data)")
+    late_hours: float = Field(24, gt=0, description="received this many hours after the event time: late")
+
+    @model_validator(mode="after")
+    def _one_plan(self):
+        if self.plan_file is not None and self.plan is not None:
+            raise ValueError("give the plan either inline (plan) or as a file (plan_file), not both")
+        return self

@@ -275,8 +275,58 @@ def _eval_split(df: pd.DataFrame, *, test_share: float, seed: int):
 
 
 def _model_file(ctx, path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else ctx.paths.file(path)
+    """``sentiment.model_path`` inside the campaign folder (absolute paths and '..' are refused)."""
+    if Path(path).is_absolute():
+        raise ValueError(f"sentiment.model_path {path!r} must be relative to the campaign folder {ctx.paths.root}")
+    return ctx.paths.file(path)
+
+
+_MODEL_HASHES = "model_hashes.json"  # in the campaign's .state/: SHA-256 of each model this kit wrote
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _model_hashes(paths) -> tuple[Path, dict]:
+    import json
+
+    f = paths.state / _MODEL_HASHES
+    return f, (json.loads(f.read_text(encoding="utf-8")) if f.exists() else {})
+
+
+def _load_model(ctx, model_file: Path):
+    """Load a saved domain model only if its SHA-256 is the one recorded when this kit wrote it (a model file
+    is unpickled, i.e. executed: a file put there by anything else is refused)."""
+    _, hashes = _model_hashes(ctx.paths)
+    key = model_file.relative_to(ctx.paths.root).as_posix()
+    want, got = hashes.get(key), _sha256(model_file)
+    if want != got:
+        why = "no hash was recorded for it" if want is None else f"its SHA-256 {got[:12]}... is not the recorded one"
+        raise ValueError(
+            f"refusing to load the sentiment model {model_file}: {why} (in {ctx.paths.state / _MODEL_HASHES}). "
+            "Only a model this kit wrote is loaded; delete the file (or set sentiment.retrain: true) to train anew"
+        )
+    import joblib
+
+    return joblib.load(model_file)
+
+
+def _record_model(paths, model_file: Path) -> None:
+    import json
+
+    f, hashes = _model_hashes(paths)
+    hashes[model_file.resolve().relative_to(paths.root.resolve()).as_posix()] = _sha256(model_file)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix(".part")
+    tmp.write_text(json.dumps(hashes, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, f)
 
 
 def _user_sentiment(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -428,9 +478,7 @@ class SentimentReport(Report):
         model = None
         model_file = _model_file(ctx, p.model_path) if p.model_path else None
         if model_file is not None and model_file.exists() and not p.retrain:
-            import joblib
-
-            model = joblib.load(model_file)
+            model = _load_model(ctx, model_file)
             rep.notes.append(f"领域模型从文件加载、未重新训练 domain model loaded from {p.model_path}, not retrained")
             rep.model_path = str(model_file)
         if tr is not None:
@@ -599,6 +647,7 @@ class SentimentReport(Report):
         path = Path(self.model_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(self.model, path)
+        _record_model(ctx.paths, path)  # the hash a later run checks before loading it
         return [path]
 
     def _show(self, part: str):

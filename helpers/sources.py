@@ -1,24 +1,31 @@
-"""Reading raw input files for ingest: encodings (detected or given, GBK/GB18030 transcoded in a stream),
-formats (CSV, Excel, Parquet, JSON lines; gzip; globs), and the DuckDB relation that reads every source column
-as text. Nothing here changes a value; cleaning is :mod:`helpers.ingest`, typed values :mod:`helpers.values`.
+"""Reading raw input files for ingest: encodings (detected or given, per line: :mod:`helpers.textfiles`),
+formats (CSV, whitespace-aligned text, Excel, Parquet, JSON lines; gzip; globs), and the DuckDB view that reads
+every source column as text, plus the lines the reader could not read, each with a reason (``bad_encoding``,
+``line_too_long``, ``bad_csv_line``, ``bad_json_line``) and its line number, so that rows in = clean +
+quarantined. Nothing here changes a value; cleaning is :mod:`helpers.ingest`, typed values
+:mod:`helpers.values`.
 """
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import hashlib
 import os
+import re
+import zlib
 from pathlib import Path
+
+import duckdb
 
 from .errors import IngestError
 from .params import Source
+from .textfiles import SAMPLE_BYTES, Prepared, detect_encoding, prepare_text, transcode_to_utf8
 
-__all__ = ["detect_encoding", "transcode_to_utf8", "SAMPLE_BYTES"]
+__all__ = ["detect_encoding", "transcode_to_utf8", "SAMPLE_BYTES", "read_raw", "READ_REASONS", "engine_message"]
 
-#: bytes read from the start of a file to detect its encoding
-SAMPLE_BYTES = 4 << 20
-_SAMPLE_BYTES = SAMPLE_BYTES
+#: reasons given to lines the reader could not turn into a row (before any cleaning rule)
+READ_REASONS = ("bad_encoding", "line_too_long", "bad_csv_line", "bad_json_line")
+#: characters of a rejected line kept in the quarantine's ``raw_line``
+RAW_LINE_CHARS = 2000
 
 
 # ------------------------------------------------------------------------------------------- SQL helpers
@@ -36,68 +43,6 @@ def _lit(value) -> str:
 
 def _list_lit(values) -> str:
     return "[" + ", ".join(_lit(v) for v in values) + "]"
-
-
-# ------------------------------------------------------------------------------------------- encodings
-def _open_binary(path: str):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-
-
-def detect_encoding(path: str | os.PathLike) -> str:
-    """Guess a text file's encoding from its first 4 MiB: ``utf-8-sig`` (BOM), ``utf-8``, else ``gb18030``.
-
-    GB18030 is a superset of GBK and GB2312, the encodings of most Chinese exports (Excel "CSV" on a
-    Chinese Windows). Gzipped files are looked into.
-    """
-    with _open_binary(str(path)) as fh:
-        head = fh.read(_SAMPLE_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise IngestError(
-            f"{path}: cannot tell the text encoding (neither UTF-8 nor GB18030); set "
-            f"tables.<table>.source.encoding in the campaign params (e.g. big5 or latin-1)"
-        ) from None
-
-
-def transcode_to_utf8(
-    src: str | os.PathLike, dst: str | os.PathLike, encoding: str, *, chunk_chars: int = 8 << 20
-) -> Path:
-    """Stream ``src`` (any codec Python knows; gzip allowed) into ``dst`` as UTF-8, in bounded memory."""
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_suffix(dst.suffix + ".part")
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    done = 0
-    try:
-        with _open_binary(str(src)) as fin, open(tmp, "w", encoding="utf-8", newline="") as fout:
-            while True:
-                block = fin.read(chunk_chars)
-                try:
-                    fout.write(decoder.decode(block, final=not block))
-                except UnicodeDecodeError as e:
-                    raise IngestError(
-                        f"{src}: not valid {encoding} near byte {done + e.start:,}; set "
-                        f"tables.<table>.source.encoding to the file's real encoding"
-                    ) from None
-                if not block:
-                    break
-                done += len(block)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dst
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -131,73 +76,302 @@ def _cache_name(path: str, suffix: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16] + suffix
 
 
-def _raw_relation_sql(source: Source, files: list[str], fmt: str, cache: Path) -> tuple[str, str | None]:
-    """SQL of a relation with every source column as VARCHAR plus ``__file`` and ``__row``."""
-    encoding = None
-    if fmt == "csv":
-        readable = []
-        encs = set()
-        for f in files:
-            enc = source.encoding if source.encoding != "auto" else detect_encoding(f)
-            encs.add(enc)
-            if enc in ("utf-8", "utf-8-sig"):
-                readable.append((f, f))
-            else:
-                out = cache / "transcoded" / _cache_name(f, ".csv")
-                if not out.exists():
-                    transcode_to_utf8(f, out, enc)
-                readable.append((f, str(out)))
-        encoding = ",".join(sorted(encs))
-        opts = [
-            "all_varchar = true",
-            f"header = {str(source.header).lower()}",
-            "union_by_name = true",
-            "filename = '__file'",
-            "null_padding = true",
-        ]
-        if source.delimiter:
-            opts.append(f"delim = {_lit(source.delimiter)}")
-        inner = f"read_csv({_list_lit([r for _, r in readable])}, {', '.join(opts)})"
-        # report original file names, not transcoded copies
-        mapping = {r: f for f, r in readable}
-        file_expr = "CASE __file " + " ".join(f"WHEN {_lit(r)} THEN {_lit(f)}" for r, f in mapping.items()) + " END"
-        return (f"SELECT * EXCLUDE (__file), {file_expr} AS __file FROM {inner}", encoding)
-    if fmt == "excel":
-        import pandas as pd
-
-        parts = []
-        for f in files:
-            out = cache / "excel" / _cache_name(f, ".parquet")
-            if not out.exists():
-                out.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    df = pd.read_excel(f, sheet_name=source.sheet if source.sheet is not None else 0, dtype=str)
-                except ValueError as e:
-                    raise IngestError(f"{f}: cannot read sheet {source.sheet!r}: {e}") from None
-                df.columns = [str(c) for c in df.columns]
-                df.to_parquet(out, index=False)
-            parts.append(f"SELECT *, {_lit(f)} AS __file FROM read_parquet({_lit(str(out))})")
-        return " UNION ALL BY NAME ".join(parts), None
-    if fmt == "parquet":
-        return (
-            f"SELECT *, filename AS __file FROM read_parquet({_list_lit(files)}, filename = true, union_by_name = true)"
-        ), None
-    if fmt == "jsonl":
-        return (
-            f"SELECT *, filename AS __file FROM read_json({_list_lit(files)}, format = 'newline_delimited', "
-            "filename = true, union_by_name = true)"
-        ), None
-    raise IngestError(f"unsupported format {fmt!r}")
+_READ_COLS = "__file, __fi, __ord, __read_reason, __line, __raw_line"
 
 
-def _varchar_view(con, name: str, rel_sql: str) -> list[str]:
-    """Create view ``name`` with all source columns cast to VARCHAR, plus ``__file``, ``__row``; return
-    the source column names."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}__any AS {rel_sql}")
-    cols = [r[0] for r in con.execute(f"DESCRIBE {name}__any").fetchall()]
-    src_cols = [c for c in cols if c not in ("__file", "filename")]
-    casts = ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in src_cols)
+def read_raw(con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None):
+    """Create the temp view ``name``: every source column as trimmed text (empty -> NULL), ``__file``,
+    ``__row`` (1-based data row), and, for lines the reader could not read, one row each with all source
+    columns NULL, ``__read_reason``, ``__line`` (line number in the raw file) and ``__raw_line`` (its first
+    characters). Returns ``(source column names, encodings read)``; what the reader had to relax is appended
+    to ``notes``.
+
+    Raises :class:`IngestError` naming the table, the file, the line and the source option to set, with the
+    engine's whole message, when a file cannot be read at all.
+    """
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {casts}, __file, row_number() OVER () AS __row FROM {name}__any"
+        f"CREATE OR REPLACE TEMP TABLE {name}__rejects (__file VARCHAR, __fi BIGINT, __ord BIGINT, "
+        "__read_reason VARCHAR, __line BIGINT, __raw_line VARCHAR)"
     )
-    return src_cols
+    encoding = None
+    parts: list[str] = []
+    if fmt == "csv":
+        encs = set()
+        for i, f in enumerate(files):
+            encs.add(_read_csv_file(con, name, i, f, source, cache, table, notes if notes is not None else []))
+            parts.append(f"SELECT * FROM {name}__f{i}")
+        encoding = ",".join(sorted(encs))
+    elif fmt == "jsonl":
+        for i, f in enumerate(files):
+            _read_jsonl_file(con, name, i, f, source, table)
+            parts.append(f"SELECT * FROM {name}__f{i}")
+    elif fmt == "excel":
+        for i, f in enumerate(files):
+            out = _excel_copy(f, source, cache)
+            parts.append(
+                f"SELECT *, {_lit(f)} AS __file, {i} AS __fi, row_number() OVER () AS __ord "
+                f"FROM read_parquet({_lit(str(out))})"
+            )
+    elif fmt == "parquet":
+        parts.append(
+            "SELECT * EXCLUDE (filename), filename AS __file, 0 AS __fi, row_number() OVER () AS __ord "
+            f"FROM read_parquet({_list_lit(files)}, filename = true, union_by_name = true)"
+        )
+    else:
+        raise IngestError(f"tables.{table}.source.format: unsupported format {fmt!r}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name}__any AS {' UNION ALL BY NAME '.join(parts)}")
+        cols = [r[0] for r in con.execute(f"DESCRIBE {name}__any").fetchall()]
+    except duckdb.Error as e:
+        raise IngestError(
+            f"tables.{table}: cannot read {_where(files)} as {fmt}: {engine_message(e)}\n"
+            f"  fix: {_hint(str(e), table, source, fmt)}"
+        ) from None
+    src_cols = [c for c in cols if c not in ("__file", "__fi", "__ord", "filename")]
+    casts = ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in src_cols)
+    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {_ident(c)}" for c in src_cols)
+    # typed date/time columns (Parquet TIMESTAMP / TIMESTAMPTZ) are also kept as read, as "__typed_<col>", so that
+    # ingest converts them to campaign-local time directly, never through text (helpers.values.typed_ts_sql)
+    kinds = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}__any").fetchall()}
+    temporal = [c for c in src_cols if str(kinds[c]).startswith(("TIMESTAMP", "DATE"))]
+    casts += "".join(f", {_ident(c)} AS {_ident('__typed_' + c)}" for c in temporal)
+    nulls += "".join(f", CAST(NULL AS {kinds[c]}) AS {_ident('__typed_' + c)}" for c in temporal)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS "
+        f"SELECT {casts}{', ' if casts else ''}__file, row_number() OVER (ORDER BY __fi, __ord) AS __row, "
+        "CAST(NULL AS VARCHAR) AS __read_reason, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS VARCHAR) AS __raw_line "
+        f"FROM {name}__any UNION ALL "
+        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line "
+        f"FROM {name}__rejects"
+    )
+    return src_cols, encoding
+
+
+def _where(files: list[str]) -> str:
+    return f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
+
+
+def engine_message(e: BaseException, *, max_line_chars: int = 300, max_lines: int = 40) -> str:
+    """The engine's whole error message (every line, not only the first), without the echoed SQL; each line
+    cut to ``max_line_chars`` (an over-long CSV line is echoed whole by DuckDB)."""
+    lines = []
+    for line in str(e).splitlines():
+        if line.startswith("LINE 1:") or (line.strip() and set(line.strip()) == {"^"}):
+            continue  # our own SQL, echoed
+        if len(line) > max_line_chars:
+            line = line[:max_line_chars] + f"... ({len(line):,} characters)"
+        lines.append(line.rstrip())
+    while lines and not lines[-1]:
+        lines.pop()
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more lines)"]
+    return "\n    ".join(lines)
+
+
+def _hint(msg: str, table: str, source: Source, fmt: str) -> str:
+    """The source option to set for an engine error ``msg``."""
+    key = f"tables.{table}.source"
+    low = msg.lower()
+    if "sniffing" in low or "dialect" in low:
+        return f"set {key}.delimiter (',', ';', '\\t', '|' or whitespace) and {key}.header (true/false)"
+    if "maximum line size of" in low:
+        return f"set {key}.max_line_size to more bytes than the longest line (now {source.max_line_size:,})"
+    if "unicode" in low or "encod" in low or "utf-8" in low or "utf8" in low:
+        return f"set {key}.encoding to the file's real encoding (e.g. gb18030, big5, latin-1)"
+    if "quote" in low:
+        return f"a quoted field is not closed: check {key}.delimiter and the file's quoting"
+    if "json" in low:
+        return f"the file is not JSON lines (one object per line): check {key}.format"
+    if "column" in low or "sniff" in low or "delimiter" in low or "dialect" in low:
+        return f"set {key}.delimiter (',', ';', '\\t', '|' or whitespace) and {key}.header (true/false)"
+    return f"check {key}: format ({fmt}), encoding, delimiter, header, max_line_size"
+
+
+def _line_of(msg: str) -> str:
+    m = re.search(r"on Line: (\d+)", msg)
+    return f", line {m.group(1)}" if m else ""
+
+
+def _csv_options(source: Source, *, whitespace: bool) -> list[str]:
+    opts = [
+        "all_varchar = true",
+        f"header = {str(source.header).lower()}",
+        "null_padding = true",  # short rows are padded ...
+        "parallel = false",  # ... which DuckDB's parallel reader cannot do with quoted newlines
+        f"max_line_size = {int(source.max_line_size)}",
+        f"buffer_size = {max(int(source.max_line_size) * 2, 32 << 20)}",
+    ]
+    if whitespace:
+        opts += ["delim = '\\t'", "quote = '\"'", "escape = '\"'"]
+    elif source.delimiter:  # a given delimiter: standard quoting, nothing left to sniff but the header
+        opts += [f"delim = {_lit(source.delimiter)}", "quote = '\"'", "escape = '\"'"]
+    return opts
+
+
+def _read_csv_file(con, name: str, i: int, f: str, source: Source, cache: Path, table: str, notes: list) -> str:
+    """Read one CSV file into the temp table ``<name>__f<i>`` and its unreadable lines into ``<name>__rejects``;
+    return its encoding."""
+    whitespace = source.delimiter == "whitespace"
+    try:
+        enc = source.encoding if source.encoding != "auto" else detect_encoding(f)
+        prepared = Prepared(f)
+        if enc not in ("utf-8", "utf-8-sig") or whitespace:
+            out = cache / "transcoded" / _cache_name(f, f".{enc}{'.ws' if whitespace else ''}.csv")
+            prepared = Prepared(str(out)) if out.exists() else prepare_text(f, out, enc, whitespace=whitespace)
+    except (OSError, EOFError, zlib.error) as e:
+        raise IngestError(
+            f"tables.{table}: cannot read {f}: {type(e).__name__}: {e}\n"
+            f"  fix: the file is damaged or not what its name says (.gz: gzip); check tables.{table}.source.path "
+            f"and source.format"
+        ) from None
+    opts = _csv_options(source, whitespace=whitespace)
+    try:
+        _scan_csv(con, name, i, f, prepared.path, opts)
+    except duckdb.Error as e:
+        if "maximum line size of" not in str(e).lower():
+            prepared = _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes)
+        else:  # an over-long line where DuckDB sniffs the dialect: leave such lines out, for the quarantine
+            out = cache / "transcoded" / _cache_name(f, f".{enc}{'.ws' if whitespace else ''}.short.csv")
+            prepared = prepare_text(f, out, enc, whitespace=whitespace, max_line_bytes=int(source.max_line_size))
+            try:
+                _scan_csv(con, name, i, f, prepared.path, opts)
+            except duckdb.Error as e2:
+                prepared = _lenient_scan(con, name, i, f, prepared, opts, e2, table, source, notes)
+    _collect_rejects(con, name, i, f, prepared)
+    return enc
+
+
+def _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes) -> Prepared:
+    """DuckDB could not sniff the dialect in strict mode (junk lines, stray quotes in the sample): read again
+    with ``strict_mode = false`` and say so in the table's notes; any other error is raised."""
+    if "sniffing" not in str(e).lower():
+        raise _read_error(e, table, f, source, "csv") from None
+    try:
+        _scan_csv(con, name, i, f, prepared.path, opts + ["strict_mode = false"])
+    except duckdb.Error:
+        raise _read_error(e, table, f, source, "csv") from None
+    notes.append(
+        f"{f}: the CSV dialect could not be detected strictly; read leniently (quotes inside unquoted fields "
+        f"kept as text); set tables.{table}.source.delimiter to read it strictly"
+    )
+    return prepared
+
+
+def _read_error(e: BaseException, table: str, f: str, source: Source, fmt: str) -> IngestError:
+    return IngestError(
+        f"tables.{table}: cannot read {f}{_line_of(str(e))} as {fmt}: {engine_message(e)}\n"
+        f"  fix: {_hint(str(e), table, source, fmt)}"
+    )
+
+
+def _scan_csv(con, name: str, i: int, label: str, path: str, opts: list[str]) -> None:
+    for t in (f"{name}__rej", f"{name}__scan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    opts = opts + ["store_rejects = true", f"rejects_table = '{name}__rej'", f"rejects_scan = '{name}__scan'"]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}__f{i} AS SELECT *, {_lit(label)} AS __file, {i} AS __fi, "
+        f"row_number() OVER () AS __ord FROM read_csv({_lit(path)}, {', '.join(opts)})"
+    )
+
+
+_REASON_OF = (
+    "CASE WHEN error_type IN ('INVALID ENCODING', 'INVALID UNICODE') THEN 'bad_encoding' "
+    "WHEN error_type = 'LINE SIZE OVER MAXIMUM' THEN 'line_too_long' ELSE {other} END"
+)
+
+
+def _collect_rejects(con, name: str, i: int, f: str, prepared: Prepared, *, other: str = "bad_csv_line") -> None:
+    """Copy the lines DuckDB rejected (one row per line) and those left out of a prepared copy into
+    ``<name>__rejects``, with line numbers in the raw file."""
+    line = "e.line"
+    if prepared.removed:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__pos (p BIGINT)")
+        con.executemany(f"INSERT INTO {name}__pos VALUES (?)", [[p] for p in prepared.positions()])
+        line = f"e.line + (SELECT count(*) FROM {name}__pos WHERE p <= e.line)"
+        con.executemany(
+            f"INSERT INTO {name}__rejects VALUES (?, ?, NULL, ?, ?, ?)",
+            [[f, i, reason, n, raw[:RAW_LINE_CHARS]] for n, reason, raw in prepared.removed],
+        )
+    con.execute(
+        f"INSERT INTO {name}__rejects SELECT {_lit(f)}, {i}, NULL, "
+        f"first({_REASON_OF.format(other=_lit(other))} ORDER BY e.column_idx), {line}, "
+        f"left(first(e.csv_line ORDER BY e.column_idx), {RAW_LINE_CHARS}) "
+        f"FROM {name}__rej e GROUP BY e.line ORDER BY e.line"
+    )
+
+
+def _read_jsonl_file(con, name: str, i: int, f: str, source: Source, table: str) -> None:
+    """JSON lines: each line read as text first; every field of every object extracted as text (nested
+    objects and arrays as their JSON text; a string without its quotes; a number as written), so that types
+    mixed across lines never change a value. Lines that are not a JSON object are ``bad_json_line``."""
+    lines = f"{name}__lines{i}"
+    opts = [
+        "columns = {'line': 'VARCHAR'}",
+        "header = false",
+        "delim = '\\0'",
+        "quote = ''",
+        "escape = ''",
+        "parallel = false",
+        f"max_line_size = {int(source.max_line_size)}",
+        f"buffer_size = {max(int(source.max_line_size) * 2, 32 << 20)}",
+        "store_rejects = true",
+        f"rejects_table = '{name}__rej'",
+        f"rejects_scan = '{name}__scan'",
+    ]
+    for t in (f"{name}__rej", f"{name}__scan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT __ord, line, "
+            "CAST(CASE WHEN json_valid(line) THEN line END AS JSON) AS __j FROM ("
+            f"SELECT row_number() OVER () AS __ord, rtrim(line, chr(13)) AS line FROM read_csv({_lit(f)}, "
+            f"{', '.join(opts)})) WHERE trim(COALESCE(line, '')) <> ''"
+        )
+    except duckdb.Error as e:
+        raise _read_error(e, table, f, source, "jsonl") from None
+    # lines DuckDB rejected are not counted by __ord: the raw line number of row n is n + #{positions <= n}
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}__pos AS SELECT DISTINCT p, count(*) OVER (ORDER BY p) AS c FROM "
+        f"(SELECT line - row_number() OVER (ORDER BY line) + 1 AS p FROM (SELECT DISTINCT line FROM {name}__rej))"
+    )
+    _collect_rejects(con, name, i, f, Prepared(f), other="bad_json_line")
+    con.execute(
+        f"INSERT INTO {name}__rejects SELECT {_lit(f)}, {i}, NULL, 'bad_json_line', "
+        f"l.__ord + COALESCE(pos.c, 0), left(l.line, {RAW_LINE_CHARS}) "
+        f"FROM (SELECT * FROM {lines} WHERE __j IS NULL OR json_type(__j) <> 'OBJECT') l "
+        f"ASOF LEFT JOIN {name}__pos pos ON l.__ord >= pos.p"
+    )
+    keys = con.execute(
+        "SELECT k FROM (SELECT __ord, unnest(json_keys(__j)) AS k, generate_subscripts(json_keys(__j), 1) AS pos "
+        f"FROM {lines} WHERE json_type(__j) = 'OBJECT') GROUP BY k ORDER BY min(__ord * 100000 + pos)"
+    ).fetchall()
+    names = [k for (k,) in keys]
+    pointers = _list_lit(["/" + k.replace("~", "~0").replace("/", "~1") for k in names])
+    cols = ", ".join(f"__v[{n + 1}] AS {_ident(k)}" for n, k in enumerate(names))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}__f{i} AS SELECT {cols}{', ' if cols else ''}{_lit(f)} AS __file, "
+        f"{i} AS __fi, __ord FROM (SELECT __ord, "
+        f"{'json_extract_string(__j, ' + pointers + ')' if names else 'NULL'} AS __v "
+        f"FROM {lines} WHERE json_type(__j) = 'OBJECT') ORDER BY __ord"
+    )
+    con.execute(f"DROP TABLE {lines}")
+
+
+def _excel_copy(f: str, source: Source, cache: Path) -> Path:
+    import pandas as pd
+
+    out = cache / "excel" / _cache_name(f, f".{'h' if source.header else 'n'}.parquet")
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            df = pd.read_excel(
+                f,
+                sheet_name=source.sheet if source.sheet is not None else 0,
+                dtype=str,
+                header=0 if source.header else None,
+            )
+        except ValueError as e:
+            raise IngestError(f"{f}: cannot read sheet {source.sheet!r}: {e}; check source.sheet") from None
+        df.columns = [str(c) if source.header else f"column{c}" for c in df.columns]
+        df.to_parquet(out, index=False)
+    return out

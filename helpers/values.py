@@ -1,16 +1,30 @@
 """Typed values from source text, as DuckDB SQL: timestamps (formats, offsets, time zones -> campaign-local
-naive time), numbers, and the campaign's extra rules. Used by :mod:`helpers.ingest`; docs/cleaning.md has
-every rule.
+naive time; typed TIMESTAMP / TIMESTAMPTZ source columns directly), numbers (decimal comma, full-width digits,
+currency signs, accounting negatives, finite only), placeholder nulls, generated order ids, and the campaign's
+extra rules. Used by :mod:`helpers.ingest`; docs/cleaning.md has every rule.
 """
 
 from __future__ import annotations
 
 import difflib
+import gzip
 
 from .params import Rule
-from .sources import _list_lit, _lit
+from .sources import _ident, _list_lit, _lit
 
-__all__ = ["ts_sql"]
+__all__ = ["ts_sql", "typed_ts_sql", "num_sql", "nulls_sql", "guess_decimal", "row_order_id_sql", "MAX_ABS_NUMBER"]
+
+#: largest magnitude a clean number may have: 2**53, the end of a double's exact integers. Anything larger
+#: (``1e308``), or not finite (``inf``, ``NaN``, ``1e309`` overflowing to inf), is ``bad_number``: summed, such
+#: values make totals (RFM monetary, spend) infinite or meaningless.
+MAX_ABS_NUMBER = float(2**53)
+
+# NFKC for the characters numbers and times are written with: full-width ASCII (U+FF01..U+FF5E, e.g.
+# '１２.５', '－', '（５）'), ideographic / no-break / thin spaces, full-width currency signs
+_FW_FROM = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\u202f\u2009\uffe5\uffe1\uffe0"
+_FW_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + "    ¥£¢"
+# currency signs and units stripped from numbers (after NFKC), anywhere in the value
+_CURRENCY = "(?i)(rmb|cny|usd|eur|元|¥|\\$|€|£|¢)"
 
 _NAIVE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -61,8 +75,11 @@ def ts_sql(expr: str, *, fmt: str = "auto", source_tz: str, campaign_tz: str) ->
         return aware(f"to_timestamp(TRY_CAST({x} AS DOUBLE) / {div})")
 
     s = f"TRIM({expr})"
-    # '... UTC' / trailing 'Z' -> explicit offset
+    # '... UTC' / trailing 'Z' -> explicit offset; a space before the offset goes; '+08' (PostgreSQL / Hologres
+    # timestamptz text) -> '+08:00'. An offset needs a time before it, so '2024-03-01' is never read as '-01'.
     s_off = f"regexp_replace(regexp_replace({s}, '\\s*UTC$', '+00:00'), 'Z$', '+00:00')"
+    s_off = f"regexp_replace({s_off}, '(:\\d\\d(?:\\.\\d+)?)\\s+([+-]\\d\\d(?::?\\d\\d)?)$', '\\1\\2')"
+    s_off = f"regexp_replace({s_off}, '(:\\d\\d(?:\\.\\d+)?[+-]\\d\\d)$', '\\1:00')"
     if fmt == "epoch_s":
         return epoch(s, 1)
     if fmt == "epoch_ms":
@@ -81,9 +98,105 @@ def ts_sql(expr: str, *, fmt: str = "auto", source_tz: str, campaign_tz: str) ->
     )
 
 
-def _num_sql(expr: str) -> str:
-    # a plain number casts directly; only the rest ('1,200.00', '¥12') goes through the regex
-    return f"COALESCE(TRY_CAST({expr} AS DOUBLE), TRY_CAST(regexp_replace({expr}, '[,\\s¥$€£]', '', 'g') AS DOUBLE))"
+def typed_ts_sql(col: str, dtype: str, *, source_tz: str, campaign_tz: str) -> str | None:
+    """SQL turning a typed source column (``col``, an SQL expression of DuckDB type ``dtype``) into a naive
+    campaign-local TIMESTAMP without going through text, or None when ``dtype`` is not a date/time type.
+
+    ``TIMESTAMP WITH TIME ZONE`` (Parquet ``isAdjustedToUTC``: pandas, Spark and Arrow time-zone-aware
+    exports) is an instant: converted to the campaign time zone. ``TIMESTAMP`` (any precision) and ``DATE``
+    are wall-clock times in ``source_tz``.
+    """
+    t = dtype.upper()
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
+        return f"timezone({_lit(campaign_tz)}, {col})"
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        x = f"CAST({col} AS TIMESTAMP)"
+        if source_tz == campaign_tz:
+            return x
+        return f"timezone({_lit(campaign_tz)}, timezone({_lit(source_tz)}, {x}))"
+    return None
+
+
+# ------------------------------------------------------------------------------------------- numbers
+def num_sql(expr: str, *, decimal: str = ".") -> str:
+    """SQL turning text ``expr`` into a finite DOUBLE, NULL when it is not a number (``bad_number``).
+
+    In order: full-width characters to ASCII (NFKC: ``１２.５`` -> ``12.5``); currency signs and units removed
+    (``元 ¥ ￥ $ € £ RMB CNY USD EUR``: ``12元``, ``¥8``, ``RMB 12``); accounting negatives ``(5.00)`` -> ``-5``;
+    then with ``decimal="."``: ``1,200.50`` / ``1 200.50`` (thousands grouped by three) or any number DuckDB
+    casts (``1e3``); with ``decimal=","``: ``1,5`` and ``1.200,50`` / ``1 200,50``. Anything else, e.g. ``1,5``
+    with ``decimal="."`` or ``1.5`` with ``decimal=","``, is NULL rather than a wrong number (never 15 or
+    1.2005). Non-finite values (``NaN``, ``inf``, ``1e309``) and magnitudes above :data:`MAX_ABS_NUMBER`
+    (``1e308``) are NULL too.
+    """
+    if decimal not in (".", ","):
+        raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
+    s = f"translate({expr}, {_lit(_FW_FROM)}, {_lit(_FW_TO)})"
+    s = f"trim(regexp_replace({s}, {_lit(_CURRENCY)}, '', 'g'))"
+    s = f"regexp_replace({s}, '^\\(\\s*([^()]*?)\\s*\\)$', '-\\1')"
+    if decimal == ".":
+        slow = (
+            f"CASE WHEN regexp_full_match({s}, '[+-]?\\d{{1,3}}([, ]\\d{{3}})+(\\.\\d*)?') "
+            f"THEN TRY_CAST(regexp_replace({s}, '[, ]', '', 'g') AS DOUBLE) "
+            f"WHEN contains({s}, ',') THEN NULL ELSE TRY_CAST({s} AS DOUBLE) END"
+        )
+        # a plain number casts directly (cheap); only the rest goes through the rules above
+        v = f"COALESCE(TRY_CAST({expr} AS DOUBLE), {slow})"
+    else:
+        v = (
+            f"CASE WHEN regexp_full_match({s}, '[+-]?(\\d+(,\\d*)?|,\\d+)') "
+            f"THEN TRY_CAST(replace({s}, ',', '.') AS DOUBLE) "
+            f"WHEN regexp_full_match({s}, '[+-]?\\d{{1,3}}([. ]\\d{{3}})+(,\\d*)?') "
+            f"THEN TRY_CAST(replace(regexp_replace({s}, '[. ]', '', 'g'), ',', '.') AS DOUBLE) END"
+        )
+    return f"(CASE WHEN isfinite(__v) AND abs(__v) <= {MAX_ABS_NUMBER!r} THEN __v END)".replace("__v", f"({v})")
+
+
+#: the former name (rules ``lt`` / ``gt`` use it)
+_num_sql = num_sql
+
+
+def guess_decimal(con, relation: str, columns: list[str], *, sample_rows: int = 100_000) -> str:
+    """``","`` when the values of ``columns`` in ``relation`` look like decimal commas (``1,5``, ``1.200,50``)
+    more often than like decimal points (``1.5``, ``1,200.50``), else ``"."``; reads the first
+    ``sample_rows`` rows. ``1,500`` (either) counts for neither."""
+    if not columns:
+        return "."
+    vals = ", ".join(_ident(c) for c in columns)
+    comma = "[+-]?(\\d+,(\\d{1,2}|\\d{4,})|\\d{1,3}(\\.\\d{3})+,\\d+)"
+    dot = "[+-]?(\\d+\\.(\\d{1,2}|\\d{4,})|\\d{1,3}(,\\d{3})+\\.\\d+)"
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE regexp_full_match(v, '{comma}')), "
+        f"count(*) FILTER (WHERE regexp_full_match(v, '{dot}')) "
+        f"FROM (SELECT unnest([{vals}]) AS v FROM (SELECT * FROM {relation} LIMIT {int(sample_rows)}))"
+    ).fetchone()
+    return "," if row is not None and row[0] > row[1] else "."
+
+
+def semicolon_separated(path: str) -> bool:
+    """True when the first line of the text file ``path`` (gzip allowed) has more ``;`` than ``,`` and tabs."""
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as fh:
+        head = fh.read(1 << 16).split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return head.count(";") > max(head.count(","), head.count("\t"))
+
+
+# ------------------------------------------------------------------------------------------- missing values
+def nulls_sql(expr: str, null_values: list[str]) -> str:
+    """``expr`` with the placeholder values (``NULL``, ``\\N``, ``-`` ...; compared after trimming) as NULL."""
+    vals = [v.strip() for v in null_values if v.strip()]
+    if not vals:
+        return expr
+    return f"(CASE WHEN {expr} IN ({', '.join(_lit(v) for v in vals)}) THEN NULL ELSE {expr} END)"
+
+
+def row_order_id_sql(user_expr: str, ts_expr: str, row_expr: str = "__row") -> str:
+    """A deterministic order id for order tables without one: ``o_`` + 16 hex digits of
+    md5(user id | time text | source row). The same file gives the same ids on every run; each row is its own
+    order (rows of one order cannot be told apart without an id)."""
+    return (
+        f"('o_' || substr(md5(concat_ws('|', COALESCE({user_expr}, ''), COALESCE({ts_expr}, ''), "
+        f"CAST({row_expr} AS VARCHAR))), 1, 16))"
+    )
 
 
 def _rule_sql(rule: Rule, colexpr: str) -> str:

@@ -173,7 +173,9 @@ def test_ingest_pseudonymises_every_table_and_the_quarantine(tmp_path, write_par
     assert qe.loc["out_of_period", "uid"] == hmac_pseudo("B2", KEY)
     assert pd.isna(qe.loc["missing_user_id", "uid"])
     qu = pd.read_parquet(paths.quarantine / "users.parquet")
-    assert list(qu.columns) == ["reason", "source_file", "source_row", "用户", "age"]  # no 城市 (city), no phone
+    qcols = [c for c in qu.columns if c not in ("source_line", "raw_line")]  # line number, raw text (empty here)
+    assert qcols == ["reason", "source_file", "source_row", "用户", "age"]  # no 城市 (city), no phone
+    assert "raw_line" not in qu or qu["raw_line"].isna().all()  # pseudonyms on: the raw line is not kept
     assert qu["用户"].tolist() == [hmac_pseudo("A1", KEY)]
     qcsv = (paths.quarantine / "users.csv").read_text(encoding="utf-8-sig")
     assert "A1" not in qcsv and "13800000001" not in qcsv and "北京" not in qcsv
@@ -362,8 +364,13 @@ def test_demo_run_with_pseudonyms_shows_no_raw_id(tmp_path, monkeypatch):
     # every clean table holds exactly the independently computed pseudonyms
     users = pd.read_parquet(root / "data" / "users.parquet")
     assert set(users["user_id"]) == {hmac_pseudo(u, KEY) for u in ids}
-    for t in ("events", "orders", "reviews"):
+    for t in ("orders", "reviews"):
         assert set(pd.read_parquet(root / "data" / f"{t}.parquet")["user_id"]) <= set(users["user_id"]), t
+    # events: users, plus devices that never logged in, which keep their own (pseudonymised) id
+    ev = pd.read_parquet(root / "data" / "events.parquet")
+    others = ev[~ev["user_id"].isin(users["user_id"])]
+    assert len(others) and (others["user_id"] == others["original_user_id"]).all()
+    assert ev["user_id"].str.match(r"^u_[0-9a-f]{16}$").all() and ev["original_user_id"].str.match(r"^u_").all()
 
     # no raw id in any page, executed notebook, results file, quarantine file or clean table
     files = [

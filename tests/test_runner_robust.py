@@ -150,6 +150,8 @@ def test_referenced_files_enter_their_reports_fingerprint(tmp_path, write_params
     cfg = load_params(pfile)
     paths = campaign_paths("demo", tmp_path / "out").ensure()
     refs = referenced_files(cfg, paths)
+    plan = {"tracking.plan_file": ROOT / "params" / "tracking" / "demo_tracking_plan.yaml"}
+    assert refs.pop("ingest") == plan and refs.pop("data_quality") == plan  # the demo's tracking plan
     assert refs == {
         "sentiment": {
             "sentiment.stopwords_file": stop,
@@ -378,7 +380,7 @@ def test_demo_run_is_quiet_and_its_pages_hold_no_machine_paths_or_reprs(demo_run
         assert noise not in terminal, f"terminal shows {noise!r}:\n{terminal}"
     assert re.search(r"\[\s+ok\] user_profile", terminal)
     pages = sorted(root.glob("*.html"))
-    assert len(pages) == 10, [p.name for p in pages]  # the index and nine reports
+    assert len(pages) == 11, [p.name for p in pages]  # the index and ten reports (data_quality: the demo has a plan)
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for bad in ("PosixPath", "WindowsPath", str(ROOT), str(root), str(root.resolve()), "/work/", "/tmp/"):

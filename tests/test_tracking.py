@@ -1,0 +1,351 @@
+"""The tracking plan: its formats (params, YAML, CSV, Excel), its validation messages, display names, and the
+ingest checks on hand-made rows with every violation kind counted exactly (rows in = clean + quarantined)."""
+
+import hashlib
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+
+from helpers.errors import ParamsError
+from helpers.ingest import ingest_campaign
+from helpers.locations import campaign_paths
+from helpers.params import load_params
+from helpers.tracking import PLAN_CHECKS_FILE, load_plan, parse_plan, read_plan_file
+
+PLAN = """
+global_properties:
+  platform: {type: enum, required: true, values: [iOS, Android]}
+events:
+  view:
+    display_name: 浏览商品
+    owner: 商品组
+    properties:
+      item_id: {type: string, required: true}
+      price: {type: number}
+  pay:
+    display_name: 支付成功
+    properties:
+      amount: {type: number, required: true}
+      qty: {type: integer}
+      paid_at: {type: timestamp}
+      first: {type: boolean}
+"""
+
+HEADER = "uid,event,time,platform,item,price,amount,qty,paid_at,first\n"
+# the violations each row has, by hand; `unknown_event` rows fail the campaign's events: list first
+ROWS = [
+    ("u1,view,2024-01-02 10:00:00,iOS,I1,12.5,,,,", []),
+    ("u1,pay,2024-01-02 10:05:00,iOS,,,12.5,2,2024-01-02 10:05:00,true", []),
+    ("u2,view,2024-01-02 11:00:00,Android,I2,,,,,", []),
+    ("u2,view,2024-01-02 11:01:00,,I2,,,,,", ["plan_missing_platform"]),
+    ("u2,view,2024-01-03 11:02:00,Web,,,,,,", ["plan_missing_item_id", "plan_bad_enum_platform"]),
+    ("u3,view,2024-01-03 09:00:00,iOS,I3,cheap,,,,", ["plan_bad_type_price"]),
+    (
+        "u3,pay,2024-01-03 09:10:00,iOS,,,,2.5,later,maybe",
+        ["plan_missing_amount", "plan_bad_type_qty", "plan_bad_type_paid_at", "plan_bad_type_first"],
+    ),
+    ("u3,share,2024-01-03 09:20:00,iOS,,,,,,", ["plan_unknown_event"]),
+    ("u4,share,2024-01-04 09:20:00,,,,,,,", ["plan_unknown_event"]),
+    ("u4,debug,2024-01-04 09:30:00,iOS,,,,,,", "unknown_event"),  # not in tables.events.events
+    ("u4,view,2023-12-01 09:30:00,Web,,,,,,", "out_of_period"),  # structural reasons come first, not counted
+]
+
+PARAMS = """
+campaign: {name}
+title: 测试
+period: {{start: 2024-01-01, end: 2024-01-31}}
+tables:
+  events:
+    source: {{path: "{path}"}}
+    columns: {{user_id: uid, event: event, ts: time, platform: platform, item_id: item, amount: amount}}
+    events: [view, pay, share]
+tracking:
+  plan_file: {plan}
+  on_violation: {mode}
+"""
+
+
+def _setup(tmp_path, write_params, mode):
+    raw = tmp_path / "events.csv"
+    raw.write_text(HEADER + "\n".join(r for r, _ in ROWS) + "\n", encoding="utf-8")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN, encoding="utf-8")
+    p = write_params(PARAMS.format(name=f"t-{mode}", path=raw, plan=plan, mode=mode))
+    cfg = load_params(p)
+    return cfg, campaign_paths(cfg.campaign, tmp_path / "reports"), raw
+
+
+def _expected_counts():
+    """``{reason: rows}`` of every violation (a row counts once per violation); the events: list's
+    unknown_event rows are checked too, and are undeclared in the plan."""
+    out: dict[str, int] = {"plan_unknown_event": 1}
+    for _, v in ROWS:
+        if isinstance(v, list):
+            for r in v:
+                out[r] = out.get(r, 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("mode", ["flag", "quarantine"])
+def test_every_violation_kind_counted_exactly(tmp_path, write_params, mode):
+    cfg, paths, raw = _setup(tmp_path, write_params, mode)
+    digest = hashlib.sha256(raw.read_bytes()).hexdigest()
+    rep = ingest_campaign(cfg, paths, progress=False)["events"]
+    assert hashlib.sha256(raw.read_bytes()).hexdigest() == digest  # raw input only read
+    assert rep.rows_in == len(ROWS) == rep.rows_out + rep.rows_quarantined
+
+    checks = pd.read_parquet(paths.data / PLAN_CHECKS_FILE)
+    viol = checks[~checks["kind"].isin(["rows", "filled"])]
+    got = {
+        (f"plan_{k}" if k == "unknown_event" else f"plan_{k}_{p}"): int(n)
+        for (k, p), n in viol.groupby(["kind", "property"])["rows"].sum().items()
+    }
+    assert got == _expected_counts()
+    # rows checked: all but the structural rejects; the events: list's unknown_event rows are counted too
+    assert checks.loc[checks["kind"] == "rows", "rows"].sum() == len(ROWS) - 1
+    assert checks.query("kind == 'unknown_event'").groupby("event")["rows"].sum().to_dict() == {"debug": 1, "share": 2}
+    # per day and event: the day-3 pay row misses amount; fill of platform on view on day 2: 2 of 3
+    day2 = checks[(checks["day"] == pd.Timestamp("2024-01-02")) & (checks["event"] == "view")]
+    assert day2.query("property == 'platform' and kind == 'filled'")["rows"].item() == 2
+    assert day2.query("kind == 'rows'")["rows"].item() == 3
+
+    clean = pd.read_parquet(paths.table("events"))
+    n_viol = sum(1 for _, v in ROWS if isinstance(v, list) and v)
+    if mode == "flag":
+        assert rep.reasons == {"unknown_event": 1, "out_of_period": 1}
+        assert len(clean) == len(ROWS) - 2
+        flagged = clean.dropna(subset=["plan_flags"])
+        assert len(flagged) == n_viol
+        row = flagged[(flagged["event"] == "pay")]["plan_flags"].item().split(",")
+        assert row == ["plan_missing_amount", "plan_bad_type_qty", "plan_bad_type_paid_at", "plan_bad_type_first"]
+    else:
+        # one reason per row: the first violation in check order (unknown, missing, bad type, bad enum)
+        expected = {
+            "unknown_event": 1,
+            "out_of_period": 1,
+            "plan_unknown_event": 2,
+            "plan_missing_platform": 1,
+            "plan_missing_item_id": 1,
+            "plan_bad_type_price": 1,
+            "plan_missing_amount": 1,
+        }
+        assert rep.reasons == expected
+        assert len(clean) == len(ROWS) - sum(expected.values()) == 3
+        assert "plan_flags" not in clean.columns
+        q = pd.read_parquet(paths.quarantine / "events.parquet")
+        assert q["reason"].value_counts().to_dict() == expected
+    manifest = json.loads((paths.data / "_ingest.json").read_text(encoding="utf-8"))
+    # the note counts every checked row that breaks the plan: the events: list's unknown_event row too
+    assert f"{n_viol + 1} rows break it" in manifest["tables"]["events"]["notes"][0]
+
+
+def test_plan_formats_agree(tmp_path):
+    """The same plan as YAML, CSV and Excel parses to the same thing."""
+    yml = tmp_path / "p.yaml"
+    yml.write_text(PLAN, encoding="utf-8")
+    rows = [
+        ("*", "", "", "", "platform", "enum", "true", "iOS|Android"),
+        ("view", "浏览商品", "", "商品组", "item_id", "string", "是", ""),
+        ("view", "浏览商品", "", "", "price", "number", "", ""),
+        ("pay", "支付成功", "", "", "amount", "number", "required", ""),
+        ("pay", "", "", "", "qty", "integer", "", ""),
+        ("pay", "", "", "", "paid_at", "timestamp", "false", ""),
+        ("pay", "", "", "", "first", "boolean", "no", ""),
+    ]
+    cols = ["event", "display_name", "description", "owner", "property", "type", "required", "values"]
+    df = pd.DataFrame(rows, columns=cols)
+    df.to_csv(tmp_path / "p.csv", index=False, encoding="utf-8-sig")
+    df.to_excel(tmp_path / "p.xlsx", index=False)
+    plans = []
+    for f in ("p.yaml", "p.csv", "p.xlsx"):
+        data, problems = read_plan_file(tmp_path / f)
+        assert problems == [], f
+        plan, problems = parse_plan(data)
+        assert problems == [], f
+        plans.append(plan)
+    assert plans[0] == plans[1] == plans[2]
+    assert plans[0].properties_of("pay")["platform"].values == ("iOS", "Android")
+    assert plans[0].display_name("pay") == "支付成功" and plans[0].display_name("share") == "share"
+
+
+def test_plan_validation_messages(tmp_path):
+    bad = textwrap.dedent(
+        """
+        global_properties:
+          platform: {type: enum}
+        events:
+          view:
+            display_name: 浏览
+            properties:
+              price: {type: numbr}
+              platform: string
+              item_id: {type: string, values: [a]}
+          pay:
+            display_name: 浏览
+            owners: x
+        """
+    )
+    _, problems = parse_plan(__import__("yaml").safe_load(bad), source="plan.yaml")
+    msgs = dict(problems)
+    assert "an enum property needs its allowed values" in msgs["plan.yaml: global_properties.platform.values"]
+    assert "unknown type 'numbr' (did you mean 'number'?)" in msgs["plan.yaml: events.view.properties.price.type"]
+    assert "only enum properties take values" in msgs["plan.yaml: events.view.properties.item_id.values"]
+    assert "also the display name of 'view'" in msgs["plan.yaml: events.pay.display_name"]
+    assert "did you mean 'owner'" in msgs["plan.yaml: events.pay.owners"]
+    # a name given twice in YAML (which YAML itself silently keeps the last of) and in a CSV
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("events:\n  pay: {}\n  view: {}\n  pay: {}\n", encoding="utf-8")
+    _, problems = read_plan_file(dup)
+    assert "'pay' is given twice (lines 2 and 4): duplicate name" in problems[0][1]
+    csvf = tmp_path / "dup.csv"
+    csvf.write_text("event,property,type\npay,amount,number\npay,amount,integer\n", encoding="utf-8")
+    _, problems = read_plan_file(csvf)
+    assert problems == [
+        (f"{csvf} row 3", "duplicate name: property 'amount' of event 'pay' is already declared on row 2")
+    ]
+
+
+def test_params_report_plan_problems_with_the_file(tmp_path, write_params):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("event,property,type\npay,amount,money\n", encoding="utf-8")
+    raw = tmp_path / "e.csv"
+    raw.write_text(HEADER, encoding="utf-8")
+    p = write_params(PARAMS.format(name="bad", path=raw, plan=plan, mode="flag"))
+    with pytest.raises(ParamsError) as e:
+        load_params(p)
+    assert f"tracking.plan_file ({plan}): events.pay.properties.amount.type: unknown type 'money'" in str(e.value)
+
+
+def test_display_name_and_demo_plan():
+    import helpers
+    from helpers.tracking import display_name
+
+    cfg = load_params("demo")
+    plan = load_plan(cfg)
+    assert plan is not None and list(plan.events) == [
+        "login",
+        "launch",
+        "search",
+        "view",
+        "fav",
+        "cart",
+        "order",
+        "pay",
+    ]
+    ctx = type("Ctx", (), {"cfg": cfg})()
+    assert display_name(ctx, "pay") == "支付成功" and display_name(ctx, "share") == "share"
+    assert helpers.display_name is display_name
+
+
+# ------------------------------------------------------------------------------------------------ the report
+PLANTED_PLAN = """
+global_properties:
+  platform: {type: enum, required: true, values: [iOS, Android]}
+events:
+  launch: {display_name: 启动}
+  view: {display_name: 浏览商品, properties: {item_id: {type: string, required: true}}}
+  pay: {display_name: 支付成功, properties: {amount: {type: number, required: true}}}
+"""
+
+
+def _planted_campaign(tmp_path, write_params):
+    """60 days of launch/view/pay with weekly seasonality and noise; ``platform`` stops arriving on view
+    events from day 40; an undeclared ``share`` arrives every day; a stray ``debug`` event on 2 days."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    lines = ["uid,event,time,platform,item,amount"]
+    day0 = dt.datetime(2024, 3, 1)
+    for d in range(60):
+        for ev, lam in (("launch", 200), ("view", 500), ("pay", 40), ("share", 30)):
+            for i in range(rng.poisson(lam * (1.3 if (day0 + dt.timedelta(d)).weekday() >= 5 else 1))):
+                t = (day0 + dt.timedelta(days=d, seconds=int(rng.integers(0, 86400)))).strftime("%Y-%m-%d %H:%M:%S")
+                plat = "" if ev == "view" and d >= 40 else ("iOS", "Android")[i % 2]
+                item = f"I{i % 50}" if ev in ("view", "pay") else ""
+                amt = f"{10 + i % 90}.5" if ev == "pay" else ""
+                lines.append(f"u{i % 300},{ev},{t},{plat},{item},{amt}")
+        if d in (5, 33):
+            lines.append(f"u1,debug,{(day0 + dt.timedelta(days=d, hours=3)):%Y-%m-%d %H:%M:%S},iOS,,")
+    raw = tmp_path / "planted.csv"
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plan = tmp_path / "planted_plan.yaml"
+    plan.write_text(PLANTED_PLAN, encoding="utf-8")
+    p = write_params(
+        PARAMS.format(name="planted", path=raw, plan=plan, mode="flag")
+        .replace("2024-01-01", "2024-03-01")
+        .replace("2024-01-31", "2024-04-29")
+        .replace("events: [view, pay, share]", "max_amount: 100000")
+    )
+    return p, len(lines) - 1
+
+
+def test_planted_outage_and_undeclared_event_are_the_top_findings(tmp_path, write_params):
+    import helpers
+    from helpers.registry import run_report, save_report
+
+    p, n_rows = _planted_campaign(tmp_path, write_params)
+    ctx = helpers.open_campaign("planted", params_file=str(p), reports_dir=str(tmp_path / "reports"))
+    ingest = run_report("ingest", ctx, show=False)
+    assert ingest.available
+    rep = run_report("data_quality", ctx, show=False)
+    top = rep.problems.head(2)
+    assert set(zip(top["kind"], top["event"], top["property"])) == {
+        ("fill_drop", "view", "platform"),
+        ("not_in_plan", "share", ""),
+    }, rep.problems.head(6).to_string()
+    drop = rep.drops.iloc[0]
+    assert (drop["event"], drop["property"], str(drop["since"].date())) == ("view", "platform", "2024-04-10")
+    assert drop["before"] == 1.0 and drop["after"] == 0.0
+    # the stray event ranks low (2 of 60 days), the findings name the two plants first in display names
+    debug = rep.problems.query("event == 'debug'")
+    assert debug["severity"].item() == pytest.approx(1.0 * 2 / 60, abs=1e-4)
+    assert "浏览商品 (view) · platform" in rep.findings()[1] and "share" in rep.findings()[2]
+    res = rep.to_results()
+    assert sorted(res["not_in_plan"]) == ["debug", "share"] and res["never_seen"] == []
+    assert res["rows_checked"] == n_rows
+    assert res["scores"]["view"] == 0 and res["scores"]["launch"] >= 90
+    save_report(ctx, rep)
+    # drift: the next run compares with this one (same data: nothing new, nothing vanished)
+    again = run_report("data_quality", ctx, show=False)
+    assert again.drift == {"previous_run": ctx.run_id, "new_events": [], "vanished_events": [], "fill_dropped": []}
+
+
+def test_volume_detector_on_a_hand_made_series():
+    from helpers.data_quality import volume_anomalies
+
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    rows = [100, 104, 98, 101, 99, 103, 97, 100, 102, 98, 101, 99, 100, 103] * 2 + [100, 20]
+    out = volume_anomalies(pd.DataFrame({"day": days, "event": "view", "rows": rows}), window_days=14, k=3.5)
+    assert list(out.loc[out["anomaly"] != "", "day"].dt.day) == [30]
+    assert out["anomaly"].iloc[-1] == "low"
+    assert out["median"].iloc[:7].isna().all()  # fewer than 7 trailing days: no band, no flag
+    # median 100, MAD 2 -> scale max(1.4826 * 2, sqrt(100)) = 10: the band is 65..135
+    assert out["low"].iloc[-1] == pytest.approx(65) and out["high"].iloc[-1] == pytest.approx(135)
+
+
+def test_demo_plants_are_the_top_findings(tmp_path):
+    """The demo's planted outage (platform stops on view events) and undeclared event (share) rank first."""
+    import yaml
+
+    import helpers
+    from helpers.registry import run_report
+
+    from .conftest import ROOT
+
+    cfg = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
+    cfg["campaign"], cfg["demo"]["n_users"] = "demo-dq", 600
+    pfile = tmp_path / "params" / "demo-dq.yaml"
+    pfile.parent.mkdir()
+    pfile.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    ctx = helpers.open_campaign("demo-dq", params_file=str(pfile), reports_dir=str(tmp_path / "reports"))
+    run_report("ingest", ctx, show=False)
+    rep = run_report("data_quality", ctx, show=False)
+    top = rep.problems.head(2)
+    assert list(zip(top["kind"], top["event"], top["property"])) == [
+        ("fill_drop", "view", "platform"),
+        ("not_in_plan", "share", ""),
+    ], rep.problems.head(6).to_string()
