@@ -308,6 +308,8 @@ class FunnelReport(Report):
     censored_users: int = 0
     excluded_users: int = 0
     include_censored: bool = False
+    #: step name -> the name pages show (display names from the tracking plan); results keep machine names
+    display: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, ctx) -> FunnelReport:
@@ -362,6 +364,7 @@ class FunnelReport(Report):
             table=funnel_table(users, steps, include_censored=p.include_censored),
             trend=conversion_trend(users, n_steps=n, period=p.trend_period, include_censored=p.include_censored),
             ttc=time_to_convert(users, n_steps=n, include_censored=p.include_censored),
+            display=_display_names(ctx, steps),
         )
         if bcol:
             rep.breakdown_col = bcol
@@ -414,7 +417,7 @@ class FunnelReport(Report):
             worst = t.iloc[1:].sort_values("rate_from_previous").iloc[0]
             prev = t[t["step"] == worst["step"] - 1].iloc[0]
             out.append(
-                f"最大流失 biggest drop: {prev['name']} → {worst['name']}, 只有 only "
+                f"最大流失 biggest drop: {self._dn(prev['name'])} → {self._dn(worst['name'])}, 只有 only "
                 f"{fmt_pct(worst['rate_from_previous'])} 继续 continue ({fmt_int(worst['drop_off'])} 人流失 "
                 f"users lost)."
             )
@@ -471,6 +474,13 @@ class FunnelReport(Report):
             out["breakdown"] = self.breakdown
         return out
 
+    def _dn(self, name: str) -> str:
+        return self.display.get(name, name)
+
+    def _shown(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with its step names as pages show them."""
+        return df.assign(name=df["name"].map(self._dn)) if "name" in df and self.display else df
+
     def _show(self, part: str):
         from IPython.display import Markdown
 
@@ -478,13 +488,13 @@ class FunnelReport(Report):
 
         if part == "table":
             return style_table(
-                self.table.drop(columns=["prev_ci_low", "prev_ci_high"]),
+                self._shown(self.table).drop(columns=["prev_ci_low", "prev_ci_high"]),
                 int_cols=["users", "drop_off"],
                 pct_cols=["rate_from_start", "rate_from_previous", "ci_low", "ci_high"],
                 num_cols=["median_hours", "p90_hours"],
             )
         if part == "chart":
-            return plot_funnel(self.table)
+            return plot_funnel(self._shown(self.table))
         if part in ("breakdown", "test") and self.breakdown is None:
             return Markdown("_没有设置分组 no breakdown property in the params (funnel.breakdown)._")
         if part == "breakdown":
@@ -522,6 +532,26 @@ class FunnelReport(Report):
 def run_funnel(ctx) -> FunnelReport | Unavailable:
     """:meth:`FunnelReport.run`: the funnel report of a campaign (or its Unavailable twin)."""
     return FunnelReport.run(ctx)
+
+
+def _display_names(ctx, steps: list[Step]) -> dict[str, str]:
+    """Step name -> its name on pages: the tracking plan's display names for the step's events (``支付成功``
+    for ``pay``); a step's own label wins. Empty without a plan."""
+    try:
+        from .tracking import display_names
+
+        names = display_names(ctx)
+    except AttributeError:  # a context without params (tests, analysts' stand-ins)
+        return {}
+    out = {}
+    for s in steps:
+        if s.label or not names or not any(e in names for e in s.events):
+            continue
+        shown = "|".join(names.get(e, e) for e in s.events)
+        if s.where:
+            shown += "[" + ",".join(f"{k}={'|'.join(v)}" for k, v in s.where) + "]"
+        out[s.name] = shown
+    return out
 
 
 def _default_steps(present: set[str]) -> list[str]:

@@ -250,6 +250,8 @@ class PathsReport(Report):
     after_start: pd.DataFrame | None = None
     before_end: pd.DataFrame | None = None
     dropoff: pd.DataFrame | None = None
+    #: event -> the name pages show (display names from the tracking plan); results keep machine names
+    display: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, ctx) -> PathsReport:
@@ -276,6 +278,7 @@ class PathsReport(Report):
             session_source="session_id" if has_sid else f"{p.session_gap_minutes:g}-minute inactivity gap",
             counts=counts,
             matrix=transition_matrix(counts, max_events=p.max_events),
+            display=_display_names(ctx),
         )
         fsteps = [Step.of(s) for s in ctx.cfg.funnel.steps] if ctx.cfg.funnel.steps else []
         names = set(present["event"].astype(str))
@@ -314,6 +317,11 @@ class PathsReport(Report):
         """Key findings: sessions, the most common step, where sessions end, the top path, drop-outs."""
         from .fmt import fmt_int, fmt_pct
 
+        dn = self._dn
+
+        def dn_path(path: str) -> str:
+            return " → ".join(dn(x) for x in str(path).split(" → "))
+
         out = [
             f"{fmt_int(self.sessions)} 个会话 sessions (按 {self.session_source} 切分 split by {self.session_source})."
         ]
@@ -323,28 +331,28 @@ class PathsReport(Report):
             top = c.iloc[0]
             tot = counts[counts["event"] == top["event"]]["transitions"].sum()
             out.append(
-                f"最常见的流转 most common step: {top['event']} → {top['next_event']} "
-                f"({fmt_int(top['transitions'])} 次, {fmt_pct(top['transitions'] / tot)} of {top['event']})."
+                f"最常见的流转 most common step: {dn(top['event'])} → {dn(top['next_event'])} "
+                f"({fmt_int(top['transitions'])} 次, {fmt_pct(top['transitions'] / tot)} of {dn(top['event'])})."
             )
         ex = counts[counts["next_event"] == EXIT]
         if len(ex):
             by = ex.set_index("event")["transitions"] / counts.groupby("event")["transitions"].sum()
             by = by.dropna().sort_values(ascending=False)
             out.append(
-                f"离开率最高的事件 the event most often last in a session: {by.index[0]} ({fmt_pct(by.iloc[0])} "
+                f"离开率最高的事件 the event most often last in a session: {dn(by.index[0])} ({fmt_pct(by.iloc[0])} "
                 f"的会话在此结束 of its occurrences end the session)."
             )
         if self.after_start is not None and len(self.after_start):
             r = self.after_start.iloc[0]
             out.append(
-                f"{self.start_event} 之后最常见路径 top path after {self.start_event}: {r['path']} "
+                f"{dn(self.start_event)} 之后最常见路径 top path after {dn(self.start_event)}: {dn_path(r['path'])} "
                 f"({fmt_pct(r['share'])})."
             )
         if self.dropoff is not None and len(self.dropoff):
             first = self.dropoff.iloc[0]
             out.append(
-                f"在 {first['dropped_after']} 之后流失的用户，下一步最常见是 users who dropped out after "
-                f"{first['dropped_after']} most often did next: {first['next_event']} "
+                f"在 {dn(first['dropped_after'])} 之后流失的用户，下一步最常见是 users who dropped out after "
+                f"{dn(first['dropped_after'])} most often did next: {dn(first['next_event'])} "
                 f"({fmt_pct(first['share'])})."
             )
         return out
@@ -366,11 +374,32 @@ class PathsReport(Report):
         from .fmt import style_table
 
         if part == "matrix":
-            return plot_transitions(self.matrix)
+            m = self.matrix
+            return plot_transitions(m.rename(index=self._dn, columns=self._dn) if self.display else m)
         df = {"after_start": self.after_start, "before_end": self.before_end, "dropoff": self.dropoff}[part]
         if df is None or df.empty:
             return Markdown("_没有数据 nothing to show (event not in the data or no funnel steps)._")
+        if self.display:  # paths "a → b" and event columns as pages show them
+            df = df.copy()
+            for c in df.columns:
+                if df[c].dtype == object:
+                    df[c] = df[c].map(
+                        lambda v: " → ".join(self._dn(x) for x in v.split(" → ")) if isinstance(v, str) else v
+                    )
         return style_table(df, int_cols=["sessions", "users"], pct_cols=["share"])
+
+    def _dn(self, event: str | None) -> str:
+        return self.display.get(str(event), str(event))
+
+
+def _display_names(ctx) -> dict[str, str]:
+    """Event -> its display name from the campaign's tracking plan; empty without a plan."""
+    try:
+        from .tracking import display_names
+
+        return display_names(ctx)
+    except AttributeError:  # a context without params (tests, analysts' stand-ins)
+        return {}
 
 
 def run_paths(ctx) -> PathsReport | Unavailable:

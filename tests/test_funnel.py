@@ -255,3 +255,23 @@ def test_wilson_bounds_are_exact_at_zero_and_all():
         assert hi == 1.0 and 0 < lo < 1
         lo, hi = wilson_interval(0, n)
         assert lo == 0.0 and 0 < hi < 1
+
+
+def test_pages_show_the_tracking_plans_display_names_results_keep_machine_names():
+    from types import SimpleNamespace
+
+    from helpers.funnel import FunnelReport, _display_names
+    from helpers.params import load_params
+    from helpers.steps import Step
+
+    from .conftest import ROOT
+
+    ctx = SimpleNamespace(cfg=load_params(ROOT / "params" / "demo.yaml"))
+    steps = [Step.of("view"), Step.of(["order", "pay"]), Step(("cart",), label="加购"), Step.of("zzz")]
+    names = _display_names(ctx, steps)
+    assert names == {"view": "浏览商品", "order|pay": "提交订单|支付成功"}  # labels and unplanned events stay
+    assert _display_names(SimpleNamespace(), steps) == {}  # no params, no plan: machine names
+    table = pd.DataFrame({"step": [1, 2], "name": ["view", "order|pay"]})
+    rep = FunnelReport(table=table, display=names)
+    assert rep._shown(table)["name"].tolist() == ["浏览商品", "提交订单|支付成功"]
+    assert table["name"].tolist() == ["view", "order|pay"]  # the results table is not changed

@@ -141,3 +141,20 @@ def test_missing_columns_are_named():
     assert sessionize(LOG.rename(columns={"event": "action"}), event_col="action").count().execute() == len(LOG)
     with pytest.raises(MissingColumnError, match="reached"):
         next_after_dropoff(LOG, pd.DataFrame({"user_id": ["u"]}), ["a", "b"])
+
+
+def test_pages_show_display_names_results_keep_machine_names():
+    from helpers.journey import PathsReport
+
+    counts = pd.DataFrame({"event": ["view", "view"], "next_event": ["cart", "(exit)"], "transitions": [3, 1]})
+    paths = pd.DataFrame({"path": ["view → cart"], "sessions": [3], "share": [0.75]})
+    rep = PathsReport(
+        sessions=4,
+        counts=counts,
+        after_start=paths,
+        start_event="view",
+        display={"view": "浏览商品", "cart": "加入购物车"},
+    )
+    f = " ".join(rep.findings())
+    assert "浏览商品 → 加入购物车" in f and "top path after 浏览商品" in f
+    assert rep.to_results()["paths_after_start"] == [{"path": "view → cart", "sessions": 3, "share": 0.75}]
