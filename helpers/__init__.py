@@ -59,6 +59,9 @@ _MODULES = {
     "user_profile": "ProfileReport profile_table behaviour_tags",
     "tracking": "TrackingPlan load_plan display_name display_names",
     "data_quality": "DataQualityReport volume_anomalies plan_coverage property_daily plot_volume plot_fill",
+    "trends": "TrendsReport trend_series compare_windows breakdown_windows biggest_movers plot_metric_trend",
+    "anomaly": "detect_anomalies",
+    "distribution": "frequency_distribution interval_table",
 }
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}

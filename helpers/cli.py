@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {validate,run,demo,bundle}`` (also installed as ``ubakit``)."""
+"""Command line: ``python -m helpers {validate,run,demo,bundle,compare}`` (also installed as ``ubakit``)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", help="zip file to write (default <reports-dir>/<campaign>/<campaign>-bundle.zip)")
     b.add_argument("--with-user-data", action="store_true", help="also the user-level CSVs (never raw/ or data/)")
     b.add_argument("--reports-dir", help="reports folder (default reports/)")
+    c = sub.add_parser("compare", help="what changed between two kept runs of a campaign (default: the last two)")
+    c.add_argument("campaign", help="campaign name (or params/<campaign>.yaml)")
+    c.add_argument("runs", nargs="*", metavar="RUN", help="RUN_A RUN_B: two run ids of <campaign>/history/")
+    c.add_argument("--changed-only", action="store_true", help="list only the numbers that changed")
+    c.add_argument("--reports-dir", help="reports folder (default reports/)")
     a = ap.parse_args(argv)
 
     if a.cmd == "validate":
@@ -111,7 +116,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.cmd == "bundle":
         return _bundle(a)
+    if a.cmd == "compare":
+        return _compare(a)
     return 1
+
+
+def _compare(a: argparse.Namespace) -> int:
+    """``compare``: the headline numbers of two kept runs and their changes; 2 when there is nothing to compare."""
+    from pathlib import Path
+
+    from .history import compare_runs, format_comparison
+    from .locations import campaign_paths
+
+    if len(a.runs) not in (0, 2):
+        print("compare takes no run ids (the last two runs) or two: RUN_A RUN_B", file=sys.stderr)
+        return 2
+    name = Path(a.campaign).stem if a.campaign.endswith((".yaml", ".yml")) else a.campaign
+    try:
+        root = campaign_paths(name, a.reports_dir).root
+        comp = compare_runs(root, *(a.runs or [None, None]))
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(format_comparison(comp, only_changed=a.changed_only))
+    return 0
 
 
 def _bundle(a: argparse.Namespace) -> int:

@@ -20,12 +20,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .checks import did_you_mean as _did_you_mean
 from .checks import params_problems
 from .errors import ParamsError
 from .locations import SLUG_PATTERN, check_slug, project_root
+from .periods import describe_period, resolve_period, today_in
 from .schema import TABLES
 from .sections import (
     ChurnParams,
@@ -39,6 +40,7 @@ from .sections import (
     RFMParams,
     SentimentParams,
     TrackingParams,
+    TrendsParams,
 )
 from .sqlsafety import derive_problem
 from .tracking import plan_problems
@@ -178,10 +180,38 @@ class Tables(_Strict):
 
 
 class Period(_Strict):
-    """Analysis period, inclusive calendar days in the campaign time zone."""
+    """Analysis period, inclusive calendar days in the campaign time zone: absolute ``start``/``end``, or relative
+    ``last: 28d`` / ``last_full: week|month`` (``until: yesterday`` by default), resolved to ``start``/``end`` when
+    the params are loaded (helpers/periods.py); the relative spec is kept in ``last``/``last_full``/``until``."""
 
     start: dt.date
     end: dt.date
+    last: str | None = Field(None, description="relative period: 7d, 28d, 4w, 3m (ends on `until`)")
+    last_full: Literal["week", "month"] | None = Field(None, description="the last complete week or month")
+    until: str | None = Field(None, description="end of a relative period: yesterday (default), today or a date")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or (data.get("last") is None and data.get("last_full") is None):
+            return data
+        given = [k for k in ("start", "end") if data.get(k) is not None]
+        if given:
+            raise ValueError(f"give either start/end or last/last_full, not both (remove {', '.join(given)})")
+        ctx = info.context or {}
+        today = ctx.get("today") or today_in(ctx.get("timezone"))
+        until = data.get("until")
+        start, end = resolve_period(last=data.get("last"), last_full=data.get("last_full"), until=until, today=today)
+        return {**data, "start": start, "end": end, "until": None if until is None else str(until)}
+
+    @property
+    def spec(self) -> str | None:
+        """The relative spec as written (``"last 28d until yesterday"``), None for an absolute period."""
+        return describe_period(self.last, self.last_full, self.until)
+
+    def as_meta(self) -> dict:
+        """``{"start", "end", "spec"}`` as recorded in every results file."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "spec": self.spec}
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -203,6 +233,12 @@ class Ingest(_Strict):
     memory_limit: str = Field("4GB", description="DuckDB memory limit; larger inputs spill to disk")
     threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores)")
     quarantine_csv: bool = Field(True, description="also write quarantine/<table>.csv (UTF-8 with BOM, opens in Excel)")
+
+
+class History(_Strict):
+    """Runs that remember: each run's results are kept in ``<campaign>/history/<run_id>/`` (helpers/history.py)."""
+
+    keep: int = Field(10, ge=1, le=1000, description="how many runs to keep (the oldest are removed)")
 
 
 def _check_tz(v: str) -> str:
@@ -255,6 +291,10 @@ class Campaign(_Strict):
     tracking: TrackingParams = Field(default_factory=TrackingParams)
     # identity stitching: anonymous ids attributed to the user they logged in as (helpers/identity.py)
     identity: IdentityParams = Field(default_factory=IdentityParams)
+    # trends (helpers/trends.py): metrics over time and what changed against the previous window
+    trends: TrendsParams = Field(default_factory=TrendsParams)
+    # runs that remember: how many runs' results the batch runner keeps (helpers/history.py)
+    history: History = Field(default_factory=History)
 
     @field_validator("timezone")
     @classmethod
@@ -372,13 +412,17 @@ def resolve_input(path: str, *, raw_dir: Path | None = None) -> str:
     return os.path.normpath(p)
 
 
-def load_params(campaign_or_path: str | os.PathLike, *, check_files: bool = True) -> Campaign:
+def load_params(
+    campaign_or_path: str | os.PathLike, *, check_files: bool = True, today: dt.date | None = None
+) -> Campaign:
     """Load, merge over ``params/_defaults.yaml`` and validate a campaign; raise :class:`ParamsError`.
 
     Parameters
     ----------
     campaign_or_path : a campaign name (``demo``) or a path to its YAML.
     check_files : also check that every input file exists and every listed notebook is known.
+    today : the date a relative ``period`` counts back from (default: today in the campaign's time zone, or
+        ``UBAKIT_TODAY``; helpers/periods.py).
     """
     path = params_path(campaign_or_path)
     data = _read_yaml(path)
@@ -387,7 +431,8 @@ def load_params(campaign_or_path: str | os.PathLike, *, check_files: bool = True
         data = _deep_merge(_read_yaml(defaults), data)
     problems: list[tuple[str, str]] = []
     try:
-        cfg = Campaign.model_validate(data)
+        tz = data.get("timezone") if isinstance(data.get("timezone"), str) else "Asia/Shanghai"
+        cfg = Campaign.model_validate(data, context={"today": today, "timezone": tz})
     except ValidationError as e:
         problems += [_describe(err, data) for err in e.errors()]
         if check_files:

@@ -314,6 +314,14 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("data_quality", "problems"): AGGREGATE,
     ("data_quality", "properties"): AGGREGATE,
     ("data_quality", "volume"): AGGREGATE,
+    # trends: metric values per period, group and day; distributions and intervals are counts of users
+    ("trends", "summary"): AGGREGATE,
+    ("trends", "series"): AGGREGATE,
+    ("trends", "breakdown"): AGGREGATE,
+    ("trends", "movers"): AGGREGATE,
+    ("trends", "anomalies"): AGGREGATE,
+    ("trends", "distribution"): AGGREGATE,
+    ("trends", "intervals"): AGGREGATE,
 }
 
 #: results files beyond the CSVs (``Report.export``) that hold user-level data or models; never bundled

@@ -28,6 +28,7 @@ REPORTS: dict[str, tuple[str, str]] = {
     "churn": ("churn", "ChurnReport"),
     "user_profile": ("user_profile", "ProfileReport"),
     "data_quality": ("data_quality", "DataQualityReport"),
+    "trends": ("trends", "TrendsReport"),
 }
 
 
@@ -88,7 +89,7 @@ def run_report(name: str, ctx: Any, *, show: bool = True) -> Report | Unavailabl
 
 
 def save_report(ctx: Any, rep: Report | Unavailable) -> None:
-    """Write the report's results: ``results/<name>.json`` with the run metadata (``run_id``,
+    """Write the report's results: ``results/<name>.json`` with the run metadata (``run_id``, ``period``,
     ``inputs_fingerprint`` and ``inputs`` of the clean tables it read, ``upstream`` reports' run ids),
     one CSV per table, and any extra files. A CSV of a table this run did not produce is removed.
 
@@ -100,6 +101,7 @@ def save_report(ctx: Any, rep: Report | Unavailable) -> None:
     inputs = inputs_fingerprint(ctx, read)
     meta = {
         "run_id": getattr(ctx, "run_id", None),
+        "period": ctx.cfg.period.as_meta(),  # the resolved dates and the relative spec as written (or None)
         "inputs_fingerprint": _combined(inputs),
         "inputs": inputs,
         "upstream": dict(getattr(ctx, "upstream_used", {}) or {}),

@@ -352,7 +352,7 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}.ok{color:#1a7f37;font-
 .failed{color:#cf222e;font-weight:600}.skipped,.interrupted{color:#9a6700;font-weight:600}
 .unavailable{color:#8250df;font-weight:600}.why{color:#8250df}.err{color:#cf222e;font-size:.9em;
 font-family:monospace;white-space:pre-wrap}ul{margin:.2rem 0;padding-left:1.2rem}.num{font-variant-numeric:tabular-nums}
-.earlier{color:#666;font-weight:400;font-size:.85em}
+.earlier{color:#666;font-weight:400;font-size:.85em}.chg{color:#666;font-size:.85em}
 """
 
 _STATUS_ZH = {
@@ -365,7 +365,7 @@ _STATUS_ZH = {
 }
 
 
-def _index_headline(root: Path, st: dict) -> str:
+def _index_headline(root: Path, st: dict, changes: dict | None = None) -> str:
     """The headline numbers of a report that completed, read from its results file, only when that file is
     the one the run recorded (``st["run_id"]``): an earlier run's numbers never sit next to this status."""
     res_path = root / "results" / f"{st['notebook']}.json"
@@ -378,26 +378,59 @@ def _index_headline(root: Path, st: dict) -> str:
     if st.get("run_id") and res.get("run_id") != st["run_id"]:
         return ""
     e = html.escape
+    changes = changes or {}
+
+    def vs(label: str) -> str:
+        c = changes.get((st["notebook"], label))
+        return f" <span class='chg'>({e(c)} 较上次 vs last run)</span>" if c else ""
+
     items = "".join(
-        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b></li>"
+        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b>{vs(str(h.get('label')))}</li>"
         for h in res.get("headline", [])
     )
     return f"<ul>{items}</ul>"
 
 
-def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
+def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
+    """The changes of this run's headline numbers against the previous kept run (helpers/history.py), by
+    (report, label), and the index's "what changed" section (empty without a previous run)."""
+    from .history import compare_runs
+
+    if not run_id:
+        return {}, ""
+    try:
+        comp = compare_runs(root, None, run_id)
+    except ValueError:
+        return {}, ""
+    e = html.escape
+    chg = {(r.report, r.label): r.change_text for r in comp.table.itertuples(index=False)}
+    moved = comp.changed
+    items = [f"<li>{e(n)}</li>" for n in comp.notes]
+    items += [
+        f"<li>{e(r.report)} · {e(r.label)}: {e(str(r.before_text))} → <b class='num'>{e(str(r.after_text))}</b> "
+        f"({e(r.change_text)})</li>"
+        for r in moved.itertuples(index=False)
+    ]
+    body = f"<ul>{''.join(items)}</ul>" if items else "<p>没有变化 no headline number changed</p>"
+    section = f"<h2>变化 What changed</h2><p class='sub'>较上次运行 vs run {e(comp.run_a)}</p>{body}"
+    return chg, section
+
+
+def write_index(root: Path, cfg, statuses: list[dict], *, run_id: str | None = None) -> Path:
     """Write ``<campaign>/index.html``: campaign summary, one row per report with its status, link,
     headline numbers (from ``results/<notebook>.json``) and, for failures, the error's last line.
 
     Each status is ``{"notebook", "status", "error", "seconds"}`` plus optionally ``run_id`` (the run whose
     results file the row may show) and ``earlier`` (not run this time: the status of its last run). Status
     ``unavailable`` (the report could not compute) shows its reason in its own colour, never as ok. The page
-    is written atomically."""
+    is written atomically. ``run_id``: this run, kept in ``history/`` (helpers/history.py): each headline number
+    shows its change against the previous kept run, and a "what changed" section lists the changes."""
     e = html.escape
+    changes, what_changed = _what_changed(root, run_id)
     rows = []
     for st in statuses:
         nb = st["notebook"]
-        heads = _index_headline(root, st)
+        heads = _index_headline(root, st, changes)
         status = st["status"]
         cls = "ok" if status in ("ok", "up-to-date") else status
         link = f"<a href='{e(nb)}.html'>{e(nb)}</a>" if (root / f"{nb}.html").exists() else e(nb)
@@ -409,7 +442,8 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
             f"<tr><td>{link}</td><td class='{e(cls)}'>{e(_STATUS_ZH.get(status, status))}{earlier}</td>"
             f"<td class='num'>{'' if secs is None else f'{secs:,.1f} s'}</td><td>{heads}{err}</td></tr>"
         )
-    period = f"{cfg.period.start} – {cfg.period.end} ({cfg.timezone})"
+    spec = getattr(cfg.period, "spec", None)
+    period = f"{cfg.period.start} – {cfg.period.end} ({cfg.timezone}{f'; {spec}' if spec else ''})"
     page = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(cfg.title)} · ubakit</title>
 <style>{_INDEX_CSS}</style></head><body>
@@ -419,6 +453,7 @@ def write_index(root: Path, cfg, statuses: list[dict]) -> Path:
 <table><thead><tr><th>报告 Report</th><th>状态 Status</th><th>耗时 Time</th>
 <th>关键数字 Headline numbers</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+{what_changed}
 <p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ ·
 rejected rows: quarantine/</p>
 </body></html>"""
@@ -432,9 +467,10 @@ def show_header(ctx, report_title: str):
     from .fmt import md_escape
 
     c = ctx.cfg
+    spec = f"; {md_escape(c.period.spec)}" if getattr(c.period, "spec", None) else ""
     display(
         Markdown(
             f"**{md_escape(c.title)}** · 活动 campaign `{md_escape(c.campaign)}` · 分析周期 period "
-            f"{c.period.start} – {c.period.end} ({md_escape(c.timezone)}) · {md_escape(report_title)}"
+            f"{c.period.start} – {c.period.end} ({md_escape(c.timezone)}{spec}) · {md_escape(report_title)}"
         )
     )

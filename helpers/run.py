@@ -39,8 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import processes as procs
+from .history import archive_run
 from .locations import CampaignPaths, campaign_paths, project_root
 from .params import RAW_PLACEHOLDER, Campaign, ParamsError, load_params, params_path, resolve_input
+from .periods import TODAY_ENV, today_in
 from .processes import RunRefusedError
 
 __all__ = ["run_campaign", "RunSummary", "execute_notebook", "RunRefusedError", "RunInterrupted", "EXIT_CODES"]
@@ -536,6 +538,7 @@ class _Run:
         self.state: dict = _read_json(self.state_file)
         self.digests: dict = _read_json(paths.state / "input_digests.json")  # file_digest's cache
         self.run_id = new_run_id("run")
+        self.today = today_in(cfg.timezone).isoformat()  # a relative period resolves alike in every notebook
         self.summary = RunSummary(cfg.campaign, paths.root)
         self.timings: dict[str, dict] = {}  # where each notebook's time went (.state/timings.json)
         self.fps: dict[str, str] = {}  # fingerprint of each notebook's inputs, this run
@@ -612,6 +615,7 @@ class _Run:
         if self.bar is not None:
             self.bar.set_postfix_str(n)
         env = {"UBAKIT_RUN_ID": self.run_id, "UBAKIT_UPSTREAM": json.dumps(self.upstream_runs(n))}
+        env[TODAY_ENV] = self.today
         params = {
             "campaign": self.cfg.campaign,
             "params_file": str(self.pfile),
@@ -777,9 +781,9 @@ class _Run:
                 }
             )
         rank = {n: i for i, n in enumerate(self.all_names)}
-        write_index(
-            paths.root, self.cfg, sorted(self.summary.statuses + extra, key=lambda s: rank.get(s["notebook"], 99))
-        )
+        archive_run(paths.root, self.run_id, keep=self.cfg.history.keep, period=self.cfg.period.as_meta())
+        statuses = sorted(self.summary.statuses + extra, key=lambda s: rank.get(s["notebook"], 99))
+        write_index(paths.root, self.cfg, statuses, run_id=self.run_id)
         self.summary.seconds = round(time.perf_counter() - t0, 2)
         timing = {"wall_seconds": self.summary.seconds, "jobs": jobs, "notebooks": self.timings}
         write_atomic(paths.state / "timings.json", json.dumps(timing, indent=2))

@@ -26,6 +26,8 @@ __all__ = [
     "IdentityParams",
     "IdentityMapping",
     "TrackingParams",
+    "TrendMetric",
+    "TrendsParams",
 ]
 
 
@@ -361,3 +363,49 @@ class TrackingParams(Section):
         if self.plan_file is not None and self.plan is not None:
             raise ValueError("give the plan either inline (plan) or as a file (plan_file), not both")
         return self
+
+
+# --- trends (issue 14: helpers/trends.py, helpers/trend_metrics.py) ----------------------------------------
+TREND_DEFAULT_METRICS = [
+    "active_users", "dau", "events", "events_per_user", "paying_users", "orders", "gmv", "aov", "arpu", "arppu",
+    "pay_rate", "stickiness",
+]  # fmt: skip
+
+
+class TrendMetric(Section):
+    """A custom trends metric: ``agg`` over ``event`` (one or several, default all) with ``where`` filters, or a
+    ``formula`` over other metrics (``"paying_users / active_users"``)."""
+
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$", description="lower-case name, used in formulas")
+    label: str = ""
+    event: str | list[str] | None = None
+    where: dict[str, str | list[str]] = Field(default_factory=dict)
+    agg: Literal["count", "users", "sum", "avg", "median", "p90", "distinct", "per_user"] = "count"
+    column: str | None = Field(None, description="the column for sum/avg/median/p90/distinct")
+    formula: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.formula is not None:
+            from .formulas import formula_names
+
+            formula_names(self.formula)
+        elif self.agg in ("sum", "avg", "median", "p90", "distinct") and not self.column:
+            raise ValueError(f"agg {self.agg} needs a column (column: amount)")
+        return self
+
+
+class TrendsParams(Section):
+    """``trends:`` section (docs/trends.md)."""
+
+    metrics: list[str | TrendMetric] = Field(default_factory=lambda: list[str | TrendMetric](TREND_DEFAULT_METRICS))
+    granularity: Literal["hour", "day", "week", "month"] = "day"
+    compare_days: int | None = Field(7, ge=1, description="current window: the period's last N days (null: all)")
+    breakdown: str | None = Field(None, description="property to break down by, e.g. platform")
+    top_n: int = Field(5, ge=1, description="groups kept by name; the rest are 'other'")
+    order_events: list[str] = Field(default_factory=lambda: ["pay", "buy", "purchase"], min_length=1)
+    amount_col: str = "amount"
+    distribution_event: str | None = Field(None, description="event counted per user (default: all events)")
+    distribution_measure: Literal["count", "days", "amount"] = "count"
+    interval_from: str | None = Field(None, description="interval start event (default view or pv)")
+    interval_to: str | None = Field(None, description="interval end event (default pay, buy or purchase)")

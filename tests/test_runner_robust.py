@@ -380,7 +380,7 @@ def test_demo_run_is_quiet_and_its_pages_hold_no_machine_paths_or_reprs(demo_run
         assert noise not in terminal, f"terminal shows {noise!r}:\n{terminal}"
     assert re.search(r"\[\s+ok\] user_profile", terminal)
     pages = sorted(root.glob("*.html"))
-    assert len(pages) == 11, [p.name for p in pages]  # the index and ten reports (data_quality: the demo has a plan)
+    assert len(pages) == 12, [p.name for p in pages]  # the index and eleven reports (data_quality: the demo has a plan)
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for bad in ("PosixPath", "WindowsPath", str(ROOT), str(root), str(root.resolve()), "/work/", "/tmp/"):

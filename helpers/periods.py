@@ -1,0 +1,102 @@
+"""Relative analysis periods for scheduled runs, resolved to absolute dates when the params are loaded.
+
+A campaign's ``period`` is either absolute (``{start: 2024-03-01, end: 2024-04-29}``) or relative:
+
+- ``{last: 28d}`` (also ``7d``, ``4w``, ``3m``): the last 28 days up to and including ``until``;
+- ``{last_full: week}`` or ``{last_full: month}``: the last complete Monday–Sunday week or calendar month that
+  ends on or before ``until``.
+
+``until`` is ``yesterday`` (the default), ``today`` or a date ``YYYY-MM-DD``. "Today" is the date in the
+campaign's time zone when the params are loaded; the environment variable ``UBAKIT_TODAY`` (``YYYY-MM-DD``)
+fixes it, which the batch runner sets so that every notebook of one run resolves the same dates.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["LAST_PATTERN", "TODAY_ENV", "describe_period", "resolve_period", "today_in"]
+
+#: ``last:`` values: a positive count and a unit, d(ays), w(eeks) or m(onths)
+LAST_PATTERN = re.compile(r"^\s*(\d+)\s*([dwm])\s*$")
+#: environment variable that fixes "today" (``YYYY-MM-DD``) for every notebook of a run
+TODAY_ENV = "UBAKIT_TODAY"
+
+
+def today_in(timezone: str | None) -> dt.date:
+    """Today's date in ``timezone`` (an IANA name; UTC when missing or unknown), or the date of ``UBAKIT_TODAY``."""
+    fixed = os.environ.get(TODAY_ENV, "").strip()
+    if fixed:
+        try:
+            return dt.date.fromisoformat(fixed)
+        except ValueError:
+            raise ValueError(f"environment variable {TODAY_ENV}={fixed!r} is not a date YYYY-MM-DD") from None
+    try:
+        tz = ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return dt.datetime.now(tz).date()
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _until(until: str | dt.date | None, today: dt.date) -> dt.date:
+    if until is None or until == "yesterday":
+        return today - dt.timedelta(days=1)
+    if until == "today":
+        return today
+    if isinstance(until, dt.date):
+        return until
+    try:
+        return dt.date.fromisoformat(str(until).strip())
+    except ValueError:
+        raise ValueError(f"until must be 'yesterday', 'today' or a date YYYY-MM-DD, got {until!r}") from None
+
+
+def resolve_period(
+    *, last: str | None = None, last_full: str | None = None, until: str | dt.date | None = None, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The inclusive ``(start, end)`` dates of a relative period; exactly one of ``last``/``last_full``.
+
+    ``last="28d"`` ends on ``until`` and has 28 days; ``"4w"`` 28 days; ``"3m"`` starts the day after the same
+    day three calendar months before ``until``. ``last_full="week"`` is the Monday–Sunday week ending on or
+    before ``until``; ``"month"`` the calendar month ending on or before ``until``. Raises ``ValueError`` with
+    the accepted forms.
+    """
+    if (last is None) == (last_full is None):
+        raise ValueError("give one of last (e.g. 28d, 4w, 3m) or last_full (week or month)")
+    end = _until(until, today)
+    if last is not None:
+        m = LAST_PATTERN.match(str(last))
+        if not m or int(m.group(1)) < 1:
+            raise ValueError(f"last must be a count and a unit d, w or m, such as 7d, 28d, 4w or 3m; got {last!r}")
+        n, unit = int(m.group(1)), m.group(2)
+        if unit == "m":
+            return _add_months(end, -n) + dt.timedelta(days=1), end
+        days = n * 7 if unit == "w" else n
+        return end - dt.timedelta(days=days - 1), end
+    if last_full == "week":
+        sunday = end - dt.timedelta(days=(end.weekday() + 1) % 7)  # the Sunday on or before `until`
+        return sunday - dt.timedelta(days=6), sunday
+    if last_full == "month":
+        if end.day == calendar.monthrange(end.year, end.month)[1]:
+            return end.replace(day=1), end
+        last_day = end.replace(day=1) - dt.timedelta(days=1)
+        return last_day.replace(day=1), last_day
+    raise ValueError(f"last_full must be 'week' or 'month', got {last_full!r}")
+
+
+def describe_period(last: str | None, last_full: str | None, until: str | dt.date | None) -> str | None:
+    """The relative spec in words as written (``"last 28d until yesterday"``), or None for an absolute period."""
+    if last is None and last_full is None:
+        return None
+    what = f"last {last}" if last is not None else f"last full {last_full}"
+    return f"{what} until {until or 'yesterday'}"

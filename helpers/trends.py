@@ -1,0 +1,563 @@
+"""Trends (事件分析): metrics over time, the change against the previous period, breakdowns, biggest movers,
+and (through helpers.anomaly and helpers.distribution) anomalies, distributions and intervals.
+
+Metric definitions are in :mod:`helpers.trend_metrics` (Ibis: DuckDB or Spark); docs/trends.md has every rule.
+
+Rules
+-----
+- The *current window* is the last ``compare_days`` days of the campaign period (the whole period when
+  ``compare_days`` is null); the *previous window* is the equal-length span just before it. A window is
+  ``[start 00:00, end + 1 day 00:00)`` in the campaign's local time.
+- Window values are computed over the whole window (distinct users over the window, not a sum of days).
+- Change: ``abs_change = current - previous``, ``rel_change = abs_change / previous`` (NaN when previous is 0).
+  A ``rate`` gets a two-proportion z-test and the 95% CI of the difference; a ``mean`` gets Welch's t-test on
+  the per-unit values and the 95% CI of the difference; a ``value`` gets no test.
+- Breakdown: the ``top_n`` groups with most events in the period keep their name, the rest are ``other``,
+  missing values ``(none)``. Counts and sums of the groups add up to the total; a distinct-user count adds
+  up only when each user has one value of the property.
+- Movers: for every count/sum/users metric and group, ``change = current - previous`` of the group and
+  ``contribution = change / (sum of the groups' changes)``; the biggest movers are the largest ``|change|``
+  relative to their metric's total.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from .base import Report, ReportUnavailable, Unavailable, _display
+from .engine import as_table
+from .errors import MissingColumnError
+from .stats import two_proportion_test
+from .trend_metrics import Metric, aggregate_metrics, resolve_metrics, unit_stats, welch
+
+__all__ = [
+    "windows",
+    "top_groups",
+    "trend_series",
+    "compare_windows",
+    "breakdown_windows",
+    "biggest_movers",
+    "year_ago",
+    "explain_anomalies",
+    "plot_metric_trend",
+    "TrendsReport",
+    "run_trends",
+]
+
+_TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M"}
+ADDITIVE = ("count", "sum", "users", "distinct")
+
+
+# ------------------------------------------------------------------------------------------- windows
+def windows(start, end, *, compare_days: int | None) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """``{"current": (start, end_exclusive), "previous": (...)}`` from the period's inclusive dates."""
+    s, e = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    if compare_days:
+        s = max(s, e - pd.Timedelta(days=compare_days))
+    length = e - s
+    return {"current": (s, e), "previous": (s - length, s)}
+
+
+def _window_bucket(w: dict, ts_col: str):
+    import ibis
+
+    def bucket(t):
+        ts = t[ts_col]
+        (cs, ce), (ps, pe) = w["current"], w["previous"]
+        return ibis.cases(
+            ((ts >= cs.to_pydatetime()) & (ts < ce.to_pydatetime()), "current"),
+            ((ts >= ps.to_pydatetime()) & (ts < pe.to_pydatetime()), "previous"),
+            else_=ibis.null("string"),
+        )
+
+    return bucket
+
+
+def top_groups(events, group_col: str, *, n: int = 5) -> list[str]:
+    """The ``n`` values of ``group_col`` with most events (ties by value); missing is ``(none)``."""
+    t = as_table(events)
+    if group_col not in t.columns:
+        raise MissingColumnError("events", group_col, t.columns, hint="it is the trends breakdown (trends.breakdown)")
+    g = t.mutate(g=t[group_col].cast("string").fill_null("(none)")).group_by("g").aggregate(n=lambda x: x.count())
+    df = g.to_pandas().sort_values(["n", "g"], ascending=[False, True])
+    return df["g"].head(n).astype(str).tolist()
+
+
+# ------------------------------------------------------------------------------------------- compute
+def trend_series(
+    events,
+    metrics: dict[str, Metric],
+    *,
+    start,
+    end_exclusive,
+    granularity: str = "day",
+    group_col: str | None = None,
+    top: list[str] | None = None,
+    ts_col: str = "ts",
+    user_col: str = "user_id",
+    event_col: str = "event",
+) -> pd.DataFrame:
+    """Every metric per time bucket (``granularity``: hour/day/week (Monday)/month) in ``[start, end)``.
+
+    Returns
+    -------
+    DataFrame ``period_start`` (bucket start), [``group``], one column per metric.
+    """
+    if granularity not in _TRUNC:
+        raise ValueError(f"trends.granularity must be one of {', '.join(_TRUNC)}, got {granularity!r}")
+    t = as_table(events)
+    t = t.filter((t[ts_col] >= pd.Timestamp(start).to_pydatetime()) & (t[ts_col] < pd.Timestamp(end_exclusive)))
+    df = aggregate_metrics(
+        t,
+        metrics,
+        bucket=lambda x: x[ts_col].truncate(_TRUNC[granularity]),
+        group_col=group_col,
+        top=top,
+        user_col=user_col,
+        ts_col=ts_col,
+        event_col=event_col,
+    )
+    df = df.rename(columns={"bucket": "period_start"})
+    df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[us]")
+    return df
+
+
+def compare_windows(
+    events,
+    metrics: dict[str, Metric],
+    w: dict,
+    *,
+    ts_col: str = "ts",
+    user_col: str = "user_id",
+    event_col: str = "event",
+) -> pd.DataFrame:
+    """Each metric in the current and previous window, its change and its test.
+
+    Returns
+    -------
+    DataFrame, one row per metric: ``metric``, ``label``, ``kind``, ``current``, ``previous``, ``abs_change``,
+    ``rel_change``, ``test`` (``two-proportion``, ``welch`` or empty), ``diff_ci_low``, ``diff_ci_high`` (95% CI
+    of current - previous), ``p_value``, ``significant`` (p < 0.05).
+    """
+    bucket = _window_bucket(w, ts_col)
+    agg = aggregate_metrics(events, metrics, bucket=bucket, user_col=user_col, ts_col=ts_col, event_col=event_col)
+    vals = agg.set_index("bucket")
+    rows = []
+    for name, m in metrics.items():
+        if name.endswith("__n"):
+            continue
+        cur = float(vals.at["current", name]) if "current" in vals.index else math.nan
+        prev = float(vals.at["previous", name]) if "previous" in vals.index else math.nan
+        row = {"metric": name, "label": m.label or name, "kind": m.kind, "current": cur, "previous": prev}
+        row["abs_change"] = cur - prev
+        row["rel_change"] = (cur - prev) / prev if prev and not math.isnan(prev) else math.nan
+        row.update(test="", diff_ci_low=math.nan, diff_ci_high=math.nan, p_value=math.nan, significant=False)
+        if m.kind == "rate" and "previous" in vals.index and "current" in vals.index:
+            a, b = (x.strip() for x in (m.formula or "").split("/"))
+            tt = two_proportion_test(
+                int(vals.at["current", a]), int(vals.at["current", b]),
+                int(vals.at["previous", a]), int(vals.at["previous", b]),
+            )  # fmt: skip
+            row.update(test="two-proportion", diff_ci_low=tt["diff_ci_low"], diff_ci_high=tt["diff_ci_high"])
+            row.update(p_value=tt["p_value"], significant=bool(tt["significant"]))
+        elif m.kind == "mean" and m.unit and "previous" in vals.index and "current" in vals.index:
+            us = unit_stats(events, metrics, name, bucket=bucket, user_col=user_col, event_col=event_col)
+            us = us.set_index("bucket")
+            if {"current", "previous"} <= set(us.index):
+                c, p = us.loc["current"], us.loc["previous"]
+                tt = welch(c["n"], c["mean"], c["var"], p["n"], p["mean"], p["var"])
+                row.update(test="welch", diff_ci_low=tt["diff_ci_low"], diff_ci_high=tt["diff_ci_high"])
+                row.update(p_value=tt["p_value"], significant=bool(tt["p_value"] < 0.05))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def breakdown_windows(
+    events,
+    metrics: dict[str, Metric],
+    w: dict,
+    *,
+    group_col: str,
+    top: list[str],
+    ts_col: str = "ts",
+    user_col: str = "user_id",
+    event_col: str = "event",
+) -> pd.DataFrame:
+    """Each metric per group in the current and previous window.
+
+    Returns
+    -------
+    DataFrame ``group``, ``metric``, ``current``, ``previous``, ``abs_change``, ``rel_change``.
+    """
+    agg = aggregate_metrics(
+        events, metrics, bucket=_window_bucket(w, ts_col), group_col=group_col, top=top, user_col=user_col,
+        ts_col=ts_col, event_col=event_col,
+    )  # fmt: skip
+    names = [n for n in metrics if not n.endswith("__n")]
+    long = agg.melt(id_vars=["bucket", "group"], value_vars=names, var_name="metric")
+    wide = long.pivot_table(index=["group", "metric"], columns="bucket", values="value", dropna=False).reset_index()
+    for c in ("current", "previous"):
+        if c not in wide:
+            wide[c] = math.nan
+    wide = wide[["group", "metric", "current", "previous"]]
+    wide.columns.name = None
+    wide["abs_change"] = wide["current"] - wide["previous"]
+    wide["rel_change"] = wide["abs_change"] / wide["previous"].where(wide["previous"] != 0)
+    return wide.reset_index(drop=True)
+
+
+def biggest_movers(breakdown: pd.DataFrame, metrics: dict[str, Metric], *, n: int = 5) -> pd.DataFrame:
+    """The (metric, group) pairs that moved most, for additive metrics (counts, sums, user counts).
+
+    Returns
+    -------
+    DataFrame ``metric``, ``group``, ``current``, ``previous``, ``abs_change``, ``rel_change``, ``contribution``
+    (the group's share of the sum of all groups' changes of that metric), sorted by ``|contribution|``
+    weighted by the metric's relative total change.
+    """
+    cols = ["metric", "group", "current", "previous", "abs_change", "rel_change", "contribution"]
+    add = [k for k, m in metrics.items() if not m.formula and m.agg in ADDITIVE and not k.endswith("__n")]
+    b = breakdown[breakdown["metric"].isin(add)].copy()
+    if b.empty:
+        return pd.DataFrame(columns=cols)
+    tot = b.groupby("metric")[["abs_change", "previous"]].transform("sum")
+    b["contribution"] = b["abs_change"] / tot["abs_change"].where(tot["abs_change"] != 0)
+    b["_score"] = (b["abs_change"] / tot["previous"].where(tot["previous"] != 0)).abs()
+    b = b.dropna(subset=["_score"]).sort_values(["_score", "metric", "group"], ascending=[False, True, True])
+    return b[cols].head(n).reset_index(drop=True)
+
+
+def year_ago(
+    events,
+    metrics: dict[str, Metric],
+    w: dict,
+    *,
+    ts_col: str = "ts",
+    user_col: str = "user_id",
+    event_col: str = "event",
+) -> pd.Series | None:
+    """Each metric in the current window 52 weeks (364 days, same weekdays) earlier, or None when the data
+    does not reach back that far (its first event is on a later day than that window's first day)."""
+    cs, ce = w["current"]
+    ys, ye = cs - pd.Timedelta(days=364), ce - pd.Timedelta(days=364)
+    t = as_table(events)
+    first = t[ts_col].min().to_pandas()
+    if first is None or pd.isna(first) or pd.Timestamp(first).normalize() > ys:
+        return None
+    agg = aggregate_metrics(
+        t, metrics, bucket=_window_bucket({"current": (ys, ye), "previous": (ys, ys)}, ts_col), user_col=user_col,
+        ts_col=ts_col, event_col=event_col,
+    )  # fmt: skip
+    return agg.set_index("bucket").loc["current"] if "current" in set(agg["bucket"]) else None
+
+
+def explain_anomalies(
+    anomalies: pd.DataFrame, daily_groups: pd.DataFrame, metrics: dict[str, Metric], *, weeks: int = 4
+) -> pd.DataFrame:
+    """The group that explains most of each flagged day's deviation (count and sum metrics only: a user may be
+    in several groups, so user counts do not split).
+
+    A group's deviation is its value that day minus the median of its values on the same weekday of the
+    ``weeks`` weeks before (0 for a group without events that day).
+
+    Returns
+    -------
+    ``anomalies`` with ``top_group`` (the group whose deviation has the flagged direction and is largest),
+    ``top_group_change`` (its deviation) and ``top_group_share`` (its share of the sum of the groups' deviations,
+    NaN when that sum points the other way); no group when none moved in the flagged direction.
+    """
+    out = anomalies.copy()
+    out["top_group"], out["top_group_change"], out["top_group_share"] = None, math.nan, math.nan
+    for i, r in out.iterrows():
+        m = metrics.get(r["metric"])
+        if m is None or m.formula or m.agg not in ("count", "sum") or r["metric"] not in daily_groups:
+            continue
+        wide = daily_groups.pivot_table(index="period_start", columns="group", values=r["metric"], aggfunc="sum")
+        day = pd.Timestamp(r["day"])
+        wide = wide.reindex(pd.date_range(wide.index.min(), max(wide.index.max(), day), freq="D")).fillna(0.0)
+        before = [day - pd.Timedelta(weeks=k) for k in range(1, weeks + 1)]
+        before = [d for d in before if d in wide.index]
+        if day not in wide.index or not before:
+            continue
+        dev = wide.loc[day] - wide.loc[before].median()
+        sign = 1.0 if r["value"] >= r["expected"] else -1.0
+        top = (dev * sign).idxmax()
+        if dev[top] * sign <= 0:  # no group moved in the flagged direction against its own weekday history
+            continue
+        out.at[i, "top_group"] = str(top)
+        out.at[i, "top_group_change"] = float(dev[top])
+        out.at[i, "top_group_share"] = float(dev[top] / dev.sum()) if dev.sum() * sign > 0 else math.nan
+    return out
+
+
+# ------------------------------------------------------------------------------------------- charts
+def plot_metric_trend(series: pd.DataFrame, metric: str, *, shift=None, ax=None, title: str | None = None):
+    """One metric over time: the current window as a line, the previous window (shifted by ``shift`` onto
+    the current dates) drawn behind it dashed and grey. ``series`` has ``period_start``, ``window``, ``metric``."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    title = title or metric
+    cur = series[series["window"] == "current"]
+    prev = series[series["window"] == "previous"]
+    if len(prev) and shift is not None:
+        ax.plot(prev["period_start"] + shift, prev[metric], color="0.6", linestyle="--", label="上期 previous")
+    ax.plot(cur["period_start"], cur[metric], color="C0", marker="o", markersize=3, label="本期 current")
+    ax.legend(fontsize="small")
+    ax.set_title(title)
+    ax.set_xlabel("时间 period")
+    ax.set_ylabel(metric)
+    ax.get_figure().autofmt_xdate()
+    return ax
+
+
+# ------------------------------------------------------------------------------------------- report
+#: a detector that fits flags about 1.5 % of normal days (tests/test_anomaly.py); above this share of
+#: flagged metric-days the baseline does not describe the data and the findings say so instead of listing days
+ANOMALY_RELIABLE_SHARE = 0.05
+
+
+@dataclass(repr=False)
+class TrendsReport(Report):
+    """The trends report. Frames: ``summary`` (each metric now vs the previous window), ``series`` (metrics per
+    bucket, both windows), ``breakdown`` (per group, or None), ``movers``, ``daily`` (per day over the period),
+    ``anomalies`` / ``distribution`` / ``intervals`` (None when helpers.anomaly / helpers.distribution
+    are not available or do not apply; ``notes`` says why)."""
+
+    name: ClassVar[str] = "trends"
+    title: ClassVar[str] = "趋势 Trends: what changed"
+    parts: ClassVar[tuple[str, ...]] = ("summary", "charts", "breakdown", "movers", "anomalies", "distribution",
+                                        "intervals")  # fmt: skip
+    table_names: ClassVar[tuple[str, ...]] = ("summary", "series", "breakdown", "movers", "anomalies",
+                                              "distribution", "intervals")  # fmt: skip
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "granularity", "current", "previous", "metrics", "breakdown", "groups", "movers", "anomalies", "notes",
+    )  # fmt: skip
+    unavailable_label: ClassVar[str] = "无法计算趋势 No trends"
+
+    metrics: dict = field(default_factory=dict)
+    granularity: str = "day"
+    window: dict = field(default_factory=dict)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    series: pd.DataFrame = field(default_factory=pd.DataFrame)
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
+    breakdown_col: str | None = None
+    groups: list = field(default_factory=list)
+    breakdown: pd.DataFrame | None = None
+    movers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    daily_groups: pd.DataFrame | None = None
+    anomalies: pd.DataFrame | None = None
+    #: metric-days the detector had a baseline for (the denominator of the flagged share)
+    anomaly_checked: int = 0
+    distribution: pd.DataFrame | None = None
+    intervals: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
+
+    @classmethod
+    def compute(cls, ctx) -> TrendsReport:
+        """The trends of a campaign, from its ``trends:`` params (docs/trends.md)."""
+        p = ctx.cfg.trends
+        if not ctx.has("events"):
+            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+        ev = ctx.table("events")
+        present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
+        oe = tuple(e for e in p.order_events if e in present) or tuple(p.order_events[:1])
+        amount = p.amount_col if p.amount_col in ev.columns else None
+        specs = list(p.metrics)
+        if amount is None:
+            specs = [s for s in specs if s not in ("gmv", "aov", "arpu", "arppu")]
+        metrics = resolve_metrics(specs, order_events=oe, amount_col=amount or "amount")
+        for m in metrics.values():
+            for col in [m.column, *(c for c, _ in m.where)]:
+                if col and col not in ev.columns:
+                    raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
+        w = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
+        rep = cls(metrics=metrics, granularity=p.granularity, window=w)
+        summary = compare_windows(ev, metrics, w)
+        if summary["previous"].isna().all() or (summary.loc[summary["kind"] == "value", "previous"] == 0).all():
+            rep.notes.append("数据没有覆盖上一期 the data does not reach back to the previous window: no comparison.")
+        ya = year_ago(ev, metrics, w)
+        summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
+        summary["yoy_change"] = (summary["current"] - summary["year_ago"]) / summary["year_ago"].where(
+            summary["year_ago"] != 0
+        )
+        rep.summary = summary
+        parts = []
+        for lab, (s, e) in w.items():
+            parts.append(trend_series(ev, metrics, start=s, end_exclusive=e, granularity=p.granularity)
+                         .assign(window=lab))  # fmt: skip
+        rep.series = pd.concat(parts, ignore_index=True)
+        ps, pe = pd.Timestamp(ctx.cfg.period.start), pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        if p.breakdown:
+            rep.breakdown_col = p.breakdown
+            rep.groups = top_groups(ev, p.breakdown, n=p.top_n)
+            rep.breakdown = breakdown_windows(ev, metrics, w, group_col=p.breakdown, top=rep.groups)
+            rep.movers = biggest_movers(rep.breakdown, metrics)
+            rep.daily_groups = trend_series(
+                ev, metrics, start=ps, end_exclusive=pe, group_col=p.breakdown, top=rep.groups
+            )
+        rep.daily = trend_series(ev, metrics, start=ps, end_exclusive=pe, granularity="day")
+        rep._extras(ctx, ev, present, ps, pe)
+        return rep
+
+    def _extras(self, ctx, ev, present: set, ps, pe) -> None:
+        """Anomalies, distribution and intervals through helper modules that may not be installed yet."""
+        p = ctx.cfg.trends
+        from .anomaly import detect_anomalies
+
+        found = []
+        for name in self.summary["metric"]:
+            if self.daily[name].isna().all():
+                continue
+            d = self.daily[["period_start", name]].rename(columns={"period_start": "day", name: "value"})
+            a = detect_anomalies(d)
+            self.anomaly_checked += int(a["expected"].notna().sum())
+            found.append(a[a["anomaly"]].assign(metric=name))
+        self.anomalies = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+        if self.daily_groups is not None and len(self.anomalies):
+            self.anomalies = explain_anomalies(self.anomalies, self.daily_groups, self.metrics)
+        try:
+            from .distribution import frequency_distribution, interval_table  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            self.notes.append(
+                "分布与间隔模块不可用 distribution and intervals (helpers.distribution) are not available."
+            )
+            return
+        inperiod = ev.filter((ev.ts >= ps.to_pydatetime()) & (ev.ts < pe.to_pydatetime()))
+        self.distribution = frequency_distribution(inperiod, event=p.distribution_event, measure=p.distribution_measure)
+        chain = [e for e in ("view", "pv") if e in present][:1] + [
+            e for e in ("pay", "buy", "purchase") if e in present
+        ][:1]
+        a, b = (
+            p.interval_from or (chain[0] if len(chain) == 2 else None),
+            p.interval_to or (chain[-1] if chain else None),
+        )
+        if a and b:
+            gcol = None
+            if self.breakdown_col:  # the breakdown's groups: top N by name, the rest "other", missing "(none)"
+                g = inperiod[self.breakdown_col].cast("string").fill_null("(none)")
+                inperiod = inperiod.mutate(group=g.isin(self.groups).ifelse(g, "other"))
+                gcol = "group"
+            try:
+                self.intervals = interval_table(inperiod, from_event=a, to_event=b, group_col=gcol)
+            except Exception as e:  # noqa: BLE001 - an optional part: the page says why it is missing
+                self.notes.append(f"间隔分析失败 the intervals part could not be computed: {type(e).__name__}: {e}")
+
+    def to_results(self) -> dict:
+        """The report-specific part of ``results/trends.json`` (docs/trends.md)."""
+        w = {k: [str(s.date()), str((e - pd.Timedelta(days=1)).date())] for k, (s, e) in self.window.items()}
+        rows = self.summary.to_dict(orient="records")
+        return self._results(
+            granularity=self.granularity,
+            current=w.get("current"),
+            previous=w.get("previous"),
+            metrics=rows,
+            breakdown=self.breakdown_col,
+            groups=self.groups,
+            movers=self.movers.to_dict(orient="records"),
+            anomalies=None if self.anomalies is None else len(self.anomalies),
+            notes=self.notes,
+        )
+
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers."""
+        from .fmt import fmt_pct
+
+        w = self.window["current"]
+        out = [f"本期 current window {w[0].date()} – {(w[1] - pd.Timedelta(days=1)).date()} vs 上期 the "
+               f"equal-length window before it."]  # fmt: skip
+        for r in self.summary.itertuples():
+            if math.isnan(r.rel_change) and r.kind == "value":
+                continue
+            sig = "" if not r.test else (" (显著 significant" if r.significant else " (不显著 not significant")
+            sig += f", p = {r.p_value:.3g})" if r.test else ""
+            yoy = "" if math.isnan(r.yoy_change) else f"; 同比 vs a year earlier {fmt_pct(r.yoy_change)}"
+            out.append(f"{r.label}: {_fmt(r.current)} vs {_fmt(r.previous)}, {fmt_pct(r.rel_change)}{sig}{yoy}.")
+        for r in self.movers.head(3).itertuples():
+            out.append(
+                f"变化最大 mover: {r.metric} · {self.breakdown_col} = {r.group}: {_fmt(r.abs_change)} "
+                f"({fmt_pct(r.rel_change)}), 占总变化 {fmt_pct(r.contribution)} of the total change."
+            )
+        flagged = 0 if self.anomalies is None else len(self.anomalies)
+        if flagged and flagged > ANOMALY_RELIABLE_SHARE * max(self.anomaly_checked, 1):
+            # far more flags than a well-fitting baseline gives: say so instead of listing them as findings
+            out.append(
+                f"异常检测在此数据上不可靠 anomaly alerts are not reliable here: {flagged} of {self.anomaly_checked} "
+                f"metric-days ({fmt_pct(flagged / max(self.anomaly_checked, 1))}) fall outside the baseline's "
+                f"interval, so the baseline (weekday pattern and recent trend) does not describe this period; "
+                f"the flagged days are in the anomalies part, not findings."
+            )
+        elif flagged and self.anomalies is not None:
+            a = self.anomalies.assign(_s=self.anomalies["score"].abs()).sort_values("_s", ascending=False)
+            days = ", ".join(
+                f"{pd.Timestamp(r.day).date()} {r.metric} {_fmt(r.value)} (expected {_fmt(r.expected)}"
+                + (f"; {self.breakdown_col} = {r.top_group}" if getattr(r, "top_group", None) else "")
+                + ")"
+                for r in a.head(5).itertuples()
+            )
+            out.append(f"{len(a)} 个异常 anomalous metric-days over {a['day'].nunique()} days; strongest: {days}.")
+        return out + list(self.notes)
+
+    def headline(self) -> list[dict]:
+        """Headline numbers: each of the first three metrics' relative change."""
+        from .fmt import fmt_pct
+        from .report import headline
+
+        return [headline(f"{r.label} vs previous 环比", None if math.isnan(r.rel_change) else r.rel_change,
+                         fmt_pct(r.rel_change)) for r in self.summary.head(3).itertuples()]  # fmt: skip
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``summary``, ``series`` and, when computed, ``breakdown``, ``movers``, ``anomalies``, ``distribution``,
+        ``intervals``."""
+        out = {"summary": self.summary, "series": self.series}
+        extra = {
+            "breakdown": self.breakdown,
+            "movers": self.movers if self.breakdown is not None else None,
+            "anomalies": self.anomalies,
+            "distribution": self.distribution,
+            "intervals": self.intervals,
+        }
+        out.update({k: v for k, v in extra.items() if v is not None})
+        return out
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .fmt import style_table
+
+        if part == "summary":
+            nums = ["current", "previous", "abs_change", "diff_ci_low", "diff_ci_high", "year_ago"]
+            pcts = ["rel_change", "yoy_change"]
+            return style_table(self.summary.drop(columns=["significant"]), pct_cols=pcts, num_cols=nums)
+        if part == "charts":
+            shift = self.window["current"][0] - self.window["previous"][0]
+            for r in self.summary.itertuples():
+                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=r.label))
+            return None
+        if part in ("breakdown", "movers") and self.breakdown is None:
+            return Markdown("_没有设置分组 no breakdown property in the params (trends.breakdown)._")
+        if part == "breakdown":
+            return style_table(self.breakdown, pct_cols=["rel_change"], num_cols=["current", "previous", "abs_change"])
+        if part == "movers":
+            return style_table(self.movers, pct_cols=["rel_change", "contribution"],
+                               num_cols=["current", "previous", "abs_change"])  # fmt: skip
+        frame = getattr(self, part)
+        if frame is None:
+            return Markdown("_" + "; ".join(self.notes or ["not computed"]) + "_")
+        return style_table(frame)
+
+
+def _fmt(x: float) -> str:
+    from .fmt import fmt_int, fmt_num
+
+    return fmt_int(int(x)) if not math.isnan(x) and float(x).is_integer() else fmt_num(x)
+
+
+def run_trends(ctx) -> TrendsReport | Unavailable:
+    """:meth:`TrendsReport.run`: the trends report of a campaign (or its Unavailable twin)."""
+    return TrendsReport.run(ctx)

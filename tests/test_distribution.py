@@ -1,0 +1,86 @@
+"""Distribution (分布分析) and interval (间隔分析) tables on hand-made events with hand-computed answers."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from helpers.distribution import frequency_distribution, interval_table
+
+
+def _ev(rows):
+    return pd.DataFrame(rows, columns=["user_id", "event", "ts", "amount", "platform"]).assign(
+        ts=lambda d: pd.to_datetime(d.ts)
+    )
+
+
+EV = _ev(
+    [
+        ("a", "view", "2024-01-01 10:00", None, "iOS"),
+        ("a", "view", "2024-01-01 11:00", None, "iOS"),
+        ("a", "view", "2024-01-02 09:00", None, "iOS"),
+        ("a", "pay", "2024-01-01 12:00", 30.0, "iOS"),
+        ("b", "view", "2024-01-01 08:00", None, "Android"),
+        ("b", "pay", "2024-01-01 07:00", 10.0, "Android"),  # before b's first view: not a conversion
+        ("b", "pay", "2024-01-03 08:00", 20.0, "Android"),  # 48 h after the first view
+        ("c", "view", "2024-01-05 00:00", None, "Android"),
+        ("c", "view", "2024-01-06 00:00", None, "Android"),
+        ("d", "pay", "2024-01-02 00:00", 5.0, "iOS"),
+    ]
+)
+
+
+def test_frequency_by_count_with_given_buckets():
+    r = frequency_distribution(EV, event="view", measure="count", buckets=[1, 2, 3])
+    # views: a 3, b 1, c 2
+    assert r.bucket.tolist() == ["1", "2", "3+"]
+    assert r.users.tolist() == [1, 1, 1] and r.share.tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_frequency_by_days_and_amount_and_group():
+    days = frequency_distribution(EV, event="view", measure="days", buckets=[1, 2])
+    assert days.users.tolist() == [1, 2]  # b 1 day; a 2 days, c 2 days
+    amt = frequency_distribution(EV, event="pay", measure="amount", buckets=[0, 10, 25])
+    assert amt.users.tolist() == [1, 0, 2] and amt.bucket.iloc[-1] == "≥ 25.00"  # d 5; a 30, b 30
+    g = frequency_distribution(EV, measure="count", buckets=[1, 3], group_col="platform")
+    # Android: b 3 events, c 2 -> [1 in 1-2, 1 in 3+]; iOS: a 4, d 1
+    assert g[["group", "bucket", "users"]].values.tolist() == [
+        ["Android", "1-2", 1],
+        ["Android", "3+", 1],
+        ["iOS", "1-2", 1],
+        ["iOS", "3+", 1],
+    ]
+    assert g.groupby("group").share.sum().tolist() == pytest.approx([1, 1])
+
+
+def test_default_buckets_from_quantiles_cover_all_users():
+    r = frequency_distribution(EV, measure="count")
+    # events per user: a 4, b 3, c 2, d 1 -> quantiles 1, 1.75, 2.5, 3.25, 3.7 floored -> 1, 2, 3
+    assert r.bucket.tolist() == ["1", "2", "3+"] and r.users.tolist() == [1, 1, 2]
+    with pytest.raises(ValueError, match="increasing"):
+        frequency_distribution(EV, buckets=[3, 1])
+    with pytest.raises(ValueError, match="measure"):
+        frequency_distribution(EV, measure="sessions")
+
+
+def test_interval_table_first_b_after_first_a():
+    r = interval_table(EV, from_event="view", to_event="pay").set_index("group")
+    # a: 10:00 -> 12:00 = 2 h; b: 48 h; c: never
+    assert r.loc["all", "users"] == 3 and r.loc["all", "converted_share"] == pytest.approx(2 / 3)
+    assert r.loc["all", "p50"] == pytest.approx(25.0) and r.loc["all", "mean_hours"] == pytest.approx(25.0)
+    assert r.loc["all", "p10"] == pytest.approx(2 + 0.1 * 46)
+    w = interval_table(EV, from_event="view", to_event="pay", window_hours=24, group_col="platform")
+    w = w.set_index("group")
+    assert w.loc["iOS", "converted_share"] == 1 and w.loc["iOS", "p90"] == pytest.approx(2.0)
+    assert w.loc["Android", "users"] == 2 and w.loc["Android", "converted_share"] == 0
+    assert math.isnan(w.loc["Android", "p50"])
+    assert w.loc["all", "users"] == 3 and w.loc["all", "converted_share"] == pytest.approx(1 / 3)
+
+
+def test_interval_on_ibis_table_matches_pandas():
+    import ibis
+
+    t = ibis.memtable(EV)
+    assert interval_table(t, from_event="view", to_event="pay").equals(
+        interval_table(EV, from_event="view", to_event="pay")
+    )

@@ -1,0 +1,266 @@
+"""Trends metrics on a hand-made log with hand-computed answers: built-ins per window, custom metrics and
+formulas, granularity, breakdown totals, movers, the tests (two-proportion, Welch checked against scipy), and
+the same numbers on Spark as on DuckDB."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from helpers.sections import TrendsParams
+from helpers.stats import two_proportion_test
+from helpers.trend_metrics import formula_names, resolve_metrics
+from helpers.trends import (
+    biggest_movers,
+    breakdown_windows,
+    compare_windows,
+    explain_anomalies,
+    top_groups,
+    trend_series,
+    windows,
+    year_ago,
+)
+
+from .conftest import TAOBAO, need
+
+# (user, event, timestamp, amount, platform); Mon 2024-01-01 .. Thu 2024-01-04
+ROWS = [
+    ("u1", "view", "2024-01-01 10:00", None, "A"),
+    ("u1", "pay", "2024-01-01 11:00", 10.0, "A"),
+    ("u2", "view", "2024-01-01 12:00", None, "B"),
+    ("u2", "view", "2024-01-02 09:00", None, "B"),
+    ("u3", "view", "2024-01-02 10:00", None, "A"),
+    ("u1", "view", "2024-01-03 10:00", None, "A"),
+    ("u1", "pay", "2024-01-03 11:00", 30.0, "A"),
+    ("u2", "pay", "2024-01-04 08:00", 20.0, "B"),
+    ("u2", "view", "2024-01-04 09:00", None, "B"),
+    ("u4", "view", "2023-12-31 23:59", None, "A"),  # before both windows: never counted
+]
+
+
+def events() -> pd.DataFrame:
+    df = pd.DataFrame(ROWS, columns=["user_id", "event", "ts", "amount", "platform"])
+    df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[us]")
+    return df
+
+
+def metrics(extra=()):
+    return resolve_metrics(list(TrendsParams().metrics) + list(extra), order_events=("pay",), amount_col="amount")
+
+
+W = windows("2024-01-03", "2024-01-04", compare_days=None)
+
+
+def test_windows_are_equal_length_and_adjacent():
+    assert W["current"] == (pd.Timestamp("2024-01-03"), pd.Timestamp("2024-01-05"))
+    assert W["previous"] == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-03"))
+    w7 = windows("2024-03-01", "2024-04-29", compare_days=7)
+    assert w7["current"] == (pd.Timestamp("2024-04-23"), pd.Timestamp("2024-04-30"))
+    assert w7["previous"] == (pd.Timestamp("2024-04-16"), pd.Timestamp("2024-04-23"))
+
+
+def test_builtin_metrics_hand_computed():
+    s = compare_windows(events(), metrics(), W).set_index("metric")
+    prev = {"active_users": 3, "dau": 2, "events": 5, "events_per_user": 5 / 3, "paying_users": 1, "orders": 1,
+            "gmv": 10, "aov": 10, "arpu": 10 / 3, "arppu": 10, "pay_rate": 1 / 3, "stickiness": 2 / 3}  # fmt: skip
+    cur = {"active_users": 2, "dau": 1, "events": 4, "events_per_user": 2, "paying_users": 2, "orders": 2,
+           "gmv": 50, "aov": 25, "arpu": 25, "arppu": 25, "pay_rate": 1, "stickiness": 0.5}  # fmt: skip
+    assert list(s.index) == list(TrendsParams().metrics)
+    for k in prev:
+        assert s.at[k, "previous"] == pytest.approx(prev[k]), k
+        assert s.at[k, "current"] == pytest.approx(cur[k]), k
+        assert s.at[k, "abs_change"] == pytest.approx(cur[k] - prev[k]), k
+        assert s.at[k, "rel_change"] == pytest.approx(cur[k] / prev[k] - 1), k
+    kinds = s["kind"].to_dict()
+    assert kinds["pay_rate"] == "rate" and kinds["arpu"] == "mean" and kinds["gmv"] == "value"
+
+
+def test_rate_and_mean_tests_match_independent_computation():
+    s = compare_windows(events(), metrics(), W).set_index("metric")
+    tt = two_proportion_test(2, 2, 1, 3)
+    assert s.at["pay_rate", "test"] == "two-proportion"
+    assert s.at["pay_rate", "p_value"] == pytest.approx(tt["p_value"])
+    assert s.at["pay_rate", "diff_ci_low"] == pytest.approx(tt["diff_ci_low"])
+    # ARPU: per active user GMV, current [30, 20], previous [10, 0, 0]
+    ref = stats.ttest_ind([30, 20], [10, 0, 0], equal_var=False)
+    assert s.at["arpu", "test"] == "welch"
+    assert s.at["arpu", "p_value"] == pytest.approx(ref.pvalue)
+    # AOV: per order, current [30, 20], previous [10]: one order, no test possible
+    assert math.isnan(s.at["aov", "p_value"])
+    # events per user: current [2 (u1), 2 (u2)], previous [2 (u1), 2 (u2), 1 (u3)]
+    ref = stats.ttest_ind([2, 2], [2, 2, 1], equal_var=False)
+    assert s.at["events_per_user", "p_value"] == pytest.approx(ref.pvalue)
+
+
+def test_custom_metrics_filters_and_formulas():
+    extra = [
+        {"name": "view_uv", "event": "view", "agg": "users"},
+        {"name": "view_pv", "event": "view", "agg": "count"},
+        {"name": "gmv_a", "event": "pay", "where": {"platform": "A"}, "agg": "sum", "column": "amount"},
+        {"name": "median_pay", "event": "pay", "agg": "median", "column": "amount"},
+        {"name": "views_per_user", "event": "view", "agg": "per_user"},
+        {"name": "view_to_pay", "formula": "paying_users / view_uv"},
+        {"name": "gmv_k", "formula": "gmv / 1000 + 1"},
+    ]
+    m = metrics(extra)
+    s = compare_windows(events(), m, W).set_index("metric")
+    assert "views_per_user__n" not in s.index
+    assert (s.at["view_uv", "current"], s.at["view_uv", "previous"]) == (2, 3)
+    assert (s.at["view_pv", "current"], s.at["view_pv", "previous"]) == (2, 4)
+    assert (s.at["gmv_a", "current"], s.at["gmv_a", "previous"]) == (30, 10)
+    assert (s.at["median_pay", "current"], s.at["median_pay", "previous"]) == (25, 10)
+    assert s.at["views_per_user", "current"] == pytest.approx(1) and s.at["views_per_user", "previous"] == 4 / 3
+    assert s.at["view_to_pay", "kind"] == "rate" and s.at["view_to_pay", "current"] == 1
+    assert s.at["gmv_k", "current"] == pytest.approx(1.05) and s.at["gmv_k", "kind"] == "value"
+    with pytest.raises(ValueError, match="only"):
+        formula_names("__import__('os').system('x')")
+    with pytest.raises(ValueError, match="unknown metric"):
+        resolve_metrics([{"name": "x", "formula": "nope / events"}], order_events=("pay",), amount_col="amount")
+    with pytest.raises(ValueError, match="needs a column"):
+        TrendsParams(metrics=[{"name": "s", "agg": "sum"}])
+    with pytest.raises(ValueError, match="extra"):
+        TrendsParams(granularity="day", bogus=1)
+
+
+def test_granularity_day_and_week():
+    m = metrics()
+    d = trend_series(events(), m, start="2024-01-01", end_exclusive="2024-01-05", granularity="day")
+    assert d["period_start"].dt.day.tolist() == [1, 2, 3, 4]
+    assert d["events"].tolist() == [3, 2, 2, 2]
+    assert d["active_users"].tolist() == [2, 2, 1, 1]
+    assert d["gmv"].tolist() == [10, 0, 30, 20]
+    wk = trend_series(events(), m, start="2023-12-25", end_exclusive="2024-01-05", granularity="week")
+    assert wk["period_start"].tolist() == [pd.Timestamp("2023-12-25"), pd.Timestamp("2024-01-01")]  # Mondays
+    assert wk["events"].tolist() == [1, 9] and wk["active_users"].tolist() == [1, 3]
+    assert wk["dau"].tolist() == [1, 1.5]  # (2 + 2 + 1 + 1) / 4 days with activity
+    with pytest.raises(ValueError, match="granularity"):
+        trend_series(events(), m, start="2024-01-01", end_exclusive="2024-01-05", granularity="year")
+
+
+def test_breakdown_totals_add_up_and_movers():
+    m = metrics()
+    assert top_groups(events(), "platform", n=1) == ["A"]
+    b = breakdown_windows(events(), m, W, group_col="platform", top=["A"])
+    assert set(b["group"]) == {"A", "other"}
+    s = compare_windows(events(), m, W).set_index("metric")
+    # every user has one platform here, so user counts add up too
+    for k in ("events", "orders", "gmv", "active_users", "paying_users"):
+        g = b[b["metric"] == k]
+        assert g["current"].sum() == s.at[k, "current"] and g["previous"].sum() == s.at[k, "previous"], k
+    mv = biggest_movers(b, m, n=20)
+    gmv = mv[mv["metric"] == "gmv"].set_index("group")
+    assert gmv.at["A", "abs_change"] == 20 and gmv.at["other", "abs_change"] == 20
+    assert gmv["contribution"].tolist() == [0.5, 0.5]
+    ev = mv[mv["metric"] == "events"].set_index("group")
+    assert ev.at["A", "abs_change"] == -1 and ev.at["A", "contribution"] == 1.0
+    assert set(mv["metric"]) <= {"active_users", "dau", "events", "paying_users", "orders", "gmv"} - {"dau"}
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_equals_duckdb():
+    from .test_spark import _why_no_spark
+
+    why = _why_no_spark()
+    if why:
+        pytest.skip(why)
+    import ibis
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    con = ibis.pyspark.connect(session)
+    session.createDataFrame(events()).createOrReplaceTempView("trend_events")  # no table files written
+    t = con.table("trend_events")
+    m = metrics([{"name": "view_uv", "event": "view", "agg": "users"}])
+    m = {k: v for k, v in m.items() if k != "median_pay"}
+    duck = compare_windows(events(), m, W)
+    spark = compare_windows(t, m, W)
+    pd.testing.assert_frame_equal(spark, duck, check_exact=False, rtol=1e-9)
+    d1 = trend_series(events(), m, start="2024-01-01", end_exclusive="2024-01-05")
+    d2 = trend_series(t, m, start="2024-01-01", end_exclusive="2024-01-05")
+    pd.testing.assert_frame_equal(d2, d1, check_exact=False, rtol=1e-9)
+
+
+def test_year_ago_needs_data_reaching_back():
+    m = metrics()
+    assert year_ago(events(), m, W) is None  # the data starts 2023-12-31, the window a year earlier 2023-01-04
+    old = pd.DataFrame([("u9", "pay", "2023-01-04 10:00", 5.0, "A")], columns=events().columns)
+    old["ts"] = pd.to_datetime(old["ts"]).astype("datetime64[us]")
+    ya = year_ago(pd.concat([events(), old], ignore_index=True), m, W)
+    assert ya is not None and ya["gmv"] == 5 and ya["events"] == 1 and ya["active_users"] == 1
+
+
+def test_explain_anomalies_names_the_group():
+    # 5 Mondays; on the last one group B drops from 10 to 2 while A stays at 5
+    days = pd.date_range("2024-01-01", periods=5, freq="7D")
+    rows = [(d, g, v) for d in days for g, v in (("A", 5.0), ("B", 10.0 if d != days[-1] else 2.0))]
+    dg = pd.DataFrame(rows, columns=["period_start", "group", "orders"])
+    flagged = pd.DataFrame({"day": [days[-1]], "metric": ["orders"], "value": [7.0], "expected": [15.0]})
+    out = explain_anomalies(flagged, dg, metrics())
+    assert out.at[0, "top_group"] == "B" and out.at[0, "top_group_change"] == -8 and out.at[0, "top_group_share"] == 1
+    # flagged as a spike, but no group rose against its own weekday history: no group named
+    assert explain_anomalies(flagged.assign(value=30.0), dg, metrics()).at[0, "top_group"] is None
+    # a formula metric is not additive: no group named
+    flagged2 = flagged.assign(metric="aov")
+    assert explain_anomalies(flagged2, dg.assign(aov=1.0), metrics()).at[0, "top_group"] is None
+
+
+@pytest.mark.shared
+@need(TAOBAO)
+def test_taobao_daily_metrics_match_pandas():
+    """Daily active users, events, buyers, orders and events per user on the Taobao sample (local time
+    Asia/Shanghai) against pandas written here; the platform-free breakdown by category (top 3 + other) adds up."""
+    raw = pd.read_csv(TAOBAO)
+    ts = pd.to_datetime(raw["timestamp"], unit="s", utc=True).dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    ev = pd.DataFrame({"user_id": raw["user_id"].astype(str), "event": raw["behavior_type"], "ts": ts,
+                       "category": raw["category_id"].astype(str)})  # fmt: skip
+    ev["ts"] = ev["ts"].astype("datetime64[us]")
+    ev = ev[(ev["ts"] >= "2017-11-25") & (ev["ts"] < "2017-12-04")]
+    m = resolve_metrics(["active_users", "events", "paying_users", "orders", "events_per_user", "pay_rate"],
+                        order_events=("buy",), amount_col="amount")  # fmt: skip
+    got = trend_series(ev, m, start="2017-11-25", end_exclusive="2017-12-04").set_index("period_start")
+    day = ev["ts"].dt.normalize()
+    buy = ev[ev["event"] == "buy"]
+    exp = pd.DataFrame({
+        "active_users": ev.groupby(day)["user_id"].nunique(),
+        "events": ev.groupby(day).size(),
+        "paying_users": buy.groupby(buy["ts"].dt.normalize())["user_id"].nunique(),
+        "orders": buy.groupby(buy["ts"].dt.normalize()).size(),
+    }).fillna(0)  # fmt: skip
+    exp["events_per_user"] = exp["events"] / exp["active_users"]
+    exp["pay_rate"] = exp["paying_users"] / exp["active_users"]
+    assert len(got) == 9 and exp["events"].sum() == len(ev)
+    for c in exp.columns:
+        np.testing.assert_allclose(got[c].to_numpy(), exp[c].to_numpy(dtype=float), err_msg=c)
+    top = top_groups(ev, "category", n=3)
+    b = breakdown_windows(ev, m, windows("2017-11-29", "2017-12-03", compare_days=None), group_col="category", top=top)
+    s = compare_windows(ev, m, windows("2017-11-29", "2017-12-03", compare_days=None)).set_index("metric")
+    for k in ("events", "orders"):
+        g = b[b["metric"] == k]
+        assert g["current"].sum() == s.at[k, "current"] and g["previous"].sum() == s.at[k, "previous"], k
+
+
+def test_anomaly_findings_list_days_only_when_the_baseline_fits():
+    """A detector that fits flags about 1.5 % of normal days; when far more metric-days are flagged the
+    findings say the alerts are not reliable here instead of listing days as if they were real."""
+    from helpers.trends import ANOMALY_RELIABLE_SHARE, TrendsReport
+
+    flags = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2024-04-18", "2024-04-06"]),
+            "metric": ["events", "orders"],
+            "value": [10.0, 90.0],
+            "expected": [50.0, 40.0],
+            "score": [-6.0, 5.0],
+        }
+    )
+    base = {"window": {"current": (pd.Timestamp("2024-04-23"), pd.Timestamp("2024-04-30"))}, "anomalies": flags}
+    fits = TrendsReport(**base, anomaly_checked=200)  # 2 of 200 = 1 %
+    text = " ".join(fits.findings())
+    assert "2024-04-18 events" in text and "2024-04-06 orders" in text and "not reliable" not in text
+    noisy = TrendsReport(**base, anomaly_checked=int(2 / ANOMALY_RELIABLE_SHARE) - 1)  # just over the share
+    text = " ".join(noisy.findings())
+    assert "not reliable here: 2 of 39 metric-days" in text and "2024-04-18 events" not in text
