@@ -27,6 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .errors import MissingColumnError
+
 __all__ = ["detect_anomalies"]
 
 _MAD_TO_SD = 1.4826
@@ -67,7 +69,7 @@ def detect_anomalies(
         raise ValueError(f"min_history_days must be at least 7 (one week of weekdays), got {min_history_days!r}")
     for col in (day_col, value_col):
         if col not in daily.columns:
-            raise KeyError(f"detect_anomalies: column {col!r} not in the daily table (columns: {list(daily.columns)})")
+            raise MissingColumnError("daily", col, daily.columns, hint="detect_anomalies needs one row per day")
     days = pd.to_datetime(daily[day_col]).dt.normalize()
     if days.duplicated().any():
         dup = days[days.duplicated()].iloc[0].date()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import as_table
+from .errors import MissingColumnError
 
 __all__ = ["frequency_distribution", "interval_table"]
 
@@ -61,7 +62,7 @@ def frequency_distribution(
     need += [amount_col] if measure == "amount" else []
     missing = [c for c in need if c not in t.columns]
     if missing:
-        raise KeyError(f"frequency_distribution: column(s) {missing} not in the events (columns: {list(t.columns)})")
+        raise MissingColumnError("events", missing[0], t.columns, hint="frequency_distribution needs it")
     if event is not None:
         t = t.filter(t[event_col] == event)
     keys = [user_col] + ([group_col] if group_col else [])
@@ -141,13 +142,15 @@ def interval_table(
     need = [user_col, ts_col, event_col] + ([group_col] if group_col else [])
     missing = [c for c in need if c not in t.columns]
     if missing:
-        raise KeyError(f"interval_table: column(s) {missing} not in the events (columns: {list(t.columns)})")
+        raise MissingColumnError("events", missing[0], t.columns, hint="interval_table needs it")
     if window_hours is not None and not window_hours > 0:
         raise ValueError(f"interval window_hours must be positive, got {window_hours!r}")
     a = t.filter(t[event_col] == from_event)
     a = a.group_by(a[user_col].name("_u")).aggregate(
         _ta=a[ts_col].min(), **({"_g": a[group_col].argmin(a[ts_col])} if group_col else {})
     )
+    if group_col:  # a missing group value is a group of its own, named like the other reports name it
+        a = a.mutate(_g=a["_g"].cast("string").fill_null("(空 none)"))
     b = t.filter(t[event_col] == to_event).select(_ub=t[user_col], _tb=t[ts_col])
     j = a.join(b, (a["_u"] == b["_ub"]) & (b["_tb"] > a["_ta"]))
     first_b = j.group_by("_u").aggregate(_tb=j["_tb"].min())

@@ -84,3 +84,24 @@ def test_interval_on_ibis_table_matches_pandas():
     assert interval_table(t, from_event="view", to_event="pay").equals(
         interval_table(EV, from_event="view", to_event="pay")
     )
+
+
+def test_interval_table_with_missing_group_values():
+    """Users whose first A has no group value form the "(空 none)" group (this crashed with an IndexError)."""
+    import pandas as pd
+
+    from helpers.distribution import interval_table
+
+    t0 = pd.Timestamp("2024-03-01")
+    ev = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u2", "u3"],
+            "event": ["view", "pay", "view", "pay", "view"],
+            "ts": [t0, t0 + pd.Timedelta(hours=2), t0, t0 + pd.Timedelta(hours=5), t0],
+            "platform": ["iOS", "iOS", None, None, None],
+        }
+    )
+    out = interval_table(ev, from_event="view", to_event="pay", group_col="platform").set_index("group")
+    assert out.loc["(空 none)", "users"] == 2 and out.loc["(空 none)", "converted_share"] == 0.5
+    assert out.loc["(空 none)", "p50"] == 5.0 and out.loc["iOS", "p50"] == 2.0
+    assert out.loc["all", "users"] == 3 and out.loc["all", "converted_share"] == 2 / 3
