@@ -1,6 +1,7 @@
 # ubakit: the two commands of README.md
 #   make report   creates .venv if missing, then produces reports/demo/ (index.html + one HTML per notebook)
-#   make test     creates .venv if missing, then runs the whole test suite
+#   make test     creates .venv if missing, then runs the whole test suite (with the real-browser checks when a
+#                 Chromium is there; as root .ci/ensure-chromium installs Debian's chromium first)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,18 +9,29 @@ CAMPAIGN ?= demo
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast lint format env run validate lab bench strip clean
+.PHONY: report test test-browser test-fast test-spark lint format env run validate lab bench strip clean
 
 report: env
 	$(PY) -m helpers run params/$(CAMPAIGN).yaml --jobs $(JOBS)
 
 test: env
+	@.ci/ensure-chromium
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# the demo reports in a real headless Chromium (tests/test_browser.py): layout at 1,400 and 390 px, console,
+# network, glyphs, links, print to PDF, one language per page
+test-browser: env
+	@.ci/ensure-chromium
+	$(PY) -m pytest -n0 -m browser $(PYTEST_ARGS)
 
 # the fast loop (about a minute): unit, contract and architecture tests on a small demo; no notebooks end to
 # end, no Spark, no real-data samples
 test-fast: env
-	$(PY) -m pytest -n $(JOBS) -m "not e2e and not spark and not shared" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) -m "not e2e and not spark and not shared and not browser" $(PYTEST_ARGS)
+
+# the Spark tests only (part of `make test`): DuckDB/Spark equivalence, Spark ingest, the standalone-cluster run
+test-spark: env
+	$(PY) -m pytest -n0 -m spark $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check helpers tests bench

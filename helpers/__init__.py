@@ -51,17 +51,27 @@ _MODULES = {
     "rfm": "RFMReport RFMTable RFMScores rfm_table rfm_scores",
     "rfm_segments": "segment_named segment_cn8 segment_summary rf_heatmap plot_segments plot_rf_heatmap",
     "bgnbd": "fit_bgnbd bgnbd_p_alive bgnbd_expected bgnbd_holdout_check",
+    "clv": "compute_clv customer_history model_inputs holdout_comparison discounted_clv",
+    "clv_models": "fit_model fit_gamma_gamma p_alive expected_purchases gg_expected_spend",
     "features": "user_features feature_label",
     "clustering": "ClusteringReport prepare_matrix choose_k fit_clusters cluster_profiles name_clusters "
     "plot_k_selection plot_radar plot_projection",
     "sentiment": "SentimentReport Tokenizer score_texts keywords train_domain_model",
     "churn": "ChurnReport churn_labels build_dataset plot_roc_pr plot_lift plot_calibration plot_importance",
-    "user_profile": "ProfileReport profile_table behaviour_tags",
+    "user_profile": "ProfileReport profile_table",
+    "tags": "apply_tags evaluate_tags tag_values",
     "tracking": "TrackingPlan load_plan display_name display_names",
     "data_quality": "DataQualityReport volume_anomalies plan_coverage property_daily plot_volume plot_fill",
     "trends": "TrendsReport trend_series compare_windows breakdown_windows biggest_movers plot_metric_trend",
     "anomaly": "detect_anomalies",
     "distribution": "frequency_distribution interval_table",
+    "products": "ProductsReport product_table repurchase_table product_movers basket_rules plot_top_products "
+    "plot_rules",
+    "basket": "basket_items pair_counts pair_rules frequent_itemsets bought_together",
+    "attribution": "AttributionReport build_journeys credit_table plot_credits run_attribution",
+    "experiment": "ExperimentReport compare_variants srm_table sequential_table power_table plot_sequential "
+    "run_experiment",
+    "impact": "ImpactReport daily_metrics impact_series plot_impact plot_did",
 }
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}

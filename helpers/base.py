@@ -27,15 +27,25 @@ from typing import Any, ClassVar, Self
 
 import pandas as pd
 
+from . import i18n
 from .errors import MissingTableError, StaleResultsError, UnknownPartError
 from .fmt import md_escape
+from .i18n import localized
 
-__all__ = ["Report", "Unavailable", "ReportUnavailable", "inputs_fingerprint", "report_table", "results_doc"]
+__all__ = [
+    "Report",
+    "Unavailable",
+    "ReportUnavailable",
+    "inputs_fingerprint",
+    "report_table",
+    "results_doc",
+    "upstream_why",
+]
 
 
 class ReportUnavailable(Exception):
     """Raised inside :meth:`Report.compute` when the data cannot make the report; carries the reason
-    in plain words (both languages), e.g. ``"这个活动没有事件表 the campaign has no events table"``."""
+    in plain words in the campaign's language, from the message catalogue, e.g. ``t("common.no_events")``."""
 
     def __init__(self, reason: str):
         self.reason = reason
@@ -49,7 +59,7 @@ def _check_part(rep: Report | Unavailable, part: str) -> None:
 
 def _repr_html(rep: Report | Unavailable) -> str:
     items = "".join(f"<li>{html.escape(f)}</li>" for f in rep.findings())
-    state = "" if rep.available else " <em>(unavailable)</em>"
+    state = "" if rep.available else f" <em>{html.escape(i18n.t('unavailable.state'))}</em>"
     return (
         f"<div><b>{html.escape(rep.title)}</b>{state}<ul>{items}</ul>"
         f"<small>parts: {html.escape(', '.join(rep.parts))}</small></div>"
@@ -71,6 +81,8 @@ class Report:
     table_names : every table :meth:`tables` may return (``results/<name>_<table>.csv``; docs/results.md).
     result_keys : the report-specific keys of ``results/<name>.json`` (besides ``available`` and ``reason``).
     unavailable_label : how the findings start when the report could not compute.
+    glossary : the statistics the report shows (catalogue keys ``glossary.<term>``), explained at the end of its
+        page in plain words.
     """
 
     name: ClassVar[str] = ""
@@ -79,7 +91,9 @@ class Report:
     reads: ClassVar[tuple[str, ...]] = ()
     table_names: ClassVar[tuple[str, ...]] = ()
     result_keys: ClassVar[tuple[str, ...]] = ()
-    unavailable_label: ClassVar[str] = "无法计算 Not available"
+    unavailable_label: ClassVar[str] = localized("unavailable.label")
+    #: glossary terms the report's page explains (keys ``glossary.<term>`` in helpers/messages/glossary.yaml)
+    glossary: ClassVar[tuple[str, ...]] = ()
 
     available: ClassVar[bool] = True
     reason: ClassVar[str] = ""
@@ -122,7 +136,10 @@ class Report:
     def show(self, part: str) -> None:
         """Display one part of the report (see :attr:`parts`); returns nothing."""
         _check_part(self, part)
-        _display(self._show(part))
+        from .page import table_csv
+
+        obj = self._show(part)
+        _display(obj, csv=table_csv(self, obj))
 
     def _repr_html_(self) -> str:
         return _repr_html(self)
@@ -161,12 +178,12 @@ class Unavailable:
         self.result_keys = report.result_keys
 
     def findings(self) -> list[str]:
-        return [f"{self.report.unavailable_label}: {self.reason.rstrip('.')}."]
+        return [i18n.t("unavailable.finding", label=self.report.unavailable_label, reason=self.reason.rstrip(".。"))]
 
     def headline(self) -> list[dict]:
         from .report import headline
 
-        return [headline(self.title, None, "n/a")]
+        return [headline(self.title, None, i18n.t("unavailable.value"))]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {}
@@ -190,9 +207,11 @@ class Unavailable:
         return f"<Unavailable {self.name!r}: {self.reason}>"
 
 
-def _display(obj: Any) -> None:
+def _display(obj: Any, *, csv: str | None = None) -> None:
     """Display what a part returned: a DataFrame/Styler/Markdown as is, a Figure or Axes as its figure
-    (then closed, so the notebook backend does not show it a second time)."""
+    (then closed, so the notebook backend does not show it a second time). A DataFrame or Styler is drawn by the
+    page's table renderer (:func:`helpers.page.render_table`, ``render_styler``), with a link to its results CSV
+    (``csv``) under it."""
     if obj is None:
         return
     from IPython.display import display
@@ -210,6 +229,14 @@ def _display(obj: Any) -> None:
         display(fig)
         plt.close(fig)
         return
+    if isinstance(obj, pd.DataFrame):
+        from .page import render_table
+
+        obj = render_table(obj, csv=csv)
+    elif type(obj).__name__ == "Styler":
+        from .page import render_styler
+
+        obj = render_styler(obj, csv=csv)
     display(obj)
 
 
@@ -339,6 +366,25 @@ def report_table(ctx: Any, report: str, table: str, *, required: bool = True) ->
     if isinstance(problems, dict):
         problems.pop(report, None)
     return df
+
+
+def upstream_why(report: str, why: str) -> str:
+    """A reader-facing reason (campaign's language) for a :func:`report_table` refusal ``why`` (its English
+    error text, recorded in ``ctx.upstream_problems``): not run, failed, stale, unavailable (with its reason)."""
+    if "could not compute: " in why:
+        reason = why.split("could not compute: ", 1)[1].rsplit(")", 1)[0]
+        return i18n.t("upstream.unavailable", report=report, reason=reason.rstrip(".。"))
+    for marker, key in (
+        ("has not run", "upstream.not_run"),
+        ("failed or was skipped", "upstream.failed"),
+        ("marked stale", "upstream.failed"),
+        ("did not complete", "upstream.failed"),
+        ("comes from run", "upstream.stale"),
+        ("changed since it ran", "upstream.stale"),
+    ):
+        if marker in why:
+            return i18n.t(key, report=report)
+    return i18n.t("upstream.other", report=report)
 
 
 def _expected_runs() -> dict[str, str | None] | None:

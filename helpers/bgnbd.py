@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .i18n import t
+
 __all__ = [
     "BGNBDFit",
     "bgnbd_loglik",
@@ -266,13 +268,13 @@ def bgnbd_params_table(fit: BGNBDFit) -> pd.DataFrame:
     """The fitted parameters in words: ``parameter``, ``value`` (text, 4 significant digits), ``meaning``;
     with the mean purchase rate per 30 days, the mean drop-out probability and the log-likelihood."""
     rows = [
-        ("r", fit.r, "购买率的 gamma 形状 shape of the purchase-rate gamma"),
-        ("alpha (days)", fit.alpha, "购买率的 gamma 尺度 scale; mean rate r/alpha per day"),
-        ("a", fit.a, "流失概率的 beta 参数 beta of the drop-out probability"),
-        ("b", fit.b, "流失概率的 beta 参数 beta of the drop-out probability"),
-        ("mean purchase rate / 30 days", 30 * fit.r / fit.alpha, "平均每 30 天购买天数 (if alive)"),
-        ("mean drop-out prob.", fit.a / (fit.a + fit.b), "每次复购后流失概率均值 after each repeat purchase"),
-        ("log-likelihood", fit.loglik, f"{fit.n:,} customers"),
+        ("r", fit.r, t("rfm.bg.r")),
+        ("alpha (days)", fit.alpha, t("rfm.bg.alpha")),
+        ("a", fit.a, t("rfm.bg.a")),
+        ("b", fit.b, t("rfm.bg.b")),
+        ("mean purchase rate / 30 days", 30 * fit.r / fit.alpha, t("rfm.bg.rate30")),
+        ("mean drop-out prob.", fit.a / (fit.a + fit.b), t("rfm.bg.dropout")),
+        ("log-likelihood", fit.loglik, t("rfm.bg.loglik", users=f"{fit.n:,}")),
     ]
     out = pd.DataFrame(rows, columns=["parameter", "value", "meaning"])
     out["value"] = [f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.4g}" for v in out["value"]]
@@ -287,18 +289,20 @@ def plot_segment_bgnbd(summary: pd.DataFrame, *, ax=None):
     matplotlib Axes
     """
     from .plots import plot_bar
+    from .rfm_segments import segment_label
 
-    t = summary[summary["users"] > 0]
+    live = summary[summary["users"] > 0]
+    live = live.assign(label=live["segment"].map(segment_label))
     return plot_bar(
-        t,
+        live,
         x="label",
         y="mean_p_alive_repeat",
         horizontal=True,
         fmt="pct",
         ax=ax,
-        title="复购客户平均存活概率 Mean P(alive) of repeat buyers (BG/NBD)",
-        xlabel="存活概率 P(alive) (– = 无复购客户 no repeat buyers)",
-        ylabel="分群 segment",
+        title=t("rfm.bg_chart_title"),
+        xlabel=t("rfm.bg_chart_x"),
+        ylabel=t("rfm.segment_axis"),
     )
 
 
@@ -315,12 +319,12 @@ def plot_bgnbd_check(by_x: pd.DataFrame, *, days: int, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
     pos = np.arange(len(by_x))
-    ax.bar(pos - 0.2, by_x["actual"], width=0.4, label="实际 actual", color="C0")
-    ax.bar(pos + 0.2, by_x["predicted"], width=0.4, label="模型预测 BG/NBD predicted", color="C1")
+    ax.bar(pos - 0.2, by_x["actual"], width=0.4, label=t("rfm.check_actual"), color="C0")
+    ax.bar(pos + 0.2, by_x["predicted"], width=0.4, label=t("rfm.check_predicted"), color="C1")
     ax.set_xticks(pos, by_x["x"])
     ax.legend(fontsize="small")
     ax.grid(False, axis="x")
-    ax.set_title(f"留出期检验 Holdout check: purchase days in the last {days} days")
-    ax.set_xlabel("校准期重复购买天数 repeat purchase days before the holdout")
-    ax.set_ylabel("人均购买天数 mean purchase days")
+    ax.set_title(t("rfm.check_title", days=days))
+    ax.set_xlabel(t("rfm.check_x"))
+    ax.set_ylabel(t("rfm.check_y"))
     return ax

@@ -116,6 +116,9 @@ def open_campaign(
     if cfg.campaign != campaign and not params_file:
         raise ValueError(f"params/{campaign}.yaml declares campaign {cfg.campaign!r}")
     paths = campaign_paths(cfg.campaign, reports_dir or os.environ.get("UBAKIT_REPORTS_DIR") or None).ensure()
+    from .i18n import set_language
+
+    set_language(cfg.language)
     if theme:
         from .plots import set_theme
 

@@ -24,10 +24,12 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable, report_table
+from . import i18n
+from .base import Report, ReportUnavailable, Unavailable, report_table, upstream_why
 from .engine import as_table
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
+from .i18n import localized
 from .threads import fit_threads
 
 __all__ = [
@@ -48,11 +50,8 @@ __all__ = [
     "BAND_ACTIONS",
 ]
 
-BAND_ACTIONS = {
-    "高风险 high": "专属优惠券 + 一对一关怀 exclusive coupon and personal care message",
-    "中风险 medium": "关怀消息、个性化推荐 care message with recommendations",
-    "低风险 low": "常规运营 routine engagement",
-}
+#: risk band (a stable machine value in ``risk_band``) -> message key of its recommended action
+BAND_ACTIONS = {"high": "churn.action_high", "medium": "churn.action_medium", "low": "churn.action_low"}
 _NOT_FEATURES = {"user_id", "first_ts", "last_ts"}
 
 
@@ -249,10 +248,10 @@ def at_risk_list(
 
     Returns
     -------
-    DataFrame ``user_id``, ``churn_probability``, ``risk_band`` (高风险: top 10% of probabilities, 中风险: next
-    20%, 低风险: the rest), ``top_reasons`` (features pushing the logistic-regression risk up most:
+    DataFrame ``user_id``, ``churn_probability``, ``risk_band`` (``high``: top 10% of probabilities, ``medium``:
+    next 20%, ``low``: the rest), ``top_reasons`` (features pushing the logistic-regression risk up most:
     standardised value x coefficient), ``rfm_segment`` (when ``rfm``, the RFM report's ``membership`` table with
-    ``user_id`` and ``segment``, is given), ``action``; highest risk first.
+    ``user_id`` and ``segment``, is given), ``action`` (in the campaign's language); highest risk first.
     """
     if rfm is not None and "segment" not in rfm.columns:
         raise MissingColumnError("rfm membership", "segment", rfm.columns, hint="rerun the rfm report")
@@ -269,11 +268,11 @@ def at_risk_list(
         reasons.append("; ".join(feature_label(cols[i]) for i in idx if row[i] > 0) or "—")
     out = pd.DataFrame({"user_id": scoring["user_id"].to_numpy(), "churn_probability": p, "top_reasons": reasons})
     r = out["churn_probability"].rank(method="first", ascending=False, pct=True)
-    out["risk_band"] = np.where(r <= 0.1, "高风险 high", np.where(r <= 0.3, "中风险 medium", "低风险 low"))
+    out["risk_band"] = np.where(r <= 0.1, "high", np.where(r <= 0.3, "medium", "low"))
     if rfm is not None:
         seg = rfm[["user_id", "segment"]].rename(columns={"segment": "rfm_segment"})
         out = out.merge(seg, on="user_id", how="left")
-    out["action"] = out["risk_band"].map(BAND_ACTIONS)
+    out["action"] = out["risk_band"].map(lambda b: i18n.t(BAND_ACTIONS[b]))
     return out.sort_values(["churn_probability", "user_id"], ascending=[False, True], ignore_index=True)
 
 
@@ -290,9 +289,9 @@ def plot_roc_pr(y, scores: dict, *, ax=None):
         ax.plot(fpr, tpr, label=name)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.legend(fontsize="small")
-    ax.set_title("ROC 曲线 ROC curves on the held-out cutoff")
-    ax.set_xlabel("假阳性率 false positive rate")
-    ax.set_ylabel("真阳性率 true positive rate (recall)")
+    ax.set_title(i18n.t("churn.roc_title"))
+    ax.set_xlabel(i18n.t("churn.fpr"))
+    ax.set_ylabel(i18n.t("churn.tpr"))
     return ax
 
 
@@ -305,9 +304,9 @@ def plot_lift(lift: pd.DataFrame, *, ax=None):
         y="lift",
         fmt=".2f",
         ax=ax,
-        title="提升度 Lift by risk decile (1 = highest risk)",
-        xlabel="风险十分位 risk decile",
-        ylabel="流失率 / 平均 churn rate / average",
+        title=i18n.t("churn.lift_title"),
+        xlabel=i18n.t("churn.decile"),
+        ylabel=i18n.t("churn.lift_axis"),
     )
 
 
@@ -318,12 +317,12 @@ def plot_calibration(y, p, *, ax=None, bins: int = 10):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     frac, mean = calibration_curve(y, p, n_bins=bins, strategy="quantile")
-    ax.plot(mean, frac, marker="o", label="模型 model")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="完美校准 perfect")
+    ax.plot(mean, frac, marker="o", label=i18n.t("churn.model"))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label=i18n.t("churn.perfect"))
     ax.legend(fontsize="small")
-    ax.set_title("校准曲线 Calibration (held-out cutoff)")
-    ax.set_xlabel("预测流失概率 predicted probability")
-    ax.set_ylabel("实际流失率 observed churn rate")
+    ax.set_title(i18n.t("churn.calibration_title"))
+    ax.set_xlabel(i18n.t("churn.predicted_probability"))
+    ax.set_ylabel(i18n.t("churn.observed_rate"))
     return ax
 
 
@@ -338,9 +337,9 @@ def plot_importance(imp: pd.DataFrame, *, ax=None):
         horizontal=True,
         fmt=".3f",
         ax=ax,
-        title="特征重要性 Permutation importance (drop in ROC AUC)",
-        xlabel="AUC 下降 AUC drop",
-        ylabel="特征 feature",
+        title=i18n.t("churn.importance_title"),
+        xlabel=i18n.t("churn.auc_drop"),
+        ylabel=i18n.t("churn.feature"),
     )
 
 
@@ -352,7 +351,7 @@ class ChurnReport(Report):
     at the scoring cutoff); ``scores`` holds each model's held-out scores and ``metrics`` their evaluation."""
 
     name: ClassVar[str] = "churn"
-    title: ClassVar[str] = "流失预警 Churn prediction"
+    title: ClassVar[str] = localized("churn.title")
     parts: ClassVar[tuple[str, ...]] = (
         "metrics",
         "roc",
@@ -381,7 +380,18 @@ class ChurnReport(Report):
         "top_features",
         "scored_users",
     )
-    unavailable_label: ClassVar[str] = "无法建模 No churn model"
+    unavailable_label: ClassVar[str] = localized("churn.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = (
+        "churn_probability",
+        "roc_auc",
+        "pr_auc",
+        "ci95",
+        "lift",
+        "calibration",
+        "precision",
+        "recall",
+        "permutation_importance",
+    )
 
     horizon_days: float = 30
     window_days: float = 60
@@ -407,16 +417,19 @@ class ChurnReport(Report):
 
         p = ctx.cfg.churn
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(i18n.t("unavailable.no_events"))
         ev = ctx.table("events")
         data_end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
         cut = cutoffs(data_end, p.horizon_days)
         start = pd.Timestamp(ctx.cfg.period.start)
         if cut["train"] - pd.Timedelta(days=1) < start:
             raise ReportUnavailable(
-                f"数据太短 the data ({ctx.cfg.period.start} – {ctx.cfg.period.end}) is too short "
-                f"for two cutoffs {p.horizon_days:g} days apart plus history: shorten "
-                f"churn.horizon_days"
+                i18n.t(
+                    "churn.too_short",
+                    start=ctx.cfg.period.start,
+                    end=ctx.cfg.period.end,
+                    horizon=f"{p.horizon_days:g}",
+                )
             )
         types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
         orders, _ = campaign_orders(ctx)
@@ -431,9 +444,7 @@ class ChurnReport(Report):
         train = build_dataset(ev, cutoff=cut["train"], **kw)
         test = build_dataset(ev, cutoff=cut["eval"], **kw)
         if train["churned"].nunique() < 2 or test["churned"].nunique() < 2 or len(train) < 30:
-            raise ReportUnavailable(
-                "训练或测试集中只有一类标签 only one class (or too few users) at a cutoff: change horizon/window"
-            )
+            raise ReportUnavailable(i18n.t("churn.one_class"))
         rep = cls(
             horizon_days=p.horizon_days,
             window_days=p.window_days,
@@ -498,42 +509,57 @@ class ChurnReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_int, fmt_num, fmt_pct
+        from .fmt import fmt_int, fmt_num, fmt_pct, fmt_range
 
+        tt = i18n.t
         m, b = self.metrics[self.chosen], self.metrics["baseline_recency"]
         lo, hi = m["roc_auc_ci"]
-        h, w = self.horizon_days, self.window_days
         what = f"{'/'.join(self.label_events)} " if self.label_events else ""
         out = [
-            f"流失定义 churn = 截止日后 {h:g} 天内没有{what}行为 no {what}activity within {h:g} days after the "
-            f"cutoff; 特征只用截止日前 {w:g} 天 features from the {w:g} days before it only.",
-            f"留出截止日 held-out cutoff {self.cut['eval']:%Y-%m-%d}: {fmt_int(m['users'])} 用户 users, 流失率 "
-            f"churn rate {fmt_pct(m['churn_rate'])}; 训练截止日 training cutoff {self.cut['train']:%Y-%m-%d}.",
-            f"最佳模型 best model **{self.chosen}**: ROC AUC **{fmt_num(m['roc_auc'], 3)}** (95% CI "
-            f"{fmt_num(lo, 3)}–{fmt_num(hi, 3)}), PR AUC {fmt_num(m['pr_auc'], 3)}; 基线 recency-only baseline AUC "
-            f"{fmt_num(b['roc_auc'], 3)}.",
-            (
-                "**模型优于基线** the model beats the baseline (its AUC CI lies above the baseline's AUC)."
-                if self.beats_baseline
-                else "**模型没有明显优于基线** the model does not clearly beat the recency "
-                "baseline: use the simple rule, or add data."
+            tt("churn.definition", horizon=f"{self.horizon_days:g}", window=f"{self.window_days:g}", what=what),
+            tt(
+                "churn.cutoffs",
+                eval=f"{self.cut['eval']:%Y-%m-%d}",
+                users=fmt_int(m["users"]),
+                rate=fmt_pct(m["churn_rate"]),
+                train=f"{self.cut['train']:%Y-%m-%d}",
             ),
-            f"风险最高的 {fmt_pct(m['top_share'], 0)} 用户中 among the top {fmt_pct(m['top_share'], 0)} by risk: "
-            f"精确率 precision {fmt_pct(m['precision_at_top'])}, 覆盖 recall {fmt_pct(m['recall_at_top'])} of "
-            f"churners.",
+            tt(
+                "churn.best_model",
+                model=self.chosen,
+                auc=fmt_num(m["roc_auc"], 3),
+                ci=fmt_range(lo, hi, lambda v: fmt_num(v, 3)),
+                pr_auc=fmt_num(m["pr_auc"], 3),
+                baseline=fmt_num(b["roc_auc"], 3),
+            ),
+            tt("churn.beats" if self.beats_baseline else "churn.not_beats"),
+            tt(
+                "churn.top_precision",
+                top=fmt_pct(m["top_share"], 0),
+                precision=fmt_pct(m["precision_at_top"]),
+                recall=fmt_pct(m["recall_at_top"]),
+            ),
         ]
         if len(self.importance):
-            top = ", ".join(f"{feature_label(f)}" for f in self.importance["feature"].head(3))
-            out.append(f"最重要的特征 most important features: {top}.")
-        hi_n = int((self.at_risk["risk_band"] == "高风险 high").sum())
+            sep = "、" if i18n.current_language() == "zh" else ", "
+            out.append(
+                tt(
+                    "churn.top_features",
+                    features=sep.join(feature_label(f) for f in self.importance["feature"].head(3)),
+                )
+            )
+        hi_n = int((self.at_risk["risk_band"] == "high").sum())
         out.append(
-            f"最新名单 latest at-risk list ({self.cut['score']:%Y-%m-%d}): {fmt_int(len(self.at_risk))} "
-            f"用户已评分 users scored, {fmt_int(hi_n)} 高风险 high risk → {BAND_ACTIONS['高风险 high']}."
+            tt(
+                "churn.latest_list",
+                date=f"{self.cut['score']:%Y-%m-%d}",
+                users=fmt_int(len(self.at_risk)),
+                high=fmt_int(hi_n),
+                action=tt(BAND_ACTIONS["high"]),
+            )
         )
         if self.rfm_problem:
-            out.append(
-                f"名单没有 RFM 分群 the list has no RFM segments: rfm not available ({self.rfm_problem.rstrip('.')})."
-            )
+            out.append(tt("churn.no_rfm", problem=upstream_why("rfm", self.rfm_problem)))
         return out
 
     def headline(self) -> list[dict]:
@@ -543,9 +569,11 @@ class ChurnReport(Report):
 
         m, b = self.metrics[self.chosen], self.metrics["baseline_recency"]
         return [
-            headline("model ROC AUC 模型", m["roc_auc"], fmt_num(m["roc_auc"], 3)),
-            headline("baseline AUC 基线", b["roc_auc"], fmt_num(b["roc_auc"], 3)),
-            headline("beats baseline 优于基线", self.beats_baseline, "yes 是" if self.beats_baseline else "no 否"),
+            headline(i18n.t("churn.h_model_auc"), m["roc_auc"], fmt_num(m["roc_auc"], 3)),
+            headline(i18n.t("churn.h_baseline_auc"), b["roc_auc"], fmt_num(b["roc_auc"], 3)),
+            headline(
+                i18n.t("churn.h_beats"), self.beats_baseline, i18n.t("churn.yes" if self.beats_baseline else "churn.no")
+            ),
         ]
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -582,20 +610,22 @@ class ChurnReport(Report):
             return plot_calibration(y, self.scores[self.chosen])
         if part == "confusion":
             c = self.metrics[self.chosen]["confusion"]
+            stay, churn = i18n.t("churn.predicted_stay"), i18n.t("churn.predicted_churn")
             t = pd.DataFrame(
                 {
-                    "": ["实际留存 actual stayed", "实际流失 actual churned"],
-                    "预测留存 predicted stay": [c["tn"], c["fn"]],
-                    "预测流失 predicted churn": [c["fp"], c["tp"]],
+                    "": [i18n.t("churn.actual_stayed"), i18n.t("churn.actual_churned")],
+                    stay: [c["tn"], c["fn"]],
+                    churn: [c["fp"], c["tp"]],
                 }
             )
-            return style_table(t, int_cols=["预测留存 predicted stay", "预测流失 predicted churn"])
+            return style_table(t, int_cols=[stay, churn])
         if part == "importance":
             return plot_importance(self.importance)
         if part == "coefficients":
             c = self.coefficients.assign(feature=self.coefficients["feature"].map(feature_label))
             return style_table(c, num_cols=["coefficient"])
-        return style_table(self.at_risk.head(15), num_cols=["churn_probability"])  # "at_risk"
+        top = self.at_risk.head(15).assign(risk_band=lambda d: d["risk_band"].map(lambda b: i18n.t(f"churn.band_{b}")))
+        return style_table(top, num_cols=["churn_probability"])  # "at_risk"
 
 
 def run_churn(ctx) -> ChurnReport | Unavailable:

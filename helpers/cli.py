@@ -54,6 +54,10 @@ def _run(a: argparse.Namespace) -> int:
     for st in s.statuses:
         if st not in ok:
             print(f"  {st['notebook']}: {st['status']}: {st.get('error')}", file=sys.stderr)
+    if a.pdf:
+        from .pdf import print_pdfs
+
+        return print_pdfs(s.root, [st["notebook"] for st in s.statuses], s.exit_code)
     return s.exit_code
 
 
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     r.add_argument("--reports-dir", help="output folder (default reports/); outputs go to <dir>/<campaign>/")
     r.add_argument("--no-progress", action="store_true", help="plain status lines, no progress bar")
+    r.add_argument("--pdf", action="store_true", help="also write <dir>/<campaign>/pdf/: a PDF per report + one")
     d = sub.add_parser("demo", help="write the demo raw data set to a folder")
     d.add_argument("out", help="output folder")
     d.add_argument("--seed", type=int, default=42)

@@ -13,6 +13,7 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
+from .i18n import localized, t
 from .threads import fit_threads
 
 __all__ = [
@@ -114,18 +115,20 @@ def cluster_profiles(features: pd.DataFrame, labels, columns: list[str], X: np.n
 
 def name_clusters(profiles: pd.DataFrame, columns: list[str], *, threshold: float = 0.5, top: int = 2) -> dict:
     """Name each cluster from its most distinctive features: the ``top`` features with the largest |z|
-    above ``threshold``, each as 高/低 + the feature's label ("高 事件数 events · 低 最近活跃距今天数 ...");
-    clusters with none are "普通用户 typical users". Noise (-1) is "离群 noise"."""
+    above ``threshold``, each as high/low + the feature's label ("high events · low active days", in the
+    campaign's language); clusters with none are "typical users". Noise (-1) is "noise"."""
     names = {}
     for _, r in profiles.iterrows():
         c = int(r["cluster"])
         if c == -1:
-            names[c] = "离群 noise"
+            names[c] = t("clustering.noise")
             continue
         z = pd.Series({col: r[f"z_{col}"] for col in columns}).dropna()
         z = z[z.abs() >= threshold].reindex(z.abs().sort_values(ascending=False).index).dropna().head(top)
-        parts = [("高 " if v > 0 else "低 ") + feature_label(col) for col, v in z.items()]
-        names[c] = " · ".join(parts) if parts else "普通用户 typical users"
+        parts = [
+            t("clustering.high" if v > 0 else "clustering.low", feature=feature_label(col)) for col, v in z.items()
+        ]
+        names[c] = " · ".join(parts) if parts else t("clustering.typical")
     return names
 
 
@@ -136,16 +139,16 @@ def plot_k_selection(ks: pd.DataFrame, *, chosen: int | None = None, ax=None):
 
     if ax is None:
         _, ax = plt.subplots()
-    ax.plot(ks["k"], ks["silhouette"], marker="o", color="C0", label="轮廓系数 silhouette")
+    ax.plot(ks["k"], ks["silhouette"], marker="o", color="C0", label=t("clustering.silhouette_legend"))
     ax2 = ax.twinx()
-    ax2.plot(ks["k"], ks["inertia"], marker="s", color="C1", linestyle="--", label="簇内平方和 inertia (elbow)")
-    ax2.set_ylabel("簇内平方和 inertia")
+    ax2.plot(ks["k"], ks["inertia"], marker="s", color="C1", linestyle="--", label=t("clustering.inertia_legend"))
+    ax2.set_ylabel(t("clustering.inertia_axis"))
     ax2.grid(False)
     if chosen:
         ax.axvline(chosen, color="grey", linestyle=":")
-    ax.set_title("选择聚类数 Choosing k")
-    ax.set_xlabel("聚类数 k")
-    ax.set_ylabel("轮廓系数 silhouette")
+    ax.set_title(t("clustering.k_title"))
+    ax.set_xlabel(t("clustering.k_axis"))
+    ax.set_ylabel(t("clustering.silhouette_legend"))
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize="small", loc="upper right")
@@ -156,23 +159,27 @@ def plot_radar(profiles: pd.DataFrame, columns: list[str], names: dict, *, clip:
     """One radar (polar) chart per cluster of its feature z-scores (clipped to ±``clip``). Returns the Figure."""
     import matplotlib.pyplot as plt
 
+    from .charts import radar_labels
+
     n = len(profiles)
-    ncol = min(3, n)
+    ncol = min(2, n)  # two per row: a 10 in figure shown 1,000 px wide keeps 9 pt labels above 12 px
     nrow = int(np.ceil(n / ncol))
-    fig = plt.figure(figsize=(4.2 * ncol, 4.2 * nrow))
+    fig = plt.figure(figsize=(5.0 * ncol, 5.2 * nrow))
     ang = np.linspace(0, 2 * np.pi, len(columns), endpoint=False)
     for i, (_, r) in enumerate(profiles.iterrows()):
         ax = fig.add_subplot(nrow, ncol, i + 1, projection="polar")
         vals = np.clip([r[f"z_{c}"] if pd.notna(r[f"z_{c}"]) else 0 for c in columns], -clip, clip)
         ax.plot(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}")
         ax.fill(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}", alpha=0.25)
-        ax.set_xticks(ang, [feature_label(c).split(" ")[0] for c in columns], fontsize=7)
+        radar_labels(ax, ang, [feature_label(c) for c in columns])  # wrapped, aligned outward (helpers/charts.py)
         ax.set_ylim(-clip, clip)
         c = int(r["cluster"])
-        ax.set_title(f"群 {c} ({int(r['users']):,})\n{names.get(c, '')}", fontsize=8)
-        ax.set_xlabel("特征 feature")
-        ax.set_ylabel("z 分 z-score")
-    fig.suptitle("聚类画像 Cluster profiles (z-scores vs all users)")
+        ax.set_title(
+            t("clustering.group", cluster=c, users=f"{int(r['users']):,}") + f"\n{names.get(c, '')}", fontsize=9, pad=18
+        )
+        ax.set_xlabel(t("clustering.feature_axis"))
+        ax.set_ylabel(t("clustering.z_axis"))
+    fig.suptitle(t("clustering.radar_title"))
     return fig
 
 
@@ -189,7 +196,7 @@ def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=No
         from .plots import empty_chart
 
         return empty_chart(
-            ax, title="用户分布（主成分投影）Users in 2-D (PCA)", xlabel="主成分1 PC1", ylabel="主成分2 PC2"
+            ax, title=t("clustering.projection_title"), xlabel=t("clustering.pc1"), ylabel=t("clustering.pc2")
         )
     P = PCA(n_components=k, random_state=seed).fit(X)
     Y = P.transform(X)
@@ -204,9 +211,9 @@ def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=No
         m = idx[lab[idx] == c]
         ax.scatter(Y[m, 0], Y[m, 1], s=6, alpha=0.6, label=f"{c}: {names.get(int(c), '')}"[:40])
     ax.legend(fontsize=7, markerscale=2)
-    ax.set_title("用户分布（主成分投影）Users in 2-D (PCA)")
-    ax.set_xlabel(f"主成分1 PC1 ({ev[0]:.0%})")
-    ax.set_ylabel(f"主成分2 PC2 ({ev[1]:.0%})")
+    ax.set_title(t("clustering.projection_title"))
+    ax.set_xlabel(t("clustering.pc1_share", share=f"{ev[0]:.0%}"))
+    ax.set_ylabel(t("clustering.pc2_share", share=f"{ev[1]:.0%}"))
     return ax
 
 
@@ -218,7 +225,7 @@ class ClusteringReport(Report):
     user, aligned with ``features``), ``profiles`` (:func:`cluster_profiles`); ``names`` (cluster -> name)."""
 
     name: ClassVar[str] = "clustering"
-    title: ClassVar[str] = "用户分群 User groups"
+    title: ClassVar[str] = localized("clustering.title")
     parts: ClassVar[tuple[str, ...]] = ("k", "profiles", "radar", "projection")
     table_names: ClassVar[tuple[str, ...]] = ("membership", "profiles")
     result_keys: ClassVar[tuple[str, ...]] = (
@@ -233,7 +240,8 @@ class ClusteringReport(Report):
         "names",
         "naming_rule",
     )
-    unavailable_label: ClassVar[str] = "无法聚类 No clustering"
+    unavailable_label: ClassVar[str] = localized("clustering.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("silhouette", "z_score", "pca")
 
     method: str = "kmeans"
     columns: list = field(default_factory=list)
@@ -254,7 +262,7 @@ class ClusteringReport(Report):
 
         p = ctx.cfg.clustering
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("unavailable.no_events"))
         orders, _ = campaign_orders(ctx)  # purchases as the campaign defines them (the orders table)
         buy = {"orders": orders, "buy_events": (), "returns": ctx.cfg.rfm.returns} if orders is not None else {}
         feats = user_features(ctx.table("events"), **buy)
@@ -268,7 +276,7 @@ class ClusteringReport(Report):
                 hint="clustering.features names the feature columns (docs/features.md)",
             )
         if len(feats) < 20 or len(cols) < 2:
-            raise ReportUnavailable(f"用户或特征太少 too few users ({len(feats)}) or features ({len(cols)}) to cluster")
+            raise ReportUnavailable(t("clustering.too_few", users=len(feats), features=len(cols)))
         X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
         rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold)
         if p.method == "kmeans":
@@ -313,8 +321,7 @@ class ClusteringReport(Report):
             inertia={int(r.k): r.inertia for r in ks.itertuples()} if ks is not None else {},
             sizes={str(int(r.cluster)): int(r.users) for r in self.profiles.itertuples()},
             names={str(k): v for k, v in self.names.items()},
-            naming_rule=f"top 2 features with |z| >= {self.threshold} (cluster mean of the scaled feature vs all "
-            "users, in standard deviations): 高 = above, 低 = below",
+            naming_rule=t("clustering.naming_rule", threshold=self.threshold),
         )
 
     def findings(self) -> list[str]:
@@ -323,15 +330,26 @@ class ClusteringReport(Report):
 
         ks = self.ks
         how = (
-            f"(轮廓系数 silhouette {fmt_num(self.silhouette)}, 在 k={int(ks.k.min())}–{int(ks.k.max())} "
-            f"中最高 best of the range)."
+            t(
+                "clustering.how_kmeans",
+                silhouette=fmt_num(self.silhouette),
+                k_min=int(ks.k.min()),
+                k_max=int(ks.k.max()),
+            )
             if self.method == "kmeans" and ks is not None
-            else "(DBSCAN)."
+            else t("clustering.how_dbscan")
         )
-        out = [f"{fmt_int(len(self.features))} 位用户分为 users form **{self.k}** 个群 groups " + how]
+        out = [t("clustering.groups", users=fmt_int(len(self.features)), k=self.k, how=how)]
         for r in self.profiles.sort_values("users", ascending=False).itertuples():
+            name = self.names.get(int(r.cluster), "")
             out.append(
-                f"群 {int(r.cluster)} ({fmt_pct(r.share)}, {fmt_int(r.users)}): {self.names.get(int(r.cluster), '')}."
+                t(
+                    "clustering.group_finding",
+                    cluster=int(r.cluster),
+                    share=fmt_pct(r.share),
+                    users=fmt_int(r.users),
+                    name=name,
+                )
             )
         return out
 
@@ -341,8 +359,8 @@ class ClusteringReport(Report):
         from .report import headline
 
         return [
-            headline("clusters k 聚类数", self.k, str(self.k)),
-            headline("silhouette 轮廓系数", self.silhouette, fmt_num(self.silhouette)),
+            headline(t("clustering.h_k"), self.k, str(self.k)),
+            headline(t("clustering.h_silhouette"), self.silhouette, fmt_num(self.silhouette)),
         ]
 
     def _show(self, part: str):
@@ -352,14 +370,18 @@ class ClusteringReport(Report):
 
         if part == "k":
             if self.ks is None:
-                return Markdown("_DBSCAN: k is found by density, no k range._")
+                return Markdown(t("clustering.dbscan_no_k"))
             return plot_k_selection(self.ks, chosen=self.k)
         if part == "profiles":
             p = self.profiles[["cluster", "users", "share"] + self.columns].copy()
             p.insert(1, "name", p["cluster"].map(lambda c: self.names.get(int(c), "")))
-            p.columns = [feature_label(c) if c in self.columns else c for c in p.columns]
+            heads = {k: t(f"clustering.col_{k}") for k in ("cluster", "name", "users", "share")}
+            p.columns = [feature_label(c) if c in self.columns else heads[c] for c in p.columns]
             return style_table(
-                p, int_cols=["users"], pct_cols=["share"], num_cols=[feature_label(c) for c in self.columns]
+                p,
+                int_cols=[heads["users"]],
+                pct_cols=[heads["share"]],
+                num_cols=[feature_label(c) for c in self.columns],
             )
         if part == "radar":
             return plot_radar(self.profiles, self.columns, self.names)

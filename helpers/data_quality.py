@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Report, ReportUnavailable, results_doc
+from .i18n import localized, t
 
 __all__ = [
     "read_plan_checks",
@@ -280,7 +281,7 @@ def problem_table(
                     "",
                     WEIGHTS["not_in_plan"] * c.days_share,
                     c.rows,
-                    f"未在埋点方案中 not in the tracking plan: {c.rows:,} rows on {c.days_seen} days",
+                    t("data_quality.not_in_plan", rows=f"{c.rows:,}", days=c.days_seen),
                 )
             )
         elif c.status == "never_seen":
@@ -291,7 +292,7 @@ def problem_table(
                     "",
                     WEIGHTS["never_seen"],
                     0,
-                    "方案中的事件从未出现 declared in the plan, no rows in the period",
+                    t("data_quality.never_seen"),
                 )
             )
     dropped = set()
@@ -304,7 +305,12 @@ def problem_table(
                 d.property,
                 WEIGHTS["fill_drop"] * d.drop,
                 d.rows_after,
-                f"填充率下降 fill rate fell from {d.before:.0%} to {d.after:.0%} since {d.since:%Y-%m-%d}",
+                t(
+                    "data_quality.fill_drop",
+                    before=f"{d.before:.0%}",
+                    after=f"{d.after:.0%}",
+                    since=f"{d.since:%Y-%m-%d}",
+                ),
             )
         )
     tot = prop_daily.groupby(["event", "property"])[[*_VIOLATIONS, "rows"]].sum()
@@ -319,7 +325,12 @@ def problem_table(
                         prop,
                         WEIGHTS[kind] * share,
                         r[kind],
-                        f"{kind} in {share:.1%} of the event's rows ({int(r[kind]):,})",
+                        t(
+                            "data_quality.violation",
+                            kind=t(f"data_quality.kind_{kind}"),
+                            share=f"{share:.1%}",
+                            rows=f"{int(r[kind]):,}",
+                        ),
                     )
                 )
     if len(volume):
@@ -333,8 +344,12 @@ def problem_table(
                     "",
                     WEIGHTS["volume_anomaly"] * r["size"] / n_days[ev],
                     0,
-                    f"日量异常 {r['size']} day(s) outside the expected band "
-                    f"({r['list'].count('low')} low, {r['list'].count('high')} high)",
+                    t(
+                        "data_quality.volume_anomaly",
+                        days=r["size"],
+                        low=r["list"].count("low"),
+                        high=r["list"].count("high"),
+                    ),
                 )
             )
     if late is not None:
@@ -347,7 +362,7 @@ def problem_table(
                         "",
                         WEIGHTS["late"] * r.late_share,
                         r.late_rows,
-                        f"迟到数据 {r.late_share:.1%} of rows received more than {late_hours:g} h late",
+                        t("data_quality.late", share=f"{r.late_share:.1%}", hours=f"{late_hours:g}"),
                     )
                 )
     if drift:
@@ -359,7 +374,7 @@ def problem_table(
                     "",
                     WEIGHTS["vanished"],
                     0,
-                    f"上次运行有、这次没有 seen in the previous run ({drift['previous_run']}), not in this one",
+                    t("data_quality.vanished", run=drift["previous_run"]),
                 )
             )
         for d in drift["fill_dropped"]:
@@ -371,7 +386,7 @@ def problem_table(
                     prop,
                     WEIGHTS["run_fill_drop"] * (d["before"] - d["after"]),
                     0,
-                    f"fill rate {d['before']:.0%} in the previous run, {d['after']:.0%} now",
+                    t("data_quality.run_fill_drop", before=f"{d['before']:.0%}", after=f"{d['after']:.0%}"),
                 )
             )
     cols = ["kind", "event", "property", "severity", "rows", "detail"]
@@ -413,7 +428,7 @@ def plot_volume(volume: pd.DataFrame, *, events: list[str] | None = None, labels
 
     from .plots import empty_chart
 
-    title, xl, yl = "每日事件量与异常 Daily volume and anomalies", "日期 day", "行数 rows"
+    title, xl, yl = t("data_quality.volume_title"), t("data_quality.day"), t("data_quality.rows")
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.5))
     if not len(volume):
@@ -437,11 +452,11 @@ def plot_fill(prop_daily: pd.DataFrame, pairs: list[tuple[str, str]], *, labels:
 
     from .plots import empty_chart
 
-    title, xl, yl = "属性填充率 Property fill rate by day", "日期 day", "填充率 fill rate"
+    title, xl, yl = t("data_quality.fill_title"), t("data_quality.day"), t("data_quality.fill_rate")
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     if not pairs or not len(prop_daily):
-        return empty_chart(ax, title=title, xlabel=xl, ylabel=yl, note="没有下降的属性 no property lost fill")
+        return empty_chart(ax, title=title, xlabel=xl, ylabel=yl, note=t("data_quality.no_fill_drop"))
     for i, (ev, prop) in enumerate(pairs):
         g = prop_daily[(prop_daily["event"] == ev) & (prop_daily["property"] == prop)].sort_values("day")
         ax.plot(g["day"], g["fill_rate"], color=f"C{i}", lw=1.4, label=f"{(labels or {}).get(ev, ev)} · {prop}")
@@ -461,7 +476,7 @@ class DataQualityReport(Report):
     and ``scores`` (:func:`event_scores`); ``drift`` is :func:`run_drift`'s dict (None on a first run)."""
 
     name: ClassVar[str] = "data_quality"
-    title: ClassVar[str] = "数据质量 Data quality"
+    title: ClassVar[str] = localized("data_quality.title")
     parts: ClassVar[tuple[str, ...]] = ("problems", "scores", "coverage", "volume", "properties", "drift", "late")
     table_names: ClassVar[tuple[str, ...]] = ("problems", "events", "volume", "properties")
     result_keys: ClassVar[tuple[str, ...]] = (
@@ -481,7 +496,8 @@ class DataQualityReport(Report):
         "scores",
         "top_problems",
     )
-    unavailable_label: ClassVar[str] = "无法检查数据质量 No data-quality check"
+    unavailable_label: ClassVar[str] = localized("data_quality.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("severity", "quality_score", "fill_rate", "mad_band")
 
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
     volume: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -501,16 +517,12 @@ class DataQualityReport(Report):
 
         plan = load_plan(ctx.cfg)
         if plan is None:
-            raise ReportUnavailable(
-                "这个活动没有埋点方案 the campaign has no tracking plan: add tracking.plan_file (docs/data_quality.md)"
-            )
+            raise ReportUnavailable(t("data_quality.no_plan"))
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("unavailable.no_events"))
         path = ctx.paths.data / PLAN_CHECKS_FILE
         if not path.exists():
-            raise ReportUnavailable(
-                f"没有入库校验结果 {PLAN_CHECKS_FILE} is missing: rerun ingest with the tracking plan"
-            )
+            raise ReportUnavailable(t("data_quality.no_checks", file=PLAN_CHECKS_FILE))
         tr = ctx.cfg.tracking
         checks = read_plan_checks(path)
         days = pd.date_range(str(ctx.cfg.period.start), str(ctx.cfg.period.end), freq="D")
@@ -526,8 +538,11 @@ class DataQualityReport(Report):
             ev = ctx.table("events")
             if tr.receive_ts_column not in ev.columns:
                 raise ReportUnavailable(
-                    f"tracking.receive_ts_column: the events table has no column {tr.receive_ts_column!r}; "
-                    f"its columns: {', '.join(ev.columns)}"
+                    t(
+                        "data_quality.no_receive_column",
+                        column=repr(tr.receive_ts_column),
+                        columns=", ".join(ev.columns),
+                    )
                 )
             late = late_data(ev, receive_col=tr.receive_ts_column, late_hours=tr.late_hours)
         problems = problem_table(coverage, props, drops, volume, drift=drift, late=late, late_hours=tr.late_hours)
@@ -589,22 +604,27 @@ class DataQualityReport(Report):
         from .fmt import fmt_int
 
         c = self.coverage
+        how = "quarantined" if self.settings["on_violation"] == "quarantine" else "flagged"
         out = [
-            f"{fmt_int(int(c['rows'].sum()))} 行事件已按埋点方案校验 rows checked against the tracking plan "
-            f"({int(c['in_plan'].sum())} declared events, {int((c['rows'] > 0).sum())} seen; violations "
-            f"{'quarantined' if self.settings['on_violation'] == 'quarantine' else 'kept and flagged'})."
+            t(
+                "data_quality.checked",
+                rows=fmt_int(int(c["rows"].sum())),
+                declared=int(c["in_plan"].sum()),
+                seen=int((c["rows"] > 0).sum()),
+                how=t(f"data_quality.{how}"),
+            )
         ]
         if not len(self.problems):
-            out.append("没有发现问题 no problem found: every event is declared, every property arrives as declared.")
+            out.append(t("data_quality.no_problem"))
             return out
         for r in self.problems.head(5).itertuples():
             what = self._label(r.event) + (f" · {r.property}" if r.property else "")
-            out.append(f"[{r.severity:.2f}] {what}: {r.detail}.")
+            out.append(t("data_quality.problem", severity=f"{r.severity:.2f}", what=what, detail=r.detail))
         more = len(self.problems) - 5
         if more > 0:
-            out.append(f"另有 {more} 个问题 {more} more problem(s) in the table below.")
+            out.append(t("data_quality.more", n=more))
         if self.drift is None:
-            out.append("首次运行 first run: drift against a previous run starts with the next run.")
+            out.append(t("data_quality.first_run"))
         return out
 
     def headline(self) -> list[dict]:
@@ -612,9 +632,11 @@ class DataQualityReport(Report):
         from .report import headline
 
         worst = int(self.scores["score"].min()) if len(self.scores) else 100
+        # the scores are sorted worst first: name the event, "worst event score 0/100" alone says nothing
+        event = self._label(str(self.scores["event"].iat[0])) if len(self.scores) else "—"
         return [
-            headline("数据问题 data problems", int(len(self.problems)), f"{len(self.problems)}"),
-            headline("最低事件得分 worst event score", worst, f"{worst}/100"),
+            headline(t("data_quality.h_problems"), int(len(self.problems)), f"{len(self.problems)}"),
+            headline(t("data_quality.h_worst", event=event), worst, f"{worst}/100"),
         ]
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -629,8 +651,8 @@ class DataQualityReport(Report):
         from .fmt import md_escape, style_table
 
         if part == "problems":
-            t = self.problems.assign(event=self.problems["event"].map(self._label))
-            return style_table(t.head(25), int_cols=["rows"], num_cols=["severity"])
+            tab = self.problems.assign(event=self.problems["event"].map(self._label))
+            return style_table(tab.head(25), int_cols=["rows"], num_cols=["severity"])
         if part == "scores":
             return style_table(self.scores, int_cols=["rows", "score", "problems"])
         if part == "coverage":
@@ -646,21 +668,17 @@ class DataQualityReport(Report):
         if part == "drift":
             d = self.drift
             if d is None:
-                return Markdown("_首次运行 first run: no previous results to compare with._")
+                return Markdown(t("data_quality.no_previous"))
+            fills = ", ".join(f"{x['key']} {x['before']:.0%}→{x['after']:.0%}" for x in d["fill_dropped"])
             lines = [
-                f"- previous run: {md_escape(d['previous_run'])}",
-                f"- new events: {md_escape(', '.join(d['new_events']) or '—')}",
-                f"- vanished events: {md_escape(', '.join(d['vanished_events']) or '—')}",
-                "- fill rates that dropped: "
-                + md_escape(
-                    ", ".join(f"{x['key']} {x['before']:.0%}→{x['after']:.0%}" for x in d["fill_dropped"]) or "—"
-                ),
+                "- " + t("data_quality.drift_previous", run=md_escape(d["previous_run"])),
+                "- " + t("data_quality.drift_new", events=md_escape(", ".join(d["new_events"]) or "—")),
+                "- " + t("data_quality.drift_vanished", events=md_escape(", ".join(d["vanished_events"]) or "—")),
+                "- " + t("data_quality.drift_fill", items=md_escape(fills or "—")),
             ]
             return Markdown("\n".join(lines))
         if self.late is None:  # "late"
-            return Markdown(
-                "_没有接收时间列 no receive-time column (tracking.receive_ts_column): late data not checked._"
-            )
+            return Markdown(t("data_quality.no_late_check"))
         return style_table(
             self.late,
             int_cols=["rows", "late_rows"],

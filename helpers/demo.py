@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .demo_plants import apply_plants
+
 __all__ = ["generate_demo", "DEMO_EVENTS", "DEMO_CHANNELS", "BAD_ITEMS", "DIRTY", "UNDECLARED_EVENT"]
 
 DEMO_EVENTS = ("launch", "search", "view", "fav", "cart", "order", "pay", "login")
@@ -281,6 +283,7 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     events.loc[
         (ev.event_name == outage["event"]).to_numpy() & (ev.day >= outage["from_day"]).to_numpy(), "platform"
     ] = ""
+    events, users = apply_plants(events, users, seed=seed, day0=day0, days=days, planted=planted)
     events = events.drop_duplicates(ignore_index=True)
     clean_rows = len(events)
 

@@ -15,7 +15,7 @@ import ibis
 from .locations import CampaignPaths
 from .params import Campaign
 
-__all__ = ["connect", "read_table", "clean_table_location", "is_remote", "as_table"]
+__all__ = ["connect", "spark_session", "read_table", "clean_table_location", "is_remote", "as_table"]
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
@@ -38,22 +38,31 @@ def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
             con.raw_sql(f"SET temp_directory = '{spill}'")
         return con
     if engine == "spark":
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise RuntimeError("engine: spark needs PySpark: pip install 'ubakit[spark]'") from None
         # Naive campaign-local timestamps stay naive: ingest's Parquet ``ts`` (isAdjustedToUTC=false) is read
         # as TIMESTAMP_NTZ, and the session time zone is UTC (ibis.pyspark.connect sets it too) so that the
         # casts Ibis adds for epoch seconds and timestamp literals (to Spark's zoned TIMESTAMP) shift nothing;
         # in a DST zone an epoch-second difference across the change would be an hour off.
-        session = (
-            SparkSession.builder.appName("ubakit")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
-            .getOrCreate()
-        )
-        return ibis.pyspark.connect(session)
+        return ibis.pyspark.connect(spark_session(cfg))
     raise ValueError(f"engine: unknown engine {engine!r} (duckdb or spark)")
+
+
+def spark_session(cfg: Campaign | None = None):
+    """The SparkSession of ``engine: spark``: the active one, else one built with the campaign's ``spark.master``
+    and ``spark.conf`` (helpers/sections_spark.py) over the usual Spark configuration; always with
+    ``spark.sql.session.timeZone=UTC`` and ``spark.sql.parquet.inferTimestampNTZ.enabled=true`` (see connect)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise RuntimeError("engine: spark needs PySpark: pip install 'ubakit[spark]'") from None
+    builder = SparkSession.builder.appName("ubakit")
+    if cfg is not None and cfg.spark.master and SparkSession.getActiveSession() is None:
+        builder = builder.master(cfg.spark.master)
+    for key, value in (cfg.spark.conf if cfg is not None else {}).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+    return session
 
 
 def clean_table_location(paths: CampaignPaths, name: str, clean_data: str | None = None) -> str:

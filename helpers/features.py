@@ -12,35 +12,36 @@ import ibis
 import pandas as pd
 
 from .engine import as_table
+from .i18n import t
 
 __all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
 
-#: bilingual names for reports
-FEATURE_NAMES = {
-    "n_events": "事件数 events",
-    "active_days": "活跃天数 active days",
-    "sessions": "会话数 sessions",
-    "days_since_last_event": "距最后一次行为天数 days since last event",
-    "tenure_days": "在网天数 tenure (days)",
-    "events_per_active_day": "日均事件 events per active day",
-    "spend": "消费金额 spend",
-    "n_categories": "浏览品类数 categories",
-    "trend": "近7天趋势 last-7-day trend",
-    "mean_gap_hours": "平均间隔 mean gap (h)",
-    "evening_share": "晚间占比 evening share",
-    "preferred_hour": "偏好时段 preferred hour",
-    "n_orders": "订单数 orders",
-}
+#: the feature columns that have a reader-facing name (helpers/messages/features.yaml, ``feature.<col>``)
+FEATURE_NAMES = (
+    "n_events",
+    "active_days",
+    "sessions",
+    "days_since_last_event",
+    "tenure_days",
+    "events_per_active_day",
+    "spend",
+    "n_categories",
+    "trend",
+    "mean_gap_hours",
+    "evening_share",
+    "preferred_hour",
+    "n_orders",
+)
 
 
 def feature_label(col: str) -> str:
-    """Bilingual label of a feature column (``n_<event>`` -> '<event> 次数 count')."""
+    """The reader-facing name of a feature column in the campaign's language (``n_<event>`` -> '<event> count')."""
     if col in FEATURE_NAMES:
-        return FEATURE_NAMES[col]
+        return t(f"feature.{col}")
     if col.startswith("n_"):
-        return f"{col[2:]} 次数 count"
+        return t("feature.count_of", event=col[2:])
     if col.startswith("has_"):
-        return f"有{col[4:]} has {col[4:]}"
+        return t("feature.has", what=col[4:])
     return col
 
 

@@ -6,6 +6,8 @@ Missing values (None, NaN, NaT, ``pd.NA``) format as an en dash ``"–"`` (:data
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
 import html
 import math
 from collections.abc import Callable, Iterable
@@ -13,7 +15,19 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["fmt_int", "fmt_pct", "fmt_num", "fmt_money", "fmt_duration_hours", "style_table", "md_escape", "MISSING"]
+__all__ = [
+    "fmt_int",
+    "fmt_pct",
+    "fmt_num",
+    "fmt_money",
+    "fmt_duration_hours",
+    "fmt_range",
+    "column_kind",
+    "format_cell",
+    "style_table",
+    "md_escape",
+    "MISSING",
+]
 
 MISSING = "–"
 
@@ -149,17 +163,100 @@ def fmt_duration_hours(h: Any) -> str:
     -------
     str
         Under an hour in minutes (``0.5 -> "30 min"``), under two days in hours (``3.5 -> "3.5 h"``), else
-        in days (``50.4 -> "2.1 d"``); ``"–"`` for a missing value, ``"∞"`` for infinity.
+        in days (``50.4 -> "2.1 d"``), the unit in the current language (``"30 分钟"``, ``"3.5 小时"``,
+        ``"2.1 天"`` in Chinese); ``"–"`` for a missing value, ``"∞"`` for infinity.
     """
     special = _special(h)
     if special is not None:
         return special
+    from .i18n import t
+
     v = float(h)
     if round(abs(v) * 60) < 60:
-        return f"{_fixed(v * 60, 0)} min"
+        return t("duration.minutes", n=_fixed(v * 60, 0))
     if abs(v) < 48:
-        return f"{_fixed(v, 1)} h"
-    return f"{_fixed(v / 24, 1)} d"
+        return t("duration.hours", n=_fixed(v, 1))
+    return t("duration.days", n=_fixed(v / 24, 1))
+
+
+def fmt_range(lo: Any, hi: Any, fmt: Callable[[Any], str] | None = None) -> str:
+    """Format an interval (a confidence interval, a range) in the current language: ``"a to b"`` in English,
+    ``"a 至 b"`` in Chinese, never ``"−23.9%–−13.5%"`` where a minus sign and the dash run together.
+
+    Parameters
+    ----------
+    lo, hi : the bounds (numbers, or text already formatted).
+    fmt : callable, optional
+        Formats each bound (``fmt_pct``, ``fmt_money``…; default :func:`fmt_num`); bounds that are already
+        text are used as given.
+
+    Returns
+    -------
+    str
+        ``fmt_range(-0.239, -0.135, fmt_pct) -> "-23.9% to -13.5%"`` (en), ``"-23.9% 至 -13.5%"`` (zh).
+    """
+    from .i18n import t
+
+    def one(x: Any) -> str:
+        return x if isinstance(x, str) else (fmt or fmt_num)(x)
+
+    return t("range", lo=one(lo), hi=one(hi))
+
+
+def column_kind(name: str, s: pd.Series) -> str:
+    """How a column's values are shown, from its dtype, name and values: ``int`` (also floats that are all whole,
+    e.g. ``age 37.0``), ``pct`` (a share named like a rate, all within ±1), ``money`` (named like revenue, price,
+    spend...), ``float``, ``bool``, ``date`` or ``text``. Used by :func:`style_table` for the columns it is not
+    told about and by the page's table renderer (helpers/page.py)."""
+    n = str(name).lower()
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if pd.api.types.is_float_dtype(s):
+        v = s.dropna()
+        money = ("revenue", "amount", "price", "monetary", "spend", "sales", "gmv", "aov", "clv", "money", "value")
+        rate = ("rate", "share", "pct", "percent", "retention", "conv", "prob", "p_alive", "fraction", "ratio_of")
+        if len(v) and any(w in n for w in rate) and v.abs().max() <= 1.0 and not n.startswith(("p_value", "pvalue")):
+            return "pct"
+        if any(w in n for w in money):
+            return "money"
+        if len(v) and (v == v.round()).all() and v.abs().max() < 1e15:
+            return "int"
+        return "float"
+    if s.dtype == object:
+        v = s.dropna()
+        if len(v) and all(isinstance(x, bool) for x in v):
+            return "bool"
+    return "text"
+
+
+def format_cell(value: Any, kind: str) -> str:
+    """One value as text for its column's :func:`column_kind`: separators, %, 2 decimals for money, yes/no in
+    the current language, ``"–"`` for missing; small floats keep two significant digits."""
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return MISSING
+    if kind == "bool" and isinstance(value, (bool, int)):
+        from .i18n import t
+
+        return t("page.yes") if bool(value) else t("page.no")
+    if kind == "int":
+        return fmt_int(value)
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "money":
+        return fmt_num(value, 2)
+    if kind == "float":
+        v = float(value)
+        if v != 0 and abs(v) < 0.001:
+            return f"{v:.2g}"
+        return fmt_num(v, 2 if abs(v) < 1000 else 1)
+    if kind == "date" and isinstance(value, (pd.Timestamp, _dt.datetime)):
+        ts = pd.Timestamp(value)
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 def md_escape(text: Any) -> str:
@@ -195,7 +292,7 @@ def style_table(
     pct_cols, int_cols, money_cols, num_cols : iterable of str
         Columns formatted with :func:`fmt_pct`, :func:`fmt_int`, :func:`fmt_money` and :func:`fmt_num`.
         Names not in ``df`` are ignored (callers pass one list for tables that may be truncated); columns
-        not named keep pandas' default formatting.
+        not named are formatted by their kind (:func:`column_kind`, :func:`format_cell`).
     currency : str, default "¥"
         Symbol for ``money_cols``.
     hide_index : bool, default True
@@ -219,6 +316,9 @@ def style_table(
         for c in cols:
             if c in df.columns:
                 fmts[c] = f
+    for c in df.columns:  # columns not named: formatted by their kind (no "37.000000", no "True")
+        if c not in fmts:
+            fmts[c] = functools.partial(format_cell, kind=column_kind(str(c), df[c]))
     # escape="html" escapes every cell's text, formatted or not (review texts, raw quarantined rows)
     st = df.style.format(fmts, na_rep=MISSING, escape="html")
     if hide_index:

@@ -39,10 +39,13 @@ import pandas as pd
 from .attempts import FunnelUsers, funnel_attempts, funnel_users
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .checks import did_you_mean
+from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
+from .i18n import label, localized, t
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
+from .tags import is_tag_breakdown, with_tag_column
 
 __all__ = [
     "FunnelUsers",
@@ -173,7 +176,7 @@ def time_to_convert(users: pd.DataFrame, *, n_steps: int, include_censored: bool
 
 
 # ------------------------------------------------------------------------------------------- charts
-def plot_funnel(table: pd.DataFrame, *, ax=None, title: str = "转化漏斗 Conversion funnel"):
+def plot_funnel(table: pd.DataFrame, *, ax=None, title: str | None = None):
     """Bars of users per step, annotated with the rate from step 1 and from the previous step."""
     import matplotlib.pyplot as plt
 
@@ -188,29 +191,34 @@ def plot_funnel(table: pd.DataFrame, *, ax=None, title: str = "转化漏斗 Conv
     for p, r in zip(pos, table.itertuples()):
         txt = f"{fmt_int(r.users)} · {fmt_pct(r.rate_from_start)}"
         if r.step > 1:
-            txt += f" (环比 {fmt_pct(r.rate_from_previous)})"
+            txt += f" ({t('funnel.chart_from_previous', rate=fmt_pct(r.rate_from_previous))})"
         ax.text(r.users + xmax * 0.01, p, txt, va="center", fontsize="small")
     ax.set_yticks(pos, labels)
     ax.set_xlim(0, xmax * 1.45)
-    ax.set_title(title)
-    ax.set_xlabel("用户数 users")
-    ax.set_ylabel("步骤 step")
+    ax.set_title(title or t("funnel.chart_title"))
+    ax.set_xlabel(t("funnel.users_axis"))
+    ax.set_ylabel(t("funnel.step_axis"))
     return ax
 
 
-def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str = "分组转化率 Conversion by group"):
-    """Rate from step 1 at each step, one line per group, with the 95% Wilson interval as error bars."""
+def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str | None = None, display: dict | None = None):
+    """Rate from step 1 at each step, one line per group, with the 95% Wilson interval as error bars; step
+    names on the axis as pages show them (``display``: machine name -> shown name)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     if breakdown.empty or "group" not in breakdown:
         from .plots import empty_chart
 
-        return empty_chart(ax, title=title, xlabel="步骤 step", ylabel="相对第一步的转化率 rate from step 1")
+        return empty_chart(
+            ax, title=title or t("funnel.breakdown_title"), xlabel=t("funnel.step_axis"), ylabel=t("funnel.rate_axis")
+        )
     if ax is None:
         _, ax = plt.subplots()
+    from .caveats import mark_small
+
     for g, d in breakdown.groupby("group", sort=False):
-        ax.errorbar(
+        eb = ax.errorbar(
             d["step"],
             d["rate_from_start"],
             yerr=[
@@ -221,17 +229,20 @@ def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str = "分组转�
             capsize=3,
             label=str(g),
         )
+        n0 = [d["users"].iloc[0]] * len(d)  # the group's entered users: small groups hollow (helpers/caveats.py)
+        mark_small(ax, d["step"], d["rate_from_start"], n0, lo=d["ci_low"], hi=d["ci_high"], color=eb[0].get_color())
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     steps = breakdown.drop_duplicates("step")
-    ax.set_xticks(steps["step"], [f"{s}. {n}" for s, n in zip(steps["step"], steps["name"])])
+    shown = display or {}
+    ax.set_xticks(steps["step"], [f"{s}. {shown.get(n, n)}" for s, n in zip(steps["step"], steps["name"])])
     ax.legend(fontsize="small")
-    ax.set_title(title)
-    ax.set_xlabel("步骤 step")
-    ax.set_ylabel("相对第一步的转化率 rate from step 1")
+    ax.set_title(title or t("funnel.breakdown_title"))
+    ax.set_xlabel(t("funnel.step_axis"))
+    ax.set_ylabel(t("funnel.rate_axis"))
     return ax
 
 
-def plot_time_to_convert(hours: pd.Series, *, ax=None, title: str = "转化用时分布 Time to convert"):
+def plot_time_to_convert(hours: pd.Series, *, ax=None, title: str | None = None):
     """Histogram of hours from step 1 to the last step (log-spaced bins when the range is wide)."""
     import matplotlib.pyplot as plt
 
@@ -239,18 +250,18 @@ def plot_time_to_convert(hours: pd.Series, *, ax=None, title: str = "转化用�
         _, ax = plt.subplots()
     h = hours.dropna()
     if h.empty:
-        ax.text(0.5, 0.5, "没有转化用户 no converted users", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, t("funnel.no_converted"), ha="center", va="center", transform=ax.transAxes)
     else:
         ax.hist(h, bins=min(40, max(5, int(np.sqrt(len(h))))), color="C2")
-        ax.axvline(h.median(), color="C3", linestyle="--", label=f"中位数 median {h.median():.1f} h")
+        ax.axvline(h.median(), color="C3", linestyle="--", label=t("funnel.median_line", hours=f"{h.median():.1f}"))
         ax.legend(fontsize="small")
-    ax.set_title(title)
-    ax.set_xlabel("小时 hours from step 1")
-    ax.set_ylabel("用户数 users")
+    ax.set_title(title or t("funnel.ttc_title"))
+    ax.set_xlabel(t("funnel.hours_axis"))
+    ax.set_ylabel(t("funnel.users_axis"))
     return ax
 
 
-def plot_trend(trend: pd.DataFrame, *, ax=None, title: str = "转化率趋势 Conversion trend by entry date"):
+def plot_trend(trend: pd.DataFrame, *, ax=None, title: str | None = None):
     """Overall conversion per entry day/week with its 95% interval band."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
@@ -258,15 +269,22 @@ def plot_trend(trend: pd.DataFrame, *, ax=None, title: str = "转化率趋势 Co
     if trend.empty:
         from .plots import empty_chart
 
-        return empty_chart(ax, title=title, xlabel="进入日期 entry date", ylabel="整体转化率 overall conversion")
+        return empty_chart(
+            ax, title=title or t("funnel.trend_title"), xlabel=t("funnel.entry_date_axis"),
+            ylabel=t("funnel.overall_axis"),
+        )  # fmt: skip
     if ax is None:
         _, ax = plt.subplots()
     ax.plot(trend["period_start"], trend["rate"], marker="o", markersize=3)
     ax.fill_between(trend["period_start"], trend["ci_low"].astype(float), trend["ci_high"].astype(float), alpha=0.2)
+    if "entered" in trend:  # days/weeks with few entered users: hollow (helpers/caveats.py)
+        from .caveats import mark_small
+
+        mark_small(ax, trend["period_start"], trend["rate"], trend["entered"], lo=trend["ci_low"], hi=trend["ci_high"])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title(title)
-    ax.set_xlabel("进入日期 entry date")
-    ax.set_ylabel("整体转化率 overall conversion")
+    ax.set_title(title or t("funnel.trend_title"))
+    ax.set_xlabel(t("funnel.entry_date_axis"))
+    ax.set_ylabel(t("funnel.overall_axis"))
     fig = ax.get_figure()
     fig.autofmt_xdate()
     return ax
@@ -279,9 +297,9 @@ class FunnelReport(Report):
     (steps per group, or None), ``trend`` (conversion by entry period), ``ttc`` (hours to convert)."""
 
     name: ClassVar[str] = "funnel"
-    title: ClassVar[str] = "转化漏斗 Conversion funnel"
-    parts: ClassVar[tuple[str, ...]] = ("table", "chart", "breakdown", "test", "trend", "time")
-    table_names: ClassVar[tuple[str, ...]] = ("steps", "trend", "breakdown")
+    title: ClassVar[str] = localized("funnel.title")
+    parts: ClassVar[tuple[str, ...]] = ("table", "chart", "breakdown", "test", "trend", "time", "drivers")
+    table_names: ClassVar[tuple[str, ...]] = ("steps", "trend", "breakdown", "drivers")
     result_keys: ClassVar[tuple[str, ...]] = (
         "mode",
         "window_hours",
@@ -293,7 +311,9 @@ class FunnelReport(Report):
         "breakdown",
         "test",
     )
-    unavailable_label: ClassVar[str] = "无法计算漏斗 No funnel"
+    unavailable_label: ClassVar[str] = localized("funnel.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("ci95", "wilson", "median", "censored", "z_test", "p_value", "cohens_h",
+                                           "odds_ratio")  # fmt: skip
 
     steps: list = field(default_factory=list)
     mode: str = "ordered"
@@ -310,6 +330,9 @@ class FunnelReport(Report):
     include_censored: bool = False
     #: step name -> the name pages show (display names from the tracking plan); results keep machine names
     display: dict[str, str] = field(default_factory=dict)
+    #: conversion drivers (helpers/drivers.py: every candidate's 2x2 table and odds ratio) and their notes
+    drivers: pd.DataFrame | None = None
+    drivers_notes: list = field(default_factory=list)
 
     @classmethod
     def compute(cls, ctx) -> FunnelReport:
@@ -317,11 +340,13 @@ class FunnelReport(Report):
         p = ctx.cfg.funnel
         wh = parse_window_hours(p.window)
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("funnel.no_events"))
         ev = ctx.table("events")
+        if is_tag_breakdown(p.breakdown):  # breakdown: tag:<name>, the user's tag (helpers/tags.py)
+            ev = with_tag_column(ctx, ev, p.breakdown, report="funnel")
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         steps = [Step.of(s) for s in (p.steps or _default_steps(present))]
-        has = f"the data has: {', '.join(sorted(present)) or '(no events)'}"
+        has = t("funnel.data_has", events=", ".join(sorted(present)) or t("funnel.no_events_in_data"))
         missing = [
             f"funnel.steps[{i}] {' | '.join(map(repr, s.events)) or '(no event)'}"
             + did_you_mean(s.events[0] if s.events else "", present)
@@ -329,9 +354,9 @@ class FunnelReport(Report):
             if not set(s.events) & present
         ]
         if missing:
-            raise ReportUnavailable(f"数据中没有这些步骤事件 step events not in the data: {'; '.join(missing)}; {has}")
+            raise ReportUnavailable(t("funnel.missing_steps", missing="; ".join(missing), has=has))
         if len(steps) < 2 or len({s.name for s in steps}) < 2:
-            raise ReportUnavailable(f"漏斗至少需要两种步骤事件 a funnel needs at least two step events; {has}")
+            raise ReportUnavailable(t("funnel.two_steps", has=has))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
         bcol = p.breakdown or None
         if bcol and bcol not in ev.columns:
@@ -372,6 +397,8 @@ class FunnelReport(Report):
             groups = p.compare or _two_groups(users, p.include_censored)
             if len(groups) == 2:
                 rep.test = compare_groups(users, groups[0], groups[1], n_steps=n, include_censored=p.include_censored)
+        dp = getattr(ctx.cfg, "drivers", None)
+        rep.drivers, rep.drivers_notes = funnel_drivers(ev, users, steps, window_hours=wh, params=dp)
         return rep
 
     def to_results(self) -> dict:
@@ -404,63 +431,82 @@ class FunnelReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_duration_hours, fmt_int, fmt_pct
+        from .fmt import fmt_duration_hours, fmt_int, fmt_pct, fmt_range
 
-        t = self.table
+        tb = self.table
         out = [
-            f"{fmt_int(t['users'].iloc[0])} 位用户进入漏斗 users entered ({self.mode}, 窗口 window "
-            f"{fmt_duration_hours(self.window_hours)}); {fmt_int(t['users'].iloc[-1])} 完成全部步骤 completed all "
-            f"steps: 整体转化率 overall conversion {fmt_pct(t['rate_from_start'].iloc[-1])} "
-            f"(95% CI {fmt_pct(t['ci_low'].iloc[-1])}–{fmt_pct(t['ci_high'].iloc[-1])})."
+            t(
+                "funnel.overall",
+                entered=fmt_int(tb["users"].iloc[0]),
+                mode=label(f"funnel.mode.{self.mode}", self.mode),
+                window=fmt_duration_hours(self.window_hours),
+                completed=fmt_int(tb["users"].iloc[-1]),
+                rate=fmt_pct(tb["rate_from_start"].iloc[-1]),
+                ci=fmt_range(tb["ci_low"].iloc[-1], tb["ci_high"].iloc[-1], fmt_pct),
+            )
         ]
-        if len(t) > 1:
-            worst = t.iloc[1:].sort_values("rate_from_previous").iloc[0]
-            prev = t[t["step"] == worst["step"] - 1].iloc[0]
+        if len(tb) > 1:
+            worst = tb.iloc[1:].sort_values("rate_from_previous").iloc[0]
+            prev = tb[tb["step"] == worst["step"] - 1].iloc[0]
             out.append(
-                f"最大流失 biggest drop: {self._dn(prev['name'])} → {self._dn(worst['name'])}, 只有 only "
-                f"{fmt_pct(worst['rate_from_previous'])} 继续 continue ({fmt_int(worst['drop_off'])} 人流失 "
-                f"users lost)."
+                t(
+                    "funnel.biggest_drop",
+                    prev=self._dn(prev["name"]),
+                    step=self._dn(worst["name"]),
+                    rate=fmt_pct(worst["rate_from_previous"]),
+                    lost=fmt_int(worst["drop_off"]),
+                )
             )
         if len(self.ttc):
             out.append(
-                f"转化用时中位数 median time to convert {fmt_duration_hours(self.ttc.median())}, "
-                f"90% 在 {fmt_duration_hours(self.ttc.quantile(0.9))} 内 within."
+                t(
+                    "funnel.ttc",
+                    median=fmt_duration_hours(self.ttc.median()),
+                    p90=fmt_duration_hours(self.ttc.quantile(0.9)),
+                )
             )
         if self.censored_users:
-            out.append(
-                f"{fmt_int(self.censored_users)} 位用户进入太晚、窗口不完整 entered too late for a full window: "
-                f"{'已计入 included' if self.include_censored else '不计入转化率 excluded from rates'}."
-            )
+            key = "funnel.censored_included" if self.include_censored else "funnel.censored_excluded"
+            out.append(t(key, users=fmt_int(self.censored_users)))
         if self.excluded_users:
-            out.append(f"{fmt_int(self.excluded_users)} 位用户因排除事件被移出 removed by exclusion events.")
+            out.append(t("funnel.excluded", users=fmt_int(self.excluded_users)))
         if self.test:
             tt = self.test
-            verdict = "差异显著 significant" if tt["significant"] else "差异不显著 not significant"
             out.append(
-                f"分组 {self.breakdown_col}: {tt['group_a']} 转化率 {fmt_pct(tt['rate_a'])} vs {tt['group_b']} "
-                f"{fmt_pct(tt['rate_b'])}, 差 diff {fmt_pct(tt['diff'])} (95% CI {fmt_pct(tt['diff_ci_low'])}–"
-                f"{fmt_pct(tt['diff_ci_high'])}, p = {tt['p_value']:.3g}): {verdict}."
+                t(
+                    "funnel.test_finding",
+                    column=self.breakdown_col,
+                    a=tt["group_a"],
+                    rate_a=fmt_pct(tt["rate_a"]),
+                    b=tt["group_b"],
+                    rate_b=fmt_pct(tt["rate_b"]),
+                    diff=fmt_pct(tt["diff"]),
+                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
+                    p=f"{tt['p_value']:.3g}",
+                    verdict=t("funnel.test_significant" if tt["significant"] else "funnel.test_not_significant"),
+                )
             )
-        return out
+        top = driver_finding(self.drivers, "conversion")
+        return out + ([top] if top else [])
 
     def headline(self) -> list[dict]:
         """Headline numbers for the index page."""
         from .fmt import fmt_int, fmt_pct
         from .report import headline
 
-        t = self.table
+        tb = self.table
         out = [
-            headline("entered 进入漏斗", int(t["users"].iloc[0]), fmt_int(t["users"].iloc[0])),
+            headline(t("funnel.h_entered"), int(tb["users"].iloc[0]), fmt_int(tb["users"].iloc[0])),
             headline(
-                "overall conversion 整体转化率",
-                float(t["rate_from_start"].iloc[-1]),
-                fmt_pct(t["rate_from_start"].iloc[-1]),
+                t("funnel.h_conversion"),
+                float(tb["rate_from_start"].iloc[-1]),
+                fmt_pct(tb["rate_from_start"].iloc[-1]),
             ),
         ]
         if self.test:
             out.append(
                 headline(
-                    f"{self.test['group_a']} vs {self.test['group_b']} diff 差异",
+                    t("funnel.h_diff", a=self.test["group_a"], b=self.test["group_b"]),
                     self.test["diff"],
                     fmt_pct(self.test["diff"]),
                 )
@@ -472,6 +518,8 @@ class FunnelReport(Report):
         out = {"steps": self.table, "trend": self.trend}
         if self.breakdown is not None:
             out["breakdown"] = self.breakdown
+        if self.drivers is not None:
+            out["drivers"] = self.drivers
         return out
 
     def _dn(self, name: str) -> str:
@@ -484,7 +532,7 @@ class FunnelReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import fmt_num, fmt_pct, style_table
+        from .fmt import fmt_num, fmt_pct, fmt_range, style_table
 
         if part == "table":
             return style_table(
@@ -496,33 +544,45 @@ class FunnelReport(Report):
         if part == "chart":
             return plot_funnel(self._shown(self.table))
         if part in ("breakdown", "test") and self.breakdown is None:
-            return Markdown("_没有设置分组 no breakdown property in the params (funnel.breakdown)._")
+            return Markdown(f"_{t('funnel.no_breakdown')}_")
         if part == "breakdown":
             bd = self.breakdown
             assert bd is not None
-            _display(plot_breakdown(bd))
+            _display(plot_breakdown(bd, display=self.display))
             last = bd[bd["step"] == bd["step"].max()]
+            first = bd[bd["step"] == bd["step"].min()].set_index("group")["users"]
+            # "users" would mean entered in one table and converted in the next: name both (col.entered/converted)
+            cols = ["group", "users", "rate_from_start", "ci_low", "ci_high"]
+            shown = last[cols].rename(columns={"users": "converted"})
+            shown.insert(1, "entered", shown["group"].map(first).to_numpy())
             return style_table(
-                last[["group", "users", "rate_from_start", "ci_low", "ci_high"]],
-                int_cols=["users"],
+                shown,
+                int_cols=["entered", "converted"],
                 pct_cols=["rate_from_start", "ci_low", "ci_high"],
             )
+        if part == "drivers":
+            return show_drivers(self.drivers, self.drivers_notes, "conversion")
         if part == "test":
             if not self.test:
-                return Markdown("_分组太小，无法检验 groups too small to test (need two groups of 30+ users)._")
-            t = self.test
+                return Markdown(f"_{t('funnel.too_small')}_")
+            tt = self.test
             rows = pd.DataFrame(
                 [
-                    {"group": t["group_a"], "users": t["n_a"], "converted": t["conv_a"], "rate": t["rate_a"]},
-                    {"group": t["group_b"], "users": t["n_b"], "converted": t["conv_b"], "rate": t["rate_b"]},
+                    {"group": tt["group_a"], "entered": tt["n_a"], "converted": tt["conv_a"], "rate": tt["rate_a"]},
+                    {"group": tt["group_b"], "entered": tt["n_b"], "converted": tt["conv_b"], "rate": tt["rate_b"]},
                 ]
             )
-            _display(style_table(rows, int_cols=["users", "converted"], pct_cols=["rate"]))
+            _display(style_table(rows, int_cols=["entered", "converted"], pct_cols=["rate"]))
             return Markdown(
-                f"两比例 z 检验 two-proportion z-test: diff = {fmt_pct(t['diff'])} "
-                f"(95% CI {fmt_pct(t['diff_ci_low'])} – {fmt_pct(t['diff_ci_high'])}), z = {fmt_num(t['z'])}, "
-                f"p = {t['p_value']:.3g}, Cohen's h = "
-                f"{fmt_num(t['cohens_h'])}, relative lift {fmt_pct(t['relative_lift'])}."
+                t(
+                    "funnel.test_text",
+                    diff=fmt_pct(tt["diff"]),
+                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
+                    z=fmt_num(tt["z"]),
+                    p=f"{tt['p_value']:.3g}",
+                    h=fmt_num(tt["cohens_h"]),
+                    lift=fmt_pct(tt["relative_lift"]),
+                )
             )
         if part == "trend":
             return plot_trend(self.trend)

@@ -28,12 +28,11 @@ import glob
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import duckdb
 
 from .checks import data_problems, declared_events, extra_column_name, params_label
+from .cleaning import TableReport, _empty_message, _scalar, _summarise, cleaning_sql
 from .errors import IngestError, ParamsError
 from .identity import stitch_clean_events
 from .locations import CampaignPaths
@@ -49,19 +48,9 @@ from .sources import (
     read_raw,
     transcode_to_utf8,
 )
-from .sqlsafety import expression_columns, lock_down
-from .tracking import PLAN_CHECKS_FILE, PlanChecks, load_plan, write_plan_checks
-from .values import (
-    _closest,
-    _rule_sql,
-    guess_decimal,
-    nulls_sql,
-    num_sql,
-    row_order_id_sql,
-    semicolon_separated,
-    ts_sql,
-    typed_ts_sql,
-)
+from .sqlsafety import lock_down
+from .tracking import PLAN_CHECKS_FILE, write_plan_checks
+from .values import ts_sql
 
 _safe_extra = extra_column_name
 
@@ -89,40 +78,6 @@ REASON_ORDER = (
     "implausible_amount",
     "unknown_event",
 )
-
-_ID_COLUMNS = {"user_id", "order_id", "item_id", "review_id", "session_id"}
-
-
-@dataclass
-class TableReport:
-    """What ingest did to one table. ``reasons`` counts quarantined rows per reason."""
-
-    table: str
-    files: list[str]
-    format: str
-    encoding: str | None
-    rows_in: int
-    rows_out: int
-    reasons: dict[str, int]
-    columns: list[str]
-    extra_columns: list[str]
-    ts_min: str | None
-    ts_max: str | None
-    users: int | None
-    path: str
-    quarantine_path: str | None
-    seconds: float
-    derived_from: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(self.reasons.values())
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["rows_quarantined"] = self.rows_quarantined
-        return d
 
 
 def connect_duckdb(
@@ -172,146 +127,13 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     read_notes: list[str] = []
     src_cols, encoding = read_raw(con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes)
 
-    canon = {c.name: c for c in TABLES[table]}
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
-    for key, col in spec.columns.items():
-        if col not in src_cols:
-            raise IngestError(
-                f"tables.{table}.columns.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
-                f"the file has: {', '.join(src_cols)}"
-            )
-    _check_derive_columns(table, spec.derive, src_cols, where)
-    # canonical column -> text expression over the raw view (placeholders such as NULL, \\N, - are missing values)
-    text: dict[str, str] = {}
-    for name in canon:
-        if name in spec.derive:
-            text[name] = f"CAST(({spec.derive[name]}) AS VARCHAR)"
-        elif name in spec.columns:
-            text[name] = nulls_sql(_ident(spec.columns[name]), src.null_values)
-        elif name in src_cols:
-            text[name] = nulls_sql(_ident(name), src.null_values)
-    generated = {("reviews", "review_id"), ("orders", "order_id")}  # made from the row when the source has none
-    missing_req = [c for c in canon if canon[c].required and c not in text and (table, c) not in generated]
-    if missing_req:
-        raise IngestError(
-            f"tables.{table}: required column(s) {', '.join(missing_req)} not mapped; add e.g. "
-            f"columns: {{{missing_req[0]}: <source column>}} (the file has: {', '.join(src_cols)})"
-        )
-    for name, expr in list(text.items()):
-        if name in spec.values:
-            cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in spec.values[name].items())
-            text[name] = f"(CASE CAST({expr} AS VARCHAR) {cases} ELSE CAST({expr} AS VARCHAR) END)"
-        if name in _ID_COLUMNS:
-            # ids exported as floats ('13085.0') become '13085'
-            v = f"CAST({text[name]} AS VARCHAR)"  # the regex only runs on values with a dot (cheap otherwise)
-            text[name] = (
-                f"(CASE WHEN contains({v}, '.') THEN regexp_replace({v}, '^(-?\\d+)\\.0+$', '\\1') ELSE {v} END)"
-            )
-    if table == "reviews" and "review_id" not in text:
-        text["review_id"] = "CAST(__row AS VARCHAR)"
-    if table == "orders" and "order_id" not in text:  # docs/cleaning.md, "Generated order ids"
-        text["order_id"] = row_order_id_sql(text["user_id"], text["ts"])
-
-    decimal = _decimal(con, table, src, files, fmt, raw, [e for n, e in text.items() if canon[n].dtype == "DOUBLE"])
-    raw_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
-    src_tz = spec.source_timezone or cfg.timezone
-    typed: dict[str, str] = {}
-    for name, expr in text.items():
-        dtype = canon[name].dtype
-        col = spec.columns.get(name, name)
-        typed_col = f"__typed_{col}"  # a TIMESTAMP / TIMESTAMPTZ source column, as read (helpers/sources.py)
-        if dtype == "TIMESTAMP" and name not in spec.derive and name not in spec.values and typed_col in raw_types:
-            conv = typed_ts_sql(_ident(typed_col), raw_types[typed_col], source_tz=src_tz, campaign_tz=cfg.timezone)
-            typed[name] = conv or ts_sql(expr, fmt=spec.ts_format, source_tz=src_tz, campaign_tz=cfg.timezone)
-        elif dtype == "TIMESTAMP":
-            typed[name] = ts_sql(expr, fmt=spec.ts_format, source_tz=src_tz, campaign_tz=cfg.timezone)
-        elif dtype in ("DOUBLE", "INTEGER"):
-            typed[name] = f"TRY_CAST({num_sql(expr, decimal=decimal)} AS {dtype})"
-        else:
-            typed[name] = f"CAST({expr} AS VARCHAR)"
-    # typed values are computed once, in an inner SELECT, as "__t_<name>"; checks and output read them
-    ref = {name: _ident(f"__t_{name}") for name in typed}
-    used_src = set(spec.columns.values()) | {n for n in canon if n in src_cols}
-    extras: dict[str, str] = {}
-    if spec.keep_extra:
-        for src_col in src_cols:
-            if src_col in used_src:
-                continue
-            nm = _safe_extra(src_col)
-            if nm in canon or nm in extras or nm.startswith("__"):
-                nm = f"src_{nm}"
-            if nm in canon or nm in extras:
-                continue
-            extras[nm] = _ident(src_col)
-    for name in spec.derive:
-        if name not in canon:
-            extras[_safe_extra(name)] = f"CAST(({spec.derive[name]}) AS VARCHAR)"
-
-    # reasons, first match wins
-    checks: list[tuple[str, str]] = []
-    for name, c in canon.items():
-        if c.required and name in text:
-            checks.append((f"missing_{name}", f"({text[name]}) IS NULL"))
-    for name, c in canon.items():
-        if name not in text:
-            continue
-        if c.dtype == "TIMESTAMP":
-            checks.append(("bad_timestamp", f"({text[name]}) IS NOT NULL AND {ref[name]} IS NULL"))
-    for name, c in canon.items():
-        if name in text and c.dtype in ("DOUBLE", "INTEGER"):
-            checks.append(("bad_number", f"({text[name]}) IS NOT NULL AND {ref[name]} IS NULL"))
-    for i, rule in enumerate(spec.rules):
-        if rule.column in src_cols:
-            colexpr = _ident(rule.column)
-        elif rule.column in text:
-            colexpr = f"CAST({text[rule.column]} AS VARCHAR)"
-        else:
-            raise IngestError(
-                f"tables.{table}.rules[{i}].column: {rule.column!r} is neither a source column nor "
-                f"a mapped canonical column{_closest(rule.column, src_cols + list(text))}"
-            )
-        checks.append((rule.reason, f"COALESCE({_rule_sql(rule, colexpr)}, false)"))
-    if "ts" in typed:
-        start = _lit(str(cfg.period.start))
-        end = _lit(str(cfg.period.end))
-        checks.append(
-            (
-                "out_of_period",
-                f"({ref['ts']} < CAST({start} AS TIMESTAMP) OR "
-                f"{ref['ts']} >= CAST({end} AS TIMESTAMP) + INTERVAL 1 DAY)",
-            )
-        )
-    if "amount" in typed:
-        if not spec.allow_negative_amount:
-            checks.append(("negative_amount", f"{ref['amount']} < 0"))
-        if spec.max_amount is not None:
-            checks.append(("implausible_amount", f"{ref['amount']} > {float(spec.max_amount)!r}"))
-    if table == "events" and spec.events:
-        checks.append(("unknown_event", f"{ref['event']} NOT IN ({', '.join(_lit(e) for e in spec.events)})"))
-    plan = _plan_checks(cfg, table, text, extras, {n: ref[n] for n in typed if canon[n].dtype != "VARCHAR"})
-    plan_mode = cfg.tracking.on_violation
-    if plan is not None and plan_mode == "quarantine":
-        checks += plan.reasons()  # after every other reason (docs/data_quality.md)
-    case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit(r)}" for r, cond in checks) + " END"
-    dup = "false"
-    if spec.dedupe and src_cols:
-        part = ", ".join(_ident(c) for c in src_cols)
-        dup = f"row_number() OVER (PARTITION BY __read_reason, __line, {part} ORDER BY __row) > 1"
-
-    out_cols = [f"{ref[n]} AS {_ident(n)}" for n in canon if n in typed]
-    out_cols += [f"CAST({e} AS VARCHAR) AS {_ident(n)}" for n, e in extras.items()]
-    flags = f", {plan.flags_sql()} AS __plan_flags" if plan is not None else ""
-    if plan is not None and plan_mode == "flag":
-        out_cols.append('__plan_flags AS "plan_flags"')
-    inner_typed = ", ".join(f"{typed[n]} AS {ref[n]}" for n in typed)
+    cl = cleaning_sql(con, cfg, table, raw, src_cols, files, fmt)
+    canon, typed, ref, extras, out_cols, plan = cl.canon, cl.typed, cl.ref, cl.extras, cl.out_cols, cl.plan
+    decimal, plan_mode = cl.decimal, cfg.tracking.on_violation
     staged = f"staged_{table}"
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {staged} AS "
-            f"SELECT *, CASE WHEN __read_reason IS NOT NULL THEN __read_reason WHEN __dup THEN 'duplicate' "
-            f"ELSE {case} END AS __reason{flags} "
-            f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select}")
     except duckdb.Error as e:
         msg = engine_message(e)
         hint = f" (check tables.{table}.derive expressions: source columns are text, cast them)" if spec.derive else ""
@@ -396,36 +218,6 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     )
 
 
-def _plan_checks(cfg: Campaign, table: str, text: dict, extras: dict, typed: dict) -> PlanChecks | None:
-    """The tracking plan's row checks over the raw view (helpers/tracking.py), for the events table of a
-    campaign with a plan: property values are the mapped canonical columns and the kept extra columns."""
-    plan = load_plan(cfg) if table == "events" else None
-    if plan is None:
-        return None
-    values = {n: f"CAST({_ident(f'__t_{n}')} AS VARCHAR)" for n in text}  # typed once in the inner SELECT
-    values.update({n: f"CAST({e} AS VARCHAR)" for n, e in extras.items() if n not in values})
-    return PlanChecks(plan, event=_ident("__t_event"), values=values, typed=typed)
-
-
-def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons: dict, span, qfile: Path) -> str:
-    """Why a table has no clean row: the reasons, the data's own time range and the params' period."""
-    if rows_in == 0:
-        return f"tables.{table}: {where} has no data rows; nothing to analyse (check tables.{table}.source.path)"
-    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.items())
-    msg = f"tables.{table}: no row of {where} is left after cleaning ({rows_in:,} rows read, all quarantined: {counts})"
-    lo, hi = span or (None, None)
-    if lo is not None:
-        msg += (
-            f"\n  the data's timestamps run from {lo} to {hi} (campaign-local, {cfg.timezone}, before the period "
-            f"filter); the params' period is {cfg.period.start} to {cfg.period.end}"
-        )
-        if reasons.get("out_of_period"):
-            msg += "\n  fix: set period.start / period.end in the campaign params to days inside the data's range"
-    elif span is not None:
-        msg += f"\n  no timestamp could be read (ts_format {cfg.spec(table).ts_format!r}): set tables.{table}.ts_format"
-    return msg + f"\n  the quarantined rows and their reasons: {qfile}"
-
-
 def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:
     """Every file ingest reads outside the campaign folder: the tables' sources (globs expanded) and the
     identity mapping file; :func:`helpers.sqlsafety.lock_down` allows these and nothing else."""
@@ -438,51 +230,6 @@ def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:
     if mapping is not None:
         files.append(resolve_input(mapping.path, raw_dir=paths.raw))
     return sorted(set(files))
-
-
-def _check_derive_columns(table: str, derive: dict[str, str], src_cols: list[str], where: str) -> None:
-    """Every column a ``derive`` expression reads must be a source column (validate checked its shape)."""
-    for key, expr in derive.items():
-        for col in expression_columns(expr):
-            if col not in src_cols:
-                raise IngestError(
-                    f"tables.{table}.derive.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
-                    f"the file has: {', '.join(src_cols)}"
-                )
-
-
-def _decimal(con, table: str, src, files: list[str], fmt: str, raw: str, num_exprs: list[str]) -> str:
-    """The decimal mark of the table's numbers: ``source.decimal``, or with ``auto`` ',' for a ';'-separated
-    CSV whose numeric columns look like ``1,5`` more often than like ``1.5`` (:func:`helpers.values.guess_decimal`)."""
-    if src.decimal != "auto":
-        return src.decimal
-    if fmt != "csv" or not num_exprs:
-        return "."
-    semi = src.delimiter == ";" or (src.delimiter is None and semicolon_separated(files[0]))
-    if not semi:
-        return "."
-    cols = ", ".join(f"{e} AS {_ident(f'__n{i}')}" for i, e in enumerate(num_exprs))
-    rel = f"(SELECT {cols} FROM {raw})"
-    return guess_decimal(con, rel, [f"__n{i}" for i in range(len(num_exprs))])
-
-
-def _summarise(con, table: str, out: Path) -> dict:
-    cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(out))})").fetchall()}
-    parts = ["count(*)"]
-    parts.append("CAST(min(ts) AS VARCHAR)" if "ts" in cols else "NULL")
-    parts.append("CAST(max(ts) AS VARCHAR)" if "ts" in cols else "NULL")
-    parts.append("count(DISTINCT user_id)" if "user_id" in cols else "NULL")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet({_lit(str(out))})").fetchone()
-    assert row is not None  # an aggregate always returns one row
-    n, lo, hi, users = row
-    return {"rows": int(n), "ts_min": lo, "ts_max": hi, "users": None if users is None else int(users)}
-
-
-def _scalar(con, sql: str):
-    """The single value of an aggregate query (DuckDB 2.0 has no relation.fetchone())."""
-    row = con.execute(sql).fetchone()
-    assert row is not None, sql
-    return row[0]
 
 
 def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: CampaignPaths, t0: float) -> TableReport:
@@ -575,6 +322,7 @@ def ingest_campaign(
     con = connect_duckdb(cfg, paths)
     # a params file is code: from here on the engine reads the inputs and the campaign folder, nothing else
     lock_down(con, directories=[paths.root], files=_input_files(cfg, paths))
+    session = _spark_for_ingest(cfg, params_file) if cfg.engine == "spark" else None
     reports: dict[str, TableReport] = {}
     identity: dict | None = None  # stitching counts (data/_ingest.json "identity"), None when off
     names = cfg.table_names
@@ -587,7 +335,12 @@ def ingest_campaign(
         for name in names:
             if bar is not None:
                 bar.set_postfix_str(name)
-            reports[name] = ingest_table(con, cfg, name, paths)
+            if session is not None and cfg.spec(name).source is not None:
+                from .ingest_spark import ingest_table_spark
+
+                reports[name] = ingest_table_spark(session, con, cfg, name, paths)
+            else:
+                reports[name] = ingest_table(con, cfg, name, paths)
             if name == "events" and cfg.identity.enabled and reports[name].derived_from is None:
                 identity = stitch_clean_events(con, cfg, paths)  # helpers/identity.py, docs/identity.md
                 reports[name].users = identity["users_after"]
@@ -612,6 +365,19 @@ def ingest_campaign(
     if problems:
         raise ParamsError(params_label(params_file, cfg.campaign), problems)
     return reports
+
+
+def _spark_for_ingest(cfg: Campaign, params_file):
+    """The SparkSession that ingests the file-backed tables of an ``engine: spark`` campaign
+    (helpers/ingest_spark.py); stops with every setting Spark ingest does not run."""
+    from .engine import spark_session
+    from .ingest_spark import spark_unsupported
+
+    problems = spark_unsupported(cfg)
+    if problems:
+        label = params_label(params_file, cfg.campaign)
+        raise ParamsError(label, [(key, f"{why} (engine: spark)") for key, why in problems])
+    return spark_session(cfg)
 
 
 def _data_checks(con, cfg: Campaign, paths: CampaignPaths) -> list[tuple[str, str]]:

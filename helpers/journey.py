@@ -1,4 +1,4 @@
-"""User paths (路径分析): sessions, the event transition matrix, top paths after a start event / before an
+"""User paths: sessions, the event transition matrix, top paths after a start event / before an
 end event, and where users go after dropping out of the funnel. Rules: docs/paths.md.
 
 Event-level work is Ibis; results are small pandas tables.
@@ -16,6 +16,7 @@ from .base import Report, ReportUnavailable, Unavailable
 from .durations import parse_window_hours
 from .engine import as_table
 from .errors import MissingColumnError
+from .i18n import localized, t
 from .steps import Step
 
 __all__ = [
@@ -30,8 +31,14 @@ __all__ = [
     "run_paths",
 ]
 
-#: the pseudo-event that ends every session in the transition matrix
-EXIT = "(离开 exit)"
+#: the pseudo-event that ends every session in the transition matrix (machine value; pages show a label)
+EXIT = "(exit)"
+#: the events beyond ``max_events`` in the transition matrix
+OTHER = "(other)"
+#: the next event of a drop-out who did nothing more
+NO_FURTHER = "(no further activity)"
+#: pseudo-event -> its message key
+_PSEUDO = {EXIT: "paths.exit", OTHER: "paths.other", NO_FURTHER: "paths.no_further"}
 
 
 def _require_columns(t, *cols: str) -> None:
@@ -99,17 +106,17 @@ def transition_counts(sessions) -> pd.DataFrame:
 
 def transition_matrix(counts: pd.DataFrame, *, max_events: int = 12) -> pd.DataFrame:
     """Row-normalised transition shares (rows: from, columns: to, each row sums to 1); events beyond the
-    ``max_events`` most frequent are grouped as ``(其他 other)``."""
+    ``max_events`` most frequent are grouped as :data:`OTHER`."""
     if counts.empty:
         return pd.DataFrame()
     freq = counts.groupby("event")["transitions"].sum().sort_values(ascending=False)
     keep = list(freq.index[:max_events])
     c = counts.copy()
-    c["event"] = c["event"].where(c["event"].isin(keep), "(其他 other)")
-    c["next_event"] = c["next_event"].where(c["next_event"].isin(keep + [EXIT]), "(其他 other)")
+    c["event"] = c["event"].where(c["event"].isin(keep), OTHER)
+    c["next_event"] = c["next_event"].where(c["next_event"].isin(keep + [EXIT]), OTHER)
     m = c.pivot_table(index="event", columns="next_event", values="transitions", aggfunc="sum", fill_value=0)
-    rows = [e for e in keep + ["(其他 other)"] if e in m.index]
-    cols = [e for e in keep + ["(其他 other)", EXIT] if e in m.columns]
+    rows = [e for e in keep + [OTHER] if e in m.index]
+    cols = [e for e in keep + [OTHER, EXIT] if e in m.columns]
     m = m.reindex(index=rows, columns=cols, fill_value=0)
     return m.div(m.sum(axis=1), axis=0)
 
@@ -162,7 +169,7 @@ def next_after_dropoff(
 ) -> pd.DataFrame:
     """Where users go after dropping out: for users whose best funnel attempt stopped at step k (< last),
     their first event after their step-k time (any event, another row than step k's own), or
-    ``(无后续行为 no further activity)``.
+    :data:`NO_FURTHER`.
 
     Returns
     -------
@@ -193,7 +200,7 @@ def next_after_dropoff(
     j = j.filter(j["_rn"] == 0)
     nxt = j.select(_u=j["_u"], next_event=j["_e"]).to_pandas()
     out = drops.merge(nxt, on="_u", how="left")
-    out["next_event"] = out["next_event"].fillna("(无后续行为 no further activity)")
+    out["next_event"] = out["next_event"].fillna(NO_FURTHER)
     out["dropped_after"] = out["_k"].map(lambda k: names[int(k) - 1])
     g = out.groupby(["dropped_after", "next_event"]).size().rename("users").reset_index()
     g["share"] = g["users"] / g.groupby("dropped_after")["users"].transform("sum")
@@ -209,9 +216,9 @@ def plot_transitions(matrix: pd.DataFrame, *, ax=None):
 
     return plot_heatmap(
         matrix,
-        title="事件流转 Next event within the session",
-        xlabel="下一个事件 next event",
-        ylabel="当前事件 event",
+        title=t("paths.chart_title"),
+        xlabel=t("paths.next_axis"),
+        ylabel=t("paths.event_axis"),
         ax=ax,
     )
 
@@ -224,7 +231,7 @@ class PathsReport(Report):
     not in the data) and ``dropoff`` (:func:`next_after_dropoff`; None without a usable funnel)."""
 
     name: ClassVar[str] = "paths"
-    title: ClassVar[str] = "路径分析 User paths"
+    title: ClassVar[str] = localized("paths.title")
     parts: ClassVar[tuple[str, ...]] = ("matrix", "after_start", "before_end", "dropoff")
     table_names: ClassVar[tuple[str, ...]] = ("transitions",)
     result_keys: ClassVar[tuple[str, ...]] = (
@@ -238,7 +245,8 @@ class PathsReport(Report):
         "paths_before_end",
         "after_dropoff",
     )
-    unavailable_label: ClassVar[str] = "无法做路径分析 No path analysis"
+    unavailable_label: ClassVar[str] = localized("paths.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ()
 
     sessions: int = 0
     gap_minutes: float = 30
@@ -260,14 +268,11 @@ class PathsReport(Report):
 
         p = ctx.cfg.paths
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("paths.no_events"))
         ev = ctx.table("events")
         present = ev.group_by("event").aggregate(n=ev.count()).to_pandas().sort_values("n", ascending=False)
         if len(present) < 2:
-            raise ReportUnavailable(
-                f"路径分析需要至少两种事件 paths need at least two event types; the data has: "
-                f"{', '.join(present['event'].astype(str))}"
-            )
+            raise ReportUnavailable(t("paths.two_types", events=", ".join(present["event"].astype(str))))
         sess = sessionize(ev, gap_minutes=p.session_gap_minutes)
         sess = sess.cache() if hasattr(sess, "cache") else sess
         has_sid = "session_id" in ev.columns and int(ev.filter(ev["session_id"].notnull()).count().execute()) > 0
@@ -322,38 +327,44 @@ class PathsReport(Report):
         def dn_path(path: str) -> str:
             return " → ".join(dn(x) for x in str(path).split(" → "))
 
-        out = [
-            f"{fmt_int(self.sessions)} 个会话 sessions (按 {self.session_source} 切分 split by {self.session_source})."
-        ]
+        if self.session_source == "session_id":
+            split = t("paths.split_session_id")
+        else:
+            split = t("paths.split_gap", minutes=f"{self.gap_minutes:g}")
+        out = [t("paths.sessions", sessions=fmt_int(self.sessions), split=split)]
         counts = self.counts
         c = counts[(counts["event"] != counts["next_event"]) & (counts["next_event"] != EXIT)]
         if len(c):
             top = c.iloc[0]
             tot = counts[counts["event"] == top["event"]]["transitions"].sum()
             out.append(
-                f"最常见的流转 most common step: {dn(top['event'])} → {dn(top['next_event'])} "
-                f"({fmt_int(top['transitions'])} 次, {fmt_pct(top['transitions'] / tot)} of {dn(top['event'])})."
+                t(
+                    "paths.top_step",
+                    event=dn(top["event"]),
+                    next=dn(top["next_event"]),
+                    n=fmt_int(top["transitions"]),
+                    share=fmt_pct(top["transitions"] / tot),
+                )
             )
         ex = counts[counts["next_event"] == EXIT]
         if len(ex):
             by = ex.set_index("event")["transitions"] / counts.groupby("event")["transitions"].sum()
             by = by.dropna().sort_values(ascending=False)
-            out.append(
-                f"离开率最高的事件 the event most often last in a session: {dn(by.index[0])} ({fmt_pct(by.iloc[0])} "
-                f"的会话在此结束 of its occurrences end the session)."
-            )
+            out.append(t("paths.top_exit", event=dn(by.index[0]), share=fmt_pct(by.iloc[0])))
         if self.after_start is not None and len(self.after_start):
             r = self.after_start.iloc[0]
             out.append(
-                f"{dn(self.start_event)} 之后最常见路径 top path after {dn(self.start_event)}: {dn_path(r['path'])} "
-                f"({fmt_pct(r['share'])})."
+                t("paths.top_path", start=dn(self.start_event), path=dn_path(r["path"]), share=fmt_pct(r["share"]))
             )
         if self.dropoff is not None and len(self.dropoff):
             first = self.dropoff.iloc[0]
             out.append(
-                f"在 {dn(first['dropped_after'])} 之后流失的用户，下一步最常见是 users who dropped out after "
-                f"{dn(first['dropped_after'])} most often did next: {dn(first['next_event'])} "
-                f"({fmt_pct(first['share'])})."
+                t(
+                    "paths.dropoff",
+                    step=dn(first["dropped_after"]),
+                    next=dn(first["next_event"]),
+                    share=fmt_pct(first["share"]),
+                )
             )
         return out
 
@@ -362,7 +373,7 @@ class PathsReport(Report):
         from .fmt import fmt_int
         from .report import headline
 
-        return [headline("sessions 会话数", self.sessions, fmt_int(self.sessions))]
+        return [headline(t("paths.h_sessions"), self.sessions, fmt_int(self.sessions))]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``transitions``: every (event, next event) count."""
@@ -375,21 +386,21 @@ class PathsReport(Report):
 
         if part == "matrix":
             m = self.matrix
-            return plot_transitions(m.rename(index=self._dn, columns=self._dn) if self.display else m)
+            return plot_transitions(m.rename(index=self._dn, columns=self._dn))
         df = {"after_start": self.after_start, "before_end": self.before_end, "dropoff": self.dropoff}[part]
         if df is None or df.empty:
-            return Markdown("_没有数据 nothing to show (event not in the data or no funnel steps)._")
-        if self.display:  # paths "a → b" and event columns as pages show them
-            df = df.copy()
-            for c in df.columns:
-                if df[c].dtype == object:
-                    df[c] = df[c].map(
-                        lambda v: " → ".join(self._dn(x) for x in v.split(" → ")) if isinstance(v, str) else v
-                    )
+            return Markdown(f"_{t('paths.nothing')}_")
+        df = df.copy()  # paths "a → b" and event columns as pages show them (display names, pseudo-events)
+        for c in df.columns:
+            if df[c].dtype == object:
+                df[c] = df[c].map(
+                    lambda v: " → ".join(self._dn(x) for x in v.split(" → ")) if isinstance(v, str) else v
+                )
         return style_table(df, int_cols=["sessions", "users"], pct_cols=["share"])
 
     def _dn(self, event: str | None) -> str:
-        return self.display.get(str(event), str(event))
+        e = str(event)
+        return t(_PSEUDO[e]) if e in _PSEUDO else self.display.get(e, e)
 
 
 def _display_names(ctx) -> dict[str, str]:

@@ -42,6 +42,13 @@ from .sections import (
     TrackingParams,
     TrendsParams,
 )
+from .sections_attribution import AttributionParams, DriversParams
+from .sections_clv import CLVParams
+from .sections_experiment import ExperimentParams
+from .sections_impact import ImpactParams
+from .sections_products import ProductsParams
+from .sections_spark import SparkParams
+from .sections_tags import AudienceSpec, TagSpec, tag_problems
 from .sqlsafety import derive_problem
 from .tracking import plan_problems
 
@@ -263,9 +270,13 @@ class Campaign(_Strict):
     campaign: str = Field(pattern=SLUG_PATTERN, description="slug; outputs go to reports/<campaign>/")
     title: str = Field(description="shown on the reports, may be Chinese")
     description: str = ""
+    language: Literal["zh", "en"] = Field(
+        "zh", description="the one language of every page, chart and finding of this campaign (helpers/i18n.py)"
+    )
     timezone: str = "Asia/Shanghai"
     period: Period
     engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkParams = Field(default_factory=SparkParams)  # engine: spark: master URL, settings (sections_spark)
     clean_data: str | None = Field(
         None,
         description="where the analyses read the clean tables <table>.parquet: default "
@@ -293,6 +304,21 @@ class Campaign(_Strict):
     identity: IdentityParams = Field(default_factory=IdentityParams)
     # trends (helpers/trends.py): metrics over time and what changed against the previous window
     trends: TrendsParams = Field(default_factory=TrendsParams)
+    # declared tags (标签) applied in the user profile, and audiences (人群包) over them (helpers/tags.py)
+    tags: dict[str, TagSpec | None] = Field(default_factory=dict)
+    audiences: dict[str, AudienceSpec] = Field(default_factory=dict)
+    # products and basket analysis (helpers/products.py); absent = the products report is unavailable
+    products: ProductsParams | None = None
+    # customer lifetime value in the RFM report (helpers/clv.py); absent = no CLV parts
+    clv: CLVParams | None = None
+    # attribution of conversions to channels (helpers/attribution.py); absent = the report is unavailable
+    attribution: AttributionParams | None = None
+    # conversion and retention drivers in the funnel and retention reports (helpers/drivers.py)
+    drivers: DriversParams = Field(default_factory=DriversParams)
+    # campaign impact without a control group (helpers/impact.py); absent = the report is unavailable
+    impact: ImpactParams | None = None
+    # A/B experiment (helpers/experiment.py); absent = the experiment report is unavailable
+    experiment: ExperimentParams | None = None
     # runs that remember: how many runs' results the batch runner keeps (helpers/history.py)
     history: History = Field(default_factory=History)
 
@@ -493,6 +519,9 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
             out.append(
                 (f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; available: {', '.join(known)}")
             )
+    # conditions of tags and audiences, and breakdowns by a tag (docs/tags.md)
+    breakdowns = {f"{r}.breakdown": getattr(cfg, r).breakdown for r in ("trends", "funnel")}
+    out += tag_problems(cfg.tags, cfg.audiences, breakdowns)
     names = {k for k, v in cfg.tables if v is not None}
     if not names:
         out.append(("tables", "a campaign needs at least one table (events, orders, reviews or users)"))

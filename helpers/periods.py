@@ -19,7 +19,7 @@ import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["LAST_PATTERN", "TODAY_ENV", "describe_period", "resolve_period", "today_in"]
+__all__ = ["LAST_PATTERN", "TODAY_ENV", "describe_period", "period_words", "resolve_period", "today_in"]
 
 #: ``last:`` values: a positive count and a unit, d(ays), w(eeks) or m(onths)
 LAST_PATTERN = re.compile(r"^\s*(\d+)\s*([dwm])\s*$")
@@ -100,3 +100,23 @@ def describe_period(last: str | None, last_full: str | None, until: str | dt.dat
         return None
     what = f"last {last}" if last is not None else f"last full {last_full}"
     return f"{what} until {until or 'yesterday'}"
+
+
+_SPEC = re.compile(r"^last (?:full (?P<full>week|month)|(?P<n>\d+)(?P<unit>[dwm])) until (?P<until>\S+)$")
+
+
+def period_words(spec: str) -> str:
+    """``spec`` (as :func:`describe_period` writes it) in the current language for a page, e.g. "最近 28 天，截至昨天"
+    or "last 28 days until yesterday"; a spec in another form is returned unchanged."""
+    from .i18n import t
+
+    m = _SPEC.match(spec)
+    if not m:
+        return spec
+    until = m["until"]
+    until_text = t("period.yesterday") if until == "yesterday" else until
+    if m["full"]:
+        what = t("period.last_full", unit=t(f"period.unit_full.{m['full']}"))
+    else:
+        what = t("period.last_n", n=int(m["n"]), unit=t(f"period.unit.{m['unit']}"))
+    return t("period.spec", what=what, until=until_text)

@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter, FuncFormatter
 
 from .fmt import MISSING, fmt_int, fmt_num, fmt_pct
+from .i18n import t
 
 __all__ = [
     "empty_chart",
@@ -166,8 +167,8 @@ def set_theme(*, context: str = "notebook") -> str:
 
     Seaborn's ``whitegrid`` style and ``deep`` palette; the CJK font (:func:`cjk_font_name`) first for all
     text, DejaVu Sans after it as fallback; ASCII minus signs (``axes.unicode_minus=False``); figures of
-    8 × 4.5 in at 110 dpi, saved as PNG, for HTML reports. Only ``rcParams`` change (and the font is added to
-    matplotlib's font list); calling it again gives the same settings.
+    8 × 4.5 in at 110 dpi, saved as PNG (2x pixels in notebooks), for HTML reports. Only ``rcParams`` change
+    (and the font is added to matplotlib's font list); calling it again gives the same settings.
 
     Parameters
     ----------
@@ -190,7 +191,23 @@ def set_theme(*, context: str = "notebook") -> str:
     sns.set_theme(context=context, style="whitegrid", palette="deep")
     rc: Any = {**_THEME_RC, "font.family": ["sans-serif"], "font.sans-serif": [name, "DejaVu Sans"]}
     mpl.rcParams.update(rc)
+    _retina()
     return name
+
+
+def _retina() -> None:
+    """In a notebook, show charts at twice the pixels at the same size (sharp on high-density screens; the page
+    scales them to its width)."""
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            return
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    except Exception:  # no IPython or no inline backend: nothing to set
+        return
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -320,12 +337,11 @@ def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
 # ---------------------------------------------------------------------------------------------- charts
 
 
-def empty_chart(
-    ax: Axes | None = None, *, title: str, xlabel: str, ylabel: str, note: str = "没有数据 no data to show"
-) -> Axes:
-    """An Axes with its title and axis labels and a centred note, for a chart whose data is empty (a report
-    shows the empty chart and says why rather than failing)."""
+def empty_chart(ax: Axes | None = None, *, title: str, xlabel: str, ylabel: str, note: str | None = None) -> Axes:
+    """An Axes with its title and axis labels and a centred note (default: "no data" in the current language),
+    for a chart whose data is empty (a report shows the empty chart and says why rather than failing)."""
     ax = ax if ax is not None else _new_axes()
+    note = note if note is not None else t("plots.no_data")
     ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])
     return ax

@@ -290,16 +290,21 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("funnel", "steps"): AGGREGATE,
     ("funnel", "trend"): AGGREGATE,
     ("funnel", "breakdown"): AGGREGATE,
+    ("funnel", "drivers"): AGGREGATE,  # candidates with their 2x2 user counts
     ("paths", "transitions"): AGGREGATE,
     ("retention", "average_curve"): AGGREGATE,
     ("retention", "lifecycle"): AGGREGATE,
     ("retention", "stickiness"): AGGREGATE,
     ("retention", "counts"): AGGREGATE,
     ("retention", "rates"): AGGREGATE,
+    ("retention", "drivers"): AGGREGATE,
     ("rfm", "segments"): AGGREGATE,
     ("rfm", "segments_other"): AGGREGATE,
     ("rfm", "membership"): USER_LEVEL,
     ("rfm", "bgnbd_holdout"): AGGREGATE,
+    ("rfm", "clv_customers"): USER_LEVEL,
+    ("rfm", "clv_segments"): AGGREGATE,
+    ("rfm", "model_comparison"): AGGREGATE,
     ("clustering", "membership"): USER_LEVEL,
     ("clustering", "profiles"): AGGREGATE,
     ("sentiment", "users"): USER_LEVEL,
@@ -309,6 +314,11 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("churn", "at_risk"): USER_LEVEL,
     ("churn", "lift"): AGGREGATE,
     ("user_profile", "table"): USER_LEVEL,
+    ("user_profile", "tags"): USER_LEVEL,  # one row per user: the declared tags (helpers/tags.py)
+    ("user_profile", "tag_summary"): AGGREGATE,  # users per tag value
+    ("user_profile", "tag_overlap"): AGGREGATE,
+    ("user_profile", "tag_effects"): AGGREGATE,
+    ("user_profile", "audiences"): AGGREGATE,  # users per audience; the audiences' id lists are files (export)
     # data quality: counts per event, property, day and problem; no user appears in them
     ("data_quality", "events"): AGGREGATE,
     ("data_quality", "problems"): AGGREGATE,
@@ -322,6 +332,28 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("trends", "anomalies"): AGGREGATE,
     ("trends", "distribution"): AGGREGATE,
     ("trends", "intervals"): AGGREGATE,
+    # products: one row per item, category, pair or item set (counts of buyers and baskets, no user ids)
+    ("products", "items"): AGGREGATE,
+    ("products", "categories"): AGGREGATE,
+    ("products", "movers"): AGGREGATE,
+    ("products", "rules"): AGGREGATE,
+    ("products", "category_rules"): AGGREGATE,
+    ("products", "itemsets"): AGGREGATE,
+    ("products", "bought_together"): AGGREGATE,
+    # experiment: counts, means and tests per variant, day, metric and segment; no user ids
+    ("experiment", "srm"): AGGREGATE,
+    ("experiment", "results"): AGGREGATE,
+    ("experiment", "sequential"): AGGREGATE,
+    ("experiment", "segments"): AGGREGATE,
+    ("experiment", "power"): AGGREGATE,
+    # impact: metric values and effects per metric and day; model fit statistics; no user ids
+    ("impact", "effects"): AGGREGATE,
+    ("impact", "series"): AGGREGATE,
+    ("impact", "fit"): AGGREGATE,
+    ("impact", "did"): AGGREGATE,
+    ("attribution", "credits"): AGGREGATE,
+    ("attribution", "summary"): AGGREGATE,
+    ("attribution", "journeys"): USER_LEVEL,  # one row per journey, with its user id and path
 }
 
 #: results files beyond the CSVs (``Report.export``) that hold user-level data or models; never bundled
@@ -377,6 +409,8 @@ def bundle_members(root: Path, *, with_user_data: bool = False) -> list[tuple[Pa
                 continue
             if table_level(report, table) == AGGREGATE or with_user_data:
                 out.append((f, f"results/{name}"))
+    if (res / "columns.csv").is_file():  # column names and their labels only (helpers/export.py)
+        out.append((res / "columns.csv", "results/columns.csv"))
     return out
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .base import Report
 from .fmt import fmt_int, fmt_pct
+from .i18n import localized, t
 from .ingest import TableReport
 
 __all__ = [
@@ -189,36 +190,36 @@ def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int
 
 
 def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> list[str]:
-    """Key findings of the ingest report in plain words and numbers (Chinese first, English after)."""
+    """Key findings of the ingest report in plain words and numbers, in the current language."""
     out = []
     for r in reports.values():
         if r.derived_from:
-            out.append(
-                f"**{r.table}**: {fmt_int(r.rows_out)} 行，由 {r.derived_from} 派生 "
-                f"(derived from the clean {r.derived_from} table)."
-            )
-            out += [f"注意 Note: {n}" for n in r.notes]
+            out.append(t("ingest.derived", table=r.table, rows=fmt_int(r.rows_out), source=r.derived_from))
+            out += [t("ingest.note", note=n) for n in r.notes]
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
-        line = (
-            f"**{r.table}**: 输入 {fmt_int(r.rows_in)} 行，保留 {fmt_int(r.rows_out)} 行 ({fmt_pct(kept)}); "
-            f"{fmt_int(r.rows_in)} rows in, {fmt_int(r.rows_out)} clean"
+        line = t(
+            "ingest.rows", table=r.table, rows_in=fmt_int(r.rows_in), rows_out=fmt_int(r.rows_out), kept=fmt_pct(kept)
         )
         if r.users is not None:
-            line += f", {fmt_int(r.users)} 用户 users"
+            line += t("ingest.users", users=fmt_int(r.users))
         if r.ts_min:
-            line += f", {r.ts_min[:10]} – {(r.ts_max or '')[:10]}"
-        out.append(line + ".")
+            line += t("ingest.dates", start=r.ts_min[:10], end=(r.ts_max or "")[:10])
+        out.append(line + t("ingest.end"))
         if r.reasons:
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
             desc = ", ".join(f"{k} {fmt_int(v)}" for k, v in top[:4])
             out.append(
-                f"**{r.table}** 隔离 quarantined {fmt_int(r.rows_quarantined)} 行 rows "
-                f"({fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0)}): {desc}"
-                f"{' …' if len(top) > 4 else ''}."
+                t(
+                    "ingest.quarantined",
+                    table=r.table,
+                    rows=fmt_int(r.rows_quarantined),
+                    share=fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0),
+                    reasons=desc + (" …" if len(top) > 4 else ""),
+                )
             )
     if timezone:
-        out.append(f"时间均为 {timezone} 当地时间 (all times are {timezone} local time).")
+        out.append(t("ingest.timezone", timezone=timezone))
     return out
 
 
@@ -264,12 +265,12 @@ def ingest_headline(reports: dict[str, TableReport]) -> list[dict]:
     for r in reports.values():
         if r.derived_from:
             continue
-        out.append(headline(f"{r.table} clean rows 清洗后行数", r.rows_out, fmt_int(r.rows_out)))
+        out.append(headline(t("ingest.h_clean", table=r.table), r.rows_out, fmt_int(r.rows_out)))
         share = r.rows_quarantined / r.rows_in if r.rows_in else 0.0
-        out.append(headline(f"{r.table} quarantined 隔离比例", round(share, 6), fmt_pct(share)))
+        out.append(headline(t("ingest.h_quarantined", table=r.table), round(share, 6), fmt_pct(share)))
     main = reports.get("events") or reports.get("orders")
     if main is not None and main.users is not None:
-        out.append(headline("users 用户数", main.users, fmt_int(main.users)))
+        out.append(headline(t("ingest.h_users"), main.users, fmt_int(main.users)))
     return out
 
 
@@ -288,7 +289,7 @@ def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int 
         display(Markdown(f"**{r.table}** — `quarantine/{r.table}.parquet`"))
         display(style_table(sample, int_cols=("source_row",)))
     if not shown:
-        display(Markdown("没有被隔离的行 · No rows were quarantined."))
+        display(Markdown(t("ingest.none_quarantined")))
 
 
 def plot_reasons(reasons: pd.DataFrame, *, ax=None):
@@ -310,35 +311,34 @@ def plot_reasons(reasons: pd.DataFrame, *, ax=None):
         y="rows",
         horizontal=True,
         ax=ax,
-        title="隔离行数（按原因）Quarantined rows by reason",
-        xlabel="行数 rows",
-        ylabel="表 · 原因 table · reason",
+        title=t("ingest.reasons_title"),
+        xlabel=t("ingest.rows_axis"),
+        ylabel=t("ingest.reason_axis"),
     )
 
 
 def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
-    """Rows and users per day (from :func:`daily_activity`) as lines; Axes out."""
+    """Rows and users per day (from :func:`daily_activity`) on two panels (a Figure), or on a twin axis of
+    ``ax`` when given (``ax`` out)."""
     if daily.empty:
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots()
-        ax.text(0.5, 0.5, "无时间戳 no timestamps in this table", ha="center", va="center", transform=ax.transAxes)
-        ax.set(title=f"每日{table}与用户 Daily {table} and users", xlabel="日期 date", ylabel="数量 count")
+        ax.text(0.5, 0.5, t("ingest.no_timestamps"), ha="center", va="center", transform=ax.transAxes)
+        ax.set(title=t("ingest.daily_title", table=table), xlabel=t("ingest.date_axis"), ylabel=t("ingest.count_axis"))
         return ax
-    long = daily.melt(id_vars="day", value_vars=["rows", "users"], var_name="measure", value_name="count")
-    long["measure"] = long["measure"].map({"rows": f"{table} 行数 rows", "users": "用户数 users"})
-    from .plots import plot_line
+    from .charts import plot_two_panels  # rows (~4,000/day) and users (~300/day) each on their own axis
 
-    return plot_line(
-        long,
-        x="day",
-        y="count",
-        hue="measure",
+    return plot_two_panels(
+        daily["day"],
+        daily["rows"],
+        daily["users"],
         ax=ax,
-        title=f"每日{table}与用户 Daily {table} and users",
-        xlabel="日期 date",
-        ylabel="数量 count",
+        title=t("ingest.daily_title", table=table),
+        xlabel=t("ingest.date_axis"),
+        top_label=t("ingest.table_rows", table=table),
+        bottom_label=t("ingest.users_axis"),
     )
 
 
@@ -353,7 +353,7 @@ class IngestReport(Report):
     """
 
     name: ClassVar[str] = "ingest"
-    title: ClassVar[str] = "数据接入与清洗 Ingest and cleaning"
+    title: ClassVar[str] = localized("ingest.title")
     parts: ClassVar[tuple[str, ...]] = (
         "summary",
         "reasons",
@@ -365,7 +365,7 @@ class IngestReport(Report):
     )
     table_names: ClassVar[tuple[str, ...]] = ("summary", "reasons")
     result_keys: ClassVar[tuple[str, ...]] = ("tables",)
-    unavailable_label: ClassVar[str] = "无法接入数据 No ingest"
+    unavailable_label: ClassVar[str] = localized("ingest.unavailable_label")
 
     reports: dict[str, TableReport] = field(default_factory=dict)
     timezone: str = ""
@@ -434,9 +434,9 @@ class IngestReport(Report):
                 x="value",
                 y="rows",
                 horizontal=True,
-                title=f"{self.main}.{key} 最常见取值 Most frequent values",
-                xlabel="行数 rows",
-                ylabel="取值 value",
+                title=t("ingest.top_title", column=f"{self.main}.{key}"),
+                xlabel=t("ingest.rows_axis"),
+                ylabel=t("ingest.value_axis"),
             )
         if part == "nulls":
             return style_table(self.nulls, int_cols=["nulls"], pct_cols=["null_share"])

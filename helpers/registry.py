@@ -29,6 +29,10 @@ REPORTS: dict[str, tuple[str, str]] = {
     "user_profile": ("user_profile", "ProfileReport"),
     "data_quality": ("data_quality", "DataQualityReport"),
     "trends": ("trends", "TrendsReport"),
+    "products": ("products", "ProductsReport"),
+    "attribution": ("attribution", "AttributionReport"),
+    "experiment": ("experiment", "ExperimentReport"),
+    "impact": ("impact", "ImpactReport"),
 }
 
 
@@ -106,6 +110,7 @@ def save_report(ctx: Any, rep: Report | Unavailable) -> None:
         "inputs": inputs,
         "upstream": dict(getattr(ctx, "upstream_used", {}) or {}),
         "upstream_missing": dict(getattr(ctx, "upstream_problems", {}) or {}),
+        "glossary": list(getattr(rep, "glossary", ()) or ()),  # the terms its page explains (helpers/page.py)
     }
     rep.export(ctx)
     save_results(

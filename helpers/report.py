@@ -116,6 +116,8 @@ def save_results(
     write; a CSV of one of them that this run did not write is removed, so that no table of an earlier run
     lies next to this run's JSON. Every file is written atomically, the CSVs first and the JSON last.
     """
+    from .export import csv_frame, write_columns_file
+
     res = ctx.paths.results
     res.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -134,7 +136,7 @@ def save_results(
             continue
         p = ctx.paths.file(f"results/{notebook}_{name}.csv")
         with atomic_path(p) as tmp:
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
+            csv_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig")  # rounded by column kind (helpers/export.py)
         csvs[name] = p.name
     for name in table_names:
         if name not in csvs:
@@ -143,6 +145,7 @@ def save_results(
         doc["csv"] = csvs
     out = ctx.paths.file(f"results/{notebook}.json")
     write_atomic(out, json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False))
+    write_columns_file(res)  # results/columns.csv: zh/en labels of every CSV column (helpers/export.py)
     return out
 
 
@@ -153,33 +156,47 @@ def load_results(ctx_or_paths, notebook: str) -> dict | None:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
 
 
-def show_findings(findings: list[str], *, title: str = "关键发现 Key findings"):
-    """Display the key findings as a Markdown list (the first thing a report shows)."""
+def show_findings(findings: list[str], *, title: str | None = None):
+    """Display the key findings as a Markdown list (the first thing a report shows); the heading is the
+    catalogue's ``key_findings`` unless ``title`` is given (the page links it as ``#findings``)."""
     from IPython.display import Markdown, display
 
     from .fmt import md_escape
+    from .i18n import t
 
-    body = "\n".join(f"- {md_escape(f)}" for f in findings) or "- (no findings)"
-    display(Markdown(f"### {md_escape(title)}\n\n{body}"))
+    body = "\n".join(f"- {md_escape(f)}" for f in findings) or f"- {md_escape(t('page.no_findings'))}"
+    display(Markdown(f"### {md_escape(title or t('key_findings'))}\n\n{body}"))
 
 
 # ------------------------------------------------------------------------------------------------ HTML
 def notebook_to_html(
-    ipynb: str | Path, out_html: str | Path, *, show_code: bool = False, title: str | None = None
+    ipynb: str | Path,
+    out_html: str | Path,
+    *,
+    show_code: bool = False,
+    title: str | None = None,
+    page: dict | None = None,
+    language: str | None = None,
 ) -> Path:
     """Convert an executed notebook to one self-contained HTML file (images inline), code hidden
     unless ``show_code``. Cells tagged ``remove-cell`` are dropped; ``remove-input`` hides one input.
+    The notebook's Markdown comes in pairs tagged ``lang-zh`` / ``lang-en``: the page keeps the campaign
+    language's cells (``language``, else ``page["language"]``, else the current language) and drops the others.
 
     Machine paths in the outputs (tracebacks, warnings, the injected parameters) are shown relative to the
-    project (:func:`relative_paths`; the campaign folder is the one holding ``out_html``). The page is
+    project (:func:`relative_paths`; the campaign folder is the one holding ``out_html``). The page is put in the
+    shared template (:func:`helpers.page.dress_report`; ``page``: the run's :func:`helpers.page.page_meta`) and
     written atomically."""
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
+    from .i18n import current_language
+
     c = Config()
     c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell"}
+    lang = language or (page or {}).get("language") or current_language()
+    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "lang-zh" if lang == "en" else "lang-en"}
     c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "injected-parameters", "parameters"}
     c.HTMLExporter.exclude_input = not show_code
     c.HTMLExporter.exclude_input_prompt = True
@@ -194,7 +211,9 @@ def notebook_to_html(
         nb.metadata["title"] = title
     _relative_outputs(nb, Path(out_html).resolve().parent)
     body, _ = exporter.from_notebook_node(nb)
-    body = harden_page(embed_cjk_font(_strip_external(body)))
+    from .page import dress_report
+
+    body = harden_page(embed_cjk_font(dress_report(_strip_external(body), out_html, page)))
     return write_atomic(out_html, body)
 
 
@@ -344,53 +363,6 @@ def _strip_external(body: str) -> str:
     return re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>', "", body)
 
 
-_INDEX_CSS = """
-body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;margin:2rem auto;
-max-width:1100px;color:#222;padding:0 1rem}h1{margin-bottom:.2rem}.sub{color:#666;margin-top:0}
-table{border-collapse:collapse;width:100%;margin-top:1rem}th,td{border-bottom:1px solid #ddd;padding:.5rem;
-text-align:left;vertical-align:top}th{background:#f5f5f5}.ok{color:#1a7f37;font-weight:600}
-.failed{color:#cf222e;font-weight:600}.skipped,.interrupted{color:#9a6700;font-weight:600}
-.unavailable{color:#8250df;font-weight:600}.why{color:#8250df}.err{color:#cf222e;font-size:.9em;
-font-family:monospace;white-space:pre-wrap}ul{margin:.2rem 0;padding-left:1.2rem}.num{font-variant-numeric:tabular-nums}
-.earlier{color:#666;font-weight:400;font-size:.85em}.chg{color:#666;font-size:.85em}
-"""
-
-_STATUS_ZH = {
-    "ok": "完成 ok",
-    "failed": "失败 failed",
-    "skipped": "跳过 skipped",
-    "up-to-date": "最新 up to date",
-    "unavailable": "无法计算 unavailable",
-    "interrupted": "中断 interrupted",
-}
-
-
-def _index_headline(root: Path, st: dict, changes: dict | None = None) -> str:
-    """The headline numbers of a report that completed, read from its results file, only when that file is
-    the one the run recorded (``st["run_id"]``): an earlier run's numbers never sit next to this status."""
-    res_path = root / "results" / f"{st['notebook']}.json"
-    if st["status"] not in ("ok", "up-to-date") or not res_path.exists():
-        return ""
-    try:
-        res = json.loads(res_path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
-        return ""
-    if st.get("run_id") and res.get("run_id") != st["run_id"]:
-        return ""
-    e = html.escape
-    changes = changes or {}
-
-    def vs(label: str) -> str:
-        c = changes.get((st["notebook"], label))
-        return f" <span class='chg'>({e(c)} 较上次 vs last run)</span>" if c else ""
-
-    items = "".join(
-        f"<li>{e(str(h.get('label')))}: <b class='num'>{e(str(h.get('text')))}</b>{vs(str(h.get('label')))}</li>"
-        for h in res.get("headline", [])
-    )
-    return f"<ul>{items}</ul>"
-
-
 def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
     """The changes of this run's headline numbers against the previous kept run (helpers/history.py), by
     (report, label), and the index's "what changed" section (empty without a previous run)."""
@@ -402,75 +374,60 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
         comp = compare_runs(root, None, run_id)
     except ValueError:
         return {}, ""
+    from .i18n import t
+
     e = html.escape
     chg = {(r.report, r.label): r.change_text for r in comp.table.itertuples(index=False)}
     moved = comp.changed
     items = [f"<li>{e(n)}</li>" for n in comp.notes]
     items += [
-        f"<li>{e(r.report)} · {e(r.label)}: {e(str(r.before_text))} → <b class='num'>{e(str(r.after_text))}</b> "
+        f"<li>{e(r.report)} · {e(r.label)}: {e(str(r.before_text))} → <b class='ubk-num'>{e(str(r.after_text))}</b> "
         f"({e(r.change_text)})</li>"
         for r in moved.itertuples(index=False)
     ]
-    body = f"<ul>{''.join(items)}</ul>" if items else "<p>没有变化 no headline number changed</p>"
-    section = f"<h2>变化 What changed</h2><p class='sub'>较上次运行 vs run {e(comp.run_a)}</p>{body}"
+    body = f"<ul>{''.join(items)}</ul>" if items else f"<p>{e(t('index.nothing_changed'))}</p>"
+    section = (
+        f"<section><h2 id='changes'>{e(t('index.what_changed'))}</h2>"
+        f"<p class='earlier'>{e(t('index.vs_run', run=comp.run_a))}</p>{body}</section>"
+    )
     return chg, section
 
 
 def write_index(root: Path, cfg, statuses: list[dict], *, run_id: str | None = None) -> Path:
-    """Write ``<campaign>/index.html``: campaign summary, one row per report with its status, link,
-    headline numbers (from ``results/<notebook>.json``) and, for failures, the error's last line.
+    """Write ``<campaign>/index.html`` (:func:`helpers.page.index_page`): the campaign summary, the top finding of
+    each report, one row per report with its status, link, headline numbers (from ``results/<notebook>.json``)
+    and, for failures, the error's last line. Before it, every report page's navigation is updated to the pages
+    that exist and ``definitions.html`` is written (:func:`helpers.page.finish_pages`).
 
     Each status is ``{"notebook", "status", "error", "seconds"}`` plus optionally ``run_id`` (the run whose
     results file the row may show) and ``earlier`` (not run this time: the status of its last run). Status
     ``unavailable`` (the report could not compute) shows its reason in its own colour, never as ok. The page
     is written atomically. ``run_id``: this run, kept in ``history/`` (helpers/history.py): each headline number
     shows its change against the previous kept run, and a "what changed" section lists the changes."""
-    e = html.escape
-    changes, what_changed = _what_changed(root, run_id)
-    rows = []
-    for st in statuses:
-        nb = st["notebook"]
-        heads = _index_headline(root, st, changes)
-        status = st["status"]
-        cls = "ok" if status in ("ok", "up-to-date") else status
-        link = f"<a href='{e(nb)}.html'>{e(nb)}</a>" if (root / f"{nb}.html").exists() else e(nb)
-        why_cls = "why" if status == "unavailable" else "err"
-        err = f"<div class='{why_cls}'>{e(st.get('error') or '')}</div>" if st.get("error") else ""
-        earlier = " <span class='earlier'>· 上次运行 earlier run</span>" if st.get("earlier") else ""
-        secs = st.get("seconds")
-        rows.append(
-            f"<tr><td>{link}</td><td class='{e(cls)}'>{e(_STATUS_ZH.get(status, status))}{earlier}</td>"
-            f"<td class='num'>{'' if secs is None else f'{secs:,.1f} s'}</td><td>{heads}{err}</td></tr>"
-        )
-    spec = getattr(cfg.period, "spec", None)
-    period = f"{cfg.period.start} – {cfg.period.end} ({cfg.timezone}{f'; {spec}' if spec else ''})"
-    page = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(cfg.title)} · ubakit</title>
-<style>{_INDEX_CSS}</style></head><body>
-<h1>{e(cfg.title)}</h1><p class="sub">活动 campaign <b>{e(cfg.campaign)}</b> · 分析周期 period {e(period)}
- · 生成于 generated {e(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))}</p>
-<p>{e(cfg.description or "")}</p>
-<table><thead><tr><th>报告 Report</th><th>状态 Status</th><th>耗时 Time</th>
-<th>关键数字 Headline numbers</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
-{what_changed}
-<p class="sub">Results files for BI/CRM: <a href="results/">results/</a> · clean tables: data/ ·
-rejected rows: quarantine/</p>
-</body></html>"""
+    from .i18n import language
+    from .page import finish_pages, index_page
+
+    lang = getattr(cfg, "language", "zh")
+    pages, definitions = finish_pages(root, lang, [s["notebook"] for s in statuses])
+    for path, text in pages.items():
+        write_atomic(path, text)
+    if definitions is not None:
+        write_atomic(root / "definitions.html", harden_page(embed_cjk_font(definitions)))
+    with language(lang):
+        changed = _what_changed(root, run_id)
+    page = index_page(root, cfg, statuses, run_id=run_id, changed=changed)
     return write_atomic(root / "index.html", harden_page(embed_cjk_font(page)))
 
 
 def show_header(ctx, report_title: str):
-    """Display the report's campaign line under its title: campaign title, period, time zone, report name."""
-    from IPython.display import Markdown, display
+    """Display the report's campaign line under its title: campaign title, campaign, period, report name (the
+    page template repeats them in its header; the line serves whoever reads the notebook itself)."""
+    from IPython.display import HTML, display
 
-    from .fmt import md_escape
+    from .i18n import t
+    from .page import _period_text
 
     c = ctx.cfg
-    spec = f"; {md_escape(c.period.spec)}" if getattr(c.period, "spec", None) else ""
-    display(
-        Markdown(
-            f"**{md_escape(c.title)}** · 活动 campaign `{md_escape(c.campaign)}` · 分析周期 period "
-            f"{c.period.start} – {c.period.end} ({md_escape(c.timezone)}{spec}) · {md_escape(report_title)}"
-        )
-    )
+    period = _period_text(c.period.as_meta(), c.timezone)
+    text = t("page.header_line", title=c.title, campaign=c.campaign, period=period, report=report_title)
+    display(HTML(f'<p class="ubk-nbheader"><em>{html.escape(text)}</em></p>'))

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table
 from .errors import MissingColumnError
+from .i18n import localized, t
 
 __all__ = [
     "period_index",
@@ -353,9 +355,13 @@ def plot_retention_heatmap(matrix: dict, *, period: str, ax=None, max_n: int = 1
     rates = matrix["rates"].iloc[:, : max_n + 1].copy()
     fmt = {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[period]
     rates.index = [f"{d.strftime(fmt)} (n={int(s):,})" for d, s in zip(rates.index, matrix["sizes"])]
-    unit = {"day": "天 day", "week": "周 week", "month": "月 month"}[period]
+    unit = t(f"retention.unit.{period}")
     return plot_heatmap(
-        rates, title=f"留存矩阵 Retention by {period} cohort", xlabel=f"第 N {unit}", ylabel="群组 cohort (size)", ax=ax
+        rates,
+        title=t("retention.heatmap_title", unit=unit),
+        xlabel=t("retention.period_n_axis", unit=unit),
+        ylabel=t("retention.cohort_axis"),
+        ax=ax,
     )
 
 
@@ -368,14 +374,18 @@ def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
         _, ax = plt.subplots()
     c = curve.dropna(subset=["rate"]) if "rate" in curve else pd.DataFrame({"n": [], "rate": []})
     ax.plot(c["n"], c["rate"], marker="o")
+    if "users" in c:  # points over fewer than SMALL_N users: hollow, with their interval (helpers/caveats.py)
+        from .caveats import mark_small
+
+        mark_small(ax, c["n"], c["rate"], c["users"])
     for n, r in zip(c["n"], c["rate"]):
         if n <= 14:
             ax.annotate(f"{r:.0%}", (n, r), textcoords="offset points", xytext=(0, 6), ha="center", fontsize="small")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.08)
-    ax.set_title("平均留存曲线 Average retention curve (size-weighted)")
-    ax.set_xlabel(f"第 N 个{ {'day': '天', 'week': '周', 'month': '月'}[period] } period N ({period})")
-    ax.set_ylabel("留存率 retention")
+    ax.set_title(t("retention.curve_title"))
+    ax.set_xlabel(t("retention.period_n_axis", unit=t(f"retention.unit.{period}")))
+    ax.set_ylabel(t("retention.rate_axis"))
     return ax
 
 
@@ -383,17 +393,14 @@ def plot_lifecycle(table: pd.DataFrame, *, period: str, ax=None):
     """Stacked bars: new, returning, resurrecting above zero; dormant below."""
     import matplotlib.pyplot as plt
 
+    from .charts import legend_outside
+
     if ax is None:
         _, ax = plt.subplots()
     x = np.arange(len(table))
     bottom = np.zeros(len(table))
     colors = {"new": "C2", "returning": "C0", "resurrecting": "C4", "dormant": "C3"}
-    names = {
-        "new": "新用户 new",
-        "returning": "回访 returning",
-        "resurrecting": "回流 resurrecting",
-        "dormant": "沉睡 dormant",
-    }
+    names = {c: t(f"retention.state.{c}") for c in colors}
     for c in ("new", "returning", "resurrecting"):
         ax.bar(x, table[c], bottom=bottom, color=colors[c], label=names[c])
         bottom += table[c].to_numpy()
@@ -402,10 +409,11 @@ def plot_lifecycle(table: pd.DataFrame, *, period: str, ax=None):
     fmt = "%m-%d" if period != "month" else "%Y-%m"
     step = max(1, len(table) // 12)
     ax.set_xticks(x[::step], [d.strftime(fmt) for d in pd.to_datetime(table["period_start"])][::step], rotation=30)
-    ax.legend(fontsize="small", ncol=2)
-    ax.set_title(f"用户生命周期 Lifecycle per {period}")
-    ax.set_xlabel(f"周期 {period} starting")
-    ax.set_ylabel("用户数 users (dormant < 0)")
+    legend_outside(ax)  # right of the bars, never over them (helpers/charts.py)
+    unit = t(f"retention.unit.{period}")
+    ax.set_title(t("retention.lifecycle_title", unit=unit))
+    ax.set_xlabel(t("retention.lifecycle_x", unit=unit))
+    ax.set_ylabel(t("retention.lifecycle_y"))
     return ax
 
 
@@ -419,9 +427,9 @@ def plot_stickiness(hist: pd.DataFrame, *, period: str, ax=None):
         y="share",
         fmt="pct",
         ax=ax,
-        title=f"粘性 Stickiness: active days per {period}",
-        xlabel="活跃天数 active days",
-        ylabel=f"用户·{period} 占比 share of user-{period}s",
+        title=t("retention.stickiness_title", unit=t(f"retention.unit.{period}")),
+        xlabel=t("retention.active_days_axis"),
+        ylabel=t("retention.share_axis", unit=t(f"retention.unit.{period}")),
     )
 
 
@@ -434,9 +442,9 @@ class RetentionReport(Report):
     (:func:`stickiness_table`) are dicts."""
 
     name: ClassVar[str] = "retention"
-    title: ClassVar[str] = "留存分析 Retention"
-    parts: ClassVar[tuple[str, ...]] = ("heatmap", "matrix", "curve", "lifecycle", "stickiness")
-    table_names: ClassVar[tuple[str, ...]] = ("average_curve", "lifecycle", "stickiness", "counts", "rates")
+    title: ClassVar[str] = localized("retention.title")
+    parts: ClassVar[tuple[str, ...]] = ("heatmap", "matrix", "curve", "lifecycle", "stickiness", "drivers")
+    table_names: ClassVar[tuple[str, ...]] = ("average_curve", "lifecycle", "stickiness", "counts", "rates", "drivers")
     result_keys: ClassVar[tuple[str, ...]] = (
         "period",
         "criterion",
@@ -450,7 +458,8 @@ class RetentionReport(Report):
         "stickiness_period",
         "stickiness",
     )
-    unavailable_label: ClassVar[str] = "无法计算留存 No retention"
+    unavailable_label: ClassVar[str] = localized("retention.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("cohort", "retention", "phi")
 
     period: str = "week"
     criterion: str = "on"
@@ -465,19 +474,19 @@ class RetentionReport(Report):
     stickiness_period: str = "week"
     start_events: list | None = None
     return_events: list | None = None
+    #: retention drivers (helpers/drivers.py: phi, PPV and share per event and threshold) and their notes
+    drivers: pd.DataFrame | None = None
+    drivers_notes: list = field(default_factory=list)
 
     @classmethod
     def compute(cls, ctx) -> RetentionReport:
         """The retention report of a campaign, from its ``retention:`` params (docs/retention.md)."""
         p = ctx.cfg.retention
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("retention.no_events"))
         ev = ctx.table("events")
         if int(ev.count().execute()) == 0:
-            raise ReportUnavailable(
-                f"事件表在分析期内没有数据 the events table has no rows in the period "
-                f"{ctx.cfg.period.start} – {ctx.cfg.period.end}"
-            )
+            raise ReportUnavailable(t("retention.no_rows", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
         period = p.period
         counts = cohort_counts(
@@ -485,7 +494,11 @@ class RetentionReport(Report):
         )
         matrix = retention_matrix(counts, period=period, data_end=end, max_n=p.max_periods)
         kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
+        dp = getattr(ctx.cfg, "drivers", None)
+        drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
         return cls(
+            drivers=drivers,
+            drivers_notes=notes,
             period=period,
             criterion=p.criterion,
             counts=counts,
@@ -530,54 +543,76 @@ class RetentionReport(Report):
         )
 
     def findings(self) -> list[str]:
-        """Key findings: 次日/七日留存, the best and worst cohorts, the lifecycle balance, stickiness."""
+        """Key findings: day-1 and day-7 retention, the best and worst cohorts, the lifecycle balance, stickiness."""
         from .fmt import fmt_int, fmt_pct
 
         out = []
-        for label, d in (("次日留存 day-1 retention", self.day1), ("七日留存 day-7 retention", self.day7)):
+        for key, d in (("retention.day1", self.day1), ("retention.day7", self.day7)):
             if d["cohorts"]:
                 out.append(
-                    f"{label}: **{fmt_pct(d['rate'])}** ({fmt_int(d['retained'])} / {fmt_int(d['users'])} "
-                    f"用户 users, {d['cohorts']} 个完整日群组 complete daily cohorts)."
+                    t(
+                        "retention.day_n",
+                        name=t(key),
+                        rate=fmt_pct(d["rate"]),
+                        retained=fmt_int(d["retained"]),
+                        users=fmt_int(d["users"]),
+                        cohorts=fmt_int(d["cohorts"]),
+                    )
                 )
             else:
-                out.append(f"{label}: 数据不够长 the data is too short to measure it.")
+                out.append(t("retention.too_short", name=t(key)))
+        from .caveats import day_n_caveat  # day-7 above day-1, or a day-N rate on few users (helpers/caveats.py)
+
+        out += [c for c in (day_n_caveat(self.day1, self.day7),) if c]
         cmp = _cohort_comparison(self.matrix, self.curve)
         if cmp:
             n, avg, best, bval, worst, wval = cmp
             out.append(
-                f"按{self.period}群组 by {self.period} cohort, 第 {n} 期留存 period-{n} retention: 平均 average "
-                f"{fmt_pct(avg)}; 最好 best cohort {best:%Y-%m-%d} **{fmt_pct(bval)}**, 最差 worst "
-                f"{worst:%Y-%m-%d} {fmt_pct(wval)}."
+                t(
+                    "retention.cohorts",
+                    unit=t(f"retention.unit.{self.period}"),
+                    n=n,
+                    avg=fmt_pct(avg),
+                    best=f"{best:%Y-%m-%d}",
+                    best_rate=fmt_pct(bval),
+                    worst=f"{worst:%Y-%m-%d}",
+                    worst_rate=fmt_pct(wval),
+                )
             )
         lc = self.lifecycle
         if len(lc) >= 2:
             last = lc.iloc[-1]
-            unit = {"day": "天", "week": "周", "month": "月"}[self.lifecycle_period]
             out.append(
-                f"最近一{unit} last {self.lifecycle_period} ({pd.Timestamp(last['period_start']):%Y-%m-%d}): "
-                f"新 new {fmt_int(last['new'])}, 回访 returning {fmt_int(last['returning'])}, 回流 resurrecting "
-                f"{fmt_int(last['resurrecting'])}, 沉睡 dormant {fmt_int(-last['dormant'])}."
+                t(
+                    "retention.lifecycle",
+                    unit=t(f"retention.unit.{self.lifecycle_period}"),
+                    start=f"{pd.Timestamp(last['period_start']):%Y-%m-%d}",
+                    new=fmt_int(last["new"]),
+                    returning=fmt_int(last["returning"]),
+                    resurrecting=fmt_int(last["resurrecting"]),
+                    dormant=fmt_int(-last["dormant"]),
+                )
             )
         key = "dau_over_wau" if self.stickiness_period == "week" else "dau_over_mau"
         ratio = self.stickiness.get(key)
         if ratio is not None and not (isinstance(ratio, float) and math.isnan(ratio)):
-            out.append(f"粘性 stickiness {key.upper().replace('_OVER_', '/')} = {fmt_pct(ratio)}.")
+            out.append(t("retention.stickiness", ratio_name=key.upper().replace("_OVER_", "/"), ratio=fmt_pct(ratio)))
         else:
-            out.append(
-                f"粘性 stickiness: 没有完整的{self.stickiness_period} no complete {self.stickiness_period} in the data."
-            )
-        return out
+            out.append(t("retention.no_stickiness", unit=t(f"retention.unit.{self.stickiness_period}")))
+        top = driver_finding(self.drivers, "retention")
+        return out + ([top] if top else [])
 
     def headline(self) -> list[dict]:
-        """次日留存 and 七日留存 for the index page."""
+        """Day-1 and day-7 retention for the index page."""
+        from .caveats import fit_retention_headline  # day-N only where it fits the cohorts (helpers/caveats.py)
         from .fmt import fmt_pct
         from .report import headline
 
-        return [
-            headline("day-1 retention 次日留存", self.day1["rate"], fmt_pct(self.day1["rate"])),
-            headline("day-7 retention 七日留存", self.day7["rate"], fmt_pct(self.day7["rate"])),
+        day_items = [
+            headline(t("retention.day1"), self.day1["rate"], fmt_pct(self.day1["rate"])),
+            headline(t("retention.day7"), self.day7["rate"], fmt_pct(self.day7["rate"])),
         ]
+        return fit_retention_headline(day_items, period=self.period, day1=self.day1, day7=self.day7, curve=self.curve)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``average_curve``, ``lifecycle``, ``stickiness`` (histogram) and, when there are cohorts, ``counts``
@@ -587,6 +622,7 @@ class RetentionReport(Report):
         if not m["rates"].empty:
             out["counts"] = m["counts"].reset_index()
             out["rates"] = m["rates"].reset_index()
+        out["drivers"] = self.drivers if self.drivers is not None else pd.DataFrame(columns=RETENTION_DRIVER_COLUMNS)
         return out
 
     def _show(self, part: str):
@@ -594,8 +630,10 @@ class RetentionReport(Report):
 
         from .fmt import style_table
 
+        if part == "drivers":
+            return show_drivers(self.drivers, self.drivers_notes, "retention")
         if self.matrix["rates"].empty and part in ("matrix", "heatmap", "curve"):
-            return Markdown("_没有群组 no cohorts in the data._")
+            return Markdown(f"_{t('retention.no_cohorts')}_")
         if part == "matrix":
             r = self.matrix["rates"].copy()
             r.columns = [f"N{c}" for c in r.columns]

@@ -26,9 +26,11 @@ from .bgnbd import (
     plot_bgnbd_check,
     plot_segment_bgnbd,
 )
+from .clv import CLV_TABLES, CLVResult, clv_for_rfm
 from .engine import as_table
 from .errors import MissingColumnError
-from .fmt import md_escape
+from .fmt import fmt_range, md_escape
+from .i18n import localized, t
 from .rfm_segments import (
     ACTIONS,
     CN8,
@@ -42,6 +44,7 @@ from .rfm_segments import (
     segment_named,
     segment_summary,
 )
+from .rfm_text import rfm_findings, rfm_headline
 
 __all__ = [
     "RFMTable",
@@ -296,10 +299,7 @@ def rfm_scores(table: pd.DataFrame | RFMTable, *, bins: int = 5) -> RFMScores:
     has_m = bool(out["monetary"].notna().any())
     if has_m:
         if out["monetary"].isna().any():
-            notes.append(
-                f"{int(out['monetary'].isna().sum())} 位客户的订单没有金额，M 记为 0 "
-                f"{int(out['monetary'].isna().sum())} customers have orders without amounts: M counted as 0"
-            )
+            notes.append(t("rfm.note.no_amount", users=f"{int(out['monetary'].isna().sum()):,}"))
         spec.append(("M", "monetary", False, 1))
     for key, col, rev, const in spec:
         vals = out[col].astype(float).fillna(0.0)
@@ -308,31 +308,19 @@ def rfm_scores(table: pd.DataFrame | RFMTable, *, bins: int = 5) -> RFMScores:
         info = _binning_info(vals, s, used, bins, col)
         binning[key] = info
         if info["distinct"] == 1:
-            notes.append(
-                f"{key} 所有客户取值相同，不区分 (score {const}) {key} is the same for every customer: "
-                f"no ranking possible, everyone scores {const}"
-            )
+            notes.append(t("rfm.note.constant", key=key, score=const))
         elif info["fallback"]:
-            notes.append(
-                f"{key} 只有 {info['distinct']} 个不同取值，改用 {used} 档 (scores {info['scores']}) "
-                f"{key} has only {info['distinct']} distinct values: {used} bins instead of {bins}"
-            )
+            notes.append(t("rfm.note.fallback", key=key, distinct=info["distinct"], used=used, bins=bins))
         tie = info["largest_tie"]
         if not info["fallback"] and tie["scores"][0] != tie["scores"][1] and tie["share"] >= 0.1:
+            scores = fmt_range(str(tie["scores"][0]), str(tie["scores"][1]))
             notes.append(
-                f"{key}: {tie['share']:.0%} 的客户取值相同 ({tie['value']:g})，按 user_id 排序后分在 "
-                f"{tie['scores'][0]}–{tie['scores'][1]} 分 {tie['share']:.0%} of customers share the value "
-                f"{tie['value']:g}; ranked first by user_id they span scores {tie['scores'][0]}–"
-                f"{tie['scores'][1]}"
+                t("rfm.note.tie", key=key, share=f"{tie['share']:.0%}", value=f"{tie['value']:g}", scores=scores)
             )
     if not has_m:
         out["m_score"] = pd.array([pd.NA] * len(out), dtype="Int64")
         binning["M"] = None
-        notes.append(
-            "没有金额：M 不可用，只按 R 和 F 打分，FM 分 = F 分，8 类分群以 F 代替 M "
-            "no amounts: M is unavailable; scores use R and F only (FM score = F score; the 8-class "
-            "scheme uses F in place of M)"
-        )
+        notes.append(t("rfm.note.no_m"))
         out["fm_score"] = out["f_score"].astype(float)
         out["rfm_code"] = out["r_score"].astype(str) + out["f_score"].astype(str)
     else:
@@ -372,7 +360,7 @@ class RFMReport(Report):
     ``bgnbd_check`` (holdout check by repeat purchase days, or None); ``bgnbd_fit`` (:class:`BGNBDFit` or None)."""
 
     name: ClassVar[str] = "rfm"
-    title: ClassVar[str] = "RFM 客户价值分层 Customer value segments"
+    title: ClassVar[str] = localized("rfm.title")
     parts: ClassVar[tuple[str, ...]] = (
         "segments",
         "chart",
@@ -385,9 +373,12 @@ class RFMReport(Report):
         "bgnbd",
         "bgnbd_chart",
         "bgnbd_check",
+        "clv",
+        "clv_top",
+        "models",
         "members",
     )
-    table_names: ClassVar[tuple[str, ...]] = ("segments", "segments_other", "membership", "bgnbd_holdout")
+    table_names: ClassVar[tuple[str, ...]] = ("segments", "segments_other", "membership", "bgnbd_holdout") + CLV_TABLES
     result_keys: ClassVar[tuple[str, ...]] = (
         "scheme",
         "as_of",
@@ -402,8 +393,10 @@ class RFMReport(Report):
         "segments_named",
         "segments_cn8",
         "bgnbd",
+        "clv",
     )
-    unavailable_label: ClassVar[str] = "无法计算 RFM cannot compute RFM"
+    unavailable_label: ClassVar[str] = localized("rfm.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("rfm", "median", "bgnbd", "p_alive", "gamma_gamma", "clv", "ci95")
 
     scheme: str = "named11"
     as_of: pd.Timestamp | None = None
@@ -422,6 +415,7 @@ class RFMReport(Report):
     bgnbd: dict = field(default_factory=dict)
     bgnbd_fit: BGNBDFit | None = None
     bgnbd_check: pd.DataFrame | None = None
+    clv: CLVResult = field(default_factory=CLVResult)
 
     @classmethod
     def compute(cls, ctx) -> RFMReport:
@@ -433,10 +427,10 @@ class RFMReport(Report):
         p = ctx.cfg.rfm
         orders, source = _orders_source(ctx)
         if orders is None:
-            raise ReportUnavailable("没有订单表或事件表 no orders or events table")
+            raise ReportUnavailable(t("rfm.no_orders_table"))
         rt = rfm_table(orders, as_of=p.as_of, returns=p.returns)
         if rt.table.empty:
-            raise ReportUnavailable(f"没有订单 no orders in the data (source: {source})")
+            raise ReportUnavailable(t("rfm.no_orders", source=source))
         sc = rfm_scores(rt, bins=p.bins)
         scored = sc.scored
         scored["segment_named"] = segment_named(scored)
@@ -444,11 +438,8 @@ class RFMReport(Report):
         scored["segment"] = scored["segment_named" if p.scheme == "named11" else "segment_cn8"]
         notes = list(sc.notes)
         if rt.negative_rows:
-            what = "已忽略 ignored" if p.returns == "exclude" else "已从 M 中扣除 subtracted from M"
-            notes.append(
-                f"{rt.negative_rows:,} 行负金额（退货）{what}: {rt.negative_rows:,} rows "
-                f"with a negative amount (returns), rfm.returns = {p.returns}"
-            )
+            key = "rfm.note.returns_exclude" if p.returns == "exclude" else "rfm.note.returns_subtract"
+            notes.append(t(key, rows=f"{rt.negative_rows:,}", returns=p.returns))
         rep = cls(
             scheme=p.scheme,
             as_of=rt.as_of,
@@ -463,12 +454,14 @@ class RFMReport(Report):
         if p.bgnbd:
             _add_bgnbd(rep, orders, rt.table, p)
         else:
-            rep.bgnbd = {"reason": "未启用 disabled (rfm.bgnbd: false)"}
+            rep.bgnbd = {"reason": t("rfm.bgnbd_disabled")}
         rep.summary_named = segment_summary(scored.assign(segment=scored["segment_named"]), scheme="named11")
         rep.summary_cn8 = segment_summary(scored.assign(segment=scored["segment_cn8"]), scheme="cn8")
         rep.summary = rep.summary_named if p.scheme == "named11" else rep.summary_cn8
         rep.heatmap = rf_heatmap(scored)
         rep.heatmap_m = rf_heatmap(scored, value="monetary") if rep.has_monetary else None
+        clv_p = getattr(ctx.cfg, "clv", None)
+        rep.clv = clv_for_rfm(clv_p, orders, scored, rep.summary, as_of=rt.as_of, currency=p.currency)
         return rep
 
     @property
@@ -507,7 +500,7 @@ class RFMReport(Report):
         out = {"segments": self.summary, "segments_other": self.summary_other, "membership": self.membership()}
         if self.bgnbd_check is not None:
             out["bgnbd_holdout"] = self.bgnbd_check
-        return out
+        return out | self.clv.tables()
 
     def to_results(self) -> dict:
         """The report-specific part of ``results/rfm.json`` (docs/rfm.md)."""
@@ -526,92 +519,16 @@ class RFMReport(Report):
             segments_named=recs(self.summary_named),
             segments_cn8=recs(self.summary_cn8),
             bgnbd=dict(_BGNBD_KEYS) | self.bgnbd,
+            clv=self.clv.info,
         )
 
     def findings(self) -> list[str]:
-        """Key findings in plain words and numbers (Chinese + English), as shown first in the report."""
-        from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct
-
-        s, sc = self.summary, self.scored
-        med_m = f", M {fmt_money(sc['monetary'].median(), self.currency)}" if self.has_monetary else ""
-        out = [
-            f"{fmt_int(len(sc))} 位客户 customers, 参考日 as of {self.as_of:%Y-%m-%d} (来源 source: {self.source}); "
-            f"中位数 median R {sc['recency_days'].median():.0f} 天 days, F {sc['frequency'].median():.0f} 单 orders"
-            f"{med_m}."
-        ]
-        live = s[s["users"] > 0]
-        if self.has_monetary:
-            top = live.sort_values(["revenue_share", "segment"], ascending=[False, True]).iloc[0]
-            out.append(
-                f"收入最集中 most revenue: **{top['label']}** — {fmt_pct(top['share'])} 的客户 of customers "
-                f"bring **{fmt_pct(top['revenue_share'])}** 的收入 of revenue."
-            )
-        big = live.sort_values(["users", "segment"], ascending=[False, True]).iloc[0]
-        out.append(
-            f"最大分群 largest segment: **{big['label']}** ({fmt_int(big['users'])}, {fmt_pct(big['share'])}); "
-            f"建议 action: {big['action']}."
-        )
-        risk = live[live["segment"].isin(["At Risk", "Can't Lose Them", "重要保持客户", "重要挽留客户"])]
-        if len(risk):
-            rev = (
-                f"; 合计收入占比 together {fmt_pct(risk['revenue_share'].sum())} of revenue"
-                if self.has_monetary
-                else ""
-            )
-            out.append(
-                "需要挽留 to win back: "
-                + ", ".join(f"{r.label} {fmt_int(r.users)}" for r in risk.itertuples())
-                + rev
-                + "."
-            )
-        other = self.summary_other[self.summary_other["users"] > 0]
-        name = "8 类 8-class" if self.scheme == "named11" else "11 类 named"
-        o = other.sort_values(["users", "segment"], ascending=[False, True]).iloc[0]
-        out.append(
-            f"{name} 分群中最大 largest in the other scheme: {o['label']} ({fmt_int(o['users'])}, "
-            f"{fmt_pct(o['share'])})."
-        )
-        bg = self.bgnbd
-        if bg.get("available"):
-            lowp = bg["users_p_alive_below_half"]
-            txt = (
-                f"BG/NBD: 预计未来 {bg['horizon_days']} 天共 {fmt_num(bg['expected_purchases'], 0)} 个购买日 "
-                f"expected purchase days in the next {bg['horizon_days']} days; 平均存活概率 mean P(alive) "
-                f"{fmt_pct(bg['mean_p_alive_repeat'])} (复购客户 repeat buyers), {fmt_int(lowp)} 位客户 customers "
-                f"below 50%"
-            )
-            ho = bg.get("holdout")
-            if ho:
-                txt += (
-                    f"; 留出期检验 holdout check (last {ho['days']} days): 预测 predicted "
-                    f"{fmt_num(ho['predicted'], 0)} vs 实际 actual {fmt_num(ho['actual'], 0)} "
-                    f"(×{fmt_num(ho['ratio'], 2)})"
-                )
-            out.append(txt + ".")
-            out += [f"BG/NBD 注意 caveat: {c}." for c in bg.get("caveats", [])]
-        elif bg.get("reason"):
-            out.append(f"BG/NBD 未计算 not fitted: {bg['reason']}.")
-        out += [f"注意 Note: {n}." for n in self.notes]
-        return out
+        """Key findings in plain words and numbers (helpers/rfm_text.py), as shown first in the report."""
+        return rfm_findings(self)
 
     def headline(self) -> list[dict]:
-        """Headline numbers for the campaign index page."""
-        from .fmt import fmt_int, fmt_pct
-        from .report import headline
-
-        s = self.summary
-        out = [headline("customers 客户数", int(len(self.scored)), fmt_int(len(self.scored)))]
-        champ = s[s["segment"].isin(["Champions", "重要价值客户"])]
-        if len(champ):
-            c = champ.iloc[0]
-            out.append(headline(f"{c['label']} share 占比", float(c["share"]), fmt_pct(c["share"])))
-            if self.has_monetary and pd.notna(c["revenue_share"]):
-                out.append(
-                    headline(
-                        f"{c['label']} revenue share 收入占比", float(c["revenue_share"]), fmt_pct(c["revenue_share"])
-                    )
-                )
-        return out
+        """Headline numbers for the campaign index page (helpers/rfm_text.py)."""
+        return rfm_headline(self)
 
     def _show(self, part: str):
         from IPython.display import Markdown
@@ -639,22 +556,24 @@ class RFMReport(Report):
             return plot_rf_heatmap(self.heatmap)
         if part == "heatmap_m":
             if self.heatmap_m is None:
-                return Markdown("_没有金额，无法显示平均消费额 no amounts in this data: no monetary heatmap._")
+                return Markdown(f"_{t('rfm.no_amounts')}_")
             return plot_rf_heatmap(self.heatmap_m, value="monetary", currency=self.currency)
         if part == "binning":
             return style_table(_binning_table(self.binning), int_cols=["distinct", "bins"])
         if part in ("bgnbd", "bgnbd_chart", "bgnbd_check"):
             bg = self.bgnbd
             if not bg.get("available"):
-                return Markdown(f"_BG/NBD 未计算 not fitted: {md_escape(bg.get('reason'))}_")
+                return Markdown(f"_{md_escape(t('rfm.bgnbd_not_fitted', reason=str(bg.get('reason')).rstrip('.')))}_")
             if part == "bgnbd":
                 fit = self.bgnbd_fit
                 return style_table(bgnbd_params_table(fit)) if fit is not None else None
             if part == "bgnbd_chart":
                 return plot_segment_bgnbd(self.summary)
             if self.bgnbd_check is None:
-                return Markdown(f"_{md_escape(bg.get('holdout_reason') or 'no holdout check')}_")
+                return Markdown(f"_{md_escape(bg.get('holdout_reason') or t('rfm.no_holdout'))}_")
             return plot_bgnbd_check(self.bgnbd_check, days=bg["holdout"]["days"])
+        if part in ("clv", "clv_top", "models"):
+            return self.clv.show(part)
         m = self.membership()  # "members"
         return style_table(
             m.head(10),
@@ -684,10 +603,7 @@ def _add_bgnbd(res: RFMReport, orders, table: pd.DataFrame, p) -> None:
     inp = bgnbd_inputs(table)
     repeaters = int((inp["x"] > 0).sum())
     if len(inp) < 30 or repeaters < 10:
-        res.bgnbd = {
-            "reason": f"客户或复购太少 too few customers ({len(inp)}) or repeat buyers ({repeaters}) "
-            "to fit BG/NBD (needs 30 and 10)"
-        }
+        res.bgnbd = {"reason": t("rfm.bgnbd_too_few", users=len(inp), repeaters=repeaters)}
         return
     fit = fit_bgnbd(inp["x"], inp["t_x"], inp["T"])
     h = p.bgnbd_horizon_days
@@ -707,23 +623,14 @@ def _add_bgnbd(res: RFMReport, orders, table: pd.DataFrame, p) -> None:
                 "at_bound": cal_fit.at_bound,
             }
         else:
-            hold_reason = "留出期之前的客户太少 too few customers before the holdout"
+            hold_reason = t("rfm.holdout_too_few")
     elif p.bgnbd_holdout:
-        hold_reason = (
-            f"数据跨度 {span} 天不足 {2 * h} 天，未做留出期检验 data span {span} days < 2 x horizon "
-            f"({2 * h} days): no holdout check"
-        )
+        hold_reason = t("rfm.holdout_short", span=span, needed=2 * h)
     caveats = []
     if fit.at_bound or not fit.converged:
-        caveats.append(
-            "参数未被数据确定（到达搜索边界或未收敛），概率仅供参考 parameters not pinned down by the data "
-            "(at a search limit or not converged): read P(alive) as indicative only"
-        )
+        caveats.append(t("rfm.caveat_bound"))
     if h > span:
-        caveats.append(
-            f"预测期 {h} 天长于数据跨度 {span} 天，属外推 the {h}-day horizon is longer than the {span} "
-            "days of data: an extrapolation"
-        )
+        caveats.append(t("rfm.caveat_extrapolation", horizon=h, span=span))
     res.bgnbd = {
         "available": True,
         "reason": None,
@@ -757,21 +664,26 @@ def _binning_table(binning: dict) -> pd.DataFrame:
                     "column": "monetary",
                     "distinct": None,
                     "bins": None,
-                    "scores used": "– (no amounts)",
+                    "scores used": t("rfm.bin.no_amounts"),
                     "largest tie": "–",
                 }
             )
             continue
-        t = b["largest_tie"]
+        tie = b["largest_tie"]
         rows.append(
             {
                 "score": key,
                 "column": b["column"],
                 "distinct": b["distinct"],
                 "bins": b["bins"],
-                "scores used": ", ".join(map(str, b["scores"])) + (" (fallback)" if b["fallback"] else ""),
-                "largest tie": f"{t['value']:g}: {t['users']:,} ({t['share']:.0%}) → scores "
-                f"{t['scores'][0]}–{t['scores'][1]}",
+                "scores used": ", ".join(map(str, b["scores"])) + (t("rfm.bin.fallback") if b["fallback"] else ""),
+                "largest tie": t(
+                    "rfm.bin.tie",
+                    value=f"{tie['value']:g}",
+                    users=f"{tie['users']:,}",
+                    share=f"{tie['share']:.0%}",
+                    scores=fmt_range(str(tie["scores"][0]), str(tie["scores"][1])),
+                ),
             }
         )
     return pd.DataFrame(rows)

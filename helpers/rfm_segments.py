@@ -6,15 +6,20 @@ They work on the scored per-customer table of :func:`helpers.rfm.rfm_scores` (do
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import numpy as np
 import pandas as pd
+
+from .i18n import label, t
 
 __all__ = [
     "NAMED_RULES",
     "CN8",
     "CN8_ORDER",
-    "CN8_EN",
     "ACTIONS",
+    "segment_label",
+    "segment_action",
     "named_rules_table",
     "segment_named",
     "segment_cn8",
@@ -56,56 +61,55 @@ CN8 = {
     (False, False, False): "一般挽留客户",
 }
 CN8_ORDER = tuple(CN8.values())
-CN8_EN = {
-    "重要价值客户": "key value",
-    "重要发展客户": "key to develop",
-    "重要保持客户": "key to keep",
-    "重要挽留客户": "key to win back",
-    "一般价值客户": "ordinary value",
-    "一般发展客户": "ordinary to develop",
-    "一般保持客户": "ordinary to keep",
-    "一般挽留客户": "ordinary to win back",
-}
 
-#: Recommended action per segment (Chinese + English).
-ACTIONS = {
-    "Champions": "专属权益、新品优先体验、邀请推荐 reward them, early access, ask for referrals and reviews",
-    "Loyal": "会员升级、交叉销售、高价值商品推荐 membership tiers, upsell and cross-sell",
-    "New": "新手引导、首单后关怀、促成第二单 onboarding, post-purchase care, a reason for a second order",
-    "Promising": "建立品牌认知、限时优惠 build awareness, time-limited offers",
-    "Potential Loyalist": "会员计划、个性化推荐 loyalty programme, personalised recommendations",
-    "Need Attention": "基于历史购买的限时活动 limited-time offers based on past purchases",
-    "About To Sleep": "推送热门商品与优惠券 popular items and a coupon before they lapse",
-    "Can't Lose Them": "一对一回访、专属大额券 personal outreach and a strong win-back offer",
-    "At Risk": "个性化召回短信/邮件 personalised win-back messages",
-    "Lost": "低成本再营销或放弃 cheap re-engagement, or let go",
-    "Hibernating": "相关品类推荐、特价唤醒 relevant categories and special prices",
-    "Others": "观察 monitor",
-    "重要价值客户": "保持现状，VIP 专属服务 keep them: VIP service and recognition",
-    "重要发展客户": "消费高但频次低：提升购买频次 big but infrequent: raise purchase frequency",
-    "重要保持客户": "近期未购的高价值客户：主动联系唤回 valuable but lapsing: reach out personally",
-    "重要挽留客户": "高消费但久未购且低频：重点挽留 big spenders slipping away: win back",
-    "一般价值客户": "频次高消费低：提升客单价 frequent small spenders: raise order value",
-    "一般发展客户": "新近低频低额：新客培育 recent, small and infrequent: nurture",
-    "一般保持客户": "频次高但久未购：常规维护与唤醒 frequent but lapsing: routine reactivation",
-    "一般挽留客户": "价值低且流失：低成本触达 low value and lapsed: low-cost contact only",
-}
+
+def segment_label(segment: object) -> str:
+    """The name a page shows for a segment (machine value ``segment`` stays in CSVs), in the current language."""
+    return label(f"rfm.segment.{segment}", str(segment))
+
+
+def segment_action(segment: object) -> str:
+    """The recommended action for a segment, in the current language ("" for an unknown segment)."""
+    return label(f"rfm.action.{segment}", "")
+
+
+class _Actions(Mapping[str, str]):
+    """Recommended action per segment, read from the message catalogue in the current language."""
+
+    def __getitem__(self, segment: str) -> str:
+        if segment not in self._names():
+            raise KeyError(segment)
+        return segment_action(segment)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @staticmethod
+    def _names() -> list[str]:
+        return [r[0] for r in NAMED_RULES] + ["Others", *CN8_ORDER]
+
+
+#: Recommended action per segment (helpers/messages/rfm_segments.yaml, in the current language).
+ACTIONS: Mapping[str, str] = _Actions()
 
 
 def named_rules_table() -> pd.DataFrame:
-    """The 11 named segments' rules as a table: ``order`` (first match wins), ``segment``, ``segment_zh``,
-    ``r_score`` and ``fm_score`` (closed ranges as text), ``action``."""
+    """The 11 named segments' rules as a table: ``order`` (first match wins), ``segment``, ``label`` (the name
+    pages show), ``r_score`` and ``fm_score`` (closed ranges as text), ``action``."""
     return pd.DataFrame(
         [
             {
                 "order": i + 1,
                 "segment": n,
-                "segment_zh": zh,
+                "label": segment_label(n),
                 "r_score": f"{r[0]}–{r[1]}",
                 "fm_score": f"{f[0]}–{f[1]}",
-                "action": ACTIONS[n],
+                "action": segment_action(n),
             }
-            for i, (n, zh, r, f) in enumerate(NAMED_RULES)
+            for i, (n, _zh, r, f) in enumerate(NAMED_RULES)
         ]
     )
 
@@ -158,19 +162,17 @@ def segment_summary(seg: pd.DataFrame, *, scheme: str, segment_col: str = "segme
     Returns
     -------
     pandas.DataFrame
-        ``segment``; ``label`` (Chinese + English); ``users``; ``share`` (of customers); ``revenue`` (sum of
-        M; NaN without amounts); ``revenue_share``; ``mean_r`` (days), ``mean_f`` (orders), ``mean_m``;
-        with BG/NBD columns in ``seg``: ``mean_p_alive_repeat`` (mean P(alive) of the segment's repeat buyers,
-        customers with 2+ purchase days; NaN when it has none: one-day buyers are alive by the model's
+        ``segment``; ``label`` (the name pages show, current language); ``users``; ``share`` (of customers);
+        ``revenue`` (sum of M; NaN without amounts); ``revenue_share``; ``mean_r`` (days), ``mean_f`` (orders),
+        ``mean_m``; with BG/NBD columns in ``seg``: ``mean_p_alive_repeat`` (mean P(alive) of the segment's
+        repeat buyers, customers with 2+ purchase days; NaN when it has none: one-day buyers are alive by the model's
         convention), ``expected_purchases`` (mean per customer over the
         horizon); ``action``.
     """
     if scheme == "named11":
         names = [r[0] for r in NAMED_RULES] + ["Others"]
-        labels = {r[0]: f"{r[0]} {r[1]}" for r in NAMED_RULES} | {"Others": "Others 其他"}
     elif scheme == "cn8":
         names = list(CN8_ORDER)
-        labels = {n: f"{n} {CN8_EN[n]}" for n in CN8_ORDER}
     else:
         raise ValueError(f"scheme must be 'named11' or 'cn8' (params: rfm.scheme), got {scheme!r}")
     g = seg.groupby(segment_col, sort=False)
@@ -195,8 +197,8 @@ def segment_summary(seg: pd.DataFrame, *, scheme: str, segment_col: str = "segme
     out["share"] = out["users"] / total if total else np.nan
     rev_total = out["revenue"].sum(min_count=1)
     out["revenue_share"] = out["revenue"] / rev_total if pd.notna(rev_total) and rev_total != 0 else np.nan
-    out.insert(1, "label", out["segment"].map(labels))
-    out["action"] = out["segment"].map(ACTIONS)
+    out.insert(1, "label", out["segment"].map(segment_label))
+    out["action"] = out["segment"].map(segment_action)
     cols = ["segment", "label", "users", "share", "revenue", "revenue_share", "mean_r", "mean_f", "mean_m"]
     cols += ["mean_p_alive_repeat", "expected_purchases"] if bg else []
     return out[cols + ["action"]]
@@ -239,16 +241,16 @@ def plot_segments(summary: pd.DataFrame, *, ax=None):
     pos = np.arange(len(summary))[::-1]
     has_rev = summary["revenue_share"].notna().any()
     h = 0.4 if has_rev else 0.7
-    ax.barh(pos + (0.2 if has_rev else 0), summary["share"], height=h, label="客户占比 share of customers", color="C0")
+    ax.barh(pos + (0.2 if has_rev else 0), summary["share"], height=h, label=t("rfm.seg_chart_customers"), color="C0")
     if has_rev:
-        ax.barh(pos - 0.2, summary["revenue_share"].fillna(0), height=h, label="收入占比 share of revenue", color="C1")
-    ax.set_yticks(pos, summary["label"])
+        ax.barh(pos - 0.2, summary["revenue_share"].fillna(0), height=h, label=t("rfm.seg_chart_revenue"), color="C1")
+    ax.set_yticks(pos, [segment_label(x) for x in summary["segment"]])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize="small", loc="lower right")
     ax.grid(False, axis="y")
-    ax.set_title("客户分群 Segments: customers" + (" and revenue" if has_rev else ""))
-    ax.set_xlabel("占比 share")
-    ax.set_ylabel("分群 segment")
+    ax.set_title(t("rfm.seg_chart_title_rev" if has_rev else "rfm.seg_chart_title"))
+    ax.set_xlabel(t("rfm.share_axis"))
+    ax.set_ylabel(t("rfm.segment_axis"))
     return ax
 
 
@@ -265,9 +267,7 @@ def plot_rf_heatmap(matrix: pd.DataFrame, *, value: str = "users", currency: str
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.6))
-    labels = dict(xlabel="F 分 frequency score (5 = 最多 most orders)", ylabel="R 分 recency score (5 = 最近)", ax=ax)
+    labels = dict(xlabel=t("rfm.f_axis"), ylabel=t("rfm.r_axis"), ax=ax)
     if value == "users":
-        return plot_heatmap(matrix, title="R × F 客户数 Customers by R and F score", fmt=",.0f", **labels)
-    return plot_heatmap(
-        matrix, title=f"R × F 平均消费额 Mean monetary value ({currency})", fmt=",.0f", cmap="Oranges", **labels
-    )
+        return plot_heatmap(matrix, title=t("rfm.rf_users_title"), fmt=",.0f", **labels)
+    return plot_heatmap(matrix, title=t("rfm.rf_money_title", currency=currency), fmt=",.0f", cmap="Oranges", **labels)

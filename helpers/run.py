@@ -44,6 +44,7 @@ from .locations import CampaignPaths, campaign_paths, project_root
 from .params import RAW_PLACEHOLDER, Campaign, ParamsError, load_params, params_path, resolve_input
 from .periods import TODAY_ENV, today_in
 from .processes import RunRefusedError
+from .run_timing import cell_timing
 
 __all__ = ["run_campaign", "RunSummary", "execute_notebook", "RunRefusedError", "RunInterrupted", "EXIT_CODES"]
 
@@ -243,11 +244,13 @@ def execute_notebook(
     timeout: int = 1800,
     env: dict[str, str] | None = None,
     kernel_config: str | None = None,
+    page: dict | None = None,
 ) -> dict:
     """Execute one notebook with papermill and convert it to HTML, whatever happens.
 
     ``env``: variables for the notebook's kernel (the run id and the upstream reports it may read).
     ``kernel_config``: a kernel config file (the runner's filters routine kernel warnings).
+    ``page``: what the page template shows (:func:`helpers.page.page_meta`).
     Returns ``{"status": "ok"|"failed", "error": last line or None, "seconds": float}``.
     """
     import papermill as pm
@@ -287,42 +290,13 @@ def execute_notebook(
     t_exec = time.perf_counter() - t0
     try:
         if Path(out_ipynb).exists():
-            notebook_to_html(out_ipynb, out_html, show_code=show_code, title=title)
+            notebook_to_html(out_ipynb, out_html, show_code=show_code, title=title, page=page)
     except Exception as e:
         status = "failed"
         error = (error + " | " if error else "") + f"HTML conversion failed: {type(e).__name__}: {e}"
     total = time.perf_counter() - t0
-    timing = {**_cell_timing(out_ipynb, t_exec), "html": round(total - t_exec, 2)}
+    timing = {**cell_timing(out_ipynb, t_exec), "html": round(total - t_exec, 2)}
     return {"status": status, "error": error, "seconds": round(total, 2), "timing": timing}
-
-
-def _cell_timing(out_ipynb: str, t_exec: float) -> dict:
-    """Where a notebook's execution time went, from papermill's per-cell durations.
-
-    ``setup``: the cell after the parameters (``import helpers``, ``open_campaign``); ``compute``: all later
-    cells; ``kernel``: the rest of papermill's wall time (kernel start-up, its own bookkeeping);
-    ``execute``: papermill's wall time, all of it.
-    """
-    import nbformat
-
-    out = {"execute": round(t_exec, 2)}
-    try:
-        nb = nbformat.read(out_ipynb, as_version=4)
-    except Exception:
-        return out
-
-    cells = [(c, c.metadata.get("papermill", {})) for c in nb.cells if c.cell_type == "code"]
-    cells = [(c, m) for c, m in cells if m.get("duration") is not None]
-    if not cells:
-        return out
-    tagged = [
-        i for i, (c, _) in enumerate(cells) if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))
-    ]
-    setup_i = min(len(cells) - 1, (tagged[-1] + 1) if tagged else 0)
-    out["setup"] = round(float(cells[setup_i][1]["duration"]), 2)
-    out["compute"] = round(sum(float(m["duration"]) for i, (_, m) in enumerate(cells) if i > setup_i), 2)
-    out["kernel"] = round(max(0.0, t_exec - out["setup"] - out["compute"]), 2)
-    return out
 
 
 def _execute_job(job: tuple) -> dict:
@@ -529,6 +503,7 @@ class _Run:
 
     def __init__(self, cfg, pfile, paths, nb_dir, all_names, *, show_code, force, progress, echo) -> None:
         from .campaign import new_run_id
+        from .page import page_meta
         from .registry import run_order
 
         self.cfg, self.pfile, self.paths, self.nb_dir = cfg, pfile, paths, nb_dir
@@ -549,6 +524,7 @@ class _Run:
         self.kernel_config = str(procs.kernel_config(paths.state))
         self.registry = paths.state / "kernels"
         self.bar = None
+        self.page = page_meta(cfg, self.all_names, run_id=self.run_id)  # the page template's header
 
     # ---------------------------------------------------------------- what is known
     def now(self, n: str) -> dict | None:
@@ -628,6 +604,7 @@ class _Run:
             "title": f"{n} · {self.cfg.title}",
             "env": env,
             "kernel_config": self.kernel_config,
+            "page": self.page,
         }
         return (n, fp, (args, kw))
 

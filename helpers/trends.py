@@ -31,8 +31,10 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
+from .i18n import localized, t
 from .stats import two_proportion_test
-from .trend_metrics import Metric, aggregate_metrics, resolve_metrics, unit_stats, welch
+from .tags import is_tag_breakdown, with_tag_column
+from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics, unit_stats, welch
 
 __all__ = [
     "windows",
@@ -44,6 +46,7 @@ __all__ = [
     "year_ago",
     "explain_anomalies",
     "plot_metric_trend",
+    "plot_interval_boxes",
     "TrendsReport",
     "run_trends",
 ]
@@ -295,9 +298,13 @@ def explain_anomalies(
 
 
 # ------------------------------------------------------------------------------------------- charts
-def plot_metric_trend(series: pd.DataFrame, metric: str, *, shift=None, ax=None, title: str | None = None):
+def plot_metric_trend(
+    series: pd.DataFrame, metric: str, *, shift=None, ax=None, title: str | None = None, n: str | None = None
+):
     """One metric over time: the current window as a line, the previous window (shifted by ``shift`` onto
-    the current dates) drawn behind it dashed and grey. ``series`` has ``period_start``, ``window``, ``metric``."""
+    the current dates) drawn behind it dashed and grey. ``series`` has ``period_start``, ``window``, ``metric``.
+    ``n``: the column of a rate's denominator; points over fewer than 30 users are drawn hollow with their
+    interval (helpers/caveats.py)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -306,13 +313,41 @@ def plot_metric_trend(series: pd.DataFrame, metric: str, *, shift=None, ax=None,
     cur = series[series["window"] == "current"]
     prev = series[series["window"] == "previous"]
     if len(prev) and shift is not None:
-        ax.plot(prev["period_start"] + shift, prev[metric], color="0.6", linestyle="--", label="上期 previous")
-    ax.plot(cur["period_start"], cur[metric], color="C0", marker="o", markersize=3, label="本期 current")
+        ax.plot(prev["period_start"] + shift, prev[metric], color="0.6", linestyle="--",
+                label=t("trends.chart.previous"))  # fmt: skip
+    ax.plot(cur["period_start"], cur[metric], color="C0", marker="o", markersize=3,
+            label=t("trends.chart.current"))  # fmt: skip
+    if n is not None and n in cur:
+        from .caveats import mark_small
+
+        mark_small(ax, cur["period_start"], cur[metric], cur[n], color="C0")
     ax.legend(fontsize="small")
     ax.set_title(title)
-    ax.set_xlabel("时间 period")
-    ax.set_ylabel(metric)
+    ax.set_xlabel(t("trends.chart.period"))
+    ax.set_ylabel(title)
     ax.get_figure().autofmt_xdate()
+    return ax
+
+
+def plot_interval_boxes(intervals: pd.DataFrame, *, ax=None, title: str | None = None):
+    """A box per group of the intervals table (helpers.distribution.interval_table): box P25-P75, line P50,
+    whiskers P10 and P90 (hours, log scale), as in 神策 间隔分析; groups without a converted user are left out."""
+    import matplotlib.pyplot as plt
+
+    rows = intervals.dropna(subset=["p50"])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.5 + 0.5 * max(len(rows), 1)))
+    stats = [
+        {"label": str(r.get("group", "all")), "med": r["p50"], "q1": r["p25"], "q3": r["p75"], "whislo": r["p10"],
+         "whishi": r["p90"], "mean": r["mean_hours"], "fliers": []}
+        for _, r in rows.iterrows()
+    ]  # fmt: skip
+    if stats:
+        ax.bxp(stats, vert=False, showmeans=True)
+        if (rows[["p10", "p25", "p50", "p75", "p90"]] > 0).all().all():
+            ax.set_xscale("log")
+    ax.set_xlabel(t("trends.chart.hours"))
+    ax.set_title(title or t("trends.chart.intervals"))
     return ax
 
 
@@ -330,7 +365,7 @@ class TrendsReport(Report):
     are not available or do not apply; ``notes`` says why)."""
 
     name: ClassVar[str] = "trends"
-    title: ClassVar[str] = "趋势 Trends: what changed"
+    title: ClassVar[str] = localized("trends.title")
     parts: ClassVar[tuple[str, ...]] = ("summary", "charts", "breakdown", "movers", "anomalies", "distribution",
                                         "intervals")  # fmt: skip
     table_names: ClassVar[tuple[str, ...]] = ("summary", "series", "breakdown", "movers", "anomalies",
@@ -338,7 +373,8 @@ class TrendsReport(Report):
     result_keys: ClassVar[tuple[str, ...]] = (
         "granularity", "current", "previous", "metrics", "breakdown", "groups", "movers", "anomalies", "notes",
     )  # fmt: skip
-    unavailable_label: ClassVar[str] = "无法计算趋势 No trends"
+    unavailable_label: ClassVar[str] = localized("trends.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("z_test", "welch", "ci95", "p_value", "yoy", "anomaly_interval")
 
     metrics: dict = field(default_factory=dict)
     granularity: str = "day"
@@ -363,8 +399,10 @@ class TrendsReport(Report):
         """The trends of a campaign, from its ``trends:`` params (docs/trends.md)."""
         p = ctx.cfg.trends
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
+            raise ReportUnavailable(t("trends.no_events"))
         ev = ctx.table("events")
+        if is_tag_breakdown(p.breakdown):  # breakdown: tag:<name>, the user's tag (helpers/tags.py)
+            ev = with_tag_column(ctx, ev, p.breakdown, report="trends")
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         oe = tuple(e for e in p.order_events if e in present) or tuple(p.order_events[:1])
         amount = p.amount_col if p.amount_col in ev.columns else None
@@ -380,7 +418,7 @@ class TrendsReport(Report):
         rep = cls(metrics=metrics, granularity=p.granularity, window=w)
         summary = compare_windows(ev, metrics, w)
         if summary["previous"].isna().all() or (summary.loc[summary["kind"] == "value", "previous"] == 0).all():
-            rep.notes.append("数据没有覆盖上一期 the data does not reach back to the previous window: no comparison.")
+            rep.notes.append(t("trends.no_previous"))
         ya = year_ago(ev, metrics, w)
         summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
         summary["yoy_change"] = (summary["current"] - summary["year_ago"]) / summary["year_ago"].where(
@@ -408,25 +446,21 @@ class TrendsReport(Report):
     def _extras(self, ctx, ev, present: set, ps, pe) -> None:
         """Anomalies, distribution and intervals through helper modules that may not be installed yet."""
         p = ctx.cfg.trends
-        from .anomaly import detect_anomalies
+        from .trend_anomalies import detect_trend_anomalies
 
-        found = []
-        for name in self.summary["metric"]:
-            if self.daily[name].isna().all():
-                continue
-            d = self.daily[["period_start", name]].rename(columns={"period_start": "day", name: "value"})
-            a = detect_anomalies(d)
-            self.anomaly_checked += int(a["expected"].notna().sum())
-            found.append(a[a["anomaly"]].assign(metric=name))
-        self.anomalies = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+        self.anomalies, self.anomaly_checked = detect_trend_anomalies(
+            self.daily, self.metrics, list(self.summary["metric"]), daily_groups=self.daily_groups, groups=self.groups
+        )
         if self.daily_groups is not None and len(self.anomalies):
-            self.anomalies = explain_anomalies(self.anomalies, self.daily_groups, self.metrics)
+            overall = self.anomalies["group"].isna()  # a group series' flag names its own group
+            self.anomalies = pd.concat(
+                [explain_anomalies(self.anomalies[overall], self.daily_groups, self.metrics),
+                 self.anomalies[~overall].assign(top_group=self.anomalies["group"])], ignore_index=True,
+            )  # fmt: skip
         try:
             from .distribution import frequency_distribution, interval_table  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            self.notes.append(
-                "分布与间隔模块不可用 distribution and intervals (helpers.distribution) are not available."
-            )
+            self.notes.append(t("trends.no_distribution"))
             return
         inperiod = ev.filter((ev.ts >= ps.to_pydatetime()) & (ev.ts < pe.to_pydatetime()))
         self.distribution = frequency_distribution(inperiod, event=p.distribution_event, measure=p.distribution_measure)
@@ -446,7 +480,7 @@ class TrendsReport(Report):
             try:
                 self.intervals = interval_table(inperiod, from_event=a, to_event=b, group_col=gcol)
             except Exception as e:  # noqa: BLE001 - an optional part: the page says why it is missing
-                self.notes.append(f"间隔分析失败 the intervals part could not be computed: {type(e).__name__}: {e}")
+                self.notes.append(t("trends.intervals_failed", error=f"{type(e).__name__}: {e}"))
 
     def to_results(self) -> dict:
         """The report-specific part of ``results/trends.json`` (docs/trends.md)."""
@@ -464,43 +498,47 @@ class TrendsReport(Report):
             notes=self.notes,
         )
 
+    def _name(self, metric: str) -> str:
+        """The display name of ``metric`` in the current language (helpers/messages/trends.yaml)."""
+        m = self.metrics.get(metric)
+        return metric_label(m) if m is not None else metric
+
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_pct
 
         w = self.window["current"]
-        out = [f"本期 current window {w[0].date()} – {(w[1] - pd.Timedelta(days=1)).date()} vs 上期 the "
-               f"equal-length window before it."]  # fmt: skip
+        out = [t("trends.window", start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]
         for r in self.summary.itertuples():
             if math.isnan(r.rel_change) and r.kind == "value":
                 continue
-            sig = "" if not r.test else (" (显著 significant" if r.significant else " (不显著 not significant")
-            sig += f", p = {r.p_value:.3g})" if r.test else ""
-            yoy = "" if math.isnan(r.yoy_change) else f"; 同比 vs a year earlier {fmt_pct(r.yoy_change)}"
-            out.append(f"{r.label}: {_fmt(r.current)} vs {_fmt(r.previous)}, {fmt_pct(r.rel_change)}{sig}{yoy}.")
+            sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
+                                          p=f"{r.p_value:.3g}")  # fmt: skip
+            yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
+            out.append(t("trends.metric_line", label=self._name(r.metric), current=_fmt(r.current),
+                         previous=_fmt(r.previous), change=fmt_pct(r.rel_change), test=sig, yoy=yoy))  # fmt: skip
         for r in self.movers.head(3).itertuples():
-            out.append(
-                f"变化最大 mover: {r.metric} · {self.breakdown_col} = {r.group}: {_fmt(r.abs_change)} "
-                f"({fmt_pct(r.rel_change)}), 占总变化 {fmt_pct(r.contribution)} of the total change."
-            )
+            out.append(t("trends.mover", metric=self._name(r.metric), col=self.breakdown_col, group=r.group,
+                         change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
+                         share=fmt_pct(r.contribution)))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
         if flagged and flagged > ANOMALY_RELIABLE_SHARE * max(self.anomaly_checked, 1):
             # far more flags than a well-fitting baseline gives: say so instead of listing them as findings
-            out.append(
-                f"异常检测在此数据上不可靠 anomaly alerts are not reliable here: {flagged} of {self.anomaly_checked} "
-                f"metric-days ({fmt_pct(flagged / max(self.anomaly_checked, 1))}) fall outside the baseline's "
-                f"interval, so the baseline (weekday pattern and recent trend) does not describe this period; "
-                f"the flagged days are in the anomalies part, not findings."
-            )
+            out.append(t("trends.anomaly_unreliable", flagged=flagged, checked=self.anomaly_checked,
+                         share=fmt_pct(flagged / max(self.anomaly_checked, 1))))  # fmt: skip
         elif flagged and self.anomalies is not None:
             a = self.anomalies.assign(_s=self.anomalies["score"].abs()).sort_values("_s", ascending=False)
-            days = ", ".join(
-                f"{pd.Timestamp(r.day).date()} {r.metric} {_fmt(r.value)} (expected {_fmt(r.expected)}"
-                + (f"; {self.breakdown_col} = {r.top_group}" if getattr(r, "top_group", None) else "")
-                + ")"
-                for r in a.head(5).itertuples()
-            )
-            out.append(f"{len(a)} 个异常 anomalous metric-days over {a['day'].nunique()} days; strongest: {days}.")
+            strongest = []
+            for r in a.head(5).itertuples():
+                own = isinstance(getattr(r, "group", None), str)  # a group series' flag names its own group
+                top = getattr(r, "top_group", None)
+                strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
+                              group=f" · {self.breakdown_col} = {r.group}" if own else "", value=_fmt(r.value),
+                              expected=_fmt(r.expected),
+                              top=t("trends.anomaly_top", col=self.breakdown_col, group=top) if top and not own
+                              else ""))  # fmt: skip
+            out.append(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
+                         list=t("trends.list_sep").join(strongest)))  # fmt: skip
         return out + list(self.notes)
 
     def headline(self) -> list[dict]:
@@ -508,8 +546,9 @@ class TrendsReport(Report):
         from .fmt import fmt_pct
         from .report import headline
 
-        return [headline(f"{r.label} vs previous 环比", None if math.isnan(r.rel_change) else r.rel_change,
-                         fmt_pct(r.rel_change)) for r in self.summary.head(3).itertuples()]  # fmt: skip
+        return [headline(t("trends.headline", label=self._name(r.metric)),
+                         None if math.isnan(r.rel_change) else r.rel_change, fmt_pct(r.rel_change))
+                for r in self.summary.head(3).itertuples()]  # fmt: skip
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``summary``, ``series`` and, when computed, ``breakdown``, ``movers``, ``anomalies``, ``distribution``,
@@ -535,20 +574,25 @@ class TrendsReport(Report):
             pcts = ["rel_change", "yoy_change"]
             return style_table(self.summary.drop(columns=["significant"]), pct_cols=pcts, num_cols=nums)
         if part == "charts":
+            from .caveats import rate_denominator
+
             shift = self.window["current"][0] - self.window["previous"][0]
             for r in self.summary.itertuples():
-                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=r.label))
+                n = rate_denominator(self.metrics.get(r.metric))  # small buckets hollow (helpers/caveats.py)
+                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=self._name(r.metric), n=n))
             return None
         if part in ("breakdown", "movers") and self.breakdown is None:
-            return Markdown("_没有设置分组 no breakdown property in the params (trends.breakdown)._")
+            return Markdown(f"_{t('trends.no_breakdown')}_")
         if part == "breakdown":
             return style_table(self.breakdown, pct_cols=["rel_change"], num_cols=["current", "previous", "abs_change"])
         if part == "movers":
             return style_table(self.movers, pct_cols=["rel_change", "contribution"],
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
         frame = getattr(self, part)
+        if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
+            _display(plot_interval_boxes(frame))  # the box per group, then the table
         if frame is None:
-            return Markdown("_" + "; ".join(self.notes or ["not computed"]) + "_")
+            return Markdown("_" + "; ".join(self.notes or [t("trends.not_computed")]) + "_")
         return style_table(frame)
 
 

@@ -8,19 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import ibis
 import numpy as np
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable, report_table
-from .engine import as_table
-from .errors import MissingColumnError
+from . import i18n
+from .base import Report, ReportUnavailable, Unavailable, upstream_why
+from .i18n import localized
 from .privacy import file_frame, page_frame
+from .profile_data import SOURCES, campaign_profile, load_source, preferred_values, profile_table
 from .sections import PrivacyParams
 
 __all__ = [
     "SOURCES",
-    "behaviour_tags",
+    "AUDIENCE_PREFIX",
     "preferred_values",
     "load_source",
     "profile_table",
@@ -28,141 +28,26 @@ __all__ = [
     "run_user_profile",
 ]
 
-#: other reports' per-user tables joined by the profile: report -> (its table, {its column: profile column}).
-#: They are read through :func:`helpers.base.report_table` (checked to be current), never by file name.
-SOURCES: dict[str, tuple[str, dict[str, str]]] = {
-    "rfm": ("membership", {"segment": "rfm_segment", "rfm_code": "rfm_code"}),
-    "clustering": ("membership", {"cluster": "cluster", "cluster_name": "cluster_name"}),
-    "churn": ("at_risk", {"churn_probability": "churn_probability", "risk_band": "churn_risk_band"}),
-    "sentiment": ("users", {"positive_share": "review_positive_share", "reviews": "reviews_written"}),
-}
-#: how the findings name each source
-_SOURCE_LABELS = {"rfm": "RFM 分群", "clustering": "聚类", "churn": "流失预警", "sentiment": "评论情感"}
-
-
-def _tiers(values: pd.Series, labels: tuple[str, str, str]) -> pd.Series:
-    """Low / medium / high thirds by rank (ties to the lower third); NaN stays NaN."""
-    v = values.astype(float)
-    ok = v.notna()
-    out = pd.Series(pd.NA, index=v.index, dtype=object)
-    if ok.sum() == 0:
-        return out
-    r = v[ok].rank(method="min", pct=True)
-    out[ok] = np.where(r <= 1 / 3, labels[0], np.where(r <= 2 / 3, labels[1], labels[2]))
-    return out
-
-
-def behaviour_tags(features: pd.DataFrame) -> pd.DataFrame:
-    """Tags from the feature table: ``activity_level`` (低/中/高活跃: thirds of active days), ``active_hours``
-    (凌晨 0-5, 上午 6-11, 下午 12-17, 晚上 18-23 of the preferred hour), ``buyer`` (has bought)."""
-    out = pd.DataFrame({"user_id": features["user_id"]})
-    out["activity_level"] = _tiers(features["active_days"], ("低活跃 low", "中活跃 medium", "高活跃 high"))
-    h = features["preferred_hour"]
-    out["active_hours"] = pd.cut(
-        h, bins=[-1, 5, 11, 17, 23], labels=["凌晨 night", "上午 morning", "下午 afternoon", "晚上 evening"]
-    ).astype(object)
-    out["buyer"] = (features["n_orders"] > 0) if "n_orders" in features else False
-    return out
-
-
-def preferred_values(events, *, column: str, amount_col: str = "amount", user_col: str = "user_id") -> pd.DataFrame:
-    """Per user: ``preferred_<column>`` (most frequent value, ties to the smallest value) and, when an
-    amount column exists, ``median_price`` of the user's events with an amount."""
-    t = as_table(events)
-    out = None
-    if column in t.columns:
-        f = t.filter(t[column].notnull())
-        g = f.group_by([f[user_col].cast("string").name("user_id"), f[column].cast("string").name("_v")]).aggregate(
-            _n=f.count()
-        )
-        w = ibis.window(group_by=g["user_id"], order_by=[ibis.desc(g["_n"]), g["_v"]])
-        g = g.mutate(_rn=ibis.row_number().over(w))
-        g = g.filter(g["_rn"] == 0)
-        out = g.select("user_id", **{f"preferred_{column}": g["_v"]}).to_pandas()
-    if amount_col in t.columns:
-        f = t.filter(t[amount_col].notnull())
-        p = f.group_by(user_id=f[user_col].cast("string")).aggregate(median_price=f[amount_col].median()).to_pandas()
-        out = p if out is None else out.merge(p, on="user_id", how="outer")
-    return out if out is not None else pd.DataFrame(columns=["user_id"])
-
-
-def load_source(ctx, name: str) -> pd.DataFrame | None:
-    """Report ``name``'s per-user table (see :data:`SOURCES`) with the profile's column names, or None when
-    it is missing or not current (:func:`helpers.base.report_table` records why in ``ctx.upstream_problems``).
-
-    Returns
-    -------
-    DataFrame ``user_id`` (text) and the source's profile columns that its table has.
-    """
-    table, cols = SOURCES[name]
-    df = report_table(ctx, name, table, required=False)
-    if df is None:
-        return None
-    if "user_id" not in df.columns:
-        raise MissingColumnError(
-            f"{name} {table}",
-            "user_id",
-            df.columns,
-            hint=f"rerun the {name} report: its {table!r} table has one row per user",
-        )
-    keep = {k: v for k, v in cols.items() if k in df.columns}
-    return df[["user_id", *keep]].rename(columns=keep)
-
-
-def profile_table(
-    features: pd.DataFrame,
-    *,
-    users: pd.DataFrame | None = None,
-    preferred: pd.DataFrame | None = None,
-    memberships: dict[str, pd.DataFrame | None] | None = None,
-) -> pd.DataFrame:
-    """Join everything known per user (one row per user of ``features``).
-
-    Returns
-    -------
-    DataFrame ``user_id``; user attributes (channel, city, age, gender, signup_ts when a users table
-    exists); ``n_events``, ``active_days``, ``days_since_last_event``, ``n_orders``, ``spend``; tags
-    ``activity_level``, ``active_hours``, ``buyer``, ``preferred_category``, ``price_band`` (thirds of
-    ``median_price``); ``rfm_segment``, ``rfm_code``, ``cluster``, ``cluster_name``, ``churn_probability``,
-    ``churn_risk_band``, ``review_positive_share``, ``reviews_written`` (from ``memberships``, see
-    :func:`load_source`; empty when that source is None).
-    """
-    base_cols = [
-        c for c in ("user_id", "n_events", "active_days", "days_since_last_event", "n_orders", "spend") if c in features
-    ]
-    out = features[base_cols].merge(behaviour_tags(features), on="user_id", how="left")
-    if users is not None and len(users):
-        u = users.copy()
-        u["user_id"] = u["user_id"].astype(str)
-        attrs = [c for c in ("channel", "city", "age", "gender", "signup_ts") if c in u]
-        out = out.merge(u[["user_id", *attrs]].drop_duplicates("user_id"), on="user_id", how="left")
-    if preferred is not None and len(preferred):
-        out = out.merge(preferred, on="user_id", how="left")
-        if "median_price" in out:
-            out["price_band"] = _tiers(out["median_price"], ("低价位 low", "中价位 mid", "高价位 high"))
-    for name, (_, cols) in SOURCES.items():
-        m = (memberships or {}).get(name)
-        if m is not None:
-            out = out.merge(m.drop_duplicates("user_id"), on="user_id", how="left")
-        else:
-            for c in cols.values():
-                out[c] = pd.NA
-    return out.sort_values("user_id", ignore_index=True)
+#: the audiences' CSVs (人群包, helpers/tags.py): ``results/<AUDIENCE_PREFIX><audience>.csv``
+AUDIENCE_PREFIX = "user_profile_audience_"
 
 
 # ------------------------------------------------------------------------------------------- report
 @dataclass(repr=False)
 class ProfileReport(Report):
-    """The user profile report. Frames: ``table`` (one row per user, :func:`profile_table`); ``sources``
-    says which sources were joined and ``source_problems`` why the others were not."""
+    """The user profile report. Frames: ``table`` (one row per user, :func:`profile_table` plus one column
+    per declared tag, helpers/tags.py); ``sources`` says which sources were joined and ``source_problems`` why
+    the others were not; ``tag_table``, ``overlap``, ``effects``, ``audience_table`` describe the tags and
+    audiences, ``audience_flags`` is one bool per audience and user."""
 
     name: ClassVar[str] = "user_profile"
-    title: ClassVar[str] = "用户画像 User profile"
-    parts: ClassVar[tuple[str, ...]] = ("tags", "sample")
+    title: ClassVar[str] = localized("user_profile.title")
+    parts: ClassVar[tuple[str, ...]] = ("tags", "tag_rules", "tag_overlap", "tag_effects", "audiences", "sample")
     reads: ClassVar[tuple[str, ...]] = ("rfm", "clustering", "churn", "sentiment")
-    table_names: ClassVar[tuple[str, ...]] = ("table",)
-    result_keys: ClassVar[tuple[str, ...]] = ("users", "columns", "sources", "distributions")
-    unavailable_label: ClassVar[str] = "无法生成画像 No profile"
+    table_names: ClassVar[tuple[str, ...]] = ("table", "tags", "tag_summary", "tag_overlap", "tag_effects", "audiences")
+    result_keys: ClassVar[tuple[str, ...]] = ("users", "columns", "sources", "distributions", "tags", "audiences")
+    unavailable_label: ClassVar[str] = localized("user_profile.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = ("coverage", "jaccard", "churn_probability")
 
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: ``{"users table": joined?, report: joined?}``
@@ -175,28 +60,42 @@ class ProfileReport(Report):
     #: the campaign's ``privacy`` section: ``hide_columns`` never shown, and left out of the files unless
     #: ``hide_in_files`` is false (``table`` itself keeps every column for the analyst)
     privacy: PrivacyParams = field(default_factory=PrivacyParams)
+    #: the campaign's tags and audiences (params ``tags:``, ``audiences:``; tags set to null left out)
+    tag_specs: dict = field(default_factory=dict)
+    audience_specs: dict = field(default_factory=dict)
+    #: ``user_id`` + one column per tag; tag summary (rule, coverage), pairwise overlap, with-vs-without effects
+    tagged: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tag_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    overlap: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``user_id`` + one bool per audience; per audience its users, share, rule and file
+    audience_flags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audience_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def compute(cls, ctx) -> ProfileReport:
         """The profile table of a campaign; joins the other reports' tables that are current."""
-        from .features import campaign_orders, user_features
+        from . import tags as tg
 
         if not ctx.has("events"):
-            raise ReportUnavailable("这个活动没有事件表 the campaign has no events table")
-        ev = ctx.table("events")
-        orders, purchases = campaign_orders(ctx)  # the campaign's purchase definition, as RFM's
-        feats = user_features(ev, orders=orders, buy_events=(), returns=ctx.cfg.rfm.returns)
-        users = ctx.df("users") if ctx.has("users") else None
-        pref = preferred_values(ev, column="category")
-        mem = {name: load_source(ctx, name) for name in SOURCES}
-        problems = getattr(ctx, "upstream_problems", None) or {}
-        sources = {"users table": users is not None, **{k: v is not None for k, v in mem.items()}}
+            raise ReportUnavailable(i18n.t("unavailable.no_events"))
+        base, sources, problems, purchases = campaign_profile(ctx)
+        specs = {k: v for k, v in ctx.cfg.tags.items() if v is not None}
+        tagged, flags = tg.evaluate_tags(base, specs, ctx.cfg.audiences, con=ctx.con)
         return cls(
-            table=profile_table(feats, users=users, preferred=pref, memberships=mem),
+            table=base.merge(tagged, on="user_id", how="left"),
             sources=sources,
-            source_problems={k: problems.get(k, "reason not recorded") for k, v in mem.items() if v is None},
-            purchases=purchases or "",
+            source_problems=problems,
+            purchases=purchases,
             privacy=ctx.cfg.privacy,
+            tag_specs=specs,
+            audience_specs=dict(ctx.cfg.audiences),
+            tagged=tagged,
+            tag_table=tg.tag_summary(tagged, specs),
+            overlap=tg.tag_overlap(tagged, specs),
+            effects=tg.tag_effects(base, tagged, specs),
+            audience_flags=flags,
+            audience_table=tg.audience_summary(flags, ctx.cfg.audiences, folder=AUDIENCE_PREFIX),
         )
 
     def to_results(self) -> dict:
@@ -204,38 +103,49 @@ class ProfileReport(Report):
         t = self.table
         tags = ("activity_level", "active_hours", "price_band", "rfm_segment", "cluster_name", "churn_risk_band")
         dist = {c: t[c].value_counts(dropna=True).to_dict() for c in tags if c in t and t[c].notna().any()}
-        return self._results(users=int(len(t)), columns=list(t.columns), sources=self.sources, distributions=dist)
+        tag_res = {
+            name: {"kind": d["kind"].iat[0], "values": dict(zip(d["value"], d["users"].astype(int)))}
+            for name, d in (self.tag_table.groupby("tag", sort=False) if len(self.tag_table) else [])
+        }
+        aud = {r.audience: int(r.users) for r in self.audience_table.itertuples()}
+        return self._results(
+            users=int(len(t)),
+            columns=list(t.columns),
+            sources=self.sources,
+            distributions=dist,
+            tags=tag_res,
+            audiences=aud,
+        )
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers; every source not joined is named with the reason."""
         from .fmt import fmt_int, fmt_pct
 
+        tt = i18n.t
+        sep = "、" if i18n.current_language() == "zh" else ", "
         t = self.table
-        out = [f"{fmt_int(len(t))} 位用户的画像表 profile rows, {len(t.columns)} 列 columns."]
-        used = [k for k, v in self.sources.items() if v]
-        line = f"已合并 joined: {', '.join(used) or '—'}"
+        out = [tt("user_profile.rows", users=fmt_int(len(t)), columns=len(t.columns))]
+        used = [_source_label(k) for k, v in self.sources.items() if v]
+        line = tt("user_profile.joined", sources=sep.join(used) or "—")
         if not self.sources.get("users table", True):
-            line += "; 没有用户表 no users table (no channel, city, age, gender)"
-        out.append(line + ".")
+            line += tt("user_profile.no_users_table")
+        out.append(line + ("。" if i18n.current_language() == "zh" else "."))
         for name, why in self.source_problems.items():
             cols = ", ".join(SOURCES[name][1].values())
-            out.append(
-                f"{_SOURCE_LABELS[name]} {name}: not available ({why.rstrip('.')}); 这些列为空 "
-                f"these columns are empty: {cols}."
-            )
-        if "activity_level" in t:
-            hi = (t["activity_level"] == "高活跃 high").mean()
-            out.append(
-                f"高活跃用户 highly active users: {fmt_pct(hi)}; 买过的用户 buyers{_purchases_note(self.purchases)}: "
-                f"{fmt_pct(t['buyer'].mean())}."
-            )
+            why_text = upstream_why(name, why)
+            out.append(tt("user_profile.source_missing", source=_source_label(name), why=why_text, columns=cols))
+        buyers = tt("user_profile.buyers", how=_purchases_note(self.purchases), share=fmt_pct(t["buyer"].mean()))
+        if "activity_level" in t:  # a default tag (params/_defaults.yaml): its highest label is the last one
+            spec = self.tag_specs.get("activity_level")
+            top_label = (list(getattr(spec, "labels", None) or []) or [None])[-1]
+            hi = (t["activity_level"] == top_label).mean()
+            buyers = tt("user_profile.highly_active", share=fmt_pct(hi)) + buyers
+        out.append(buyers)
         if "preferred_category" in t and t["preferred_category"].notna().any():
             top = t["preferred_category"].value_counts().head(3)
-            out.append(
-                "最常偏好的品类 most preferred categories: "
-                + ", ".join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
-                + "."
-            )
+            cats = sep.join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
+            out.append(tt("user_profile.top_categories", categories=cats))
+        out += _tag_findings(self)
         return out
 
     def headline(self) -> list[dict]:
@@ -243,17 +153,31 @@ class ProfileReport(Report):
         from .fmt import fmt_int
         from .report import headline
 
-        return [headline("profiled users 画像用户", int(len(self.table)), fmt_int(len(self.table)))]
+        out = [headline(i18n.t("user_profile.h_users"), int(len(self.table)), fmt_int(len(self.table)))]
+        for r in self.audience_table.itertuples():  # audience sizes on the index
+            out.append(headline(i18n.t("user_profile.h_audience", audience=r.audience), int(r.users), fmt_int(r.users)))
+        return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``table``: the whole profile table (without ``privacy.hide_columns`` unless ``hide_in_files`` is false)."""
-        return {"table": file_frame(self.table, self.privacy)}
+        return {
+            "table": file_frame(self.table, self.privacy),
+            "tags": self.tagged,
+            "tag_summary": self.tag_table,
+            "tag_overlap": self.overlap,
+            "tag_effects": self.effects,
+            "audiences": self.audience_table,
+        }
 
     def export(self, ctx) -> list[Path]:
-        """Write ``results/user_profile.parquet`` (the CSV is one of :meth:`tables`); return its path."""
+        """Write ``results/user_profile.parquet`` (the CSV is one of :meth:`tables`) and one CSV of user ids per
+        audience, ``results/user_profile_audience_<audience>.csv``; return their paths."""
+        from .tags import write_audiences
+
         p = ctx.paths.file("results/user_profile.parquet")
         file_frame(self.table, self.privacy).to_parquet(p, index=False)
-        return [p]
+        aud = write_audiences(self.audience_flags, self.audience_specs, ctx.paths.results, prefix=AUDIENCE_PREFIX)
+        return [p, *aud]
 
     def _show(self, part: str):
         from .fmt import style_table
@@ -271,26 +195,87 @@ class ProfileReport(Report):
                     "review_positive_share",
                 ],
             )
+        if part != "tags":
+            return _show_tag_tables(self, part)
         import matplotlib.pyplot as plt  # "tags"
 
-        tags = ("activity_level", "active_hours", "price_band", "rfm_segment")
+        label_tags = [k for k, v in self.tag_specs.items() if v.kind in ("bucket", "group")][:5]
+        tags = (*label_tags, "rfm_segment")
         cols = [c for c in tags if c in t and t[c].notna().any()]
-        fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 4))
-        axes = np.atleast_1d(axes)
+        ncol = min(2, len(cols))  # two per row, 10 in wide: text stays >= 8 px on the page (helpers/charts.py)
+        nrow = int(np.ceil(len(cols) / max(ncol, 1)))
+        fig, axes = plt.subplots(max(nrow, 1), max(ncol, 1), figsize=(10, 3.4 * max(nrow, 1)), squeeze=False)
+        axes = axes.ravel()
+        for ax in axes[len(cols) :]:
+            ax.set_visible(False)
         for ax, c in zip(axes, cols):
             vc = t[c].value_counts()
             ax.barh(range(len(vc))[::-1], vc.to_numpy(), color="C0")
-            ax.set_yticks(range(len(vc))[::-1], vc.index.astype(str), fontsize=8)
+            ax.set_yticks(range(len(vc))[::-1], vc.index.astype(str), fontsize=9)
             ax.set_title(c)
-            ax.set_xlabel("用户数 users")
-            ax.set_ylabel("标签 tag")
-        fig.suptitle("画像标签分布 Profile tags")
+            ax.set_xlabel(i18n.t("user_profile.users_axis"))
+            ax.set_ylabel(i18n.t("user_profile.tag_axis"))
+        fig.suptitle(i18n.t("user_profile.tags_title"))
         return fig
+
+
+def _tag_findings(rep: ProfileReport) -> list[str]:
+    """The findings about the declared tags and the audiences (their sizes)."""
+    from .fmt import fmt_int, fmt_pct
+
+    out = []
+    if len(rep.tag_specs):
+        out.append(i18n.t("user_profile.tags_declared", n=len(rep.tag_specs)))
+    for r in rep.audience_table.itertuples():
+        out.append(i18n.t("user_profile.audience", audience=r.audience, users=fmt_int(r.users), share=fmt_pct(r.share)))
+    return out
+
+
+def _show_tag_tables(rep: ProfileReport, part: str):
+    """The tables of the parts ``tag_rules``, ``tag_overlap``, ``tag_effects``, ``audiences``."""
+    from IPython.display import Markdown
+
+    from .fmt import style_table
+
+    if part == "tag_rules":
+        if rep.tag_table.empty:
+            return Markdown(i18n.t("user_profile.no_tags"))
+        return style_table(rep.tag_table, int_cols=["users"], pct_cols=["share"])
+    if part == "tag_overlap":
+        if rep.overlap.empty:
+            return Markdown(i18n.t("user_profile.no_overlap"))
+        return style_table(
+            rep.overlap.sort_values("jaccard", ascending=False).head(30),
+            int_cols=["users_a", "users_b", "both"],
+            pct_cols=["share_of_a", "jaccard"],
+        )
+    if part == "tag_effects":
+        if rep.effects.empty:
+            return Markdown(i18n.t("user_profile.no_tags"))
+        pct = [f"{m}_{s}" for m in ("conversion", "returning") for s in ("with", "without", "diff")]
+        return style_table(
+            rep.effects,
+            int_cols=["users_with", "users_without"],
+            pct_cols=pct,
+            num_cols=["spend_with", "spend_without", "spend_diff"],
+        )
+    if rep.audience_table.empty:  # "audiences"
+        return Markdown(i18n.t("user_profile.no_audiences"))
+    return style_table(rep.audience_table, int_cols=["users"], pct_cols=["share"])
 
 
 def _purchases_note(purchases: str) -> str:
     """How the findings name the purchase definition: `` (orders table)`` or `` (events [buy, pay])``."""
-    return "" if not purchases else " (orders table)" if purchases == "orders" else f" ({purchases})"
+    if not purchases:
+        return ""
+    if purchases == "orders":
+        return i18n.t("user_profile.buyers_orders")
+    return i18n.t("user_profile.buyers_events", events=purchases.removeprefix("events").strip())
+
+
+def _source_label(source: str) -> str:
+    """How the findings name a profile source (``users table``, ``rfm``, ``clustering``, ...)."""
+    return i18n.label(f"user_profile.source_{source.split()[0]}", source)
 
 
 def run_user_profile(ctx) -> ProfileReport | Unavailable:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.base import Unavailable, inputs_fingerprint
 from helpers.campaign import open_campaign
 from helpers.churn import (
@@ -181,7 +182,7 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     ctx = churn_ctx
     rep = ChurnReport.run(ctx)
     assert rep.available and "rfm_segment" not in rep.at_risk
-    assert any(f.startswith("名单没有 RFM 分群") and "the rfm report has not run" in f for f in rep.findings())
+    assert any(f.startswith("名单没有 RFM 分群") and "rfm 报告还没有运行" in f for f in rep.findings())
     res = rep.to_results()
     assert set(res) == {"available", "reason", *ChurnReport.result_keys} and res["scored_users"] == len(rep.at_risk)
     assert set(rep.tables()) == {"at_risk", "lift"} and ChurnReport.reads == ("rfm",)
@@ -209,6 +210,9 @@ def test_unavailable_without_events(tmp_path):
     rep = run_churn(open_campaign("demo", reports_dir=str(tmp_path), theme=False))
     assert isinstance(rep, Unavailable) and not rep.available
     assert set(rep.to_results()) == {"available", "reason", *ChurnReport.result_keys}
-    assert rep.findings()[0] == "无法建模 No churn model: 这个活动没有事件表 the campaign has no events table."
+    assert rep.findings()[0] == "无法建模：这个活动没有事件表。"
+    ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)  # sets the campaign's language (zh)
+    with i18n.language("en"):
+        assert run_churn(ctx).findings() == ["No churn model: the campaign has no events table."]
     with pytest.raises(UnknownPartError, match="metrics, roc"):
         rep.show("bogus")

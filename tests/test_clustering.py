@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from helpers import i18n
 from helpers.clustering import (
     ClusteringReport,
     choose_k,
@@ -60,11 +61,14 @@ def test_naming_rule():
         }
     )
     names = name_clusters(prof, cols)
-    assert names[0] == "高 pv 次数 count · 低 buy 次数 count"
-    assert names[1].startswith("高 buy 次数 count")
+    assert names[0] == "高 pv 次数 · 低 buy 次数"
+    assert names[1].startswith("高 buy 次数")
     assert names[2].startswith("高 距最后一次行为天数")
+    with i18n.language("en"):  # the names follow the campaign's language
+        assert name_clusters(prof, cols)[0] == "high pv count · low buy count"
+        assert name_clusters(prof, cols)[2].startswith("high days since last event")
     weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_days_since_last_event=0.1)
-    assert set(name_clusters(weak, cols).values()) == {"普通用户 typical users"}
+    assert set(name_clusters(weak, cols).values()) == {"普通用户"}
 
 
 def test_profiles_by_hand():
@@ -129,11 +133,11 @@ def test_report_membership_parts_and_unavailable_twin():
         rep.show("bogus")
     with pytest.raises(MissingColumnError, match="n_cart"):
         run_clustering(_Ctx({"events": ev}, features=["n_pv", "n_cart"]))
-    for ctx, why in ((_Ctx({}), "no events table"), (_Ctx({"events": ev.head(30)}), "too few users")):
+    for ctx, why in ((_Ctx({}), "没有事件表"), (_Ctx({"events": ev.head(30)}), "太少，无法聚类")):
         none = run_clustering(ctx)
         assert isinstance(none, Unavailable) and not none.available
         assert set(none.to_results()) == {"available", "reason", *ClusteringReport.result_keys}
-        assert why in none.findings()[0] and none.findings()[0].startswith("无法聚类 No clustering")
+        assert why in none.findings()[0] and none.findings()[0].startswith("无法聚类：")
         assert none.tables() == {}
         with pytest.raises(UnknownPartError):
             none.show("bogus")

@@ -9,6 +9,7 @@ import re
 import pytest
 import yaml
 
+from helpers import i18n
 from helpers.base import Report, Unavailable, report_table
 from helpers.errors import DependencyCycleError, StaleResultsError, UnknownPartError, UnknownReportError
 from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order, run_report, save_report
@@ -98,7 +99,7 @@ def test_unavailable_twin(name):
     assert res["available"] is False and res["reason"] == "数据不足 not enough data"
     assert all(res[k] is None for k in cls.result_keys)
     assert "not enough data" in twin.findings()[0] and twin.findings()[0].startswith(cls.unavailable_label)
-    assert twin.tables() == {} and twin.headline()[0]["text"] == "n/a"
+    assert twin.tables() == {} and twin.headline()[0]["text"] == i18n.t("unavailable.value")
     with pytest.raises(UnknownPartError) as e:
         twin.show("no_such_part")
     assert e.value.parts == list(cls.parts)

@@ -105,3 +105,48 @@ def test_interval_table_with_missing_group_values():
     assert out.loc["(空 none)", "users"] == 2 and out.loc["(空 none)", "converted_share"] == 0.5
     assert out.loc["(空 none)", "p50"] == 5.0 and out.loc["iOS", "p50"] == 2.0
     assert out.loc["all", "users"] == 3 and out.loc["all", "converted_share"] == 2 / 3
+
+
+def test_interval_box_plot_per_group():
+    """The trends `intervals` part draws one box per group with a converted user: P25-P75, P50, whiskers P10/P90."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.trends import plot_interval_boxes
+
+    tab = interval_table(EV, from_event="view", to_event="pay", group_col="platform")
+    conv = tab.dropna(subset=["p50"])
+    ax = plot_interval_boxes(tab)
+    assert [x.get_text() for x in ax.get_yticklabels()] == conv["group"].astype(str).tolist()
+    lo, hi = ax.get_xlim()
+    assert lo <= conv["p10"].min() and hi >= conv["p90"].max()  # the whiskers are drawn
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_equals_duckdb():
+    """Both tables from a Spark table equal the same tables from the pandas/DuckDB events (tiny data)."""
+    from .test_spark import _why_no_spark
+
+    why = _why_no_spark()
+    if why:
+        pytest.skip(why)
+    import ibis
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    con = ibis.pyspark.connect(session)
+    session.createDataFrame(EV).createOrReplaceTempView("distribution_events")  # no table files written
+    t = con.table("distribution_events")
+    for kw in ({"event": "view"}, {"measure": "days", "group_col": "platform"}, {"measure": "amount", "event": "pay"}):
+        pd.testing.assert_frame_equal(
+            frequency_distribution(t, **kw), frequency_distribution(EV, **kw), check_exact=False, rtol=1e-9
+        )
+    for kw in ({}, {"group_col": "platform", "window_hours": 24}):
+        pd.testing.assert_frame_equal(
+            interval_table(t, from_event="view", to_event="pay", **kw),
+            interval_table(EV, from_event="view", to_event="pay", **kw),
+            check_exact=False,
+            rtol=1e-9,
+        )

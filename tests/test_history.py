@@ -152,12 +152,12 @@ def test_index_shows_changes(tmp_path, write_params):
     archive_run(root, "run-20240102-000000-bbbbbb")
     st = [{"notebook": "rfm", "status": "ok", "error": None, "seconds": 1.0, "run_id": "run-b"}]
     page = write_index(root, cfg, st, run_id="run-20240102-000000-bbbbbb").read_text(encoding="utf-8")
-    assert "(-12.0 % 较上次 vs last run)" in page
-    assert "What changed" in page and "¥1,000 → <b class='num'>¥880</b> (-12.0 %)" in page
+    assert "(-12.0 %，较上次)" in page
+    assert "与上次运行相比" in page and "¥1,000 → <b class='ubk-num'>¥880</b> (-12.0 %)" in page
     assert "users: 50 → " not in page  # unchanged numbers are not listed under what changed
-    assert "last 7d until yesterday" in page and "2024-04-10 – 2024-04-16" in page
+    assert "最近 7 天，截至昨天" in page and "2024-04-10 至 2024-04-16" in page
     first = write_index(root, cfg, st).read_text(encoding="utf-8")  # no run id: no comparison
-    assert "What changed" not in first
+    assert "与上次运行相比" not in first
 
 
 @pytest.mark.e2e
@@ -195,7 +195,7 @@ def test_run_twice_with_one_input_changed(tmp_path, write_params):
             assert a["label"] not in changed.index
     assert len(changed) >= 1, comp.table
     index = (root / "index.html").read_text(encoding="utf-8")
-    assert "What changed" in index and "较上次 vs last run" in index
+    assert "与上次运行相比" in index and "较上次" in index
     cli = [sys.executable, "-m", "helpers", "compare", "--reports-dir", str(tmp_path / "reports"), "hist"]
     r = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
@@ -217,4 +217,11 @@ def test_page_header_shows_the_relative_spec(write_params, tmp_path, monkeypatch
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
     cfg = load_params(_campaign(write_params, tmp_path, "{last_full: week}"), today=WED)
     show_header(types.SimpleNamespace(cfg=cfg), "Trends")
-    assert "2024-04-08 – 2024-04-14 (UTC; last full week until yesterday)" in shown[0]
+    assert "2024-04-08 至 2024-04-14（UTC；上一个完整自然周，截至昨天）" in shown[0]  # the zh default
+    from helpers.i18n import language
+    from helpers.periods import period_words
+
+    with language("en"):
+        assert period_words("last full week until yesterday") == "last full week until yesterday"
+        assert period_words("last 28d until 2024-04-30") == "last 28 days until 2024-04-30"
+    assert period_words("last 4w until yesterday") == "最近 4 周，截至昨天"

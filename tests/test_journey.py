@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.funnel import funnel_users
 from helpers.journey import EXIT, next_after_dropoff, sessionize, top_paths, transition_counts, transition_matrix
 
@@ -69,7 +70,7 @@ def test_next_event_after_dropping_out():
     fu = funnel_users(ev, ["a", "b", "c"], window_hours=24)
     d = next_after_dropoff(ev, fu, ["a", "b", "c"])
     got = {(r.dropped_after, r.next_event): r.users for r in d.itertuples()}
-    assert got == {("a", "x"): 1, ("a", "(无后续行为 no further activity)"): 1, ("b", "y"): 1}
+    assert got == {("a", "x"): 1, ("a", "(no further activity)"): 1, ("b", "y"): 1}
 
 
 # ------------------------------------------------------------------------------------------- the report
@@ -104,9 +105,9 @@ def test_report_from_a_fake_campaign():
     assert (out["start_event"], out["end_event"]) == ("a", "c")
     assert {r["path"]: r["sessions"] for r in out["paths_after_start"]} == {"a → b → c": 1, "a → c": 1, "a → b": 1}
     assert out["after_dropoff"] == [
-        {"dropped_after": "b", "next_event": "(无后续行为 no further activity)", "users": 1, "share": 1.0}
+        {"dropped_after": "b", "next_event": "(no further activity)", "users": 1, "share": 1.0}
     ]
-    assert rep.findings()[0].startswith("3 个会话 sessions")
+    assert rep.findings()[0].startswith("3 个会话")
     assert set(rep.tables()) == {"transitions"} and rep.tables()["transitions"]["transitions"].sum() == 7
     for part in PathsReport.parts:
         rep.show(part)
@@ -117,14 +118,15 @@ def test_report_unavailable_and_unknown_part():
     from helpers.journey import PathsReport
 
     for ctx, why in (
-        (_Ctx({}), "这个活动没有事件表 the campaign has no events table"),
+        (_Ctx({}), "the campaign has no events table"),
         (_Ctx({"events": LOG[LOG.event == "a"]}), "paths need at least two event types; the data has: a"),
     ):
-        rep = PathsReport.run(ctx)
+        with i18n.language("en"):
+            rep = PathsReport.run(ctx)
         assert not rep.available and why in rep.reason
         assert set(rep.to_results()) == {"available", "reason", *PathsReport.result_keys}
         assert rep.to_results()["sessions"] is None and rep.tables() == {}
-        assert rep.findings() == [f"无法做路径分析 No path analysis: {rep.reason}."]
+        assert rep.reason in rep.findings()[0]
         rep.show("matrix")
         with pytest.raises(UnknownPartError):
             rep.show("bogus")
@@ -156,5 +158,5 @@ def test_pages_show_display_names_results_keep_machine_names():
         display={"view": "浏览商品", "cart": "加入购物车"},
     )
     f = " ".join(rep.findings())
-    assert "浏览商品 → 加入购物车" in f and "top path after 浏览商品" in f
+    assert "浏览商品 → 加入购物车" in f and "浏览商品 之后最常见的路径" in f
     assert rep.to_results()["paths_after_start"] == [{"path": "view → cart", "sessions": 3, "share": 0.75}]

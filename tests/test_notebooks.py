@@ -2,6 +2,8 @@
 outputs committed, thin code cells (no def/class), and the campaign loaded through the package."""
 
 import ast
+import html
+import re
 
 import nbformat
 import pytest
@@ -37,3 +39,83 @@ def test_notebook_house_rules(path):
         )
         assert len(c.source.splitlines()) <= 8, f"code cell too long, move logic to helpers/: {c.source[:60]}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+# ------------------------------------------------------------------------------------------------ one language
+CJK = re.compile(r"[\u3400-\u9fff]")
+ENGLISH_RUN = re.compile(r"\b[A-Za-z][A-Za-z'-]*(?: [A-Za-z][A-Za-z'-]*){2,}\b")
+LANG_TAGS = ("lang-zh", "lang-en")
+
+
+def _prose(md: str) -> str:
+    """A Markdown cell's text without code spans and link targets (code names stay English in both languages)."""
+    return re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`]*`", "", md))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_comes_in_zh_en_pairs(path):
+    """Each Markdown cell is in one language: a ``lang-zh`` cell followed by its ``lang-en`` twin (the page
+    keeps the campaign language's; helpers.report.notebook_to_html)."""
+    cells = nbformat.read(path, as_version=4).cells
+    md = [i for i, c in enumerate(cells) if c.cell_type == "markdown"]
+    assert md, "a notebook explains its parts in Markdown"
+    for i in md:
+        tags = [t for t in cells[i].metadata.get("tags", []) if t in LANG_TAGS]
+        assert len(tags) == 1, f"Markdown cell {i} needs exactly one of {LANG_TAGS}: {cells[i].source[:60]!r}"
+    for i in md:
+        c = cells[i]
+        if "lang-zh" in c.metadata["tags"]:
+            twin = cells[i + 1] if i + 1 < len(cells) else None
+            assert twin is not None and twin.cell_type == "markdown" and "lang-en" in twin.metadata["tags"], (
+                f"cell {i}: a lang-zh cell is followed by its lang-en twin"
+            )
+            level = re.match(r"#*", c.source).group(0)
+            assert re.match(r"#*", twin.source).group(0) == level, f"cell {i}: the twins have one heading level"
+            runs = ENGLISH_RUN.findall(_prose(c.source))
+            assert not runs, f"cell {i}: English words in the Chinese text: {runs}"
+            assert CJK.search(c.source), f"cell {i}: the lang-zh cell is Chinese"
+        else:
+            prev = cells[i - 1]
+            assert prev.cell_type == "markdown" and "lang-zh" in prev.metadata.get("tags", []), (
+                f"cell {i}: a lang-en cell follows its lang-zh twin"
+            )
+            assert not CJK.search(_prose(c.source)), f"cell {i}: Chinese in the English text: {c.source[:80]!r}"
+
+
+def _tiny_executed_notebook(path):
+    nb = nbformat.v4.new_notebook()
+    zh = nbformat.v4.new_markdown_cell("## 漏斗\n\n每个用户只计一次。", metadata={"tags": ["lang-zh"]})
+    en = nbformat.v4.new_markdown_cell("## The funnel\n\nEach user counts once.", metadata={"tags": ["lang-en"]})
+    code = nbformat.v4.new_code_cell("print(42)", execution_count=1)
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="output 4242\n")]
+    nb.cells = [zh, en, code]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_html_keeps_only_the_campaign_language(tmp_path, lang):
+    from helpers.report import notebook_to_html
+
+    nb = _tiny_executed_notebook(tmp_path / "tiny.ipynb")
+    page = notebook_to_html(nb, tmp_path / "tiny.html", page={"language": lang}).read_text(encoding="utf-8")
+    assert "output 4242" in page, "cells without a language tag are kept"
+    assert ("每个用户只计一次" in page) == (lang == "zh")
+    assert ("Each user counts once" in page) == (lang == "en")
+    # the argument wins over the page's language
+    other = "en" if lang == "zh" else "zh"
+    page = notebook_to_html(nb, tmp_path / "tiny2.html", page={"language": lang}, language=other)
+    assert ("Each user counts once" in page.read_text(encoding="utf-8")) == (other == "en")
+
+
+def test_a_real_notebook_renders_in_one_language(tmp_path):
+    from helpers.report import notebook_to_html
+
+    path = ROOT / "notebooks" / "trends.ipynb"
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+    heads = {t: [c.source.splitlines()[0].lstrip("# ") for c in cells if t in c.metadata["tags"]] for t in LANG_TAGS}
+    for lang, keep, drop in (("zh", "lang-zh", "lang-en"), ("en", "lang-en", "lang-zh")):
+        out = notebook_to_html(path, tmp_path / "trends.html", language=lang).read_text(encoding="utf-8")
+        out = html.unescape(out)
+        assert all(h in out for h in heads[keep]), lang
+        assert not any(h in out for h in heads[drop]), lang

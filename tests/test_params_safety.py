@@ -75,7 +75,7 @@ def test_the_engine_cannot_read_outside_even_if_an_expression_got_through(tmp_pa
     cfg = load_params(p)
     # skip validate's and ingest's checks, as a bug in them would: the locked engine still refuses
     cfg.spec("events").derive = {"channel": f"(SELECT content FROM read_text('{outside}'))"}
-    monkeypatch.setattr("helpers.ingest._check_derive_columns", lambda *a, **k: None)
+    monkeypatch.setattr("helpers.cleaning._check_derive_columns", lambda *a, **k: None)
     with pytest.raises(IngestError, match="(?i)permission|disabled by configuration"):
         ingest_campaign(cfg, campaign_paths("s", tmp_path / "r"), progress=False)
     # the same connection setup, directly: the inputs and the campaign folder only, configuration locked

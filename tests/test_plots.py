@@ -304,7 +304,10 @@ NAN = float("nan")
     ],
 )
 def test_formats(fn, value, expected):
-    assert fn(value) == expected
+    from helpers import i18n
+
+    with i18n.language("en"):  # units of durations follow the language ("30 分钟" in Chinese)
+        assert fn(value) == expected
 
 
 def test_format_options():

@@ -388,7 +388,11 @@ def test_demo_run_with_pseudonyms_shows_no_raw_id(tmp_path, monkeypatch):
 
     # hidden columns: not on the profile page, not in the user-level files
     page = (root / "user_profile.html").read_text(encoding="utf-8")
-    assert re.search(r">\s*user_id\s*</th>", page) and not re.search(r">\s*(age|gender|city)\s*</th>", page)
+    from helpers.i18n import label
+
+    shown = {c: re.escape(label(f"col.{c}", c, lang="zh")) for c in ("user_id", "age", "gender", "city")}
+    assert re.search(rf">\s*{shown['user_id']}\s*</th>", page)
+    assert not re.search(rf">\s*({shown['age']}|{shown['gender']}|{shown['city']}|age|gender|city)\s*</th>", page)
     assert not {"age", "gender", "city"} & set(pd.read_csv(root / "results" / "user_profile_table.csv").columns)
     assert not {"age", "gender", "city"} & set(pd.read_parquet(root / "results" / "user_profile.parquet").columns)
 

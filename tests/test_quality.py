@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.ingest import TableReport
 from helpers.quality import (
     daily_activity,
@@ -82,8 +83,15 @@ def test_summary_reasons_findings():
     r = reason_table(reps)
     assert r.reason.tolist() == ["duplicate", "out_of_period"] and r.share_of_input.tolist() == [0.3, 0.2]
     f = ingest_findings(reps, timezone="Asia/Shanghai")
-    assert "保留 5 行 (50.0%)" in f[0] and "duplicate 3" in f[1] and "Asia/Shanghai" in f[-1]
+    assert "保留 5 行（50.0%）" in f[0] and "duplicate 3" in f[1] and "Asia/Shanghai" in f[-1]
     h = {x["label"]: x for x in ingest_headline(reps)}
-    assert h["events quarantined 隔离比例"]["text"] == "50.0%"
+    assert h["events 隔离比例"]["text"] == "50.0%"
+    with i18n.language("en"):
+        f = ingest_findings(reps, timezone="Asia/Shanghai")
+        assert (
+            f[0] == "**events**: 10 rows in, 5 clean (50.0%), 3 users, 2024-01-01 to 2024-01-04."
+            and f[-1] == "All times are Asia/Shanghai local time."
+        )
+        assert "events quarantined" in {x["label"] for x in ingest_headline(reps)}
     assert main_table(reps) == "events" and key_column("orders") == "item_id"
     assert quarantine_sample(reps["events"]).empty

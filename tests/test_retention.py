@@ -178,21 +178,23 @@ def test_report_from_a_fake_campaign():
     assert [c["size"] for c in out["cohorts"]] == [2, 1]
     assert out["cohorts"][0]["retained"] == [2, 1, 1, 1] and out["cohorts"][1]["retained"] == [1, 0, 0, None]
     assert out["day1_retention"]["rate"] == pytest.approx(1 / 3) and out["day1_retention"]["cohorts"] == 2
-    assert rep.findings()[0].startswith("次日留存 day-1 retention: **33.3%**")
+    assert rep.findings()[0].startswith("次日留存：**33.3%**")
     assert set(rep.tables()) == set(RetentionReport.table_names)
     for part in RetentionReport.parts:
         rep.show(part)
 
 
 def test_report_unavailable_without_events():
+    from helpers import i18n
     from helpers.errors import UnknownPartError
     from helpers.retention import RetentionReport
 
     for ctx, why in (
-        (_Ctx({}), "这个活动没有事件表 the campaign has no events table"),
+        (_Ctx({}), "the campaign has no events table"),
         (_Ctx({"events": LOG.iloc[:0]}), "the events table has no rows in the period 2024-01-01"),
     ):
-        rep = RetentionReport.run(ctx)
+        with i18n.language("en"):
+            rep = RetentionReport.run(ctx)
         assert not rep.available and why in rep.reason
         assert set(rep.to_results()) == {"available", "reason", *RetentionReport.result_keys}
         assert rep.to_results()["reason"] == rep.reason and rep.to_results()["cohorts"] is None

@@ -380,7 +380,11 @@ def test_demo_run_is_quiet_and_its_pages_hold_no_machine_paths_or_reprs(demo_run
         assert noise not in terminal, f"terminal shows {noise!r}:\n{terminal}"
     assert re.search(r"\[\s+ok\] user_profile", terminal)
     pages = sorted(root.glob("*.html"))
-    assert len(pages) == 12, [p.name for p in pages]  # the index and eleven reports (data_quality: the demo has a plan)
+    from helpers.registry import REPORTS
+
+    # the index and every report (data_quality too: the demo has a tracking plan)
+    missing = {"index.html", *(f"{n}.html" for n in REPORTS)} - {p.name for p in pages}
+    assert not missing, [p.name for p in pages]
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for bad in ("PosixPath", "WindowsPath", str(ROOT), str(root), str(root.resolve()), "/work/", "/tmp/"):
@@ -492,7 +496,7 @@ def test_unavailable_report_is_not_ok(demo_run, tmp_path):
     index = (root / "index.html").read_text(encoding="utf-8")
     row = re.search(r"<tr><td><a href='sentiment.html'>.*?</tr>", index, re.S).group(0)
     assert "class='unavailable'" in row and "class='why'" in row and "没有评论表" in row, row
-    assert "完成 ok" not in row
+    assert "class='ok'" not in row and "完成" not in row
     assert json.loads((root / ".state" / "runs.json").read_text())["sentiment"]["status"] == "unavailable"
 
 

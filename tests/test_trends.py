@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from helpers import i18n
 from helpers.sections import TrendsParams
 from helpers.stats import two_proportion_test
 from helpers.trend_metrics import formula_names, resolve_metrics
@@ -262,5 +263,6 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     text = " ".join(fits.findings())
     assert "2024-04-18 events" in text and "2024-04-06 orders" in text and "not reliable" not in text
     noisy = TrendsReport(**base, anomaly_checked=int(2 / ANOMALY_RELIABLE_SHARE) - 1)  # just over the share
-    text = " ".join(noisy.findings())
+    with i18n.language("en"):
+        text = " ".join(noisy.findings())
     assert "not reliable here: 2 of 39 metric-days" in text and "2024-04-18 events" not in text

@@ -15,7 +15,6 @@ from helpers.plots import set_theme
 from helpers.user_profile import (
     SOURCES,
     ProfileReport,
-    behaviour_tags,
     load_source,
     preferred_values,
     profile_table,
@@ -43,7 +42,12 @@ EV = pd.DataFrame(
 
 
 def test_tags():
-    t = behaviour_tags(FEATS).set_index("user_id")
+    """The default tags (params/_defaults.yaml, helpers/tags.py) on the profile of FEATS."""
+    from helpers.params import load_params
+    from helpers.tags import evaluate_tags
+
+    t = profile_table(FEATS).merge(evaluate_tags(profile_table(FEATS), load_params("demo").tags)[0], on="user_id")
+    t = t.set_index("user_id")
     assert t.loc["a", "activity_level"] == "中活跃 medium" and t.loc["c", "activity_level"] == "高活跃 high"
     assert t.loc["b", "activity_level"] == "低活跃 low"
     assert t["active_hours"].tolist() == ["上午 morning", "晚上 evening", "凌晨 night"]
@@ -96,7 +100,7 @@ def test_join_with_and_without_sources(tmp_path):
     assert t.loc["a", "rfm_segment"] == "Champions" and pd.isna(t.loc["b", "rfm_segment"])
     assert t.loc["b", "city"] == "上海" and pd.isna(t.loc["c", "city"])
     assert "churn_probability" in t and t["churn_probability"].isna().all()
-    assert t.loc["c", "price_band"] == "高价位 high"
+    assert t["median_price"].notna().all()  # price_band is a default tag now (tests/test_tags.py)
     assert len(t) == 3
 
 
@@ -117,17 +121,17 @@ def test_report_joins_current_sources_and_names_missing_ones(tmp_path):
     }
     assert rep.table.set_index("user_id").loc["a", "rfm_segment"] == "Champions"
     f = rep.findings()
-    assert any(x.startswith("聚类 clustering: not available (") and "has not run" in x for x in f), f
+    assert any(x.startswith("用户分群不可用（") and "clustering 报告还没有运行" in x for x in f), f
     res = rep.to_results()
     assert set(res) == {"available", "reason", *ProfileReport.result_keys} and res["sources"]["rfm"]
-    assert set(rep.tables()) == {"table"}
-    assert [p.name for p in rep.export(ctx)] == ["user_profile.parquet"]
+    assert set(rep.tables()) == set(ProfileReport.table_names)
+    assert [p.name for p in rep.export(ctx)][0] == "user_profile.parquet"  # then the audiences' CSVs
     assert len(pd.read_parquet(ctx.paths.results / "user_profile.parquet")) == 3
     with matplotlib.rc_context():  # the CJK chart theme, restored afterwards
         set_theme()
         for part in ProfileReport.parts:
             rep.show(part)
-    with pytest.raises(UnknownPartError, match="tags, sample"):
+    with pytest.raises(UnknownPartError, match="tags, tag_rules, tag_overlap, tag_effects, audiences, sample"):
         rep.show("bogus")
 
 
@@ -138,8 +142,9 @@ def test_stale_producer_is_refused(tmp_path):
     rep = ProfileReport.run(ctx)
     assert rep.available and rep.sources["rfm"] is False
     assert rep.table["rfm_segment"].isna().all()
-    why = [x for x in rep.findings() if x.startswith("RFM 分群 rfm: not available (")]
-    assert len(why) == 1 and "the clean events table(s) changed since it ran (run r0)" in why[0], rep.findings()
+    why = [x for x in rep.findings() if x.startswith("RFM 分群不可用（")]
+    assert len(why) == 1 and "rfm 报告的结果来自另一次运行或旧的数据" in why[0], rep.findings()
+    assert "the clean events table(s) changed since it ran (run r0)" in ctx.upstream_problems["rfm"]  # the detail
     assert "rfm" not in ctx.upstream_used
 
 
@@ -149,19 +154,20 @@ def test_batch_run_reads_only_its_own_run(tmp_path, monkeypatch):
     _write_producer(ctx, "rfm", "membership", RFM, inputs={}, run_id="run-1")
     rep = run_user_profile(ctx)
     assert rep.sources["rfm"] is False and rep.table["rfm_segment"].isna().all()
-    assert any("rfm: not available (" in x and "it comes from run run-1, not run-2" in x for x in rep.findings())
+    assert any(x.startswith("RFM 分群不可用（rfm 报告的结果来自另一次运行") for x in rep.findings())
+    assert "it comes from run run-1, not run-2" in ctx.upstream_problems["rfm"]
     _write_producer(ctx, "rfm", "membership", RFM, inputs={}, run_id="run-2")
     rep = run_user_profile(ctx)
     assert rep.sources["rfm"] is True and ctx.upstream_used["rfm"] == "run-2"
     assert rep.table.set_index("user_id").loc["c", "rfm_segment"] == "Lost"
-    assert not any(x.startswith("RFM 分群 rfm:") for x in rep.findings())
+    assert not any(x.startswith("RFM 分群不可用") for x in rep.findings())
 
 
 def test_unavailable_without_events(tmp_path):
     rep = run_user_profile(_ctx(tmp_path, events=False))
     assert isinstance(rep, Unavailable) and not rep.available
     assert set(rep.to_results()) == {"available", "reason", *ProfileReport.result_keys}
-    assert "no events table" in rep.findings()[0] and rep.findings()[0].startswith(ProfileReport.unavailable_label)
+    assert "没有事件表" in rep.findings()[0] and rep.findings()[0].startswith(ProfileReport.unavailable_label)
     assert rep.tables() == {}
     with pytest.raises(UnknownPartError):
         rep.show("bogus")
@@ -195,8 +201,8 @@ PURCHASE_ROWS = (
 @pytest.mark.parametrize(
     "orders, note",
     [
-        ("  orders: {derive_from: events, where_event: [purchase_done]}", "(orders table)"),
-        ("rfm: {buy_events: [purchase_done]}", "(events [purchase_done])"),
+        ("  orders: {derive_from: events, where_event: [purchase_done]}", "（按订单表）"),
+        ("rfm: {buy_events: [purchase_done]}", "（按事件 [purchase_done]）"),
     ],
 )
 def test_buyers_come_from_the_campaigns_purchase_definition(tmp_path, write_params, orders, note):
@@ -216,7 +222,7 @@ def test_buyers_come_from_the_campaigns_purchase_definition(tmp_path, write_para
     assert t["buyer"].to_dict() == {"u1": True, "u2": False, "u3": True, "u4": False}
     assert t["n_orders"].to_dict() == {"u1": 2, "u2": 0, "u3": 1, "u4": 0}
     assert t["spend"].to_dict() == {"u1": 150.0, "u2": 0.0, "u3": 30.0, "u4": 0.0}
-    assert any(f"买过的用户 buyers {note}: 50.0%." in x for x in rep.findings()), rep.findings()
+    assert any(f"买过的用户{note}：50.0%。" in x for x in rep.findings()), rep.findings()
     # RFM counts the same customers
     if ctx.has("orders"):
         customers = rfm_table(ctx.table("orders")).table["user_id"].tolist()

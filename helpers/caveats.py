@@ -1,0 +1,198 @@
+"""Caveats computed from the data, not written by hand: small samples drawn hollow with their interval, headlines
+that do not fit the data left out, and contradictions between a label and a model's probability flagged.
+
+- :func:`mark_small`: on a chart, points whose sample is below ``min_n`` (default :data:`SMALL_N`) are redrawn
+  hollow and faded with their 95 % interval (given, or Wilson from the rate and ``n``), with one legend entry.
+- :func:`day_n_caveat`: a note when day-7 retention is above day-1 (impossible for a steady product; it comes from
+  a short or small sample, or a campaign that brought users back), saying whether the intervals overlap.
+- :func:`fit_retention_headline`: day-N retention is a headline only when the cohorts are daily or weekly and
+  at least ``min_n`` users are behind it; otherwise the headline is period-1 retention of the report's cohorts.
+- :func:`segment_conflicts`: customers whose segment says "gone" while the model gives P(alive) >= 0.5 (or
+  "active" while P(alive) < 0.1), and :func:`segment_conflict_note` saying how many and why.
+
+Texts come from the message catalogue (``caveat.*`` in helpers/messages/caveats.yaml); docs/caveats.md has the
+rules and thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .i18n import t
+from .stats import wilson_interval
+
+__all__ = [
+    "ACTIVE_SEGMENTS",
+    "GONE_SEGMENTS",
+    "SMALL_N",
+    "day_n_caveat",
+    "fit_retention_headline",
+    "mark_small",
+    "rate_denominator",
+    "segment_conflict_note",
+    "segment_conflicts",
+]
+
+#: below this many users a rate is drawn hollow with its interval and left out of headlines
+SMALL_N = 30
+#: segments whose name says the customer is gone / still active (RFM named scheme and the 8-cell Chinese scheme)
+GONE_SEGMENTS: tuple[str, ...] = ("Lost", "Hibernating", "重要挽留客户", "一般挽留客户")
+ACTIVE_SEGMENTS: tuple[str, ...] = ("Champions", "Loyal", "重要价值客户")
+#: P(alive) at or above which a "gone" segment contradicts the model; below ACTIVE_FLOOR an "active" one does
+GONE_CEILING = 0.5
+ACTIVE_FLOOR = 0.1
+
+
+def mark_small(
+    ax: Any,
+    x: Sequence[Any],
+    y: Sequence[float],
+    n: Sequence[float],
+    min_n: int = SMALL_N,
+    *,
+    lo: Sequence[float] | None = None,
+    hi: Sequence[float] | None = None,
+    color: Any = None,
+) -> np.ndarray:
+    """Redraw the points of ``ax`` whose sample ``n`` is below ``min_n`` hollow and faded, with their 95 %
+    interval as an error bar (``lo``/``hi`` when given, else Wilson from ``y`` as a rate of ``n``); add one legend
+    entry per axes ("hollow: fewer than N users"). Returns the boolean mask of small points.
+
+    Call it after drawing the line or points (``color`` defaults to the colour of the last line drawn); it
+    (re)builds the legend, and a legend the caller builds after it keeps the entry."""
+    xs = np.asarray(list(x), dtype=object)
+    ys = np.asarray(y, dtype=float)
+    ns = np.asarray(n, dtype=float)
+    small = np.isfinite(ys) & (np.nan_to_num(ns, nan=0.0) < min_n)
+    if not small.any():
+        return small
+    if color is None:
+        lines = ax.get_lines()
+        color = lines[-1].get_color() if lines else "C0"
+    if lo is not None and hi is not None:
+        los, his = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    else:
+        iv = [wilson_interval(round(r * k), k) if k > 0 else (math.nan, math.nan) for r, k in zip(ys, ns)]
+        los, his = np.array([a for a, _ in iv], dtype=float), np.array([b for _, b in iv], dtype=float)
+    from matplotlib.colors import to_rgba
+
+    xm, ym = list(xs[small]), ys[small]
+    err = np.vstack([np.clip(ym - los[small], 0, None), np.clip(his[small] - ym, 0, None)])
+    err = np.nan_to_num(err, nan=0.0)
+    ax.errorbar(xm, ym, yerr=err, fmt="none", ecolor=color, alpha=0.45, capsize=2, zorder=2)
+    first = not getattr(ax, "_ubakit_small_marked", False)
+    ax.scatter(
+        xm,
+        ym,
+        s=40,
+        facecolors="white",
+        edgecolors=[to_rgba(color, 0.7)],
+        linewidths=1.2,
+        zorder=4,
+        label=t("caveat.small_legend", n=min_n) if first else None,
+    )
+    ax._ubakit_small_marked = True
+    if first:
+        ax.legend(fontsize="small")  # a legend built later by the caller replaces this one and keeps the entry
+    return small
+
+
+def rate_denominator(metric: Any) -> str | None:
+    """The denominator metric of a ``rate`` metric (helpers/trend_metrics.py ``Metric``, formula ``a / b``), whose
+    per-bucket value is the sample size of the rate; None for other kinds."""
+    if metric is None or getattr(metric, "kind", None) != "rate" or not getattr(metric, "formula", None):
+        return None
+    parts = str(metric.formula).split("/")
+    return parts[1].strip() if len(parts) == 2 and parts[1].strip().isidentifier() else None
+
+
+def day_n_caveat(day1: dict, day7: dict, *, min_n: int = SMALL_N) -> str | None:
+    """A caveat when day-7 retention is above day-1 (dicts of :func:`helpers.retention.day_n_retention`), or when
+    either rests on fewer than ``min_n`` users; None when neither holds."""
+    from .fmt import fmt_int, fmt_pct
+
+    r1, r7 = day1.get("rate", math.nan), day7.get("rate", math.nan)
+    if not (day1.get("cohorts") and day7.get("cohorts")) or not (np.isfinite(r1) and np.isfinite(r7)):
+        return None
+    if r7 > r1:
+        lo1, hi1 = wilson_interval(day1["retained"], day1["users"])
+        lo7, hi7 = wilson_interval(day7["retained"], day7["users"])
+        key = "caveat.day7_above_day1_overlap" if lo7 <= hi1 else "caveat.day7_above_day1"
+        return t(key, d1=fmt_pct(r1), d7=fmt_pct(r7), users1=fmt_int(day1["users"]), users7=fmt_int(day7["users"]))
+    small = [(k, d) for k, d in (("1", day1), ("7", day7)) if d["users"] < min_n]
+    if small:
+        k, d = small[-1]
+        return t("caveat.day_n_small", n=k, users=fmt_int(d["users"]), min_n=min_n)
+    return None
+
+
+def fit_retention_headline(
+    day_items: Sequence[dict],
+    *,
+    period: str,
+    day1: dict,
+    day7: dict,
+    curve: pd.DataFrame,
+    min_n: int = SMALL_N,
+) -> list[dict]:
+    """The retention headline: ``day_items`` (day-1 and day-7 items, in that order) kept only where they fit
+    the data (cohorts by day or week, and at least ``min_n`` users behind the rate); when the cohorts are monthly
+    or no day-N item is kept, period-1 retention of the cohorts (from ``curve``) is shown instead."""
+    from .fmt import fmt_pct
+
+    kept = []
+    if period in ("day", "week"):
+        kept = [it for it, d in zip(day_items, (day1, day7)) if d.get("cohorts") and d.get("users", 0) >= min_n]
+    if kept:
+        return list(kept)
+    name = t("caveat.period1_retention", unit=t(f"caveat.unit_{period}"))
+    row = curve[curve["n"] == 1] if "n" in curve else curve.iloc[0:0]
+    if len(row) and row["users"].iloc[0] >= min_n and np.isfinite(row["rate"].iloc[0]):
+        rate = float(row["rate"].iloc[0])
+        return [{"label": name, "value": rate, "text": fmt_pct(rate)}]  # the shape of helpers.report.headline
+    return [{"label": name, "value": None, "text": "n/a"}]
+
+
+def segment_conflicts(
+    table: pd.DataFrame, *, segment_col: str = "segment", p_col: str = "p_alive", repeat_col: str | None = None
+) -> pd.Series:
+    """Boolean per row: the segment name contradicts the model's P(alive) (a "gone" segment with P(alive) >=
+    :data:`GONE_CEILING`, or an "active" one below :data:`ACTIVE_FLOOR`). All False without both columns."""
+    if segment_col not in table or p_col not in table:
+        return pd.Series(False, index=table.index)
+    p = pd.to_numeric(table[p_col], errors="coerce")
+    seg = table[segment_col].astype(str)
+    return ((seg.isin(GONE_SEGMENTS) & (p >= GONE_CEILING)) | (seg.isin(ACTIVE_SEGMENTS) & (p < ACTIVE_FLOOR))).fillna(
+        False
+    )
+
+
+def segment_conflict_note(
+    table: pd.DataFrame, *, segment_col: str = "segment", p_col: str = "p_alive", one_time_col: str | None = None
+) -> str | None:
+    """A finding naming how many customers' segment contradicts their P(alive) and the most common cause (one-time
+    buyers, whom BG/NBD counts as alive, when ``one_time_col`` says so); None when there are none."""
+    from .fmt import fmt_int
+
+    flag = segment_conflicts(table, segment_col=segment_col, p_col=p_col)
+    k = int(flag.sum())
+    if not k:
+        return None
+    gone = int((flag & table[segment_col].astype(str).isin(GONE_SEGMENTS)).sum())
+    one = 0
+    if one_time_col and one_time_col in table:
+        one = int((flag & (pd.to_numeric(table[one_time_col], errors="coerce") <= 1)).sum())
+    return t(
+        "caveat.segment_conflict",
+        k=fmt_int(k),
+        gone=fmt_int(gone),
+        active=fmt_int(k - gone),
+        one_time=fmt_int(one),
+        ceiling=f"{GONE_CEILING:.0%}",
+        floor=f"{ACTIVE_FLOOR:.0%}",
+    )

@@ -1,0 +1,227 @@
+"""A/B experiment (实验分析): sample-ratio check, metric lifts with frequentist and Bayesian statistics, CUPED,
+always-valid sequential intervals, power and segments.
+
+Per-user values come from helpers.experiment_data (Ibis: DuckDB or Spark), statistics from helpers.abstats;
+docs/experiment.md has every rule and formula.
+
+Rules
+-----
+- SRM: chi-square of the analysed users per variant against the planned split; ``p < srm_alpha`` (0.001) fails
+  the check, and then the findings, the headline and every results row say the results are untrustworthy.
+- Each treatment variant is compared with the control: conversion by the two-proportion z-test (Beta-Binomial
+  chance to beat), other metrics by Welch's t-test (normal chance to beat), ratio metrics by a z-test on the
+  delta-method variance. Relative lifts get delta-method CIs. Holm adjusts the p-values across all
+  (metric, variant) rows.
+- CUPED (``cuped_days``): conversion, count and revenue metrics are adjusted by the same metric over the
+  ``cuped_days`` before each user's exposure (users without history: 0), theta pooled over all variants;
+  when that cuts the variance by at least ``CUPED_MIN_REDUCTION`` (1 %), the adjusted metric is tested with
+  Welch's t-test and normal Bayesian statistics (else the unadjusted one; the reduction is reported anyway).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from .base import Report, ReportUnavailable, Unavailable
+from .experiment_run import compute_experiment
+from .experiment_stats import (
+    CUPED_MIN_REDUCTION,
+    RESULT_COLS,
+    compare_one,
+    compare_variants,
+    power_table,
+    sequential_table,
+    srm_table,
+)
+from .i18n import localized, t
+
+__all__ = [
+    "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
+    "plot_sequential", "ExperimentReport", "run_experiment",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- chart
+def plot_sequential(seq: pd.DataFrame, metric: str, variant: str, *, ax=None, title: str | None = None):
+    """The difference over the days of the test with its fixed-horizon CI and its always-valid confidence
+    sequence (wider: valid at every daily look). Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    s = seq[(seq["metric"] == metric) & (seq["variant"] == variant)]
+    ax.fill_between(s["day"], s["cs_low"], s["cs_high"], color="C0", alpha=0.15, label=t("experiment.chart.cs"))
+    ax.fill_between(s["day"], s["fixed_low"], s["fixed_high"], color="C0", alpha=0.3, label=t("experiment.chart.fixed"))
+    ax.plot(s["day"], s["diff"], color="C0", marker="o", markersize=3, label=t("experiment.chart.diff"))
+    ax.axhline(0, color="0.4", linewidth=0.8)
+    ax.legend(fontsize="small")
+    ax.set_title(title or t("experiment.chart.title", metric=metric, variant=variant))
+    ax.set_xlabel(t("experiment.chart.day"))
+    ax.get_figure().autofmt_xdate()
+    return ax
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass(repr=False)
+class ExperimentReport(Report):
+    """The experiment report. Frames: ``srm`` (users per variant vs plan), ``results`` (metric x variant),
+    ``sequential`` (per day), ``segments`` (per segment, or None), ``power``; ``users`` holds the analysed
+    users' per-user values (kept in memory, not written)."""
+
+    name: ClassVar[str] = "experiment"
+    title: ClassVar[str] = localized("experiment.title")
+    parts: ClassVar[tuple[str, ...]] = ("srm", "results", "sequential", "segments", "power")
+    table_names: ClassVar[tuple[str, ...]] = ("srm", "results", "sequential", "segments", "power")
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "experiment", "control", "variants", "srm_p_value", "srm_failed", "trustworthy", "excluded_multi_variant",
+        "not_exposed", "metrics", "notes",
+    )  # fmt: skip
+    unavailable_label: ClassVar[str] = localized("experiment.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = (
+        "srm", "z_test", "welch", "delta_method", "ci95", "p_value", "holm", "lift", "chance_to_beat", "expected_loss",
+        "cuped", "confidence_sequence", "mde", "power",
+    )  # fmt: skip
+
+    experiment: str = ""
+    control: str = ""
+    alpha: float = 0.05
+    srm_alpha: float = 0.001
+    srm: pd.DataFrame = field(default_factory=pd.DataFrame)
+    results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sequential: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame | None = None
+    power: pd.DataFrame = field(default_factory=pd.DataFrame)
+    users: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segment_col: str | None = None
+    excluded_multi: int = 0
+    not_exposed: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def srm_failed(self) -> bool:
+        """Whether the sample-ratio check failed."""
+        return bool(len(self.srm) and self.srm["srm"].iloc[0])
+
+    @classmethod
+    def compute(cls, ctx) -> ExperimentReport:
+        """The experiment of a campaign, from its ``experiment:`` params (docs/experiment.md)."""
+        p = getattr(ctx.cfg, "experiment", None)
+        if p is None:
+            raise ReportUnavailable(t("experiment.no_section"))
+        if not ctx.has("events"):
+            raise ReportUnavailable(t("experiment.no_events"))
+        return compute_experiment(cls, ctx, p)
+
+    def to_results(self) -> dict:
+        """The report-specific part of ``results/experiment.json`` (docs/experiment.md)."""
+        res = self.results.drop(columns=[], errors="ignore")
+        return self._results(
+            experiment=self.experiment,
+            control=self.control,
+            variants=self.srm["variant"].tolist(),
+            srm_p_value=float(self.srm["p_value"].iloc[0]) if len(self.srm) else None,
+            srm_failed=self.srm_failed,
+            trustworthy=not self.srm_failed,
+            excluded_multi_variant=self.excluded_multi,
+            not_exposed=self.not_exposed,
+            metrics=res.to_dict(orient="records"),
+            notes=self.notes,
+        )
+
+    def _segments_text(self) -> str:
+        k = 0 if self.segments is None else len(self.segments)
+        return t("experiment.segments", col=self.segment_col, k=k, fp=f"{k * self.alpha:.1f}", a=f"{self.alpha:g}")
+
+    def findings(self) -> list[str]:
+        """SRM first, then each metric's lift, CUPED, sequential and segments."""
+        from .fmt import fmt_int, fmt_pct, fmt_range
+
+        counts = ", ".join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
+        planned = "/".join(f"{r.planned_share * 100:.0f}" for r in self.srm.itertuples())
+        p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else math.nan
+        if self.srm_failed:
+            out = [t("experiment.srm_bad", counts=counts, planned=planned, p=f"{p:.2g}", a=f"{self.srm_alpha:g}")]
+        else:
+            out = [t("experiment.srm_ok", counts=counts, planned=planned, p=f"{p:.3g}")]
+        out.append(t("experiment.excluded", multi=fmt_int(self.excluded_multi), unexposed=fmt_int(self.not_exposed)))
+        bad = t("experiment.untrustworthy") if self.srm_failed else ""
+        for r in self.results.itertuples():
+            verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
+            out.append(t(
+                "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
+                variant=r.variant, value=_fmt(r.value), control=_fmt(r.control_value), rel=fmt_pct(r.rel_lift),
+                ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}", holm=f"{r.holm_p:.3g}",
+                ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad)  # fmt: skip
+            if not math.isnan(r.cuped_variance_reduction):
+                used = "" if r.cuped_variance_reduction >= CUPED_MIN_REDUCTION else t("experiment.cuped_unused")
+                out.append(t("experiment.cuped", label=r.label, vr=fmt_pct(r.cuped_variance_reduction)) + used)
+        if len(self.sequential):
+            last = self.sequential[self.sequential["day"] == self.sequential["day"].max()]
+            labels = dict(zip(self.results["metric"], self.results["label"], strict=False)) if len(self.results) else {}
+            for r in last.head(2).itertuples():
+                out.append(t("experiment.seq", label=labels.get(r.metric, r.metric), variant=r.variant,
+                             ci=fmt_range(r.cs_low, r.cs_high, _fmt)))  # fmt: skip
+        if self.segments is not None and len(self.segments):
+            out.append(self._segments_text())
+        return out + list(self.notes)
+
+    def headline(self) -> list[dict]:
+        """SRM p-value and the first metrics' relative lifts (marked when SRM fails)."""
+        from .fmt import fmt_pct
+        from .report import headline
+
+        p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else None
+        bad = t("experiment.headline_bad") if self.srm_failed else ""
+        items = [headline(t("experiment.headline_srm", bad=bad), p, "n/a" if p is None else f"{p:.3g}")]
+        for r in self.results.head(2).itertuples():
+            v = None if math.isnan(r.rel_lift) else r.rel_lift
+            items.append(headline(t("experiment.headline_lift", label=r.label, variant=r.variant, bad=bad), v,
+                                  fmt_pct(r.rel_lift)))  # fmt: skip
+        return items
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``srm``, ``results``, ``sequential``, ``power`` and ``segments`` when a segment is set."""
+        out = {"srm": self.srm, "results": self.results, "sequential": self.sequential, "power": self.power}
+        if self.segments is not None:
+            out["segments"] = self.segments
+        return out
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .base import _display
+        from .fmt import style_table
+
+        pcts = ["rel_lift", "rel_low", "rel_high", "chance_to_beat", "cuped_variance_reduction", "share",
+                "planned_share", "mde_rel", "power_at_target"]  # fmt: skip
+        if part == "sequential":
+            if self.sequential.empty:
+                return Markdown(f"_{t('experiment.no_sequential')}_")
+            for (m, v), _ in self.sequential.groupby(["metric", "variant"], sort=False):
+                _display(plot_sequential(self.sequential, m, v))
+            return None
+        if part == "segments" and self.segments is None:
+            return Markdown(f"_{t('experiment.no_segment')}_")
+        frame = getattr(self, part)
+        if part == "segments":
+            _display(Markdown(f"**{self._segments_text()}**"))
+        if part == "results" and self.srm_failed:
+            _display(Markdown(f"**{t('experiment.results_bad')}**"))
+        return style_table(frame, pct_cols=[c for c in pcts if c in frame])
+
+
+def _fmt(x: float) -> str:
+    from .fmt import fmt_num
+
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return fmt_num(x, 3) if abs(x) < 10 else fmt_num(x, 1)
+
+
+def run_experiment(ctx) -> ExperimentReport | Unavailable:
+    """:meth:`ExperimentReport.run`: the experiment report of a campaign (or its Unavailable twin)."""
+    return ExperimentReport.run(ctx)

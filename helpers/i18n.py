@@ -1,0 +1,117 @@
+"""One message catalogue for every text a reader sees: headings, explanations, findings, chart titles, axes,
+legends, table headers and index entries, in the campaign's one ``language`` (``zh`` or ``en``).
+
+The catalogue is the YAML files in ``helpers/messages/`` (one per report or topic, loaded together): each key
+maps to ``{zh: ..., en: ...}``; texts are :meth:`str.format` templates whose fields are filled by :func:`t`.
+Every key must have both languages and be defined once (tests/test_i18n.py checks the catalogue and that every
+key used in the code exists).
+
+The current language is set by :func:`helpers.open_campaign` from the campaign's ``language`` (default ``zh``);
+a notebook or batch run works on one campaign at a time. ``with language("en"): ...`` switches it for a block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["LANGUAGES", "catalogue", "current_language", "label", "language", "localized", "set_language", "t"]
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+_MESSAGES = Path(__file__).with_name("messages")
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("ubakit_language", default="zh")
+
+
+class MessageError(KeyError):
+    """A message key that the catalogue does not define, or a template whose fields were not given."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; say it plainly
+        return str(self.args[0])
+
+
+@functools.cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every message: key -> {language: template}, from ``helpers/messages/*.yaml`` (keys unique across files)."""
+    out: dict[str, dict[str, str]] = {}
+    where: dict[str, str] = {}
+    for f in sorted(_MESSAGES.glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"helpers/messages/{f.name}: expected a mapping of message keys")
+        for key, texts in doc.items():
+            if key in out:
+                raise ValueError(f"message {key!r} is defined twice: helpers/messages/{where[key]} and {f.name}")
+            if not isinstance(texts, Mapping) or set(texts) != set(LANGUAGES):
+                raise ValueError(f"helpers/messages/{f.name}: message {key!r} needs exactly the keys {LANGUAGES}")
+            out[str(key)] = {lang: str(texts[lang]) for lang in LANGUAGES}
+            where[str(key)] = f.name
+    return out
+
+
+def set_language(lang: str) -> None:
+    """Make ``lang`` the language of every later :func:`t` in this context (``zh`` or ``en``)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    _current.set(lang)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def language(lang: str) -> Iterator[None]:
+    """``with language("en"):`` render in ``lang`` for the block, then restore the previous language."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    token = _current.set(lang)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def t(key: str, /, lang: str | None = None, **values: Any) -> str:
+    """The message ``key`` in the current language (or ``lang``), its ``{fields}`` filled from ``values``."""
+    msgs = catalogue()
+    if key not in msgs:
+        raise MessageError(f"message {key!r} is not in the catalogue (helpers/messages/*.yaml)")
+    template = msgs[key][lang or _current.get()]
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError) as e:
+        raise MessageError(f"message {key!r} needs the value {e}") from None
+
+
+def label(key: str, default: str | None = None, /, lang: str | None = None) -> str:
+    """A short label (column header, legend entry, report name) for ``key``; ``default`` (or the key itself)
+    when the catalogue has none, so machine names from the data pass through unchanged."""
+    msgs = catalogue()
+    if key in msgs:
+        return msgs[key][lang or _current.get()]
+    return key if default is None else default
+
+
+class _Localized:
+    """A class attribute read from the catalogue each time it is read (see :func:`localized`)."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __get__(self, obj: object, owner: type | None = None) -> str:
+        return t(self.key)
+
+    def __repr__(self) -> str:
+        return f"localized({self.key!r})"
+
+
+def localized(key: str) -> Any:
+    """A class attribute whose value is the message ``key`` in the language current when it is read, e.g.
+    ``title: ClassVar[str] = localized("clustering.title")`` (``Report.title``, ``Report.unavailable_label``)."""
+    return _Localized(key)

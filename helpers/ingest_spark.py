@@ -1,0 +1,379 @@
+"""Ingest on Spark (``engine: spark``): the same cleaning as :mod:`helpers.ingest`, run by Spark.
+
+One definition of every rule: the cleaning SQL that DuckDB runs (:func:`helpers.cleaning.cleaning_sql`, built from
+:mod:`helpers.values`) is transpiled to Spark SQL with sqlglot (:func:`to_spark_sql`), plus a few rewrites for the
+DuckDB functions sqlglot leaves as they are (``regexp_full_match``, ``isfinite``, ``timezone``, ``try_strptime``
+with its formats, regex back-references). Spark reads the raw CSV files with the options DuckDB ingest would use,
+detected once in Python by the same code (encoding: :func:`helpers.textfiles.detect_encoding`), all columns as
+text; what Spark cannot read the same way is refused with an error naming the source option (docs/cleaning.md,
+"Spark ingest").
+
+Distributed: reading, cleaning, the reason counts and the writes. Back to the driver: the counts, the time range
+and the user count. The clean table and the quarantine are written as one Parquet file each (the same paths as
+DuckDB ingest) so that every later step reads them the same way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql
+from .errors import IngestError
+from .locations import CampaignPaths
+from .params import Campaign, resolve_input
+from .sources import RAW_LINE_CHARS, _cache_name, _format_of, _lit
+from .textfiles import detect_encoding, prepare_text
+
+__all__ = ["to_spark_sql", "spark_unsupported", "ingest_table_spark", "strptime_to_spark"]
+
+# strptime directives -> Spark datetime pattern letters (https://spark.apache.org/docs/latest/sql-ref-datetime-pattern.html)
+_DIRECTIVES = {
+    "Y": "yyyy",
+    "y": "yy",
+    "m": "MM",
+    "d": "dd",
+    "H": "HH",
+    "I": "hh",
+    "M": "mm",
+    "S": "ss",
+    "f": "SSSSSS",
+    "p": "a",
+    "b": "MMM",
+    "B": "MMMM",
+    "j": "DDD",
+    "z": "XXX",
+}
+
+
+# ------------------------------------------------------------------------------------------- SQL
+def strptime_to_spark(fmt: str) -> list[str]:
+    """The Spark datetime patterns for one strptime format (two when it has ``%z``: ``+08:00`` and ``+0800``).
+
+    Letters outside directives are quoted (``T``, ``年``); an unknown directive raises ValueError."""
+    out: list[str] = []
+    lit: list[str] = []
+
+    def flush():
+        if lit:
+            text = "".join(lit).replace("'", "''")
+            out.append(f"'{text}'" if re.search(r"[^\s\-/:.,]", text) else text)
+            lit.clear()
+
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            if d == "%":
+                lit.append("%")
+            elif d in _DIRECTIVES:
+                flush()
+                out.append(_DIRECTIVES[d])
+            else:
+                raise ValueError(f"ts_format: the directive %{d} has no Spark equivalent (use %Y %m %d %H %M %S %f %z)")
+            i += 2
+            continue
+        lit.append(ch)
+        i += 1
+    flush()
+    pattern = "".join(out)
+    return [pattern, pattern.replace("XXX", "XX")] if "XXX" in pattern else [pattern]
+
+
+def _literal(node) -> str:
+    if not isinstance(node, exp.Literal) or not node.is_string:
+        raise ValueError(f"expected a string literal, got {node.sql('duckdb')}")
+    return node.this
+
+
+def _rewrite(node):
+    """One DuckDB construct -> its Spark equivalent (called on every node of the parsed cleaning SQL)."""
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = _literal(node.expression)
+        return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^(?:{pattern})$"))
+    if isinstance(node, exp.RegexpReplace):
+        repl = node.args.get("replacement")
+        if isinstance(repl, exp.Literal) and repl.is_string:  # \1 -> $1 (Java), a literal $ -> \$
+            text = re.sub(r"\\(\d)", r"$\1", repl.this.replace("$", "\\$"))
+            node.set("replacement", exp.Literal.string(text))
+        node.set("modifiers", None)  # Spark replaces every match; DuckDB's rules use 'g' or anchored patterns
+        return node
+    if isinstance(node, exp.UnixToTime):  # to_timestamp(seconds): fractional seconds kept
+        return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this])
+    if not isinstance(node, exp.Anonymous):
+        return node
+    name = str(node.this).upper()
+    args = node.expressions
+    if name == "ISFINITE":  # NaN is above every number in Spark, so NaN and +-inf fail
+        return exp.LT(this=exp.Abs(this=args[0]), expression=exp.cast(exp.Literal.string("Infinity"), "DOUBLE"))
+    if name == "TRY_STRPTIME":
+        text, fmts = args
+        formats = [_literal(f) for f in fmts.expressions] if isinstance(fmts, exp.Array) else [_literal(fmts)]
+        tries = [
+            exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[text.copy(), exp.Literal.string(p)])
+            for f in formats
+            for p in strptime_to_spark(f)
+        ]
+        return tries[0] if len(tries) == 1 else exp.Coalesce(this=tries[0], expressions=tries[1:])
+    return node
+
+
+def to_spark_sql(sql: str) -> str:
+    """DuckDB cleaning SQL (helpers/ingest.py, helpers/values.py) as Spark SQL: sqlglot's transpiler plus
+    :func:`_rewrite`. Timestamps are Spark TIMESTAMPs in a UTC session whose wall clock is the naive time."""
+    return _convert(sqlglot.parse_one(sql, read="duckdb")).sql(dialect="spark")
+
+
+def _convert(node):
+    """:func:`_rewrite` bottom-up; ``timezone`` top-down: a naive time is a Spark TIMESTAMP whose UTC wall clock is
+    the naive value, so timezone(c, timezone(s, x)) is from_utc_timestamp(to_utc_timestamp(x, s), c) and
+    timezone(c, instant) is from_utc_timestamp(instant, c)."""
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "TIMEZONE":
+        tz, x = node.expressions
+        if isinstance(x, exp.Anonymous) and str(x.this).upper() == "TIMEZONE":
+            x = exp.Anonymous(this="TO_UTC_TIMESTAMP", expressions=[_convert(x.expressions[1]), x.expressions[0]])
+        else:
+            x = _convert(x)
+        return exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[x, tz])
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, _convert(value))
+        elif isinstance(value, list):
+            node.set(key, [_convert(v) if isinstance(v, exp.Expression) else v for v in value])
+    return _rewrite(node)
+
+
+# ------------------------------------------------------------------------------------------- reading
+def spark_unsupported(cfg: Campaign) -> list[tuple[str, str]]:
+    """(key path, why) for each campaign setting that Spark ingest does not run (it stops before any work)."""
+    out = []
+    if cfg.identity.enabled:
+        out.append(("identity", "identity stitching runs on DuckDB ingest only; use engine: duckdb for ingest"))
+    if cfg.tracking.plan_file:
+        out.append(("tracking.plan_file", "the tracking plan's row checks run on DuckDB ingest only"))
+    if cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns:
+        out.append(("privacy", "pseudonyms and hidden columns are applied by DuckDB ingest only"))
+    for name in cfg.table_names:
+        spec = cfg.spec(name)
+        src = spec.source
+        if src is None:
+            continue
+        fmt = src.format if src.format != "auto" else _format_of(src.path, "auto")
+        if fmt != "csv":
+            out.append((f"tables.{name}.source.format", f"Spark ingest reads csv files only, not {fmt}"))
+        if src.delimiter == "whitespace":
+            out.append((f"tables.{name}.source.delimiter", "whitespace-aligned text is read by DuckDB ingest only"))
+        if spec.derive:
+            out.append((f"tables.{name}.derive", "derive expressions are DuckDB SQL; Spark ingest does not run them"))
+    return out
+
+
+def _delimiter(path: str, encoding: str) -> str:
+    """The most frequent of ``,`` ``;`` tab ``|`` in the file's first line (gzip allowed)."""
+    from .textfiles import _open_binary
+
+    with _open_binary(path) as fh:
+        head = fh.read(1 << 16).split(b"\n", 1)[0].decode(encoding, errors="replace")
+    counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
+
+
+def _read_raw_spark(session, view: str, files: list[str], src, table: str, cache: Path) -> tuple[list[str], str]:
+    """The temp view ``view`` over the raw CSV files with the columns DuckDB's raw view has (helpers/sources.py):
+    every source column as trimmed text (empty -> NULL), ``__file``, ``__row`` and the reader's reject columns.
+    Files not in UTF-8 are transcoded into the campaign cache first by the code DuckDB ingest uses
+    (:func:`helpers.textfiles.prepare_text`), and their undecodable lines are ``bad_encoding`` rows.
+    Returns (source columns, encoding)."""
+    from pyspark.sql import functions as F
+
+    encs = {src.encoding if src.encoding != "auto" else detect_encoding(f) for f in files}
+    if len(encs) > 1:
+        raise IngestError(
+            f"tables.{table}.source.encoding: the files have several encodings ({', '.join(sorted(encs))}); "
+            "Spark ingest reads one encoding per table: convert them or set source.encoding"
+        )
+    enc = encs.pop()
+    read, rejects = [], []
+    for i, f in enumerate(files):
+        if enc in ("utf-8", "utf-8-sig"):
+            read.append(f)
+            continue
+        prepared = prepare_text(f, cache / "transcoded" / _cache_name(f, f".{enc}.spark.csv"), enc)
+        read.append(prepared.path)
+        rejects += [(f, i, reason, n, raw[:RAW_LINE_CHARS]) for n, reason, raw in prepared.removed]
+    delim = src.delimiter or _delimiter(read[0], "utf-8")
+    reader = session.read.options(
+        header=str(src.header).lower(),
+        sep=delim,
+        encoding="UTF-8",
+        quote='"',
+        escape='"',
+        multiLine="true",  # a newline inside a quoted field is part of the value, as in DuckDB ingest
+        inferSchema="false",
+        mode="PERMISSIVE",
+        enforceSchema="false",
+    )
+    df = reader.csv(read)
+    cols = list(df.columns)
+    names = [c.lstrip("\ufeff") for c in cols]
+    if not src.header:
+        names = [f"column{i}" for i in range(len(cols))]
+    df = df.toDF(*names)
+    fi = F.lit(None).cast("int")
+    fname = F.lit(None).cast("string")
+    for i, (r, f) in enumerate(zip(read, files, strict=True)):  # input_file_name is a URI; the quarantine names
+        hit = F.input_file_name() == Path(r).resolve().as_uri()  # the raw file, as DuckDB ingest does
+        fi, fname = F.when(hit, i).otherwise(fi), F.when(hit, f).otherwise(fname)
+    df = df.withColumn("__fi", fi).withColumn("__file", fname).withColumn("__ord", F.monotonically_increasing_id())
+    df.createOrReplaceTempView(f"{view}__any")
+    casts = ", ".join(f"NULLIF(TRIM(CAST({_q(c)} AS STRING)), '') AS {_q(c)}" for c in names)
+    nulls = ", ".join(f"CAST(NULL AS STRING) AS {_q(c)}" for c in names)
+    sql = (
+        f"SELECT {casts}{', ' if casts else ''}__file, row_number() OVER (ORDER BY __fi, __ord) AS __row, "
+        "CAST(NULL AS STRING) AS __read_reason, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS STRING) AS __raw_line "
+        f"FROM {view}__any"
+    )
+    if rejects:  # few rows: from the driver
+        schema = "__file STRING, __fi INT, __read_reason STRING, __line BIGINT, __raw_line STRING"
+        session.createDataFrame(rejects, schema).createOrReplaceTempView(f"{view}__rejects")
+        sql += (
+            f" UNION ALL SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, "
+            f"__raw_line FROM {view}__rejects"
+        )
+    session.sql(sql).createOrReplaceTempView(view)
+    return names, enc
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+class _SparkSQL:
+    """The part of a DuckDB connection :func:`helpers.cleaning.cleaning_sql` uses (``execute(...).fetchall()``),
+    answering with Spark: DuckDB SQL is transpiled first."""
+
+    def __init__(self, session):
+        self.session = session
+        self._rows: list[tuple] = []
+
+    def execute(self, sql: str):
+        if sql.startswith("DESCRIBE "):
+            df = self.session.table(sql.removeprefix("DESCRIBE ").strip())
+            self._rows = [(f.name, f.dataType.simpleString().upper()) for f in df.schema.fields]
+        else:
+            self._rows = [tuple(r) for r in self.session.sql(to_spark_sql(sql)).collect()]
+        return self
+
+    def fetchall(self):
+        return self._rows
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+
+# ------------------------------------------------------------------------------------------- ingest
+def _write_one_parquet(df, out: Path) -> None:
+    """``df`` as the single Parquet file ``out`` (written by Spark into a folder next to it, then moved)."""
+    tmp = out.with_suffix(".parquet.spark")
+    shutil.rmtree(tmp, ignore_errors=True)
+    df.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(str(tmp))
+    parts = sorted(tmp.glob("part-*.parquet"))
+    if len(parts) != 1:
+        raise IngestError(f"Spark wrote {len(parts)} files for {out} (expected one)")
+    os.replace(parts[0], out)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: CampaignPaths) -> TableReport:
+    """Clean one file-backed table on Spark into ``data/<table>.parquet`` and ``quarantine/<table>.parquet|csv``.
+
+    ``duck``: a DuckDB connection for the local summaries (time range, users) and the quarantine CSV."""
+    from pyspark.sql import functions as F
+
+    t0 = time.perf_counter()
+    spec = cfg.spec(table)
+    src = spec.source
+    assert src is not None
+    files = sorted(glob.glob(resolve_input(src.path, raw_dir=paths.raw)))
+    if not files:
+        raise IngestError(f"tables.{table}.source.path: no file matches {src.path!r}")
+    raw = f"raw_{table}"
+    src_cols, encoding = _read_raw_spark(session, raw, files, src, table, paths.cache)
+    where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
+    cl = cleaning_sql(_SparkSQL(session), cfg, table, raw, src_cols, files, "csv")
+    staged = session.sql(to_spark_sql(cl.select)).persist()
+    try:
+        staged.createOrReplaceTempView(f"staged_{table}")
+        clean = session.sql(
+            to_spark_sql(f"SELECT {', '.join(cl.out_cols)} FROM staged_{table} WHERE __reason IS NULL ORDER BY __row")
+        )
+        clean = clean.select(
+            *[F.col(_q(c)).cast("timestamp_ntz") if t == "timestamp" else F.col(_q(c)) for c, t in clean.dtypes]
+        )
+        paths.data.mkdir(parents=True, exist_ok=True)
+        out = paths.table(table)
+        _write_one_parquet(clean, out)
+        reasons = {
+            r[0]: int(r[1])
+            for r in session.sql(
+                f"SELECT __reason, count(*) FROM staged_{table} WHERE __reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
+            ).collect()
+        }
+        rows_in = int(staged.count())
+        paths.quarantine.mkdir(parents=True, exist_ok=True)
+        q = paths.quarantine / f"{table}.parquet"
+        qcols = ", ".join(_q(c) for c in src_cols)
+        qdf = session.sql(
+            f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, __line AS source_line, "
+            f"__raw_line AS raw_line, {qcols} FROM staged_{table} WHERE __reason IS NOT NULL "
+            "ORDER BY __row, __file, __line"
+        )
+        _write_one_parquet(qdf, q)
+        if cfg.ingest.quarantine_csv:
+            qcsv = paths.quarantine / f"{table}.csv"
+            with open(qcsv, "wb") as fh:  # BOM so that Excel opens Chinese text correctly
+                fh.write(codecs.BOM_UTF8)
+            duck.execute(
+                f"COPY (SELECT * FROM read_parquet({_lit(str(q))})) TO {_lit(str(qcsv) + '.body')} (FORMAT csv)"
+            )
+            with open(qcsv, "ab") as fh, open(str(qcsv) + ".body", "rb") as body:
+                shutil.copyfileobj(body, fh)
+            os.remove(str(qcsv) + ".body")
+        if rows_in == sum(reasons.values()):
+            span = None
+            if "ts" in cl.typed:
+                row = staged.agg(F.min("__t_ts").cast("string"), F.max("__t_ts").cast("string")).first()
+                span = (row[0], row[1])
+            out.unlink(missing_ok=True)
+            raise IngestError(_empty_message(cfg, table, where, rows_in, reasons, span, q))
+    finally:
+        staged.unpersist()
+    rep = _summarise(duck, table, out)
+    return TableReport(
+        table=table,
+        files=files,
+        format="csv",
+        encoding=encoding,
+        rows_in=rows_in,
+        rows_out=rep["rows"],
+        reasons=reasons,
+        columns=[n for n in cl.canon if n in cl.typed],
+        extra_columns=list(cl.extras),
+        ts_min=rep["ts_min"],
+        ts_max=rep["ts_max"],
+        users=rep["users"],
+        path=str(out),
+        quarantine_path=str(q),
+        seconds=round(time.perf_counter() - t0, 3),
+        notes=["ingested on Spark"]
+        + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if cl.decimal == "," else []),
+    )

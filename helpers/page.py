@@ -1,0 +1,555 @@
+"""The one page template of every report and of the campaign index, in the campaign's one language.
+
+A report page is the notebook converted by nbconvert (:func:`helpers.report.notebook_to_html`), then dressed
+here (:func:`dress_report`): a header (campaign title, period, data as of, generated at, run id), navigation to
+every report of the campaign and back to the index, a sticky table of contents built from the page's headings,
+each table in its own scrolling box, a link to the definitions page, a glossary of the statistics the report
+uses (its ``glossary`` class attribute, recorded in its results file), the CSV downloads and a footer with the
+kit version. The CSS (``helpers/templates/page.css``) holds the screen, phone (390 px) and print (A4) layouts;
+pages stay script-free and self-contained.
+
+:func:`render_table` is the one renderer of a DataFrame on a page: numbers right-aligned and formatted by
+column kind, headers from the catalogue (``col.<name>``), the CSV link next to the table.
+
+After a run, :func:`finish_pages` links each page's navigation only to the report pages that exist and writes
+``definitions.html`` from ``docs/<report>.md``; :func:`index_page` builds the index (helpers/report.py
+``write_index`` writes it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .fmt import MISSING, column_kind, fmt_int, format_cell
+from .i18n import catalogue, current_language, label, language, t
+
+__all__ = [
+    "page_meta",
+    "render_table",
+    "render_styler",
+    "table_csv",
+    "dress_report",
+    "finish_pages",
+    "definitions_page",
+    "index_page",
+    "md_inline",
+    "page_css",
+    "TableHTML",
+]
+
+_e = html.escape
+_NAV_RE = re.compile(r'<nav class="ubk-nav"[^>]*>.*?</nav>', re.S)
+_MAX_ROWS = 100
+
+
+# ------------------------------------------------------------------------------------------------ context
+def page_meta(cfg: Any, names: Sequence[str], *, run_id: str | None = None) -> dict:
+    """What every page of a campaign's run shows: plain, picklable values for the notebook workers."""
+    return {
+        "campaign": cfg.campaign,
+        "title": cfg.title,
+        "language": getattr(cfg, "language", "zh"),
+        "period": cfg.period.as_meta(),
+        "timezone": cfg.timezone,
+        "notebooks": list(names),
+        "run_id": run_id,
+    }
+
+
+@functools.cache
+def page_css() -> str:
+    """The shared stylesheet (``helpers/templates/page.css``)."""
+    return Path(__file__).with_name("templates").joinpath("page.css").read_text(encoding="utf-8")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return str(__version__)
+
+
+def _docs_dir() -> Path | None:
+    from .locations import project_root
+
+    d = project_root() / "docs"
+    return d if d.is_dir() else None
+
+
+def _period_text(period: dict | None, tz: str | None) -> str:
+    if not period:
+        return MISSING
+    from .periods import period_words
+
+    spec = t("page.spec", spec=period_words(period["spec"])) if period.get("spec") else ""
+    return t("page.period_text", start=period.get("start"), end=period.get("end"), tz=tz or "", spec=spec)
+
+
+def _data_as_of(root: Path) -> str | None:
+    """The last event time the clean data holds (the ingest report's ``ts_max``), as a date."""
+    try:
+        ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ends = [str(v.get("ts_max")) for v in (ing.get("tables") or {}).values() if isinstance(v, dict) and v.get("ts_max")]
+    return max(ends)[:10] if ends else None
+
+
+def _read_json(p: Path) -> dict | None:
+    try:
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def report_name(name: str) -> str:
+    """A report's readable name in the current language (catalogue ``report.<name>``; else the name)."""
+    return label(f"report.{name}", name)
+
+
+def md_inline(text: str) -> str:
+    """A finding (Markdown as :func:`helpers.fmt.md_escape` leaves it) as safe inline HTML: everything escaped,
+    then the kit's ``**bold**`` and ```code``` markers, backslash escapes removed."""
+    out = _e(html.unescape(text), quote=False)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\\([\[\]\\*_`])", r"\1", out)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+class TableHTML:
+    """A DataFrame as shown on a report page (``_repr_html_``), and as text elsewhere."""
+
+    def __init__(self, html_text: str, frame: pd.DataFrame):
+        self.html = html_text
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return repr(self.frame)
+
+
+def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _MAX_ROWS) -> TableHTML:
+    """``df`` as a page table: display headers from the catalogue (``col.<name>``), values formatted by column
+    kind (whole numbers with separators, shares as %, money with 2 decimals, yes/no, "–" for missing), numbers
+    right-aligned, at most ``max_rows`` rows (the note says how many the CSV has), every value escaped.
+    ``csv``: the table's results file relative to the page (``results/<report>_<table>.csv``), linked under it."""
+    frame = df
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    frame = frame.loc[:, ~pd.Index(frame.columns).duplicated()]
+    cols = [str(c) if not isinstance(c, tuple) else " · ".join(map(str, c)) for c in frame.columns]
+    kinds = [column_kind(c, frame.iloc[:, i]) for i, c in enumerate(cols)]
+    shown = frame.head(max_rows)
+    head = "".join(
+        f"<th class='{'ubk-num' if k in ('int', 'pct', 'money', 'float') else ''}'>{_e(label(f'col.{c}', c))}</th>"
+        for c, k in zip(cols, kinds, strict=True)
+    )
+    body = []
+    for row in shown.itertuples(index=False, name=None):
+        tds = []
+        for v, k in zip(row, kinds, strict=True):
+            cls = "ubk-num" if k in ("int", "pct", "money", "float") else ("ubk-text" if k == "text" else "")
+            tds.append(f"<td class='{cls}'>{_e(format_cell(v, k))}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    foot = []
+    if len(frame) > len(shown):
+        foot.append(f"<span>{_e(t('page.rows_shown', shown=fmt_int(len(shown)), total=fmt_int(len(frame))))}</span>")
+    if csv:
+        foot.append(f"<a class='ubk-csv' href='{_e(csv)}'>{_e(t('page.csv'))}</a>")
+    foot_html = f"<div class='ubk-table-foot'>{''.join(foot)}</div>" if foot else ""
+    out = (
+        f"<div class='ubk-table'><div class='ubk-scroll'><table class='ubk'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>{foot_html}</div>"
+    )
+    return TableHTML(out, df)
+
+
+def render_styler(st: Any, *, csv: str | None = None) -> TableHTML:
+    """A pandas Styler (:func:`helpers.fmt.style_table`) as a page table: its own formats, display headers from
+    the catalogue (``col.<name>``), in a scrolling box with the CSV link under it."""
+    st = st.format_index(lambda c: label(f"col.{c}", str(c)), axis="columns", escape="html")
+    st = st.set_table_attributes('class="ubk-styled"')
+    data = st.data
+    nums = [c for c in data.columns if column_kind(str(c), data[c]) in ("int", "pct", "money", "float")]
+    if nums and data.columns.is_unique:
+        st = st.set_properties(subset=nums, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+        at = [list(data.columns).index(c) for c in nums]
+        st = st.set_table_styles(
+            [{"selector": f"th.col{i}", "props": "text-align: right"} for i in at], overwrite=False
+        )
+    foot = (
+        f"<div class='ubk-table-foot'><a class='ubk-csv' href='{_e(csv)}'>{_e(t('page.csv'))}</a></div>" if csv else ""
+    )
+    return TableHTML(f"<div class='ubk-table'><div class='ubk-scroll'>{st.to_html()}</div>{foot}</div>", st.data)
+
+
+def table_csv(rep: Any, obj: Any) -> str | None:
+    """The results CSV of ``obj`` (a DataFrame or a Styler of one) when it is one of ``rep.tables()`` or a view
+    of one (the same rows, some of its columns), relative to the page."""
+    obj = getattr(obj, "data", obj) if type(obj).__name__ == "Styler" else obj
+    if not isinstance(obj, pd.DataFrame):
+        return None
+    try:
+        tables = rep.tables() or {}
+    except Exception:  # a table that cannot be built is the report's problem, not the page's
+        return None
+    frames = {n: f for n, f in tables.items() if isinstance(f, pd.DataFrame)}
+    for name, frame in frames.items():  # the very table
+        if frame is obj or (
+            frame.shape == obj.shape and list(frame.columns) == list(obj.columns) and frame.equals(obj)
+        ):
+            return f"results/{rep.name}_{name}.csv"
+    for name, frame in frames.items():  # a view of it: the same rows, some of its columns (display names mapped)
+        if len(frame) == len(obj) and len(obj.columns) and set(map(str, obj.columns)) <= set(map(str, frame.columns)):
+            return f"results/{rep.name}_{name}.csv"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ report page
+def _headings(body: str) -> tuple[str, list[tuple[int, str, str]]]:
+    """Give every heading a stable id (the key findings: ``findings``); return the body and (level, id, text)."""
+    findings = {t("key_findings", lang=lang) for lang in ("zh", "en")}
+    toc: list[tuple[int, str, str]] = []
+    used: set[str] = set()
+
+    def one(m: re.Match) -> str:
+        level, inner = int(m.group(1)), m.group(3)
+        inner = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", inner, flags=re.S)
+        text = re.sub(r"<[^>]+>", "", inner).strip()
+        hid = "findings" if html.unescape(text) in findings and "findings" not in used else f"sec-{len(toc) + 1}"
+        used.add(hid)
+        toc.append((level, hid, text))
+        return f'<h{level} id="{hid}">{inner}</h{level}>'
+
+    body = re.sub(r"<h([1-4])\b([^>]*)>(.*?)</h\1>", one, body, flags=re.S)
+    return body, toc
+
+
+def _toc(toc: list[tuple[int, str, str]]) -> str:
+    items = "".join(
+        f"<li class='ubk-l{max(2, lvl)}'><a href='#{hid}'>{text}</a></li>" for lvl, hid, text in toc if lvl <= 3
+    )
+    return f"<nav class='ubk-toc' aria-label='toc'><h2>{_e(t('page.contents'))}</h2><ol>{items}</ol></nav>"
+
+
+def _nav(names: Iterable[str], here: str | None, root: Path | None, *, exists: bool = False) -> str:
+    """Links to the index and every report; with ``exists``, only pages found in ``root`` are links."""
+    parts = [f"<a href='index.html'>← {_e(t('page.index'))}</a>"]
+    for n in names:
+        text = _e(report_name(n))
+        if n == here:
+            parts.append(f"<span class='ubk-here' aria-current='page'>{text}</span>")
+        elif exists and root is not None and not (root / f"{n}.html").exists():
+            parts.append(f"<span class='ubk-missing'>{text}</span>")
+        else:
+            parts.append(f"<a href='{_e(n)}.html'>{text}</a>")
+    return f'<nav class="ubk-nav" aria-label="{_e(t("page.reports"))}">{"".join(parts)}</nav>'
+
+
+def _glossary(terms: Iterable[str]) -> str:
+    items = []
+    for term in terms:
+        text = label(f"glossary.{term}", "")
+        if not text:
+            continue
+        head, sep, rest = _split_term(text)
+        items.append(f"<dt>{_e(head)}</dt><dd>{_e(rest)}</dd>" if sep else f"<dd>{_e(text)}</dd>")
+    if not items:
+        return ""
+    return (
+        f"<section class='ubk-section ubk-glossary'><h2 id='glossary'>{_e(t('page.glossary'))}</h2>"
+        f"<dl>{''.join(items)}</dl></section>"
+    )
+
+
+def _split_term(text: str) -> tuple[str, str, str]:
+    m = re.match(r"(.{1,40}?)(：|: )(.*)", text, flags=re.S)
+    return (m.group(1), m.group(2), m.group(3)) if m else (text, "", "")
+
+
+def _header(meta: dict, name: str | None, res: dict | None, root: Path, heading: str) -> str:
+    run_id = (res or {}).get("run_id") or meta.get("run_id") or MISSING
+    generated = (res or {}).get("generated_at") or dt.datetime.now().isoformat(timespec="seconds")
+    period = (res or {}).get("period")
+    if not isinstance(period, dict):  # results/retention.json's own "period" is its cohort unit ("week")
+        period = meta.get("period")
+    as_of = _data_as_of(root) or (period or {}).get("end") or MISSING
+    fields = [
+        (t("page.campaign"), meta.get("campaign") or MISSING),
+        (t("page.period"), _period_text(period, meta.get("timezone"))),
+        (t("page.data_as_of"), as_of),
+        (t("page.generated_at"), str(generated).replace("T", " ")[:16]),
+        (t("page.run_id"), run_id),
+    ]
+    meta_html = "".join(f"<li>{_e(k)}: <b>{_e(str(v))}</b></li>" for k, v in fields)
+    names = meta.get("notebooks") or ([name] if name else [])
+    return (
+        f"<header class='ubk-header'><p class='ubk-campaign'>{_e(str(meta.get('title') or ''))}</p>"
+        f"<h1>{_e(heading)}</h1><ul class='ubk-meta'>{meta_html}</ul>{_nav(names, name, root)}</header>"
+    )
+
+
+def _footer(run_id: str | None) -> str:
+    text = t("page.footer", version=_version(), run=run_id) if run_id else t("page.footer_kit", version=_version())
+    return f"<footer class='ubk-footer'>{_e(text)}</footer>"
+
+
+def _wrap_tables(body: str) -> str:
+    """Every table not drawn by :func:`render_table` (Styler, plain HTML) in its own scrolling box."""
+    return re.sub(
+        r"(<table\b(?![^>]*class=['\"]ubk)[^>]*>.*?</table>)",
+        r"<div class='ubk-scroll'>\1</div>",
+        body,
+        flags=re.S,
+    )
+
+
+def _link_docs(body: str, has_defs: bool) -> str:
+    """``docs/<x>.md`` mentioned on the page: a link to its section of the definitions page shipped alongside."""
+    if not has_defs:
+        return body
+    docs = _docs_dir()
+
+    def one(m: re.Match) -> str:
+        stem = m.group(1)
+        if docs is None or not (docs / f"{stem}.md").exists():
+            return m.group(0)
+        return f"<a href='definitions.html#def-{_e(stem)}'>{m.group(0)}</a>"
+
+    return re.sub(r"<code>docs/([\w-]+)\.md</code>", one, body)
+
+
+def _dead_csv_links(body: str, root: Path) -> str:
+    """A CSV link whose file does not exist (the report failed before saving) becomes plain text."""
+
+    def one(m: re.Match) -> str:
+        return m.group(0) if (root / html.unescape(m.group(2))).exists() else f"<span>{m.group(3)}</span>"
+
+    return re.sub(r"<a class=['\"]ubk-csv['\"] href=(['\"])(results/[^'\"]+)\1>(.*?)</a>", one, body)
+
+
+def dress_report(page: str, out_html: str | Path, meta: dict | None = None) -> str:
+    """Put a converted notebook page (nbconvert HTML) into the shared template; see the module docstring."""
+    out = Path(out_html)
+    root, name = out.parent, out.stem
+    meta = dict(meta or {})
+    res = _read_json(root / "results" / f"{name}.json")
+    if res and meta.get("run_id") and res.get("run_id") != meta["run_id"]:
+        res = None  # an earlier run's results: not this page's
+    with language(meta.get("language") or current_language()):
+        meta.setdefault("campaign", (res or {}).get("campaign"))
+        meta.setdefault("title", (res or {}).get("title"))
+        m = re.search(r"(<body[^>]*>)(.*)(</body>)", page, flags=re.S)
+        if not m:
+            return page
+        body, toc = _headings(re.sub(r'<p class="ubk-nbheader">.*?</p>', "", m.group(2), flags=re.S))
+        docs = _docs_dir()
+        has_defs = docs is not None and (docs / f"{name}.md").exists()
+        body = _dead_csv_links(_link_docs(_wrap_tables(body), True), root)
+        extra = []
+        if has_defs:
+            href = f"definitions.html#def-{_e(name)}"
+            extra.append(f"<p class='ubk-section'><a href='{href}'>{_e(t('page.definitions_of'))}</a></p>")
+        glossary = _glossary((res or {}).get("glossary") or ())
+        if glossary:
+            extra.append(glossary)
+            toc.append((2, "glossary", _e(t("page.glossary"))))
+        csvs = [c for c in ((res or {}).get("csv") or {}).items() if (root / "results" / c[1]).exists()]
+        if csvs:
+            links = "".join(
+                f"<li><a href='results/{_e(f)}'>{_e(t('page.csv_of', table=label(f'table.{tb}', tb)))}</a></li>"
+                for tb, f in csvs
+            )
+            head = f"<h2 id='downloads'>{_e(t('page.downloads'))}</h2>"
+            extra.append(f"<section class='ubk-section'>{head}<ul>{links}</ul></section>")
+            toc.append((2, "downloads", _e(t("page.downloads"))))
+        run_id = (res or {}).get("run_id") or meta.get("run_id")
+        new_body = (
+            _header(meta, name, res, root, report_name(name))
+            + f"<div class='ubk-layout'>{_toc(toc)}<div class='ubk-content'>{body}{''.join(extra)}</div></div>"
+            + _footer(run_id)
+        )
+        lang = "zh-CN" if (meta.get("language") or current_language()) == "zh" else "en"
+    head_open = re.sub(r"<html[^>]*>", f'<html lang="{lang}">', page[: m.start()], count=1)
+    body_tag = re.sub(r"class=\"([^\"]*)\"", r'class="\1 ubk-page"', m.group(1), count=1)
+    if "ubk-page" not in body_tag:
+        body_tag = body_tag[:-1] + ' class="ubk-page">'
+    css = f"<style>{page_css()}</style>"
+    head_open = head_open.replace("</head>", css + "</head>", 1) if "</head>" in head_open else head_open + css
+    return head_open + body_tag + new_body + m.group(3) + page[m.end() :]
+
+
+# ------------------------------------------------------------------------------------------------ after a run
+def finish_pages(root: Path, lang: str, names: Sequence[str]) -> tuple[dict[Path, str], str | None]:
+    """After a run: the report pages whose navigation changes (to link only the pages that exist), as
+    ``{path: new text}``, and the text of ``definitions.html`` (:func:`definitions_page`; None without docs).
+    ``helpers.report.write_index`` writes them."""
+    cited: set[str] = set()
+    pages: dict[Path, str] = {}
+    with language(lang):
+        for n in names:
+            p = root / f"{n}.html"
+            if not p.exists():
+                continue
+            text = p.read_text(encoding="utf-8")
+            nav = _nav(names, n, root, exists=True)
+            new = _NAV_RE.sub(lambda _m: nav, text, count=1)  # noqa: B023 (used at once)
+            if new != text:
+                pages[p] = new
+            cited.update(re.findall(r"definitions\.html#def-([\w-]+)", new))
+        return pages, definitions_page(root, names, cited=sorted(cited))
+
+
+def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] = ()) -> str | None:
+    """The text of ``definitions.html``: ``docs/<report>.md`` of each report and the other docs its pages cite
+    (``cited``), as HTML (raw HTML in them escaped), one section each (``#def-<doc>``); links between docs become
+    links within the page."""
+    import mistune
+
+    docs = _docs_dir()
+    if docs is None:
+        return None
+    have = [n for n in dict.fromkeys([*names, *cited]) if (docs / f"{n}.md").exists()]
+    if not have:
+        return None
+    md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+    sections = []
+    for n in have:
+        body = str(md((docs / f"{n}.md").read_text(encoding="utf-8")))
+        body = re.sub(r"<h([1-6])>", lambda m: f"<h{min(6, int(m.group(1)) + 1)}>", body)
+        body = re.sub(r"</h([1-6])>", lambda m: f"</h{min(6, int(m.group(1)) + 1)}>", body)
+        body = _doc_links(body, set(have))
+        sections.append(f"<section id='def-{_e(n)}'><h2>{_e(_doc_title(docs, n))}</h2>{_wrap_tables(body)}</section>")
+    toc = "".join(f"<li><a href='#def-{_e(n)}'>{_e(_doc_title(docs, n))}</a></li>" for n in have)
+    title = t("page.definitions")
+    page = (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if current_language() == "zh" else "en"}"><head><meta charset="utf-8">'
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+        f"<style>{page_css()}</style></head><body class='ubk-page'>"
+        f"<header class='ubk-header'><h1>{_e(title)}</h1><p class='ubk-campaign'>{_e(t('page.definitions_note'))}</p>"
+        f"{_nav(names, None, root, exists=True)}</header>"
+        f"<div class='ubk-layout'><nav class='ubk-toc' aria-label='toc'><h2>{_e(t('page.contents'))}</h2><ol>{toc}</ol>"
+        f"</nav><div class='ubk-content ubk-defs'>{''.join(sections)}</div></div>{_footer(None)}</body></html>"
+    )
+    return page
+
+
+def _doc_title(docs: Path, stem: str) -> str:
+    """A report's readable name; for another doc, its first heading."""
+    if f"report.{stem}" in catalogue():
+        return report_name(stem)
+    for line in (docs / f"{stem}.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return stem
+
+
+def _doc_links(body: str, have: set[str]) -> str:
+    """Links in the docs: to another doc -> its section here; web links kept; other relative links dropped."""
+
+    def one(m: re.Match) -> str:
+        href, text = html.unescape(m.group(1)), m.group(2)
+        if re.match(r"https?://", href):
+            return f"<a href='{_e(href)}'>{text}</a>"
+        stem = re.match(r"(?:\./)?([\w-]+)\.md(#[\w-]*)?$", href)
+        if stem and stem.group(1) in have:
+            return f"<a href='#def-{_e(stem.group(1))}'>{text}</a>"
+        if href.startswith("#"):
+            return text
+        return text
+
+    return re.sub(r'<a href="([^"]*)"[^>]*>(.*?)</a>', one, body, flags=re.S)
+
+
+# ------------------------------------------------------------------------------------------------ index
+def index_page(
+    root: Path, cfg: Any, statuses: list[dict], *, run_id: str | None = None, changed: tuple[dict, str] = ({}, "")
+) -> str:
+    """The campaign index: header, the top finding of each report ("what to act on"), one row per report with
+    its readable name, status (the reason when it could not compute) and headline numbers with their change
+    against the previous run, what changed, and links to the results files and definitions. ``changed``: the
+    changes by (report, label) and the "what changed" section (``helpers.report._what_changed``)."""
+
+    lang = getattr(cfg, "language", "zh")
+    names = [s["notebook"] for s in statuses]
+    with language(lang):
+        changes, what_changed = changed
+        meta = page_meta(cfg, names, run_id=run_id)
+        acts, rows = [], []
+        for st in statuses:
+            nb = st["notebook"]
+            res = _current_results(root, st)
+            name = _e(report_name(nb))
+            if res and res.get("available", True) is not False and res.get("findings"):
+                acts.append(
+                    f"<li><a href='{_e(nb)}.html#findings'>{name}</a>: {md_inline(str(res['findings'][0]))}</li>"
+                )
+            rows.append(_index_row(root, st, res, changes))
+        acts_html = "".join(acts) or f"<li>{_e(t('index.no_findings'))}</li>"
+        header = _header(meta, None, None, root, str(cfg.title))
+        header = _NAV_RE.sub("", header)  # the index lists every report below
+        header = re.sub(r"<p class='ubk-campaign'>.*?</p>", "", header, count=1)
+        defs = (root / "definitions.html").exists()
+        files = _e(t("index.files", results="results/")).replace("results/", "<a href='results/'>results/</a>", 1)
+        defs_link = f" · <a href='definitions.html'>{_e(t('page.definitions'))}</a>" if defs else ""
+        body = (
+            f"{header}<main class='ubk-index-main'><p>{_e(cfg.description or '')}</p>"
+            f"<section><h2 id='act-on'>{_e(t('index.act_on'))}</h2><p class='earlier'>{_e(t('index.act_on_note'))}</p>"
+            f"<ul class='ubk-acts'>{acts_html}</ul></section>"
+            f"<section><h2 id='reports'>{_e(t('index.reports'))}</h2>"
+            f"<div class='ubk-scroll ubk-index'><table class='ubk'>"
+            f"<thead><tr><th>{_e(t('index.col_report'))}</th><th>{_e(t('index.col_status'))}</th>"
+            f"<th>{_e(t('index.col_headline'))}</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+            f"{what_changed}<p class='earlier'>{files}{defs_link}</p></main>{_footer(run_id)}"
+        )
+        return (
+            f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(str(cfg.title))} · ubakit"
+            f"</title><style>{page_css()}</style></head><body class='ubk-page'>{body}</body></html>"
+        )
+
+
+def _current_results(root: Path, st: dict) -> dict | None:
+    """The results of a report that completed, only when they are the run the status records."""
+    if st["status"] not in ("ok", "up-to-date"):
+        return None
+    res = _read_json(root / "results" / f"{st['notebook']}.json")
+    if res is None or (st.get("run_id") and res.get("run_id") != st["run_id"]):
+        return None
+    return res
+
+
+def _index_row(root: Path, st: dict, res: dict | None, changes: dict) -> str:
+    nb, status = st["notebook"], st["status"]
+    cls = "ok" if status in ("ok", "up-to-date") else status
+    name = _e(report_name(nb))
+    link = f"<a href='{_e(nb)}.html'>{name}</a>" if (root / f"{nb}.html").exists() else name
+    heads = ""
+    if res:
+
+        def vs(lab: str) -> str:
+            c = changes.get((nb, lab))
+            return f" <span class='chg'>({_e(t('index.vs_last', change=c))})</span>" if c else ""
+
+        items = [(str(h.get("label")), str(h.get("text"))) for h in res.get("headline", [])]
+        heads = "".join(f"<li>{_e(lab)}: <b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items)
+        heads = f"<ul>{heads}</ul>"
+    why_cls = "why" if status == "unavailable" else "err"
+    err = f"<div class='{why_cls}'>{_e(st.get('error') or '')}</div>" if st.get("error") else ""
+    earlier = f" <span class='earlier'>· {_e(t('index.earlier'))}</span>" if st.get("earlier") else ""
+    status_text = label(f"index.status.{status}", status)
+    return (
+        f"<tr><td>{link}</td><td class='{_e(cls)}'><span class='ubk-status-{_e(cls)}'>{_e(status_text)}</span>{earlier}"
+        f"</td><td>{heads}{err}</td></tr>"
+    )

@@ -1,0 +1,467 @@
+"""Products (商品分析): product performance, repurchase, movers and basket analysis (关联规则 / 搭配推荐).
+
+Purchase lines come from the clean ``orders`` table (or, without one, the events named in
+``products.order_events``); every per-line computation runs on the engine (Ibis: DuckDB or Spark), and only the
+per-item, per-category and per-pair results come back to pandas. docs/products.md has every rule.
+
+Rules
+-----
+- ``gmv`` is the sum of ``amount`` over the lines; ``orders`` distinct order ids; ``buyers`` distinct users;
+  ``avg_price = gmv / quantity`` when the lines have a quantity, else ``gmv / lines``.
+- Repurchase rate (复购率) of an item (category): among the buyers whose first purchase of it is at least
+  ``repurchase_days`` before the end of the period (so the whole window is observed), the share who buy it again
+  in another order within ``repurchase_days`` after that first purchase (``first_ts < ts <= first_ts + N days``
+  counted as a second distinct order id in ``[first_ts, first_ts + N days]``).
+- Movers: the windows of :func:`helpers.trends.windows` (the period's last ``compare_days`` days vs the
+  equal-length span before); per item and category ``change = current - previous`` of GMV (orders when there is
+  no amount) and ``contribution = change / sum of all items' (categories') changes``.
+- Baskets and rules: :mod:`helpers.basket`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from . import basket as bk
+from .base import Report, ReportUnavailable, Unavailable
+from .engine import as_table
+from .errors import MissingColumnError
+from .i18n import label, localized, t
+from .trends import windows
+
+__all__ = [
+    "purchase_lines",
+    "product_table",
+    "repurchase_table",
+    "product_movers",
+    "basket_rules",
+    "plot_top_products",
+    "plot_rules",
+    "ProductsReport",
+    "run_products",
+]
+
+
+# ------------------------------------------------------------------------------------------- inputs
+def purchase_lines(ctx, p):
+    """The purchase lines of a campaign as a lazy Ibis table (canonical column names).
+
+    The ``orders`` table when the campaign has one (and it carries ``session_id`` when ``products.basket`` is
+    ``session``), else the events in ``products.order_events``. Raises :class:`ReportUnavailable` when there are
+    no purchase lines with an ``item_id``."""
+    lines, source = None, ""
+    if ctx.has("orders"):
+        lines, source = ctx.table("orders"), "orders"
+        if p.basket == "session" and "session_id" not in lines.columns:
+            lines = None
+    if lines is None and ctx.has("events"):
+        ev = ctx.table("events")
+        lines, source = ev.filter(ev.event.isin(list(p.order_events))), "events"
+    if lines is None:
+        raise ReportUnavailable(t("products.no_source"))
+    if "item_id" not in lines.columns:
+        raise ReportUnavailable(t("products.no_item_col", source=source))
+    return lines.filter(lines.item_id.notnull() & (lines.item_id.cast("string") != "")), source
+
+
+def _has_values(t, col: str) -> bool:
+    return col in t.columns and int(t[col].count().to_pyarrow().as_py() or 0) > 0
+
+
+# ------------------------------------------------------------------------------------------- compute
+def product_table(lines, *, by: str = "item_id") -> pd.DataFrame:
+    """GMV, orders, buyers, lines and average price per item (``by="item_id"``) or category (``by="category"``).
+
+    Returns
+    -------
+    DataFrame ``<by>``, [``category`` (items: the smallest category name of the item's lines)], ``gmv``,
+    ``gmv_share`` (of the total), ``orders``, ``buyers``, ``lines``, ``quantity`` (NaN without one),
+    ``avg_price``; sorted by GMV (orders when there is no amount) descending.
+    """
+    t = as_table(lines)
+    if by not in t.columns:
+        raise MissingColumnError("orders", by, t.columns, hint="it is needed by the products report")
+    aggs = {
+        "gmv": (t.amount.sum() if "amount" in t.columns else None),
+        "orders": t.order_id.nunique() if "order_id" in t.columns else None,
+        "buyers": t.user_id.nunique(),
+        "lines": t.count(),
+        "quantity": t.quantity.sum() if "quantity" in t.columns else None,
+    }
+    if by == "item_id" and "category" in t.columns:
+        aggs["category"] = t.category.cast("string").min()
+    df = t.group_by(t[by].cast("string").name(by)).aggregate(**{k: v for k, v in aggs.items() if v is not None})
+    df = df.to_pandas()
+    for c in ("gmv", "orders", "quantity", "category"):
+        if c not in df:
+            df[c] = math.nan if c != "category" else None
+    df["gmv"] = df["gmv"].astype("float64")
+    df["quantity"] = df["quantity"].astype("float64")
+    total = df["gmv"].sum(min_count=1)
+    df["gmv_share"] = df["gmv"] / total if total and not math.isnan(total) else math.nan
+    per = df["quantity"].where(df["quantity"] > 0, df["lines"].astype("float64"))
+    df["avg_price"] = df["gmv"] / per
+    key = "gmv" if df["gmv"].notna().any() else "orders"
+    df = df.sort_values([key, "buyers", by], ascending=[False, False, True]).reset_index(drop=True)
+    cols = [by, *(["category"] if by == "item_id" else []), "gmv", "gmv_share", "orders", "buyers", "lines"]
+    return df[[*cols, "quantity", "avg_price"]]
+
+
+def repurchase_table(lines, *, by: str = "item_id", days: int = 30, end_exclusive) -> pd.DataFrame:
+    """Repurchase (复购) per item or category within ``days`` days of a buyer's first purchase (module rules).
+
+    Returns
+    -------
+    DataFrame ``<by>``, ``eligible_buyers`` (first purchase at least ``days`` before ``end_exclusive``),
+    ``repurchasers`` (of them, a second distinct order within ``days`` days), ``repurchase_rate``
+    (``repurchasers / eligible_buyers``, NaN without eligible buyers).
+    """
+    import ibis
+
+    t = as_table(lines)
+    key = t[by].cast("string").name("_key")
+    t = t.select("user_id", "order_id", "ts", key)
+    f = t.group_by(["user_id", "_key"]).aggregate(first_ts=t.ts.min())
+    j = t.join(f, ["user_id", "_key"])
+    j = j.filter(j.ts <= j.first_ts + ibis.interval(days=days))
+    u = j.group_by(["user_id", "_key", "first_ts"]).aggregate(k=j.order_id.nunique())
+    cutoff = (pd.Timestamp(end_exclusive) - pd.Timedelta(days=days)).to_pydatetime()
+    u = u.mutate(eligible=(u.first_ts < cutoff).cast("int64"))
+    u = u.mutate(rep=((u.k >= 2) & (u.first_ts < cutoff)).cast("int64"))
+    df = u.group_by("_key").aggregate(eligible_buyers=u.eligible.sum(), repurchasers=u.rep.sum()).to_pandas()
+    df = df.rename(columns={"_key": by})
+    for c in ("eligible_buyers", "repurchasers"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df["repurchase_rate"] = df["repurchasers"] / df["eligible_buyers"].where(df["eligible_buyers"] > 0)
+    return df
+
+
+def product_movers(lines, w: dict, *, by: str = "item_id", n: int = 5) -> pd.DataFrame:
+    """The items (categories) whose GMV (orders without an amount) changed most between the windows ``w``
+    (:func:`helpers.trends.windows`).
+
+    Returns
+    -------
+    DataFrame ``level`` (``item``/``category``), ``key``, ``measure`` (``gmv`` or ``orders``), ``current``,
+    ``previous``, ``abs_change``, ``rel_change`` (NaN when previous is 0), ``contribution`` (share of the sum of
+    all keys' changes; NaN when that sum is 0); the ``n`` largest ``|abs_change|``.
+    """
+    t = as_table(lines)
+    (cs, ce), (ps, pe) = w["current"], w["previous"]
+    win = (t.ts >= cs.to_pydatetime()) & (t.ts < ce.to_pydatetime())
+    pwin = (t.ts >= ps.to_pydatetime()) & (t.ts < pe.to_pydatetime())
+    use_amount = _has_values(t, "amount")
+    measure = "gmv" if use_amount else "orders"
+    t = t.filter(win | pwin).mutate(_w=win.ifelse("current", "previous"), _key=t[by].cast("string"))
+    val = t.amount.sum() if use_amount else t.order_id.nunique()
+    df = t.group_by(["_key", "_w"]).aggregate(v=val).to_pandas()
+    wide = df.pivot_table(index="_key", columns="_w", values="v", aggfunc="sum").fillna(0.0)
+    for c in ("current", "previous"):
+        if c not in wide:
+            wide[c] = 0.0
+    out = pd.DataFrame({"key": wide.index.astype(str), "current": wide["current"].to_numpy(dtype=float),
+                        "previous": wide["previous"].to_numpy(dtype=float)})  # fmt: skip
+    out["abs_change"] = out["current"] - out["previous"]
+    out["rel_change"] = out["abs_change"] / out["previous"].where(out["previous"] != 0)
+    tot = out["abs_change"].sum()
+    out["contribution"] = out["abs_change"] / tot if tot else math.nan
+    out.insert(0, "level", "item" if by == "item_id" else "category")
+    out.insert(2, "measure", measure)
+    out = out.assign(_a=out["abs_change"].abs()).sort_values(["_a", "key"], ascending=[False, True])
+    return out.drop(columns="_a").head(n).reset_index(drop=True)
+
+
+def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: float | None = None,
+                 min_baskets: int = 5, min_confidence: float = 0.0, max_len: int = 3) -> dict:  # fmt: skip
+    """Pair rules and frequent item sets of the baskets of ``lines`` (:mod:`helpers.basket`).
+
+    Returns
+    -------
+    dict ``n_baskets``, ``multi_item_baskets`` (baskets with two or more items), ``min_count`` (baskets),
+    ``min_support``, ``support_rule`` (``given`` or ``auto``), ``rules`` (pair rules with support >= min_support
+    and confidence >= min_confidence), ``itemsets`` (FP-growth, None when the matrix is too large).
+    """
+    bi = bk.basket_items(lines, basket=basket, item_col=item_col)
+    items, n = bk.item_counts(bi)
+    sizes = bi.group_by("basket").aggregate(k=bi.item.count())
+    multi = int(sizes.filter(sizes.k >= 2).count().to_pyarrow().as_py() or 0)
+    if min_support is not None:
+        min_count, rule = max(1, math.ceil(min_support * n - 1e-9)), "given"
+        pairs = bk.pair_counts(bi, min_count=min_count)
+    else:
+        pairs = bk.pair_counts(bi, min_count=min_baskets)
+        min_count, rule = bk.auto_min_count(pairs, floor=min_baskets), "auto"
+        pairs = pairs[pairs["n_ab"] >= min_count]
+    rules = bk.pair_rules(pairs, items, n)
+    rules = rules[rules["confidence"] >= min_confidence].reset_index(drop=True)
+    itemsets = bk.frequent_itemsets(bi, items, n, min_count=min_count, max_len=max_len)
+    return {
+        "n_baskets": n,
+        "multi_item_baskets": multi,
+        "min_count": int(min_count),
+        "min_support": (min_count / n) if n else math.nan,
+        "support_rule": rule,
+        "rules": rules,
+        "itemsets": itemsets,
+    }
+
+
+# ------------------------------------------------------------------------------------------- charts
+def plot_top_products(items: pd.DataFrame, *, key: str = "item_id", n: int = 15, ax=None, title: str | None = None):
+    """Horizontal bars of the ``n`` items (categories) with most GMV (orders without an amount)."""
+    import matplotlib.pyplot as plt
+
+    measure = "gmv" if items["gmv"].notna().any() else "orders"
+    top = items.head(n).iloc[::-1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(top) + 1)))
+    ax.barh(top[key].astype(str), top[measure].astype(float), color="C0")
+    ax.set_xlabel(t("products.chart.gmv" if measure == "gmv" else "products.chart.orders"))
+    which = "products.chart.top_items" if key == "item_id" else "products.chart.top_categories"
+    ax.set_title(title or t(which, n=len(top)))
+    return ax
+
+
+def plot_rules(rules: pd.DataFrame, *, n: int = 50, ax=None, title: str | None = None):
+    """Rules as points: support (x) against confidence (y), sized and coloured by lift."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    r = rules.head(n)
+    if len(r):
+        sc = ax.scatter(
+            r["support"], r["confidence"], s=20 + 20 * r["lift"].clip(upper=20), c=r["lift"], cmap="viridis"
+        )
+        ax.get_figure().colorbar(sc, ax=ax, label=t("products.chart.lift"))
+    ax.set_xlabel(t("products.chart.support"))
+    ax.set_ylabel(t("products.chart.confidence"))
+    ax.set_title(title or t("products.chart.rules"))
+    return ax
+
+
+# ------------------------------------------------------------------------------------------- report
+@dataclass(repr=False)
+class ProductsReport(Report):
+    """The products report. Frames: ``items``, ``categories`` (None without a category), ``movers``, ``rules``
+    (item pair rules), ``category_rules`` (None without categories or with ``level: item``), ``itemsets``
+    (FP-growth; None when too large), ``bought_together``."""
+
+    name: ClassVar[str] = "products"
+    title: ClassVar[str] = localized("products.title")
+    parts: ClassVar[tuple[str, ...]] = ("items", "categories", "movers", "rules", "category_rules", "itemsets",
+                                        "bought_together")  # fmt: skip
+    table_names: ClassVar[tuple[str, ...]] = ("items", "categories", "movers", "rules", "category_rules", "itemsets",
+                                              "bought_together")  # fmt: skip
+    result_keys: ClassVar[tuple[str, ...]] = (
+        "source", "basket", "n_baskets", "multi_item_baskets", "min_support", "min_count", "support_rule",
+        "min_confidence", "repurchase_days", "current", "previous", "top_rules", "top_category_rules", "notes",
+    )  # fmt: skip
+    unavailable_label: ClassVar[str] = localized("products.unavailable_label")
+    glossary: ClassVar[tuple[str, ...]] = (
+        "repurchase_rate", "support", "confidence", "lift_rule", "leverage", "conviction", "fp_growth",
+    )  # fmt: skip
+
+    source: str = ""
+    basket: str = "order"
+    repurchase_days: int = 30
+    min_confidence: float = 0.0
+    window: dict = field(default_factory=dict)
+    items: pd.DataFrame = field(default_factory=pd.DataFrame)
+    categories: pd.DataFrame | None = None
+    movers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    item_baskets: dict = field(default_factory=dict)
+    category_baskets: dict | None = None
+    rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    category_rules: pd.DataFrame | None = None
+    itemsets: pd.DataFrame | None = None
+    bought_together: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list = field(default_factory=list)
+
+    @classmethod
+    def compute(cls, ctx) -> ProductsReport:
+        """The products report of a campaign, from its ``products:`` params (docs/products.md)."""
+        p = ctx.cfg.products
+        if p is None:
+            raise ReportUnavailable(t("products.no_section"))
+        lines, source = purchase_lines(ctx, p)
+        if int(lines.count().to_pyarrow().as_py() or 0) == 0:
+            raise ReportUnavailable(t("products.no_lines", source=source))
+        end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence)
+        has_cat = _has_values(lines, "category")
+        rep.items = _with_repurchase(lines, "item_id", p.repurchase_days, end)
+        if has_cat:
+            rep.categories = _with_repurchase(lines, "category", p.repurchase_days, end)
+        else:
+            rep.notes.append(t("products.no_category"))
+        if "amount" not in lines.columns or not _has_values(lines, "amount"):
+            rep.notes.append(t("products.no_amount"))
+        rep.window = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
+        mv = [product_movers(lines, rep.window, by="item_id", n=p.top_k)]
+        if has_cat:
+            mv.append(product_movers(lines, rep.window, by="category", n=p.top_k))
+        rep.movers = pd.concat(mv, ignore_index=True)
+        opts = dict(basket=p.basket, min_support=p.min_support, min_baskets=p.min_baskets,
+                    min_confidence=p.min_confidence, max_len=p.max_itemset_size)  # fmt: skip
+        if p.level in ("item", "both"):
+            rep.item_baskets = basket_rules(lines, item_col="item_id", **opts)
+            rep.rules = rep.item_baskets["rules"]
+            rep.itemsets = rep.item_baskets["itemsets"]
+            rep.bought_together = bk.bought_together(rep.rules, top_k=p.top_k)
+            if rep.itemsets is None:
+                rep.notes.append(t("products.too_large", cells=f"{bk.FPGROWTH_MAX_CELLS:,}"))
+        if p.level in ("category", "both") and has_cat:
+            rep.category_baskets = basket_rules(lines, item_col="category", **opts)
+            rep.category_rules = rep.category_baskets["rules"]
+        return rep
+
+    def to_results(self) -> dict:
+        """The report-specific part of ``results/products.json`` (docs/products.md)."""
+        w = {k: [str(s.date()), str((e - pd.Timedelta(days=1)).date())] for k, (s, e) in self.window.items()}
+        b = self.item_baskets or self.category_baskets or {}
+        cr = self.category_rules
+        return self._results(
+            source=self.source,
+            basket=self.basket,
+            n_baskets=b.get("n_baskets"),
+            multi_item_baskets=b.get("multi_item_baskets"),
+            min_support=b.get("min_support"),
+            min_count=b.get("min_count"),
+            support_rule=b.get("support_rule"),
+            min_confidence=self.min_confidence,
+            repurchase_days=self.repurchase_days,
+            current=w.get("current"),
+            previous=w.get("previous"),
+            top_rules=_rule_records(self.rules),
+            top_category_rules=None if cr is None else _rule_records(cr),
+            notes=self.notes,
+        )
+
+    def findings(self) -> list[str]:
+        """Key findings in plain words and numbers."""
+        from .fmt import fmt_int, fmt_pct
+
+        out = []
+        it = self.items
+        if len(it):
+            top = it.iloc[0]
+            share = "" if math.isnan(top["gmv_share"]) else t("products.gmv_share", share=fmt_pct(top["gmv_share"]))
+            out.append(t("products.items", n=fmt_int(len(it)), item=top["item_id"], buyers=fmt_int(int(top["buyers"])),
+                         share=share))  # fmt: skip
+            rr = it.dropna(subset=["repurchase_rate"])
+            tot_e, tot_r = int(it["eligible_buyers"].sum()), int(it["repurchasers"].sum())
+            if tot_e:
+                out.append(t("products.repurchase", days=self.repurchase_days, rate=fmt_pct(tot_r / tot_e),
+                             n=fmt_int(tot_e)))  # fmt: skip
+            best = rr[rr["eligible_buyers"] >= 20].sort_values("repurchase_rate", ascending=False).head(1)
+            for r in best.itertuples():
+                out.append(t("products.best_repurchase", item=r.item_id, rate=fmt_pct(r.repurchase_rate),
+                             n=fmt_int(r.eligible_buyers)))  # fmt: skip
+        for r in self.movers.head(2).itertuples():
+            out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level), key=r.key,
+                         measure=label(f"metric.{r.measure}", r.measure), current=fmt_int(r.current),
+                         previous=fmt_int(r.previous), rel=fmt_pct(r.rel_change)))  # fmt: skip
+        b = self.item_baskets
+        if b:
+            rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")
+            out.append(t("products.baskets", n=fmt_int(b["n_baskets"]),
+                         basket=label(f"products.basket.{self.basket}", self.basket),
+                         multi=fmt_int(b["multi_item_baskets"]), support=f"{b['min_support']:.3g}",
+                         count=fmt_int(b["min_count"]), rule=rule, rules=fmt_int(len(self.rules))))  # fmt: skip
+            pair = self.rules[["antecedent", "consequent"]].apply(lambda x: tuple(sorted(x)), axis=1)
+            for r in self.rules[~pair.duplicated()].head(3).itertuples():
+                out.append(t("products.pair", a=r.antecedent, b=r.consequent, lift=f"{r.lift:.1f}", n=fmt_int(r.n_ab),
+                             conf=fmt_pct(r.confidence)))  # fmt: skip
+            if self.rules.empty:
+                out.append(t("products.no_rules", count=b["min_count"], conf=f"{self.min_confidence:g}"))
+            if b["multi_item_baskets"] < 50:
+                out.append(t("products.few_baskets", n=b["multi_item_baskets"]))
+        cr = self.category_rules
+        if cr is not None and len(cr):
+            r = cr.iloc[0]
+            out.append(t("products.category_rule", a=r["antecedent"], b=r["consequent"], lift=f"{r['lift']:.2f}",
+                         conf=fmt_pct(r["confidence"])))  # fmt: skip
+        return out + list(self.notes)
+
+    def headline(self) -> list[dict]:
+        """Headline numbers: items bought, repurchase rate, top pair's lift."""
+        from .fmt import fmt_int, fmt_pct
+        from .report import headline
+
+        e, r = int(self.items["eligible_buyers"].sum()), int(self.items["repurchasers"].sum())
+        rate = r / e if e else None
+        lift = float(self.rules["lift"].iloc[0]) if len(self.rules) else None
+        return [
+            headline(t("products.h_items"), len(self.items), fmt_int(len(self.items))),
+            headline(t("products.h_repurchase", days=self.repurchase_days), rate, fmt_pct(rate)),
+            headline(t("products.h_lift"), lift, f"{lift:.1f}" if lift is not None else "n/a"),
+        ]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every computed table of :attr:`table_names` (product-level: no user ids)."""
+        out = {
+            "items": self.items,
+            "categories": self.categories,
+            "movers": self.movers,
+            "rules": self.rules if self.item_baskets else None,
+            "category_rules": self.category_rules,
+            "itemsets": self.itemsets,
+            "bought_together": self.bought_together if self.item_baskets else None,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _show(self, part: str):
+        from IPython.display import Markdown
+
+        from .fmt import style_table
+
+        frame = getattr(self, part)
+        if frame is None or (part in ("rules", "bought_together") and not self.item_baskets):
+            return Markdown("_" + "; ".join(self.notes or [t("products.not_computed")]) + "_")
+        if part in ("items", "categories"):
+            _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
+            return style_table(frame.head(50), pct_cols=["gmv_share", "repurchase_rate"],
+                               num_cols=["gmv", "quantity", "avg_price"])  # fmt: skip
+        if part in ("rules", "category_rules"):
+            _show_chart(plot_rules(frame))
+            return style_table(frame.head(50), pct_cols=["support", "confidence", "antecedent_support",
+                                                         "consequent_support"],
+                               num_cols=["lift", "leverage", "conviction"])  # fmt: skip
+        if part == "movers":
+            return style_table(frame, pct_cols=["rel_change", "contribution"],
+                               num_cols=["current", "previous", "abs_change"])  # fmt: skip
+        return style_table(frame.head(100))
+
+
+def _show_chart(ax) -> None:
+    from .base import _display
+
+    _display(ax)
+
+
+def _with_repurchase(lines, by: str, days: int, end) -> pd.DataFrame:
+    perf = product_table(lines, by=by)
+    rp = repurchase_table(lines, by=by, days=days, end_exclusive=end)
+    out = perf.merge(rp, on=by, how="left")
+    for c in ("eligible_buyers", "repurchasers"):
+        out[c] = out[c].fillna(0).astype("int64")
+    return out
+
+
+def _rule_records(rules: pd.DataFrame, n: int = 10) -> list[dict]:
+    cols = ["antecedent", "consequent", "n_ab", "support", "confidence", "lift", "leverage", "conviction"]
+    recs = rules[cols].head(n).to_dict(orient="records")
+    for r in recs:  # JSON has no infinity: a rule that always holds has conviction null
+        if isinstance(r["conviction"], float) and math.isinf(r["conviction"]):
+            r["conviction"] = None
+    return recs
+
+
+def run_products(ctx) -> ProductsReport | Unavailable:
+    """:meth:`ProductsReport.run`: the products report of a campaign (or its Unavailable twin)."""
+    return ProductsReport.run(ctx)

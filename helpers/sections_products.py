@@ -1,0 +1,41 @@
+"""The ``products:`` section of the campaign params (helpers/products.py, helpers/basket.py; docs/products.md).
+
+Absent section: the products report is unavailable (it says so), since the basket definition depends on the data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .sections import Section
+
+__all__ = ["ProductsParams"]
+
+
+class ProductsParams(Section):
+    """``products:`` section (docs/products.md)."""
+
+    repurchase_days: int = Field(
+        30, ge=1, description="a buyer repurchases when buying the same item again within N days"
+    )
+    compare_days: int | None = Field(
+        28, ge=1, description="movers: the period's last N days vs the N days before (null: the whole period)"
+    )
+    basket: Literal["order", "session", "user_day"] = Field(
+        "order", description="a basket is the items of one order, one session, or one user's day (no order id)"
+    )
+    min_support: float | None = Field(
+        None, gt=0, le=1, description="minimum share of baskets of a rule (null: chosen from the data)"
+    )
+    min_baskets: int = Field(5, ge=1, description="floor of the automatic minimum support, in baskets")
+    min_confidence: float = Field(0.0, ge=0, le=1, description="minimum confidence of a rule")
+    top_k: int = Field(5, ge=1, description="partners per item in bought_together; rows in the movers tables")
+    level: Literal["item", "category", "both"] = Field("both", description="rules of items, of categories, or both")
+    max_itemset_size: int = Field(3, ge=2, le=6, description="largest frequent item set searched by FP-growth")
+    order_events: list[str] = Field(
+        default_factory=lambda: ["pay", "buy", "purchase"],
+        min_length=1,
+        description="purchase events read from the events table when there is no orders table (or for sessions)",
+    )

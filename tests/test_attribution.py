@@ -1,0 +1,301 @@
+"""Attribution models and drivers on hand-made journeys and tables (helpers/attribution_models.py,
+helpers/attribution.py, helpers/drivers.py)."""
+
+import math
+from itertools import permutations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.attribution import MODELS, build_journeys, conversion_table, credit_table, touch_table
+from helpers.attribution_models import (
+    _conversion_probability,
+    bootstrap_credits,
+    markov_credits,
+    markov_removal_effects,
+    rule_credits,
+    shapley_from_game,
+    shapley_values,
+)
+from helpers.drivers import (
+    conversion_driver_counts,
+    conversion_drivers,
+    odds_ratio_table,
+    phi_band,
+    retention_driver_counts,
+    retention_drivers,
+    skew_warning,
+)
+
+T0 = pd.Timestamp("2024-01-01 00:00")
+
+
+def hand():
+    """J1: A, B, C at -2h, -1h, 0h, value 100; J2: C, value 50; J3: D (direct), A, D, value 10; J4: B, no conversion."""
+    h = pd.Timedelta(hours=1)
+    touches = pd.DataFrame(
+        [("J1", "A", T0 - 2 * h), ("J1", "B", T0 - h), ("J1", "C", T0), ("J2", "C", T0 - 3 * h),
+         ("J3", "D", T0 - 3 * h), ("J3", "A", T0 - 2 * h), ("J3", "D", T0 - h), ("J4", "B", T0)],
+        columns=["journey", "channel", "ts"],
+    )  # fmt: skip
+    journeys = pd.DataFrame(
+        {"journey": ["J1", "J2", "J3", "J4"], "user_id": ["u1", "u2", "u3", "u4"],
+         "converted": [True, True, True, False], "value": [100.0, 50.0, 10.0, 0.0],
+         "conv_ts": [T0, T0, T0, pd.NaT], "touches": [3, 1, 3, 1]}
+    )  # fmt: skip
+    return touches, journeys
+
+
+EXPECTED = {  # conversions per channel, by hand
+    "first": {"A": 1, "C": 1, "D": 1},
+    "last": {"C": 2, "D": 1},
+    "last_non_direct": {"C": 2, "A": 1},
+    "linear": {"A": 1 / 3 + 1 / 3, "B": 1 / 3, "C": 1 / 3 + 1, "D": 2 / 3},
+    "position": {"A": 0.4 + 0.2, "B": 0.2, "C": 0.4 + 1, "D": 0.8},
+    # half-life 1 h: J1 weights 0.25, 0.5, 1 (/1.75); J3 touches 3h, 2h, 1h before: 0.125, 0.25, 0.5 (/0.875)
+    "time_decay": {"A": 0.25 / 1.75 + 0.25 / 0.875, "B": 0.5 / 1.75, "C": 1 / 1.75 + 1, "D": 0.625 / 0.875},
+}
+
+
+@pytest.mark.parametrize("model", list(EXPECTED))
+def test_rule_models_by_hand(model):
+    touches, journeys = hand()
+    c = rule_credits(touches, journeys, model, direct="D", half_life_hours=1.0).set_index("channel")
+    got = c["conversions"][c["conversions"] > 0].to_dict()
+    assert got == pytest.approx(EXPECTED[model])
+    assert c["conversions"].sum() == pytest.approx(3)
+    assert c["value"].sum() == pytest.approx(160)
+    if model == "linear":  # value: J1 100/3 each, J2 50 to C, J3 10/3 each touch
+        assert c.at["C", "value"] == pytest.approx(100 / 3 + 50)
+        assert c.at["D", "value"] == pytest.approx(20 / 3)
+
+
+def test_position_two_touches_and_custom_weights():
+    touches = pd.DataFrame({"journey": ["J", "J", "K", "K", "K", "K"], "channel": ["A", "B", "A", "B", "C", "D"],
+                            "ts": [T0] * 6})  # fmt: skip
+    journeys = pd.DataFrame({"journey": ["J", "K"], "user_id": ["u", "v"], "converted": True, "value": 1.0,
+                             "conv_ts": T0})  # fmt: skip
+    c = rule_credits(touches, journeys, "position", first_weight=0.3, last_weight=0.5).set_index("channel")
+    # J: 0.3/0.8 and 0.5/0.8; K: 0.3, 0.1, 0.1, 0.5
+    assert c["conversions"].to_dict() == pytest.approx({"A": 0.375 + 0.3, "B": 0.625 + 0.1, "C": 0.1, "D": 0.5})
+
+
+def _markov_brute(paths, converted, removed=None, steps=400):
+    """P(conversion) by pushing the start distribution through the chain step by step (no linear solve)."""
+    chans = sorted({c for p in paths for c in p})
+    states = ["start", *chans, "conv", "null"]
+    ix = {s: i for i, s in enumerate(states)}
+    cnt = np.zeros((len(states), len(states)))
+    for p, conv in zip(paths, converted, strict=True):
+        seq = ["start", *p, "conv" if conv else "null"]
+        for a, b in zip(seq[:-1], seq[1:], strict=True):
+            cnt[ix[a], ix[b]] += 1
+    P = cnt / np.where(cnt.sum(1, keepdims=True) == 0, 1, cnt.sum(1, keepdims=True))
+    P[ix["conv"], ix["conv"]] = P[ix["null"], ix["null"]] = 1
+    if removed is not None:
+        r = ix[removed]
+        for s in range(len(states)):  # whoever would go to the removed channel goes to null instead
+            P[s, ix["null"]] += P[s, r]
+            P[s, r] = 0
+    x = np.zeros(len(states))
+    x[0] = 1
+    for _ in range(steps):
+        x = x @ P
+    return x[ix["conv"]]
+
+
+def test_markov_removal_effect_against_brute_force():
+    paths = [("A", "B"), ("A",), ("B",), ("A", "B", "A"), ("C",), ("C", "A"), ("B", "B", "C"), ("A", "C")]
+    conv = np.array([True, False, True, False, False, True, True, True])
+    re = markov_removal_effects(paths, conv).set_index("channel")
+    base = _markov_brute(paths, conv)
+    assert re.attrs["p_conversion"] == pytest.approx(base)
+    for ch in "ABC":
+        assert re.at[ch, "removal_effect"] == pytest.approx(1 - _markov_brute(paths, conv, ch) / base)
+    # a one-channel world: removing the only channel removes every conversion
+    one = markov_removal_effects([("A",), ("A", "A")], np.array([True, False]))
+    assert one["removal_effect"].iloc[0] == pytest.approx(1.0)
+
+
+def test_markov_credits_sum_to_totals():
+    touches, journeys = hand()
+    c = markov_credits(touches, journeys)
+    assert c["conversions"].sum() == pytest.approx(3) and c["value"].sum() == pytest.approx(160)
+    assert _conversion_probability(np.array([[1.0, 0, 0], [0, 1.0, 1.0]])) == pytest.approx(0.5)
+
+
+def _brute_shapley(k, v):
+    out = np.zeros(k)
+    orders = list(permutations(range(k)))
+    for order in orders:
+        s = 0
+        for i in order:
+            out[i] += v(s | 1 << i) - v(s)
+            s |= 1 << i
+    return out / len(orders)
+
+
+def test_shapley_axioms_on_constructed_games():
+    # players 0 and 1 symmetric, player 2 null, player 3 adds 5 on its own
+    def v(s):
+        a, b, d = s & 1, s >> 1 & 1, s >> 3 & 1
+        return 10.0 * (a and b) + 4.0 * (a or b) + 5.0 * d
+
+    phi, se, exact = shapley_from_game(4, v)
+    assert exact and np.isnan(se).all()
+    assert phi.sum() == pytest.approx(v(0b1111) - v(0))  # efficiency
+    assert phi[0] == pytest.approx(phi[1])  # symmetry
+    assert phi[2] == pytest.approx(0.0)  # null player
+    assert phi[3] == pytest.approx(5.0)
+    assert phi == pytest.approx(_brute_shapley(4, v))
+    # sampled: unbiased within a few standard errors, and efficient exactly
+    ps, se, exact = shapley_from_game(4, v, exact_max=2, samples=3000, seed=1)
+    assert not exact and ps.sum() == pytest.approx(v(0b1111))
+    assert np.all(np.abs(ps - phi) <= 4 * se + 1e-9)
+
+
+def test_shapley_on_journeys_matches_brute_force_and_sums_to_rate():
+    touches, journeys = hand()
+    sv = shapley_values(touches, journeys)
+    chans = sorted(touches["channel"].unique())
+    sets = {j: frozenset(g) for j, g in touches.groupby("journey")["channel"]}
+
+    def v(s):  # conversion rate of the journeys whose channels all lie in s
+        inside = [j for j, cs in sets.items() if all(1 << chans.index(c) & s for c in cs)]
+        return journeys.set_index("journey").loc[inside, "converted"].mean() if inside else 0.0
+
+    assert sv["shapley"].to_numpy() == pytest.approx(_brute_shapley(len(chans), v))
+    assert sv["shapley"].sum() == pytest.approx(3 / 4)
+
+
+def test_credit_table_every_model_sums_to_total_and_bootstrap_is_seeded():
+    touches, journeys = hand()
+    ct = credit_table(touches, journeys, direct="D", bootstrap_reps=5, seed=3)
+    assert set(ct["model"]) == set(MODELS)
+    sums = ct.groupby("model")[["conversions", "value"]].sum()
+    assert np.allclose(sums["conversions"], 3) and np.allclose(sums["value"], 160)
+    again = credit_table(touches, journeys, direct="D", bootstrap_reps=5, seed=3)
+    pd.testing.assert_frame_equal(ct, again)
+    b = bootstrap_credits(touches, journeys, markov_credits, reps=30, seed=0)
+    assert (b["ci_low"] <= b["ci_high"]).all() and set(b["channel"]) <= set("ABCD")
+
+
+def events_frame():
+    d = pd.Timestamp("2024-01-01")
+    rows = [  # user, event, ts (hours after d), session, source
+        ("u1", "launch", 0, "s1", "A"), ("u1", "view", 1, "s1", None), ("u1", "launch", 30, "s2", "B"),
+        ("u1", "pay", 31, "s2", None), ("u1", "launch", 40, "s3", "A"), ("u1", "pay", 41, "s3", None),
+        ("u1", "launch", 50, "s4", "C"),
+        ("u2", "launch", 0, "s5", "B"), ("u2", "launch", 2, "s5", "B"), ("u2", "pay", 24 * 40, "s6", None),
+        ("u3", "launch", 5, "s7", "C"),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {"user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
+         "ts": [(d + pd.Timedelta(hours=r[2])) for r in rows], "session_id": [r[3] for r in rows],
+         "utm_source": [r[4] or "" for r in rows], "amount": [10.0 if r[1] == "pay" else None for r in rows]}
+    ).astype({"ts": "datetime64[us]"})  # fmt: skip
+
+
+def test_build_journeys_by_hand():
+    ev = events_frame()
+    tch = touch_table(ev, touch_col="utm_source")
+    conv = conversion_table(ev, event="pay", value_col="amount")
+    touches, journeys = build_journeys(tch, conv, lookback_days=30)
+    paths = touches.groupby("journey")["channel"].agg(" > ".join).to_dict()
+    # u1: A, B before pay 1; A before pay 2; C after; u2: the two B touches of one session count once, 40 days
+    # before the pay: outside the look-back (no touch); u3: C, never converts
+    assert paths == {"u1#1": "A > B", "u1#2": "A", "u1#-": "C", "u3#-": "C"}
+    j = journeys.set_index("journey")
+    assert j.loc["u2#1", "touches"] == 0 and bool(j.loc["u2#1", "converted"])
+    assert j["converted"].sum() == 3 and j["value"].sum() == 30
+
+
+def test_odds_ratio_against_hand_2x2():
+    counts = pd.DataFrame({"candidate": ["event: fav"], "a": [30], "c": [10]})
+    r = odds_ratio_table(counts, converters=50, dropoffs=100).iloc[0]
+    a, b, c, d = 31, 21, 11, 91  # +1 smoothed
+    assert (r["b"], r["d"], r["users"]) == (20, 90, 40)
+    assert r["odds_ratio"] == pytest.approx(a * d / (b * c))
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    assert r["ci_low"] == pytest.approx(math.exp(math.log(a * d / (b * c)) - 1.96 * se))
+    assert r["conversion_if_done"] == pytest.approx(0.75) and r["conversion_if_not"] == pytest.approx(20 / 110)
+    dr = conversion_drivers(counts, converters=50, dropoffs=100, min_users=25)
+    assert bool(dr["supported"].iloc[0]) and dr["direction"].iloc[0] == "positive"
+    assert not conversion_drivers(counts, converters=50, dropoffs=100, min_users=41)["supported"].iloc[0]
+    assert skew_warning(5, 995) and skew_warning(500, 500) is None
+
+
+def funnel_case():
+    d = pd.Timestamp("2024-01-01")
+    ev = pd.DataFrame(
+        [("u1", "view", 0, "A"), ("u1", "fav", 1, "A"), ("u1", "pay", 2, "A"), ("u1", "search", 3, "A"),
+         ("u2", "view", 0, "B"), ("u2", "search", 1, "B"), ("u3", "view", 0, "A"), ("u3", "fav", 100, "A")],
+        columns=["user_id", "event", "h", "channel"],
+    )  # fmt: skip
+    ev["ts"] = (d + pd.to_timedelta(ev.pop("h"), unit="h")).astype("datetime64[us]")
+    users = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "start": [d] * 3,
+                          "t2": [d + pd.Timedelta(hours=2), pd.NaT, pd.NaT], "censored": False})  # fmt: skip
+    return ev, users
+
+
+def test_conversion_driver_counts_by_hand():
+    ev, users = funnel_case()
+    c, conv, drop = conversion_driver_counts(ev, users, n_steps=2, window_hours=72, step_events=["view", "pay"],
+                                             columns=["channel"])  # fmt: skip
+    got = {r.candidate: (r.a, r.c) for r in c.itertuples()}
+    # u1 fav before paying (search after: not counted); u2 searched; u3's fav is after its 72 h window
+    assert got == {"channel = A": (1, 1), "channel = B": (0, 1), "event: fav": (1, 0), "event: search": (0, 1)}
+    assert (conv, drop) == (1, 2)
+
+
+def test_retention_drivers_phi_by_hand():
+    d = pd.Timestamp("2024-01-01")
+    rows = []
+    for i in range(8):  # u0..u3 search twice in week 1 and come back on day 14; u4..u7 do neither (u4 returns)
+        u = f"u{i}"
+        rows.append((u, "launch", d))
+        if i < 4:
+            rows += [(u, "search", d + pd.Timedelta(days=1)), (u, "search", d + pd.Timedelta(days=2))]
+        if i < 4 or i == 4:
+            rows.append((u, "launch", d + pd.Timedelta(days=14)))
+    ev = pd.DataFrame(rows, columns=["user_id", "event", "ts"]).astype({"ts": "datetime64[us]"})
+    counts, users = retention_driver_counts(ev, first_days=7, retained_day=14, period_end="2024-01-31")
+    assert users["retained"].sum() == 5 and len(users) == 8
+    r = retention_drivers(counts, users, thresholds=[2], min_users=1, min_share=0).set_index("event").loc["search"]
+    a, b, c, dd = 4, 0, 1, 3
+    assert r["phi"] == pytest.approx((a * dd - b * c) / math.sqrt(4 * 4 * 5 * 3))
+    assert (r["ppv"], r["share"], r["retained_rate_not"]) == (1.0, 0.5, 0.25)
+    assert phi_band(0.35) == "strong" and phi_band(-0.25) == "moderate" and phi_band(0.05) == "none"
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_equals_duckdb():
+    from .test_spark import _why_no_spark
+
+    why = _why_no_spark()
+    if why:
+        pytest.skip(why)
+    import ibis
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    con = ibis.pyspark.connect(session)
+    ev = events_frame()
+    session.createDataFrame(ev).createOrReplaceTempView("attr_events")
+    t = con.table("attr_events")
+    duck = build_journeys(touch_table(ev, touch_col="utm_source"), conversion_table(ev, event="pay",
+                          value_col="amount"), lookback_days=30)  # fmt: skip
+    spark = build_journeys(touch_table(t, touch_col="utm_source"), conversion_table(t, event="pay",
+                           value_col="amount"), lookback_days=30)  # fmt: skip
+    for a, b in zip(spark, duck, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    fe, users = funnel_case()
+    session.createDataFrame(fe).createOrReplaceTempView("drv_events")
+    kw = {"n_steps": 2, "window_hours": 72, "step_events": ["view", "pay"], "columns": ["channel"]}
+    d1 = conversion_driver_counts(fe, users, **kw)
+    d2 = conversion_driver_counts(con.table("drv_events"), users, **kw)
+    pd.testing.assert_frame_equal(d2[0], d1[0], check_dtype=False)
+    assert d1[1:] == d2[1:]

@@ -1,0 +1,85 @@
+"""The attribution report and the drivers on the generated demo (params/demo.yaml, generated and ingested into
+tmp_path): the planted opener/closer channels and the planted fav-before-cart driver (helpers/demo_attribution.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.attribution import MODELS, AttributionReport
+from helpers.campaign import open_campaign
+from helpers.demo_attribution import SOURCES
+from helpers.funnel import FunnelReport
+from helpers.quality import IngestReport
+from helpers.retention import RetentionReport
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    ctx = open_campaign("demo", reports_dir=str(tmp_path_factory.mktemp("reports")), theme=False)
+    IngestReport.run(ctx)
+    return ctx, AttributionReport.run(ctx)
+
+
+def test_plant_is_recorded_and_in_the_raw_events(demo):
+    ctx, _ = demo
+    planted = json.loads((ctx.paths.root / "raw" / "manifest.json").read_text(encoding="utf-8"))["planted"]
+    p = planted["attribution"]
+    assert (p["touch_col"], p["opener"], p["closer"]) == ("utm_source", "社交分享", "搜索")
+    assert p["driver"]["event"] == "fav" and p["driver"]["rows"] > 0
+    ev = ctx.table("events").select("session_id", "ts", "utm_source").to_pandas()
+    filled = ev[ev["utm_source"].fillna("") != ""]
+    assert set(filled["utm_source"]) == set(SOURCES)
+    # one source per session, on its first event (a later plant may copy a few rows, sources included)
+    assert filled["session_id"].duplicated().mean() < 0.03
+    first = ev.sort_values("ts").drop_duplicates("session_id")
+    assert (first["utm_source"].fillna("") != "").mean() > 0.95  # quarantined rows may hide a few first events
+
+
+def test_credits_sum_to_totals_and_find_the_planted_channels(demo):
+    _, rep = demo
+    assert rep.available, getattr(rep, "reason", "")
+    j = rep.journeys
+    touched = j[j["converted"] & (j["touches"] > 0)]
+    sums = rep.credits.groupby("model")[["conversions", "value"]].sum()
+    assert list(sums.index.sort_values()) == sorted(MODELS)
+    assert np.allclose(sums["conversions"], len(touched)) and np.allclose(sums["value"], touched["value"].sum())
+    w = rep.wide.set_index("channel")
+    # 社交分享 opens journeys: far more first-touch than last-touch credit; 搜索 closes them
+    assert w.at["社交分享", "first"] > 3 * w.at["社交分享", "last"]
+    assert w["last"].idxmax() == "搜索" and w["first"].idxmax() == "社交分享"
+    assert w.at["搜索", "last"] > 1.5 * w.at["搜索", "first"]
+    assert rep.top_by_model()["last"] == "搜索"
+    ci = rep.credits[rep.credits["model"] == "markov"]
+    assert (ci["ci_low"] <= ci["conversions"]).all() and (ci["conversions"] <= ci["ci_high"]).all()
+    assert rep.shapley_exact
+    assert any("社交分享" in f for f in rep.findings())
+
+
+def test_planted_driver_ranks_first(demo):
+    ctx, _ = demo
+    rep = FunnelReport.run(ctx)
+    d = rep.drivers
+    assert d is not None
+    top = d[d["supported"]].iloc[0]
+    assert top["candidate"] == "event: fav" and top["odds_ratio"] > 3 and top["ci_low"] > 1
+    assert {"a", "b", "c", "d"} <= set(d.columns) and (d["a"] + d["b"]).nunique() == 1
+    assert "drivers" in rep.tables() and any("fav" in f for f in rep.findings())
+
+
+def test_retention_drivers_on_the_demo(demo):
+    ctx, _ = demo
+    rep = RetentionReport.run(ctx)
+    d = rep.drivers
+    assert d is not None and len(d) and d["phi"].dropna().between(-1, 1).all()
+    assert (d["phi"].isna() == (d["band"] == "")).all() and "drivers" in rep.tables()
+    assert d["phi"].isna().sum() <= 5  # only "did it" by everyone (e.g. view at least once): no correlation
+
+
+def test_unavailable_without_a_section(demo):
+    ctx, _ = demo
+    ctx.cfg = ctx.cfg.model_copy(update={"attribution": None})
+    rep = AttributionReport.run(ctx)
+    assert not rep.available and "attribution" in rep.reason
+    assert isinstance(rep.tables(), dict) and pd.isna(rep.to_results().get("conversions"))

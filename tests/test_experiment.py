@@ -1,0 +1,214 @@
+"""The experiment report (helpers/experiment.py, experiment_data.py, experiment_run.py): per-user values on
+hand-made events, the statistics wired to the right tests, params errors, and the planted demo experiment."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from helpers import abstats as st
+from helpers import i18n
+from helpers.experiment import compare_variants, sequential_table, srm_table
+from helpers.experiment_data import clean_assignments, first_exposure, metric_values, user_day_counts
+from helpers.sections_experiment import ExperimentAssignment, ExperimentMetric, ExperimentParams
+
+
+def events() -> pd.DataFrame:
+    rows = [
+        ("u1", "view", "2024-04-01 09:00", None),
+        ("u1", "pay", "2024-04-01 08:00", 50.0),  # before exposure: not counted
+        ("u1", "order", "2024-04-01 10:00", 100.0),  # exposure
+        ("u1", "pay", "2024-04-01 10:05", 100.0),
+        ("u1", "order", "2024-04-03 10:00", 30.0),
+        ("u1", "pay", "2024-04-03 12:00", 30.0),  # 50 h after exposure: outside a 24 h window
+        ("u1", "view", "2024-04-08 09:00", None),  # day 7 after the exposure day
+        ("u2", "order", "2024-04-02 10:00", 20.0),
+        ("u2", "view", "2024-04-05 10:00", None),
+        ("u3", "order", "2024-04-06 23:00", 10.0),  # exposed late: day-7 retention is censored (test ends 04-10)
+        ("u4", "view", "2024-04-02 10:00", None),  # never exposed
+    ]
+    df = pd.DataFrame(rows, columns=["user_id", "event", "ts", "amount"])
+    df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[us]")
+    return df
+
+
+def test_assignments_drop_users_in_several_variants():
+    a = pd.DataFrame({"user_id": ["u1", "u2", "u2", "u3", "u4", "u5"], "v": ["a", "a", "b", "b", None, ""]})
+    clean, multi = clean_assignments(a, variant_col="v")
+    assert multi == 1 and clean["user_id"].tolist() == ["u1", "u3"] and clean["variant"].tolist() == ["a", "b"]
+
+
+def test_exposure_and_per_user_values_by_hand():
+    ev = events()
+    expo = first_exposure(ev, "order", start="2024-04-01", end_exclusive="2024-04-11")
+    assert expo.set_index("user_id")["exposed_at"].to_dict() == {
+        "u1": pd.Timestamp("2024-04-01 10:00"), "u2": pd.Timestamp("2024-04-02 10:00"),
+        "u3": pd.Timestamp("2024-04-06 23:00"),
+    }  # fmt: skip
+    users = expo.sort_values("user_id").reset_index(drop=True)
+    end = "2024-04-11"
+    pay = user_day_counts(ev, users, event_names=["pay"], end_exclusive=end, amount_col="amount")
+    assert metric_values("revenue", pay, users, through="2024-04-10").tolist() == [130.0, 0.0, 0.0]
+    assert metric_values("conversion", pay, users, through="2024-04-10").tolist() == [1.0, 0.0, 0.0]
+    pay24 = user_day_counts(ev, users, event_names=["pay"], end_exclusive=end, window_hours=24)
+    assert pay24["n"].sum() == 1  # only the pay 5 minutes after the exposure
+    orders = user_day_counts(ev, users, event_names=["order"], end_exclusive=end)
+    assert metric_values("count", orders, users, through="2024-04-10").tolist() == [2.0, 1.0, 1.0]
+    assert metric_values("count", orders, users, through="2024-04-02").tolist() == [1.0, 1.0, 0.0]  # as of day 2
+    anyev = user_day_counts(ev, users, event_names=[], end_exclusive=end)
+    ret = metric_values("retention", anyev, users, through="2024-04-10", day=7)
+    assert ret[0] == 1.0 and ret[1] == 0.0 and math.isnan(ret[2])  # u3's day 7 (04-13) is after the end
+
+
+def test_compare_variants_uses_the_right_tests_and_holm():
+    rng = np.random.default_rng(0)
+    n = 400
+    v = np.where(np.arange(n) % 2 == 0, "control", "b")
+    conv = (rng.random(n) < np.where(v == "b", 0.3, 0.2)).astype(float)
+    rev = rng.gamma(2, 10, n)
+    orders = rng.poisson(2, n).astype(float) + 1
+    values = pd.DataFrame({"variant": v, "conv": conv, "rev": rev, "orders": orders})
+    ms = [ExperimentMetric(name="conv", kind="conversion", event="pay"),
+          ExperimentMetric(name="rev", kind="revenue", event="pay", guardrail=True),
+          ExperimentMetric(name="orders", kind="count", event="order"),
+          ExperimentMetric(name="aov", kind="ratio", numerator="rev", denominator="orders")]  # fmt: skip
+    r = compare_variants(values, ms, control="control").set_index("metric")
+    t, c = conv[v == "b"], conv[v == "control"]
+    z = st.two_proportion(t.sum(), len(t), c.sum(), len(c))
+    assert r.at["conv", "p_value"] == pytest.approx(z["p_value"]) and r.at["conv", "test"] == "two-proportion z"
+    from scipy import stats
+
+    assert r.at["rev", "p_value"] == pytest.approx(stats.ttest_ind(rev[v == "b"], rev[v == "control"],
+                                                                   equal_var=False).pvalue)  # fmt: skip
+    rt = st.ratio_moments(rev[v == "b"], orders[v == "b"])["value"]
+    assert r.at["aov", "value"] == pytest.approx(rt) and r.at["aov", "test"] == "delta-method z"
+    assert r["holm_p"].tolist() == pytest.approx(st.holm(r["p_value"].tolist()))
+    assert bool(r.at["rev", "guardrail"]) and r.at["conv", "users"] == 200
+
+
+def test_cuped_in_compare_variants_reports_the_reduction():
+    rng = np.random.default_rng(1)
+    n = 2000
+    x = rng.poisson(3, n).astype(float)
+    y = x + rng.poisson(1, n)
+    v = np.where(np.arange(n) % 2 == 0, "control", "b")
+    values = pd.DataFrame({"variant": v, "orders": y})
+    ms = [ExperimentMetric(name="orders", kind="count", event="order")]
+    r = compare_variants(values, ms, control="control", covariates=pd.DataFrame({"orders": x}))
+    rho2 = np.corrcoef(x, y)[0, 1] ** 2
+    assert r.loc[0, "cuped_variance_reduction"] == pytest.approx(rho2, abs=0.01)
+    assert r.loc[0, "test"] == "welch t (CUPED)"
+
+
+def test_srm_table_and_sequential_intervals():
+    s = srm_table(pd.Series({"a": 580, "b": 420}), {"a": 1, "b": 1})
+    assert bool(s["srm"].iloc[0]) and s["chi2"].iloc[0] == pytest.approx(25.6)
+    assert not srm_table(pd.Series({"a": 510, "b": 490}), None)["srm"].iloc[0]
+    seq = sequential_table(pd.DataFrame({"day": [1, 2], "metric": "m", "variant": "b", "users": [100, 400],
+                                         "diff": [0.05, 0.05], "se": [0.04, 0.02]}))  # fmt: skip
+    assert (seq["cs_high"] - seq["cs_low"] > seq["fixed_high"] - seq["fixed_low"]).all()
+    assert seq["cs_low"].iloc[1] > seq["cs_low"].iloc[0]
+
+
+def test_params_errors_name_the_key():
+    base = {"start": "2024-04-01", "control": "a", "metrics": [{"name": "c", "kind": "conversion", "event": "pay"}]}
+    assert ExperimentParams(**base).cuped_days == 14
+    with pytest.raises(ValidationError, match=r"experiment.metrics.c.event"):
+        ExperimentParams(**{**base, "metrics": [{"name": "c", "kind": "conversion"}]})
+    with pytest.raises(ValidationError, match=r"experiment.metrics.r: 'x' must name"):
+        ExperimentParams(**{**base, "metrics": [*base["metrics"], {"name": "r", "kind": "ratio", "numerator": "x",
+                                                                   "denominator": "c"}]})  # fmt: skip
+    with pytest.raises(ValidationError, match=r"experiment.assignment.path"):
+        ExperimentAssignment(source="table")
+    with pytest.raises(ValidationError, match=r"experiment.split: must include the control"):
+        ExperimentParams(**{**base, "split": {"b": 1, "c": 1}})
+
+
+# ------------------------------------------------------------------------------------------- demo
+@pytest.fixture(scope="module")
+def demo_ctx(tmp_path_factory):
+    import helpers
+    from helpers.ingest import ingest_campaign
+
+    ctx = helpers.open_campaign("demo", reports_dir=str(tmp_path_factory.mktemp("exp_reports")), theme=False)
+    ingest_campaign(ctx.cfg, ctx.paths, progress=False, params_file=ctx.params_file)
+    return ctx
+
+
+def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
+    from helpers.experiment import ExperimentReport
+
+    rep = ExperimentReport.compute(demo_ctx)
+    assert not rep.srm_failed and rep.srm["p_value"].iloc[0] > 0.001
+    r = rep.results.set_index("metric")
+    assert r.at["pay_conversion", "significant"] and r.at["pay_conversion", "abs_lift"] > 0.1
+    assert r.at["pay_conversion", "chance_to_beat"] > 0.99
+    assert r.at["orders", "guardrail"] and not r.at["orders", "significant"]
+    assert rep.results["trustworthy"].all() and rep.excluded_multi == 0
+    assert rep.findings()[0].startswith("样本比例检查通过")
+    with i18n.language("en"):
+        assert rep.findings()[0].startswith("Sample ratio check passes")
+    last = rep.sequential[(rep.sequential["day"] == rep.sequential["day"].max())
+                          & (rep.sequential["metric"] == "pay_conversion")]  # fmt: skip
+    assert bool(last["cs_excludes_zero"].iloc[0])
+    assert set(rep.tables()) == set(rep.table_names) and rep.segments is not None and len(rep.segments)
+    assert (rep.power["mde_abs"] > 0).all()
+    import json
+
+    planted = json.loads((demo_ctx.paths.raw / "manifest.json").read_text(encoding="utf-8"))["planted"]["experiment"]
+    assert planted["column"] == "checkout_variant" and planted["pay_rows_added"] > 100
+    assert rep.srm["users"].sum() <= planted["users_assigned"]
+
+
+def test_demo_broken_split_fails_srm(demo_ctx):
+    from helpers.experiment import ExperimentReport
+
+    p = demo_ctx.cfg.experiment.model_copy(update={
+        "assignment": ExperimentAssignment(column="banner_variant"), "control": "A", "exposure_event": None,
+        "segment": None, "split": {"A": 1, "B": 1},
+    })  # fmt: skip
+    ctx = dataclasses.replace(demo_ctx, cfg=demo_ctx.cfg.model_copy(update={"experiment": p}))
+    rep = ExperimentReport.compute(ctx)
+    assert rep.srm_failed and rep.srm["p_value"].iloc[0] < 0.001
+    assert rep.findings()[0].startswith("样本比例失衡") and "不可信" in rep.headline()[0]["label"]
+    with i18n.language("en"):
+        assert "Sample ratio mismatch" in rep.findings()[0] and "not trustworthy" in rep.findings()[0]
+        assert "untrustworthy" in rep.headline()[0]["label"]
+    assert not rep.results["trustworthy"].any() and not rep.to_results()["trustworthy"]
+
+
+def test_no_section_is_unavailable(demo_ctx):
+    from helpers.experiment import ExperimentReport
+
+    ctx = dataclasses.replace(demo_ctx, cfg=demo_ctx.cfg.model_copy(update={"experiment": None}))
+    rep = ExperimentReport.run(ctx)
+    assert not rep.available and "experiment" in rep.reason
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_equals_duckdb():
+    from .test_spark import _why_no_spark
+
+    why = _why_no_spark()
+    if why:
+        pytest.skip(why)
+    import ibis
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    con = ibis.pyspark.connect(session)
+    session.createDataFrame(events()).createOrReplaceTempView("exp_events")
+    t = con.table("exp_events")
+    users = first_exposure(events(), "order", start="2024-04-01", end_exclusive="2024-04-11")
+    users = users.sort_values("user_id").reset_index(drop=True)
+    spark_users = first_exposure(t, "order", start="2024-04-01", end_exclusive="2024-04-11")
+    pd.testing.assert_frame_equal(spark_users.sort_values("user_id").reset_index(drop=True), users)
+    kw = {"event_names": ["pay"], "end_exclusive": "2024-04-11", "window_hours": 48, "amount_col": "amount"}
+    d1 = user_day_counts(events(), users, **kw).sort_values(["user_id", "day"]).reset_index(drop=True)
+    d2 = user_day_counts(t, users, **kw).sort_values(["user_id", "day"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(d2, d1, check_dtype=False)

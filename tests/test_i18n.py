@@ -1,0 +1,69 @@
+"""The message catalogue (helpers/i18n.py, helpers/messages/*.yaml): complete in both languages, every key the
+code uses is defined, templates are filled, and the language follows the campaign."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_every_message_has_both_languages_and_each_is_in_its_language():
+    cat = i18n.catalogue()
+    assert cat, "the catalogue is empty"
+    for key, texts in cat.items():
+        assert set(texts) == {"zh", "en"}, key
+        assert texts["zh"].strip() and texts["en"].strip(), f"{key}: empty text"
+        assert not CJK.search(texts["en"]), f"{key}: the English text has Chinese characters: {texts['en']!r}"
+        # both templates take the same fields
+        fields = {lang: set(re.findall(r"{(\w+)", texts[lang])) for lang in ("zh", "en")}
+        assert fields["zh"] == fields["en"], f"{key}: fields differ between languages: {fields}"
+
+
+def _used_keys() -> set[str]:
+    keys: set[str] = set()
+    for f in (ROOT / "helpers").rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            if getattr(node.func, "id", getattr(node.func, "attr", None)) in ("t", "localized"):
+                if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    keys.add(node.args[0].value)
+    return keys
+
+
+def test_every_key_used_in_the_code_is_defined():
+    missing = sorted(_used_keys() - set(i18n.catalogue()))
+    assert not missing, f"t() keys missing from helpers/messages/*.yaml: {missing}"
+
+
+def test_t_fills_fields_and_follows_the_language():
+    with i18n.language("en"):
+        assert i18n.t("unavailable", reason="no events") == "Not available: no events"
+    with i18n.language("zh"):
+        assert i18n.t("unavailable", reason="没有事件表") == "无法计算：没有事件表"
+    assert i18n.t("key_findings", lang="en") == "Key findings"
+    with pytest.raises(i18n.MessageError, match="not in the catalogue"):
+        i18n.t("no_such_message")
+    with pytest.raises(i18n.MessageError, match="needs the value 'reason'"):
+        i18n.t("unavailable")
+    with pytest.raises(ValueError, match="language must be one of"):
+        i18n.set_language("fr")
+    assert i18n.label("not_a_key") == "not_a_key"
+
+
+def test_open_campaign_sets_the_campaign_language(write_params, tmp_path):
+    import helpers
+
+    base = (ROOT / "params" / "reviews_10cats.yaml").read_text(encoding="utf-8")
+    for lang in ("en", "zh"):
+        pfile = write_params(base.replace("campaign: reviews_10cats", "campaign: reviews_10cats\nlanguage: " + lang))
+        helpers.open_campaign("reviews_10cats", params_file=str(pfile), reports_dir=str(tmp_path), theme=False)
+        assert i18n.current_language() == lang

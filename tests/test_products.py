@@ -1,0 +1,154 @@
+"""Products: performance per item and category, repurchase within N days (with the censoring cutoff), movers
+against the previous window, the report on a small ingested campaign (and unavailable without its section), and
+the demo's planted pairs as the top rules by lift."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import i18n
+from helpers.demo import generate_demo
+from helpers.demo_basket import PAIRS
+from helpers.params import load_params
+from helpers.products import basket_rules, product_movers, product_table, repurchase_table
+from helpers.sections_products import ProductsParams
+from helpers.trends import windows
+
+# (user, order, ts, item, category, amount, quantity)
+ROWS = [
+    ("u1", "o1", "2024-01-01 10:00", "A", "x", 10.0, 1),
+    ("u1", "o1", "2024-01-01 10:00", "B", "y", 20.0, 2),
+    ("u1", "o2", "2024-01-05 10:00", "A", "x", 10.0, 1),  # u1 buys A again 4 days later
+    ("u2", "o3", "2024-01-02 10:00", "A", "x", 30.0, 3),
+    ("u2", "o4", "2024-01-20 10:00", "A", "x", 10.0, 1),  # 18 days later: not within 7 days
+    ("u3", "o5", "2024-01-28 10:00", "A", "x", 10.0, 1),  # first purchase after the cutoff: not eligible
+    ("u3", "o6", "2024-01-29 10:00", "A", "x", 10.0, 1),
+    ("u3", "o5", "2024-01-28 10:00", "C", "x", 5.0, 1),
+]
+
+
+def lines(quantity=True) -> pd.DataFrame:
+    df = pd.DataFrame(ROWS, columns=["user_id", "order_id", "ts", "item_id", "category", "amount", "quantity"])
+    df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[us]")
+    return df if quantity else df.drop(columns="quantity")
+
+
+def test_product_table_hand_computed():
+    t = product_table(lines()).set_index("item_id")
+    assert list(t.index) == ["A", "B", "C"]  # by GMV: A 80, B 20, C 5
+    assert t.at["A", "gmv"] == 80 and t.at["A", "orders"] == 6 and t.at["A", "buyers"] == 3 and t.at["A", "lines"] == 6
+    assert t.at["A", "avg_price"] == pytest.approx(80 / 8)  # GMV / quantity
+    assert t.at["B", "avg_price"] == 10 and t.at["A", "gmv_share"] == pytest.approx(80 / 105)
+    assert t.at["C", "category"] == "x"
+    nq = product_table(lines(quantity=False)).set_index("item_id")
+    assert nq.at["A", "avg_price"] == pytest.approx(80 / 6)  # GMV / lines without a quantity
+    c = product_table(lines(), by="category").set_index("category")
+    assert c.at["x", "gmv"] == 85 and c.at["x", "orders"] == 6 and c.at["y", "buyers"] == 1
+
+
+def test_repurchase_within_days_and_the_cutoff():
+    # period ends 2024-01-31: with 7 days, buyers whose first purchase is on or after 2024-01-25 are not eligible
+    r = repurchase_table(lines(), days=7, end_exclusive="2024-02-01").set_index("item_id")
+    assert r.at["A", "eligible_buyers"] == 2 and r.at["A", "repurchasers"] == 1  # u1 yes (4 days), u2 no (18 days)
+    assert r.at["A", "repurchase_rate"] == 0.5
+    assert r.at["C", "eligible_buyers"] == 0 and pd.isna(r.at["C", "repurchase_rate"])
+    r30 = repurchase_table(lines(), days=30, end_exclusive="2024-03-01").set_index("item_id")
+    assert r30.at["A", "repurchasers"] == 3 and r30.at["A", "eligible_buyers"] == 3  # u3's second order too
+    # category x: u3 bought A and C in one order, then A again: a second distinct order within 30 days
+    rc = repurchase_table(lines(), by="category", days=30, end_exclusive="2024-03-01").set_index("category")
+    assert rc.at["x", "repurchasers"] == 3 and rc.at["y", "repurchasers"] == 0
+
+
+def test_movers_against_the_previous_window():
+    w = windows("2024-01-01", "2024-01-31", compare_days=14)  # current 01-18..01-31, previous 01-04..01-17
+    m = product_movers(lines(), w, n=5).set_index("key")
+    assert m.at["A", "current"] == 30 and m.at["A", "previous"] == 10 and m.at["A", "abs_change"] == 20
+    assert m.at["A", "rel_change"] == 2 and m.at["C", "rel_change"] != m.at["C", "rel_change"]  # NaN from 0
+    assert m.at["A", "contribution"] == pytest.approx(20 / 25) and set(m["measure"]) == {"gmv"}
+    assert list(m.index) == ["A", "C"]  # B has no line in either window
+    no_amount = product_movers(lines().drop(columns="amount"), w, by="category").set_index("key")
+    assert no_amount.at["x", "measure"] == "orders" and no_amount.at["x", "current"] == 3
+
+
+PARAMS = """\
+campaign: shop
+title: Shop
+timezone: Asia/Shanghai
+period: {{start: 2024-01-01, end: 2024-01-31}}
+tables:
+  orders:
+    source: {{path: "{path}"}}
+    columns: {{user_id: u, order_id: o, ts: t, item_id: i, category: c, amount: a}}
+  events:
+    derive_from: orders
+    event_name: buy
+{extra}"""
+
+
+def _ctx(tmp_path, write_params, extra):
+    from helpers.campaign import open_campaign
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    csv = tmp_path / "orders.csv"
+    df = lines().rename(columns={"user_id": "u", "order_id": "o", "ts": "t", "item_id": "i", "category": "c",
+                                 "amount": "a"})  # fmt: skip
+    df.drop(columns="quantity").to_csv(csv, index=False)
+    p = write_params(PARAMS.format(path=csv.as_posix(), extra=extra))
+    reports = tmp_path / "reports"
+    ingest_campaign(load_params(p), campaign_paths("shop", reports).ensure(), progress=False)
+    return open_campaign("shop", params_file=str(p), reports_dir=str(reports), theme=False)
+
+
+def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, write_params):
+    from helpers.registry import run_report
+
+    ctx = _ctx(tmp_path, write_params, "products: {repurchase_days: 7, min_baskets: 1, compare_days: 14}\n")
+    rep = run_report("products", ctx, show=False)
+    assert rep.available, rep.findings()
+    assert set(rep.tables()) == {"items", "categories", "movers", "rules", "category_rules", "itemsets",
+                                 "bought_together"}  # fmt: skip
+    assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
+    res = rep.to_results()
+    assert res["n_baskets"] == 6 and res["basket"] == "order" and res["support_rule"] == "auto"
+    json.dumps(res, allow_nan=True)
+    r = rep.rules.set_index(["antecedent", "consequent"])
+    assert r.at[("A", "B"), "n_ab"] == 1 and r.at[("B", "A"), "confidence"] == 1  # B only in o1, with A
+    assert any("常一起买" in f for f in rep.findings())
+    with i18n.language("en"):
+        assert any("Bought together" in f for f in rep.findings())
+    ctx2 = _ctx(tmp_path / "b", write_params, "")
+    un = run_report("products", ctx2, show=False)
+    assert not un.available and "products" in un.reason
+
+
+def test_params_keys():
+    p = ProductsParams(basket="user_day", min_support=0.01)
+    assert p.level == "both" and p.top_k == 5
+    with pytest.raises(Exception, match="basket"):
+        ProductsParams(basket="cart")
+    with pytest.raises(Exception, match="extra|unknown|not permitted"):
+        ProductsParams(min_suport=0.1)
+
+
+def test_demo_planted_pairs_are_the_top_rules_by_lift(tmp_path):
+    m = generate_demo(tmp_path, n_users=1200)
+    planted = m["planted"]["basket"]
+    assert planted["pairs"] == [list(p) for p in PAIRS] and planted["p_add"] == 0.6
+    ev = pd.read_csv(m["files"]["events"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    pay = ev[(ev.event_name == "pay") & (ev.item != "") & (ev.order_no != "") & (ev.uid != "")]
+    pay = pay.rename(columns={"order_no": "order_id", "item": "item_id"})
+    res = basket_rules(pay, basket="order")
+    r = res["rules"]
+    assert res["multi_item_baskets"] > 3 * sum(planted["paid_added"].values()) / 2  # the background is there too
+    assert (r["support"] >= res["min_support"]).all()
+    top = {frozenset(x) for x in zip(r["antecedent"].head(2 * len(PAIRS)), r["consequent"].head(2 * len(PAIRS)))}
+    assert top == {frozenset(p) for p in PAIRS}
+    # each planted pair: the share of A's orders that carry B is near P_ADD (paid orders only)
+    for a, b in PAIRS:
+        row = r[(r.antecedent == a) & (r.consequent == b)].iloc[0]
+        assert 0.3 < row["confidence"] < 0.9 and row["lift"] > 3
+    nxt = r.iloc[2 * len(PAIRS) :]["lift"].max()
+    assert r.iloc[2 * len(PAIRS) - 1]["lift"] > 2 * nxt

@@ -1,0 +1,72 @@
+"""The trends report on the generated demo (params/demo.yaml, generated and ingested into tmp_path): the planted
+promotion and payment outage (helpers/demo_trends.py) and the days flagged besides them."""
+
+import pandas as pd
+import pytest
+
+from helpers.campaign import open_campaign
+from helpers.demo_trends import OUTAGE_PLATFORM, OUTAGE_SHARE, PROMO_FACTOR
+from helpers.quality import IngestReport
+from helpers.trends import TrendsReport
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    ctx = open_campaign("demo", reports_dir=str(tmp_path_factory.mktemp("reports")), theme=False)
+    IngestReport.run(ctx)
+    return ctx, TrendsReport.run(ctx)
+
+
+def test_plants_are_recorded_and_in_the_raw_events(demo):
+    import json
+
+    ctx, _ = demo
+    planted = json.loads((ctx.paths.root / "raw" / "manifest.json").read_text(encoding="utf-8"))["planted"]
+    promo, outage = planted["trend_anomalies"]["promotion"], planted["trend_anomalies"]["payment_outage"]
+    assert (promo["date"], outage["date"], outage["platform"]) == ("2024-04-06", "2024-04-18", OUTAGE_PLATFORM)
+    assert promo["orders_added"] == round((PROMO_FACTOR - 1) * promo["organic_pays"])
+    assert outage["pays_removed"] == round(OUTAGE_SHARE * outage["platform_pays"])
+    ev = ctx.table("events").to_pandas()
+    day = ev["ts"].dt.strftime("%Y-%m-%d")
+    pays = ev[ev["event"] == "pay"]
+    assert (pays["order_id"].astype(str).str.startswith("PROMO") & (day[pays.index] == promo["date"])).sum() > 0
+    raw = pd.read_csv(ctx.paths.root / "raw" / "events.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    added = raw[raw["order_no"].str.startswith("PROMO")]
+    # other plants may copy some of them (more orders for a segment): all stay without a touch source
+    assert len(added) >= 2 * promo["orders_added"] and (added["utm_source"] == "").all()
+    on_day = (day == outage["date"]) & (ev["platform"] == OUTAGE_PLATFORM)
+    android_pays, android_orders = (on_day & (ev["event"] == "pay")).sum(), (on_day & (ev["event"] == "order")).sum()
+    assert android_pays <= outage["platform_pays"] - outage["pays_removed"]  # the outage plant runs last
+    assert android_orders >= 3 * android_pays  # the orders stay
+
+
+def _flagged(rep):
+    a = rep.anomalies
+    return a.assign(date=pd.to_datetime(a["day"]).dt.strftime("%Y-%m-%d"))
+
+
+def test_trends_finds_the_promotion_and_few_other_days(demo):
+    _, rep = demo
+    a = _flagged(rep)
+    promo = a[a["date"] == "2024-04-06"]
+    assert "orders" in set(promo["metric"]) and (promo["score"] > 0).all()
+    assert rep.anomaly_checked and len(a) <= 0.05 * rep.anomaly_checked  # the findings list the days
+    # recorded with every plant of the demo: 2024-04-07 (active users fall when the demo's sign-ups stop on day 35,
+    # a real break: flagged once, run_days 3) and 2024-04-29 (GMV); the issue asks for at most 2
+    other = set(a["date"]) - {"2024-04-06", "2024-04-18"}
+    assert len(other) <= 2, sorted(other)
+    brk = a[(a["date"] == "2024-04-07") & (a["metric"] == "active_users")]
+    assert set(a.loc[a["metric"] == "active_users", "date"]) <= {"2024-04-07"} and (brk["run_days"] >= 2).all()
+
+
+def test_trends_finds_the_android_payment_outage(demo):
+    """The outage in the Android series of orders (pay events), with the platform named in the findings."""
+    _, rep = demo
+    a = _flagged(rep)
+    out = a[(a["date"] == "2024-04-18") & a["metric"].isin(["orders", "paying_users", "gmv"])]
+    assert len(out) and OUTAGE_PLATFORM in set(out["group"]) and OUTAGE_PLATFORM in set(out["top_group"])
+    row = out[(out["metric"] == "orders") & (out["group"] == OUTAGE_PLATFORM)].iloc[0]
+    assert row["score"] < 0 and row["value"] < 0.3 * row["expected"] and row["value"] < row["lower"]
+    assert any("2024-04-18" in f and "· platform = Android" in f for f in rep.findings())  # the group is named
+    # the paying share (a formula) flags it too, without a group
+    assert (a.loc[a["date"] == "2024-04-18", "metric"] == "pay_rate").any()
