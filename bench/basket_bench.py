@@ -11,6 +11,9 @@ from ``--items`` items. Prints seconds per method, the peak memory pandas needed
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +51,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "out" / "basket.csv"), help="CSV to append to")
     a = ap.parse_args()
     df = synth(a.lines, a.items)
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,6 +60,7 @@ def main() -> None:
         con = ibis.duckdb.connect()
         t = con.read_parquet(str(path), table_name="lines")
         times: dict[str, float] = {}
+        peak: dict[str, float] = {}
         out: dict[str, pd.DataFrame] = {}
         for name, fn in (
             ("engine (ibis/duckdb)", lambda: pair_counts(basket_items(t), min_count=a.min_count)),
@@ -67,6 +72,7 @@ def main() -> None:
                 out[name] = fn()
                 best = min(best, time.perf_counter() - t0)
             times[name] = best
+            peak[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB, the process so far
     e, p = out["engine (ibis/duckdb)"], out["pandas"]
     pd.testing.assert_frame_equal(e, p, check_dtype=False)
     print(f"{a.lines:,} lines, {df['order_id'].nunique():,} orders, {a.items:,} items; {len(e):,} pairs in >= "
@@ -74,6 +80,16 @@ def main() -> None:
     for k, v in times.items():
         print(f"  {k:22s} {v:7.2f} s")
     print(f"  pandas / engine: {times['pandas'] / times['engine (ibis/duckdb)']:.1f}x")
+    path = Path(a.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["date", "lines", "orders", "items", "min_count", "pairs", "method", "seconds", "peak_rss_mb"])
+        for k, v in times.items():
+            w.writerow([dt.date.today().isoformat(), a.lines, df["order_id"].nunique(), a.items, a.min_count, len(e),
+                        k, round(v, 2), round(peak[k])])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ _MODULES = {
     "distribution": "frequency_distribution interval_table",
     "products": "ProductsReport product_table repurchase_table product_movers basket_rules plot_top_products "
     "plot_rules",
-    "basket": "basket_items pair_counts pair_rules frequent_itemsets bought_together",
+    "basket": "basket_items pair_counts pair_rules frequent_itemsets itemset_rules bought_together",
     "attribution": "AttributionReport build_journeys credit_table plot_credits run_attribution",
     "experiment": "ExperimentReport compare_variants srm_table sequential_table power_table plot_sequential "
     "run_experiment",

@@ -14,8 +14,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import as_table
+from . import funnel_fast
+from .engine import as_table, materialize
 from .errors import MissingColumnError
+from .i18n import t as _t
 from .steps import Step, match_step
 
 __all__ = ["FunnelUsers", "funnel_attempts", "funnel_users"]
@@ -51,6 +53,7 @@ def funnel_attempts(
     ts_col: str = "ts",
     event_col: str = "event",
     max_attempts: int = 1000,
+    fast: bool = True,
 ) -> FunnelUsers:
     """One row per user who entered the funnel (their best attempt), and the users removed by exclusions.
 
@@ -64,6 +67,7 @@ def funnel_attempts(
     exclusions : list of ``{"event": name, "between": [k, k+1]}`` (1-based steps).
     period_end : end of the analysis period (exclusive timestamp) for censoring; None = no censoring.
     breakdown : property column whose value at the attempt's step-1 event is kept (first touch).
+    fast : use the DuckDB fast path when it applies (:mod:`helpers.funnel_fast`); False = the portable path.
 
     Returns
     -------
@@ -91,6 +95,12 @@ def funnel_attempts(
     need = sorted({e for s in steps for e in s.events} | {x["event"] for x in (exclusions or [])})
     base = t.select(*cols)
     u, ts = user_col, ts_col
+    if fast and funnel_fast.applies(t, mode, exclusions, breakdown):  # DuckDB fast path, tested equal
+        out = funnel_fast.ordered_attempts_fast(
+            base, steps, need, win_s, step_windows_hours, user_col, ts_col, event_col, max_attempts
+        )
+        if out is not None:
+            return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
     if mode == "ordered":
         att = _ordered_attempts(
             base.filter(base[event_col].isin(need)),
@@ -168,8 +178,8 @@ def funnel_attempts(
 
 
 def _cache(t):
-    """Materialise ``t`` once (DuckDB temp table, Spark cache) when the backend supports it."""
-    return t.cache() if hasattr(t, "cache") else t
+    """Materialise ``t`` once (DuckDB temp table, Spark local checkpoint: :func:`helpers.engine.materialize`)."""
+    return materialize(t)
 
 
 def _ordered_attempts(ev, steps, win_s, step_windows_hours, breakdown, user_col, ts_col, event_col, max_attempts):
@@ -383,7 +393,7 @@ def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, br
     else:
         res["censored"] = False
     if breakdown:
-        res["group"] = best["_g"].astype("string").fillna("(空 none)").to_numpy()
+        res["group"] = best["_g"].astype("string").fillna(_t("common.no_value")).to_numpy()
     res = res.sort_values(user_col, ignore_index=True)
     # microseconds, the canonical resolution, whichever engine ran (Spark hands pandas nanoseconds)
     for c in ["start", *tcols]:

@@ -12,8 +12,9 @@ Rules
   first row's time, the sum of its amounts).
 - A converting journey holds the user's touches ``t`` with ``previous conversion < t <= conversion`` and
   ``t >= conversion - lookback_days``; a non-converting journey holds the touches after the user's last
-  conversion (or all of them for a user who never converted). Conversions without a touch are counted apart
-  (``unattributed``) and get no credit.
+  conversion (or all of them for a user who never converted). Conversions without a touch in the look-back
+  window (``unattributed``) are never dropped: every model credits them to the :data:`NO_TOUCH` bucket, so each
+  model's credits sum to all the conversions and their value.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
+from . import attribution_fast
 from .attribution_models import (
     DATA_MODELS,
     RULE_MODELS,
+    Prepared,
     bootstrap_credits,
     markov_credits,
-    rule_credits,
     shapley_credits,
 )
 from .base import Report, ReportUnavailable, Unavailable, _display
@@ -38,9 +41,16 @@ from .errors import MissingColumnError
 from .i18n import label, localized, t
 
 __all__ = ["touch_table", "conversion_table", "build_journeys", "credit_table", "plot_credits",
-           "AttributionReport", "run_attribution"]  # fmt: skip
+           "AttributionReport", "run_attribution", "NO_TOUCH"]  # fmt: skip
 
 MODELS = RULE_MODELS + DATA_MODELS
+#: the channel value of the conversions without a touch in the look-back window (shown as ``attribution.no_touch``)
+NO_TOUCH = "(no touch)"
+
+
+def channel_label(channel: str) -> str:
+    """A channel as shown: the data's value, or the catalogue's name of the :data:`NO_TOUCH` bucket."""
+    return t("attribution.no_touch") if channel == NO_TOUCH else channel
 
 
 def model_labels() -> dict[str, str]:
@@ -95,82 +105,109 @@ def conversion_table(source, *, event: str | None, value_col: str | None, user_c
     )
 
 
-def build_journeys(touches, conversions, *, lookback_days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_journeys(
+    touches, conversions, *, lookback_days: float, fast: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Converting and non-converting journeys (module docstring), computed on the engine of ``touches``.
+
+    On DuckDB (``fast``, the default) the touches and conversions are selected on the engine and assigned to their
+    journeys in numpy (:mod:`helpers.attribution_fast`, tested equal); elsewhere, or with ``fast=False``:
+
+    One pass on the engine: touches and conversions are stacked, and per user, in time order (a touch before a
+    conversion at the same time), each touch gets ``k`` = 1 + the number of conversions before it, its journey's
+    conversion; an equi-join on ``(user, k)`` brings that conversion's time for the look-back (a touch after the
+    user's last conversion finds none: its journey does not convert).
 
     Returns
     -------
-    ``(touches, journeys)``: touches ``journey``, ``channel``, ``ts`` sorted by journey and time (ties by
+    ``(touches, journeys)``: touches ``journey``, ``channel``, ``ts`` ordered by user, journey and time (ties by
     channel); journeys ``journey``, ``user_id``, ``converted``, ``value``, ``conv_ts``, ``touches`` (count),
-    including converting journeys without touches (``touches`` 0).
+    including converting journeys without touches (``touches`` 0), ordered the same way. Journey ids are
+    ``<user>#<k>`` (the user's k-th conversion) and ``<user>#-`` (the touches after the last conversion).
     """
     import ibis
 
+    if fast and attribution_fast.applies(touches):
+        fast_out = attribution_fast.journeys_fast(touches, conversions, lookback_days=lookback_days)
+        if fast_out is not None:
+            return fast_out
     t, c = as_table(touches), as_table(conversions)
-    w = ibis.window(group_by=c.user_id, order_by=[c.ts, c.value])
-    c = c.mutate(prev_ts=c.ts.lag().over(w), k=ibis.row_number().over(w) + 1)  # 1-based
+    ts_type = t.ts.type()
+    null_s, null_f = ibis.null().cast("string"), ibis.null().cast("float64")
+    u = ibis.union(
+        t.select(user_id=t.user_id.cast("string"), ts=t.ts, channel=t.channel.cast("string"), value=null_f,
+                 kind=ibis.literal(0)),
+        c.select(user_id=c.user_id.cast("string"), ts=c.ts.cast(ts_type), channel=null_s,
+                 value=c.value.cast("float64"), kind=ibis.literal(1)),
+        distinct=False,
+    )  # fmt: skip
+    w = ibis.cumulative_window(group_by=u.user_id, order_by=[u.ts, u.kind, u.channel, u.value])
+    u = u.mutate(k=u.kind.sum().over(w) + 1 - u.kind).cache()  # read by three queries below
+    conv = u.filter(u.kind == 1).select("user_id", "k", conv_ts="ts", value="value")
+    tt = u.filter(u.kind == 0).select(t_user="user_id", t_k="k", ts="ts", channel="channel")
     look = ibis.interval(seconds=int(round(lookback_days * 86400)))
-    tt = t.rename(t_user="user_id", t_ts="ts")
-    j = tt.join(
-        c,
-        [tt.t_user == c.user_id, tt.t_ts <= c.ts, tt.t_ts >= c.ts - look, c.prev_ts.isnull() | (tt.t_ts > c.prev_ts)],
-    )
-    conv_touch = j.select(user_id="user_id", k="k", ts="t_ts", channel="channel").to_pandas()
-    conv = c.select("user_id", "k", "ts", "value").to_pandas()
-    last = c.group_by("user_id").aggregate(last_ts=c.ts.max())
-    nt = tt.left_join(last, tt.t_user == last.user_id)
-    nt = nt.filter(nt.last_ts.isnull() | (nt.t_ts > nt.last_ts)).select(user_id="t_user", ts="t_ts", channel="channel")
-    non = nt.to_pandas()
-    conv["journey"] = conv["user_id"].astype(str) + "#" + conv["k"].astype(int).astype(str)
-    conv_touch["journey"] = conv_touch["user_id"].astype(str) + "#" + conv_touch["k"].astype(int).astype(str)
-    non["journey"] = non["user_id"].astype(str) + "#-"
-    tch = pd.concat([conv_touch[["journey", "channel", "ts"]], non[["journey", "channel", "ts"]]], ignore_index=True)
+    j = tt.left_join(conv, [tt.t_user == conv.user_id, tt.t_k == conv.k])
+    j = j.filter(j.conv_ts.isnull() | (j.ts >= j.conv_ts - look))
+    j = j.select(user_id="t_user", k="t_k", converted=j.conv_ts.notnull(), ts="ts", channel="channel")
+    jid = j.user_id + ibis.literal("#") + ibis.ifelse(j.converted, j.k.cast("string"), ibis.literal("-"))
+    tch = j.mutate(journey=jid).order_by(["user_id", "k", "ts", "channel"]).select("journey", "channel", "ts")
+    counts = j.group_by(["user_id", "k", "converted"]).aggregate(touches=j.count())
+    tch = tch.to_pandas()
     tch["ts"] = pd.to_datetime(tch["ts"])
-    tch = tch.sort_values(["journey", "ts", "channel"], kind="stable").reset_index(drop=True)
-    jc = pd.DataFrame({"journey": conv["journey"], "user_id": conv["user_id"].astype(str), "converted": True,
-                       "value": conv["value"].astype(float), "conv_ts": pd.to_datetime(conv["ts"])})  # fmt: skip
-    nj = non.drop_duplicates("journey")
-    jn = pd.DataFrame({"journey": nj["journey"], "user_id": nj["user_id"].astype(str), "converted": False,
-                       "value": 0.0, "conv_ts": pd.NaT})  # fmt: skip
-    jr = pd.concat([jc, jn], ignore_index=True)
-    jr["touches"] = jr["journey"].map(tch.groupby("journey").size()).fillna(0).astype(int)
-    return tch, jr.sort_values("journey", kind="stable").reset_index(drop=True)
+    counts = counts.to_pandas()
+    conv = conv.to_pandas()
+    conv = conv.merge(counts[counts["converted"]].drop(columns="converted"), on=["user_id", "k"], how="left")
+    non = counts[~counts["converted"]]
+    jc = pd.DataFrame({"user_id": conv["user_id"].astype(str), "k": conv["k"].astype(int), "converted": True,
+                       "value": conv["value"].astype(float), "conv_ts": pd.to_datetime(conv["conv_ts"]),
+                       "touches": conv["touches"].fillna(0).astype(int)})  # fmt: skip
+    jn = pd.DataFrame({"user_id": non["user_id"].astype(str), "k": non["k"].astype(int), "converted": False,
+                       "value": 0.0, "conv_ts": pd.NaT, "touches": non["touches"].astype(int)})  # fmt: skip
+    jr = pd.concat([jc, jn], ignore_index=True).sort_values(["user_id", "k"], kind="stable")
+    jr.insert(0, "journey", jr["user_id"] + "#" + jr["k"].astype(str).where(jr["converted"], "-"))
+    return tch.reset_index(drop=True), jr.drop(columns="k").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------- credits
 def credit_table(touches: pd.DataFrame, journeys: pd.DataFrame, *, direct: str | None = "直接访问",
                  position_weights=(0.4, 0.4), half_life_days: float = 7.0, bootstrap_reps: int = 20, seed: int = 0,
                  shapley_exact_max: int = 12, shapley_samples: int = 2000) -> pd.DataFrame:  # fmt: skip
-    """Credits of every model per channel, long format, over the journeys with at least one touch.
+    """Credits of every model per channel, long format. The models split the journeys with at least one touch;
+    the converting journeys without a touch go, in every model, to the channel :data:`NO_TOUCH` (a row only when
+    there are any), so each model's credits sum to all the conversions and all their value.
 
     Returns
     -------
     DataFrame ``model``, ``channel``, ``conversions`` (credited conversions), ``value`` (credited value),
-    ``share`` (of the model's conversions), ``ci_low``, ``ci_high`` (bootstrap 95% interval of the credited
-    conversions, data-driven models only), ``se`` (Shapley sampling error, when sampled).
+    ``share`` (of the model's conversions, the no-touch bucket included), ``ci_low``, ``ci_high`` (bootstrap 95%
+    interval of the credited conversions, data-driven models only), ``se`` (Shapley sampling error, when sampled).
     """
     j = journeys[journeys["touches"] > 0]
+    prep = Prepared(touches, j)  # integer arrays read by every model (helpers/attribution_models.py)
     kw = {"direct": direct, "first_weight": position_weights[0], "last_weight": position_weights[1],
           "half_life_hours": half_life_days * 24}  # fmt: skip
-    parts = [rule_credits(touches, j, m, **kw).assign(model=m) for m in RULE_MODELS]
-
-    def shap(t, jj):
-        return shapley_credits(t, jj, exact_max=shapley_exact_max, samples=shapley_samples, seed=seed)
-
-    for name, fn in (("markov", markov_credits), ("shapley", shap)):
-        c = fn(touches, j).assign(model=name)
+    parts = [prep.rule_credits(m, **kw).assign(model=m) for m in RULE_MODELS]
+    skw = {"exact_max": shapley_exact_max, "samples": shapley_samples}
+    for name, c in (("markov", markov_credits(touches, j, prep=prep)),
+                    ("shapley", shapley_credits(touches, j, prep=prep, seed=seed, **skw))):  # fmt: skip
+        c = c.assign(model=name)
         if bootstrap_reps:
-            c = c.merge(bootstrap_credits(touches, j, fn, reps=bootstrap_reps, seed=seed).drop(columns="reps"),
-                        on="channel", how="left")  # fmt: skip
+            b = bootstrap_credits(touches, j, name, reps=bootstrap_reps, seed=seed, prep=prep, **skw)
+            c = c.merge(b.drop(columns="reps"), on="channel", how="left")
         parts.append(c)
     out = pd.concat(parts, ignore_index=True)
     for col in ("ci_low", "ci_high", "se"):
         if col not in out:
             out[col] = math.nan
-    channels = sorted(touches.loc[touches["journey"].isin(j["journey"]), "channel"].unique())
+    channels = sorted(prep.channels[np.bincount(prep.tc, minlength=prep.k) > 0])
     full = pd.MultiIndex.from_product([list(MODELS), channels], names=["model", "channel"])
     out = out.set_index(["model", "channel"]).reindex(full).reset_index()
     out[["conversions", "value"]] = out[["conversions", "value"]].fillna(0.0)
+    none = journeys[journeys["converted"] & (journeys["touches"] == 0)]
+    if len(none):
+        extra = pd.DataFrame({"model": list(MODELS), "channel": NO_TOUCH, "conversions": float(len(none)),
+                              "value": float(none["value"].sum())})  # fmt: skip
+        out = pd.concat([out, extra], ignore_index=True)
     tot = out.groupby("model")["conversions"].transform("sum")
     out["share"] = out["conversions"] / tot.where(tot != 0)
     return out[["model", "channel", "conversions", "value", "share", "ci_low", "ci_high", "se"]]
@@ -181,7 +218,7 @@ def plot_credits(credits: pd.DataFrame, *, metric: str = "conversions", ax=None)
     import matplotlib.pyplot as plt
 
     wide = credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
-    wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels())
+    wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=channel_label)
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
     wide.plot.bar(ax=ax, width=0.85)
@@ -213,6 +250,7 @@ class AttributionReport(Report):
 
     touch_col: str | None = None
     conversion: str = ""
+    conversion_label: str = ""  # how pages name the conversion (the event's display name; "orders" as words)
     lookback_days: float = 30.0
     bootstrap_reps: int = 0
     shapley_exact: bool = True
@@ -240,18 +278,21 @@ class AttributionReport(Report):
                 raise MissingColumnError("events", p.value_col, ev.columns, hint="it is attribution.value_col")
             conv = conversion_table(ev, event=p.conversion_event, value_col=p.value_col)
             conversion = f"event {p.conversion_event}"
+            conversion_label = t("attribution.conversion_event", event=_event_label(ctx, p.conversion_event))
         else:
             if not ctx.has("orders"):
                 raise ReportUnavailable(t("attribution.no_orders"))
             conv = conversion_table(ctx.table("orders"), event=None, value_col=p.value_col or "amount")
             conversion = "orders"
+            conversion_label = t("attribution.conversion_orders")
         tch = touch_table(ev, touch_col=p.touch_col, touch_events=p.touch_events)
         touches, journeys = build_journeys(tch, conv, lookback_days=p.lookback_days)
         if not journeys["converted"].any():
-            raise ReportUnavailable(t("attribution.no_conversions", what=conversion))
+            raise ReportUnavailable(t("attribution.no_conversions", what=conversion_label))
         if touches.empty:
             raise ReportUnavailable(t("attribution.no_touches", what=p.touch_col or ", ".join(p.touch_events)))
-        rep = cls(touch_col=p.touch_col, conversion=conversion, lookback_days=p.lookback_days,
+        rep = cls(touch_col=p.touch_col, conversion=conversion, conversion_label=conversion_label,
+                  lookback_days=p.lookback_days,
                   bootstrap_reps=p.bootstrap_reps, touches=touches, journeys=journeys)  # fmt: skip
         rep.credits = credit_table(
             touches, journeys, direct=p.direct, position_weights=tuple(p.position_weights),
@@ -272,8 +313,9 @@ class AttributionReport(Report):
         return int(len(conv)), float(conv["value"].sum()), int((conv["touches"] == 0).sum())
 
     def top_by_model(self) -> dict[str, str]:
-        """The channel with most credited conversions per model."""
-        c = self.credits.sort_values(["model", "conversions", "channel"], ascending=[True, False, True])
+        """The channel with most credited conversions per model (the no-touch bucket is not a channel)."""
+        c = self.credits[self.credits["channel"] != NO_TOUCH]
+        c = c.sort_values(["model", "conversions", "channel"], ascending=[True, False, True])
         return {m: str(c.loc[c["model"] == m, "channel"].iloc[0]) for m in MODELS if (c["model"] == m).any()}
 
     def to_results(self) -> dict:
@@ -299,9 +341,13 @@ class AttributionReport(Report):
         from .fmt import fmt_int, fmt_pct
 
         n, _, unattributed = self._totals()
-        out = [t("attribution.conversions", n=fmt_int(n), conversion=self.conversion, touched=fmt_int(n - unattributed),
+        what = self.conversion_label or self.conversion
+        out = [t("attribution.conversions", n=fmt_int(n), conversion=what, touched=fmt_int(n - unattributed),
                  days=f"{self.lookback_days:g}", untouched=fmt_int(unattributed))]  # fmt: skip
-        w = self.wide.set_index("channel")
+        if unattributed:
+            out.append(t("attribution.no_touch_share", untouched=fmt_int(unattributed),
+                         share=fmt_pct(unattributed / n), bucket=t("attribution.no_touch")))  # fmt: skip
+        w = self.wide.set_index("channel").drop(index=NO_TOUCH, errors="ignore")
         if {"first", "last"} <= set(w.columns) and len(w):
             tot = w["first"].sum()
             gap = (w["first"] - w["last"]) / tot if tot else w["first"] * 0
@@ -317,13 +363,14 @@ class AttributionReport(Report):
 
     def headline(self) -> list[dict]:
         """Headline numbers: conversions attributed, and the top channel by last touch and by Markov."""
-        from .fmt import fmt_int
+        from .fmt import fmt_int, fmt_pct
         from .report import headline
 
         n, _, un = self._totals()
         top = self.top_by_model()
         return [
             headline(t("attribution.h_conversions"), n - un, fmt_int(n - un)),
+            headline(t("attribution.h_no_touch"), un / n if n else None, fmt_pct(un / n) if n else ""),
             headline(t("attribution.h_top_last"), None, top.get("last", "")),
             headline(t("attribution.h_top_markov"), None, top.get("markov", "")),
         ]
@@ -345,7 +392,8 @@ class AttributionReport(Report):
         if part in ("credits", "value"):
             metric = "conversions" if part == "credits" else "value"
             wide = self.credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
-            wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels()).reset_index()
+            wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=channel_label)
+            wide = wide.reset_index()
             wide.columns.name = None
             if part == "credits":
                 ci = self.credits[self.credits["model"].isin(DATA_MODELS)].dropna(subset=["ci_low"])
@@ -356,7 +404,8 @@ class AttributionReport(Report):
         if part == "chart":
             return plot_credits(self.credits)
         j = self.tables()["journeys"]
-        top = j[j["converted"]].groupby("path").size().sort_values(ascending=False).head(15)
+        paths = j.loc[j["converted"], "path"].replace("", t("attribution.no_touch"))
+        top = paths.groupby(paths).size().sort_values(ascending=False).head(15)
         return style_table(top.rename("conversions").reset_index(), int_cols=["conversions"])
 
 
@@ -380,3 +429,18 @@ def _summary(journeys: pd.DataFrame) -> pd.DataFrame:
 def run_attribution(ctx) -> AttributionReport | Unavailable:
     """:meth:`AttributionReport.run`: the attribution report of a campaign (or its Unavailable twin)."""
     return AttributionReport.run(ctx)
+
+
+def _event_label(ctx, event: str) -> str:
+    """An event as pages name it: its display name in the campaign's tracking plan on a zh campaign (plans name
+    events in Chinese), else the event code."""
+    from .i18n import current_language
+
+    if current_language() != "zh":
+        return event
+    try:
+        from .tracking import display_names
+
+        return display_names(ctx).get(event, event)
+    except AttributeError:  # a context without params (tests, analysts' stand-ins)
+        return event

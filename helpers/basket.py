@@ -6,9 +6,10 @@ bought twice in a basket counts once. Every count below is a number of baskets; 
 
 Pairs are counted on the engine (Ibis: DuckDB or Spark) by a self-join of the distinct ``(basket, item)`` rows on
 the basket with ``item_a < item_b``, after dropping baskets with one item and items in fewer than ``min_count``
-baskets (an item in fewer baskets cannot be in a pair that often). This is the scalable path
-(bench/basket_bench.py). Item sets beyond pairs come from FP-growth (mlxtend) on the basket matrix when it fits in
-memory (:data:`FPGROWTH_MAX_CELLS`).
+baskets (an item in fewer baskets cannot be in a pair that often), on integer ids of the items and baskets. This
+is the scalable path (bench/basket_bench.py). Item sets beyond pairs come from FP-growth (mlxtend) on the basket
+matrix when it fits in memory (:data:`FPGROWTH_MAX_CELLS`); rules ``A + B -> C`` of the sets of three or more items
+from their counts (:func:`itemset_rules`).
 
 Rule measures (A -> B; docs/products.md; the same definitions as mlxtend.frequent_patterns.association_rules):
 
@@ -39,7 +40,10 @@ __all__ = [
     "pair_counts",
     "auto_min_count",
     "pair_rules",
+    "frequent_sets",
+    "itemsets_table",
     "frequent_itemsets",
+    "itemset_rules",
     "bought_together",
 ]
 
@@ -101,26 +105,37 @@ def item_counts(bi) -> tuple[pd.DataFrame, int]:
 def pair_counts(bi, *, min_count: int = 1) -> pd.DataFrame:
     """Baskets containing both items of each pair, counted on the engine.
 
-    Self-join of the distinct ``(basket, item)`` rows on ``basket`` with ``item_a < item_b``; baskets with a single
-    item and items in fewer than ``min_count`` baskets are dropped before the join (they cannot reach it).
+    Items in fewer than ``min_count`` baskets and baskets with a single (remaining) item are dropped first (they
+    cannot reach a pair that often); items and baskets are then numbered (integers join and group much faster than
+    text: bench/basket_bench.py), the ``(basket, item)`` rows are self-joined on the basket with ``item_a <
+    item_b``, counted, and the pairs with at least ``min_count`` baskets get their item names back.
 
     Returns
     -------
     DataFrame ``item_a``, ``item_b`` (``item_a < item_b``), ``n_ab`` (baskets with both; ``>= min_count``), sorted by
     ``n_ab`` descending then the items.
     """
+    import ibis
+
     t = as_table(bi)
+    items = t.group_by("item").aggregate(_n=t.basket.count())
     if min_count > 1:
-        frequent = t.group_by("item").aggregate(_n=t.basket.count())
-        frequent = frequent.filter(frequent._n >= min_count).select("item")
-        t = t.semi_join(frequent, "item")
-    multi = t.group_by("basket").aggregate(_k=t.item.count())
-    t = t.semi_join(multi.filter(multi._k >= 2).select("basket"), "basket")
-    a = t.select(basket_a=t.basket, item_a=t.item)
-    b = t.select(basket_b=t.basket, item_b=t.item)
-    j = a.join(b, (a.basket_a == b.basket_b) & (a.item_a < b.item_b))
-    pc = j.group_by(["item_a", "item_b"]).aggregate(n_ab=j.basket_a.count())
-    df = pc.filter(pc.n_ab >= min_count).to_pandas()
+        items = items.filter(items._n >= min_count)
+    items = items.select("item").mutate(_i=ibis.row_number())
+    x = t.join(items, "item").select("basket", "_i")
+    multi = x.group_by("basket").aggregate(_k=x._i.count())
+    baskets = multi.filter(multi._k >= 2).select("basket").mutate(_b=ibis.row_number())
+    x = x.join(baskets, "basket").select("_b", "_i")
+    a = x.select(b_a=x._b, i_a=x._i)
+    b = x.select(b_b=x._b, i_b=x._i)
+    j = a.join(b, (a.b_a == b.b_b) & (a.i_a < b.i_b))
+    pc = j.group_by(["i_a", "i_b"]).aggregate(n_ab=j.b_a.count())
+    pc = pc.filter(pc.n_ab >= min_count)
+    na = items.select(item_a=items.item, i_a=items._i)
+    nb = items.select(item_b=items.item, i_b=items._i)
+    df = pc.join(na, "i_a").join(nb, "i_b").select("item_a", "item_b", "n_ab").to_pandas()
+    swap = (df["item_a"] > df["item_b"]).to_numpy()  # the numbering is not the text order
+    df.loc[swap, ["item_a", "item_b"]] = df.loc[swap, ["item_b", "item_a"]].to_numpy()
     df["n_ab"] = df["n_ab"].astype("int64")
     return df.sort_values(["n_ab", "item_a", "item_b"], ascending=[False, True, True]).reset_index(drop=True)
 
@@ -155,6 +170,11 @@ def pair_rules(pairs: pd.DataFrame, items: pd.DataFrame, n_baskets: int) -> pd.D
     r = pd.concat([fwd, bwd], ignore_index=True)
     r["n_a"] = r["antecedent"].map(n).astype("int64")
     r["n_b"] = r["consequent"].map(n).astype("int64")
+    return _measures(r, n_baskets)
+
+
+def _measures(r: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
+    """``r`` (``antecedent``, ``consequent``, ``n_ab``, ``n_a``, ``n_b``) with the rule measures, sorted."""
     big_n = float(n_baskets)
     r["support"] = r["n_ab"] / big_n
     r["antecedent_support"] = r["n_a"] / big_n
@@ -169,26 +189,20 @@ def pair_rules(pairs: pd.DataFrame, items: pd.DataFrame, n_baskets: int) -> pd.D
     return r[RULE_COLS]
 
 
-def frequent_itemsets(
+def frequent_sets(
     bi, items: pd.DataFrame, n_baskets: int, *, min_count: int, max_len: int = 3, max_cells: int = FPGROWTH_MAX_CELLS
-) -> pd.DataFrame | None:
-    """Frequent item sets of two or more items by FP-growth (mlxtend) on the basket matrix, or None when the matrix
-    (baskets with two or more frequent items x frequent items) has more than ``max_cells`` cells.
+) -> dict[frozenset, int] | None:
+    """Frequent item sets of two or more items by FP-growth (mlxtend) on the basket matrix: ``{items: baskets}``,
+    or None when the matrix (baskets with two or more frequent items x frequent items) has more than ``max_cells``
+    cells.
 
     Only baskets with two or more items in at least ``min_count`` baskets are loaded (the others cannot hold a
-    frequent set of two); supports are rescaled to all ``n_baskets`` baskets.
-
-    Returns
-    -------
-    DataFrame ``itemset`` (items joined by `` + `` in sorted order), ``size``, ``n_baskets``, ``support``; sorted by
-    size, then ``n_baskets`` descending; or None (too large).
-    """
+    frequent set of two), so the counts are those over all ``n_baskets`` baskets."""
     from mlxtend.frequent_patterns import fpgrowth
 
-    cols = ["itemset", "size", "n_baskets", "support"]
     keep = items.loc[items["n"] >= min_count, "item"]
     if len(keep) < 2 or n_baskets == 0:
-        return pd.DataFrame(columns=cols)
+        return {}
     t = as_table(bi)
     t = t.filter(t.item.isin(list(keep)))
     multi = t.group_by("basket").aggregate(_k=t.item.count())
@@ -196,22 +210,69 @@ def frequent_itemsets(
     if n_rows * len(keep) > max_cells:
         return None
     if n_rows == 0:
-        return pd.DataFrame(columns=cols)
+        return {}
     t = t.semi_join(multi.filter(multi._k >= 2).select("basket"), "basket")
     df = t.to_pandas()
     matrix = pd.crosstab(df["basket"], df["item"]).astype(bool)
     fi = fpgrowth(matrix, min_support=min_count / len(matrix) - 1e-12, use_colnames=True, max_len=max_len)
     fi = fi[fi["itemsets"].map(len) >= 2]
-    out = pd.DataFrame(
-        {
-            "itemset": fi["itemsets"].map(lambda s: " + ".join(sorted(s))),
-            "size": fi["itemsets"].map(len).astype("int64"),
-            "n_baskets": (fi["support"] * len(matrix)).round().astype("int64"),
-        }
-    )
-    out["support"] = out["n_baskets"] / float(n_baskets)
+    counts = (fi["support"] * len(matrix)).round().astype("int64")
+    return {frozenset(s): int(k) for s, k in zip(fi["itemsets"], counts)}
+
+
+def itemsets_table(sets: dict[frozenset, int] | None, n_baskets: int) -> pd.DataFrame | None:
+    """:func:`frequent_sets` as a table: ``itemset`` (items joined by `` + `` in sorted order), ``size``,
+    ``n_baskets``, ``support`` (``n_baskets / N``); sorted by size, then ``n_baskets`` descending. None stays
+    None (too large)."""
+    cols = ["itemset", "size", "n_baskets", "support"]
+    if sets is None:
+        return None
+    rows = [(" + ".join(sorted(s)), len(s), k) for s, k in sets.items()]
+    out = pd.DataFrame(rows, columns=cols[:3]).astype({"size": "int64", "n_baskets": "int64"})
+    out["support"] = out["n_baskets"] / float(n_baskets) if n_baskets else math.nan
     out = out.sort_values(["size", "n_baskets", "itemset"], ascending=[True, False, True])
     return out.reset_index(drop=True)[cols]
+
+
+def frequent_itemsets(
+    bi, items: pd.DataFrame, n_baskets: int, *, min_count: int, max_len: int = 3, max_cells: int = FPGROWTH_MAX_CELLS
+) -> pd.DataFrame | None:
+    """:func:`frequent_sets` as a table (:func:`itemsets_table`), or None when the matrix is too large."""
+    sets = frequent_sets(bi, items, n_baskets, min_count=min_count, max_len=max_len, max_cells=max_cells)
+    return itemsets_table(sets, n_baskets)
+
+
+def itemset_rules(sets: dict[frozenset, int] | None, items: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
+    """Rules of the frequent sets of three or more items: for a set S and each item c of it, the rule
+    ``S - {c} -> c`` (e.g. ``A + B -> C``), with the measures of :func:`pair_rules`.
+
+    ``n_a`` (baskets with every antecedent item) is the count of the set ``S - {c}``, itself frequent (every subset
+    of a frequent set is), ``n_b`` that of ``c`` (:func:`item_counts`), ``n_ab`` that of S.
+
+    Parameters
+    ----------
+    sets : :func:`frequent_sets` (None or empty: no rules); items : :func:`item_counts`' frame; n_baskets : ``N``.
+
+    Returns
+    -------
+    DataFrame with :data:`RULE_COLS`; ``antecedent`` is the items joined by `` + `` in sorted order; sorted as
+    :func:`pair_rules`.
+    """
+    n = items.set_index("item")["n"]
+    d = sets or {}
+    rows = []
+    for s, k in d.items():
+        if len(s) < 3:
+            continue
+        for c in sorted(s):
+            a = s - {c}
+            rows.append((" + ".join(sorted(a)), c, k, d[a], int(n[c])))
+    if not rows:
+        return pd.DataFrame(columns=RULE_COLS)
+    r = pd.DataFrame(rows, columns=["antecedent", "consequent", "n_ab", "n_a", "n_b"]).astype(
+        {"n_ab": "int64", "n_a": "int64", "n_b": "int64"}
+    )
+    return _measures(r, n_baskets)
 
 
 def bought_together(rules: pd.DataFrame, *, top_k: int = 5) -> pd.DataFrame:

@@ -268,13 +268,13 @@ def bgnbd_params_table(fit: BGNBDFit) -> pd.DataFrame:
     """The fitted parameters in words: ``parameter``, ``value`` (text, 4 significant digits), ``meaning``;
     with the mean purchase rate per 30 days, the mean drop-out probability and the log-likelihood."""
     rows = [
-        ("r", fit.r, t("rfm.bg.r")),
-        ("alpha (days)", fit.alpha, t("rfm.bg.alpha")),
-        ("a", fit.a, t("rfm.bg.a")),
-        ("b", fit.b, t("rfm.bg.b")),
-        ("mean purchase rate / 30 days", 30 * fit.r / fit.alpha, t("rfm.bg.rate30")),
-        ("mean drop-out prob.", fit.a / (fit.a + fit.b), t("rfm.bg.dropout")),
-        ("log-likelihood", fit.loglik, t("rfm.bg.loglik", users=f"{fit.n:,}")),
+        (t("rfm.bg.name.r"), fit.r, t("rfm.bg.r")),
+        (t("rfm.bg.name.alpha"), fit.alpha, t("rfm.bg.alpha")),
+        (t("rfm.bg.name.a"), fit.a, t("rfm.bg.a")),
+        (t("rfm.bg.name.b"), fit.b, t("rfm.bg.b")),
+        (t("rfm.bg.name.rate30"), 30 * fit.r / fit.alpha, t("rfm.bg.rate30")),
+        (t("rfm.bg.name.dropout"), fit.a / (fit.a + fit.b), t("rfm.bg.dropout")),
+        (t("rfm.bg.name.loglik"), fit.loglik, t("rfm.bg.loglik", users=f"{fit.n:,}")),
     ]
     out = pd.DataFrame(rows, columns=["parameter", "value", "meaning"])
     out["value"] = [f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.4g}" for v in out["value"]]

@@ -625,6 +625,12 @@ class ChurnReport(Report):
             c = self.coefficients.assign(feature=self.coefficients["feature"].map(feature_label))
             return style_table(c, num_cols=["coefficient"])
         top = self.at_risk.head(15).assign(risk_band=lambda d: d["risk_band"].map(lambda b: i18n.t(f"churn.band_{b}")))
+        if "rfm_segment" in top:  # segment codes (At Risk, ...) as pages name them; the CSV keeps the codes
+            from .rfm_segments import segment_label
+
+            top = top.assign(
+                rfm_segment=top["rfm_segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s)
+            )
         return style_table(top, num_cols=["churn_probability"])  # "at_risk"
 
 

@@ -80,6 +80,14 @@ class Cleaning:
     extras: dict[str, str]
     plan: PlanChecks | None
     decimal: str
+    dedupe_cols: list[str] = field(default_factory=list)  # quoted source columns duplicates are equal on
+    reason_sql: str = ""  # the outer select's "CASE ... END AS __reason" (and the plan flags)
+    typed_sql: str = ""  # the inner select's typed values
+
+    def select_with(self, source: str, dup: str) -> str:
+        """``select`` over ``source`` with ``dup`` (true for a duplicate row) in place of the window that finds
+        duplicates: DuckDB ingest gives a cheaper, equal test (:func:`helpers.ingest.duplicate_rows_sql`)."""
+        return f"SELECT *, {self.reason_sql} FROM (SELECT *, {self.typed_sql}, {dup} AS __dup FROM {source})"
 
 
 def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], files: list[str], fmt: str) -> Cleaning:
@@ -210,9 +218,9 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
         checks += plan.reasons()  # after every other reason (docs/data_quality.md)
     case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit(r)}" for r, cond in checks) + " END"
     dup = "false"
-    if spec.dedupe and src_cols:
-        part = ", ".join(_ident(c) for c in src_cols)
-        dup = f"row_number() OVER (PARTITION BY __read_reason, __line, {part} ORDER BY __row) > 1"
+    dedupe_cols = [_ident(c) for c in src_cols] if spec.dedupe else []
+    if dedupe_cols:
+        dup = f"row_number() OVER (PARTITION BY __read_reason, __line, {', '.join(dedupe_cols)} ORDER BY __row) > 1"
 
     out_cols = [f"{ref[n]} AS {_ident(n)}" for n in canon if n in typed]
     out_cols += [f"CAST({e} AS VARCHAR) AS {_ident(n)}" for n, e in extras.items()]
@@ -220,12 +228,13 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
     if plan is not None and plan_mode == "flag":
         out_cols.append('__plan_flags AS "plan_flags"')
     inner_typed = ", ".join(f"{typed[n]} AS {ref[n]}" for n in typed)
-    select = (
-        f"SELECT *, CASE WHEN __read_reason IS NOT NULL THEN __read_reason WHEN __dup THEN 'duplicate' "
-        f"ELSE {case} END AS __reason{flags} "
-        f"FROM (SELECT *, {inner_typed}, {dup} AS __dup FROM {raw})"
+    reason = (
+        f"CASE WHEN __read_reason IS NOT NULL THEN __read_reason WHEN __dup THEN 'duplicate' "
+        f"ELSE {case} END AS __reason{flags}"
     )
-    return Cleaning(select, out_cols, canon, typed, ref, extras, plan, decimal)
+    cl = Cleaning("", out_cols, canon, typed, ref, extras, plan, decimal, dedupe_cols, reason, inner_typed)
+    cl.select = cl.select_with(raw, dup)
+    return cl
 
 
 def _plan_checks(cfg: Campaign, table: str, text: dict, extras: dict, typed: dict) -> PlanChecks | None:

@@ -255,8 +255,11 @@ class CLVResult:
         if part == "models":
             if self.comparison is None:
                 return Markdown(f"_{md_escape(self.info.get('holdout_reason'))}_")
+            cmp = self.comparison  # the page names a model (its label, under 模型/Model); the CSV keeps both
+            if "label" in cmp and "model" in cmp:
+                cmp = cmp.drop(columns="model").rename(columns={"label": "model"})
             return style_table(
-                self.comparison,
+                cmp,
                 num_cols=["loglik", "predicted", "actual", "bias", "mae", "rmse"],
                 int_cols=["users"],
             )
@@ -264,12 +267,18 @@ class CLVResult:
         pct = ["p_alive", "p_alive_lo", "p_alive_hi", "one_time_share", "mean_p_alive", "mean_p_alive_mbgnbd"]
         nums = ["expected_purchases", "expected_purchases_lo", "expected_purchases_hi", "x"]
         if part == "clv":
-            return style_table(
-                self.segments, money_cols=money, pct_cols=pct, num_cols=nums, int_cols=["users"], currency=cur
-            )
+            seg = self.segments  # the page names a segment (label); its code stays in the CSV
+            if seg is not None and "label" in seg and "segment" in seg:
+                seg = seg.drop(columns="segment")
+            return style_table(seg, money_cols=money, pct_cols=pct, num_cols=nums, int_cols=["users"], currency=cur)
         c = self.customers if self.customers is not None else pd.DataFrame({"clv": []})
-        top = c.sort_values("clv" if "clv" in c else "expected_purchases", ascending=False)
-        return style_table(top.head(self.info["top_n"]), money_cols=money, pct_cols=pct, num_cols=nums, currency=cur)
+        top = c.sort_values("clv" if "clv" in c else "expected_purchases", ascending=False).head(self.info["top_n"])
+        if "segment" in top:  # the page names the segment (its label, in the campaign language); the CSV keeps codes
+            from .rfm_segments import segment_label
+
+            top = top.assign(segment=top["segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s))
+            top = top.rename(columns={"segment": "label"})
+        return style_table(top, money_cols=money, pct_cols=pct, num_cols=nums, currency=cur)
 
 
 def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

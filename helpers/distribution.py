@@ -17,6 +17,7 @@ import pandas as pd
 
 from .engine import as_table
 from .errors import MissingColumnError
+from .i18n import t as _t
 
 __all__ = ["frequency_distribution", "interval_table"]
 
@@ -150,7 +151,7 @@ def interval_table(
         _ta=a[ts_col].min(), **({"_g": a[group_col].argmin(a[ts_col])} if group_col else {})
     )
     if group_col:  # a missing group value is a group of its own, named like the other reports name it
-        a = a.mutate(_g=a["_g"].cast("string").fill_null("(空 none)"))
+        a = a.mutate(_g=a["_g"].cast("string").fill_null(_t("common.no_value")))
     b = t.filter(t[event_col] == to_event).select(_ub=t[user_col], _tb=t[ts_col])
     j = a.join(b, (a["_u"] == b["_ub"]) & (b["_tb"] > a["_ta"]))
     first_b = j.group_by("_u").aggregate(_tb=j["_tb"].min())

@@ -15,7 +15,15 @@ import ibis
 from .locations import CampaignPaths
 from .params import Campaign
 
-__all__ = ["connect", "spark_session", "read_table", "clean_table_location", "is_remote", "as_table"]
+__all__ = [
+    "connect",
+    "spark_session",
+    "read_table",
+    "clean_table_location",
+    "is_remote",
+    "as_table",
+    "materialize",
+]
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):
@@ -114,3 +122,23 @@ def as_table(data):
     if isinstance(data, pd.DataFrame):
         return ibis.memtable(data)
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
+
+
+def materialize(table):
+    """``table`` computed once and held by the engine, for loops that build on their own previous result.
+
+    DuckDB: a temporary table (Ibis ``.cache()``). Spark: a *local checkpoint* (computed now, kept in the
+    executors' block stores, memory then disk), registered as a temporary view. A checkpoint cuts the lineage:
+    the next round's plan starts from the stored rows, not from every earlier round's plan. A Spark
+    ``cache()`` keeps the whole plan, and a loop of joins over cached tables (the funnel's attempt chain,
+    :func:`helpers.attempts._chain_attempts`) then grows a plan whose printing alone exhausts the driver's
+    memory. Backends without either are returned unchanged.
+    """
+    backend = table._find_backend(use_default=True)  # in-memory tables: the default backend (DuckDB)
+    if getattr(backend, "name", "") == "pyspark":
+        backend._run_pre_execute_hooks(table)
+        df = backend._session.sql(backend.compile(table)).localCheckpoint(eager=True)
+        name = ibis.util.gen_name("ubakit_checkpoint")
+        df.createOrReplaceTempView(name)
+        return backend.table(name)
+    return table.cache() if hasattr(table, "cache") else table

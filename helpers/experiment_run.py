@@ -141,8 +141,8 @@ def compute_experiment(cls, ctx, p):
     rep.power = power_table(rep.results, ses, users_per_day=len(users) / elapsed, alpha=p.alpha,
                             power_target=p.power, target_mde=p.target_mde)  # fmt: skip
 
-    if p.segment:
-        rep.segment_col = p.segment
+    if p.segment or p.breakdown:
+        rep.segment_col = p.breakdown or p.segment
         rep.segments = _segments(ctx, users, p)
     if rep.srm_failed:
         rep.notes.append(i18n.t("experiment.srm_note"))
@@ -150,15 +150,28 @@ def compute_experiment(cls, ctx, p):
 
 
 def _segments(ctx, users: pd.DataFrame, p) -> pd.DataFrame:
-    """The results per value of the users column ``p.segment`` (no CUPED), Holm across all segment rows."""
+    """The results per value of the users column ``p.segment``, or of the tag or audience ``p.breakdown``
+    (helpers/tags.py ``tag_values``: a user is in every value of a multi-value tag), without CUPED; Holm across
+    all segment rows (the more segments, the more chances of a false lift: experiment.segments says how many)."""
     from . import abstats as st
 
-    u = ctx.df("users")
-    if p.segment not in u.columns:
-        raise ReportUnavailable(i18n.t("experiment.no_segment_column", column=repr(p.segment)))
-    seg = users["user_id"].map(u.drop_duplicates("user_id").set_index("user_id")[p.segment])
+    if p.breakdown:
+        from .tags import tag_values
+
+        tv = tag_values(ctx, p.breakdown, report="experiment").to_pandas()
+        uid = users["user_id"].astype(str)
+        groups = {g: users.index[uid.isin(set(d["user_id"]))] for g, d in tv.groupby("value", sort=True)}
+        rest = users.index[~uid.isin(set(tv["user_id"]))]
+        if len(rest):
+            groups["(none)"] = rest
+    else:
+        u = ctx.df("users")
+        if p.segment not in u.columns:
+            raise ReportUnavailable(i18n.t("experiment.no_segment_column", column=repr(p.segment)))
+        seg = users["user_id"].map(u.drop_duplicates("user_id").set_index("user_id")[p.segment])
+        groups = users.groupby(seg.fillna("(none)").astype(str)).groups
     parts = []
-    for g, idx in users.groupby(seg.fillna("(none)").astype(str)).groups.items():
+    for g, idx in groups.items():
         sub = users.loc[idx]
         if sub["variant"].nunique() < 2 or (sub["variant"] == p.control).sum() < 2:
             continue

@@ -153,12 +153,11 @@ def user_features(
         aggs["_late"] = (base["_ts"] >= ibis.literal(cut)).cast("int64").sum()
     feats = base.group_by("_u").aggregate(**aggs)
 
-    # preferred hour
+    # preferred hour: the hour with the most events, ties to the earlier hour, as the hour with the largest
+    # n * 100 - hour (arg_max / max_by: one hash aggregate, not a sorted window; hours are 0-23 < 100)
     h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
-    wh = ibis.window(group_by=h["_u"], order_by=[ibis.desc(h["_n"]), h["_h"]])
-    h = h.mutate(_rn=ibis.row_number().over(wh))
-    h = h.filter(h["_rn"] == 0)
-    rights = [h.select(_u=h["_u"], preferred_hour=h["_h"])]
+    key = h["_n"].cast("int64") * 100 - h["_h"].cast("int64")
+    rights = [h.group_by("_u").aggregate(preferred_hour=h["_h"].argmax(key))]
     if bought is not None:
         rights.append(bought[0])
     if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)

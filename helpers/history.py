@@ -104,12 +104,17 @@ class Comparison:
     """Two kept runs compared: ``table`` has one row per (report, headline label) with columns ``report``,
     ``label``, ``before``/``after`` (raw values), ``before_text``/``after_text`` (as shown), ``change`` (after -
     before, numbers only), ``change_pct`` (percent of ``before``; NaN when it is 0 or not a number) and
-    ``change_text``; ``notes`` says what else changed (period, reports added or gone)."""
+    ``change_text``; ``notes`` says what else changed (period, reports added or gone), in English for the command
+    line; ``periods`` (the two periods' start and end when they differ), ``reports_new`` and ``reports_gone`` say
+    the same for pages, which word it in the campaign's language."""
 
     run_a: str
     run_b: str
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    periods: tuple[tuple, tuple] | None = None
+    reports_new: list[str] = field(default_factory=list)
+    reports_gone: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> pd.DataFrame:
@@ -160,16 +165,18 @@ def compare_runs(root: str | Path, run_a: str | None = None, run_b: str | None =
     cols = ["report", "label", "before", "after", "before_text", "after_text", "change", "change_pct", "change_text"]
     table = pd.DataFrame(rows, columns=cols)
     notes = []
+    periods = None
     pa, pb = _read(fa / RUN_FILE).get("period"), _read(fb / RUN_FILE).get("period")
     if pa and pb and (pa.get("start"), pa.get("end")) != (pb.get("start"), pb.get("end")):
         notes.append(f"period {pa.get('start')} – {pa.get('end')} -> {pb.get('start')} – {pb.get('end')}")
+        periods = ((pa.get("start"), pa.get("end")), (pb.get("start"), pb.get("end")))
     ra = {f.stem for f in fa.glob("*.json")} - {"run"}
     rb = {f.stem for f in fb.glob("*.json")} - {"run"}
     if rb - ra:
         notes.append("new reports: " + ", ".join(sorted(rb - ra)))
     if ra - rb:
         notes.append("reports gone: " + ", ".join(sorted(ra - rb)))
-    return Comparison(run_a, run_b, table, notes)
+    return Comparison(run_a, run_b, table, notes, periods, sorted(rb - ra), sorted(ra - rb))
 
 
 def format_comparison(comp: Comparison, *, only_changed: bool = False) -> str:

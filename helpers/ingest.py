@@ -133,7 +133,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     decimal, plan_mode = cl.decimal, cfg.tracking.on_violation
     staged = f"staged_{table}"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select}")
+        dup = duplicate_rows_sql(con, raw, cl.dedupe_cols)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select_with(raw, dup)}")
+        con.execute(f"DROP TABLE IF EXISTS {raw}__dups")
     except duckdb.Error as e:
         msg = engine_message(e)
         hint = f" (check tables.{table}.derive expressions: source columns are text, cast them)" if spec.derive else ""
@@ -148,12 +150,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         f"TO {_lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
     )
     os.replace(tmp, out)
-    reasons = dict(
-        con.execute(
-            f"SELECT __reason, count(*) FROM {staged} WHERE __reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()
-    )
-    rows_in = _scalar(con, f"SELECT count(*) FROM {staged}")
+    counts = con.execute(f"SELECT __reason, count(*) FROM {staged} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+    reasons = {r: n for r, n in counts if r is not None}
+    rows_in = sum(n for _, n in counts)
     qpath = None
     paths.quarantine.mkdir(parents=True, exist_ok=True)
     q = paths.quarantine / f"{table}.parquet"
@@ -218,6 +217,23 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     )
 
 
+def duplicate_rows_sql(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> str:
+    """A test that is true for the rows of ``raw`` equal on ``cols`` to an earlier row (docs/cleaning.md, reason 1):
+    the window of :class:`helpers.cleaning.Cleaning` sorts every row; this finds the hashes that occur more than
+    once (one aggregate over 64-bit hashes), runs that window on those rows only and gives their row numbers."""
+    if not cols:
+        return "false"
+    keys = ", ".join(cols)
+    dups = f"{raw}__dups"
+    mine = f"FROM {raw} WHERE __read_reason IS NULL"  # the reader's rejects have a reason of their own
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {dups} AS SELECT __row FROM (SELECT __row, row_number() OVER "
+        f"(PARTITION BY {keys} ORDER BY __row) AS __n {mine} AND hash({keys}) IN "
+        f"(SELECT __h FROM (SELECT hash({keys}) AS __h {mine}) GROUP BY __h HAVING count(*) > 1)) WHERE __n > 1"
+    )
+    return f"__row IN (SELECT __row FROM {dups})"
+
+
 def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:
     """Every file ingest reads outside the campaign folder: the tables' sources (globs expanded) and the
     identity mapping file; :func:`helpers.sqlsafety.lock_down` allows these and nothing else."""
@@ -254,7 +270,7 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
             "amount": "amount" if "amount" in have else "CAST(NULL AS DOUBLE)",
         }
         if "amount" not in have:
-            notes.append("events have no amount: orders.amount is empty (RFM monetary value unavailable)")
+            notes.append("ingest.note_no_amount")  # a message key: worded in the campaign language when shown
         where = f"event IN ({', '.join(_lit(e) for e in spec.where_event or [])})"
     elif table == "events" and spec.derive_from == "orders":
         sel = {

@@ -392,7 +392,7 @@ class PathsReport(Report):
             return Markdown(f"_{t('paths.nothing')}_")
         df = df.copy()  # paths "a → b" and event columns as pages show them (display names, pseudo-events)
         for c in df.columns:
-            if df[c].dtype == object:
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
                 df[c] = df[c].map(
                     lambda v: " → ".join(self._dn(x) for x in v.split(" → ")) if isinstance(v, str) else v
                 )

@@ -6,14 +6,15 @@ every report of the campaign and back to the index, a sticky table of contents b
 each table in its own scrolling box, a link to the definitions page, a glossary of the statistics the report
 uses (its ``glossary`` class attribute, recorded in its results file), the CSV downloads and a footer with the
 kit version. The CSS (``helpers/templates/page.css``) holds the screen, phone (390 px) and print (A4) layouts;
-pages stay script-free and self-contained.
+pages stay script-free and self-contained. A table too wide for A4 portrait (:func:`print_min_width`, estimated
+here since print has no script) is marked to print on an A4 landscape page.
 
 :func:`render_table` is the one renderer of a DataFrame on a page: numbers right-aligned and formatted by
 column kind, headers from the catalogue (``col.<name>``), the CSV link next to the table.
 
 After a run, :func:`finish_pages` links each page's navigation only to the report pages that exist and writes
-``definitions.html`` from ``docs/<report>.md``; :func:`index_page` builds the index (helpers/report.py
-``write_index`` writes it).
+``definitions.html`` from ``docs/<report>.md`` (``docs/zh/<report>.md`` on a zh campaign, when translated);
+:func:`index_page` builds the index (helpers/report.py ``write_index`` writes it).
 """
 
 from __future__ import annotations
@@ -315,19 +316,67 @@ def _wrap_tables(body: str) -> str:
     )
 
 
+#: printed width (CSS px) of a page's content, A4 less 12 mm margins each side (templates/page.css ``@page``)
+PRINT_WIDTH = {"portrait": (210 - 24) / 25.4 * 96, "landscape": (297 - 24) / 25.4 * 96}
+_PRINT_EM = 8 / 72 * 96  # the print font of tables (8pt) in px; .ubk-xwide prints smaller and wraps anywhere
+_WIDE_CHAR = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_NUMERIC = re.compile(r"^[-+−]?[\d.,%¥$€£ ]*\d[\d.,%¥$€£ ]*[A-Za-z%]{0,3}$")
+
+
+def print_min_width(table_html: str) -> float:
+    """Estimated narrowest printed width (px) of a table: per column its longest unbreakable run (a number whole,
+    text broken at spaces and between CJK characters; CJK 1 em, other characters 0.6 em) plus cell padding."""
+    cols: dict[int, float] = {}
+    for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", table_html, flags=re.S):
+        for i, (attrs, inner) in enumerate(re.findall(r"<t[hd]\b([^>]*)>(.*?)</t[hd]>", row, flags=re.S)):
+            if re.search(r"colspan=['\"]?[2-9]", attrs):
+                continue
+            text = html.unescape(re.sub(r"<[^>]+>", " ", inner)).strip()
+            whole = "ubk-num" in attrs or bool(_NUMERIC.match(text))
+            runs = [text] if whole else re.findall(rf"[{_WIDE_CHAR}]|[^\s{_WIDE_CHAR}]+", text)
+            em = max((sum(1.0 if re.match(f"[{_WIDE_CHAR}]", c) else 0.6 for c in r) for r in runs), default=0.0)
+            cols[i] = max(cols.get(i, 0.0), em * _PRINT_EM + 11)  # .3rem padding each side and a 1 px border
+    return sum(cols.values())
+
+
+def _mark_wide(body: str) -> str:
+    """Tables too wide for A4 portrait print on landscape pages (``ubk-wide``: CSS named page ``wide``); those too
+    wide even for landscape also print smaller and wrap anywhere (``ubk-xwide``). The screen layout is unchanged."""
+
+    def one(m: re.Match) -> str:
+        w = print_min_width(m.group(3))
+        if w <= 0.92 * PRINT_WIDTH["portrait"]:
+            return m.group(0)
+        cls = "ubk-scroll ubk-wide" + (" ubk-xwide" if w > 0.92 * PRINT_WIDTH["landscape"] else "")
+        return f"<div class={m.group(2)}{cls}{m.group(2)}>{m.group(3)}"
+
+    return re.sub(r"(<div class=(['\"])ubk-scroll\2>)(.*?</table>)", one, body, flags=re.S)
+
+
 def _link_docs(body: str, has_defs: bool) -> str:
     """``docs/<x>.md`` mentioned on the page: a link to its section of the definitions page shipped alongside."""
     if not has_defs:
         return body
     docs = _docs_dir()
+    return _link_doc_mentions(
+        body, lambda stem: docs is not None and (docs / f"{stem}.md").exists(), "definitions.html"
+    )
+
+
+#: an existing link (kept as is), or a mention of ``docs/<x>.md`` in a code span or in plain text
+_DOC_MENTION = re.compile(r"(<a\b.*?</a>)|(<code>)?docs/([\w-]+)\.md(?(2)</code>)|(<[^>]*>)", re.S)
+
+
+def _link_doc_mentions(body: str, known: Any, page: str) -> str:
+    """Every mention of ``docs/<x>.md`` in ``body`` (a code span or plain text, not inside a link or a tag) as a
+    link to ``<page>#def-<x>`` when ``known(x)``."""
 
     def one(m: re.Match) -> str:
-        stem = m.group(1)
-        if docs is None or not (docs / f"{stem}.md").exists():
+        if m.group(1) or m.group(4) or not known(m.group(3)):
             return m.group(0)
-        return f"<a href='definitions.html#def-{_e(stem)}'>{m.group(0)}</a>"
+        return f"<a href='{page}#def-{_e(m.group(3))}'>{m.group(0)}</a>"
 
-    return re.sub(r"<code>docs/([\w-]+)\.md</code>", one, body)
+    return _DOC_MENTION.sub(one, body)
 
 
 def _dead_csv_links(body: str, root: Path) -> str:
@@ -356,7 +405,7 @@ def dress_report(page: str, out_html: str | Path, meta: dict | None = None) -> s
         body, toc = _headings(re.sub(r'<p class="ubk-nbheader">.*?</p>', "", m.group(2), flags=re.S))
         docs = _docs_dir()
         has_defs = docs is not None and (docs / f"{name}.md").exists()
-        body = _dead_csv_links(_link_docs(_wrap_tables(body), True), root)
+        body = _dead_csv_links(_link_docs(_mark_wide(_wrap_tables(body)), True), root)
         extra = []
         if has_defs:
             href = f"definitions.html#def-{_e(name)}"
@@ -426,10 +475,13 @@ def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] =
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
     sections = []
     for n in have:
-        body = str(md((docs / f"{n}.md").read_text(encoding="utf-8")))
+        src = _doc_path(docs, n)
+        body = str(md(src.read_text(encoding="utf-8")))
+        if src.parent == docs and current_language() != "en":
+            body = f"<p class='ubk-missing'>{_e(t('page.definitions_untranslated'))}</p>{body}"
         body = re.sub(r"<h([1-6])>", lambda m: f"<h{min(6, int(m.group(1)) + 1)}>", body)
         body = re.sub(r"</h([1-6])>", lambda m: f"</h{min(6, int(m.group(1)) + 1)}>", body)
-        body = _doc_links(body, set(have))
+        body = _link_doc_mentions(_doc_links(body, set(have)), set(have).__contains__, "")
         sections.append(f"<section id='def-{_e(n)}'><h2>{_e(_doc_title(docs, n))}</h2>{_wrap_tables(body)}</section>")
     toc = "".join(f"<li><a href='#def-{_e(n)}'>{_e(_doc_title(docs, n))}</a></li>" for n in have)
     title = t("page.definitions")
@@ -445,13 +497,20 @@ def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] =
     return page
 
 
+def _doc_path(docs: Path, stem: str) -> Path:
+    """``docs/<lang>/<stem>.md`` in the campaign's language when translated (docs/zh mirrors docs/), else
+    ``docs/<stem>.md``."""
+    local = docs / current_language() / f"{stem}.md"
+    return local if current_language() != "en" and local.exists() else docs / f"{stem}.md"
+
+
 def _doc_title(docs: Path, stem: str) -> str:
-    """A report's readable name; for another doc, its first heading."""
+    """A report's readable name; for another doc, its first heading without the parenthesis naming its code."""
     if f"report.{stem}" in catalogue():
         return report_name(stem)
-    for line in (docs / f"{stem}.md").read_text(encoding="utf-8").splitlines():
+    for line in _doc_path(docs, stem).read_text(encoding="utf-8").splitlines():
         if line.startswith("# "):
-            return line[2:].strip()
+            return re.sub(r"\s*[(（][^()（）]*`[^()（）]*[)）]\s*$", "", line[2:].strip()) or stem
     return stem
 
 

@@ -458,7 +458,8 @@ def load_params(
     problems: list[tuple[str, str]] = []
     try:
         tz = data.get("timezone") if isinstance(data.get("timezone"), str) else "Asia/Shanghai"
-        cfg = Campaign.model_validate(data, context={"today": today, "timezone": tz})
+        lang = data.get("language") if data.get("language") in ("zh", "en") else "zh"
+        cfg = Campaign.model_validate(data, context={"today": today, "timezone": tz, "language": lang})
     except ValidationError as e:
         problems += [_describe(err, data) for err in e.errors()]
         if check_files:
@@ -520,7 +521,9 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
                 (f"notebooks[{i}]", f"unknown notebook {nb!r}{_did_you_mean(nb, known)}; available: {', '.join(known)}")
             )
     # conditions of tags and audiences, and breakdowns by a tag (docs/tags.md)
-    breakdowns = {f"{r}.breakdown": getattr(cfg, r).breakdown for r in ("trends", "funnel")}
+    breakdowns = {f"{r}.breakdown": getattr(cfg, r).breakdown for r in ("trends", "funnel", "retention")}
+    if cfg.experiment is not None:
+        breakdowns["experiment.breakdown"] = cfg.experiment.breakdown
     out += tag_problems(cfg.tags, cfg.audiences, breakdowns)
     names = {k for k, v in cfg.tables if v is not None}
     if not names:

@@ -298,6 +298,7 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("retention", "counts"): AGGREGATE,
     ("retention", "rates"): AGGREGATE,
     ("retention", "drivers"): AGGREGATE,
+    ("retention", "by_group"): AGGREGATE,
     ("rfm", "segments"): AGGREGATE,
     ("rfm", "segments_other"): AGGREGATE,
     ("rfm", "membership"): USER_LEVEL,
@@ -339,6 +340,8 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("products", "rules"): AGGREGATE,
     ("products", "category_rules"): AGGREGATE,
     ("products", "itemsets"): AGGREGATE,
+    ("products", "itemset_rules"): AGGREGATE,
+    ("products", "excluded"): AGGREGATE,
     ("products", "bought_together"): AGGREGATE,
     # experiment: counts, means and tests per variant, day, metric and segment; no user ids
     ("experiment", "srm"): AGGREGATE,

@@ -35,6 +35,7 @@ from .trends import windows
 
 __all__ = [
     "purchase_lines",
+    "exclude_items",
     "product_table",
     "repurchase_table",
     "product_movers",
@@ -66,6 +67,55 @@ def purchase_lines(ctx, p):
     if "item_id" not in lines.columns:
         raise ReportUnavailable(t("products.no_item_col", source=source))
     return lines.filter(lines.item_id.notnull() & (lines.item_id.cast("string") != "")), source
+
+
+def exclude_items(lines, rules: list[tuple[str, str]], *, item_col: str = "item_id"):
+    """Drop the lines whose item is not a product (``products.exclude_items``: postage, fees, vouchers, tests), and
+    count what was dropped, on the engine.
+
+    Parameters
+    ----------
+    lines : purchase lines (Ibis table); rules : ``(reason, code)`` pairs (``ProductsParams.exclude_rules``): a
+        code equal to the item, or ``re:<regex>`` matching the whole item code; the first matching rule gives
+        the line's reason.
+
+    Returns
+    -------
+    (the kept lines as an Ibis table; DataFrame ``reason``, ``lines``, ``amount`` (sum; NaN without amounts),
+    ``items`` (the distinct excluded codes, sorted, joined by ``, ``), sorted by ``lines`` descending, one row per
+    rule reason that matched a line)
+    """
+    import ibis
+
+    from .sections_products import EXCLUDE_REGEX
+
+    cols = ["reason", "lines", "amount", "items"]
+    if not rules:
+        return lines, pd.DataFrame(columns=cols)
+    code = lines[item_col].cast("string")
+    cases = []
+    for reason, c in rules:
+        if c.startswith(EXCLUDE_REGEX):
+            cases.append((code.re_search(f"^(?:{c[len(EXCLUDE_REGEX) :]})$"), reason))
+        else:
+            cases.append((code == c, reason))
+    tagged = lines.mutate(__excluded=ibis.cases(*cases, else_=ibis.null("string")))
+    hit = tagged.filter(tagged.__excluded.notnull())
+    amount = hit.amount.cast("float64").sum() if "amount" in lines.columns else ibis.literal(math.nan)
+    per = hit.group_by(["__excluded", item_col]).aggregate(lines=hit.count(), amount=amount).to_pandas()
+    kept = tagged.filter(tagged.__excluded.isnull()).drop("__excluded")
+    if per.empty:
+        return kept, pd.DataFrame(columns=cols)
+    per[item_col] = per[item_col].astype(str)
+    g = per.groupby("__excluded", sort=False)
+    out = pd.DataFrame(
+        {
+            "lines": g["lines"].sum().astype("int64"),
+            "amount": g["amount"].sum(min_count=1),
+            "items": g[item_col].agg(lambda x: ", ".join(sorted(set(x)))),
+        }
+    ).rename_axis("reason")
+    return kept, out.reset_index().sort_values(["lines", "reason"], ascending=[False, True], ignore_index=True)
 
 
 def _has_values(t, col: str) -> bool:
@@ -183,7 +233,8 @@ def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: 
     -------
     dict ``n_baskets``, ``multi_item_baskets`` (baskets with two or more items), ``min_count`` (baskets),
     ``min_support``, ``support_rule`` (``given`` or ``auto``), ``rules`` (pair rules with support >= min_support
-    and confidence >= min_confidence), ``itemsets`` (FP-growth, None when the matrix is too large).
+    and confidence >= min_confidence), ``itemsets`` (FP-growth, None when the matrix is too large),
+    ``itemset_rules`` (rules ``A + B -> C`` of the item sets of three or more, confidence >= min_confidence).
     """
     bi = bk.basket_items(lines, basket=basket, item_col=item_col)
     items, n = bk.item_counts(bi)
@@ -198,7 +249,8 @@ def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: 
         pairs = pairs[pairs["n_ab"] >= min_count]
     rules = bk.pair_rules(pairs, items, n)
     rules = rules[rules["confidence"] >= min_confidence].reset_index(drop=True)
-    itemsets = bk.frequent_itemsets(bi, items, n, min_count=min_count, max_len=max_len)
+    sets = bk.frequent_sets(bi, items, n, min_count=min_count, max_len=max_len)
+    set_rules = bk.itemset_rules(sets, items, n)
     return {
         "n_baskets": n,
         "multi_item_baskets": multi,
@@ -206,7 +258,8 @@ def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: 
         "min_support": (min_count / n) if n else math.nan,
         "support_rule": rule,
         "rules": rules,
-        "itemsets": itemsets,
+        "itemsets": bk.itemsets_table(sets, n),
+        "itemset_rules": set_rules[set_rules["confidence"] >= min_confidence].reset_index(drop=True),
     }
 
 
@@ -254,12 +307,13 @@ class ProductsReport(Report):
     name: ClassVar[str] = "products"
     title: ClassVar[str] = localized("products.title")
     parts: ClassVar[tuple[str, ...]] = ("items", "categories", "movers", "rules", "category_rules", "itemsets",
-                                        "bought_together")  # fmt: skip
+                                        "itemset_rules", "bought_together", "excluded")  # fmt: skip
     table_names: ClassVar[tuple[str, ...]] = ("items", "categories", "movers", "rules", "category_rules", "itemsets",
-                                              "bought_together")  # fmt: skip
+                                              "itemset_rules", "bought_together", "excluded")  # fmt: skip
     result_keys: ClassVar[tuple[str, ...]] = (
         "source", "basket", "n_baskets", "multi_item_baskets", "min_support", "min_count", "support_rule",
-        "min_confidence", "repurchase_days", "current", "previous", "top_rules", "top_category_rules", "notes",
+        "min_confidence", "repurchase_days", "current", "previous", "top_rules", "top_category_rules",
+        "top_itemset_rules", "excluded", "notes",
     )  # fmt: skip
     unavailable_label: ClassVar[str] = localized("products.unavailable_label")
     glossary: ClassVar[tuple[str, ...]] = (
@@ -279,6 +333,13 @@ class ProductsReport(Report):
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     category_rules: pd.DataFrame | None = None
     itemsets: pd.DataFrame | None = None
+    #: rules A + B -> C of the item sets of three or more items (None when FP-growth was skipped)
+    itemset_rules: pd.DataFrame | None = None
+    #: lines dropped by ``products.exclude_items`` per reason (empty: nothing excluded)
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: purchase lines before the exclusion; whether the params list items to exclude
+    n_lines: int = 0
+    exclude_given: bool = False
     bought_together: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list = field(default_factory=list)
 
@@ -289,10 +350,13 @@ class ProductsReport(Report):
         if p is None:
             raise ReportUnavailable(t("products.no_section"))
         lines, source = purchase_lines(ctx, p)
-        if int(lines.count().to_pyarrow().as_py() or 0) == 0:
+        n_lines = int(lines.count().to_pyarrow().as_py() or 0)
+        lines, excluded = exclude_items(lines, p.exclude_rules())  # not products: counted and shown
+        if n_lines - int(excluded["lines"].sum()) == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence)
+        rep.excluded, rep.n_lines, rep.exclude_given = excluded, n_lines, bool(p.exclude_items)
         has_cat = _has_values(lines, "category")
         rep.items = _with_repurchase(lines, "item_id", p.repurchase_days, end)
         if has_cat:
@@ -312,6 +376,7 @@ class ProductsReport(Report):
             rep.item_baskets = basket_rules(lines, item_col="item_id", **opts)
             rep.rules = rep.item_baskets["rules"]
             rep.itemsets = rep.item_baskets["itemsets"]
+            rep.itemset_rules = rep.item_baskets["itemset_rules"] if rep.itemsets is not None else None
             rep.bought_together = bk.bought_together(rep.rules, top_k=p.top_k)
             if rep.itemsets is None:
                 rep.notes.append(t("products.too_large", cells=f"{bk.FPGROWTH_MAX_CELLS:,}"))
@@ -339,6 +404,12 @@ class ProductsReport(Report):
             previous=w.get("previous"),
             top_rules=_rule_records(self.rules),
             top_category_rules=None if cr is None else _rule_records(cr),
+            top_itemset_rules=None if self.itemset_rules is None else _rule_records(self.itemset_rules),
+            excluded={
+                "lines": int(self.excluded["lines"].sum()) if len(self.excluded) else 0,
+                "of_lines": self.n_lines,
+                "by_reason": self.excluded.to_dict(orient="records"),
+            },  # fmt: skip
             notes=self.notes,
         )
 
@@ -362,6 +433,8 @@ class ProductsReport(Report):
             for r in best.itertuples():
                 out.append(t("products.best_repurchase", item=r.item_id, rate=fmt_pct(r.repurchase_rate),
                              n=fmt_int(r.eligible_buyers)))  # fmt: skip
+        if self.exclude_given:  # never dropped silently
+            out.append(_excluded_note(self.excluded, self.n_lines))
         for r in self.movers.head(2).itertuples():
             out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level), key=r.key,
                          measure=label(f"metric.{r.measure}", r.measure), current=fmt_int(r.current),
@@ -381,6 +454,11 @@ class ProductsReport(Report):
                 out.append(t("products.no_rules", count=b["min_count"], conf=f"{self.min_confidence:g}"))
             if b["multi_item_baskets"] < 50:
                 out.append(t("products.few_baskets", n=b["multi_item_baskets"]))
+        sr = self.itemset_rules
+        if sr is not None and len(sr):
+            r = sr.iloc[0]
+            out.append(t("products.itemset_rule", a=r["antecedent"], b=r["consequent"], lift=f"{r['lift']:.1f}",
+                         n=fmt_int(r["n_ab"]), conf=fmt_pct(r["confidence"]), k=fmt_int(len(sr))))  # fmt: skip
         cr = self.category_rules
         if cr is not None and len(cr):
             r = cr.iloc[0]
@@ -411,7 +489,9 @@ class ProductsReport(Report):
             "rules": self.rules if self.item_baskets else None,
             "category_rules": self.category_rules,
             "itemsets": self.itemsets,
+            "itemset_rules": self.itemset_rules,
             "bought_together": self.bought_together if self.item_baskets else None,
+            "excluded": self.excluded,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -427,7 +507,11 @@ class ProductsReport(Report):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
             return style_table(frame.head(50), pct_cols=["gmv_share", "repurchase_rate"],
                                num_cols=["gmv", "quantity", "avg_price"])  # fmt: skip
-        if part in ("rules", "category_rules"):
+        if part == "excluded":
+            if frame.empty:
+                return Markdown("_" + t("products.excluded_none") + "_")
+            return style_table(frame, num_cols=["amount"])
+        if part in ("rules", "category_rules", "itemset_rules"):
             _show_chart(plot_rules(frame))
             return style_table(frame.head(50), pct_cols=["support", "confidence", "antecedent_support",
                                                          "consequent_support"],
@@ -451,6 +535,17 @@ def _with_repurchase(lines, by: str, days: int, end) -> pd.DataFrame:
     for c in ("eligible_buyers", "repurchasers"):
         out[c] = out[c].fillna(0).astype("int64")
     return out
+
+
+def _excluded_note(excluded: pd.DataFrame, n_lines: int) -> str:
+    """The finding on ``products.exclude_items``: how many lines were dropped, and per reason."""
+    from .fmt import fmt_int, fmt_pct
+
+    k = int(excluded["lines"].sum()) if len(excluded) else 0
+    if k == 0:
+        return t("products.excluded_none")
+    reasons = ", ".join(f"{r.reason} {fmt_int(r.lines)}" for r in excluded.itertuples())
+    return t("products.excluded", n=fmt_int(k), share=fmt_pct(k / n_lines), reasons=reasons)
 
 
 def _rule_records(rules: pd.DataFrame, n: int = 10) -> list[dict]:

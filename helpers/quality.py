@@ -15,7 +15,7 @@ import pandas as pd
 
 from .base import Report
 from .fmt import fmt_int, fmt_pct
-from .i18n import localized, t
+from .i18n import catalogue, label, localized, t
 from .ingest import TableReport
 
 __all__ = [
@@ -47,13 +47,15 @@ def ingest_summary(reports: dict[str, TableReport]) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns ``table``, ``source`` (file names or ``derived from <table>``), ``encoding``,
+    DataFrame with columns ``table``, ``source`` (file names or, for a derived table, ``ingest.derived_from`` in
+    the campaign language, e.g. ``derived from events``), ``encoding``,
     ``rows_in``, ``rows_out``, ``quarantined``, ``kept_share`` (rows_out / rows_in), ``ts_min``, ``ts_max``,
     ``users``, ``seconds``.
     """
     rows = []
     for r in reports.values():
-        src = f"derived from {r.derived_from}" if r.derived_from else ", ".join(p.rsplit("/", 1)[-1] for p in r.files)
+        files = ", ".join(p.rsplit("/", 1)[-1] for p in r.files)
+        src = t("ingest.derived_from", table=r.derived_from) if r.derived_from else files
         rows.append(
             {
                 "table": r.table,
@@ -195,7 +197,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
     for r in reports.values():
         if r.derived_from:
             out.append(t("ingest.derived", table=r.table, rows=fmt_int(r.rows_out), source=r.derived_from))
-            out += [t("ingest.note", note=n) for n in r.notes]
+            out += [t("ingest.note", note=label(n)) for n in r.notes]  # a note is a message key or a text
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
         line = t(
@@ -274,11 +276,33 @@ def ingest_headline(reports: dict[str, TableReport]) -> list[dict]:
     return out
 
 
+def reason_label(code: str) -> str:
+    """A quarantine reason as pages name it (``ingest.reason.<code>``; ``missing_<column>`` as "no <column>");
+    the code itself when the catalogue has no words for it."""
+    if f"ingest.reason.{code}" in catalogue():
+        return t(f"ingest.reason.{code}")
+    if code.startswith("missing_"):
+        col = code.removeprefix("missing_")
+        return t("ingest.reason.missing", column=label(f"col.{col}", col))
+    return code
+
+
+def _worded(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for a page: table names and quarantine reasons in words (the CSV keeps the codes)."""
+    out = df.copy()
+    if "table" in out:
+        out["table"] = out["table"].map(lambda v: label(f"ingest.table.{v}", str(v)))
+    if "reason" in out:
+        out["reason"] = out["reason"].map(lambda v: reason_label(str(v)) if isinstance(v, str) else v)
+    return out
+
+
 def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int = 3) -> None:
     """Display a few quarantined rows per reason for every table that rejected rows (HTML-escaped)."""
     from IPython.display import Markdown, display
 
     from .fmt import style_table
+    from .page import render_styler
 
     shown = False
     for r in reports.values():
@@ -287,7 +311,7 @@ def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int 
             continue
         shown = True
         display(Markdown(f"**{r.table}** — `quarantine/{r.table}.parquet`"))
-        display(style_table(sample, int_cols=("source_row",)))
+        display(render_styler(style_table(_worded(sample), int_cols=("source_row",))))  # headers from the catalogue
     if not shown:
         display(Markdown(t("ingest.none_quarantined")))
 
@@ -416,13 +440,13 @@ class IngestReport(Report):
 
         if part == "summary":
             return style_table(
-                self.summary,
+                _worded(self.summary),
                 int_cols=["rows_in", "rows_out", "quarantined", "users"],
                 pct_cols=["kept_share"],
                 num_cols=["seconds"],
             )
         if part == "reasons":
-            return style_table(self.reasons, int_cols=["rows"], pct_cols=["share_of_input"])
+            return style_table(_worded(self.reasons), int_cols=["rows"], pct_cols=["share_of_input"])
         if part == "reasons_chart":
             return plot_reasons(self.reasons)
         if part == "daily":

@@ -374,15 +374,29 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
         comp = compare_runs(root, None, run_id)
     except ValueError:
         return {}, ""
-    from .i18n import t
+    from .i18n import current_language, t
+    from .page import report_name
 
     e = html.escape
-    chg = {(r.report, r.label): r.change_text for r in comp.table.itertuples(index=False)}
+
+    def words(change: str) -> str:  # history's machine words (unchanged, new, gone, changed) in the campaign language
+        return t(f"index.change.{change}") if change in ("unchanged", "new", "gone", "changed") else change
+
+    chg = {(r.report, r.label): words(r.change_text) for r in comp.table.itertuples(index=False)}
     moved = comp.changed
-    items = [f"<li>{e(n)}</li>" for n in comp.notes]
+    notes = []
+    if comp.periods:
+        (a0, a1), (b0, b1) = comp.periods
+        notes.append(t("index.change.period", before=f"{a0} – {a1}", after=f"{b0} – {b1}"))
+    sep = "、" if current_language() == "zh" else ", "
+    if comp.reports_new:
+        notes.append(t("index.change.reports_new", reports=sep.join(report_name(n) for n in comp.reports_new)))
+    if comp.reports_gone:
+        notes.append(t("index.change.reports_gone", reports=sep.join(report_name(n) for n in comp.reports_gone)))
+    items = [f"<li>{e(n)}</li>" for n in notes]
     items += [
-        f"<li>{e(r.report)} · {e(r.label)}: {e(str(r.before_text))} → <b class='ubk-num'>{e(str(r.after_text))}</b> "
-        f"({e(r.change_text)})</li>"
+        f"<li>{e(report_name(r.report))} · {e(r.label)}: {e(str(r.before_text))} → "
+        f"<b class='ubk-num'>{e(str(r.after_text))}</b> ({e(words(r.change_text))})</li>"
         for r in moved.itertuples(index=False)
     ]
     body = f"<ul>{''.join(items)}</ul>" if items else f"<p>{e(t('index.nothing_changed'))}</p>"

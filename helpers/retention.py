@@ -31,6 +31,7 @@ __all__ = [
     "cohort_counts",
     "retention_matrix",
     "average_curve",
+    "retention_by_group",
     "day_n_retention",
     "lifecycle_table",
     "stickiness_table",
@@ -127,16 +128,26 @@ def cohort_counts(
         raise ValueError(f"criterion must be 'on' or 'on_or_after', got {criterion!r}")
     t = as_table(events)
     _require_columns(t, user_col, ts_col, *([event_col] if start_events or return_events else []))
-    s = t.filter(t[event_col].isin(list(start_events))) if start_events else t
-    first = s.group_by(user_id=s[user_col].cast("string")).aggregate(c=period_index(s[ts_col].min(), period))
     act = user_periods(
         t, period=period, events_filter=return_events, user_col=user_col, ts_col=ts_col, event_col=event_col
     )
+    if start_events or return_events:
+        s = t.filter(t[event_col].isin(list(start_events))) if start_events else t
+        first = s.group_by(user_id=s[user_col].cast("string")).aggregate(c=period_index(s[ts_col].min(), period))
+    else:  # every event starts and returns: the cohort is the first active period (one scan; the index is monotone)
+        first = act.group_by("user_id").aggregate(c=act["p"].min())
     j = act.join(first, "user_id")
     j = j.mutate(n=(j["p"] - j["c"]).cast("int64")).filter(lambda x: x["n"] >= 1)
+    size = first.group_by(cohort=first["c"]).aggregate(users=first["user_id"].count())
     if criterion == "on":
-        # act is distinct (user, period) and a user's cohort is fixed, so each user counts once per (cohort, n)
-        ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j.count()).to_pandas()
+        # act is distinct (user, period) and a user's cohort is fixed, so each user counts once per (cohort, n);
+        # the cohort sizes (n = 0) come in the same query: one round trip
+        ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j.count())
+        cols = {"cohort": "int64", "n": "int64", "users": "int64"}
+        zero = size.mutate(n=ibis.literal(0, "int64")).select(*cols).cast(cols)
+        both = ibis.union(zero, ret.select(*cols).cast(cols))
+        out = both.to_pandas().astype(cols)
+        return out.sort_values(["cohort", "n"], ignore_index=True)
     else:
         # retained in n or later <=> the user's last active period number >= n
         last = j.group_by(["user_id", "c"]).aggregate(m=j["n"].max()).to_pandas()
@@ -146,7 +157,7 @@ def cohort_counts(
             atleast = counts[::-1].cumsum()[::-1]
             rows += [(c, n, int(atleast[n])) for n in range(1, len(atleast)) if atleast[n] > 0]
         ret = pd.DataFrame(rows, columns=["cohort", "n", "users"])
-    size = first.group_by(cohort=first["c"]).aggregate(users=first["user_id"].count()).to_pandas()
+    size = size.to_pandas()
     size["n"] = 0
     out = pd.concat([size[["cohort", "n", "users"]], ret[["cohort", "n", "users"]]], ignore_index=True)
     out = out.astype({"cohort": "int64", "n": "int64", "users": "int64"})
@@ -226,6 +237,33 @@ def average_curve(matrix: dict) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def retention_by_group(
+    events, group_col: str, *, period: str, data_end, max_n: int | None = None, max_groups: int = 12, **kw
+) -> pd.DataFrame:
+    """The average retention curve (:func:`average_curve`) of the users of each value of ``group_col``, a user-level
+    column (``breakdown: tag:<name>``: the column of helpers.tags.with_tag_column); rows without a value are left
+    out, and only the first ``max_groups`` values (sorted) are kept. ``kw``: :func:`cohort_counts`' options.
+
+    Returns
+    -------
+    DataFrame ``group``, ``n``, ``cohorts``, ``users`` (the group's users in complete cells), ``retained``, ``rate``.
+    """
+    t = as_table(events)
+    values = t.select(g=t[group_col].cast("string")).distinct().to_pandas()["g"].dropna()
+    parts = []
+    for v in sorted(values)[:max_groups]:
+        m = retention_matrix(
+            cohort_counts(t.filter(t[group_col].cast("string") == v), period=period, **kw),
+            period=period,
+            data_end=data_end,
+            max_n=max_n,
+        )
+        if not m["counts"].empty:
+            parts.append(average_curve(m).assign(group=v))
+    cols = ["group", "n", "cohorts", "users", "retained", "rate"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def day_n_retention(events, n: int, *, data_end, start_events=None, return_events=None, **cols) -> dict:
@@ -443,8 +481,10 @@ class RetentionReport(Report):
 
     name: ClassVar[str] = "retention"
     title: ClassVar[str] = localized("retention.title")
-    parts: ClassVar[tuple[str, ...]] = ("heatmap", "matrix", "curve", "lifecycle", "stickiness", "drivers")
-    table_names: ClassVar[tuple[str, ...]] = ("average_curve", "lifecycle", "stickiness", "counts", "rates", "drivers")
+    parts: ClassVar[tuple[str, ...]] = ("heatmap", "matrix", "curve", "lifecycle", "stickiness", "drivers", "by_group")
+    table_names: ClassVar[tuple[str, ...]] = (
+        "average_curve", "lifecycle", "stickiness", "counts", "rates", "drivers", "by_group",
+    )  # fmt: skip
     result_keys: ClassVar[tuple[str, ...]] = (
         "period",
         "criterion",
@@ -457,6 +497,8 @@ class RetentionReport(Report):
         "lifecycle_period",
         "stickiness_period",
         "stickiness",
+        "breakdown",
+        "by_group",
     )
     unavailable_label: ClassVar[str] = localized("retention.unavailable_label")
     glossary: ClassVar[tuple[str, ...]] = ("cohort", "retention", "phi")
@@ -477,6 +519,9 @@ class RetentionReport(Report):
     #: retention drivers (helpers/drivers.py: phi, PPV and share per event and threshold) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
+    breakdown: str | None = None
+    by_group: pd.DataFrame | None = None
 
     @classmethod
     def compute(cls, ctx) -> RetentionReport:
@@ -496,7 +541,16 @@ class RetentionReport(Report):
         kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
         dp = getattr(ctx.cfg, "drivers", None)
         drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
+        by_group = None
+        if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
+            from .tags import with_tag_column
+
+            tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
+            kg = {"start_events": p.start_events, "return_events": p.return_events, "criterion": p.criterion}
+            by_group = retention_by_group(tagged, p.breakdown, period=period, data_end=end, max_n=p.max_periods, **kg)
         return cls(
+            breakdown=p.breakdown,
+            by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
             period=period,
@@ -540,6 +594,8 @@ class RetentionReport(Report):
             lifecycle_period=self.lifecycle_period,
             stickiness_period=self.stickiness_period,
             stickiness=sk,
+            breakdown=self.breakdown,
+            by_group=None if self.by_group is None else self.by_group.to_dict(orient="records"),
         )
 
     def findings(self) -> list[str]:
@@ -600,7 +656,7 @@ class RetentionReport(Report):
         else:
             out.append(t("retention.no_stickiness", unit=t(f"retention.unit.{self.stickiness_period}")))
         top = driver_finding(self.drivers, "retention")
-        return out + ([top] if top else [])
+        return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period)
 
     def headline(self) -> list[dict]:
         """Day-1 and day-7 retention for the index page."""
@@ -623,6 +679,8 @@ class RetentionReport(Report):
             out["counts"] = m["counts"].reset_index()
             out["rates"] = m["rates"].reset_index()
         out["drivers"] = self.drivers if self.drivers is not None else pd.DataFrame(columns=RETENTION_DRIVER_COLUMNS)
+        cols = ["group", "n", "cohorts", "users", "retained", "rate"]
+        out["by_group"] = self.by_group if self.by_group is not None else pd.DataFrame(columns=cols)  # no breakdown
         return out
 
     def _show(self, part: str):
@@ -632,6 +690,13 @@ class RetentionReport(Report):
 
         if part == "drivers":
             return show_drivers(self.drivers, self.drivers_notes, "retention")
+        if part == "by_group":
+            if self.by_group is None or self.by_group.empty:
+                return Markdown(f"_{t('retention.no_by_group')}_")
+            w = self.by_group.pivot(index="group", columns="n", values="rate")
+            w.columns = [f"N{c}" for c in w.columns]
+            w.insert(0, "users", self.by_group[self.by_group["n"] == 0].set_index("group")["users"])
+            return style_table(w.reset_index().iloc[:, :16], int_cols=["users"], pct_cols=list(w.columns[1:]))
         if self.matrix["rates"].empty and part in ("matrix", "heatmap", "curve"):
             return Markdown(f"_{t('retention.no_cohorts')}_")
         if part == "matrix":
@@ -658,6 +723,22 @@ class RetentionReport(Report):
 def run_retention(ctx) -> RetentionReport | Unavailable:
     """:meth:`RetentionReport.run`: the retention report of a campaign (or its Unavailable twin)."""
     return RetentionReport.run(ctx)
+
+
+def _by_group_finding(by_group: pd.DataFrame | None, breakdown: str | None, period: str) -> list[str]:
+    """Period-1 retention per value of the breakdown (the values with a complete period 1), flagged when thin."""
+    from .fmt import fmt_int, fmt_pct
+
+    if by_group is None or by_group.empty:
+        return []
+    one = by_group[(by_group["n"] == 1) & (by_group["users"] > 0)]
+    if one.empty:
+        return []
+    vals = ", ".join(f"{r.group} {fmt_pct(r.rate)} ({fmt_int(r.users)})" for r in one.itertuples())
+    out = [t("retention.by_group", breakdown=breakdown, unit=t(f"retention.unit.{period}"), values=vals)]
+    if (one["users"] < 30).any():
+        out.append(t("retention.by_group_thin"))
+    return out
 
 
 def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):

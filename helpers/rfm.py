@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from . import rfm_fast
 from .base import Report, ReportUnavailable, Unavailable
 from .bgnbd import (
     BGNBDFit,
@@ -41,6 +42,7 @@ from .rfm_segments import (
     plot_segments,
     rf_heatmap,
     segment_cn8,
+    segment_label,
     segment_named,
     segment_summary,
 )
@@ -93,6 +95,7 @@ def rfm_table(
     amount_col: str = "amount",
     as_of=None,
     returns: str = "exclude",
+    fast: bool = True,
 ) -> RFMTable:
     """Recency, frequency and monetary value per customer, aggregated in the engine (Ibis).
 
@@ -110,6 +113,9 @@ def rfm_table(
         Rows with a negative amount (returns/cancellations that ingest did not quarantine).
         ``exclude``: ignored entirely. ``net``: subtracted from M; they never count as orders, so they do
         not change R, F, tenure or purchase days. Customers with only negative rows are dropped.
+    fast : bool
+        On DuckDB, aggregate with one hand-written query (:mod:`helpers.rfm_fast`, tested equal to the portable
+        path); False = the portable Ibis expression (the only path on Spark).
 
     Returns
     -------
@@ -137,27 +143,14 @@ def rfm_table(
         as_of = pd.Timestamp(as_of).normalize()
         t = t.filter(t[ts_col] < ibis.literal(as_of.to_pydatetime()))
     has_amount = amount_col in t.columns
-    neg_count = None
-    if has_amount and returns == "exclude":
-        is_neg = (t[amount_col].cast("float64") < 0).fill_null(False)
-        neg_count = t.filter(is_neg).count()
-        t = t.filter(~is_neg)
-    buy = (t[amount_col].cast("float64") >= 0).fill_null(True) if has_amount else ibis.literal(True)
-    aggs = {
-        "first_ts": t[ts_col].min(where=buy),
-        "last_ts": t[ts_col].max(where=buy),
-        "frequency": t[order_col].nunique(where=buy),
-        "purchase_days": t[ts_col].date().nunique(where=buy),
-    }
-    if has_amount:
-        amt = t[amount_col].cast("float64")
-        aggs |= {"monetary": amt.sum(), "_n_amount": amt.count(), "_n_negative": (amt < 0).sum()}
-    g = t.group_by(user_id=t[user_col].cast("string")).aggregate(**aggs)
-    df = g.filter(g["frequency"] > 0).to_pandas()
-    if neg_count is not None:
-        negative_rows = int(neg_count.execute())
+    exclude = has_amount and returns == "exclude"
+    if fast and rfm_fast.applies(t):  # DuckDB: one hand-written query, tested equal (helpers/rfm_fast.py)
+        amount = amount_col if has_amount else None
+        df, negative_rows = rfm_fast.aggregate(
+            t, user_col=user_col, order_col=order_col, ts_col=ts_col, amount_col=amount, exclude=exclude
+        )
     else:
-        negative_rows = int(df["_n_negative"].fillna(0).sum()) if has_amount else 0
+        df, negative_rows = _aggregate(t, user_col, order_col, ts_col, amount_col, has_amount, exclude)
     # microseconds, the canonical resolution, whichever engine ran (Spark's pandas conversion gives ns)
     df["first_ts"] = pd.to_datetime(df["first_ts"]).astype("datetime64[us]")
     df["last_ts"] = pd.to_datetime(df["last_ts"]).astype("datetime64[us]")
@@ -186,6 +179,37 @@ def rfm_table(
     ]
     out = df[cols].astype({"user_id": str}).sort_values("user_id", ignore_index=True)
     return RFMTable(out, as_of, bool(has_monetary), returns, negative_rows)
+
+
+def _aggregate(t, user_col, order_col, ts_col, amount_col, has_amount: bool, exclude: bool):
+    """The portable per-customer aggregation (Ibis, any engine): ``(df, negative_rows)``, see :func:`rfm_table`."""
+    import ibis
+
+    # negative rows are never orders (buy is False for them); "exclude" also leaves them out of M, in the same
+    # query (one scan): their count over every user comes from a window before the frequency filter
+    buy = (t[amount_col].cast("float64") >= 0).fill_null(True) if has_amount else ibis.literal(True)
+    aggs = {
+        "first_ts": t[ts_col].min(where=buy),
+        "last_ts": t[ts_col].max(where=buy),
+        "frequency": t[order_col].nunique(where=buy),
+        "purchase_days": t[ts_col].date().nunique(where=buy),
+    }
+    if has_amount:
+        amt = t[amount_col].cast("float64")
+        kept = {"where": (amt >= 0).fill_null(True)} if exclude else {}
+        aggs |= {"monetary": amt.sum(**kept), "_n_amount": amt.count(**kept), "_n_negative": (amt < 0).sum()}
+    g = t.group_by(user_id=t[user_col].cast("string")).aggregate(**aggs)
+    if exclude:
+        g = g.mutate(_neg_all=g["_n_negative"].sum().over(ibis.window()).fill_null(0))
+    df = g.filter(g["frequency"] > 0).to_pandas()
+    if exclude:
+        if len(df):
+            negative_rows = int(df["_neg_all"].iloc[0])
+        else:  # nobody ordered: count the negative rows on their own
+            negative_rows = int(t.filter(t[amount_col].cast("float64") < 0).count().execute())
+    else:
+        negative_rows = int(df["_n_negative"].fillna(0).sum()) if has_amount else 0
+    return df, negative_rows
 
 
 # ---------------------------------------------------------------------------------------------- scores
@@ -542,16 +566,16 @@ class RFMReport(Report):
             "currency": self.currency,
             "num_cols": ["mean_r", "mean_f", "expected_purchases"],
         }
-        if part == "segments":
-            return style_table(self.summary, **fmt)
+        if part == "segments":  # the page shows the segment's name (label), the CSV also its code
+            return style_table(self.summary.drop(columns="segment", errors="ignore"), **fmt)
         if part == "chart":
             return plot_segments(self.summary)
         if part == "other":
-            return style_table(self.summary_other, **fmt)
+            return style_table(self.summary_other.drop(columns="segment", errors="ignore"), **fmt)
         if part == "other_chart":
             return plot_segments(self.summary_other)
         if part == "rules":
-            return style_table(named_rules_table())
+            return style_table(named_rules_table().drop(columns="segment"))  # the page shows the name (label)
         if part == "heatmap":
             return plot_rf_heatmap(self.heatmap)
         if part == "heatmap_m":
@@ -574,9 +598,12 @@ class RFMReport(Report):
             return plot_bgnbd_check(self.bgnbd_check, days=bg["holdout"]["days"])
         if part in ("clv", "clv_top", "models"):
             return self.clv.show(part)
-        m = self.membership()  # "members"
+        m = self.membership().head(10)  # "members"; segment codes as pages name them (the CSV keeps the codes)
+        for c in ("segment", "segment_named", "segment_cn8"):
+            if c in m:
+                m[c] = m[c].map(lambda s: segment_label(s) if isinstance(s, str) else s)
         return style_table(
-            m.head(10),
+            m,
             money_cols=["monetary", "aov"],
             pct_cols=["p_alive"],
             num_cols=["fm_score", "expected_purchases"],

@@ -105,6 +105,9 @@ class RetentionParams(Section):
     max_periods: int | None = Field(None, ge=1, description="show at most this many periods")
     lifecycle_period: Literal["day", "week", "month"] = "week"
     stickiness_period: Literal["week", "month"] = "week"
+    breakdown: str | None = Field(
+        None, pattern=r"^(tag|audience):", description="tag:<name> or audience:<name>: the average curve per value"
+    )
 
 
 # --- user paths (transitions, top paths) ---------------------------------------------------------------

@@ -74,6 +74,9 @@ class ExperimentParams(Section):
     amount_col: str = Field("amount", description="events column summed by revenue metrics")
     cuped_days: int | None = Field(14, ge=1, description="CUPED pre-exposure window in days (null: no CUPED)")
     segment: str | None = Field(None, description="users-table column to break results down by")
+    breakdown: str | None = Field(
+        None, pattern=r"^(tag|audience):", description="tag:<name> or audience:<name> to break results down by"
+    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     power: float = Field(0.8, gt=0.5, lt=1, description="power for the minimum detectable effect")
     target_mde: float = Field(0.05, gt=0, description="relative effect to plan for (days still needed)")
@@ -105,4 +108,6 @@ class ExperimentParams(Section):
             raise ValueError("experiment.end: must not be before experiment.start")
         if self.split is not None and self.control not in self.split:
             raise ValueError(f"experiment.split: must include the control {self.control!r}")
+        if self.segment and self.breakdown:
+            raise ValueError("experiment.breakdown: give segment (a users column) or breakdown (a tag), not both")
         return self

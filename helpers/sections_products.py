@@ -5,13 +5,17 @@ Absent section: the products report is unavailable (it says so), since the baske
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .sections import Section
 
-__all__ = ["ProductsParams"]
+__all__ = ["ProductsParams", "EXCLUDE_REGEX"]
+
+#: an ``exclude_items`` entry starting with this is a regular expression that must match the whole item code
+EXCLUDE_REGEX = "re:"
 
 
 class ProductsParams(Section):
@@ -34,8 +38,36 @@ class ProductsParams(Section):
     top_k: int = Field(5, ge=1, description="partners per item in bought_together; rows in the movers tables")
     level: Literal["item", "category", "both"] = Field("both", description="rules of items, of categories, or both")
     max_itemset_size: int = Field(3, ge=2, le=6, description="largest frequent item set searched by FP-growth")
+    exclude_items: list[str] | dict[str, list[str]] = Field(
+        default_factory=list,
+        description="item codes that are not products (postage, fees, vouchers); 're:<regex>' matches the whole "
+        "code; a mapping reason -> codes names the reasons (excluded lines are counted and shown)",
+    )
     order_events: list[str] = Field(
         default_factory=lambda: ["pay", "buy", "purchase"],
         min_length=1,
         description="purchase events read from the events table when there is no orders table (or for sessions)",
     )
+
+    @field_validator("exclude_items")
+    @classmethod
+    def _exclude_items(cls, v):
+        groups = v.items() if isinstance(v, dict) else [(None, v)]
+        for reason, codes in groups:
+            for i, code in enumerate(codes):
+                where = f"products.exclude_items.{reason}.{i}" if reason is not None else f"products.exclude_items.{i}"
+                if not str(code).strip():
+                    raise ValueError(f"{where}: an empty code; give an item code or 're:<regex>'")
+                if str(code).startswith(EXCLUDE_REGEX):
+                    try:
+                        re.compile(code[len(EXCLUDE_REGEX) :])
+                    except re.error as e:
+                        raise ValueError(f"{where}: {code!r} is not a valid regular expression ({e})") from None
+        return v
+
+    def exclude_rules(self) -> list[tuple[str, str]]:
+        """``(reason, code)`` per ``exclude_items`` entry; in the list form the reason is the entry itself."""
+        v = self.exclude_items
+        if isinstance(v, dict):
+            return [(str(r), str(c)) for r, codes in v.items() for c in codes]
+        return [(str(c), str(c)) for c in v]

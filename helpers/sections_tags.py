@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .sections import Section
 from .tag_grammar import PROFILE_COLUMNS, ConditionError, _did_you_mean, check_condition
@@ -21,11 +21,30 @@ __all__ = ["TagValue", "TagSpec", "AudienceSpec", "tag_problems", "tag_kinds", "
 _NAME_HINT = "tag and audience names are one word (letters, digits, _; Chinese is fine), e.g. 价值等级 or high_value"
 
 
+def _in_language(v, info: ValidationInfo):
+    """A text given per language (``{zh: 高活跃, en: highly active}``) as the campaign language's text (the
+    ``language`` of the validation context, default zh); plain text as given. Lists are resolved item by item."""
+    if isinstance(v, list):
+        return [_in_language(x, info) for x in v]
+    if isinstance(v, dict):
+        lang = (info.context or {}).get("language") or "zh"
+        if set(v) - {"zh", "en"} or lang not in v:
+            raise ValueError(f"a text per language needs the keys zh and en, e.g. {{zh: 高活跃, en: high}}; got {v}")
+        return v[lang]
+    return v
+
+
 class TagValue(Section):
-    """One value of a ``group`` or ``multi`` tag: its label and the condition that gives it."""
+    """One value of a ``group`` or ``multi`` tag: its label and the condition that gives it. A label may be given
+    per language (``{zh: ..., en: ...}``): the campaign's language is kept."""
 
     label: str = Field(min_length=1)
     when: str = Field(description="condition (docs/tags.md)")
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label_language(cls, v, info: ValidationInfo):
+        return _in_language(v, info)
 
 
 class TagSpec(Section):
@@ -45,6 +64,11 @@ class TagSpec(Section):
     of: Literal["value", "percentile"] = "value"
     values: list[TagValue] | None = None
     default: str | None = None
+
+    @field_validator("description", "labels", "default", mode="before")
+    @classmethod
+    def _one_language(cls, v, info: ValidationInfo):
+        return _in_language(v, info)
 
     @field_validator("bins")
     @classmethod
@@ -158,8 +182,8 @@ def tag_order(tags: dict) -> list[str]:
 def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) -> list[tuple[str, str]]:
     """``(key path, problem)`` for every tag and audience condition that does not parse or names an unknown
     column or tag (a condition may use any other tag, but not in a circle), and every ``breakdowns`` value
-    (``{key path: breakdown}``) of the form ``tag:<name>`` naming no declared tag. ``validate``
-    (helpers/params.py) reports them."""
+    (``{key path: breakdown}``) of the form ``tag:<name>`` (``audience:<name>``) naming no declared tag
+    (audience). ``validate`` (helpers/params.py) reports them."""
     out: list[tuple[str, str]] = []
     seen = {k: v.kind or "" for k, v in tags.items() if v is not None and str(k).isidentifier()}
     for name, spec in tags.items():
@@ -193,4 +217,7 @@ def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) ->
     for path, b in (breakdowns or {}).items():
         if isinstance(b, str) and b.startswith("tag:") and b[4:] not in seen:
             out.append((path, f"unknown tag {b!r}{_did_you_mean(b[4:], seen)}; declared tags: {', '.join(seen)}"))
+        if isinstance(b, str) and b.startswith("audience:") and b[9:] not in audiences:
+            known = ", ".join(audiences) or "none"
+            out.append((path, f"unknown audience {b!r}{_did_you_mean(b[9:], audiences)}; declared audiences: {known}"))
     return out

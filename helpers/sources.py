@@ -136,9 +136,19 @@ def read_raw(con, name: str, source: Source, files: list[str], fmt: str, cache: 
     temporal = [c for c in src_cols if str(kinds[c]).startswith(("TIMESTAMP", "DATE"))]
     casts += "".join(f", {_ident(c)} AS {_ident('__typed_' + c)}" for c in temporal)
     nulls += "".join(f", CAST(NULL AS {kinds[c]}) AS {_ident('__typed_' + c)}" for c in temporal)
+    # __row: the rows of earlier files + the part's own dense row number __ord; no window sorting every row (JSON
+    # lines keep it: their __ord counts blank and rejected lines too)
+    row = "row_number() OVER (ORDER BY __fi, __ord)"
+    if fmt != "jsonl":
+        offsets, seen = [], 0
+        for i, part in enumerate(parts):
+            offsets.append(f"WHEN {i} THEN {seen}")
+            if i < len(parts) - 1:
+                seen += int(con.execute(f"SELECT count(*) FROM ({part})").fetchall()[0][0])
+        row = "__ord" if len(parts) == 1 else f"__ord + CASE __fi {' '.join(offsets)} END"
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS "
-        f"SELECT {casts}{', ' if casts else ''}__file, row_number() OVER (ORDER BY __fi, __ord) AS __row, "
+        f"SELECT {casts}{', ' if casts else ''}__file, CAST({row} AS BIGINT) AS __row, "
         "CAST(NULL AS VARCHAR) AS __read_reason, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS VARCHAR) AS __raw_line "
         f"FROM {name}__any UNION ALL "
         f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line "

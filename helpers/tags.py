@@ -23,6 +23,7 @@ from .tag_grammar import PROFILE_COLUMNS, ConditionError, Ref, check_condition
 
 __all__ = [
     "TAG_PREFIX",
+    "AUDIENCE_BREAKDOWN",
     "YES",
     "NO",
     "apply_tags",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: how a report's ``breakdown`` names a tag: ``tag:<name>``
 TAG_PREFIX = "tag:"
+#: how a report's ``breakdown`` names an audience: ``audience:<name>`` (members :data:`YES`, the others :data:`NO`)
+AUDIENCE_BREAKDOWN = "audience:"
 #: the value of a rule or ranking tag in the breakdown and summary tables
 YES = "yes"
 #: the value of a rule or ranking tag for users it does not apply to (a stable machine value, as :data:`YES`)
@@ -403,21 +406,24 @@ def write_audiences(aud: pd.DataFrame, audiences: dict, folder: Path, *, prefix:
 
 # ------------------------------------------------------------------------------------------- breakdowns
 def is_tag_breakdown(breakdown: str | None) -> bool:
-    """Whether a report's ``breakdown`` names a tag (``tag:<name>``)."""
-    return bool(breakdown) and str(breakdown).startswith(TAG_PREFIX)
+    """Whether a report's ``breakdown`` names a tag (``tag:<name>``) or an audience (``audience:<name>``)."""
+    return bool(breakdown) and str(breakdown).startswith((TAG_PREFIX, AUDIENCE_BREAKDOWN))
 
 
 def tag_values(ctx, breakdown: str, *, report: str = "", profile: pd.DataFrame | None = None):
     """The Ibis table ``(user_id, value)`` of the tag named by ``breakdown`` (``tag:<name>``) for every user
     of the campaign's profile, to join on ``user_id``: rule and ranking tags give :data:`YES` or :data:`NO`,
-    bucket and group tags their label (users without one left out), multi tags one row per value.
+    bucket and group tags their label (users without one left out), multi tags one row per value; an audience
+    (``audience:<name>``) gives :data:`YES` or :data:`NO`.
     ``report``: the asking report's section, for the error's key path. ``profile``: the profile table without
     tags (default: built from ``ctx``, helpers/profile_data.py)."""
     from .errors import ParamsError
     from .profile_data import campaign_profile
 
-    name = breakdown[len(TAG_PREFIX) :]
     tags = _active(ctx.cfg.tags)
+    if breakdown.startswith(AUDIENCE_BREAKDOWN):
+        return _audience_values(ctx, breakdown, report=report, profile=profile)
+    name = breakdown[len(TAG_PREFIX) :]
     if name not in tags:
         from .tag_grammar import _did_you_mean
 
@@ -437,13 +443,33 @@ def tag_values(ctx, breakdown: str, *, report: str = "", profile: pd.DataFrame |
     return ibis.memtable(df.astype({"user_id": str, "value": str}).reset_index(drop=True))
 
 
+def _audience_values(ctx, breakdown: str, *, report: str, profile: pd.DataFrame | None):
+    """:func:`tag_values` of ``audience:<name>``: :data:`YES` for the audience's members, :data:`NO` for the
+    other users of the profile."""
+    from .errors import ParamsError
+    from .profile_data import campaign_profile
+    from .tag_grammar import _did_you_mean
+
+    name = breakdown[len(AUDIENCE_BREAKDOWN) :]
+    audiences = ctx.cfg.audiences or {}
+    if name not in audiences:
+        known = ", ".join(audiences) or "none"
+        why = f"unknown audience {breakdown!r}{_did_you_mean(name, audiences)}; declared audiences: {known}"
+        raise ParamsError(f"params/{ctx.cfg.campaign}.yaml", [(f"{report or 'report'}.breakdown", why)])
+    if profile is None:
+        profile = campaign_profile(ctx)[0]
+    _, aud = evaluate_tags(profile, _active(ctx.cfg.tags), {name: audiences[name]}, con=ctx.con)
+    df = pd.DataFrame({"user_id": aud["user_id"].astype(str), "value": np.where(aud[name], YES, NO)})
+    return ibis.memtable(df)
+
+
 def with_tag_column(ctx, events, breakdown: str, *, report: str):
     """``events`` with one more column named ``breakdown`` (``tag:<name>``): the user's value of that tag
     (:func:`tag_values`; NULL for users not in the profile). One value per user, so that no event is counted
     twice: a multi-value tag is refused (ParamsError naming ``<report>.breakdown``; use a group tag)."""
     from .errors import ParamsError
 
-    spec = (ctx.cfg.tags or {}).get(breakdown[len(TAG_PREFIX) :])
+    spec = (ctx.cfg.tags or {}).get(breakdown[len(TAG_PREFIX) :]) if breakdown.startswith(TAG_PREFIX) else None
     if spec is not None and spec.kind == "multi":
         why = f"{breakdown} has several values per user; break down by a group, bucket, rule or ranking tag"
         raise ParamsError(f"params/{ctx.cfg.campaign}.yaml", [(f"{report}.breakdown", why)])

@@ -542,12 +542,18 @@ class TrendsReport(Report):
         return out + list(self.notes)
 
     def headline(self) -> list[dict]:
-        """Headline numbers: each of the first three metrics' relative change."""
+        """Headline numbers: each of the first three metrics' value in the window, with its relative change
+        against the previous window in the text (``1,234（环比 -27.7%）``)."""
         from .fmt import fmt_pct
         from .report import headline
 
-        return [headline(t("trends.headline", label=self._name(r.metric)),
-                         None if math.isnan(r.rel_change) else r.rel_change, fmt_pct(r.rel_change))
+        def text(r) -> str:
+            if math.isnan(r.rel_change):
+                return _fmt(r.current)
+            sign = "+" if r.rel_change > 0 else ""
+            return t("trends.headline_text", current=_fmt(r.current), change=sign + fmt_pct(r.rel_change))
+
+        return [headline(self._name(r.metric), None if math.isnan(r.current) else float(r.current), text(r))
                 for r in self.summary.head(3).itertuples()]  # fmt: skip
 
     def tables(self) -> dict[str, pd.DataFrame]:

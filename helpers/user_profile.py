@@ -181,8 +181,11 @@ class ProfileReport(Report):
 
     def _show(self, part: str):
         from .fmt import style_table
+        from .rfm_segments import segment_label
 
         t = self.table
+        if "rfm_segment" in t:  # segment codes (At Risk, ...) as pages name them
+            t = t.assign(rfm_segment=t["rfm_segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s))
         if part == "sample":
             return style_table(
                 page_frame(t.head(12), self.privacy),  # never privacy.hide_columns
@@ -212,7 +215,7 @@ class ProfileReport(Report):
             vc = t[c].value_counts()
             ax.barh(range(len(vc))[::-1], vc.to_numpy(), color="C0")
             ax.set_yticks(range(len(vc))[::-1], vc.index.astype(str), fontsize=9)
-            ax.set_title(c)
+            ax.set_title(i18n.label(f"col.{c}", c))
             ax.set_xlabel(i18n.t("user_profile.users_axis"))
             ax.set_ylabel(i18n.t("user_profile.tag_axis"))
         fig.suptitle(i18n.t("user_profile.tags_title"))

@@ -39,3 +39,22 @@ def write_params(tmp_path):
         return p
 
     return _write
+
+
+@pytest.fixture
+def spark_ibis():
+    """An Ibis connection to the local-mode SparkSession (``getOrCreate`` at every test, so a test that
+    stopped the session does not break the next one; tests must not call ``.stop()`` on it). Skips when
+    PySpark or Java is missing. Session time zone UTC, so naive pandas timestamps round-trip unchanged."""
+    from .test_spark import _why_no_spark
+
+    why = _why_no_spark()
+    if why:
+        pytest.skip(why)
+    import ibis
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    return ibis.pyspark.connect(session)

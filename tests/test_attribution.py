@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.attribution import MODELS, build_journeys, conversion_table, credit_table, touch_table
+from helpers.attribution import MODELS, NO_TOUCH, build_journeys, conversion_table, credit_table, touch_table
 from helpers.attribution_models import (
     _conversion_probability,
     bootstrap_credits,
@@ -179,6 +179,23 @@ def test_credit_table_every_model_sums_to_total_and_bootstrap_is_seeded():
     pd.testing.assert_frame_equal(ct, again)
     b = bootstrap_credits(touches, journeys, markov_credits, reps=30, seed=0)
     assert (b["ci_low"] <= b["ci_high"]).all() and set(b["channel"]) <= set("ABCD")
+    assert NO_TOUCH not in set(ct["channel"])  # every conversion had a touch: no bucket
+
+
+def test_conversions_without_a_touch_go_to_the_no_touch_bucket_in_every_model():
+    touches, journeys = hand()
+    extra = pd.DataFrame({"journey": ["J5", "J6"], "user_id": ["u5", "u6"], "converted": True, "value": [7.0, 3.0],
+                          "conv_ts": T0, "touches": 0})  # fmt: skip
+    ct = credit_table(touches, pd.concat([journeys, extra], ignore_index=True), direct="D", bootstrap_reps=3)
+    sums = ct.groupby("model")[["conversions", "value"]].sum()
+    assert np.allclose(sums["conversions"], 5) and np.allclose(sums["value"], 170)  # 3 + 2 conversions, 160 + 10
+    none = ct[ct["channel"] == NO_TOUCH].set_index("model")
+    assert sorted(none.index) == sorted(MODELS)
+    assert (none["conversions"] == 2).all() and (none["value"] == 10).all() and np.allclose(none["share"], 2 / 5)
+    # the touched conversions' credits are unchanged by the bucket
+    alone = credit_table(touches, journeys, direct="D", bootstrap_reps=3).set_index(["model", "channel"])
+    got = ct[ct["channel"] != NO_TOUCH].set_index(["model", "channel"])
+    pd.testing.assert_series_equal(got["conversions"], alone["conversions"])
 
 
 def events_frame():
@@ -209,6 +226,29 @@ def test_build_journeys_by_hand():
     j = journeys.set_index("journey")
     assert j.loc["u2#1", "touches"] == 0 and bool(j.loc["u2#1", "converted"])
     assert j["converted"].sum() == 3 and j["value"].sum() == 30
+
+
+def test_fast_path_equals_the_portable_path():
+    """The DuckDB fast path (numpy assignment) gives the portable Ibis path's frames: the hand case, and a seeded
+    log with ties (minute timestamps, conversions at a touch's instant), a short look-back and repeat buyers."""
+    ev = events_frame()
+    tch, conv = touch_table(ev, touch_col="utm_source"), conversion_table(ev, event="pay", value_col="amount")
+    fast, slow = build_journeys(tch, conv, lookback_days=30), build_journeys(tch, conv, lookback_days=30, fast=False)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    rng = np.random.default_rng(1)
+    n = 4000
+    ev = pd.DataFrame({"user_id": [f"u{i}" for i in rng.integers(0, 120, n)],
+                       "event": rng.choice(["pv", "fav", "cart", "buy"], n, p=[0.6, 0.1, 0.15, 0.15]),
+                       "ts": T0 + pd.to_timedelta(rng.integers(0, 60 * 24 * 10, n), unit="min"),
+                       "amount": rng.gamma(2, 10, n)}).astype({"ts": "datetime64[us]"})  # fmt: skip
+    tch = touch_table(ev, touch_col=None, touch_events=["pv", "fav", "cart"])
+    conv = conversion_table(ev, event="buy", value_col="amount")
+    fast, slow = build_journeys(tch, conv, lookback_days=1), build_journeys(tch, conv, lookback_days=1, fast=False)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    j = fast[1]
+    assert (j["converted"] & (j["touches"] == 0)).any() and (~j["converted"]).any() and j["touches"].max() > 3
 
 
 def test_odds_ratio_against_hand_2x2():
@@ -271,18 +311,9 @@ def test_retention_drivers_phi_by_hand():
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_equals_duckdb():
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    con = ibis.pyspark.connect(session)
+def test_spark_equals_duckdb(spark_ibis):
+    con = spark_ibis
+    session = con._session
     ev = events_frame()
     session.createDataFrame(ev).createOrReplaceTempView("attr_events")
     t = con.table("attr_events")

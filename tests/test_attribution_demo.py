@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.attribution import MODELS, AttributionReport
+from helpers.attribution import MODELS, NO_TOUCH, AttributionReport, build_journeys, conversion_table, touch_table
 from helpers.campaign import open_campaign
 from helpers.demo_attribution import SOURCES
 from helpers.funnel import FunnelReport
@@ -41,20 +41,42 @@ def test_credits_sum_to_totals_and_find_the_planted_channels(demo):
     _, rep = demo
     assert rep.available, getattr(rep, "reason", "")
     j = rep.journeys
-    touched = j[j["converted"] & (j["touches"] > 0)]
+    conv = j[j["converted"]]
+    untouched = conv[conv["touches"] == 0]
     sums = rep.credits.groupby("model")[["conversions", "value"]].sum()
     assert list(sums.index.sort_values()) == sorted(MODELS)
-    assert np.allclose(sums["conversions"], len(touched)) and np.allclose(sums["value"], touched["value"].sum())
-    w = rep.wide.set_index("channel")
+    # every conversion is credited: the touched ones to channels, the others to the no-touch bucket (never dropped)
+    assert np.allclose(sums["conversions"], len(conv)) and np.allclose(sums["value"], conv["value"].sum())
+    none = rep.credits[rep.credits["channel"] == NO_TOUCH]
+    assert len(none) == len(MODELS) and (none["conversions"] == len(untouched)).all()
+    assert np.allclose(none["value"], untouched["value"].sum())
+    # the later demo plants (promotion, basket, experiment, impact) add payments without a touch: shown, with share
+    share = len(untouched) / len(conv)
+    assert 0.2 < share < 0.5 and rep.to_results()["unattributed"] == len(untouched)
+    assert any(f"{share:.1%}" in f for f in rep.findings())
+    assert rep.top_by_model()["first"] != NO_TOUCH
+    w = rep.wide.set_index("channel").drop(index=NO_TOUCH)
     # 社交分享 opens journeys: far more first-touch than last-touch credit; 搜索 closes them
     assert w.at["社交分享", "first"] > 3 * w.at["社交分享", "last"]
     assert w["last"].idxmax() == "搜索" and w["first"].idxmax() == "社交分享"
     assert w.at["搜索", "last"] > 1.5 * w.at["搜索", "first"]
     assert rep.top_by_model()["last"] == "搜索"
-    ci = rep.credits[rep.credits["model"] == "markov"]
+    ci = rep.credits[(rep.credits["model"] == "markov") & (rep.credits["channel"] != NO_TOUCH)]
     assert (ci["ci_low"] <= ci["conversions"]).all() and (ci["conversions"] <= ci["ci_high"]).all()
     assert rep.shapley_exact
     assert any("社交分享" in f for f in rep.findings())
+
+
+def test_fast_journeys_equal_the_portable_ones_on_the_demo(demo):
+    ctx, rep = demo
+    p = ctx.cfg.attribution
+    ev = ctx.table("events")
+    tch = touch_table(ev, touch_col=p.touch_col, touch_events=p.touch_events)
+    conv = conversion_table(ev, event=p.conversion_event, value_col=p.value_col)
+    slow = build_journeys(tch, conv, lookback_days=p.lookback_days, fast=False)
+    for a, b in zip((rep.touches, rep.journeys), slow, strict=True):
+        ns = {c: "datetime64[ns]" for c in ("ts", "conv_ts") if c in a}  # the time unit may differ, not the times
+        pd.testing.assert_frame_equal(a.astype(ns), b.astype(ns), check_dtype=False)
 
 
 def test_planted_driver_ranks_first(demo):

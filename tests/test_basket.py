@@ -13,7 +13,9 @@ from helpers.basket import (
     basket_items,
     bought_together,
     frequent_itemsets,
+    frequent_sets,
     item_counts,
+    itemset_rules,
     pair_counts,
     pair_rules,
 )
@@ -132,6 +134,67 @@ def test_fpgrowth_itemsets_agree_with_the_engine_and_a_hand_count():
     assert frequent_itemsets(bi, items, n, min_count=5, max_cells=10) is None  # too large: pairs only
 
 
+# six orders: {A,B,C} twice, {A,B}, {A,C}, {B,C,D}, {A,B,D}
+HAND3 = pd.DataFrame(
+    {
+        "order_id": ["1"] * 3 + ["2"] * 3 + ["3"] * 2 + ["4"] * 2 + ["5"] * 3 + ["6"] * 3,
+        "item_id": list("ABC") + list("ABC") + list("AB") + list("AC") + list("BCD") + list("ABD"),
+    }
+)
+
+
+def test_itemset_rules_on_a_hand_computed_basket():
+    bi = basket_items(HAND3)
+    items, n = item_counts(bi)
+    sets = frequent_sets(bi, items, n, min_count=2, max_len=3)
+    # only {A,B,C} is in 2 baskets among the triples ({A,B,D} and {B,C,D} in one each)
+    assert {s for s in sets if len(s) == 3} == {frozenset("ABC")} and sets[frozenset("ABC")] == 2
+    r = itemset_rules(sets, items, n).set_index(["antecedent", "consequent"])
+    assert set(r.index) == {("A + B", "C"), ("A + C", "B"), ("B + C", "A")}
+    ab_c = r.loc[("A + B", "C")]  # n_AB = 4 (orders 1, 2, 3, 6), n_C = 4 (1, 2, 4, 5), N = 6
+    assert (ab_c["n_ab"], ab_c["n_a"], ab_c["n_b"]) == (2, 4, 4)
+    assert ab_c["support"] == pytest.approx(2 / 6) and ab_c["confidence"] == pytest.approx(0.5)
+    assert ab_c["lift"] == pytest.approx(0.5 / (4 / 6))  # 0.75
+    assert ab_c["leverage"] == pytest.approx(2 / 6 - (4 / 6) ** 2)  # -1/9
+    assert ab_c["conviction"] == pytest.approx((1 - 4 / 6) / (1 - 0.5))  # 2/3
+    ac_b = r.loc[("A + C", "B")]  # n_AC = 3 (1, 2, 4), n_B = 5
+    assert ac_b["confidence"] == pytest.approx(2 / 3) and ac_b["lift"] == pytest.approx((2 / 3) / (5 / 6))
+    assert ac_b["leverage"] == pytest.approx(2 / 6 - 3 / 6 * 5 / 6) and ac_b["conviction"] == pytest.approx(0.5)
+    assert itemset_rules({}, items, n).empty and itemset_rules(None, items, n).empty
+    res = basket_rules(HAND3, basket="order", min_support=2 / 6, max_len=3, min_confidence=0.6)
+    # B + C -> A: n_BC = 3, n_A = 5: the same confidence and lift as A + C -> B; A + B -> C (0.5) fails
+    assert list(res["itemset_rules"]["antecedent"]) == ["A + C", "B + C"]
+
+
+def test_itemset_rules_equal_an_independent_pandas_count():
+    from itertools import combinations
+
+    lines = _random_baskets(seed=7, n=600, n_items=8)
+    bi = basket_items(lines)
+    items, n = item_counts(bi)
+    got = itemset_rules(frequent_sets(bi, items, n, min_count=8, max_len=4), items, n)
+    assert len(got) > 10 and got["antecedent"].str.count(" \\+ ").max() == 2  # antecedents of 2 and 3 items
+    # independent: every basket as a row of 0/1 columns; a set's count is the rows where all its columns are 1
+    x = pd.crosstab(lines["order_id"], lines["item_id"]).clip(upper=1)
+    cnt = {}
+    for k in (1, 2, 3, 4):
+        for s in combinations(sorted(x.columns), k):
+            cnt[frozenset(s)] = int(x[list(s)].all(axis=1).sum())
+    rows = []
+    for s, k in cnt.items():
+        if len(s) >= 3 and k >= 8:
+            for c in s:
+                a = s - {c}
+                sa, sc, sup = cnt[a] / len(x), cnt[frozenset([c])] / len(x), k / len(x)
+                conf = k / cnt[a]
+                conv = (1 - sc) / (1 - conf) if conf < 1 else math.inf
+                rows.append((" + ".join(sorted(a)), c, k, sup, conf, conf / sc, sup - sa * sc, conv))
+    cols = ["n_ab", "support", "confidence", "lift", "leverage", "conviction"]
+    want = pd.DataFrame(rows, columns=["antecedent", "consequent", *cols]).set_index(["antecedent", "consequent"])
+    g = got.set_index(["antecedent", "consequent"])[cols].sort_index()
+    pd.testing.assert_frame_equal(g, want.sort_index(), check_exact=False, rtol=1e-9, check_dtype=False)
+
+
 def test_pair_counts_min_count_prunes_without_changing_counts():
     lines = _random_baskets(seed=5)
     bi = basket_items(lines)
@@ -203,19 +266,9 @@ def test_rules_equal_independent_pandas_on_online_retail():
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_pair_counts_equal_duckdb():
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    session.conf.set("spark.sql.shuffle.partitions", "4")  # tiny data: 200 shuffle partitions only cost time
-    con = ibis.pyspark.connect(session)
+def test_spark_pair_counts_equal_duckdb(spark_ibis):
+    con = spark_ibis
+    session = con._session
     lines = _random_baskets(n=60)
     lines["user_id"] = "u" + (lines.index % 7).astype(str)
     lines["ts"] = pd.Timestamp("2024-01-01 10:00") + pd.to_timedelta(lines.index % 3, unit="D")

@@ -4,13 +4,17 @@ One demo run in Chinese (the default) and one in English (``language: en`` in a 
 made once per session with ``python -m helpers run``. Every report page and the index is loaded at 1,400 and
 390 px wide and checked for: no horizontal page overflow (a table may scroll inside its own box), no console
 error, no network request but the file itself and ``data:`` URIs, no character missing from the embedded CJK
-font, links and CSV links that resolve, a PDF from ``Page.printToPDF``, and no table wider than A4 in print
-media. The Chinese run has no English sentence in any page; the English run no Chinese heading or sentence.
+font, links and CSV links that resolve, charts not shrunk below their own width at 390 px (their texts stay at
+least 8 px: tests/test_chart_text.py), a PDF from ``Page.printToPDF``, and in print media no table wider than its
+page (A4 portrait, or A4 landscape for a table helpers/page.py marks ``ubk-wide``; the PDF then has a landscape
+page). The Chinese run has no English sentence in any page; the English run no Chinese heading or sentence.
+The screen and print checks also run on one run each of the Taobao and Online Retail campaigns (real samples in
+../shared/data; skipped when absent).
 
 Skipped when no Chromium is installed (``make test`` installs Debian's ``chromium`` when it runs as root:
 .ci/ensure-chromium). ``UBAKIT_BROWSER_REPORTS=<dir>`` reuses the reports of an earlier run
-(``<dir>/demo/`` and ``<dir>/en/demo/``) instead of running the demo again. Each failure names the page, the
-element and its text.
+(``<dir>/demo/``, ``<dir>/en/demo/``, ``<dir>/taobao/``, ``<dir>/online_retail/``) instead of running them
+again. Each failure names the page, the element and its text.
 
 Checks that fail because another part of issue 18 has not landed yet are marked ``xfail(strict=False)`` in
 :data:`PENDING` with the helper that owns the fix; remove an entry once its check passes (it shows as XPASS).
@@ -29,13 +33,17 @@ from pathlib import Path
 
 import pytest
 
+from helpers.page import PRINT_WIDTH
 from tests.cdp import CDPError, Chromium, find_chromium
+from tests.conftest import RETAIL, TAOBAO, need
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = find_chromium()
 WIDTHS = (1400, 390)
-#: A4 at 96 px/in less Chromium's default print margins (0.4 in each side): the widest a printed table may be
-A4_PRINT_WIDTH = int((8.27 - 2 * 0.4) * 96)
+#: the printed content width (px) of A4 portrait and landscape pages (helpers/templates/page.css ``@page``)
+A4_PORTRAIT, A4_LANDSCAPE = (int(PRINT_WIDTH[k]) for k in ("portrait", "landscape"))
+#: a chart image is never shown narrower than this (or its own width) at phone width: its texts stay >= 8 px
+CHART_MIN_PX = 1000
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,21 +63,7 @@ PAGES = _demo_pages()
 
 #: (check, page) pairs known to fail (issue 18, still open); value: what is left. Remove an entry when its check
 #: passes (it then shows as XPASS in the summary).
-PENDING: dict[tuple[str, str], str] = {
-    **dict.fromkeys(
-        [("zh_english", p) for p in ("ingest", "paths", "rfm", "user_profile")],
-        "issue 18 open: English left on the zh page (ingest notes, path pseudo-events, BG/NBD parameter names, "
-        "tag values declared bilingually in params/_defaults.yaml)",
-    ),
-    **dict.fromkeys(
-        [
-            ("print", p)
-            for p in ("ingest", "clustering", "experiment", "funnel", "impact", "products", "rfm", "sentiment")
-            + ("trends", "user_profile")
-        ],
-        "issue 18 open: wide tables overflow A4 portrait in print (no landscape pages or column wrapping yet)",
-    ),
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _params(check: str, pages: list[str], extra: tuple = ()) -> list:
@@ -222,8 +216,10 @@ const links = [...document.querySelectorAll('a[href]')].map(a => {
   }
   return {href, missing, el: describe(a)};
 });
+const charts = [...document.querySelectorAll('.jp-OutputArea-output img[width]')].map(i => ({
+  natural: +i.getAttribute('width'), shown: i.getBoundingClientRect().width, el: describe(i.parentElement)}));
 return {
-  scroll_width: doc.scrollWidth, inner_width: W,
+  scroll_width: doc.scrollWidth, inner_width: W, charts,
   wide: wide.slice(0, 8).map(w => `${describe(w.el)} (right edge at ${Math.round(w.r.right)} px)`),
   links,
 };
@@ -235,7 +231,8 @@ _PRINT_JS = (
     + _DESCRIBE
     + r"""
 return [...document.querySelectorAll('table')].map(t => ({
-  width: Math.max(t.getBoundingClientRect().width, t.scrollWidth), el: describe(t)}));
+  width: Math.max(t.getBoundingClientRect().width, t.scrollWidth), wide: !!t.closest('.ubk-wide'),
+  el: describe(t)}));
 })()"""
 )
 
@@ -332,19 +329,115 @@ def test_no_missing_glyph(tab, demo_root, page):
     )
 
 
+# ------------------------------------------------------------------------------------------------ phone charts
+@pytest.mark.parametrize("page", _params("charts", PAGES))
+def test_charts_keep_their_size_at_phone_width(tab, demo_root, page):
+    """At 390 px a chart is shown at its own width (at most :data:`CHART_MIN_PX`), scrolling in its box, not shrunk
+    to the phone: tests/test_chart_text.py checks every chart text is at least 8 px at that width."""
+    charts = _measure(tab, demo_root, page, WIDTHS[-1])["charts"]
+    small = [
+        f"{c['el'][:60]}: {round(c['shown'])} px of {c['natural']} px"
+        for c in charts
+        if c["shown"] + 1 < min(c["natural"], CHART_MIN_PX)
+    ]
+    assert not small, f"{page} at {WIDTHS[-1]} px: charts shrunk below their own width:\n  " + "\n  ".join(small)
+
+
 # ------------------------------------------------------------------------------------------------ print
+def _pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    from pypdf import PdfReader
+
+    return [(float(p.mediabox.width), float(p.mediabox.height)) for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
 @pytest.mark.parametrize("page", _params("print", PAGES))
 def test_print_to_pdf_and_tables_fit_a4(tab, demo_root, page):
+    """Printed (Chromium's print media at the A4 portrait content width), no table is wider than its page: A4
+    portrait, or A4 landscape for a table marked ``ubk-wide`` (helpers/page.py), and then the PDF has a landscape
+    page."""
     _open(tab, demo_root, page)
     try:
-        tab.viewport(A4_PRINT_WIDTH, 1100, media="print")
+        tab.viewport(A4_PORTRAIT, 1100, media="print")
         tables = tab.eval(_PRINT_JS)
         pdf = tab.print_pdf()
     finally:
         tab.viewport(WIDTHS[0])
     assert pdf.startswith(b"%PDF-") and len(pdf) > 1000, f"{page}: Page.printToPDF gave no PDF"
-    wide = [f"{t['el']} ({round(t['width'])} px)" for t in tables if t["width"] > A4_PRINT_WIDTH + 1]
-    assert not wide, f"{page}: tables wider than an A4 page ({A4_PRINT_WIDTH} px) in print:\n  " + "\n  ".join(wide)
+    wide = [
+        f"{t['el']} ({round(t['width'])} px, {'landscape' if t['wide'] else 'portrait'})"
+        for t in tables
+        if t["width"] > (A4_LANDSCAPE if t["wide"] else A4_PORTRAIT) + 1
+    ]
+    assert not wide, (
+        f"{page}: tables wider than their A4 page in print ({A4_PORTRAIT} px portrait, {A4_LANDSCAPE} px landscape):"
+        "\n  " + "\n  ".join(wide)
+    )
+    sizes = _pdf_page_sizes(pdf)
+    if any(t["wide"] for t in tables):
+        assert any(w > h for w, h in sizes), f"{page}: wide tables but no landscape page in the PDF ({sizes[:3]})"
+    else:
+        assert all(w < h for w, h in sizes), f"{page}: a landscape page without a wide table"
+
+
+# ------------------------------------------------------------------------------------------------ real campaigns
+def _campaign_pages(campaign: str, data: Path) -> list[str]:
+    if not data.exists():
+        return ["index"]
+    from helpers.params import available_notebooks, load_params
+
+    cfg = load_params(ROOT / "params" / f"{campaign}.yaml")
+    return ["index", *cfg.run_notebooks(available_notebooks(ROOT / "notebooks"))]
+
+
+def _campaign_root(tmp_path_factory, campaign: str) -> Path:
+    given = os.environ.get("UBAKIT_BROWSER_REPORTS")
+    if given:
+        return Path(given) / campaign
+    reports = tmp_path_factory.mktemp(f"browser_{campaign}")
+    _run_demo(reports, ROOT / "params" / f"{campaign}.yaml")
+    return reports / campaign
+
+
+@pytest.fixture(scope="module")
+def taobao_root(tmp_path_factory) -> Path:
+    """reports/taobao of one run of params/taobao.yaml (the real Taobao sample in ../shared/data)."""
+    return _campaign_root(tmp_path_factory, "taobao")
+
+
+@pytest.fixture(scope="module")
+def retail_root(tmp_path_factory) -> Path:
+    """reports/online_retail of one run of params/online_retail.yaml (UCI Online Retail II in ../shared/data)."""
+    return _campaign_root(tmp_path_factory, "online_retail")
+
+
+def _all_checks(tab, root: Path, page: str, width: int) -> None:
+    """The demo's checks on one page of another campaign: overflow at ``width``; at the first width also console,
+    network, links, glyphs and print; at phone width chart sizes. All failures in one message."""
+    checks: list = [(test_no_horizontal_page_overflow, (page, width))]
+    if width == WIDTHS[0]:
+        checks += [(f, (page,)) for f in (test_no_console_error, test_no_network_request, test_links_resolve)]
+        checks += [(test_no_missing_glyph, (page,)), (test_print_to_pdf_and_tables_fit_a4, (page,))]
+    else:
+        checks.append((test_charts_keep_their_size_at_phone_width, (page,)))
+    fails = []
+    for fn, args in checks:
+        try:
+            fn(tab, root, *args)
+        except AssertionError as e:
+            fails.append(f"{fn.__name__}: {e}")
+    assert not fails, "\n".join(fails)
+
+
+@need(TAOBAO)
+@pytest.mark.parametrize(("page", "width"), _params("taobao", _campaign_pages("taobao", TAOBAO), WIDTHS))
+def test_taobao_campaign_in_the_browser(tab, taobao_root, page, width):
+    _all_checks(tab, taobao_root, page, width)
+
+
+@need(RETAIL)
+@pytest.mark.parametrize(("page", "width"), _params("retail", _campaign_pages("online_retail", RETAIL), WIDTHS))
+def test_online_retail_campaign_in_the_browser(tab, retail_root, page, width):
+    _all_checks(tab, retail_root, page, width)
 
 
 # ------------------------------------------------------------------------------------------------ language

@@ -87,7 +87,7 @@ def test_interval_on_ibis_table_matches_pandas():
 
 
 def test_interval_table_with_missing_group_values():
-    """Users whose first A has no group value form the "(空 none)" group (this crashed with an IndexError)."""
+    """Users whose first A has no group value form the "（空）" group (en: "(none)"); this crashed once."""
     import pandas as pd
 
     from helpers.distribution import interval_table
@@ -102,8 +102,8 @@ def test_interval_table_with_missing_group_values():
         }
     )
     out = interval_table(ev, from_event="view", to_event="pay", group_col="platform").set_index("group")
-    assert out.loc["(空 none)", "users"] == 2 and out.loc["(空 none)", "converted_share"] == 0.5
-    assert out.loc["(空 none)", "p50"] == 5.0 and out.loc["iOS", "p50"] == 2.0
+    assert out.loc["（空）", "users"] == 2 and out.loc["（空）", "converted_share"] == 0.5
+    assert out.loc["（空）", "p50"] == 5.0 and out.loc["iOS", "p50"] == 2.0
     assert out.loc["all", "users"] == 3 and out.loc["all", "converted_share"] == 2 / 3
 
 
@@ -124,19 +124,10 @@ def test_interval_box_plot_per_group():
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_equals_duckdb():
+def test_spark_equals_duckdb(spark_ibis):
     """Both tables from a Spark table equal the same tables from the pandas/DuckDB events (tiny data)."""
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    con = ibis.pyspark.connect(session)
+    con = spark_ibis
+    session = con._session
     session.createDataFrame(EV).createOrReplaceTempView("distribution_events")  # no table files written
     t = con.table("distribution_events")
     for kw in ({"event": "view"}, {"measure": "days", "group_col": "platform"}, {"measure": "amount", "event": "pay"}):

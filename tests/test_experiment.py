@@ -190,18 +190,9 @@ def test_no_section_is_unavailable(demo_ctx):
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_equals_duckdb():
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    con = ibis.pyspark.connect(session)
+def test_spark_equals_duckdb(spark_ibis):
+    con = spark_ibis
+    session = con._session
     session.createDataFrame(events()).createOrReplaceTempView("exp_events")
     t = con.table("exp_events")
     users = first_exposure(events(), "order", start="2024-04-01", end_exclusive="2024-04-11")

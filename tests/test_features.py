@@ -48,6 +48,19 @@ def test_window_bounds_start_inclusive_end_exclusive():
     assert f2.user_id.tolist() == ["a", "b"] and f2.set_index("user_id").loc["b", "n_cart"] == 1
 
 
+def test_preferred_hour_ties_to_the_earlier_hour():
+    """Hand-counted: u has 21:00 x2, 09:00 x2, 05:00 x1 -> 9; v has 23:00 x3, 00:00 x2 -> 23; w one event at 0."""
+    hours = {"u": [21, 9, 21, 5, 9], "v": [0, 23, 23, 0, 23], "w": [0]}
+    rows = [
+        (u, pd.Timestamp("2024-01-01") + pd.Timedelta(days=i, hours=h))
+        for u, hs in hours.items()
+        for i, h in enumerate(hs)
+    ]
+    ev = pd.DataFrame(rows, columns=["user_id", "ts"]).assign(event="pv")
+    f = user_features(ev).set_index("user_id")
+    assert f["preferred_hour"].to_dict() == {"u": 9, "v": 23, "w": 0}
+
+
 def test_session_ids_are_used_when_present():
     ev = EV.assign(session_id=["s1", "s1", "s1", "s2", "s3", "s4"])
     f = user_features(ev, end="2024-01-11").set_index("user_id")

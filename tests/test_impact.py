@@ -203,18 +203,9 @@ def test_demo_planted_campaign_found(demo_ctx):
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_equals_duckdb():
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    con = ibis.pyspark.connect(session)
+def test_spark_equals_duckdb(spark_ibis):
+    con = spark_ibis
+    session = con._session
     session.createDataFrame(_events()).createOrReplaceTempView("impact_events")  # no table files written
     t = con.table("impact_events")
     m = resolve_metrics(["orders", "gmv", "paying_users"], order_events=("pay",), amount_col="amount")

@@ -300,7 +300,8 @@ def test_real_pages(small_run):
     if FunnelReport.glossary:
         assert "id='glossary'" in funnel and res["glossary"] == list(FunnelReport.glossary)
     assert "max-width:100%" in funnel.replace(" ", "") and "@media print" in funnel
-    assert "@media (max-width:900px)" in funnel and "@page{size:A4 portrait" in funnel
+    assert "@media screen and (max-width:900px)" in funnel and "@page{size:A4 portrait" in funnel
+    assert "@page wide{size:A4 landscape" in funnel and ".ubk-wide{page:wide}" in funnel
     assert re.search(r'<img[^>]+width="\d+"', funnel), "retina charts carry their display size"
     defs = (root / "definitions.html").read_text(encoding="utf-8")
     assert "id='def-funnel'" in defs and "id='def-ingest'" not in defs or (ROOT / "docs" / "ingest.md").exists()

@@ -15,6 +15,8 @@ from helpers.products import basket_rules, product_movers, product_table, repurc
 from helpers.sections_products import ProductsParams
 from helpers.trends import windows
 
+from .conftest import RETAIL, need
+
 # (user, order, ts, item, category, amount, quantity)
 ROWS = [
     ("u1", "o1", "2024-01-01 10:00", "A", "x", 10.0, 1),
@@ -105,11 +107,14 @@ def _ctx(tmp_path, write_params, extra):
 def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, write_params):
     from helpers.registry import run_report
 
-    ctx = _ctx(tmp_path, write_params, "products: {repurchase_days: 7, min_baskets: 1, compare_days: 14}\n")
+    extra = "products: {repurchase_days: 7, min_baskets: 1, compare_days: 14, exclude_items: {fee: [C]}}\n"
+    ctx = _ctx(tmp_path, write_params, extra)
     rep = run_report("products", ctx, show=False)
     assert rep.available, rep.findings()
-    assert set(rep.tables()) == {"items", "categories", "movers", "rules", "category_rules", "itemsets",
-                                 "bought_together"}  # fmt: skip
+    assert set(rep.tables()) == set(rep.table_names)
+    assert "C" not in set(rep.items["item_id"]) and rep.excluded["lines"].tolist() == [1]  # C: one line, shown
+    assert any("排除了 1 行非商品记录" in f and "fee 1" in f for f in rep.findings()), rep.findings()
+    assert rep.to_results()["excluded"]["lines"] == 1
     assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
     res = rep.to_results()
     assert res["n_baskets"] == 6 and res["basket"] == "order" and res["support_rule"] == "auto"
@@ -152,3 +157,52 @@ def test_demo_planted_pairs_are_the_top_rules_by_lift(tmp_path):
         assert 0.3 < row["confidence"] < 0.9 and row["lift"] > 3
     nxt = r.iloc[2 * len(PAIRS) :]["lift"].max()
     assert r.iloc[2 * len(PAIRS) - 1]["lift"] > 2 * nxt
+
+
+def test_exclude_items_counts_by_reason_and_validates():
+    import ibis
+
+    from helpers.products import exclude_items
+
+    df = lines().assign(item_id=["A", "POST", "A", "TEST001", "A", "A", "POSTX", "C"])
+    p = ProductsParams(exclude_items={"postage": ["POST"], "tests": ["re:TEST\\d+"], "never": ["ZZZ"]})
+    kept, ex = exclude_items(ibis.memtable(df), p.exclude_rules())
+    assert sorted(kept.to_pandas()["item_id"]) == ["A", "A", "A", "A", "C", "POSTX"]  # the regex matches whole codes
+    assert ex.to_dict(orient="list") == {"reason": ["postage", "tests"], "lines": [1, 1], "amount": [20.0, 30.0],
+                                         "items": ["POST", "TEST001"]}  # fmt: skip
+    # the list form: each entry is its own reason
+    _, ex2 = exclude_items(ibis.memtable(df), ProductsParams(exclude_items=["POST", "re:P.*"]).exclude_rules())
+    assert ex2.set_index("reason")["lines"].to_dict() == {"POST": 1, "re:P.*": 1}  # first matching entry wins
+    with pytest.raises(Exception, match=r"products.exclude_items.tests.0: 're:TEST\(' is not a valid regular"):
+        ProductsParams(exclude_items={"tests": ["re:TEST("]})
+
+
+@need(RETAIL)
+def test_online_retail_non_product_codes_are_excluded_and_counted():
+    import ibis
+
+    from helpers.products import exclude_items
+
+    raw = pd.read_csv(RETAIL, dtype=str, keep_default_na=False)
+    keep = (~raw["Invoice"].str.startswith("C")) & (raw["Customer ID"] != "")
+    keep &= pd.to_numeric(raw["Quantity"], errors="coerce").ge(1) & pd.to_numeric(raw["Price"]).ge(0.001)
+    d = raw[keep].rename(columns={"Invoice": "order_id", "StockCode": "item_id"})
+    d = d.assign(amount=pd.to_numeric(d["Quantity"]) * pd.to_numeric(d["Price"]))
+    rules = load_params("online_retail").products.exclude_rules()
+    kept, ex = exclude_items(ibis.memtable(d[["order_id", "item_id", "amount"]]), rules)
+    ex = ex.set_index("reason")
+    # independent: the Description of every line, classified by hand from the data (DOT, AMAZONFEE, SAMPLES and
+    # the gift vouchers are only on lines without a customer id, which ingest quarantines)
+    desc = d.groupby("item_id")["Description"].agg(lambda s: s.value_counts().index[0])
+    by_desc = {"postage": {"POSTAGE", "CARRIAGE"}, "fees": {"Bank Charges"},
+               "tests": {"This is a test product."}}  # fmt: skip
+    for reason, descs in by_desc.items():
+        codes = desc.index[desc.isin(descs)]
+        assert ex.at[reason, "lines"] == d["item_id"].isin(codes).sum() > 0, reason
+    assert ex.at["adjustments", "items"] == "ADJUST, ADJUST2, D, M"
+    assert ex.at["tests", "items"] == "TEST001, TEST002"
+    assert int(ex["lines"].sum()) + int(kept.count().to_pyarrow().as_py()) == len(d)
+    # what stays: five-digit stock codes (with a letter suffix) plus a few real products with other codes
+    left = pd.Series(sorted(set(kept.to_pandas()["item_id"])))
+    odd = set(left[~left.str.fullmatch(r"\d{5}[A-Za-z]{0,3}")])
+    assert odd == {"PADS", "SP1002"}, odd

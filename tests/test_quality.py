@@ -77,9 +77,7 @@ def test_summary_reasons_findings():
         "orders": _rep("orders", 1, 1, derived="events"),
     }
     s = ingest_summary(reps)
-    assert (
-        s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "derived from events"
-    )
+    assert s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "由 events 表派生"
     r = reason_table(reps)
     assert r.reason.tolist() == ["duplicate", "out_of_period"] and r.share_of_input.tolist() == [0.3, 0.2]
     f = ingest_findings(reps, timezone="Asia/Shanghai")

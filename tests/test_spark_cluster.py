@@ -21,7 +21,7 @@ from .test_spark import _why_no_spark
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ["ingest", "rfm"]  # funnel: its attempt chain (helpers/attempts.py) overflows the Spark driver on the demo
+NOTEBOOKS = ["ingest", "funnel", "retention", "rfm", "trends"]
 # run metadata and file locations differ between two runs by design; everything else must be equal
 SKIP_KEYS = {"generated_at", "run_id", "campaign", "title", "inputs_fingerprint", "inputs", "upstream", "seconds"}
 SKIP_KEYS |= {"path", "quarantine_path", "files", "notes", "params_file", "duration_s", "elapsed"}
@@ -115,7 +115,7 @@ def _run(params: Path, reports: Path) -> float:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return time.time() - t0
@@ -189,7 +189,7 @@ def test_standalone_cluster_equals_duckdb(tmp_path):
     a, b = tmp_path / "duckdb" / "mini" / "results", tmp_path / "spark" / "mini" / "results"
     names = sorted(f.name for f in a.iterdir())
     assert names == sorted(f.name for f in b.iterdir())
-    assert {"rfm.json", "ingest.json"} <= set(names)
+    assert {"rfm.json", "ingest.json", "funnel.json", "retention.json", "trends.json"} <= set(names)
     for name in names:
         if name.endswith(".json"):
             _same(json.loads((a / name).read_text()), json.loads((b / name).read_text()), name)

@@ -161,18 +161,9 @@ def test_breakdown_totals_add_up_and_movers():
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_equals_duckdb():
-    from .test_spark import _why_no_spark
-
-    why = _why_no_spark()
-    if why:
-        pytest.skip(why)
-    import ibis
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    con = ibis.pyspark.connect(session)
+def test_spark_equals_duckdb(spark_ibis):
+    con = spark_ibis
+    session = con._session
     session.createDataFrame(events()).createOrReplaceTempView("trend_events")  # no table files written
     t = con.table("trend_events")
     m = metrics([{"name": "view_uv", "event": "view", "agg": "users"}])

@@ -48,9 +48,19 @@ def test_tags():
 
     t = profile_table(FEATS).merge(evaluate_tags(profile_table(FEATS), load_params("demo").tags)[0], on="user_id")
     t = t.set_index("user_id")
-    assert t.loc["a", "activity_level"] == "中活跃 medium" and t.loc["c", "activity_level"] == "高活跃 high"
-    assert t.loc["b", "activity_level"] == "低活跃 low"
-    assert t["active_hours"].tolist() == ["上午 morning", "晚上 evening", "凌晨 night"]
+    assert t.loc["a", "activity_level"] == "中活跃" and t.loc["c", "activity_level"] == "高活跃"
+    assert t.loc["b", "activity_level"] == "低活跃"
+    assert t["active_hours"].tolist() == ["上午", "晚上", "凌晨"]
+    # a label given per language: an English campaign gets the English one (params/_defaults.yaml)
+    from helpers.params import Campaign
+
+    data = load_params("demo").model_dump(mode="json")
+    labels = [{"zh": "低", "en": "low"}, {"zh": "中", "en": "mid"}, {"zh": "高", "en": "hi"}]
+    data["tags"]["activity_level"]["labels"] = labels
+    for lang, want in (("en", "hi"), ("zh", "高")):
+        cfg = Campaign.model_validate(data, context={"language": lang, "timezone": "Asia/Shanghai"})
+        got = evaluate_tags(profile_table(FEATS), cfg.tags)[0].set_index("user_id")
+        assert got.loc["c", "activity_level"] == want
     assert t["buyer"].tolist() == [True, False, True]
 
 

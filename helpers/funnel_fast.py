@@ -1,0 +1,189 @@
+"""The DuckDB fast path of the ordered funnel: the same attempts as :func:`helpers.attempts._ordered_attempts`
+(every rule in docs/funnel.md), computed from one DuckDB scan with sorted-array searches in numpy.
+
+DuckDB filters the events, gives every user an integer code (a small temp table of distinct users) and hands over
+the rows of every step as integers (code, microseconds, event code, one flag per step). numpy merges rows of one
+instant, follows each user's attempt chain and step chain with ``searchsorted`` on one int64 key per row (user
+code, time, same-instant rank, event code), as polars' ``join_asof`` does: no range joins and no per-attempt
+query rounds. The result has the columns of the portable path's attempts (``_u, _a, _start, _deadline, t1..tn``)
+and goes through the same best-attempt step; tests/test_funnel_fast.py checks it equal to the portable path.
+
+It applies to the ordered mode without exclusions or breakdown on a DuckDB backend, when the key fits in 62 bits
+(users x time span in microseconds); otherwise :func:`ordered_attempts_fast` returns None and the portable Ibis
+path runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .steps import Step, match_step
+
+__all__ = ["applies", "ordered_attempts_fast"]
+
+_KEY_LIMIT = 2**62
+
+
+def applies(t, mode: str, exclusions, breakdown) -> bool:
+    """Whether the fast path can run: ordered mode, no exclusions, no breakdown, a DuckDB backend."""
+    if mode != "ordered" or exclusions or breakdown:
+        return False
+    try:
+        return t._find_backend().name == "duckdb"
+    except Exception:  # an unbound expression or a backend without a name: the portable path
+        return False
+
+
+def _us(col) -> np.ndarray:
+    """A timestamp column (pyarrow) as int64 microseconds."""
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype="datetime64[us]").view("int64")
+
+
+def ordered_attempts_fast(
+    base, steps: list[Step], need: list[str], win_s: int, step_windows_hours, user_col, ts_col, event_col, max_attempts
+) -> pd.DataFrame | None:
+    """Attempts of an ordered funnel as a DataFrame ``_u, _a, _start, _deadline, t1..tn`` (one row per attempt),
+    or None when the key would not fit (the caller then runs the portable path)."""
+    n = len(steps)
+    u, ts, e = user_col, ts_col, event_col
+    codes = {name: i for i, name in enumerate(need)}  # sorted names: code order is name order
+    ev = base.filter(base[e].isin(need) & base[u].notnull() & base[ts].notnull())
+    ev = ev.select(
+        _u=ev[u],
+        _ts=ev[ts],
+        _e=ev[e].cases(*codes.items(), else_=-1).cast("int16"),
+        **{f"_m{k}": match_step(ev, steps[k], e) for k in range(n)},
+    )
+    users = ev.select("_u").distinct()
+    users = users.mutate(_uc=ibis.row_number().cast("int64")).cache()
+    try:
+        rows = ev.join(users, "_u").drop("_u").to_pyarrow()  # one scan: the rows of every step
+        ids = users.order_by("_uc").select("_u").to_pandas()["_u"]
+    finally:
+        if hasattr(users, "release"):
+            users.release()
+    one = [codes[steps[0].events[0]]] if len(steps[0].events) == 1 else []  # one step-1 name: a constant
+    return _attempts(rows, ids, n, win_s, step_windows_hours, len(need), max_attempts, one)
+
+
+def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_attempts, one: list[int]):
+    uc = rows.column("_uc").to_numpy().astype(np.int64, copy=False)
+    tt = _us(rows.column("_ts"))
+    ee = rows.column("_e").to_numpy().astype(np.int64)
+    m = [rows.column(f"_m{k}").to_numpy(zero_copy_only=False).astype(bool) for k in range(n)]
+    f_uc, f_t, f_e = uc[m[0]], tt[m[0]], ee[m[0]]
+    any_later = np.logical_or.reduce(m[1:]) if n > 2 else m[1]
+    l_uc, l_t, l_e = uc[any_later], tt[any_later], ee[any_later]
+    l_m = [x[any_later] for x in m[1:]]
+    del uc, tt, ee, m
+    win = win_s * 1_000_000
+    if not len(f_t):
+        return pd.DataFrame(columns=["_u", "_a", "_start", "_deadline", *[f"t{k}" for k in range(1, n + 1)]])
+    t0 = min(f_t.min(), l_t.min()) if len(l_t) else f_t.min()
+    t1 = max(f_t.max(), l_t.max()) if len(l_t) else f_t.max()
+    span = int(t1 - t0) + win + 2  # a user's keys never reach the next user's
+    e_mult = n_names
+    pos_mult = (n + 1) * e_mult  # (time, same-instant rank, event code) in one number
+    if (int(max(f_uc.max(), l_uc.max() if len(l_uc) else 0)) + 2) * span * pos_mult >= _KEY_LIMIT:
+        return None
+    # rows of steps 2..n with the same user, time and event name are one instant: their flags merged
+    inst_l = (l_uc * span + (l_t - t0)) * e_mult + l_e
+    order = np.argsort(inst_l, kind="stable")
+    inst_l = inst_l[order]
+    grp = np.flatnonzero(np.r_[True, inst_l[1:] != inst_l[:-1]]) if len(inst_l) else np.zeros(0, dtype=np.int64)
+    flags = [np.logical_or.reduceat(x[order], grp) if len(grp) else x for x in l_m]
+    inst_l = inst_l[grp]
+    l_uc, l_t, l_e = l_uc[order][grp], l_t[order][grp], l_e[order][grp]
+    # 1. attempt starts: per user, the first step-1 instant, then the first one strictly after the window's end;
+    #    several step-1 rows at one instant: the first by event name gives the start's name
+    tkey = f_uc * span
+    tkey += f_t
+    tkey -= t0
+    if one:  # user and time
+        tkey.sort()
+        keep = np.empty(len(tkey), dtype=bool)
+        keep[0] = True
+        np.not_equal(tkey[1:], tkey[:-1], out=keep[1:])  # also drops repeated rows
+        tkey = tkey[keep]
+        s_e = np.full(len(tkey), one[0], dtype=np.int64)
+    else:  # user, time and event name: the first name at an instant
+        inst = tkey * e_mult + f_e
+        inst.sort()
+        tkey = inst // e_mult
+        keep = np.r_[True, tkey[1:] != tkey[:-1]]
+        inst, tkey = inst[keep], tkey[keep]
+        s_e = inst % e_mult
+    s_uc = tkey // span
+    cur = np.flatnonzero(np.r_[True, s_uc[1:] != s_uc[:-1]])
+    starts, numbers = [cur], [np.ones(len(cur), dtype=np.int64)]
+    a = 1
+    while True:
+        nxt = np.searchsorted(tkey, tkey[cur] + win + 1, side="left")
+        ok = nxt < len(tkey)
+        ok[ok] = s_uc[nxt[ok]] == s_uc[cur[ok]]
+        cur = nxt[ok]
+        if not len(cur):
+            break
+        if a >= max_attempts:
+            warnings.warn(
+                f"funnel: some users have more than max_attempts={max_attempts} attempts; "
+                "later attempts are ignored (raise max_attempts or widen the window)",
+                stacklevel=4,
+            )
+            break
+        a += 1
+        starts.append(cur)
+        numbers.append(np.full(len(cur), a, dtype=np.int64))
+    idx = np.concatenate(starts)
+    att_a = np.concatenate(numbers)
+    att_uc = s_uc[idx]
+    att_t = tkey[idx] % span  # relative to t0
+    att_e = s_e[idx]
+    # 2. steps 2..n: the first row of step k+1 after step k's row, in the order (time, rank, event name); the
+    #    rank is 0 for an attempt's start row and otherwise the first later step the row matches
+    rank = np.full(len(l_t), n, dtype=np.int64)
+    for k in range(n - 1, 0, -1):
+        rank[flags[k - 1]] = k
+    start_inst = np.sort((att_uc * span + att_t) * e_mult + att_e)
+    at = np.searchsorted(start_inst, inst_l) if len(start_inst) else np.zeros(len(inst_l), dtype=np.int64)
+    is_start = start_inst[np.minimum(at, len(start_inst) - 1)] == inst_l
+    rank[is_start] = 0
+    l_pos = ((l_uc * span + (l_t - t0)) * (n + 1) + rank) * e_mult + l_e
+    pos = ((att_uc * span + att_t) * (n + 1) + 0) * e_mult + att_e
+    alive = np.ones(len(pos), dtype=bool)
+    times = [att_t]
+    for k in range(1, n):
+        mk = flags[k - 1]
+        keys = np.sort(l_pos[mk])
+        j = np.searchsorted(keys, pos, side="right")
+        ok = alive & (j < len(keys))
+        jj = np.where(ok, j, 0)
+        hit = keys[jj] if len(keys) else np.zeros(len(pos), dtype=np.int64)
+        ok &= (hit // ((n + 1) * e_mult * span)) == att_uc
+        alive = ok
+        pos = np.where(ok, hit, pos)
+        times.append(np.where(ok, (hit // ((n + 1) * e_mult)) % span, -1))
+    # 3. window limits last: a step counts only if the previous one did, within the window and its step window
+    start_abs = att_t + t0
+    out = {
+        "_u": ids.to_numpy()[att_uc],  # row_number() counts from 0
+        "_a": att_a,
+        "_start": start_abs.astype("datetime64[us]"),
+        "_deadline": (start_abs + win).astype("datetime64[us]"),
+        "t1": start_abs.astype("datetime64[us]"),
+    }
+    ok = np.ones(len(pos), dtype=bool)
+    for k in range(2, n + 1):
+        tk = times[k - 1]
+        ok = ok & (tk >= 0) & (tk <= att_t + win)
+        sw = step_windows_hours[k - 2] if step_windows_hours and k - 2 < len(step_windows_hours) else None
+        if sw:
+            ok = ok & (tk <= times[k - 2] + int(round(sw * 3600)) * 1_000_000)
+        col = np.where(ok, tk + t0, 0).astype("datetime64[us]")
+        col[~ok] = np.datetime64("NaT")
+        out[f"t{k}"] = col
+    return pd.DataFrame(out)

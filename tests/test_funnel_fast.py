@@ -1,0 +1,161 @@
+"""The DuckDB fast path of the ordered funnel (helpers/funnel_fast.py) equals the portable Ibis path
+(helpers/attempts.py) on hand-built edge cases and on seeded random logs, and on hand-computed answers."""
+
+from __future__ import annotations
+
+import warnings
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import funnel_fast
+from helpers.attempts import funnel_attempts
+
+T0 = pd.Timestamp("2024-03-01")
+
+
+def _log(rows) -> pd.DataFrame:
+    """(user, event, seconds after T0) rows -> an events frame."""
+    df = pd.DataFrame(rows, columns=["user_id", "event", "sec"])
+    ts = [T0 + pd.Timedelta(seconds=s) if pd.notna(s) else pd.NaT for s in df["sec"]]
+    return df.assign(ts=pd.Series(ts, dtype="datetime64[us]")).drop(columns="sec")
+
+
+def _both(events: pd.DataFrame, steps, **kw):
+    """(fast, portable) users tables; asserts the fast path applied."""
+    t = ibis.duckdb.connect().create_table("ev", events)
+    assert funnel_fast.applies(t, "ordered", kw.get("exclusions"), kw.get("breakdown"))
+    fast = funnel_attempts(t, steps, fast=True, **kw)
+    slow = funnel_attempts(t, steps, fast=False, **kw)
+    return fast.users, slow.users
+
+
+def _equal(events, steps, **kw) -> pd.DataFrame:
+    fast, slow = _both(events, steps, **kw)
+    pd.testing.assert_frame_equal(fast, slow)
+    return fast
+
+
+H = 3600
+EDGE = {
+    # pv, cart, buy logged in the same second reach step 3; a second pv in that second is the same instant
+    "ties": [("a", "pv", 0), ("a", "cart", 0), ("a", "buy", 0), ("b", "buy", 5), ("b", "cart", 5), ("b", "pv", 5)],
+    # repeated step 1 inside the window does not restart; a cart exactly at the window end counts
+    "boundary": [
+        ("a", "pv", 0),
+        ("a", "pv", 10 * H),
+        ("a", "cart", 72 * H),
+        ("a", "buy", 72 * H + 1),
+        ("b", "pv", 0),
+        ("b", "pv", 72 * H),
+        ("b", "pv", 72 * H + 1),
+        ("b", "cart", 80 * H),
+        ("b", "buy", 81 * H),
+    ],  # fmt: skip
+    # rows out of time order, duplicates, and a step 2 before step 1
+    "disorder": [
+        ("a", "buy", 50),
+        ("a", "cart", 40),
+        ("a", "pv", 30),
+        ("a", "cart", 10),
+        ("a", "pv", 30),
+        ("c", "cart", 1),
+        ("c", "pv", 2),
+        ("c", "buy", 3),
+    ],  # fmt: skip
+    # nulls: a null user, a null time and a null event are ignored
+    "nulls": [
+        (None, "pv", 0),
+        ("a", "pv", None),
+        ("a", "pv", 5),
+        ("a", None, 6),
+        ("a", "cart", None),
+        ("a", "cart", 7),
+        ("b", "pv", 1),
+    ],  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE))
+def test_edge_cases_equal(case):
+    _equal(_log(EDGE[case]), ["pv", "cart", "buy"], window_hours=72)
+
+
+def test_hand_computed():
+    u = _equal(_log(EDGE["ties"]), ["pv", "cart", "buy"], window_hours=72).set_index("user_id")
+    # ties: both users reach step 3 in one second
+    assert u.loc["a", "reached"] == 3 and u.loc["b", "reached"] == 3
+
+
+def test_boundary_hand_computed():
+    u = _equal(_log(EDGE["boundary"]), ["pv", "cart", "buy"], window_hours=72).set_index("user_id")
+    assert (u.loc["a", "reached"], u.loc["a", "attempts"]) == (2, 1) and pd.isna(u.loc["a", "t3"])
+    # b: the pv at exactly 72 h is inside the first window; the next attempt starts 1 s later and converts
+    assert (u.loc["b", "reached"], u.loc["b", "attempts"]) == (3, 2)
+    assert u.loc["b", "start"] == T0 + pd.Timedelta(seconds=72 * H + 1)
+
+
+def test_repeated_step_same_instant_is_not_its_own_next():
+    ev = _log([("a", "pv", 0), ("a", "pv", 0), ("b", "pv", 0), ("b", "pv", 1)])
+    u = _equal(ev, ["pv", "pv"], window_hours=1).set_index("user_id")
+    assert u.loc["a", "reached"] == 1 and u.loc["b", "reached"] == 2
+
+
+def test_step_lists_filters_and_step_windows():
+    rng = np.random.default_rng(3)
+    n = 600
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(25)], n),
+            "event": rng.choice(["pv", "fav", "cart", "buy"], n, p=[0.5, 0.2, 0.2, 0.1]),
+            "ts": (T0 + pd.to_timedelta(rng.integers(0, 10 * 86400, n) // 600 * 600, unit="s")).astype(
+                "datetime64[us]"
+            ),
+            "channel": rng.choice(["app", "web"], n),
+        }
+    )
+    steps = [["pv", "fav"], {"event": "cart", "where": {"channel": "app"}}, ["buy", "cart"]]
+    _equal(ev, steps, window_hours=30, step_windows_hours=[5, None])
+    _equal(ev, ["pv", "cart", "pv", "buy"], window_hours=48, period_end=T0 + pd.Timedelta(days=10))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_logs_equal(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(200, 1500))
+    names = ["pv", "fav", "cart", "buy"]
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(int(rng.integers(3, 40)))], n),
+            "event": rng.choice(names, n, p=[0.55, 0.1, 0.25, 0.1]),
+            # coarse times: many ties
+            "ts": (T0 + pd.to_timedelta(rng.integers(0, 6 * 86400, n) // 1800 * 1800, unit="s")).astype(
+                "datetime64[us]"
+            ),
+        }
+    )
+    window = float(rng.choice([1, 12, 24, 72]))
+    _equal(ev, ["pv", "cart", "buy"], window_hours=window)
+    _equal(ev, ["cart", "cart", "buy"], window_hours=window)
+
+
+def test_max_attempts_warns_in_both():
+    ev = _log([("a", "pv", k * 2 * H) for k in range(5)])
+    t = ibis.duckdb.connect().create_table("ev", ev)
+    for fast in (True, False):
+        with pytest.warns(UserWarning, match="max_attempts"):
+            u = funnel_attempts(t, ["pv", "cart"], window_hours=1, max_attempts=3, fast=fast).users
+        assert u["attempts"].iloc[0] == 3
+
+
+def test_other_modes_use_the_portable_path():
+    t = ibis.duckdb.connect().create_table("ev", _log(EDGE["ties"]))
+    assert not funnel_fast.applies(t, "strict", None, None)
+    assert not funnel_fast.applies(t, "ordered", [{"event": "fav", "between": [1, 2]}], None)
+    assert not funnel_fast.applies(t, "ordered", None, "channel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        # strict: rows of one second order by event name, so pv comes after cart and nobody reaches step 2
+        assert funnel_attempts(t, ["pv", "cart"], mode="strict").users["reached"].tolist() == [1, 1]

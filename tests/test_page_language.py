@@ -1,0 +1,187 @@
+"""Every page of a demo run speaks its campaign's language (issue 18), checked on the HTML without a browser.
+
+One demo run in Chinese (``python -m helpers run params/demo.yaml``, made once for the module) and, for the English
+check, one with ``language: en`` (built like tests/test_browser.py's). ``UBAKIT_BROWSER_REPORTS=<dir>`` reuses the
+reports of an earlier run (``<dir>/demo/`` and ``<dir>/en/demo/``), as tests/test_browser.py does.
+
+- zh pages: no run of 3+ English words in a visible text block, outside code names, abbreviations and data values
+  (tests/test_browser.py's :func:`english_runs`);
+- en pages: no CJK outside data values in headings, captions and sentences;
+- every table header is a catalogue label (``col.<column>`` in helpers/messages/columns.yaml), never a raw
+  snake_case column name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import EN_TITLE, ROOT, _data_values, _run_demo, cjk_share, english_runs
+
+BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "td", "th", "figcaption", "caption", "summary", "dt", "dd")
+#: a raw column name: lower-case identifier with an underscore or a digit (``planned_share``, ``chi2``)
+RAW_NAME = re.compile(r"^[a-z][a-z]*(?:_[a-z0-9]+)+$|^[a-z]+[0-9]+$")
+
+
+def _reports(kind: str, tmp_path_factory) -> Path:
+    given = os.environ.get("UBAKIT_BROWSER_REPORTS")
+    if given:
+        return Path(given) / ("demo" if kind == "zh" else "en/demo")
+    tmp = tmp_path_factory.mktemp(f"lang_{kind}")
+    params = ROOT / "params" / "demo.yaml"
+    if kind == "en":
+        (tmp / "params").mkdir()
+        text = re.sub(r"(?m)^language:.*\n", "", params.read_text(encoding="utf-8"))
+        text = re.sub(r"(?m)^title:.*\ndescription: >\n(?:  .*\n)+", EN_TITLE, text) + "\nlanguage: en\n"
+        (tmp / "params" / "demo.yaml").write_text(text, encoding="utf-8")
+        shutil.copy(ROOT / "params" / "_defaults.yaml", tmp / "params" / "_defaults.yaml")
+        params = tmp / "params" / "demo.yaml"
+    _run_demo(tmp / "reports", params)
+    return tmp / "reports" / "demo"
+
+
+@pytest.fixture(scope="module")
+def zh_root(tmp_path_factory) -> Path:
+    return _reports("zh", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def en_root(tmp_path_factory) -> Path:
+    return _reports("en", tmp_path_factory)
+
+
+def visible_blocks(html: str) -> list[tuple[str, str]]:
+    """(tag, text) of the page's visible text blocks: code, scripts, styles and hidden code cells left out; a
+    block's nested blocks are counted on their own."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for el in soup.find_all(["script", "style", "pre", "code", "template"]):
+        el.decompose()
+    for el in soup.select(".jp-InputArea, .jp-InputPrompt, [hidden]"):
+        el.decompose()
+    out = []
+    for el in soup.find_all(BLOCKS):
+        text = " ".join(el.get_text(" ").split())
+        if text:
+            out.append((el.name, text))
+    return out
+
+
+def _pages(root: Path) -> list[Path]:
+    """The index and the report pages; ``definitions.html`` (the docs, docs/zh on a zh campaign) is checked by
+    tests/test_docs_zh.py."""
+    pages = sorted(p for p in root.glob("*.html") if p.name != "definitions.html")
+    assert pages and (root / "index.html").exists(), f"no pages in {root}"
+    return pages
+
+
+def test_visible_blocks():
+    html = (
+        "<style>p{}</style><h2>标题 <code>user_id</code></h2><p>一句 <b>bold words here</b></p>"
+        "<div class='jp-InputArea'><p>hidden code text</p></div><pre>print('x y z')</pre>"
+    )
+    assert visible_blocks(html) == [("h2", "标题"), ("p", "一句 bold words here")]
+
+
+@pytest.mark.e2e
+def test_zh_pages_have_no_english_sentence(zh_root):
+    dv = _data_values(zh_root)
+    found = []
+    for f in _pages(zh_root):
+        seen = set()
+        for tag, text in visible_blocks(f.read_text(encoding="utf-8")):
+            for run in english_runs(text, dv):
+                if run not in seen:
+                    seen.add(run)
+                    found.append(f"{f.name} <{tag}> {run!r} in {text[:100]!r}")
+    assert not found, f"{len(found)} English runs on zh pages:\n  " + "\n  ".join(found[:60])
+
+
+@pytest.mark.e2e
+def test_en_pages_have_no_chinese(en_root):
+    dv = _data_values(en_root)
+    bad = []
+    for f in _pages(en_root):
+        for tag, text in visible_blocks(f.read_text(encoding="utf-8")):
+            cjk, letters = cjk_share(text, dv)
+            if tag in ("h1", "h2", "h3", "h4", "figcaption", "caption", "summary", "dt") and cjk:
+                bad.append(f"{f.name} <{tag}> {text[:100]!r}")
+            elif tag in ("p", "li", "dd") and letters and cjk / letters > 1 / 3:
+                bad.append(f"{f.name} <{tag}> {cjk}/{letters} CJK: {text[:100]!r}")
+    assert not bad, "Chinese on en pages:\n  " + "\n  ".join(bad[:60])
+
+
+@pytest.mark.e2e
+def test_table_headers_are_catalogue_labels(zh_root):
+    """Every column header of every table on every page is a label, not a raw column name (``planned_share``):
+    add ``col.<column>`` to helpers/messages/columns.yaml."""
+    from bs4 import BeautifulSoup
+
+    dv = _data_values(zh_root)
+    bad = set()
+    for f in _pages(zh_root):
+        soup = BeautifulSoup(f.read_text(encoding="utf-8"), "html.parser")
+        for th in soup.select("thead th"):
+            text = th.get_text(" ").strip()
+            if RAW_NAME.match(text) and text not in dv:
+                bad.add(f"{f.name}: {text}")
+    assert not bad, "table headers without a col.* label (helpers/messages/columns.yaml):\n  " + "\n  ".join(
+        sorted(bad)
+    )
+
+
+# ------------------------------------------------------------------------------------------------ units (no run)
+def test_doc_mentions_become_links():
+    from helpers.page import _link_doc_mentions
+
+    body = (
+        "见 docs/funnel.md。<a href='x'><code>docs/funnel.md</code></a> <code>docs/tags.md</code> "
+        "<img alt='docs/funnel.md'> docs/other.md <code>a</code>"
+    )
+    out = _link_doc_mentions(body, {"funnel", "tags"}.__contains__, "definitions.html")
+    assert out == (
+        "见 <a href='definitions.html#def-funnel'>docs/funnel.md</a>。<a href='x'><code>docs/funnel.md</code></a> "
+        "<a href='definitions.html#def-tags'><code>docs/tags.md</code></a> <img alt='docs/funnel.md'> docs/other.md "
+        "<code>a</code>"
+    )
+
+
+def test_tag_labels_per_language():
+    from pydantic import ValidationError
+
+    from helpers.sections_tags import TagSpec
+
+    spec = {"column": "spend", "bins": [0, 1, 2], "labels": [{"zh": "低", "en": "low"}, "高 high"], "description": "d"}
+    assert TagSpec.model_validate(spec, context={"language": "en"}).labels == ["low", "高 high"]
+    assert TagSpec.model_validate(spec).labels == ["低", "高 high"]  # no context: zh, the default language
+    with pytest.raises(ValidationError, match="zh and en"):
+        TagSpec.model_validate({**spec, "labels": [{"zh": "低"}, "b"]}, context={"language": "en"})
+
+
+def test_change_words_in_the_campaign_language(tmp_path):
+    """The index's "what changed" (helpers/report.py) words history's machine words in the campaign's language."""
+    import json
+
+    from helpers.history import archive_run
+    from helpers.i18n import language
+    from helpers.page import report_name
+    from helpers.report import _what_changed
+
+    res = tmp_path / "results"
+    res.mkdir()
+    head = [{"label": "订单数", "value": 10, "text": "10"}]
+    (res / "trends.json").write_text(json.dumps({"headline": head}), encoding="utf-8")
+    archive_run(tmp_path, "run-1", period={"start": "2024-03-01", "end": "2024-03-31"})
+    (res / "rfm.json").write_text(json.dumps({"headline": []}), encoding="utf-8")
+    archive_run(tmp_path, "run-2", period={"start": "2024-04-01", "end": "2024-04-30"})
+    with language("zh"):
+        chg, section = _what_changed(tmp_path, "run-2")
+        assert f"新增报告：{report_name('rfm')}" in section, section
+    assert chg == {("trends", "订单数"): "不变"}
+    assert "分析周期：2024-03-01 – 2024-03-31 → 2024-04-01 – 2024-04-30" in section
+    assert "unchanged" not in section and "new reports" not in section and "period" not in section
