@@ -389,13 +389,44 @@ def _campaign_pages(campaign: str, data: Path) -> list[str]:
     return ["index", *cfg.run_notebooks(available_notebooks(ROOT / "notebooks"))]
 
 
-def _campaign_root(tmp_path_factory, campaign: str) -> Path:
+#: English titles and descriptions of the real campaigns, for their ``language: en`` runs
+EN_CAMPAIGN_TITLES = {
+    "taobao": """title: Taobao user behaviour sample (814 users)
+description: >
+  Views, favourites, carts and purchases of 814 Taobao users over nine days. The data set has no prices, so there
+  is no spend.
+""",
+    "online_retail": """title: UK online gift retailer 2009-2010 (UCI Online Retail II)
+description: >
+  525,461 invoice lines of a UK online gift retailer. Cancelled invoices (starting with C) and lines without a
+  customer number are quarantined with their reasons; every other line is one order line.
+""",
+}
+
+
+def _english_params(campaign: str, folder: Path) -> Path:
+    """A copy of params/<campaign>.yaml with ``language: en`` and an English title, in ``folder`` (with the
+    defaults file beside it); source paths stay relative to the project root."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "params" / f"{campaign}.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^language:.*\n", "", text)
+    text, n = re.subn(r"(?m)^title:.*\ndescription: >\n(?:  .*\n)+", EN_CAMPAIGN_TITLES[campaign], text)
+    assert n == 1, f"params/{campaign}.yaml: no title: line followed by a description: > block to translate"
+    (folder / f"{campaign}.yaml").write_text(text + "\nlanguage: en\n", encoding="utf-8")
+    shutil.copy(ROOT / "params" / "_defaults.yaml", folder / "_defaults.yaml")
+    return folder / f"{campaign}.yaml"
+
+
+def _campaign_root(tmp_path_factory, campaign: str, language: str = "zh") -> Path:
     given = os.environ.get("UBAKIT_BROWSER_REPORTS")
     if given:
-        return Path(given) / campaign
-    reports = tmp_path_factory.mktemp(f"browser_{campaign}")
-    _run_demo(reports, ROOT / "params" / f"{campaign}.yaml")
-    return reports / campaign
+        return Path(given) / campaign if language == "zh" else Path(given) / "en" / campaign
+    tmp = tmp_path_factory.mktemp(f"browser_{campaign}_{language}")
+    params = ROOT / "params" / f"{campaign}.yaml"
+    if language == "en":
+        params = _english_params(campaign, tmp / "params")
+    _run_demo(tmp / "reports", params)
+    return tmp / "reports" / campaign
 
 
 @pytest.fixture(scope="module")
@@ -408,6 +439,18 @@ def taobao_root(tmp_path_factory) -> Path:
 def retail_root(tmp_path_factory) -> Path:
     """reports/online_retail of one run of params/online_retail.yaml (UCI Online Retail II in ../shared/data)."""
     return _campaign_root(tmp_path_factory, "online_retail")
+
+
+@pytest.fixture(scope="module")
+def taobao_en_root(tmp_path_factory) -> Path:
+    """reports/taobao of params/taobao.yaml run with ``language: en``."""
+    return _campaign_root(tmp_path_factory, "taobao", "en")
+
+
+@pytest.fixture(scope="module")
+def retail_en_root(tmp_path_factory) -> Path:
+    """reports/online_retail of params/online_retail.yaml run with ``language: en``."""
+    return _campaign_root(tmp_path_factory, "online_retail", "en")
 
 
 def _all_checks(tab, root: Path, page: str, width: int) -> None:
@@ -438,6 +481,34 @@ def test_taobao_campaign_in_the_browser(tab, taobao_root, page, width):
 @pytest.mark.parametrize(("page", "width"), _params("retail", _campaign_pages("online_retail", RETAIL), WIDTHS))
 def test_online_retail_campaign_in_the_browser(tab, retail_root, page, width):
     _all_checks(tab, retail_root, page, width)
+
+
+@need(TAOBAO)
+@pytest.mark.parametrize(("page", "width"), _params("taobao_en", _campaign_pages("taobao", TAOBAO), WIDTHS))
+def test_taobao_campaign_in_english_in_the_browser(tab, taobao_en_root, page, width):
+    _all_checks(tab, taobao_en_root, page, width)
+    if width == WIDTHS[0]:
+        _no_chinese_text(tab, taobao_en_root, page)
+
+
+@need(RETAIL)
+@pytest.mark.parametrize(("page", "width"), _params("retail_en", _campaign_pages("online_retail", RETAIL), WIDTHS))
+def test_online_retail_campaign_in_english_in_the_browser(tab, retail_en_root, page, width):
+    _all_checks(tab, retail_en_root, page, width)
+    if width == WIDTHS[0]:
+        _no_chinese_text(tab, retail_en_root, page)
+
+
+@need(TAOBAO)
+@pytest.mark.parametrize("page", _params("taobao_zh", _campaign_pages("taobao", TAOBAO)))
+def test_taobao_campaign_has_no_english_sentence(tab, taobao_root, page):
+    _no_english_sentence(tab, taobao_root, page)
+
+
+@need(RETAIL)
+@pytest.mark.parametrize("page", _params("retail_zh", _campaign_pages("online_retail", RETAIL)))
+def test_online_retail_campaign_has_no_english_sentence(tab, retail_root, page):
+    _no_english_sentence(tab, retail_root, page)
 
 
 # ------------------------------------------------------------------------------------------------ language
@@ -475,7 +546,8 @@ class DataValues:
             elif isinstance(v, str):
                 texts.append(v)
 
-        for f in [ROOT / "params" / "demo.yaml", *sorted((ROOT / "params" / "tracking").glob("demo*.yaml"))]:
+        name = root.name  # reports/<campaign>: the campaign's params and tracking plans
+        for f in [ROOT / "params" / f"{name}.yaml", *sorted((ROOT / "params" / "tracking").glob(f"{name}*.yaml"))]:
             walk(yaml.safe_load(f.read_text(encoding="utf-8")))
         words: set[str] = set()
         for f in sorted((root / "data").glob("*.parquet")):
@@ -559,8 +631,13 @@ def test_chinese_demo_has_no_english_sentence(tab, demo_root, page):
     """A Chinese-language demo run contains no English sentence in any page: no run of 3+ English words (outside
     code names, data values and :data:`ALLOWED_WORDS`) in any visible text block, and CJK characters are most of
     the page's letters."""
-    dv = _data_values(demo_root)
-    blocks = _texts(tab, demo_root, page)
+    _no_english_sentence(tab, demo_root, page)
+
+
+def _no_english_sentence(tab, root: Path, page: str) -> None:
+    """The check of :func:`test_chinese_demo_has_no_english_sentence` on one page of the run at ``root``."""
+    dv = _data_values(root)
+    blocks = _texts(tab, root, page)
     found, seen = [], set()
     for b in blocks:
         for run in english_runs(b["text"], dv):
@@ -580,8 +657,13 @@ def test_chinese_demo_has_no_english_sentence(tab, demo_root, page):
 def test_english_demo_has_no_chinese_text(tab, en_root, page):
     """An English demo run shows no Chinese outside data values (:class:`DataValues`): no CJK in headings and
     captions, and at most a third of a ``p``/``li``/``dd`` block's letters CJK (``td``/``th`` hold data)."""
-    dv = _data_values(en_root)
-    blocks = _texts(tab, en_root, page)
+    _no_chinese_text(tab, en_root, page)
+
+
+def _no_chinese_text(tab, root: Path, page: str) -> None:
+    """The check of :func:`test_english_demo_has_no_chinese_text` on one page of the run at ``root``."""
+    dv = _data_values(root)
+    blocks = _texts(tab, root, page)
     bad = []
     for b in blocks:
         cjk, letters = cjk_share(b["text"], dv)
