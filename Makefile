@@ -9,14 +9,14 @@ CAMPAIGN ?= demo
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-browser test-fast test-spark lint format env run validate lab bench strip clean
+.PHONY: report test test-browser test-fast test-spark test-spark-campaigns lint format env run validate lab bench strip clean
 
 report: env
 	$(PY) -m helpers run params/$(CAMPAIGN).yaml --jobs $(JOBS)
 
 test: env
 	@.ci/ensure-chromium
-	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) -m "not spark_campaigns" $(PYTEST_ARGS)
 
 # the demo reports in a real headless Chromium (tests/test_browser.py): layout at 1,400 and 390 px, console,
 # network, glyphs, links, print to PDF, one language per page
@@ -31,7 +31,12 @@ test-fast: env
 
 # the Spark tests only (part of `make test`): DuckDB/Spark equivalence, Spark ingest, the standalone-cluster run
 test-spark: env
-	$(PY) -m pytest -n0 -m spark $(PYTEST_ARGS)
+	$(PY) -m pytest -n0 -m "spark and not spark_campaigns" $(PYTEST_ARGS)
+
+# whole campaigns on Spark vs DuckDB (tests/test_spark_campaigns.py: the demo and Taobao, ingest included, every
+# results file equal); long, so not part of `make test`
+test-spark-campaigns: env
+	$(PY) -m pytest -n0 -s -m spark_campaigns $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check helpers tests bench

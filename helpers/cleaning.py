@@ -13,7 +13,7 @@ from .params import Campaign
 from .schema import TABLES
 from .sources import _ident, _lit
 from .sqlsafety import expression_columns
-from .tracking import PlanChecks, load_plan
+from .tracking import PLAN_CHECKS_FILE, PlanChecks, load_plan, write_plan_checks
 from .values import (
     _closest,
     _rule_sql,
@@ -26,7 +26,7 @@ from .values import (
     typed_ts_sql,
 )
 
-__all__ = ["Cleaning", "TableReport", "cleaning_sql"]
+__all__ = ["Cleaning", "TableReport", "cleaning_sql", "plan_checks_step"]
 
 _safe_extra = extra_column_name
 
@@ -246,6 +246,23 @@ def _plan_checks(cfg: Campaign, table: str, text: dict, extras: dict, typed: dic
     values = {n: f"CAST({_ident(f'__t_{n}')} AS VARCHAR)" for n in text}  # typed once in the inner SELECT
     values.update({n: f"CAST({e} AS VARCHAR)" for n, e in extras.items() if n not in values})
     return PlanChecks(plan, event=_ident("__t_event"), values=values, typed=typed)
+
+
+def plan_checks_step(con, cfg: Campaign, table: str, cl: Cleaning, staged: str, paths) -> list[str]:
+    """Ingest's tracking-plan counts for the events table (both engines): ``data/_plan_checks.parquet`` from the
+    staged rows that passed every other check and the ``unknown_event`` rows (docs/data_quality.md); returns the
+    ingest note. ``con``: DuckDB, or Spark behind the DuckDB-SQL adapter of :mod:`helpers.ingest_spark`."""
+    if table != "events":
+        return []
+    checks_file = paths.data / PLAN_CHECKS_FILE
+    checks_file.unlink(missing_ok=True)
+    if cl.plan is None:
+        return []
+    kept = ", ".join(_lit(r) for r in ["unknown_event", *(r for r, _ in cl.plan.reasons())])
+    where_ok = f"__reason IS NULL OR __reason IN ({kept})"
+    return write_plan_checks(
+        con, cl.plan, staged, ts=cl.ref["ts"], where=where_ok, path=checks_file, mode=cfg.tracking.on_violation
+    )
 
 
 def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons: dict, span, qfile: Path) -> str:

@@ -218,7 +218,7 @@ class CLVResult:
                 model=model,
                 months=i["horizon_months"],
                 rate=fmt_pct(i["discount_rate"]),
-                period=i["discount_period"],
+                period=t(f"clv.period_{i['discount_period']}"),
                 total=fmt_money(i["total_clv"], cur),
                 level=fmt_pct(i["interval_level"], 0),
                 interval=fmt_range(fmt_money(i["total_clv_lo"], cur), fmt_money(i["total_clv_hi"], cur)),

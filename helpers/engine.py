@@ -65,7 +65,11 @@ def spark_session(cfg: Campaign | None = None):
     builder = SparkSession.builder.appName("ubakit")
     if cfg is not None and cfg.spark.master and SparkSession.getActiveSession() is None:
         builder = builder.master(cfg.spark.master)
-    for key, value in (cfg.spark.conf if cfg is not None else {}).items():
+    # a run's console and a report page are for people: no stage progress bars and no WARN lines (the planner's
+    # "No Partition Defined for Window operation" reads like a failure); spark.conf can set either back
+    conf = {"spark.ui.showConsoleProgress": "false", "spark.log.level": "ERROR"}
+    conf.update(cfg.spark.conf if cfg is not None else {})
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.conf.set("spark.sql.session.timeZone", "UTC")

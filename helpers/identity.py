@@ -38,6 +38,7 @@ __all__ = [
     "summary_queries",
     "identity_summary",
     "stitch_clean_events",
+    "stitch_clean_events_spark",
     "SUMMARY_KEYS",
 ]
 
@@ -236,6 +237,91 @@ def _mapping_links_sql(cfg, raw_dir) -> str:
     )
 
 
+def _check_login_event(cfg) -> None:
+    idp, spec = cfg.identity, cfg.spec("events")
+    if idp.login_event and spec is not None and spec.events and idp.login_event not in spec.events:
+        raise IngestError(
+            f"identity.login_event: {idp.login_event!r} is not in tables.events.events, so its rows are "
+            f"quarantined as unknown_event; add it to that list"
+        )
+
+
+def _no_anonymous_col(idp, cols: list[str]) -> IngestError:
+    have = ", ".join(c for c in cols if c not in ("file_row_number", "__id_ord"))
+    return IngestError(
+        f"identity.anonymous_col: the clean events have no column {idp.anonymous_col!r} (login events must "
+        f"carry the anonymous id; keep_extra keeps source columns); the columns are: {have}"
+    )
+
+
+def _manifest(idp, summary: dict, examples: list, t0: float) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "source": "+".join(s for s, on in (("login_event", idp.login_event), ("mapping", idp.mapping)) if on),
+        "login_event": idp.login_event,
+        "anonymous_col": idp.anonymous_col,
+        "original_col": idp.original_col,
+        "anonymous_regex": idp.anonymous_regex,
+        **summary,
+        "conflict_examples": [{"anonymous_id": a, "users": int(n)} for a, n in examples],
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+#: the ids linked to two or more users (a shared device), most users first: the data-quality report's examples
+_CONFLICT_EXAMPLES = (
+    "SELECT anonymous_id, count(DISTINCT user_id) AS n FROM __id_links GROUP BY anonymous_id "
+    "HAVING count(DISTINCT user_id) > 1 ORDER BY n DESC, anonymous_id LIMIT 10"
+)
+
+
+def stitch_clean_events_spark(session, cfg, paths) -> dict[str, Any]:
+    """:func:`stitch_clean_events` on Spark (``engine: spark``): the same Ibis definitions run by the Ibis PySpark
+    backend over the clean events Parquet, the stitched table written back as one Parquet file in file order.
+    Links come from login events (a mapping file is refused before ingest starts, see
+    :func:`helpers.ingest_spark.spark_unsupported`)."""
+    from pyspark.sql import functions as F
+
+    from .ingest_spark import _write_one_parquet
+    from .privacy import pseudonym_key, pseudonym_spark_sql
+
+    t0 = time.perf_counter()
+    idp = cfg.identity
+    _check_login_event(cfg)
+    if idp.mapping is not None or not idp.login_event:
+        raise IngestError("identity.mapping: Spark ingest links ids from login events only; use engine: duckdb")
+    out = paths.table("events")
+    df = session.read.parquet(str(out))
+    cols = list(df.columns)
+    if idp.anonymous_col not in cols:
+        raise _no_anonymous_col(idp, cols)
+    key = pseudonym_key(cfg.privacy)
+    if key is not None:  # the anonymous ids as pseudonyms with the user ids' key, so that the links match
+        anon = "`" + idp.anonymous_col.replace("`", "``") + "`"
+        df = df.withColumn(idp.anonymous_col, F.expr(pseudonym_spark_sql(anon, key)))
+    # the file's order: one Parquet file read in splits, ids increasing with the split and the row within it
+    df.withColumn("__id_ord", F.monotonically_increasing_id()).createOrReplaceTempView("__id_events")
+    icon = ibis.pyspark.connect(session)
+    ev = icon.table("__id_events")
+    links = identity_links(ev, login_event=idp.login_event, anonymous_col=idp.anonymous_col)
+    session.sql(icon.compile(links)).localCheckpoint(eager=True).createOrReplaceTempView("__id_links")
+    stitched = stitch_events(ev, icon.table("__id_links"), original_col=idp.original_col)
+    # computed before the clean file is replaced: the rewrite below must not read the file it writes
+    st = session.sql(icon.compile(stitched)).localCheckpoint(eager=True)
+    st.createOrReplaceTempView("__id_stitched")
+    _write_one_parquet(st.orderBy("__id_ord").select(*cols, idp.original_col), out)
+    summary = identity_summary(
+        icon.table("__id_stitched"),
+        icon.table("__id_links"),
+        original_col=idp.original_col,
+        anonymous_regex=idp.anonymous_regex,
+    )
+    examples = [(r[0], r[1]) for r in session.sql(_CONFLICT_EXAMPLES).collect()]
+    for view in ("__id_events", "__id_links", "__id_stitched"):
+        session.catalog.dropTempView(view)
+    return _manifest(idp, summary, examples, t0)
+
+
 def stitch_clean_events(con, cfg, paths) -> dict[str, Any]:
     """Ingest's identity step: rewrite ``data/events.parquet`` stitched, return the ``identity`` manifest.
 
@@ -247,12 +333,7 @@ def stitch_clean_events(con, cfg, paths) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     idp = cfg.identity
-    spec = cfg.spec("events")
-    if idp.login_event and spec is not None and spec.events and idp.login_event not in spec.events:
-        raise IngestError(
-            f"identity.login_event: {idp.login_event!r} is not in tables.events.events, so its rows are "
-            f"quarantined as unknown_event; add it to that list"
-        )
+    _check_login_event(cfg)
     out = paths.table("events")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __id_events AS SELECT * FROM "
@@ -263,11 +344,7 @@ def stitch_clean_events(con, cfg, paths) -> dict[str, Any]:
     parts = []
     if idp.login_event:
         if idp.anonymous_col not in cols:
-            have = ", ".join(c for c in cols if c != "file_row_number")
-            raise IngestError(
-                f"identity.anonymous_col: the clean events have no column {idp.anonymous_col!r} (login events must "
-                f"carry the anonymous id; keep_extra keeps source columns); the columns are: {have}"
-            )
+            raise _no_anonymous_col(idp, cols)
         if key is not None:
             pseudonymize_table(con, "__id_events", id_col=idp.anonymous_col, key=key)
         ev = ibis.table(_ibis_schema(con, "__id_events"), name="__id_events")
@@ -300,23 +377,10 @@ def stitch_clean_events(con, cfg, paths) -> dict[str, Any]:
     os.replace(tmp, out)
     # the counts, from the same definition, on the same connection
     summary = _summary_duckdb(con, idp)
-    examples = con.execute(
-        "SELECT anonymous_id, count(DISTINCT user_id) AS n FROM __id_links GROUP BY 1 HAVING n > 1 "
-        "ORDER BY n DESC, 1 LIMIT 10"
-    ).fetchall()
+    examples = con.execute(_CONFLICT_EXAMPLES).fetchall()
     for tbl in ("__id_events", "__id_links", "__id_stitched", "__id_mapping"):
         con.execute(f"DROP TABLE IF EXISTS {tbl}")
-    return {
-        "enabled": True,
-        "source": "+".join(s for s, on in (("login_event", idp.login_event), ("mapping", idp.mapping)) if on),
-        "login_event": idp.login_event,
-        "anonymous_col": idp.anonymous_col,
-        "original_col": idp.original_col,
-        "anonymous_regex": idp.anonymous_regex,
-        **summary,
-        "conflict_examples": [{"anonymous_id": a, "users": int(n)} for a, n in examples],
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    return _manifest(idp, summary, examples, t0)
 
 
 def _summary_duckdb(con, idp) -> dict[str, int | None]:

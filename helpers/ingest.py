@@ -32,9 +32,9 @@ import time
 import duckdb
 
 from .checks import data_problems, declared_events, extra_column_name, params_label
-from .cleaning import TableReport, _empty_message, _scalar, _summarise, cleaning_sql
+from .cleaning import TableReport, _empty_message, _scalar, _summarise, cleaning_sql, plan_checks_step
 from .errors import IngestError, ParamsError
-from .identity import stitch_clean_events
+from .identity import stitch_clean_events, stitch_clean_events_spark
 from .locations import CampaignPaths
 from .params import Campaign, TableSpec, resolve_input
 from .privacy import hidden_column_problems, privacy_manifest, protect_staged, pseudonym_key
@@ -49,7 +49,6 @@ from .sources import (
     transcode_to_utf8,
 )
 from .sqlsafety import lock_down
-from .tracking import PLAN_CHECKS_FILE, write_plan_checks
 from .values import ts_sql
 
 _safe_extra = extra_column_name
@@ -129,8 +128,7 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
 
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
     cl = cleaning_sql(con, cfg, table, raw, src_cols, files, fmt)
-    canon, typed, ref, extras, out_cols, plan = cl.canon, cl.typed, cl.ref, cl.extras, cl.out_cols, cl.plan
-    decimal, plan_mode = cl.decimal, cfg.tracking.on_violation
+    canon, typed, ref, extras, out_cols, decimal = cl.canon, cl.typed, cl.ref, cl.extras, cl.out_cols, cl.decimal
     staged = f"staged_{table}"
     try:
         dup = duplicate_rows_sql(con, raw, cl.dedupe_cols)
@@ -183,16 +181,7 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         con.execute(f"DROP TABLE {staged}")
         out.unlink(missing_ok=True)
         raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q))
-    plan_notes: list[str] = []
-    if table == "events":  # the tracking plan's counts: rows past every other check, and unknown_event rows
-        checks_file = paths.data / PLAN_CHECKS_FILE
-        checks_file.unlink(missing_ok=True)
-        if plan is not None:
-            kept = ", ".join(_lit(r) for r in ["unknown_event", *(r for r, _ in plan.reasons())])
-            where_ok = f"__reason IS NULL OR __reason IN ({kept})"
-            plan_notes = write_plan_checks(
-                con, plan, staged, ts=ref["ts"], where=where_ok, path=checks_file, mode=plan_mode
-            )
+    plan_notes = plan_checks_step(con, cfg, table, cl, staged, paths)  # the tracking plan's counts
     con.execute(f"DROP TABLE {staged}")
     rep = _summarise(con, table, out)
     return TableReport(
@@ -358,7 +347,10 @@ def ingest_campaign(
             else:
                 reports[name] = ingest_table(con, cfg, name, paths)
             if name == "events" and cfg.identity.enabled and reports[name].derived_from is None:
-                identity = stitch_clean_events(con, cfg, paths)  # helpers/identity.py, docs/identity.md
+                if session is not None:  # helpers/identity.py, docs/identity.md
+                    identity = stitch_clean_events_spark(session, cfg, paths)
+                else:
+                    identity = stitch_clean_events(con, cfg, paths)
                 reports[name].users = identity["users_after"]
             if bar is not None:
                 bar.update(1)

@@ -5,8 +5,11 @@ One definition of every rule: the cleaning SQL that DuckDB runs (:func:`helpers.
 DuckDB functions sqlglot leaves as they are (``regexp_full_match``, ``isfinite``, ``timezone``, ``try_strptime``
 with its formats, regex back-references). Spark reads the raw CSV files with the options DuckDB ingest would use,
 detected once in Python by the same code (encoding: :func:`helpers.textfiles.detect_encoding`), all columns as
-text; what Spark cannot read the same way is refused with an error naming the source option (docs/cleaning.md,
-"Spark ingest").
+text. JSON lines, Parquet, Excel and whitespace-aligned text are read on the driver by DuckDB ingest's own reader
+into one Parquet file that Spark then cleans. The tracking plan's counts and identity stitching (login events) run
+on Spark too, and so do pseudonyms (HMAC-SHA256 in Spark SQL) and hidden columns; what Spark ingest does not run
+(an identity mapping file, ``derive`` expressions) is refused
+before any work with an error naming the key (docs/cleaning.md, "Spark ingest").
 
 Distributed: reading, cleaning, the reason counts and the writes. Back to the driver: the counts, the time range
 and the user count. The clean table and the quarantine are written as one Parquet file each (the same paths as
@@ -26,10 +29,11 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql
+from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql, plan_checks_step
 from .errors import IngestError
 from .locations import CampaignPaths
 from .params import Campaign, resolve_input
+from .privacy import protect_staged_spark
 from .sources import RAW_LINE_CHARS, _cache_name, _format_of, _lit
 from .textfiles import detect_encoding, prepare_text
 
@@ -107,6 +111,8 @@ def _rewrite(node):
             node.set("replacement", exp.Literal.string(text))
         node.set("modifiers", None)  # Spark replaces every match; DuckDB's rules use 'g' or anchored patterns
         return node
+    if isinstance(node, exp.ConcatWs):  # both engines skip NULL arguments; sqlglot would wrap each in COALESCE(x, '')
+        return exp.Anonymous(this="CONCAT_WS", expressions=list(node.expressions))
     if isinstance(node, exp.UnixToTime):  # to_timestamp(seconds): fractional seconds kept
         return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this])
     if not isinstance(node, exp.Anonymous):
@@ -156,22 +162,19 @@ def _convert(node):
 def spark_unsupported(cfg: Campaign) -> list[tuple[str, str]]:
     """(key path, why) for each campaign setting that Spark ingest does not run (it stops before any work)."""
     out = []
-    if cfg.identity.enabled:
-        out.append(("identity", "identity stitching runs on DuckDB ingest only; use engine: duckdb for ingest"))
-    if cfg.tracking.plan_file:
-        out.append(("tracking.plan_file", "the tracking plan's row checks run on DuckDB ingest only"))
-    if cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns:
-        out.append(("privacy", "pseudonyms and hidden columns are applied by DuckDB ingest only"))
+    if cfg.identity.enabled and cfg.identity.mapping is not None:
+        out.append(
+            (
+                "identity.mapping",
+                "Spark ingest links ids from login events only (identity.login_event); a mapping file is joined by "
+                "DuckDB ingest only",
+            )
+        )
     for name in cfg.table_names:
         spec = cfg.spec(name)
         src = spec.source
         if src is None:
             continue
-        fmt = src.format if src.format != "auto" else _format_of(src.path, "auto")
-        if fmt != "csv":
-            out.append((f"tables.{name}.source.format", f"Spark ingest reads csv files only, not {fmt}"))
-        if src.delimiter == "whitespace":
-            out.append((f"tables.{name}.source.delimiter", "whitespace-aligned text is read by DuckDB ingest only"))
         if spec.derive:
             out.append((f"tables.{name}.derive", "derive expressions are DuckDB SQL; Spark ingest does not run them"))
     return out
@@ -185,6 +188,32 @@ def _delimiter(path: str, encoding: str) -> str:
         head = fh.read(1 << 16).split(b"\n", 1)[0].decode(encoding, errors="replace")
     counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
     return max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
+
+
+def reads_on_driver(src, files: list[str]) -> str | None:
+    """The format of a source Spark does not read itself (JSON lines, Parquet, Excel, whitespace-aligned text), or
+    None for CSV. Those are read by DuckDB ingest's reader (:func:`helpers.sources.read_raw`) on the driver."""
+    fmt = _format_of(files[0], src.format)
+    if fmt != "csv" or src.delimiter == "whitespace":
+        return fmt
+    return None
+
+
+def _read_raw_on_driver(session, duck, view, files, src, fmt, table, cache: Path, notes: list[str]):
+    """The raw view of a source Spark does not read itself: DuckDB ingest's reader builds it (every source column
+    as text, the reader's rejects with their reasons and line numbers, typed date/time columns), it is written to
+    one Parquet file in the campaign cache, and Spark reads that file as the view. So the raw values are those of
+    DuckDB ingest by construction; cleaning and writing then run on Spark. Reading is not distributed: meant for
+    side tables (users, items, mappings) and moderate files; large event logs belong in CSV (or in Parquet read
+    by a later version)."""
+    from .sources import read_raw
+
+    src_cols, encoding = read_raw(duck, view, src, files, fmt, cache, table=table, notes=notes)
+    out = cache / "spark_raw" / f"{table}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    duck.execute(f"COPY (SELECT * FROM {view}) TO {_lit(str(out))} (FORMAT parquet)")
+    session.read.parquet(str(out)).createOrReplaceTempView(view)
+    return src_cols, encoding
 
 
 def _read_raw_spark(session, view: str, files: list[str], src, table: str, cache: Path) -> tuple[list[str], str]:
@@ -258,26 +287,43 @@ def _q(name: str) -> str:
 
 
 class _SparkSQL:
-    """The part of a DuckDB connection :func:`helpers.cleaning.cleaning_sql` uses (``execute(...).fetchall()``),
+    """The part of a DuckDB connection that :func:`helpers.cleaning.cleaning_sql` and the tracking plan's counts
+    (:func:`helpers.tracking.write_plan_checks`) use (``execute(...)`` then ``fetchall``, ``fetchone`` or ``df``),
     answering with Spark: DuckDB SQL is transpiled first."""
 
     def __init__(self, session):
         self.session = session
-        self._rows: list[tuple] = []
+        self._rows: list[tuple] | None = []
+        self._df = None
 
     def execute(self, sql: str):
+        self._df = None
         if sql.startswith("DESCRIBE "):
             df = self.session.table(sql.removeprefix("DESCRIBE ").strip())
             self._rows = [(f.name, f.dataType.simpleString().upper()) for f in df.schema.fields]
         else:
-            self._rows = [tuple(r) for r in self.session.sql(to_spark_sql(sql)).collect()]
+            self._df, self._rows = self.session.sql(to_spark_sql(sql)), None
         return self
 
     def fetchall(self):
+        if self._rows is None:
+            self._rows = [tuple(r) for r in self._df.collect()]
         return self._rows
 
     def fetchone(self):
-        return self._rows[0] if self._rows else None
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def df(self):
+        """The result as pandas, with the column types DuckDB's ``.df()`` gives (dates as datetime64)."""
+        import pandas as pd
+        from pyspark.sql.types import DateType
+
+        out = self._df.toPandas()
+        for f in self._df.schema.fields:
+            if isinstance(f.dataType, DateType):
+                out[f.name] = pd.to_datetime(out[f.name])
+        return out
 
 
 # ------------------------------------------------------------------------------------------- ingest
@@ -307,10 +353,18 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
     if not files:
         raise IngestError(f"tables.{table}.source.path: no file matches {src.path!r}")
     raw = f"raw_{table}"
-    src_cols, encoding = _read_raw_spark(session, raw, files, src, table, paths.cache)
+    fmt = reads_on_driver(src, files)
+    read_notes: list[str] = []
+    if fmt is None:
+        fmt = "csv"
+        src_cols, encoding = _read_raw_spark(session, raw, files, src, table, paths.cache)
+    else:
+        src_cols, encoding = _read_raw_on_driver(session, duck, raw, files, src, fmt, table, paths.cache, read_notes)
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
-    cl = cleaning_sql(_SparkSQL(session), cfg, table, raw, src_cols, files, "csv")
-    staged = session.sql(to_spark_sql(cl.select)).persist()
+    cl = cleaning_sql(_SparkSQL(session), cfg, table, raw, src_cols, files, fmt)
+    # pseudonyms (privacy.pseudonymize_user_ids) before anything is written; hidden columns out of the quarantine
+    staged, q_cols = protect_staged_spark(session.sql(to_spark_sql(cl.select)), cfg, table, src_cols)
+    staged = staged.persist()
     try:
         staged.createOrReplaceTempView(f"staged_{table}")
         clean = session.sql(
@@ -331,10 +385,13 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         rows_in = int(staged.count())
         paths.quarantine.mkdir(parents=True, exist_ok=True)
         q = paths.quarantine / f"{table}.parquet"
-        qcols = ", ".join(_q(c) for c in src_cols)
+        qcols = ", ".join(_q(c) for c in q_cols)
+        # an unreadable line's text could hold ids in clear or hidden columns: kept only without privacy settings
+        private = cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns
+        raw_line = "CAST(NULL AS STRING)" if private else "__raw_line"
         qdf = session.sql(
             f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, __line AS source_line, "
-            f"__raw_line AS raw_line, {qcols} FROM staged_{table} WHERE __reason IS NOT NULL "
+            f"{raw_line} AS raw_line, {qcols} FROM staged_{table} WHERE __reason IS NOT NULL "
             "ORDER BY __row, __file, __line"
         )
         _write_one_parquet(qdf, q)
@@ -355,13 +412,14 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
                 span = (row[0], row[1])
             out.unlink(missing_ok=True)
             raise IngestError(_empty_message(cfg, table, where, rows_in, reasons, span, q))
+        plan_notes = plan_checks_step(_SparkSQL(session), cfg, table, cl, f"staged_{table}", paths)
     finally:
         staged.unpersist()
     rep = _summarise(duck, table, out)
     return TableReport(
         table=table,
         files=files,
-        format="csv",
+        format=fmt,
         encoding=encoding,
         rows_in=rows_in,
         rows_out=rep["rows"],
@@ -375,5 +433,7 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         quarantine_path=str(q),
         seconds=round(time.perf_counter() - t0, 3),
         notes=["ingested on Spark"]
+        + read_notes
+        + plan_notes
         + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if cl.decimal == "," else []),
     )

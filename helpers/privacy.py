@@ -49,6 +49,9 @@ __all__ = [
     "key_id",
     "pseudonymize_table",
     "protect_staged",
+    "protect_staged_spark",
+    "pseudonym_spark_sql",
+    "quarantine_columns",
     "privacy_manifest",
     "hidden_column_problems",
     "page_frame",
@@ -124,6 +127,21 @@ def pseudonym_key(privacy: PrivacyParams) -> bytes | None:
             f"use at least {_MIN_KEY_CHARS} (a random one: {_MAKE_KEY})"
         )
     return value.encode("utf-8")
+
+
+def pseudonym_spark_sql(column: str, key: str | bytes) -> str:
+    """Spark SQL for :func:`pseudonym` of the text column ``column`` (already quoted), computed by the executors:
+    HMAC-SHA256 written out with ``sha2`` (RFC 2104: H((K xor opad) || H((K xor ipad) || m)), the key padded to
+    the 64-byte block, hashed first when longer), so no user id goes to the driver. NULL stays NULL."""
+    kb = _key_bytes(key)
+    if len(kb) > 64:
+        kb = hashlib.sha256(kb).digest()
+    kb = kb.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in kb).hex()
+    opad = bytes(b ^ 0x5C for b in kb).hex()
+    inner = f"sha2(concat(unhex('{ipad}'), encode({column}, 'UTF-8')), 256)"
+    outer = f"sha2(concat(unhex('{opad}'), unhex({inner})), 256)"
+    return f"CASE WHEN {column} IS NULL THEN NULL ELSE concat('{_PREFIX}', substr({outer}, 1, {_HEX_DIGITS})) END"
 
 
 def key_id(key: str | bytes) -> str:
@@ -214,6 +232,33 @@ def protect_staged(con, cfg, table: str, staged: str, src_cols: list[str]) -> li
     staged_cols = {row[0] for row in con.execute(f"DESCRIBE {staged}").fetchall()}
     if key is not None and "__t_user_id" in staged_cols:
         pseudonymize_table(con, staged, id_col="__t_user_id", key=key, also=_sources_of(spec, "user_id", src_cols))
+    return quarantine_columns(cfg, table, src_cols)
+
+
+def protect_staged_spark(df, cfg, table: str, src_cols: list[str]):
+    """:func:`protect_staged` for Spark ingest: ``(df, quarantine columns)`` with ``df`` the staged Spark DataFrame
+    whose typed user id and its source column(s) hold pseudonyms (:func:`pseudonym_spark_sql`, computed by the
+    executors; the same values as DuckDB ingest's). Raises :class:`PrivacyError` on a pseudonym collision."""
+    from pyspark.sql import functions as F
+
+    key = pseudonym_key(cfg.privacy)
+    if key is None or "__t_user_id" not in df.columns:
+        return df, quarantine_columns(cfg, table, src_cols)
+    pseudo = F.expr(pseudonym_spark_sql("`__t_user_id`", key))
+    row = df.agg(F.countDistinct("__t_user_id"), F.countDistinct(pseudo)).first()
+    if row is not None and row[0] != row[1]:
+        raise PrivacyError(
+            f"{row[0] - row[1]} pair(s) of different user ids got the same {_HEX_DIGITS}-digit pseudonym (a hash "
+            "collision); run ingest again with another key (privacy.key_env)"
+        )
+    also = _sources_of(cfg.spec(table), "user_id", src_cols)
+    out = df.select(*[pseudo.alias(c) if c == "__t_user_id" or c in also else F.col(f"`{c}`") for c in df.columns])
+    return out, quarantine_columns(cfg, table, src_cols)
+
+
+def quarantine_columns(cfg, table: str, src_cols: list[str]) -> list[str]:
+    """The source columns the quarantine keeps: all but those behind ``privacy.hide_columns``."""
+    spec = cfg.spec(table)
     hidden = set(cfg.privacy.hide_columns)
     drop = {c for c in src_cols if c in hidden or extra_column_name(c) in hidden}
     for h in hidden:

@@ -385,7 +385,7 @@ class SentimentReport(Report):
         "evaluation",
         "evaluation_rows",
         "snownlp_training_overlap",
-        "model_path",
+        "model_file",
         "notes",
     )
     unavailable_label: ClassVar[str] = localized("sentiment.unavailable_label")
@@ -412,6 +412,8 @@ class SentimentReport(Report):
     model: object = None
     #: where the domain model is (loaded from) or will be saved by :meth:`export` (trained in this run)
     model_path: str | None = None
+    #: the same, relative to the campaign folder: what the results file records (no machine path)
+    model_file: str | None = None
     model_trained: bool = False
     notes: list = field(default_factory=list)
 
@@ -488,6 +490,7 @@ class SentimentReport(Report):
             model = _load_model(ctx, model_file)
             rep.notes.append(i18n.t("sentiment.note_model_loaded", path=p.model_path))
             rep.model_path = str(model_file)
+            rep.model_file = model_file.relative_to(ctx.paths.root).as_posix()
         if tr is not None:
             y_te = df.loc[te, "label"].astype(int).to_numpy()
             snow_pred = (df.loc[te, "snownlp"] >= 0.5).astype(int).to_numpy()
@@ -506,7 +509,8 @@ class SentimentReport(Report):
             }
             rep.eval_frame = pd.DataFrame({"label": y_te, "snownlp": df.loc[te, "snownlp"].to_numpy()})
             if rep.model_path is None:  # trained now: export() saves it
-                rep.model_path = str(model_file or _model_file(ctx, "results/sentiment_model.joblib"))
+                saved = model_file or _model_file(ctx, "results/sentiment_model.joblib")
+                rep.model_path, rep.model_file = str(saved), saved.relative_to(ctx.paths.root).as_posix()
                 rep.model_trained = True
         rep.model = model
         ev = rep.evaluation
@@ -555,7 +559,7 @@ class SentimentReport(Report):
             evaluation=self.evaluation,
             evaluation_rows=self.eval_rows,
             snownlp_training_overlap=self.snownlp_overlap,
-            model_path=self.model_path,
+            model_file=self.model_file,
             notes=self.notes,
         )
 

@@ -207,7 +207,9 @@ def _typed(profile: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[c] = pd.to_datetime(s, errors="coerce").astype("datetime64[us]")
         else:
             out[c] = s.astype(object).where(s.notna(), None).map(lambda x: x if x is None else str(x))
-    return out
+    # every missing value as None in object columns: Spark turns a pandas NaN into a NaN number (above every number,
+    # so NaN >= 0.5 is true) or the text 'nan' (so `city is null` is false); the memtable's schema types them
+    return out.astype(object).where(out.notna(), None)
 
 
 def _schema(columns: list[str]) -> dict[str, str]:

@@ -296,7 +296,7 @@ def test_report_tables_results_and_model_export(tmp_path):
     assert set(res) == {"available", "reason", *SentimentReport.result_keys} and res["reviews"] == 64
     assert res["scored"] == 63 and set(res["evaluation"]) == {"snownlp", "domain"}
     model = ctx.paths.results / "sentiment_model.joblib"
-    assert res["model_path"] == str(model) and not model.exists()  # computing writes nothing
+    assert res["model_file"] == "results/sentiment_model.joblib" and not model.exists()  # computing writes nothing
     assert rep.export(ctx) == [model] and model.exists()
     with matplotlib.rc_context():  # the CJK chart theme, restored afterwards
         set_theme()

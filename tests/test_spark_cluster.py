@@ -4,7 +4,6 @@ ingest included, and every results file's numbers equal the DuckDB run's. Master
 """
 
 import json
-import math
 import os
 import socket
 import subprocess
@@ -13,19 +12,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from .results_compare import compare_results
 from .test_spark import _why_no_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["ingest", "funnel", "retention", "rfm", "trends"]
-# run metadata and file locations differ between two runs by design; everything else must be equal
-SKIP_KEYS = {"generated_at", "run_id", "campaign", "title", "inputs_fingerprint", "inputs", "upstream", "seconds"}
-SKIP_KEYS |= {"path", "quarantine_path", "files", "notes", "params_file", "duration_s", "elapsed"}
-
 CAMPAIGN = """campaign: {name}
 title: Mini demo
 timezone: Asia/Shanghai
@@ -70,31 +65,6 @@ def _wait(what: str, ok, timeout: float = 90.0) -> None:
 def _alive_workers(webui: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{webui}/json/", timeout=5) as r:
         return int(json.load(r).get("aliveworkers", 0))
-
-
-def _same(a, b, where: str) -> None:
-    """Equal JSON values: numbers to 1e-9 (relative or absolute), everything else exactly; SKIP_KEYS left out."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) - SKIP_KEYS == set(b) - SKIP_KEYS, where
-        for k in set(a) - SKIP_KEYS:
-            _same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _same(x, y, f"{where}[{i}]")
-    elif isinstance(a, float | int) and not isinstance(a, bool):
-        assert isinstance(b, float | int), where
-        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), (where, a, b)
-    else:
-        assert a == b, (where, a, b)
-
-
-def _same_csv(a: Path, b: Path) -> None:
-    x, y = pd.read_csv(a), pd.read_csv(b)
-    keep = [c for c in x.columns if c not in SKIP_KEYS]
-    assert list(x.columns) == list(y.columns), a.name
-    x, y = x[keep], y[keep]
-    pd.testing.assert_frame_equal(x, y, check_exact=False, rtol=1e-9, atol=1e-9, obj=a.name)
 
 
 def _run(params: Path, reports: Path) -> float:
@@ -187,11 +157,5 @@ def test_standalone_cluster_equals_duckdb(tmp_path):
     assert left.stdout.strip() == b"", "a Spark worker was left running"
 
     a, b = tmp_path / "duckdb" / "mini" / "results", tmp_path / "spark" / "mini" / "results"
-    names = sorted(f.name for f in a.iterdir())
-    assert names == sorted(f.name for f in b.iterdir())
+    names = compare_results(a, b)
     assert {"rfm.json", "ingest.json", "funnel.json", "retention.json", "trends.json"} <= set(names)
-    for name in names:
-        if name.endswith(".json"):
-            _same(json.loads((a / name).read_text()), json.loads((b / name).read_text()), name)
-        elif name.endswith(".csv"):
-            _same_csv(a / name, b / name)
