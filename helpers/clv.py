@@ -58,6 +58,10 @@ _GONE = ("Lost", "Hibernating", "重要挽留客户", "一般挽留客户")
 
 
 # ---------------------------------------------------------------------------------------------- inputs
+#: order amounts are summed as this decimal type (exact sums, equal on every engine)
+_MONEY = "decimal(38, 6)"
+
+
 def customer_history(
     orders,
     *,
@@ -80,14 +84,16 @@ def customer_history(
     amt = t[amount_col].cast("float64") if has_amount else ibis.literal(0.0)
     if has_amount:
         t = t.filter((amt >= 0).fill_null(True))
-        amt = t[amount_col].cast("float64")
+        # summed as decimals to 6 places: exact, so every engine (any summation order) gives the same amounts,
+        # which the spend model's optimiser would otherwise amplify (1e-12 -> 1e-8 in its parameters)
+        amt = t[amount_col].cast("float64").cast(_MONEY)
     daily = t.group_by(user_id=t[user_col].cast("string"), day=t[ts_col].date()).aggregate(amount=amt.sum())
     daily = daily.mutate(first=daily["day"].min().over(group_by="user_id"))
     g = daily.group_by("user_id").aggregate(
         first_day=daily["day"].min(),
         last_day=daily["day"].max(),
         purchase_days=daily["day"].count(),
-        repeat_amount=daily["amount"].sum(where=daily["day"] > daily["first"]),
+        repeat_amount=daily["amount"].sum(where=daily["day"] > daily["first"]).cast("float64"),
     )
     df = g.to_pandas()
     df["first_day"] = pd.to_datetime(df["first_day"])

@@ -30,6 +30,8 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 def _decimals(x: float) -> int | None:
     """The k in 1..6 such that ``x`` is a multiple of 10^-k (a value rounded to k decimals), else None."""
+    if not math.isfinite(x):
+        return None
     for k in range(1, 7):
         v = x * 10**k
         if abs(v - round(v)) < 1e-6 * max(1.0, abs(v)) * 1e-3:
@@ -54,7 +56,8 @@ def _close(a: float, b: float, decimals: int | None = None, rel_cap: float = 1e-
 
 def _column_decimals(*cols: pd.Series) -> int | None:
     """k when every value of the columns is rounded to at most k >= 1 decimals, else None."""
-    ks = [_decimals(float(v)) for c in cols for v in c.dropna() if not float(v).is_integer()]
+    vals = [float(v) for c in cols for v in c.dropna()]
+    ks = [_decimals(v) for v in vals if math.isfinite(v) and not v.is_integer()]
     return None if not ks or None in ks else max(k for k in ks if k is not None)
 
 

@@ -430,3 +430,42 @@ def test_online_retail_report_has_clv(tmp_path):
     ctx, rep = _run_rfm(ROOT / "params" / "online_retail.yaml", tmp_path / "reports", "online_retail")
     _check_report(ctx, rep)
     assert rep.clv.info["currency"] == "£" and rep.clv.info["holdout"]["days"] == 90
+
+
+def _order_rows() -> pd.DataFrame:
+    """Three customers, amounts whose float sums depend on the order of addition (0.1 + 0.2 + 0.3 != 0.3 + 0.2 +
+    0.1 in binary floating point), on several purchase days."""
+    rows = []
+    for u, amounts in {"a": [0.1, 0.2, 0.3, 0.7], "b": [5.0, 0.1, 0.2, 0.3], "c": [19.99, 0.01, 5.55]}.items():
+        for i, a in enumerate(amounts):
+            rows.append({"user_id": u, "ts": pd.Timestamp("2024-01-01") + pd.Timedelta(days=i, hours=i), "amount": a})
+    rows.append({"user_id": "a", "ts": pd.Timestamp("2024-01-04 09:00"), "amount": 0.2})  # a second order that day
+    return pd.DataFrame(rows)
+
+
+def test_repeat_amount_is_an_exact_sum_in_any_row_order():
+    """Amounts are summed as decimals to 6 places: the same repeat_amount whatever the row order (an engine may add
+    in any order), equal to the exact decimal sum."""
+    from decimal import Decimal
+
+    df = _order_rows()
+    df = df[df["amount"] >= 0]  # returns are ignored
+    forward = customer_history(df, end="2024-02-01")
+    backward = customer_history(df.iloc[::-1].reset_index(drop=True), end="2024-02-01")
+    pd.testing.assert_frame_equal(forward, backward)
+    exact = {}
+    for u, g in df.assign(day=df["ts"].dt.normalize()).groupby("user_id"):
+        first = g["day"].min()
+        exact[u] = float(sum(Decimal(repr(a)) for a in g.loc[g["day"] > first, "amount"]))
+    assert dict(zip(forward["user_id"], forward["repeat_amount"], strict=True)) == exact
+    assert exact["b"] == 0.6  # float addition gives 0.1 + 0.2 + 0.3 = 0.6000000000000001, 0.3 + 0.2 + 0.1 = 0.6
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_customer_history_spark_equals_duckdb(spark_ibis):
+    df = _order_rows()
+    sdf = spark_ibis._session.createDataFrame(df, schema="user_id string, ts timestamp_ntz, amount double")
+    sdf.createOrReplaceTempView("clv_orders")
+    on_spark = customer_history(spark_ibis.table("clv_orders"), end="2024-02-01")
+    pd.testing.assert_frame_equal(on_spark, customer_history(df, end="2024-02-01"), check_dtype=False)
