@@ -15,12 +15,12 @@ import csv
 import datetime as dt
 import resource
 import tempfile
-import time
 from pathlib import Path
 
 import ibis
 import numpy as np
 import pandas as pd
+from common import best_of
 
 from helpers.basket import basket_items, pair_counts
 
@@ -66,12 +66,7 @@ def main() -> None:
             ("engine (ibis/duckdb)", lambda: pair_counts(basket_items(t), min_count=a.min_count)),
             ("pandas", lambda: pandas_pairs(pd.read_parquet(path), a.min_count)),
         ):
-            best = float("inf")
-            for _ in range(a.repeat):
-                t0 = time.perf_counter()
-                out[name] = fn()
-                best = min(best, time.perf_counter() - t0)
-            times[name] = best
+            times[name], out[name] = best_of(fn, a.repeat)
             peak[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB, the process so far
     e, p = out["engine (ibis/duckdb)"], out["pandas"]
     pd.testing.assert_frame_equal(e, p, check_dtype=False)

@@ -22,6 +22,7 @@ import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+from common import best_of
 
 from helpers.experiment_data import first_exposure, pre_period_counts, user_day_counts
 
@@ -75,14 +76,7 @@ def main() -> None:
         pre = raw.execute(SQL_PRE).df()
         return expo, daily, pre
 
-    times = {}
-    for name, fn in (("kit", kit), ("duckdb", hand)):
-        best = float("inf")
-        for _ in range(a.repeat):
-            t0 = time.perf_counter()
-            out = fn()
-            best = min(best, time.perf_counter() - t0)
-        times[name] = (best, out)
+    times = {name: best_of(fn, a.repeat) for name, fn in (("kit", kit), ("duckdb", hand))}
     (ke, kd, kp), (he, hd, hp) = times["kit"][1], times["duckdb"][1]
     ke, he = _sorted(ke, ["user_id"]), _sorted(he, ["user_id"])
     assert ke["user_id"].tolist() == he["user_id"].tolist(), "exposed users differ"

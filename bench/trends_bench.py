@@ -10,12 +10,12 @@ Prints the best-of-``repeat`` seconds of each and their ratio, and checks the tw
 from __future__ import annotations
 
 import argparse
-import time
 
 import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+from common import best_of
 
 from helpers.trend_metrics import resolve_metrics
 from helpers.trends import top_groups, trend_series
@@ -56,14 +56,7 @@ def main() -> None:
     def hand():
         return raw.execute(SQL).df()
 
-    times = {}
-    for name, fn in (("kit", kit), ("duckdb", hand)):
-        best = float("inf")
-        for _ in range(a.repeat):
-            t0 = time.perf_counter()
-            out = fn()
-            best = min(best, time.perf_counter() - t0)
-        times[name] = (best, out)
+    times = {name: best_of(fn, a.repeat) for name, fn in (("kit", kit), ("duckdb", hand))}
     k, h = times["kit"][1], times["duckdb"][1]
     for c in ("active_users", "events", "gmv"):
         np.testing.assert_allclose(k[c].to_numpy(), h[c].to_numpy(), rtol=1e-9, err_msg=c)
