@@ -123,7 +123,8 @@ def build_journeys(
     ``(touches, journeys)``: touches ``journey``, ``channel``, ``ts`` ordered by user, journey and time (ties by
     channel); journeys ``journey``, ``user_id``, ``converted``, ``value``, ``conv_ts``, ``touches`` (count),
     including converting journeys without touches (``touches`` 0), ordered the same way. Journey ids are
-    ``<user>#<k>`` (the user's k-th conversion) and ``<user>#-`` (the touches after the last conversion).
+    ``<user>#<k>`` (the user's k-th conversion) and ``<user>#-`` (the touches after the last conversion). On the
+    fast path the touches' ``journey`` and ``channel`` are pandas categoricals (the same values, no text per row).
     """
     import ibis
 

@@ -1,16 +1,20 @@
 """The DuckDB fast path of :func:`helpers.attribution.build_journeys`: the same journeys (every rule in
 docs/attribution.md), with the touch-to-conversion assignment done in numpy instead of a window and a join.
 
-DuckDB (through Ibis) selects the touches and the conversions and hands them over as Arrow tables; numpy ranks
-users and channels by their text (so the order is the portable path's), sorts the touches by (user, time,
-channel) and finds, with one ``searchsorted`` on an int64 key (user rank, time rank), how many of the user's
-conversions come strictly before each touch: that is the touch's journey (a touch at the time of a conversion
-belongs to it); the look-back drops the touches too early for their conversion. Journey ids are built once per
-journey and taken per touch (no per-touch text building). tests/test_attribution.py checks it equal to the
-portable path.
+DuckDB (through Ibis) selects the touches and the conversions and hands them over as Arrow tables; Arrow ranks
+users and channels by their text (so the order is the portable path's; both in parallel threads), numpy sorts one
+int64 key per touch (user rank, time, channel rank; the parts are read back from the sorted key) and finds, by
+where each conversion's key falls among the sorted touches, how many of the user's conversions come strictly
+before each touch: that is the touch's journey (a touch at the time of a conversion belongs to it); the look-back
+drops the touches too early for their conversion. Journey ids are built once per journey; the touches' ``journey``
+and ``channel`` are pandas categoricals over them (codes, no text per touch), which
+:class:`helpers.attribution_models.Prepared` reads through their codes. tests/test_attribution.py and
+tests/test_attribution_demo.py check the frames equal to the portable path's.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -21,11 +25,12 @@ __all__ = ["applies", "journeys_fast"]
 
 
 def applies(t) -> bool:
-    """Whether the fast path can run: the touches are on a DuckDB backend (or a pandas frame, read by DuckDB)."""
+    """Whether the fast path can run: the touches are on a DuckDB backend (or in memory: a pandas frame or an Ibis
+    memtable, which Ibis runs on its default backend, DuckDB)."""
     if isinstance(t, pd.DataFrame):
         return True
     try:
-        return t._find_backend().name == "duckdb"
+        return t._find_backend(use_default=True).name == "duckdb"
     except Exception:  # an unbound expression or a backend without a name: the portable path
         return False
 
@@ -59,10 +64,10 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     ca = c.select(user_id=c.user_id.cast("string"), ts=c.ts, value=c.value.cast("float64")).to_pyarrow()
     n_t = ta.num_rows
     users = pa.chunked_array(ta["user_id"].chunks + ca["user_id"].chunks, type=pa.string())
-    u_rank, u_values = _ranked(users)
+    with ThreadPoolExecutor(2) as pool:  # Arrow's hashing releases the GIL: users and channels side by side
+        (u_rank, u_values), (ch_rank, ch_values) = pool.map(_ranked, (users, ta["channel"]))
     tu, cu = u_rank[:n_t], u_rank[n_t:]
     tts, cts = _us(ta["ts"]), _us(ca["ts"])
-    ch_rank, ch_values = _ranked(ta["channel"])
     cval = np.nan_to_num(ca["value"].to_numpy(zero_copy_only=False).astype(float))
     n_u, n_ch = len(u_values), max(len(ch_values), 1)
     if not n_t or not len(cts):
@@ -77,34 +82,56 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     corder = np.lexsort((cval, ckey))  # conversions in (user, time, value) order: k = 1.. per user
     cu, cts, cval, ckey = cu[corder], cts[corder], cval[corder], ckey[corder]
     cstart = np.searchsorted(cu, np.arange(n_u + 1))  # conversions of user r: cstart[r] .. cstart[r + 1]
-    torder = np.argsort(tkey, kind="stable")  # fast on logs already sorted by user and time
-    tkey, tu, tts, ch_rank = tkey[torder], tu[torder], tts[torder], ch_rank[torder]
-    pos = np.searchsorted(ckey, tkey, side="left")  # the first conversion at or after the touch (global index)
+    # the touches in key order; user, time and channel are read back from the key (no gather by a permutation)
+    tkey = np.sort(tkey, kind="stable")  # adaptive: fast on logs already sorted by user and time
+    rest, ch_rank = np.divmod(tkey, n_ch)
+    tu, tts = np.divmod(rest, span)
+    tts += t0
+    del rest
+    # pos: the first conversion at or after the touch (global index) = how many conversion keys are below its key,
+    # counted from where each conversion falls among the (sorted) touches: n_c lookups instead of n_t
+    pos = np.cumsum(np.bincount(np.searchsorted(tkey, ckey, side="right"), minlength=n_t + 1)[:n_t])
     converting = pos < cstart[tu + 1]
-    look = int(round(lookback_days * 86400 * 1_000_000))
-    keep = ~converting | (tts >= cts[np.minimum(pos, len(cts) - 1)] - look)
-    if not keep.all():
-        tu, tts, ch_rank, converting, pos = (a[keep] for a in (tu, tts, ch_rank, converting, pos))
-    # journeys: one per conversion, then one per user with touches after the last conversion
     n_c = len(cts)
+    look = int(round(lookback_days * 86400 * 1_000_000))
+    keep = ~converting | (tts >= cts[np.minimum(pos, n_c - 1)] - look)  # applied once the journeys are numbered
+    # journeys: one per conversion, then one per user with touches after the last conversion, numbered in the
+    # output order (user, then k; the non-converting one last); the touches carry their journey's number
     ck = np.arange(n_c) - cstart[cu] + 1
-    u_text = u_values.to_numpy(zero_copy_only=False)
-    non_users = np.unique(tu[~converting])
-    ids = pa.array([f"{u}#{k}" for u, k in zip(u_text[cu], ck, strict=True)] + [f"{u}#-" for u in u_text[non_users]])
-    jidx = np.where(converting, pos, n_c + np.searchsorted(non_users, tu))
-    counts = np.bincount(jidx, minlength=n_c + len(non_users))
-    tch = pd.DataFrame({"journey": _text(ids, jidx), "channel": _text(ch_values, ch_rank),
-                        "ts": tts.astype("datetime64[us]")})  # fmt: skip
-    nat = np.full(len(non_users), np.iinfo(np.int64).min)
+    seen = np.zeros(n_u, dtype=bool)
+    seen[tu[~converting]] = True
+    non_users = np.flatnonzero(seen)  # users with touches after their last conversion, in rank order
+    non_j = np.cumsum(seen) - 1 + n_c  # a user's non-converting journey (numbered after the conversions)
+    j_u = np.concatenate([cu, non_users])
+    j_k = np.r_[ck, np.full(len(non_users), np.iinfo(np.int64).max)]
+    jorder = np.lexsort((j_k, j_u))  # journey number -> its row in the output
+    jrow = np.empty(len(jorder), dtype=np.int32 if len(jorder) < 2**31 else np.int64)  # the categorical codes
+    jrow[jorder] = np.arange(len(jorder))
+    jidx = jrow[np.where(converting, pos, non_j[tu])]
+    if not keep.all():
+        jidx, ch_rank, tts = jidx[keep], ch_rank[keep], tts[keep]
+    j_u, j_conv = j_u[jorder], jorder < n_c
+    k_text = pc.cast(pa.array(np.where(j_conv, j_k[jorder], 0)), pa.string())
+    k_text = pc.if_else(pa.array(j_conv), k_text, pa.scalar("-"))
+    ids = pc.binary_join_element_wise(u_values.take(pa.array(j_u)), k_text, "#")
+    ids = pd.Index(ids.to_pandas())
+    tch = pd.DataFrame({
+        "journey": pd.Categorical.from_codes(jidx, categories=ids, validate=False),
+        "channel": pd.Categorical.from_codes(ch_rank, categories=pd.Index(ch_values.to_pandas()), validate=False),
+        "ts": np.ascontiguousarray(tts).view("datetime64[us]"),
+    }, copy=False)  # fmt: skip
+    nat = np.iinfo(np.int64).min
+    src = jorder[j_conv]  # the conversion behind each converting row
+    conv_ts = np.full(len(jorder), nat)
+    conv_ts[j_conv] = cts[src]
+    value = np.zeros(len(jorder))
+    value[j_conv] = cval[src]
     jr = pd.DataFrame({
-        "journey": _text(ids, np.arange(len(ids))),
-        "user_id": _text(u_values, np.concatenate([cu, non_users])),
-        "converted": np.r_[np.ones(n_c, bool), np.zeros(len(non_users), bool)],
-        "value": np.r_[cval, np.zeros(len(non_users))],
-        "conv_ts": pd.to_datetime(np.r_[cts, nat].astype("datetime64[us]")),
-        "touches": counts.astype(int),
-        "_u": np.concatenate([cu, non_users]),
-        "_k": np.r_[ck, np.full(len(non_users), np.iinfo(np.int64).max)],
+        "journey": pd.Series(ids),
+        "user_id": _text(u_values, j_u),
+        "converted": j_conv,
+        "value": value,
+        "conv_ts": pd.to_datetime(conv_ts.astype("datetime64[us]")),
+        "touches": np.bincount(jidx, minlength=len(jorder)).astype(int),
     })  # fmt: skip
-    jr = jr.sort_values(["_u", "_k"], kind="stable").drop(columns=["_u", "_k"]).reset_index(drop=True)
     return tch, jr

@@ -68,14 +68,35 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray:
     return arr.cast(pa.large_string())
 
 
-def _sorted_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a text column numbered in sorted order of its distinct values, and those values (sorted)."""
+def _sorted_codes(col: pa.ChunkedArray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a text column numbered in sorted order of its distinct values, and those values (sorted). A pandas
+    categorical column (the DuckDB fast path's touches) is read through its codes: only its categories are text."""
+    if isinstance(col, pd.Series) and isinstance(col.dtype, pd.CategoricalDtype) and not col.isna().any():
+        rank, values = _sorted_codes(_arrow(pd.Series(col.cat.categories)))
+        used = np.bincount(col.cat.codes.to_numpy(), minlength=len(rank)) > 0
+        keep = np.flatnonzero(used[np.argsort(rank)])  # sorted positions of the categories in use
+        dense = np.full(len(values), -1, dtype=np.int64)
+        dense[keep] = np.arange(len(keep))
+        return dense[rank][col.cat.codes.to_numpy()], values[keep]
+    if isinstance(col, pd.Series):
+        col = _arrow(col)
     enc = pc.dictionary_encode(col).combine_chunks()
     order = pc.sort_indices(enc.dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return rank[codes], np.asarray(enc.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
+
+
+def _rows_in(col: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Each value's row in ``ids`` (unique), -1 when absent; a categorical column is matched through its
+    categories (one lookup per category, not per row)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        per_cat = _rows_in(pd.Series(col.cat.categories), ids)
+        codes = col.cat.codes.to_numpy()
+        return per_cat[codes] if len(codes) and codes.min() >= 0 else np.where(codes >= 0, per_cat[codes], -1)
+    jix = pc.index_in(_arrow(col), value_set=_arrow(ids))
+    return np.asarray(jix.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------------------- prepared journeys
@@ -92,25 +113,27 @@ class Prepared:
         jr = journeys.reset_index(drop=True)
         self.journeys = jr
         self.n_j = len(jr)
-        codes, self.channels = _sorted_codes(_arrow(touches["channel"]))
+        codes, self.channels = _sorted_codes(touches["channel"])
         self.k = len(self.channels)
-        jix = pc.index_in(_arrow(touches["journey"]), value_set=_arrow(jr["journey"]))
-        jix = np.asarray(jix.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        keep = np.flatnonzero(jix >= 0)
-        sub = jix[keep]
-        order = keep if (np.diff(sub) >= 0).all() else keep[np.argsort(sub, kind="stable")]
-        self.rows = order  # positions in ``touches`` of the kept touches, grouped by journey
-        self.tj = jix[order]
-        self.tc = codes[order]
+        jix = _rows_in(touches["journey"], jr["journey"])
+        ts = touches["ts"].to_numpy()
+        if (jix >= 0).all() and (jix[1:] >= jix[:-1]).all():  # every touch kept, already grouped: no gather
+            self.rows, self.tj, self.tc, self.ts = np.arange(len(jix)), jix, codes, ts
+        else:
+            keep = np.flatnonzero(jix >= 0)
+            sub = jix[keep]
+            order = keep if (sub[1:] >= sub[:-1]).all() else keep[np.argsort(sub, kind="stable")]
+            self.rows = order  # positions in ``touches`` of the kept touches, grouped by journey
+            self.tj, self.tc, self.ts = jix[order], codes[order], ts[order]
         self.n = np.bincount(self.tj, minlength=self.n_j)
         self.start = np.concatenate([[0], np.cumsum(self.n)[:-1]]).astype(np.int64)
         self.pos = np.arange(len(self.tj)) - self.start[self.tj]
-        self.ts = touches["ts"].to_numpy()[order]
         self.converted = jr["converted"].to_numpy(bool)
         self.value = jr["value"].to_numpy(float)
         self.user, self.users = pd.factorize(jr["user_id"])
         self._conv: dict[str, np.ndarray] | None = None
         self._cells: tuple[np.ndarray, np.ndarray] | None = None
+        self._conv_ts: np.ndarray | None = None
 
     def _view(self, converting: bool) -> dict[str, np.ndarray]:
         """The kept touches (all, or those of converting journeys: cached) as arrays ``tj tc pos n ts``."""
@@ -152,10 +175,25 @@ class Prepared:
             w = np.where(is_first, first_weight, np.where(is_last, last_weight, middle))
             two = np.where(is_first, first_weight, last_weight) / (first_weight + last_weight)
             return np.where(n == 1, 1.0, np.where(n == 2, two, w))
-        conv = pd.to_datetime(self.journeys["conv_ts"]).to_numpy()[tj]
-        hours = (conv - v["ts"]) / np.timedelta64(1, "s") / 3600.0
-        raw = np.power(0.5, np.clip(hours, 0, None) / half_life_hours)
-        return raw / np.bincount(tj, weights=raw, minlength=self.n_j)[tj]
+        # hours before the conversion, as (conversion - touch) / 1 s / 3600 in the finer time unit of the two,
+        # computed in place on integer times (the same numbers as numpy's datetime arithmetic)
+        ts = v["ts"]
+        if self._conv_ts is None:  # per journey, once (NaT when not converted)
+            self._conv_ts = pd.to_datetime(self.journeys["conv_ts"]).to_numpy()
+        unit = np.promote_types(self._conv_ts.dtype, ts.dtype)
+        d = self._conv_ts.astype(unit, copy=False).view(np.int64)[tj]
+        d -= ts.astype(unit, copy=False).view(np.int64)
+        x = d.astype(float)
+        del d
+        x /= float(np.timedelta64(1, "s") / np.timedelta64(1, np.datetime_data(unit)[0]))
+        x /= 3600.0
+        if not converting:
+            x[np.isnat(self._conv_ts)[tj]] = np.nan
+        np.clip(x, 0, None, out=x)
+        x /= half_life_hours
+        np.power(0.5, x, out=x)
+        x /= np.bincount(tj, weights=x, minlength=self.n_j)[tj]
+        return x
 
     def _by_journey(self) -> dict[str, np.ndarray]:
         """Per converting journey with a touch: first and last channel, touch count, value, and (when small
@@ -167,7 +205,9 @@ class Prepared:
             v["jn"], v["jval"] = self.n[cj].astype(float), self.value[cj]
             v["seen"] = np.bincount(v["tc"], minlength=self.k) > 0
             if len(cj) * self.k <= 20_000_000:
-                row = np.searchsorted(cj, v["tj"])
+                row_of = np.zeros(self.n_j, dtype=np.int64)
+                row_of[cj] = np.arange(len(cj))
+                row = row_of[v["tj"]]  # every converting touch's journey is in cj
                 v["cnt"] = np.bincount(row * self.k + v["tc"], minlength=len(cj) * self.k).reshape(len(cj), self.k)
         return v
 
@@ -184,6 +224,8 @@ class Prepared:
 
         if model in ("first", "last"):
             c, x = per(fst if model == "first" else lst, np.ones(len(n)))
+        elif model == "last_non_direct":
+            c, x = per(self._last_non_direct(kw.get("direct", "直接访问")), np.ones(len(n)))
         elif model in ("linear", "position") and "cnt" in v:
             cnt = v["cnt"]
             if model == "linear":
@@ -203,15 +245,35 @@ class Prepared:
         seen = v["seen"]
         return pd.DataFrame({"channel": self.channels[seen], "conversions": c[seen], "value": x[seen]})
 
+    def _last_non_direct(self, direct: str | None) -> np.ndarray:
+        """Per converting journey with a touch (order of ``cj``): the channel of its last touch whose channel is
+        not ``direct``, or of its last touch when there is none."""
+        v = self._by_journey()
+        d = np.flatnonzero(self.channels == direct) if direct is not None else []
+        if not len(d):
+            return v["last"]
+        nd = np.flatnonzero(v["tc"] != d[0])  # converting touches, grouped by journey, in order within it
+        r = v["tj"][nd]
+        end = np.flatnonzero(np.r_[r[1:] != r[:-1], True]) if len(r) else np.zeros(0, np.int64)
+        pick = np.full(self.n_j, -1, dtype=np.int64)
+        pick[r[end]] = nd[end]  # the last non-direct touch of each journey that has one
+        at = pick[v["cj"]]
+        return np.where(at >= 0, v["tc"][np.maximum(at, 0)], v["last"])
+
     # --- Markov: transition counts per user (cells of the (k + 1) x (k + 2) count matrix)
     def transition_cells(self) -> tuple[np.ndarray, np.ndarray]:
         """Every transition of every journey with a touch as ``(cell, journey)``: start -> first channel, channel ->
         next channel, last channel -> conversion or null; ``cell = row * (k + 2) + column`` (cached)."""
         if self._cells is None:
             k, tc, width = self.k, self.tc, self.k + 2
-            prev = np.r_[-1, tc[:-1]]
-            into = np.where(self.pos == 0, 0, 1 + prev) * width + tc
             has = np.flatnonzero(self.n)
+            into = np.empty(len(tc), dtype=np.int64)  # (1 + previous channel) * width + channel, in place
+            into[1:] = tc[:-1]
+            into[:1] = -1
+            into += 1
+            into *= width
+            into += tc
+            into[self.start[has]] = tc[self.start[has]]  # a journey's first touch comes from the start (row 0)
             ends = (1 + tc[self.start[has] + self.n[has] - 1]) * width + np.where(self.converted[has], k, k + 1)
             self._cells = np.concatenate([into, ends]), np.concatenate([self.tj, has])
         return self._cells
