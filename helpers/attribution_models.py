@@ -185,7 +185,7 @@ class Prepared:
         d -= ts.astype(unit, copy=False).view(np.int64)
         x = d.astype(float)
         del d
-        x /= float(np.timedelta64(1, "s") / np.timedelta64(1, np.datetime_data(unit)[0]))
+        x /= float(np.array(1, "m8[s]").astype(f"m8[{np.datetime_data(unit)[0]}]").astype(np.int64))  # units per s
         x /= 3600.0
         if not converting:
             x[np.isnat(self._conv_ts)[tj]] = np.nan
@@ -249,7 +249,7 @@ class Prepared:
         """Per converting journey with a touch (order of ``cj``): the channel of its last touch whose channel is
         not ``direct``, or of its last touch when there is none."""
         v = self._by_journey()
-        d = np.flatnonzero(self.channels == direct) if direct is not None else []
+        d = np.flatnonzero(self.channels == direct) if direct is not None else np.zeros(0, np.int64)
         if not len(d):
             return v["last"]
         nd = np.flatnonzero(v["tc"] != d[0])  # converting touches, grouped by journey, in order within it
