@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
+from . import retention_fast
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table
@@ -64,13 +66,13 @@ def period_index(ts, period: str):
     """Ibis expression: integer index of the local calendar period of timestamp ``ts``."""
     _check_period(period)
     if period == "month":
-        return (ts.year() * 12 + ts.month() - 1).cast("int64")
+        return (ts.year() * 12 + ts.month() - 1).cast(dt.int64)
     days = (
         ts.date().epoch_days() if hasattr(ts.date(), "epoch_days") else (ts.truncate("D").epoch_seconds() // 86400)
-    ).cast("int64")
+    ).cast(dt.int64)
     if period == "day":
         return days
-    return ((days + 3) // 7).cast("int64")  # 1970-01-01 was a Thursday: +3 makes weeks start on Monday
+    return ((days + 3) // 7).cast(dt.int64)  # 1970-01-01 was a Thursday: +3 makes weeks start on Monday
 
 
 def index_to_start(idx, period: str) -> pd.Series:
@@ -99,7 +101,7 @@ def user_periods(
     _require_columns(t, user_col, ts_col, *([event_col] if events_filter else []))
     if events_filter:
         t = t.filter(t[event_col].isin(list(events_filter)))
-    return t.select(user_id=t[user_col].cast("string"), p=period_index(t[ts_col], period)).distinct()
+    return t.select(user_id=t[user_col].cast(dt.string), p=period_index(t[ts_col], period)).distinct()
 
 
 def cohort_counts(
@@ -112,6 +114,7 @@ def cohort_counts(
     user_col: str = "user_id",
     ts_col: str = "ts",
     event_col: str = "event",
+    fast: bool = True,
 ) -> pd.DataFrame:
     """Retained users per cohort and period number.
 
@@ -123,30 +126,37 @@ def cohort_counts(
     -------
     DataFrame ``cohort`` (period index), ``n`` (period number), ``users`` (retained; for n = 0 the cohort
     size), only for n where some user of the cohort was retained (plus n = 0).
+
+    On DuckDB (``fast``, the default) the ``on`` counts come from one hand-written query
+    (:mod:`helpers.retention_fast`, tested equal to this portable Ibis path).
     """
     if criterion not in ("on", "on_or_after"):
         raise ValueError(f"criterion must be 'on' or 'on_or_after', got {criterion!r}")
     t = as_table(events)
     _require_columns(t, user_col, ts_col, *([event_col] if start_events or return_events else []))
+    _check_period(period)
+    if fast and criterion == "on" and retention_fast.applies(t):
+        return retention_fast.cohort_counts(t, period=period, start_events=start_events, return_events=return_events,
+                                            user_col=user_col, ts_col=ts_col, event_col=event_col)  # fmt: skip
     act = user_periods(
         t, period=period, events_filter=return_events, user_col=user_col, ts_col=ts_col, event_col=event_col
     )
     if start_events or return_events:
         s = t.filter(t[event_col].isin(list(start_events))) if start_events else t
-        first = s.group_by(user_id=s[user_col].cast("string")).aggregate(c=period_index(s[ts_col].min(), period))
+        first = s.group_by(user_id=s[user_col].cast(dt.string)).aggregate(c=period_index(s[ts_col].min(), period))
     else:  # every event starts and returns: the cohort is the first active period (one scan; the index is monotone)
         first = act.group_by("user_id").aggregate(c=act["p"].min())
     j = act.join(first, "user_id")
-    j = j.mutate(n=(j["p"] - j["c"]).cast("int64")).filter(lambda x: x["n"] >= 1)
+    j = j.mutate(n=(j["p"] - j["c"]).cast(dt.int64)).filter(lambda x: x["n"] >= 1)
     size = first.group_by(cohort=first["c"]).aggregate(users=first["user_id"].count())
     if criterion == "on":
         # act is distinct (user, period) and a user's cohort is fixed, so each user counts once per (cohort, n);
         # the cohort sizes (n = 0) come in the same query: one round trip
         ret = j.group_by(cohort=j["c"], n=j["n"]).aggregate(users=j.count())
-        cols = {"cohort": "int64", "n": "int64", "users": "int64"}
-        zero = size.mutate(n=ibis.literal(0, "int64")).select(*cols).cast(cols)
+        cols = {"cohort": dt.int64, "n": dt.int64, "users": dt.int64}  # dtype objects: no type-string parsing
+        zero = size.mutate(n=ibis.literal(0, dt.int64)).select(*cols).cast(cols)
         both = ibis.union(zero, ret.select(*cols).cast(cols))
-        out = both.to_pandas().astype(cols)
+        out = both.to_pandas().astype(dict.fromkeys(cols, "int64"))
         return out.sort_values(["cohort", "n"], ignore_index=True)
     else:
         # retained in n or later <=> the user's last active period number >= n
@@ -251,11 +261,11 @@ def retention_by_group(
     DataFrame ``group``, ``n``, ``cohorts``, ``users`` (the group's users in complete cells), ``retained``, ``rate``.
     """
     t = as_table(events)
-    values = t.select(g=t[group_col].cast("string")).distinct().to_pandas()["g"].dropna()
+    values = t.select(g=t[group_col].cast(dt.string)).distinct().to_pandas()["g"].dropna()
     parts = []
     for v in sorted(values)[:max_groups]:
         m = retention_matrix(
-            cohort_counts(t.filter(t[group_col].cast("string") == v), period=period, **kw),
+            cohort_counts(t.filter(t[group_col].cast(dt.string) == v), period=period, **kw),
             period=period,
             data_end=data_end,
             max_n=max_n,
@@ -359,7 +369,7 @@ def stickiness_table(
     t = as_table(events)
     _require_columns(t, user_col, ts_col)
     ud = t.select(
-        user_id=t[user_col].cast("string"), d=period_index(t[ts_col], "day"), p=period_index(t[ts_col], period)
+        user_id=t[user_col].cast(dt.string), d=period_index(t[ts_col], "day"), p=period_index(t[ts_col], period)
     ).distinct()
     per = ud.group_by(["user_id", "p"]).aggregate(days=ud["d"].count()).to_pandas()
     daily = ud.group_by(["p", "d"]).aggregate(dau=ud["user_id"].count()).to_pandas()
