@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrays import sort_keys
+
 __all__ = ["applies", "journeys_fast"]
 
 
@@ -83,7 +85,7 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     cu, cts, cval, ckey = cu[corder], cts[corder], cval[corder], ckey[corder]
     cstart = np.searchsorted(cu, np.arange(n_u + 1))  # conversions of user r: cstart[r] .. cstart[r + 1]
     # the touches in key order; user, time and channel are read back from the key (no gather by a permutation)
-    tkey = np.sort(tkey, kind="stable")  # adaptive: fast on logs already sorted by user and time
+    sort_keys(tkey)  # in place; fast on logs already stored by user and time
     rest, ch_rank = np.divmod(tkey, n_ch)
     tu, tts = np.divmod(rest, span)
     tts += t0

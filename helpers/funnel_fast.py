@@ -21,6 +21,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .arrays import sort_keys
 from .steps import Step, match_step
 
 __all__ = ["applies", "ordered_attempts_fast"]
@@ -104,7 +105,7 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
     tkey += f_t
     tkey -= t0
     if one:  # user and time
-        tkey.sort()
+        sort_keys(tkey)
         keep = np.empty(len(tkey), dtype=bool)
         keep[0] = True
         np.not_equal(tkey[1:], tkey[:-1], out=keep[1:])  # also drops repeated rows
@@ -112,7 +113,7 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
         s_e = np.full(len(tkey), one[0], dtype=np.int64)
     else:  # user, time and event name: the first name at an instant
         inst = tkey * e_mult + f_e
-        inst.sort()
+        sort_keys(inst)
         tkey = inst // e_mult
         keep = np.r_[True, tkey[1:] != tkey[:-1]]
         inst, tkey = inst[keep], tkey[keep]
@@ -158,7 +159,7 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
     times = [att_t]
     for k in range(1, n):
         mk = flags[k - 1]
-        keys = np.sort(l_pos[mk])
+        keys = sort_keys(l_pos[mk])
         j = np.searchsorted(keys, pos, side="right")
         ok = alive & (j < len(keys))
         jj = np.where(ok, j, 0)
