@@ -20,6 +20,7 @@ Rules
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -183,19 +184,30 @@ def credit_table(touches: pd.DataFrame, journeys: pd.DataFrame, *, direct: str |
     ``share`` (of the model's conversions, the no-touch bucket included), ``ci_low``, ``ci_high`` (bootstrap 95%
     interval of the credited conversions, data-driven models only), ``se`` (Shapley sampling error, when sampled).
     """
-    j = journeys[journeys["touches"] > 0]
-    prep = Prepared(touches, j)  # integer arrays read by every model (helpers/attribution_models.py)
+    has = (journeys["touches"] > 0).to_numpy()
+    j = journeys[has]
+    prep = Prepared(touches, j, touch_rows=_touch_rows(touches, journeys, has))  # integer arrays for every model
     kw = {"direct": direct, "first_weight": position_weights[0], "last_weight": position_weights[1],
           "half_life_hours": half_life_days * 24}  # fmt: skip
-    parts = [prep.rule_credits(m, **kw).assign(model=m) for m in RULE_MODELS]
     skw = {"exact_max": shapley_exact_max, "samples": shapley_samples}
-    for name, c in (("markov", markov_credits(touches, j, prep=prep)),
-                    ("shapley", shapley_credits(touches, j, prep=prep, seed=seed, **skw))):  # fmt: skip
-        c = c.assign(model=name)
-        if bootstrap_reps:
-            b = bootstrap_credits(touches, j, name, reps=bootstrap_reps, seed=seed, prep=prep, **skw)
-            c = c.merge(b.drop(columns="reps"), on="channel", how="left")
-        parts.append(c)
+
+    def data_driven() -> list[pd.DataFrame]:
+        out = []
+        for name, c in (("markov", markov_credits(touches, j, prep=prep)),
+                        ("shapley", shapley_credits(touches, j, prep=prep, seed=seed, **skw))):  # fmt: skip
+            c = c.assign(model=name)
+            if bootstrap_reps:
+                b = bootstrap_credits(touches, j, name, reps=bootstrap_reps, seed=seed, prep=prep, **skw)
+                c = c.merge(b.drop(columns="reps"), on="channel", how="left")
+            out.append(c)
+        return out
+
+    # the data-driven models (transition counts, channel sets) and the rule-based ones (per-touch weights) read
+    # separate caches of ``prep``: they run side by side, numpy releasing the GIL on the large arrays
+    with ThreadPoolExecutor(2) as pool:
+        data = pool.submit(data_driven)
+        parts = [prep.rule_credits(m, **kw).assign(model=m) for m in RULE_MODELS]
+        parts += data.result()
     out = pd.concat(parts, ignore_index=True)
     for col in ("ci_low", "ci_high", "se"):
         if col not in out:
@@ -212,6 +224,19 @@ def credit_table(touches: pd.DataFrame, journeys: pd.DataFrame, *, direct: str |
     tot = out.groupby("model")["conversions"].transform("sum")
     out["share"] = out["conversions"] / tot.where(tot != 0)
     return out[["model", "channel", "conversions", "value", "share", "ci_low", "ci_high", "se"]]
+
+
+def _touch_rows(touches: pd.DataFrame, journeys: pd.DataFrame, has: np.ndarray) -> np.ndarray | None:
+    """Each touch's row among the journeys with a touch, read from its categorical journey code when the codes
+    number the rows of ``journeys`` (the DuckDB fast path's frames); None otherwise (Prepared looks the ids up)."""
+    col = touches["journey"]
+    if not isinstance(col.dtype, pd.CategoricalDtype) or len(col.cat.categories) != len(journeys):
+        return None
+    if not (col.cat.categories == journeys["journey"].to_numpy()).all():
+        return None
+    row = np.where(has, np.cumsum(has) - 1, -1)
+    codes = col.cat.codes.to_numpy()
+    return row[codes] if not len(codes) or codes.min() >= 0 else np.where(codes >= 0, row[codes], -1)
 
 
 def plot_credits(credits: pd.DataFrame, *, metric: str = "conversions", ax=None):

@@ -79,7 +79,11 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     if n_u * span * n_ch >= 2**62:
         return None
     # one int64 key (user, time, channel); a conversion sorts after every touch of its instant
-    tkey = (tu * span + (tts - t0)) * n_ch + ch_rank
+    tkey = tu * span  # in place from here: every pass over the touches allocates as little as it can
+    tkey += tts
+    tkey -= t0
+    tkey *= n_ch
+    tkey += ch_rank
     ckey = (cu * span + (cts - t0)) * n_ch + (n_ch - 1)
     corder = np.lexsort((cval, ckey))  # conversions in (user, time, value) order: k = 1.. per user
     cu, cts, cval, ckey = cu[corder], cts[corder], cval[corder], ckey[corder]
@@ -93,10 +97,14 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     # pos: the first conversion at or after the touch (global index) = how many conversion keys are below its key,
     # counted from where each conversion falls among the (sorted) touches: n_c lookups instead of n_t
     pos = np.cumsum(np.bincount(np.searchsorted(tkey, ckey, side="right"), minlength=n_t + 1)[:n_t])
-    converting = pos < cstart[tu + 1]
+    converting = pos < cstart[1:][tu]  # a conversion of the touch's own user is at or after it
     n_c = len(cts)
     look = int(round(lookback_days * 86400 * 1_000_000))
-    keep = ~converting | (tts >= cts[np.minimum(pos, n_c - 1)] - look)  # applied once the journeys are numbered
+    lim = cts[np.minimum(pos, n_c - 1)]  # the look-back's start, applied once the journeys are numbered
+    lim -= look
+    keep = tts >= lim
+    keep |= ~converting
+    del lim
     # journeys: one per conversion, then one per user with touches after the last conversion, numbered in the
     # output order (user, then k; the non-converting one last); the touches carry their journey's number
     ck = np.arange(n_c) - cstart[cu] + 1
@@ -109,7 +117,10 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     jorder = np.lexsort((j_k, j_u))  # journey number -> its row in the output
     jrow = np.empty(len(jorder), dtype=np.int32 if len(jorder) < 2**31 else np.int64)  # the categorical codes
     jrow[jorder] = np.arange(len(jorder))
-    jidx = jrow[np.where(converting, pos, non_j[tu])]
+    jnum = non_j[tu]
+    np.copyto(jnum, pos, where=converting)
+    jidx = jrow[jnum]
+    del jnum
     if not keep.all():
         jidx, ch_rank, tts = jidx[keep], ch_rank[keep], tts[keep]
     j_u, j_conv = j_u[jorder], jorder < n_c

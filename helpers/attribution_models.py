@@ -109,13 +109,15 @@ class Prepared:
     per journey), ``ts`` (touch time). Users are numbered in order of first appearance in ``journeys``.
     """
 
-    def __init__(self, touches: pd.DataFrame, journeys: pd.DataFrame) -> None:
+    def __init__(self, touches: pd.DataFrame, journeys: pd.DataFrame, *, touch_rows: np.ndarray | None = None) -> None:
+        """``touch_rows``: each touch's row in ``journeys`` (-1 when its journey is not there), when the caller
+        knows it; otherwise the touches' journey ids are looked up in ``journeys``."""
         jr = journeys.reset_index(drop=True)
         self.journeys = jr
         self.n_j = len(jr)
         codes, self.channels = _sorted_codes(touches["channel"])
         self.k = len(self.channels)
-        jix = _rows_in(touches["journey"], jr["journey"])
+        jix = _rows_in(touches["journey"], jr["journey"]) if touch_rows is None else touch_rows
         ts = touches["ts"].to_numpy()
         if (jix >= 0).all() and (jix[1:] >= jix[:-1]).all():  # every touch kept, already grouped: no gather
             self.rows, self.tj, self.tc, self.ts = np.arange(len(jix)), jix, codes, ts
@@ -127,7 +129,8 @@ class Prepared:
             self.tj, self.tc, self.ts = jix[order], codes[order], ts[order]
         self.n = np.bincount(self.tj, minlength=self.n_j)
         self.start = np.concatenate([[0], np.cumsum(self.n)[:-1]]).astype(np.int64)
-        self.pos = np.arange(len(self.tj)) - self.start[self.tj]
+        self.pos = np.arange(len(self.tj))
+        self.pos -= self.start[self.tj]
         self.converted = jr["converted"].to_numpy(bool)
         self.value = jr["value"].to_numpy(float)
         self.user, self.users = pd.factorize(jr["user_id"])

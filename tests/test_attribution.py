@@ -258,6 +258,10 @@ def test_fast_path_equals_the_portable_path():
         pd.testing.assert_frame_equal(plain(a), plain(b), check_dtype=False)
     j = fast[1]
     assert (j["converted"] & (j["touches"] == 0)).any() and (~j["converted"]).any() and j["touches"].max() > 3
+    # the models read the fast path's categorical codes (touch rows, channel codes): the same credits as from text
+    credits = credit_table(*fast, bootstrap_reps=5, direct="cart")
+    pd.testing.assert_frame_equal(credits, credit_table(plain(fast[0]), fast[1], bootstrap_reps=5, direct="cart"))
+    pd.testing.assert_frame_equal(credits, credit_table(*slow, bootstrap_reps=5, direct="cart"))
 
 
 def test_odds_ratio_against_hand_2x2():
