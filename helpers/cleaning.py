@@ -84,10 +84,12 @@ class Cleaning:
     reason_sql: str = ""  # the outer select's "CASE ... END AS __reason" (and the plan flags)
     typed_sql: str = ""  # the inner select's typed values
 
-    def select_with(self, source: str, dup: str) -> str:
+    def select_with(self, source: str, dup: str, keep: list[str] | None = None) -> str:
         """``select`` over ``source`` with ``dup`` (true for a duplicate row) in place of the window that finds
-        duplicates: DuckDB ingest gives a cheaper, equal test (:func:`helpers.ingest.duplicate_rows_sql`)."""
-        return f"SELECT *, {self.reason_sql} FROM (SELECT *, {self.typed_sql}, {dup} AS __dup FROM {source})"
+        duplicates: DuckDB ingest gives a cheaper, equal test (:func:`helpers.ingest.duplicate_rows_sql`).
+        ``keep``: the columns of the result besides ``__reason`` (and the plan flags); all when None."""
+        cols = ", ".join(keep) if keep is not None else "*"
+        return f"SELECT {cols}, {self.reason_sql} FROM (SELECT *, {self.typed_sql}, {dup} AS __dup FROM {source})"
 
 
 def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], files: list[str], fmt: str) -> Cleaning:

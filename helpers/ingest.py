@@ -37,7 +37,14 @@ from .errors import IngestError, ParamsError
 from .identity import stitch_clean_events, stitch_clean_events_spark
 from .locations import CampaignPaths
 from .params import Campaign, TableSpec, resolve_input
-from .privacy import hidden_column_problems, privacy_manifest, protect_staged, pseudonym_key
+from .privacy import (
+    hidden_column_problems,
+    privacy_manifest,
+    protect_staged,
+    pseudonym_key,
+    refers_to,
+    sources_of,
+)
 from .schema import TABLES
 from .sources import (
     _format_of,
@@ -124,7 +131,9 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     fmt = fmts.pop()
     raw = f"raw_{table}"  # source columns as text + the lines the reader rejected (__read_reason, helpers/sources.py)
     read_notes: list[str] = []
-    src_cols, encoding = read_raw(con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes)
+    src_cols, encoding = read_raw(
+        con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes, hashed=bool(spec.dedupe)
+    )
 
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
     cl = cleaning_sql(con, cfg, table, raw, src_cols, files, fmt)
@@ -132,7 +141,11 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     staged = f"staged_{table}"
     try:
         dup = duplicate_rows_sql(con, raw, cl.dedupe_cols)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select_with(raw, dup)}")
+        # the staged table is narrow: typed values, reasons and the source columns the output or the privacy
+        # step needs; the quarantine takes the other source columns from the raw table by row
+        kept = staged_source_columns(cfg, table, src_cols, cl)
+        keep = ["__file", "__row", "__line", "__raw_line", *cl.ref.values(), *(_ident(c) for c in kept)]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select_with(raw, dup, keep=keep)}")
         con.execute(f"DROP TABLE IF EXISTS {raw}__dups")
     except duckdb.Error as e:
         msg = engine_message(e)
@@ -156,11 +169,13 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     q = paths.quarantine / f"{table}.parquet"
     # an unreadable line's text could hold ids in clear or hidden columns: kept only without privacy settings
     private = cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns
-    raw_line = "CAST(NULL AS VARCHAR)" if private else "__raw_line"
+    raw_line = "CAST(NULL AS VARCHAR)" if private else "__s.__raw_line"
+    q_src = ", ".join(f"{'__s' if c in kept else '__r'}.{_ident(c)}" for c in q_cols)
     qsql = (
-        f"SELECT __reason AS reason, __file AS source_file, __row AS source_row, __line AS source_line, "
-        f"{raw_line} AS raw_line, {', '.join(_ident(c) for c in q_cols)} "
-        f"FROM {staged} WHERE __reason IS NOT NULL ORDER BY __row, __file, __line"
+        f"SELECT __s.__reason AS reason, __s.__file AS source_file, __s.__row AS source_row, "
+        f"__s.__line AS source_line, {raw_line} AS raw_line{', ' if q_src else ''}{q_src} "
+        f"FROM (SELECT * FROM {staged} WHERE __reason IS NOT NULL) __s LEFT JOIN {raw} __r ON __r.__row = __s.__row "
+        "ORDER BY __s.__row, __s.__file, __s.__line"
     )
     con.execute(f"COPY ({qsql}) TO {_lit(str(q))} (FORMAT parquet)")
     qpath = str(q)
@@ -179,10 +194,12 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             lo_hi = f"[CAST(min({ref['ts']}) AS VARCHAR), CAST(max({ref['ts']}) AS VARCHAR)]"
             span = _scalar(con, f"SELECT {lo_hi} FROM {staged}")
         con.execute(f"DROP TABLE {staged}")
+        _empty_raw(con, raw)
         out.unlink(missing_ok=True)
         raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q))
     plan_notes = plan_checks_step(con, cfg, table, cl, staged, paths)  # the tracking plan's counts
     con.execute(f"DROP TABLE {staged}")
+    _empty_raw(con, raw)
     rep = _summarise(con, table, out)
     return TableReport(
         table=table,
@@ -209,18 +226,40 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
 def duplicate_rows_sql(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> str:
     """A test that is true for the rows of ``raw`` equal on ``cols`` to an earlier row (docs/cleaning.md, reason 1):
     the window of :class:`helpers.cleaning.Cleaning` sorts every row; this finds the hashes that occur more than
-    once (one aggregate over 64-bit hashes), runs that window on those rows only and gives their row numbers."""
+    once (one aggregate over the 64-bit hashes ``__h`` the raw table holds, :func:`helpers.sources.read_raw`, or
+    computed here when it has none), runs that window on those rows only and gives their row numbers. Rows whose
+    hashes collide are told apart by the window, which compares the values themselves."""
     if not cols:
         return "false"
     keys = ", ".join(cols)
     dups = f"{raw}__dups"
+    has_h = any(r[0] == "__h" for r in con.execute(f"DESCRIBE {raw}").fetchall())
+    h = "__h" if has_h else f"hash({keys})"
     mine = f"FROM {raw} WHERE __read_reason IS NULL"  # the reader's rejects have a reason of their own
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {dups} AS SELECT __row FROM (SELECT __row, row_number() OVER "
-        f"(PARTITION BY {keys} ORDER BY __row) AS __n {mine} AND hash({keys}) IN "
-        f"(SELECT __h FROM (SELECT hash({keys}) AS __h {mine}) GROUP BY __h HAVING count(*) > 1)) WHERE __n > 1"
+        f"(PARTITION BY {keys} ORDER BY __row) AS __n {mine} AND {h} IN "
+        f"(SELECT __h FROM (SELECT {h} AS __h {mine}) GROUP BY __h HAVING count(*) > 1)) WHERE __n > 1"
     )
     return f"__row IN (SELECT __row FROM {dups})"
+
+
+def staged_source_columns(cfg: Campaign, table: str, src_cols: list[str], cl) -> list[str]:
+    """The source columns ingest's staged table keeps beside the typed values: those the kept extra columns and
+    the tracking plan's checks read (:attr:`helpers.cleaning.Cleaning.extras`) and, with pseudonyms on, those
+    the privacy step replaces (the user id's sources), so that the clean table, the plan's counts and the
+    quarantine read them after that step. The quarantine takes every other source column from the raw table."""
+    spec = cfg.spec(table)
+    exprs = list(cl.extras.values())
+    need = {c for c in src_cols if any(refers_to(e, c) for e in exprs)}
+    if cfg.privacy.pseudonymize_user_ids:
+        need.update(sources_of(spec, "user_id", src_cols))
+    return [c for c in src_cols if c in need]
+
+
+def _empty_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
+    """Free the raw table once a table is ingested; its columns stay (``privacy.hide_columns`` checks them)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {raw} LIMIT 0")
 
 
 def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:

@@ -204,15 +204,15 @@ def pseudonymize_table(
     return hashed
 
 
-def _refers(expr: str, column: str) -> bool:
+def refers_to(expr: str, column: str) -> bool:
     """Whether the SQL expression ``expr`` names ``column`` (bare or double-quoted)."""
     return bool(re.search(rf"(?<![\w\"]){re.escape(column)}(?![\w\"])", expr)) or f'"{column}"' in expr
 
 
-def _sources_of(spec, name: str, src_cols: list[str]) -> list[str]:
+def sources_of(spec, name: str, src_cols: list[str]) -> list[str]:
     """The source columns behind canonical or derived column ``name`` of a table spec."""
     if name in spec.derive:
-        return [c for c in src_cols if _refers(spec.derive[name], c)]
+        return [c for c in src_cols if refers_to(spec.derive[name], c)]
     if name in spec.columns:
         return [spec.columns[name]]
     return [name] if name in src_cols else []
@@ -231,7 +231,7 @@ def protect_staged(con, cfg, table: str, staged: str, src_cols: list[str]) -> li
     key = pseudonym_key(cfg.privacy)
     staged_cols = {row[0] for row in con.execute(f"DESCRIBE {staged}").fetchall()}
     if key is not None and "__t_user_id" in staged_cols:
-        pseudonymize_table(con, staged, id_col="__t_user_id", key=key, also=_sources_of(spec, "user_id", src_cols))
+        pseudonymize_table(con, staged, id_col="__t_user_id", key=key, also=sources_of(spec, "user_id", src_cols))
     return quarantine_columns(cfg, table, src_cols)
 
 
@@ -251,7 +251,7 @@ def protect_staged_spark(df, cfg, table: str, src_cols: list[str]):
             f"{row[0] - row[1]} pair(s) of different user ids got the same {_HEX_DIGITS}-digit pseudonym (a hash "
             "collision); run ingest again with another key (privacy.key_env)"
         )
-    also = _sources_of(cfg.spec(table), "user_id", src_cols)
+    also = sources_of(cfg.spec(table), "user_id", src_cols)
     out = df.select(*[pseudo.alias(c) if c == "__t_user_id" or c in also else F.col(f"`{c}`") for c in df.columns])
     return out, quarantine_columns(cfg, table, src_cols)
 
@@ -262,7 +262,7 @@ def quarantine_columns(cfg, table: str, src_cols: list[str]) -> list[str]:
     hidden = set(cfg.privacy.hide_columns)
     drop = {c for c in src_cols if c in hidden or extra_column_name(c) in hidden}
     for h in hidden:
-        drop.update(_sources_of(spec, h, src_cols))
+        drop.update(sources_of(spec, h, src_cols))
     return [c for c in src_cols if c not in drop]
 
 

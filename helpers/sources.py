@@ -79,12 +79,18 @@ def _cache_name(path: str, suffix: str) -> str:
 _READ_COLS = "__file, __fi, __ord, __read_reason, __line, __raw_line"
 
 
-def read_raw(con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None):
-    """Create the temp view ``name``: every source column as trimmed text (empty -> NULL), ``__file``,
+def read_raw(
+    con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None, hashed=False
+):
+    """Create the temp table ``name``: every source column as trimmed text (empty -> NULL), ``__file``,
     ``__row`` (1-based data row), and, for lines the reader could not read, one row each with all source
     columns NULL, ``__read_reason``, ``__line`` (line number in the raw file) and ``__raw_line`` (its first
-    characters). Returns ``(source column names, encodings read)``; what the reader had to relax is appended
-    to ``notes``.
+    characters). With ``hashed``, also ``__h``: the hash of the trimmed source columns of a read row (NULL for
+    the reader's rejects), which ingest's duplicate search groups on (:func:`helpers.ingest.duplicate_rows_sql`).
+    Returns ``(source column names, encodings read)``; what the reader had to relax is appended to ``notes``.
+
+    The table is written once, so the trimming and the hash are computed once, not on every later scan; the
+    reader's per-file tables are dropped after it.
 
     Raises :class:`IngestError` naming the table, the file, the line and the source option to set, with the
     engine's whole message, when a file cannot be read at all.
@@ -146,14 +152,24 @@ def read_raw(con, name: str, source: Source, files: list[str], fmt: str, cache: 
             if i < len(parts) - 1:
                 seen += int(con.execute(f"SELECT count(*) FROM ({part})").fetchall()[0][0])
         row = "__ord" if len(parts) == 1 else f"__ord + CASE __fi {' '.join(offsets)} END"
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {name} AS "
+    read = (
         f"SELECT {casts}{', ' if casts else ''}__file, CAST({row} AS BIGINT) AS __row, "
         "CAST(NULL AS VARCHAR) AS __read_reason, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS VARCHAR) AS __raw_line "
-        f"FROM {name}__any UNION ALL "
-        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line "
+        f"FROM {name}__any"
+    )
+    h = ""
+    if hashed:
+        read = f"SELECT *, hash({', '.join(_ident(c) for c in src_cols) or 'NULL'}) AS __h FROM ({read})"
+        h = ", CAST(NULL AS UBIGINT)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS {read} UNION ALL "
+        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line{h} "
         f"FROM {name}__rejects"
     )
+    con.execute(f"DROP VIEW {name}__any")
+    for i in range(len(files)):
+        con.execute(f"DROP TABLE IF EXISTS {name}__f{i}")
+    con.execute(f"DROP TABLE {name}__rejects")
     return src_cols, encoding
 
 
