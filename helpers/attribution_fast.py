@@ -22,19 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import sort_keys
+from .engine import on_duckdb
 
 __all__ = ["applies", "journeys_fast"]
 
 
 def applies(t) -> bool:
-    """Whether the fast path can run: the touches are on a DuckDB backend (or in memory: a pandas frame or an Ibis
+    """Whether the fast path can run: the touches run on DuckDB (or are in memory: a pandas frame or an Ibis
     memtable, which Ibis runs on its default backend, DuckDB)."""
-    if isinstance(t, pd.DataFrame):
-        return True
-    try:
-        return t._find_backend(use_default=True).name == "duckdb"
-    except Exception:  # an unbound expression or a backend without a name: the portable path
-        return False
+    return on_duckdb(t)
 
 
 def _ranked(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:

@@ -23,6 +23,9 @@ __all__ = [
     "is_remote",
     "as_table",
     "materialize",
+    "duckdb_backend",
+    "on_duckdb",
+    "sql_name",
 ]
 
 
@@ -146,3 +149,29 @@ def materialize(table):
         df.createOrReplaceTempView(name)
         return backend.table(name)
     return table.cache() if hasattr(table, "cache") else table
+
+
+# ------------------------------------------------------------------------------ DuckDB fast paths
+def duckdb_backend(t):
+    """The DuckDB backend the Ibis table ``t`` runs on, or None (another engine, or an unbound expression).
+
+    An in-memory table (a pandas frame made a memtable) runs on Ibis's default backend, DuckDB. The engine-specific
+    fast paths (``helpers/*_fast.py``) run only where this is not None; each is tested equal to its portable path.
+    """
+    try:
+        be = t._find_backend(use_default=True)
+    except Exception:  # an unbound expression or tables on several backends: the portable path
+        return None
+    return be if getattr(be, "name", "") == "duckdb" else None
+
+
+def on_duckdb(t) -> bool:
+    """Whether ``t`` (an Ibis table or a pandas frame, which Ibis runs on DuckDB) runs on DuckDB."""
+    import pandas as pd
+
+    return isinstance(t, pd.DataFrame) or duckdb_backend(t) is not None
+
+
+def sql_name(name: str) -> str:
+    """``name`` as a quoted SQL identifier (DuckDB)."""
+    return '"' + name.replace('"', '""') + '"'

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .arrays import sort_keys
+from .engine import on_duckdb
 from .steps import Step, match_step
 
 __all__ = ["applies", "ordered_attempts_fast"]
@@ -30,13 +31,10 @@ _KEY_LIMIT = 2**62
 
 
 def applies(t, mode: str, exclusions, breakdown) -> bool:
-    """Whether the fast path can run: ordered mode, no exclusions, no breakdown, a DuckDB backend."""
+    """Whether the fast path can run: ordered mode, no exclusions, no breakdown, on DuckDB (in-memory tables too)."""
     if mode != "ordered" or exclusions or breakdown:
         return False
-    try:
-        return t._find_backend().name == "duckdb"
-    except Exception:  # an unbound expression or a backend without a name: the portable path
-        return False
+    return on_duckdb(t)
 
 
 def _us(col) -> np.ndarray:

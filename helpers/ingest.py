@@ -51,6 +51,7 @@ from .sources import (
     _ident,
     _lit,
     detect_encoding,
+    drop_raw,
     engine_message,
     read_raw,
     transcode_to_utf8,
@@ -134,7 +135,17 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     src_cols, encoding = read_raw(
         con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes, hashed=bool(spec.dedupe)
     )
+    try:
+        return _clean_raw(con, cfg, table, raw, src_cols, files, fmt, encoding, read_notes, paths, t0)
+    finally:
+        drop_raw(con, raw, paths.cache)
 
+
+def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, read_notes, paths, t0) -> TableReport:
+    """:func:`ingest_table` once the files are read into the raw view ``raw``: clean, write, quarantine."""
+    spec = cfg.spec(table)
+    src = spec.source
+    assert src is not None
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
     cl = cleaning_sql(con, cfg, table, raw, src_cols, files, fmt)
     canon, typed, ref, extras, out_cols, decimal = cl.canon, cl.typed, cl.ref, cl.extras, cl.out_cols, cl.decimal
@@ -194,12 +205,10 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
             lo_hi = f"[CAST(min({ref['ts']}) AS VARCHAR), CAST(max({ref['ts']}) AS VARCHAR)]"
             span = _scalar(con, f"SELECT {lo_hi} FROM {staged}")
         con.execute(f"DROP TABLE {staged}")
-        _empty_raw(con, raw)
         out.unlink(missing_ok=True)
         raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q))
     plan_notes = plan_checks_step(con, cfg, table, cl, staged, paths)  # the tracking plan's counts
     con.execute(f"DROP TABLE {staged}")
-    _empty_raw(con, raw)
     rep = _summarise(con, table, out)
     return TableReport(
         table=table,
@@ -255,11 +264,6 @@ def staged_source_columns(cfg: Campaign, table: str, src_cols: list[str], cl) ->
     if cfg.privacy.pseudonymize_user_ids:
         need.update(sources_of(spec, "user_id", src_cols))
     return [c for c in src_cols if c in need]
-
-
-def _empty_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
-    """Free the raw table once a table is ingested; its columns stay (``privacy.hide_columns`` checks them)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM {raw} LIMIT 0")
 
 
 def _input_files(cfg: Campaign, paths: CampaignPaths) -> list[str]:

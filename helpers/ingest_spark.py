@@ -206,12 +206,13 @@ def _read_raw_on_driver(session, duck, view, files, src, fmt, table, cache: Path
     DuckDB ingest by construction; cleaning and writing then run on Spark. Reading is not distributed: meant for
     side tables (users, items, mappings) and moderate files; large event logs belong in CSV (or in Parquet read
     by a later version)."""
-    from .sources import read_raw
+    from .sources import drop_raw, read_raw
 
     src_cols, encoding = read_raw(duck, view, src, files, fmt, cache, table=table, notes=notes)
     out = cache / "spark_raw" / f"{table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     duck.execute(f"COPY (SELECT * FROM {view}) TO {_lit(str(out))} (FORMAT parquet)")
+    drop_raw(duck, view, cache)  # the working file; the columns stay on ``duck``
     session.read.parquet(str(out)).createOrReplaceTempView(view)
     return src_cols, encoding
 

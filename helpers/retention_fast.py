@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .rfm_fast import _backend, _q, applies
+from .engine import duckdb_backend, on_duckdb
+from .engine import sql_name as _q
 
 __all__ = ["applies", "cohort_counts"]
+
+
+def applies(t) -> bool:
+    """Whether the fast path can run: the table runs on DuckDB."""
+    return on_duckdb(t)
 
 
 def _period_of_date(d: str, period: str) -> str:
@@ -50,7 +56,7 @@ def cohort_counts(
 ) -> pd.DataFrame:
     """:func:`helpers.retention.cohort_counts` with ``criterion="on"`` on DuckDB: the same frame (``cohort``,
     ``n``, ``users``, int64, sorted by cohort and n)."""
-    con = _backend(t)
+    con = duckdb_backend(t)
     con._run_pre_execute_hooks(t)  # registers in-memory tables
     src = con.compile(t)
     u, ts, ev = _q(user_col), _q(ts_col), _q(event_col)

@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .engine import duckdb_backend, on_duckdb
+from .engine import sql_name as _q
+
 __all__ = ["applies", "aggregate"]
 
 
-def _backend(t):
-    try:
-        return t._find_backend(use_default=True)  # pandas input: a memtable on the default backend (DuckDB)
-    except Exception:  # an unbound expression or several backends: the portable path
-        return None
-
-
 def applies(t) -> bool:
-    """Whether the fast path can run: the table's backend is DuckDB."""
-    return getattr(_backend(t), "name", "") == "duckdb"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """Whether the fast path can run: the table runs on DuckDB."""
+    return on_duckdb(t)
 
 
 def aggregate(t, *, user_col: str, order_col: str, ts_col: str, amount_col: str | None, exclude: bool):
@@ -39,7 +31,7 @@ def aggregate(t, *, user_col: str, order_col: str, ts_col: str, amount_col: str 
 
     ``amount_col`` None: the data has no amounts. ``exclude``: negative rows are left out of M and counted over
     every customer; otherwise (``net``) they count in M and are counted over the customers kept."""
-    con = _backend(t)
+    con = duckdb_backend(t)
     con._run_pre_execute_hooks(t)  # registers in-memory tables
     src = con.compile(t)
     u, o, ts = _q(user_col), _q(order_col), _q(ts_col)

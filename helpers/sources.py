@@ -82,15 +82,16 @@ _READ_COLS = "__file, __fi, __ord, __read_reason, __line, __raw_line"
 def read_raw(
     con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None, hashed=False
 ):
-    """Create the temp table ``name``: every source column as trimmed text (empty -> NULL), ``__file``,
-    ``__row`` (1-based data row), and, for lines the reader could not read, one row each with all source
-    columns NULL, ``__read_reason``, ``__line`` (line number in the raw file) and ``__raw_line`` (its first
-    characters). With ``hashed``, also ``__h``: the hash of the trimmed source columns of a read row (NULL for
-    the reader's rejects), which ingest's duplicate search groups on (:func:`helpers.ingest.duplicate_rows_sql`).
-    Returns ``(source column names, encodings read)``; what the reader had to relax is appended to ``notes``.
+    """Create the temp view ``name`` (over a Parquet file in the campaign cache, :func:`work_dir`): every source
+    column as trimmed text (empty -> NULL), ``__file``, ``__row`` (1-based data row), and, for lines the reader
+    could not read, one row each with all source columns NULL, ``__read_reason``, ``__line`` (line number in the raw
+    file) and ``__raw_line`` (its first characters). With ``hashed``, also ``__h``: the hash of the trimmed source
+    columns of a read row (NULL for the reader's rejects), which ingest's duplicate search groups on
+    (:func:`helpers.ingest.duplicate_rows_sql`). Returns ``(source column names, encodings read)``; what the reader
+    had to relax is appended to ``notes``.
 
-    The table is written once, so the trimming and the hash are computed once, not on every later scan; the
-    reader's per-file tables are dropped after it.
+    The file is written once, so the trimming and the hash are computed once, not on every later scan; the
+    reader's per-file tables are dropped after it. :func:`drop_raw` removes it when the table is ingested.
 
     Raises :class:`IngestError` naming the table, the file, the line and the source option to set, with the
     engine's whole message, when a file cannot be read at all.
@@ -161,16 +162,50 @@ def read_raw(
     if hashed:
         read = f"SELECT *, hash({', '.join(_ident(c) for c in src_cols) or 'NULL'}) AS __h FROM ({read})"
         h = ", CAST(NULL AS UBIGINT)"
+    out = work_dir(cache) / f"{name}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS {read} UNION ALL "
+        f"COPY ({read} UNION ALL "
         f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line{h} "
-        f"FROM {name}__rejects"
+        f"FROM {name}__rejects) TO {_lit(str(out))} (FORMAT parquet)"
     )
     con.execute(f"DROP VIEW {name}__any")
     for i in range(len(files)):
         con.execute(f"DROP TABLE IF EXISTS {name}__f{i}")
     con.execute(f"DROP TABLE {name}__rejects")
+    _drop_relation(con, name)
+    con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet({_lit(str(out))})")
     return src_cols, encoding
+
+
+def _drop_relation(con, name: str) -> None:
+    """Drop the temporary table or view ``name`` if there is one (DuckDB's DROP names the kind)."""
+    kinds = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary UNION ALL "
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary",
+        [name, name],
+    ).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {kind} {name}")
+
+
+def work_dir(cache: Path) -> Path:
+    """Where ingest keeps its working file (the raw table, as Parquet) while a table is ingested:
+    ``<campaign cache>/ingest_work``; :func:`drop_raw` removes it."""
+    return Path(cache) / "ingest_work"
+
+
+def drop_raw(con, name: str, cache: Path) -> None:
+    """Remove the raw table ``name`` of :func:`read_raw` and its working file, keeping its columns (an empty table
+    of the same name, which ``privacy.hide_columns`` is checked against)."""
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__cols AS SELECT * FROM {name} LIMIT 0")
+    except duckdb.Error:  # nothing was read
+        return
+    _drop_relation(con, name)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}__cols")
+    con.execute(f"DROP TABLE {name}__cols")
+    (work_dir(cache) / f"{name}.parquet").unlink(missing_ok=True)
 
 
 def _where(files: list[str]) -> str:
@@ -291,6 +326,8 @@ def _read_error(e: BaseException, table: str, f: str, source: Source, fmt: str) 
 
 
 def _scan_csv(con, name: str, i: int, label: str, path: str, opts: list[str]) -> None:
+    """Read one CSV file into the temporary table ``<name>__f<i>`` (every field as text, ``__file``, ``__fi``,
+    ``__ord``) and its rejected lines into DuckDB's rejects tables."""
     for t in (f"{name}__rej", f"{name}__scan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     opts = opts + ["store_rejects = true", f"rejects_table = '{name}__rej'", f"rejects_scan = '{name}__scan'"]

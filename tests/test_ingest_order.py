@@ -40,3 +40,68 @@ def test_clean_rows_keep_source_order_and_duplicates_span_files(tmp_path, write_
     assert clean["ts"].tolist() == [pd.Timestamp(w[2]) for w in want]
     q = duckdb.connect().execute(f"SELECT reason, source_row FROM read_parquet('{rep.quarantine_path}')").fetchall()
     assert q == [("duplicate", 301), ("duplicate", 302), ("unknown_event", 305)]
+
+
+def test_quarantine_takes_trimmed_source_values_and_work_files_go(tmp_path, write_params):
+    # the staged table is narrow: the quarantine's source columns come from the raw table by row number (trimmed,
+    # as read), a line the reader rejects has none but its line number; no working file is left in the cache
+    lines = ["uid,ev,t", " u1 ,a,2024-01-02 10:00:00", "u2, c ,2024-01-02 11:00:00", "u3,a, not a time "]
+    lines += ["u4,b,2024-01-03 09:00:00", "用户5,a,2024-01-04 10:00:00"]  # valid UTF-8: the file is judged UTF-8
+    data = ("\n".join(lines[:3]) + "\n").encode() + b"u\xff\xfe,a,2024-01-02 12:00:00\n"
+    data += ("\n".join(lines[3:]) + "\n").encode()
+    (tmp_path / "e.csv").write_bytes(data)
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    paths = campaign_paths("order", tmp_path / "reports")
+    rep = ingest_campaign(cfg, paths, progress=False)["events"]
+    assert rep.reasons == {"unknown_event": 1, "bad_encoding": 1, "bad_timestamp": 1}
+    q = duckdb.connect().execute(
+        f"SELECT reason, source_row, source_line, uid, ev, t FROM read_parquet('{rep.quarantine_path}')"
+    )
+    assert q.fetchall() == [
+        ("unknown_event", 2, None, "u2", "c", "2024-01-02 11:00:00"),
+        ("bad_timestamp", 3, None, "u3", "a", "not a time"),
+        ("bad_encoding", None, 4, None, None, None),
+    ]
+    clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
+    assert clean == [("u1",), ("u4",), ("用户5",)]
+    work = paths.cache / "ingest_work"
+    assert not work.exists() or list(work.iterdir()) == []
+
+
+def test_ingest_twice_on_one_connection_and_after_a_failure(tmp_path, write_params):
+    from helpers.errors import IngestError
+    from helpers.ingest import connect_duckdb, ingest_table
+
+    rows = ["uid,ev,t", "u1,a,2024-01-02 10:00:00", "u1,a,2024-01-02 10:00:00", "u2,b,2024-01-05 10:00:00"]
+    (tmp_path / "e.csv").write_text("\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    paths = campaign_paths("order", tmp_path / "reports")
+    con = connect_duckdb(cfg, paths)
+    first = ingest_table(con, cfg, "events", paths)
+    second = ingest_table(con, cfg, "events", paths)  # the raw view replaces the table the first run left
+    assert (first.rows_out, first.reasons) == (second.rows_out, second.reasons) == (2, {"duplicate": 1})
+    assert [r[0] for r in con.execute("DESCRIBE raw_events").fetchall()][:3] == ["uid", "ev", "t"]
+    bad = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv").replace("2024-01-31", "2024-01-01")))
+    try:
+        ingest_table(con, bad, "events", paths)  # every row out of the period: an error, the work file still goes
+    except IngestError as e:
+        assert "out_of_period" in str(e)
+    else:
+        raise AssertionError("no IngestError")
+    work = paths.cache / "ingest_work"
+    assert not work.exists() or list(work.iterdir()) == []
+
+
+def test_a_hash_collision_never_makes_a_duplicate():
+    # every row gets the same hash: only rows whose values are all equal to an earlier row's are duplicates
+    from helpers.ingest import duplicate_rows_sql
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE r AS SELECT * FROM (VALUES ('a', 'x', 1), ('b', 'x', 2), ('a', 'x', 3), ('a', NULL, 4), "
+        "('a', NULL, 5), ('b', 'y', 6)) v(c1, c2, __row)"
+    )
+    con.execute("ALTER TABLE r ADD COLUMN __read_reason VARCHAR")
+    con.execute("ALTER TABLE r ADD COLUMN __h UBIGINT DEFAULT 42")
+    test = duplicate_rows_sql(con, "r", ['"c1"', '"c2"'])
+    assert [r[0] for r in con.execute(f"SELECT __row FROM r WHERE {test} ORDER BY 1").fetchall()] == [3, 5]
