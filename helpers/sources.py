@@ -106,7 +106,7 @@ def read_raw(
         encs = set()
         for i, f in enumerate(files):
             encs.add(_read_csv_file(con, name, i, f, source, cache, table, notes if notes is not None else []))
-            parts.append(f"SELECT * FROM {name}__f{i}")
+            parts.append(f"SELECT *, {_lit(f)} AS __file, {i} AS __fi FROM {name}__f{i}")
         encoding = ",".join(sorted(encs))
     elif fmt == "jsonl":
         for i, f in enumerate(files):
@@ -287,7 +287,7 @@ def _read_csv_file(con, name: str, i: int, f: str, source: Source, cache: Path, 
         ) from None
     opts = _csv_options(source, whitespace=whitespace)
     try:
-        _scan_csv(con, name, i, f, prepared.path, opts)
+        _scan_csv(con, name, i, prepared.path, opts)
     except duckdb.Error as e:
         if "maximum line size of" not in str(e).lower():
             prepared = _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes)
@@ -295,7 +295,7 @@ def _read_csv_file(con, name: str, i: int, f: str, source: Source, cache: Path, 
             out = cache / "transcoded" / _cache_name(f, f".{enc}{'.ws' if whitespace else ''}.short.csv")
             prepared = prepare_text(f, out, enc, whitespace=whitespace, max_line_bytes=int(source.max_line_size))
             try:
-                _scan_csv(con, name, i, f, prepared.path, opts)
+                _scan_csv(con, name, i, prepared.path, opts)
             except duckdb.Error as e2:
                 prepared = _lenient_scan(con, name, i, f, prepared, opts, e2, table, source, notes)
     _collect_rejects(con, name, i, f, prepared)
@@ -308,7 +308,7 @@ def _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes) -> P
     if "sniffing" not in str(e).lower():
         raise _read_error(e, table, f, source, "csv") from None
     try:
-        _scan_csv(con, name, i, f, prepared.path, opts + ["strict_mode = false"])
+        _scan_csv(con, name, i, prepared.path, opts + ["strict_mode = false"])
     except duckdb.Error:
         raise _read_error(e, table, f, source, "csv") from None
     notes.append(
@@ -325,15 +325,16 @@ def _read_error(e: BaseException, table: str, f: str, source: Source, fmt: str) 
     )
 
 
-def _scan_csv(con, name: str, i: int, label: str, path: str, opts: list[str]) -> None:
-    """Read one CSV file into the temporary table ``<name>__f<i>`` (every field as text, ``__file``, ``__fi``,
-    ``__ord``) and its rejected lines into DuckDB's rejects tables."""
+def _scan_csv(con, name: str, i: int, path: str, opts: list[str]) -> None:
+    """Read one CSV file into the temporary table ``<name>__f<i>`` (every field as text and ``__ord``; the file's
+    name and number are added when it is read, not stored on every row) and its rejected lines into DuckDB's
+    rejects tables."""
     for t in (f"{name}__rej", f"{name}__scan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     opts = opts + ["store_rejects = true", f"rejects_table = '{name}__rej'", f"rejects_scan = '{name}__scan'"]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name}__f{i} AS SELECT *, {_lit(label)} AS __file, {i} AS __fi, "
-        f"row_number() OVER () AS __ord FROM read_csv({_lit(path)}, {', '.join(opts)})"
+        f"CREATE OR REPLACE TEMP TABLE {name}__f{i} AS SELECT *, row_number() OVER () AS __ord "
+        f"FROM read_csv({_lit(path)}, {', '.join(opts)})"
     )
 
 
