@@ -152,10 +152,10 @@ def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, r
     staged = f"staged_{table}"
     try:
         dup = duplicate_rows_sql(con, raw, cl.dedupe_cols)
-        # the staged table is narrow: typed values, reasons and the source columns the output or the privacy
-        # step needs; the quarantine takes the other source columns from the raw table by row
+        # the staged table is narrow: row number, typed values, reasons and the source columns the output or the
+        # privacy step needs; the quarantine takes the rest (file, line, other source columns) from the raw file
         kept = staged_source_columns(cfg, table, src_cols, cl)
-        keep = ["__file", "__row", "__line", "__raw_line", *cl.ref.values(), *(_ident(c) for c in kept)]
+        keep = ["__row", *cl.ref.values(), *(_ident(c) for c in kept)]
         con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {cl.select_with(raw, dup, keep=keep)}")
         con.execute(f"DROP TABLE IF EXISTS {raw}__dups")
     except duckdb.Error as e:
@@ -180,13 +180,19 @@ def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, r
     q = paths.quarantine / f"{table}.parquet"
     # an unreadable line's text could hold ids in clear or hidden columns: kept only without privacy settings
     private = cfg.privacy.pseudonymize_user_ids or cfg.privacy.hide_columns
-    raw_line = "CAST(NULL AS VARCHAR)" if private else "__s.__raw_line"
-    q_src = ", ".join(f"{'__s' if c in kept else '__r'}.{_ident(c)}" for c in q_cols)
+    raw_line = "CAST(NULL AS VARCHAR)" if private else "__r.__raw_line"
+    # rows read: reason from the staged table, source values from the raw file by row (pseudonymised ones from the
+    # staged table); lines the reader rejected (no row number): straight from the raw file, source values all NULL
+    sep = ", " if q_cols else ""
+    by_row = sep + ", ".join(f"{'__s' if c in kept else '__r'}.{_ident(c)}" for c in q_cols)
+    rejected = sep + ", ".join(f"__r.{_ident(c)}" for c in q_cols)
     qsql = (
-        f"SELECT __s.__reason AS reason, __s.__file AS source_file, __s.__row AS source_row, "
-        f"__s.__line AS source_line, {raw_line} AS raw_line{', ' if q_src else ''}{q_src} "
-        f"FROM (SELECT * FROM {staged} WHERE __reason IS NOT NULL) __s LEFT JOIN {raw} __r ON __r.__row = __s.__row "
-        "ORDER BY __s.__row, __s.__file, __s.__line"
+        f"SELECT * FROM (SELECT __s.__reason AS reason, __r.__file AS source_file, __s.__row AS source_row, "
+        f"CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS raw_line{by_row} "
+        f"FROM (SELECT * FROM {staged} WHERE __reason IS NOT NULL AND __row IS NOT NULL) __s "
+        f"JOIN {raw} __r ON __r.__row = __s.__row UNION ALL "
+        f"SELECT __r.__read_reason, __r.__file, NULL, __r.__line, {raw_line}{rejected} "
+        f"FROM {raw} __r WHERE __r.__read_reason IS NOT NULL) ORDER BY source_row, source_file, source_line"
     )
     con.execute(f"COPY ({qsql}) TO {_lit(str(q))} (FORMAT parquet)")
     qpath = str(q)
