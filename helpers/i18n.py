@@ -21,7 +21,17 @@ from typing import Any
 
 import yaml
 
-__all__ = ["LANGUAGES", "catalogue", "current_language", "label", "language", "localized", "set_language", "t"]
+__all__ = [
+    "LANGUAGES",
+    "catalogue",
+    "current_language",
+    "label",
+    "language",
+    "list_join",
+    "localized",
+    "set_language",
+    "t",
+]
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 _MESSAGES = Path(__file__).with_name("messages")
@@ -63,6 +73,11 @@ def set_language(lang: str) -> None:
 
 def current_language() -> str:
     return _current.get()
+
+
+def list_join(items) -> str:
+    """Items of a list in a sentence of the current language: "a、b" in Chinese, "a, b" in English."""
+    return ("、" if current_language() == "zh" else ", ").join(str(x) for x in items)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .base import Report
 from .fmt import fmt_int, fmt_pct
-from .i18n import catalogue, label, localized, t
+from .i18n import catalogue, label, list_join, localized, t
 from .ingest import TableReport
 
 __all__ = [
@@ -210,7 +210,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
         out.append(line + t("ingest.end"))
         if r.reasons:
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
-            desc = ", ".join(f"{k} {fmt_int(v)}" for k, v in top[:4])
+            desc = list_join(f"{reason_label(k)} {fmt_int(v)}" for k, v in top[:4])  # in words, as the table
             out.append(
                 t(
                     "ingest.quarantined",
@@ -324,10 +324,11 @@ def plot_reasons(reasons: pd.DataFrame, *, ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(reasons) + 1)))
+    worded = _worded(reasons)  # table names and reasons in words, as the table beside the chart
     data = (
-        reasons.assign(label=reasons["table"] + " · " + reasons["reason"])
+        reasons.assign(label=worded["table"] + " · " + worded["reason"])
         if len(reasons)
-        else pd.DataFrame({"label": ["(none)"], "rows": [0]})
+        else pd.DataFrame({"label": [t("ingest.none_quarantined").rstrip("。.")], "rows": [0]})
     )
     return plot_bar(
         data,

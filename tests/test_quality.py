@@ -81,7 +81,7 @@ def test_summary_reasons_findings():
     r = reason_table(reps)
     assert r.reason.tolist() == ["duplicate", "out_of_period"] and r.share_of_input.tolist() == [0.3, 0.2]
     f = ingest_findings(reps, timezone="Asia/Shanghai")
-    assert "保留 5 行（50.0%）" in f[0] and "duplicate 3" in f[1] and "Asia/Shanghai" in f[-1]
+    assert "保留 5 行（50.0%）" in f[0] and "重复行 3、不在分析周期内 2" in f[1] and "Asia/Shanghai" in f[-1]
     h = {x["label"]: x for x in ingest_headline(reps)}
     assert h["events 隔离比例"]["text"] == "50.0%"
     with i18n.language("en"):
@@ -90,6 +90,7 @@ def test_summary_reasons_findings():
             f[0] == "**events**: 10 rows in, 5 clean (50.0%), 3 users, 2024-01-01 to 2024-01-04."
             and f[-1] == "All times are Asia/Shanghai local time."
         )
+        assert f[1] == "**events** quarantined 5 rows (50.0%): duplicate row 3, outside the period 2."
         assert "events quarantined" in {x["label"] for x in ingest_headline(reps)}
     assert main_table(reps) == "events" and key_column("orders") == "item_id"
     assert quarantine_sample(reps["events"]).empty
