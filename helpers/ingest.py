@@ -241,20 +241,18 @@ def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, r
 def duplicate_rows_sql(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> str:
     """A test that is true for the rows of ``raw`` equal on ``cols`` to an earlier row (docs/cleaning.md, reason 1):
     the window of :class:`helpers.cleaning.Cleaning` sorts every row; this finds the hashes that occur more than
-    once (one aggregate over the 64-bit hashes ``__h`` the raw table holds, :func:`helpers.sources.read_raw`, or
-    computed here when it has none), runs that window on those rows only and gives their row numbers. Rows whose
-    hashes collide are told apart by the window, which compares the values themselves."""
+    once (one aggregate over the 64-bit hashes ``__h`` of the raw table, :func:`helpers.sources.read_raw` with
+    ``hashed``), runs that window on those rows only and gives their row numbers. Rows whose hashes collide are
+    told apart by the window, which compares the values themselves."""
     if not cols:
         return "false"
     keys = ", ".join(cols)
     dups = f"{raw}__dups"
-    has_h = any(r[0] == "__h" for r in con.execute(f"DESCRIBE {raw}").fetchall())
-    h = "__h" if has_h else f"hash({keys})"
     mine = f"FROM {raw} WHERE __read_reason IS NULL"  # the reader's rejects have a reason of their own
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {dups} AS SELECT __row FROM (SELECT __row, row_number() OVER "
-        f"(PARTITION BY {keys} ORDER BY __row) AS __n {mine} AND {h} IN "
-        f"(SELECT __h FROM (SELECT {h} AS __h {mine}) GROUP BY __h HAVING count(*) > 1)) WHERE __n > 1"
+        f"(PARTITION BY {keys} ORDER BY __row) AS __n {mine} AND __h IN "
+        f"(SELECT __h {mine} GROUP BY __h HAVING count(*) > 1)) WHERE __n > 1"
     )
     return f"__row IN (SELECT __row FROM {dups})"
 
