@@ -1,11 +1,15 @@
 """helpers.arrays.sort_keys sorts like np.sort on nearly sorted, reversed, random, tied and tiny inputs (both of
-its branches)."""
+its branches); plain_pages switches numpy's huge-page advice off where the kernel's settings make it stall, and
+restores it (nested, decorated, from two threads)."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
 
+from helpers import arrays
 from helpers.arrays import NEARLY_SORTED, sort_keys
 
 
@@ -36,3 +40,95 @@ def test_both_branches_are_taken():
     c = _cases()
     share = {k: np.count_nonzero(v[1:] < v[:-1]) / max(len(v), 1) for k, v in c.items()}
     assert share["nearly_sorted"] < NEARLY_SORTED < share["random"]
+
+
+# --------------------------------------------------------------------------------------------- plain_pages
+_get = np._core.multiarray._get_madvise_hugepage
+
+
+def _thp(tmp_path, enabled: str, defrag: str):
+    (tmp_path / "enabled").write_text(enabled + "\n")
+    (tmp_path / "defrag").write_text(defrag + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "enabled, defrag, stalls",
+    [
+        ("always [madvise] never", "always defer defer+madvise [madvise] never", True),  # this machine
+        ("[always] madvise never", "always defer [defer+madvise] madvise never", True),
+        ("always [madvise] never", "[always] defer defer+madvise madvise never", True),
+        ("[always] madvise never", "[always] defer defer+madvise madvise never", False),  # every fault waits anyway
+        ("always [madvise] never", "always [defer] defer+madvise madvise never", False),  # compaction in background
+        ("always madvise [never]", "always defer defer+madvise [madvise] never", False),  # no huge pages at all
+    ],
+)
+def test_hugepage_advice_stalls_reads_the_kernel_settings(tmp_path, monkeypatch, enabled, defrag, stalls):
+    monkeypatch.setattr(arrays, "_THP", _thp(tmp_path, enabled, defrag))
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    arrays.hugepage_advice_stalls.cache_clear()
+    try:
+        assert arrays.hugepage_advice_stalls() is stalls
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")  # the user's own choice stands
+        arrays.hugepage_advice_stalls.cache_clear()
+        assert arrays.hugepage_advice_stalls() is False
+        monkeypatch.setattr(arrays, "_THP", tmp_path / "missing")  # no such settings (not Linux)
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        arrays.hugepage_advice_stalls.cache_clear()
+        assert arrays.hugepage_advice_stalls() is False
+    finally:
+        arrays.hugepage_advice_stalls.cache_clear()
+
+
+def test_plain_pages_switches_the_advice_off_inside_and_restores_it(monkeypatch):
+    monkeypatch.setattr(arrays, "hugepage_advice_stalls", lambda: True)
+    before = _get()
+    with arrays.plain_pages():
+        assert _get() is False
+        with arrays.plain_pages():  # nested
+            assert _get() is False
+        assert _get() is False  # the outer one still holds it
+    assert _get() is before
+
+    @arrays.plain_pages()
+    def decorated():
+        return _get()
+
+    assert decorated() is False and _get() is before
+
+
+def test_plain_pages_from_two_threads_restores_after_the_last_one_leaves(monkeypatch):
+    monkeypatch.setattr(arrays, "hugepage_advice_stalls", lambda: True)
+    before = _get()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with arrays.plain_pages():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with arrays.plain_pages():
+            second_in.set()
+            first_out.wait(5)
+            seen["after first left"] = _get()
+        seen["after both left"] = _get()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(10)
+    assert seen == {"after first left": False, "after both left": before}
+
+
+def test_plain_pages_does_nothing_where_the_advice_does_not_stall(monkeypatch):
+    monkeypatch.setattr(arrays, "hugepage_advice_stalls", lambda: False)
+    switched = []
+    monkeypatch.setattr(arrays, "_switch", lambda: switched.append(1))
+    with arrays.plain_pages():
+        pass
+    assert switched == []
