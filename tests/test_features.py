@@ -137,3 +137,38 @@ def test_orders_follow_the_window_without_leakage():
     b = user_features(EV, start="2024-01-01", end="2024-01-08", orders=late)
     pd.testing.assert_frame_equal(a, b)
     assert a.set_index("user_id").loc["a", "spend"] == 50.0  # O1 only: O2 is after the window
+
+
+@pytest.mark.parametrize("with_orders", [False, True])
+def test_arrow_conversion_on_duckdb_gives_the_frame_of_ibis_conversion(monkeypatch, with_orders):
+    """On DuckDB the feature frame comes through Arrow's pandas conversion (faster: Ibis's turns every column
+    with a null into Python objects first). Same frame, dtypes included, as Ibis's own conversion, on a log with
+    nulls in the joined columns: one-event users (no gap), users without orders, partial session ids."""
+    import helpers.features as features_module
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(400)], n),
+            "event": rng.choice(["pv", "cart", "buy", "fav"], n, p=[0.7, 0.15, 0.05, 0.1]),
+            "ts": pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s"),
+            "amount": np.where(rng.random(n) < 0.05, rng.gamma(2.0, 30.0, n).round(2), np.nan),
+            "category": rng.choice(["a", "b", "c", None], n),
+            "session_id": np.where(rng.random(n) < 0.5, rng.choice(["s1", "s2", "s3"], n), None),
+        }
+    )
+    ev = pd.concat([ev, pd.DataFrame({"user_id": ["solo"], "event": ["pv"], "ts": [pd.Timestamp("2024-03-05")]})])
+    orders = None
+    if with_orders:
+        buys = ev[ev.event == "buy"].head(60)
+        orders = pd.DataFrame(
+            {"user_id": buys.user_id, "order_id": [f"o{i // 2}" for i in range(len(buys))], "ts": buys.ts,
+             "amount": buys.amount.fillna(10.0)}
+        )  # fmt: skip
+    kw = {"start": "2024-03-02", "end": "2024-03-28", "orders": orders}
+    fast = user_features(ev, **kw)
+    monkeypatch.setattr(features_module, "on_duckdb", lambda t: False)  # Ibis's own conversion, same engine
+    ibis_frame = user_features(ev, **kw)
+    assert fast["mean_gap_hours"].isna().any()  # the nulls this is about are there
+    pd.testing.assert_frame_equal(fast, ibis_frame, check_exact=True)

@@ -67,3 +67,16 @@ def test_open_campaign_sets_the_campaign_language(write_params, tmp_path):
         pfile = write_params(base.replace("campaign: reviews_10cats", "campaign: reviews_10cats\nlanguage: " + lang))
         helpers.open_campaign("reviews_10cats", params_file=str(pfile), reports_dir=str(tmp_path), theme=False)
         assert i18n.current_language() == lang
+
+
+def test_catalogue_read_with_libyaml_equals_the_pure_python_reader():
+    """The catalogue is parsed with libyaml's loader where there is one; every file gives what PyYAML's own
+    SafeLoader gives."""
+    import yaml
+
+    files = sorted((Path(i18n.__file__).parent / "messages").glob("*.yaml"))
+    assert len(files) > 10
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=i18n._LOADER) == yaml.load(text, Loader=yaml.SafeLoader), f.name
+    assert i18n._LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
