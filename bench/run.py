@@ -20,9 +20,11 @@ above 50M rows); ``pandas_vec`` (vectorised pandas/numpy); ``polars`` (lazy, str
 
 Protocol: every (impl, metric, rows) run is a fresh subprocess; its time covers reading the input (Parquet, or
 the CSV for ingest) and producing the full result in memory (or the Parquet file for ingest), not the imports;
-seconds = median of ``--repeat`` runs (1 run at >= 100M rows); peak RSS = the child's ``ru_maxrss`` (max over
-runs; it includes the interpreter and imports, ``base_rss_mib`` in the CSV). DuckDB-based impls (kit included) get
-``memory_limit`` 6GB and a spill folder under bench/out/spill; a watchdog kills a child above ``--max-rss-gib``.
+seconds = median of ``--repeat`` runs (1 run at >= 100M rows); the implementations of a metric run in turns (kit,
+polars, ..., kit, polars, ...) so that a slower spell of a shared machine hits them alike; peak RSS = the child's
+``ru_maxrss`` (max over runs; it includes the interpreter and imports, ``base_rss_mib`` in the CSV). DuckDB-based
+impls (kit included) get ``memory_limit`` 6GB and a spill folder under bench/out/spill; a watchdog kills a child
+above ``--max-rss-gib``.
 Checks: each reference's key numbers (users per funnel step; cohort users and retained users; RFM customers,
 orders, monetary; features rows, sessions, ...) are compared with the kit's at every size; a mismatch is
 printed loudly and the exit status is 1.
@@ -245,8 +247,8 @@ def _kit_version() -> str:
 KIT_VERSION = ""
 
 
-def measure(impl: str, metric: str, rows: int, repeat: int, args) -> dict:
-    rec = {
+def _record(impl: str, metric: str, rows: int) -> dict:
+    return {
         "rows": rows,
         "metric": metric,
         "impl": impl,
@@ -254,28 +256,45 @@ def measure(impl: str, metric: str, rows: int, repeat: int, args) -> dict:
         "load_avg_1min": round(os.getloadavg()[0], 2),  # other jobs on the machine make timings noisy
         "kit_version": KIT_VERSION,
     }
-    if impl == "pandas_naive" and rows > NAIVE_MAX_ROWS:
-        return rec | {
-            "status": "skipped",
-            "note": f"pandas_naive is skipped above {NAIVE_MAX_ROWS:,} rows "
-            "(a Python loop per user; and the whole frame in memory)",
-        }
-    runs = []
+
+
+def measure(impls: list[str], metric: str, rows: int, repeat: int, args) -> list[dict]:
+    """One record per implementation of ``metric``: ``repeat`` fresh-process runs each, taken in turns (kit,
+    polars, ..., kit, polars, ...) so that a slower spell of a shared machine hits every implementation alike;
+    the median is reported. An implementation whose run fails or is killed is not run again."""
+    recs = {impl: _record(impl, metric, rows) for impl in impls}
+    runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+    for impl in impls:
+        if impl == "pandas_naive" and rows > NAIVE_MAX_ROWS:
+            recs[impl] |= {
+                "status": "skipped",
+                "note": f"pandas_naive is skipped above {NAIVE_MAX_ROWS:,} rows "
+                "(a Python loop per user; and the whole frame in memory)",
+            }
     for _ in range(repeat):
-        r = run_once(impl, metric, rows, timeout=args.timeout, max_rss_gib=args.max_rss_gib)
-        if r["status"] != "ok":
-            return rec | {"status": r["status"], "note": r["note"]}
-        runs.append(r)
-    sec = statistics.median(r["seconds"] for r in runs)
-    return rec | {
-        "status": "ok",
-        "seconds": round(sec, 3),
-        "runs": ";".join(f"{r['seconds']:.3f}" for r in runs),
-        "rows_per_s": round(rows / sec),
-        "peak_rss_mib": round(max(r["peak_kib"] for r in runs) / 1024),
-        "base_rss_mib": round(max(r["base_kib"] for r in runs) / 1024),
-        "keys": json.dumps(runs[-1]["keys"]) if runs[-1]["keys"] is not None else "",
-    }
+        for impl in impls:
+            if "status" in recs[impl]:  # skipped or failed
+                continue
+            r = run_once(impl, metric, rows, timeout=args.timeout, max_rss_gib=args.max_rss_gib)
+            if r["status"] != "ok":
+                recs[impl] |= {"status": r["status"], "note": r["note"]}
+                continue
+            runs[impl].append(r)
+    for impl in impls:
+        got = runs[impl]
+        if "status" in recs[impl] or not got:
+            continue
+        sec = statistics.median(r["seconds"] for r in got)
+        recs[impl] |= {
+            "status": "ok",
+            "seconds": round(sec, 3),
+            "runs": ";".join(f"{r['seconds']:.3f}" for r in got),
+            "rows_per_s": round(rows / sec),
+            "peak_rss_mib": round(max(r["peak_kib"] for r in got) / 1024),
+            "base_rss_mib": round(max(r["base_kib"] for r in got) / 1024),
+            "keys": json.dumps(got[-1]["keys"]) if got[-1]["keys"] is not None else "",
+        }
+    return [recs[impl] for impl in impls]
 
 
 # ============================================================================================ results
@@ -478,20 +497,20 @@ def main() -> None:
         repeat = 1 if rows >= SINGLE_RUN_ROWS else a.repeat
         new = []
         for metric in metrics:
-            for impl in impls:
-                t0 = time.perf_counter()
-                rec = measure(impl, metric, rows, repeat, a)
+            t0 = time.perf_counter()
+            for rec in measure(impls, metric, rows, repeat, a):
                 new.append(rec)
                 what = (
                     f"{rec['seconds']:8.2f} s  {rec['peak_rss_mib']:>6,} MiB"
                     if rec["status"] == "ok"
                     else f"{rec['status']}: {rec.get('note', '')}"
                 )
-                print(
-                    f"   {metric:<9} {impl:<12} {what}   [{time.perf_counter() - t0:.0f} s wall, "
-                    f"{repeat} run{'s' if repeat > 1 else ''}]",
-                    flush=True,
-                )
+                print(f"   {metric:<9} {rec['impl']:<12} {what}", flush=True)
+            print(
+                f"   {metric:<9} [{time.perf_counter() - t0:.0f} s wall, {repeat} run{'s' if repeat > 1 else ''} "
+                "of each, in turns]",
+                flush=True,
+            )
         recs, mismatches = merge_and_write(rows, new)
         all_mismatches += mismatches
         fresh = {(r["metric"], r["impl"]) for r in new}

@@ -11,7 +11,7 @@ from .checks import extra_column_name
 from .errors import IngestError
 from .params import Campaign
 from .schema import TABLES
-from .sources import _ident, _lit
+from .sources import _ident, _lit, dedupe_columns
 from .sqlsafety import expression_columns
 from .tracking import PLAN_CHECKS_FILE, PlanChecks, load_plan, write_plan_checks
 from .values import (
@@ -220,7 +220,7 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
         checks += plan.reasons()  # after every other reason (docs/data_quality.md)
     case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit(r)}" for r, cond in checks) + " END"
     dup = "false"
-    dedupe_cols = [_ident(c) for c in src_cols] if spec.dedupe else []
+    dedupe_cols = [_ident(c) for c in dedupe_columns(src_cols)] if spec.dedupe else []  # as read_raw's hash
     if dedupe_cols:
         dup = f"row_number() OVER (PARTITION BY __read_reason, __line, {', '.join(dedupe_cols)} ORDER BY __row) > 1"
 

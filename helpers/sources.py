@@ -20,7 +20,15 @@ from .errors import IngestError
 from .params import Source
 from .textfiles import SAMPLE_BYTES, Prepared, detect_encoding, prepare_text, transcode_to_utf8
 
-__all__ = ["detect_encoding", "transcode_to_utf8", "SAMPLE_BYTES", "read_raw", "READ_REASONS", "engine_message"]
+__all__ = [
+    "detect_encoding",
+    "transcode_to_utf8",
+    "SAMPLE_BYTES",
+    "read_raw",
+    "READ_REASONS",
+    "engine_message",
+    "dedupe_columns",
+]
 
 #: reasons given to lines the reader could not turn into a row (before any cleaning rule)
 READ_REASONS = ("bad_encoding", "line_too_long", "bad_csv_line", "bad_json_line")
@@ -79,14 +87,21 @@ def _cache_name(path: str, suffix: str) -> str:
 _READ_COLS = "__file, __fi, __ord, __read_reason, __line, __raw_line"
 
 
+def dedupe_columns(src_cols: list[str]) -> list[str]:
+    """The source columns two rows must be equal on (trimmed, empty = NULL) to be duplicates: all of them
+    (docs/cleaning.md, reason 1). The one definition of both the hash :func:`read_raw` stores and the window of
+    :func:`helpers.cleaning.cleaning_sql` that compares the values."""
+    return list(src_cols)
+
+
 def read_raw(
     con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None, hashed=False
 ):
     """Create the temp view ``name`` (over a Parquet file in the campaign cache, :func:`work_dir`): every source
     column as trimmed text (empty -> NULL), ``__file``, ``__row`` (1-based data row), and, for lines the reader
     could not read, one row each with all source columns NULL, ``__read_reason``, ``__line`` (line number in the raw
-    file) and ``__raw_line`` (its first characters). With ``hashed``, also ``__h``: the hash of the trimmed source
-    columns of a read row (NULL for the reader's rejects), which ingest's duplicate search groups on
+    file) and ``__raw_line`` (its first characters). With ``hashed``, also ``__h``: the hash of the trimmed
+    :func:`dedupe_columns` of a read row (NULL for the reader's rejects), which ingest's duplicate search groups on
     (:func:`helpers.ingest.duplicate_rows_sql`). Returns ``(source column names, encodings read)``; what the reader
     had to relax is appended to ``notes``.
 
@@ -160,7 +175,8 @@ def read_raw(
     )
     h = ""
     if hashed:
-        read = f"SELECT *, hash({', '.join(_ident(c) for c in src_cols) or 'NULL'}) AS __h FROM ({read})"
+        keys = ", ".join(_ident(c) for c in dedupe_columns(src_cols)) or "NULL"
+        read = f"SELECT *, hash({keys}) AS __h FROM ({read})"
         h = ", CAST(NULL AS UBIGINT)"
     out = work_dir(cache) / f"{name}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -105,3 +105,25 @@ def test_a_hash_collision_never_makes_a_duplicate():
     con.execute("ALTER TABLE r ADD COLUMN __h UBIGINT DEFAULT 42")
     test = duplicate_rows_sql(con, "r", ['"c1"', '"c2"'])
     assert [r[0] for r in con.execute(f"SELECT __row FROM r WHERE {test} ORDER BY 1").fetchall()] == [3, 5]
+
+
+def test_the_hash_and_the_window_compare_the_same_columns(tmp_path, write_params, monkeypatch):
+    # helpers.sources.dedupe_columns is the one list of columns duplicates compare: the stored hash and the window
+    # both read it. Narrowed to the user id, rows 2 and 3 (same user, other event and time) become duplicates of
+    # row 1; had only one side followed, the hash or the window would tell them apart and find none
+    import helpers.cleaning
+    import helpers.sources
+
+    def narrowed(cols):
+        return [c for c in cols if c == "uid"]
+
+    monkeypatch.setattr(helpers.sources, "dedupe_columns", narrowed)  # read_raw's hash
+    monkeypatch.setattr(helpers.cleaning, "dedupe_columns", narrowed)  # cleaning_sql's window (imported name)
+    rows = ["u1,a,2024-01-02 10:00:00", "u1,b,2024-01-03 10:00:00", " u1 ,a,2024-01-04 10:00:00"]
+    rows += ["u2,a,2024-01-02 10:00:00"]
+    (tmp_path / "e.csv").write_text("uid,ev,t\n" + "\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
+    assert rep.reasons == {"duplicate": 2} and rep.rows_out == 2
+    q = duckdb.connect().execute(f"SELECT reason, source_row FROM read_parquet('{rep.quarantine_path}')").fetchall()
+    assert q == [("duplicate", 2), ("duplicate", 3)]
