@@ -37,7 +37,9 @@ def aggregate(t, *, user_col: str, order_col: str, ts_col: str, amount_col: str 
     u, o, ts = _q(user_col), _q(order_col), _q(ts_col)
     amt = f"CAST({_q(amount_col)} AS DOUBLE)" if amount_col else "NULL::DOUBLE"
     # CASE WHEN _buy THEN x END rather than FILTER (WHERE _buy): the same values (the aggregates skip NULLs), but
-    # DuckDB keeps DISTINCT aggregates with a FILTER out of the one hash aggregate (a group-by per aggregate, joined)
+    # DuckDB keeps DISTINCT aggregates with a FILTER out of the one hash aggregate (a group-by per aggregate, joined).
+    # Distinct counts as len(list_distinct(list(x))): the same numbers as count(DISTINCT x) (NULLs left out either
+    # way), about 15 % less time for the 10M-event query than DuckDB's DISTINCT aggregates (paired runs, 2026-12-03)
     kept = "CASE WHEN _buy THEN _amt END" if exclude else "_amt"
     money = f", sum({kept}) AS monetary, count({kept}) AS _n_amount" if amount_col else ""
     sql = f"""
@@ -47,8 +49,8 @@ def aggregate(t, *, user_col: str, order_col: str, ts_col: str, amount_col: str 
         SELECT user_id,
                min(CASE WHEN _buy THEN _ts END) AS first_ts,
                max(CASE WHEN _buy THEN _ts END) AS last_ts,
-               count(DISTINCT CASE WHEN _buy THEN _o END) AS frequency,
-               count(DISTINCT CASE WHEN _buy THEN CAST(_ts AS DATE) END) AS purchase_days{money},
+               len(list_distinct(list(CASE WHEN _buy THEN _o END))) AS frequency,
+               len(list_distinct(list(CASE WHEN _buy THEN CAST(_ts AS DATE) END))) AS purchase_days{money},
                count(*) FILTER (WHERE _amt < 0) AS _n_negative
         FROM b GROUP BY user_id"""
     # every customer comes back, also those without an order (only negative rows or null order ids: few), so the
