@@ -9,8 +9,8 @@ query rounds. The result has the columns of the portable path's attempts (``_u, 
 and goes through the same best-attempt step; tests/test_funnel_fast.py checks it equal to the portable path.
 
 It applies to the ordered mode without exclusions or breakdown on a DuckDB backend, when the key fits in 62 bits
-(users x time span in microseconds); otherwise :func:`ordered_attempts_fast` returns None and the portable Ibis
-path runs.
+(users x time span, counted in the coarsest of seconds, milliseconds and microseconds that divides every time:
+:func:`time_unit`); otherwise :func:`ordered_attempts_fast` returns None and the portable Ibis path runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .arrays import sort_keys
 from .engine import on_duckdb
 from .steps import Step, match_step
 
-__all__ = ["applies", "ordered_attempts_fast"]
+__all__ = ["applies", "ordered_attempts_fast", "time_unit"]
 
 _KEY_LIMIT = 2**62
 
@@ -40,6 +40,22 @@ def applies(t, mode: str, exclusions, breakdown) -> bool:
 def _us(col) -> np.ndarray:
     """A timestamp column (pyarrow) as int64 microseconds."""
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype="datetime64[us]").view("int64")
+
+
+_UNITS = (1_000_000, 1_000)  # a second, a millisecond (in microseconds); else the microsecond itself
+_CHUNK = 1 << 20
+
+
+def time_unit(tt: np.ndarray) -> int:
+    """The coarsest of a second, a millisecond and a microsecond (in microseconds) that divides every time in
+    ``tt`` (int64 microseconds). Event logs are mostly stored to the second: counted in seconds, a key of user x
+    time fits 64 bits for a million times more users x time span than in microseconds (100M events, 1M users over
+    30 days do not fit in microseconds). Every comparison stays exact: the windows are whole seconds. Checked a
+    chunk at a time, stopping at the first time the unit does not divide."""
+    for unit in _UNITS:
+        if all(not np.any(tt[i : i + _CHUNK] % unit) for i in range(0, len(tt), _CHUNK)):
+            return unit
+    return 1
 
 
 def ordered_attempts_fast(
@@ -60,26 +76,40 @@ def ordered_attempts_fast(
     users = ev.select("_u").distinct()
     users = users.mutate(_uc=ibis.row_number().cast("int64")).cache()
     try:
-        rows = ev.join(users, "_u").drop("_u").to_pyarrow()  # one scan: the rows of every step
+        table = ev.join(users, "_u").drop("_u").to_pyarrow()  # one scan: the rows of every step
         ids = users.order_by("_uc").select("_u").to_pandas()["_u"]
     finally:
         if hasattr(users, "release"):
             users.release()
+    # numpy arrays, each column's Arrow buffers let go as soon as it is converted: at 100M events the table and
+    # its copies together had pushed the peak RSS past 9 GiB
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        table = table.drop_columns([name])
+        cols[name] = _us(col) if name == "_ts" else col.to_numpy(zero_copy_only=False)
+        del col
+    del table
     one = [codes[steps[0].events[0]]] if len(steps[0].events) == 1 else []  # one step-1 name: a constant
-    return _attempts(rows, ids, n, win_s, step_windows_hours, len(need), max_attempts, one)
+    return _attempts(cols, ids, n, win_s, step_windows_hours, len(need), max_attempts, one)
 
 
-def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_attempts, one: list[int]):
-    uc = rows.column("_uc").to_numpy().astype(np.int64, copy=False)
-    tt = _us(rows.column("_ts"))
-    ee = rows.column("_e").to_numpy().astype(np.int64)
-    m = [rows.column(f"_m{k}").to_numpy(zero_copy_only=False).astype(bool) for k in range(n)]
+def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_attempts, one: list[int]):
+    """The attempts from the step rows' arrays ``cols`` (``_uc, _ts`` in microseconds, ``_e, _m0..``), which it
+    empties as it goes so that each array is freed once split."""
+    uc = cols.pop("_uc").astype(np.int64, copy=False)
+    tt = cols.pop("_ts")
+    unit = time_unit(tt)  # every time below in this unit (microseconds again on the way out)
+    if unit > 1:
+        tt = np.floor_divide(tt, unit, out=tt) if tt.flags.writeable else tt // unit
+    ee = cols.pop("_e")  # int16: every key below is int64 arithmetic
+    m = [cols.pop(f"_m{k}").astype(bool, copy=False) for k in range(n)]
     f_uc, f_t, f_e = uc[m[0]], tt[m[0]], ee[m[0]]
     any_later = np.logical_or.reduce(m[1:]) if n > 2 else m[1]
     l_uc, l_t, l_e = uc[any_later], tt[any_later], ee[any_later]
     l_m = [x[any_later] for x in m[1:]]
     del uc, tt, ee, m
-    win = win_s * 1_000_000
+    win = win_s * (1_000_000 // unit)  # windows are whole seconds (win_s an int; step windows rounded below)
     if not len(f_t):
         return pd.DataFrame(columns=["_u", "_a", "_start", "_deadline", *[f"t{k}" for k in range(1, n + 1)]])
     t0 = min(f_t.min(), l_t.min()) if len(l_t) else f_t.min()
@@ -102,13 +132,14 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
     tkey = f_uc * span
     tkey += f_t
     tkey -= t0
+    del f_uc, f_t
     if one:  # user and time
         sort_keys(tkey)
         keep = np.empty(len(tkey), dtype=bool)
         keep[0] = True
         np.not_equal(tkey[1:], tkey[:-1], out=keep[1:])  # also drops repeated rows
         tkey = tkey[keep]
-        s_e = np.full(len(tkey), one[0], dtype=np.int64)
+        s_e = np.full(len(tkey), one[0], dtype=np.int16)
     else:  # user, time and event name: the first name at an instant
         inst = tkey * e_mult + f_e
         sort_keys(inst)
@@ -167,12 +198,12 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
         pos = np.where(ok, hit, pos)
         times.append(np.where(ok, (hit // ((n + 1) * e_mult)) % span, -1))
     # 3. window limits last: a step counts only if the previous one did, within the window and its step window
-    start_abs = att_t + t0
+    start_abs = (att_t + t0) * unit  # microseconds
     out = {
         "_u": ids.to_numpy()[att_uc],  # row_number() counts from 0
         "_a": att_a,
         "_start": start_abs.astype("datetime64[us]"),
-        "_deadline": (start_abs + win).astype("datetime64[us]"),
+        "_deadline": (start_abs + win * unit).astype("datetime64[us]"),
         "t1": start_abs.astype("datetime64[us]"),
     }
     ok = np.ones(len(pos), dtype=bool)
@@ -181,8 +212,8 @@ def _attempts(rows, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_a
         ok = ok & (tk >= 0) & (tk <= att_t + win)
         sw = step_windows_hours[k - 2] if step_windows_hours and k - 2 < len(step_windows_hours) else None
         if sw:
-            ok = ok & (tk <= times[k - 2] + int(round(sw * 3600)) * 1_000_000)
-        col = np.where(ok, tk + t0, 0).astype("datetime64[us]")
+            ok = ok & (tk <= times[k - 2] + int(round(sw * 3600)) * (1_000_000 // unit))
+        col = np.where(ok, (tk + t0) * unit, 0).astype("datetime64[us]")
         col[~ok] = np.datetime64("NaT")
         out[f"t{k}"] = col
     return pd.DataFrame(out)

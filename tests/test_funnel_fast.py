@@ -159,3 +159,63 @@ def test_other_modes_use_the_portable_path():
         warnings.simplefilter("error", UserWarning)
         # strict: rows of one second order by event name, so pv comes after cart and nobody reaches step 2
         assert funnel_attempts(t, ["pv", "cart"], mode="strict").users["reached"].tolist() == [1, 1]
+
+
+def test_time_unit_is_the_coarsest_that_divides_every_time():
+    s = np.array([-3_000_000, 0, 5_000_000, 86_400_000_000], dtype=np.int64)  # pre-1970 included
+    assert funnel_fast.time_unit(s) == 1_000_000
+    assert funnel_fast.time_unit(s + 1_000) == 1_000
+    assert funnel_fast.time_unit(s + 1) == 1
+    assert funnel_fast.time_unit(np.zeros(0, dtype=np.int64)) == 1_000_000
+    late = np.full(3 * (1 << 20) + 5, 7_000_000, dtype=np.int64)
+    late[-1] += 500  # only in the last chunk
+    assert funnel_fast.time_unit(late) == 1
+
+
+@pytest.mark.parametrize("resolution_us", [1_000, 1, 250_000])
+@pytest.mark.parametrize("seed", range(3))
+def test_sub_second_logs_equal(seed, resolution_us):
+    # times in milliseconds, microseconds and quarter seconds: the fast path counts in ms, us and ms; windows and
+    # step windows in whole seconds, ties at one instant and events 1 us / 1 ms around a window's end
+    rng = np.random.default_rng(100 + seed)
+    n = 1200
+    names = ["pv", "fav", "cart", "buy"]
+    offs = rng.integers(0, 3 * 86400 * 1_000_000 // resolution_us, n) // 7 * 7 * resolution_us
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(25)], n),
+            "event": rng.choice(names, n, p=[0.55, 0.1, 0.25, 0.1]),
+            "ts": (T0 + pd.to_timedelta(offs, unit="us")).astype("datetime64[us]"),
+        }
+    )
+    edge = _log([("e", "pv", 0), ("e", "cart", 3600), ("e", "buy", 7200)])
+    edge.loc[1, "ts"] += pd.Timedelta(microseconds=resolution_us)  # just after the 1 h window's end
+    edge.loc[2, "ts"] -= pd.Timedelta(microseconds=resolution_us)  # just inside the 2 h window
+    ev = pd.concat([ev, edge], ignore_index=True)
+    _equal(ev, ["pv", "cart", "buy"], window_hours=1)
+    _equal(ev, ["pv", "cart", "buy"], window_hours=2, step_windows_hours=[0.5, None])
+    _equal(ev, ["cart", "cart", "buy"], window_hours=24)
+
+
+def test_a_key_too_wide_in_microseconds_fits_in_seconds(monkeypatch):
+    # 13,000 users over a year: users x span x 12 passes 2**62 in microseconds (the 100M-event bench, 1M users over
+    # 30 days, did too and fell back to the portable path); in seconds it fits, and the fast path runs
+    from helpers import attempts
+
+    users = 13_000
+    rng = np.random.default_rng(5)
+    days = rng.integers(0, 365, users)
+    rows = [(f"u{i}", e, int(d) * 86400 + k * 600) for i, d in enumerate(days) for k, e in enumerate(("pv", "cart"))]
+    rows += [("u0", "pv", 0), ("u0", "cart", 300), ("u0", "buy", 900), ("u1", "pv", 365 * 86400)]
+    ev = _log(rows)
+    assert (users + 2) * 365 * 86400 * 1_000_000 * 12 > funnel_fast._KEY_LIMIT
+    t = ibis.duckdb.connect().create_table("ev", ev)
+    slow = funnel_attempts(t, ["pv", "cart", "buy"], window_hours=1, fast=False).users
+
+    def portable(*a, **k):
+        raise AssertionError("the portable path ran")
+
+    monkeypatch.setattr(attempts, "_ordered_attempts", portable)
+    fast = funnel_attempts(t, ["pv", "cart", "buy"], window_hours=1, fast=True).users
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast["reached"].value_counts().to_dict() == {2: users - 1, 3: 1}
