@@ -1,5 +1,5 @@
-"""numpy helpers shared by the DuckDB fast paths (funnel, attribution): sorting int64 keys, and
-:func:`plain_pages` for their large temporary arrays."""
+"""numpy helpers shared by the DuckDB fast paths (funnel, attribution): sorting int64 keys, the time unit of their
+keys, and :func:`plain_pages` for their large temporary arrays."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["sort_keys", "plain_pages", "hugepage_advice_stalls"]
+__all__ = ["sort_keys", "time_unit", "plain_pages", "hugepage_advice_stalls"]
 
 _THP = Path("/sys/kernel/mm/transparent_hugepage")
 _lock = threading.Lock()
@@ -35,6 +35,23 @@ def sort_keys(a: np.ndarray) -> np.ndarray:
     else:
         a.sort()
     return a
+
+
+_UNITS = (1_000_000, 1_000)  # a second, a millisecond (in microseconds); else the microsecond itself
+_CHUNK = 1 << 20
+
+
+def time_unit(tt: np.ndarray) -> int:
+    """The coarsest of a second, a millisecond and a microsecond (in microseconds) that divides every time in
+    ``tt`` (int64 microseconds). Event logs are mostly stored to the second: counted in seconds, the fast paths'
+    int64 key of user x time holds a million times more users x time span than in microseconds (100M events, 1M
+    users over 30 days do not fit in microseconds). Comparisons stay exact as long as the windows compared with
+    are multiples of the unit too (the callers check). Checked a chunk at a time, stopping at the first time the
+    unit does not divide."""
+    for unit in _UNITS:
+        if all(not np.any(tt[i : i + _CHUNK] % unit) for i in range(0, len(tt), _CHUNK)):
+            return unit
+    return 1
 
 
 def _selected(path: Path) -> str | None:

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import plain_pages, sort_keys
+from .arrays import plain_pages, sort_keys, time_unit
 from .engine import on_duckdb
 
 __all__ = ["applies", "journeys_fast"]
@@ -67,6 +67,14 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
         (u_rank, u_values), (ch_rank, ch_values) = pool.map(_ranked, (users, ta["channel"]))
     tu, cu = u_rank[:n_t], u_rank[n_t:]
     tts, cts = _us(ta["ts"]), _us(ca["ts"])
+    # times in the coarsest of seconds, milliseconds and microseconds that divides them all: a log stored to the
+    # second fits a million times more users x time span in the key (helpers.arrays.time_unit). The look-back is
+    # whole seconds, as on the portable path (it had been whole microseconds here: 1.0000001 days kept 2 touches
+    # more), so every comparison stays exact
+    look_us = int(round(lookback_days * 86400)) * 1_000_000
+    unit = min(time_unit(tts), time_unit(cts))
+    if unit > 1:
+        tts, cts = tts // unit, cts // unit
     cval = np.nan_to_num(ca["value"].to_numpy(zero_copy_only=False).astype(float))
     n_u, n_ch = len(u_values), max(len(ch_values), 1)
     if not n_t or not len(cts):
@@ -96,7 +104,7 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     pos = np.cumsum(np.bincount(np.searchsorted(tkey, ckey, side="right"), minlength=n_t + 1)[:n_t])
     converting = pos < cstart[1:][tu]  # a conversion of the touch's own user is at or after it
     n_c = len(cts)
-    look = int(round(lookback_days * 86400 * 1_000_000))
+    look = look_us // unit
     lim = cts[np.minimum(pos, n_c - 1)]  # the look-back's start, applied once the journeys are numbered
     lim -= look
     keep = tts >= lim
@@ -128,12 +136,12 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     tch = pd.DataFrame({
         "journey": pd.Categorical.from_codes(jidx, categories=ids, validate=False),
         "channel": pd.Categorical.from_codes(ch_rank, categories=pd.Index(ch_values.to_pandas()), validate=False),
-        "ts": np.ascontiguousarray(tts).view("datetime64[us]"),
+        "ts": (tts * unit if unit > 1 else np.ascontiguousarray(tts)).view("datetime64[us]"),
     }, copy=False)  # fmt: skip
     nat = np.iinfo(np.int64).min
     src = jorder[j_conv]  # the conversion behind each converting row
     conv_ts = np.full(len(jorder), nat)
-    conv_ts[j_conv] = cts[src]
+    conv_ts[j_conv] = cts[src] * unit
     value = np.zeros(len(jorder))
     value[j_conv] = cval[src]
     jr = pd.DataFrame({

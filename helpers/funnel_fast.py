@@ -10,7 +10,7 @@ and goes through the same best-attempt step; tests/test_funnel_fast.py checks it
 
 It applies to the ordered mode without exclusions or breakdown on a DuckDB backend, when the key fits in 62 bits
 (users x time span, counted in the coarsest of seconds, milliseconds and microseconds that divides every time:
-:func:`time_unit`); otherwise :func:`ordered_attempts_fast` returns None and the portable Ibis path runs.
+:func:`helpers.arrays.time_unit`); otherwise :func:`ordered_attempts_fast` returns None and the portable Ibis path runs.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .arrays import sort_keys
+from .arrays import sort_keys, time_unit
 from .engine import on_duckdb
 from .steps import Step, match_step
 
-__all__ = ["applies", "ordered_attempts_fast", "time_unit"]
+__all__ = ["applies", "ordered_attempts_fast"]
 
 _KEY_LIMIT = 2**62
 
@@ -40,22 +40,6 @@ def applies(t, mode: str, exclusions, breakdown) -> bool:
 def _us(col) -> np.ndarray:
     """A timestamp column (pyarrow) as int64 microseconds."""
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype="datetime64[us]").view("int64")
-
-
-_UNITS = (1_000_000, 1_000)  # a second, a millisecond (in microseconds); else the microsecond itself
-_CHUNK = 1 << 20
-
-
-def time_unit(tt: np.ndarray) -> int:
-    """The coarsest of a second, a millisecond and a microsecond (in microseconds) that divides every time in
-    ``tt`` (int64 microseconds). Event logs are mostly stored to the second: counted in seconds, a key of user x
-    time fits 64 bits for a million times more users x time span than in microseconds (100M events, 1M users over
-    30 days do not fit in microseconds). Every comparison stays exact: the windows are whole seconds. Checked a
-    chunk at a time, stopping at the first time the unit does not divide."""
-    for unit in _UNITS:
-        if all(not np.any(tt[i : i + _CHUNK] % unit) for i in range(0, len(tt), _CHUNK)):
-            return unit
-    return 1
 
 
 def ordered_attempts_fast(

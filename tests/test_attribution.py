@@ -343,3 +343,49 @@ def test_spark_equals_duckdb(spark_ibis):
     d2 = conversion_driver_counts(con.table("drv_events"), users, **kw)
     pd.testing.assert_frame_equal(d2[0], d1[0], check_dtype=False)
     assert d1[1:] == d2[1:]
+
+
+@pytest.mark.parametrize(
+    "resolution_us, lookback_days",
+    [(1_000, 1), (1, 1), (1_000_000, 1.0000001), (1_000_000, 2.5)],  # ms, us, a look-back off the ms, half days
+)
+def test_fast_path_counts_time_in_the_coarsest_unit_that_divides(resolution_us, lookback_days):
+    """The fast path's key counts seconds, milliseconds or microseconds (helpers.arrays.time_unit): the same
+    journeys as the portable path with sub-second times, a look-back that is not a whole second (both paths round
+    it to seconds; the fast path had taken it to the microsecond) and a touch exactly at the look-back's start."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    offs = rng.integers(0, 5 * 86400 * 1_000_000 // resolution_us, n) // 3 * 3 * resolution_us
+    ev = pd.DataFrame({"user_id": [f"u{i}" for i in rng.integers(0, 60, n)],
+                       "event": rng.choice(["pv", "cart", "buy"], n, p=[0.6, 0.25, 0.15]),
+                       "ts": T0 + pd.to_timedelta(offs, unit="us"),
+                       "amount": rng.gamma(2, 10, n)}).astype({"ts": "datetime64[us]"})  # fmt: skip
+    look = pd.Timedelta(seconds=round(lookback_days * 86400))  # whole seconds on both paths
+    edge = pd.DataFrame({"user_id": ["e", "e", "e"], "event": ["pv", "cart", "buy"], "amount": [0.0, 0.0, 5.0],
+                         "ts": [T0, T0 + pd.Timedelta(microseconds=1), T0 + look]})  # fmt: skip
+    ev = pd.concat([ev, edge.astype({"ts": "datetime64[us]"})], ignore_index=True)
+    tch = touch_table(ev, touch_col=None, touch_events=["pv", "cart"])
+    conv = conversion_table(ev, event="buy", value_col="amount")
+    fast = build_journeys(tch, conv, lookback_days=lookback_days)
+    slow = build_journeys(tch, conv, lookback_days=lookback_days, fast=False)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(plain(a), plain(b), check_dtype=False)
+
+
+def test_a_key_too_wide_in_microseconds_fits_in_seconds():
+    """20,000 users over a year with 10 channels pass 2**62 in microseconds; in seconds the fast path runs."""
+    rng = np.random.default_rng(4)
+    users = 20_000
+    day = rng.integers(0, 365, users)
+    ts = T0 + pd.to_timedelta(np.repeat(day, 2) * 86400 + np.tile([0, 600], users), unit="s")
+    ev = pd.DataFrame({"user_id": np.repeat([f"u{i}" for i in range(users)], 2), "event": ["pv", "buy"] * users,
+                       "ts": ts, "amount": 1.0, "ch": rng.choice(list("abcdefghij"), 2 * users)})  # fmt: skip
+    ev = ev.astype({"ts": "datetime64[us]"})
+    tch = touch_table(ev, touch_col="ch", touch_events=["pv"])
+    conv = conversion_table(ev, event="buy", value_col="amount")
+    assert users * 364 * 86400 * 1_000_000 * 10 > 2**62
+    fast = attribution_fast.journeys_fast(tch, conv, lookback_days=30)
+    assert fast is not None
+    slow = build_journeys(tch, conv, lookback_days=30, fast=False)
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(plain(a), plain(b), check_dtype=False)

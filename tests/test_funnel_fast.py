@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import funnel_fast
+from helpers.arrays import time_unit
 from helpers.attempts import funnel_attempts
 
 T0 = pd.Timestamp("2024-03-01")
@@ -163,13 +164,13 @@ def test_other_modes_use_the_portable_path():
 
 def test_time_unit_is_the_coarsest_that_divides_every_time():
     s = np.array([-3_000_000, 0, 5_000_000, 86_400_000_000], dtype=np.int64)  # pre-1970 included
-    assert funnel_fast.time_unit(s) == 1_000_000
-    assert funnel_fast.time_unit(s + 1_000) == 1_000
-    assert funnel_fast.time_unit(s + 1) == 1
-    assert funnel_fast.time_unit(np.zeros(0, dtype=np.int64)) == 1_000_000
+    assert time_unit(s) == 1_000_000
+    assert time_unit(s + 1_000) == 1_000
+    assert time_unit(s + 1) == 1
+    assert time_unit(np.zeros(0, dtype=np.int64)) == 1_000_000
     late = np.full(3 * (1 << 20) + 5, 7_000_000, dtype=np.int64)
     late[-1] += 500  # only in the last chunk
-    assert funnel_fast.time_unit(late) == 1
+    assert time_unit(late) == 1
 
 
 @pytest.mark.parametrize("resolution_us", [1_000, 1, 250_000])
