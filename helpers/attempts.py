@@ -368,7 +368,10 @@ def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, br
         out[c] = pd.to_datetime(out[c]) if c in out else pd.NaT
     # ordered/strict: a step counts only if all previous steps were reached (they are, by construction)
     out["reached"] = out[tcols].notna().sum(axis=1).astype(int)
-    attempts = out.groupby("_u")["_a"].transform("size")
+    # users are grouped and sorted by an integer code where the fast path gives one (``_ucode``, one per user),
+    # else by their ids; sorting 13M attempts by id text took about 4 s at 100M events
+    key = "_ucode" if "_ucode" in out.columns else "_u"
+    attempts = out.groupby(key)["_a"].transform("size")
     out["attempts"] = attempts
     excluded_users = set()
     if "_excluded" in out.columns:
@@ -376,9 +379,9 @@ def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, br
         all_bad = bad.groupby(out["_u"]).transform("all")
         excluded_users = set(out.loc[all_bad, "_u"])
         out = out[~bad]
-    out = out.sort_values(["_u", "reached", "_a"], ascending=[True, False, True], kind="stable")
-    best = out.drop_duplicates("_u", keep="first")
-    first_start = out.groupby("_u")["_start"].min()
+    out = out.sort_values([key, "reached", "_a"], ascending=[True, False, True], kind="stable")
+    best = out.drop_duplicates(key, keep="first")
+    first_start = out.groupby(key)["_start"].min()
     res = pd.DataFrame(
         {
             user_col: best["_u"].astype(str).to_numpy(),
@@ -391,12 +394,15 @@ def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, br
         res[c] = pd.to_datetime(best[c]).to_numpy()
     if period_end is not None:
         limit = pd.Timestamp(period_end) - pd.Timedelta(hours=window_hours)
-        res["censored"] = best["_u"].map(first_start).to_numpy() > limit
+        res["censored"] = best[key].map(first_start).to_numpy() > limit
     else:
         res["censored"] = False
     if breakdown:
         res["group"] = best["_g"].astype("string").fillna(_t("common.no_value")).to_numpy()
-    res = res.sort_values(user_col, ignore_index=True)
+    if res[user_col].is_monotonic_increasing:  # the fast path numbers users in their order: no sort needed
+        res = res.reset_index(drop=True)
+    else:
+        res = res.sort_values(user_col, ignore_index=True)
     # microseconds, the canonical resolution, whichever engine ran (Spark hands pandas nanoseconds)
     for c in ["start", *tcols]:
         res[c] = res[c].astype("datetime64[us]")

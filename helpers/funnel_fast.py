@@ -58,7 +58,8 @@ def ordered_attempts_fast(
         **{f"_m{k}": match_step(ev, steps[k], e) for k in range(n)},
     )
     users = ev.select("_u").distinct()
-    users = users.mutate(_uc=ibis.row_number().cast("int64")).cache()
+    # numbered in user order (DuckDB sorts the distinct users), so that the best-attempt step sorts integers
+    users = users.mutate(_uc=ibis.row_number().over(order_by=users["_u"]).cast("int64")).cache()
     try:
         table = ev.join(users, "_u").drop("_u").to_pyarrow()  # one scan: the rows of every step
         ids = users.order_by("_uc").select("_u").to_pandas()["_u"]
@@ -185,6 +186,7 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
     start_abs = (att_t + t0) * unit  # microseconds
     out = {
         "_u": ids.to_numpy()[att_uc],  # row_number() counts from 0
+        "_ucode": att_uc,  # in user order: the best-attempt step groups and sorts these
         "_a": att_a,
         "_start": start_abs.astype("datetime64[us]"),
         "_deadline": (start_abs + win * unit).astype("datetime64[us]"),

@@ -220,3 +220,17 @@ def test_a_key_too_wide_in_microseconds_fits_in_seconds(monkeypatch):
     fast = funnel_attempts(t, ["pv", "cart", "buy"], window_hours=1, fast=True).users
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["reached"].value_counts().to_dict() == {2: users - 1, 3: 1}
+
+
+def test_user_order_and_id_types_as_the_portable_path():
+    # the fast path numbers users in DuckDB's order of their ids and its best-attempt step sorts those numbers:
+    # text ids in any script and case, digits as text, and integer ids come out in the portable path's order
+    rows = []
+    for i, u in enumerate(["用户b", "用户a", "Zed", "alice", "Émile", "😀", "10", "9", "a b", ""]):
+        rows += [(u, "pv", i * 60), (u, "cart", i * 60 + 30)] + ([(u, "buy", i * 60 + 45)] if i % 3 == 0 else [])
+    text = _equal(_log(rows), ["pv", "cart", "buy"], window_hours=1)
+    assert text["user_id"].tolist() == sorted(text["user_id"])
+    ints = _log([(k % 7 * 13, e, s) for k, (_, e, s) in enumerate(rows)])  # integer ids 0, 13, ..., 78
+    assert ints["user_id"].dtype == "int64"
+    out = _equal(ints, ["pv", "cart", "buy"], window_hours=1)
+    assert out["user_id"].tolist() == sorted(out["user_id"])  # text order: "0" < "13" < "26" < ... < "65" < "78"
