@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["sort_keys", "time_unit", "plain_pages", "hugepage_advice_stalls"]
+__all__ = ["sort_keys", "as_us", "time_unit", "plain_pages", "hugepage_advice_stalls"]
 
 _THP = Path("/sys/kernel/mm/transparent_hugepage")
 _lock = threading.Lock()
@@ -35,6 +35,11 @@ def sort_keys(a: np.ndarray) -> np.ndarray:
     else:
         a.sort()
     return a
+
+
+def as_us(col) -> np.ndarray:
+    """A timestamp column (pyarrow array or chunked array, any unit, nulls not expected) as int64 microseconds."""
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype="datetime64[us]").view("int64")
 
 
 _UNITS = (1_000_000, 1_000)  # a second, a millisecond (in microseconds); else the microsecond itself

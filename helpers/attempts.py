@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import funnel_fast
 from .arrays import plain_pages
-from .engine import as_table, materialize
+from .engine import as_table, materialize, to_pandas
 from .errors import MissingColumnError
 from .i18n import t as _t
 from .steps import Step, match_step
@@ -97,12 +97,11 @@ def funnel_attempts(
     base = t.select(*cols)
     u, ts = user_col, ts_col
     if fast and funnel_fast.applies(t, mode, exclusions, breakdown):  # DuckDB fast path, tested equal
-        with plain_pages():  # large numpy temporaries: no huge-page stalls (helpers/arrays.py)
-            out = funnel_fast.ordered_attempts_fast(
-                base, steps, need, win_s, step_windows_hours, user_col, ts_col, event_col, max_attempts
-            )
-            if out is not None:
-                return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
+        out = funnel_fast.ordered_attempts_fast(
+            base, steps, need, win_s, step_windows_hours, user_col, ts_col, event_col, max_attempts
+        )
+        if out is not None:
+            return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
     if mode == "ordered":
         att = _ordered_attempts(
             base.filter(base[event_col].isin(need)),
@@ -119,7 +118,7 @@ def funnel_attempts(
             att = _apply_exclusions(
                 att, base.filter(base[event_col].isin(need)), exclusions, n, user_col, ts_col, event_col
             )
-        out = att.to_pandas()
+        out = to_pandas(att)
         return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
 
     if mode == "strict":
@@ -156,7 +155,7 @@ def funnel_attempts(
             )
             hit = j.group_by([j["_u"].name("_u2"), j["_a"].name("_a2")]).aggregate(**{f"h{k + 1}": j["_hts"].min()})
             att = att.left_join(hit, (att["_u"] == hit["_u2"]) & (att["_a"] == hit["_a2"])).drop("_u2", "_a2")
-        out = att.to_pandas()
+        out = to_pandas(att)
         hcols = [f"h{k + 1}" for k in range(n)]
         times = np.sort(out[hcols].to_numpy(dtype="datetime64[ns]"), axis=1)  # NaT sorts last
         for k in range(n):
@@ -175,7 +174,7 @@ def funnel_attempts(
             att = att.left_join(hit, (att["_u"] == hit["_u2"]) & (att["_a"] == hit["_a2"])).drop("_u2", "_a2")
         if exclusions:
             att = _apply_exclusions(att, base, exclusions, n, user_col, ts_col, event_col)
-        out = att.to_pandas()
+        out = to_pandas(att)
     return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
 
 
@@ -350,6 +349,7 @@ def _apply_exclusions(att, base, exclusions, n, user_col, ts_col, event_col):
     return att.mutate(_excluded=ibis.or_(*[att[f].notnull() for f in flags]))
 
 
+@plain_pages()  # large numpy temporaries: no huge-page stalls (helpers/arrays.py)
 def _best_attempt(out: pd.DataFrame, n: int, window_hours: float, period_end, breakdown, user_col) -> FunnelUsers:
     tcols = [f"t{k}" for k in range(1, n + 1)]
     if out.empty:  # nobody entered: the same columns and types, no rows

@@ -38,7 +38,7 @@ from .attribution_models import (
     shapley_credits,
 )
 from .base import Report, ReportUnavailable, Unavailable, _display
-from .engine import as_table
+from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import label, localized, t
 
@@ -155,10 +155,10 @@ def build_journeys(
     jid = j.user_id + ibis.literal("#") + ibis.ifelse(j.converted, j.k.cast("string"), ibis.literal("-"))
     tch = j.mutate(journey=jid).order_by(["user_id", "k", "ts", "channel"]).select("journey", "channel", "ts")
     counts = j.group_by(["user_id", "k", "converted"]).aggregate(touches=j.count())
-    tch = tch.to_pandas()
+    tch = to_pandas(tch)
     tch["ts"] = pd.to_datetime(tch["ts"])
     counts = counts.to_pandas()
-    conv = conv.to_pandas()
+    conv = to_pandas(conv)
     conv = conv.merge(counts[counts["converted"]].drop(columns="converted"), on=["user_id", "k"], how="left")
     non = counts[~counts["converted"]]
     jc = pd.DataFrame({"user_id": conv["user_id"].astype(str), "k": conv["k"].astype(int), "converted": True,

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import plain_pages, sort_keys, time_unit
+from .arrays import as_us, plain_pages, sort_keys, time_unit
 from .engine import on_duckdb
 
 __all__ = ["applies", "journeys_fast"]
@@ -43,10 +43,6 @@ def _ranked(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return rank[codes], enc.dictionary.take(pa.array(order))
 
 
-def _us(col: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(col.to_numpy(), dtype="datetime64[us]").view("int64")
-
-
 def _text(values: pa.Array, idx: np.ndarray) -> pd.Series:
     """``values[idx]`` as a pandas text column (taken in Arrow: no Python string per row)."""
     return values.take(pa.array(idx)).to_pandas()
@@ -66,7 +62,7 @@ def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.Dat
     with ThreadPoolExecutor(2) as pool:  # Arrow's hashing releases the GIL: users and channels side by side
         (u_rank, u_values), (ch_rank, ch_values) = pool.map(_ranked, (users, ta["channel"]))
     tu, cu = u_rank[:n_t], u_rank[n_t:]
-    tts, cts = _us(ta["ts"]), _us(ca["ts"])
+    tts, cts = as_us(ta["ts"]), as_us(ca["ts"])
     # times in the coarsest of seconds, milliseconds and microseconds that divides them all: a log stored to the
     # second fits a million times more users x time span in the key (helpers.arrays.time_unit). The look-back is
     # whole seconds, as on the portable path (it had been whole microseconds here: 1.0000001 days kept 2 touches

@@ -23,7 +23,7 @@ from .clv_models import (
     p_alive,
     sample_params,
 )
-from .engine import as_table
+from .engine import as_table, to_pandas
 from .i18n import t
 
 __all__ = [
@@ -95,7 +95,7 @@ def customer_history(
         purchase_days=daily["day"].count(),
         repeat_amount=daily["amount"].sum(where=daily["day"] > daily["first"]).cast("float64"),
     )
-    df = g.to_pandas()
+    df = to_pandas(g)
     df["first_day"] = pd.to_datetime(df["first_day"])
     df["last_day"] = pd.to_datetime(df["last_day"])
     df["purchase_days"] = df["purchase_days"].astype("int64")

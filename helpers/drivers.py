@@ -34,7 +34,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .engine import as_table
+from .engine import as_table, to_pandas
 from .sections_attribution import DriversParams
 
 __all__ = [
@@ -132,7 +132,7 @@ def conversion_driver_counts(events, users: pd.DataFrame, *, n_steps: int, windo
         x = x.union(p)
     x = x.distinct()
     g = x.group_by(["candidate", "kind"]).aggregate(a=x._conv.sum(), n=x.count())
-    df = g.to_pandas()
+    df = to_pandas(g)
     df["a"] = df["a"].astype(int)
     df["c"] = df["n"].astype(int) - df["a"]
     df = df.drop(columns="n").sort_values("candidate").reset_index(drop=True)
@@ -203,7 +203,7 @@ def retention_driver_counts(events, *, first_days: int, retained_day: int, perio
         .to_pandas()
     )
     ret = j.mutate(_r=((j._dd >= retained_day) & (j._dd < retained_day + 7)).cast("int32"))
-    users = ret.group_by(user_col).aggregate(retained=ret._r.max()).rename(user_id=user_col).to_pandas()
+    users = to_pandas(ret.group_by(user_col).aggregate(retained=ret._r.max()).rename(user_id=user_col))
     users["retained"] = users["retained"].astype(bool)
     return counts, users.sort_values("user_id").reset_index(drop=True)
 

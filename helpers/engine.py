@@ -26,6 +26,7 @@ __all__ = [
     "duckdb_backend",
     "on_duckdb",
     "sql_name",
+    "to_pandas",
 ]
 
 
@@ -170,6 +171,25 @@ def on_duckdb(t) -> bool:
     import pandas as pd
 
     return isinstance(t, pd.DataFrame) or duckdb_backend(t) is not None
+
+
+def _arrow_same(dtype) -> bool:
+    """Whether pyarrow's pandas conversion of an engine column of Ibis type ``dtype`` gives what Ibis's gives:
+    numbers, booleans, text and naive timestamps (dates, decimals, time zones and nested types: Ibis's own)."""
+    if dtype.is_timestamp():
+        return dtype.timezone is None
+    return dtype.is_integer() or dtype.is_floating() or dtype.is_boolean() or dtype.is_string()
+
+
+def to_pandas(t):
+    """The pandas frame of the Ibis table ``t``, the frame Ibis's ``to_pandas()`` gives (tests/test_engine.py).
+
+    On DuckDB, when every column is a number, boolean, text or naive timestamp, the result goes through Arrow's
+    own conversion: Ibis's turns every column that holds a null into Python objects before converting it back
+    (0.1-0.25 s per 10M-event report pull). Other engines and other column types: Ibis's ``to_pandas()``."""
+    if duckdb_backend(t) is not None and all(_arrow_same(d) for d in t.schema().types):
+        return t.to_pyarrow().to_pandas()
+    return t.to_pandas()
 
 
 def sql_name(name: str) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .base import Report, ReportUnavailable, Unavailable
 from .durations import parse_window_hours
-from .engine import as_table
+from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import localized, t
 from .steps import Step
@@ -146,7 +146,7 @@ def top_paths(
         off = j["pos"] - j["_a"] + (length - 1)
     j = j.mutate(_off=off)
     aggs = {f"e{i}": j["event"].max(where=j["_off"] == i) for i in range(length)}
-    wide = j.group_by(["user_id", "session"]).aggregate(**aggs).to_pandas()
+    wide = to_pandas(j.group_by(["user_id", "session"]).aggregate(**aggs))
     if wide.empty:
         return pd.DataFrame(columns=["path", "sessions", "share"])
     cols = [f"e{i}" for i in range(length)]
@@ -198,7 +198,7 @@ def next_after_dropoff(
     w = ibis.window(group_by=j["_u"], order_by=[j["_ts"], j["_e"]])
     j = j.mutate(_rn=ibis.row_number().over(w))
     j = j.filter(j["_rn"] == 0)
-    nxt = j.select(_u=j["_u"], next_event=j["_e"]).to_pandas()
+    nxt = to_pandas(j.select(_u=j["_u"], next_event=j["_e"]))
     out = drops.merge(nxt, on="_u", how="left")
     out["next_event"] = out["next_event"].fillna(NO_FURTHER)
     out["dropped_after"] = out["_k"].map(lambda k: names[int(k) - 1])

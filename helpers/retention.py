@@ -22,7 +22,7 @@ import pandas as pd
 from . import retention_fast
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
-from .engine import as_table
+from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import localized, t
 
@@ -156,11 +156,11 @@ def cohort_counts(
         cols = {"cohort": dt.int64, "n": dt.int64, "users": dt.int64}  # dtype objects: no type-string parsing
         zero = size.mutate(n=ibis.literal(0, dt.int64)).select(*cols).cast(cols)
         both = ibis.union(zero, ret.select(*cols).cast(cols))
-        out = both.to_pandas().astype(dict.fromkeys(cols, "int64"))
+        out = to_pandas(both).astype(dict.fromkeys(cols, "int64"))
         return out.sort_values(["cohort", "n"], ignore_index=True)
     else:
         # retained in n or later <=> the user's last active period number >= n
-        last = j.group_by(["user_id", "c"]).aggregate(m=j["n"].max()).to_pandas()
+        last = to_pandas(j.group_by(["user_id", "c"]).aggregate(m=j["n"].max()))
         rows = []
         for c, g in last.groupby("c"):
             counts = np.bincount(g["m"].to_numpy(), minlength=g["m"].max() + 1)
@@ -371,7 +371,7 @@ def stickiness_table(
     ud = t.select(
         user_id=t[user_col].cast(dt.string), d=period_index(t[ts_col], "day"), p=period_index(t[ts_col], period)
     ).distinct()
-    per = ud.group_by(["user_id", "p"]).aggregate(days=ud["d"].count()).to_pandas()
+    per = to_pandas(ud.group_by(["user_id", "p"]).aggregate(days=ud["d"].count()))
     daily = ud.group_by(["p", "d"]).aggregate(dau=ud["user_id"].count()).to_pandas()
     if data_end is not None:
         last = _last_complete_index(data_end, period)

@@ -132,3 +132,21 @@ def test_plain_pages_does_nothing_where_the_advice_does_not_stall(monkeypatch):
     with arrays.plain_pages():
         pass
     assert switched == []
+
+
+# ------------------------------------------------------------------------------------------------------ as_us
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_as_us_gives_microseconds_from_any_arrow_unit(unit):
+    import pyarrow as pa
+
+    us = np.array([0, 1_000_000, 1_706_000_000_123_000, -86_400_000_000], dtype=np.int64)
+    if unit == "s":
+        us = us // 1_000_000 * 1_000_000
+    elif unit == "ms":
+        us = us // 1_000 * 1_000
+    values = us.astype("datetime64[us]").astype(f"datetime64[{unit}]")
+    chunked = pa.chunked_array([pa.array(values[:2]), pa.array(values[2:])])  # several chunks: a copy
+    for col in (pa.array(values), chunked):
+        got = arrays.as_us(col)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, us)

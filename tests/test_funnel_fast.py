@@ -222,6 +222,33 @@ def test_a_key_too_wide_in_microseconds_fits_in_seconds(monkeypatch):
     assert fast["reached"].value_counts().to_dict() == {2: users - 1, 3: 1}
 
 
+@pytest.mark.parametrize("room", [1, 0])
+def test_the_key_bound_is_exact(monkeypatch, room):
+    """The fast path runs exactly when (largest user number + 2) x (step rows' span + window + 2, in the time unit)
+    x (steps + 1) x names stays below the limit; at the bound the portable path gives the result. Rows that are no
+    step (another event, a step filter not met) do not widen the span."""
+    from helpers import attempts
+
+    # u0 u1 u2 have step rows, numbered 0 1 2; the step rows span 10 days, in whole seconds (unit: a second);
+    # "fav" is no step and "pv" with an other page fails the step filter: neither widens the span
+    rows = [("u0", "pv", 0), ("u0", "cart", 300), ("u0", "buy", 900), ("u1", "pv", 86400), ("u2", "pv", 864000)]
+    ev = _log(rows + [("u3", "fav", 99 * 86400)])
+    ev["page"] = "home"
+    ev.loc[len(ev)] = {"user_id": "u1", "event": "pv", "ts": T0 + pd.Timedelta(days=50), "page": "faq"}
+    steps = [{"event": "pv", "where": {"page": "home"}}, "cart", "buy"]
+    bound = (2 + 2) * (864000 + 3600 + 2) * (3 + 1) * 3  # names: buy, cart, pv
+    t = ibis.duckdb.connect().create_table("ev", ev)
+    slow = funnel_attempts(t, steps, window_hours=1, fast=False).users
+    monkeypatch.setattr(funnel_fast, "_KEY_LIMIT", bound + room)
+    calls = []
+    portable = attempts._ordered_attempts
+    monkeypatch.setattr(attempts, "_ordered_attempts", lambda *a, **k: calls.append(1) or portable(*a, **k))
+    fast = funnel_attempts(t, steps, window_hours=1, fast=True).users
+    assert calls == ([] if room else [1])
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.set_index("user_id")["reached"].to_dict() == {"u0": 3, "u1": 1, "u2": 1}
+
+
 def test_user_order_and_id_types_as_the_portable_path():
     # the fast path numbers users in DuckDB's order of their ids and its best-attempt step sorts those numbers:
     # text ids in any script and case, digits as text, and integer ids come out in the portable path's order

@@ -1,0 +1,57 @@
+"""helpers.engine.to_pandas: the frame Ibis's own conversion gives, through Arrow on DuckDB where that is equal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import engine
+
+
+def _frame(n: int = 500, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    gaps = rng.random(n) < 0.2  # a null in one row of five, in every column
+    return pd.DataFrame(
+        {
+            "i64": pd.array(np.where(gaps, None, rng.integers(-(2**40), 2**40, n)), dtype="Int64"),
+            "i8": pd.array(np.where(gaps, None, rng.integers(-100, 100, n)), dtype="Int8"),
+            "u32": pd.array(rng.integers(0, 2**32 - 1, n), dtype="UInt32"),
+            "f64": np.where(gaps, np.nan, rng.normal(size=n)),
+            "f32": np.where(gaps, np.nan, rng.normal(size=n)).astype("float32"),
+            "flag": pd.array(np.where(gaps, None, rng.random(n) < 0.5), dtype="boolean"),
+            "text": np.where(gaps, None, rng.choice(["pv", "加购", "", 'a"b'], n)),
+            "ts": pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**9, n), unit="ms"))
+            .where(~gaps)
+            .astype("datetime64[us]"),
+            "full": rng.integers(0, 10, n),  # no nulls
+        }
+    )
+
+
+@pytest.mark.parametrize("rows", [500, 0])
+def test_arrow_conversion_equals_ibis_conversion(rows):
+    t = ibis.memtable(_frame().head(rows))
+    t = t.mutate(sum_=t.i64 + t.i8, ratio=t.f64 / t.full, late=t.ts > dt.datetime(2024, 1, 5))  # computed columns
+    assert engine.duckdb_backend(t) is not None
+    assert all(engine._arrow_same(d) for d in t.schema().types)  # the Arrow branch runs
+    got = engine.to_pandas(t)
+    pd.testing.assert_frame_equal(got, t.to_pandas(), check_exact=True)
+    if rows:
+        assert got["f64"].isna().sum() == (_frame().f64.isna()).sum()
+
+
+def test_types_arrow_converts_differently_keep_ibis_conversion():
+    """Dates (Ibis: datetime64; Arrow: Python dates), decimals and zoned timestamps: Ibis's own conversion."""
+    df = pd.DataFrame({"d": [dt.date(2024, 1, 1), None], "x": [1.5, None], "k": [1, 2]})
+    t = ibis.memtable(df)
+    t = t.mutate(
+        dec=t.x.cast("decimal(10, 2)"), zoned=ibis.literal("2024-01-01 08:00:00+08:00").cast("timestamp('UTC')")
+    )
+    for col in ("d", "dec", "zoned"):
+        assert not engine._arrow_same(t.schema()[col])
+        pd.testing.assert_frame_equal(engine.to_pandas(t.select(col, "k")), t.select(col, "k").to_pandas())
+    assert engine.to_pandas(t.select("d")).d.dtype.kind == "M"  # Ibis's datetime64, not Arrow's objects
