@@ -290,6 +290,17 @@ def retention_drivers_for(events, *, period_end, params) -> tuple[pd.DataFrame |
     return table, [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
 
 
+def candidate_label(candidate: str, kind: str) -> str:
+    """A candidate as a reader sees it: ``event: fav`` -> "事件 fav" / "event fav", ``channel = app`` -> "渠道 = app"
+    (the column's display name, :func:`helpers.i18n.column_label`); the table and results keep the machine form."""
+    from .i18n import column_label, t
+
+    if kind == "event" and candidate.startswith("event: "):
+        return t("drivers.candidate_event", event=candidate[len("event: ") :])
+    col, sep, value = candidate.partition(" = ")
+    return f"{column_label(col)} = {value}" if kind == "property" and sep else candidate
+
+
 def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
     """One finding line: the top supported driver (``kind``: ``conversion`` or ``retention``)."""
     from .fmt import fmt_int, fmt_num, fmt_pct
@@ -299,9 +310,9 @@ def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
         return None
     r = table[table["supported"]].iloc[0]
     if kind == "conversion":
-        return t("drivers.top_conversion", candidate=r["candidate"], done=fmt_pct(r["conversion_if_done"]),
-                 users=fmt_int(r["users"]), not_done=fmt_pct(r["conversion_if_not"]),
-                 odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
+        return t("drivers.top_conversion", candidate=candidate_label(r["candidate"], r["kind"]),
+                 done=fmt_pct(r["conversion_if_done"]), users=fmt_int(r["users"]),
+                 not_done=fmt_pct(r["conversion_if_not"]), odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
     return t("drivers.top_retention", event=r["event"], k=int(r["k"]), done=fmt_pct(r["ppv"]),
              not_done=fmt_pct(r["retained_rate_not"]), phi=fmt_num(r["phi"]),
              band=label(f"drivers.band.{r['band']}", str(r["band"])))  # fmt: skip
@@ -337,7 +348,10 @@ def show_drivers(table: pd.DataFrame | None, notes: list[str | Note], kind: str,
     _display(Markdown(f"_{text}_"))
     if kind == "conversion":
         top = top_drivers(table, n=n)
-        top = top.assign(direction=top["direction"].map(lambda v: label(f"drivers.direction.{v}", str(v))))
+        top = top.assign(
+            direction=top["direction"].map(lambda v: label(f"drivers.direction.{v}", str(v))),
+            candidate=[candidate_label(c, k) for c, k in zip(top["candidate"], top["kind"], strict=True)],
+        )
         cols = ["candidate", "direction", "a", "b", "c", "d", "conversion_if_done", "conversion_if_not",
                 "odds_ratio", "ci_low", "ci_high"]  # fmt: skip
         return style_table(top[cols], int_cols=list("abcd"), pct_cols=["conversion_if_done", "conversion_if_not"],

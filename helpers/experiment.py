@@ -37,7 +37,7 @@ from .experiment_stats import (
     sequential_table,
     srm_table,
 )
-from .i18n import localized, t
+from .i18n import column_label, localized, t
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -134,7 +134,13 @@ class ExperimentReport(Report):
 
     def _segments_text(self) -> str:
         k = 0 if self.segments is None else len(self.segments)
-        return t("experiment.segments", col=self.segment_col, k=k, fp=f"{k * self.alpha:.1f}", a=f"{self.alpha:g}")
+        return t(
+            "experiment.segments",
+            col=column_label(self.segment_col),
+            k=k,
+            fp=f"{k * self.alpha:.1f}",
+            a=f"{self.alpha:g}",
+        )
 
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""

@@ -24,6 +24,7 @@ import yaml
 __all__ = [
     "LANGUAGES",
     "catalogue",
+    "column_label",
     "current_language",
     "label",
     "language",
@@ -116,6 +117,12 @@ def label(key: str, default: str | None = None, /, lang: str | None = None) -> s
     if key in msgs:
         return msgs[key][lang or _current.get()]
     return key if default is None else default
+
+
+def column_label(column: str | None, /, lang: str | None = None) -> str:
+    """The display name of the data column ``column`` in a sentence or header ("channel" -> "渠道" / "Channel",
+    catalogue keys ``col.<column>``); a column the catalogue does not know keeps its own name; None gives ""."""
+    return "" if column is None else label(f"col.{column}", column, lang=lang)
 
 
 class _Localized:

@@ -24,7 +24,7 @@ from .base import Report, ReportUnavailable, Unavailable, _display
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
-from .i18n import localized, t
+from .i18n import column_label, list_join, localized, t
 
 __all__ = [
     "period_index",
@@ -744,8 +744,8 @@ def _by_group_finding(by_group: pd.DataFrame | None, breakdown: str | None, peri
     one = by_group[(by_group["n"] == 1) & (by_group["users"] > 0)]
     if one.empty:
         return []
-    vals = ", ".join(f"{r.group} {fmt_pct(r.rate)} ({fmt_int(r.users)})" for r in one.itertuples())
-    out = [t("retention.by_group", breakdown=breakdown, unit=t(f"retention.unit.{period}"), values=vals)]
+    vals = list_join(f"{r.group} {fmt_pct(r.rate)} ({fmt_int(r.users)})" for r in one.itertuples())
+    out = [t("retention.by_group", breakdown=column_label(breakdown), unit=t(f"retention.unit.{period}"), values=vals)]
     if (one["users"] < 30).any():
         out.append(t("retention.by_group_thin"))
     return out

@@ -31,7 +31,7 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import localized, t
+from .i18n import column_label, localized, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics, unit_stats, welch
@@ -518,7 +518,8 @@ class TrendsReport(Report):
             out.append(t("trends.metric_line", label=self._name(r.metric), current=_fmt(r.current),
                          previous=_fmt(r.previous), change=fmt_pct(r.rel_change), test=sig, yoy=yoy))  # fmt: skip
         for r in self.movers.head(3).itertuples():
-            out.append(t("trends.mover", metric=self._name(r.metric), col=self.breakdown_col, group=r.group,
+            out.append(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
+                         group=r.group,
                          change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
                          share=fmt_pct(r.contribution)))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
@@ -529,13 +530,14 @@ class TrendsReport(Report):
         elif flagged and self.anomalies is not None:
             a = self.anomalies.assign(_s=self.anomalies["score"].abs()).sort_values("_s", ascending=False)
             strongest = []
+            col = column_label(self.breakdown_col)
             for r in a.head(5).itertuples():
                 own = isinstance(getattr(r, "group", None), str)  # a group series' flag names its own group
                 top = getattr(r, "top_group", None)
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
-                              group=f" · {self.breakdown_col} = {r.group}" if own else "", value=_fmt(r.value),
+                              group=f" · {col} = {r.group}" if own else "", value=_fmt(r.value),
                               expected=_fmt(r.expected),
-                              top=t("trends.anomaly_top", col=self.breakdown_col, group=top) if top and not own
+                              top=t("trends.anomaly_top", col=col, group=top) if top and not own
                               else ""))  # fmt: skip
             out.append(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
                          list=t("trends.list_sep").join(strongest)))  # fmt: skip

@@ -80,3 +80,20 @@ def test_catalogue_read_with_libyaml_equals_the_pure_python_reader():
         text = f.read_text(encoding="utf-8")
         assert yaml.load(text, Loader=i18n._LOADER) == yaml.load(text, Loader=yaml.SafeLoader), f.name
     assert i18n._LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def test_column_and_driver_labels_read_as_words_in_each_language():
+    from helpers.drivers import candidate_label
+    from helpers.i18n import column_label, language
+
+    with language("zh"):
+        assert column_label("channel") == "渠道"
+        assert column_label("my_custom_col") == "my_custom_col"  # unknown columns keep their name
+        assert candidate_label("event: fav", "event") == "事件 fav"
+        assert candidate_label("channel = app", "property") == "渠道 = app"
+        assert candidate_label("note = a = b", "property") == "note = a = b"  # only the first " = " splits
+    with language("en"):
+        assert column_label("channel") == "Channel"
+        assert candidate_label("event: fav", "event") == "event fav"
+        assert candidate_label("city = 上海", "property") == "City = 上海"
+        assert candidate_label("odd", "property") == "odd"  # not in the machine form: unchanged
