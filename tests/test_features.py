@@ -172,3 +172,23 @@ def test_arrow_conversion_on_duckdb_gives_the_frame_of_ibis_conversion(monkeypat
     ibis_frame = user_features(ev, **kw)
     assert fast["mean_gap_hours"].isna().any()  # the nulls this is about are there
     pd.testing.assert_frame_equal(fast, ibis_frame, check_exact=True)
+
+
+def test_preferred_hour_is_the_mode_earliest_on_ties_random_logs():
+    """Independent: per user the hour with the most events (the earliest of tied hours), computed in pandas."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(300)], n),
+            "event": "pv",
+            # few hours per user, so ties are common; hours 0 and 23 included
+            "ts": pd.Timestamp("2024-03-01")
+            + pd.to_timedelta(rng.integers(0, 20, n), unit="D")
+            + pd.to_timedelta(rng.choice([0, 1, 9, 22, 23], n), unit="h"),
+        }
+    )
+    got = user_features(ev).set_index("user_id")["preferred_hour"]
+    counts = ev.assign(h=ev.ts.dt.hour).groupby(["user_id", "h"]).size().reset_index(name="n")
+    want = counts.sort_values(["user_id", "n", "h"], ascending=[True, False, True]).drop_duplicates("user_id")
+    assert got.to_dict() == want.set_index("user_id")["h"].to_dict()

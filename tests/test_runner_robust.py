@@ -548,3 +548,68 @@ def test_interrupt_ends_every_worker_and_kernel(demo_run, tmp_path, how):
     assert (root / ".state" / "run.lock").read_text() == "" and not list(kernels.iterdir())
     state = json.loads((root / ".state" / "runs.json").read_text())
     assert "interrupted" in {state[n]["status"] for n in ("funnel", "paths", "retention")}, state
+
+
+def _python_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+@pytest.mark.parametrize("deaths", [1, 3])
+def test_a_kernel_that_dies_at_start_is_started_again(tmp_path, capfd, deaths):
+    """A real kernel that exits before answering (its config file ends the process on its first ``deaths``
+    starts): the notebook runs in a new kernel, up to KERNEL_START_ATTEMPTS starts in all; beyond that the report
+    fails with the kernel's message. A cell's own error is never retried."""
+    from helpers.run import KERNEL_START_ATTEMPTS, execute_notebook
+
+    marker = tmp_path / "starts"
+    config = tmp_path / "dying_kernel.py"
+    config.write_text(
+        "import os\n"
+        f"p = {str(marker)!r}\n"
+        "n = int(open(p).read()) if os.path.exists(p) else 0\n"
+        "open(p, 'w').write(str(n + 1))\n"
+        f"if n < {deaths}:\n"
+        "    os._exit(3)\n",
+        encoding="utf-8",
+    )
+    nb = _python_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x + 1"),
+    ]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    res = execute_notebook(
+        str(tmp_path / "nb.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        str(tmp_path / "out.html"),
+        {"x": 2},
+        cwd=str(tmp_path),
+        kernel_config=str(config),
+    )
+    err = capfd.readouterr().err
+    if deaths < KERNEL_START_ATTEMPTS:
+        assert res["status"] == "ok", res
+        assert int(marker.read_text()) == deaths + 1
+        out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+        assert out.cells[-1].outputs[0]["data"]["text/plain"] == "3"  # the injected parameter, in the new kernel
+        assert err.count("its kernel did not start") == deaths
+    else:
+        assert res["status"] == "failed" and "Kernel died" in res["error"]
+        assert int(marker.read_text()) == KERNEL_START_ATTEMPTS
+
+
+def test_a_cells_own_error_is_not_retried(tmp_path):
+    from helpers.run import execute_notebook
+
+    marker = tmp_path / "runs"
+    nb = _python_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'a').write('x')\nraise RuntimeError('boom')")]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    res = execute_notebook(
+        str(tmp_path / "nb.ipynb"), str(tmp_path / "o.ipynb"), str(tmp_path / "o.html"), {}, cwd=str(tmp_path)
+    )
+    assert res["status"] == "failed" and res["error"] == "RuntimeError: boom"
+    assert marker.read_text() == "x"
