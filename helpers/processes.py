@@ -32,6 +32,9 @@ __all__ = [
     "RunRefusedError",
     "CampaignLock",
     "kernel_config",
+    "kernel_start_failed",
+    "KERNEL_START_ATTEMPTS",
+    "KERNEL_START_TIMEOUT",
     "tracked_kernel_manager",
     "kill_kernels",
     "sweep_kernels",
@@ -280,3 +283,22 @@ class CampaignLock:
         finally:
             os.close(self.fd)  # closing the descriptor releases the flock
             self.fd = None
+
+
+#: a notebook whose kernel dies or stays silent before its first cell is started again, up to this many times in
+#: all: a busy machine or two kernels racing for the same ports (jupyter_client picks free ports, then binds them
+#: later) make a start fail now and then, and a report must not fail for it
+KERNEL_START_ATTEMPTS = 3
+#: seconds a starting kernel has to answer (papermill's default is 60; a loaded 2-core machine took longer)
+KERNEL_START_TIMEOUT = 120
+
+_KERNEL_START_ERRORS = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+
+
+def kernel_start_failed(e: BaseException) -> bool:
+    """Whether ``e`` says the kernel never started (no cell ran): the messages of jupyter_client and nbclient."""
+    import papermill as pm
+
+    if isinstance(e, pm.PapermillExecutionError):  # a cell ran and raised: the notebook's own error
+        return False
+    return any(m in str(e) for m in _KERNEL_START_ERRORS)

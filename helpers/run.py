@@ -232,25 +232,6 @@ def _fingerprint(
 
 
 # ------------------------------------------------------------------------------------------ one notebook
-#: a notebook whose kernel dies or stays silent before its first cell is started again, up to this many times in
-#: all: a busy machine or two kernels racing for the same ports (jupyter_client picks free ports, then binds them
-#: later) make a start fail now and then, and a report must not fail for it
-KERNEL_START_ATTEMPTS = 3
-#: seconds a starting kernel has to answer (papermill's default is 60; a loaded 2-core machine took longer)
-KERNEL_START_TIMEOUT = 120
-
-_KERNEL_START_ERRORS = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
-
-
-def kernel_start_failed(e: BaseException) -> bool:
-    """Whether ``e`` says the kernel never started (no cell ran): the messages of jupyter_client and nbclient."""
-    import papermill as pm
-
-    if isinstance(e, pm.PapermillExecutionError):  # a cell ran and raised: the notebook's own error
-        return False
-    return any(m in str(e) for m in _KERNEL_START_ERRORS)
-
-
 def execute_notebook(
     nb_file: str,
     out_ipynb: str,
@@ -282,7 +263,7 @@ def execute_notebook(
     t0 = time.perf_counter()
     status, error = "ok", None
     try:
-        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        for attempt in range(1, procs.KERNEL_START_ATTEMPTS + 1):
             try:
                 pm.execute_notebook(
                     nb_file,
@@ -293,18 +274,18 @@ def execute_notebook(
                     progress_bar=False,
                     log_output=False,
                     execution_timeout=timeout,
-                    start_timeout=KERNEL_START_TIMEOUT,
+                    start_timeout=procs.KERNEL_START_TIMEOUT,
                     kernel_manager_class=procs.tracked_kernel_manager(),
                     extra_arguments=[f"--config={kernel_config}"] if kernel_config else [],
                 )
                 break
             except Exception as e:
-                if attempt == KERNEL_START_ATTEMPTS or not kernel_start_failed(e):
+                if attempt == procs.KERNEL_START_ATTEMPTS or not procs.kernel_start_failed(e):
                     raise
                 why = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
                 print(
                     f"{Path(nb_file).name}: its kernel did not start ({why}); starting another "
-                    f"(attempt {attempt + 1} of {KERNEL_START_ATTEMPTS})",
+                    f"(attempt {attempt + 1} of {procs.KERNEL_START_ATTEMPTS})",
                     file=sys.stderr,
                     flush=True,
                 )

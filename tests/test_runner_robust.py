@@ -562,7 +562,8 @@ def test_a_kernel_that_dies_at_start_is_started_again(tmp_path, capfd, deaths):
     """A real kernel that exits before answering (its config file ends the process on its first ``deaths``
     starts): the notebook runs in a new kernel, up to KERNEL_START_ATTEMPTS starts in all; beyond that the report
     fails with the kernel's message. A cell's own error is never retried."""
-    from helpers.run import KERNEL_START_ATTEMPTS, execute_notebook
+    from helpers.processes import KERNEL_START_ATTEMPTS
+    from helpers.run import execute_notebook
 
     marker = tmp_path / "starts"
     config = tmp_path / "dying_kernel.py"
