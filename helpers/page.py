@@ -589,6 +589,21 @@ def _current_results(root: Path, st: dict) -> dict | None:
     return res
 
 
+def _index_error(status: str, error: str | None) -> str:
+    """The note under a report's row: why it could not compute (the report's own words, in the campaign's language),
+    or, for a failure, a sentence in the campaign's language with the technical line (an exception, in English)
+    folded away for the analyst."""
+    if not error:
+        return ""
+    if status == "unavailable":
+        return f"<div class='why'>{_e(error)}</div>"
+    lead = t("index.skipped_lead") if status == "skipped" else t("index.failed_lead")
+    return (
+        f"<div class='why'>{_e(lead)}</div><details class='err'><summary>{_e(t('index.error_details'))}</summary>"
+        f"{_e(error)}</details>"
+    )
+
+
 def _index_row(root: Path, st: dict, res: dict | None, changes: dict) -> str:
     nb, status = st["notebook"], st["status"]
     cls = "ok" if status in ("ok", "up-to-date") else status
@@ -604,8 +619,7 @@ def _index_row(root: Path, st: dict, res: dict | None, changes: dict) -> str:
         items = [(str(h.get("label")), str(h.get("text"))) for h in res.get("headline", [])]
         heads = "".join(f"<li>{_e(lab)}: <b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items)
         heads = f"<ul>{heads}</ul>"
-    why_cls = "why" if status == "unavailable" else "err"
-    err = f"<div class='{why_cls}'>{_e(st.get('error') or '')}</div>" if st.get("error") else ""
+    err = _index_error(status, st.get("error"))
     earlier = f" <span class='earlier'>· {_e(t('index.earlier'))}</span>" if st.get("earlier") else ""
     status_text = label(f"index.status.{status}", status)
     return (

@@ -230,10 +230,12 @@ def test_index_summary_in_both_languages(tmp_path):
         {"notebook": "funnel", "status": "ok", "error": None, "seconds": 1.0, "run_id": "run-1"},
         {"notebook": "sentiment", "status": "unavailable", "error": "没有评论表", "seconds": 1.0},
     ]
+    statuses.append({"notebook": "retention", "status": "skipped", "error": "ingest failed: fix it first"})
     for lang, words in (
-        ("zh", ["本期要点", "转化漏斗", "完成", "失败", "无法计算"]),
-        ("en", ["What to act on", "Conversion funnel", "done", "failed", "not available"]),
-    ):
+        ("zh", ["本期要点", "转化漏斗", "完成", "失败", "无法计算", "运行出错", "数据接入失败", "技术信息"]),
+        ("en", ["What to act on", "Conversion funnel", "done", "failed", "not available", "The run failed",
+                "Ingest failed", "Technical details"]),
+    ):  # fmt: skip
         page = index_page(root, cfg.model_copy(update={"language": lang}), statuses, run_id=None)
         for w in words:
             assert w in page, (lang, w)
@@ -242,6 +244,11 @@ def test_index_summary_in_both_languages(tmp_path):
         assert "ingest.html" not in acts, "a failed report has no finding to act on"
         assert "<tr><td><a href='funnel.html'>" in page and "50.0%" in page
         assert "&lt;bad&gt;" in page and "class='why'" in page
+        # a failure's technical line (English, whatever the campaign's language) is folded away under a sentence
+        # in the campaign's language; an unavailable report's reason is shown as it is
+        for tech in ("ValueError: &lt;bad&gt;", "ingest failed: fix it first"):
+            assert re.search(r"<details class='err'><summary>[^<]+</summary>" + re.escape(tech) + "</details>", page)
+        assert "<div class='why'>没有评论表</div>" in page
         assert "耗时" not in page and "Time</th>" not in page
     write_index(root, cfg, statuses)
     assert "<script" not in (root / "index.html").read_text(encoding="utf-8")
