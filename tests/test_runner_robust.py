@@ -614,3 +614,17 @@ def test_a_cells_own_error_is_not_retried(tmp_path):
     )
     assert res["status"] == "failed" and res["error"] == "RuntimeError: boom"
     assert marker.read_text() == "x"
+
+
+def test_only_kernel_start_failures_count_as_such():
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from helpers.processes import kernel_start_failed
+
+    assert kernel_start_failed(RuntimeError("Kernel died before replying to kernel_info"))
+    assert kernel_start_failed(RuntimeError("Kernel didn't respond in 120 seconds"))
+    assert not kernel_start_failed(DeadKernelError("Kernel died"))  # during a cell: the notebook's own failure
+    assert not kernel_start_failed(CellTimeoutError("A cell timed out while it was being executed"))
+    cell_error = pm.PapermillExecutionError(0, 1, "Kernel didn't respond in", "RuntimeError", "Kernel didn't", [])
+    assert not kernel_start_failed(cell_error)  # a cell that raised such a message itself
