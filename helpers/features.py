@@ -11,6 +11,7 @@ import re
 import ibis
 import pandas as pd
 
+from . import features_fast
 from .engine import as_table, to_pandas
 from .i18n import t
 
@@ -66,6 +67,7 @@ def user_features(
     orders=None,
     order_col: str = "order_id",
     returns: str = "exclude",
+    fast: bool = True,
 ) -> pd.DataFrame:
     """One row per user with at least one event in ``[start, end)``; only rows in that window are read.
 
@@ -80,6 +82,9 @@ def user_features(
         given, ``n_orders`` and ``spend`` come from its rows in ``[start, end)``, counted as RFM counts them.
     returns : with ``orders``: rows with a negative amount are ignored (``exclude``) or subtracted from
         ``spend`` (``net``); they are never orders (``rfm.returns``).
+    fast : on DuckDB without source session ids, aggregate with one hand-written query
+        (:mod:`helpers.features_fast`, tested equal to the portable path); False = the portable Ibis expression
+        (the only path on Spark).
 
     Returns
     -------
@@ -96,15 +101,17 @@ def user_features(
     18:00-24:00); ``preferred_hour`` (most frequent hour, ties to the earlier hour). ``first_ts`` and
     ``last_ts`` are ``datetime64[us]`` on every engine.
     """
-    from .journey import sessionize
-
     t = as_table(events)
     if start is not None:
         t = t.filter(t[ts_col] >= ibis.literal(pd.Timestamp(start)))
     if end is not None:
         t = t.filter(t[ts_col] < ibis.literal(pd.Timestamp(end)))
     base = t.mutate(_u=t[user_col].cast("string"), _e=t[event_col].cast("string"), _ts=t[ts_col])
-    if event_types is None:
+    fast = fast and features_fast.applies(t, session_col=session_col)
+    src = features_fast.compiled(t) if fast else None
+    if event_types is None and src is not None:
+        event_types = features_fast.event_types(src, event_col=event_col)
+    elif event_types is None:
         event_types = sorted(base.select("_e").distinct().to_pandas()["_e"].dropna().astype(str))
     buys = [b for b in buy_events if b in set(event_types)]
     has_amount = amount_col in base.columns
@@ -118,61 +125,39 @@ def user_features(
         amount_col=amount_col,
         returns=returns,
     )
-    base = base.mutate(_prev=base["_ts"].lag().over(ibis.window(group_by=base["_u"], order_by=base["_ts"])))
-    aggs = {
-        "n_events": base.count(),
-        "first_ts": base["_ts"].min(),
-        "last_ts": base["_ts"].max(),
-        "active_days": base["_ts"].date().nunique(),
-        "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean(),
-    }
-    for e in event_types:
-        aggs[f"n_{_safe(e)}"] = (base["_e"] == e).cast("int64").sum()
-    for b in buys:
-        aggs[f"has_{_safe(b)}"] = (base["_e"] == b).cast("int64").max()
-    if buys and orders is None:
-        aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
-        if has_amount:
-            aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
-    if category_col in base.columns:
-        aggs["n_categories"] = base[category_col].nunique()
-    # one sort in (user, time) order: the gap to the previous event gives the mean gap and, without source
-    # session ids, the sessions (one starts at the first event and after every gap > session_gap_minutes).
-    # Gaps in whole seconds on every engine: DuckDB's epoch has fractions, Spark's UNIX_TIMESTAMP has none;
-    # the difference is cast to float first because Spark reads the literal 3600.0 as a DECIMAL, and
-    # BIGINT / DECIMAL would round the hours to 6 places
-    secs = base["_ts"].truncate("s").epoch_seconds() - base["_prev"].truncate("s").epoch_seconds()
-    aggs["mean_gap_hours"] = (secs.cast("float64") / 3600.0).mean()
-    has_sid = session_col in base.columns
-    if not has_sid:
-        gap = ibis.interval(seconds=int(session_gap_minutes * 60))
-        new = base["_prev"].isnull() | (base["_ts"] > base["_prev"] + gap)
-        aggs["sessions"] = new.cast("int64").sum()
-    cut = _trend_cut(start, end)
-    if cut is not None:
-        aggs["_late"] = (base["_ts"] >= ibis.literal(cut)).cast("int64").sum()
-    feats = base.group_by("_u").aggregate(**aggs)
-
-    # preferred hour: the hour with the most events, ties to the earlier hour, as the hour with the largest
-    # n * 100 - hour (arg_max / max_by: one hash aggregate, not a sorted window; hours are 0-23 < 100)
-    h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
-    key = h["_n"].cast("int64") * 100 - h["_h"].cast("int64")
-    rights = [h.group_by("_u").aggregate(preferred_hour=h["_h"].argmax(key))]
-    if bought is not None:
-        rights.append(bought[0])
-    if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)
-        s = sessionize(
-            base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
-            gap_minutes=session_gap_minutes,
+    df = None
+    if src is not None:  # DuckDB: one hand-written query, tested equal (helpers/features_fast.py); None: portable
+        df = features_fast.aggregate(
+            src,
+            names={e: _safe(e) for e in [*event_types, *buys]},
+            user_col=user_col,
+            ts_col=ts_col,
+            event_col=event_col,
+            amount_col=amount_col if has_amount else None,
+            category_col=category_col if category_col in base.columns else None,
+            event_types=event_types,
+            buys=buys,
+            order_counts=bool(buys) and orders is None,
+            gap_seconds=int(session_gap_minutes * 60),
+            cut=_trend_cut(start, end),
         )
-        rights.append(s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique()))
-
-    out = feats
-    for i, right in enumerate(rights):
-        right = right.rename(**{f"_k{i}": "_u"})
-        out = out.left_join(right, out["_u"] == right[f"_k{i}"]).drop(f"_k{i}")
-    # through Arrow on DuckDB (mean_gap_hours and the left-joined order columns hold nulls), helpers/engine.py
-    df = to_pandas(out)
+        if df is not None and bought is not None:
+            right = to_pandas(bought[0].rename(_k0="_u"))
+            right = right[right["_k0"].notna()]  # as in the portable join, no user id matches a missing one
+            df = df.merge(right, how="left", left_on="_u", right_on="_k0", sort=False).drop(columns="_k0")
+    if df is None:
+        df = _portable_frame(
+            base,
+            event_types=event_types,
+            buys=buys,
+            order_counts=bool(buys) and orders is None,
+            amount_col=amount_col if has_amount else None,
+            category_col=category_col,
+            session_col=session_col,
+            session_gap_minutes=session_gap_minutes,
+            cut=_trend_cut(start, end),
+            bought=bought,
+        )
     df = df.rename(columns={"_u": "user_id"})
     tail = ["mean_gap_hours", "preferred_hour", "sessions"]
     df = df[[c for c in df.columns if c not in tail] + tail]
@@ -197,6 +182,69 @@ def user_features(
     lead = ["user_id", "n_events"] + [f"n_{_safe(e)}" for e in event_types]
     rest = [c for c in df.columns if c not in lead]
     return df[lead + rest].sort_values("user_id", ignore_index=True)
+
+
+def _portable_frame(
+    base, *, event_types, buys, order_counts, amount_col, category_col, session_col, session_gap_minutes, cut, bought
+) -> pd.DataFrame:
+    """The per-user aggregate of :func:`user_features` before its pandas finishing, as one Ibis expression (any
+    engine): the columns :func:`helpers.features_fast.aggregate` returns, then those of ``bought``."""
+    from .journey import sessionize
+
+    base = base.mutate(_prev=base["_ts"].lag().over(ibis.window(group_by=base["_u"], order_by=base["_ts"])))
+    aggs = {
+        "n_events": base.count(),
+        "first_ts": base["_ts"].min(),
+        "last_ts": base["_ts"].max(),
+        "active_days": base["_ts"].date().nunique(),
+        "evening_share": (base["_ts"].hour() >= 18).cast("float64").mean(),
+    }
+    for e in event_types:
+        aggs[f"n_{_safe(e)}"] = (base["_e"] == e).cast("int64").sum()
+    for b in buys:
+        aggs[f"has_{_safe(b)}"] = (base["_e"] == b).cast("int64").max()
+    if order_counts:
+        aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
+        if amount_col:
+            aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
+    if category_col in base.columns:
+        aggs["n_categories"] = base[category_col].nunique()
+    # one sort in (user, time) order: the gap to the previous event gives the mean gap and, without source
+    # session ids, the sessions (one starts at the first event and after every gap > session_gap_minutes).
+    # Gaps in whole seconds on every engine: DuckDB's epoch has fractions, Spark's UNIX_TIMESTAMP has none;
+    # the difference is cast to float first because Spark reads the literal 3600.0 as a DECIMAL, and
+    # BIGINT / DECIMAL would round the hours to 6 places
+    secs = base["_ts"].truncate("s").epoch_seconds() - base["_prev"].truncate("s").epoch_seconds()
+    aggs["mean_gap_hours"] = (secs.cast("float64") / 3600.0).mean()
+    has_sid = session_col in base.columns
+    if not has_sid:
+        gap = ibis.interval(seconds=int(session_gap_minutes * 60))
+        new = base["_prev"].isnull() | (base["_ts"] > base["_prev"] + gap)
+        aggs["sessions"] = new.cast("int64").sum()
+    if cut is not None:
+        aggs["_late"] = (base["_ts"] >= ibis.literal(cut)).cast("int64").sum()
+    feats = base.group_by("_u").aggregate(**aggs)
+
+    # preferred hour: the hour with the most events, ties to the earlier hour, as the hour with the largest
+    # n * 100 - hour (arg_max / max_by: one hash aggregate, not a sorted window; hours are 0-23 < 100)
+    h = base.group_by(["_u", base["_ts"].hour().name("_h")]).aggregate(_n=base.count())
+    key = h["_n"].cast("int64") * 100 - h["_h"].cast("int64")
+    rights = [h.group_by("_u").aggregate(preferred_hour=h["_h"].argmax(key))]
+    if bought is not None:
+        rights.append(bought[0])
+    if has_sid:  # source session ids where present, 30-minute gaps elsewhere (helpers.journey.sessionize)
+        s = sessionize(
+            base.select(user_id=base["_u"], event=base["_e"], ts=base["_ts"], session_id=base[session_col]),
+            gap_minutes=session_gap_minutes,
+        )
+        rights.append(s.group_by(_u=s["user_id"]).aggregate(sessions=s["session"].nunique()))
+
+    out = feats
+    for i, right in enumerate(rights):
+        right = right.rename(**{f"_k{i}": "_u"})
+        out = out.left_join(right, out["_u"] == right[f"_k{i}"]).drop(f"_k{i}")
+    # through Arrow on DuckDB (mean_gap_hours and the left-joined order columns hold nulls), helpers/engine.py
+    return to_pandas(out)
 
 
 def _order_aggregates(orders, start, end, *, user_col, ts_col, order_col, amount_col, returns):

@@ -1,0 +1,181 @@
+"""The DuckDB fast path of the per-user features (helpers/features_fast.py) equals the portable Ibis path
+(helpers/features.py) on hand-built edge cases (the session gap's boundary, equal and sub-second times, one-event
+users, missing values, orders with returns, windows with and without a trend), on seeded random logs, on a
+Parquet file, and on a hand-computed answer; and it steps aside where it must (no time, source session ids)."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import features_fast
+from helpers.features import user_features
+
+D = pd.Timestamp("2024-03-01")
+
+
+def _events(rows) -> pd.DataFrame:
+    """(user, event, seconds after D or None, amount, category) rows -> an events frame (``ts`` microseconds)."""
+    df = pd.DataFrame(rows, columns=["user_id", "event", "s", "amount", "category"])
+    ts = [D + pd.Timedelta(seconds=s) if s is not None and pd.notna(s) else pd.NaT for s in df["s"]]
+    df["amount"] = df["amount"].astype("float64")
+    return df.assign(ts=pd.Series(ts, dtype="datetime64[us]")).drop(columns="s")
+
+
+def _equal(events, **kw) -> pd.DataFrame:
+    """Both paths on one DuckDB table; asserts the fast path applies and the frames are equal (floats to 1e-12:
+    the mean gap is a difference over a count on one path and a mean of quotients on the other)."""
+    t = events if not isinstance(events, pd.DataFrame) else ibis.duckdb.connect().create_table("ev", events)
+    assert features_fast.applies(t, session_col="session_id")
+    ran = []
+    with pytest.MonkeyPatch.context() as mp:  # the fast query itself answered (no fallback to the portable path)
+        real = features_fast.aggregate
+        mp.setattr(features_fast, "aggregate", lambda *a, **k: ran.append(real(*a, **k)) or ran[-1])
+        fast = user_features(t, fast=True, **kw)
+    assert len(ran) == 1 and ran[0] is not None
+    slow = user_features(t, fast=False, **kw)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+    return fast
+
+
+GAP = 30 * 60
+EDGE = {
+    # gaps of exactly the session gap (no new session), one microsecond more (a new one), equal times
+    "gap_boundary": [
+        ("a", "pv", 0, None, "x"),
+        ("a", "pv", GAP, None, "x"),
+        ("a", "cart", 2 * GAP + 0.000001, None, "y"),
+        ("a", "cart", 2 * GAP + 0.000001, None, "y"),
+        ("b", "pv", 10, None, "z"),
+    ],
+    # sub-second times: the mean gap takes each time to the whole second; a midnight between two events
+    "sub_second": [
+        ("a", "pv", 86399.9, None, "x"),
+        ("a", "pv", 86400.2, None, "x"),
+        ("a", "buy", 90000.7, 12.5, "x"),
+        ("b", "buy", 5.5, 3.0, None),
+        ("b", "buy", 5.4, -1.0, None),
+    ],
+    # missing event, amount, category and user id; an event name needing a safe column name
+    "nulls": [
+        ("a", None, 100, None, None),
+        ("a", "add to cart", 200, None, "x"),
+        (None, "pv", 300, None, "x"),
+        (None, "buy", 400, 9.0, "y"),
+        ("c", "buy", 500, None, "y"),
+    ],
+    # evening hours and ties of the preferred hour (two events at 9:00 and two at 19:00: 9 wins)
+    "hours": [
+        ("a", "pv", 9 * 3600, None, "x"),
+        ("a", "pv", 9 * 3600 + 60, None, "x"),
+        ("a", "pv", 19 * 3600, None, "x"),
+        ("a", "pv", 19 * 3600 + 60, None, "x"),
+        ("a", "pv", 23 * 3600 + 3599, None, "x"),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE))
+@pytest.mark.parametrize(
+    "window", [{}, {"start": D, "end": D + pd.Timedelta(days=10)}, {"start": D, "end": D + pd.Timedelta(days=3)}]
+)
+def test_edge_cases_equal(case, window):
+    _equal(_events(EDGE[case]), **window)
+
+
+def test_without_amounts_or_categories_or_buys():
+    ev = _events(EDGE["gap_boundary"]).drop(columns=["amount", "category"])
+    out = _equal(ev)
+    assert "n_categories" not in out.columns and "spend" not in out.columns
+    _equal(ev, buy_events=("cart",), event_types=["pv", "cart", "never"])
+
+
+def _random_log(seed: int, users: int = 300, rows: int = 20_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ev = rng.choice(["pv", "fav", "cart", "buy"], size=rows, p=[0.8, 0.05, 0.1, 0.05])
+    # seconds with fractions and many repeats; gaps around the session gap are frequent at this density
+    secs = np.round(rng.uniform(0, 20 * 86400, size=rows) / 7, 1) * 7
+    return pd.DataFrame(
+        {
+            "user_id": rng.integers(0, users, size=rows).astype(str),
+            "event": ev,
+            "ts": (D + pd.to_timedelta(secs, unit="s")).astype("datetime64[us]"),
+            "amount": np.where(ev == "buy", np.round(rng.normal(50, 40, size=rows), 2), np.nan),
+            "category": rng.integers(0, 40, size=rows).astype(str),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_logs_equal(seed):
+    log = _random_log(seed)
+    _equal(log)
+    _equal(log, start=D + pd.Timedelta(days=2), end=D + pd.Timedelta(days=15), session_gap_minutes=45)
+
+
+@pytest.mark.parametrize("returns", ["exclude", "net"])
+def test_with_orders_equal(returns):
+    log = _random_log(3)
+    con = ibis.duckdb.connect()
+    t = con.create_table("ev", log)
+    buys = log[log["event"] == "buy"].reset_index(drop=True)
+    orders = buys.assign(order_id=(buys.index // 2).astype(str))  # two lines per order
+    orders.loc[orders.index[::5], "amount"] *= -1  # returns
+    orders.loc[orders.index[3], "user_id"] = None  # no user: matches nobody on either path
+    o = con.create_table("orders", orders)
+    out = _equal(t, orders=o, returns=returns, start=D, end=D + pd.Timedelta(days=12))
+    assert out["n_orders"].sum() > 0
+
+
+def test_parquet_file_equal(tmp_path):
+    path = tmp_path / "events.parquet"
+    _random_log(4).to_parquet(path)
+    _equal(ibis.duckdb.connect().read_parquet(str(path)), start=D, end=D + pd.Timedelta(days=20))
+
+
+def test_values_by_hand():
+    """User a: 0 s, 1,800 s, 3,600.000001 s (a new session: more than 30 minutes after the one before), and a
+    buy of 10 at 2 days: 3 sessions, 2 days, mean gap (172,800 - 0) / 3 s = 16 h."""
+    ev = _events(
+        [
+            ("a", "pv", 0, None, "x"),
+            ("a", "pv", 1800, None, "x"),
+            ("a", "cart", 3600.000001, None, "y"),
+            ("a", "buy", 2 * 86400, 10.0, "y"),
+        ]
+    )
+    out = _equal(ev, end=D + pd.Timedelta(days=10)).iloc[0]
+    assert (out["sessions"], out["active_days"], out["n_categories"], out["n_orders"]) == (3, 2, 2, 1)
+    assert out["mean_gap_hours"] == pytest.approx(16.0) and out["spend"] == 10.0 and out["preferred_hour"] == 0
+
+
+def test_events_without_time_take_the_portable_path():
+    ev = _events(EDGE["gap_boundary"] + [("a", "pv", None, None, "x")])
+    t = ibis.duckdb.connect().create_table("ev", ev)
+    assert (
+        features_fast.aggregate(
+            features_fast.compiled(t),
+            names={"pv": "pv", "cart": "cart"},
+            user_col="user_id",
+            ts_col="ts",
+            event_col="event",
+            amount_col=None,
+            category_col=None,
+            event_types=["cart", "pv"],
+            buys=[],
+            order_counts=False,
+            gap_seconds=GAP,
+            cut=None,
+        )
+        is None
+    )
+    pd.testing.assert_frame_equal(user_features(t, fast=True), user_features(t, fast=False))
+
+
+def test_source_session_ids_take_the_portable_path():
+    ev = _events(EDGE["gap_boundary"]).assign(session_id=["s1", "s1", None, "s2", "s9"])
+    t = ibis.duckdb.connect().create_table("ev", ev)
+    assert not features_fast.applies(t, session_col="session_id")
+    assert features_fast.applies(t, session_col="sid")
