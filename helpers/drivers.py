@@ -99,8 +99,9 @@ def conversion_driver_counts(events, users: pd.DataFrame, *, n_steps: int, windo
 
     Returns
     -------
-    (counts, converters, dropoffs): counts ``candidate`` (``event: X`` or ``column = value``), ``kind``
-    (``event`` / ``property``), ``a``, ``c``.
+    (counts, converters, dropoffs): counts ``candidate`` (``event: X`` or ``column = value``, the machine form
+    results keep), ``kind`` (``event`` / ``property``), ``column`` (a property's events column; missing for an
+    event), ``value`` (the event, or the property's value), ``a``, ``c``.
     """
     import ibis
 
@@ -118,23 +119,26 @@ def conversion_driver_counts(events, users: pd.DataFrame, *, n_steps: int, windo
     m = ibis.memtable(frame)
     j = t.join(m, [t[user_col].cast("string") == m._u, t[ts_col] >= m._start, t[ts_col] < m._end])
     je = j.filter(~j[event_col].isin(list(step_events)))  # event candidates: not the funnel's own steps
-    parts = [je.select(_u="_u", _conv="_conv", candidate=ibis.literal("event: ") + je[event_col].cast("string"),
-                       kind=ibis.literal("event"))]  # fmt: skip
+    none = ibis.literal(None, type="string")
+    parts = [je.select(_u="_u", _conv="_conv", kind=ibis.literal("event"), column=none,
+                       value=je[event_col].cast("string"))]  # fmt: skip
     for col in columns:
         if col not in t.columns:
             continue
         v = j[col].cast("string")
         k = j.filter(v.notnull() & (v != ""))
-        lab = ibis.literal(f"{col} = ") + k[col].cast("string")
-        parts.append(k.select(_u="_u", _conv="_conv", candidate=lab, kind=ibis.literal("property")))
+        parts.append(k.select(_u="_u", _conv="_conv", kind=ibis.literal("property"), column=ibis.literal(col),
+                              value=k[col].cast("string")))  # fmt: skip
     x = parts[0]
     for p in parts[1:]:
         x = x.union(p)
     x = x.distinct()
-    g = x.group_by(["candidate", "kind"]).aggregate(a=x._conv.sum(), n=x.count())
+    g = x.group_by(["kind", "column", "value"]).aggregate(a=x._conv.sum(), n=x.count())
     df = to_pandas(g)
     df["a"] = df["a"].astype(int)
     df["c"] = df["n"].astype(int) - df["a"]
+    event = df["kind"] == "event"
+    df.insert(0, "candidate", np.where(event, "event: " + df["value"], df["column"] + " = " + df["value"]))
     df = df.drop(columns="n").sort_values("candidate").reset_index(drop=True)
     return df, int(conv.sum()), int((~conv).sum())
 
@@ -290,15 +294,20 @@ def retention_drivers_for(events, *, period_end, params) -> tuple[pd.DataFrame |
     return table, [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
 
 
-def candidate_label(candidate: str, kind: str) -> str:
-    """A candidate as a reader sees it: ``event: fav`` -> "事件 fav" / "event fav", ``channel = app`` -> "渠道 = app"
-    (the column's display name, :func:`helpers.i18n.column_label`); the table and results keep the machine form."""
+def candidate_label(kind: str, column, value) -> str:
+    """A candidate as a reader sees it, from its parts (:func:`conversion_driver_counts`): the event fav ->
+    "事件 fav" / "event fav", the value app of ``channel`` -> "渠道 = app" (the column's display name,
+    :func:`helpers.i18n.column_label`); the table and results keep the machine form in ``candidate``."""
     from .i18n import column_label, t
 
-    if kind == "event" and candidate.startswith("event: "):
-        return t("drivers.candidate_event", event=candidate[len("event: ") :])
-    col, sep, value = candidate.partition(" = ")
-    return f"{column_label(col)} = {value}" if kind == "property" and sep else candidate
+    if kind == "event":
+        return t("drivers.candidate_event", event=value)
+    return f"{column_label(str(column))} = {value}"
+
+
+def candidate_labels(table: pd.DataFrame) -> list[str]:
+    """:func:`candidate_label` of every row of a drivers table."""
+    return [candidate_label(*r) for r in zip(table["kind"], table["column"], table["value"], strict=True)]
 
 
 def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
@@ -310,7 +319,7 @@ def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
         return None
     r = table[table["supported"]].iloc[0]
     if kind == "conversion":
-        return t("drivers.top_conversion", candidate=candidate_label(r["candidate"], r["kind"]),
+        return t("drivers.top_conversion", candidate=candidate_label(r["kind"], r["column"], r["value"]),
                  done=fmt_pct(r["conversion_if_done"]), users=fmt_int(r["users"]),
                  not_done=fmt_pct(r["conversion_if_not"]), odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
     return t("drivers.top_retention", event=r["event"], k=int(r["k"]), done=fmt_pct(r["ppv"]),
@@ -350,7 +359,7 @@ def show_drivers(table: pd.DataFrame | None, notes: list[str | Note], kind: str,
         top = top_drivers(table, n=n)
         top = top.assign(
             direction=top["direction"].map(lambda v: label(f"drivers.direction.{v}", str(v))),
-            candidate=[candidate_label(c, k) for c, k in zip(top["candidate"], top["kind"], strict=True)],
+            candidate=candidate_labels(top),
         )
         cols = ["candidate", "direction", "a", "b", "c", "d", "conversion_if_done", "conversion_if_not",
                 "odds_ratio", "ci_low", "ci_high"]  # fmt: skip

@@ -300,6 +300,10 @@ def test_conversion_driver_counts_by_hand():
     # u1 fav before paying (search after: not counted); u2 searched; u3's fav is after its 72 h window
     assert got == {"channel = A": (1, 1), "channel = B": (0, 1), "event: fav": (1, 0), "event: search": (0, 1)}
     assert (conv, drop) == (1, 2)
+    # the parts the reader's label is built from, beside the machine form
+    parts = {r.candidate: (r.kind, None if pd.isna(r.column) else r.column, r.value) for r in c.itertuples()}
+    assert parts == {"channel = A": ("property", "channel", "A"), "channel = B": ("property", "channel", "B"),
+                     "event: fav": ("event", None, "fav"), "event: search": ("event", None, "search")}  # fmt: skip
 
 
 def test_retention_drivers_phi_by_hand():

@@ -89,11 +89,11 @@ def test_column_and_driver_labels_read_as_words_in_each_language():
     with language("zh"):
         assert column_label("channel") == "渠道"
         assert column_label("my_custom_col") == "my_custom_col"  # unknown columns keep their name
-        assert candidate_label("event: fav", "event") == "事件 fav"
-        assert candidate_label("channel = app", "property") == "渠道 = app"
-        assert candidate_label("note = a = b", "property") == "note = a = b"  # only the first " = " splits
+        assert candidate_label("event", None, "fav") == "事件 fav"
+        assert candidate_label("property", "channel", "app") == "渠道 = app"
+        assert candidate_label("property", "note", "a = b") == "note = a = b"  # a value holding " = "
+        assert candidate_label("property", "a = b", "c") == "a = b = c"  # a column name holding " = "
     with language("en"):
         assert column_label("channel") == "Channel"
-        assert candidate_label("event: fav", "event") == "event fav"
-        assert candidate_label("city = 上海", "property") == "City = 上海"
-        assert candidate_label("odd", "property") == "odd"  # not in the machine form: unchanged
+        assert candidate_label("event", None, "fav") == "event fav"
+        assert candidate_label("property", "city", "上海") == "City = 上海"
