@@ -597,10 +597,12 @@ def _index_error(status: str, error: str | None) -> str:
         return ""
     if status == "unavailable":
         return f"<div class='why'>{_e(error)}</div>"
-    lead = t("index.skipped_lead") if status == "skipped" else t("index.failed_lead")
+    skipped = status == "skipped"
+    lead = t("index.skipped_lead") if skipped else t("index.failed_lead")
+    cls = "why-skipped" if skipped else "why-failed"  # the colour of the row's status, not an unavailable's purple
     return (
-        f"<div class='why'>{_e(lead)}</div><details class='err'><summary>{_e(t('index.error_details'))}</summary>"
-        f"{_e(error)}</details>"
+        f"<div class='{cls}'>{_e(lead)}</div><details class='err'><summary>{_e(t('index.error_details'))}"
+        f"</summary>{_e(error)}</details>"
     )
 
 

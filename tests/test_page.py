@@ -249,6 +249,9 @@ def test_index_summary_in_both_languages(tmp_path):
         for tech in ("ValueError: &lt;bad&gt;", "ingest failed: fix it first"):
             assert re.search(r"<details class='err'><summary>[^<]+</summary>" + re.escape(tech) + "</details>", page)
         assert "<div class='why'>没有评论表</div>" in page
+        # the lead sentence takes the colour of its status: red for a failure, amber for a skip
+        assert re.search(r"<div class='why-failed'>[^<]+</div><details class='err'>", page)
+        assert re.search(r"<div class='why-skipped'>[^<]+</div><details class='err'>", page)
         assert "耗时" not in page and "Time</th>" not in page
     write_index(root, cfg, statuses)
     assert "<script" not in (root / "index.html").read_text(encoding="utf-8")
