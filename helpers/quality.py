@@ -55,7 +55,7 @@ def ingest_summary(reports: dict[str, TableReport]) -> pd.DataFrame:
     rows = []
     for r in reports.values():
         files = ", ".join(p.rsplit("/", 1)[-1] for p in r.files)
-        src = t("ingest.derived_from", table=r.derived_from) if r.derived_from else files
+        src = t("ingest.derived_from", table=table_label(r.derived_from)) if r.derived_from else files
         rows.append(
             {
                 "table": r.table,
@@ -196,12 +196,17 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
     out = []
     for r in reports.values():
         if r.derived_from:
-            out.append(t("ingest.derived", table=r.table, rows=fmt_int(r.rows_out), source=r.derived_from))
+            name, source = table_label(r.table), table_label(r.derived_from)
+            out.append(t("ingest.derived", table=name, rows=fmt_int(r.rows_out), source=source))
             out += [t("ingest.note", note=label(n)) for n in r.notes]  # a note is a message key or a text
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
         line = t(
-            "ingest.rows", table=r.table, rows_in=fmt_int(r.rows_in), rows_out=fmt_int(r.rows_out), kept=fmt_pct(kept)
+            "ingest.rows",
+            table=table_label(r.table),
+            rows_in=fmt_int(r.rows_in),
+            rows_out=fmt_int(r.rows_out),
+            kept=fmt_pct(kept),
         )
         if r.users is not None:
             line += t("ingest.users", users=fmt_int(r.users))
@@ -214,7 +219,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
             out.append(
                 t(
                     "ingest.quarantined",
-                    table=r.table,
+                    table=table_label(r.table),
                     rows=fmt_int(r.rows_quarantined),
                     share=fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0),
                     reasons=desc + (" …" if len(top) > 4 else ""),
@@ -267,13 +272,18 @@ def ingest_headline(reports: dict[str, TableReport]) -> list[dict]:
     for r in reports.values():
         if r.derived_from:
             continue
-        out.append(headline(t("ingest.h_clean", table=r.table), r.rows_out, fmt_int(r.rows_out)))
+        out.append(headline(t("ingest.h_clean", table=table_label(r.table)), r.rows_out, fmt_int(r.rows_out)))
         share = r.rows_quarantined / r.rows_in if r.rows_in else 0.0
-        out.append(headline(t("ingest.h_quarantined", table=r.table), round(share, 6), fmt_pct(share)))
+        out.append(headline(t("ingest.h_quarantined", table=table_label(r.table)), round(share, 6), fmt_pct(share)))
     main = reports.get("events") or reports.get("orders")
     if main is not None and main.users is not None:
         out.append(headline(t("ingest.h_users"), main.users, fmt_int(main.users)))
     return out
+
+
+def table_label(name: str) -> str:
+    """A canonical table as pages name it (``ingest.table.<name>``: 事件表 / events); the name itself otherwise."""
+    return label(f"ingest.table.{name}", str(name))
 
 
 def reason_label(code: str) -> str:
@@ -291,7 +301,7 @@ def _worded(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` for a page: table names and quarantine reasons in words (the CSV keeps the codes)."""
     out = df.copy()
     if "table" in out:
-        out["table"] = out["table"].map(lambda v: label(f"ingest.table.{v}", str(v)))
+        out["table"] = out["table"].map(table_label)
     if "reason" in out:
         out["reason"] = out["reason"].map(lambda v: reason_label(str(v)) if isinstance(v, str) else v)
     return out
@@ -351,7 +361,11 @@ def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
         if ax is None:
             _, ax = plt.subplots()
         ax.text(0.5, 0.5, t("ingest.no_timestamps"), ha="center", va="center", transform=ax.transAxes)
-        ax.set(title=t("ingest.daily_title", table=table), xlabel=t("ingest.date_axis"), ylabel=t("ingest.count_axis"))
+        ax.set(
+            title=t("ingest.daily_title", table=table_label(table)),
+            xlabel=t("ingest.date_axis"),
+            ylabel=t("ingest.count_axis"),
+        )
         return ax
     from .charts import plot_two_panels  # rows (~4,000/day) and users (~300/day) each on their own axis
 
@@ -360,9 +374,9 @@ def plot_daily(daily: pd.DataFrame, *, table: str = "events", ax=None):
         daily["rows"],
         daily["users"],
         ax=ax,
-        title=t("ingest.daily_title", table=table),
+        title=t("ingest.daily_title", table=table_label(table)),
         xlabel=t("ingest.date_axis"),
-        top_label=t("ingest.table_rows", table=table),
+        top_label=t("ingest.table_rows", table=table_label(table)),
         bottom_label=t("ingest.users_axis"),
     )
 

@@ -77,13 +77,16 @@ def test_summary_reasons_findings():
         "orders": _rep("orders", 1, 1, derived="events"),
     }
     s = ingest_summary(reps)
-    assert s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "由 events 表派生"
+    assert s.loc[0, "kept_share"] == 0.5 and s.loc[0, "quarantined"] == 5 and s.loc[1, "source"] == "由事件表派生"
     r = reason_table(reps)
     assert r.reason.tolist() == ["duplicate", "out_of_period"] and r.share_of_input.tolist() == [0.3, 0.2]
     f = ingest_findings(reps, timezone="Asia/Shanghai")
     assert "保留 5 行（50.0%）" in f[0] and "重复行 3、不在分析周期内 2" in f[1] and "Asia/Shanghai" in f[-1]
+    # tables by their names in the campaign's language, not by code
+    assert f[0].startswith("**事件表**：输入 10 行") and f[1].startswith("**事件表** 隔离 5 行")
+    assert "**订单表**：1 行，由清洗后的事件表派生。" in f
     h = {x["label"]: x for x in ingest_headline(reps)}
-    assert h["events 隔离比例"]["text"] == "50.0%"
+    assert h["事件表隔离比例"]["text"] == "50.0%" and "事件表清洗后行数" in h
     with i18n.language("en"):
         f = ingest_findings(reps, timezone="Asia/Shanghai")
         assert (
@@ -94,3 +97,19 @@ def test_summary_reasons_findings():
         assert "events quarantined" in {x["label"] for x in ingest_headline(reps)}
     assert main_table(reps) == "events" and key_column("orders") == "item_id"
     assert quarantine_sample(reps["events"]).empty
+
+
+def test_missing_value_reasons_name_the_column_in_words():
+    """A required column's missing value reads as a word in each language ("缺少时间", not "缺少 ts"); any other
+    column falls back to its display name."""
+    from helpers.quality import reason_label
+
+    assert [reason_label(c) for c in ("missing_ts", "missing_text", "missing_order_id", "missing_user_id")] == [
+        "缺少时间",
+        "缺少评论文本",
+        "缺少订单号",
+        "缺少用户 ID",
+    ]
+    assert reason_label("missing_channel") == "缺少 渠道" and reason_label("no_such_code") == "no_such_code"
+    with i18n.language("en"):
+        assert reason_label("missing_ts") == "no time" and reason_label("missing_text") == "no review text"
