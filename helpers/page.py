@@ -283,7 +283,7 @@ def _header(meta: dict, name: str | None, res: dict | None, root: Path, heading:
     run_id = (res or {}).get("run_id") or meta.get("run_id") or MISSING
     generated = (res or {}).get("generated_at") or dt.datetime.now().isoformat(timespec="seconds")
     period = (res or {}).get("period")
-    if not isinstance(period, dict):  # results/retention.json's own "period" is its cohort unit ("week")
+    if not isinstance(period, dict):  # none, or a retention results file written before its key became cohort_period
         period = meta.get("period")
     as_of = _data_as_of(root) or (period or {}).get("end") or MISSING
     fields = [

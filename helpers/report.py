@@ -98,6 +98,14 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
     return Path(path)
 
 
+#: the keys every results file has besides the report's own (:func:`save_results`, ``helpers.registry.save_report``);
+#: a report's ``result_keys`` must not reuse one (tests/test_contract.py)
+RUN_KEYS = (
+    "notebook", "campaign", "title", "generated_at", "run_id", "period", "inputs_fingerprint", "inputs", "upstream",
+    "upstream_missing", "glossary", "headline", "findings", "csv",
+)  # fmt: skip
+
+
 def save_results(
     ctx,
     notebook: str,
@@ -129,6 +137,11 @@ def save_results(
         "headline": list(headline_items),
         "findings": list(findings),
     }
+    clash = sorted(set(data) & set(doc))
+    if clash:  # a report key would overwrite the run's own (results/retention.json once lost its "period")
+        raise AssertionError(
+            f"{notebook}: results keys {clash} clash with the results file's run metadata; rename them"
+        )
     doc.update(_jsonable(data))
     csvs = {}
     for name, df in (tables or {}).items():

@@ -496,7 +496,7 @@ class RetentionReport(Report):
         "average_curve", "lifecycle", "stickiness", "counts", "rates", "drivers", "by_group",
     )  # fmt: skip
     result_keys: ClassVar[tuple[str, ...]] = (
-        "period",
+        "cohort_period",  # not "period": that is the run's analysis period in every results file
         "criterion",
         "start_events",
         "return_events",
@@ -593,7 +593,7 @@ class RetentionReport(Report):
             )
         sk = {k: v for k, v in self.stickiness.items() if k != "histogram"}
         return self._results(
-            period=self.period,
+            cohort_period=self.period,
             criterion=self.criterion,
             start_events=self.start_events,
             return_events=self.return_events,

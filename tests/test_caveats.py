@@ -205,3 +205,6 @@ def test_save_results_writes_rounded_csv_and_columns_file(tmp_path):
     assert text.splitlines() == ["segment,revenue,active", "Lost,372.86,true"]
     cols = pd.read_csv(tmp_path / "results" / "columns.csv", encoding="utf-8-sig")
     assert cols["column"].tolist() == ["active", "revenue", "segment"]
+    # a report key that would overwrite the run's own metadata is refused, naming it
+    with pytest.raises(AssertionError, match=r"retention: results keys \['period'\] clash"):
+        save_results(ctx, "retention", {"period": "week"}, meta={"period": {"start": "2024-01-01"}})

@@ -13,6 +13,7 @@ from helpers import i18n
 from helpers.base import Report, Unavailable, report_table
 from helpers.errors import DependencyCycleError, StaleResultsError, UnknownPartError, UnknownReportError
 from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order, run_report, save_report
+from helpers.report import RUN_KEYS
 
 from .conftest import ROOT
 
@@ -48,6 +49,7 @@ def test_registry_names_and_declarations():
         assert cls.title and cls.parts and len(set(cls.parts)) == len(cls.parts), name
         assert set(cls.reads) <= set(REPORTS) - {name}, f"{name} reads unknown reports: {cls.reads}"
         assert "available" not in cls.result_keys and "reason" not in cls.result_keys
+        assert not set(cls.result_keys) & set(RUN_KEYS), f"{name}: results keys clash with the run's metadata"
         assert (ROOT / "notebooks" / f"{name}.ipynb").exists(), f"report {name} has no notebook"
         assert (ROOT / "docs" / f"{'cleaning' if name == 'ingest' else name}.md").exists(), f"{name} has no docs page"
     with pytest.raises(UnknownReportError, match="the reports are: ingest, funnel"):
