@@ -28,6 +28,7 @@ import glob
 import json
 import os
 import time
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -135,17 +136,32 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     src_cols, encoding = read_raw(
         con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes, hashed=bool(spec.dedupe)
     )
+    read = RawRead(raw, src_cols, files, fmt, encoding, read_notes)
     try:
-        return _clean_raw(con, cfg, table, raw, src_cols, files, fmt, encoding, read_notes, paths, t0)
+        return _clean_raw(con, cfg, table, read, paths, t0)
     finally:
         drop_raw(con, raw, paths.cache)
 
 
-def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, read_notes, paths, t0) -> TableReport:
-    """:func:`ingest_table` once the files are read into the raw view ``raw``: clean, write, quarantine."""
+@dataclass(frozen=True)
+class RawRead:
+    """A table's source files once read into the raw view (:func:`helpers.sources.read_raw`): what cleaning needs
+    to know about the read."""
+
+    view: str  # the raw view: source columns as text, __row, the reader's rejects
+    columns: list[str]  # the source columns
+    files: list[str]
+    format: str  # csv, jsonl, excel or parquet
+    encoding: str | None  # the encodings read (text formats)
+    notes: list[str] = field(default_factory=list)  # what the reader had to relax
+
+
+def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPaths, t0: float) -> TableReport:
+    """:func:`ingest_table` once the files are read into the raw view: clean, write, quarantine."""
     spec = cfg.spec(table)
     src = spec.source
     assert src is not None
+    raw, src_cols, files, fmt = read.view, read.columns, read.files, read.format
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
     cl = cleaning_sql(con, cfg, table, raw, src_cols, files, fmt)
     canon, typed, ref, extras, out_cols, decimal = cl.canon, cl.typed, cl.ref, cl.extras, cl.out_cols, cl.decimal
@@ -220,7 +236,7 @@ def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, r
         table=table,
         files=files,
         format=fmt,
-        encoding=encoding,
+        encoding=read.encoding,
         rows_in=int(rows_in),
         rows_out=rep["rows"],
         reasons={k: int(v) for k, v in reasons.items()},
@@ -232,7 +248,7 @@ def _clean_raw(con, cfg: Campaign, table, raw, src_cols, files, fmt, encoding, r
         path=str(out),
         quarantine_path=qpath,
         seconds=round(time.perf_counter() - t0, 3),
-        notes=read_notes
+        notes=list(read.notes)
         + plan_notes
         + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if decimal == "," else []),
     )
