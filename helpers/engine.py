@@ -195,3 +195,13 @@ def to_pandas(t):
 def sql_name(name: str) -> str:
     """``name`` as a quoted SQL identifier (DuckDB)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(value) -> str:
+    """``value`` as a SQL string literal (DuckDB), quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_in(col: str, values) -> str:
+    """``col IN ('a', 'b', ...)`` for the fast paths' hand-written queries (``col`` already SQL)."""
+    return f"{col} IN ({', '.join(sql_text(v) for v in values)})"

@@ -125,6 +125,8 @@ def user_features(
         amount_col=amount_col,
         returns=returns,
     )
+    order_counts = bool(buys) and orders is None  # purchases from the events: n_orders (and spend)
+    cut = _trend_cut(start, end)
     df = None
     if src is not None:  # DuckDB: one hand-written query, tested equal (helpers/features_fast.py); None: portable
         df = features_fast.aggregate(
@@ -137,9 +139,9 @@ def user_features(
             category_col=category_col if category_col in base.columns else None,
             event_types=event_types,
             buys=buys,
-            order_counts=bool(buys) and orders is None,
+            order_counts=order_counts,
             gap_seconds=int(session_gap_minutes * 60),
-            cut=_trend_cut(start, end),
+            cut=cut,
         )
         if df is not None and bought is not None:
             right = to_pandas(bought[0].rename(_k0="_u"))
@@ -150,12 +152,12 @@ def user_features(
             base,
             event_types=event_types,
             buys=buys,
-            order_counts=bool(buys) and orders is None,
+            order_counts=order_counts,
             amount_col=amount_col if has_amount else None,
             category_col=category_col,
             session_col=session_col,
             session_gap_minutes=session_gap_minutes,
-            cut=_trend_cut(start, end),
+            cut=cut,
             bought=bought,
         )
     df = df.rename(columns={"_u": "user_id"})

@@ -27,7 +27,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .engine import duckdb_backend, on_duckdb
+from .engine import sql_in as _in
 from .engine import sql_name as _q
+from .engine import sql_text as _lit
 
 __all__ = ["applies", "compiled", "aggregate", "event_types"]
 
@@ -36,14 +38,6 @@ def applies(t, *, session_col: str) -> bool:
     """Whether the fast path can run: the table runs on DuckDB and has no source session ids (with them, sessions
     follow :func:`helpers.journey.sessionize`, on the portable path)."""
     return on_duckdb(t) and session_col not in t.columns
-
-
-def _lit(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _in(col: str, values) -> str:
-    return f"{col} IN ({', '.join(_lit(v) for v in values)})"
 
 
 def compiled(t) -> tuple:

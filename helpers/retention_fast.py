@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .engine import duckdb_backend, on_duckdb
+from .engine import sql_in as _in
 from .engine import sql_name as _q
 
 __all__ = ["applies", "cohort_counts"]
@@ -37,11 +38,6 @@ def _period_of_date(d: str, period: str) -> str:
     if period == "week":
         return f"CAST(FLOOR(({days} + 3) / 7) AS BIGINT)"
     return f"CAST(EXTRACT(year FROM {d}) * 12 + EXTRACT(month FROM {d}) - 1 AS BIGINT)"
-
-
-def _in(col: str, values: list[str]) -> str:
-    lits = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return f"{col} IN ({lits})"
 
 
 def cohort_counts(
