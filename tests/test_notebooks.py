@@ -41,6 +41,22 @@ def test_notebook_house_rules(path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
 
 
+# the page's reader cannot run cells or set parameters: such instructions belong in the parameters cell's
+# help comments (code cells are not on the page), not in the Markdown the report shows
+RUN_INSTRUCTION = re.compile(
+    r"run (all )?(the )?cells|set `?campaign`? below|运行(所有)?单元格|在下方设置|重新运行", re.IGNORECASE
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_speaks_to_the_reader_not_the_runner(path):
+    cells = nbformat.read(path, as_version=4).cells
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown":
+            hit = RUN_INSTRUCTION.search(c.source)
+            assert hit is None, f"cell {i}: {hit.group(0)!r} is an instruction for whoever runs the notebook"
+
+
 # ------------------------------------------------------------------------------------------------ one language
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_RUN = re.compile(r"\b[A-Za-z][A-Za-z'-]*(?: [A-Za-z][A-Za-z'-]*){2,}\b")
