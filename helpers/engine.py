@@ -25,7 +25,6 @@ __all__ = [
     "materialize",
     "duckdb_backend",
     "on_duckdb",
-    "sql_name",
     "to_pandas",
 ]
 
@@ -190,18 +189,3 @@ def to_pandas(t):
     if duckdb_backend(t) is not None and all(_arrow_same(d) for d in t.schema().types):
         return t.to_pyarrow().to_pandas()
     return t.to_pandas()
-
-
-def sql_name(name: str) -> str:
-    """``name`` as a quoted SQL identifier (DuckDB)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_text(value) -> str:
-    """``value`` as a SQL string literal (DuckDB), quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def sql_in(col: str, values) -> str:
-    """``col IN ('a', 'b', ...)`` for the fast paths' hand-written queries (``col`` already SQL)."""
-    return f"{col} IN ({', '.join(sql_text(v) for v in values)})"

@@ -27,9 +27,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .engine import duckdb_backend, on_duckdb
-from .engine import sql_in as _in
-from .engine import sql_name as _q
-from .engine import sql_text as _lit
+from .sqlsafety import sql_in as _in
+from .sqlsafety import sql_name as _q
+from .sqlsafety import sql_text as _lit
 
 __all__ = ["applies", "compiled", "aggregate", "event_types"]
 

@@ -39,6 +39,7 @@ from .errors import UbakitError
 from .locations import campaign_paths, check_slug
 from .params import load_params
 from .sections import PrivacyParams
+from .sqlsafety import sql_name
 
 __all__ = [
     "PrivacyError",
@@ -150,8 +151,7 @@ def key_id(key: str | bytes) -> str:
     return hmac.new(_key_bytes(key), b"ubakit pseudonym key id", hashlib.sha256).hexdigest()[:8]
 
 
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
+_ident = sql_name
 
 
 def pseudonymize_table(

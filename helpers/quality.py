@@ -17,6 +17,7 @@ from .base import Report
 from .fmt import fmt_int, fmt_pct
 from .i18n import catalogue, label, list_join, localized, t
 from .ingest import TableReport
+from .sqlsafety import sql_text
 
 __all__ = [
     "main_table",
@@ -38,8 +39,7 @@ __all__ = [
 ]
 
 
-def _q(path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+_q = sql_text
 
 
 def ingest_summary(reports: dict[str, TableReport]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .engine import duckdb_backend, on_duckdb
-from .engine import sql_name as _q
+from .sqlsafety import sql_name as _q
 
 __all__ = ["applies", "aggregate"]
 

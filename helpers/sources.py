@@ -18,6 +18,7 @@ import duckdb
 
 from .errors import IngestError
 from .params import Source
+from .sqlsafety import sql_name, sql_text
 from .textfiles import SAMPLE_BYTES, Prepared, detect_encoding, prepare_text, transcode_to_utf8
 
 __all__ = [
@@ -37,16 +38,16 @@ RAW_LINE_CHARS = 2000
 
 
 # ------------------------------------------------------------------------------------------- SQL helpers
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
+_ident = sql_name
 
 
 def _lit(value) -> str:
+    """A SQL literal: NULL, a number (as a DOUBLE) or a string (:func:`helpers.sqlsafety.sql_text`)."""
     if value is None:
         return "NULL"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(float(value))
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_text(value)
 
 
 def _list_lit(values) -> str:

@@ -15,7 +15,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-__all__ = ["ALLOWED_FUNCTIONS", "derive_problem", "expression_columns", "lock_down"]
+__all__ = ["ALLOWED_FUNCTIONS", "derive_problem", "expression_columns", "lock_down", "sql_in", "sql_name", "sql_text"]
+
+
+# ---------------------------------------------------------------------------------------- quoting
+# the one definition of SQL quoting (DuckDB) for every module that writes SQL by hand
+
+
+def sql_name(name) -> str:
+    """``name`` as a quoted SQL identifier (DuckDB), double quotes doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def sql_text(value) -> str:
+    """``value`` as a SQL string literal (DuckDB), quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_in(col: str, values) -> str:
+    """``col IN ('a', 'b', ...)`` (``col`` already SQL; ``values`` as string literals)."""
+    return f"{col} IN ({', '.join(sql_text(v) for v in values)})"
+
 
 #: scalar functions a ``derive`` expression may call (lower case; sqlglot's name for a function it knows,
 #: e.g. ``str_to_time`` for ``strptime``, and DuckDB's name otherwise). Casts, CASE, arithmetic, comparison,
@@ -134,7 +154,7 @@ def lock_down(con, *, directories: Iterable[str | os.PathLike], files: Iterable[
     paths = sorted({os.path.abspath(f) for f in files})
 
     def lit(values: list[str]) -> str:
-        return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+        return "[" + ", ".join(sql_text(v) for v in values) + "]"
 
     if dirs:
         con.execute(f"SET allowed_directories = {lit(dirs)}")

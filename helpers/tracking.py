@@ -26,6 +26,7 @@ import yaml
 from .checks import did_you_mean
 from .errors import ParamsError
 from .locations import project_root
+from .sqlsafety import sql_text
 
 __all__ = [
     "PROPERTY_TYPES",
@@ -391,8 +392,7 @@ def display_names(ctx: Any) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------ checks (SQL)
-def _lit(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+_lit = sql_text
 
 
 @dataclass

@@ -13,7 +13,7 @@ from helpers.errors import IngestError, ParamsError
 from helpers.ingest import connect_duckdb, ingest_campaign
 from helpers.locations import campaign_paths
 from helpers.params import load_params
-from helpers.sqlsafety import derive_problem, lock_down
+from helpers.sqlsafety import derive_problem, lock_down, sql_in, sql_name, sql_text
 
 PARAMS = """
 campaign: s
@@ -125,3 +125,16 @@ def test_a_model_loads_only_with_its_recorded_hash(tmp_path):
     joblib.dump({"w": [6, 6, 6]}, model)  # replaced afterwards
     with pytest.raises(ValueError, match="is not the recorded one"):
         _load_model(ctx, model)
+
+
+@pytest.mark.parametrize("value", ["plain", "it's", "''", 'a"b', "渠道 = app", "x'); DROP TABLE t; --", ""])
+def test_quoting_round_trips_through_duckdb(value):
+    """The one definition of SQL quoting: any text comes back unchanged as a literal, as a column name and in an
+    IN list; nothing in it is read as SQL."""
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {sql_text(value)}").fetchone() == (value,)
+    if value:  # an identifier cannot be empty
+        con.execute(f"CREATE TABLE t AS SELECT 1 AS {sql_name(value)}")
+        assert [d[0] for d in con.execute("SELECT * FROM t").description] == [value]
+    got = con.execute(f"SELECT {sql_in(sql_text(value), [value, 'other'])}, {sql_in(sql_text('z'), [value])}")
+    assert got.fetchone() == (True, False)
