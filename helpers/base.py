@@ -116,6 +116,13 @@ class Report:
         """Key findings in plain words and numbers: the first thing the report shows."""
         raise NotImplementedError
 
+    def lead(self) -> str | None:
+        """The report's top finding, one of :meth:`findings`, which the index shows for it under "what to act
+        on": a result, never the setting. The first finding by default; a report whose findings open with their
+        setting (a comparison window, a definition) names the line that carries the result."""
+        found = self.findings()
+        return found[0] if found else None
+
     def headline(self) -> list[dict]:
         """Headline numbers for the index page (:func:`helpers.report.headline` items)."""
         raise NotImplementedError
@@ -179,6 +186,9 @@ class Unavailable:
 
     def findings(self) -> list[str]:
         return [i18n.t("unavailable.finding", label=self.report.unavailable_label, reason=self.reason.rstrip(".。"))]
+
+    def lead(self) -> str | None:
+        return self.findings()[0]  # the reason (the index lists no finding for a report that could not compute)
 
     def headline(self) -> list[dict]:
         from .report import headline

@@ -507,6 +507,10 @@ class ChurnReport(Report):
             scored_users=int(len(self.at_risk)),
         )
 
+    def lead(self) -> str | None:
+        """The best model against the baseline (the findings open with the definition and the cutoffs)."""
+        return self.findings()[2]
+
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_int, fmt_num, fmt_pct, fmt_range

@@ -312,6 +312,11 @@ class ImpactReport(Report):
         """Key findings in plain words and numbers."""
         return _findings(self)
 
+    def lead(self) -> str | None:
+        """The first metric's effect (the findings open with the windows)."""
+        found = self.findings()
+        return found[1] if len(self.effects) and len(found) > 1 else found[0]
+
     def headline(self) -> list[dict]:
         """Headline numbers: each of the first three metrics' relative cumulative effect."""
         from .fmt import fmt_pct

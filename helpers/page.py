@@ -551,9 +551,8 @@ def index_page(
             res = _current_results(root, st)
             name = _e(report_name(nb))
             if res and res.get("available", True) is not False and res.get("findings"):
-                acts.append(
-                    f"<li><a href='{_e(nb)}.html#findings'>{name}</a>: {md_inline(str(res['findings'][0]))}</li>"
-                )
+                top = res.get("lead") or res["findings"][0]  # results files before "lead" (2026-12-04): the first
+                acts.append(f"<li><a href='{_e(nb)}.html#findings'>{name}</a>: {md_inline(str(top))}</li>")
             rows.append(_index_row(root, st, res, changes))
         acts_html = "".join(acts) or f"<li>{_e(t('index.no_findings'))}</li>"
         header = _header(meta, None, None, root, str(cfg.title))

@@ -119,6 +119,7 @@ def save_report(ctx: Any, rep: Report | Unavailable) -> None:
         rep.to_results(),
         headline_items=rep.headline(),
         findings=rep.findings(),
+        lead=rep.lead(),
         tables=rep.tables(),
         meta=meta,
         table_names=rep.table_names,

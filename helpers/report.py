@@ -102,7 +102,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
 #: a report's ``result_keys`` must not reuse one (tests/test_contract.py)
 RUN_KEYS = (
     "notebook", "campaign", "title", "generated_at", "run_id", "period", "inputs_fingerprint", "inputs", "upstream",
-    "upstream_missing", "glossary", "headline", "findings", "csv",
+    "upstream_missing", "glossary", "headline", "findings", "lead", "csv",
 )  # fmt: skip
 
 
@@ -113,16 +113,19 @@ def save_results(
     *,
     headline_items: Sequence[dict] = (),
     findings: Sequence[str] = (),
+    lead: str | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
     meta: dict | None = None,
     table_names: Sequence[str] = (),
 ) -> Path:
     """Write ``results/<notebook>.json`` (+ one CSV per table) for the campaign of ``ctx``; return the JSON path.
 
-    ``meta``: run metadata (``run_id``, ``inputs_fingerprint``, ``inputs``, ``upstream``) placed after the
-    common keys; :func:`helpers.registry.save_report` fills it. ``table_names``: every table the report may
-    write; a CSV of one of them that this run did not write is removed, so that no table of an earlier run
-    lies next to this run's JSON. Every file is written atomically, the CSVs first and the JSON last.
+    ``lead``: the top finding, one of ``findings``, shown on the index (default: the first finding;
+    :meth:`helpers.base.Report.lead`). ``meta``: run metadata (``run_id``, ``inputs_fingerprint``, ``inputs``,
+    ``upstream``) placed after the common keys; :func:`helpers.registry.save_report` fills it. ``table_names``:
+    every table the report may write; a CSV of one of them that this run did not write is removed, so that no
+    table of an earlier run lies next to this run's JSON. Every file is written atomically, the CSVs first and
+    the JSON last.
     """
     from .export import csv_frame, write_columns_file
 
@@ -136,6 +139,7 @@ def save_results(
         **(meta or {}),
         "headline": list(headline_items),
         "findings": list(findings),
+        "lead": lead if lead is not None else (findings[0] if findings else None),
     }
     clash = sorted(set(data) & set(doc))
     if clash:  # a report key would overwrite the run's own (results/retention.json once lost its "period")

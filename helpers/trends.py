@@ -503,6 +503,11 @@ class TrendsReport(Report):
         m = self.metrics.get(metric)
         return metric_label(m) if m is not None else metric
 
+    def lead(self) -> str | None:
+        """The first metric's line (the findings open with the comparison window)."""
+        found = self.findings()
+        return found[1] if len(found) > 1 else found[0]
+
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_pct

@@ -101,6 +101,7 @@ def test_unavailable_twin(name):
     assert res["available"] is False and res["reason"] == "数据不足 not enough data"
     assert all(res[k] is None for k in cls.result_keys)
     assert "not enough data" in twin.findings()[0] and twin.findings()[0].startswith(cls.unavailable_label)
+    assert twin.lead() == twin.findings()[0]
     assert twin.tables() == {} and twin.headline()[0]["text"] == i18n.t("unavailable.value")
     with pytest.raises(UnknownPartError) as e:
         twin.show("no_such_part")
@@ -127,6 +128,11 @@ def test_every_part_renders_on_the_demo(name, small_demo, capsys):
     assert saved["run_id"] == "run-contract" and saved["inputs_fingerprint"]
     assert set(saved.get("csv", {})) == set(rep.tables())
     assert "<ul>" in rep._repr_html_()
+    # the lead (the index's top finding) is one of the findings; reports that open with their setting lead with
+    # a result instead
+    assert rep.lead() in rep.findings() and saved["lead"] == rep.lead()
+    if name in ("trends", "impact", "churn") and isinstance(rep, cls):
+        assert rep.lead() != rep.findings()[0]
 
 
 def test_consumers_read_the_same_run(small_demo, monkeypatch):

@@ -257,6 +257,21 @@ def test_index_summary_in_both_languages(tmp_path):
     assert "<script" not in (root / "index.html").read_text(encoding="utf-8")
 
 
+def test_index_shows_each_reports_lead_not_its_setting(tmp_path):
+    """Under "what to act on" the index shows the report's lead (its top result), not the finding that opens
+    the report with its setting; a results file written before ``lead`` existed shows its first finding."""
+    root, doc = _campaign(tmp_path)
+    cfg = load_params(ROOT / "params" / "demo.yaml")
+    trends = {**doc, "notebook": "trends", "findings": ["本期为 4-23 至 4-29。", "活跃用户：217，变化 -27.7%。"]}
+    trends["lead"] = trends["findings"][1]
+    (root / "results" / "trends.json").write_text(json.dumps(trends, ensure_ascii=False), encoding="utf-8")
+    statuses = [{"notebook": nb, "status": "ok", "error": None, "seconds": 1.0} for nb in ("funnel", "trends")]
+    page = index_page(root, cfg, statuses, run_id=None)
+    acts = re.search(r"<ul class='ubk-acts'>(.*?)</ul>", page, re.S).group(1)
+    assert "活跃用户：217，变化 -27.7%。" in acts and "本期为" not in acts
+    assert "<b>整体</b>转化率 50%" in acts  # no lead: the first finding
+
+
 # ------------------------------------------------------------------------------------------------ a real run
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
