@@ -599,6 +599,10 @@ class DataQualityReport(Report):
             top_problems=top,
         )
 
+    def lead(self) -> str | None:
+        """The worst problem, or that there is none (the findings open with what was checked)."""
+        return self.findings()[1]
+
     def findings(self) -> list[str]:
         """Key findings: what was checked, then the worst problems in plain words, worst first."""
         from .fmt import fmt_int

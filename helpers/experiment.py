@@ -142,6 +142,11 @@ class ExperimentReport(Report):
             a=f"{self.alpha:g}",
         )
 
+    def lead(self) -> str | None:
+        """A failed sample-ratio check (nothing after it can be trusted), otherwise the first metric's lift."""
+        found = self.findings()
+        return found[2] if not self.srm_failed and len(self.results) and len(found) > 2 else found[0]
+
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
         from .fmt import fmt_int, fmt_pct, fmt_range

@@ -318,6 +318,11 @@ class PathsReport(Report):
             after_dropoff=recs(self.dropoff),
         )
 
+    def lead(self) -> str | None:
+        """The most common step between two events (the findings open with the sessions count)."""
+        found = self.findings()
+        return found[1] if len(found) > 1 else found[0]
+
     def findings(self) -> list[str]:
         """Key findings: sessions, the most common step, where sessions end, the top path, drop-outs."""
         from .fmt import fmt_int, fmt_pct

@@ -149,6 +149,7 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert r.at["orders", "guardrail"] and not r.at["orders", "significant"]
     assert rep.results["trustworthy"].all() and rep.excluded_multi == 0
     assert rep.findings()[0].startswith("样本比例检查通过")
+    assert rep.lead().startswith("24小时内支付转化") and "显著" in rep.lead()  # the index shows the lift
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Sample ratio check passes")
     last = rep.sequential[(rep.sequential["day"] == rep.sequential["day"].max())
@@ -174,6 +175,7 @@ def test_demo_broken_split_fails_srm(demo_ctx):
     rep = ExperimentReport.compute(ctx)
     assert rep.srm_failed and rep.srm["p_value"].iloc[0] < 0.001
     assert rep.findings()[0].startswith("样本比例失衡") and "不可信" in rep.headline()[0]["label"]
+    assert rep.lead() == rep.findings()[0]  # nothing after a failed check can be trusted: the index says so
     with i18n.language("en"):
         assert "Sample ratio mismatch" in rep.findings()[0] and "not trustworthy" in rep.findings()[0]
         assert "untrustworthy" in rep.headline()[0]["label"]
