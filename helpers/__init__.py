@@ -20,7 +20,12 @@ Layers (``docs/architecture.md``; a test forbids imports against them and any im
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
+
+# Ibis 12 reads pandas' deprecated ``future.infer_string`` option on each conversion to pandas, and pandas 3 warns
+# every time: noise (the option is pandas 3's default) that reached the products page as 18 lines of stderr
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated", category=DeprecationWarning)
 
 __version__ = "0.2.0"
 

@@ -198,7 +198,10 @@ def frequent_sets(
 
     Only baskets with two or more items in at least ``min_count`` baskets are loaded (the others cannot hold a
     frequent set of two), so the counts are those over all ``n_baskets`` baskets."""
-    from mlxtend.frequent_patterns import fpgrowth
+    import warnings
+
+    with warnings.catch_warnings():  # restores the filters: importing mlxtend's fpcommon sets every
+        from mlxtend.frequent_patterns import fpgrowth  # DeprecationWarning to "always", process-wide
 
     keep = items.loc[items["n"] >= min_count, "item"]
     if len(keep) < 2 or n_baskets == 0:

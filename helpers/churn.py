@@ -277,6 +277,11 @@ def at_risk_list(
 
 
 # ------------------------------------------------------------------------------------------- charts
+def model_label(name: str) -> str:
+    """A model's name as pages show it, in the campaign language ("逻辑回归"); results files keep ``name``."""
+    return i18n.label(f"churn.model.{name}", name)
+
+
 def plot_roc_pr(y, scores: dict, *, ax=None):
     """ROC curves of the models and the baseline."""
     import matplotlib.pyplot as plt
@@ -286,7 +291,7 @@ def plot_roc_pr(y, scores: dict, *, ax=None):
         _, ax = plt.subplots(figsize=(6, 5))
     for name, s in scores.items():
         fpr, tpr, _ = roc_curve(y, s)
-        ax.plot(fpr, tpr, label=name)
+        ax.plot(fpr, tpr, label=model_label(name))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.legend(fontsize="small")
     ax.set_title(i18n.t("churn.roc_title"))
@@ -530,7 +535,7 @@ class ChurnReport(Report):
             ),
             tt(
                 "churn.best_model",
-                model=self.chosen,
+                model=model_label(self.chosen),
                 auc=fmt_num(m["roc_auc"], 3),
                 ci=fmt_range(lo, hi, lambda v: fmt_num(v, 3)),
                 pr_auc=fmt_num(m["pr_auc"], 3),
@@ -591,7 +596,7 @@ class ChurnReport(Report):
         if part == "metrics":
             rows = [
                 {
-                    "model": name,
+                    "model": model_label(name),
                     "roc_auc": m["roc_auc"],
                     "auc_ci_low": m["roc_auc_ci"][0],
                     "auc_ci_high": m["roc_auc_ci"][1],

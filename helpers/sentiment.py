@@ -575,7 +575,7 @@ class SentimentReport(Report):
                 "sentiment.summary",
                 reviews=fmt_int(len(r)),
                 scored=fmt_int(len(scored)),
-                model=self.used_model,
+                model=tt(f"sentiment.model_{self.used_model}"),  # 领域模型 / SnowNLP, not the code
                 positive=fmt_pct((scored["band"] == "positive").mean()),
                 negative=fmt_pct((scored["band"] == "negative").mean()),
             )
@@ -703,7 +703,7 @@ class SentimentReport(Report):
             return Markdown(
                 i18n.t(
                     "sentiment.scoring_rule",
-                    model=self.used_model,
+                    model=i18n.t(f"sentiment.model_{self.used_model}"),
                     rule=str(er.get("rule", "")).rstrip(".。"),
                     excluded=f"{er.get('excluded_snownlp_training_rows', 0):,}",
                     in_training=f"{er.get('excluded_by_text_match', 0):,}",

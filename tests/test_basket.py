@@ -21,7 +21,7 @@ from helpers.basket import (
 )
 from helpers.products import basket_rules
 
-from .conftest import RETAIL, need
+from .conftest import RETAIL, ROOT, need
 
 # five orders: {A,B}, {A,B,C}, {A}, {B,C}, {C}; B twice in o2 counts once
 HAND = pd.DataFrame(
@@ -279,3 +279,25 @@ def test_spark_pair_counts_equal_duckdb(spark_ibis):
         spark = pair_counts(basket_items(t, basket=basket), min_count=2)
         pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
         assert item_counts(basket_items(t, basket=basket))[1] == item_counts(basket_items(lines, basket=basket))[1]
+
+
+def test_fpgrowth_leaves_the_warning_filters_alone():
+    """mlxtend's fpcommon sets every DeprecationWarning to "always" for the whole process when imported; that put
+    18 lines of a library's deprecation warnings on the products page. frequent_sets restores the filters. A fresh
+    interpreter, as a notebook kernel (this test process may have imported mlxtend already)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, pandas as pd\n"
+        "from helpers.basket import basket_items, frequent_sets, item_counts\n"
+        "before = list(warnings.filters)\n"
+        "lines = pd.DataFrame({'order_id': list('112233'), 'item_id': list('ABABAB')})\n"
+        "bi = basket_items(lines)\n"
+        "items, n = item_counts(bi)\n"
+        "assert frequent_sets(bi, items, n, min_count=2) is not None\n"
+        "import mlxtend.frequent_patterns.fpcommon\n"
+        "assert warnings.filters == before, warnings.filters[:2]\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -25,6 +25,8 @@ def _no_code(html: str) -> None:
     assert "open_campaign(" not in html and "import helpers" not in html
     assert not re.search(r'<script[^>]+src="https?://', html), "reports must not load scripts from the network"
     assert "font-family:'ubakit-cjk';src:url(data:font/woff;base64," in html, "Chinese text needs the embedded font"
+    # a warning or log line is noise to the page's readers (what matters is said in the findings and caveats)
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html, "stderr output on a report page"
 
 
 def _check_campaign(root, summary, names):

@@ -295,6 +295,10 @@ def test_report_tables_results_and_model_export(tmp_path):
     res = rep.to_results()
     assert set(res) == {"available", "reason", *SentimentReport.result_keys} and res["reviews"] == 64
     assert res["scored"] == 63 and set(res["evaluation"]) == {"snownlp", "domain"}
+    # the scorer is named in the campaign's language on the page; the results keep the code
+    shown = {"domain": "**领域模型**", "snownlp": "**SnowNLP**"}[rep.used_model]
+    assert shown in rep.findings()[0] and f"**{rep.used_model}**" not in " ".join(rep.findings())
+    assert res["score_model"] == rep.used_model
     model = ctx.paths.results / "sentiment_model.joblib"
     assert res["model_file"] == "results/sentiment_model.joblib" and not model.exists()  # computing writes nothing
     assert rep.export(ctx) == [model] and model.exists()
