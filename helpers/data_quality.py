@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Report, ReportUnavailable, results_doc
-from .i18n import localized, t
+from .i18n import label, localized, t
 
 __all__ = [
     "read_plan_checks",
@@ -655,13 +655,18 @@ class DataQualityReport(Report):
         from .fmt import md_escape, style_table
 
         if part == "problems":
-            tab = self.problems.assign(event=self.problems["event"].map(self._label))
+            tab = self.problems.assign(
+                kind=self.problems["kind"].map(lambda k: label(f"data_quality.problem_kind.{k}", k)),
+                event=self.problems["event"].map(self._label),
+            )
             return style_table(tab.head(25), int_cols=["rows"], num_cols=["severity"])
         if part == "scores":
             return style_table(self.scores, int_cols=["rows", "score", "problems"])
         if part == "coverage":
             c = self.coverage.assign(
-                first_day=self.coverage["first_day"].dt.date, last_day=self.coverage["last_day"].dt.date
+                first_day=self.coverage["first_day"].dt.date,
+                last_day=self.coverage["last_day"].dt.date,
+                status=self.coverage["status"].map(lambda s: label(f"data_quality.status.{s}", s)),
             )
             return style_table(c, int_cols=["rows", "days_seen"], pct_cols=["days_share"])
         if part == "volume":

@@ -417,7 +417,7 @@ def dress_report(page: str, out_html: str | Path, meta: dict | None = None) -> s
         csvs = [c for c in ((res or {}).get("csv") or {}).items() if (root / "results" / c[1]).exists()]
         if csvs:
             links = "".join(
-                f"<li><a href='results/{_e(f)}'>{_e(t('page.csv_of', table=label(f'table.{tb}', tb)))}</a></li>"
+                f"<li><a href='results/{_e(f)}'>{_e(t('page.csv_of', table=label(f'table.{name}.{tb}', tb)))}</a></li>"
                 for tb, f in csvs
             )
             head = f"<h2 id='downloads'>{_e(t('page.downloads'))}</h2>"

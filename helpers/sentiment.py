@@ -581,7 +581,8 @@ class SentimentReport(Report):
             )
         ]
         if self.skipped:
-            out.append(tt("sentiment.skipped", what=", ".join(f"{k} {fmt_int(v)}" for k, v in self.skipped.items())))
+            what = ", ".join(f"{tt(f'sentiment.skip_{k}')} {fmt_int(v)}" for k, v in self.skipped.items())
+            out.append(tt("sentiment.skipped", what=what))
         if self.evaluation:
             s, d = self.evaluation["snownlp"], self.evaluation["domain"]
             out.append(

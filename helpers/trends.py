@@ -503,6 +503,15 @@ class TrendsReport(Report):
         m = self.metrics.get(metric)
         return metric_label(m) if m is not None else metric
 
+    def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as a page shows it: each metric by its display name (the CSV keeps the code); a frame that
+        already has the name (``label``) shows that column only."""
+        if "metric" not in frame:
+            return frame
+        if "label" in frame:
+            return frame.drop(columns="metric")
+        return frame.assign(metric=frame["metric"].map(self._name))
+
     def lead(self) -> str | None:
         """The first metric's line (the findings open with the comparison window)."""
         found = self.findings()
@@ -585,7 +594,7 @@ class TrendsReport(Report):
         if part == "summary":
             nums = ["current", "previous", "abs_change", "diff_ci_low", "diff_ci_high", "year_ago"]
             pcts = ["rel_change", "yoy_change"]
-            return style_table(self.summary.drop(columns=["significant"]), pct_cols=pcts, num_cols=nums)
+            return style_table(self._named(self.summary.drop(columns=["significant"])), pct_cols=pcts, num_cols=nums)
         if part == "charts":
             from .caveats import rate_denominator
 
@@ -597,16 +606,17 @@ class TrendsReport(Report):
         if part in ("breakdown", "movers") and self.breakdown is None:
             return Markdown(f"_{t('trends.no_breakdown')}_")
         if part == "breakdown":
-            return style_table(self.breakdown, pct_cols=["rel_change"], num_cols=["current", "previous", "abs_change"])
+            nums = ["current", "previous", "abs_change"]
+            return style_table(self._named(self.breakdown), pct_cols=["rel_change"], num_cols=nums)
         if part == "movers":
-            return style_table(self.movers, pct_cols=["rel_change", "contribution"],
+            return style_table(self._named(self.movers), pct_cols=["rel_change", "contribution"],
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
         frame = getattr(self, part)
         if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
             _display(plot_interval_boxes(frame))  # the box per group, then the table
         if frame is None:
             return Markdown("_" + "; ".join(self.notes or [t("trends.not_computed")]) + "_")
-        return style_table(frame)
+        return style_table(self._named(frame))
 
 
 def _fmt(x: float) -> str:

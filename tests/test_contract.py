@@ -51,6 +51,8 @@ def test_registry_names_and_declarations():
         assert "available" not in cls.result_keys and "reason" not in cls.result_keys
         assert not set(cls.result_keys) & set(RUN_KEYS), f"{name}: results keys clash with the run's metadata"
         assert (ROOT / "notebooks" / f"{name}.ipynb").exists(), f"report {name} has no notebook"
+        unnamed = [tb for tb in cls.table_names if f"table.{name}.{tb}" not in i18n.catalogue()]
+        assert not unnamed, f"{name}: add table.{name}.<table> to helpers/messages/tables.yaml for {unnamed}"
         assert (ROOT / "docs" / f"{'cleaning' if name == 'ingest' else name}.md").exists(), f"{name} has no docs page"
     with pytest.raises(UnknownReportError, match="the reports are: ingest, funnel"):
         get_report("funnnel")

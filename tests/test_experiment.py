@@ -150,6 +150,11 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert rep.results["trustworthy"].all() and rep.excluded_multi == 0
     assert rep.findings()[0].startswith("样本比例检查通过")
     assert rep.lead().startswith("24小时内支付转化") and "显著" in rep.lead()  # the index shows the lift
+    for part in ("results", "power", "segments"):  # metrics by name on the page; the CSVs keep the codes
+        shown = rep._show(part).data
+        assert "pay_conversion" not in set(shown.get("metric", [])) | set(shown.get("label", [])), part
+        assert "24小时内支付转化" in set(shown.get("metric", [])) | set(shown.get("label", [])), part
+    assert "pay_conversion" in set(rep.tables()["power"]["metric"])
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Sample ratio check passes")
     last = rep.sequential[(rep.sequential["day"] == rep.sequential["day"].max())

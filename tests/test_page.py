@@ -188,6 +188,7 @@ def test_dress_report_header_contents_navigation_glossary(tmp_path):
     # tables scroll in their own box; a CSV link only when its file exists; docs become definitions
     assert "<div class='ubk-scroll'><table class=\"dataframe\">" in page
     assert "results/funnel_steps.csv" in page and "results/funnel_gone.csv" not in page
+    assert ">表格 漏斗各步骤（CSV）</a>" in page  # the downloads name each table in words, not its code
     assert "definitions.html#def-funnel" in page
     # glossary from the report's terms (an unknown term is left out); downloads; footer with the version
     gloss = " ".join(p.text["ubk-glossary"])

@@ -298,6 +298,7 @@ def test_report_tables_results_and_model_export(tmp_path):
     # the scorer is named in the campaign's language on the page; the results keep the code
     shown = {"domain": "**领域模型**", "snownlp": "**SnowNLP**"}[rep.used_model]
     assert shown in rep.findings()[0] and f"**{rep.used_model}**" not in " ".join(rep.findings())
+    assert "跳过：没有中文的评论 1。" in rep.findings()  # skipped kinds in words, not "no_chinese"
     assert res["score_model"] == rep.used_model
     model = ctx.paths.results / "sentiment_model.joblib"
     assert res["model_file"] == "results/sentiment_model.joblib" and not model.exists()  # computing writes nothing

@@ -8,6 +8,7 @@ import textwrap
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.errors import ParamsError
 from helpers.ingest import ingest_campaign
 from helpers.locations import campaign_paths
@@ -304,6 +305,14 @@ def test_planted_outage_and_undeclared_event_are_the_top_findings(tmp_path, writ
     debug = rep.problems.query("event == 'debug'")
     assert debug["severity"].item() == pytest.approx(1.0 * 2 / 60, abs=1e-4)
     assert "浏览商品 (view) · platform" in rep.findings()[1] and "share" in rep.findings()[2]
+    # the problems table names each kind in words (every kind has a label); the CSV keeps the codes
+    from helpers.data_quality import WEIGHTS
+
+    assert all(f"data_quality.problem_kind.{k}" in i18n.catalogue() for k in WEIGHTS)
+    shown = rep._show("problems").data
+    assert "填充率骤降" in set(shown["kind"]) and "not_in_plan" not in set(shown["kind"])
+    assert set(rep.tables()["problems"]["kind"]) <= set(WEIGHTS)
+    assert "不在埋点方案中" in set(rep._show("coverage").data["status"])
     res = rep.to_results()
     assert sorted(res["not_in_plan"]) == ["debug", "share"] and res["never_seen"] == []
     assert res["rows_checked"] == n_rows

@@ -70,3 +70,15 @@ def test_trends_finds_the_android_payment_outage(demo):
     assert any("2024-04-18" in f and "· platform = Android" in f for f in rep.findings())  # the group is named
     # the paying share (a formula) flags it too, without a group
     assert (a.loc[a["date"] == "2024-04-18", "metric"] == "pay_rate").any()
+
+
+def test_tables_on_the_page_name_metrics_in_words(demo):
+    """Pages show each metric's display name; the results CSVs keep the codes."""
+    _, rep = demo
+    codes = set(rep.summary["metric"])
+    for part in ("summary", "breakdown", "movers", "anomalies"):
+        shown = rep._show(part).data
+        assert not codes & set(shown.get("metric", [])), part
+        assert "metric" not in shown or "活跃用户" in set(shown["metric"]) or part == "anomalies", part
+    assert "活跃用户" in set(rep._show("summary").data["label"])
+    assert set(rep.tables()["breakdown"]["metric"]) <= codes
