@@ -222,10 +222,12 @@ class ExperimentReport(Report):
             _display(Markdown(f"**{self._segments_text()}**"))
         if part == "results" and self.srm_failed:
             _display(Markdown(f"**{t('experiment.results_bad')}**"))
-        if "metric" in frame:  # the metric by its name (the CSV keeps the code); results has the name already
-            names = dict(zip(self.results["metric"], self.results["label"], strict=False)) if len(self.results) else {}
-            frame = frame.drop(columns="metric") if "label" in frame else frame.assign(metric=frame["metric"].map(
-                lambda m: names.get(m, m)))  # fmt: skip
+        if "metric" in frame:  # the metric by its name (the CSV keeps the code)
+            if "label" in frame:  # the results table has it already
+                frame = frame.drop(columns="metric")
+            else:
+                names = dict(zip(self.results["metric"], self.results["label"], strict=False))
+                frame = frame.assign(metric=frame["metric"].map(lambda m: names.get(m, m)))
         return style_table(frame, pct_cols=[c for c in pcts if c in frame])
 
 
