@@ -37,7 +37,7 @@ from .experiment_stats import (
     sequential_table,
     srm_table,
 )
-from .i18n import column_label, localized, t
+from .i18n import column_label, label, localized, t
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -149,7 +149,7 @@ class ExperimentReport(Report):
 
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
-        from .fmt import fmt_int, fmt_pct, fmt_range
+        from .fmt import fmt_int, fmt_pct, fmt_pp, fmt_range
 
         counts = ", ".join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
         planned = "/".join(f"{r.planned_share * 100:.0f}" for r in self.srm.itertuples())
@@ -164,7 +164,8 @@ class ExperimentReport(Report):
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
-                variant=r.variant, value=_fmt(r.value), control=_fmt(r.control_value), rel=fmt_pct(r.rel_lift),
+                variant=r.variant, value=_value(r.kind, r.value), control=_value(r.kind, r.control_value),
+                rel=fmt_pct(r.rel_lift),
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}", holm=f"{r.holm_p:.3g}",
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad)  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
@@ -173,9 +174,11 @@ class ExperimentReport(Report):
         if len(self.sequential):
             last = self.sequential[self.sequential["day"] == self.sequential["day"].max()]
             labels = dict(zip(self.results["metric"], self.results["label"], strict=False)) if len(self.results) else {}
+            kinds = dict(zip(self.results["metric"], self.results["kind"], strict=False)) if len(self.results) else {}
             for r in last.head(2).itertuples():
+                diff = fmt_pp if kinds.get(r.metric) in SHARE_KINDS else _fmt
                 out.append(t("experiment.seq", label=labels.get(r.metric, r.metric), variant=r.variant,
-                             ci=fmt_range(r.cs_low, r.cs_high, _fmt)))  # fmt: skip
+                             ci=fmt_range(r.cs_low, r.cs_high, diff)))  # fmt: skip
         if self.segments is not None and len(self.segments):
             out.append(self._segments_text())
         return out + list(self.notes)
@@ -205,7 +208,7 @@ class ExperimentReport(Report):
         from IPython.display import Markdown
 
         from .base import _display
-        from .fmt import style_table
+        from .fmt import format_rows, style_table
 
         pcts = ["rel_lift", "rel_low", "rel_high", "chance_to_beat", "cuped_variance_reduction", "share",
                 "planned_share", "mde_rel", "power_at_target"]  # fmt: skip
@@ -222,13 +225,48 @@ class ExperimentReport(Report):
             _display(Markdown(f"**{self._segments_text()}**"))
         if part == "results" and self.srm_failed:
             _display(Markdown(f"**{t('experiment.results_bad')}**"))
-        if "metric" in frame:  # the metric by its name (the CSV keeps the code)
-            if "label" in frame:  # the results table has it already
-                frame = frame.drop(columns="metric")
+        kinds = self._row_kinds(frame)
+        frame = self._named(frame)
+        heads = {"segment": column_label(self.segment_col)} if part == "segments" and self.segment_col else None
+        st = style_table(frame, pct_cols=[c for c in pcts if c in frame], headers=heads)
+        if kinds is None:
+            return st
+        return format_rows(st, kinds, value_cols=["value", "control_value"], change_cols=_CHANGE_COLS)
+
+    def _row_kinds(self, frame: pd.DataFrame) -> list[str] | None:
+        """Each row's number kind for :func:`helpers.fmt.format_rows`: ``rate`` for a per-user share (conversion,
+        retention), the metric's kind otherwise; None for a table without a metric column."""
+        if "metric" not in frame:
+            return None
+        kind = dict(zip(self.results["metric"], self.results["kind"], strict=False)) if len(self.results) else {}
+        return ["rate" if kind.get(m) in SHARE_KINDS else str(kind.get(m, "")) for m in frame["metric"]]
+
+    def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
+        header (the results table's ``label`` column takes its place), its kind and test in words."""
+        if "metric" in frame:
+            if "label" in frame:
+                frame = frame.drop(columns="metric").rename(columns={"label": "metric"})
             else:
                 names = dict(zip(self.results["metric"], self.results["label"], strict=False))
                 frame = frame.assign(metric=frame["metric"].map(lambda m: names.get(m, m)))
-        return style_table(frame, pct_cols=[c for c in pcts if c in frame])
+        if "kind" in frame:
+            frame = frame.assign(kind=frame["kind"].map(lambda k: label(f"experiment.kind.{k}", str(k))))
+        if "test" in frame:
+            frame = frame.assign(test=frame["test"].map(lambda k: label(f"test.{k}", str(k)) if k else ""))
+        return frame
+
+
+#: per-user shares (0/1 per user): values shown as %, their differences in percentage points
+SHARE_KINDS = ("conversion", "retention")
+_CHANGE_COLS = ["abs_lift", "abs_low", "abs_high", "mde_abs", "se"]
+
+
+def _value(kind: str, x: float) -> str:
+    """A metric's value in words: a per-user share (conversion, retention) as a percentage, else a number."""
+    from .fmt import fmt_pct
+
+    return fmt_pct(x) if kind in SHARE_KINDS else _fmt(x)
 
 
 def _fmt(x: float) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 __all__ = [
     "fmt_int",
     "fmt_pct",
+    "fmt_pp",
     "fmt_num",
     "fmt_money",
     "fmt_duration_hours",
@@ -25,6 +26,7 @@ __all__ = [
     "column_kind",
     "format_cell",
     "style_table",
+    "format_rows",
     "md_escape",
     "MISSING",
 ]
@@ -101,6 +103,18 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
         text = _fixed(v, 1 - math.floor(math.log10(abs(v))), thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
+
+
+def fmt_pp(x: Any, digits: int = 1) -> str:
+    """Format a difference of two shares in percentage points: ``0.052 -> "5.2 个百分点"`` (zh) / ``"5.2 pp"`` (en),
+    ``-0.2 -> "-20.0 个百分点"``; ``"–"`` for a missing value. A change of a share shown as "5.2%" would read as a
+    relative change."""
+    special = _special(x)
+    if special is not None:
+        return special
+    from .i18n import t
+
+    return t("fmt.pp", v=_fixed(float(x) * 100, digits))
 
 
 def fmt_num(x: Any, digits: int = 2) -> str:
@@ -282,6 +296,7 @@ def style_table(
     currency: str = "¥",
     hide_index: bool = True,
     caption: str | None = None,
+    headers: dict[str, str] | None = None,
 ):
     """Style a table for a report: per-column number formats, escaped text, optionally no index.
 
@@ -299,6 +314,10 @@ def style_table(
         Hide the index (row numbers mean nothing to a report reader).
     caption : str, optional
         Caption shown above the table.
+    headers : dict, optional
+        Headers for some columns, in place of the catalogue's ``col.<column>`` label (a column whose meaning
+        depends on the report, e.g. an experiment's ``segment`` column holding channels: "渠道"). The columns
+        keep their names, so the page still finds the table's CSV.
 
     Returns
     -------
@@ -325,4 +344,37 @@ def style_table(
         st = st.hide(axis="index")
     if caption:
         st = st.set_caption(caption)
+    if headers:
+        own = dict(headers)
+        # a callable's input is escaped, its output is not: escape the report's own header here
+        st = st.format_index(lambda c: html.escape(own[c]) if c in own else c, axis="columns", escape="html")
+        st.ubk_headers = own  # read by helpers.page.render_styler, which labels the other columns
+    return st
+
+
+def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], change_cols: Iterable[str] = ()) -> Any:
+    """Number formats per row on a :func:`style_table` Styler of a table whose rows hold different kinds of number
+    (a metrics table: a count in one row, a share in the next, an amount in the third).
+
+    ``kinds`` gives each row's kind, in the order of the rows: ``"rate"`` shows the row's ``value_cols`` as
+    percentages (:func:`fmt_pct`) and its ``change_cols`` in percentage points (:func:`fmt_pp`); any other kind
+    shows both as whole numbers when every value of the row in them is whole (a count: ``217``, not ``217.00``),
+    else with two decimals. Columns not in the table are ignored; the values stay numbers (right-aligned)."""
+    data = st.data
+    vcols = [c for c in value_cols if c in data.columns]
+    ccols = [c for c in change_cols if c in data.columns]
+    groups: dict[str, list[Any]] = {"rate": [], "int": [], "num": []}
+    for idx, kind in zip(data.index, kinds, strict=True):
+        if kind == "rate":
+            groups["rate"].append(idx)
+            continue
+        vals = pd.to_numeric(data.loc[idx, vcols + ccols], errors="coerce").astype(float)
+        vals = vals[vals.notna() & ~vals.isin([math.inf, -math.inf])]
+        groups["int" if (vals == vals.round()).all() else "num"].append(idx)
+    for group, fv, fc in (("rate", fmt_pct, fmt_pp), ("int", fmt_int, fmt_int), ("num", fmt_num, fmt_num)):
+        rows = groups[group]
+        if rows and vcols:
+            st = st.format(fv, subset=pd.IndexSlice[rows, vcols])
+        if rows and ccols:
+            st = st.format(fc, subset=pd.IndexSlice[rows, ccols])
     return st

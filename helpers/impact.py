@@ -337,27 +337,39 @@ class ImpactReport(Report):
 
         from .fmt import style_table
 
+        pcts = ["rel_effect", "rel_low", "rel_high"]
         if part == "effects":
             keep = ["label", "days", "actual", "predicted", *_EFFECT_COLS]
-            return style_table(self.effects[keep].drop(columns=["significant"]),
-                               pct_cols=["rel_effect", "rel_low", "rel_high"])  # fmt: skip
+            return style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
         if part == "charts":
             for r in self.effects.itertuples():
                 _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label))
             return None
         if part == "fit":
-            return style_table(self.fit)
+            return style_table(self._named(self.fit))
         if part == "placebo":
             cols = [c for c in ("label", "placebo_effect", "placebo_low", "placebo_high", "placebo_p",
                                 "placebo_passed") if c in self.effects]  # fmt: skip
             if len(cols) == 1:
                 return Markdown("_" + "; ".join(self.notes or [t("impact.no_placebo")]) + "_")
-            return style_table(self.effects[cols])
+            return style_table(self._named(self.effects[cols]))
         if self.did is None or self.groups_daily is None:
             return Markdown(f"_{t('impact.no_control')}_")
         for r in self.effects.itertuples():
             _display(plot_did(self.groups_daily, r.metric, start=self.start, title=r.label))
-        return style_table(self.did)
+        return style_table(self._named(self.did), pct_cols=pcts)
+
+    def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
+        header (the effects' ``label`` column takes its place), the DiD scale in words."""
+        if "label" in frame:
+            frame = frame.drop(columns="metric", errors="ignore").rename(columns={"label": "metric"})
+        elif "metric" in frame:
+            names = dict(zip(self.effects["metric"], self.effects["label"], strict=False))
+            frame = frame.assign(metric=frame["metric"].map(lambda m: names.get(m, m)))
+        if "scale" in frame:
+            frame = frame.assign(scale=frame["scale"].map(lambda s: label(f"impact.scale.{s}", str(s))))
+        return frame
 
 
 def _findings(rep: ImpactReport) -> list[str]:

@@ -179,7 +179,9 @@ def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _M
 def render_styler(st: Any, *, csv: str | None = None) -> TableHTML:
     """A pandas Styler (:func:`helpers.fmt.style_table`) as a page table: its own formats, display headers from
     the catalogue (``col.<name>``), in a scrolling box with the CSV link under it."""
-    st = st.format_index(lambda c: label(f"col.{c}", str(c)), axis="columns", escape="html")
+    own = getattr(st, "ubk_headers", {})  # style_table(headers=...): the report's own headers
+    # the callable gets the escaped column name; what it returns is not escaped again
+    st = st.format_index(lambda c: _e(own[c]) if c in own else label(f"col.{c}", str(c)), axis="columns", escape="html")
     st = st.set_table_attributes('class="ubk-styled"')
     data = st.data
     nums = [c for c in data.columns if column_kind(str(c), data[c]) in ("int", "pct", "money", "float")]

@@ -516,10 +516,12 @@ class ProductsReport(Report):
             return style_table(frame.head(50), pct_cols=["support", "confidence", "antecedent_support",
                                                          "consequent_support"],
                                num_cols=["lift", "leverage", "conviction"])  # fmt: skip
-        if part == "movers":
-            return style_table(frame, pct_cols=["rel_change", "contribution"],
+        if part == "movers":  # level and measure in words (the CSV keeps the codes)
+            shown = frame.assign(level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
+                                 measure=frame["measure"].map(lambda v: label(f"metric.{v}", str(v))))  # fmt: skip
+            return style_table(shown, pct_cols=["rel_change", "contribution"],
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
-        return style_table(frame.head(100))
+        return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
 
 def _show_chart(ax) -> None:

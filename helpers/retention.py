@@ -724,7 +724,8 @@ class RetentionReport(Report):
             return plot_retention_heatmap(self.matrix, period=self.period)
         if part == "curve":
             _display(plot_retention_curve(self.curve, period=self.period))
-            return style_table(self.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"])
+            return style_table(self.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"],
+                               headers={"n": t("retention.col_n")})  # fmt: skip
         if part == "lifecycle":
             return plot_lifecycle(self.lifecycle, period=self.lifecycle_period)
         return plot_stickiness(self.stickiness["histogram"], period=self.stickiness_period)  # "stickiness"

@@ -135,6 +135,11 @@ class AudienceSpec(Section):
     description: str = ""
     when: str = Field(description="condition over profile columns and tag:<name> (docs/tags.md)")
 
+    @field_validator("description", mode="before")
+    @classmethod
+    def _one_language(cls, v, info: ValidationInfo):
+        return _in_language(v, info)
+
 
 def tag_kinds(tags: dict) -> dict[str, str]:
     """``{name: kind}`` of the declared tags (those set to null left out)."""

@@ -681,7 +681,7 @@ class SentimentReport(Report):
         if part == "evaluation":
             rows = [
                 {
-                    "model": k,
+                    "model": i18n.t(f"sentiment.model_{k}"),
                     "rows": v["rows"],
                     "accuracy": v["accuracy"],
                     "macro_f1": v["macro_f1"],
@@ -762,6 +762,7 @@ class SentimentReport(Report):
         r = self._scored()  # "examples"
         ex = pd.concat([r.nsmallest(5, "score"), r.nlargest(5, "score")])
         cols = [c for c in ("review_id", "item_id", "category", "rating", "score", "band", "text") if c in ex]
+        ex = ex.assign(band=ex["band"].map(lambda b: i18n.label(f"sentiment.band.{b}", str(b))))
         return style_table(ex[cols], num_cols=["score"])
 
 

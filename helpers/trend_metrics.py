@@ -26,6 +26,11 @@ __all__ = [
     "welch",
 ]  # fmt: skip
 
+#: the group of rows whose breakdown column is missing, and of the groups outside the top N (the results files keep
+#: these codes; pages show them in the campaign's language, helpers/trends.py ``_group_name``)
+NO_GROUP = "(none)"
+OTHER_GROUP = "other"
+
 BASE_AGGS = ("count", "users", "sum", "avg", "median", "p90", "distinct")
 
 
@@ -206,8 +211,8 @@ def aggregate_metrics(
     t = as_table(events)
     keys = {"bucket": bucket(t)}
     if group_col:
-        g = t[group_col].cast("string").fill_null("(none)")
-        keys["group"] = g.isin(list(top)).ifelse(g, "other") if top is not None else g
+        g = t[group_col].cast("string").fill_null(NO_GROUP)
+        keys["group"] = g.isin(list(top)).ifelse(g, OTHER_GROUP) if top is not None else g
     t = t.mutate(**keys)
     t = t.filter(t["bucket"].notnull())
     by = list(keys)

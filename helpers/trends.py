@@ -31,10 +31,19 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import column_label, localized, t
+from .i18n import column_label, label, localized, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
-from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics, unit_stats, welch
+from .trend_metrics import (
+    NO_GROUP,
+    OTHER_GROUP,
+    Metric,
+    aggregate_metrics,
+    metric_label,
+    resolve_metrics,
+    unit_stats,
+    welch,
+)
 
 __all__ = [
     "windows",
@@ -85,7 +94,7 @@ def top_groups(events, group_col: str, *, n: int = 5) -> list[str]:
     t = as_table(events)
     if group_col not in t.columns:
         raise MissingColumnError("events", group_col, t.columns, hint="it is the trends breakdown (trends.breakdown)")
-    g = t.mutate(g=t[group_col].cast("string").fill_null("(none)")).group_by("g").aggregate(n=lambda x: x.count())
+    g = t.mutate(g=t[group_col].cast("string").fill_null(NO_GROUP)).group_by("g").aggregate(n=lambda x: x.count())
     df = g.to_pandas().sort_values(["n", "g"], ascending=[False, True])
     return df["g"].head(n).astype(str).tolist()
 
@@ -473,9 +482,9 @@ class TrendsReport(Report):
         )
         if a and b:
             gcol = None
-            if self.breakdown_col:  # the breakdown's groups: top N by name, the rest "other", missing "(none)"
-                g = inperiod[self.breakdown_col].cast("string").fill_null("(none)")
-                inperiod = inperiod.mutate(group=g.isin(self.groups).ifelse(g, "other"))
+            if self.breakdown_col:  # the breakdown's groups: top N by name, the rest OTHER_GROUP, missing NO_GROUP
+                g = inperiod[self.breakdown_col].cast("string").fill_null(NO_GROUP)
+                inperiod = inperiod.mutate(group=g.isin(self.groups).ifelse(g, OTHER_GROUP))
                 gcol = "group"
             try:
                 self.intervals = interval_table(inperiod, from_event=a, to_event=b, group_col=gcol)
@@ -503,14 +512,47 @@ class TrendsReport(Report):
         m = self.metrics.get(metric)
         return metric_label(m) if m is not None else metric
 
+    def _value(self, metric: str, x: float) -> str:
+        """``x`` as a value of ``metric`` reads: a share as a percentage, a whole number without decimals."""
+        from .fmt import fmt_pct
+
+        m = self.metrics.get(metric)
+        return fmt_pct(x) if m is not None and m.kind == "rate" else _fmt(x)
+
+    @staticmethod
+    def _group_name(group: object) -> object:
+        """A breakdown group as a page shows it: the missing-value and other-groups codes in words."""
+        if group == NO_GROUP:
+            return t("common.no_value")
+        return t("trends.other_group") if group == OTHER_GROUP else group
+
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` as a page shows it: each metric by its display name (the CSV keeps the code); a frame that
-        already has the name (``label``) shows that column only."""
-        if "metric" not in frame:
-            return frame
-        if "label" in frame:
-            return frame.drop(columns="metric")
-        return frame.assign(metric=frame["metric"].map(self._name))
+        """``frame`` as a page shows it (the CSV keeps the codes): each metric by its display name under the
+        ``metric`` header (the summary's ``label`` column takes its place), kinds, tests and groups in words."""
+        out = frame
+        for col in ("group", "top_group"):
+            if col in out:
+                out = out.assign(**{col: out[col].map(self._group_name)})
+        if "metric" not in out:
+            return out
+        if "label" in out:
+            out = out.drop(columns="metric").rename(columns={"label": "metric"})
+        else:
+            out = out.assign(metric=out["metric"].map(self._name))
+        if "kind" in out:
+            out = out.assign(kind=out["kind"].map(lambda k: label(f"trends.kind.{k}", str(k))))
+        if "test" in out:
+            out = out.assign(test=out["test"].map(lambda k: label(f"test.{k}", str(k)) if k else ""))
+        return out
+
+    def _table(self, frame: pd.DataFrame, *, values=(), changes=(), pcts=()):
+        """A metrics table on the page: each row's numbers formatted for its metric (a share as %, its change in
+        percentage points; a count whole), the names in words."""
+        from .fmt import format_rows, style_table
+
+        kinds = [getattr(self.metrics.get(m), "kind", "") for m in frame["metric"]] if "metric" in frame else []
+        st = style_table(self._named(frame), pct_cols=pcts)
+        return format_rows(st, kinds, value_cols=values, change_cols=changes) if kinds else st
 
     def lead(self) -> str | None:
         """The first metric's line (the findings open with the comparison window)."""
@@ -529,11 +571,12 @@ class TrendsReport(Report):
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
                                           p=f"{r.p_value:.3g}")  # fmt: skip
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
-            out.append(t("trends.metric_line", label=self._name(r.metric), current=_fmt(r.current),
-                         previous=_fmt(r.previous), change=fmt_pct(r.rel_change), test=sig, yoy=yoy))  # fmt: skip
+            out.append(t("trends.metric_line", label=self._name(r.metric), current=self._value(r.metric, r.current),
+                         previous=self._value(r.metric, r.previous), change=fmt_pct(r.rel_change), test=sig,
+                         yoy=yoy))  # fmt: skip
         for r in self.movers.head(3).itertuples():
             out.append(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
-                         group=r.group,
+                         group=self._group_name(r.group),
                          change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
                          share=fmt_pct(r.contribution)))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
@@ -549,9 +592,9 @@ class TrendsReport(Report):
                 own = isinstance(getattr(r, "group", None), str)  # a group series' flag names its own group
                 top = getattr(r, "top_group", None)
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
-                              group=f" · {col} = {r.group}" if own else "", value=_fmt(r.value),
-                              expected=_fmt(r.expected),
-                              top=t("trends.anomaly_top", col=col, group=top) if top and not own
+                              group=f" · {col} = {self._group_name(r.group)}" if own else "",
+                              value=self._value(r.metric, r.value), expected=self._value(r.metric, r.expected),
+                              top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
             out.append(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
                          list=t("trends.list_sep").join(strongest)))  # fmt: skip
@@ -565,9 +608,11 @@ class TrendsReport(Report):
 
         def text(r) -> str:
             if math.isnan(r.rel_change):
-                return _fmt(r.current)
+                return self._value(r.metric, r.current)
             sign = "+" if r.rel_change > 0 else ""
-            return t("trends.headline_text", current=_fmt(r.current), change=sign + fmt_pct(r.rel_change))
+            return t(
+                "trends.headline_text", current=self._value(r.metric, r.current), change=sign + fmt_pct(r.rel_change)
+            )
 
         return [headline(self._name(r.metric), None if math.isnan(r.current) else float(r.current), text(r))
                 for r in self.summary.head(3).itertuples()]  # fmt: skip
@@ -592,9 +637,12 @@ class TrendsReport(Report):
         from .fmt import style_table
 
         if part == "summary":
-            nums = ["current", "previous", "abs_change", "diff_ci_low", "diff_ci_high", "year_ago"]
-            pcts = ["rel_change", "yoy_change"]
-            return style_table(self._named(self.summary.drop(columns=["significant"])), pct_cols=pcts, num_cols=nums)
+            return self._table(
+                self.summary.drop(columns=["significant"]),
+                values=["current", "previous", "year_ago"],
+                changes=["abs_change", "diff_ci_low", "diff_ci_high"],
+                pcts=["rel_change", "yoy_change"],
+            )
         if part == "charts":
             from .caveats import rate_denominator
 
@@ -606,11 +654,20 @@ class TrendsReport(Report):
         if part in ("breakdown", "movers") and self.breakdown is None:
             return Markdown(f"_{t('trends.no_breakdown')}_")
         if part == "breakdown":
-            nums = ["current", "previous", "abs_change"]
-            return style_table(self._named(self.breakdown), pct_cols=["rel_change"], num_cols=nums)
+            return self._table(
+                self.breakdown, values=["current", "previous"], changes=["abs_change"], pcts=["rel_change"]
+            )
         if part == "movers":
-            return style_table(self._named(self.movers), pct_cols=["rel_change", "contribution"],
-                               num_cols=["current", "previous", "abs_change"])  # fmt: skip
+            return self._table(
+                self.movers, values=["current", "previous"], changes=["abs_change"], pcts=["rel_change", "contribution"]
+            )
+        if part == "anomalies" and self.anomalies is not None:
+            return self._table(
+                self.anomalies,
+                values=["value", "expected", "lower", "upper"],
+                changes=["top_group_change"],
+                pcts=["top_group_share"],
+            )
         frame = getattr(self, part)
         if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
             _display(plot_interval_boxes(frame))  # the box per group, then the table

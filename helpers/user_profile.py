@@ -238,30 +238,43 @@ def _show_tag_tables(rep: ProfileReport, part: str):
     """The tables of the parts ``tag_rules``, ``tag_overlap``, ``tag_effects``, ``audiences``."""
     from IPython.display import Markdown
 
-    from .fmt import style_table
+    from .fmt import fmt_pp, style_table
+
+    tags = set(rep.tag_table["tag"]) if "tag" in rep.tag_table else set()
+
+    def named(value: object) -> object:  # "activity_level=低活跃" -> "活跃度=低活跃" (the CSVs keep the tag's code)
+        tag, sep, v = str(value).partition("=")
+        return f"{i18n.label(f'col.{tag}', tag)}={v}" if sep and tag in tags else value
 
     if part == "tag_rules":
         if rep.tag_table.empty:
             return Markdown(i18n.t("user_profile.no_tags"))
-        return style_table(rep.tag_table, int_cols=["users"], pct_cols=["share"])
+        tt = rep.tag_table.assign(
+            tag=rep.tag_table["tag"].map(lambda c: i18n.label(f"col.{c}", str(c))),
+            kind=rep.tag_table["kind"].map(lambda k: i18n.label(f"tags.kind.{k}", str(k))),
+        )
+        return style_table(tt, int_cols=["users"], pct_cols=["share"])
     if part == "tag_overlap":
         if rep.overlap.empty:
             return Markdown(i18n.t("user_profile.no_overlap"))
+        ov = rep.overlap.sort_values("jaccard", ascending=False).head(30)
         return style_table(
-            rep.overlap.sort_values("jaccard", ascending=False).head(30),
+            ov.assign(a=ov["a"].map(named), b=ov["b"].map(named)),
             int_cols=["users_a", "users_b", "both"],
             pct_cols=["share_of_a", "jaccard"],
+            headers={"a": i18n.t("user_profile.col_a"), "b": i18n.t("user_profile.col_b")},
         )
     if part == "tag_effects":
         if rep.effects.empty:
             return Markdown(i18n.t("user_profile.no_tags"))
-        pct = [f"{m}_{s}" for m in ("conversion", "returning") for s in ("with", "without", "diff")]
-        return style_table(
-            rep.effects,
+        pct = [f"{m}_{s}" for m in ("conversion", "returning") for s in ("with", "without")]
+        st = style_table(
+            rep.effects.assign(tag_value=rep.effects["tag_value"].map(named)),
             int_cols=["users_with", "users_without"],
             pct_cols=pct,
             num_cols=["spend_with", "spend_without", "spend_diff"],
         )
+        return st.format(fmt_pp, subset=["conversion_diff", "returning_diff"])  # a difference of two shares
     if rep.audience_table.empty:  # "audiences"
         return Markdown(i18n.t("user_profile.no_audiences"))
     return style_table(rep.audience_table, int_cols=["users"], pct_cols=["share"])

@@ -534,11 +534,13 @@ class DataValues:
         import yaml
 
         texts: list[str] = []
+        keys: set[str] = set()  # the params' keys (``review_id``, ``metrics``): names, not data values
 
         def walk(v) -> None:
             if isinstance(v, dict):
                 for k, x in v.items():
                     walk(k)
+                    keys.add(str(k).strip().lower())
                     walk(x)
             elif isinstance(v, list):
                 for x in v:
@@ -558,6 +560,8 @@ class DataValues:
                     texts += vals
                     words |= {w.lower() for v in vals if len(v) < 40 for w in re.findall(r"[A-Za-z]+", v)}
         self.corpus = "\n".join(texts).lower()
+        #: whole values (a source column's name, a variant, an event code), not the params' keys
+        self.exact = {x.strip().lower() for x in texts} - keys
         self.words = words  # Latin words of table values (event codes, platforms, ...)
 
     def __contains__(self, text: str) -> bool:

@@ -155,6 +155,18 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
         assert "pay_conversion" not in set(shown.get("metric", [])) | set(shown.get("label", [])), part
         assert "24小时内支付转化" in set(shown.get("metric", [])) | set(shown.get("label", [])), part
     assert "pay_conversion" in set(rep.tables()["power"]["metric"])
+    from helpers.fmt import fmt_pct
+    from tests.styled import styled_rows
+
+    shown = {x["metric"]: x for x in styled_rows(rep._show("results"))}
+    conv, orders = shown["24小时内支付转化"], shown["人均订单"]  # a share in % and points; a count per user
+    assert conv["value"] == fmt_pct(r.at["pay_conversion", "value"]) and conv["value"].endswith("%")
+    assert conv["abs_lift"] == f"{r.at['pay_conversion', 'abs_lift'] * 100:.1f} 个百分点"
+    assert (conv["kind"], conv["test"]) == ("转化率", "双比例 z 检验")
+    assert orders["value"] == f"{r.at['orders', 'value']:.2f}" and orders["kind"] == "人均次数"
+    assert orders["test"] == "Welch t 检验（CUPED 校正）"
+    assert f"为 {fmt_pct(r.at['pay_conversion', 'value'])}，" in rep.findings()[2]  # the findings say it alike
+    assert rep._show("segments").ubk_headers == {"segment": "渠道"}  # the segment column named for its values
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Sample ratio check passes")
     last = rep.sequential[(rep.sequential["day"] == rep.sequential["day"].max())

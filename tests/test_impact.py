@@ -199,6 +199,14 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert rep.findings()[0].startswith("干预期 2024-04-15 至 2024-04-29")
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Intervention 2024-04-15 to 2024-04-29")
+    from tests.styled import styled_rows
+
+    for part in ("effects", "fit", "placebo", "did"):  # the metric by name under "metric"; the CSVs keep codes
+        shown = rep._show(part).data
+        assert set(shown["metric"]) == {"订单数"} and "label" not in shown, part
+    did = styled_rows(rep._show("did"))[0]
+    assert did["scale"] == "对数尺度" and did["rel_effect"] == f"{rep.did['rel_effect'].iloc[0] * 100:.1f}%"
+    assert set(rep.tables()["did"]["metric"]) == {"orders"}
 
 
 @pytest.mark.spark

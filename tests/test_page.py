@@ -368,3 +368,9 @@ def test_styler_tables_get_labels_alignment_and_their_csv_link():
     assert "&lt;b&gt;a&lt;/b&gt;" in out and ">1,200<" in out and ">50.0%<" in out and ">37<" in out
     assert "text-align: right" in out and 'class="ubk-styled"' in out
     assert "<a class='ubk-csv' href='results/funnel_breakdown.csv'>Download CSV</a>" in out
+    # a report's own header for a column whose meaning is the report's (the other headers from the catalogue)
+    own = style_table(df, headers={"group": "<渠道>"})
+    assert table_csv(Rep(), own) == "results/funnel_breakdown.csv"
+    with i18n.language("en"):
+        out = render_styler(own).html
+    assert ">&lt;渠道&gt;</th>" in out and ">Users</th>" in out and ">Group</th>" not in out

@@ -338,3 +338,49 @@ def test_style_table_formats_escapes_and_hides_index():
     shown = style_table(df, int_cols=["n"], hide_index=False, caption="表 1").to_html()
     assert "row_a" in shown and "表 1" in shown
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_fmt_pp_in_both_languages():
+    from helpers import i18n
+    from helpers.fmt import fmt_pp
+
+    with i18n.language("zh"):
+        assert (fmt_pp(0.052), fmt_pp(-0.2), fmt_pp(NAN)) == ("5.2 个百分点", "-20.0 个百分点", "–")
+        assert fmt_pp(-0.0001) == "0.0 个百分点"  # rounds to zero: no minus sign
+    with i18n.language("en"):
+        assert fmt_pp(0.052) == "5.2 pp"
+
+
+def test_format_rows_formats_each_row_for_its_kind():
+    """A metrics table: a share row in % and percentage points, a count row whole, an amount row with decimals;
+    missing values stay "–", the values stay numbers and the frame is not modified."""
+    from helpers import i18n
+    from helpers.fmt import format_rows
+    from tests.styled import styled_rows
+
+    df = pd.DataFrame(
+        {
+            "metric": ["付费率", "活跃用户", "GMV"],
+            "current": [0.502, 217.0, 105094.8],
+            "previous": [0.553, 300.0, 210751.0],
+            "abs_change": [-0.051, -83.0, -105656.2],
+            "ci_low": [-0.138, NAN, NAN],
+            "rel_change": [-0.0922, -0.2767, -0.5013],
+        }
+    )
+    before = df.copy()
+    with i18n.language("zh"):
+        st = format_rows(
+            style_table(df, pct_cols=["rel_change"]),
+            ["rate", "value", "value"],
+            value_cols=["current", "previous", "absent"],
+            change_cols=["abs_change", "ci_low"],
+        )
+        rows = [list(r.values()) for r in styled_rows(st)]
+    assert rows == [
+        ["付费率", "50.2%", "55.3%", "-5.1 个百分点", "-13.8 个百分点", "-9.2%"],
+        ["活跃用户", "217", "300", "-83", "–", "-27.7%"],
+        ["GMV", "105,094.80", "210,751.00", "-105,656.20", "–", "-50.1%"],
+    ]
+    pd.testing.assert_frame_equal(df, before)
+    assert st.data["current"].dtype == float  # right-aligned on the page as numbers

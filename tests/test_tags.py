@@ -298,6 +298,22 @@ def test_report_tags_audiences_and_breakdowns(tmp_path):
         set_theme()
         for part in ProfileReport.parts:
             rep.show(part)
+    # the page's tag tables: tags and kinds in words, differences of shares in points; the CSVs keep the codes
+    from helpers.user_profile import _show_tag_tables
+    from tests.styled import styled_rows
+
+    rules = styled_rows(_show_tag_tables(rep, "tag_rules"))
+    assert {"活跃度", "价值等级"} <= {x["tag"] for x in rules} and "activity_level" not in {x["tag"] for x in rules}
+    assert {x["kind"] for x in rules} <= {"规则", "排名", "分档", "互斥分组", "多值"}
+    assert "activity_level" in set(rep.tag_table["tag"]) and "bucket" in set(rep.tag_table["kind"])
+    ov = _show_tag_tables(rep, "tag_overlap")
+    assert ov.ubk_headers == {"a": "标签值（前者）", "b": "标签值（后者）"}  # not the drivers' "a（转化且做过）"
+    assert not any(str(x["a"]).startswith("activity_level=") for x in styled_rows(ov))
+    eff = styled_rows(_show_tag_tables(rep, "tag_effects"))
+    e0 = rep.effects.iloc[0]
+    assert eff[0]["conversion_diff"] == f"{e0['conversion_diff'] * 100:.1f} 个百分点".replace("-0.0 ", "0.0 ")
+    aud = rep.audience_table.set_index("audience")["description"]
+    assert aud["高价值流失风险"] == "高价值且流失概率 >= 0.5"  # the campaign language's text of {zh, en}
     # breakdown by a tag: the user's value joined to the events
     tv = tag_values(ctx, "tag:价值等级", profile=base).to_pandas().set_index("user_id")["value"]
     assert tv.to_dict() == rep.table.set_index("user_id")["价值等级"].to_dict()

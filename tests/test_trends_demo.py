@@ -8,6 +8,7 @@ from helpers.campaign import open_campaign
 from helpers.demo_trends import OUTAGE_PLATFORM, OUTAGE_SHARE, PROMO_FACTOR
 from helpers.quality import IngestReport
 from helpers.trends import TrendsReport
+from tests.styled import styled_rows
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_trends_finds_the_android_payment_outage(demo):
     assert len(out) and OUTAGE_PLATFORM in set(out["group"]) and OUTAGE_PLATFORM in set(out["top_group"])
     row = out[(out["metric"] == "orders") & (out["group"] == OUTAGE_PLATFORM)].iloc[0]
     assert row["score"] < 0 and row["value"] < 0.3 * row["expected"] and row["value"] < row["lower"]
-    assert any("2024-04-18" in f and "· platform = Android" in f for f in rep.findings())  # the group is named
+    assert any("2024-04-18" in f and "· 平台 = Android" in f for f in rep.findings())  # the group is named
     # the paying share (a formula) flags it too, without a group
     assert (a.loc[a["date"] == "2024-04-18", "metric"] == "pay_rate").any()
 
@@ -80,5 +81,27 @@ def test_tables_on_the_page_name_metrics_in_words(demo):
         shown = rep._show(part).data
         assert not codes & set(shown.get("metric", [])), part
         assert "metric" not in shown or "活跃用户" in set(shown["metric"]) or part == "anomalies", part
-    assert "活跃用户" in set(rep._show("summary").data["label"])
+    assert "活跃用户" in set(rep._show("summary").data["metric"])  # the name under the metric header
+    assert "label" not in rep._show("summary").data
     assert set(rep.tables()["breakdown"]["metric"]) <= codes
+
+
+def test_page_tables_format_each_metric_for_its_kind(demo):
+    """A share reads as a percentage and its change in percentage points, a count as a whole number, kinds and
+    tests in words, the missing-value group in words; the numbers are the summary's own (hand-formatted here)."""
+    _, rep = demo
+    s = rep.summary.set_index("metric")
+    rows = {r["metric"]: r for r in styled_rows(rep._show("summary"))}
+    pay, users = rows["付费率"], rows["活跃用户"]
+    cur, prev = s.at["pay_rate", "current"], s.at["pay_rate", "previous"]
+    assert pay["current"] == f"{cur * 100:.1f}%" and pay["previous"] == f"{prev * 100:.1f}%"
+    assert pay["abs_change"] == f"{(cur - prev) * 100:.1f} 个百分点"
+    assert pay["diff_ci_low"] == f"{s.at['pay_rate', 'diff_ci_low'] * 100:.1f} 个百分点"
+    assert (pay["kind"], pay["test"]) == ("比率", "双比例 z 检验")
+    assert users["current"] == f"{int(s.at['active_users', 'current']):,}" and users["kind"] == "数值"
+    assert users["abs_change"] == f"{int(s.at['active_users', 'abs_change']):,}"
+    gmv = rows["成交额 GMV"]  # an amount: two decimals
+    assert gmv["current"] == f"{s.at['gmv', 'current']:,.2f}"
+    groups = {r["group"] for r in styled_rows(rep._show("breakdown"))}
+    assert "（空）" in groups and "(none)" not in groups  # events without a platform
+    assert "(none)" in set(rep.breakdown["group"])  # the CSV keeps the code
