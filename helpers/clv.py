@@ -271,7 +271,7 @@ class CLVResult:
             )
         money = ["clv", "clv_lo", "clv_hi", "clv_per_user", "expected_spend", "zbar"]
         pct = ["p_alive", "p_alive_lo", "p_alive_hi", "one_time_share", "mean_p_alive", "mean_p_alive_mbgnbd"]
-        nums = ["expected_purchases", "expected_purchases_lo", "expected_purchases_hi", "x"]
+        nums = ["expected_purchases", "expected_purchases_lo", "expected_purchases_hi"]
         if part == "clv":
             seg = self.segments  # the page names a segment (label); its code stays in the CSV
             if seg is not None and "label" in seg and "segment" in seg:
@@ -284,7 +284,7 @@ class CLVResult:
 
             top = top.assign(segment=top["segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s))
             top = top.rename(columns={"segment": "label"})
-        return style_table(top, money_cols=money, pct_cols=pct, num_cols=nums, currency=cur)
+        return style_table(top, money_cols=money, pct_cols=pct, num_cols=nums, int_cols=["x"], currency=cur)
 
 
 def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -46,10 +46,14 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------- chart
-def plot_sequential(seq: pd.DataFrame, metric: str, variant: str, *, ax=None, title: str | None = None):
+def plot_sequential(
+    seq: pd.DataFrame, metric: str, variant: str, *, ax=None, title: str | None = None, share: bool = False
+):
     """The difference over the days of the test with its fixed-horizon CI and its always-valid confidence
-    sequence (wider: valid at every daily look). Returns the Axes."""
+    sequence (wider: valid at every daily look). ``title``: the chart's title (default: the metric's code);
+    ``share``: the metric is a per-user share, its difference shown in percentage points. Returns the Axes."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
@@ -61,6 +65,9 @@ def plot_sequential(seq: pd.DataFrame, metric: str, variant: str, *, ax=None, ti
     ax.legend(fontsize="small")
     ax.set_title(title or t("experiment.chart.title", metric=metric, variant=variant))
     ax.set_xlabel(t("experiment.chart.day"))
+    if share:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}"))
+    ax.set_ylabel(t("experiment.chart.diff_axis_pp" if share else "experiment.chart.diff_axis"))
     ax.get_figure().autofmt_xdate()
     return ax
 
@@ -215,8 +222,11 @@ class ExperimentReport(Report):
         if part == "sequential":
             if self.sequential.empty:
                 return Markdown(f"_{t('experiment.no_sequential')}_")
+            names = dict(zip(self.results["metric"], self.results["label"], strict=False))
+            kind_of = dict(zip(self.results["metric"], self.results["kind"], strict=False))
             for (m, v), _ in self.sequential.groupby(["metric", "variant"], sort=False):
-                _display(plot_sequential(self.sequential, m, v))
+                title = t("experiment.chart.title", metric=names.get(m, m), variant=v)
+                _display(plot_sequential(self.sequential, m, v, title=title, share=kind_of.get(m) in SHARE_KINDS))
             return None
         if part == "segments" and self.segments is None:
             return Markdown(f"_{t('experiment.no_segment')}_")

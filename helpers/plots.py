@@ -36,6 +36,7 @@ __all__ = [
     "plot_line",
     "plot_heatmap",
     "check_chart",
+    "thousands_ticks",
 ]
 
 #: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
@@ -203,11 +204,36 @@ def _retina() -> None:
 
         if get_ipython() is None:
             return
+        from matplotlib.figure import Figure
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("retina")
+        png = get_ipython().display_formatter.formatters["image/png"]
+        inner = png.lookup_by_type(Figure)
+
+        def render(fig: Any, *args: Any, **kw: Any) -> Any:  # every chart shown: its ticks with separators
+            thousands_ticks(fig)
+            return inner(fig, *args, **kw)
+
+        png.for_type(Figure, render)
     except Exception:  # no IPython or no inline backend: nothing to set
         return
+
+
+def thousands_ticks(fig: Any) -> None:
+    """Give every linear number axis of ``fig`` that still has matplotlib's default formatter and reaches 1,000
+    tick labels with thousands separators and no offset or scientific notation (``500,000``, not ``500000`` or
+    ``5 × 1e5``). Axes a chart formatted itself (percentages, dates, categories, log scales) are left alone.
+    Called on every chart a notebook shows once :func:`set_theme` ran."""
+    from matplotlib.ticker import ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() != "linear" or type(axis.get_major_formatter()) is not ScalarFormatter:
+                continue
+            lo, hi = axis.get_view_interval()
+            if np.isfinite([lo, hi]).all() and max(abs(lo), abs(hi)) >= 1000:
+                axis.set_major_formatter(_TickFormatter())
 
 
 # ------------------------------------------------------------------------------------------ formatting

@@ -249,9 +249,14 @@ def _show_tag_tables(rep: ProfileReport, part: str):
     if part == "tag_rules":
         if rep.tag_table.empty:
             return Markdown(i18n.t("user_profile.no_tags"))
+        yes_no = {"yes": i18n.t("page.yes"), "no": i18n.t("page.no")}  # a rule or ranking tag's machine values
         tt = rep.tag_table.assign(
             tag=rep.tag_table["tag"].map(lambda c: i18n.label(f"col.{c}", str(c))),
             kind=rep.tag_table["kind"].map(lambda k: i18n.label(f"tags.kind.{k}", str(k))),
+            value=[
+                yes_no.get(v, v) if k in ("rule", "ranking") else v
+                for k, v in zip(rep.tag_table["kind"], rep.tag_table["value"], strict=True)
+            ],
         )
         return style_table(tt, int_cols=["users"], pct_cols=["share"])
     if part == "tag_overlap":

@@ -387,6 +387,10 @@ def _check_report(ctx, rep):
     assert (ctx.paths.results / "rfm_model_comparison.csv").exists()
     for part in ("clv", "clv_top", "models"):
         assert rep._show(part) is not None
+    from tests.styled import styled_rows
+
+    top = styled_rows(rep._show("clv_top"))
+    assert top and all(x["x"].replace(",", "").isdigit() for x in top)  # repeat purchases: a count, no decimals
 
 
 def test_demo_report_has_clv(tmp_path):

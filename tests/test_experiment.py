@@ -138,6 +138,24 @@ def demo_ctx(tmp_path_factory):
     return ctx
 
 
+def test_sequential_charts_name_the_metric_and_read_shares_in_points(demo_ctx, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    import helpers.base
+    import helpers.experiment as ex
+
+    rep = ex.ExperimentReport.compute(demo_ctx)
+    shown = []
+    monkeypatch.setattr(helpers.base, "_display", shown.append)  # the charts the page would show
+    assert rep._show("sequential") is None
+    titles = [a.get_title() for a in shown]
+    assert titles[0] == "24小时内支付转化：new_checkout 减对照组" and not any("pay_conversion" in x for x in titles)
+    conv, orders = shown[0], shown[titles.index("人均订单：new_checkout 减对照组")]
+    assert conv.get_ylabel() == "差值（百分点，实验组 − 对照组）" and conv.yaxis.get_major_formatter()(0.2, 0) == "20"
+    assert orders.get_ylabel() == "差值（实验组 − 对照组）"
+    plt.close("all")
+
+
 def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     from helpers.experiment import ExperimentReport
 

@@ -384,3 +384,40 @@ def test_format_rows_formats_each_row_for_its_kind():
     ]
     pd.testing.assert_frame_equal(df, before)
     assert st.data["current"].dtype == float  # right-aligned on the page as numbers
+
+
+def test_thousands_ticks_on_large_linear_axes_only(theme):
+    """500,000, not 500000 or an offset "1e5"; dates, categories, percentages and small numbers keep theirs."""
+    from matplotlib.ticker import PercentFormatter
+
+    from helpers.plots import thousands_ticks
+
+    fig, (a, b, c) = plt.subplots(1, 3)
+    a.barh(["x", "y"], [500000, 120000])
+    b.plot(pd.date_range("2024-01-01", periods=3), [0.1, 0.2, 0.3])
+    c.plot([0, 1], [0, 5000])
+    c.yaxis.set_major_formatter(PercentFormatter())  # a chart's own format stays
+    thousands_ticks(fig)
+    fig.canvas.draw()
+    assert [x.get_text() for x in a.get_xticklabels()] == ["0", "200,000", "400,000", "600,000"]
+    assert [x.get_text() for x in a.get_yticklabels()] == ["x", "y"]
+    assert "," not in "".join(x.get_text() for x in b.get_yticklabels())
+    assert isinstance(c.yaxis.get_major_formatter(), PercentFormatter)
+    assert not a.xaxis.get_offset_text().get_text()
+
+
+def test_charts_a_notebook_shows_get_thousands_separators(theme):
+    """set_theme() in an IPython shell: every Figure it displays gets :func:`thousands_ticks` first."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from helpers.plots import _TickFormatter
+
+    shell = InteractiveShell.instance()
+    try:
+        set_theme()
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 250000])
+        shown = shell.display_formatter.format(fig)[0]
+        assert "image/png" in shown and isinstance(ax.yaxis.get_major_formatter(), _TickFormatter)
+    finally:
+        InteractiveShell.clear_instance()

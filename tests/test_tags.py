@@ -305,6 +305,7 @@ def test_report_tags_audiences_and_breakdowns(tmp_path):
     rules = styled_rows(_show_tag_tables(rep, "tag_rules"))
     assert {"活跃度", "价值等级"} <= {x["tag"] for x in rules} and "activity_level" not in {x["tag"] for x in rules}
     assert {x["kind"] for x in rules} <= {"规则", "排名", "分档", "互斥分组", "多值"}
+    assert {x["value"] for x in rules if x["kind"] in ("规则", "排名")} <= {"是", "否"}  # not the machine yes/no
     assert "activity_level" in set(rep.tag_table["tag"]) and "bucket" in set(rep.tag_table["kind"])
     ov = _show_tag_tables(rep, "tag_overlap")
     assert ov.ubk_headers == {"a": "标签值（前者）", "b": "标签值（后者）"}  # not the drivers' "a（转化且做过）"
