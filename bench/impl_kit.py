@@ -24,11 +24,11 @@ from helpers.retention import cohort_counts
 from helpers.rfm import rfm_table
 
 
-def _events(case: Case):
+def _events(case: Case, **read):
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     con.raw_sql(f"SET temp_directory = '{case.spill}'")
-    return con.read_parquet(str(case.parquet))
+    return con.read_parquet(str(case.parquet), **read)
 
 
 def funnel(case: Case, prep=None):
@@ -40,10 +40,12 @@ def retention(case: Case, prep=None):
 
 
 def rfm(case: Case, prep=None):
-    """Orders = buy events; ``order_id`` = the row number among them (each buy is one order)."""
-    t = _events(case)
+    """Orders = buy events, each buy one order: ``order_id`` = the row's number in the file, as an orders table
+    stores its own id. (Until 2026-12-04 it was ``row_number()`` over the buy rows: a window over the whole table,
+    which made DuckDB scan the file on one thread, 0.21 s of the 0.32 s query at 10M.)"""
+    t = _events(case, file_row_number=True)
     orders = t.filter(t.event == "buy")
-    orders = orders.mutate(order_id=ibis.row_number().cast(dt.string))  # a dtype object: no type-string parsing
+    orders = orders.mutate(order_id=orders.file_row_number.cast(dt.string))  # a dtype object: no type-string parsing
     return rfm_table(orders).table
 
 
