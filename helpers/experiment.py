@@ -37,7 +37,7 @@ from .experiment_stats import (
     sequential_table,
     srm_table,
 )
-from .i18n import column_label, label, localized, t
+from .i18n import column_label, localized, t
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -254,17 +254,10 @@ class ExperimentReport(Report):
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
         header (the results table's ``label`` column takes its place), its kind and test in words."""
-        if "metric" in frame:
-            if "label" in frame:
-                frame = frame.drop(columns="metric").rename(columns={"label": "metric"})
-            else:
-                names = dict(zip(self.results["metric"], self.results["label"], strict=False))
-                frame = frame.assign(metric=frame["metric"].map(lambda m: names.get(m, m)))
-        if "kind" in frame:
-            frame = frame.assign(kind=frame["kind"].map(lambda k: label(f"experiment.kind.{k}", str(k))))
-        if "test" in frame:
-            frame = frame.assign(test=frame["test"].map(lambda k: label(f"test.{k}", str(k)) if k else ""))
-        return frame
+        from .fmt import named_metrics
+
+        names = dict(zip(self.results.get("metric", ()), self.results.get("label", ()), strict=False))
+        return named_metrics(frame, names, {"kind": "experiment.kind", "test": "test"})
 
 
 #: per-user shares (0/1 per user): values shown as %, their differences in percentage points

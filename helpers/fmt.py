@@ -27,6 +27,7 @@ __all__ = [
     "format_cell",
     "style_table",
     "format_rows",
+    "named_metrics",
     "md_escape",
     "MISSING",
 ]
@@ -378,3 +379,33 @@ def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], cha
         if rows and ccols:
             st = st.format(fc, subset=pd.IndexSlice[rows, ccols])
     return st
+
+
+def named_metrics(frame: pd.DataFrame, names: Any, codes: dict[str, str] | None = None) -> pd.DataFrame:
+    """A metrics table as a page shows it (its results file keeps the codes): each metric by its name under the
+    ``metric`` header, and code columns in words.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With a ``label`` column (the metric's name, from the report's own table), that column takes the place of
+        ``metric``; otherwise ``metric`` codes are looked up in ``names``.
+    names : mapping
+        Metric code -> display name; a code it lacks stays as it is.
+    codes : dict, optional
+        Column -> message-key prefix, e.g. ``{"kind": "trends.kind", "test": "test"}``: each value ``v`` of the
+        column becomes the message ``<prefix>.<v>`` in the current language (the value itself where the catalogue
+        has none); an empty or missing value becomes ``""``. Columns not in the frame are ignored.
+    """
+    from .i18n import label
+
+    out = frame
+    if "label" in out:
+        out = out.drop(columns="metric", errors="ignore").rename(columns={"label": "metric"})
+    elif "metric" in out:
+        out = out.assign(metric=out["metric"].map(lambda m: names.get(m, m)))
+    for col, prefix in (codes or {}).items():
+        if col in out:
+            words = {v: label(f"{prefix}.{v}", str(v)) for v in out[col].unique() if not _missing(v) and v != ""}
+            out = out.assign(**{col: out[col].map(lambda v, w=words: w.get(v, ""))})
+    return out

@@ -362,14 +362,10 @@ class ImpactReport(Report):
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
         header (the effects' ``label`` column takes its place), the DiD scale in words."""
-        if "label" in frame:
-            frame = frame.drop(columns="metric", errors="ignore").rename(columns={"label": "metric"})
-        elif "metric" in frame:
-            names = dict(zip(self.effects["metric"], self.effects["label"], strict=False))
-            frame = frame.assign(metric=frame["metric"].map(lambda m: names.get(m, m)))
-        if "scale" in frame:
-            frame = frame.assign(scale=frame["scale"].map(lambda s: label(f"impact.scale.{s}", str(s))))
-        return frame
+        from .fmt import named_metrics
+
+        names = dict(zip(self.effects.get("metric", ()), self.effects.get("label", ()), strict=False))
+        return named_metrics(frame, names, {"scale": "impact.scale"})
 
 
 def _findings(rep: ImpactReport) -> list[str]:

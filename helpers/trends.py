@@ -31,7 +31,7 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import column_label, label, localized, t
+from .i18n import column_label, localized, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -352,7 +352,7 @@ def plot_interval_boxes(intervals: pd.DataFrame, *, ax=None, title: str | None =
         for _, r in rows.iterrows()
     ]  # fmt: skip
     if stats:
-        ax.bxp(stats, vert=False, showmeans=True)
+        ax.bxp(stats, orientation="horizontal", showmeans=True)
         if (rows[["p10", "p25", "p50", "p75", "p90"]] > 0).all().all():
             ax.set_xscale("log")
     ax.set_xlabel(t("trends.chart.hours"))
@@ -535,15 +535,10 @@ class TrendsReport(Report):
                 out = out.assign(**{col: out[col].map(self._group_name)})
         if "metric" not in out:
             return out
-        if "label" in out:
-            out = out.drop(columns="metric").rename(columns={"label": "metric"})
-        else:
-            out = out.assign(metric=out["metric"].map(self._name))
-        if "kind" in out:
-            out = out.assign(kind=out["kind"].map(lambda k: label(f"trends.kind.{k}", str(k))))
-        if "test" in out:
-            out = out.assign(test=out["test"].map(lambda k: label(f"test.{k}", str(k)) if k else ""))
-        return out
+        from .fmt import named_metrics
+
+        names = {code: self._name(code) for code in out["metric"].unique()}
+        return named_metrics(out, names, {"kind": "trends.kind", "test": "test"})
 
     def _table(self, frame: pd.DataFrame, *, values=(), changes=(), pcts=()):
         """A metrics table on the page: each row's numbers formatted for its metric (a share as %, its change in

@@ -386,6 +386,26 @@ def test_format_rows_formats_each_row_for_its_kind():
     assert st.data["current"].dtype == float  # right-aligned on the page as numbers
 
 
+def test_named_metrics_names_metrics_and_codes():
+    """Metric codes become names (a ``label`` column takes their place), code columns become the catalogue's words
+    under their prefix, an unknown code stays itself, an empty or missing one becomes "" and the frame is kept."""
+    from helpers import i18n
+    from helpers.fmt import named_metrics
+
+    df = pd.DataFrame({"metric": ["dau", "gmv", "x"], "kind": ["value", "rate", "odd"], "test": ["welch", "", None]})
+    before = df.copy()
+    with i18n.language("zh"):
+        out = named_metrics(df, {"dau": "日活", "gmv": "GMV"}, {"kind": "trends.kind", "test": "test", "absent": "p"})
+    assert out.to_dict(orient="list") == {
+        "metric": ["日活", "GMV", "x"],
+        "kind": ["数值", "比率", "odd"],
+        "test": ["Welch t 检验", "", ""],
+    }
+    pd.testing.assert_frame_equal(df, before)
+    labelled = named_metrics(df.assign(label=["A", "B", "C"]), {"dau": "日活"})
+    assert list(labelled.columns) == ["kind", "test", "metric"] and list(labelled["metric"]) == ["A", "B", "C"]
+
+
 def test_thousands_ticks_on_large_linear_axes_only(theme):
     """500,000, not 500000 or an offset "1e5"; dates, categories, percentages and small numbers keep theirs."""
     from matplotlib.ticker import PercentFormatter
