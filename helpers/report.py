@@ -325,7 +325,10 @@ def embed_cjk_font(page: str) -> str:
     opts.name_IDs = ["*"]
     font = subset.load_font(path, opts)
     sub = subset.Subsetter(opts)
-    sub.populate(text="".join(sorted(chars)) + "·–")
+    # the spaces too: a space between Chinese characters is set in this font (text layout does not switch fonts
+    # for a space), and a glyph missing from the subset made WeasyPrint write its own encoding for the font, which
+    # PDF readers could not map back to text (pypdf got NUL bytes between the characters; tests/test_pdf.py)
+    sub.populate(text="".join(sorted(chars)) + "·– \u00a0")
     sub.subset(font)
     buf = io.BytesIO()
     subset.save_font(font, buf, opts)

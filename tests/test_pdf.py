@@ -59,6 +59,26 @@ def test_write_pdfs_per_report_and_campaign(tmp_path):
         assert text_all.index("Indexpage") < text_all.index("Alphareport") < text_all.index("Betareport")
 
 
+def test_chinese_text_with_spaces_and_bold_is_extractable(tmp_path):
+    """A Chinese page's PDF keeps its text: spaces inside a run of Chinese (a title, a bold finding) are in the
+    embedded font subset, so WeasyPrint maps every glyph with Identity-H; without the space glyph it wrote its own
+    encoding CMap for that font, and readers (pypdf, pdfminer) got NUL bytes between the characters, or nothing."""
+    if pdf._weasyprint() is None:
+        pytest.skip("WeasyPrint cannot load here (Pango missing)")
+    from helpers.report import embed_cjk_font
+
+    body = "<p><strong>模型没有明显优于基线</strong> 普通文字 在这里</p><p><b>粗体的</b>和<em>斜体的</em> 文字</p>"
+    root = tmp_path / "camp"
+    root.mkdir()
+    (root / "zh.html").write_text(embed_cjk_font(PAGE.format(title="漏斗分析 标题", body=body)), encoding="utf-8")
+    pdf.write_pdfs(root, ["zh"])
+    n, text = _read(root / "pdf" / "zh.pdf")
+    assert n == 1
+    if text:
+        assert "\x00" not in text
+        assert "漏斗分析标题" in text and "模型没有明显优于基线普通文字在这里" in text and "粗体的和斜体的文字" in text
+
+
 def test_chromium_fallback_when_weasyprint_cannot_load(tmp_path, monkeypatch):
     if pdf._chromium() is None:
         pytest.skip("no Chromium installed")
