@@ -181,14 +181,15 @@ def read_raw(
         h = ", CAST(NULL AS UBIGINT)"
     out = work_dir(cache) / f"{name}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # a working file, read twice and removed: uncompressed (10M rows: 3.9 s to write against 4.1 s with Snappy)
     con.execute(
         f"COPY ({read} UNION ALL "
         f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line{h} "
-        f"FROM {name}__rejects) TO {_lit(str(out))} (FORMAT parquet)"
+        f"FROM {name}__rejects) TO {_lit(str(out))} (FORMAT parquet, COMPRESSION uncompressed)"
     )
     con.execute(f"DROP VIEW {name}__any")
     for i in range(len(files)):
-        con.execute(f"DROP TABLE IF EXISTS {name}__f{i}")
+        drop_csv_part(con, name, i)
     con.execute(f"DROP TABLE {name}__rejects")
     _drop_relation(con, name)
     con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet({_lit(str(out))})")
@@ -274,8 +275,7 @@ def _csv_options(source: Source, *, whitespace: bool) -> list[str]:
     opts = [
         "all_varchar = true",
         f"header = {str(source.header).lower()}",
-        "null_padding = true",  # short rows are padded ...
-        "parallel = false",  # ... which DuckDB's parallel reader cannot do with quoted newlines
+        "null_padding = true",  # short rows are padded (DuckDB's parallel reader cannot with quoted newlines)
         f"max_line_size = {int(source.max_line_size)}",
         f"buffer_size = {max(int(source.max_line_size) * 2, 32 << 20)}",
     ]
@@ -343,16 +343,51 @@ def _read_error(e: BaseException, table: str, f: str, source: Source, fmt: str) 
 
 
 def _scan_csv(con, name: str, i: int, path: str, opts: list[str]) -> None:
-    """Read one CSV file into the temporary table ``<name>__f<i>`` (every field as text and ``__ord``; the file's
-    name and number are added when it is read, not stored on every row) and its rejected lines into DuckDB's
-    rejects tables."""
+    """Read one CSV file into the temporary table ``<name>__f<i>`` (every field as text and ``__ord``, the row's
+    1-based number among the rows read; the file's name and number are added when it is read, not stored on every
+    row) and its rejected lines into DuckDB's rejects tables.
+
+    DuckDB's parallel reader goes first: with insertion order kept (DuckDB's default, and
+    :func:`helpers.ingest.connect_duckdb` sets it) the table's rows are in the file's order and ``__ord`` is the
+    row id, with no window making one thread number them (10M rows: 1.5 s against 4.5 s). Where it cannot read the
+    file (quoted newlines with short rows padded, which it refuses; any other error), insertion order is off, or a
+    column is named ``rowid`` (it would hide the row id), the sequential reader reads it again as before, and its
+    error, if any, is the one raised."""
+    drop_csv_part(con, name, i)
+    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    try:
+        if not ordered:
+            raise duckdb.InvalidInputException("insertion order not kept: the row ids would not follow the file")
+        _scan_csv_once(con, name, i, path, opts, parallel=True)
+        cols = [r[0].lower() for r in con.execute(f"DESCRIBE {name}__t{i}").fetchall()]
+        if "rowid" not in cols and "__ord" not in cols:
+            con.execute(f"CREATE TEMP VIEW {name}__f{i} AS SELECT *, rowid + 1 AS __ord FROM {name}__t{i}")
+            return
+    except duckdb.Error:
+        pass
+    drop_csv_part(con, name, i)
+    _scan_csv_once(con, name, i, path, opts, parallel=False)
+
+
+def drop_csv_part(con, name: str, i: int) -> None:
+    """Drop what :func:`_scan_csv` made of file ``i``: its table, or its view and the table under it."""
+    _drop_relation(con, f"{name}__f{i}")
+    con.execute(f"DROP TABLE IF EXISTS {name}__t{i}")
+
+
+def _scan_csv_once(con, name: str, i: int, path: str, opts: list[str], *, parallel: bool) -> None:
+    """One read of :func:`_scan_csv`: in parallel into ``<name>__t<i>`` (no ``__ord``), else into ``<name>__f<i>``
+    with ``__ord`` numbered by a window."""
     for t in (f"{name}__rej", f"{name}__scan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    opts = opts + ["store_rejects = true", f"rejects_table = '{name}__rej'", f"rejects_scan = '{name}__scan'"]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name}__f{i} AS SELECT *, row_number() OVER () AS __ord "
-        f"FROM read_csv({_lit(path)}, {', '.join(opts)})"
-    )
+    opts = opts + [
+        f"parallel = {str(parallel).lower()}",
+        "store_rejects = true",
+        f"rejects_table = '{name}__rej'",
+        f"rejects_scan = '{name}__scan'",
+    ]
+    table, ord_ = (f"{name}__t{i}", "") if parallel else (f"{name}__f{i}", ", row_number() OVER () AS __ord")
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT *{ord_} FROM read_csv({_lit(path)}, {', '.join(opts)})")
 
 
 _REASON_OF = (

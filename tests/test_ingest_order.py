@@ -158,3 +158,64 @@ def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, 
     assert rep.rows_out == int(keep.sum()) and rep.reasons["duplicate"] == int(src.duplicated().sum())
     clean = duckdb.connect().execute(f"SELECT ts FROM read_parquet('{rep.path}')").df()
     assert (clean["ts"].to_numpy() == pd.to_datetime(src.loc[keep, "t"]).to_numpy()).all()
+
+
+def _record_reads(monkeypatch) -> list[bool]:
+    """The reader's attempts, as the ``parallel`` flag of each :func:`helpers.sources._scan_csv_once` call."""
+    import helpers.sources as sources
+
+    calls: list[bool] = []
+    real = sources._scan_csv_once
+
+    def spy(*a, parallel, **k):
+        calls.append(parallel)
+        return real(*a, parallel=parallel, **k)
+
+    monkeypatch.setattr(sources, "_scan_csv_once", spy)
+    return calls
+
+
+def test_parallel_reader_keeps_file_order_and_line_numbers_of_rejected_lines(tmp_path, write_params, monkeypatch):
+    """A 24 MB file (DuckDB's parallel reader splits it between threads) with lines of too many fields scattered
+    through it: read in parallel once, clean rows in file order, each rejected line with its own line number and
+    every later row's number counting only the rows read (as the sequential reader's window numbered them)."""
+    calls = _record_reads(monkeypatch)
+    n = 800_000
+    bad = {100_000, 333_333, 799_998}  # a fourth field, past the sniffing sample (20,480 rows)
+    lines = ["uid,ev,t"]
+    for k in range(1, n + 1):
+        t = f"2024-01-{1 + (k * 7919) % 28:02d} {(k * 31) % 24:02d}:{k % 60:02d}:{(k // 60) % 60:02d}"
+        lines.append(f"user{k:07d},{'ab'[k % 2]},{t}" + (",extra" if k in bad else ""))
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "big.csv"), name="order"))
+    rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
+    assert calls == [True]
+    assert rep.rows_in == n and rep.reasons == {"bad_csv_line": 3} and rep.rows_out == n - 3
+    clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
+    assert [u for (u,) in clean] == [f"user{k:07d}" for k in range(1, n + 1) if k not in bad]
+    q = (
+        duckdb.connect()
+        .execute(f"SELECT reason, source_row, source_line, raw_line FROM read_parquet('{rep.quarantine_path}')")
+        .fetchall()
+    )
+    assert sorted(q, key=lambda r: r[2]) == [("bad_csv_line", None, k + 1, lines[k]) for k in sorted(bad)]
+
+
+@pytest.mark.parametrize("case", ["quoted_newline", "rowid_column"])
+def test_sequential_reader_takes_over_where_the_parallel_one_cannot(tmp_path, write_params, monkeypatch, case):
+    """DuckDB's parallel reader refuses quoted newlines when short rows are padded, and a column named ``rowid``
+    would hide the row id that numbers the rows: the sequential reader reads those files, with the same result."""
+    calls = _record_reads(monkeypatch)
+    head = "uid,ev,t,rowid" if case == "rowid_column" else "uid,ev,t,note"
+    rows = [
+        'u1,a,2024-01-02 10:00:00,"two\nlines"' if case == "quoted_newline" else "u1,a,2024-01-02 10:00:00,7",
+        "u2,b,2024-01-03 10:00:00",  # short: padded with NULL
+        "u3,a,2024-01-04 10:00:00,x",
+    ]
+    (tmp_path / "e.csv").write_text(head + "\n" + "\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
+    assert calls == [True, False]
+    assert rep.rows_in == 3 and rep.rows_out == 3 and rep.reasons == {}
+    clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
+    assert clean == [("u1",), ("u2",), ("u3",)]
