@@ -133,8 +133,9 @@ def test_the_hash_and_the_window_compare_the_same_columns(tmp_path, write_params
 @pytest.mark.parametrize("mode", ["plain", "pseudonyms"])
 def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, mode):
     """500,000 rows (DuckDB stores 122,880 per row group, read by two threads) with duplicates and rejects, with
-    and without the pseudonym join: the clean rows are the source rows in file order. (DuckDB 2.0 does not keep
-    insertion order when it writes the staged table at this size, so the clean table's ORDER BY is needed.)"""
+    and without the pseudonym join: the clean rows are the source rows in file order. (The staged table keeps
+    the file's order since no join runs while it is written, helpers.ingest.stage_in_order; where it would not,
+    the clean table is sorted, see test_clean_table_is_sorted_when_the_staged_rows_are_out_of_order.)"""
     import numpy as np
 
     import helpers.ingest as ingest
@@ -219,3 +220,53 @@ def test_sequential_reader_takes_over_where_the_parallel_one_cannot(tmp_path, wr
     assert rep.rows_in == 3 and rep.rows_out == 3 and rep.reasons == {}
     clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
     assert clean == [("u1",), ("u2",), ("u3",)]
+
+
+def test_staged_rows_keep_file_order_so_the_clean_table_is_not_sorted(tmp_path, write_params, monkeypatch):
+    """The default placeholders (six constants: DuckDB would turn the list into a join) and duplicates (marked by
+    an update, not a join in the query): the staged table is in the raw view's order, so the clean table is
+    written unsorted; a repeated row with a cleaning reason of its own is a duplicate the second time."""
+    import helpers.ingest as ingest
+
+    seen: list[bool] = []
+    real = ingest.in_row_order
+    monkeypatch.setattr(ingest, "in_row_order", lambda con, staged: seen.append(real(con, staged)) or seen[-1])
+    n = 300_000
+    rows = [f"u{k % 977},{'ab'[k % 2]},2024-01-{1 + k % 28:02d} {k % 24:02d}:{k % 60:02d}:00" for k in range(n)]
+    rows[1000] = rows[10] = "u1,c,2024-01-03 00:00:00"  # unknown event, then the same row again: a duplicate
+    rows[200_000] = rows[5]  # a duplicate far from its first copy
+    rows[250_000] = "NULL,a,2024-01-03 00:00:00"  # a placeholder: missing user id
+    (tmp_path / "e.csv").write_text("uid,ev,t\n" + "\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
+    assert seen == [True]
+    dup = pd.Series(rows).duplicated().tolist()
+    assert rep.reasons == {"duplicate": sum(dup), "unknown_event": 1, "missing_user_id": 1}
+    q = duckdb.connect().execute(f"SELECT reason, source_row FROM read_parquet('{rep.quarantine_path}')").fetchall()
+    assert {("unknown_event", 11), ("duplicate", 1001), ("duplicate", 200_001), ("missing_user_id", 250_001)} <= set(q)
+    keep = [r for k, r in enumerate(rows) if not dup[k] and ",c," not in r and "NULL" not in r]
+    clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
+    assert [u for (u,) in clean] == [r.split(",")[0] for r in keep]
+
+
+def test_clean_table_is_sorted_when_the_staged_rows_are_out_of_order(tmp_path, write_params, monkeypatch):
+    """Where the staged rows come out of order (here shuffled on purpose), the clean table is still written in
+    the file's order: by ``__row``."""
+    import helpers.ingest as ingest
+
+    def shuffled(con, staged, select, dup):
+        real_stage(con, staged, select, dup)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM {staged} ORDER BY hash(__row)")
+
+    real_stage = ingest.stage_in_order
+    monkeypatch.setattr(ingest, "stage_in_order", shuffled)
+    seen: list[bool] = []
+    real = ingest.in_row_order
+    monkeypatch.setattr(ingest, "in_row_order", lambda con, staged: seen.append(real(con, staged)) or seen[-1])
+    rows = [f"u{k},a,2024-01-{1 + k % 28:02d} 10:00:00" for k in range(5000)]
+    (tmp_path / "e.csv").write_text("uid,ev,t\n" + "\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
+    assert seen == [False]
+    clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
+    assert [u for (u,) in clean] == [f"u{k}" for k in range(5000)]
