@@ -19,6 +19,17 @@ from helpers.attempts import funnel_users  # noqa: E402
 from helpers.stats import two_proportion_test, wilson_interval  # noqa: E402
 
 T0 = pd.Timestamp("2024-03-01 10:00")
+
+
+@pytest.fixture(autouse=True)
+def _report_theme():
+    """Charts as the reports draw them: the kit's theme, whose CJK font draws the Chinese titles (no glyph is
+    missing); matplotlib's settings are restored after each test."""
+    with matplotlib.rc_context():
+        plots.set_theme()
+        yield
+
+
 END = pd.Timestamp("2024-03-15")
 
 

@@ -161,63 +161,102 @@ def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, 
     assert (clean["ts"].to_numpy() == pd.to_datetime(src.loc[keep, "t"]).to_numpy()).all()
 
 
-def _record_reads(monkeypatch) -> list[bool]:
-    """The reader's attempts, as the ``parallel`` flag of each :func:`helpers.sources._scan_csv_once` call."""
+def _record_reads(monkeypatch) -> list[str]:
+    """The reader's attempts: ``direct`` (a table's only file, in parallel straight to the working file),
+    ``parallel`` (into a table) or ``sequential``, one entry per attempt that got as far as reading."""
     import helpers.sources as sources
 
-    calls: list[bool] = []
-    real = sources._scan_csv_once
+    calls: list[str] = []
+    once, direct = sources._scan_csv_once, sources._scan_csv_direct
 
-    def spy(*a, parallel, **k):
-        calls.append(parallel)
-        return real(*a, parallel=parallel, **k)
+    def spy_once(*a, parallel, **k):
+        calls.append("parallel" if parallel else "sequential")
+        return once(*a, parallel=parallel, **k)
 
-    monkeypatch.setattr(sources, "_scan_csv_once", spy)
+    def spy_direct(*a, **k):
+        calls.append("direct")
+        return direct(*a, **k)
+
+    monkeypatch.setattr(sources, "_scan_csv_once", spy_once)
+    monkeypatch.setattr(sources, "_scan_csv_direct", spy_direct)
     return calls
 
 
-def test_parallel_reader_keeps_file_order_and_line_numbers_of_rejected_lines(tmp_path, write_params, monkeypatch):
-    """A 24 MB file (DuckDB's parallel reader splits it between threads) with lines of too many fields scattered
-    through it: read in parallel once, clean rows in file order, each rejected line with its own line number and
-    every later row's number counting only the rows read (as the sequential reader's window numbered them)."""
+@pytest.mark.parametrize("files", [1, 2])
+def test_parallel_reader_keeps_file_order_and_line_numbers_of_rejected_lines(
+    tmp_path, write_params, monkeypatch, files
+):
+    """800,000 rows (24 MB: DuckDB's parallel reader splits them between threads) with lines of too many fields
+    scattered through them, in one file (read straight to the working file) or two (read into a table each):
+    each file read in parallel once, clean rows in file order, each rejected line with its own line number and
+    every row's number counting only the rows read, across files (as the sequential reader's window numbered
+    them)."""
     calls = _record_reads(monkeypatch)
     n = 800_000
     bad = {100_000, 333_333, 799_998}  # a fourth field, past the sniffing sample (20,480 rows)
-    lines = ["uid,ev,t"]
+    rows = []
     for k in range(1, n + 1):
         t = f"2024-01-{1 + (k * 7919) % 28:02d} {(k * 31) % 24:02d}:{k % 60:02d}:{(k // 60) % 60:02d}"
-        lines.append(f"user{k:07d},{'ab'[k % 2]},{t}" + (",extra" if k in bad else ""))
-    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n")
-    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "big.csv"), name="order"))
+        rows.append(f"user{k:07d},{'ab'[k % 2]},{t}" + (",extra" if k in bad else ""))
+    cut = n if files == 1 else 500_000
+    (tmp_path / "e1.csv").write_text("uid,ev,t\n" + "\n".join(rows[:cut]) + "\n")
+    if files == 2:
+        (tmp_path / "e2.csv").write_text("uid,ev,t\n" + "\n".join(rows[cut:]) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e*.csv"), name="order"))
     rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
-    assert calls == [True]
+    assert calls == (["direct"] if files == 1 else ["parallel", "parallel"])
     assert rep.rows_in == n and rep.reasons == {"bad_csv_line": 3} and rep.rows_out == n - 3
     clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
     assert [u for (u,) in clean] == [f"user{k:07d}" for k in range(1, n + 1) if k not in bad]
     q = (
         duckdb.connect()
-        .execute(f"SELECT reason, source_row, source_line, raw_line FROM read_parquet('{rep.quarantine_path}')")
+        .execute(f"SELECT reason, source_file, source_line, raw_line FROM read_parquet('{rep.quarantine_path}')")
         .fetchall()
     )
-    assert sorted(q, key=lambda r: r[2]) == [("bad_csv_line", None, k + 1, lines[k]) for k in sorted(bad)]
+    want = [
+        (
+            "bad_csv_line",
+            str(tmp_path / ("e1.csv" if k <= cut else "e2.csv")),
+            k + 1 - (0 if k <= cut else cut),
+            rows[k - 1],
+        )
+        for k in sorted(bad)
+    ]
+    assert sorted(q, key=lambda r: (r[1], r[2])) == want
 
 
-@pytest.mark.parametrize("case", ["quoted_newline", "rowid_column"])
-def test_sequential_reader_takes_over_where_the_parallel_one_cannot(tmp_path, write_params, monkeypatch, case):
-    """DuckDB's parallel reader refuses quoted newlines when short rows are padded, and a column named ``rowid``
-    would hide the row id that numbers the rows: the sequential reader reads those files, with the same result."""
+@pytest.mark.parametrize(
+    "case, files, want",
+    [
+        ("quoted_newline", 1, ["direct", "sequential"]),
+        ("file_row_number_column", 1, ["direct", "sequential"]),  # the name is seen before a row is read
+        ("rowid_column", 1, ["direct"]),
+        ("rowid_column", 2, ["parallel", "sequential", "parallel", "sequential"]),
+        ("quoted_newline", 2, ["parallel", "sequential", "parallel", "sequential"]),
+    ],
+)
+def test_sequential_reader_takes_over_where_the_parallel_one_cannot(
+    tmp_path, write_params, monkeypatch, case, files, want
+):
+    """DuckDB's parallel reader refuses quoted newlines when short rows are padded; a column named ``rowid``
+    would hide the row id that numbers a table's rows, one named ``file_row_number`` the position that numbers
+    the working file's: the sequential reader reads those files, with the same result."""
     calls = _record_reads(monkeypatch)
-    head = "uid,ev,t,rowid" if case == "rowid_column" else "uid,ev,t,note"
+    last = {"rowid_column": "rowid", "file_row_number_column": "file_row_number"}.get(case, "note")
     rows = [
         'u1,a,2024-01-02 10:00:00,"two\nlines"' if case == "quoted_newline" else "u1,a,2024-01-02 10:00:00,7",
         "u2,b,2024-01-03 10:00:00",  # short: padded with NULL
         "u3,a,2024-01-04 10:00:00,x",
     ]
-    (tmp_path / "e.csv").write_text(head + "\n" + "\n".join(rows) + "\n")
-    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    for k in range(files):
+        (tmp_path / f"e{k}.csv").write_text(f"uid,ev,t,{last}\n" + "\n".join(rows) + "\n")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e*.csv"), name="order"))
     rep = ingest_campaign(cfg, campaign_paths("order", tmp_path / "reports"), progress=False)["events"]
-    assert calls == [True, False]
-    assert rep.rows_in == 3 and rep.rows_out == 3 and rep.reasons == {}
+    assert calls == want
+    reasons = {"duplicate": 3} if files == 2 else {}
+    assert rep.rows_in == 3 * files and rep.rows_out == 3 and rep.reasons == reasons
+    q = duckdb.connect().execute(f"SELECT source_row FROM read_parquet('{rep.quarantine_path}')").fetchall()
+    assert q == [(4,), (5,), (6,)][: 3 * (files - 1)]  # the second file's rows, numbered after the first's
     clean = duckdb.connect().execute(f"SELECT user_id FROM read_parquet('{rep.path}')").fetchall()
     assert clean == [("u1",), ("u2",), ("u3",)]
 
