@@ -95,6 +95,24 @@ def dedupe_columns(src_cols: list[str]) -> list[str]:
     return list(src_cols)
 
 
+def _trimmed(cols: list[str]) -> str:
+    """Every source column as trimmed text, empty -> NULL: the raw view's values."""
+    return ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in cols)
+
+
+def _hash_of(cols: list[str]) -> str:
+    """The raw view's ``__h``: the hash of the trimmed :func:`dedupe_columns`."""
+    return f"hash({', '.join(_ident(c) for c in dedupe_columns(cols)) or 'NULL'})"
+
+
+def _rejects_rows(name: str, nulls: str, hashed: bool) -> str:
+    """The reader's rejects as rows of the raw view (``nulls``: the source columns, all NULL)."""
+    return (
+        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line"
+        f"{', CAST(NULL AS UBIGINT)' if hashed else ''} FROM {name}__rejects"
+    )
+
+
 def read_raw(
     con, name: str, source: Source, files: list[str], fmt: str, cache: Path, *, table: str, notes=None, hashed=False
 ):
@@ -157,7 +175,7 @@ def read_raw(
             f"  fix: {_hint(str(e), table, source, fmt)}"
         ) from None
     src_cols = [c for c in cols if c not in ("__file", "__fi", "__ord", "filename")]
-    casts = ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in src_cols)
+    casts = _trimmed(src_cols)
     nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {_ident(c)}" for c in src_cols)
     # typed date/time columns (Parquet TIMESTAMP / TIMESTAMPTZ) are also kept as read, as "__typed_<col>", so that
     # ingest converts them to campaign-local time directly, never through text (helpers.values.typed_ts_sql)
@@ -180,16 +198,12 @@ def read_raw(
         "CAST(NULL AS VARCHAR) AS __read_reason, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS VARCHAR) AS __raw_line "
         f"FROM {name}__any"
     )
-    h = ""
     if hashed:
-        keys = ", ".join(_ident(c) for c in dedupe_columns(src_cols)) or "NULL"
-        read = f"SELECT *, hash({keys}) AS __h FROM ({read})"
-        h = ", CAST(NULL AS UBIGINT)"
+        read = f"SELECT *, {_hash_of(src_cols)} AS __h FROM ({read})"
     # a working file, read twice and removed: uncompressed (10M rows: 3.9 s to write against 4.1 s with Snappy)
     con.execute(
-        f"COPY ({read} UNION ALL "
-        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line{h} "
-        f"FROM {name}__rejects) TO {_lit(str(out))} (FORMAT parquet, COMPRESSION uncompressed)"
+        f"COPY ({read} UNION ALL {_rejects_rows(name, nulls, hashed)}) TO {_lit(str(out))} "
+        "(FORMAT parquet, COMPRESSION uncompressed)"
     )
     con.execute(f"DROP VIEW {name}__any")
     for i in range(len(files)):
@@ -214,9 +228,7 @@ def _direct_view(con, name: str, rows: Path, file: str, hashed: bool) -> list[st
         f"CREATE TEMP VIEW {name} AS SELECT {cols}{', ' if cols else ''}{_lit(file)} AS __file, "
         "CAST(file_row_number + 1 AS BIGINT) AS __row, CAST(NULL AS VARCHAR) AS __read_reason, "
         f"CAST(NULL AS BIGINT) AS __line, CAST(NULL AS VARCHAR) AS __raw_line{h} "
-        f"FROM read_parquet({_lit(str(rows))}, file_row_number = true) UNION ALL "
-        f"SELECT {nulls}{', ' if nulls else ''}__file, CAST(NULL AS BIGINT), __read_reason, __line, __raw_line"
-        f"{', CAST(NULL AS UBIGINT)' if hashed else ''} FROM {name}__rejects"
+        f"FROM read_parquet({_lit(str(rows))}, file_row_number = true) UNION ALL {_rejects_rows(name, nulls, hashed)}"
     )
     return src_cols
 
@@ -386,20 +398,19 @@ def _scan_csv(con, name: str, i: int, path: str, opts: list[str], direct: Path |
     raised."""
     drop_csv_part(con, name, i)
     ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    try:
-        if not ordered:
-            raise duckdb.InvalidInputException("insertion order not kept: the row numbers would not follow the file")
-        if direct is not None:
-            if _scan_csv_direct(con, name, path, opts, direct):
-                return
-        else:
-            _scan_csv_once(con, name, i, path, opts, parallel=True)
-            cols = [r[0].lower() for r in con.execute(f"DESCRIBE {name}__t{i}").fetchall()]
-            if "rowid" not in cols and "__ord" not in cols:
-                con.execute(f"CREATE TEMP VIEW {name}__f{i} AS SELECT *, rowid + 1 AS __ord FROM {name}__t{i}")
-                return
-    except duckdb.Error:
-        pass
+    if ordered:  # else the row numbers would not follow the file
+        try:
+            if direct is not None:
+                if _scan_csv_direct(con, name, path, opts, direct):
+                    return
+            else:
+                _scan_csv_once(con, name, i, path, opts, parallel=True)
+                cols = [r[0].lower() for r in con.execute(f"DESCRIBE {name}__t{i}").fetchall()]
+                if "rowid" not in cols and "__ord" not in cols:
+                    con.execute(f"CREATE TEMP VIEW {name}__f{i} AS SELECT *, rowid + 1 AS __ord FROM {name}__t{i}")
+                    return
+        except duckdb.Error:
+            pass
     if direct is not None:
         direct.unlink(missing_ok=True)
     drop_csv_part(con, name, i)
@@ -416,20 +427,24 @@ def _scan_csv_direct(con, name: str, path: str, opts: list[str], out: Path) -> b
     every field trimmed (empty -> NULL) and the hash of the trimmed :func:`dedupe_columns` (as :func:`read_raw`
     computes it), in the file's order, uncompressed (read twice and removed). False, with nothing written, when a
     column name is one the raw view adds."""
-    for t in (f"{name}__rej", f"{name}__scan"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    src = f"read_csv({_lit(path)}, {', '.join(opts + ['parallel = true'])}"
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src})").fetchall()]
+    opts = opts + ["parallel = true"]
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({_lit(path)}, {', '.join(opts)})").fetchall()]
     if any(c.lower() in _VIEW_COLUMNS for c in cols):
         return False
-    trims = ", ".join(f"NULLIF(TRIM(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}" for c in cols)
-    keys = ", ".join(_ident(c) for c in dedupe_columns(cols))
-    rejects = f", store_rejects = true, rejects_table = '{name}__rej', rejects_scan = '{name}__scan'"
+    src = f"read_csv({_lit(path)}, {', '.join(opts + _reject_options(con, name))})"
     con.execute(
-        f"COPY (SELECT *, hash({keys}) AS __h FROM (SELECT {trims} FROM {src}{rejects}))) TO {_lit(str(out))} "
+        f"COPY (SELECT *, {_hash_of(cols)} AS __h FROM (SELECT {_trimmed(cols)} FROM {src})) TO {_lit(str(out))} "
         "(FORMAT parquet, COMPRESSION uncompressed)"
     )
     return True
+
+
+def _reject_options(con, name: str) -> list[str]:
+    """The reader's options that keep its rejected lines in ``<name>__rej`` (dropped first: one file's at a
+    time, :func:`_collect_rejects` copies them)."""
+    for t in (f"{name}__rej", f"{name}__scan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return ["store_rejects = true", f"rejects_table = '{name}__rej'", f"rejects_scan = '{name}__scan'"]
 
 
 def drop_csv_part(con, name: str, i: int) -> None:
@@ -441,14 +456,7 @@ def drop_csv_part(con, name: str, i: int) -> None:
 def _scan_csv_once(con, name: str, i: int, path: str, opts: list[str], *, parallel: bool) -> None:
     """One read of :func:`_scan_csv`: in parallel into ``<name>__t<i>`` (no ``__ord``), else into ``<name>__f<i>``
     with ``__ord`` numbered by a window."""
-    for t in (f"{name}__rej", f"{name}__scan"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    opts = opts + [
-        f"parallel = {str(parallel).lower()}",
-        "store_rejects = true",
-        f"rejects_table = '{name}__rej'",
-        f"rejects_scan = '{name}__scan'",
-    ]
+    opts = opts + [f"parallel = {str(parallel).lower()}", *_reject_options(con, name)]
     table, ord_ = (f"{name}__t{i}", "") if parallel else (f"{name}__f{i}", ", row_number() OVER () AS __ord")
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT *{ord_} FROM read_csv({_lit(path)}, {', '.join(opts)})")
 
@@ -493,12 +501,8 @@ def _read_jsonl_file(con, name: str, i: int, f: str, source: Source, table: str)
         "parallel = false",
         f"max_line_size = {int(source.max_line_size)}",
         f"buffer_size = {max(int(source.max_line_size) * 2, 32 << 20)}",
-        "store_rejects = true",
-        f"rejects_table = '{name}__rej'",
-        f"rejects_scan = '{name}__scan'",
+        *_reject_options(con, name),
     ]
-    for t in (f"{name}__rej", f"{name}__scan"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT __ord, line, "
