@@ -215,14 +215,20 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
         out.append(line + t("ingest.end"))
         if r.reasons:
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
-            desc = list_join(f"{reason_label(k)} {fmt_int(v)}" for k, v in top[:4])  # in words, as the table
+            # in words, as the table; past five reasons the fifth on summed, so that the parts add up to the total
+            head = top if len(top) <= 5 else top[:4]
+            shown = [f"{reason_label(k)} {fmt_int(v)}" for k, v in head]
+            if len(top) > 5:
+                rest = top[len(head) :]
+                shown.append(t("ingest.other_reasons", n=len(rest), rows=fmt_int(sum(v for _, v in rest))))
+            desc = list_join(shown)
             out.append(
                 t(
                     "ingest.quarantined",
                     table=table_label(r.table),
                     rows=fmt_int(r.rows_quarantined),
                     share=fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0),
-                    reasons=desc + (" …" if len(top) > 4 else ""),
+                    reasons=desc,
                 )
             )
     if timezone:

@@ -113,3 +113,19 @@ def test_missing_value_reasons_name_the_column_in_words():
     assert reason_label("missing_channel") == "缺少 渠道" and reason_label("no_such_code") == "no_such_code"
     with i18n.language("en"):
         assert reason_label("missing_ts") == "no time" and reason_label("missing_text") == "no review text"
+
+
+def test_findings_sum_the_reasons_past_five():
+    """Five reasons are all named; past five, the fifth on are summed, so the parts add up to the total (the line
+    once ended "缺少用户 ID 12 …。")."""
+    five = {"duplicate": 308, "out_of_period": 37, "unknown_event": 15, "missing_user_id": 12, "bad_timestamp": 9}
+    f = ingest_findings({"events": _rep(rows_in=1000, rows_out=613, reasons=five)})
+    assert f[1].endswith("重复行 308、不在分析周期内 37、未知事件 15、缺少用户 ID 12、时间无法解析 9。")
+    six = {**five, "bad_number": 6}
+    f = ingest_findings({"events": _rep(rows_in=1000, rows_out=613, reasons=six)})
+    assert f[1].endswith("重复行 308、不在分析周期内 37、未知事件 15、缺少用户 ID 12、其他 2 种原因 15。")
+    assert "…" not in f[1] and 308 + 37 + 15 + 12 + 15 == 387
+    with i18n.language("en"):
+        f = ingest_findings({"events": _rep(rows_in=1000, rows_out=613, reasons=six)})
+        want = "duplicate row 308, outside the period 37, unknown event 15, no user id 12, 2 other reasons 15."
+        assert f[1].endswith(want)
