@@ -120,7 +120,10 @@ def _matrix(df: pd.DataFrame, cols: list[str], medians: pd.Series | None = None)
     X = X.fillna(med).fillna(0.0)
     nonneg = [c for c in cols if (X[c] >= 0).all()]
     X[nonneg] = np.log1p(X[nonneg])
-    return X, med
+    # 9 decimals: a float sum's last bits depend on the engine's order of additions (DuckDB and Spark), and
+    # gradient boosting's bins turn two values 1 ulp apart into a different model; rounded, both engines train
+    # the same one
+    return X.round(9), med
 
 
 def fit_models(train: pd.DataFrame, cols: list[str], *, seed: int = 42) -> dict:

@@ -25,8 +25,8 @@ def _events(rows) -> pd.DataFrame:
 
 
 def _equal(events, **kw) -> pd.DataFrame:
-    """Both paths on one DuckDB table; asserts the fast path applies and the frames are equal (floats to 1e-12:
-    the mean gap is a difference over a count on one path and a mean of quotients on the other)."""
+    """Both paths on one DuckDB table; asserts the fast path applies and the frames are equal (floats to 1e-12,
+    the mean gap to the bit: one path's (last - first) / (n - 1) is the other's integer sum of gaps / count)."""
     t = events if not isinstance(events, pd.DataFrame) else ibis.duckdb.connect().create_table("ev", events)
     assert features_fast.applies(t, session_col="session_id")
     ran = []
@@ -37,6 +37,8 @@ def _equal(events, **kw) -> pd.DataFrame:
     assert len(ran) == 1 and ran[0] is not None
     slow = user_features(t, fast=False, **kw)
     pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+    a, b = fast["mean_gap_hours"].to_numpy(float), slow["mean_gap_hours"].to_numpy(float)
+    assert np.array_equal(a, b, equal_nan=True)
     return fast
 
 
