@@ -23,7 +23,7 @@ from .clv_models import (
     p_alive,
     sample_params,
 )
-from .engine import as_table, to_pandas
+from .engine import MONEY, as_table, to_pandas
 from .i18n import t
 
 __all__ = [
@@ -58,8 +58,6 @@ _GONE = ("Lost", "Hibernating", "重要挽留客户", "一般挽留客户")
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-#: order amounts are summed as this decimal type (exact sums, equal on every engine)
-_MONEY = "decimal(38, 6)"
 
 
 def customer_history(
@@ -86,7 +84,7 @@ def customer_history(
         t = t.filter((amt >= 0).fill_null(True))
         # summed as decimals to 6 places: exact, so every engine (any summation order) gives the same amounts,
         # which the spend model's optimiser would otherwise amplify (1e-12 -> 1e-8 in its parameters)
-        amt = t[amount_col].cast("float64").cast(_MONEY)
+        amt = t[amount_col].cast("float64").cast(MONEY)
     daily = t.group_by(user_id=t[user_col].cast("string"), day=t[ts_col].date()).aggregate(amount=amt.sum())
     daily = daily.mutate(first=daily["day"].min().over(group_by="user_id"))
     g = daily.group_by("user_id").aggregate(

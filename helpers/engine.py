@@ -26,7 +26,12 @@ __all__ = [
     "duckdb_backend",
     "on_duckdb",
     "to_pandas",
+    "MONEY",
 ]
+
+#: money is summed as this decimal type (in SQL and as an Ibis type): exact to 6 places, so every engine and every
+#: order of additions gives the same sum (a float sum's last bits depend on that order). RFM's M and CLV's amounts
+MONEY = "decimal(38, 6)"
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):

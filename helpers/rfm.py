@@ -28,7 +28,7 @@ from .bgnbd import (
     plot_segment_bgnbd,
 )
 from .clv import CLV_TABLES, CLVResult, clv_for_rfm
-from .engine import as_table
+from .engine import MONEY, as_table
 from .errors import MissingColumnError
 from .fmt import fmt_range, md_escape
 from .i18n import localized, t
@@ -197,7 +197,11 @@ def _aggregate(t, user_col, order_col, ts_col, amount_col, has_amount: bool, exc
     if has_amount:
         amt = t[amount_col].cast("float64")
         kept = {"where": (amt >= 0).fill_null(True)} if exclude else {}
-        aggs |= {"monetary": amt.sum(**kept), "_n_amount": amt.count(**kept), "_n_negative": (amt < 0).sum()}
+        aggs |= {
+            "monetary": amt.cast(MONEY).sum(**kept).cast("float64"),  # exact: the same on every engine
+            "_n_amount": amt.count(**kept),
+            "_n_negative": (amt < 0).sum(),
+        }
     g = t.group_by(user_id=t[user_col].cast("string")).aggregate(**aggs)
     if exclude:
         g = g.mutate(_neg_all=g["_n_negative"].sum().over(ibis.window()).fill_null(0))

@@ -107,6 +107,17 @@ def test_hand_computed():
     assert net.table.set_index("user_id").loc["b", "monetary"] == -2.0 and net.negative_rows == 1
 
 
+def test_money_is_summed_exactly():
+    """M is an exact sum (decimals to 6 places) on both paths: customers with the same amounts in another order
+    have the same M, 0.6 to the bit (as floats, 0.1 + 0.2 + 0.3 is 0.6000000000000001 and 0.3 + 0.2 + 0.1 is 0.6)."""
+    assert 0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1
+    rows = [("a", "o1", 1, 0.1), ("a", "o2", 2, 0.2), ("a", "o3", 3, 0.3)]
+    rows += [("b", "o4", 1, 0.3), ("b", "o5", 2, 0.2), ("b", "o6", 3, 0.1)]
+    for returns in ("exclude", "net"):
+        for out in _both(_rows(rows), returns=returns):
+            assert out.table.set_index("user_id")["monetary"].tolist() == [0.6, 0.6]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_seeded_random_equal(seed):
     rng = np.random.default_rng(seed)
