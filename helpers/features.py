@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 
 from . import features_fast
-from .engine import as_table, to_pandas
+from .engine import MONEY, as_table, to_pandas
 from .i18n import t
 
 __all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
@@ -208,7 +208,9 @@ def _portable_frame(
     if order_counts:
         aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
         if amount_col:
-            aggs["spend"] = base[amount_col].cast("float64").sum(where=base["_e"].isin(buys))
+            # money summed exactly (helpers.engine.MONEY), as RFM's M: the same in any order, on every engine
+            spent = base[amount_col].cast("float64").cast(MONEY)
+            aggs["spend"] = spent.sum(where=base["_e"].isin(buys)).cast("float64")
     if category_col in base.columns:
         aggs["n_categories"] = base[category_col].nunique()
     # one sort in (user, time) order: the gap to the previous event gives the mean gap and, without source
@@ -271,7 +273,8 @@ def _order_aggregates(orders, start, end, *, user_col, ts_col, order_col, amount
     if has_amount:
         amt = o[amount_col].cast("float64")
         is_order = (amt >= 0).fill_null(True)
-        aggs["spend"] = amt.sum() if returns == "net" else amt.sum(where=is_order)
+        money = amt.cast(MONEY)  # summed exactly, as RFM's M
+        aggs["spend"] = (money.sum() if returns == "net" else money.sum(where=is_order)).cast("float64")
     else:
         is_order = ibis.literal(True)
     aggs["n_orders"] = o[order_col].nunique(where=is_order)

@@ -131,6 +131,21 @@ def test_with_orders_equal(returns):
     assert out["n_orders"].sum() > 0
 
 
+def test_spend_is_summed_exactly():
+    """``spend`` is an exact sum (decimals to 6 places, as RFM's M) on both paths, from buy events and from an
+    orders table: the same amounts in another order give 0.6 to the bit (as floats, 0.1 + 0.2 + 0.3 is not
+    0.3 + 0.2 + 0.1)."""
+    rows = [("a", "buy", 1, 0.1, "x"), ("a", "buy", 2, 0.2, "x"), ("a", "buy", 3, 0.3, "x")]
+    rows += [("b", "buy", 1, 0.3, "x"), ("b", "buy", 2, 0.2, "x"), ("b", "buy", 3, 0.1, "x")]
+    ev = _events(rows)
+    assert _equal(ev)["spend"].tolist() == [0.6, 0.6]
+    con = ibis.duckdb.connect()
+    orders = con.create_table("orders", ev.assign(order_id=[f"o{i}" for i in range(len(ev))]))
+    for returns in ("exclude", "net"):
+        out = _equal(con.create_table("ev", ev, overwrite=True), orders=orders, returns=returns)
+        assert out["spend"].tolist() == [0.6, 0.6]
+
+
 def test_parquet_file_equal(tmp_path):
     path = tmp_path / "events.parquet"
     _random_log(4).to_parquet(path)
