@@ -49,6 +49,16 @@ def test_product_table_hand_computed():
     assert c.at["x", "gmv"] == 85 and c.at["x", "orders"] == 6 and c.at["y", "buyers"] == 1
 
 
+def test_equal_sales_tie_whatever_the_order_of_the_lines():
+    """GMV is an exact sum: items P and Q sold 0.1, 0.2 and 0.3 in opposite orders both have 0.6 (as floats one
+    would be 0.6000000000000001) and tie, so the next keys order them: buyers, then the item id."""
+    rows = [("u1", "o1", "P", 0.1), ("u2", "o2", "P", 0.2), ("u3", "o3", "P", 0.3)]
+    rows += [("u1", "o4", "Q", 0.3), ("u2", "o5", "Q", 0.2), ("u3", "o6", "Q", 0.1), ("u4", "o7", "Q", 0.0)]
+    df = pd.DataFrame(rows, columns=["user_id", "order_id", "item_id", "amount"])
+    t = product_table(df)
+    assert t["gmv"].tolist() == [0.6, 0.6] and t["item_id"].tolist() == ["Q", "P"]  # Q has 4 buyers, P 3
+
+
 def test_repurchase_within_days_and_the_cutoff():
     # period ends 2024-01-31: with 7 days, buyers whose first purchase is on or after 2024-01-25 are not eligible
     r = repurchase_table(lines(), days=7, end_exclusive="2024-02-01").set_index("item_id")
