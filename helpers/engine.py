@@ -27,11 +27,24 @@ __all__ = [
     "on_duckdb",
     "to_pandas",
     "MONEY",
+    "money_sum",
+    "money_sum_sql",
 ]
 
 #: money is summed as this decimal type (in SQL and as an Ibis type): exact to 6 places, so every engine and every
-#: order of additions gives the same sum (a float sum's last bits depend on that order). RFM's M and CLV's amounts
+#: order of additions gives the same sum (a float sum's last bits depend on that order). RFM's M, the feature
+#: ``spend``, products' GMV and CLV's amounts
 MONEY = "decimal(38, 6)"
+
+
+def money_sum(col, where=None):
+    """The exact sum of an amount column (Ibis, any engine), as a float: summed as :data:`MONEY`."""
+    return col.cast("float64").cast(MONEY).sum(where=where).cast("float64")
+
+
+def money_sum_sql(expr: str) -> str:
+    """:func:`money_sum` in DuckDB SQL, for the fast paths: ``expr`` a numeric SQL expression."""
+    return f"CAST(sum(CAST({expr} AS {MONEY})) AS DOUBLE)"
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):

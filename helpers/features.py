@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 
 from . import features_fast
-from .engine import MONEY, as_table, to_pandas
+from .engine import as_table, money_sum, to_pandas
 from .i18n import t
 
 __all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
@@ -208,9 +208,8 @@ def _portable_frame(
     if order_counts:
         aggs["n_orders"] = base["_e"].isin(buys).cast("int64").sum()
         if amount_col:
-            # money summed exactly (helpers.engine.MONEY), as RFM's M: the same in any order, on every engine
-            spent = base[amount_col].cast("float64").cast(MONEY)
-            aggs["spend"] = spent.sum(where=base["_e"].isin(buys)).cast("float64")
+            # money summed exactly, as RFM's M: the same in any order, on every engine
+            aggs["spend"] = money_sum(base[amount_col], where=base["_e"].isin(buys))
     if category_col in base.columns:
         aggs["n_categories"] = base[category_col].nunique()
     # one sort in (user, time) order: the gap to the previous event gives the mean gap and, without source
@@ -273,8 +272,7 @@ def _order_aggregates(orders, start, end, *, user_col, ts_col, order_col, amount
     if has_amount:
         amt = o[amount_col].cast("float64")
         is_order = (amt >= 0).fill_null(True)
-        money = amt.cast(MONEY)  # summed exactly, as RFM's M
-        aggs["spend"] = (money.sum() if returns == "net" else money.sum(where=is_order)).cast("float64")
+        aggs["spend"] = money_sum(amt, where=None if returns == "net" else is_order)  # exact, as RFM's M
     else:
         is_order = ibis.literal(True)
     aggs["n_orders"] = o[order_col].nunique(where=is_order)

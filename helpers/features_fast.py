@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .engine import MONEY, duckdb_backend, on_duckdb
+from .engine import duckdb_backend, money_sum_sql, on_duckdb
 from .sqlsafety import sql_in as _in
 from .sqlsafety import sql_name as _q
 from .sqlsafety import sql_text as _lit
@@ -107,8 +107,8 @@ def aggregate(
     if order_counts:
         aggs.append(f"CAST(sum(CAST({_in('_e', buys)} AS BIGINT)) AS BIGINT) AS n_orders")
         if amount_col:
-            spent = f"sum(CAST(_amt AS {MONEY})) FILTER (WHERE {_in('_e', buys)})"  # exact, as the portable path
-            aggs.append(f"CAST({spent} AS DOUBLE) AS spend")
+            spent = money_sum_sql(f"CASE WHEN {_in('_e', buys)} THEN _amt END")  # exact, as the portable path
+            aggs.append(f"{spent} AS spend")
             money = ["spend"]
     if category_col:
         aggs.append("count(DISTINCT _cat) AS n_categories")

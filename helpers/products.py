@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import basket as bk
 from .base import Report, ReportUnavailable, Unavailable
-from .engine import MONEY, as_table
+from .engine import as_table, money_sum
 from .errors import MissingColumnError
 from .i18n import label, localized, t
 from .trends import windows
@@ -136,8 +136,8 @@ def product_table(lines, *, by: str = "item_id") -> pd.DataFrame:
     if by not in t.columns:
         raise MissingColumnError("orders", by, t.columns, hint="it is needed by the products report")
     aggs = {
-        # exact (helpers.engine.MONEY): items with equal sales tie, whatever the order of their lines
-        "gmv": (t.amount.cast("float64").cast(MONEY).sum() if "amount" in t.columns else None),
+        # exact: items with equal sales tie, whatever the order of their lines
+        "gmv": (money_sum(t.amount) if "amount" in t.columns else None),
         "orders": t.order_id.nunique() if "order_id" in t.columns else None,
         "buyers": t.user_id.nunique(),
         "lines": t.count(),

@@ -28,7 +28,7 @@ from .bgnbd import (
     plot_segment_bgnbd,
 )
 from .clv import CLV_TABLES, CLVResult, clv_for_rfm
-from .engine import MONEY, as_table
+from .engine import as_table, money_sum
 from .errors import MissingColumnError
 from .fmt import fmt_range, md_escape
 from .i18n import localized, t
@@ -198,7 +198,7 @@ def _aggregate(t, user_col, order_col, ts_col, amount_col, has_amount: bool, exc
         amt = t[amount_col].cast("float64")
         kept = {"where": (amt >= 0).fill_null(True)} if exclude else {}
         aggs |= {
-            "monetary": amt.cast(MONEY).sum(**kept).cast("float64"),  # exact: the same on every engine
+            "monetary": money_sum(amt, **kept),  # exact: the same on every engine
             "_n_amount": amt.count(**kept),
             "_n_negative": (amt < 0).sum(),
         }
