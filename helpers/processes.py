@@ -9,6 +9,11 @@
   "KeyboardInterrupt caught in kernel" on many shutdowns (jupyter_client interrupts a kernel before it shuts
   it down). Both are routine and read like failures; a logging filter on ipykernel's console handler drops
   exactly these two messages, and every other kernel log line still reaches the terminal.
+- Kernels talk to their worker over Unix sockets (ZeroMQ ``ipc``), each kernel under its own name in a private
+  folder (:func:`kernel_ipc_path`), where the operating system allows it. Over TCP, jupyter_client picks free
+  ports and closes them before the kernel binds them; with several kernels starting at once another one can
+  take a port in between, and the kernel's heartbeat then dies with a traceback on the terminal. Socket files
+  cannot collide. Windows, or a temporary folder too long for a socket name, keeps TCP.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import concurrent.futures as cf
 import datetime as dt
 import functools
 import json
+import multiprocessing.util as mp_util
 import os
 import secrets
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,6 +44,7 @@ __all__ = [
     "KERNEL_START_ATTEMPTS",
     "KERNEL_START_TIMEOUT",
     "tracked_kernel_manager",
+    "kernel_ipc_path",
     "kill_kernels",
     "sweep_kernels",
     "set_registry",
@@ -96,8 +105,19 @@ def tracked_kernel_manager() -> type:
     """An ``AsyncKernelManager`` that records the kernels it starts, so that an interrupted run ends them
     (papermill's ``kernel_manager_class``)."""
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class TrackedKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _ubakit_transport(self) -> str:
+            return "ipc" if kernel_ipc_path() else "tcp"
+
+        @default("ip")
+        def _ubakit_ip(self) -> str:
+            if self.transport == "ipc":
+                return kernel_ipc_path() or "kernel-ipc"
+            return super()._ip_default()
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
             pid = getattr(self.provisioner, "pid", None)
@@ -112,6 +132,40 @@ def tracked_kernel_manager() -> type:
                 _untrack(getattr(self, "_ubakit_pid", None))
 
     return TrackedKernelManager
+
+
+#: this process's private folder for kernel sockets ("" once found unusable)
+_IPC_DIR: dict[str, str] = {}
+#: the longest Unix socket name every system takes (Linux 107 bytes, macOS 103), with room for "-<port>"
+_IPC_MAX = 100
+
+
+def kernel_ipc_path() -> str | None:
+    """A new, unique socket name prefix for one kernel (``<private folder>/<12 hex>``; the kernel's sockets are
+    ``<prefix>-1`` ... ``-5``), or None where Unix sockets are not available or the name would be too long.
+    The folder is made once per process, readable by this user only, and removed when the process ends."""
+    if os.name != "posix":
+        return None
+    if _IPC_DIR.get("pid") != str(os.getpid()):  # first call here (a forked worker makes its own)
+        base = ""
+        for parent in (None, "/tmp"):
+            try:
+                d = tempfile.mkdtemp(prefix="ubakit-k-", dir=parent)
+            except OSError:
+                continue
+            if len(os.fsencode(d)) + 20 <= _IPC_MAX:
+                base = d
+                # multiprocessing's exit hook also runs in worker processes, where atexit does not
+                mp_util.Finalize(None, _remove_ipc_dir, args=(d, os.getpid()), exitpriority=0)
+                break
+            os.rmdir(d)
+        _IPC_DIR.update(dir=base, pid=str(os.getpid()))
+    return os.path.join(_IPC_DIR["dir"], secrets.token_hex(6)) if _IPC_DIR["dir"] else None
+
+
+def _remove_ipc_dir(folder: str, owner: int) -> None:
+    if os.getpid() == owner:  # not in a process forked from the owner
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _track(pid: int, pgid: int, connection_file: str) -> None:

@@ -315,6 +315,57 @@ def test_kernel_log_filter_drops_the_two_routine_messages_only():
     assert flt.filter(rec("Parent appears to have exited, shutting down."))
 
 
+_KERNELS_SCRIPT = """
+import asyncio, concurrent.futures as cf, json, multiprocessing as mp, os, sys
+from helpers.processes import tracked_kernel_manager
+
+async def three():
+    kms = [tracked_kernel_manager()(kernel_name="python3") for _ in range(3)]
+    await asyncio.gather(*(km.start_kernel() for km in kms))  # all at once, as a busy runner does
+    answers = []
+    for km in kms:
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=120)
+        msgs = []
+        await kc.execute_interactive("print(6 * 7)", output_hook=msgs.append, timeout=60)
+        answers += [m["content"]["text"].strip() for m in msgs if m["msg_type"] == "stream"]
+        kc.stop_channels()
+    info = [(km.transport, km.ip, km.get_connection_info()["hb_port"]) for km in kms]
+    await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
+    left = sorted(os.listdir(os.path.dirname(kms[0].ip)))
+    return {"info": info, "answers": answers, "left": left, "pid": os.getpid()}
+
+def job(_):
+    return asyncio.run(three())
+
+if __name__ == "__main__":
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        print(json.dumps(list(pool.map(job, range(2)))))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets: other systems keep TCP")
+def test_kernels_talk_over_private_unix_sockets_that_cannot_collide(tmp_path):
+    """Over TCP, a port picked free can be taken by another kernel starting at the same moment; the heartbeat
+    thread then died with a traceback on the terminal (seen in CI). Six kernels started at once in two worker
+    processes each get their own socket names in a private folder, all answer, and leave nothing behind."""
+    script = tmp_path / "kernels.py"
+    script.write_text(_KERNELS_SCRIPT)
+    r = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    workers = json.loads(r.stdout.strip().splitlines()[-1])
+    names = [ip for w in workers for _, ip, _ in w["info"]]
+    assert [t for w in workers for t, _, _ in w["info"]] == ["ipc"] * 6
+    assert len(set(names)) == 6 and all(len(os.fsencode(n)) + 2 <= 100 for n in names)
+    folders = {os.path.dirname(n) for n in names}
+    assert len(folders) == 2  # one per worker process, readable by this user only (mkdtemp)
+    assert [w["answers"] for w in workers] == [["42"] * 3] * 2
+    assert [w["left"] for w in workers] == [[], []]  # socket files removed at each kernel's shutdown
+    assert not any(Path(f).exists() for f in folders)  # and the folders when the workers ended
+
+
 def test_exit_codes_are_documented_and_computed():
     r = _cli("run", "--help")
     assert r.returncode == 0
