@@ -16,7 +16,7 @@ report: env
 
 test: env
 	@.ci/ensure-chromium
-	$(PY) -m pytest -n $(JOBS) -m "not spark_campaigns" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) -m "not spark_campaigns" --durations=25 $(PYTEST_ARGS)
 
 # the demo reports in a real headless Chromium (tests/test_browser.py): layout at 1,400 and 390 px, console,
 # network, glyphs, links, print to PDF, one language per page

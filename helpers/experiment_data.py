@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import as_table
+from .engine import as_table, money_sum
 from .errors import MissingColumnError
 
 __all__ = [
@@ -103,7 +103,7 @@ def user_day_counts(
     if window_hours:
         cond &= j[ts_col] < j["_exp"] + ibis.interval(seconds=int(round(window_hours * 3600)))
     j = j.filter(cond)
-    amt = j[amount_col].cast("float64").sum() if amount_col else ibis.literal(0.0)
+    amt = money_sum(j[amount_col]) if amount_col else ibis.literal(0.0)  # exact: docs/experiment.md
     df = j.group_by(user_id=j["_uid"], day=j[ts_col].date()).aggregate(n=j.count(), amount=amt).to_pandas()
     df["day"] = pd.to_datetime(df["day"])
     df["amount"] = df["amount"].astype(float).fillna(0.0)
@@ -133,7 +133,7 @@ def pre_period_counts(
         t = t.filter(t[event_col].isin(list(event_names)))
     j = _joined(t, expo, ts_col=ts_col, user_col=user_col)
     j = j.filter((j[ts_col] < j["_exp"]) & (j[ts_col] >= j["_exp"] - ibis.interval(days=int(days))))
-    amt = j[amount_col].cast("float64").sum() if amount_col else ibis.literal(0.0)
+    amt = money_sum(j[amount_col]) if amount_col else ibis.literal(0.0)  # exact: docs/experiment.md
     df = j.group_by(user_id=j["_uid"]).aggregate(n=j.count(), amount=amt).to_pandas()
     df["amount"] = df["amount"].astype(float).fillna(0.0)
     return df
@@ -160,11 +160,24 @@ def metric_values(kind: str, daily: pd.DataFrame, users: pd.DataFrame, *, throug
         vals[(target > through).to_numpy()] = np.nan
         return pd.Series(vals, index=users.index)
     col = "amount" if kind == "revenue" else "n"
-    per = d.groupby(d["user_id"].astype(str))[col].sum()
+    keys = d["user_id"].astype(str)
+    per = money_total(d[col], keys) if kind == "revenue" else d.groupby(keys)[col].sum()
     v = uid.map(per).fillna(0.0).astype(float)
     if kind == "conversion":
         v = (v > 0).astype(float) if col == "n" else v
     return pd.Series(v.to_numpy(), index=users.index)
+
+
+def money_total(amounts: pd.Series, keys: pd.Series) -> pd.Series:
+    """The exact sum of money ``amounts`` (each already summed as :data:`helpers.engine.MONEY`, 6 decimal
+    places) per key, whatever the order of the rows: added as whole millionths in integers, so a user's revenue
+    over the days is the same on every engine and in every row order (a float sum's last bit depends on the
+    order). Amounts too large for that (4.5e9 and more) are added as floats, in the rows' order."""
+    micro = amounts.to_numpy(dtype=float) * 1e6
+    if len(micro) and not (np.isfinite(micro).all() and np.abs(micro).sum() < 2.0**52):
+        return amounts.groupby(keys).sum()
+    whole = pd.Series(np.rint(micro).astype(np.int64), index=amounts.index)
+    return whole.groupby(keys).sum() / 1e6
 
 
 def check_columns(events, columns: list[str], *, what: str) -> None:

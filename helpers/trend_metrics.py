@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import ibis
 import pandas as pd
 
-from .engine import as_table
+from .engine import as_table, money_sum
 from .formulas import evaluate, formula_names
 from .i18n import catalogue, label
 
@@ -48,6 +48,8 @@ class Metric:
     kind: str = "value"  # value | rate | mean
     #: for ``mean``: (numerator metric, unit metric): the per-unit values are the numerator per unit
     unit: tuple[str, str] | None = field(default=None)
+    #: a ``sum`` of money (the campaign's amount column): summed exactly, as :data:`helpers.engine.MONEY`
+    money: bool = False
 
 
 def _name(metric: str) -> str:
@@ -79,7 +81,7 @@ def _builtins(order_events: tuple[str, ...], amount_col: str) -> dict[str, Metri
         ),
         "orders": Metric("orders", _name("orders"), "count", events=oe),
         "paying_users": Metric("paying_users", _name("paying_users"), "users", events=oe),
-        "gmv": Metric("gmv", _name("gmv"), "sum", events=oe, column=amount_col),
+        "gmv": Metric("gmv", _name("gmv"), "sum", events=oe, column=amount_col, money=True),
         "aov": Metric("aov", _name("aov"), formula="gmv / orders", kind="mean", unit=("gmv", "orders")),
         "arpu": Metric("arpu", _name("arpu"), formula="gmv / active_users", kind="mean", unit=("gmv", "active_users")),
         "arppu": Metric(
@@ -129,6 +131,7 @@ def resolve_metrics(specs: list, *, order_events: tuple[str, ...], amount_col: s
                 events=events,
                 where=where,
                 column=d.get("column"),
+                money=d.get("agg") == "sum" and d.get("column") == amount_col,
             )
     out: dict[str, Metric] = {}
 
@@ -175,7 +178,7 @@ def _base_expr(t, m: Metric, user_col: str, event_col: str):
         return t[user_col].nunique(where=c).cast("float64")
     col = t[m.column]
     if m.agg == "sum":
-        return col.sum(where=c).cast("float64")
+        return money_sum(col, where=c) if m.money else col.sum(where=c).cast("float64")
     if m.agg == "avg":
         return col.mean(where=c).cast("float64")
     if m.agg == "median":

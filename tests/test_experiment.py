@@ -240,3 +240,26 @@ def test_spark_equals_duckdb(spark_ibis):
     d1 = user_day_counts(events(), users, **kw).sort_values(["user_id", "day"]).reset_index(drop=True)
     d2 = user_day_counts(t, users, **kw).sort_values(["user_id", "day"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(d2, d1, check_dtype=False)
+
+
+def test_revenue_is_summed_exactly_in_any_order():
+    """Revenue adds money as decimals to 6 places, within a day (in the engine) and over the days
+    (:func:`helpers.experiment_data.money_total`, whole millionths): two users paying 0.1, 0.2 and 0.3 in
+    opposite orders, over two days, both have 0.6 to the bit, whatever the order of the daily rows."""
+    from helpers.experiment_data import money_total
+
+    rows = [("a", "pay", "2024-04-01 10:00", 0.1), ("a", "pay", "2024-04-01 11:00", 0.2),
+            ("a", "pay", "2024-04-02 10:00", 0.3), ("b", "pay", "2024-04-01 10:00", 0.3),
+            ("b", "pay", "2024-04-02 10:00", 0.2), ("b", "pay", "2024-04-02 11:00", 0.1)]  # fmt: skip
+    ev = pd.DataFrame(rows, columns=["user_id", "event", "ts", "amount"])
+    ev["ts"] = pd.to_datetime(ev["ts"]).astype("datetime64[us]")
+    users = pd.DataFrame({"user_id": ["a", "b"], "exposed_at": pd.to_datetime(["2024-04-01 09:00"] * 2)})
+    pay = user_day_counts(ev, users, event_names=["pay"], end_exclusive="2024-04-03", amount_col="amount")
+    assert sorted(pay["amount"]) == [0.3, 0.3, 0.3, 0.3]  # 0.1 + 0.2 as floats is 0.30000000000000004
+    for daily in (pay, pay.iloc[::-1]):
+        assert metric_values("revenue", daily, users, through="2024-04-02").tolist() == [0.6, 0.6]
+    keys = pd.Series(["x"] * 3)
+    up, down = money_total(pd.Series([0.1, 0.2, 0.3]), keys), money_total(pd.Series([0.3, 0.2, 0.1]), keys)
+    assert up["x"] == down["x"] == 0.6
+    big = pd.Series([5e9, 0.5])  # past whole millionths in integers: a float sum
+    assert money_total(big, pd.Series(["x", "x"]))["x"] == 5e9 + 0.5

@@ -257,3 +257,31 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     with i18n.language("en"):
         text = " ".join(noisy.findings())
     assert "not reliable here: 2 of 39 metric-days" in text and "2024-04-18 events" not in text
+
+
+def test_money_is_summed_exactly_in_any_order():
+    """GMV (and a declared sum of the amount column) adds money as decimals to 6 places: two platforms paying
+    0.1, 0.2 and 0.3 in opposite orders both have 0.6 to the bit (as floats, 0.1 + 0.2 + 0.3 is
+    0.6000000000000001 and 0.3 + 0.2 + 0.1 is 0.6), in the totals and in the per-user values of ARPPU's test.
+    A sum of another column stays a float sum: it need not be money with 6 places."""
+    from helpers.trend_metrics import aggregate_metrics, unit_stats
+
+    rows = [("a", "pay", f"2024-01-03 1{i}:00", x, "A") for i, x in enumerate([0.1, 0.2, 0.3])]
+    rows += [("b", "pay", f"2024-01-03 1{i}:00", x, "B") for i, x in enumerate([0.3, 0.2, 0.1])]
+    df = pd.DataFrame(rows, columns=["user_id", "event", "ts", "amount", "platform"])
+    df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[us]")
+    df["qty"] = df["amount"]
+    assert 0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1  # what float sums would give
+    paid, qty = {"name": "paid", "agg": "sum", "column": "amount"}, {"name": "qty_sum", "agg": "sum", "column": "qty"}
+    ms = metrics([paid, qty])
+    assert ms["gmv"].money and ms["paid"].money and not ms["qty_sum"].money
+
+    def day(t):
+        return t.ts.truncate("D")
+
+    out = aggregate_metrics(df, ms, bucket=day, group_col="platform").set_index("group")
+    assert out.at["A", "gmv"] == 0.6 and out.at["B", "gmv"] == 0.6
+    assert out.at["A", "paid"] == 0.6 and out.at["B", "paid"] == 0.6
+    for user in ("a", "b"):
+        st = unit_stats(df[df.user_id == user], ms, "arppu", bucket=day)
+        assert st["mean"].iloc[0] == 0.6
