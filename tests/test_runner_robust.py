@@ -366,6 +366,25 @@ def test_kernels_talk_over_private_unix_sockets_that_cannot_collide(tmp_path):
     assert not any(Path(f).exists() for f in folders)  # and the folders when the workers ended
 
 
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets: other systems keep TCP")
+def test_kernel_socket_names_stay_short_under_a_long_temporary_folder(tmp_path):
+    """A socket name longer than about 100 bytes cannot be bound: under a long TMPDIR the private folder is made
+    in /tmp instead; the folder is this user's only and goes when the process ends."""
+    long_dir = tmp_path / ("x" * 60) / ("y" * 60)
+    long_dir.mkdir(parents=True)
+    code = (
+        "import os, json; from helpers.processes import kernel_ipc_path as k; a, b = k(), k(); "
+        "print(json.dumps([a, b, oct(os.stat(os.path.dirname(a)).st_mode & 0o777)]))"
+    )
+    env = {**os.environ, "TMPDIR": str(long_dir)}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    a, b, mode = json.loads(r.stdout)
+    assert a != b and os.path.dirname(a) == os.path.dirname(b) and os.path.dirname(a).startswith("/tmp/ubakit-k-")
+    assert len(os.fsencode(a)) + 2 <= 100 and mode == "0o700"
+    assert not Path(os.path.dirname(a)).exists() and list(long_dir.iterdir()) == []
+
+
 def test_exit_codes_are_documented_and_computed():
     r = _cli("run", "--help")
     assert r.returncode == 0
