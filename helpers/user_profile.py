@@ -242,9 +242,13 @@ def _show_tag_tables(rep: ProfileReport, part: str):
 
     tags = set(rep.tag_table["tag"]) if "tag" in rep.tag_table else set()
 
-    def named(value: object) -> object:  # "activity_level=低活跃" -> "活跃度=低活跃" (the CSVs keep the tag's code)
+    def named(value: object) -> object:  # "activity_level=低活跃" -> "活跃度：低活跃" (the CSVs keep the machine form)
         tag, sep, v = str(value).partition("=")
-        return f"{i18n.label(f'col.{tag}', tag)}={v}" if sep and tag in tags else value
+        return (
+            i18n.t("user_profile.tag_value", tag=i18n.label(f"col.{tag}", tag), value=v)
+            if sep and tag in tags
+            else value
+        )
 
     if part == "tag_rules":
         if rep.tag_table.empty:

@@ -116,6 +116,19 @@ def test_en_pages_have_no_chinese(en_root):
     assert not bad, "Chinese on en pages:\n  " + "\n  ".join(bad[:60])
 
 
+def test_tag_values_read_as_label_and_value(zh_root, en_root):
+    """The profile's tag tables show a tag's value after its label and a colon ("活跃度：低活跃",
+    "Activity level: ..."), not the results files' machine form "activity_level=低活跃" nor "活跃度=低活跃"."""
+    from bs4 import BeautifulSoup
+
+    for root, sep in ((zh_root, "："), (en_root, ": ")):
+        soup = BeautifulSoup((root / "user_profile.html").read_text(encoding="utf-8"), "html.parser")
+        cells = [td.get_text(" ").strip() for td in soup.select("td")]
+        tagged = [c for c in cells if sep in c and not c.endswith(sep)]
+        assert len(tagged) >= 4, cells[:40]
+        assert not [c for c in cells if re.fullmatch(r"[^\s=]+=[^=]+", c)], "tag=value left in a cell"
+
+
 @pytest.mark.e2e
 def test_table_headers_are_catalogue_labels(zh_root):
     """Every column header of every table on every page is a label, not a raw column name (``planned_share``):
