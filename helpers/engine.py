@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import ibis
+import numpy as np
+import pandas as pd
 
 from .locations import CampaignPaths
 from .params import Campaign
@@ -29,12 +31,14 @@ __all__ = [
     "MONEY",
     "money_sum",
     "money_sum_sql",
+    "money_total",
 ]
 
 #: money is summed as this decimal type (in SQL and as an Ibis type): exact to 6 places, so every engine and every
 #: order of additions gives the same sum (a float sum's last bits depend on that order). RFM's M, the feature
-#: ``spend``, products' GMV and CLV's amounts
-MONEY = "decimal(38, 6)"
+#: ``spend``, products' GMV, trends' gmv, experiments' revenue and CLV's amounts
+MONEY_PLACES = 6
+MONEY = f"decimal(38, {MONEY_PLACES})"
 
 
 def money_sum(col, where=None):
@@ -45,6 +49,21 @@ def money_sum(col, where=None):
 def money_sum_sql(expr: str) -> str:
     """:func:`money_sum` in DuckDB SQL, for the fast paths: ``expr`` a numeric SQL expression."""
     return f"CAST(sum(CAST({expr} AS {MONEY})) AS DOUBLE)"
+
+
+def money_total(amounts: pd.Series, keys: pd.Series) -> pd.Series:
+    """The exact sum per key of money ``amounts`` that are already exact to :data:`MONEY_PLACES` places (e.g. a
+    per-day :func:`money_sum`), in pandas, whatever the order of the rows: added as whole millionths in integers.
+    Where an amount is too large to hold its millionths exactly (2**52 of them, about 4.5e9) or the total could
+    overflow, the amounts are added as floats, in the rows' order."""
+    scale = 10.0**MONEY_PLACES
+    micro = amounts.to_numpy(dtype=float) * scale
+    if len(micro) and not (
+        np.isfinite(micro).all() and np.abs(micro).max() < 2.0**52 and np.abs(micro).sum() < 2.0**62
+    ):
+        return amounts.groupby(keys).sum()
+    whole = pd.Series(np.rint(micro).astype(np.int64), index=amounts.index)
+    return whole.groupby(keys).sum() / scale
 
 
 def connect(cfg: Campaign | None = None, paths: CampaignPaths | None = None):

@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import as_table, money_sum
+from .engine import as_table, money_sum, money_total
 from .errors import MissingColumnError
 
 __all__ = [
@@ -166,18 +166,6 @@ def metric_values(kind: str, daily: pd.DataFrame, users: pd.DataFrame, *, throug
     if kind == "conversion":
         v = (v > 0).astype(float) if col == "n" else v
     return pd.Series(v.to_numpy(), index=users.index)
-
-
-def money_total(amounts: pd.Series, keys: pd.Series) -> pd.Series:
-    """The exact sum of money ``amounts`` (each already summed as :data:`helpers.engine.MONEY`, 6 decimal
-    places) per key, whatever the order of the rows: added as whole millionths in integers, so a user's revenue
-    over the days is the same on every engine and in every row order (a float sum's last bit depends on the
-    order). Amounts too large for that (4.5e9 and more) are added as floats, in the rows' order."""
-    micro = amounts.to_numpy(dtype=float) * 1e6
-    if len(micro) and not (np.isfinite(micro).all() and np.abs(micro).sum() < 2.0**52):
-        return amounts.groupby(keys).sum()
-    whole = pd.Series(np.rint(micro).astype(np.int64), index=amounts.index)
-    return whole.groupby(keys).sum() / 1e6
 
 
 def check_columns(events, columns: list[str], *, what: str) -> None:

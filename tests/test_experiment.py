@@ -244,9 +244,9 @@ def test_spark_equals_duckdb(spark_ibis):
 
 def test_revenue_is_summed_exactly_in_any_order():
     """Revenue adds money as decimals to 6 places, within a day (in the engine) and over the days
-    (:func:`helpers.experiment_data.money_total`, whole millionths): two users paying 0.1, 0.2 and 0.3 in
+    (:func:`helpers.engine.money_total`, whole millionths): two users paying 0.1, 0.2 and 0.3 in
     opposite orders, over two days, both have 0.6 to the bit, whatever the order of the daily rows."""
-    from helpers.experiment_data import money_total
+    from helpers.engine import money_total
 
     rows = [("a", "pay", "2024-04-01 10:00", 0.1), ("a", "pay", "2024-04-01 11:00", 0.2),
             ("a", "pay", "2024-04-02 10:00", 0.3), ("b", "pay", "2024-04-01 10:00", 0.3),
