@@ -79,49 +79,81 @@ def ordered_attempts_fast(
     del table
     one = [codes[steps[0].events[0]]] if len(steps[0].events) == 1 else []  # one step-1 name: a constant
     names = [[codes[x] for x in s.events] for s in steps]
-    return _attempts(cols, ids, n, win_s, step_windows_hours, len(need), max_attempts, one, names)
+    out = _attempts(cols, ids, n, win_s, step_windows_hours, len(need), max_attempts, one, names)
+    if out is None:
+        return None
+    columns, capped = out
+    if capped:
+        warnings.warn(
+            f"funnel: some users have more than max_attempts={max_attempts} attempts; "
+            "later attempts are ignored (raise max_attempts or widen the window)",
+            stacklevel=3,
+        )
+    if not columns:
+        return pd.DataFrame(columns=["_u", "_a", "_start", "_deadline", *[f"t{k}" for k in range(1, n + 1)]])
+    return pd.DataFrame(columns)
 
 
 def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_attempts, one, names):
     """The attempts from the step rows' arrays ``cols`` (``_uc, _ts`` in microseconds, ``_e``, and ``_m<k>`` for
     the steps with a property filter), which it empties as it goes so that each array is freed once split.
-    ``names[k]``: the event codes of step k, its flags where it has no ``_m<k>`` column."""
-    uc = cols.pop("_uc").astype(np.int64, copy=False)
+    ``names[k]``: the event codes of step k, its flags where it has no ``_m<k>`` column.
+
+    Returns ``(columns, capped)``: the attempts' columns as arrays (an empty dict when no row is a step-1 row) and
+    whether some user had more than ``max_attempts`` attempts; or None when the int64 key would not fit."""
+    uc = cols.pop("_uc")
     tt = cols.pop("_ts")
+    ee = cols.pop("_e")  # int16: every key below is int64 arithmetic
+    if not len(tt):
+        return {}, False
     unit = time_unit(tt)  # every time below in this unit (microseconds again on the way out)
     if unit > 1:
         tt = np.floor_divide(tt, unit, out=tt) if tt.flags.writeable else tt // unit
-    ee = cols.pop("_e")  # int16: every key below is int64 arithmetic
-    m = [_flags(cols.pop(f"_m{k}", None), ee, names[k], n_names) for k in range(n)]
-    f_uc, f_t, f_e = uc[m[0]], tt[m[0]], ee[m[0]]
-    any_later = np.logical_or.reduce(m[1:]) if n > 2 else m[1]
-    l_uc, l_t, l_e = uc[any_later], tt[any_later], ee[any_later]
-    l_m = [x[any_later] for x in m[1:]]
-    del uc, tt, ee, m
     win = win_s * (1_000_000 // unit)  # windows are whole seconds (win_s an int; step windows rounded below)
-    if not len(f_t):
-        return pd.DataFrame(columns=["_u", "_a", "_start", "_deadline", *[f"t{k}" for k in range(1, n + 1)]])
-    t0 = min(f_t.min(), l_t.min()) if len(l_t) else f_t.min()
-    t1 = max(f_t.max(), l_t.max()) if len(l_t) else f_t.max()
-    span = int(t1 - t0) + win + 2  # a user's keys never reach the next user's
+    filtered = any(f"_m{k}" in cols for k in range(n))  # some step has a property filter
+    m0 = _flags(cols.pop("_m0", None), ee, names[0], n_names)
+    later = [cols.pop(f"_m{k}", None) for k in range(1, n)]  # property filters' flags, None for the others
+    any_later = np.zeros(len(ee), dtype=bool)
+    for k in range(1, n):
+        any_later |= _flags(later[k - 1], ee, names[k], n_names)
+    # the key's bound counts the users and the time span of step rows only
+    if filtered:  # rows that meet no step's filter are left out
+        step = m0 | any_later
+        if not step.any():
+            return {}, False
+        top, st = int(uc[step].max()), tt[step]
+        t0, t1 = int(st.min()), int(st.max())
+        del step, st
+    else:  # every scanned row is a step row (the scan keeps the steps' events only)
+        top, t0, t1 = int(uc.max()), int(tt.min()), int(tt.max())
+    span = t1 - t0 + win + 2  # a user's keys never reach the next user's
     e_mult = n_names
     pos_mult = (n + 1) * e_mult  # (time, same-instant rank, event code) in one number
-    if (int(max(f_uc.max(), l_uc.max() if len(l_uc) else 0)) + 2) * span * pos_mult >= _KEY_LIMIT:
+    if (top + 2) * span * pos_mult >= _KEY_LIMIT:
         return None
+    # one int64 key (user, time) for every row, then the step-1 rows' and the later steps' keys picked from it:
+    # two selections of one array instead of three arrays each (2026-12-05: about 0.1 s of a 10M-event funnel)
+    key = uc.astype(np.int64, copy=False) * span
+    key += tt
+    key -= t0
+    del uc, tt
+    tkey = key[m0]
+    f_e = None if one else ee[m0]
+    l_key, l_e = key[any_later], ee[any_later]
+    l_m = [_flags(None if x is None else x[any_later], l_e, names[k], n_names) for k, x in enumerate(later, 1)]
+    del key, ee, m0, later, any_later
+    if not len(tkey):
+        return {}, False
     # rows of steps 2..n with the same user, time and event name are one instant: their flags merged
-    inst_l = (l_uc * span + (l_t - t0)) * e_mult + l_e
+    inst_l = l_key * e_mult + l_e
     order = np.argsort(inst_l, kind="stable")
     inst_l = inst_l[order]
     grp = np.flatnonzero(np.r_[True, inst_l[1:] != inst_l[:-1]]) if len(inst_l) else np.zeros(0, dtype=np.int64)
     flags = [np.logical_or.reduceat(x[order], grp) if len(grp) else x for x in l_m]
     inst_l = inst_l[grp]
-    l_uc, l_t, l_e = l_uc[order][grp], l_t[order][grp], l_e[order][grp]
+    l_key, l_e = l_key[order][grp], l_e[order][grp]
     # 1. attempt starts: per user, the first step-1 instant, then the first one strictly after the window's end;
     #    several step-1 rows at one instant: the first by event name gives the start's name
-    tkey = f_uc * span
-    tkey += f_t
-    tkey -= t0
-    del f_uc, f_t
     if one:  # user and time
         sort_keys(tkey)
         keep = np.empty(len(tkey), dtype=bool)
@@ -139,7 +171,7 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
     s_uc = tkey // span
     cur = np.flatnonzero(np.r_[True, s_uc[1:] != s_uc[:-1]])
     starts, numbers = [cur], [np.ones(len(cur), dtype=np.int64)]
-    a = 1
+    a, capped = 1, False
     while True:
         nxt = np.searchsorted(tkey, tkey[cur] + win + 1, side="left")
         ok = nxt < len(tkey)
@@ -148,11 +180,7 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
         if not len(cur):
             break
         if a >= max_attempts:
-            warnings.warn(
-                f"funnel: some users have more than max_attempts={max_attempts} attempts; "
-                "later attempts are ignored (raise max_attempts or widen the window)",
-                stacklevel=4,
-            )
+            capped = True
             break
         a += 1
         starts.append(cur)
@@ -164,14 +192,14 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
     att_e = s_e[idx]
     # 2. steps 2..n: the first row of step k+1 after step k's row, in the order (time, rank, event name); the
     #    rank is 0 for an attempt's start row and otherwise the first later step the row matches
-    rank = np.full(len(l_t), n, dtype=np.int64)
+    rank = np.full(len(l_key), n, dtype=np.int64)
     for k in range(n - 1, 0, -1):
         rank[flags[k - 1]] = k
     start_inst = np.sort((att_uc * span + att_t) * e_mult + att_e)
     at = np.searchsorted(start_inst, inst_l) if len(start_inst) else np.zeros(len(inst_l), dtype=np.int64)
     is_start = start_inst[np.minimum(at, len(start_inst) - 1)] == inst_l
     rank[is_start] = 0
-    l_pos = ((l_uc * span + (l_t - t0)) * (n + 1) + rank) * e_mult + l_e
+    l_pos = (l_key * (n + 1) + rank) * e_mult + l_e
     pos = ((att_uc * span + att_t) * (n + 1) + 0) * e_mult + att_e
     alive = np.ones(len(pos), dtype=bool)
     times = [att_t]
@@ -206,7 +234,7 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
         col = np.where(ok, (tk + t0) * unit, 0).astype("datetime64[us]")
         col[~ok] = np.datetime64("NaT")
         out[f"t{k}"] = col
-    return pd.DataFrame(out)
+    return out, capped
 
 
 def _flags(col, ee: np.ndarray, codes: list[int], n_names: int) -> np.ndarray:
@@ -214,6 +242,11 @@ def _flags(col, ee: np.ndarray, codes: list[int], n_names: int) -> np.ndarray:
     ``ee`` is one of the step's ``codes`` (every code is in ``0..n_names-1``: the scan keeps only those events)."""
     if col is not None:
         return col.astype(bool, copy=False)
+    if len(codes) <= 2:  # a comparison or two: a few times faster than the lookup table over 10M rows
+        out = ee == codes[0]
+        for c in codes[1:]:
+            out |= ee == c
+        return out
     lut = np.zeros(n_names, dtype=bool)
     lut[codes] = True
     return lut[ee]

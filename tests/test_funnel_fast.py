@@ -122,6 +122,34 @@ def test_step_lists_filters_and_step_windows():
     _equal(ev, ["pv", "cart", "pv", "buy"], window_hours=48, period_end=T0 + pd.Timedelta(days=10))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_name_lists_and_filters_on_first_and_last_steps_equal(seed):
+    """Step flags from event codes (one name, two names, three names: a lookup table) and from property filters on
+    the first and the last step, with rows that meet no step's filter before and after every step row (scanned,
+    but no step rows: their keys are never picked)."""
+    rng = np.random.default_rng(40 + seed)
+    n = 900
+    names = ["pv", "fav", "share", "cart", "buy"]
+    ev = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(30)], n),
+            "event": rng.choice(names, n, p=[0.4, 0.15, 0.1, 0.2, 0.15]),
+            "ts": (T0 + pd.to_timedelta(rng.integers(0, 8 * 86400, n) // 900 * 900, unit="s")).astype("datetime64[us]"),
+            "channel": rng.choice(["app", "web"], n),
+        }
+    )
+    outside = _log([("u1", "pv", -30 * 86400), ("u2", "buy", 90 * 86400), ("zz", "pv", 99 * 86400)])
+    ev = pd.concat([ev, outside.assign(channel="mini")], ignore_index=True)
+    steps = [
+        {"event": ["pv", "fav", "share"], "where": {"channel": ["app", "web"]}},
+        ["cart", "fav"],
+        {"event": "buy", "where": {"channel": "app"}},
+    ]
+    u = _equal(ev, steps, window_hours=24)
+    assert {2, 3} <= set(u["reached"]) and "zz" not in set(u["user_id"])  # zz's only row meets no filter
+    _equal(ev, [["pv", "fav", "share"], "cart", "buy"], window_hours=36, step_windows_hours=[2, None])
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_logs_equal(seed):
     rng = np.random.default_rng(seed)
