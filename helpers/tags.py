@@ -30,6 +30,8 @@ __all__ = [
     "evaluate_tags",
     "tag_rule_text",
     "tag_items",
+    "tag_value_order",
+    "tag_value_counts",
     "tag_summary",
     "tag_overlap",
     "tag_effects",
@@ -309,14 +311,34 @@ def tag_items(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:
         if spec.kind in ("rule", "ranking"):
             out[name] = s.astype(bool)
             continue
-        values = [v.label for v in spec.values or []] if spec.kind in ("group", "multi") else list(spec.labels or [])
-        if spec.kind == "group" and spec.default is not None:
-            values.append(spec.default)
-        for v in values:
+        for v in tag_value_order(spec):
             out[f"{name}={v}"] = (
                 s.fillna("").str.split("|").map(lambda xs, v=v: v in xs) if spec.kind == "multi" else s == v
             )
     return pd.DataFrame(out, index=tagged.index).fillna(False).astype(bool)
+
+
+def tag_value_order(spec: TagSpec) -> list[str]:
+    """A labelling tag's values in their declared order: a bucket's labels from the lowest bin up, a group's or a
+    multi tag's values as listed (a group's default last); rule and ranking tags have none (empty list)."""
+    if spec.kind in ("group", "multi"):
+        values = [v.label for v in spec.values or []]
+        if spec.kind == "group" and spec.default is not None:
+            values.append(spec.default)
+        return values
+    return list(spec.labels or []) if spec.kind == "bucket" else []
+
+
+def tag_value_counts(values: pd.Series, spec: TagSpec | None = None) -> pd.Series:
+    """Users per value of one tag column, in the tag's declared value order (:func:`tag_value_order`, values with
+    no user kept as 0), so that a chart of a bucket reads from its lowest bin up; values not declared (and columns
+    without a spec, such as RFM segments) follow, most users first."""
+    vc = values.value_counts()
+    order = tag_value_order(spec) if spec is not None else []
+    if not order:
+        return vc
+    rest = [v for v in vc.index if v not in set(order)]
+    return vc.reindex(order + rest, fill_value=0)
 
 
 def tag_summary(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:

@@ -202,6 +202,8 @@ class ProfileReport(Report):
             return _show_tag_tables(self, part)
         import matplotlib.pyplot as plt  # "tags"
 
+        from . import tags as tg
+
         label_tags = [k for k, v in self.tag_specs.items() if v.kind in ("bucket", "group")][:5]
         tags = (*label_tags, "rfm_segment")
         cols = [c for c in tags if c in t and t[c].notna().any()]
@@ -212,7 +214,7 @@ class ProfileReport(Report):
         for ax in axes[len(cols) :]:
             ax.set_visible(False)
         for ax, c in zip(axes, cols):
-            vc = t[c].value_counts()
+            vc = tg.tag_value_counts(t[c], self.tag_specs.get(c))  # a bucket from its lowest bin up
             ax.barh(range(len(vc))[::-1], vc.to_numpy(), color="C0")
             ax.set_yticks(range(len(vc))[::-1], vc.index.astype(str), fontsize=9)
             ax.set_title(i18n.label(f"col.{c}", c))

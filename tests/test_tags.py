@@ -21,6 +21,7 @@ from helpers.tags import (
     tag_effects,
     tag_overlap,
     tag_summary,
+    tag_value_counts,
     write_audiences,
 )
 
@@ -108,6 +109,22 @@ def test_each_kind_gives_the_expected_tag_per_user():
     assert audience_members(aud, "沉睡用户")["user_id"].tolist() == ["b", "d", "e"]
     # c: unknown city (NULL != '上海' is not true either); f: 上海
     assert audience_members(aud, "夜猫子北方")["user_id"].tolist() == ["a", "e"]
+
+
+def test_value_counts_follow_the_declared_order():
+    """Charts count users per value in the tag's declared order (a bucket from its lowest bin up, a group's
+    default last), empty values kept as 0; columns without a spec (RFM segments) most users first."""
+    got = evaluate_tags(PROFILE, TAGS)[0].set_index("user_id")
+    # 时段: 夜 a f, 上午 b, 下午 d, 晚上 c e (declared 夜 上午 下午 晚上), though 夜 and 晚上 have most users
+    assert tag_value_counts(got["时段"], TAGS["时段"]).to_dict() == {"夜": 2, "上午": 1, "下午": 1, "晚上": 2}
+    assert list(tag_value_counts(got["时段"], TAGS["时段"]).index) == ["夜", "上午", "下午", "晚上"]
+    # 价值等级: 高 a, 中 b c d, default 低 e f: declared 高 中, then the default
+    assert list(tag_value_counts(got["价值等级"], TAGS["价值等级"]).items()) == [("高", 1), ("中", 3), ("低", 2)]
+    # a bin with nobody stays, as 0; a value not declared follows
+    few = pd.Series(["H", "L", "L", "X", None])
+    assert list(tag_value_counts(few, TAGS["活跃三档"]).items()) == [("L", 2), ("M", 0), ("H", 1), ("X", 1)]
+    seg = pd.Series(["Champions", "At Risk", "At Risk"])
+    assert list(tag_value_counts(seg).items()) == [("At Risk", 2), ("Champions", 1)]
 
 
 def test_ranking_ties_are_all_in_or_all_out():

@@ -141,6 +141,12 @@ def test_report_joins_current_sources_and_names_missing_ones(tmp_path):
         set_theme()
         for part in ProfileReport.parts:
             rep.show(part)
+        # the price band's bars read from the lowest bin down the chart, whatever each bin's count (a: 10, b: 5,
+        # c: 100 as median prices: one user per third)
+        fig = rep._show("tags")
+        ax = next(a for a in fig.axes if a.get_title() == "价位")
+        assert [x.get_text() for x in ax.get_yticklabels()] == ["低价位", "中价位", "高价位"]
+        matplotlib.pyplot.close(fig)
     with pytest.raises(UnknownPartError, match="tags, tag_rules, tag_overlap, tag_effects, audiences, sample"):
         rep.show("bogus")
 
