@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import funnel_fast
-from .arrays import plain_pages
+from .arrays import plain_pages, reused_memory
 from .engine import as_table, materialize, to_pandas
 from .errors import MissingColumnError
 from .i18n import t as _t
@@ -97,11 +97,12 @@ def funnel_attempts(
     base = t.select(*cols)
     u, ts = user_col, ts_col
     if fast and funnel_fast.applies(t, mode, exclusions, breakdown):  # DuckDB fast path, tested equal
-        out = funnel_fast.ordered_attempts_fast(
-            base, steps, need, win_s, step_windows_hours, user_col, ts_col, event_col, max_attempts
-        )
-        if out is not None:
-            return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
+        with reused_memory():  # its many large temporaries reuse freed memory (helpers/arrays.py)
+            out = funnel_fast.ordered_attempts_fast(
+                base, steps, need, win_s, step_windows_hours, user_col, ts_col, event_col, max_attempts
+            )
+            if out is not None:
+                return _best_attempt(out, n, window_hours, period_end, breakdown, user_col)
     if mode == "ordered":
         att = _ordered_attempts(
             base.filter(base[event_col].isin(need)),

@@ -4,6 +4,7 @@ restores it (nested, decorated, from two threads)."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -150,3 +151,64 @@ def test_as_us_gives_microseconds_from_any_arrow_unit(unit):
         got = arrays.as_us(col)
         assert got.dtype == np.int64
         np.testing.assert_array_equal(got, us)
+
+
+# ------------------------------------------------------------------------------------------- reused_memory
+MB64 = 64 * 1024 * 1024
+
+
+def _faults() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _touch_faults() -> int:
+    """Page faults of making (and touching) one 64 MiB array, which is then freed."""
+    f0 = _faults()
+    a = np.ones(MB64 // 8)
+    n = _faults() - f0
+    del a
+    return n
+
+
+@pytest.fixture
+def small_pages():
+    """numpy without its huge-page advice, so that a fault is one 4 KiB page whatever the kernel's settings."""
+    switch = arrays._switch()
+    saved = switch(False) if switch else None
+    yield
+    if switch:
+        switch(saved)
+
+
+@pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
+def test_reused_memory_reuses_freed_arrays_and_gives_them_back(small_pages, monkeypatch):
+    monkeypatch.delenv("UBAKIT_REUSE_MEMORY", raising=False)
+    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
+    before = _rss()
+    assert _touch_faults() > pages // 2  # by default: a new mapping, every page faulted in again
+    assert _touch_faults() > pages // 2
+    with arrays.reused_memory():
+        _touch_faults()  # the heap grows once
+        held = _rss()
+        with arrays.reused_memory():  # nested: one setting
+            assert _touch_faults() < pages // 20  # the freed block again: no new pages
+        assert _touch_faults() < pages // 20  # the inner one left, the outer one still holds
+    assert held - before > MB64 // 2  # freed, but kept for the next array inside
+    assert _rss() - before < MB64 // 4  # given back on leaving
+    assert _touch_faults() > pages // 2  # and large arrays are mapped on their own again
+
+
+@pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
+def test_reused_memory_can_be_turned_off(small_pages, monkeypatch):
+    monkeypatch.setenv("UBAKIT_REUSE_MEMORY", "0")
+    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
+    with arrays.reused_memory():
+        _touch_faults()
+        assert _touch_faults() > pages // 2
