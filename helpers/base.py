@@ -34,6 +34,7 @@ from .i18n import localized
 
 __all__ = [
     "Report",
+    "Outcome",
     "Unavailable",
     "ReportUnavailable",
     "inputs_fingerprint",
@@ -41,6 +42,14 @@ __all__ = [
     "results_doc",
     "upstream_why",
 ]
+
+
+class Outcome(str):
+    """A finding that states a result (a metric's change, the best model, the worst problem), as opposed to the
+    setting the findings open with (a window, a definition, what was checked). :meth:`Report.lead` is the first
+    Outcome of the findings, so the lead follows the line itself, not its place in the list. Behaves as ``str``."""
+
+    __slots__ = ()
 
 
 class ReportUnavailable(Exception):
@@ -118,10 +127,11 @@ class Report:
 
     def lead(self) -> str | None:
         """The report's top finding, one of :meth:`findings`, which the index shows for it under "what to act
-        on": a result, never the setting. The first finding by default; a report whose findings open with their
-        setting (a comparison window, a definition) names the line that carries the result."""
+        on": a result, never the setting. Findings that open with their setting (a comparison window, a
+        definition, what was checked) mark their result lines :class:`Outcome` where they write them, and the
+        lead is the first of those; otherwise the first finding."""
         found = self.findings()
-        return found[0] if found else None
+        return str(next((f for f in found if isinstance(f, Outcome)), found[0])) if found else None
 
     def headline(self) -> list[dict]:
         """Headline numbers for the index page (:func:`helpers.report.headline` items)."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import i18n
-from .base import Report, ReportUnavailable, Unavailable, report_table, upstream_why
+from .base import Outcome, Report, ReportUnavailable, Unavailable, report_table, upstream_why
 from .engine import as_table
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
@@ -515,10 +515,6 @@ class ChurnReport(Report):
             scored_users=int(len(self.at_risk)),
         )
 
-    def lead(self) -> str | None:
-        """The best model against the baseline (the findings open with the definition and the cutoffs)."""
-        return self.findings()[2]
-
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_int, fmt_num, fmt_pct, fmt_range
@@ -536,13 +532,15 @@ class ChurnReport(Report):
                 rate=fmt_pct(m["churn_rate"]),
                 train=f"{self.cut['train']:%Y-%m-%d}",
             ),
-            tt(
-                "churn.best_model",
-                model=model_label(self.chosen),
-                auc=fmt_num(m["roc_auc"], 3),
-                ci=fmt_range(lo, hi, lambda v: fmt_num(v, 3)),
-                pr_auc=fmt_num(m["pr_auc"], 3),
-                baseline=fmt_num(b["roc_auc"], 3),
+            Outcome(  # the lead: the definition and the cutoffs above are the setting
+                tt(
+                    "churn.best_model",
+                    model=model_label(self.chosen),
+                    auc=fmt_num(m["roc_auc"], 3),
+                    ci=fmt_range(lo, hi, lambda v: fmt_num(v, 3)),
+                    pr_auc=fmt_num(m["pr_auc"], 3),
+                    baseline=fmt_num(b["roc_auc"], 3),
+                )
             ),
             tt("churn.beats" if self.beats_baseline else "churn.not_beats"),
             tt(

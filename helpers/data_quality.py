@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .base import Report, ReportUnavailable, results_doc
+from .base import Outcome, Report, ReportUnavailable, results_doc
 from .i18n import label, localized, t
 
 __all__ = [
@@ -599,10 +599,6 @@ class DataQualityReport(Report):
             top_problems=top,
         )
 
-    def lead(self) -> str | None:
-        """The worst problem, or that there is none (the findings open with what was checked)."""
-        return self.findings()[1]
-
     def findings(self) -> list[str]:
         """Key findings: what was checked, then the worst problems in plain words, worst first."""
         from .fmt import fmt_int
@@ -619,11 +615,11 @@ class DataQualityReport(Report):
             )
         ]
         if not len(self.problems):
-            out.append(t("data_quality.no_problem"))
+            out.append(Outcome(t("data_quality.no_problem")))
             return out
         for r in self.problems.head(5).itertuples():
             what = self._label(r.event) + (f" · {r.property}" if r.property else "")
-            out.append(t("data_quality.problem", severity=f"{r.severity:.2f}", what=what, detail=r.detail))
+            out.append(Outcome(t("data_quality.problem", severity=f"{r.severity:.2f}", what=what, detail=r.detail)))
         more = len(self.problems) - 5
         if more > 0:
             out.append(t("data_quality.more", n=more))

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable
+from .base import Outcome, Report, ReportUnavailable, Unavailable
 from .experiment_run import compute_experiment
 from .experiment_stats import (
     CUPED_MIN_REDUCTION,
@@ -149,11 +149,6 @@ class ExperimentReport(Report):
             a=f"{self.alpha:g}",
         )
 
-    def lead(self) -> str | None:
-        """A failed sample-ratio check (nothing after it can be trusted), otherwise the first metric's lift."""
-        found = self.findings()
-        return found[2] if not self.srm_failed and len(self.results) and len(found) > 2 else found[0]
-
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
         from .fmt import fmt_int, fmt_pct, fmt_pp, fmt_range
@@ -162,19 +157,22 @@ class ExperimentReport(Report):
         planned = "/".join(f"{r.planned_share * 100:.0f}" for r in self.srm.itertuples())
         p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else math.nan
         if self.srm_failed:
-            out = [t("experiment.srm_bad", counts=counts, planned=planned, p=f"{p:.2g}", a=f"{self.srm_alpha:g}")]
+            # the lead when it fails: nothing after it can be trusted
+            out = [
+                Outcome(t("experiment.srm_bad", counts=counts, planned=planned, p=f"{p:.2g}", a=f"{self.srm_alpha:g}"))
+            ]
         else:
             out = [t("experiment.srm_ok", counts=counts, planned=planned, p=f"{p:.3g}")]
         out.append(t("experiment.excluded", multi=fmt_int(self.excluded_multi), unexposed=fmt_int(self.not_exposed)))
         bad = t("experiment.untrustworthy") if self.srm_failed else ""
         for r in self.results.itertuples():
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
-            out.append(t(
+            out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
                 variant=r.variant, value=_value(r.kind, r.value), control=_value(r.kind, r.control_value),
                 rel=fmt_pct(r.rel_lift),
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}", holm=f"{r.holm_p:.3g}",
-                ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad)  # fmt: skip
+                ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
                 used = "" if r.cuped_variance_reduction >= CUPED_MIN_REDUCTION else t("experiment.cuped_unused")
                 out.append(t("experiment.cuped", label=r.label, vr=fmt_pct(r.cuped_variance_reduction)) + used)

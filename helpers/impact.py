@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable, _display
+from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import label, localized, t
@@ -312,11 +312,6 @@ class ImpactReport(Report):
         """Key findings in plain words and numbers."""
         return _findings(self)
 
-    def lead(self) -> str | None:
-        """The first metric's effect (the findings open with the windows)."""
-        found = self.findings()
-        return found[1] if len(self.effects) and len(found) > 1 else found[0]
-
     def headline(self) -> list[dict]:
         """Headline numbers: each of the first three metrics' relative cumulative effect."""
         from .fmt import fmt_pct
@@ -377,10 +372,10 @@ def _findings(rep: ImpactReport) -> list[str]:
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
-        out.append(t("impact.effect", label=r.label, actual=_fmt(r.actual), predicted=_fmt(r.predicted),
+        out.append(Outcome(t("impact.effect", label=r.label, actual=_fmt(r.actual), predicted=_fmt(r.predicted),
                      effect=_fmt(r.effect), effect_ci=rng(r.effect_low, r.effect_high, _fmt), rel=fmt_pct(r.rel_effect),
                      rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}",
-                     verdict=t("impact.significant" if r.significant else "impact.not_significant")))  # fmt: skip
+                     verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
         if fit < 0.3:
             out.append(t("impact.weak_fit", label=r.label, r2=f"{fit:.2f}"))

@@ -12,7 +12,7 @@ from typing import ClassVar
 import ibis
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable
+from .base import Outcome, Report, ReportUnavailable, Unavailable
 from .durations import parse_window_hours
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
@@ -318,11 +318,6 @@ class PathsReport(Report):
             after_dropoff=recs(self.dropoff),
         )
 
-    def lead(self) -> str | None:
-        """The most common step between two events (the findings open with the sessions count)."""
-        found = self.findings()
-        return found[1] if len(found) > 1 else found[0]
-
     def findings(self) -> list[str]:
         """Key findings: sessions, the most common step, where sessions end, the top path, drop-outs."""
         from .fmt import fmt_int, fmt_pct
@@ -343,32 +338,38 @@ class PathsReport(Report):
             top = c.iloc[0]
             tot = counts[counts["event"] == top["event"]]["transitions"].sum()
             out.append(
-                t(
-                    "paths.top_step",
-                    event=dn(top["event"]),
-                    next=dn(top["next_event"]),
-                    n=fmt_int(top["transitions"]),
-                    share=fmt_pct(top["transitions"] / tot),
+                Outcome(
+                    t(
+                        "paths.top_step",
+                        event=dn(top["event"]),
+                        next=dn(top["next_event"]),
+                        n=fmt_int(top["transitions"]),
+                        share=fmt_pct(top["transitions"] / tot),
+                    )
                 )
             )
         ex = counts[counts["next_event"] == EXIT]
         if len(ex):
             by = ex.set_index("event")["transitions"] / counts.groupby("event")["transitions"].sum()
             by = by.dropna().sort_values(ascending=False)
-            out.append(t("paths.top_exit", event=dn(by.index[0]), share=fmt_pct(by.iloc[0])))
+            out.append(Outcome(t("paths.top_exit", event=dn(by.index[0]), share=fmt_pct(by.iloc[0]))))
         if self.after_start is not None and len(self.after_start):
             r = self.after_start.iloc[0]
             out.append(
-                t("paths.top_path", start=dn(self.start_event), path=dn_path(r["path"]), share=fmt_pct(r["share"]))
+                Outcome(
+                    t("paths.top_path", start=dn(self.start_event), path=dn_path(r["path"]), share=fmt_pct(r["share"]))
+                )
             )
         if self.dropoff is not None and len(self.dropoff):
             first = self.dropoff.iloc[0]
             out.append(
-                t(
-                    "paths.dropoff",
-                    step=dn(first["dropped_after"]),
-                    next=dn(first["next_event"]),
-                    share=fmt_pct(first["share"]),
+                Outcome(
+                    t(
+                        "paths.dropoff",
+                        step=dn(first["dropped_after"]),
+                        next=dn(first["next_event"]),
+                        share=fmt_pct(first["share"]),
+                    )
                 )
             )
         return out

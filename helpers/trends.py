@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import Report, ReportUnavailable, Unavailable, _display
+from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import column_label, localized, t
@@ -549,11 +549,6 @@ class TrendsReport(Report):
         st = style_table(self._named(frame), pct_cols=pcts)
         return format_rows(st, kinds, value_cols=values, change_cols=changes) if kinds else st
 
-    def lead(self) -> str | None:
-        """The first metric's line (the findings open with the comparison window)."""
-        found = self.findings()
-        return found[1] if len(found) > 1 else found[0]
-
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_pct
@@ -566,14 +561,15 @@ class TrendsReport(Report):
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
                                           p=f"{r.p_value:.3g}")  # fmt: skip
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
-            out.append(t("trends.metric_line", label=self._name(r.metric), current=self._value(r.metric, r.current),
-                         previous=self._value(r.metric, r.previous), change=fmt_pct(r.rel_change), test=sig,
-                         yoy=yoy))  # fmt: skip
+            line = t("trends.metric_line", label=self._name(r.metric), current=self._value(r.metric, r.current),
+                     previous=self._value(r.metric, r.previous), change=fmt_pct(r.rel_change), test=sig,
+                     yoy=yoy)  # fmt: skip
+            out.append(Outcome(line))  # the lead is the first of these: the window above is the setting
         for r in self.movers.head(3).itertuples():
-            out.append(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
-                         group=self._group_name(r.group),
-                         change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
-                         share=fmt_pct(r.contribution)))  # fmt: skip
+            out.append(Outcome(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
+                                 group=self._group_name(r.group),
+                                 change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
+                                 share=fmt_pct(r.contribution))))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
         if flagged and flagged > ANOMALY_RELIABLE_SHARE * max(self.anomaly_checked, 1):
             # far more flags than a well-fitting baseline gives: say so instead of listing them as findings
@@ -591,8 +587,8 @@ class TrendsReport(Report):
                               value=self._value(r.metric, r.value), expected=self._value(r.metric, r.expected),
                               top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
-            out.append(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
-                         list=t("trends.list_sep").join(strongest)))  # fmt: skip
+            out.append(Outcome(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
+                                 list=t("trends.list_sep").join(strongest))))  # fmt: skip
         return out + list(self.notes)
 
     def headline(self) -> list[dict]:

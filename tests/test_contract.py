@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers import i18n
-from helpers.base import Report, Unavailable, report_table
+from helpers.base import Outcome, Report, Unavailable, report_table
 from helpers.errors import DependencyCycleError, StaleResultsError, UnknownPartError, UnknownReportError
 from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order, run_report, save_report
 from helpers.report import RUN_KEYS
@@ -92,6 +92,28 @@ def test_tables_and_keys_match_docs(name):
     cls = CLASSES[name]
     assert tables == set(cls.table_names), f"{name}: tables in docs/results.md {tables} vs code {cls.table_names}"
     assert keys == set(cls.result_keys), f"{name}: keys in docs/results.md {keys} vs code {cls.result_keys}"
+
+
+def test_the_lead_is_the_first_outcome_wherever_it_stands():
+    """Report.lead(): the first finding marked Outcome (a result), wherever it stands; the first finding when
+    none is marked; a plain str either way, so results files and pages get text."""
+
+    class Two(Report):
+        name = "two"
+
+        def __init__(self, found):
+            self.found = found
+
+        def findings(self):
+            return self.found
+
+    setting, a, b = "窗口 2024-04-23 至 2024-04-29", Outcome("活跃用户：217"), Outcome("GMV：1,234")
+    for found in ([setting, a, b], [setting, "定义", a, b], [a, setting, b]):
+        lead = Two(found).lead()
+        assert lead == "活跃用户：217" and type(lead) is str
+    assert Two([setting, "定义"]).lead() == setting and Two([]).lead() is None
+    assert json.dumps([setting, a], ensure_ascii=False) == '["窗口 2024-04-23 至 2024-04-29", "活跃用户：217"]'
+    assert a + "。" == "活跃用户：217。" and isinstance(a, str)
 
 
 @pytest.mark.parametrize("name", list(REPORTS))
