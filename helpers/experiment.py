@@ -158,7 +158,7 @@ class ExperimentReport(Report):
         p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else math.nan
         if self.srm_failed:
             # the lead when it fails: nothing after it can be trusted
-            out = [
+            out: list[str] = [
                 Outcome(t("experiment.srm_bad", counts=counts, planned=planned, p=f"{p:.2g}", a=f"{self.srm_alpha:g}"))
             ]
         else:
