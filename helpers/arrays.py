@@ -159,10 +159,11 @@ def reused_memory():
     page faults and 18.2 to 24.6 s, and 1.1M page faults and 14.1 to 15.9 s inside this (peak RSS 5.8 GiB
     against 5.0 GiB; 2026-12-05). Nested and concurrent uses (threads) share the setting, which the last one to
     leave sets back to where glibc's own thresholds end up (:data:`_MMAP_THRESHOLD_AFTER`). Off glibc it does
-    nothing; ``UBAKIT_REUSE_MEMORY=0`` turns it off."""
+    nothing, nor when the process's malloc was tuned through the environment (``MALLOC_*_`` or a ``glibc.malloc``
+    tunable: that choice stands); ``UBAKIT_REUSE_MEMORY=0`` turns it off."""
     global _heap_depth
     libc = _glibc()
-    if libc is None or os.environ.get("UBAKIT_REUSE_MEMORY") == "0":
+    if libc is None or os.environ.get("UBAKIT_REUSE_MEMORY") == "0" or _malloc_tuned():
         yield
         return
     with _heap_lock:
@@ -180,3 +181,12 @@ def reused_memory():
                 libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_AFTER)
                 libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
                 libc.malloc_trim(0)
+
+
+def _malloc_tuned() -> bool:
+    """Whether the environment set glibc's malloc parameters (``MALLOC_TRIM_THRESHOLD_`` and the like, or
+    ``GLIBC_TUNABLES=glibc.malloc...``)."""
+    env = os.environ
+    return any(k.startswith("MALLOC_") and k.endswith("_") for k in env) or "glibc.malloc" in env.get(
+        "GLIBC_TUNABLES", ""
+    )

@@ -189,6 +189,8 @@ def small_pages():
 
 @pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
 def test_reused_memory_reuses_freed_arrays_and_gives_them_back(small_pages, monkeypatch):
+    if arrays._malloc_tuned():
+        pytest.skip("this process's malloc was tuned through the environment: reused_memory leaves it alone")
     monkeypatch.delenv("UBAKIT_REUSE_MEMORY", raising=False)
     pages = MB64 // os.sysconf("SC_PAGE_SIZE")
     before = _rss()
@@ -206,8 +208,12 @@ def test_reused_memory_reuses_freed_arrays_and_gives_them_back(small_pages, monk
 
 
 @pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
-def test_reused_memory_can_be_turned_off(small_pages, monkeypatch):
-    monkeypatch.setenv("UBAKIT_REUSE_MEMORY", "0")
+@pytest.mark.parametrize(
+    "name, value",
+    [("UBAKIT_REUSE_MEMORY", "0"), ("MALLOC_TRIM_THRESHOLD_", "0"), ("GLIBC_TUNABLES", "glibc.malloc.mmap_max=9")],
+)
+def test_reused_memory_can_be_turned_off_and_leaves_a_tuned_malloc_alone(small_pages, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
     pages = MB64 // os.sysconf("SC_PAGE_SIZE")
     with arrays.reused_memory():
         _touch_faults()
