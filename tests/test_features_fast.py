@@ -196,3 +196,97 @@ def test_source_session_ids_take_the_portable_path():
     t = ibis.duckdb.connect().create_table("ev", ev)
     assert not features_fast.applies(t, session_col="session_id")
     assert features_fast.applies(t, session_col="sid")
+
+
+def _typed(ev: pd.DataFrame, ts_type: str, cat_type: str = "VARCHAR"):
+    """``ev`` as a DuckDB table whose ``ts`` has the DuckDB type ``ts_type`` and ``category`` ``cat_type``
+    (Ibis's own tables keep microseconds)."""
+    con = ibis.duckdb.connect()
+    con.create_table("raw", ev)
+    con.raw_sql(
+        f"CREATE TABLE ev AS SELECT * REPLACE (CAST(ts AS {ts_type}) AS ts, CAST(category AS {cat_type}) AS category)"
+        " FROM raw"
+    )
+    return con.table("ev")
+
+
+def _fast_answer(t, **kw):
+    """What the fast query returned inside ``user_features(t, fast=True)`` (None: it stepped aside)."""
+    ran = []
+    with pytest.MonkeyPatch.context() as mp:
+        real = features_fast.aggregate
+        mp.setattr(features_fast, "aggregate", lambda *a, **k: ran.append(real(*a, **k)) or ran[-1])
+        user_features(t, fast=True, **kw)
+    assert len(ran) == 1
+    return ran[0]
+
+
+@pytest.mark.parametrize("ts_type", ["TIMESTAMP_S", "TIMESTAMP_MS"])
+def test_times_in_other_units_equal(ts_type):
+    """Sessions, dates and hours are counted in the column's own unit: seconds, milliseconds."""
+    _equal(_typed(_random_log(5, rows=3_000), ts_type))
+
+
+def test_nanosecond_times_take_the_portable_path():
+    """Nanoseconds: the fast path steps aside. (On DuckDB the portable path takes the time before plus the gap to
+    the microsecond, so 11:00:00.000000001, exactly 30 minutes after 10:30:00.000000001, starts a session.)"""
+    con = ibis.duckdb.connect()
+    con.raw_sql(
+        "CREATE TABLE ev AS SELECT * FROM (VALUES ('a', 'pv', TIMESTAMP_NS '2024-03-01 10:00:00', 'x'),"
+        " ('a', 'pv', TIMESTAMP_NS '2024-03-01 10:30:00.000000001', 'x'),"
+        " ('a', 'pv', TIMESTAMP_NS '2024-03-01 11:00:00.000000001', 'y')) AS v(user_id, event, ts, category)"
+    )
+    t = con.table("ev")
+    assert _fast_answer(t) is None
+    out = user_features(t, fast=True)
+    pd.testing.assert_frame_equal(out, user_features(t, fast=False))
+    assert (out["sessions"][0], out["active_days"][0], out["n_categories"][0]) == (3, 1, 2)
+
+
+def test_times_before_1970_equal():
+    """Dates and hours of times before 1970 (negative counts from 1970) are floored, as DuckDB's are."""
+    log = _random_log(6, rows=3_000)
+    log["ts"] = log["ts"] - (pd.Timestamp("2024-03-01") - pd.Timestamp("1969-12-25"))
+    out = _equal(log)
+    assert out["first_ts"].min() < pd.Timestamp("1970-01-01") < out["last_ts"].max()
+
+
+def test_times_with_a_zone_take_the_portable_path():
+    """Dates and hours of zoned times follow the session's zone: the fast path steps aside."""
+    ev = _events(EDGE["hours"])
+    t = ibis.duckdb.connect().create_table("ev", ev.assign(ts=ev["ts"].dt.tz_localize("Asia/Shanghai")))
+    answer = features_fast.aggregate(
+        features_fast.compiled(t),
+        names={"pv": "pv"},
+        user_col="user_id",
+        ts_col="ts",
+        event_col="event",
+        amount_col=None,
+        category_col="category",
+        event_types=["pv"],
+        buys=[],
+        order_counts=False,
+        gap_seconds=GAP,
+        cut=None,
+    )
+    assert answer is None
+
+
+@pytest.mark.parametrize("cat_type", ["VARCHAR", "BIGINT", "DOUBLE"])
+def test_categories_of_every_type_counted_exactly(cat_type, monkeypatch):
+    """Distinct categories are counted through their hashes (text and integers, when no two share a hash) or
+    through the values themselves (other types, or hashes that collide): both equal the portable path."""
+    log = _random_log(7, rows=3_000)
+    _equal(_typed(log, "TIMESTAMP", cat_type))
+    hashed = []
+    real = features_fast._hashes_apart
+    monkeypatch.setattr(features_fast, "_hashes_apart", lambda *a: hashed.append(real(*a)) or hashed[-1])
+    _equal(_typed(log, "TIMESTAMP", cat_type))
+    assert hashed == ([True] if cat_type != "DOUBLE" else [False])
+    monkeypatch.setattr(features_fast, "_hashes_apart", lambda *a: False)  # as if two categories shared a hash
+    _equal(_typed(log, "TIMESTAMP", cat_type))
+
+
+def test_a_window_without_events_equal():
+    out = _equal(_events(EDGE["hours"]), start=D + pd.Timedelta(days=5), end=D + pd.Timedelta(days=6))
+    assert out.empty
