@@ -98,3 +98,22 @@ def test_seeded_random_equal(seed, period):
 
 def test_empty_equal():
     _equal(_log([("a", "pv", 1)]).iloc[:0], period="week")
+
+
+def test_words_of_64_periods_by_hand():
+    """The fast path keeps each user's active periods as bits of 64-period words: periods on both sides of a word
+    boundary (bit 63 of one word, bit 0 of the next), before and after 1970, and more than 64 periods apart."""
+    epoch = pd.Timestamp("1970-01-01")
+    k = 64 * 300  # a word boundary: day k - 1 is bit 63 of word 299, day k bit 0 of word 300
+    rows = [
+        ("a", "pv", epoch + pd.Timedelta(days=k - 1, hours=23)),
+        ("a", "pv", epoch + pd.Timedelta(days=k)),
+        ("a", "pv", epoch + pd.Timedelta(days=k + 64 * 3 + 5)),
+        ("b", "pv", epoch - pd.Timedelta(hours=1)),  # day -1: bit 63 of word -1
+        ("b", "pv", epoch),  # day 0: bit 0 of word 0
+        ("b", "pv", epoch + pd.Timedelta(days=63)),
+    ]
+    events = pd.DataFrame(rows, columns=["user_id", "event", "ts"]).astype({"ts": "datetime64[us]"})
+    out = _equal(events, period="day")
+    got = {(int(r.cohort), int(r.n)): int(r.users) for r in out.itertuples()}
+    assert got == {(k - 1, 0): 1, (k - 1, 1): 1, (k - 1, 64 * 3 + 6): 1, (-1, 0): 1, (-1, 1): 1, (-1, 64): 1}
