@@ -1,5 +1,6 @@
 """numpy helpers shared by the DuckDB fast paths (funnel, attribution): sorting int64 keys, the time unit of their
-keys, and :func:`plain_pages` and :func:`reused_memory` for their large temporary arrays."""
+keys, and :func:`plain_pages` and :func:`reused_memory` (together: :func:`array_work`) for their large temporary
+arrays."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["sort_keys", "as_us", "time_unit", "plain_pages", "hugepage_advice_stalls", "reused_memory"]
+__all__ = [
+    "sort_keys",
+    "as_us",
+    "time_unit",
+    "plain_pages",
+    "hugepage_advice_stalls",
+    "reused_memory",
+    "array_work",
+]
 
 _THP = Path("/sys/kernel/mm/transparent_hugepage")
-_lock = threading.Lock()
-_depth = 0
-_saved: bool | None = None
 
 #: below this share of descending neighbours the keys count as nearly sorted
 NEARLY_SORTED = 0.1
@@ -97,27 +103,46 @@ def _switch():
     return getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
 
 
+class _Shared:
+    """A process-wide setting shared by nested and concurrent users (threads): :meth:`held` applies it when the
+    first one enters and restores it when the last one leaves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved = None
+
+    @contextlib.contextmanager
+    def held(self, apply, restore):
+        """Context manager: ``apply()`` on the first entry (its value kept), ``restore(value)`` on the last exit."""
+        with self._lock:
+            if self._depth == 0:
+                self._saved = apply()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    restore(self._saved)
+
+
+_pages = _Shared()
+_heap = _Shared()
+
+
 @contextlib.contextmanager
 def plain_pages():
     """Context manager: numpy allocates without the huge-page advice inside it where that advice stalls
     (:func:`hugepage_advice_stalls`), and restores numpy's setting on leaving. Nested and concurrent uses
     (threads) share one switch: the setting comes back when the last one leaves. Elsewhere it does nothing."""
-    global _depth, _saved
     if not hugepage_advice_stalls():
         yield
         return
     switch = _switch()
-    with _lock:
-        if _depth == 0:
-            _saved = bool(switch(False))
-        _depth += 1
-    try:
+    with _pages.held(lambda: bool(switch(False)), switch):
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                switch(_saved)
 
 
 # ------------------------------------------------------------------------------------------- freed memory reused
@@ -128,8 +153,6 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4  # glibc's mallop
 _MMAP_THRESHOLD_AFTER = 32 * 1024 * 1024
 _TRIM_THRESHOLD_AFTER = 64 * 1024 * 1024
 _DEFAULT_MMAP_MAX = 65536
-_heap_lock = threading.Lock()
-_heap_depth = 0
 
 
 @functools.cache
@@ -161,26 +184,30 @@ def reused_memory():
     leave sets back to where glibc's own thresholds end up (:data:`_MMAP_THRESHOLD_AFTER`). Off glibc it does
     nothing, nor when the process's malloc was tuned through the environment (``MALLOC_*_`` or a ``glibc.malloc``
     tunable: that choice stands); ``UBAKIT_REUSE_MEMORY=0`` turns it off."""
-    global _heap_depth
     libc = _glibc()
     if libc is None or os.environ.get("UBAKIT_REUSE_MEMORY") == "0" or _malloc_tuned():
         yield
         return
-    with _heap_lock:
-        if _heap_depth == 0:
-            libc.mallopt(_M_MMAP_MAX, 0)  # no block mapped on its own: all from the heap
-            libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and what is freed stays there for the next one
-        _heap_depth += 1
-    try:
+
+    def keep_freed():
+        libc.mallopt(_M_MMAP_MAX, 0)  # no block mapped on its own: all from the heap
+        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and what is freed stays there for the next one
+
+    def give_back(_):
+        libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_AFTER)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
+        libc.malloc_trim(0)
+
+    with _heap.held(keep_freed, give_back):
         yield
-    finally:
-        with _heap_lock:
-            _heap_depth -= 1
-            if _heap_depth == 0:
-                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-                libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_AFTER)
-                libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
-                libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def array_work():
+    """Context manager (and decorator) for large numpy work: :func:`plain_pages` and :func:`reused_memory`."""
+    with plain_pages(), reused_memory():
+        yield
 
 
 def _malloc_tuned() -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import attribution_fast
-from .arrays import plain_pages, reused_memory
+from .arrays import array_work
 from .attribution_models import (
     DATA_MODELS,
     RULE_MODELS,
@@ -172,8 +172,7 @@ def build_journeys(
 
 
 # ------------------------------------------------------------------------------------------- credits
-@plain_pages()  # large numpy temporaries: no huge-page stalls (helpers/arrays.py)
-@reused_memory()  # ... and freed ones reused, not mapped anew
+@array_work()  # large numpy temporaries: no huge-page stalls, freed ones reused (helpers/arrays.py)
 def credit_table(touches: pd.DataFrame, journeys: pd.DataFrame, *, direct: str | None = "直接访问",
                  position_weights=(0.4, 0.4), half_life_days: float = 7.0, bootstrap_reps: int = 20, seed: int = 0,
                  shapley_exact_max: int = 12, shapley_samples: int = 2000) -> pd.DataFrame:  # fmt: skip

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import as_us, plain_pages, reused_memory, sort_keys, time_unit
+from .arrays import array_work, as_us, sort_keys, time_unit
 from .engine import on_duckdb
 
 __all__ = ["applies", "journeys_fast"]
@@ -48,8 +48,7 @@ def _text(values: pa.Array, idx: np.ndarray) -> pd.Series:
     return values.take(pa.array(idx)).to_pandas()
 
 
-@plain_pages()  # large numpy temporaries: no huge-page stalls (helpers/arrays.py)
-@reused_memory()  # ... and freed ones reused, not mapped anew
+@array_work()  # large numpy temporaries: no huge-page stalls, freed ones reused (helpers/arrays.py)
 def journeys_fast(touches, conversions, *, lookback_days: float) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """:func:`helpers.attribution.build_journeys` on DuckDB (module docstring); same inputs and outputs, or None
     when the sort key would not fit in 62 bits (the caller then runs the portable path)."""

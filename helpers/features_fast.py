@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import plain_pages, reused_memory
+from .arrays import array_work
 from .engine import duckdb_backend, money_sum_sql, on_duckdb
 from .sqlsafety import sql_in as _in
 from .sqlsafety import sql_name as _q
@@ -177,8 +177,7 @@ def _hashes_apart(raw, src: str, cat: str) -> bool:
     return bool(raw.execute(f"SELECT count(*) = count(DISTINCT hash(c)) FROM ({values})").fetchall()[0][0])
 
 
-@reused_memory()  # large numpy temporaries: freed ones reused, not mapped anew (helpers/arrays.py)
-@plain_pages()  # ... and no huge-page stalls
+@array_work()  # large numpy temporaries: no huge-page stalls, freed ones reused (helpers/arrays.py)
 def _in_order(times: pa.ListArray, gap_seconds: int) -> dict[str, np.ndarray]:
     """``sessions, active_days, evening_share, preferred_hour`` of each user from their times, each list sorted
     and without missing values (plain timestamps, counted in their own unit from 1970-01-01 00:00)."""

@@ -218,3 +218,39 @@ def test_reused_memory_can_be_turned_off_and_leaves_a_tuned_malloc_alone(small_p
     with arrays.reused_memory():
         _touch_faults()
         assert _touch_faults() > pages // 2
+
+
+@pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
+def test_array_work_holds_both_settings(small_pages, monkeypatch):
+    """``array_work`` is ``plain_pages`` and ``reused_memory`` at once, as a context and as a decorator."""
+    if arrays._malloc_tuned():
+        pytest.skip("this process's malloc was tuned through the environment: reused_memory leaves it alone")
+    monkeypatch.delenv("UBAKIT_REUSE_MEMORY", raising=False)
+    monkeypatch.setattr(arrays, "hugepage_advice_stalls", lambda: True)
+    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
+    with arrays.array_work():
+        assert (arrays._pages._depth, arrays._heap._depth) == (1, 1) and _get() is False
+        _touch_faults()
+        assert _touch_faults() < pages // 20  # freed memory reused
+    assert (arrays._pages._depth, arrays._heap._depth) == (0, 0) and _touch_faults() > pages // 2
+
+    @arrays.array_work()
+    def decorated():
+        _touch_faults()
+        return (arrays._pages._depth, arrays._heap._depth), _touch_faults()
+
+    depths, faults = decorated()
+    assert depths == (1, 1) and faults < pages // 20
+
+
+def test_a_shared_setting_is_applied_once_and_restored_by_the_last_to_leave():
+    calls = []
+    shared = arrays._Shared()
+    with shared.held(lambda: calls.append("apply") or "saved", lambda v: calls.append(("restore", v))):
+        with shared.held(lambda: calls.append("apply again"), lambda v: calls.append(("restore inner", v))):
+            pass
+        assert calls == ["apply"]
+    assert calls == ["apply", ("restore", "saved")]
+    with pytest.raises(ZeroDivisionError), shared.held(lambda: 1, lambda v: calls.append(("restore", v))):
+        1 / 0  # noqa: B018
+    assert calls[-1] == ("restore", 1) and shared._depth == 0
