@@ -22,8 +22,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .arrays import as_us, plain_pages, sort_keys, time_unit
-from .engine import on_duckdb
+from .arrays import plain_pages, sort_keys, time_unit
+from .engine import duckdb_backend, on_duckdb
 from .steps import Step, match_step
 
 __all__ = ["applies", "ordered_attempts_fast"]
@@ -63,20 +63,20 @@ def ordered_attempts_fast(
     # every run, to spare the rare log that does not fit one wasted scan (2026-12-03)
     users = users.mutate(_uc=ibis.row_number().over(order_by=users["_u"]).cast("int64")).cache()
     try:
-        table = ev.join(users, "_u").drop("_u").to_pyarrow()  # one scan: the rows of every step
+        rows = ev.join(users, "_u").drop("_u")  # one scan: the rows of every step
+        con = duckdb_backend(rows)
+        con._run_pre_execute_hooks(rows)  # registers in-memory tables
+        # straight into numpy: no Arrow table and no second copy of each column (at 10M events the Arrow route's
+        # first run in a process took 0.6-1.9 s against 0.35-0.4 s, 2026-12-05)
+        cols = con.con.sql(con.compile(rows)).fetchnumpy()
         ids = users.order_by("_uc").select("_u").to_pandas()["_u"]
     finally:
         if hasattr(users, "release"):
             users.release()
-    # numpy arrays, each column's Arrow buffers let go as soon as it is converted: at 100M events the table and
-    # its copies together had pushed the peak RSS past 9 GiB
-    cols = {}
-    for name in table.column_names:
-        col = table.column(name)
-        table = table.drop_columns([name])
-        cols[name] = as_us(col) if name == "_ts" else col.to_numpy(zero_copy_only=False)
-        del col
-    del table
+    for name, col in cols.items():
+        if isinstance(col, np.ma.MaskedArray):  # a step's filter on a missing property: not met
+            cols[name] = col.filled(False)
+    cols["_ts"] = np.asarray(cols["_ts"], dtype="datetime64[us]").view("int64")
     one = [codes[steps[0].events[0]]] if len(steps[0].events) == 1 else []  # one step-1 name: a constant
     names = [[codes[x] for x in s.events] for s in steps]
     out = _attempts(cols, ids, n, win_s, step_windows_hours, len(need), max_attempts, one, names)

@@ -289,3 +289,25 @@ def test_user_order_and_id_types_as_the_portable_path():
     assert ints["user_id"].dtype == "int64"
     out = _equal(ints, ["pv", "cart", "buy"], window_hours=1)
     assert out["user_id"].tolist() == sorted(out["user_id"])  # text order: "0" < "13" < "26" < ... < "65" < "78"
+
+
+def test_filters_on_a_missing_property_are_not_met():
+    """A step row whose filtered property is missing does not meet the filter on either path (DuckDB's flag is
+    NULL there: the fast path reads it as not met)."""
+    rows = [("a", "pv", 0), ("a", "cart", 60), ("a", "buy", 120), ("b", "pv", 0), ("b", "cart", 60), ("c", "pv", 0)]
+    ev = _log(rows).assign(channel=["app", None, "app", None, "app", "app"])
+    rng = np.random.default_rng(9)
+    n = 800
+    more = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(30)], n),
+            "event": rng.choice(["pv", "cart", "buy"], n, p=[0.5, 0.3, 0.2]),
+            "ts": (T0 + pd.to_timedelta(rng.integers(0, 5 * 86400, n) // 600 * 600, unit="s")).astype("datetime64[us]"),
+            "channel": rng.choice(np.array(["app", "web", None], dtype=object), n),
+        }
+    )
+    ev = pd.concat([ev, more], ignore_index=True)
+    steps = ["pv", {"event": "cart", "where": {"channel": "app"}}, "buy"]
+    _equal(ev, [{"event": "pv", "where": {"channel": ["app", "web"]}}, "cart", "buy"], window_hours=24)
+    u = _equal(ev, steps, window_hours=24).set_index("user_id")
+    assert u.loc["a", "reached"] == 1 and u.loc["b", "reached"] == 2 and u.loc["c", "reached"] == 1
