@@ -120,7 +120,8 @@ def cohort_counts(
 
     A user's cohort is the period of their first start event (any event by default). They are retained in
     period N >= 1 when they did a return event (any event by default) in cohort period + N (``on``), or in
-    that period or any later one (``on_or_after``). Period 0 is the cohort itself: every member counts.
+    that period or any later one (``on_or_after``). Period 0 is the cohort itself: every member counts. Rows
+    without a time are left out (a user with no timed start event has no cohort).
 
     Returns
     -------
@@ -135,6 +136,7 @@ def cohort_counts(
     t = as_table(events)
     _require_columns(t, user_col, ts_col, *([event_col] if start_events or return_events else []))
     _check_period(period)
+    t = t.filter(t[ts_col].notnull())  # a row without a time has no period (ingest quarantines such rows)
     if fast and criterion == "on" and retention_fast.applies(t):
         return retention_fast.cohort_counts(t, period=period, start_events=start_events, return_events=return_events,
                                             user_col=user_col, ts_col=ts_col, event_col=event_col)  # fmt: skip

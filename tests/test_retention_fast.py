@@ -117,3 +117,19 @@ def test_words_of_64_periods_by_hand():
     out = _equal(events, period="day")
     got = {(int(r.cohort), int(r.n)): int(r.users) for r in out.itertuples()}
     assert got == {(k - 1, 0): 1, (k - 1, 1): 1, (k - 1, 64 * 3 + 6): 1, (-1, 0): 1, (-1, 1): 1, (-1, 64): 1}
+
+
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_rows_without_a_time_are_left_out_on_both_paths(period):
+    """A row without a time has no period: left out on both paths; a user whose only start events have no time has
+    no cohort (the portable path used to end in a cohort of NaN that pandas could not cast)."""
+    rows = [("a", "pv", 1), ("a", "pv", None), ("a", "pv", 30), ("b", "buy", None), ("b", "pv", 50), ("c", "pv", None)]
+    events = _log(rows)
+    out = _equal(events, period=period)
+    assert out.equals(_equal(events.dropna(subset=["ts"]), period=period))
+    out = _equal(events, period=period, start_events=["buy"], return_events=["pv"])
+    assert out.empty  # b's only buy has no time: nobody has a cohort
+    for crit in ("on", "on_or_after"):
+        t = ibis.duckdb.connect().create_table("events", events)
+        got = cohort_counts(t, period=period, criterion=crit, fast=False)
+        assert int(got.loc[got["n"] == 0, "users"].sum()) == 2  # a and b; c has no timed event
