@@ -14,6 +14,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .errors import ZonedTimesError
 from .locations import CampaignPaths
 from .params import Campaign
 
@@ -157,13 +158,18 @@ def as_table(data):
     """An Ibis table from an Ibis table (returned as is) or a pandas DataFrame (wrapped as a memtable).
 
     Analysis helpers call this first, so they accept both the lazy clean tables of a campaign
-    (``ctx.table("events")``) and small hand-made pandas frames in tests and notebooks.
+    (``ctx.table("events")``) and small hand-made pandas frames in tests and notebooks. A frame's times must be
+    campaign-local without a zone, as ingest writes them: a zoned column raises
+    :class:`helpers.errors.ZonedTimesError`, which says how to convert it.
     """
     import pandas as pd
 
     if isinstance(data, ibis.expr.types.Table):
         return data
     if isinstance(data, pd.DataFrame):
+        for col in data.columns:  # dates and hours would follow the engine's session zone, not the campaign's
+            if isinstance(data[col].dtype, pd.DatetimeTZDtype):
+                raise ZonedTimesError(str(col), str(data[col].dtype.tz))
         return ibis.memtable(data)
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
 

@@ -19,6 +19,7 @@ __all__ = [
     "UnknownReportError",
     "StaleResultsError",
     "DependencyCycleError",
+    "ZonedTimesError",
 ]
 
 
@@ -98,3 +99,16 @@ class DependencyCycleError(UbakitError, ValueError):
 
 class IngestError(UbakitError, ValueError):
     """A problem with an input file or its mapping; the message names the file, column or parameter."""
+
+
+class ZonedTimesError(UbakitError, ValueError):
+    """A frame given to an analysis holds times with a time zone; the kit computes on campaign-local times without
+    one (docs/architecture.md, "Time zone"), which ingest writes and a hand-made frame must hold too."""
+
+    def __init__(self, column: str, zone: str):
+        self.column, self.zone = column, zone
+        super().__init__(
+            f"column {column!r} holds times with a time zone ({zone}); the kit computes on local times without "
+            f"one, as ingest writes them. Convert it to the campaign's local time first, e.g. "
+            f"df[{column!r}] = df[{column!r}].dt.tz_convert('Asia/Shanghai').dt.tz_localize(None)"
+        )

@@ -55,3 +55,26 @@ def test_types_arrow_converts_differently_keep_ibis_conversion():
         assert not engine._arrow_same(t.schema()[col])
         pd.testing.assert_frame_equal(engine.to_pandas(t.select(col, "k")), t.select(col, "k").to_pandas())
     assert engine.to_pandas(t.select("d")).d.dtype.kind == "M"  # Ibis's datetime64, not Arrow's objects
+
+
+def test_a_frame_with_zoned_times_is_refused_with_the_fix():
+    """A hand-made frame's times must be local without a zone (as ingest writes them): a zoned column would take
+    its dates and hours from the engine's session zone (UTC), not the campaign's. The error names the column, the
+    zone and the conversion; the analyses refuse it before computing anything."""
+    from helpers.errors import ZonedTimesError
+    from helpers.funnel import funnel_users
+    from helpers.retention import cohort_counts
+
+    local = pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:30"])
+    ev = pd.DataFrame({"user_id": ["a", "a"], "event": ["pv", "buy"], "ts": local.tz_localize("Asia/Shanghai")})
+    with pytest.raises(ZonedTimesError) as err:
+        engine.as_table(ev)
+    msg = str(err.value)
+    assert "'ts'" in msg and "Asia/Shanghai" in msg and "tz_localize(None)" in msg
+    assert isinstance(err.value, ValueError)
+    for run in (lambda t: cohort_counts(t), lambda t: funnel_users(t, ["pv", "buy"])):
+        with pytest.raises(ZonedTimesError):
+            run(ev)
+    fixed = ev.assign(ts=ev["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None))
+    assert engine.as_table(fixed).schema()["ts"].timezone is None
+    assert cohort_counts(fixed)["users"].tolist() == [1, 1]  # local days 03-01 and 03-02: retained on day 1
