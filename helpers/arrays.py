@@ -46,8 +46,10 @@ def sort_keys(a: np.ndarray) -> np.ndarray:
 
 
 def as_us(col) -> np.ndarray:
-    """A timestamp column (pyarrow array or chunked array, any unit, nulls not expected) as int64 microseconds."""
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype="datetime64[us]").view("int64")
+    """A timestamp column (numpy datetime64, pyarrow array or chunked array, any unit, nulls not expected) as int64
+    microseconds."""
+    values = col if isinstance(col, np.ndarray) else col.to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype="datetime64[us]").view("int64")
 
 
 _UNITS = (1_000_000, 1_000)  # a second, a millisecond (in microseconds); else the microsecond itself

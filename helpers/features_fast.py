@@ -104,7 +104,7 @@ def aggregate(
     n_<event>..., has_<buy>..., [n_orders, spend], [n_categories], mean_gap_hours, sessions, [_late],
     preferred_hour``."""
     raw, inner = src
-    if str(raw.sql(f"SELECT {_q(ts_col)} FROM ({inner}) AS s LIMIT 0").types[0]) not in _PLAIN_TIMES:
+    if _type_of(raw, inner, _q(ts_col)) not in _PLAIN_TIMES:
         return None
     ts = "_ts"
     cols = [
@@ -166,11 +166,16 @@ def aggregate(
     return df[head + counts + ["mean_gap_hours", "sessions", *late, "preferred_hour"]]
 
 
+def _type_of(raw, src: str, col: str) -> str:
+    """The DuckDB type of the (quoted) column ``col`` of the query ``src``, as text (only bound, not run)."""
+    return str(raw.sql(f"SELECT {col} FROM ({src}) AS s LIMIT 0").types[0])
+
+
 def _hashes_apart(raw, src: str, cat: str) -> bool:
     """Whether the categories' 64-bit hashes are as many as the categories themselves (no two share one), so that
     counting distinct hashes counts distinct categories exactly; only for text and integer categories, whose
     equal values have equal hashes."""
-    kind = str(raw.sql(f"SELECT {cat} FROM ({src}) AS s LIMIT 0").types[0])
+    kind = _type_of(raw, src, cat)
     if kind != "VARCHAR" and kind not in _INTEGERS:
         return False
     values = f"SELECT DISTINCT {cat} AS c FROM ({src}) AS s WHERE {cat} IS NOT NULL"

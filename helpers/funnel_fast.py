@@ -22,7 +22,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .arrays import plain_pages, sort_keys, time_unit
+from .arrays import as_us, plain_pages, sort_keys, time_unit
 from .engine import duckdb_backend, on_duckdb
 from .steps import Step, match_step
 
@@ -76,7 +76,7 @@ def ordered_attempts_fast(
     for name, col in cols.items():
         if isinstance(col, np.ma.MaskedArray):  # a step's filter on a missing property: not met
             cols[name] = col.filled(False)
-    cols["_ts"] = np.asarray(cols["_ts"], dtype="datetime64[us]").view("int64")
+    cols["_ts"] = as_us(cols["_ts"])
     one = [codes[steps[0].events[0]]] if len(steps[0].events) == 1 else []  # one step-1 name: a constant
     names = [[codes[x] for x in s.events] for s in steps]
     out = _attempts(cols, ids, n, win_s, step_windows_hours, len(need), max_attempts, one, names)

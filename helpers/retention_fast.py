@@ -59,7 +59,7 @@ def cohort_counts(
     event_col: str,
 ) -> pd.DataFrame:
     """:func:`helpers.retention.cohort_counts` with ``criterion="on"`` on DuckDB: the same frame (``cohort``,
-    ``n``, ``users``, int64, sorted by cohort and n)."""
+    ``n``, ``users``, int64, sorted by cohort and n). ``t`` has no row without a time (the caller leaves them out)."""
     con = duckdb_backend(t)
     con._run_pre_execute_hooks(t)  # registers in-memory tables
     src = con.compile(t)
@@ -76,7 +76,7 @@ def cohort_counts(
     sql = f"""
         WITH s AS ({src}),
         b AS (SELECT CAST({u} AS VARCHAR) AS user_id, {p} AS p{e} FROM s),
-        g AS (SELECT user_id, p >> 6 AS w, {active} AS bits, {first} AS c FROM b WHERE p IS NOT NULL GROUP BY ALL),
+        g AS (SELECT user_id, p >> 6 AS w, {active} AS bits, {first} AS c FROM b GROUP BY ALL),
         first AS (SELECT user_id, min(c) AS c FROM g GROUP BY user_id HAVING min(c) IS NOT NULL)
         SELECT c AS cohort, count(user_id) AS users, NULL AS w, NULL AS bits FROM first GROUP BY c
         UNION ALL
