@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -25,6 +26,7 @@ __all__ = [
     "clean_table_location",
     "is_remote",
     "as_table",
+    "local_times",
     "materialize",
     "duckdb_backend",
     "on_duckdb",
@@ -165,13 +167,51 @@ def as_table(data):
     import pandas as pd
 
     if isinstance(data, ibis.expr.types.Table):
+        for col, zone in _zoned_columns(data).items():
+            raise ZonedTimesError(col, zone)
         return data
     if isinstance(data, pd.DataFrame):
-        for col in data.columns:  # dates and hours would follow the engine's session zone, not the campaign's
-            if isinstance(data[col].dtype, pd.DatetimeTZDtype):
-                raise ZonedTimesError(str(col), str(data[col].dtype.tz))
+        for col, zone in _zoned_columns(data).items():
+            raise ZonedTimesError(col, zone)
         return ibis.memtable(data)
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
+
+
+def _zoned_columns(data) -> dict[str, str]:
+    """The columns of ``data`` (an Ibis table or a pandas frame) holding times with a time zone, with their zone.
+
+    Their dates and hours would follow the engine's session zone (UTC), not the campaign's. An Ibis table knows the
+    zone of a DuckDB ``TIMESTAMP WITH TIME ZONE`` column (read from a zoned Parquet or Arrow column, say); Spark's
+    own ``TIMESTAMP`` reaches Ibis without one (README, "Spark"), so on Spark only ingest's clean tables are
+    safe to read directly."""
+    if isinstance(data, pd.DataFrame):
+        return {str(c): str(data[c].dtype.tz) for c in data.columns if isinstance(data[c].dtype, pd.DatetimeTZDtype)}
+    return {str(c): str(d.timezone) for c, d in data.schema().items() if d.is_timestamp() and d.timezone is not None}
+
+
+def local_times(data, zone: str):
+    """``data`` (an Ibis table or a pandas frame) with every zoned time column turned into local time in ``zone``
+    (an IANA name, the campaign's ``timezone``) without a zone, the times the analyses compute on.
+
+    Other columns are unchanged; a table without zoned columns is returned as it is. The fix that
+    :class:`helpers.errors.ZonedTimesError` shows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"local_times: unknown time zone {zone!r}: give an IANA name, e.g. 'Asia/Shanghai'") from None
+    zoned = _zoned_columns(data)
+    if not zoned:
+        return data
+    if isinstance(data, pd.DataFrame):
+        return data.assign(**{c: data[c].dt.tz_convert(zone).dt.tz_localize(None) for c in zoned})
+    return data.mutate(**{c: _local_time(zone, data[c]) for c in zoned})
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp(scale=6):  # type: ignore[valid-type]
+    """DuckDB's ``timezone(zone, instant)``: the instant's wall-clock time in ``zone``, without a zone."""
 
 
 def materialize(table):

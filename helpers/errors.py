@@ -109,6 +109,8 @@ class ZonedTimesError(UbakitError, ValueError):
         self.column, self.zone = column, zone
         super().__init__(
             f"column {column!r} holds times with a time zone ({zone}); the kit computes on local times without "
-            f"one, as ingest writes them. Convert it to the campaign's local time first, e.g. "
+            f"one, as ingest writes them. Convert it to the campaign's local time first: "
+            f"helpers.engine.local_times(data, 'Asia/Shanghai') (the campaign's timezone) converts every zoned "
+            f"column of a table or frame; for one pandas column, "
             f"df[{column!r}] = df[{column!r}].dt.tz_convert('Asia/Shanghai').dt.tz_localize(None)"
         )

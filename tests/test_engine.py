@@ -78,3 +78,41 @@ def test_a_frame_with_zoned_times_is_refused_with_the_fix():
     fixed = ev.assign(ts=ev["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None))
     assert engine.as_table(fixed).schema()["ts"].timezone is None
     assert cohort_counts(fixed)["users"].tolist() == [1, 1]  # local days 03-01 and 03-02: retained on day 1
+
+
+def test_a_zoned_engine_table_is_refused_and_local_times_fixes_it(tmp_path):
+    """A zoned Parquet read directly gives DuckDB ``TIMESTAMP WITH TIME ZONE``: its days would be UTC days. The
+    analyses refuse it; ``local_times`` turns it into campaign-local times, whose days are the local ones."""
+    from helpers.errors import ZonedTimesError
+    from helpers.features import user_features
+    from helpers.retention import cohort_counts
+
+    local = pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:30", "2024-03-02 07:59"])
+    zoned = local.tz_localize("Asia/Shanghai")
+    ev = pd.DataFrame({"user_id": ["a", "a", "b"], "event": ["pv", "buy", "pv"], "ts": zoned})
+    ev["received"] = ev["ts"] + pd.Timedelta(minutes=1)
+    path = tmp_path / "zoned.parquet"
+    ev.to_parquet(path)
+    t = ibis.duckdb.connect().read_parquet(path)
+    assert t.schema()["ts"].timezone is not None  # what DuckDB makes of a zoned Parquet column
+    with pytest.raises(ZonedTimesError) as err:
+        engine.as_table(t)
+    assert "'ts'" in str(err.value) and "local_times" in str(err.value)
+    for run in (cohort_counts, user_features):
+        with pytest.raises(ZonedTimesError):
+            run(t)
+
+    fixed = engine.local_times(t, "Asia/Shanghai")
+    assert all(fixed.schema()[c].timezone is None for c in ("ts", "received"))
+    got = fixed.order_by("ts").to_pandas()
+    assert got["ts"].tolist() == list(local)  # the Beijing wall clock, not UTC's (15:30, 16:30, 23:59 the day before)
+    assert got["received"].tolist() == list(local + pd.Timedelta(minutes=1))
+    assert got["user_id"].tolist() == ["a", "a", "b"]
+    assert engine.as_table(fixed) is fixed
+    assert cohort_counts(fixed.filter(fixed.user_id == "a"))["users"].tolist() == [1, 1]  # local days 03-01, 03-02
+
+    frame = engine.local_times(ev, "Asia/Shanghai")  # a pandas frame: the same conversion
+    assert frame["ts"].tolist() == list(local) and frame["ts"].dt.tz is None
+    assert engine.local_times(frame, "Asia/Shanghai") is frame  # nothing zoned: unchanged
+    with pytest.raises(ValueError, match="unknown time zone 'Asia/Beijing'"):
+        engine.local_times(t, "Asia/Beijing")
