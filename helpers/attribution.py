@@ -466,9 +466,6 @@ def _event_label(ctx, event: str) -> str:
 
     if current_language() != "zh":
         return event
-    try:
-        from .tracking import display_names
+    from .tracking import display_names
 
-        return display_names(ctx).get(event, event)
-    except AttributeError:  # a context without params (tests, analysts' stand-ins)
-        return event
+    return display_names(ctx).get(event, event)

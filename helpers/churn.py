@@ -31,6 +31,7 @@ from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
 from .i18n import localized
 from .threads import fit_threads
+from .tracking import display_names
 
 __all__ = [
     "churn_labels",
@@ -245,7 +246,12 @@ def evaluate(
 
 
 def at_risk_list(
-    model_bundle: dict, scoring: pd.DataFrame, *, rfm: pd.DataFrame | None = None, top_reasons: int = 2
+    model_bundle: dict,
+    scoring: pd.DataFrame,
+    *,
+    rfm: pd.DataFrame | None = None,
+    top_reasons: int = 2,
+    events: dict | None = None,
 ) -> pd.DataFrame:
     """Score users at the latest cutoff with the logistic regression or the chosen model.
 
@@ -253,7 +259,8 @@ def at_risk_list(
     -------
     DataFrame ``user_id``, ``churn_probability``, ``risk_band`` (``high``: top 10% of probabilities, ``medium``:
     next 20%, ``low``: the rest), ``top_reasons`` (features pushing the logistic-regression risk up most:
-    standardised value x coefficient), ``rfm_segment`` (when ``rfm``, the RFM report's ``membership`` table with
+    standardised value x coefficient; events by their ``events`` names, the tracking plan's display names),
+    ``rfm_segment`` (when ``rfm``, the RFM report's ``membership`` table with
     ``user_id`` and ``segment``, is given), ``action`` (in the campaign's language); highest risk first.
     """
     if rfm is not None and "segment" not in rfm.columns:
@@ -268,7 +275,7 @@ def at_risk_list(
     reasons = []
     for row in contrib:
         idx = np.argsort(-row)[:top_reasons]
-        reasons.append("; ".join(feature_label(cols[i]) for i in idx if row[i] > 0) or "—")
+        reasons.append("; ".join(feature_label(cols[i], events) for i in idx if row[i] > 0) or "—")
     out = pd.DataFrame({"user_id": scoring["user_id"].to_numpy(), "churn_probability": p, "top_reasons": reasons})
     r = out["churn_probability"].rank(method="first", ascending=False, pct=True)
     out["risk_band"] = np.where(r <= 0.1, "high", np.where(r <= 0.3, "medium", "low"))
@@ -334,10 +341,11 @@ def plot_calibration(y, p, *, ax=None, bins: int = 10):
     return ax
 
 
-def plot_importance(imp: pd.DataFrame, *, ax=None):
+def plot_importance(imp: pd.DataFrame, *, ax=None, events: dict | None = None):
+    """The 12 most important features as bars, labelled as pages name them (``events``: display names)."""
     from .plots import plot_bar
 
-    t = imp.head(12).assign(label=lambda d: d["feature"].map(feature_label))
+    t = imp.head(12).assign(label=lambda d: d["feature"].map(lambda f: feature_label(f, events)))
     return plot_bar(
         t,
         x="label",
@@ -413,6 +421,8 @@ class ChurnReport(Report):
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     lift: pd.DataFrame = field(default_factory=pd.DataFrame)
     at_risk: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: event -> the name pages show (the tracking plan's display names)
+    event_names: dict = field(default_factory=dict)
     beats_baseline: bool = False
     label_events: list | None = None
     #: why the RFM segments are not in ``at_risk`` (None when they are)
@@ -460,6 +470,7 @@ class ChurnReport(Report):
             cut=cut,
             train=train,
             test=test,
+            event_names=display_names(ctx),
         )
         cols = _feature_cols(train)
         with fit_threads(len(test), len(cols)):  # scoring and permutation importance (fits limit themselves)
@@ -493,7 +504,7 @@ class ChurnReport(Report):
         rfm = report_table(ctx, "rfm", "membership", required=False)
         if rfm is None:
             rep.rfm_problem = (getattr(ctx, "upstream_problems", None) or {}).get("rfm", "reason not recorded")
-        rep.at_risk = at_risk_list(final, scoring, rfm=rfm)
+        rep.at_risk = at_risk_list(final, scoring, rfm=rfm, events=rep.event_names)
         return rep
 
     def to_results(self) -> dict:
@@ -555,7 +566,7 @@ class ChurnReport(Report):
             out.append(
                 tt(
                     "churn.top_features",
-                    features=sep.join(feature_label(f) for f in self.importance["feature"].head(3)),
+                    features=sep.join(feature_label(f, self.event_names) for f in self.importance["feature"].head(3)),
                 )
             )
         hi_n = int((self.at_risk["risk_band"] == "high").sum())
@@ -630,9 +641,11 @@ class ChurnReport(Report):
             )
             return style_table(t, int_cols=[stay, churn])
         if part == "importance":
-            return plot_importance(self.importance)
+            return plot_importance(self.importance, events=self.event_names)
         if part == "coefficients":
-            c = self.coefficients.assign(feature=self.coefficients["feature"].map(feature_label))
+            c = self.coefficients.assign(
+                feature=self.coefficients["feature"].map(lambda f: feature_label(f, self.event_names))
+            )
             return style_table(c, num_cols=["coefficient"])
         top = self.at_risk.head(15).assign(risk_band=lambda d: d["risk_band"].map(lambda b: i18n.t(f"churn.band_{b}")))
         if "rfm_segment" in top:  # segment codes (At Risk, ...) as pages name them; the CSV keeps the codes

@@ -15,6 +15,7 @@ from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
 from .i18n import localized, t
 from .threads import fit_threads
+from .tracking import display_names
 
 __all__ = [
     "default_feature_columns",
@@ -113,10 +114,13 @@ def cluster_profiles(features: pd.DataFrame, labels, columns: list[str], X: np.n
     return prof.join(z).reset_index()
 
 
-def name_clusters(profiles: pd.DataFrame, columns: list[str], *, threshold: float = 0.5, top: int = 2) -> dict:
+def name_clusters(
+    profiles: pd.DataFrame, columns: list[str], *, threshold: float = 0.5, top: int = 2, events: dict | None = None
+) -> dict:
     """Name each cluster from its most distinctive features: the ``top`` features with the largest |z|
     above ``threshold``, each as high/low + the feature's label ("high events · low active days", in the
-    campaign's language); clusters with none are "typical users". Noise (-1) is "noise"."""
+    campaign's language; events by their ``events`` names, the tracking plan's display names); clusters with none
+    are "typical users". Noise (-1) is "noise"."""
     names = {}
     for _, r in profiles.iterrows():
         c = int(r["cluster"])
@@ -126,7 +130,8 @@ def name_clusters(profiles: pd.DataFrame, columns: list[str], *, threshold: floa
         z = pd.Series({col: r[f"z_{col}"] for col in columns}).dropna()
         z = z[z.abs() >= threshold].reindex(z.abs().sort_values(ascending=False).index).dropna().head(top)
         parts = [
-            t("clustering.high" if v > 0 else "clustering.low", feature=feature_label(col)) for col, v in z.items()
+            t("clustering.high" if v > 0 else "clustering.low", feature=feature_label(col, events))
+            for col, v in z.items()
         ]
         names[c] = " · ".join(parts) if parts else t("clustering.typical")
     return names
@@ -155,8 +160,11 @@ def plot_k_selection(ks: pd.DataFrame, *, chosen: int | None = None, ax=None):
     return ax
 
 
-def plot_radar(profiles: pd.DataFrame, columns: list[str], names: dict, *, clip: float = 2.5):
-    """One radar (polar) chart per cluster of its feature z-scores (clipped to ±``clip``). Returns the Figure."""
+def plot_radar(
+    profiles: pd.DataFrame, columns: list[str], names: dict, *, clip: float = 2.5, events: dict | None = None
+):
+    """One radar (polar) chart per cluster of its feature z-scores (clipped to ±``clip``), features labelled as
+    :func:`name_clusters` names them. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     from .charts import radar_labels
@@ -171,7 +179,9 @@ def plot_radar(profiles: pd.DataFrame, columns: list[str], names: dict, *, clip:
         vals = np.clip([r[f"z_{c}"] if pd.notna(r[f"z_{c}"]) else 0 for c in columns], -clip, clip)
         ax.plot(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}")
         ax.fill(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}", alpha=0.25)
-        radar_labels(ax, ang, [feature_label(c) for c in columns])  # wrapped, aligned outward (helpers/charts.py)
+        radar_labels(
+            ax, ang, [feature_label(c, events) for c in columns]
+        )  # wrapped, aligned outward (helpers/charts.py)
         ax.set_ylim(-clip, clip)
         c = int(r["cluster"])
         ax.set_title(
@@ -222,7 +232,8 @@ def plot_projection(X: np.ndarray, labels, names: dict, *, seed: int = 42, ax=No
 class ClusteringReport(Report):
     """The clustering report. Frames: ``features`` (one row per user, :func:`helpers.features.user_features`),
     ``X`` (the model matrix), ``ks`` (silhouette and inertia per k; None with DBSCAN), ``labels`` (cluster per
-    user, aligned with ``features``), ``profiles`` (:func:`cluster_profiles`); ``names`` (cluster -> name)."""
+    user, aligned with ``features``), ``profiles`` (:func:`cluster_profiles`); ``names`` (cluster -> name);
+    ``event_names`` (event -> the name pages show, from the tracking plan)."""
 
     name: ClassVar[str] = "clustering"
     title: ClassVar[str] = localized("clustering.title")
@@ -252,6 +263,7 @@ class ClusteringReport(Report):
     labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict = field(default_factory=dict)
+    event_names: dict = field(default_factory=dict)
     silhouette: float = float("nan")
     seed: int = 42
     threshold: float = 0.5
@@ -279,6 +291,7 @@ class ClusteringReport(Report):
             raise ReportUnavailable(t("clustering.too_few", users=len(feats), features=len(cols)))
         X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
         rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold)
+        rep.event_names = display_names(ctx)
         if p.method == "kmeans":
             rep.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
             rep.k = p.k or int(rep.ks.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
@@ -291,7 +304,7 @@ class ClusteringReport(Report):
             rep.k = int(len(set(rep.labels) - {-1}))
         Xs = X if not p.pca_components else prepare_matrix(feats, cols, log=p.log_transform)[0]
         rep.profiles = cluster_profiles(feats, rep.labels, cols, Xs)
-        rep.names = name_clusters(rep.profiles, cols, threshold=p.name_threshold)
+        rep.names = name_clusters(rep.profiles, cols, threshold=p.name_threshold, events=rep.event_names)
         return rep
 
     def membership(self) -> pd.DataFrame:
@@ -376,15 +389,16 @@ class ClusteringReport(Report):
             p = self.profiles[["cluster", "users", "share"] + self.columns].copy()
             p.insert(1, "name", p["cluster"].map(lambda c: self.names.get(int(c), "")))
             heads = {k: t(f"clustering.col_{k}") for k in ("cluster", "name", "users", "share")}
-            p.columns = [feature_label(c) if c in self.columns else heads[c] for c in p.columns]
+            label = {c: feature_label(c, self.event_names) for c in self.columns}
+            p.columns = [label[c] if c in label else heads[c] for c in p.columns]
             return style_table(
                 p,
                 int_cols=[heads["users"]],
                 pct_cols=[heads["share"]],
-                num_cols=[feature_label(c) for c in self.columns],
+                num_cols=list(label.values()),
             )
         if part == "radar":
-            return plot_radar(self.profiles, self.columns, self.names)
+            return plot_radar(self.profiles, self.columns, self.names, events=self.event_names)
         return plot_projection(self.X, self.labels, self.names, seed=self.seed)  # "projection"
 
 

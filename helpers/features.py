@@ -7,6 +7,7 @@ Computed in Ibis (DuckDB or Spark); one row per user comes back as pandas.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import ibis
 import pandas as pd
@@ -35,15 +36,26 @@ FEATURE_NAMES = (
 )
 
 
-def feature_label(col: str) -> str:
-    """The reader-facing name of a feature column in the campaign's language (``n_<event>`` -> '<event> count')."""
+def feature_label(col: str, events: Mapping[str, str] | None = None) -> str:
+    """The reader-facing name of a feature column in the campaign's language (``n_<event>`` -> '<event> count').
+
+    ``events`` maps event codes to the names pages show (the tracking plan's display names,
+    :func:`helpers.tracking.display_names`): ``n_view`` reads '浏览商品 次数' rather than 'view 次数'. Events it
+    does not name keep their code."""
     if col in FEATURE_NAMES:
         return t(f"feature.{col}")
+    shown = {_safe(e): str(name) for e, name in (events or {}).items()}
     if col.startswith("n_"):
-        return t("feature.count_of", event=col[2:])
+        return _close_up(t("feature.count_of", event=shown.get(col[2:], col[2:])))
     if col.startswith("has_"):
-        return t("feature.has", what=col[4:])
+        return _close_up(t("feature.has", what=shown.get(col[4:], col[4:])))
     return col
+
+
+def _close_up(label: str) -> str:
+    """``label`` without the spaces between two Chinese characters: the messages put a space between an event code
+    and Chinese ("view 次数"); a Chinese display name reads as one word ("浏览商品次数")."""
+    return re.sub(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])", "", label)
 
 
 def _safe(name: str) -> str:

@@ -18,6 +18,7 @@ from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import localized, t
 from .steps import Step
+from .tracking import display_names
 
 __all__ = [
     "EXIT",
@@ -283,7 +284,7 @@ class PathsReport(Report):
             session_source="session_id" if has_sid else f"{p.session_gap_minutes:g}-minute inactivity gap",
             counts=counts,
             matrix=transition_matrix(counts, max_events=p.max_events),
-            display=_display_names(ctx),
+            display=display_names(ctx),
         )
         fsteps = [Step.of(s) for s in ctx.cfg.funnel.steps] if ctx.cfg.funnel.steps else []
         names = set(present["event"].astype(str))
@@ -407,16 +408,6 @@ class PathsReport(Report):
     def _dn(self, event: str | None) -> str:
         e = str(event)
         return t(_PSEUDO[e]) if e in _PSEUDO else self.display.get(e, e)
-
-
-def _display_names(ctx) -> dict[str, str]:
-    """Event -> its display name from the campaign's tracking plan; empty without a plan."""
-    try:
-        from .tracking import display_names
-
-        return display_names(ctx)
-    except AttributeError:  # a context without params (tests, analysts' stand-ins)
-        return {}
 
 
 def run_paths(ctx) -> PathsReport | Unavailable:

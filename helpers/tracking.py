@@ -384,8 +384,10 @@ def display_name(ctx: Any, event: str) -> str:
 
 
 def display_names(ctx: Any) -> dict[str, str]:
-    """``{event: display name}`` of every event the plan names with a display name (empty without a plan)."""
-    plan = load_plan(ctx.cfg)
+    """``{event: display name}`` of every event the plan names with a display name (empty without a plan, or for a
+    context without params: an analyst's or a test's stand-in)."""
+    cfg = getattr(ctx, "cfg", None)
+    plan = load_plan(cfg) if cfg is not None else None
     if plan is None:
         return {}
     return {e: s.display_name for e, s in plan.events.items() if s.display_name}

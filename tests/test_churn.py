@@ -213,6 +213,33 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     pd.testing.assert_frame_equal(again.at_risk.drop(columns="rfm_segment"), rep.at_risk)
 
 
+def test_pages_name_events_by_the_tracking_plans_display_names(tmp_path, write_params):
+    """Features of an event read by its display name on pages and in the at-risk list's reasons ("投诉次数", not
+    "complain 次数"); the feature columns keep the event codes."""
+    raw = tmp_path / "ev.csv"
+    raw.write_text("u,e,t\n", encoding="utf-8")
+    plan = "tracking: {plan: {events: {view: {display_name: 浏览}, complain: {display_name: 投诉}}}}\n"
+    p = write_params(CHURN_PARAMS.format(path=raw.as_posix()) + plan)
+    ctx = open_campaign("churnt", params_file=str(p), reports_dir=str(tmp_path / "reports"), theme=False)
+    _synthetic(n=300).to_parquet(ctx.paths.table("events"), index=False)
+    rep = ChurnReport.run(ctx)
+    assert rep.event_names == {"view": "浏览", "complain": "投诉"}
+    assert "n_complain" in set(rep.importance["feature"])  # machine names stay in the tables
+    shown = rep._show("coefficients").data["feature"].tolist()
+    assert "投诉次数" in shown and "浏览次数" in shown and not any("complain" in f for f in shown)
+    with matplotlib.rc_context():
+        set_theme()
+        ax = rep._show("importance")
+        ticks = [x.get_text() for x in ax.get_yticklabels()]
+    assert "投诉次数" in ticks and not any("complain" in x for x in ticks)
+    from helpers.churn import at_risk_list
+
+    cols = _feature_cols(rep.train)
+    every = at_risk_list(fit_models(rep.train, cols), rep.test, top_reasons=len(cols), events=rep.event_names)
+    reasons = " ".join(every["top_reasons"])
+    assert "投诉次数" in reasons and "complain" not in reasons
+
+
 def test_unavailable_without_events(tmp_path):
     rep = run_churn(open_campaign("demo", reports_dir=str(tmp_path), theme=False))
     assert isinstance(rep, Unavailable) and not rep.available

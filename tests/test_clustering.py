@@ -69,6 +69,21 @@ def test_naming_rule():
         assert name_clusters(prof, cols)[2].startswith("high days since last event")
     weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_days_since_last_event=0.1)
     assert set(name_clusters(weak, cols).values()) == {"普通用户"}
+    # events as pages name them: the tracking plan's display names; events it does not name keep their code
+    assert name_clusters(prof, cols, events={"pv": "浏览商品", "cart": "加购"})[0] == "高 浏览商品次数 · 低 buy 次数"
+
+
+def test_feature_labels_use_display_names_through_the_column_names():
+    """Feature columns hold a safe form of the event (``n_add_to_cart``): the display name is found through it."""
+    from helpers.features import feature_label
+
+    events = {"add to cart": "加入购物车", "pay": "支付成功"}
+    assert feature_label("n_add_to_cart", events) == "加入购物车次数"
+    assert feature_label("has_pay", events) == "有支付成功"
+    assert feature_label("n_view", events) == feature_label("n_view") == "view 次数"
+    assert feature_label("n_events", events) == "事件数"  # named features keep their own name
+    with i18n.language("en"):
+        assert feature_label("n_add_to_cart", events) == "加入购物车 count" and feature_label("n_x") == "x count"
 
 
 def test_profiles_by_hand():
