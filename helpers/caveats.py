@@ -143,7 +143,7 @@ def fit_retention_headline(
     """The retention headline: ``day_items`` (day-1 and day-7 items, in that order) kept only where they fit
     the data (cohorts by day or week, and at least ``min_n`` users behind the rate); when the cohorts are monthly
     or no day-N item is kept, period-1 retention of the cohorts (from ``curve``) is shown instead."""
-    from .fmt import fmt_pct
+    from .fmt import MISSING, fmt_pct
 
     kept = []
     if period in ("day", "week"):
@@ -155,7 +155,7 @@ def fit_retention_headline(
     if len(row) and row["users"].iloc[0] >= min_n and np.isfinite(row["rate"].iloc[0]):
         rate = float(row["rate"].iloc[0])
         return [{"label": name, "value": rate, "text": fmt_pct(rate)}]  # the shape of helpers.report.headline
-    return [{"label": name, "value": None, "text": "n/a"}]
+    return [{"label": name, "value": None, "text": MISSING}]
 
 
 def segment_conflicts(

@@ -190,12 +190,12 @@ class ExperimentReport(Report):
 
     def headline(self) -> list[dict]:
         """SRM p-value and the first metrics' relative lifts (marked when SRM fails)."""
-        from .fmt import fmt_pct
+        from .fmt import MISSING, fmt_pct
         from .report import headline
 
         p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else None
         bad = t("experiment.headline_bad") if self.srm_failed else ""
-        items = [headline(t("experiment.headline_srm", bad=bad), p, "n/a" if p is None else f"{p:.3g}")]
+        items = [headline(t("experiment.headline_srm", bad=bad), p, MISSING if p is None else f"{p:.3g}")]
         for r in self.results.head(2).itertuples():
             v = None if math.isnan(r.rel_lift) else r.rel_lift
             items.append(headline(t("experiment.headline_lift", label=r.label, variant=r.variant, bad=bad), v,
@@ -271,10 +271,10 @@ def _value(kind: str, x: float) -> str:
 
 
 def _fmt(x: float) -> str:
-    from .fmt import fmt_num
+    from .fmt import MISSING, fmt_num
 
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
+        return MISSING
     return fmt_num(x, 3) if abs(x) < 10 else fmt_num(x, 1)
 
 

@@ -543,8 +543,8 @@ class FunnelReport(Report):
             )
         if part == "chart":
             return plot_funnel(self._shown(self.table))
-        if part in ("breakdown", "test") and self.breakdown is None:
-            return Markdown(f"_{t('funnel.no_breakdown')}_")
+        if part in ("breakdown", "test") and self.breakdown is None:  # said once, under "breakdown"
+            return Markdown(f"_{t('funnel.no_breakdown')}_") if part == "breakdown" else None
         if part == "breakdown":
             bd = self.breakdown
             assert bd is not None

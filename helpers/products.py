@@ -469,7 +469,7 @@ class ProductsReport(Report):
 
     def headline(self) -> list[dict]:
         """Headline numbers: items bought, repurchase rate, top pair's lift."""
-        from .fmt import fmt_int, fmt_pct
+        from .fmt import fmt_int, fmt_num, fmt_pct
         from .report import headline
 
         e, r = int(self.items["eligible_buyers"].sum()), int(self.items["repurchasers"].sum())
@@ -478,7 +478,7 @@ class ProductsReport(Report):
         return [
             headline(t("products.h_items"), len(self.items), fmt_int(len(self.items))),
             headline(t("products.h_repurchase", days=self.repurchase_days), rate, fmt_pct(rate)),
-            headline(t("products.h_lift"), lift, f"{lift:.1f}" if lift is not None else "n/a"),
+            headline(t("products.h_lift"), lift, fmt_num(lift, 1)),
         ]
 
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -105,7 +105,7 @@ def test_day_n_headline_suppressed_on_monthly_cohorts():
         # day-7 on too few users is left out, day-1 kept
         assert fit_retention_headline(items, period="day", day1=d1, day7=_d(7, 0.2, 10), curve=curve) == items[:1]
         none = fit_retention_headline(items, period="month", day1=d1, day7=d7, curve=curve.iloc[:1])
-        assert none[0]["value"] is None and none[0]["text"] == "n/a"
+        assert none[0]["value"] is None and none[0]["text"] == "–"
     with i18n.language("zh"):
         assert fit_retention_headline(items, period="month", day1=d1, day7=d7, curve=curve)[0]["label"] == "第 1 月留存"
 

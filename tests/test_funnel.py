@@ -275,3 +275,12 @@ def test_pages_show_the_tracking_plans_display_names_results_keep_machine_names(
     rep = FunnelReport(table=table, display=names)
     assert rep._shown(table)["name"].tolist() == ["浏览商品", "提交订单|支付成功"]
     assert table["name"].tolist() == ["view", "order|pay"]  # the results table is not changed
+
+
+def test_without_a_breakdown_the_page_says_so_once():
+    """The breakdown and its test share one section: without funnel.breakdown, one line says so, not two."""
+    from helpers.funnel import FunnelReport
+
+    rep = FunnelReport(table=pd.DataFrame({"step": [1], "name": ["pv"]}), breakdown=None)
+    assert "funnel.breakdown" in rep._show("breakdown").data
+    assert rep._show("test") is None
