@@ -88,6 +88,11 @@ def touch_table(events, *, touch_col: str | None, touch_events=(), user_col="use
     return x
 
 
+def _any_value(table, col: str) -> bool:
+    """Whether any row of the Ibis table ``table`` has a value in ``col`` (one count on the engine)."""
+    return int(table[col].count().execute()) > 0
+
+
 def conversion_table(source, *, event: str | None, value_col: str | None, user_col="user_id", ts_col="ts",
                      event_col="event"):  # fmt: skip
     """Conversions as an Ibis table ``user_id``, ``ts``, ``value``: ``event`` rows of the events table, or (with
@@ -282,6 +287,9 @@ class AttributionReport(Report):
     lookback_days: float = 30.0
     bootstrap_reps: int = 0
     shapley_exact: bool = True
+    #: whether the conversions carry a value (``value_col`` / the orders' ``amount`` set on at least one); without
+    #: one, every value column is empty (NaN) and ``value`` is null in the results, never 0
+    valued: bool = True
     touches: pd.DataFrame = field(default_factory=pd.DataFrame)
     journeys: pd.DataFrame = field(default_factory=pd.DataFrame)
     credits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -305,12 +313,19 @@ class AttributionReport(Report):
             if p.value_col and p.value_col not in ev.columns:
                 raise MissingColumnError("events", p.value_col, ev.columns, hint="it is attribution.value_col")
             conv = conversion_table(ev, event=p.conversion_event, value_col=p.value_col)
+            rows = ev.filter(ev.event == p.conversion_event)
+            valued = bool(p.value_col) and _any_value(rows, p.value_col)
             conversion = f"event {p.conversion_event}"
             conversion_label = t("attribution.conversion_event", event=_event_label(ctx, p.conversion_event))
         else:
             if not ctx.has("orders"):
                 raise ReportUnavailable(t("attribution.no_orders"))
-            conv = conversion_table(ctx.table("orders"), event=None, value_col=p.value_col or "amount")
+            orders = ctx.table("orders")
+            col = p.value_col or "amount"
+            if col not in orders.columns:
+                raise MissingColumnError("orders", col, orders.columns, hint="it is attribution.value_col")
+            conv = conversion_table(orders, event=None, value_col=col)
+            valued = _any_value(orders, col)
             conversion = "orders"
             conversion_label = t("attribution.conversion_orders")
         tch = touch_table(ev, touch_col=p.touch_col, touch_events=p.touch_events)
@@ -332,6 +347,10 @@ class AttributionReport(Report):
         rep.wide = rep.wide[[m for m in MODELS if m in rep.wide.columns]].reset_index()
         rep.wide.columns.name = None
         rep.summary = _summary(journeys)
+        rep.valued = valued
+        if not valued:  # no amounts: the value columns are empty, not 0
+            for frame in (rep.credits, rep.summary, rep.journeys):
+                frame["value"] = np.nan
         return rep
 
     # ---- numbers used by findings and results
@@ -354,7 +373,7 @@ class AttributionReport(Report):
             conversion=self.conversion,
             lookback_days=self.lookback_days,
             conversions=n,
-            value=value,
+            value=value if self.valued else None,
             unattributed=unattributed,
             journeys=int(len(self.journeys)),
             channels=sorted(self.credits["channel"].unique().tolist()),
@@ -411,12 +430,16 @@ class AttributionReport(Report):
         return {"credits": self.credits, "summary": self.summary, "journeys": j}
 
     def _show(self, part: str):
-        from .fmt import style_table
+        from IPython.display import Markdown
+
+        from .fmt import md_escape, style_table
 
         if part == "summary":
             kind = self.summary["journeys"].map(lambda v: label(f"attribution.journeys.{v}", v))
             shown = self.summary.assign(journeys=kind)
-            return style_table(shown)
+            return style_table(shown if self.valued else shown.drop(columns="value"))
+        if part == "value" and not self.valued:
+            return Markdown(t("attribution.no_value", conversion=md_escape(self.conversion_label or self.conversion)))
         if part in ("credits", "value"):
             metric = "conversions" if part == "credits" else "value"
             wide = self.credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
@@ -431,10 +454,19 @@ class AttributionReport(Report):
             return style_table(wide, num_cols=[c for c in wide.columns if c != "channel"])
         if part == "chart":
             return plot_credits(self.credits)
-        j = self.tables()["journeys"]
-        paths = j.loc[j["converted"], "path"].replace("", t("attribution.no_touch"))
+        j = self.journeys
+        shown = self.touches.groupby("journey", observed=True)["channel"].agg(_runs)
+        paths = j.loc[j["converted"], "journey"].map(shown).fillna(t("attribution.no_touch"))
         top = paths.groupby(paths).size().sort_values(ascending=False).head(15)
         return style_table(top.rename("conversions").reset_index(), int_cols=["conversions"])
+
+
+def _runs(channels) -> str:
+    """A journey's path as pages show it: the channels in order, a run of one channel as ``pv ×3``
+    (``pv > pv > pv > cart`` reads ``pv ×3 > cart``); the journeys CSV keeps every touch."""
+    from itertools import groupby
+
+    return " > ".join(f"{ch} ×{n}" if (n := sum(1 for _ in run)) > 1 else str(ch) for ch, run in groupby(channels))
 
 
 def _summary(journeys: pd.DataFrame) -> pd.DataFrame:

@@ -393,3 +393,12 @@ def test_a_key_too_wide_in_microseconds_fits_in_seconds():
     slow = build_journeys(tch, conv, lookback_days=30, fast=False)
     for a, b in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(plain(a), plain(b), check_dtype=False)
+
+
+def test_paths_on_pages_show_runs_of_one_channel_once():
+    """A run of one channel reads ``pv ×3``; channels apart stay apart; the journeys CSV keeps every touch."""
+    from helpers.attribution import _runs
+
+    assert _runs(["pv", "pv", "pv", "cart", "pv"]) == "pv ×3 > cart > pv"
+    assert _runs(["a"]) == "a" and _runs(["a", "b", "b"]) == "a > b ×2"
+    assert _runs(pd.Categorical(["x", "x"])) == "x ×2"

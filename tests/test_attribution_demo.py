@@ -3,6 +3,7 @@ tmp_path): the planted opener/closer channels and the planted fav-before-cart dr
 
 import json
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,9 +100,65 @@ def test_retention_drivers_on_the_demo(demo):
     assert d["phi"].isna().sum() <= 5  # only "did it" by everyone (e.g. view at least once): no correlation
 
 
+def test_conversions_without_a_value_show_no_value_rather_than_zero(demo):
+    """Without amounts (value_col null, or a column with no value), the value columns are empty, the results' value
+    is null and the value part says why: a table of 0.00 would read as "worth nothing"."""
+    from helpers.errors import MissingColumnError
+
+    ctx, valued = demo
+    cfg = ctx.cfg
+    try:
+        for att in (cfg.attribution.model_copy(update={"value_col": None}), None):
+            if att is None:  # a value column that exists but holds no value
+                ctx.cfg = cfg
+                att = cfg.attribution.model_copy(update={"value_col": "empty"})
+                original = ctx.table
+                ctx.table = lambda name, _o=original: (
+                    _o(name).mutate(empty=ibis.null("float64")) if name == "events" else _o(name)
+                )
+            ctx.cfg = cfg.model_copy(update={"attribution": att})
+            rep = AttributionReport.run(ctx)
+            assert rep.available and not rep.valued
+            assert (
+                rep.to_results()["value"] is None
+                and rep.to_results()["conversions"] == valued.to_results()["conversions"]
+            )
+            assert rep.credits["value"].isna().all() and rep.journeys["value"].isna().all()
+            pd.testing.assert_series_equal(rep.credits["conversions"], valued.credits["conversions"])
+            assert "没有金额" in rep._show("value").data and "attribution.value_col" in rep._show("value").data
+            assert "value" not in rep._show("summary").data.columns
+        ctx.table = original
+        ctx.cfg = cfg.model_copy(
+            update={"attribution": cfg.attribution.model_copy(update={"conversion_event": None, "value_col": "price"})}
+        )
+        with pytest.raises(MissingColumnError, match="price"):
+            AttributionReport.compute(ctx)
+    finally:
+        ctx.cfg = cfg
+        ctx.__dict__.pop("table", None)
+    assert valued.valued and valued.to_results()["value"] > 0 and "value" in valued._show("summary").data.columns
+
+
 def test_unavailable_without_a_section(demo):
     ctx, _ = demo
     ctx.cfg = ctx.cfg.model_copy(update={"attribution": None})
     rep = AttributionReport.run(ctx)
     assert not rep.available and "attribution" in rep.reason
     assert isinstance(rep.tables(), dict) and pd.isna(rep.to_results().get("conversions"))
+
+
+def test_the_journeys_part_counts_converting_paths_with_runs_merged(demo):
+    """The page's top paths: each converting journey counted once under its path with runs merged (``a ×2``)."""
+    from helpers.attribution import _runs
+
+    _, rep = demo
+    top = rep._show("journeys").data
+    j = rep.tables()["journeys"]
+    conv = j[j["converted"]]
+    expected = conv["path"].map(lambda p: _runs(p.split(" > ")) if p else "（无触点）").value_counts()
+    got = top.set_index(top.columns[0])[top.columns[1]]
+    assert len(got) == min(15, len(expected)) and got.sum() <= len(conv)
+    for path, n in got.items():
+        assert expected[path] == n
+        parts = [p.split(" ×")[0] for p in path.split(" > ")]
+        assert all(a != b for a, b in zip(parts, parts[1:]))  # no channel twice in a row
