@@ -456,7 +456,7 @@ class AttributionReport(Report):
             return plot_credits(self.credits)
         j = self.journeys
         shown = self.touches.groupby("journey", observed=True)["channel"].agg(_runs)
-        paths = j.loc[j["converted"], "journey"].map(shown).fillna(t("attribution.no_touch"))
+        paths = j.loc[j["converted"], "journey"].map(shown).fillna(t("attribution.no_touch")).rename("path")
         top = paths.groupby(paths).size().sort_values(ascending=False).head(15)
         return style_table(top.rename("conversions").reset_index(), int_cols=["conversions"])
 

@@ -153,6 +153,7 @@ def test_the_journeys_part_counts_converting_paths_with_runs_merged(demo):
 
     _, rep = demo
     top = rep._show("journeys").data
+    assert list(top.columns) == ["path", "conversions"]  # shown as 路径, 转化数
     j = rep.tables()["journeys"]
     conv = j[j["converted"]]
     expected = conv["path"].map(lambda p: _runs(p.split(" > ")) if p else "（无触点）").value_counts()
