@@ -432,7 +432,7 @@ class AttributionReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import md_escape, style_table
+        from .fmt import drop_empty, md_escape, style_table
 
         if part == "summary":
             kind = self.summary["journeys"].map(lambda v: label(f"attribution.journeys.{v}", v))
@@ -450,7 +450,8 @@ class AttributionReport(Report):
                 ci = self.credits[self.credits["model"].isin(DATA_MODELS)].dropna(subset=["ci_low"])
                 if len(ci):
                     ci = ci.assign(model=ci["model"].map(model_labels()))
-                    _display(style_table(ci[["model", "channel", "conversions", "ci_low", "ci_high", "se"]]))
+                    cols = ["model", "channel", "conversions", "ci_low", "ci_high", "se"]
+                    _display(style_table(drop_empty(ci[cols], ["se"])))  # se: sampled Shapley values only
             return style_table(wide, num_cols=[c for c in wide.columns if c != "channel"])
         if part == "chart":
             return plot_credits(self.credits)

@@ -29,10 +29,18 @@ __all__ = [
     "format_rows",
     "named_metrics",
     "md_escape",
+    "drop_empty",
     "MISSING",
 ]
 
 MISSING = "–"
+
+
+def drop_empty(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` without those of ``columns`` that hold no value in any row, for a page: data without prices would
+    otherwise show a column of "–" on every row (revenue, GMV, average price). Results CSVs keep every column."""
+    empty = [c for c in columns if c in df.columns and df[c].isna().all()]
+    return df.drop(columns=empty) if empty else df
 
 
 def _missing(x: Any) -> bool:

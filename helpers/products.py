@@ -499,14 +499,15 @@ class ProductsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import drop_empty, style_table
 
         frame = getattr(self, part)
         if frame is None or (part in ("rules", "bought_together") and not self.item_baskets):
             return Markdown("_" + "; ".join(self.notes or [t("products.not_computed")]) + "_")
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
-            return style_table(frame.head(50), pct_cols=["gmv_share", "repurchase_rate"],
+            shown = drop_empty(frame, _MONEY_COLUMNS).head(50)  # no prices or quantities (Taobao): no "–" columns
+            return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],
                                num_cols=["gmv", "quantity", "avg_price"])  # fmt: skip
         if part == "excluded":
             if frame.empty:
@@ -523,6 +524,10 @@ class ProductsReport(Report):
             return style_table(shown, pct_cols=["rel_change", "contribution"],
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
+
+
+#: the item and category tables' columns that are empty when the lines carry no amount or quantity
+_MONEY_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price")
 
 
 def _show_chart(ax) -> None:

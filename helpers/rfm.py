@@ -561,8 +561,9 @@ class RFMReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import drop_empty, style_table
 
+        money = ("revenue", "revenue_share", "mean_m")  # empty without amounts: left out of the page
         fmt: dict[str, Any] = {
             "int_cols": ["users"],
             "pct_cols": ["share", "revenue_share", "mean_p_alive_repeat"],
@@ -571,11 +572,11 @@ class RFMReport(Report):
             "num_cols": ["mean_r", "mean_f", "expected_purchases"],
         }
         if part == "segments":  # the page shows the segment's name (label), the CSV also its code
-            return style_table(self.summary.drop(columns="segment", errors="ignore"), **fmt)
+            return style_table(drop_empty(self.summary.drop(columns="segment", errors="ignore"), money), **fmt)
         if part == "chart":
             return plot_segments(self.summary)
         if part == "other":
-            return style_table(self.summary_other.drop(columns="segment", errors="ignore"), **fmt)
+            return style_table(drop_empty(self.summary_other.drop(columns="segment", errors="ignore"), money), **fmt)
         if part == "other_chart":
             return plot_segments(self.summary_other)
         if part == "rules":

@@ -126,6 +126,9 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert any("排除了 1 行非商品记录" in f and "fee 1" in f for f in rep.findings()), rep.findings()
     assert rep.to_results()["excluded"]["lines"] == 1
     assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
+    # no quantities in this file: the page leaves out the empty column, the table (and its CSV) keeps it
+    shown = rep._show("items").data
+    assert rep.items["quantity"].isna().all() and "quantity" not in shown and {"gmv", "avg_price"} <= set(shown)
     res = rep.to_results()
     assert res["n_baskets"] == 6 and res["basket"] == "order" and res["support_rule"] == "auto"
     json.dumps(res, allow_nan=True)

@@ -440,6 +440,11 @@ def test_report_parts_and_unavailable_twin():
         rep.show(part)
     with pytest.raises(UnknownPartError, match="bogus"):
         rep.show("bogus")
+    assert {"revenue", "mean_m"} <= set(rep._show("segments").data)
+    plain = run_rfm(_Ctx({"orders": ORD.drop(columns="amount")}))  # no amounts: no column of "–" on the page
+    for part, frame in (("segments", plain.summary), ("other", plain.summary_other)):
+        assert frame["revenue"].isna().all() and "revenue" in frame  # the tables (and CSVs) keep them
+        assert not {"revenue", "revenue_share", "mean_m"} & set(plain._show(part).data)
     none = run_rfm(_Ctx({}))
     assert isinstance(none, Unavailable) and not none.available
     assert set(none.to_results()) == {"available", "reason", *RFMReport.result_keys}
