@@ -146,7 +146,7 @@ def tag_kinds(tags: dict) -> dict[str, str]:
     return {k: v.kind for k, v in tags.items() if v is not None}
 
 
-def _tag_refs(spec: TagSpec) -> list[str]:
+def tag_refs(spec: TagSpec) -> list[str]:
     """The tags a tag's conditions use (unparsable conditions use none)."""
     from .tag_grammar import parse, references
 
@@ -164,7 +164,7 @@ def tag_order(tags: dict) -> list[str]:
     """The declared tags in evaluation order: each after the tags its conditions use, else in declaration
     order. ValueError naming the tags when they use each other in a circle."""
     active = {k: v for k, v in tags.items() if v is not None}
-    deps = {k: [d for d in _tag_refs(v) if d in active] for k, v in active.items()}
+    deps = {k: [d for d in tag_refs(v) if d in active] for k, v in active.items()}
     order: list[str] = []
     state: dict[str, int] = {}
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import i18n
-from .sections_tags import TagSpec, tag_order
+from .sections_tags import TagSpec, tag_order, tag_refs
 from .tag_grammar import PROFILE_COLUMNS, ConditionError, Ref, check_condition
 
 __all__ = [
@@ -230,6 +230,19 @@ def _columns_used(tags: dict, audiences: dict | None = None) -> list[str]:
     for a in (audiences or {}).values():
         used += [r.name for r in references(parse(a.when)) if not r.tag]
     return [c for c in dict.fromkeys(used) if c != "user_id"]
+
+
+def blank_tags(profile: pd.DataFrame, tags: dict) -> dict[str, list[str]]:
+    """The tags that cannot tell users apart because every profile column they read is empty for every user (data
+    without amounts: ``price_band`` reads ``median_price``), with those columns. A tag that reads another tag is never
+    in it. Such a tag is still evaluated (its column is empty or its default); the pages leave it out and say why."""
+    empty = {c for c in profile.columns if profile[c].isna().all()}
+    out = {}
+    for name, spec in _active(tags).items():
+        cols = _columns_used({name: spec})
+        if cols and not tag_refs(spec) and all(c in empty or c not in profile.columns for c in cols):
+            out[name] = cols
+    return out
 
 
 def _audience_cols(t, tags: dict, audiences: dict):

@@ -62,6 +62,8 @@ class ProfileReport(Report):
     privacy: PrivacyParams = field(default_factory=PrivacyParams)
     #: the campaign's tags and audiences (params ``tags:``, ``audiences:``; tags set to null left out)
     tag_specs: dict = field(default_factory=dict)
+    #: tags whose profile columns are empty for every user -> those columns (:func:`helpers.tags.blank_tags`)
+    blank_tags: dict = field(default_factory=dict)
     audience_specs: dict = field(default_factory=dict)
     #: ``user_id`` + one column per tag; tag summary (rule, coverage), pairwise overlap, with-vs-without effects
     tagged: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -82,6 +84,8 @@ class ProfileReport(Report):
         base, sources, problems, purchases = campaign_profile(ctx)
         specs = {k: v for k, v in ctx.cfg.tags.items() if v is not None}
         tagged, flags = tg.evaluate_tags(base, specs, ctx.cfg.audiences, con=ctx.con)
+        blank = tg.blank_tags(base, specs)
+        shown = {k: v for k, v in specs.items() if k not in blank}  # a tag of empty columns: said, not tabled
         return cls(
             table=base.merge(tagged, on="user_id", how="left"),
             sources=sources,
@@ -89,11 +93,12 @@ class ProfileReport(Report):
             purchases=purchases,
             privacy=ctx.cfg.privacy,
             tag_specs=specs,
+            blank_tags=blank,
             audience_specs=dict(ctx.cfg.audiences),
             tagged=tagged,
-            tag_table=tg.tag_summary(tagged, specs),
-            overlap=tg.tag_overlap(tagged, specs),
-            effects=tg.tag_effects(base, tagged, specs),
+            tag_table=tg.tag_summary(tagged, shown),
+            overlap=tg.tag_overlap(tagged, shown),
+            effects=tg.tag_effects(base, tagged, shown),
             audience_flags=flags,
             audience_table=tg.audience_summary(flags, ctx.cfg.audiences, folder=AUDIENCE_PREFIX),
         )
@@ -231,6 +236,9 @@ def _tag_findings(rep: ProfileReport) -> list[str]:
     out = []
     if len(rep.tag_specs):
         out.append(i18n.t("user_profile.tags_declared", n=len(rep.tag_specs)))
+    sep = "、" if i18n.current_language() == "zh" else ", "
+    for name, cols in rep.blank_tags.items():
+        out.append(i18n.t("user_profile.tag_blank", tag=i18n.label(f"col.{name}", name), columns=sep.join(cols)))
     for r in rep.audience_table.itertuples():
         out.append(i18n.t("user_profile.audience", audience=r.audience, users=fmt_int(r.users), share=fmt_pct(r.share)))
     return out

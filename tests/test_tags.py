@@ -373,3 +373,16 @@ def test_spark_equals_duckdb(spark_ibis):
     mem_tags, mem_aud = evaluate_tags(PROFILE, TAGS, AUDIENCES, con=con)
     pd.testing.assert_frame_equal(mem_tags, duck_tags, check_dtype=False)
     pd.testing.assert_frame_equal(mem_aud, duck_aud, check_dtype=False)
+
+
+def test_a_tag_whose_columns_are_all_empty_is_blank():
+    """Without amounts every spend is empty: the tags reading only spend cannot tell users apart; a tag that also
+    reads a column with values, or reads another tag, still can."""
+    from helpers.tags import blank_tags
+
+    assert blank_tags(PROFILE, TAGS) == {}
+    no_spend = PROFILE.assign(spend=None)
+    assert blank_tags(no_spend, TAGS) == {"top_spender": ["spend"]}  # high_value also reads the days; 价值等级 a tag
+    assert blank_tags(PROFILE.drop(columns="preferred_hour"), TAGS) == {"时段": ["preferred_hour"]}
+    tagged, _ = evaluate_tags(no_spend, TAGS)
+    assert not tagged["top_spender"].any()  # evaluated all the same: nobody tagged

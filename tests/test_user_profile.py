@@ -243,3 +243,21 @@ def test_buyers_come_from_the_campaigns_purchase_definition(tmp_path, write_para
     if ctx.has("orders"):
         customers = rfm_table(ctx.table("orders")).table["user_id"].tolist()
         assert customers == sorted(t.index[t["buyer"]])
+
+
+def test_a_tag_without_any_value_is_said_not_tabled(tmp_path):
+    """Events without amounts (Taobao): every median price is empty, so the price band cannot tell users apart; the
+    page says so and its tag tables leave it out, where they listed 低/中/高价位 with 0 users each."""
+    ctx = _ctx(tmp_path)
+    ev = pd.read_parquet(ctx.paths.table("events")).assign(amount=None)
+    ev.astype({"amount": "float64"}).to_parquet(ctx.paths.table("events"), index=False)
+    rep = ProfileReport.run(ctx)
+    assert rep.available and rep.blank_tags == {"price_band": ["median_price"], "高消费": ["spend"]}  # params/demo.yaml
+    assert "price_band" not in set(rep.tag_table["tag"]) and {"activity_level", "active_hours"} <= set(
+        rep.tag_table["tag"]
+    )
+    assert not rep.overlap.astype(str).apply(lambda c: c.str.contains("price_band")).any().any()
+    assert rep.table["price_band"].isna().all()  # the profile keeps the (empty) column
+    assert any(f.startswith("价位无法区分用户") and "median_price" in f for f in rep.findings()), rep.findings()
+    full = ProfileReport.run(_ctx(tmp_path / "b"))
+    assert full.blank_tags == {} and "price_band" in set(full.tag_table["tag"])
