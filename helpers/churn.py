@@ -562,11 +562,12 @@ class ChurnReport(Report):
             ),
         ]
         if len(self.importance):
-            sep = "、" if i18n.current_language() == "zh" else ", "
             out.append(
                 tt(
                     "churn.top_features",
-                    features=sep.join(feature_label(f, self.event_names) for f in self.importance["feature"].head(3)),
+                    features=i18n.list_join(
+                        feature_label(f, self.event_names) for f in self.importance["feature"].head(3)
+                    ),
                 )
             )
         hi_n = int((self.at_risk["risk_band"] == "high").sum())

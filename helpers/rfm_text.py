@@ -10,15 +10,25 @@ from typing import Any
 import pandas as pd
 
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct
-from .i18n import t
+from .i18n import list_join, t
 from .rfm_segments import segment_action, segment_label
 
-__all__ = ["rfm_findings", "rfm_headline", "RISK_SEGMENTS", "TOP_SEGMENTS"]
+__all__ = ["rfm_findings", "rfm_headline", "source_label", "RISK_SEGMENTS", "TOP_SEGMENTS"]
 
 #: segments the findings list as "to win back" (both schemes)
 RISK_SEGMENTS = ("At Risk", "Can't Lose Them", "重要保持客户", "重要挽留客户")
 #: the best segment of each scheme, in the headline
 TOP_SEGMENTS = ("Champions", "重要价值客户")
+
+
+def source_label(source: str | None) -> str:
+    """Where the orders came from, in words (the results keep the code): ``orders`` -> 订单表 / the orders table,
+    ``events [pay, buy]`` -> 事件 pay、buy / events pay, buy."""
+    if source == "orders":
+        return t("rfm.source_orders")
+    if source and source.startswith("events [") and source.endswith("]"):
+        return t("rfm.source_events", events=list_join(e.strip() for e in source[8:-1].split(",")))
+    return str(source)
 
 
 def rfm_findings(rep: Any) -> list[str]:
@@ -30,7 +40,7 @@ def rfm_findings(rep: Any) -> list[str]:
             "rfm.customers",
             users=fmt_int(len(sc)),
             as_of=f"{rep.as_of:%Y-%m-%d}",
-            source=rep.source,
+            source=source_label(rep.source),
             r=fmt_int(sc["recency_days"].median()),
             f=fmt_int(sc["frequency"].median()),
             m=med_m,

@@ -236,9 +236,8 @@ def _tag_findings(rep: ProfileReport) -> list[str]:
     out = []
     if len(rep.tag_specs):
         out.append(i18n.t("user_profile.tags_declared", n=len(rep.tag_specs)))
-    sep = "、" if i18n.current_language() == "zh" else ", "
     for name, cols in rep.blank_tags.items():
-        out.append(i18n.t("user_profile.tag_blank", tag=i18n.label(f"col.{name}", name), columns=sep.join(cols)))
+        out.append(i18n.t("user_profile.tag_blank", tag=i18n.label(f"col.{name}", name), columns=i18n.list_join(cols)))
     for r in rep.audience_table.itertuples():
         out.append(i18n.t("user_profile.audience", audience=r.audience, users=fmt_int(r.users), share=fmt_pct(r.share)))
     return out

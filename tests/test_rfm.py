@@ -441,6 +441,7 @@ def test_report_parts_and_unavailable_twin():
     with pytest.raises(UnknownPartError, match="bogus"):
         rep.show("bogus")
     assert {"revenue", "mean_m"} <= set(rep._show("segments").data)
+    assert "（来源：订单表）" in rep.findings()[0] and rep.to_results()["source"] == "orders"  # words; the code kept
     plain = run_rfm(_Ctx({"orders": ORD.drop(columns="amount")}))  # no amounts: no column of "–" on the page
     for part, frame in (("segments", plain.summary), ("other", plain.summary_other)):
         assert frame["revenue"].isna().all() and "revenue" in frame  # the tables (and CSVs) keep them
@@ -526,3 +527,12 @@ def test_online_retail_rfm_against_independent_pandas(tmp_path):
     assert (key.map(names) == cn8).all()
     counts = named.value_counts()
     assert counts.sum() == 4312 and len(counts) == 11  # every named segment occurs on real data
+
+
+def test_the_orders_source_in_words():
+    from helpers import i18n
+    from helpers.rfm_text import source_label
+
+    assert source_label("orders") == "订单表" and source_label("events [pay, buy]") == "事件 pay、buy"
+    with i18n.language("en"):
+        assert source_label("orders") == "the orders table" and source_label("events [pay]") == "events pay"
