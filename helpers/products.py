@@ -506,7 +506,7 @@ class ProductsReport(Report):
             return Markdown("_" + "; ".join(self.notes or [t("products.not_computed")]) + "_")
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
-            shown = drop_empty(frame, _MONEY_COLUMNS).head(50)  # no prices or quantities (Taobao): no "–" columns
+            shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
             return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],
                                num_cols=["gmv", "quantity", "avg_price"])  # fmt: skip
         if part == "excluded":
@@ -526,8 +526,8 @@ class ProductsReport(Report):
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
 
-#: the item and category tables' columns that are empty when the lines carry no amount or quantity
-_MONEY_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price")
+#: the item and category tables' columns that are empty when the lines carry no amount, quantity or category
+_OPTIONAL_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price", "category")
 
 
 def _show_chart(ax) -> None:
