@@ -263,8 +263,13 @@ def _value_formatter(fmt: str | Callable[[Any], str] | None) -> Callable[[Any], 
                 f"fmt={fmt!r} is not a number format: use None, 'pct', a format spec such as ',.1f' "
                 f"or '.0%', or a callable"
             ) from None
-        return _fmt_or_missing(lambda v: format(v, fmt))
+        return _fmt_or_missing(lambda v: _unsigned_zero(format(v, fmt)))
     raise TypeError(f"fmt must be None, 'pct', a format spec or a callable, not {type(fmt).__name__}")
+
+
+def _unsigned_zero(text: str) -> str:
+    """``text`` without the minus of a value that rounds to zero: -0.0001 as ".3f" reads "0.000", not "-0.000"."""
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
 class _TickFormatter(Formatter):

@@ -178,6 +178,10 @@ def test_plot_bar_titles_labels_annotations(theme):
     ticks = [tx.get_text() for tx in ax.get_xticklabels() if tx.get_text()]
     assert ticks and all(s.endswith("%") for s in ticks) and "10%" in ticks
 
+    tiny = pd.DataFrame({"seg": CATEGORIES, "drop": [0.2189, -0.0001, -0.0012]})  # churn's importance, ".3f"
+    ax = plot_bar(tiny, x="seg", y="drop", fmt=".3f", title="重要性", xlabel="分群", ylabel="下降")
+    assert [tx.get_text() for tx in ax.texts] == ["0.219", "0.000", "-0.001"]  # no "-0.000"
+
 
 def test_plot_bar_errors_name_the_problem(theme):
     t = pd.DataFrame({"seg": ["a"], "users": ["many"]})
