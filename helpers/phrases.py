@@ -226,6 +226,7 @@ def complaint_phrases(
 
 def plot_words(kw: pd.DataFrame, *, title: str, ax=None, color="C0"):
     """Horizontal bars of the first 12 keywords of :func:`keywords` and their TF-IDF weights."""
+    from .i18n import t
     from .plots import plot_bar
 
     return plot_bar(
@@ -237,6 +238,6 @@ def plot_words(kw: pd.DataFrame, *, title: str, ax=None, color="C0"):
         color=color,
         ax=ax,
         title=title,
-        xlabel="权重 weight (TF-IDF)",
-        ylabel="关键词 keyword",
+        xlabel=t("sentiment.keyword_weight_axis"),
+        ylabel=t("sentiment.keyword_axis"),
     )

@@ -352,3 +352,18 @@ def test_unavailable_without_reviews(tmp_path):
     assert rep.findings()[0] == "无法分析评论：这个活动没有评论表。"
     with pytest.raises(UnknownPartError):
         rep.show("bogus")
+
+
+def test_keyword_chart_axes_speak_one_language():
+    """The keyword bars' axes follow the campaign's language: never "关键词 keyword" on one page."""
+    import matplotlib.pyplot as plt
+
+    from helpers import i18n
+    from helpers.phrases import plot_words
+
+    kw = pd.DataFrame({"keyword": ["好", "差"], "weight": [0.6, 0.4]})
+    for lang, x, y in (("zh", "权重（TF-IDF）", "关键词"), ("en", "Weight (TF-IDF)", "Keyword")):
+        with i18n.language(lang):
+            ax = plot_words(kw, title="t")
+            assert (ax.get_xlabel(), ax.get_ylabel()) == (x, y)
+            plt.close(ax.figure)
