@@ -341,7 +341,7 @@ class ImpactReport(Report):
                 _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label))
             return None
         if part == "fit":
-            return style_table(self._named(self.fit))
+            return style_table(self._named(self.fit), pct_cols=["mape"])  # a mean share of the actual value
         if part == "placebo":
             cols = [c for c in ("label", "placebo_effect", "placebo_low", "placebo_high", "placebo_p",
                                 "placebo_passed") if c in self.effects]  # fmt: skip

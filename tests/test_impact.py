@@ -207,6 +207,8 @@ def test_demo_planted_campaign_found(demo_ctx):
     did = styled_rows(rep._show("did"))[0]
     assert did["scale"] == "对数尺度" and did["rel_effect"] == f"{rep.did['rel_effect'].iloc[0] * 100:.1f}%"
     assert set(rep.tables()["did"]["metric"]) == {"orders"}
+    fit = styled_rows(rep._show("fit"))[0]  # the mean absolute percentage error as a percentage, not 0.32
+    assert fit["mape"] == f"{rep.fit['mape'].iloc[0] * 100:.1f}%"
 
 
 @pytest.mark.spark
