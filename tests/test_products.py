@@ -128,7 +128,11 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
     # no quantities in this file: the page leaves out the empty column, the table (and its CSV) keeps it
     shown = rep._show("items").data
-    assert rep.items["quantity"].isna().all() and "quantity" not in shown and {"gmv", "avg_price", "category"} <= set(shown)
+    assert (
+        rep.items["quantity"].isna().all()
+        and "quantity" not in shown
+        and {"gmv", "avg_price", "category"} <= set(shown)
+    )
     res = rep.to_results()
     assert res["n_baskets"] == 6 and res["basket"] == "order" and res["support_rule"] == "auto"
     json.dumps(res, allow_nan=True)
