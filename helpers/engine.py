@@ -166,14 +166,11 @@ def as_table(data):
     """
     import pandas as pd
 
-    if isinstance(data, ibis.expr.types.Table):
-        for col, zone in _zoned_columns(data).items():
-            raise ZonedTimesError(col, zone)
-        return data
-    if isinstance(data, pd.DataFrame):
-        for col, zone in _zoned_columns(data).items():
-            raise ZonedTimesError(col, zone)
-        return ibis.memtable(data)
+    if isinstance(data, (ibis.expr.types.Table, pd.DataFrame)):
+        zoned = _zoned_columns(data)
+        if zoned:  # the first such column, named with its zone
+            raise ZonedTimesError(*next(iter(zoned.items())))
+        return data if isinstance(data, ibis.expr.types.Table) else ibis.memtable(data)
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
 
 
