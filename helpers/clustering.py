@@ -179,9 +179,8 @@ def plot_radar(
         vals = np.clip([r[f"z_{c}"] if pd.notna(r[f"z_{c}"]) else 0 for c in columns], -clip, clip)
         ax.plot(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}")
         ax.fill(np.r_[ang, ang[:1]], np.r_[vals, vals[:1]], color=f"C{i % 10}", alpha=0.25)
-        radar_labels(
-            ax, ang, [feature_label(c, events) for c in columns]
-        )  # wrapped, aligned outward (helpers/charts.py)
+        shown = [feature_label(c, events) for c in columns]
+        radar_labels(ax, ang, shown)  # wrapped, aligned outward (helpers/charts.py)
         ax.set_ylim(-clip, clip)
         c = int(r["cluster"])
         ax.set_title(

@@ -40,7 +40,7 @@ def feature_label(col: str, events: Mapping[str, str] | None = None) -> str:
     """The reader-facing name of a feature column in the campaign's language (``n_<event>`` -> '<event> count').
 
     ``events`` maps event codes to the names pages show (the tracking plan's display names,
-    :func:`helpers.tracking.display_names`): ``n_view`` reads '浏览商品 次数' rather than 'view 次数'. Events it
+    :func:`helpers.tracking.display_names`): ``n_view`` reads '浏览商品次数' rather than 'view 次数'. Events it
     does not name keep their code."""
     if col in FEATURE_NAMES:
         return t(f"feature.{col}")
