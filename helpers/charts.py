@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from .plots import _text_width
 
 __all__ = [
     "CONTENT_WIDTH_PX",
@@ -122,11 +123,6 @@ def plot_two_panels(
     a1.set_title(title)
     fig.autofmt_xdate()
     return fig
-
-
-def _text_width(s: str) -> int:
-    """Width in Latin-character cells: CJK characters are two wide."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
 def radar_labels(

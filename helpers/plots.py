@@ -353,6 +353,12 @@ def _text_width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
+def _crowded(labels: Sequence[str]) -> bool:
+    """Whether category labels side by side under an x axis would run into each other: tilted 30 degrees then."""
+    widths = [_text_width(str(s)) for s in labels]
+    return bool(widths) and (sum(widths) + 3 * len(widths) > 80 or max(widths) > 16)
+
+
 def _new_axes(figsize: tuple[float, float] | None = None) -> Axes:
     _, ax = plt.subplots(figsize=figsize)
     return ax
@@ -439,8 +445,7 @@ def plot_bar(
     else:
         pos = np.arange(len(labels))
         bars = ax.bar(pos, heights, color=color)
-        widths = [_text_width(s) for s in labels]
-        crowded = bool(widths) and (sum(widths) + 3 * len(widths) > 80 or max(widths) > 16)
+        crowded = _crowded(labels)
         ax.set_xticks(
             pos, labels, rotation=30 if crowded else 0, ha="right" if crowded else "center", rotation_mode="anchor"
         )
@@ -609,6 +614,9 @@ def plot_heatmap(
         annot_kws={"fontsize": 8 if data.size <= 100 else 7},
     )
     ax.tick_params(axis="y", labelrotation=0)
+    if _crowded(list(data.columns)):  # long column names (加入购物车, 支付成功, ...) would touch
+        for lab in ax.get_xticklabels():
+            lab.set(rotation=30, horizontalalignment="right", rotation_mode="anchor")
     ax.grid(False)  # the theme grid would cross blank (NaN) cells
     return _finish(ax, title, xlabel, ylabel)
 

@@ -233,6 +233,23 @@ def test_plot_heatmap_titles_labels_annotations(theme):
     check_chart(ax)
     assert sorted(tx.get_text() for tx in ax.texts) == ["100%", "100%", "50%"]  # NaN cell blank
     assert [tx.get_text() for tx in ax.get_yticklabels()] == ["2024-01-01", "2024-01-08"]
+    assert {tx.get_rotation() for tx in ax.get_xticklabels()} == {0}  # two short names: level
+    events = [
+        "浏览商品",
+        "启动",
+        "加入购物车",
+        "搜索",
+        "提交订单",
+        "收藏",
+        "支付成功",
+        "登录",
+        "（离开）",
+    ]  # the paths matrix
+    wide = plot_heatmap(
+        pd.DataFrame(np.eye(9), index=events, columns=events), title="流转", xlabel="下一个", ylabel="当前"
+    )
+    assert {tx.get_rotation() for tx in wide.get_xticklabels()} == {30}  # side by side they would touch
+    assert {tx.get_horizontalalignment() for tx in wide.get_xticklabels()} == {"right"}
     counts = plot_heatmap(pd.DataFrame([[12345, 0]]), fmt=",.0f", title="人数", xlabel="F", ylabel="R")
     assert sorted(tx.get_text() for tx in counts.texts) == ["0", "12,345"]
 
