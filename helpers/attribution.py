@@ -437,7 +437,7 @@ class AttributionReport(Report):
         if part == "summary":
             kind = self.summary["journeys"].map(lambda v: label(f"attribution.journeys.{v}", v))
             shown = self.summary.assign(journeys=kind)
-            return style_table(shown if self.valued else shown.drop(columns="value"))
+            return style_table(drop_empty(shown, ["value"]))  # no amounts: the value column is empty
         if part == "value" and not self.valued:
             return Markdown(t("attribution.no_value", conversion=md_escape(self.conversion_label or self.conversion)))
         if part in ("credits", "value"):

@@ -127,11 +127,10 @@ class ProfileReport(Report):
         from .fmt import fmt_int, fmt_pct
 
         tt = i18n.t
-        sep = "、" if i18n.current_language() == "zh" else ", "
         t = self.table
         out = [tt("user_profile.rows", users=fmt_int(len(t)), columns=len(t.columns))]
         used = [_source_label(k) for k, v in self.sources.items() if v]
-        line = tt("user_profile.joined", sources=sep.join(used) or "—")
+        line = tt("user_profile.joined", sources=i18n.list_join(used) or "—")
         if not self.sources.get("users table", True):
             line += tt("user_profile.no_users_table")
         out.append(line + ("。" if i18n.current_language() == "zh" else "."))
@@ -148,7 +147,7 @@ class ProfileReport(Report):
         out.append(buyers)
         if "preferred_category" in t and t["preferred_category"].notna().any():
             top = t["preferred_category"].value_counts().head(3)
-            cats = sep.join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
+            cats = i18n.list_join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
             out.append(tt("user_profile.top_categories", categories=cats))
         out += _tag_findings(self)
         return out
