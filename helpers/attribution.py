@@ -50,9 +50,12 @@ MODELS = RULE_MODELS + DATA_MODELS
 NO_TOUCH = "(no touch)"
 
 
-def channel_label(channel: str) -> str:
-    """A channel as shown: the data's value, or the catalogue's name of the :data:`NO_TOUCH` bucket."""
-    return t("attribution.no_touch") if channel == NO_TOUCH else channel
+def channel_label(channel: str, names: dict[str, str] | None = None) -> str:
+    """A channel as shown: its name in ``names`` (an event channel's display name), else the data's value; the
+    catalogue's name of the :data:`NO_TOUCH` bucket."""
+    if channel == NO_TOUCH:
+        return t("attribution.no_touch")
+    return (names or {}).get(channel, channel)
 
 
 def model_labels() -> dict[str, str]:
@@ -246,12 +249,14 @@ def _touch_rows(touches: pd.DataFrame, journeys: pd.DataFrame, has: np.ndarray) 
     return row[codes] if not len(codes) or codes.min() >= 0 else np.where(codes >= 0, row[codes], -1)
 
 
-def plot_credits(credits: pd.DataFrame, *, metric: str = "conversions", ax=None):
-    """Credited ``metric`` per channel (groups) and model (bars); returns the Axes."""
+def plot_credits(credits: pd.DataFrame, *, metric: str = "conversions", names: dict[str, str] | None = None, ax=None):
+    """Credited ``metric`` per channel (groups) and model (bars); returns the Axes. ``names``: channel -> the name
+    pages show (:func:`channel_label`)."""
     import matplotlib.pyplot as plt
 
     wide = credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
-    wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=channel_label)
+    wide = wide[[m for m in MODELS if m in wide.columns]]
+    wide = wide.rename(columns=model_labels(), index=lambda ch: channel_label(ch, names))
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
     wide.plot.bar(ax=ax, width=0.85)
@@ -290,6 +295,9 @@ class AttributionReport(Report):
     #: whether the conversions carry a value (``value_col`` / the orders' ``amount`` set on at least one); without
     #: one, every value column is empty (NaN) and ``value`` is null in the results, never 0
     valued: bool = True
+    #: channel -> the name pages show: touch events by their tracking-plan display names (the results and CSVs keep
+    #: the channels as in the data); empty with a ``touch_col``, whose values are the data's own names
+    channel_names: dict[str, str] = field(default_factory=dict)
     touches: pd.DataFrame = field(default_factory=pd.DataFrame)
     journeys: pd.DataFrame = field(default_factory=pd.DataFrame)
     credits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -348,6 +356,8 @@ class AttributionReport(Report):
         rep.wide.columns.name = None
         rep.summary = _summary(journeys)
         rep.valued = valued
+        if not p.touch_col:  # the channels are event names
+            rep.channel_names = {e: _event_label(ctx, e) for e in p.touch_events}
         if not valued:  # no amounts: the value columns are empty, not 0
             for frame in (rep.credits, rep.summary, rep.journeys):
                 frame["value"] = np.nan
@@ -386,9 +396,12 @@ class AttributionReport(Report):
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_int, fmt_pct
+        from .i18n import close_up as _close_up
 
         n, _, unattributed = self._totals()
         what = self.conversion_label or self.conversion
+        # a display name joins the sentence ("给浏览的功劳"); a channel of the data's own is quoted as it is
+        close_up = _close_up if self.channel_names else str
         out = [t("attribution.conversions", n=fmt_int(n), conversion=what, touched=fmt_int(n - unattributed),
                  days=f"{self.lookback_days:g}", untouched=fmt_int(unattributed))]  # fmt: skip
         if unattributed:
@@ -400,11 +413,12 @@ class AttributionReport(Report):
             gap = (w["first"] - w["last"]) / tot if tot else w["first"] * 0
             opener, closer = gap.idxmax(), gap.idxmin()
             for key, ch in (("attribution.opener", opener), ("attribution.closer", closer)):
-                out.append(t(key, channel=ch, first=fmt_pct(w.at[ch, "first"] / tot),
-                             last=fmt_pct(w.at[ch, "last"] / tot)))  # fmt: skip
+                out.append(close_up(t(key, channel=self._named(ch), first=fmt_pct(w.at[ch, "first"] / tot),
+                                      last=fmt_pct(w.at[ch, "last"] / tot))))  # fmt: skip
         top = self.top_by_model()
         if "markov" in top and "shapley" in top:
-            out.append(t("attribution.data_driven", markov=top["markov"], shapley=top["shapley"]))
+            shown = {m: self._named(top[m]) for m in ("markov", "shapley")}  # a Chinese name joins the sentence
+            out.append(close_up(t("attribution.data_driven", **shown)))
         out.append(t("attribution.not_causal"))
         return out
 
@@ -418,9 +432,13 @@ class AttributionReport(Report):
         return [
             headline(t("attribution.h_conversions"), n - un, fmt_int(n - un)),
             headline(t("attribution.h_no_touch"), un / n if n else None, fmt_pct(un / n) if n else ""),
-            headline(t("attribution.h_top_last"), None, top.get("last", "")),
-            headline(t("attribution.h_top_markov"), None, top.get("markov", "")),
+            headline(t("attribution.h_top_last"), None, self._named(top.get("last", ""))),
+            headline(t("attribution.h_top_markov"), None, self._named(top.get("markov", ""))),
         ]
+
+    def _named(self, channel: str) -> str:
+        """A channel as pages show it (:func:`channel_label` with the report's :attr:`channel_names`)."""
+        return channel_label(channel, self.channel_names) if channel else channel
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``credits``, ``summary`` and ``journeys`` (user-level: one row per journey)."""
@@ -443,20 +461,21 @@ class AttributionReport(Report):
         if part in ("credits", "value"):
             metric = "conversions" if part == "credits" else "value"
             wide = self.credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
-            wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=channel_label)
+            wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=self._named)
             wide = wide.reset_index()
             wide.columns.name = None
             if part == "credits":
                 ci = self.credits[self.credits["model"].isin(DATA_MODELS)].dropna(subset=["ci_low"])
                 if len(ci):
-                    ci = ci.assign(model=ci["model"].map(model_labels()))
+                    ci = ci.assign(model=ci["model"].map(model_labels()), channel=ci["channel"].map(self._named))
                     cols = ["model", "channel", "conversions", "ci_low", "ci_high", "se"]
                     _display(style_table(drop_empty(ci[cols], ["se"])))  # se: sampled Shapley values only
             return style_table(wide, num_cols=[c for c in wide.columns if c != "channel"])
         if part == "chart":
-            return plot_credits(self.credits)
+            return plot_credits(self.credits, names=self.channel_names)
         j = self.journeys
-        shown = self.touches.groupby("journey", observed=True)["channel"].agg(_runs)
+        named = self.touches["channel"].map(lambda ch: self.channel_names.get(ch, ch))
+        shown = named.groupby(self.touches["journey"], observed=True).agg(_runs)
         paths = j.loc[j["converted"], "journey"].map(shown).fillna(t("attribution.no_touch")).rename("path")
         top = paths.groupby(paths).size().sort_values(ascending=False).head(15)
         return style_table(top.rename("conversions").reset_index(), int_cols=["conversions"])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import features_fast
 from .engine import as_table, money_sum, to_pandas
-from .i18n import t
+from .i18n import close_up, t
 
 __all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
 
@@ -46,16 +46,10 @@ def feature_label(col: str, events: Mapping[str, str] | None = None) -> str:
         return t(f"feature.{col}")
     shown = {_safe(e): str(name) for e, name in (events or {}).items()}
     if col.startswith("n_"):
-        return _close_up(t("feature.count_of", event=shown.get(col[2:], col[2:])))
+        return close_up(t("feature.count_of", event=shown.get(col[2:], col[2:])))
     if col.startswith("has_"):
-        return _close_up(t("feature.has", what=shown.get(col[4:], col[4:])))
+        return close_up(t("feature.has", what=shown.get(col[4:], col[4:])))
     return col
-
-
-def _close_up(label: str) -> str:
-    """``label`` without the spaces between two Chinese characters: the messages put a space between an event code
-    and Chinese ("view 次数"); a Chinese display name reads as one word ("浏览商品次数")."""
-    return re.sub(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])", "", label)
 
 
 def _safe(name: str) -> str:

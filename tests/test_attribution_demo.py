@@ -141,8 +141,12 @@ def test_conversions_without_a_value_show_no_value_rather_than_zero(demo):
 
 def test_unavailable_without_a_section(demo):
     ctx, _ = demo
-    ctx.cfg = ctx.cfg.model_copy(update={"attribution": None})
-    rep = AttributionReport.run(ctx)
+    cfg = ctx.cfg
+    try:
+        ctx.cfg = cfg.model_copy(update={"attribution": None})
+        rep = AttributionReport.run(ctx)
+    finally:
+        ctx.cfg = cfg  # the module's other tests share the context
     assert not rep.available and "attribution" in rep.reason
     assert isinstance(rep.tables(), dict) and pd.isna(rep.to_results().get("conversions"))
 
@@ -163,3 +167,49 @@ def test_the_journeys_part_counts_converting_paths_with_runs_merged(demo):
         assert expected[path] == n
         parts = [p.split(" ×")[0] for p in path.split(" > ")]
         assert all(a != b for a, b in zip(parts, parts[1:]))  # no channel twice in a row
+
+
+def test_event_channels_read_as_the_plans_display_names(demo):
+    """Touches that are events (``touch_events``, no ``touch_col``): pages name the channels by the tracking plan's
+    display names (浏览商品, not view) in the tables, findings, headline, chart and paths; the results and CSVs keep
+    the event names, and the credits are those of the event channels."""
+    from helpers.i18n import close_up
+    from helpers.tracking import display_names
+
+    ctx, _ = demo
+    cfg = ctx.cfg
+    events = ["search", "view", "cart"]
+    try:
+        att = cfg.attribution.model_copy(update={"touch_col": None, "touch_events": events})
+        ctx.cfg = cfg.model_copy(update={"attribution": att})
+        rep = AttributionReport.run(ctx)
+    finally:
+        ctx.cfg = cfg
+    assert rep.available, getattr(rep, "reason", "")
+    names = display_names(ctx)
+    assert (
+        rep.channel_names
+        == {e: names[e] for e in events}
+        == {"search": "搜索", "view": "浏览商品", "cart": "加入购物车"}
+    )
+    # machine names where machines read: credits, results, the journeys CSV
+    assert set(rep.credits["channel"]) - {NO_TOUCH} == set(events)
+    res = rep.to_results()
+    assert set(res["channels"]) - {NO_TOUCH} == set(events) and set(res["top_by_model"].values()) <= set(events)
+    assert set(" > ".join(rep.tables()["journeys"]["path"]).split(" > ")) - {""} <= set(events)
+    # display names where people read
+    shown = set(names[e] for e in events) | {"（无触点）"}
+    assert set(rep._show("credits").data["channel"]) == shown
+    head = {h["label"]: h["text"] for h in rep.headline()}
+    assert head["末次触点功劳第一的渠道"] == names[res["top_by_model"]["last"]], head
+    findings = " ".join(rep.findings())
+    top = {m: names[res["top_by_model"][m]] for m in ("markov", "shapley")}
+    assert f"马尔可夫模型给{top['markov']}的功劳最多，沙普利值模型给{top['shapley']}的最多" in findings
+    assert not any(f" {n} " in findings for n in names.values())  # a Chinese name joins the sentence
+    assert not any(e in findings.split() for e in events)
+    paths = rep._show("journeys").data["path"]
+    assert not any(e in p for p in paths for e in ("view", "search", "cart"))
+    assert any("浏览商品" in p for p in paths)
+    ax = rep._show("chart")
+    assert {x.get_text() for x in ax.get_xticklabels()} == shown
+    assert close_up("给 浏览商品 的") == "给浏览商品的" and close_up("给 pv 的") == "给 pv 的"

@@ -136,6 +136,12 @@ def test_real_taobao_campaign_end_to_end(tmp_path):
     _check_campaign(root, s, names)
     ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     assert ing["tables"]["events"]["reasons"] == {"out_of_period": 35}
+    # the inline tracking plan names the events on the pages; the results keep the codes
+    att = json.loads((root / "results" / "attribution.json").read_text(encoding="utf-8"))
+    assert set(att["channels"]) >= {"pv", "fav", "cart"}
+    for page in ("funnel", "attribution", "clustering"):
+        html = (root / f"{page}.html").read_text(encoding="utf-8")
+        assert "浏览" in html and "buy 次数" not in html and "cart → buy" not in html, page
 
 
 def test_broken_notebook_fails_alone(tmp_path):
