@@ -512,12 +512,8 @@ def run_attribution(ctx) -> AttributionReport | Unavailable:
 
 
 def _event_label(ctx, event: str) -> str:
-    """An event as pages name it: its display name in the campaign's tracking plan on a zh campaign (plans name
-    events in Chinese), else the event code."""
-    from .i18n import current_language
-
-    if current_language() != "zh":
-        return event
+    """An event as pages name it: its display name in the campaign's tracking plan where it fits the page's language
+    (:func:`helpers.tracking.display_names`), else the event code."""
     from .tracking import display_names
 
     return display_names(ctx).get(event, event)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,22 +376,33 @@ def load_plan(cfg: Any) -> TrackingPlan | None:
 
 
 def display_name(ctx: Any, event: str) -> str:
-    """The event's display name from the campaign's tracking plan (``支付成功`` for ``pay``), else ``event``.
+    """The event's display name from the campaign's tracking plan (``支付成功`` for ``pay``), else ``event``; in the
+    current language's pages only (:func:`display_names`).
 
     Pages show display names; results files keep machine names.
     """
-    plan = load_plan(ctx.cfg)
-    return plan.display_name(event) if plan is not None else str(event)
+    return display_names(ctx).get(event, str(event))
 
 
 def display_names(ctx: Any) -> dict[str, str]:
-    """``{event: display name}`` of every event the plan names with a display name (empty without a plan, or for a
-    context without params: an analyst's or a test's stand-in)."""
+    """``{event: display name}`` of every event the plan names with a display name that fits the current language
+    (empty without a plan, or for a context without params: an analyst's or a test's stand-in).
+
+    One language per page: a Chinese page shows every display name; an English page only those without Chinese
+    characters, and the event code where the plan's name is Chinese (``pay``, not ``支付成功``)."""
+    from .i18n import current_language
+
     cfg = getattr(ctx, "cfg", None)
     plan = load_plan(cfg) if cfg is not None else None
     if plan is None:
         return {}
-    return {e: s.display_name for e, s in plan.events.items() if s.display_name}
+    zh = current_language() == "zh"
+    return {
+        e: s.display_name for e, s in plan.events.items() if s.display_name and (zh or not _HAN.search(s.display_name))
+    }
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Chinese characters
 
 
 # ------------------------------------------------------------------------------------------------ checks (SQL)

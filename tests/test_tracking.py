@@ -240,6 +240,31 @@ def test_display_name_and_demo_plan():
     assert helpers.display_name is display_name
 
 
+def test_display_names_fit_the_pages_language():
+    """One language per page: a Chinese page shows every display name; an English page only those without Chinese
+    characters, the event code for the others."""
+    from helpers import i18n
+    from helpers.params import Campaign
+    from helpers.tracking import display_name, display_names
+
+    demo = load_params("demo")
+    plan = {"events": {"pv": {"display_name": "浏览"}, "cart": {"display_name": "Add to cart"}, "buy": {}}}
+    cfg = Campaign.model_validate(
+        {**demo.model_dump(exclude={"tracking"}), "campaign": "mixed", "tracking": {"plan": plan}}
+    )
+    ctx = type("Ctx", (), {"cfg": cfg})()
+    with i18n.language("zh"):
+        assert display_names(ctx) == {"pv": "浏览", "cart": "Add to cart"}
+        assert display_name(ctx, "pv") == "浏览"
+    with i18n.language("en"):
+        assert display_names(ctx) == {"cart": "Add to cart"}
+        assert (display_name(ctx, "pv"), display_name(ctx, "cart"), display_name(ctx, "buy")) == (
+            "pv",
+            "Add to cart",
+            "buy",
+        )
+
+
 # ------------------------------------------------------------------------------------------------ the report
 PLANTED_PLAN = """
 global_properties:
