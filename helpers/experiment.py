@@ -151,9 +151,10 @@ class ExperimentReport(Report):
 
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
-        from .fmt import fmt_int, fmt_pct, fmt_pp, fmt_range
+        from .fmt import fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
+        from .i18n import list_join
 
-        counts = ", ".join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
+        counts = list_join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
         planned = "/".join(f"{r.planned_share * 100:.0f}" for r in self.srm.itertuples())
         p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else math.nan
         if self.srm_failed:
@@ -162,7 +163,7 @@ class ExperimentReport(Report):
                 Outcome(t("experiment.srm_bad", counts=counts, planned=planned, p=f"{p:.2g}", a=f"{self.srm_alpha:g}"))
             ]
         else:
-            out = [t("experiment.srm_ok", counts=counts, planned=planned, p=f"{p:.3g}")]
+            out = [t("experiment.srm_ok", counts=counts, planned=planned, p=fmt_p(p))]
         out.append(t("experiment.excluded", multi=fmt_int(self.excluded_multi), unexposed=fmt_int(self.not_exposed)))
         bad = t("experiment.untrustworthy") if self.srm_failed else ""
         for r in self.results.itertuples():
@@ -171,7 +172,7 @@ class ExperimentReport(Report):
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
                 variant=r.variant, value=_value(r.kind, r.value), control=_value(r.kind, r.control_value),
                 rel=fmt_pct(r.rel_lift),
-                ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}", holm=f"{r.holm_p:.3g}",
+                ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
                 used = "" if r.cuped_variance_reduction >= CUPED_MIN_REDUCTION else t("experiment.cuped_unused")

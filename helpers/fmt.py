@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "fmt_int",
+    "fmt_p",
     "fmt_pct",
     "fmt_pp",
     "fmt_num",
@@ -37,10 +38,18 @@ MISSING = "–"
 
 
 def drop_empty(df: pd.DataFrame, columns) -> pd.DataFrame:
-    """``df`` without those of ``columns`` that hold no value in any row, for a page: data without prices would
-    otherwise show a column of "–" on every row (revenue, GMV, average price). Results CSVs keep every column."""
-    empty = [c for c in columns if c in df.columns and df[c].isna().all()]
+    """``df`` without those of ``columns`` that hold no value in any row (missing or blank text), for a page: data
+    without prices would otherwise show a column of "–" on every row (revenue, GMV, average price). Results CSVs keep
+    every column."""
+    empty = [c for c in columns if c in df.columns and _blank(df[c]).all()]
     return df.drop(columns=empty) if empty else df
+
+
+def _blank(col: pd.Series) -> pd.Series:
+    """Whether each value of ``col`` is missing or text of only spaces."""
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+        return col.isna()
+    return col.isna() | col.map(lambda v: isinstance(v, str) and not v.strip())
 
 
 def _missing(x: Any) -> bool:
@@ -85,6 +94,14 @@ def fmt_int(n: Any) -> str:
     if special is not None:
         return special
     return f"{int(round(float(n))):,}"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value in a sentence, with its sign: ``p = 0.128`` (three significant digits), ``p < 0.001`` below one in
+    a thousand (not ``p = 8.28e-15``: a reader needs to know it is tiny, not how tiny), ``p = –`` when missing."""
+    if _missing(p):
+        return f"p = {MISSING}"
+    return "p < 0.001" if float(p) < 0.001 else f"p = {float(p):.3g}"
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:
@@ -372,21 +389,27 @@ def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], cha
     data = st.data
     vcols = [c for c in value_cols if c in data.columns]
     ccols = [c for c in change_cols if c in data.columns]
-    groups: dict[str, list[Any]] = {"rate": [], "int": [], "num": []}
+    groups: dict[tuple, list[Any]] = {}
     for idx, kind in zip(data.index, kinds, strict=True):
-        if kind == "rate":
-            groups["rate"].append(idx)
-            continue
-        vals = pd.to_numeric(data.loc[idx, vcols + ccols], errors="coerce").astype(float)
-        vals = vals[vals.notna() & ~vals.isin([math.inf, -math.inf])]
-        groups["int" if (vals == vals.round()).all() else "num"].append(idx)
-    for group, fv, fc in (("rate", fmt_pct, fmt_pp), ("int", fmt_int, fmt_int), ("num", fmt_num, fmt_num)):
-        rows = groups[group]
-        if rows and vcols:
+        groups.setdefault(row_formats(kind, data.loc[idx, vcols + ccols]), []).append(idx)
+    for (fv, fc), rows in groups.items():
+        if vcols:
             st = st.format(fv, subset=pd.IndexSlice[rows, vcols])
-        if rows and ccols:
+        if ccols:
             st = st.format(fc, subset=pd.IndexSlice[rows, ccols])
     return st
+
+
+def row_formats(kind: str, values: Iterable[Any]) -> tuple[Any, Any]:
+    """``(value format, change format)`` of one row of a metrics table (:func:`format_rows`), also for a sentence
+    that quotes the row's numbers: a ``"rate"`` as percentages and its changes in percentage points; any other kind
+    as whole numbers when every one of ``values`` is whole (``217``, not ``217.00``), else all with two decimals
+    (``105,094.80`` against ``210,751.00``, not ``210,751``)."""
+    if kind == "rate":
+        return fmt_pct, fmt_pp
+    vals = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float)
+    vals = vals[vals.notna() & ~vals.isin([math.inf, -math.inf])]
+    return (fmt_int, fmt_int) if (vals == vals.round()).all() else (fmt_num, fmt_num)
 
 
 def named_metrics(frame: pd.DataFrame, names: Any, codes: dict[str, str] | None = None) -> pd.DataFrame:

@@ -431,7 +431,7 @@ class FunnelReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_duration_hours, fmt_int, fmt_pct, fmt_range
+        from .fmt import fmt_duration_hours, fmt_int, fmt_p, fmt_pct, fmt_range
 
         tb = self.table
         out = [
@@ -482,7 +482,7 @@ class FunnelReport(Report):
                     rate_b=fmt_pct(tt["rate_b"]),
                     diff=fmt_pct(tt["diff"]),
                     ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
-                    p=f"{tt['p_value']:.3g}",
+                    p=fmt_p(tt["p_value"]),
                     verdict=t("funnel.test_significant" if tt["significant"] else "funnel.test_not_significant"),
                 )
             )
@@ -532,7 +532,7 @@ class FunnelReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import fmt_num, fmt_pct, fmt_range, style_table
+        from .fmt import fmt_num, fmt_p, fmt_pct, fmt_range, style_table
 
         if part == "table":
             return style_table(
@@ -579,7 +579,7 @@ class FunnelReport(Report):
                     diff=fmt_pct(tt["diff"]),
                     ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
                     z=fmt_num(tt["z"]),
-                    p=f"{tt['p_value']:.3g}",
+                    p=fmt_p(tt["p_value"]),
                     h=fmt_num(tt["cohens_h"]),
                     lift=fmt_pct(tt["relative_lift"]),
                 )

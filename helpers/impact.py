@@ -365,7 +365,7 @@ class ImpactReport(Report):
 
 def _findings(rep: ImpactReport) -> list[str]:
     """The findings' text (helpers/messages/impact.yaml), in one place."""
-    from .fmt import fmt_pct
+    from .fmt import fmt_p, fmt_pct
     from .fmt import fmt_range as rng
 
     s, e, p0 = (str(pd.Timestamp(d).date()) for d in (rep.start, rep.end, rep.pre_start))
@@ -374,17 +374,17 @@ def _findings(rep: ImpactReport) -> list[str]:
     for r in rep.effects.itertuples():
         out.append(Outcome(t("impact.effect", label=r.label, actual=_fmt(r.actual), predicted=_fmt(r.predicted),
                      effect=_fmt(r.effect), effect_ci=rng(r.effect_low, r.effect_high, _fmt), rel=fmt_pct(r.rel_effect),
-                     rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=f"{r.p_value:.3g}",
+                     rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
         if fit < 0.3:
             out.append(t("impact.weak_fit", label=r.label, r2=f"{fit:.2f}"))
         if getattr(r, "placebo_passed", True) is False:
-            out.append(t("impact.placebo_failed", label=r.label, p=f"{r.placebo_p:.3g}"))
+            out.append(t("impact.placebo_failed", label=r.label, p=fmt_p(r.placebo_p)))
         if hasattr(r, "did_effect") and not (isinstance(r.did_effect, float) and math.isnan(r.did_effect)):
             pt = "" if r.parallel_pre_trends else t("impact.pretrend_differs")
             out.append(t("impact.did", label=r.label, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
-                         rel=fmt_pct(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=f"{r.did_p:.3g}",
+                         rel=fmt_pct(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
                          pretrend=pt))  # fmt: skip
     return out + list(rep.notes)
 

@@ -37,6 +37,7 @@ __all__ = [
     "plot_heatmap",
     "check_chart",
     "thousands_ticks",
+    "fit_axis_labels",
 ]
 
 #: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
@@ -211,8 +212,9 @@ def _retina() -> None:
         png = get_ipython().display_formatter.formatters["image/png"]
         inner = png.lookup_by_type(Figure)
 
-        def render(fig: Any, *args: Any, **kw: Any) -> Any:  # every chart shown: its ticks with separators
+        def render(fig: Any, *args: Any, **kw: Any) -> Any:  # every chart shown: ticks with separators, labels fit
             thousands_ticks(fig)
+            fit_axis_labels(fig)
             return inner(fig, *args, **kw)
 
         png.for_type(Figure, render)
@@ -234,6 +236,49 @@ def thousands_ticks(fig: Any) -> None:
             lo, hi = axis.get_view_interval()
             if np.isfinite([lo, hi]).all() and max(abs(lo), abs(hi)) >= 1000:
                 axis.set_major_formatter(_TickFormatter())
+
+
+def fit_axis_labels(fig: Any) -> None:
+    """Put a y-axis label that is longer than its axes is tall on two lines, broken at the punctuation or space
+    nearest its middle (``差值（百分点，`` / ``实验组 − 对照组）``): on one line it would run past the axes into the
+    date labels below, or off the top of the image. Labels that fit, or already have two lines, are left alone.
+    Called on every chart a notebook shows once :func:`set_theme` ran."""
+    try:
+        renderer = fig.canvas.get_renderer()
+    except AttributeError:  # a canvas that cannot measure text: nothing to fit
+        return
+    for ax in fig.axes:
+        label = ax.yaxis.label
+        text = label.get_text()
+        if not text or "\n" in text or not label.get_visible():
+            continue
+        if label.get_window_extent(renderer).height > ax.get_window_extent(renderer).height:
+            label.set_text(_two_lines(text))
+
+
+_BREAK_AFTER = "，、,;；:："
+_BREAK_BEFORE = "（("
+
+
+def _two_lines(text: str) -> str:
+    """``text`` on two lines, broken by display width near its middle: after a comma or colon or before an opening
+    bracket when one lies in the middle half, else at the space nearest the middle; in the middle character of
+    Chinese text without either; as it is when it has no place to break (one long word)."""
+    total = _text_width(text)
+
+    def off(i: int) -> int:  # how far a cut before text[i] is from the middle, in half cells
+        return abs(2 * _text_width(text[:i]) - total)
+
+    marks = [i + 1 for i, ch in enumerate(text[:-1]) if ch in _BREAK_AFTER]
+    marks += [i for i, ch in enumerate(text) if ch in _BREAK_BEFORE and i > 0]
+    cuts = [i for i in marks if off(i) <= total / 2]  # a mark in the middle half
+    cuts = cuts or [i for i, ch in enumerate(text) if ch == " " and 0 < i < len(text) - 1]
+    if not cuts:
+        if not any(_text_width(ch) == 2 for ch in text):
+            return text
+        cuts = [len(text) // 2]
+    cut = min(cuts, key=off)
+    return text[:cut].rstrip() + "\n" + text[cut:].lstrip()
 
 
 # ------------------------------------------------------------------------------------------ formatting

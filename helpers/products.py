@@ -416,7 +416,7 @@ class ProductsReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_int, fmt_pct
+        from .fmt import fmt_int, fmt_pct, row_formats
 
         out = []
         it = self.items
@@ -437,9 +437,10 @@ class ProductsReport(Report):
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
         for r in self.movers.head(2).itertuples():
+            fv, _ = row_formats("", [r.current, r.previous])  # as the movers table shows them: GMV with cents
             out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level), key=r.key,
-                         measure=label(f"metric.{r.measure}", r.measure), current=fmt_int(r.current),
-                         previous=fmt_int(r.previous), rel=fmt_pct(r.rel_change)))  # fmt: skip
+                         measure=label(f"metric.{r.measure}", r.measure), current=fv(r.current),
+                         previous=fv(r.previous), rel=fmt_pct(r.rel_change)))  # fmt: skip
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

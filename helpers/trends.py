@@ -512,12 +512,13 @@ class TrendsReport(Report):
         m = self.metrics.get(metric)
         return metric_label(m) if m is not None else metric
 
-    def _value(self, metric: str, x: float) -> str:
-        """``x`` as a value of ``metric`` reads: a share as a percentage, a whole number without decimals."""
-        from .fmt import fmt_pct
+    def _values(self, metric: str, *xs: float) -> list[str]:
+        """``xs`` as values of ``metric`` read, formatted alike as in the table's row (:func:`helpers.fmt.row_formats`):
+        a share as a percentage; whole numbers without decimals, unless one of them has some."""
+        from .fmt import row_formats
 
-        m = self.metrics.get(metric)
-        return fmt_pct(x) if m is not None and m.kind == "rate" else _fmt(x)
+        fv, _ = row_formats(getattr(self.metrics.get(metric), "kind", ""), xs)
+        return [fv(x) for x in xs]
 
     @staticmethod
     def _group_name(group: object) -> object:
@@ -551,7 +552,7 @@ class TrendsReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_pct
+        from .fmt import fmt_p, fmt_pct
 
         w = self.window["current"]
         out = [t("trends.window", start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]
@@ -559,11 +560,11 @@ class TrendsReport(Report):
             if math.isnan(r.rel_change) and r.kind == "value":
                 continue
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
-                                          p=f"{r.p_value:.3g}")  # fmt: skip
+                                          p=fmt_p(r.p_value))  # fmt: skip
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
-            line = t("trends.metric_line", label=self._name(r.metric), current=self._value(r.metric, r.current),
-                     previous=self._value(r.metric, r.previous), change=fmt_pct(r.rel_change), test=sig,
-                     yoy=yoy)  # fmt: skip
+            current, previous = self._values(r.metric, r.current, r.previous)
+            line = t("trends.metric_line", label=self._name(r.metric), current=current, previous=previous,
+                     change=fmt_pct(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
             out.append(Outcome(line))  # the lead is the first of these: the window above is the setting
         for r in self.movers.head(3).itertuples():
             out.append(Outcome(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
@@ -584,7 +585,7 @@ class TrendsReport(Report):
                 top = getattr(r, "top_group", None)
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
                               group=f" · {col} = {self._group_name(r.group)}" if own else "",
-                              value=self._value(r.metric, r.value), expected=self._value(r.metric, r.expected),
+                              value=self._values(r.metric, r.value)[0], expected=self._values(r.metric, r.expected)[0],
                               top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
             out.append(Outcome(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
@@ -599,10 +600,12 @@ class TrendsReport(Report):
 
         def text(r) -> str:
             if math.isnan(r.rel_change):
-                return self._value(r.metric, r.current)
+                return self._values(r.metric, r.current)[0]
             sign = "+" if r.rel_change > 0 else ""
             return t(
-                "trends.headline_text", current=self._value(r.metric, r.current), change=sign + fmt_pct(r.rel_change)
+                "trends.headline_text",
+                current=self._values(r.metric, r.current)[0],
+                change=sign + fmt_pct(r.rel_change),
             )
 
         return [headline(self._name(r.metric), None if math.isnan(r.current) else float(r.current), text(r))
@@ -625,11 +628,13 @@ class TrendsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import drop_empty, style_table
 
         if part == "summary":
+            # columns with no value in any row are left out: the year-ago pair without a year of data, the test's
+            # columns when no metric is a tested ratio or mean
             return self._table(
-                self.summary.drop(columns=["significant"]),
+                drop_empty(self.summary.drop(columns=["significant"]), _OPTIONAL),
                 values=["current", "previous", "year_ago"],
                 changes=["abs_change", "diff_ci_low", "diff_ci_high"],
                 pcts=["rel_change", "yoy_change"],
@@ -667,10 +672,15 @@ class TrendsReport(Report):
         return style_table(self._named(frame))
 
 
-def _fmt(x: float) -> str:
-    from .fmt import fmt_int, fmt_num
+#: summary columns a page leaves out when no row has a value (the CSV keeps them)
+_OPTIONAL = ["test", "diff_ci_low", "diff_ci_high", "p_value", "year_ago", "yoy_change"]
 
-    return fmt_int(int(x)) if not math.isnan(x) and float(x).is_integer() else fmt_num(x)
+
+def _fmt(x: float) -> str:
+    """One number as a metrics row shows it: whole without decimals, else two (:func:`helpers.fmt.row_formats`)."""
+    from .fmt import row_formats
+
+    return row_formats("", [x])[0](x)
 
 
 def run_trends(ctx) -> TrendsReport | Unavailable:

@@ -184,6 +184,11 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert orders["value"] == f"{r.at['orders', 'value']:.2f}" and orders["kind"] == "人均次数"
     assert orders["test"] == "Welch t 检验（CUPED 校正）"
     assert f"为 {fmt_pct(r.at['pay_conversion', 'value'])}，" in rep.findings()[2]  # the findings say it alike
+    # a tiny p reads "p < 0.001" (the results keep the number); the variants are listed with 、 in Chinese
+    assert r.at["pay_conversion", "p_value"] < 1e-6 and "，p < 0.001，Holm 校正后 p < 0.001，" in rep.findings()[2]
+    counts = "、".join(f"{v.variant} {v.users:,}" for v in rep.srm.itertuples())
+    assert f"样本比例检查通过：{counts}（" in rep.findings()[0]
+    assert f"p = {r.at['orders', 'p_value']:.3g}，" in " ".join(rep.findings())
     assert rep._show("segments").ubk_headers == {"segment": "渠道"}  # the segment column named for its values
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Sample ratio check passes")

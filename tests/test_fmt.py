@@ -7,3 +7,32 @@ def test_drop_empty_leaves_out_columns_without_any_value():
     assert list(drop_empty(df, ["a", "b", "zzz"]).columns) == ["a", "c", "d"]  # only the listed, empty ones
     assert drop_empty(df, ["a"]) is df
     assert list(drop_empty(df.iloc[0:0], ["a"]).columns) == ["b", "c", "d"]  # no rows: nothing to show in it
+
+
+def test_drop_empty_counts_blank_text_as_empty():
+    import pandas as pd
+
+    from helpers.fmt import drop_empty
+
+    df = pd.DataFrame({"test": ["", " ", None], "p": [float("nan")] * 3, "kind": ["", "x", ""]})
+    assert list(drop_empty(df, ["test", "p", "kind"]).columns) == ["kind"]
+
+
+def test_row_formats_format_a_rows_numbers_alike():
+    """One rule for a metrics row, in the table and in a sentence quoting it: whole numbers without decimals unless
+    one number of the row has some; a rate as percentages, its changes in percentage points."""
+    from helpers.fmt import fmt_int, fmt_num, fmt_pct, fmt_pp, row_formats
+
+    assert row_formats("value", [217.0, 300.0, -83.0]) == (fmt_int, fmt_int)
+    fv, fc = row_formats("value", [105094.8, 210751.0])
+    assert (fv, fc) == (fmt_num, fmt_num) and [fv(105094.8), fv(210751.0)] == ["105,094.80", "210,751.00"]
+    assert row_formats("value", [3.0, float("nan"), float("inf")]) == (fmt_int, fmt_int)  # missing, infinite: no say
+    assert row_formats("rate", [0.5, 0.553]) == (fmt_pct, fmt_pp)
+
+
+def test_fmt_p_reads_tiny_p_values_as_below_one_in_a_thousand():
+    from helpers.fmt import MISSING, fmt_p
+
+    assert fmt_p(0.1284) == "p = 0.128" and fmt_p(0.00475) == "p = 0.00475" and fmt_p(0.001) == "p = 0.001"
+    assert fmt_p(8.28e-15) == "p < 0.001" and fmt_p(0.000999) == "p < 0.001" and fmt_p(0.0) == "p < 0.001"
+    assert fmt_p(1.0) == "p = 1" and fmt_p(float("nan")) == f"p = {MISSING}" and fmt_p(None) == f"p = {MISSING}"

@@ -462,3 +462,27 @@ def test_charts_a_notebook_shows_get_thousands_separators(theme):
         assert "image/png" in shown and isinstance(ax.yaxis.get_major_formatter(), _TickFormatter)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_y_label_longer_than_its_axes_goes_on_two_lines(theme):
+    """The experiment's sequential chart (8 x 3 in) had its y label on one line, taller than the axes: it ran into
+    the date labels below and off the top of the image. The label now breaks at the punctuation nearest its
+    middle, and each line fits; labels that fit are left alone."""
+    from helpers.plots import _two_lines, fit_axis_labels
+
+    fig, (a, b) = plt.subplots(2, 1, figsize=(8, 6))
+    a.set_ylabel("差值（百分点，实验组 − 对照组）")
+    b.set_ylabel("用户数")
+    fig.canvas.draw()
+    fit_axis_labels(fig)
+    assert a.get_ylabel() == "差值（百分点，\n实验组 − 对照组）" and b.get_ylabel() == "用户数"
+    r = fig.canvas.get_renderer()
+    for line in a.get_ylabel().split("\n"):
+        probe = a.text(0, 0, line, rotation=90, fontsize=a.yaxis.label.get_fontsize())
+        assert probe.get_window_extent(r).height <= a.get_window_extent(r).height, line
+    plt.close(fig)
+    assert _two_lines("difference (percentage points, variant − control)") == (
+        "difference (percentage points,\nvariant − control)"
+    )
+    assert _two_lines("转化率差值实验组减对照组") == "转化率差值实\n验组减对照组"  # no punctuation: the middle
+    assert _two_lines("supercalifragilistic") == "supercalifragilistic"  # one word: as it is

@@ -141,6 +141,12 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert any("常一起买" in f for f in rep.findings())
     with i18n.language("en"):
         assert any("Bought together" in f for f in rep.findings())
+    # a mover's two amounts are quoted alike, as the movers table shows them (not 42,548 against 95,690.50)
+    rep.movers = pd.DataFrame([{"level": "item", "key": "A", "measure": "gmv", "current": 42548.0,
+                                "previous": 95690.5, "rel_change": 42548 / 95690.5 - 1}])  # fmt: skip
+    assert any("42,548.00，上期 95,690.50（-55.5%）" in f for f in rep.findings()), rep.findings()
+    rep.movers = rep.movers.assign(measure="orders", current=12.0, previous=30.0, rel_change=-0.6)
+    assert any("12，上期 30（-60.0%）" in f for f in rep.findings()), rep.findings()
     ctx2 = _ctx(tmp_path / "b", write_params, "")
     un = run_report("products", ctx2, show=False)
     assert not un.available and "products" in un.reason

@@ -105,3 +105,20 @@ def test_page_tables_format_each_metric_for_its_kind(demo):
     groups = {r["group"] for r in styled_rows(rep._show("breakdown"))}
     assert "（空）" in groups and "(none)" not in groups  # events without a platform
     assert "(none)" in set(rep.breakdown["group"])  # the CSV keeps the code
+
+
+def test_findings_quote_a_rows_numbers_as_its_table_does_and_empty_columns_are_left_out(demo):
+    """A finding quotes the current and previous values formatted alike, as the table's row shows them (GMV
+    ``105,094.80`` against ``210,751.00``, not ``210,751``); the summary table leaves out the year-ago pair when the
+    data does not reach a year back (the CSV keeps it)."""
+    _, rep = demo
+    s = rep.summary.set_index("metric")
+    rows = {r["metric"]: r for r in styled_rows(rep._show("summary"))}
+    text = " ".join(str(f) for f in rep.findings())
+    for name in ("成交额 GMV", "活跃用户"):
+        cur, prev = rows[name]["current"], rows[name]["previous"]
+        assert f"{name}：{cur}，上期 {prev}，" in text, (name, cur, prev)
+    assert rows["成交额 GMV"]["previous"] == f"{s.at['gmv', 'previous']:,.2f}"
+    assert s["year_ago"].isna().all() and {"year_ago", "yoy_change"} <= set(rep.tables()["summary"].columns)
+    shown = rep._show("summary").data.columns
+    assert "year_ago" not in shown and "yoy_change" not in shown and "p_value" in shown  # the rate row is tested
