@@ -24,7 +24,7 @@ from .clv_models import (
     sample_params,
 )
 from .engine import MONEY, as_table, to_pandas
-from .i18n import t
+from .i18n import column_label, label, list_join, t
 
 __all__ = [
     "CLV_TABLES",
@@ -166,15 +166,21 @@ def choose_model(table: pd.DataFrame, *, criterion: str = "rmse", forced: str = 
     model = forced if forced != "auto" else str(ok.sort_values(criterion, kind="stable").iloc[0]["model"])
     row = tb.set_index("model").loc[model]
     worse = [
-        f"{k} {_MODEL_LABEL[str(b['model'])]}"
+        f"{criterion_label(k)}{t('label_sep')}{_MODEL_LABEL[str(b['model'])]}"  # 绝对偏差：Pareto/NBD
         for k in ("rmse", "mae", "abs_bias")
         for b in [tb.sort_values(k, kind="stable").iloc[0]]
         if b["model"] != model and b[k] < row[k] - 1e-12
     ]
     if not worse:
         return model, None
-    how = t("clv.by_params") if forced != "auto" else t("clv.by_criterion", criterion=criterion)
-    return model, t("clv.not_best", model=_MODEL_LABEL[model], how=how, better=", ".join(worse))
+    how = t("clv.by_params") if forced != "auto" else t("clv.by_criterion", criterion=criterion_label(criterion))
+    return model, t("clv.not_best", model=_MODEL_LABEL[model], how=how, better=list_join(worse))
+
+
+def criterion_label(criterion: str) -> str:
+    """A holdout measure (``rmse``, ``mae``, ``abs_bias``) in the page's words (均方根误差); the results keep the
+    code."""
+    return label(f"clv.criterion.{criterion}", criterion)
 
 
 # ---------------------------------------------------------------------------------------------- CLV
@@ -237,7 +243,7 @@ class CLVResult:
                 t(
                     "clv.model_choice",
                     days=ho["days"],
-                    criterion=i["criterion"],
+                    criterion=criterion_label(i["criterion"]),
                     model=model,
                     rmse=fmt_num(best["rmse"], 3),
                     mae=fmt_num(best["mae"], 3),
@@ -405,7 +411,8 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
     gone = segments[segments["segment"].isin(_GONE) & (segments["mean_p_alive"] >= 0.5)]
     if len(gone):
         names = ", ".join(f"{r.label} {r.mean_p_alive:.0%}" for r in gone.itertuples())
-        notes.append(t("clv.gone_alive", names=names) + t("clv.gone_bgnbd" if model == "bgnbd" else "clv.gone_other"))
+        why = t("clv.gone_bgnbd", col=column_label("mean_p_alive_mbgnbd")) if model == "bgnbd" else t("clv.gone_other")
+        notes.append(t("clv.gone_alive", names=names) + why)
     elif model == "bgnbd":
         notes.append(t("clv.bgnbd_convention"))
     fits = {"model": fit, "mbgnbd": mbg}

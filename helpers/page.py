@@ -295,7 +295,8 @@ def _header(meta: dict, name: str | None, res: dict | None, root: Path, heading:
         (t("page.generated_at"), str(generated).replace("T", " ")[:16]),
         (t("page.run_id"), run_id),
     ]
-    meta_html = "".join(f"<li>{_e(k)}: <b>{_e(str(v))}</b></li>" for k, v in fields)
+    sep = _e(t("label_sep"))
+    meta_html = "".join(f"<li>{_e(k)}{sep}<b>{_e(str(v))}</b></li>" for k, v in fields)
     names = meta.get("notebooks") or ([name] if name else [])
     return (
         f"<header class='ubk-header'><p class='ubk-campaign'>{_e(str(meta.get('title') or ''))}</p>"
@@ -554,7 +555,8 @@ def index_page(
             name = _e(report_name(nb))
             if res and res.get("available", True) is not False and res.get("findings"):
                 top = res.get("lead") or res["findings"][0]  # results files before "lead" (2026-12-04): the first
-                acts.append(f"<li><a href='{_e(nb)}.html#findings'>{name}</a>: {md_inline(str(top))}</li>")
+                sep = _e(t("label_sep"))
+                acts.append(f"<li><a href='{_e(nb)}.html#findings'>{name}</a>{sep}{md_inline(str(top))}</li>")
             rows.append(_index_row(root, st, res, changes))
         acts_html = "".join(acts) or f"<li>{_e(t('index.no_findings'))}</li>"
         header = _header(meta, None, None, root, str(cfg.title))
@@ -617,10 +619,11 @@ def _index_row(root: Path, st: dict, res: dict | None, changes: dict) -> str:
 
         def vs(lab: str) -> str:
             c = changes.get((nb, lab))
-            return f" <span class='chg'>({_e(t('index.vs_last', change=c))})</span>" if c else ""
+            return f"<span class='chg'>{_e(t('aside', text=t('index.vs_last', change=c)))}</span>" if c else ""
 
         items = [(str(h.get("label")), str(h.get("text"))) for h in res.get("headline", [])]
-        heads = "".join(f"<li>{_e(lab)}: <b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items)
+        sep = _e(t("label_sep"))
+        heads = "".join(f"<li>{_e(lab)}{sep}<b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items)
         heads = f"<ul>{heads}</ul>"
     err = _index_error(status, st.get("error"))
     earlier = f" <span class='earlier'>· {_e(t('index.earlier'))}</span>" if st.get("earlier") else ""

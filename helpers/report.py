@@ -415,8 +415,8 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
         notes.append(t("index.change.reports_gone", reports=sep.join(report_name(n) for n in comp.reports_gone)))
     items = [f"<li>{e(n)}</li>" for n in notes]
     items += [
-        f"<li>{e(report_name(r.report))} · {e(r.label)}: {e(str(r.before_text))} → "
-        f"<b class='ubk-num'>{e(str(r.after_text))}</b> ({e(words(r.change_text))})</li>"
+        f"<li>{e(report_name(r.report))} · {e(r.label)}{e(t('label_sep'))}{e(str(r.before_text))} → "
+        f"<b class='ubk-num'>{e(str(r.after_text))}</b>{e(t('aside', text=words(r.change_text)))}</li>"
         for r in moved.itertuples(index=False)
     ]
     body = f"<ul>{''.join(items)}</ul>" if items else f"<p>{e(t('index.nothing_changed'))}</p>"

@@ -257,11 +257,13 @@ def test_choose_model_criterion_override_and_note():
     )
     assert choose_model(t, criterion="mae")[0] == "bgnbd"
     m, note = choose_model(t)  # rmse
-    assert m == "pareto_nbd" and "mae BG/NBD" in note and "abs_bias MBG/NBD" in note
+    # the measures in the page's words, not their codes (the results keep rmse/mae/abs_bias)
+    assert m == "pareto_nbd" and "（按均方根误差选出）" in note and "平均绝对误差：BG/NBD、绝对偏差：MBG/NBD" in note
     m, note = choose_model(t, forced="mbgnbd")
     assert m == "mbgnbd" and "由参数指定" in note  # the campaign's language (zh by default)
     with i18n.language("en"):
         assert "set by params" in choose_model(t, forced="mbgnbd")[1]
+        assert "chosen by RMSE" in choose_model(t)[1] and "MAE: BG/NBD, absolute bias: MBG/NBD" in choose_model(t)[1]
     t["converged"] = [True, True, False]
     assert choose_model(t)[0] == "bgnbd"  # a fit at a search limit is not chosen
 

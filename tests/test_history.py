@@ -152,9 +152,11 @@ def test_index_shows_changes(tmp_path, write_params):
     archive_run(root, "run-20240102-000000-bbbbbb")
     st = [{"notebook": "rfm", "status": "ok", "error": None, "seconds": 1.0, "run_id": "run-b"}]
     page = write_index(root, cfg, st, run_id="run-20240102-000000-bbbbbb").read_text(encoding="utf-8")
-    assert "(-12.0 %，较上次)" in page
-    assert "与上次运行相比" in page and "¥1,000 → <b class='ubk-num'>¥880</b> (-12.0 %)" in page
-    assert "users: 50 → " not in page  # unchanged numbers are not listed under what changed
+    assert "（-12.0 %，较上次）" in page  # the page's own brackets and colon
+    assert "与上次运行相比" in page and "GMV：¥1,000 → <b class='ubk-num'>¥880</b>（-12.0 %）" in page
+    assert (
+        "users：50 → " not in page and "users: 50 → " not in page
+    )  # unchanged numbers are not listed under what changed
     assert "最近 7 天，截至昨天" in page and "2024-04-10 至 2024-04-16" in page
     first = write_index(root, cfg, st).read_text(encoding="utf-8")  # no run id: no comparison
     assert "与上次运行相比" not in first

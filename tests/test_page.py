@@ -254,6 +254,12 @@ def test_index_summary_in_both_languages(tmp_path):
         assert re.search(r"<div class='why-failed'>[^<]+</div><details class='err'>", page)
         assert re.search(r"<div class='why-skipped'>[^<]+</div><details class='err'>", page)
         assert "耗时" not in page and "Time</th>" not in page
+        # a label and its value are joined with the page's own colon: 活动：demo, 转化漏斗：..., Campaign: demo
+        sep = "：" if lang == "zh" else ": "
+        assert f"{'活动' if lang == 'zh' else 'Campaign'}{sep}<b>" in page and "#findings'>" in acts
+        assert re.search(r"#findings'>[^<]+</a>" + re.escape(sep), acts), acts
+        if lang == "zh":
+            assert "活动: " not in page and "</a>: " not in page
     write_index(root, cfg, statuses)
     assert "<script" not in (root / "index.html").read_text(encoding="utf-8")
 
