@@ -410,7 +410,7 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
     segments = pd.DataFrame(rows).sort_values("segment", key=lambda c: c.map(order), ignore_index=True)
     gone = segments[segments["segment"].isin(_GONE) & (segments["mean_p_alive"] >= 0.5)]
     if len(gone):
-        names = ", ".join(f"{r.label} {r.mean_p_alive:.0%}" for r in gone.itertuples())
+        names = list_join(f"{r.label} {r.mean_p_alive:.0%}" for r in gone.itertuples())
         why = t("clv.gone_bgnbd", col=column_label("mean_p_alive_mbgnbd")) if model == "bgnbd" else t("clv.gone_other")
         notes.append(t("clv.gone_alive", names=names) + why)
     elif model == "bgnbd":

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, results_doc
-from .i18n import label, localized, t
+from .i18n import label, list_join, localized, t
 
 __all__ = [
     "read_plan_checks",
@@ -674,11 +674,11 @@ class DataQualityReport(Report):
             d = self.drift
             if d is None:
                 return Markdown(t("data_quality.no_previous"))
-            fills = ", ".join(f"{x['key']} {x['before']:.0%}→{x['after']:.0%}" for x in d["fill_dropped"])
+            fills = list_join(f"{x['key']} {x['before']:.0%}→{x['after']:.0%}" for x in d["fill_dropped"])
             lines = [
                 "- " + t("data_quality.drift_previous", run=md_escape(d["previous_run"])),
-                "- " + t("data_quality.drift_new", events=md_escape(", ".join(d["new_events"]) or "—")),
-                "- " + t("data_quality.drift_vanished", events=md_escape(", ".join(d["vanished_events"]) or "—")),
+                "- " + t("data_quality.drift_new", events=md_escape(list_join(d["new_events"]) or "—")),
+                "- " + t("data_quality.drift_vanished", events=md_escape(list_join(d["vanished_events"]) or "—")),
                 "- " + t("data_quality.drift_fill", items=md_escape(fills or "—")),
             ]
             return Markdown("\n".join(lines))
