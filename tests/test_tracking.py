@@ -383,3 +383,23 @@ def test_demo_plants_are_the_top_findings(tmp_path):
         ("fill_drop", "view", "platform"),
         ("not_in_plan", "share", ""),
     ], rep.problems.head(6).to_string()
+
+
+def test_real_campaigns_name_their_events_on_chinese_pages():
+    """params/taobao.yaml and params/online_retail.yaml carry inline plans of display names only: Chinese pages read
+    浏览/收藏/加购/购买, English pages the codes; every event the campaign lists is named."""
+    from helpers import i18n
+    from helpers.tracking import display_names
+
+    taobao = {"pv": "浏览", "fav": "收藏", "cart": "加购", "buy": "购买"}
+    expected = {"taobao": taobao, "online_retail": {"buy": "购买"}}
+    for name, names in expected.items():
+        cfg = load_params(name)
+        ctx = type("Ctx", (), {"cfg": cfg})()
+        plan = load_plan(cfg)
+        assert plan is not None and all(not s.properties for s in plan.events.values()), name  # names only
+        with i18n.language("zh"):
+            assert display_names(ctx) == names, name
+        with i18n.language("en"):
+            assert display_names(ctx) == {}, name
+    assert set(load_params("taobao").spec("events").events) == set(expected["taobao"])
