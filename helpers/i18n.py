@@ -89,13 +89,15 @@ def list_join(items) -> str:
 
 
 def close_up(text: str) -> str:
-    """``text`` without the spaces between two Chinese characters. Messages put a space around a name they insert,
-    as an event code or a channel needs ("给 pv 的功劳"); a Chinese name reads as part of the sentence ("给浏览的功劳",
-    "浏览次数")."""
+    """``text`` without the spaces between two Chinese characters or Chinese punctuation marks. Messages put a space
+    around a name they insert, as an event code or a channel needs ("给 pv 的功劳"); a Chinese name reads as part of
+    the sentence ("给浏览的功劳", "浏览次数"). A YAML folded block (``description: >``) joins its lines with a space,
+    which Chinese does not have ("购买。 该数据集" reads "购买。该数据集")."""
     return _CJK_SPACE.sub("", text)
 
 
-_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+_CJK = "\u3000-\u303f\u3400-\u9fff\uff01-\uff60"  # CJK punctuation, ideographs, full-width forms
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 
 
 @contextlib.contextmanager

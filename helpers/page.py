@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .fmt import MISSING, column_kind, fmt_int, format_cell
-from .i18n import catalogue, current_language, label, language, t
+from .i18n import catalogue, close_up, current_language, label, language, t
 
 __all__ = [
     "page_meta",
@@ -566,7 +566,7 @@ def index_page(
         files = _e(t("index.files", results="results/")).replace("results/", "<a href='results/'>results/</a>", 1)
         defs_link = f" · <a href='definitions.html'>{_e(t('page.definitions'))}</a>" if defs else ""
         body = (
-            f"{header}<main class='ubk-index-main'><p>{_e(cfg.description or '')}</p>"
+            f"{header}<main class='ubk-index-main'><p>{_e(close_up(cfg.description or ''))}</p>"
             f"<section><h2 id='act-on'>{_e(t('index.act_on'))}</h2><p class='earlier'>{_e(t('index.act_on_note'))}</p>"
             f"<ul class='ubk-acts'>{acts_html}</ul></section>"
             f"<section><h2 id='reports'>{_e(t('index.reports'))}</h2>"

@@ -97,3 +97,14 @@ def test_column_and_driver_labels_read_as_words_in_each_language():
         assert column_label("channel") == "Channel"
         assert candidate_label("event", None, "fav") == "event fav"
         assert candidate_label("property", "city", "上海") == "City = 上海"
+
+
+def test_close_up_joins_chinese_across_a_space_only():
+    """No space between two Chinese characters or punctuation marks (a name joining its sentence, a YAML folded
+    block's line break); spaces next to Latin words and digits stay."""
+    from helpers.i18n import close_up
+
+    assert close_up("给 浏览商品 的功劳") == "给浏览商品的功劳" and close_up("给 pv 的功劳") == "给 pv 的功劳"
+    assert close_up("和购买。 该数据集") == "和购买。该数据集" and close_up("的行 按各自原因") == "的行按各自原因"
+    assert close_up("（3,054 次，占 浏览 的 4.0%）") == "（3,054 次，占浏览的 4.0%）"
+    assert close_up("Views and buys. No prices") == "Views and buys. No prices"

@@ -260,6 +260,9 @@ def test_index_summary_in_both_languages(tmp_path):
         assert re.search(r"#findings'>[^<]+</a>" + re.escape(sep), acts), acts
         if lang == "zh":
             assert "活动: " not in page and "</a>: " not in page
+    # a Chinese description written as a YAML folded block: its line break is not a space on the page
+    folded = cfg.model_copy(update={"description": "浏览、收藏和购买。 该数据集没有价格"})
+    assert "<p>浏览、收藏和购买。该数据集没有价格</p>" in index_page(root, folded, statuses, run_id=None)
     write_index(root, cfg, statuses)
     assert "<script" not in (root / "index.html").read_text(encoding="utf-8")
 
