@@ -36,6 +36,7 @@ __all__ = [
     "rate_denominator",
     "segment_conflict_note",
     "segment_conflicts",
+    "thin_items_note",
 ]
 
 #: below this many users a rate is drawn hollow with its interval and left out of headlines
@@ -46,6 +47,9 @@ ACTIVE_SEGMENTS: tuple[str, ...] = ("Champions", "Loyal", "重要价值客户")
 #: P(alive) at or above which a "gone" segment contradicts the model; below ACTIVE_FLOOR an "active" one does
 GONE_CEILING = 0.5
 ACTIVE_FLOOR = 0.1
+#: a product table is thin when at least this share of its items (and at least THIN_MIN_ITEMS items) has one buyer
+THIN_SHARE = 0.8
+THIN_MIN_ITEMS = 20
 
 
 def mark_small(
@@ -196,3 +200,16 @@ def segment_conflict_note(
         ceiling=f"{GONE_CEILING:.0%}",
         floor=f"{ACTIVE_FLOOR:.0%}",
     )
+
+
+def thin_items_note(buyers: pd.Series) -> str | None:
+    """A finding when most items were bought by one buyer (at least :data:`THIN_SHARE` of them, and at least
+    :data:`THIN_MIN_ITEMS` items): the top item and single items' repurchase rates then rest on one person's orders.
+    ``buyers``: the distinct buyers of each item. None otherwise."""
+    from .fmt import fmt_int, fmt_pct
+
+    n = int(len(buyers))
+    one = int((pd.to_numeric(buyers, errors="coerce") <= 1).sum())
+    if n < THIN_MIN_ITEMS or one < THIN_SHARE * n:
+        return None
+    return t("caveat.thin_items", share=fmt_pct(one / n), one=fmt_int(one), n=fmt_int(n))

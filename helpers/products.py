@@ -416,6 +416,7 @@ class ProductsReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
+        from .caveats import thin_items_note
         from .fmt import fmt_int, fmt_pct, row_formats
 
         out = []
@@ -423,8 +424,11 @@ class ProductsReport(Report):
         if len(it):
             top = it.iloc[0]
             share = "" if math.isnan(top["gmv_share"]) else t("products.gmv_share", share=fmt_pct(top["gmv_share"]))
-            out.append(t("products.items", n=fmt_int(len(it)), item=top["item_id"], buyers=fmt_int(int(top["buyers"])),
-                         share=share))  # fmt: skip
+            out.append(t("products.items", n=fmt_int(len(it)), item=top["item_id"], orders=fmt_int(int(top["orders"])),
+                         buyers=fmt_int(int(top["buyers"])), share=share))  # fmt: skip
+            thin = thin_items_note(it["buyers"])  # most items bought by one person: say so next to the top item
+            if thin:
+                out.append(thin)
             rr = it.dropna(subset=["repurchase_rate"])
             tot_e, tot_r = int(it["eligible_buyers"].sum()), int(it["repurchasers"].sum())
             if tot_e:

@@ -208,3 +208,18 @@ def test_save_results_writes_rounded_csv_and_columns_file(tmp_path):
     # a report key that would overwrite the run's own metadata is refused, naming it
     with pytest.raises(AssertionError, match=r"retention: results keys \['period'\] clash"):
         save_results(ctx, "retention", {"period": "week"}, meta={"period": {"start": "2024-01-01"}})
+
+
+def test_thin_items_note_when_most_items_have_one_buyer():
+    """Taobao's sample: 1,636 of 1,653 items bought by one user, and the top item is 4 orders of one buyer. At least
+    80 % of at least 20 items with one buyer: say so; otherwise nothing."""
+    import pandas as pd
+
+    from helpers.caveats import thin_items_note
+
+    buyers = pd.Series([1] * 1636 + [2] * 16 + [3])
+    note = thin_items_note(buyers)
+    assert note is not None and "99.0% 的商品（1,653 个中的 1,636 个）只有 1 名买家" in note
+    assert thin_items_note(pd.Series([1] * 79 + [2] * 21)) is None  # 79 % with one buyer
+    assert thin_items_note(pd.Series([1] * 80 + [2] * 20)) is not None  # 80 %
+    assert thin_items_note(pd.Series([1] * 19)) is None  # too few items to say anything
