@@ -294,24 +294,27 @@ def retention_drivers_for(events, *, period_end, params) -> tuple[pd.DataFrame |
     return table, [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
 
 
-def candidate_label(kind: str, column, value) -> str:
+def candidate_label(kind: str, column, value, events: dict[str, str] | None = None) -> str:
     """A candidate as a reader sees it, from its parts (:func:`conversion_driver_counts`): the event fav ->
-    "事件 fav" / "event fav", the value app of ``channel`` -> "渠道 = app" (the column's display name,
+    "事件 收藏" / "event fav" (its name in ``events``, the tracking plan's display names for the page's language,
+    else its code), the value app of ``channel`` -> "渠道 = app" (the column's display name,
     :func:`helpers.i18n.column_label`); the table and results keep the machine form in ``candidate``."""
     from .i18n import column_label, t
 
     if kind == "event":
-        return t("drivers.candidate_event", event=value)
+        return t("drivers.candidate_event", event=(events or {}).get(value, value))
     return f"{column_label(str(column))} = {value}"
 
 
-def candidate_labels(table: pd.DataFrame) -> list[str]:
+def candidate_labels(table: pd.DataFrame, events: dict[str, str] | None = None) -> list[str]:
     """:func:`candidate_label` of every row of a drivers table."""
-    return [candidate_label(*r) for r in zip(table["kind"], table["column"], table["value"], strict=True)]
+    rows = zip(table["kind"], table["column"], table["value"], strict=True)
+    return [candidate_label(*r, events) for r in rows]
 
 
-def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
-    """One finding line: the top supported driver (``kind``: ``conversion`` or ``retention``)."""
+def driver_finding(table: pd.DataFrame | None, kind: str, events: dict[str, str] | None = None) -> str | None:
+    """One finding line: the top supported driver (``kind``: ``conversion`` or ``retention``); ``events``: event
+    code -> the name pages show (the tracking plan's display names)."""
     from .fmt import fmt_int, fmt_num, fmt_pct
     from .i18n import label, t
 
@@ -319,10 +322,11 @@ def driver_finding(table: pd.DataFrame | None, kind: str) -> str | None:
         return None
     r = table[table["supported"]].iloc[0]
     if kind == "conversion":
-        return t("drivers.top_conversion", candidate=candidate_label(r["kind"], r["column"], r["value"]),
+        return t("drivers.top_conversion", candidate=candidate_label(r["kind"], r["column"], r["value"], events),
                  done=fmt_pct(r["conversion_if_done"]), users=fmt_int(r["users"]),
                  not_done=fmt_pct(r["conversion_if_not"]), odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
-    return t("drivers.top_retention", event=r["event"], k=int(r["k"]), done=fmt_pct(r["ppv"]),
+    event = (events or {}).get(r["event"], r["event"])
+    return t("drivers.top_retention", event=event, k=int(r["k"]), done=fmt_pct(r["ppv"]),
              not_done=fmt_pct(r["retained_rate_not"]), phi=fmt_num(r["phi"]),
              band=label(f"drivers.band.{r['band']}", str(r["band"])))  # fmt: skip
 
@@ -342,8 +346,11 @@ def note_text(note: str | Note) -> str:
     return t(key, **values)
 
 
-def show_drivers(table: pd.DataFrame | None, notes: list[str | Note], kind: str, *, n: int = 5):
-    """The drivers part of a page: the top positive and negative drivers with counts, notes and the caveat."""
+def show_drivers(
+    table: pd.DataFrame | None, notes: list[str | Note], kind: str, *, n: int = 5, events: dict[str, str] | None = None
+):
+    """The drivers part of a page: the top positive and negative drivers with counts, notes and the caveat; events
+    by their names in ``events`` (the CSV keeps the codes)."""
     from IPython.display import Markdown
 
     from .base import _display
@@ -359,7 +366,7 @@ def show_drivers(table: pd.DataFrame | None, notes: list[str | Note], kind: str,
         top = top_drivers(table, n=n)
         top = top.assign(
             direction=top["direction"].map(lambda v: label(f"drivers.direction.{v}", str(v))),
-            candidate=candidate_labels(top),
+            candidate=candidate_labels(top, events),
         )
         cols = ["candidate", "direction", "a", "b", "c", "d", "conversion_if_done", "conversion_if_not",
                 "odds_ratio", "ci_low", "ci_high"]  # fmt: skip
@@ -369,6 +376,7 @@ def show_drivers(table: pd.DataFrame | None, notes: list[str | Note], kind: str,
     best = s.drop_duplicates("event").head(n)
     worst = s.sort_values("phi").drop_duplicates("event").head(n)
     top = pd.concat([best, worst[worst["phi"] < 0]], ignore_index=True)
-    top = top.assign(band=top["band"].map(lambda v: label(f"drivers.band.{v}", str(v))))
+    top = top.assign(band=top["band"].map(lambda v: label(f"drivers.band.{v}", str(v))),
+                     event=top["event"].map(lambda e: (events or {}).get(e, e)))  # fmt: skip
     return style_table(top.drop(columns=["supported"]), int_cols=["k", "users_did", "retained_did"],
                        pct_cols=["share", "ppv", "retained_rate_not"], num_cols=["phi"])  # fmt: skip

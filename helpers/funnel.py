@@ -46,6 +46,7 @@ from .i18n import column_label, label, localized, t
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 from .tags import is_tag_breakdown, with_tag_column
+from .tracking import display_names
 
 __all__ = [
     "FunnelUsers",
@@ -191,7 +192,7 @@ def plot_funnel(table: pd.DataFrame, *, ax=None, title: str | None = None):
     for p, r in zip(pos, table.itertuples()):
         txt = f"{fmt_int(r.users)} · {fmt_pct(r.rate_from_start)}"
         if r.step > 1:
-            txt += f" ({t('funnel.chart_from_previous', rate=fmt_pct(r.rate_from_previous))})"
+            txt += t("aside", text=t("funnel.chart_from_previous", rate=fmt_pct(r.rate_from_previous)))
         ax.text(r.users + xmax * 0.01, p, txt, va="center", fontsize="small")
     ax.set_yticks(pos, labels)
     ax.set_xlim(0, xmax * 1.45)
@@ -333,6 +334,8 @@ class FunnelReport(Report):
     #: conversion drivers (helpers/drivers.py: every candidate's 2x2 table and odds ratio) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: event -> the name pages show (the tracking plan's display names) for the drivers' event candidates
+    event_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, ctx) -> FunnelReport:
@@ -399,6 +402,7 @@ class FunnelReport(Report):
                 rep.test = compare_groups(users, groups[0], groups[1], n_steps=n, include_censored=p.include_censored)
         dp = getattr(ctx.cfg, "drivers", None)
         rep.drivers, rep.drivers_notes = funnel_drivers(ev, users, steps, window_hours=wh, params=dp)
+        rep.event_names = display_names(ctx)
         return rep
 
     def to_results(self) -> dict:
@@ -486,7 +490,7 @@ class FunnelReport(Report):
                     verdict=t("funnel.test_significant" if tt["significant"] else "funnel.test_not_significant"),
                 )
             )
-        top = driver_finding(self.drivers, "conversion")
+        top = driver_finding(self.drivers, "conversion", self.event_names)
         return out + ([top] if top else [])
 
     def headline(self) -> list[dict]:
@@ -561,7 +565,7 @@ class FunnelReport(Report):
                 pct_cols=["rate_from_start", "ci_low", "ci_high"],
             )
         if part == "drivers":
-            return show_drivers(self.drivers, self.drivers_notes, "conversion")
+            return show_drivers(self.drivers, self.drivers_notes, "conversion", events=self.event_names)
         if part == "test":
             if not self.test:
                 return Markdown(f"_{t('funnel.too_small')}_")
@@ -597,8 +601,6 @@ def run_funnel(ctx) -> FunnelReport | Unavailable:
 def _display_names(ctx, steps: list[Step]) -> dict[str, str]:
     """Step name -> its name on pages: the tracking plan's display names for the step's events (``支付成功``
     for ``pay``); a step's own label wins. Empty without a plan."""
-    from .tracking import display_names
-
     names = display_names(ctx)
     out = {}
     for s in steps:

@@ -25,6 +25,7 @@ from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import column_label, list_join, localized, t
+from .tracking import display_names
 
 __all__ = [
     "period_index",
@@ -531,6 +532,8 @@ class RetentionReport(Report):
     #: retention drivers (helpers/drivers.py: phi, PPV and share per event and threshold) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: event -> the name pages show (the tracking plan's display names) in the drivers
+    event_names: dict[str, str] = field(default_factory=dict)
     #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
     breakdown: str | None = None
     by_group: pd.DataFrame | None = None
@@ -565,6 +568,7 @@ class RetentionReport(Report):
             by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
+            event_names=display_names(ctx),
             period=period,
             criterion=p.criterion,
             counts=counts,
@@ -667,7 +671,7 @@ class RetentionReport(Report):
             out.append(t("retention.stickiness", ratio_name=key.upper().replace("_OVER_", "/"), ratio=fmt_pct(ratio)))
         else:
             out.append(t("retention.no_stickiness", unit=t(f"retention.unit.{self.stickiness_period}")))
-        top = driver_finding(self.drivers, "retention")
+        top = driver_finding(self.drivers, "retention", self.event_names)
         return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period)
 
     def headline(self) -> list[dict]:
@@ -701,7 +705,7 @@ class RetentionReport(Report):
         from .fmt import style_table
 
         if part == "drivers":
-            return show_drivers(self.drivers, self.drivers_notes, "retention")
+            return show_drivers(self.drivers, self.drivers_notes, "retention", events=self.event_names)
         if part == "by_group":
             if self.by_group is None or self.by_group.empty:
                 return Markdown(f"_{t('retention.no_by_group')}_")

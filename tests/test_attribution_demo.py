@@ -88,7 +88,16 @@ def test_planted_driver_ranks_first(demo):
     top = d[d["supported"]].iloc[0]
     assert top["candidate"] == "event: fav" and top["odds_ratio"] > 3 and top["ci_low"] > 1
     assert {"a", "b", "c", "d"} <= set(d.columns) and (d["a"] + d["b"]).nunique() == 1
-    assert "drivers" in rep.tables() and any("fav" in f for f in rep.findings())
+    # the page names the event by the tracking plan's display name (收藏); the table and CSV keep the code
+    assert "drivers" in rep.tables() and any("转化相关因素第一位：事件 收藏，" in f for f in rep.findings())
+    assert not any("fav" in f for f in rep.findings()) and rep.tables()["drivers"]["candidate"].iloc[0] == "event: fav"
+    shown = rep._show("drivers").data
+    assert "事件 收藏" in set(shown["candidate"]) and not any("fav" in c for c in shown["candidate"])
+    from helpers import i18n
+
+    with i18n.language("en"):  # an English campaign: the plan's Chinese names are not shown, the codes are
+        en = FunnelReport.run(ctx)
+        assert en.event_names == {} and any("Top conversion driver: event fav." in f for f in en.findings())
 
 
 def test_retention_drivers_on_the_demo(demo):
@@ -98,6 +107,10 @@ def test_retention_drivers_on_the_demo(demo):
     assert d is not None and len(d) and d["phi"].dropna().between(-1, 1).all()
     assert (d["phi"].isna() == (d["band"] == "")).all() and "drivers" in rep.tables()
     assert d["phi"].isna().sum() <= 5  # only "did it" by everyone (e.g. view at least once): no correlation
+    top = d[d["supported"]].iloc[0]["event"]
+    names = rep.event_names
+    assert names.get("view") == "浏览商品" and any(f"前几天内 {names.get(top, top)} 至少" in f for f in rep.findings())
+    assert set(rep._show("drivers").data["event"]) <= set(names.values()) | set(d["event"])
 
 
 def test_conversions_without_a_value_show_no_value_rather_than_zero(demo):

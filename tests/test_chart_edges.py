@@ -210,3 +210,16 @@ def test_sentiment_charts(y):
         }
     )
     _check(sentiment.plot_groups(groups, by="category"))
+
+
+def test_funnel_bar_labels_put_the_step_rate_in_the_pages_brackets():
+    from helpers import i18n
+
+    ev = _events(LOGS[list(LOGS)[0]])
+    users = funnel_users(ev, ["view", "buy"], window_hours=24, period_end=END)
+    for lang, mark in (("zh", "（环比 "), ("en", " (from previous ")):
+        with i18n.language(lang):
+            ax = funnel.plot_funnel(funnel.funnel_table(users, ["view", "buy"]))
+        texts = [x.get_text() for x in ax.texts]
+        assert any(mark in s for s in texts), texts
+        plt.close("all")
