@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import functools
 import re
+import string
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,40 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
     msgs = catalogue()
     if key not in msgs:
         raise MessageError(f"message {key!r} is not in the catalogue (helpers/messages/*.yaml)")
-    template = msgs[key][lang or _current.get()]
+    lang = lang or _current.get()
+    template = msgs[key][lang]
     try:
+        if lang == "zh" and _HAN_FIELD.search(template):
+            return _fill_spaced(template, values)
         return template.format(**values)
     except (KeyError, IndexError) as e:
         raise MessageError(f"message {key!r} needs the value {e}") from None
+
+
+_HAN = "\u3400-\u9fff"
+_HAN_FIELD = re.compile(rf"[{_HAN}]\{{|\}}[{_HAN}]")  # a field written right next to a Chinese character
+_LATIN_END = re.compile(r"[A-Za-z0-9%]")
+
+
+def _fill_spaced(template: str, values: dict[str, Any]) -> str:
+    """A Chinese template filled, with a space between a Chinese character of the template and a Latin letter or
+    digit at the edge of the value next to it (a template writes ``没有{what}行为``: 没有购买行为, 没有 buy 行为), as
+    Chinese typesetting sets Latin words apart. Values that are Chinese, empty or start with punctuation join."""
+    parts = list(string.Formatter().parse(template))
+    out: list[str] = []
+    for i, (literal, field, spec, conv) in enumerate(parts):
+        out.append(literal)
+        if field is None:
+            continue
+        text = ("{" + field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}").format(**values)
+        before = "".join(out)[-1:]
+        after = parts[i + 1][0][:1] if i + 1 < len(parts) else ""
+        if text and before and re.match(f"[{_HAN}]", before) and _LATIN_END.match(text[0]):
+            text = " " + text
+        if text and after and re.match(f"[{_HAN}]", after) and _LATIN_END.match(text[-1]):
+            text += " "
+        out.append(text)
+    return "".join(out)
 
 
 def label(key: str, default: str | None = None, /, lang: str | None = None) -> str:

@@ -108,3 +108,25 @@ def test_close_up_joins_chinese_across_a_space_only():
     assert close_up("和购买。 该数据集") == "和购买。该数据集" and close_up("的行 按各自原因") == "的行按各自原因"
     assert close_up("（3,054 次，占 浏览 的 4.0%）") == "（3,054 次，占浏览的 4.0%）"
     assert close_up("Views and buys. No prices") == "Views and buys. No prices"
+
+
+def test_chinese_templates_set_latin_values_apart_and_join_chinese_ones():
+    """A zh template may write a field right next to Chinese (没有{what}行为): a Chinese value joins the sentence, a
+    value starting or ending with a Latin letter or digit gets a space on that side; punctuation and empty values
+    join; English templates are filled as written."""
+    from helpers.i18n import _fill_spaced, t
+
+    assert _fill_spaced("没有{what}行为", {"what": "购买"}) == "没有购买行为"
+    assert _fill_spaced("没有{what}行为", {"what": "buy"}) == "没有 buy 行为"
+    assert _fill_spaced("没有{what}行为", {"what": ""}) == "没有行为"
+    assert _fill_spaced("共{n}个", {"n": 3}) == "共 3 个" and _fill_spaced("{x:.1f}倍", {"x": 2.25}) == "2.2 倍"
+    assert _fill_spaced("单{m}。", {"m": "，M £701.62"}) == "单，M £701.62。"  # punctuation joins
+    assert _fill_spaced("（{a}）", {"a": "pv"}) == "（pv）"  # next to full-width brackets: no space
+    assert (
+        t("rfm.h_share", segment="冠军客户") == "冠军客户占比"
+        and t("rfm.h_share", segment="Champions") == "Champions 占比"
+    )
+    assert t("rfm.h_share", lang="en", segment="Champions") == "Champions share"
+    seq = {"variant": "B", "ci": "-1 至 1"}
+    assert t("experiment.seq", label="人均订单", **seq) == "序贯监测：最后一天人均订单（B）的随时有效区间为 -1 至 1。"
+    assert t("experiment.seq", label="orders", **seq).startswith("序贯监测：最后一天 orders（B）")
