@@ -28,6 +28,7 @@ __all__ = [
     "catalogue",
     "close_up",
     "column_label",
+    "has_han",
     "current_language",
     "label",
     "language",
@@ -128,8 +129,16 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
         raise MessageError(f"message {key!r} needs the value {e}") from None
 
 
-_HAN = "\u3400-\u9fff"
+_HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)
 _HAN_FIELD = re.compile(rf"[{_HAN}]\{{|\}}[{_HAN}]")  # a field written right next to a Chinese character
+_HAN_CHAR = re.compile(f"[{_HAN}]")
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` has a Chinese character (a display name that an English page does not show)."""
+    return bool(_HAN_CHAR.search(text))
+
+
 _LATIN_END = re.compile(r"[A-Za-z0-9%]")
 
 
@@ -146,9 +155,9 @@ def _fill_spaced(template: str, values: dict[str, Any]) -> str:
         text = ("{" + field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}").format(**values)
         before = "".join(out)[-1:]
         after = parts[i + 1][0][:1] if i + 1 < len(parts) else ""
-        if text and before and re.match(f"[{_HAN}]", before) and _LATIN_END.match(text[0]):
+        if text and before and _HAN_CHAR.match(before) and _LATIN_END.match(text[0]):
             text = " " + text
-        if text and after and re.match(f"[{_HAN}]", after) and _LATIN_END.match(text[-1]):
+        if text and after and _HAN_CHAR.match(after) and _LATIN_END.match(text[-1]):
             text += " "
         out.append(text)
     return "".join(out)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -390,19 +389,14 @@ def display_names(ctx: Any) -> dict[str, str]:
 
     One language per page: a Chinese page shows every display name; an English page only those without Chinese
     characters, and the event code where the plan's name is Chinese (``pay``, not ``支付成功``)."""
-    from .i18n import current_language
+    from .i18n import current_language, has_han
 
     cfg = getattr(ctx, "cfg", None)
     plan = load_plan(cfg) if cfg is not None else None
     if plan is None:
         return {}
     zh = current_language() == "zh"
-    return {
-        e: s.display_name for e, s in plan.events.items() if s.display_name and (zh or not _HAN.search(s.display_name))
-    }
-
-
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Chinese characters
+    return {e: s.display_name for e, s in plan.events.items() if s.display_name and (zh or not has_han(s.display_name))}
 
 
 # ------------------------------------------------------------------------------------------------ checks (SQL)

@@ -130,3 +130,10 @@ def test_chinese_templates_set_latin_values_apart_and_join_chinese_ones():
     seq = {"variant": "B", "ci": "-1 至 1"}
     assert t("experiment.seq", label="人均订单", **seq) == "序贯监测：最后一天人均订单（B）的随时有效区间为 -1 至 1。"
     assert t("experiment.seq", label="orders", **seq).startswith("序贯监测：最后一天 orders（B）")
+
+
+def test_has_han():
+    from helpers.i18n import has_han
+
+    assert has_han("支付成功") and has_han("Add 购物车") and has_han("\uf900")
+    assert not has_han("Add to cart") and not has_han("（）、。") and not has_han("")
