@@ -396,12 +396,9 @@ class AttributionReport(Report):
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .fmt import fmt_int, fmt_pct
-        from .i18n import close_up as _close_up
 
         n, _, unattributed = self._totals()
         what = self.conversion_label or self.conversion
-        # a display name joins the sentence ("给浏览的功劳"); a channel of the data's own is quoted as it is
-        close_up = _close_up if self.channel_names else str
         out = [t("attribution.conversions", n=fmt_int(n), conversion=what, touched=fmt_int(n - unattributed),
                  days=f"{self.lookback_days:g}", untouched=fmt_int(unattributed))]  # fmt: skip
         if unattributed:
@@ -413,12 +410,12 @@ class AttributionReport(Report):
             gap = (w["first"] - w["last"]) / tot if tot else w["first"] * 0
             opener, closer = gap.idxmax(), gap.idxmin()
             for key, ch in (("attribution.opener", opener), ("attribution.closer", closer)):
-                out.append(close_up(t(key, channel=self._named(ch), first=fmt_pct(w.at[ch, "first"] / tot),
-                                      last=fmt_pct(w.at[ch, "last"] / tot))))  # fmt: skip
+                out.append(t(key, channel=self._named(ch), first=fmt_pct(w.at[ch, "first"] / tot),
+                             last=fmt_pct(w.at[ch, "last"] / tot)))  # fmt: skip
         top = self.top_by_model()
         if "markov" in top and "shapley" in top:
-            shown = {m: self._named(top[m]) for m in ("markov", "shapley")}  # a Chinese name joins the sentence
-            out.append(close_up(t("attribution.data_driven", **shown)))
+            # a Chinese name joins the sentence ("给浏览的功劳"), a Latin one is set apart (helpers.i18n.t)
+            out.append(t("attribution.data_driven", **{m: self._named(top[m]) for m in ("markov", "shapley")}))
         out.append(t("attribution.not_causal"))
         return out
 

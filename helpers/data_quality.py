@@ -574,8 +574,14 @@ class DataQualityReport(Report):
         )
 
     def _label(self, ev: str) -> str:
-        shown = self.labels.get(ev, ev)
-        return shown if shown == ev else f"{shown} ({ev})"
+        shown = self._names().get(ev, ev)
+        return shown if shown == ev else shown + t("aside", text=ev)  # 浏览商品（view）, "Product view (view)"
+
+    def _names(self) -> dict:
+        """The plan's display names that fit the page's language (an English page names 浏览商品 by its code)."""
+        from .tracking import fits_page
+
+        return {e: n for e, n in self.labels.items() if fits_page(str(n))}
 
     def to_results(self) -> dict:
         """The report-specific part of ``results/data_quality.json`` (docs/data_quality.md)."""
@@ -666,10 +672,10 @@ class DataQualityReport(Report):
             )
             return style_table(c, int_cols=["rows", "days_seen"], pct_cols=["days_share"])
         if part == "volume":
-            return plot_volume(self.volume, labels=self.labels)
+            return plot_volume(self.volume, labels=self._names())
         if part == "properties":
             pairs = list(zip(self.drops["event"], self.drops["property"]))[:6]
-            return plot_fill(self.properties, pairs, labels=self.labels)
+            return plot_fill(self.properties, pairs, labels=self._names())
         if part == "drift":
             d = self.drift
             if d is None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import features_fast
 from .engine import as_table, money_sum, to_pandas
-from .i18n import close_up, t
+from .i18n import t
 
 __all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
 
@@ -46,9 +46,9 @@ def feature_label(col: str, events: Mapping[str, str] | None = None) -> str:
         return t(f"feature.{col}")
     shown = {_safe(e): str(name) for e, name in (events or {}).items()}
     if col.startswith("n_"):
-        return close_up(t("feature.count_of", event=shown.get(col[2:], col[2:])))
+        return t("feature.count_of", event=shown.get(col[2:], col[2:]))
     if col.startswith("has_"):
-        return close_up(t("feature.has", what=shown.get(col[4:], col[4:])))
+        return t("feature.has", what=shown.get(col[4:], col[4:]))
     return col
 
 

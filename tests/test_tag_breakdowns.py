@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import i18n
 from helpers.errors import ParamsError
 from helpers.params import load_params
 from helpers.sections_experiment import ExperimentParams
@@ -68,7 +69,9 @@ def test_retention_by_tag_hand_computed(tmp_path, breakdown):
     res = rep.to_results()
     assert res["breakdown"] == breakdown and len(res["by_group"]) == len(rep.by_group)
     assert "by_group" in rep.tables()
-    assert any(f"按 {breakdown} 分组" in f and "66.7%" in f for f in rep.findings()), rep.findings()
+    kind, name = breakdown.split(":")
+    said = {"tag": f"按标签“{name}”分组", "audience": f"按人群包“{name}”分组"}[kind]  # the breakdown in words
+    assert any(said in f and "66.7%" in f for f in rep.findings()), rep.findings()
     assert any("不足 30 名用户" in f for f in rep.findings())
     rep.show("by_group")
 
@@ -116,7 +119,9 @@ def test_experiment_by_tag_lift_per_segment(tmp_path):
     assert (s["users"] == 2).all() and (s["control_users"] == 2).all()
     assert (s["holm_p"] >= s["p_value"] - 1e-12).all() and not s["significant"].any()
     # the multiple-testing caveat names the breakdown and the number of comparisons
-    assert any("按 tag:常来 分群：共 2 个比较" in f for f in rep.findings()), rep.findings()
+    assert any("按标签“常来”分群：共 2 个比较" in f for f in rep.findings()), rep.findings()
+    with i18n.language("en"):
+        assert any("Segments by tag “常来”: 2 comparisons" in f for f in rep.findings()), rep.findings()
     with pytest.raises(ValueError, match="not both"):
         ExperimentParams.model_validate({**p.model_dump(), "segment": "channel"})
 
