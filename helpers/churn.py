@@ -275,7 +275,7 @@ def at_risk_list(
     reasons = []
     for row in contrib:
         idx = np.argsort(-row)[:top_reasons]
-        reasons.append("; ".join(feature_label(cols[i], events) for i in idx if row[i] > 0) or "—")
+        reasons.append(i18n.list_join(feature_label(cols[i], events) for i in idx if row[i] > 0) or "—")
     out = pd.DataFrame({"user_id": scoring["user_id"].to_numpy(), "churn_probability": p, "top_reasons": reasons})
     r = out["churn_probability"].rank(method="first", ascending=False, pct=True)
     out["risk_band"] = np.where(r <= 0.1, "high", np.where(r <= 0.3, "medium", "low"))

@@ -16,7 +16,7 @@ from . import features_fast
 from .engine import as_table, money_sum, to_pandas
 from .i18n import t
 
-__all__ = ["user_features", "campaign_orders", "FEATURE_NAMES", "feature_label"]
+__all__ = ["user_features", "campaign_orders", "purchase_event_names", "FEATURE_NAMES", "feature_label"]
 
 #: the feature columns that have a reader-facing name (helpers/messages/features.yaml, ``feature.<col>``)
 FEATURE_NAMES = (
@@ -343,3 +343,15 @@ def campaign_orders(ctx):
     fallback = o["user_id"].cast("string").concat("|", o["ts"].cast("string"))
     o = o.mutate(order_id=o["order_id"].fill_null(fallback) if "order_id" in o.columns else fallback)
     return o, f"events [{', '.join(buy)}]"
+
+
+def purchase_event_names(ctx, source: str | None) -> list[str]:
+    """The purchase events of :func:`campaign_orders` as pages name them: ``rfm.buy_events`` in order, each by the
+    tracking plan's display name for the page's language (:func:`helpers.tracking.display_names`) or its code;
+    empty when the purchases are the orders table (``source`` is ``"orders"``) or there are none."""
+    if source is None or source == "orders":
+        return []
+    from .tracking import display_names
+
+    names = display_names(ctx)
+    return [names.get(e, e) for e in ctx.cfg.rfm.buy_events]

@@ -429,6 +429,7 @@ class RFMReport(Report):
     scheme: str = "named11"
     as_of: pd.Timestamp | None = None
     source: str = "orders"
+    purchase_events: list = field(default_factory=list)  # the purchase events as pages name them (none: orders)
     returns: str = "exclude"
     scored: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -472,6 +473,7 @@ class RFMReport(Report):
             scheme=p.scheme,
             as_of=rt.as_of,
             source=source,
+            purchase_events=_purchase_event_names(ctx, source),
             returns=p.returns,
             scored=scored,
             notes=notes,
@@ -627,6 +629,12 @@ def _orders_source(ctx):
     from .features import campaign_orders
 
     return campaign_orders(ctx)
+
+
+def _purchase_event_names(ctx, source) -> list[str]:
+    from .features import purchase_event_names
+
+    return purchase_event_names(ctx, source)
 
 
 def _add_bgnbd(res: RFMReport, orders, table: pd.DataFrame, p) -> None:

@@ -21,13 +21,14 @@ RISK_SEGMENTS = ("At Risk", "Can't Lose Them", "重要保持客户", "重要挽�
 TOP_SEGMENTS = ("Champions", "重要价值客户")
 
 
-def source_label(source: str | None) -> str:
-    """Where the orders came from, in words (the results keep the code): ``orders`` -> 订单表 / the orders table,
-    ``events [pay, buy]`` -> 事件 pay、buy / events pay, buy."""
+def source_label(source: str | None, events: Any = ()) -> str:
+    """Where the orders came from, in words (the results keep the code): ``orders`` -> 订单表 / the orders table;
+    purchase events (``events``: as pages name them, :func:`helpers.features.purchase_event_names`) -> 事件 支付、购买
+    / events pay, buy."""
     if source == "orders":
         return t("rfm.source_orders")
-    if source and source.startswith("events [") and source.endswith("]"):
-        return t("rfm.source_events", events=list_join(e.strip() for e in source[8:-1].split(",")))
+    if events:
+        return t("rfm.source_events", events=list_join(events))
     return str(source)
 
 
@@ -40,7 +41,7 @@ def rfm_findings(rep: Any) -> list[str]:
             "rfm.customers",
             users=fmt_int(len(sc)),
             as_of=f"{rep.as_of:%Y-%m-%d}",
-            source=source_label(rep.source),
+            source=source_label(rep.source, rep.purchase_events),
             r=fmt_int(sc["recency_days"].median()),
             f=fmt_int(sc["frequency"].median()),
             m=med_m,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import i18n
 from .base import Report, ReportUnavailable, Unavailable, upstream_why
+from .features import purchase_event_names
 from .i18n import localized
 from .privacy import file_frame, page_frame
 from .profile_data import SOURCES, campaign_profile, load_source, preferred_values, profile_table
@@ -57,6 +58,8 @@ class ProfileReport(Report):
     #: where buyers, orders and spend come from (:func:`helpers.features.campaign_orders`): "orders" or
     #: "events [buy, pay]" (the campaign's ``rfm.buy_events``)
     purchases: str = ""
+    #: the purchase events as pages name them (:func:`helpers.features.purchase_event_names`; none for "orders")
+    purchase_events: list = field(default_factory=list)
     #: the campaign's ``privacy`` section: ``hide_columns`` never shown, and left out of the files unless
     #: ``hide_in_files`` is false (``table`` itself keeps every column for the analyst)
     privacy: PrivacyParams = field(default_factory=PrivacyParams)
@@ -91,6 +94,7 @@ class ProfileReport(Report):
             sources=sources,
             source_problems=problems,
             purchases=purchases,
+            purchase_events=purchase_event_names(ctx, purchases),
             privacy=ctx.cfg.privacy,
             tag_specs=specs,
             blank_tags=blank,
@@ -138,7 +142,11 @@ class ProfileReport(Report):
             cols = ", ".join(SOURCES[name][1].values())
             why_text = upstream_why(name, why)
             out.append(tt("user_profile.source_missing", source=_source_label(name), why=why_text, columns=cols))
-        buyers = tt("user_profile.buyers", how=_purchases_note(self.purchases), share=fmt_pct(t["buyer"].mean()))
+        buyers = tt(
+            "user_profile.buyers",
+            how=_purchases_note(self.purchases, self.purchase_events),
+            share=fmt_pct(t["buyer"].mean()),
+        )
         if "activity_level" in t:  # a default tag (params/_defaults.yaml): its highest label is the last one
             spec = self.tag_specs.get("activity_level")
             top_label = (list(getattr(spec, "labels", None) or []) or [None])[-1]
@@ -297,13 +305,14 @@ def _show_tag_tables(rep: ProfileReport, part: str):
     return style_table(rep.audience_table, int_cols=["users"], pct_cols=["share"])
 
 
-def _purchases_note(purchases: str) -> str:
-    """How the findings name the purchase definition: `` (orders table)`` or `` (events [buy, pay])``."""
+def _purchases_note(purchases: str, events: list) -> str:
+    """How the findings name the purchase definition: （按订单表） / `` (orders table)``, or the purchase events as
+    pages name them (:func:`helpers.features.purchase_event_names`): （按事件 购买、支付） / `` (events buy, pay)``."""
     if not purchases:
         return ""
     if purchases == "orders":
         return i18n.t("user_profile.buyers_orders")
-    return i18n.t("user_profile.buyers_events", events=purchases.removeprefix("events").strip())
+    return i18n.t("user_profile.buyers_events", events=i18n.list_join(events))
 
 
 def _source_label(source: str) -> str:

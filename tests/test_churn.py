@@ -238,6 +238,8 @@ def test_pages_name_events_by_the_tracking_plans_display_names(tmp_path, write_p
     every = at_risk_list(fit_models(rep.train, cols), rep.test, top_reasons=len(cols), events=rep.event_names)
     reasons = " ".join(every["top_reasons"])
     assert "投诉次数" in reasons and "complain" not in reasons
+    # several reasons in one cell: the page's list mark (a Chinese list on a Chinese campaign)
+    assert every["top_reasons"].str.contains("、").any() and not every["top_reasons"].str.contains(";").any()
 
 
 def test_unavailable_without_events(tmp_path):

@@ -533,6 +533,25 @@ def test_the_orders_source_in_words():
     from helpers import i18n
     from helpers.rfm_text import source_label
 
-    assert source_label("orders") == "订单表" and source_label("events [pay, buy]") == "事件 pay、buy"
+    assert source_label("orders") == "订单表" and source_label("events [pay, buy]", ["支付", "buy"]) == "事件 支付、buy"
     with i18n.language("en"):
-        assert source_label("orders") == "the orders table" and source_label("events [pay]") == "events pay"
+        assert source_label("orders") == "the orders table" and source_label("events [pay]", ["pay"]) == "events pay"
+
+
+def test_purchase_events_named_as_pages_name_them():
+    """Orders from events: the findings name the events by the tracking plan's display names for the page's language
+    (Taobao's inline plan: buy -> 购买), the results keep ``events [buy]``; an orders table names no event."""
+    from types import SimpleNamespace
+
+    from helpers import i18n
+    from helpers.features import purchase_event_names
+    from helpers.params import load_params
+    from helpers.rfm_text import source_label
+
+    ctx = SimpleNamespace(cfg=load_params(ROOT / "params" / "taobao.yaml"))
+    assert list(ctx.cfg.rfm.buy_events) == ["buy", "pay"]  # the default; the plan names buy only
+    src = "events [buy, pay]"
+    assert purchase_event_names(ctx, src) == ["购买", "pay"] and purchase_event_names(ctx, "orders") == []
+    assert source_label(src, purchase_event_names(ctx, src)) == "事件 购买、pay"
+    with i18n.language("en"):  # the plan's name is Chinese: an English page keeps the code
+        assert purchase_event_names(ctx, src) == ["buy", "pay"]

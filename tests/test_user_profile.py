@@ -218,7 +218,7 @@ PURCHASE_ROWS = (
     "orders, note",
     [
         ("  orders: {derive_from: events, where_event: [purchase_done]}", "（按订单表）"),
-        ("rfm: {buy_events: [purchase_done]}", "（按事件 [purchase_done]）"),
+        ("rfm: {buy_events: [purchase_done]}", "（按事件 purchase_done）"),
     ],
 )
 def test_buyers_come_from_the_campaigns_purchase_definition(tmp_path, write_params, orders, note):
