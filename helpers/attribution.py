@@ -467,7 +467,12 @@ class AttributionReport(Report):
                     ci = ci.assign(model=ci["model"].map(model_labels()), channel=ci["channel"].map(self._named))
                     cols = ["model", "channel", "conversions", "ci_low", "ci_high", "se"]
                     _display(style_table(drop_empty(ci[cols], ["se"])))  # se: sampled Shapley values only
-            return style_table(wide, num_cols=[c for c in wide.columns if c != "channel"])
+            models = [c for c in wide.columns if c != "channel"]
+            if part == "value":
+                return style_table(wide, num_cols=models)
+            # a rule that gives each conversion to one touch counts whole conversions (87, not 87.00)
+            whole = [c for c in models if (wide[c].dropna() == wide[c].dropna().round()).all()]
+            return style_table(wide, int_cols=whole, num_cols=[c for c in models if c not in whole])
         if part == "chart":
             return plot_credits(self.credits, names=self.channel_names)
         j = self.journeys

@@ -622,6 +622,7 @@ class ChurnReport(Report):
             return style_table(
                 pd.DataFrame(rows),
                 num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc"],
+                num_digits=3,  # as the findings and the headline quote them
                 pct_cols=["precision_top", "recall_top"],
             )
         if part == "roc":

@@ -101,7 +101,24 @@ def fmt_p(p: Any) -> str:
     a thousand (not ``p = 8.28e-15``: a reader needs to know it is tiny, not how tiny), ``p = –`` when missing."""
     if _missing(p):
         return f"p = {MISSING}"
-    return "p < 0.001" if float(p) < 0.001 else f"p = {float(p):.3g}"
+    text = fmt_p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def fmt_p_value(p: Any) -> str:
+    """A p-value in a table cell, as :func:`fmt_p` words it in a sentence: ``0.251``, ``< 0.001``, ``–``."""
+    if _missing(p):
+        return MISSING
+    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3g}"
+
+
+#: the column kinds (:func:`column_kind`) shown as numbers: right-aligned in tabular figures
+NUMERIC_KINDS = ("int", "pct", "money", "float", "p")
+
+
+def _is_p_value(name: str) -> bool:
+    """A column of p-values, by its name: ``p_value``, ``holm_p``, ``placebo_p``, ``pretrend_p_value``, ..."""
+    return name in ("p", "pvalue", "holm_p", "placebo_p", "did_p") or name.endswith("p_value")
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:
@@ -245,8 +262,9 @@ def fmt_range(lo: Any, hi: Any, fmt: Callable[[Any], str] | None = None) -> str:
 
 def column_kind(name: str, s: pd.Series) -> str:
     """How a column's values are shown, from its dtype, name and values: ``int`` (also floats that are all whole,
-    e.g. ``age 37.0``), ``pct`` (a share named like a rate, all within ±1), ``money`` (named like revenue, price,
-    spend...), ``float``, ``bool``, ``date`` or ``text``. Used by :func:`style_table` for the columns it is not
+    e.g. ``age 37.0``), ``pct`` (a share named like a rate, all within ±1), ``p`` (p-values: ``p_value``,
+    ``holm_p``..., as :func:`fmt_p_value` writes them), ``money`` (named like revenue, price, spend...), ``float``,
+    ``bool``, ``date`` or ``text``. Used by :func:`style_table` for the columns it is not
     told about and by the page's table renderer (helpers/page.py)."""
     n = str(name).lower()
     if pd.api.types.is_bool_dtype(s):
@@ -257,6 +275,8 @@ def column_kind(name: str, s: pd.Series) -> str:
         return "int"
     if pd.api.types.is_float_dtype(s):
         v = s.dropna()
+        if _is_p_value(n) and (not len(v) or v.between(0, 1).all()):
+            return "p"
         money = ("revenue", "amount", "price", "monetary", "spend", "sales", "gmv", "aov", "clv", "money", "value")
         rate = ("rate", "share", "pct", "percent", "retention", "conv", "prob", "p_alive", "fraction", "ratio_of")
         if len(v) and any(w in n for w in rate) and v.abs().max() <= 1.0 and not n.startswith(("p_value", "pvalue")):
@@ -286,6 +306,8 @@ def format_cell(value: Any, kind: str) -> str:
         return fmt_int(value)
     if kind == "pct":
         return fmt_pct(value)
+    if kind == "p":
+        return fmt_p_value(value)
     if kind == "money":
         return fmt_num(value, 2)
     if kind == "float":
@@ -319,6 +341,7 @@ def style_table(
     int_cols: Iterable[str] = (),
     money_cols: Iterable[str] = (),
     num_cols: Iterable[str] = (),
+    num_digits: int = 2,
     currency: str = "¥",
     hide_index: bool = True,
     caption: str | None = None,
@@ -334,6 +357,8 @@ def style_table(
         Columns formatted with :func:`fmt_pct`, :func:`fmt_int`, :func:`fmt_money` and :func:`fmt_num`.
         Names not in ``df`` are ignored (callers pass one list for tables that may be truncated); columns
         not named are formatted by their kind (:func:`column_kind`, :func:`format_cell`).
+    num_digits : int, default 2
+        Decimals of ``num_cols`` (3 for scores that the findings quote to three decimals: ROC AUC, F1).
     currency : str, default "¥"
         Symbol for ``money_cols``.
     hide_index : bool, default True
@@ -356,7 +381,7 @@ def style_table(
         (pct_cols, fmt_pct),
         (int_cols, fmt_int),
         (money_cols, lambda x: fmt_money(x, currency)),
-        (num_cols, fmt_num),
+        (num_cols, functools.partial(fmt_num, digits=num_digits)),
     ):
         for c in cols:
             if c in df.columns:
@@ -364,7 +389,9 @@ def style_table(
     for c in df.columns:  # columns not named: formatted by their kind (no "37.000000", no "True")
         if c not in fmts:
             fmts[c] = functools.partial(format_cell, kind=column_kind(str(c), df[c]))
-    # escape="html" escapes every cell's text, formatted or not (review texts, raw quarantined rows)
+    # escape="html" escapes every text cell, formatted or not (review texts, raw quarantined rows); what a format
+    # makes of a number is escaped here ("< 0.001")
+    fmts = {c: _escaped(f) for c, f in fmts.items()}
     st = df.style.format(fmts, na_rep=MISSING, escape="html")
     if hide_index:
         st = st.hide(axis="index")
@@ -376,6 +403,16 @@ def style_table(
         st = st.format_index(lambda c: html.escape(own[c]) if c in own else c, axis="columns", escape="html")
         st.ubk_headers = own  # read by helpers.page.render_styler, which labels the other columns
     return st
+
+
+def _escaped(f: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``f`` with its text HTML-escaped for a value that is not text (pandas' ``escape="html"`` escapes text values
+    only, before and after the format)."""
+
+    def g(v: Any) -> str:
+        return f(v) if isinstance(v, str) else html.escape(f(v))
+
+    return g
 
 
 def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], change_cols: Iterable[str] = ()) -> Any:

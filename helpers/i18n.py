@@ -123,8 +123,9 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
     lang = lang or _current.get()
     template = msgs[key][lang]
     try:
-        if lang == "zh" and _HAN_FIELD.search(template):
-            return _fill_spaced(template, values)
+        if lang == "zh":  # Chinese sets no space next to its own punctuation: "3 个群 （" reads "3 个群（"
+            text = _fill_spaced(template, values) if _HAN_FIELD.search(template) else template.format(**values)
+            return _PUNCT_SPACE.sub("", text)
         return template.format(**values)
     except (KeyError, IndexError) as e:
         raise MessageError(f"message {key!r} needs the value {e}") from None
@@ -140,6 +141,10 @@ def has_han(text: str) -> bool:
     return bool(_HAN_CHAR.search(text))
 
 
+_FULL_PUNCT = (
+    "\u3001\u3002\u3008-\u3011\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"  # 、。〈〉《》「」『』【】！（），：；？
+)
+_PUNCT_SPACE = re.compile(rf" +(?=[{_FULL_PUNCT}])|(?<=[{_FULL_PUNCT}]) +")
 _LATIN_END = re.compile(r"[A-Za-z0-9%]")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fmt import MISSING, column_kind, fmt_int, format_cell
+from .fmt import MISSING, NUMERIC_KINDS, column_kind, fmt_int, format_cell
 from .i18n import catalogue, close_up, current_language, label, language, t
 
 __all__ = [
@@ -153,14 +153,14 @@ def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _M
     kinds = [column_kind(c, frame.iloc[:, i]) for i, c in enumerate(cols)]
     shown = frame.head(max_rows)
     head = "".join(
-        f"<th class='{'ubk-num' if k in ('int', 'pct', 'money', 'float') else ''}'>{_e(label(f'col.{c}', c))}</th>"
+        f"<th class='{'ubk-num' if k in NUMERIC_KINDS else ''}'>{_e(label(f'col.{c}', c))}</th>"
         for c, k in zip(cols, kinds, strict=True)
     )
     body = []
     for row in shown.itertuples(index=False, name=None):
         tds = []
         for v, k in zip(row, kinds, strict=True):
-            cls = "ubk-num" if k in ("int", "pct", "money", "float") else ("ubk-text" if k == "text" else "")
+            cls = "ubk-num" if k in NUMERIC_KINDS else ("ubk-text" if k == "text" else "")
             tds.append(f"<td class='{cls}'>{_e(format_cell(v, k))}</td>")
         body.append(f"<tr>{''.join(tds)}</tr>")
     foot = []
@@ -184,7 +184,14 @@ def render_styler(st: Any, *, csv: str | None = None) -> TableHTML:
     st = st.format_index(lambda c: _e(own[c]) if c in own else label(f"col.{c}", str(c)), axis="columns", escape="html")
     st = st.set_table_attributes('class="ubk-styled"')
     data = st.data
-    nums = [c for c in data.columns if column_kind(str(c), data[c]) in ("int", "pct", "money", "float")]
+    kinds = {c: column_kind(str(c), data[c]) for c in data.columns}
+    nums = [c for c in data.columns if kinds[c] in NUMERIC_KINDS]
+    texts = [c for c in data.columns if kinds[c] == "text"]
+    # long text wraps in its column (an action, a review), as in render_table's tables
+    if texts and data.columns.is_unique and data.index.is_unique:
+        cls = pd.DataFrame("", index=data.index, columns=data.columns)
+        cls[texts] = "ubk-text"
+        st = st.set_td_classes(cls)
     if nums and data.columns.is_unique:
         st = st.set_properties(subset=nums, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
         at = [list(data.columns).index(c) for c in nums]

@@ -30,7 +30,7 @@ from . import basket as bk
 from .base import Report, ReportUnavailable, Unavailable
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
-from .i18n import label, localized, t
+from .i18n import label, list_join, localized, t
 from .trends import windows
 
 __all__ = [
@@ -557,7 +557,7 @@ def _excluded_note(excluded: pd.DataFrame, n_lines: int) -> str:
     k = int(excluded["lines"].sum()) if len(excluded) else 0
     if k == 0:
         return t("products.excluded_none")
-    reasons = ", ".join(f"{r.reason} {fmt_int(r.lines)}" for r in excluded.itertuples())
+    reasons = list_join(f"{r.reason} {fmt_int(r.lines)}" for r in excluded.itertuples())
     return t("products.excluded", n=fmt_int(k), share=fmt_pct(k / n_lines), reasons=reasons)
 
 

@@ -615,10 +615,12 @@ class RetentionReport(Report):
         )
 
     def findings(self) -> list[str]:
-        """Key findings: day-1 and day-7 retention, the best and worst cohorts, the lifecycle balance, stickiness."""
+        """Key findings: period-1 retention where the headline shows it, day-1 and day-7 retention, the best and worst
+        cohorts, the lifecycle balance, stickiness."""
         from .fmt import fmt_int, fmt_pct
 
-        out = []
+        lead = self._period_one()  # monthly cohorts: the number the index shows comes first
+        out = [lead] if lead else []
         for key, d in (("retention.day1", self.day1), ("retention.day7", self.day7)):
             if d["cohorts"]:
                 out.append(
@@ -674,8 +676,31 @@ class RetentionReport(Report):
         top = driver_finding(self.drivers, "retention", self.event_names)
         return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period)
 
+    def _period_one(self) -> str | None:
+        """The finding of period-1 retention when the headline shows it instead of day-N retention (monthly cohorts,
+        or no day-N rate on enough users: :func:`helpers.caveats.fit_retention_headline`), so that the page's first
+        finding, which the index quotes, is the headline's number; None otherwise."""
+        from .fmt import fmt_int, fmt_pct
+
+        first = self.headline()[0]
+        if (
+            first["label"] != t("caveat.period1_retention", unit=t(f"caveat.unit_{self.period}"))
+            or first["value"] is None
+        ):
+            return None
+        row = self.curve[self.curve["n"] == 1].iloc[0]
+        return t(
+            "retention.period_one",
+            name=first["label"],
+            rate=fmt_pct(row["rate"]),
+            retained=fmt_int(row["retained"]),
+            users=fmt_int(row["users"]),
+            cohorts=fmt_int(row["cohorts"]),
+            unit=t(f"retention.unit.{self.period}"),
+        )
+
     def headline(self) -> list[dict]:
-        """Day-1 and day-7 retention for the index page."""
+        """Day-1 and day-7 retention for the index page (period-1 retention for monthly cohorts)."""
         from .caveats import fit_retention_headline  # day-N only where it fits the cohorts (helpers/caveats.py)
         from .fmt import fmt_pct
         from .report import headline

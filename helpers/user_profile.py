@@ -155,7 +155,7 @@ class ProfileReport(Report):
         out.append(buyers)
         if "preferred_category" in t and t["preferred_category"].notna().any():
             top = t["preferred_category"].value_counts().head(3)
-            cats = i18n.list_join(f"{k} ({fmt_pct(v / len(t))})" for k, v in top.items())
+            cats = i18n.list_join(k + i18n.t("aside", text=fmt_pct(v / len(t))) for k, v in top.items())
             out.append(tt("user_profile.top_categories", categories=cats))
         out += _tag_findings(self)
         return out

@@ -177,34 +177,80 @@ def _touch_faults() -> int:
     return n
 
 
-@pytest.fixture
-def small_pages():
-    """numpy without its huge-page advice, so that a fault is one 4 KiB page whatever the kernel's settings."""
+def _measure(case: str) -> dict:
+    """The page faults and memory of one case, measured in this (fresh) process: see :func:`_fresh`."""
     switch = arrays._switch()
-    saved = switch(False) if switch else None
-    yield
     if switch:
-        switch(saved)
+        switch(False)  # a fault is one 4 KiB page whatever the kernel's settings
+    out: dict = {}
+    if case == "reuse":
+        before = _rss()
+        out["default"] = [_touch_faults(), _touch_faults()]
+        with arrays.reused_memory():
+            _touch_faults()  # the heap grows once
+            out["held"] = _rss() - before
+            with arrays.reused_memory():  # nested: one setting
+                out["nested"] = _touch_faults()
+            out["outer"] = _touch_faults()
+        out["left"] = _rss() - before
+        out["after"] = _touch_faults()
+    elif case == "off":
+        with arrays.reused_memory():
+            _touch_faults()
+            out["inside"] = _touch_faults()
+    elif case == "array_work":
+        arrays.hugepage_advice_stalls = lambda: True
+        with arrays.array_work():
+            out["depths"] = [arrays._pages._depth, arrays._heap._depth]
+            out["advice"] = _get()
+            _touch_faults()
+            out["inside"] = _touch_faults()
+        out["depths_after"] = [arrays._pages._depth, arrays._heap._depth]
+        out["after"] = _touch_faults()
+
+        @arrays.array_work()
+        def decorated():
+            _touch_faults()
+            return [arrays._pages._depth, arrays._heap._depth], _touch_faults()
+
+        out["decorated_depths"], out["decorated"] = decorated()
+    return out
+
+
+def _fresh(case: str, **env: str) -> dict:
+    """:func:`_measure` in a new interpreter: malloc's settings are process-wide, so a measurement in a test worker
+    would depend on what ran there before (a CI run saw no page fault at all for a new 64 MiB array in one worker).
+    The child's environment has no malloc tuning but ``env``."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clean = {k: v for k, v in os.environ.items() if not (k.startswith("MALLOC_") and k.endswith("_"))}
+    clean.pop("UBAKIT_REUSE_MEMORY", None)
+    if "glibc.malloc" in clean.get("GLIBC_TUNABLES", ""):
+        clean.pop("GLIBC_TUNABLES")
+    code = f"import json; from tests.test_arrays import _measure; print(json.dumps(_measure({case!r})))"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env={**clean, **env}, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+PAGES = MB64 // os.sysconf("SC_PAGE_SIZE")
 
 
 @pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
-def test_reused_memory_reuses_freed_arrays_and_gives_them_back(small_pages, monkeypatch):
-    if arrays._malloc_tuned():
-        pytest.skip("this process's malloc was tuned through the environment: reused_memory leaves it alone")
-    monkeypatch.delenv("UBAKIT_REUSE_MEMORY", raising=False)
-    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
-    before = _rss()
-    assert _touch_faults() > pages // 2  # by default: a new mapping, every page faulted in again
-    assert _touch_faults() > pages // 2
-    with arrays.reused_memory():
-        _touch_faults()  # the heap grows once
-        held = _rss()
-        with arrays.reused_memory():  # nested: one setting
-            assert _touch_faults() < pages // 20  # the freed block again: no new pages
-        assert _touch_faults() < pages // 20  # the inner one left, the outer one still holds
-    assert held - before > MB64 // 2  # freed, but kept for the next array inside
-    assert _rss() - before < MB64 // 4  # given back on leaving
-    assert _touch_faults() > pages // 2  # and large arrays are mapped on their own again
+def test_reused_memory_reuses_freed_arrays_and_gives_them_back():
+    m = _fresh("reuse")
+    assert min(m["default"]) > PAGES // 2, m  # by default: a new mapping, every page faulted in again
+    assert m["nested"] < PAGES // 20, m  # inside (nested: one setting), the freed block again: no new pages
+    assert m["outer"] < PAGES // 20, m  # the inner one left, the outer one still holds
+    assert m["held"] > MB64 // 2, m  # freed, but kept for the next array inside
+    assert m["left"] < MB64 // 4, m  # given back on leaving
+    assert m["after"] > PAGES // 2, m  # and large arrays are mapped on their own again
 
 
 @pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
@@ -212,35 +258,18 @@ def test_reused_memory_reuses_freed_arrays_and_gives_them_back(small_pages, monk
     "name, value",
     [("UBAKIT_REUSE_MEMORY", "0"), ("MALLOC_TRIM_THRESHOLD_", "0"), ("GLIBC_TUNABLES", "glibc.malloc.mmap_max=9")],
 )
-def test_reused_memory_can_be_turned_off_and_leaves_a_tuned_malloc_alone(small_pages, monkeypatch, name, value):
-    monkeypatch.setenv(name, value)
-    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
-    with arrays.reused_memory():
-        _touch_faults()
-        assert _touch_faults() > pages // 2
+def test_reused_memory_can_be_turned_off_and_leaves_a_tuned_malloc_alone(name, value):
+    m = _fresh("off", **{name: value})
+    assert m["inside"] > PAGES // 2, m  # nothing reused: each large array is a new mapping
 
 
 @pytest.mark.skipif(arrays._glibc() is None, reason="glibc's malloc only")
-def test_array_work_holds_both_settings(small_pages, monkeypatch):
+def test_array_work_holds_both_settings():
     """``array_work`` is ``plain_pages`` and ``reused_memory`` at once, as a context and as a decorator."""
-    if arrays._malloc_tuned():
-        pytest.skip("this process's malloc was tuned through the environment: reused_memory leaves it alone")
-    monkeypatch.delenv("UBAKIT_REUSE_MEMORY", raising=False)
-    monkeypatch.setattr(arrays, "hugepage_advice_stalls", lambda: True)
-    pages = MB64 // os.sysconf("SC_PAGE_SIZE")
-    with arrays.array_work():
-        assert (arrays._pages._depth, arrays._heap._depth) == (1, 1) and _get() is False
-        _touch_faults()
-        assert _touch_faults() < pages // 20  # freed memory reused
-    assert (arrays._pages._depth, arrays._heap._depth) == (0, 0) and _touch_faults() > pages // 2
-
-    @arrays.array_work()
-    def decorated():
-        _touch_faults()
-        return (arrays._pages._depth, arrays._heap._depth), _touch_faults()
-
-    depths, faults = decorated()
-    assert depths == (1, 1) and faults < pages // 20
+    m = _fresh("array_work")
+    assert m["depths"] == [1, 1] and m["advice"] is False and m["inside"] < PAGES // 20, m  # freed memory reused
+    assert m["depths_after"] == [0, 0] and m["after"] > PAGES // 2, m
+    assert m["decorated_depths"] == [1, 1] and m["decorated"] < PAGES // 20, m
 
 
 def test_a_shared_setting_is_applied_once_and_restored_by_the_last_to_leave():

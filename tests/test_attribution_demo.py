@@ -213,6 +213,13 @@ def test_event_channels_read_as_the_plans_display_names(demo):
     # display names where people read
     shown = set(names[e] for e in events) | {"（无触点）"}
     assert set(rep._show("credits").data["channel"]) == shown
+    # whole conversions where a rule gives each conversion to one touch; fractions where it splits them
+    from helpers.attribution import model_labels
+    from tests.styled import styled_rows
+
+    rows, lab = styled_rows(rep._show("credits")), model_labels()
+    assert all("." not in r[lab["first"]] and "." not in r[lab["last"]] for r in rows), rows
+    assert any("." in r[lab["linear"]] for r in rows), rows
     head = {h["label"]: h["text"] for h in rep.headline()}
     assert head["末次触点功劳第一的渠道"] == names[res["top_by_model"]["last"]], head
     findings = " ".join(rep.findings())

@@ -188,6 +188,13 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     assert f"最佳模型 **{names[rep.chosen]}**" in rep.lead() and rep.chosen not in " ".join(rep.findings())
     shown = rep._show("metrics").data["model"].tolist()
     assert shown == ["基线（最近活跃时间）", "逻辑回归", "梯度提升"]
+    # the table quotes ROC AUC as the findings do (three decimals: 0.716 in both, not 0.72 against 0.716)
+    from helpers.fmt import fmt_num
+    from tests.styled import styled_rows
+
+    chosen = next(r for r in styled_rows(rep._show("metrics")) if r["model"] == names[rep.chosen])
+    auc = fmt_num(rep.metrics[rep.chosen]["roc_auc"], 3)
+    assert chosen["roc_auc"] == auc and f"ROC AUC **{auc}**" in " ".join(rep.findings()), rep.findings()
     with i18n.language("en"):
         assert "Best model **logistic regression**" in rep.lead() or "**gradient boosting**" in rep.lead()
     res = rep.to_results()

@@ -141,7 +141,7 @@ def test_report_membership_parts_and_unavailable_twin():
     assert list(m.columns) == ["user_id", "cluster", "cluster_name"] and len(m) == 90
     assert set(rep.tables()) == set(ClusteringReport.table_names)
     assert rep.to_results()["sizes"] == {str(c): int(n) for c, n in m["cluster"].value_counts().items()}
-    assert rep.findings()[0].startswith("90 位用户")
+    assert rep.findings()[0].startswith("90 位用户") and "个群（轮廓系数" in rep.findings()[0]  # no space before （
     for part in ClusteringReport.parts:
         rep.show(part)
     with pytest.raises(UnknownPartError, match="bogus"):

@@ -36,3 +36,22 @@ def test_fmt_p_reads_tiny_p_values_as_below_one_in_a_thousand():
     assert fmt_p(0.1284) == "p = 0.128" and fmt_p(0.00475) == "p = 0.00475" and fmt_p(0.001) == "p = 0.001"
     assert fmt_p(8.28e-15) == "p < 0.001" and fmt_p(0.000999) == "p < 0.001" and fmt_p(0.0) == "p < 0.001"
     assert fmt_p(1.0) == "p = 1" and fmt_p(float("nan")) == f"p = {MISSING}" and fmt_p(None) == f"p = {MISSING}"
+
+
+def test_p_value_columns_read_as_the_findings_word_them():
+    """A table's p-values as the findings give them (0.251, < 0.001), not "0.25" or "8.3e-15"; by the column's name;
+    right-aligned as numbers; a column of other probabilities keeps the float format."""
+    import pandas as pd
+
+    from helpers.fmt import NUMERIC_KINDS, column_kind, fmt_p, format_cell, style_table
+    from tests.styled import styled_rows
+
+    p = pd.Series([0.2514, 8.28e-15, None])
+    for name in ("p_value", "holm_p", "placebo_p", "pretrend_p_value", "srm_p_value"):
+        assert column_kind(name, p) == "p", name
+    assert [format_cell(v, "p") for v in p] == ["0.251", "< 0.001", "–"] and "p" in NUMERIC_KINDS
+    assert fmt_p(0.2514) == "p = " + format_cell(0.2514, "p")
+    assert column_kind("other_negative_p", pd.Series([0.5])) == "float"
+    assert column_kind("p_value", pd.Series([3.5])) != "p"  # not a probability: not read as one
+    rows = styled_rows(style_table(pd.DataFrame({"metric": ["a", "b"], "p_value": [0.2514, 1e-9]})))
+    assert [r["p_value"] for r in rows] == ["0.251", "< 0.001"]

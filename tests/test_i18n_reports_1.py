@@ -142,6 +142,7 @@ def test_chinese_report_has_no_english_sentence(computed, name):
     assert all(CJK.search(x) for x in texts[1:] if len(x) > 12), texts  # every sentence is Chinese
     bad = [(x, m.group()) for x in texts for m in [ENGLISH_RUN.search(x)] if m]
     assert not bad, bad
+    assert not [x for x in texts if ", " in x or "; " in x], texts  # lists and clauses in Chinese marks (、，；)
 
 
 def test_ingest_in_each_language():

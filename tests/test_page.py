@@ -376,6 +376,11 @@ def test_styler_tables_get_labels_alignment_and_their_csv_link():
         out = render_styler(style_table(df), csv="results/funnel_breakdown.csv").html
     assert "&lt;b&gt;a&lt;/b&gt;" in out and ">1,200<" in out and ">50.0%<" in out and ">37<" in out
     assert "text-align: right" in out and 'class="ubk-styled"' in out
+    # text cells wrap (the page's ubk-text rule, as render_table's); number cells do not
+    import re
+
+    tds = re.findall(r"<td [^>]*class=\"([^\"]*)\"", out)
+    assert sum("ubk-text" in c for c in tds) == 2 and all("ubk-text" not in c for c in tds if "col1" in c), tds
     assert "<a class='ubk-csv' href='results/funnel_breakdown.csv'>Download CSV</a>" in out
     # a report's own header for a column whose meaning is the report's (the other headers from the catalogue)
     own = style_table(df, headers={"group": "<渠道>"})

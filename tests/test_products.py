@@ -217,13 +217,16 @@ def test_online_retail_non_product_codes_are_excluded_and_counted():
     # independent: the Description of every line, classified by hand from the data (DOT, AMAZONFEE, SAMPLES and
     # the gift vouchers are only on lines without a customer id, which ingest quarantines)
     desc = d.groupby("item_id")["Description"].agg(lambda s: s.value_counts().index[0])
-    by_desc = {"postage": {"POSTAGE", "CARRIAGE"}, "fees": {"Bank Charges"},
-               "tests": {"This is a test product."}}  # fmt: skip
+    by_desc = {
+        "运费": {"POSTAGE", "CARRIAGE"},
+        "手续费": {"Bank Charges"},
+        "测试": {"This is a test product."},
+    }  # fmt: skip (the reasons in the campaign's language)
     for reason, descs in by_desc.items():
         codes = desc.index[desc.isin(descs)]
         assert ex.at[reason, "lines"] == d["item_id"].isin(codes).sum() > 0, reason
-    assert ex.at["adjustments", "items"] == "ADJUST, ADJUST2, D, M"
-    assert ex.at["tests", "items"] == "TEST001, TEST002"
+    assert ex.at["调整", "items"] == "ADJUST, ADJUST2, D, M"
+    assert ex.at["测试", "items"] == "TEST001, TEST002"
     assert int(ex["lines"].sum()) + int(kept.count().to_pyarrow().as_py()) == len(d)
     # what stays: five-digit stock codes (with a letter suffix) plus a few real products with other codes
     left = pd.Series(sorted(set(kept.to_pandas()["item_id"])))

@@ -184,6 +184,32 @@ def test_report_from_a_fake_campaign():
         rep.show(part)
 
 
+def test_monthly_cohorts_lead_with_the_headlines_period_one_retention():
+    """Monthly cohorts: the index shows month-1 retention (helpers.caveats.fit_retention_headline), so the first
+    finding, which the index quotes, is that number, not day-1 retention. Hand-computed: 40 users start in January
+    (10 back in February), 40 in February (20 back in March): 30 of 80, two complete cohorts."""
+    from helpers import i18n
+    from helpers.retention import RetentionReport
+
+    rows = [(f"j{i}", "x", "2024-01-05 10:00") for i in range(40)] + [
+        (f"j{i}", "x", "2024-02-05 10:00") for i in range(10)
+    ]
+    rows += [(f"f{i}", "x", "2024-02-10 10:00") for i in range(40)] + [
+        (f"f{i}", "x", "2024-03-10 10:00") for i in range(20)
+    ]
+    ctx = _Ctx({"events": log(rows)}, start="2024-01-01", end="2024-04-30", period="month")
+    rep = RetentionReport.run(ctx)
+    assert rep.available, rep
+    head = rep.headline()[0]
+    assert head["label"] == "第 1 月留存" and head["value"] == pytest.approx(30 / 80)
+    assert rep.findings()[0] == "第 1 月留存：**37.5%**（30 / 80 位用户，2 个完整的月群组）。", rep.findings()
+    assert rep.findings()[1].startswith("次日留存")  # day-N retention still follows
+    with i18n.language("en"):
+        assert rep.findings()[0] == "Month-1 retention: **37.5%** (30 of 80 users, 2 complete month cohorts)."
+    daily = RetentionReport.run(_Ctx({"events": LOG}, period="day", lifecycle_period="day"))
+    assert daily.findings()[0].startswith("次日留存")  # daily cohorts: day-1 retention leads, as before
+
+
 def test_report_unavailable_without_events():
     from helpers import i18n
     from helpers.errors import UnknownPartError

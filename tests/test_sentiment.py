@@ -283,7 +283,7 @@ def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None):
     return ctx
 
 
-def test_report_tables_results_and_model_export(tmp_path):
+def test_report_tables_results_and_model_export(tmp_path, monkeypatch):
     ctx = _reviews_ctx(tmp_path)
     rep = run_sentiment(ctx)
     assert rep.available and rep.skipped == {"no_chinese": 1} and rep.model_trained
@@ -300,6 +300,17 @@ def test_report_tables_results_and_model_export(tmp_path):
     assert shown in rep.findings()[0] and f"**{rep.used_model}**" not in " ".join(rep.findings())
     assert "跳过：没有中文的评论 1。" in rep.findings()  # skipped kinds in words, not "no_chinese"
     assert res["score_model"] == rep.used_model
+    # the evaluation table quotes macro F1 as the finding does (three decimals in both)
+    import helpers.sentiment
+    from helpers.fmt import fmt_num
+    from tests.styled import styled_rows
+
+    shown = []
+    monkeypatch.setattr(helpers.sentiment, "_display", shown.append)  # the table the part displays before its note
+    rep._show("evaluation")
+    monkeypatch.undo()
+    f1 = fmt_num(rep.evaluation["snownlp"]["macro_f1"], 3)
+    assert styled_rows(shown[0])[0]["macro_f1"] == f1 and f"F1 {f1}" in " ".join(rep.findings())
     model = ctx.paths.results / "sentiment_model.joblib"
     assert res["model_file"] == "results/sentiment_model.joblib" and not model.exists()  # computing writes nothing
     assert rep.export(ctx) == [model] and model.exists()

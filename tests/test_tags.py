@@ -308,7 +308,9 @@ def test_report_tags_audiences_and_breakdowns(tmp_path):
     assert set(rep.tables()) == set(ProfileReport.table_names)
     res = rep.to_results()
     assert set(res["audiences"]) == set(ctx.cfg.audiences) and res["tags"]["价值等级"]["kind"] == "group"
-    assert any(h["label"].startswith("人群包 ") for h in rep.headline())
+    assert any(h["label"].startswith("人群包“") for h in rep.headline())  # the audience in quotes, as 标签“…”
+    cats = [f for f in rep.findings() if f.startswith("最常偏好的品类")]  # shares in the page's brackets
+    assert cats and "%）" in cats[0] and " (" not in cats[0], rep.findings()
     files = rep.export(ctx)
     assert {p.name for p in files[1:]} == {f"{AUDIENCE_PREFIX}{k}.csv" for k in ctx.cfg.audiences}
     with matplotlib.rc_context():

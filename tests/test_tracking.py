@@ -329,7 +329,7 @@ def test_planted_outage_and_undeclared_event_are_the_top_findings(tmp_path, writ
     # the stray event ranks low (2 of 60 days), the findings name the two plants first in display names
     debug = rep.problems.query("event == 'debug'")
     assert debug["severity"].item() == pytest.approx(1.0 * 2 / 60, abs=1e-4)
-    assert "浏览商品（view） · platform" in rep.findings()[1] and "share" in rep.findings()[2]
+    assert "浏览商品（view）· platform" in rep.findings()[1] and "share" in rep.findings()[2]
     # the problems table names each kind in words (every kind has a label); the CSV keeps the codes
     from helpers.data_quality import WEIGHTS
 
