@@ -77,6 +77,7 @@ _THEME_RC: dict[str, Any] = {
     "svg.fonttype": "path",  # if someone saves SVG, glyphs are outlines (no font needed in the browser)
     "axes.titleweight": "normal",  # only the Regular weight of the CJK font ships; no faked bold
     "figure.autolayout": True,
+    "text.parse_math": False,  # text from data as written: a label "$5 off, was $9" is not TeX (nor an error)
 }
 
 

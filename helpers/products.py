@@ -36,10 +36,12 @@ from .trends import windows
 __all__ = [
     "purchase_lines",
     "exclude_items",
+    "item_names",
     "product_table",
     "repurchase_table",
     "product_movers",
     "basket_rules",
+    "item_label",
     "plot_top_products",
     "plot_rules",
     "ProductsReport",
@@ -123,12 +125,33 @@ def _has_values(t, col: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- compute
+def item_names(lines) -> pd.Series:
+    """The name of every item whose lines carry one (``item_name``, e.g. Online Retail's Description): the name
+    on most of its lines (blank names ignored; a tie goes to the smallest name), on the engine per
+    (item, name) pair.
+
+    Returns
+    -------
+    Series of names indexed by ``item_id`` (text), sorted by it; empty when the lines have no ``item_name``.
+    """
+    t = as_table(lines)
+    if "item_name" not in t.columns:
+        return pd.Series([], dtype=object, index=pd.Index([], dtype=object, name="item_id"), name="item_name")
+    t = t.mutate(_k=t.item_id.cast("string"), _n=t.item_name.cast("string").strip())
+    t = t.filter(t._n.notnull() & (t._n != ""))
+    df = t.group_by(["_k", "_n"]).aggregate(_lines=t.count()).to_pandas()
+    df = df.sort_values(["_k", "_lines", "_n"], ascending=[True, False, True]).drop_duplicates("_k")
+    return pd.Series(df["_n"].to_numpy(dtype=object), index=pd.Index(df["_k"].astype(str), name="item_id"),
+                     name="item_name")  # fmt: skip
+
+
 def product_table(lines, *, by: str = "item_id") -> pd.DataFrame:
     """GMV, orders, buyers, lines and average price per item (``by="item_id"``) or category (``by="category"``).
 
     Returns
     -------
-    DataFrame ``<by>``, [``category`` (items: the smallest category name of the item's lines)], ``gmv``,
+    DataFrame ``<by>``, [items: ``item_name`` (:func:`item_names`; None for an item without one),
+    ``category`` (the smallest category name of the item's lines)], ``gmv``,
     ``gmv_share`` (of the total), ``orders``, ``buyers``, ``lines``, ``quantity`` (NaN without one),
     ``avg_price``; sorted by GMV (orders when there is no amount) descending.
     """
@@ -158,7 +181,10 @@ def product_table(lines, *, by: str = "item_id") -> pd.DataFrame:
     df["avg_price"] = df["gmv"] / per
     key = "gmv" if df["gmv"].notna().any() else "orders"
     df = df.sort_values([key, "buyers", by], ascending=[False, False, True]).reset_index(drop=True)
-    cols = [by, *(["category"] if by == "item_id" else []), "gmv", "gmv_share", "orders", "buyers", "lines"]
+    if by == "item_id":
+        df["item_name"] = df[by].map(item_names(t)).astype(object).where(lambda x: x.notna(), None)
+    cols = [by, *(["item_name", "category"] if by == "item_id" else []), "gmv", "gmv_share", "orders", "buyers",
+            "lines"]  # fmt: skip
     return df[[*cols, "quantity", "avg_price"]]
 
 
@@ -264,16 +290,38 @@ def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: 
     }
 
 
+# ------------------------------------------------------------------------------------------- names
+def item_label(code, names=None, *, width: int | None = None) -> str:
+    """An item as pages name it: its name with the code aside in the page's brackets (``WHITE HANGING HEART
+    T-LIGHT HOLDER（85123A）``), or the code alone when it has no name. ``names``: item code -> name
+    (:func:`item_names`); ``width``: names longer than this many characters are cut, with "…"."""
+    code = str(code)
+    name = (names or {}).get(code)
+    if not name or name == code:
+        return code
+    if width and len(name) > width:
+        name = name[: width - 1].rstrip() + "…"
+    return name + t("aside", text=code)
+
+
+def _itemset_label(value, names) -> str:
+    """Items joined by `` + `` (item sets, the rules of three or more), each as :func:`item_label` names it."""
+    return " + ".join(item_label(x, names) for x in str(value).split(" + "))
+
+
 # ------------------------------------------------------------------------------------------- charts
 def plot_top_products(items: pd.DataFrame, *, key: str = "item_id", n: int = 15, ax=None, title: str | None = None):
-    """Horizontal bars of the ``n`` items (categories) with most GMV (orders without an amount)."""
+    """Horizontal bars of the ``n`` items (categories) with most GMV (orders without an amount); items with an
+    ``item_name`` are labelled by it (cut to 32 characters) with the code aside."""
     import matplotlib.pyplot as plt
 
     measure = "gmv" if items["gmv"].notna().any() else "orders"
     top = items.head(n).iloc[::-1]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(top) + 1)))
-    ax.barh(top[key].astype(str), top[measure].astype(float), color="C0")
+    names = _names(top) if key == "item_id" else {}
+    labels = [item_label(c, names, width=32) for c in top[key].astype(str)]
+    ax.barh(labels, top[measure].astype(float), color="C0")
     ax.set_xlabel(t("products.chart.gmv" if measure == "gmv" else "products.chart.orders"))
     which = "products.chart.top_items" if key == "item_id" else "products.chart.top_categories"
     ax.set_title(title or t(which, n=len(top)))
@@ -421,11 +469,13 @@ class ProductsReport(Report):
 
         out = []
         it = self.items
+        names = _names(it)
         if len(it):
             top = it.iloc[0]
             share = "" if math.isnan(top["gmv_share"]) else t("products.gmv_share", share=fmt_pct(top["gmv_share"]))
-            out.append(t("products.items", n=fmt_int(len(it)), item=top["item_id"], orders=fmt_int(int(top["orders"])),
-                         buyers=fmt_int(int(top["buyers"])), share=share))  # fmt: skip
+            out.append(t("products.items", n=fmt_int(len(it)), item=item_label(top["item_id"], names),
+                         orders=fmt_int(int(top["orders"])), buyers=fmt_int(int(top["buyers"])),
+                         share=share))  # fmt: skip
             thin = thin_items_note(it["buyers"])  # most items bought by one person: say so next to the top item
             if thin:
                 out.append(thin)
@@ -436,13 +486,14 @@ class ProductsReport(Report):
                              n=fmt_int(tot_e)))  # fmt: skip
             best = rr[rr["eligible_buyers"] >= 20].sort_values("repurchase_rate", ascending=False).head(1)
             for r in best.itertuples():
-                out.append(t("products.best_repurchase", item=r.item_id, rate=fmt_pct(r.repurchase_rate),
-                             n=fmt_int(r.eligible_buyers)))  # fmt: skip
+                out.append(t("products.best_repurchase", item=item_label(r.item_id, names),
+                             rate=fmt_pct(r.repurchase_rate), n=fmt_int(r.eligible_buyers)))  # fmt: skip
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
         for r in self.movers.head(2).itertuples():
             fv, _ = row_formats("", [r.current, r.previous])  # as the movers table shows them: GMV with cents
-            out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level), key=r.key,
+            out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level),
+                         key=item_label(r.key, names) if r.level == "item" else r.key,
                          measure=label(f"metric.{r.measure}", r.measure), current=fv(r.current),
                          previous=fv(r.previous), rel=fmt_pct(r.rel_change)))  # fmt: skip
         b = self.item_baskets
@@ -454,8 +505,8 @@ class ProductsReport(Report):
                          count=fmt_int(b["min_count"]), rule=rule, rules=fmt_int(len(self.rules))))  # fmt: skip
             pair = self.rules[["antecedent", "consequent"]].apply(lambda x: tuple(sorted(x)), axis=1)
             for r in self.rules[~pair.duplicated()].head(3).itertuples():
-                out.append(t("products.pair", a=r.antecedent, b=r.consequent, lift=f"{r.lift:.1f}", n=fmt_int(r.n_ab),
-                             conf=fmt_pct(r.confidence)))  # fmt: skip
+                out.append(t("products.pair", a=item_label(r.antecedent, names), b=item_label(r.consequent, names),
+                             lift=f"{r.lift:.1f}", n=fmt_int(r.n_ab), conf=fmt_pct(r.confidence)))  # fmt: skip
             if self.rules.empty:
                 out.append(t("products.no_rules", count=b["min_count"], conf=f"{self.min_confidence:g}"))
             if b["multi_item_baskets"] < 50:
@@ -463,7 +514,8 @@ class ProductsReport(Report):
         sr = self.itemset_rules
         if sr is not None and len(sr):
             r = sr.iloc[0]
-            out.append(t("products.itemset_rule", a=r["antecedent"], b=r["consequent"], lift=f"{r['lift']:.1f}",
+            out.append(t("products.itemset_rule", a=_itemset_label(r["antecedent"], names),
+                         b=_itemset_label(r["consequent"], names), lift=f"{r['lift']:.1f}",
                          n=fmt_int(r["n_ab"]), conf=fmt_pct(r["confidence"]), k=fmt_int(len(sr))))  # fmt: skip
         cr = self.category_rules
         if cr is not None and len(cr):
@@ -512,27 +564,51 @@ class ProductsReport(Report):
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
-            return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],
-                               num_cols=["gmv", "quantity", "avg_price"])  # fmt: skip
+            return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],  # quantity by its values: 56,814
+                               num_cols=["gmv", "avg_price"])  # fmt: skip
         if part == "excluded":
             if frame.empty:
                 return Markdown("_" + t("products.excluded_none") + "_")
             return style_table(frame, num_cols=["amount"])
+        frame = self._named_items(part, frame)  # items by name with the code aside (the CSV keeps the codes)
         if part in ("rules", "category_rules", "itemset_rules"):
             _show_chart(plot_rules(frame))
             return style_table(frame.head(50), pct_cols=["support", "confidence", "antecedent_support",
                                                          "consequent_support"],
                                num_cols=["lift", "leverage", "conviction"])  # fmt: skip
         if part == "movers":  # level and measure in words (the CSV keeps the codes)
-            shown = frame.assign(level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
+            shown = frame.assign(key=[item_label(k, self._item_names()) if lv == "item" else k
+                                      for lv, k in zip(frame["level"], frame["key"], strict=True)],  # fmt: skip
+                                 level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
                                  measure=frame["measure"].map(lambda v: label(f"metric.{v}", str(v))))  # fmt: skip
             return style_table(shown, pct_cols=["rel_change", "contribution"],
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
+    def _item_names(self) -> dict[str, str]:
+        return _names(self.items)
 
-#: the item and category tables' columns that are empty when the lines carry no amount, quantity or category
-_OPTIONAL_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price", "category")
+    def _named_items(self, part: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` of an item-level part with its item codes as :func:`item_label` names them (unchanged when
+        the items have no names, and for the category parts)."""
+        cols = {"rules": ("antecedent", "consequent"), "itemset_rules": ("antecedent", "consequent"),
+                "itemsets": ("itemset",), "bought_together": ("item", "partner")}.get(part)  # fmt: skip
+        names = self._item_names()
+        if not cols or not names or frame.empty:
+            return frame
+        return frame.assign(**{c: [_itemset_label(v, names) for v in frame[c]] for c in cols})
+
+
+#: the item and category tables' columns that are empty when the lines carry no amount, quantity, category or name
+_OPTIONAL_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price", "category", "item_name")
+
+
+def _names(items: pd.DataFrame) -> dict[str, str]:
+    """Item code -> name from an items table's ``item_name`` (empty without names)."""
+    if "item_name" not in items:
+        return {}
+    named = items.dropna(subset=["item_name"])
+    return dict(zip(named["item_id"].astype(str), named["item_name"].astype(str), strict=True))
 
 
 def _show_chart(ax) -> None:

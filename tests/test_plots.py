@@ -486,3 +486,18 @@ def test_a_y_label_longer_than_its_axes_goes_on_two_lines(theme):
     )
     assert _two_lines("转化率差值实验组减对照组") == "转化率差值实\n验组减对照组"  # no punctuation: the middle
     assert _two_lines("supercalifragilistic") == "supercalifragilistic"  # one word: as it is
+
+
+def test_text_from_data_is_drawn_as_written_not_as_tex(theme):
+    """A product or channel name with two dollar signs is not mathtext: without the theme's ``text.parse_math``
+    off, "$5 OFF_$" fails to draw (a TeX subscript with nothing after it) and "$x$" would lose its signs."""
+    fig, ax = plt.subplots()
+    ax.barh(["SALE $5 OFF_$10", "$x$ MUG"], [1, 2])
+    ax.set_title("$5 OFF_$")
+    _png(fig)  # draws without a ParseFatalException
+    assert ax.yaxis.get_ticklabels()[1].get_text() == "$x$ MUG"
+    with matplotlib.rc_context({"text.parse_math": True}):
+        fig, ax = plt.subplots()
+        ax.set_title("$5 OFF_$")
+        with pytest.raises(ValueError):
+            _png(fig)

@@ -232,3 +232,80 @@ def test_online_retail_non_product_codes_are_excluded_and_counted():
     left = pd.Series(sorted(set(kept.to_pandas()["item_id"])))
     odd = set(left[~left.str.fullmatch(r"\d{5}[A-Za-z]{0,3}")])
     assert odd == {"PADS", "SP1002"}, odd
+
+
+def test_item_names_most_common_name_per_item_ties_to_the_smallest():
+    """An item's name is the one on most of its lines; blanks and nulls do not count; a tie goes to the smallest
+    name; an item with no name keeps none (and pages show its code)."""
+    from helpers.products import item_names
+
+    d = lines().assign(item_name=["Apple", "Bread", "apple pie", "Apple", "  ", None, "apple pie", "Cake"])
+    # A: Apple x2, "apple pie" x2 (a tie: "Apple" < "apple pie"), blank and null ignored; B: Bread; C: Cake
+    assert item_names(d).to_dict() == {"A": "Apple", "B": "Bread", "C": "Cake"}
+    d.loc[d["item_id"] == "B", "item_name"] = None
+    t = product_table(d).set_index("item_id")
+    assert t.at["A", "item_name"] == "Apple" and t.at["B", "item_name"] is None and t.at["C", "item_name"] == "Cake"
+    assert list(product_table(d).columns[:3]) == ["item_id", "item_name", "category"]
+    assert "item_name" not in product_table(d, by="category") and item_names(lines()).empty
+
+
+def test_pages_name_items_with_the_code_aside(tmp_path, write_params):
+    """With item names, findings, charts and the item-level tables read 'name（code）' (the CSVs keep the codes);
+    an item without a name stays its code; category tables are untouched."""
+    from helpers.products import ProductsReport, _with_repurchase, item_label, plot_top_products
+
+    names = {"A": "Apple", "B": "Blueberry muffin with extra long name", "X": "X"}
+    assert item_label("A", names) == "Apple（A）" and item_label("C", names) == "C" and item_label("X", names) == "X"
+    assert item_label("B", names, width=10) == "Blueberry…（B）"
+    with i18n.language("en"):
+        assert item_label("A", names) == "Apple (A)"
+    named = lines().assign(item_name=lines()["item_id"].map({"A": "Apple", "B": "Bread"}))
+    items = _with_repurchase(named, "item_id", 7, pd.Timestamp("2024-02-01"))
+    rep = ProductsReport(items=items, movers=pd.DataFrame(
+        [{"level": "item", "key": "B", "measure": "gmv", "current": 2.0, "previous": 1.0, "rel_change": 1.0,
+          "abs_change": 1.0, "contribution": 1.0},
+         {"level": "category", "key": "A", "measure": "gmv", "current": 2.0, "previous": 1.0, "rel_change": 1.0,
+          "abs_change": 1.0, "contribution": 1.0}]))  # fmt: skip
+    rep.item_baskets = {"support_rule": "auto", "n_baskets": 6, "multi_item_baskets": 1, "min_support": 1 / 6,
+                        "min_count": 1}  # fmt: skip
+    rep.rules = pd.DataFrame([{"antecedent": "A", "consequent": "B", "n_ab": 1, "support": 1 / 6, "confidence": 1.0,
+                               "lift": 2.0}])  # fmt: skip
+    rep.itemsets = pd.DataFrame([{"itemset": "A + B + C", "size": 3, "n_baskets": 1, "support": 1 / 6}])
+    rep.bought_together = pd.DataFrame([{"item": "A", "rank": 1, "partner": "C", "n_baskets": 1}])
+    found = rep.findings()
+    assert any("头部商品 Apple（A）：" in f for f in found), found
+    assert any("常一起买：Apple（A）+ Bread（B）：提升度 2.0" in f for f in found), found
+    assert any("变化最大（商品）Bread（B）" in f for f in found) and any("变化最大（品类）A：" in f for f in found), (
+        found
+    )
+    assert rep._named_items("itemsets", rep.itemsets)["itemset"].tolist() == ["Apple（A） + Bread（B） + C"]
+    bt = rep._named_items("bought_together", rep.bought_together)
+    assert bt[["item", "partner"]].values.tolist() == [["Apple（A）", "C"]]
+    assert rep._named_items("category_rules", rep.rules)["antecedent"].tolist() == ["A"]  # categories: as they are
+    assert rep.rules["antecedent"].tolist() == ["A"]  # the table (and its CSV) keeps the codes
+    html = rep._show("items").to_html()  # the name column under its header; whole quantities as integers
+    assert i18n.t("col.item_name") == "商品名称" and ">Apple<" in html and ">8<" in html and "8.00" not in html, html
+    ax = plot_top_products(rep.items)
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["C", "Bread（B）", "Apple（A）"]
+
+
+@need(RETAIL)
+def test_online_retail_items_are_named_by_their_description():
+    """Online Retail maps Description to item_name: each StockCode's name is its most common Description among
+    the clean lines, counted here independently with pandas from the raw file."""
+    import ibis
+
+    from helpers.products import item_names
+
+    raw = pd.read_csv(RETAIL, dtype=str, keep_default_na=False)
+    keep = (~raw["Invoice"].str.startswith("C")) & (raw["Customer ID"] != "")
+    keep &= pd.to_numeric(raw["Quantity"], errors="coerce").ge(1) & pd.to_numeric(raw["Price"]).ge(0.001)
+    d = raw[keep].rename(columns={"StockCode": "item_id", "Description": "item_name"})[["item_id", "item_name"]]
+    got = item_names(ibis.memtable(d))
+    d = d.assign(item_name=d["item_name"].str.strip())
+    d = d[d["item_name"] != ""]
+    n = d.groupby(["item_id", "item_name"]).size().rename("n").reset_index()
+    n = n.sort_values(["item_id", "n", "item_name"], ascending=[True, False, True]).drop_duplicates("item_id")
+    assert got.to_dict() == dict(zip(n["item_id"], n["item_name"], strict=True))
+    assert got["85123A"] == "WHITE HANGING HEART T-LIGHT HOLDER" and got["22352"] == "LUNCH BOX WITH CUTLERY RETROSPOT"
+    assert load_params("online_retail").tables.orders.columns["item_name"] == "Description"

@@ -232,6 +232,37 @@ def test_rfm_with_amounts_returns_and_nulls(spark, tmp_path):
     same(*both(user_features, ev))
 
 
+def test_item_names_and_product_table(spark, tmp_path):
+    """Products' item names (the most common name, ties to the smallest, blanks ignored) and the item table on
+    both engines, from one Parquet file."""
+    import duckdb
+    import ibis
+
+    from helpers.products import item_names, product_table
+
+    o = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "a", "b", "c", "d"],
+            "order_id": ["1", "2", "3", "4", "5", "6", "7"],
+            "ts": pd.to_datetime(["2024-03-01 10:00"] * 7),
+            "item_id": ["X", "X", "X", "X", "Y", "Y", "Z"],
+            "item_name": ["mug", "Mug", "mug", "Mug", " ", None, "tea"],
+            "amount": [1.5, 2.0, 1.5, 2.25, 3.0, 3.0, 4.0],
+        }
+    )
+    path = tmp_path / "lines.parquet"
+    con = duckdb.connect()
+    con.register("o", o)
+    con.execute(f"COPY (SELECT * REPLACE (CAST(ts AS TIMESTAMP) AS ts) FROM o) TO '{path}' (FORMAT parquet)")
+    t = {
+        "duck": ibis.duckdb.connect().read_parquet(str(path)),
+        "spark": ibis.pyspark.connect(spark).read_parquet(str(path)),
+    }
+    a, b = both(item_names, t)
+    assert a.to_dict() == b.to_dict() == {"X": "Mug", "Z": "tea"}  # X: a tie of two, "Mug" < "mug"
+    same(*both(product_table, t))
+
+
 @taobao
 @pytest.mark.parametrize("window", [(None, None), ("2017-11-26", "2017-12-03 12:00")])
 def test_user_features(events, window):
