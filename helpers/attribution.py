@@ -470,9 +470,7 @@ class AttributionReport(Report):
             models = [c for c in wide.columns if c != "channel"]
             if part == "value":
                 return style_table(wide, num_cols=models)
-            # a rule that gives each conversion to one touch counts whole conversions (87, not 87.00)
-            whole = [c for c in models if (wide[c].dropna() == wide[c].dropna().round()).all()]
-            return style_table(wide, int_cols=whole, num_cols=[c for c in models if c not in whole])
+            return style_table(wide, count_cols=models)  # one-touch rules count whole conversions: 87, not 87.00
         if part == "chart":
             return plot_credits(self.credits, names=self.channel_names)
         j = self.journeys

@@ -31,6 +31,7 @@ __all__ = [
     "GONE_SEGMENTS",
     "SMALL_N",
     "day_n_caveat",
+    "day_n_fits",
     "fit_retention_headline",
     "mark_small",
     "rate_denominator",
@@ -135,6 +136,15 @@ def day_n_caveat(day1: dict, day7: dict, *, min_n: int = SMALL_N) -> str | None:
     return None
 
 
+def day_n_fits(period: str, day1: dict, day7: dict, *, min_n: int = SMALL_N) -> tuple[bool, bool]:
+    """Whether day-1 and day-7 retention fit the retention headline: cohorts by day or week, and at least
+    ``min_n`` users behind the rate. When neither fits, :func:`fit_retention_headline` shows period-1 retention."""
+    if period not in ("day", "week"):
+        return False, False
+    fits = [bool(d.get("cohorts")) and d.get("users", 0) >= min_n for d in (day1, day7)]
+    return fits[0], fits[1]
+
+
 def fit_retention_headline(
     day_items: Sequence[dict],
     *,
@@ -149,11 +159,9 @@ def fit_retention_headline(
     or no day-N item is kept, period-1 retention of the cohorts (from ``curve``) is shown instead."""
     from .fmt import MISSING, fmt_pct
 
-    kept = []
-    if period in ("day", "week"):
-        kept = [it for it, d in zip(day_items, (day1, day7)) if d.get("cohorts") and d.get("users", 0) >= min_n]
+    kept = [it for it, fits in zip(day_items, day_n_fits(period, day1, day7, min_n=min_n), strict=True) if fits]
     if kept:
-        return list(kept)
+        return kept
     name = t("caveat.period1_retention", unit=t(f"caveat.unit_{period}"))
     row = curve[curve["n"] == 1] if "n" in curve else curve.iloc[0:0]
     if len(row) and row["users"].iloc[0] >= min_n and np.isfinite(row["rate"].iloc[0]):

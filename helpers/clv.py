@@ -229,9 +229,10 @@ class CLVResult:
                 months=i["horizon_months"],
                 rate=fmt_pct(i["discount_rate"]),
                 period=t(f"clv.period_{i['discount_period']}"),
-                total=fmt_money(i["total_clv"], cur),
+                # a forecast in whole units of money: £8,603,424, not £8,603,424.08 (its interval spans £100,000s)
+                total=fmt_money(i["total_clv"], cur, 0),
                 level=fmt_pct(i["interval_level"], 0),
-                interval=fmt_range(fmt_money(i["total_clv_lo"], cur), fmt_money(i["total_clv_hi"], cur)),
+                interval=fmt_range(fmt_money(i["total_clv_lo"], cur, 0), fmt_money(i["total_clv_hi"], cur, 0)),
             )
             if i.get("total_clv") is not None
             else t("clv.no_amounts", model=model)

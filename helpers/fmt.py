@@ -341,6 +341,7 @@ def style_table(
     int_cols: Iterable[str] = (),
     money_cols: Iterable[str] = (),
     num_cols: Iterable[str] = (),
+    count_cols: Iterable[str] = (),
     num_digits: int = 2,
     currency: str = "¥",
     hide_index: bool = True,
@@ -357,8 +358,12 @@ def style_table(
         Columns formatted with :func:`fmt_pct`, :func:`fmt_int`, :func:`fmt_money` and :func:`fmt_num`.
         Names not in ``df`` are ignored (callers pass one list for tables that may be truncated); columns
         not named are formatted by their kind (:func:`column_kind`, :func:`format_cell`).
+    count_cols : iterable of str
+        Counts that may be fractional (conversions credited in shares of a touch): a column whose values are all
+        whole shows as integers (``87``, not ``87.00``), any other with ``num_digits`` decimals.
     num_digits : int, default 2
-        Decimals of ``num_cols`` (3 for scores that the findings quote to three decimals: ROC AUC, F1).
+        Decimals of ``num_cols`` and fractional ``count_cols`` (3 for scores that the findings quote to three
+        decimals: ROC AUC, F1).
     currency : str, default "¥"
         Symbol for ``money_cols``.
     hide_index : bool, default True
@@ -386,6 +391,10 @@ def style_table(
         for c in cols:
             if c in df.columns:
                 fmts[c] = f
+    for c in count_cols:
+        if c in df.columns:
+            whole = row_formats("", df[c])[0] is fmt_int
+            fmts[c] = fmt_int if whole else functools.partial(fmt_num, digits=num_digits)
     for c in df.columns:  # columns not named: formatted by their kind (no "37.000000", no "True")
         if c not in fmts:
             fmts[c] = functools.partial(format_cell, kind=column_kind(str(c), df[c]))

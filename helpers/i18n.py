@@ -132,7 +132,7 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
 
 
 _HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)
-_HAN_FIELD = re.compile(rf"[{_HAN}]\{{|\}}[{_HAN}]")  # a field written right next to a Chinese character
+_HAN_FIELD = re.compile(rf"[{_HAN}]\**\{{|\}}\**[{_HAN}]")  # a field (bold or not) right next to a Chinese character
 _HAN_CHAR = re.compile(f"[{_HAN}]")
 
 
@@ -153,18 +153,22 @@ def _fill_spaced(template: str, values: dict[str, Any]) -> str:
     digit at the edge of the value next to it (a template writes ``没有{what}行为``: 没有购买行为, 没有 buy 行为), as
     Chinese typesetting sets Latin words apart. Values that are Chinese, empty or start with punctuation join."""
     parts = list(string.Formatter().parse(template))
+    lits = [p[0] for p in parts]  # the literals, the next one spaced after a bold field below
     out: list[str] = []
-    for i, (literal, field, spec, conv) in enumerate(parts):
-        out.append(literal)
+    for i, (_, field, spec, conv) in enumerate(parts):
+        out.append(lits[i])
         if field is None:
             continue
         text = ("{" + field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}").format(**values)
-        before = "".join(out)[-1:]
-        after = parts[i + 1][0][:1] if i + 1 < len(parts) else ""
-        if text and before and _HAN_CHAR.match(before) and _LATIN_END.match(text[0]):
-            text = " " + text
-        if text and after and _HAN_CHAR.match(after) and _LATIN_END.match(text[-1]):
-            text += " "
+        # a bold field (最佳模型**{model}**) is spaced outside its markers: "最佳模型 **LightGBM**"
+        head = "".join(out)
+        bare = head.rstrip("*")
+        nxt = lits[i + 1] if i + 1 < len(lits) else ""
+        tail = nxt.lstrip("*")
+        if text and bare and _HAN_CHAR.match(bare[-1]) and _LATIN_END.match(text[0]):
+            out = [bare, " ", head[len(bare) :]]
+        if text and tail and _HAN_CHAR.match(tail[0]) and _LATIN_END.match(text[-1]):
+            lits[i + 1] = nxt[: len(nxt) - len(tail)] + " " + tail
         out.append(text)
     return "".join(out)
 

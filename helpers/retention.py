@@ -680,13 +680,13 @@ class RetentionReport(Report):
         """The finding of period-1 retention when the headline shows it instead of day-N retention (monthly cohorts,
         or no day-N rate on enough users: :func:`helpers.caveats.fit_retention_headline`), so that the page's first
         finding, which the index quotes, is the headline's number; None otherwise."""
+        from .caveats import day_n_fits
         from .fmt import fmt_int, fmt_pct
 
+        if any(day_n_fits(self.period, self.day1, self.day7)):
+            return None  # the headline shows day-N retention
         first = self.headline()[0]
-        if (
-            first["label"] != t("caveat.period1_retention", unit=t(f"caveat.unit_{self.period}"))
-            or first["value"] is None
-        ):
+        if first["value"] is None:
             return None
         row = self.curve[self.curve["n"] == 1].iloc[0]
         return t(

@@ -30,6 +30,7 @@ from .bgnbd import (
 from .clv import CLV_TABLES, CLVResult, clv_for_rfm
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
+from .features import campaign_orders, purchase_event_names
 from .fmt import fmt_range, md_escape
 from .i18n import localized, t
 from .rfm_segments import (
@@ -454,7 +455,7 @@ class RFMReport(Report):
         either, or without any order, the report is unavailable.
         """
         p = ctx.cfg.rfm
-        orders, source = _orders_source(ctx)
+        orders, source = campaign_orders(ctx)  # the one purchase definition every report uses
         if orders is None:
             raise ReportUnavailable(t("rfm.no_orders_table"))
         rt = rfm_table(orders, as_of=p.as_of, returns=p.returns)
@@ -473,7 +474,7 @@ class RFMReport(Report):
             scheme=p.scheme,
             as_of=rt.as_of,
             source=source,
-            purchase_events=_purchase_event_names(ctx, source),
+            purchase_events=purchase_event_names(ctx, source),
             returns=p.returns,
             scored=scored,
             notes=notes,
@@ -621,20 +622,6 @@ class RFMReport(Report):
 def run_rfm(ctx) -> RFMReport | Unavailable:
     """:meth:`RFMReport.run`: the RFM report of a campaign (or its Unavailable twin)."""
     return RFMReport.run(ctx)
-
-
-def _orders_source(ctx):
-    """The campaign's orders and how they are defined: :func:`helpers.features.campaign_orders`, the one
-    purchase definition every report uses."""
-    from .features import campaign_orders
-
-    return campaign_orders(ctx)
-
-
-def _purchase_event_names(ctx, source) -> list[str]:
-    from .features import purchase_event_names
-
-    return purchase_event_names(ctx, source)
 
 
 def _add_bgnbd(res: RFMReport, orders, table: pd.DataFrame, p) -> None:

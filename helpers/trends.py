@@ -585,7 +585,8 @@ class TrendsReport(Report):
                 top = getattr(r, "top_group", None)
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
                               group=f" · {col} = {self._group_name(r.group)}" if own else "",
-                              value=self._values(r.metric, r.value)[0], expected=self._values(r.metric, r.expected)[0],
+                              **dict(zip(("value", "expected"), self._values(r.metric, r.value, r.expected),
+                                         strict=True)),  # quoted alike, as the anomalies table's row shows them
                               top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
             out.append(Outcome(t("trends.anomalies", n=len(a), days=a["day"].nunique(),

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from helpers import i18n  # noqa: E402
 from helpers.caveats import (  # noqa: E402
     day_n_caveat,
+    day_n_fits,
     fit_retention_headline,
     mark_small,
     rate_denominator,
@@ -104,6 +105,8 @@ def test_day_n_headline_suppressed_on_monthly_cohorts():
         assert monthly == [{"label": "Month-1 retention", "value": 0.35, "text": "35.0%"}]
         # day-7 on too few users is left out, day-1 kept
         assert fit_retention_headline(items, period="day", day1=d1, day7=_d(7, 0.2, 10), curve=curve) == items[:1]
+        assert day_n_fits("week", d1, d7) == (True, True) and day_n_fits("month", d1, d7) == (False, False)
+        assert day_n_fits("day", d1, _d(7, 0.2, 10)) == (True, False)  # the rule both functions share
         none = fit_retention_headline(items, period="month", day1=d1, day7=d7, curve=curve.iloc[:1])
         assert none[0]["value"] is None and none[0]["text"] == "–"
     with i18n.language("zh"):

@@ -185,7 +185,7 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     assert any(f.startswith("名单没有 RFM 分群") and "rfm 报告还没有运行" in f for f in rep.findings())
     # models are named in the campaign's language on the page; the results keep the machine names
     names = {"logistic_regression": "逻辑回归", "gradient_boosting": "梯度提升"}
-    assert f"最佳模型 **{names[rep.chosen]}**" in rep.lead() and rep.chosen not in " ".join(rep.findings())
+    assert f"最佳模型**{names[rep.chosen]}**" in rep.lead() and rep.chosen not in " ".join(rep.findings())
     shown = rep._show("metrics").data["model"].tolist()
     assert shown == ["基线（最近活跃时间）", "逻辑回归", "梯度提升"]
     # the table quotes ROC AUC as the findings do (three decimals: 0.716 in both, not 0.72 against 0.716)

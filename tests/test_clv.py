@@ -420,6 +420,18 @@ def test_demo_report_has_clv(tmp_path):
     assert set(rep.to_results()["clv"]) == set(rep.clv.info)
 
 
+def test_clv_total_is_quoted_in_whole_money():
+    """The CLV total and its interval are a forecast: whole units of money, with thousands separators."""
+    from helpers.clv import CLVResult
+
+    info = {"available": True, "currency": "£", "model": "bgnbd", "horizon_months": 12, "discount_rate": 0.1,
+            "discount_period": "annual", "total_clv": 8603424.08, "interval_level": 0.9, "total_clv_lo": 8102311.5,
+            "total_clv_hi": 9120077.49}  # fmt: skip
+    with i18n.language("en"):
+        text = CLVResult(info=info).findings()[0]
+    assert "total £8,603,424 (90% interval £8,102,312" in text and "9,120,077" in text and ".08" not in text, text
+
+
 def test_params_errors_name_the_key():
     from pydantic import ValidationError
 

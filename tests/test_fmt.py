@@ -55,3 +55,17 @@ def test_p_value_columns_read_as_the_findings_word_them():
     assert column_kind("p_value", pd.Series([3.5])) != "p"  # not a probability: not read as one
     rows = styled_rows(style_table(pd.DataFrame({"metric": ["a", "b"], "p_value": [0.2514, 1e-9]})))
     assert [r["p_value"] for r in rows] == ["0.251", "< 0.001"]
+
+
+def test_count_columns_whole_as_integers_fractions_with_decimals():
+    """``count_cols``: conversions a rule gives whole to one touch read 87 (not 87.00); a rule that splits them
+    keeps its decimals (``num_digits``); a missing value is a dash."""
+    import pandas as pd
+
+    from helpers.fmt import style_table
+    from tests.styled import styled_rows
+
+    df = pd.DataFrame({"channel": ["a", "b"], "last": [87.0, 1234.0], "linear": [86.5, None], "n": [1.25, 2.0]})
+    rows = styled_rows(style_table(df, count_cols=["last", "linear", "absent"], num_digits=1))
+    assert [(r["last"], r["linear"]) for r in rows] == [("87", "86.5"), ("1,234", "–")]
+    assert [r["n"] for r in rows] == ["1.25", "2.00"]  # not named: by its kind, as before

@@ -122,6 +122,13 @@ def test_chinese_templates_set_latin_values_apart_and_join_chinese_ones():
     assert _fill_spaced("共{n}个", {"n": 3}) == "共 3 个" and _fill_spaced("{x:.1f}倍", {"x": 2.25}) == "2.2 倍"
     assert _fill_spaced("单{m}。", {"m": "，M £701.62"}) == "单，M £701.62。"  # punctuation joins
     assert _fill_spaced("（{a}）", {"a": "pv"}) == "（pv）"  # next to full-width brackets: no space
+    # a bold field is spaced outside its markers (inside, "** GBM**" would not be bold in Markdown)
+    assert _fill_spaced("最佳模型**{m}**：", {"m": "LightGBM"}) == "最佳模型 **LightGBM**："
+    assert _fill_spaced("用**{m}**评分", {"m": "SnowNLP"}) == "用 **SnowNLP** 评分"
+    assert _fill_spaced("最佳模型**{m}**：", {"m": "逻辑回归"}) == "最佳模型**逻辑回归**："
+    assert t(
+        "churn.best_model", model="逻辑回归", auc="0.716", ci="0.70–0.73", pr_auc="0.5", baseline="0.6"
+    ).startswith("最佳模型**逻辑回归**：ROC AUC **0.716**（95% 置信区间")
     assert (
         t("rfm.h_share", segment="冠军客户") == "冠军客户占比"
         and t("rfm.h_share", segment="Champions") == "Champions 占比"

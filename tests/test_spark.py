@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 from helpers.campaign import Context, open_campaign
-from helpers.features import user_features
+from helpers.features import campaign_orders, user_features
 from helpers.funnel import funnel_users
 from helpers.journey import next_after_dropoff, sessionize
 from helpers.locations import campaign_paths
 from helpers.params import load_params
 from helpers.retention import cohort_counts, lifecycle_table, run_retention, stickiness_table
-from helpers.rfm import _orders_source, rfm_table, run_rfm
+from helpers.rfm import rfm_table, run_rfm
 
 from .conftest import TAOBAO, need
 
@@ -39,7 +39,7 @@ STEPS = ["pv", "cart", "buy"]
 DATA_END = pd.Timestamp("2017-12-04")  # the day after the campaign period
 
 # the Taobao campaign (params/taobao.yaml) with only its events table, so that RFM orders are its buy events
-# (helpers.rfm._orders_source), as they are for any campaign without an orders table
+# (helpers.features.campaign_orders), as they are for any campaign without an orders table
 CAMPAIGN = f"""
 campaign: taobao_spark
 title: Taobao sample on Spark
@@ -176,7 +176,7 @@ def _rfm_meta(rt):
 
 @taobao
 def test_rfm_of_buy_events(ctxs):
-    (oa, src), (ob, _) = _orders_source(ctxs["duck"]), _orders_source(ctxs["spark"])
+    (oa, src), (ob, _) = campaign_orders(ctxs["duck"]), campaign_orders(ctxs["spark"])
     assert src.startswith("events")  # no orders table: the buy events are the orders
     for as_of in (None, "2017-12-01"):
         a, b = rfm_table(oa, as_of=as_of), rfm_table(ob, as_of=as_of)

@@ -253,6 +253,10 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     fits = TrendsReport(**base, anomaly_checked=200)  # 2 of 200 = 1 %
     text = " ".join(fits.findings())
     assert "2024-04-18 events" in text and "2024-04-06 orders" in text and "not reliable" not in text
+    # the value and its expectation quoted alike, as the table's row shows them (not "31（预期 28.90）")
+    fits.anomalies = flags.assign(expected=[28.9, 40.0])
+    text = " ".join(fits.findings())
+    assert "10.00（预期 28.90）" in text and "90（预期 40）" in text, text
     noisy = TrendsReport(**base, anomaly_checked=int(2 / ANOMALY_RELIABLE_SHARE) - 1)  # just over the share
     with i18n.language("en"):
         text = " ".join(noisy.findings())
