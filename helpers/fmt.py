@@ -250,14 +250,22 @@ def fmt_range(lo: Any, hi: Any, fmt: Callable[[Any], str] | None = None) -> str:
     Returns
     -------
     str
-        ``fmt_range(-0.239, -0.135, fmt_pct) -> "-23.9% to -13.5%"`` (en), ``"-23.9% 至 -13.5%"`` (zh).
+        ``fmt_range(-0.239, -0.135, fmt_pct) -> "-23.9% to -13.5%"`` (en), ``"-23.9% 至 -13.5%"`` (zh);
+        bounds with a Chinese unit join the separator: ``"13.4 个百分点至 30.2 个百分点"``.
     """
-    from .i18n import t
+    from .i18n import has_han, t
 
     def one(x: Any) -> str:
         return x if isinstance(x, str) else (fmt or fmt_num)(x)
 
-    return t("range", lo=one(lo), hi=one(hi))
+    a, b = one(lo), one(hi)
+    sep = t("range", lo="", hi="")  # " 至 " / " to "
+    # no space between Chinese characters: "13.4 个百分点至 30.2 个百分点", not "13.4 个百分点 至 30.2 个百分点"
+    if has_han(a[-1:]):
+        sep = sep.lstrip()
+    if has_han(b[:1]):
+        sep = sep.rstrip()
+    return a + sep + b
 
 
 def column_kind(name: str, s: pd.Series) -> str:

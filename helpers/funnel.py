@@ -435,7 +435,7 @@ class FunnelReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_duration_hours, fmt_int, fmt_p, fmt_pct, fmt_range
+        from .fmt import fmt_duration_hours, fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
 
         tb = self.table
         out = [
@@ -484,8 +484,8 @@ class FunnelReport(Report):
                     rate_a=fmt_pct(tt["rate_a"]),
                     b=tt["group_b"],
                     rate_b=fmt_pct(tt["rate_b"]),
-                    diff=fmt_pct(tt["diff"]),
-                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
+                    diff=fmt_pp(tt["diff"]),  # a difference of two rates: percentage points
+                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pp),
                     p=fmt_p(tt["p_value"]),
                     verdict=t("funnel.test_significant" if tt["significant"] else "funnel.test_not_significant"),
                 )
@@ -495,7 +495,7 @@ class FunnelReport(Report):
 
     def headline(self) -> list[dict]:
         """Headline numbers for the index page."""
-        from .fmt import fmt_int, fmt_pct
+        from .fmt import fmt_int, fmt_pct, fmt_pp
         from .report import headline
 
         tb = self.table
@@ -512,7 +512,7 @@ class FunnelReport(Report):
                 headline(
                     t("funnel.h_diff", a=self.test["group_a"], b=self.test["group_b"]),
                     self.test["diff"],
-                    fmt_pct(self.test["diff"]),
+                    fmt_pp(self.test["diff"]),
                 )
             )
         return out
@@ -536,7 +536,7 @@ class FunnelReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import fmt_num, fmt_p, fmt_pct, fmt_range, style_table
+        from .fmt import fmt_num, fmt_p, fmt_pct, fmt_pp, fmt_range, style_table
 
         if part == "table":
             return style_table(
@@ -580,8 +580,8 @@ class FunnelReport(Report):
             return Markdown(
                 t(
                     "funnel.test_text",
-                    diff=fmt_pct(tt["diff"]),
-                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pct),
+                    diff=fmt_pp(tt["diff"]),  # a difference of two rates: percentage points
+                    ci=fmt_range(tt["diff_ci_low"], tt["diff_ci_high"], fmt_pp),
                     z=fmt_num(tt["z"]),
                     p=fmt_p(tt["p_value"]),
                     h=fmt_num(tt["cohens_h"]),

@@ -156,6 +156,8 @@ def test_ingest_in_each_language():
 
 
 def test_the_same_report_renders_in_both_languages_with_the_same_numbers(computed):
+    from helpers.fmt import fmt_pp
+
     rep = computed["funnel"]
     with i18n.language("en"):
         en = rep.findings()
@@ -169,14 +171,26 @@ def test_the_same_report_renders_in_both_languages_with_the_same_numbers(compute
     assert any(" to " in x and "95% CI" in x for x in en) and any(" 至 " in x for x in zh)
     assert not any(re.search(r"%–-?\d", x) for x in en + zh)
     assert rep.test is not None and rep.test["group_a"] == "ads"  # the worse channel is tested
+    # a difference of two conversion rates is in percentage points, its interval too (a "%" would read as relative)
+    with i18n.language("en"):
+        diff = fmt_pp(rep.test["diff"])
+    with i18n.language("zh"):
+        zh_pp = fmt_pp(rep.test["diff"])
+    assert any(f"a difference of {diff} (95% CI " in x and " pp to " in x for x in en), en
+    assert any(f"差 {zh_pp}（95% 置信区间 " in x and "个百分点至 " in x for x in zh), zh
 
 
 def test_fmt_range_in_both_languages():
+    from helpers.fmt import fmt_pp
+
     with i18n.language("en"):
         assert fmt_range(-0.239, -0.135, fmt_pct) == "-23.9% to -13.5%"
         assert fmt_range(1, 2.5) == "1.00 to 2.50" and fmt_range("a", "b") == "a to b"
     with i18n.language("zh"):
         assert fmt_range(-0.239, -0.135, fmt_pct) == "-23.9% 至 -13.5%"
+        # a bound ending (starting) with a Chinese unit joins the separator: no space between Chinese characters
+        assert fmt_range(0.134, 0.302, fmt_pp) == "13.4 个百分点至 30.2 个百分点"
+        assert fmt_range("3 天", "第 5 天") == "3 天至第 5 天" and fmt_range("£1", "£2") == "£1 至 £2"
         assert [fmt_duration_hours(h) for h in (0.5, 3.5, 50.4)] == ["30 分钟", "3.5 小时", "2.1 天"]
     with i18n.language("en"):
         assert [fmt_duration_hours(h) for h in (0.5, 3.5, 50.4)] == ["30 min", "3.5 h", "2.1 d"]
