@@ -57,6 +57,20 @@ _PLATFORM_P = (0.35, 0.45, 0.20)
 _CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆")
 _CATEGORIES = {"服饰": (59, 399), "美妆": (39, 299), "数码": (199, 2999), "食品": (9, 129), "家居": (29, 599)}
 BAD_ITEMS = ("I0003", "I0008", "I0014")
+#: product names by category, in catalogue order: item k of a category (I0001 is the first 服饰 item, I0006 the
+#: second...) is named by the k-th entry; the events file carries them in ``item_name`` (products pages name items)
+_ITEM_NAMES = {
+    "服饰": ("纯棉圆领T恤", "修身牛仔裤", "连帽卫衣", "羊毛针织衫", "轻薄羽绒服", "休闲衬衫", "运动短裤", "碎花连衣裙",
+             "百褶半身裙", "防风夹克", "棉麻阔腿裤", "基础款打底衫"),
+    "美妆": ("保湿面霜", "丝绒口红", "氨基酸洗面奶", "清爽防晒乳", "补水面膜", "粉底液", "四色眼影盘", "卸妆水",
+             "修护精华液", "护手霜", "纤长睫毛膏", "定妆散粉"),
+    "数码": ("无线蓝牙耳机", "20000毫安充电宝", "智能手环", "机械键盘", "静音无线鼠标", "平板保护壳", "快充数据线",
+             "蓝牙音箱", "移动硬盘", "手机支架", "智能手表", "降噪耳机"),
+    "食品": ("每日坚果", "挂耳咖啡", "全麦面包", "风干牛肉干", "绿茶礼盒", "即食燕麦片", "黑巧克力", "芒果干", "螺蛳粉",
+             "纯牛奶", "百花蜂蜜", "海苔脆片"),
+    "家居": ("桌面收纳盒", "香薰蜡烛", "乳胶枕", "纯棉四件套", "保温杯", "毛巾套装", "懒人沙发", "护眼台灯", "客厅地毯",
+             "防滑衣架", "靠垫抱枕", "落地晾衣架"),
+}  # fmt: skip
 #: dirty rows planted in events.csv, by ingest reason
 DIRTY = {
     "duplicate": 37,
@@ -179,6 +193,8 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     n_items = 60
     item_ids = np.array([f"I{i:04d}" for i in range(1, n_items + 1)])
     item_cat = np.array([cats[i % len(cats)] for i in range(n_items)])
+    item_name = dict(zip(item_ids, (_ITEM_NAMES[cats[i % len(cats)]][i // len(cats)] for i in range(n_items)),
+                         strict=True))  # fmt: skip
     lo = np.array([_CATEGORIES[c][0] for c in item_cat])
     hi = np.array([_CATEGORIES[c][1] for c in item_cat])
     item_price = np.round(lo + (hi - lo) * rng.beta(2, 4, size=n_items), 0) - 0.1
@@ -315,6 +331,8 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
     order = rng.permutation(len(allrows))
     # keep the file roughly time-ordered: sort by time text, dirty rows land where their (bad) time sorts
     allrows = allrows.iloc[order].sort_values("event_time", kind="stable").reset_index(drop=True)
+    # every row with an item names it (also the planted and dirty rows, which copy or pick items)
+    allrows.insert(allrows.columns.get_loc("item") + 1, "item_name", allrows["item"].map(item_name).fillna(""))
 
     # ---- reviews
     rv = []

@@ -180,6 +180,13 @@ def test_demo_planted_pairs_are_the_top_rules_by_lift(tmp_path):
         assert 0.3 < row["confidence"] < 0.9 and row["lift"] > 3
     nxt = r.iloc[2 * len(PAIRS) :]["lift"].max()
     assert r.iloc[2 * len(PAIRS) - 1]["lift"] > 2 * nxt
+    # every row with an item names it, one name per item (dirty and planted rows too), 60 distinct names
+    named = ev[ev.item != ""]
+    assert (named.item_name != "").all() and (ev[ev.item == ""].item_name == "").all()
+    per = named.groupby("item")["item_name"].nunique()
+    assert (per == 1).all() and named["item_name"].nunique() == 60
+    assert named.set_index("item")["item_name"].groupby(level=0).first()[["I0001", "I0007"]].tolist() == [
+        "纯棉圆领T恤", "丝绒口红"]  # fmt: skip
 
 
 def test_exclude_items_counts_by_reason_and_validates():
