@@ -42,7 +42,7 @@ from .checks import did_you_mean
 from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
-from .i18n import column_label, label, localized, t
+from .i18n import clause_join, column_label, label, list_join, localized, t
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 from .tags import is_tag_breakdown, with_tag_column
@@ -349,7 +349,7 @@ class FunnelReport(Report):
             ev = with_tag_column(ctx, ev, p.breakdown, report="funnel")
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         steps = [Step.of(s) for s in (p.steps or _default_steps(present))]
-        has = t("funnel.data_has", events=", ".join(sorted(present)) or t("funnel.no_events_in_data"))
+        has = t("funnel.data_has", events=list_join(sorted(present)) or t("funnel.no_events_in_data"))
         missing = [
             f"funnel.steps[{i}] {' | '.join(map(repr, s.events)) or '(no event)'}"
             + did_you_mean(s.events[0] if s.events else "", present)
@@ -357,7 +357,7 @@ class FunnelReport(Report):
             if not set(s.events) & present
         ]
         if missing:
-            raise ReportUnavailable(t("funnel.missing_steps", missing="; ".join(missing), has=has))
+            raise ReportUnavailable(t("funnel.missing_steps", missing=clause_join(missing), has=has))
         if len(steps) < 2 or len({s.name for s in steps}) < 2:
             raise ReportUnavailable(t("funnel.two_steps", has=has))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)

@@ -92,6 +92,20 @@ def list_join(items) -> str:
     return ("、" if current_language() == "zh" else ", ").join(str(x) for x in items)
 
 
+def clause_join(items) -> str:
+    """Notes or clauses one after another in the current language: after a full sentence ("…。", "….") the next
+    follows it directly (a space in English); otherwise they are parted by "；" in Chinese and "; " in English
+    (未计算；没有安慰剂检验 / not computed; no placebo check)."""
+    zh = current_language() == "zh"
+    out = ""
+    for x in (str(x) for x in items):
+        if out:
+            full = out.endswith(("。", "！", "？") if zh else (".", "!", "?"))
+            out += ("" if zh else " ") if full else ("；" if zh else "; ")
+        out += x
+    return out
+
+
 def close_up(text: str) -> str:
     """``text`` without the spaces between two Chinese characters or Chinese punctuation marks: a YAML folded block
     (``description: >``) joins its lines with a space, which Chinese does not have ("购买。 该数据集" reads

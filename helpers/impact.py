@@ -31,7 +31,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import label, list_join, localized, t
+from .i18n import clause_join, label, list_join, localized, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
 from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics
 
@@ -349,7 +349,7 @@ class ImpactReport(Report):
             cols = [c for c in ("label", "placebo_effect", "placebo_low", "placebo_high", "placebo_p",
                                 "placebo_passed") if c in self.effects]  # fmt: skip
             if len(cols) == 1:
-                return Markdown("_" + "; ".join(self.notes or [t("impact.no_placebo")]) + "_")
+                return Markdown("_" + clause_join(self.notes or [t("impact.no_placebo")]) + "_")
             return style_table(self._named(self.effects[cols]))
         if self.did is None or self.groups_daily is None:
             return Markdown(f"_{t('impact.no_control')}_")

@@ -30,7 +30,7 @@ from . import basket as bk
 from .base import Report, ReportUnavailable, Unavailable
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
-from .i18n import label, list_join, localized, t
+from .i18n import clause_join, label, list_join, localized, t
 from .trends import windows
 
 __all__ = [
@@ -560,7 +560,7 @@ class ProductsReport(Report):
 
         frame = getattr(self, part)
         if frame is None or (part in ("rules", "bought_together") and not self.item_baskets):
-            return Markdown("_" + "; ".join(self.notes or [t("products.not_computed")]) + "_")
+            return Markdown("_" + clause_join(self.notes or [t("products.not_computed")]) + "_")
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns

@@ -31,7 +31,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import column_label, localized, t
+from .i18n import clause_join, column_label, localized, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -669,7 +669,7 @@ class TrendsReport(Report):
         if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
             _display(plot_interval_boxes(frame))  # the box per group, then the table
         if frame is None:
-            return Markdown("_" + "; ".join(self.notes or [t("trends.not_computed")]) + "_")
+            return Markdown("_" + clause_join(self.notes or [t("trends.not_computed")]) + "_")
         return style_table(self._named(frame))
 
 

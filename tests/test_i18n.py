@@ -159,3 +159,22 @@ def test_column_label_names_a_tag_or_audience_breakdown():
     assert t("experiment.segments", col=column_label("os_build"), k=2, fp="0.1", a="0.05").startswith(
         "按 os_build 分群"
     )
+
+
+def test_clause_join_parts_notes_in_the_pages_language():
+    """Notes shown one after another: after a full sentence the next follows directly (a space in English),
+    otherwise "；" / "; " (not "; " on a Chinese page); the products part that could not compute uses it."""
+    import pandas as pd
+
+    from helpers.i18n import clause_join, language
+    from helpers.products import ProductsReport
+
+    with language("zh"):
+        assert clause_join(["购买记录没有品类，不生成品类表。", "未计算"]) == "购买记录没有品类，不生成品类表。未计算"
+        assert clause_join(["未计算", "没有安慰剂检验"]) == "未计算；没有安慰剂检验" and clause_join([]) == ""
+        rep = ProductsReport(items=pd.DataFrame(), notes=["甲", "乙"])
+        assert rep._show("categories").data == "_甲；乙_"
+    with language("en"):
+        assert clause_join(["No category.", "not computed", "no placebo check"]) == (
+            "No category. not computed; no placebo check"
+        )

@@ -450,7 +450,7 @@ def test_funnel_names_the_step_events_missing_from_the_data(tmp_path, write_para
     ctx = _clean_campaign(tmp_path, write_params, EVENTS, "funnel: {steps: [view, [order, pay], cart]}\n")
     rep = FunnelReport.run(ctx)
     assert not rep.available
-    assert rep.reason == ("数据中没有这些步骤事件：funnel.steps[1] 'order' | 'pay'；数据中有：cart, view")
+    assert rep.reason == ("数据中没有这些步骤事件：funnel.steps[1] 'order' | 'pay'；数据中有：cart、view")
     ctx = _clean_campaign(tmp_path, write_params, EVENTS, "funnel: {steps: [view, view]}\n")
     assert "漏斗至少需要两种步骤事件" in FunnelReport.run(ctx).reason
 
