@@ -332,7 +332,7 @@ class ImpactReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import md_escape, style_table
 
         pcts = ["rel_effect", "rel_low", "rel_high"]
         if part == "effects":
@@ -349,7 +349,9 @@ class ImpactReport(Report):
             cols = [c for c in ("label", "placebo_effect", "placebo_low", "placebo_high", "placebo_p",
                                 "placebo_passed") if c in self.effects]  # fmt: skip
             if len(cols) == 1:
-                return Markdown("_" + clause_join(self.notes or [t("impact.no_placebo")]) + "_")
+                return Markdown(
+                    "_" + md_escape(clause_join(self.notes or [t("impact.no_placebo")])) + "_"
+                )  # notes may hold data
             return style_table(self._named(self.effects[cols]))
         if self.did is None or self.groups_daily is None:
             return Markdown(f"_{t('impact.no_control')}_")

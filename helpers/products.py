@@ -556,11 +556,13 @@ class ProductsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import drop_empty, style_table
+        from .fmt import drop_empty, md_escape, style_table
 
         frame = getattr(self, part)
         if frame is None or (part in ("rules", "bought_together") and not self.item_baskets):
-            return Markdown("_" + clause_join(self.notes or [t("products.not_computed")]) + "_")
+            return Markdown(
+                "_" + md_escape(clause_join(self.notes or [t("products.not_computed")])) + "_"
+            )  # notes may hold data
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
@@ -577,7 +579,8 @@ class ProductsReport(Report):
                                                          "consequent_support"],
                                num_cols=["lift", "leverage", "conviction"])  # fmt: skip
         if part == "movers":  # level and measure in words (the CSV keeps the codes)
-            shown = frame.assign(key=[item_label(k, self._item_names()) if lv == "item" else k
+            names = _names(self.items)
+            shown = frame.assign(key=[item_label(k, names) if lv == "item" else k
                                       for lv, k in zip(frame["level"], frame["key"], strict=True)],  # fmt: skip
                                  level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
                                  measure=frame["measure"].map(lambda v: label(f"metric.{v}", str(v))))  # fmt: skip
@@ -585,15 +588,12 @@ class ProductsReport(Report):
                                num_cols=["current", "previous", "abs_change"])  # fmt: skip
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
-    def _item_names(self) -> dict[str, str]:
-        return _names(self.items)
-
     def _named_items(self, part: str, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` of an item-level part with its item codes as :func:`item_label` names them (unchanged when
         the items have no names, and for the category parts)."""
         cols = {"rules": ("antecedent", "consequent"), "itemset_rules": ("antecedent", "consequent"),
                 "itemsets": ("itemset",), "bought_together": ("item", "partner")}.get(part)  # fmt: skip
-        names = self._item_names()
+        names = _names(self.items)
         if not cols or not names or frame.empty:
             return frame
         return frame.assign(**{c: [_itemset_label(v, names) for v in frame[c]] for c in cols})

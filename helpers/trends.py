@@ -629,7 +629,7 @@ class TrendsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import drop_empty, style_table
+        from .fmt import drop_empty, md_escape, style_table
 
         if part == "summary":
             # columns with no value in any row are left out: the year-ago pair without a year of data, the test's
@@ -669,7 +669,9 @@ class TrendsReport(Report):
         if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
             _display(plot_interval_boxes(frame))  # the box per group, then the table
         if frame is None:
-            return Markdown("_" + clause_join(self.notes or [t("trends.not_computed")]) + "_")
+            return Markdown(
+                "_" + md_escape(clause_join(self.notes or [t("trends.not_computed")])) + "_"
+            )  # notes may hold data
         return style_table(self._named(frame))
 
 

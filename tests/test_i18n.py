@@ -174,6 +174,8 @@ def test_clause_join_parts_notes_in_the_pages_language():
         assert clause_join(["未计算", "没有安慰剂检验"]) == "未计算；没有安慰剂检验" and clause_join([]) == ""
         rep = ProductsReport(items=pd.DataFrame(), notes=["甲", "乙"])
         assert rep._show("categories").data == "_甲；乙_"
+        rep.notes = ["<b>x</b> [y](javascript:z)"]  # a note that holds data is shown without its markup
+        assert rep._show("categories").data == "_&lt;b&gt;x&lt;/b&gt; \\[y\\](javascript:z)_"
     with language("en"):
         assert clause_join(["No category.", "not computed", "no placebo check"]) == (
             "No category. not computed; no placebo check"
