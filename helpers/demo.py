@@ -3,10 +3,11 @@
 ``generate_demo(out_dir, seed=42)`` writes raw files shaped like real exports (not canonical, to exercise
 ingest and its column mapping):
 
-- ``events.csv``: UTF-8 with BOM; columns ``uid, event_name, event_time, session, item, category, price,
-  channel, platform, order_no, anonymous_id``; local wall-clock times (Asia/Shanghai); ``anonymous_id`` is
+- ``events.csv``: UTF-8 with BOM; columns ``uid, event_name, event_time, session, item, item_name, category,
+  price, channel, platform, order_no, anonymous_id``; local wall-clock times (Asia/Shanghai); ``anonymous_id`` is
   only filled on ``login`` events (the device id the user logged in from);
-- ``reviews.csv``: GB18030 (a Chinese Excel export), columns ``评论ID, 用户, 商品, 品类, 评分, 评论内容, 评论时间``;
+- ``reviews.csv``: GB18030 (a Chinese Excel export), columns ``评论ID, 用户, 商品, 商品名称, 品类, 评分, 评论内容,
+  评论时间``;
 - ``users.jsonl``: ``user_id, channel, city, age, gender, signup_time``.
 
 Planted effects (the generating numbers are in the manifest's ``planted``):
@@ -348,8 +349,11 @@ def generate_demo(out_dir, *, seed: int = 42, n_users: int = 2000, start: str = 
         if rng.random() < 0.02:
             text = str(rng.choice(_ODD))
         when = day0 + dt.timedelta(days=int(d), seconds=int(rng.integers(9 * 3600, 23 * 3600)))
-        rv.append((f"R{j + 1:06d}", uid[u], item_ids[it], item_cat[it], rating, text, when.strftime("%Y/%m/%d %H:%M")))
-    reviews_df = pd.DataFrame(rv, columns=["评论ID", "用户", "商品", "品类", "评分", "评论内容", "评论时间"])
+        rv.append((f"R{j + 1:06d}", uid[u], item_ids[it], item_name[item_ids[it]], item_cat[it], rating, text,
+                   when.strftime("%Y/%m/%d %H:%M")))  # fmt: skip
+    reviews_df = pd.DataFrame(
+        rv, columns=["评论ID", "用户", "商品", "商品名称", "品类", "评分", "评论内容", "评论时间"]
+    )
 
     files = {"events": out / "events.csv", "reviews": out / "reviews.csv", "users": out / "users.jsonl"}
     allrows.to_csv(files["events"], index=False, encoding="utf-8-sig", lineterminator="\n")

@@ -31,6 +31,7 @@ from .base import Report, ReportUnavailable, Unavailable
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, t
+from .items import item_label, item_names, names_of
 from .trends import windows
 
 __all__ = [
@@ -125,26 +126,6 @@ def _has_values(t, col: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- compute
-def item_names(lines) -> pd.Series:
-    """The name of every item whose lines carry one (``item_name``, e.g. Online Retail's Description): the name
-    on most of its lines (blank names ignored; a tie goes to the smallest name), on the engine per
-    (item, name) pair.
-
-    Returns
-    -------
-    Series of names indexed by ``item_id`` (text), sorted by it; empty when the lines have no ``item_name``.
-    """
-    t = as_table(lines)
-    if "item_name" not in t.columns:
-        return pd.Series([], dtype=object, index=pd.Index([], dtype=object, name="item_id"), name="item_name")
-    t = t.mutate(_k=t.item_id.cast("string"), _n=t.item_name.cast("string").strip())
-    t = t.filter(t._n.notnull() & (t._n != ""))
-    df = t.group_by(["_k", "_n"]).aggregate(_lines=t.count()).to_pandas()
-    df = df.sort_values(["_k", "_lines", "_n"], ascending=[True, False, True]).drop_duplicates("_k")
-    return pd.Series(df["_n"].to_numpy(dtype=object), index=pd.Index(df["_k"].astype(str), name="item_id"),
-                     name="item_name")  # fmt: skip
-
-
 def product_table(lines, *, by: str = "item_id") -> pd.DataFrame:
     """GMV, orders, buyers, lines and average price per item (``by="item_id"``) or category (``by="category"``).
 
@@ -291,19 +272,6 @@ def basket_rules(lines, *, basket: str, item_col: str = "item_id", min_support: 
 
 
 # ------------------------------------------------------------------------------------------- names
-def item_label(code, names=None, *, width: int | None = None) -> str:
-    """An item as pages name it: its name with the code aside in the page's brackets (``WHITE HANGING HEART
-    T-LIGHT HOLDER（85123A）``), or the code alone when it has no name. ``names``: item code -> name
-    (:func:`item_names`); ``width``: names longer than this many characters are cut, with "…"."""
-    code = str(code)
-    name = (names or {}).get(code)
-    if not name or name == code:
-        return code
-    if width and len(name) > width:
-        name = name[: width - 1].rstrip() + "…"
-    return name + t("aside", text=code)
-
-
 def _itemset_label(value, names) -> str:
     """Items joined by `` + `` (item sets, the rules of three or more), each as :func:`item_label` names it."""
     return " + ".join(item_label(x, names) for x in str(value).split(" + "))
@@ -319,7 +287,7 @@ def plot_top_products(items: pd.DataFrame, *, key: str = "item_id", n: int = 15,
     top = items.head(n).iloc[::-1]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(top) + 1)))
-    names = _names(top) if key == "item_id" else {}
+    names = names_of(top) if key == "item_id" else {}
     labels = [item_label(c, names, width=32) for c in top[key].astype(str)]
     ax.barh(labels, top[measure].astype(float), color="C0")
     ax.set_xlabel(t("products.chart.gmv" if measure == "gmv" else "products.chart.orders"))
@@ -469,7 +437,7 @@ class ProductsReport(Report):
 
         out = []
         it = self.items
-        names = _names(it)
+        names = names_of(it)
         if len(it):
             top = it.iloc[0]
             share = "" if math.isnan(top["gmv_share"]) else t("products.gmv_share", share=fmt_pct(top["gmv_share"]))
@@ -579,7 +547,7 @@ class ProductsReport(Report):
                                                          "consequent_support"],
                                num_cols=["lift", "leverage", "conviction"])  # fmt: skip
         if part == "movers":  # level and measure in words (the CSV keeps the codes)
-            names = _names(self.items)
+            names = names_of(self.items)
             shown = frame.assign(key=[item_label(k, names) if lv == "item" else k
                                       for lv, k in zip(frame["level"], frame["key"], strict=True)],  # fmt: skip
                                  level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
@@ -593,7 +561,7 @@ class ProductsReport(Report):
         the items have no names, and for the category parts)."""
         cols = {"rules": ("antecedent", "consequent"), "itemset_rules": ("antecedent", "consequent"),
                 "itemsets": ("itemset",), "bought_together": ("item", "partner")}.get(part)  # fmt: skip
-        names = _names(self.items)
+        names = names_of(self.items)
         if not cols or not names or frame.empty:
             return frame
         return frame.assign(**{c: [_itemset_label(v, names) for v in frame[c]] for c in cols})
@@ -601,14 +569,6 @@ class ProductsReport(Report):
 
 #: the item and category tables' columns that are empty when the lines carry no amount, quantity, category or name
 _OPTIONAL_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price", "category", "item_name")
-
-
-def _names(items: pd.DataFrame) -> dict[str, str]:
-    """Item code -> name from an items table's ``item_name`` (empty without names)."""
-    if "item_name" not in items:
-        return {}
-    named = items.dropna(subset=["item_name"])
-    return dict(zip(named["item_id"].astype(str), named["item_name"].astype(str), strict=True))
 
 
 def _show_chart(ax) -> None:

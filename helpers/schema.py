@@ -59,6 +59,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("text", "VARCHAR", True, "review text"),
         Column("user_id", "VARCHAR", False, "reviewer"),
         Column("item_id", "VARCHAR", False, "reviewed product"),
+        Column("item_name", "VARCHAR", False, "product name, shown next to item_id on pages"),
         Column("category", "VARCHAR", False, "product category"),
         Column("rating", "DOUBLE", False, "star rating"),
         Column("ts", "TIMESTAMP", False, "review time, campaign-local"),

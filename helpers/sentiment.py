@@ -21,6 +21,7 @@ import pandas as pd
 from . import i18n
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .i18n import localized
+from .items import item_label, item_names, names_of
 from .phrases import complaint_phrases, keywords, keywords_by_group, plot_words, quiet_jieba
 from .snownlp_scores import (
     SNOWNLP_ID,
@@ -264,7 +265,8 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
         fmt="o",
         capsize=3,
     )
-    ax.set_yticks(pos, s[by].astype(str))
+    names = names_of(s) if by == "item_id" else {}
+    ax.set_yticks(pos, [item_label(c, names, width=32) for c in s[by].astype(str)])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
     by_label = i18n.label(f"sentiment.by_{by}", by)
@@ -534,6 +536,9 @@ class SentimentReport(Report):
         rep.phrases, rep.boilerplate = cp.table, cp.boilerplate
         if "item_id" in df and df["item_id"].notna().any():
             rep.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
+            if "item_name" in df:  # the name pages show beside the code (the most common one per item)
+                named = rep.by_item["item_id"].astype(str).map(item_names(df[["item_id", "item_name"]]))
+                rep.by_item.insert(1, "item_name", named.astype(object).where(named.notna(), None))
         if "category" in df and df["category"].notna().any():
             rep.by_category = group_summary(df, by="category", min_reviews=p.min_reviews)
         by = "category" if rep.by_category is not None else ("item_id" if rep.by_item is not None else None)
@@ -615,7 +620,7 @@ class SentimentReport(Report):
                     tt(
                         "sentiment.worst_group",
                         group=tt(f"sentiment.by_{by}"),
-                        value=w.iloc[0],
+                        value=item_label(w.iloc[0], names_of(g)) if by == "item_id" else w.iloc[0],
                         share=fmt_pct(w["positive_share"]),
                         reviews=fmt_int(w["reviews"]),
                     )
@@ -762,7 +767,9 @@ class SentimentReport(Report):
             )
         r = self._scored()  # "examples"
         ex = pd.concat([r.nsmallest(5, "score"), r.nlargest(5, "score")])
-        cols = [c for c in ("review_id", "item_id", "category", "rating", "score", "band", "text") if c in ex]
+        cols = [
+            c for c in ("review_id", "item_id", "item_name", "category", "rating", "score", "band", "text") if c in ex
+        ]
         ex = ex.assign(band=ex["band"].map(lambda b: i18n.label(f"sentiment.band.{b}", str(b))))
         return style_table(ex[cols], num_cols=["score"])
 

@@ -58,7 +58,11 @@ def test_reviews_are_gb18030(demo):
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     r = pd.read_csv(d / "reviews.csv", encoding="gb18030")
-    assert list(r.columns) == ["评论ID", "用户", "商品", "品类", "评分", "评论内容", "评论时间"]
+    assert list(r.columns) == ["评论ID", "用户", "商品", "商品名称", "品类", "评分", "评论内容", "评论时间"]
+    # a reviewed product has the name its events carry
+    e = pd.read_csv(d / "events.csv", dtype=str, keep_default_na=False, usecols=["item", "item_name"])
+    named = dict(e[e.item != ""].drop_duplicates().itertuples(index=False))
+    assert r["商品名称"].notna().all() and (r["商品名称"] == r["商品"].map(named)).all()
     assert len(r) == m["rows"]["reviews"] > 1000
 
 

