@@ -183,6 +183,12 @@ def compare_runs(root: str | Path, run_a: str | None = None, run_b: str | None =
     return Comparison(run_a, run_b, table, notes, periods, sorted(rb - ra), sorted(ra - rb))
 
 
+def shown_text(v) -> str | None:
+    """A headline's text as the comparison table holds it, or None when that run did not have the headline (the
+    table keeps a missing text as None or NaN)."""
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
 def format_comparison(comp: Comparison, *, only_changed: bool = False) -> str:
     """Plain-text "what changed" of a comparison, one line per headline number (``compare`` prints this)."""
     lines = [f"what changed: {comp.run_a} -> {comp.run_b}"]
@@ -191,7 +197,6 @@ def format_comparison(comp: Comparison, *, only_changed: bool = False) -> str:
     if t.empty:
         lines.append("  no headline number changed" if only_changed else "  no headline numbers")
     for r in t.itertuples(index=False):
-        before = "—" if r.before_text is None else r.before_text
-        after = "—" if r.after_text is None else r.after_text
+        before, after = shown_text(r.before_text) or "—", shown_text(r.after_text) or "—"
         lines.append(f"  {r.report} · {r.label}: {before} -> {after} ({r.change_text})")
     return "\n".join(lines)

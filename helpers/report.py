@@ -386,7 +386,7 @@ def _strip_external(body: str) -> str:
 def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
     """The changes of this run's headline numbers against the previous kept run (helpers/history.py), by
     (report, label), and the index's "what changed" section (empty without a previous run)."""
-    from .history import compare_runs
+    from .history import compare_runs, shown_text
 
     if not run_id:
         return {}, ""
@@ -414,11 +414,14 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
     if comp.reports_gone:
         notes.append(t("index.change.reports_gone", reports=sep.join(report_name(n) for n in comp.reports_gone)))
     items = [f"<li>{e(n)}</li>" for n in notes]
-    items += [
-        f"<li>{e(report_name(r.report))} · {e(r.label)}{e(t('label_sep'))}{e(str(r.before_text))} → "
-        f"<b class='ubk-num'>{e(str(r.after_text))}</b>{e(t('aside', text=words(r.change_text)))}</li>"
-        for r in moved.itertuples(index=False)
-    ]
+    for r in moved.itertuples(index=False):
+        before, after = shown_text(r.before_text), shown_text(r.after_text)
+        # a new headline shows its value, a gone one its last value: no arrow from or to nothing
+        value = e(before or "") if after is None else f"<b class='ubk-num'>{e(after)}</b>"
+        if before is not None and after is not None:
+            value = f"{e(before)} → {value}"
+        aside = e(t("aside", text=words(r.change_text)))
+        items.append(f"<li>{e(report_name(r.report))} · {e(r.label)}{e(t('label_sep'))}{value}{aside}</li>")
     body = f"<ul>{''.join(items)}</ul>" if items else f"<p>{e(t('index.nothing_changed'))}</p>"
     section = (
         f"<section><h2 id='changes'>{e(t('index.what_changed'))}</h2>"

@@ -122,6 +122,7 @@ def test_history_keeps_n_and_compares(tmp_path):
     assert set(comp.changed.index.map(lambda i: comp.table.loc[i, "label"])) == {"GMV", "top", "conversion"}
     text = format_comparison(comp)
     assert "rfm · GMV: ¥1,000 -> ¥880 (-12.0%)" in text
+    assert "funnel · conversion: — -> 0 % (new)" in text and "nan" not in text  # a headline new in this run
     # a third run: the oldest is removed (keep 2); its results copies are exact
     _results(root, "rfm", "run-3", [("GMV", 880.0, "¥880")])
     (root / "results" / "funnel.json").unlink()

@@ -192,14 +192,21 @@ def test_change_words_in_the_campaign_language(tmp_path):
 
     res = tmp_path / "results"
     res.mkdir()
-    head = [{"label": "订单数", "value": 10, "text": "10"}]
+    head = [{"label": "订单数", "value": 10, "text": "10"}, {"label": "旧差异", "value": 0.1, "text": "10.0%"}]
     (res / "trends.json").write_text(json.dumps({"headline": head}), encoding="utf-8")
     archive_run(tmp_path, "run-1", period={"start": "2024-03-01", "end": "2024-03-31"})
+    head = [head[0], {"label": "新差异", "value": -0.162, "text": "-16.2 个百分点"}]
+    (res / "trends.json").write_text(json.dumps({"headline": head}), encoding="utf-8")
     (res / "rfm.json").write_text(json.dumps({"headline": []}), encoding="utf-8")
     archive_run(tmp_path, "run-2", period={"start": "2024-04-01", "end": "2024-04-30"})
     with language("zh"):
         chg, section = _what_changed(tmp_path, "run-2")
         assert f"新增报告：{report_name('rfm')}" in section, section
-    assert chg == {("trends", "订单数"): "不变"}
+    assert chg == {("trends", "订单数"): "不变", ("trends", "旧差异"): "已移除", ("trends", "新差异"): "新增"}
+    # a headline new in this run shows its value, one gone its last value: no arrow from or to nothing
+    name = report_name("trends")
+    assert f"{name} · 新差异：<b class='ubk-num'>-16.2 个百分点</b>（新增）</li>" in section, section
+    assert f"{name} · 旧差异：10.0%（已移除）</li>" in section, section
+    assert "nan" not in section and "None" not in section
     assert "分析周期：2024-03-01 – 2024-03-31 → 2024-04-01 – 2024-04-30" in section
     assert "unchanged" not in section and "new reports" not in section and "period" not in section
