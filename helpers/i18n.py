@@ -113,7 +113,10 @@ def close_up(text: str) -> str:
     return _CJK_SPACE.sub("", text)
 
 
-_CJK = "\u3000-\u303f\u3400-\u9fff\uff01-\uff60"  # CJK punctuation, ideographs, full-width forms
+_HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)
+# Chinese characters, CJK punctuation (。、「」…) and full-width forms (（），：；…): :func:`close_up` joins any two;
+# :func:`t` removes spaces only beside the punctuation among them (_FULL_PUNCT), since it spaces Latin names
+_CJK = _HAN + "\u3000-\u303f\uff01-\uff60"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 
 
@@ -145,7 +148,6 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
         raise MessageError(f"message {key!r} needs the value {e}") from None
 
 
-_HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)
 _HAN_FIELD = re.compile(rf"[{_HAN}]\**\{{|\}}\**[{_HAN}]")  # a field (bold or not) right next to a Chinese character
 _HAN_CHAR = re.compile(f"[{_HAN}]")
 

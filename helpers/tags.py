@@ -309,9 +309,12 @@ def tag_rule_text(spec: TagSpec) -> str:
     if spec.kind == "bucket":
         of = i18n.t("tags.percentile_of", column=spec.column) if spec.of == "percentile" else str(spec.column)
         edges = spec.bins or []
-        return "; ".join(f"{lab}: {lo:g} < {of} <= {hi:g}" for lo, hi, lab in zip(edges, edges[1:], spec.labels or []))
+        sep = i18n.t("label_sep")  # the page's punctuation around the expressions: "高：0 < x <= 100；低：…"
+        return i18n.clause_join(
+            f"{lab}{sep}{lo:g} < {of} <= {hi:g}" for lo, hi, lab in zip(edges, edges[1:], spec.labels or [])
+        )
     first = i18n.t("tags.first_match" if spec.kind == "group" else "tags.every_match")
-    rules = "; ".join(f"{v.label}: {v.when}" for v in spec.values or [])
+    rules = i18n.clause_join(f"{v.label}{i18n.t('label_sep')}{v.when}" for v in spec.values or [])
     return first + rules + (i18n.t("tags.else", default=spec.default) if spec.default is not None else "")
 
 

@@ -388,3 +388,19 @@ def test_a_tag_whose_columns_are_all_empty_is_blank():
     assert blank_tags(PROFILE.drop(columns="preferred_hour"), TAGS) == {"时段": ["preferred_hour"]}
     tagged, _ = evaluate_tags(no_spend, TAGS)
     assert not tagged["top_spender"].any()  # evaluated all the same: nobody tagged
+
+
+def test_rule_texts_in_the_page_language():
+    """A tag's rule in one line, punctuated as the page's language is: the expressions stay as written."""
+    from helpers.i18n import language
+    from helpers.tags import tag_rule_text
+
+    with language("zh"):
+        assert tag_rule_text(TAGS["时段"]) == "夜：-1 < preferred_hour <= 5；上午：5 < preferred_hour <= 11；" + (
+            "下午：11 < preferred_hour <= 17；晚上：17 < preferred_hour <= 23"
+        )
+        assert tag_rule_text(TAGS["价值等级"]) == (
+            "取第一个满足的条件：高：tag:high_value or spend > 1000；中：spend between 100 and 1000；否则为低"
+        )
+    with language("en"):
+        assert tag_rule_text(TAGS["价值等级"]).startswith("first match: 高: tag:high_value or spend > 1000; 中: ")
