@@ -377,8 +377,9 @@ def _findings(rep: ImpactReport) -> list[str]:
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
-        out.append(Outcome(t("impact.effect", label=r.label, actual=_fmt(r.actual), predicted=_fmt(r.predicted),
-                     effect=_fmt(r.effect), effect_ci=rng(r.effect_low, r.effect_high, _fmt), rel=fmt_pct(r.rel_effect),
+        whole, est = _formats(rep.metrics.get(r.metric))
+        out.append(Outcome(t("impact.effect", label=r.label, actual=whole(r.actual), predicted=est(r.predicted),
+                     effect=est(r.effect), effect_ci=rng(r.effect_low, r.effect_high, est), rel=fmt_pct(r.rel_effect),
                      rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
@@ -394,10 +395,15 @@ def _findings(rep: ImpactReport) -> list[str]:
     return out + list(rep.notes)
 
 
-def _fmt(x: float) -> str:
-    from .fmt import fmt_num
+def _formats(m: Metric | None):
+    """(actual, estimate) formats of a metric's totals in the findings: a count (events, orders, users) reads as a
+    whole number and its counterfactual, effect and interval to one decimal ("实际 330，反事实 218.5"); any
+    other metric with two decimals throughout."""
+    from .fmt import fmt_int, fmt_num
 
-    return fmt_num(x)
+    if m is not None and not m.formula and m.agg in ("count", "users", "distinct"):
+        return fmt_int, lambda x: fmt_num(x, 1)
+    return fmt_num, fmt_num
 
 
 def run_impact(ctx) -> ImpactReport | Unavailable:

@@ -280,7 +280,7 @@ def test_pages_name_items_with_the_code_aside(tmp_path, write_params):
     rep.itemsets = pd.DataFrame([{"itemset": "A + B + C", "size": 3, "n_baskets": 1, "support": 1 / 6}])
     rep.bought_together = pd.DataFrame([{"item": "A", "rank": 1, "partner": "C", "n_baskets": 1}])
     found = rep.findings()
-    assert any("头部商品 Apple（A）：" in f for f in found), found
+    assert any("头部商品为 Apple（A）：" in f for f in found), found
     assert any("常一起买：Apple（A）+ Bread（B）：提升度 2.0" in f for f in found), found
     assert any("变化最大（商品）Bread（B）" in f for f in found) and any("变化最大（品类）A：" in f for f in found), (
         found
