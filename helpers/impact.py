@@ -396,13 +396,13 @@ def _findings(rep: ImpactReport) -> list[str]:
 
 
 def _formats(m: Metric | None):
-    """(actual, estimate) formats of a metric's totals in the findings: a count (events, orders, users) reads as a
-    whole number and its counterfactual, effect and interval to one decimal ("实际 330，反事实 218.5"); any
-    other metric with two decimals throughout."""
+    """(actual, estimate) formats of a metric's totals in the findings, as the effects table shows them: a count
+    (events, orders, users) reads as a whole number, its counterfactual, effect and interval with two decimals
+    ("实际 330，反事实 218.51"); any other metric with two decimals throughout."""
     from .fmt import fmt_int, fmt_num
 
     if m is not None and not m.formula and m.agg in ("count", "users", "distinct"):
-        return fmt_int, lambda x: fmt_num(x, 1)
+        return fmt_int, fmt_num
     return fmt_num, fmt_num
 
 

@@ -197,13 +197,15 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert r["parallel_pre_trends"] and r["placebo_passed"]
     assert FACTOR == 1.25
     assert rep.findings()[0].startswith("干预期 2024-04-15 至 2024-04-29")
-    # a count reads whole, its counterfactual and effect to one decimal (not "实际 330.00")
-    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.1f}，效应 {r['effect']:,.1f}（"
+    # a count reads whole (not "实际 330.00"), its estimates with two decimals: as the effects table shows them
+    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.2f}，效应 {r['effect']:,.2f}（"
     assert r["actual"] == round(r["actual"]) and any(f.startswith(want) for f in rep.findings()), rep.findings()
-    with i18n.language("en"):
-        assert rep.findings()[0].startswith("Intervention 2024-04-15 to 2024-04-29")
     from tests.styled import styled_rows
 
+    row = styled_rows(rep._show("effects"))[0]
+    assert want.startswith(f"订单数：实际 {row['actual']}，反事实 {row['predicted']}，效应 {row['effect']}（")
+    with i18n.language("en"):
+        assert rep.findings()[0].startswith("Intervention 2024-04-15 to 2024-04-29")
     for part in ("effects", "fit", "placebo", "did"):  # the metric by name under "metric"; the CSVs keep codes
         shown = rep._show(part).data
         assert set(shown["metric"]) == {"订单数"} and "label" not in shown, part
