@@ -33,7 +33,7 @@ from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
-from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics
+from .trend_metrics import Metric, aggregate_metrics, is_additive, metric_label, resolve_metrics
 
 __all__ = ["daily_metrics", "impact_series", "plot_impact", "plot_did", "ImpactReport", "run_impact"]
 
@@ -269,10 +269,15 @@ class ImpactReport(Report):
                 self.notes.append(f"{metric_label(m)}: {note}")
             row = {"metric": name, "label": m.label or name, **{k: cf.summary[k] for k in
                    ("days", "actual", "predicted", *_EFFECT_COLS)}}  # fmt: skip
+            row["total"] = "sum" if is_additive(m) else "mean"
+            if row["total"] == "mean":  # a rate's days do not add up: their average (the relative effect and p hold)
+                for k in ("actual", "predicted", "effect", "effect_low", "effect_high"):
+                    row[k] = row[k] / row["days"] if row["days"] else math.nan
             if pl is not None:
                 self.placebo_day = pl.series.loc[pl.series["period"] == "post", "day"].min()
-                row.update(placebo_effect=pl.summary["effect"], placebo_low=pl.summary["effect_low"],
-                           placebo_high=pl.summary["effect_high"], placebo_p=pl.summary["p_value"],
+                per = 1 / pl.summary["days"] if row["total"] == "mean" and pl.summary["days"] else 1
+                row.update(placebo_effect=pl.summary["effect"] * per, placebo_low=pl.summary["effect_low"] * per,
+                           placebo_high=pl.summary["effect_high"] * per, placebo_p=pl.summary["p_value"],
                            placebo_passed=not pl.summary["significant"])  # fmt: skip
             series.append(cf.series.assign(metric=name))
             self.controls[name] = [str(c) for c in x.columns] if x is not None else []
@@ -336,7 +341,7 @@ class ImpactReport(Report):
 
         pcts = ["rel_effect", "rel_low", "rel_high"]
         if part == "effects":
-            keep = ["label", "days", "actual", "predicted", *_EFFECT_COLS]
+            keep = ["label", "total", "days", "actual", "predicted", *_EFFECT_COLS]
             return style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
         if part == "charts":
             for r in self.effects.itertuples():
@@ -365,7 +370,7 @@ class ImpactReport(Report):
         from .fmt import named_metrics
 
         names = dict(zip(self.effects.get("metric", ()), self.effects.get("label", ()), strict=False))
-        return named_metrics(frame, names, {"scale": "impact.scale"})
+        return named_metrics(frame, names, {"scale": "impact.scale", "total": "impact.total"})
 
 
 def _findings(rep: ImpactReport) -> list[str]:
@@ -377,9 +382,10 @@ def _findings(rep: ImpactReport) -> list[str]:
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
-        whole, est = _formats(rep.metrics.get(r.metric))
-        out.append(Outcome(t("impact.effect", label=r.label, actual=whole(r.actual), predicted=est(r.predicted),
-                     effect=est(r.effect), effect_ci=rng(r.effect_low, r.effect_high, est), rel=fmt_pct(r.rel_effect),
+        whole, est, eff = _formats(rep.metrics.get(r.metric))
+        lab = r.label if r.total == "sum" else t("impact.daily_mean", label=r.label)
+        out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
+                     effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff), rel=fmt_pct(r.rel_effect),
                      rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
@@ -396,14 +402,17 @@ def _findings(rep: ImpactReport) -> list[str]:
 
 
 def _formats(m: Metric | None):
-    """(actual, estimate) formats of a metric's totals in the findings, as the effects table shows them: a count
-    (events, orders, users) reads as a whole number, its counterfactual, effect and interval with two decimals
-    ("实际 330，反事实 218.51"); any other metric with two decimals throughout."""
-    from .fmt import fmt_int, fmt_num
+    """(actual, counterfactual, effect) formats of a metric's totals in the findings, as the effects table shows
+    them: a count (events, orders, users) reads as a whole number, its counterfactual, effect and interval with two
+    decimals ("实际 330，反事实 218.51"); a rate's daily average as a percentage and its effect in percentage points;
+    any other metric with two decimals throughout."""
+    from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
 
     if m is not None and not m.formula and m.agg in ("count", "users", "distinct"):
-        return fmt_int, fmt_num
-    return fmt_num, fmt_num
+        return fmt_int, fmt_num, fmt_num
+    if m is not None and m.kind == "rate":
+        return fmt_pct, fmt_pct, fmt_pp
+    return fmt_num, fmt_num, fmt_num
 
 
 def run_impact(ctx) -> ImpactReport | Unavailable:

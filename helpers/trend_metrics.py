@@ -23,6 +23,7 @@ from .i18n import catalogue, label
 
 __all__ = [
     "Metric", "BUILTINS", "metric_label", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats",
+    "is_additive",
     "welch",
 ]  # fmt: skip
 
@@ -230,9 +231,15 @@ def aggregate_metrics(
     for n, m in metrics.items():
         if m.formula:
             df[n] = evaluate(m.formula, {c: df[c] for c in df.columns})
-        additive = not m.formula and m.agg in ("count", "users", "sum", "distinct")
-        df[n] = df[n].astype(float).fillna(0.0) if additive else df[n].astype(float)
+        df[n] = df[n].astype(float).fillna(0.0) if is_additive(m) else df[n].astype(float)
     return df.sort_values(by).reset_index(drop=True)
+
+
+def is_additive(m: Metric) -> bool:
+    """Whether a metric's daily values add up to a total a reader can use (events, orders, user-days, an amount):
+    a base count, user count, sum or distinct count. A formula (a rate, a mean per user) or an average, median or
+    percentile does not: its days average instead. A day without events is 0 for an additive metric, else missing."""
+    return not m.formula and m.agg in ("count", "users", "sum", "distinct")
 
 
 def unit_stats(

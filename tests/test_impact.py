@@ -231,3 +231,29 @@ def test_spark_equals_duckdb(spark_ibis):
     kw = {"start": "2024-01-01", "end_exclusive": "2024-01-04", "by": "channel",
           "groups": {"A": "treated", "B": "B", "C": "C"}}  # fmt: skip
     pd.testing.assert_frame_equal(daily_metrics(t, m, **kw), daily_metrics(_events(), m, **kw), check_exact=False)
+
+
+def test_a_rate_is_averaged_over_its_days(demo_ctx):
+    """A rate's (a formula's) daily values do not add up: the effects row holds their daily average, the relative
+    effect and p are those of the sum; the finding says 日均 and quotes percentages and percentage points."""
+    import dataclasses
+
+    from helpers.impact import ImpactReport
+
+    cfg = demo_ctx.cfg
+    p = cfg.impact.model_copy(update={"metrics": ["orders", "pay_rate"]})
+    ctx = dataclasses.replace(demo_ctx, cfg=cfg.model_copy(update={"impact": p}))
+    rep = ImpactReport.compute(ctx)
+    e = rep.effects.set_index("metric")
+    assert (e.loc["orders", "total"], e.loc["pay_rate", "total"]) == ("sum", "mean")
+    post = rep.series[(rep.series["metric"] == "pay_rate") & (rep.series["period"] == "post")]
+    r = e.loc["pay_rate"]
+    assert r["actual"] == pytest.approx(post["actual"].mean()) and r["days"] == len(post)
+    assert r["predicted"] == pytest.approx(post["predicted"].mean()) and 0 < r["actual"] < 1
+    assert r["effect"] == pytest.approx(post["effect"].mean()) and r["effect_low"] < r["effect"] < r["effect_high"]
+    assert r["rel_effect"] == pytest.approx(post["effect"].sum() / post["predicted"].sum())
+    o = e.loc["orders"]  # a count keeps its totals
+    orders = rep.series[(rep.series["metric"] == "orders") & (rep.series["period"] == "post")]
+    assert o["actual"] == pytest.approx(orders["actual"].sum())
+    found = [f for f in rep.findings() if f.startswith("付费率（日均）：")]
+    assert len(found) == 1 and f"实际 {r['actual'] * 100:.1f}%" in found[0] and "个百分点" in found[0], found
