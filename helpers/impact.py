@@ -22,6 +22,7 @@ Rules
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -101,27 +102,29 @@ def daily_metrics(
 
 
 def impact_series(
-    y: pd.Series, x: pd.DataFrame | None, *, start, end=None, placebo=None, weekly=True, alpha=0.05
+    y: pd.Series, x: pd.DataFrame | None, *, start, end=None, placebo=None, weekly=True, alpha=0.05, total="sum"
 ) -> tuple:
     """The counterfactual of ``y`` from ``start`` and its placebo check (fake start ``placebo``, default the
-    middle of the days before ``start``). Returns ``(counterfactual, placebo counterfactual or None, note)``."""
-    fit = fit_counterfactual
-    cf = fit(y, x, start=start, end=end, weekly=weekly, alpha=alpha)
+    middle of the days before ``start``); ``total``: ``"sum"`` or ``"mean"`` (a rate: daily averages, see
+    :func:`helpers.impact_model.fit_counterfactual`). Returns ``(counterfactual, placebo counterfactual or None,
+    note)``."""
+    fit = functools.partial(fit_counterfactual, weekly=weekly, alpha=alpha, total=total)
+    cf = fit(y, x, start=start, end=end)
     pre = y.index < pd.Timestamp(start)
     days = y.index[pre]
     fake = pd.Timestamp(placebo) if placebo is not None else days[len(days) // 2]
     try:
-        pl = fit(y[pre], None if x is None else x[pre], start=fake, weekly=weekly, alpha=alpha)
+        pl = fit(y[pre], None if x is None else x[pre], start=fake)
     except ValueError as e:
         return cf, None, t("impact.no_placebo_because", error=e)
     return cf, pl, ""
 
 
 # ------------------------------------------------------------------------------------------- charts
-def plot_impact(series: pd.DataFrame, *, title: str = "", axes=None):
+def plot_impact(series: pd.DataFrame, *, title: str = "", axes=None, total: str = "sum"):
     """Three panels for one metric: actual vs the counterfactual (with its interval; the pre-period shows the
-    fit), the pointwise effect, the cumulative effect; ``series`` is one metric's rows of the ``series`` table.
-    Returns the Figure."""
+    fit), the pointwise effect, the cumulative effect (``total="mean"``, a rate: the running average effect);
+    ``series`` is one metric's rows of the ``series`` table. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     if axes is None:
@@ -143,7 +146,7 @@ def plot_impact(series: pd.DataFrame, *, title: str = "", axes=None):
     a1.set_ylabel(t("impact.chart.effect"))
     a2.plot(post["day"], post["cum_effect"], color="C2")
     a2.fill_between(post["day"], post["cum_low"], post["cum_high"], color="C2", alpha=0.2)
-    a2.set_ylabel(t("impact.chart.cumulative"))
+    a2.set_ylabel(t("impact.chart.cumulative" if total == "sum" else "impact.chart.running_mean"))
     a2.set_xlabel(t("impact.chart.day"))
     for ax in axes:
         ax.axhline(0, color="0.6", lw=0.8) if ax is not a0 else None
@@ -252,6 +255,7 @@ class ImpactReport(Report):
         rows, series, fits, dids = [], [], [], []
         for name in names:
             m = self.metrics[name]
+            total = "sum" if is_additive(m) else "mean"
             wide = regs.pivot_table(index="day", columns="group", values=name, dropna=False)
             y = wide["treated"] if "treated" in wide else pd.Series(dtype=float)
             x = wide.drop(columns=["treated"], errors="ignore")
@@ -261,23 +265,18 @@ class ImpactReport(Report):
                 continue
             try:
                 cf, pl, note = impact_series(y, x, start=self.start, end=self.end, placebo=p.placebo,
-                                             weekly=p.weekly, alpha=p.alpha)  # fmt: skip
+                                             weekly=p.weekly, alpha=p.alpha, total=total)  # fmt: skip
             except ValueError as e:
                 self.notes.append(f"{metric_label(m)}: {e}")
                 continue
             if note:
                 self.notes.append(f"{metric_label(m)}: {note}")
             row = {"metric": name, "label": m.label or name, **{k: cf.summary[k] for k in
-                   ("days", "actual", "predicted", *_EFFECT_COLS)}}  # fmt: skip
-            row["total"] = "sum" if is_additive(m) else "mean"
-            if row["total"] == "mean":  # a rate's days do not add up: their average (the relative effect and p hold)
-                for k in ("actual", "predicted", "effect", "effect_low", "effect_high"):
-                    row[k] = row[k] / row["days"] if row["days"] else math.nan
+                   ("days", "actual", "predicted", *_EFFECT_COLS, "total")}}  # fmt: skip
             if pl is not None:
                 self.placebo_day = pl.series.loc[pl.series["period"] == "post", "day"].min()
-                per = 1 / pl.summary["days"] if row["total"] == "mean" and pl.summary["days"] else 1
-                row.update(placebo_effect=pl.summary["effect"] * per, placebo_low=pl.summary["effect_low"] * per,
-                           placebo_high=pl.summary["effect_high"] * per, placebo_p=pl.summary["p_value"],
+                row.update(placebo_effect=pl.summary["effect"], placebo_low=pl.summary["effect_low"],
+                           placebo_high=pl.summary["effect_high"], placebo_p=pl.summary["p_value"],
                            placebo_passed=not pl.summary["significant"])  # fmt: skip
             series.append(cf.series.assign(metric=name))
             self.controls[name] = [str(c) for c in x.columns] if x is not None else []
@@ -345,7 +344,7 @@ class ImpactReport(Report):
             return style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
         if part == "charts":
             for r in self.effects.itertuples():
-                _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label))
+                _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label, total=r.total))
             return None
         if part == "fit":
             shown = self.fit.assign(controls=[list_join(self.controls.get(m, ())) for m in self.fit["metric"]])

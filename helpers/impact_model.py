@@ -93,6 +93,7 @@ def fit_counterfactual(
     end=None,
     weekly: bool = True,
     alpha: float = 0.05,
+    total: str = "sum",
 ) -> Counterfactual:
     """Fit the model on the days before ``start`` and forecast ``[start, end]`` (``end`` default: the last day).
 
@@ -103,6 +104,10 @@ def fit_counterfactual(
     start, end : the intervention's first and last day (inclusive).
     weekly : add a fixed day-of-week pattern (needs at least 3 weeks before ``start``).
     alpha : 1 - the intervals' level.
+    total : ``"sum"`` (a count: the post-period's days add up) or ``"mean"`` (a rate or an average: they do not).
+        With ``"mean"`` the summary's ``actual``, ``predicted``, ``effect`` and its interval are daily averages
+        (the sums divided by the post-period's days) and ``cum_*`` is the running average of the effect (the
+        cumulative sum to that day divided by the days so far); ``rel_*`` and ``p_value`` are the same either way.
 
     Returns
     -------
@@ -110,10 +115,12 @@ def fit_counterfactual(
     (pre: the one-step-ahead prediction; post: the forecast), ``pred_low``, ``pred_high``, ``effect``,
     ``effect_low``, ``effect_high`` (post only), ``cum_effect``, ``cum_low``, ``cum_high`` (post only);
     ``summary`` has ``actual``, ``predicted``, ``effect``, ``effect_low``, ``effect_high``, ``rel_effect``,
-    ``rel_low``, ``rel_high``, ``p_value``, ``days``; ``fit`` has ``days``, ``mape``, ``r2``, ``resid_sd``.
+    ``rel_low``, ``rel_high``, ``p_value``, ``days``, ``total``; ``fit`` has ``days``, ``mape``, ``r2``, ``resid_sd``.
     """
     from scipy.stats import norm
 
+    if total not in ("sum", "mean"):
+        raise ValueError(f"impact: total must be 'sum' or 'mean', not {total!r}")
     start = pd.Timestamp(start)
     end = pd.Timestamp(end) if end is not None else y.index.max()
     y = y[y.index <= end].astype(float)
@@ -171,19 +178,24 @@ def fit_counterfactual(
     out.loc[post, "effect_low"], out.loc[post, "effect_high"] = eff - z * sd[post], eff + z * sd[post]
     cum = np.cumsum(eff)
     cum_sd = np.sqrt(np.diag(np.cumsum(np.cumsum(cov, 0), 1)))
-    out.loc[post, "cum_effect"] = cum
-    out.loc[post, "cum_low"], out.loc[post, "cum_high"] = cum - z * cum_sd, cum + z * cum_sd
     tot_pred, tot_sd = float(fm.sum()), float(cum_sd[-1])
     e = float(cum[-1])
     p_value = float(2 * norm.sf(abs(e) / tot_sd)) if tot_sd > 0 else math.nan
     rel = lambda v: v / tot_pred if tot_pred else math.nan  # noqa: E731
+    # a rate's days do not add up: the running average (sum to that day / days so far) and the daily averages;
+    # dividing both parts of a ratio by the days leaves the relative effect and p as they are
+    per = 1 / np.arange(1, npost + 1) if total == "mean" else np.ones(npost)
+    out.loc[post, "cum_effect"] = cum * per
+    out.loc[post, "cum_low"], out.loc[post, "cum_high"] = (cum - z * cum_sd) * per, (cum + z * cum_sd) * per
+    k = float(per[-1])
     summary = {
         "days": npost,
-        "actual": float(out.loc[post, "actual"].sum()),
-        "predicted": tot_pred,
-        "effect": e,
-        "effect_low": e - z * tot_sd,
-        "effect_high": e + z * tot_sd,
+        "total": total,
+        "actual": float(out.loc[post, "actual"].sum()) * k,
+        "predicted": tot_pred * k,
+        "effect": e * k,
+        "effect_low": (e - z * tot_sd) * k,
+        "effect_high": (e + z * tot_sd) * k,
         "rel_effect": rel(e),
         "rel_low": rel(e - z * tot_sd),
         "rel_high": rel(e + z * tot_sd),

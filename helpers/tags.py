@@ -306,15 +306,15 @@ def tag_rule_text(spec: TagSpec) -> str:
     if spec.kind == "ranking":
         side, pct = ("tags.rule_top", spec.top) if spec.top is not None else ("tags.rule_bottom", spec.bottom)
         return i18n.t(side, pct=f"{pct:g}", column=spec.column)
+    sep = i18n.t("label_sep")  # the page's punctuation around the expressions: "高：0 < x <= 100；低：…"
     if spec.kind == "bucket":
         of = i18n.t("tags.percentile_of", column=spec.column) if spec.of == "percentile" else str(spec.column)
         edges = spec.bins or []
-        sep = i18n.t("label_sep")  # the page's punctuation around the expressions: "高：0 < x <= 100；低：…"
         return i18n.clause_join(
             f"{lab}{sep}{lo:g} < {of} <= {hi:g}" for lo, hi, lab in zip(edges, edges[1:], spec.labels or [])
         )
     first = i18n.t("tags.first_match" if spec.kind == "group" else "tags.every_match")
-    rules = i18n.clause_join(f"{v.label}{i18n.t('label_sep')}{v.when}" for v in spec.values or [])
+    rules = i18n.clause_join(f"{v.label}{sep}{v.when}" for v in spec.values or [])
     return first + rules + (i18n.t("tags.else", default=spec.default) if spec.default is not None else "")
 
 

@@ -117,6 +117,7 @@ def test_chart_texts_follow_the_language(reports):
                 plot_metric_trend(tr.series, "orders", shift=shift, title=tr._name("orders")),
                 plot_sequential(ex.sequential, *ex.sequential[["metric", "variant"]].iloc[0]),
                 plot_impact(ex_series := im.series[im.series["metric"] == "orders"]).axes[0],
+                plot_impact(ex_series, total="mean").axes[2],  # a rate's third panel: the running average
                 plot_credits(at.credits),
                 plot_top_products(pr.items),
                 plot_rules(pr.rules),
@@ -132,6 +133,7 @@ def test_chart_texts_follow_the_language(reports):
                 _check(lang, _figure_texts(ax.get_figure()), data)
             plt.close("all")
             assert tr._name("orders") == {"en": "orders", "zh": "订单数"}[lang]
+            assert axes[3].get_ylabel() == {"en": "average daily effect to date", "zh": "日均效应（截至当日）"}[lang]
 
 
 def test_unavailable_reasons_follow_the_language(demo):

@@ -83,6 +83,27 @@ def test_counterfactual_series_columns_and_effect_arithmetic():
         fit_counterfactual(y.iloc[:30], x.iloc[:30], start=y.index[10])
 
 
+def test_a_mean_total_is_the_sum_divided_by_the_days():
+    """``total="mean"`` (a rate): the summary is the sum's summary divided by the post-period days, the cumulative
+    columns are the running average (sum to that day / days so far), relative effect and p are unchanged."""
+    y, x, start = _sim(np.random.default_rng(5), effect=10.0)
+    s, m = (fit_counterfactual(y, x, start=start, total=k) for k in ("sum", "mean"))
+    n = s.summary["days"]
+    assert n == 14 and (s.summary["total"], m.summary["total"]) == ("sum", "mean")
+    for k in ("actual", "predicted", "effect", "effect_low", "effect_high"):
+        assert m.summary[k] == pytest.approx(s.summary[k] / n), k
+    for k in ("rel_effect", "rel_low", "rel_high", "p_value", "significant"):
+        assert m.summary[k] == pytest.approx(s.summary[k]), k
+    ps, pm = (c.series[c.series["period"] == "post"] for c in (s, m))
+    np.testing.assert_allclose(pm["effect"], ps["effect"])  # the daily effects are the same
+    np.testing.assert_allclose(pm["cum_effect"], ps["effect"].expanding().mean())
+    np.testing.assert_allclose(pm["cum_low"], ps["cum_low"] / np.arange(1, n + 1))
+    assert pm["cum_effect"].iloc[-1] == pytest.approx(m.summary["effect"])
+    assert pm["cum_high"].iloc[-1] == pytest.approx(m.summary["effect_high"])
+    with pytest.raises(ValueError, match="total must be 'sum' or 'mean'"):
+        fit_counterfactual(y, x, start=start, total="avg")
+
+
 def _two_groups(t_pre, t_post, c_pre, c_post):
     days = pd.date_range("2024-01-01", periods=len(t_pre) + len(t_post))
     rows = [(d, "treated", v) for d, v in zip(days, [*t_pre, *t_post], strict=True)]
@@ -255,5 +276,9 @@ def test_a_rate_is_averaged_over_its_days(demo_ctx):
     o = e.loc["orders"]  # a count keeps its totals
     orders = rep.series[(rep.series["metric"] == "orders") & (rep.series["period"] == "post")]
     assert o["actual"] == pytest.approx(orders["actual"].sum())
+    # the chart's third panel for a rate is the running average effect, ending at the row's effect
+    assert post["cum_effect"].iloc[-1] == pytest.approx(r["effect"])
+    np.testing.assert_allclose(post["cum_effect"], post["effect"].expanding().mean())
+    assert orders["cum_effect"].iloc[-1] == pytest.approx(o["effect"])
     found = [f for f in rep.findings() if f.startswith("付费率（日均）：")]
     assert len(found) == 1 and f"实际 {r['actual'] * 100:.1f}%" in found[0] and "个百分点" in found[0], found
