@@ -34,7 +34,7 @@ from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
-from .trend_metrics import Metric, aggregate_metrics, is_additive, metric_label, resolve_metrics
+from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics, sums_over_days
 
 __all__ = ["daily_metrics", "impact_series", "plot_impact", "plot_did", "ImpactReport", "run_impact"]
 
@@ -251,11 +251,12 @@ class ImpactReport(Report):
         return rep
 
     def _fit_all(self, regs: pd.DataFrame, p) -> None:
-        names = [n for n in self.metrics if not n.endswith("__n")]
+        # the metrics the params name; a formula's parts are computed for it, not modelled on their own
+        names = [s if isinstance(s, str) else s.name for s in p.metrics]
         rows, series, fits, dids = [], [], [], []
         for name in names:
             m = self.metrics[name]
-            total = "sum" if is_additive(m) else "mean"
+            total = "sum" if sums_over_days(m) else "mean"
             wide = regs.pivot_table(index="day", columns="group", values=name, dropna=False)
             y = wide["treated"] if "treated" in wide else pd.Series(dtype=float)
             x = wide.drop(columns=["treated"], errors="ignore")
@@ -381,7 +382,7 @@ def _findings(rep: ImpactReport) -> list[str]:
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
-        whole, est, eff = _formats(rep.metrics.get(r.metric))
+        whole, est, eff = _formats(rep.metrics.get(r.metric), r.total)
         lab = r.label if r.total == "sum" else t("impact.daily_mean", label=r.label)
         out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
                      effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff), rel=fmt_pct(r.rel_effect),
@@ -400,14 +401,14 @@ def _findings(rep: ImpactReport) -> list[str]:
     return out + list(rep.notes)
 
 
-def _formats(m: Metric | None):
+def _formats(m: Metric | None, total: str = "sum"):
     """(actual, counterfactual, effect) formats of a metric's totals in the findings, as the effects table shows
-    them: a count (events, orders, users) reads as a whole number, its counterfactual, effect and interval with two
+    them: a count's total (events, orders) reads as a whole number, its counterfactual, effect and interval with two
     decimals ("实际 330，反事实 218.51"); a rate's daily average as a percentage and its effect in percentage points;
-    any other metric with two decimals throughout."""
+    any other metric (an amount, a daily average of users) with two decimals throughout."""
     from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
 
-    if m is not None and not m.formula and m.agg in ("count", "users", "distinct"):
+    if m is not None and total == "sum" and not m.formula and m.agg == "count":
         return fmt_int, fmt_num, fmt_num
     if m is not None and m.kind == "rate":
         return fmt_pct, fmt_pct, fmt_pp

@@ -24,6 +24,7 @@ from .i18n import catalogue, label
 __all__ = [
     "Metric", "BUILTINS", "metric_label", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats",
     "is_additive",
+    "sums_over_days",
     "welch",
 ]  # fmt: skip
 
@@ -236,10 +237,16 @@ def aggregate_metrics(
 
 
 def is_additive(m: Metric) -> bool:
-    """Whether a metric's daily values add up to a total a reader can use (events, orders, user-days, an amount):
-    a base count, user count, sum or distinct count. A formula (a rate, a mean per user) or an average, median or
-    percentile does not: its days average instead. A day without events is 0 for an additive metric, else missing."""
+    """Whether a day without events is 0 for the metric (a base count, user count, sum or distinct count) rather than
+    missing (a formula such as a rate or a mean per user, an average, median or percentile: no events, no value)."""
     return not m.formula and m.agg in ("count", "users", "sum", "distinct")
+
+
+def sums_over_days(m: Metric) -> bool:
+    """Whether a metric's daily values add up to a total a reader can use: a base count (events, orders) or a sum
+    (an amount). A user or distinct count does not (a user active on three days is one user, not three), nor a
+    formula (a rate, a mean per user) or an average, median or percentile: their days average instead."""
+    return not m.formula and m.agg in ("count", "sum")
 
 
 def unit_stats(

@@ -255,18 +255,25 @@ def test_spark_equals_duckdb(spark_ibis):
 
 
 def test_a_rate_is_averaged_over_its_days(demo_ctx):
-    """A rate's (a formula's) daily values do not add up: the effects row holds their daily average, the relative
-    effect and p are those of the sum; the finding says 日均 and quotes percentages and percentage points."""
+    """A rate's (a formula's) or a user count's daily values do not add up: the effects row holds their daily
+    average, the relative effect and p are those of the sum; the finding says 日均 and quotes percentages and
+    percentage points for a rate."""
     import dataclasses
 
     from helpers.impact import ImpactReport
 
     cfg = demo_ctx.cfg
-    p = cfg.impact.model_copy(update={"metrics": ["orders", "pay_rate"]})
+    p = cfg.impact.model_copy(update={"metrics": ["orders", "pay_rate", "active_users"]})
     ctx = dataclasses.replace(demo_ctx, cfg=cfg.model_copy(update={"impact": p}))
     rep = ImpactReport.compute(ctx)
     e = rep.effects.set_index("metric")
-    assert (e.loc["orders", "total"], e.loc["pay_rate", "total"]) == ("sum", "mean")
+    # the metrics named, not the rate's parts (paying_users); a user count averages (a user on 3 days is 1 user)
+    assert list(e.index) == ["orders", "pay_rate", "active_users"]
+    assert list(e["total"]) == ["sum", "mean", "mean"]
+    dau = rep.series[(rep.series["metric"] == "active_users") & (rep.series["period"] == "post")]
+    assert e.loc["active_users", "actual"] == pytest.approx(dau["actual"].mean())
+    dau_found = [f for f in rep.findings() if f.startswith("活跃用户（日均）：")]
+    assert len(dau_found) == 1 and f"实际 {dau['actual'].mean():,.2f}" in dau_found[0], dau_found
     post = rep.series[(rep.series["metric"] == "pay_rate") & (rep.series["period"] == "post")]
     r = e.loc["pay_rate"]
     assert r["actual"] == pytest.approx(post["actual"].mean()) and r["days"] == len(post)
