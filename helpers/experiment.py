@@ -107,6 +107,7 @@ class ExperimentReport(Report):
     excluded_multi: int = 0
     not_exposed: int = 0
     notes: list = field(default_factory=list)
+    currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
 
     @property
     def srm_failed(self) -> bool:
@@ -170,7 +171,7 @@ class ExperimentReport(Report):
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
-                variant=r.variant, value=_value(r.kind, r.value), control=_value(r.kind, r.control_value),
+                variant=r.variant, value=self._value(r.kind, r.value), control=self._value(r.kind, r.control_value),
                 rel=fmt_pct(r.rel_lift),
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
@@ -240,15 +241,24 @@ class ExperimentReport(Report):
         st = style_table(frame, pct_cols=[c for c in pcts if c in frame], headers=heads)
         if kinds is None:
             return st
-        return format_rows(st, kinds, value_cols=["value", "control_value"], change_cols=_CHANGE_COLS)
+        return format_rows(st, kinds, value_cols=["value", "control_value"], change_cols=_CHANGE_COLS,
+                           currency=self.currency)  # fmt: skip
 
     def _row_kinds(self, frame: pd.DataFrame) -> list[str] | None:
-        """Each row's number kind for :func:`helpers.fmt.format_rows`: ``rate`` for a per-user share (conversion,
-        retention), the metric's kind otherwise; None for a table without a metric column."""
+        """Each row's number kind for :func:`helpers.fmt.format_rows` (:func:`_row_kind`); None for a table without
+        a metric column."""
         if "metric" not in frame:
             return None
         kind = dict(zip(self.results["metric"], self.results["kind"], strict=False)) if len(self.results) else {}
-        return ["rate" if kind.get(m) in SHARE_KINDS else str(kind.get(m, "")) for m in frame["metric"]]
+        return [_row_kind(str(kind.get(m, ""))) for m in frame["metric"]]
+
+    def _value(self, kind: str, x: float) -> str:
+        """A metric's value in words: a per-user share (conversion, retention) as a percentage, revenue per user
+        in the campaign's currency, else a number."""
+        from .fmt import fmt_money, fmt_pct
+
+        row = _row_kind(kind)
+        return fmt_pct(x) if row == "rate" else fmt_money(x, self.currency) if row == "money" else _fmt(x)
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
@@ -264,11 +274,10 @@ SHARE_KINDS = ("conversion", "retention")
 _CHANGE_COLS = ["abs_lift", "abs_low", "abs_high", "mde_abs", "se"]
 
 
-def _value(kind: str, x: float) -> str:
-    """A metric's value in words: a per-user share (conversion, retention) as a percentage, else a number."""
-    from .fmt import fmt_pct
-
-    return fmt_pct(x) if kind in SHARE_KINDS else _fmt(x)
+def _row_kind(kind: str) -> str:
+    """How a metric's numbers read (:func:`helpers.fmt.row_formats`): ``rate`` for a per-user share (conversion,
+    retention), ``money`` for revenue per user, the metric's kind otherwise."""
+    return "rate" if kind in SHARE_KINDS else "money" if kind == "revenue" else kind
 
 
 def _fmt(x: float) -> str:

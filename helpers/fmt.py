@@ -432,20 +432,23 @@ def _escaped(f: Callable[[Any], str]) -> Callable[[Any], str]:
     return g
 
 
-def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], change_cols: Iterable[str] = ()) -> Any:
+def format_rows(
+    st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], change_cols: Iterable[str] = (), currency: str = "¥"
+) -> Any:
     """Number formats per row on a :func:`style_table` Styler of a table whose rows hold different kinds of number
     (a metrics table: a count in one row, a share in the next, an amount in the third).
 
     ``kinds`` gives each row's kind, in the order of the rows: ``"rate"`` shows the row's ``value_cols`` as
-    percentages (:func:`fmt_pct`) and its ``change_cols`` in percentage points (:func:`fmt_pp`); any other kind
-    shows both as whole numbers when every value of the row in them is whole (a count: ``217``, not ``217.00``),
-    else with two decimals. Columns not in the table are ignored; the values stay numbers (right-aligned)."""
+    percentages (:func:`fmt_pct`) and its ``change_cols`` in percentage points (:func:`fmt_pp`); ``"money"`` shows
+    both as amounts in ``currency`` (:func:`fmt_money`); any other kind shows both as whole numbers when every value
+    of the row in them is whole (a count: ``217``, not ``217.00``), else with two decimals. Columns not in the table
+    are ignored; the values stay numbers (right-aligned)."""
     data = st.data
     vcols = [c for c in value_cols if c in data.columns]
     ccols = [c for c in change_cols if c in data.columns]
     groups: dict[tuple, list[Any]] = {}
     for idx, kind in zip(data.index, kinds, strict=True):
-        groups.setdefault(row_formats(kind, data.loc[idx, vcols + ccols]), []).append(idx)
+        groups.setdefault(row_formats(kind, data.loc[idx, vcols + ccols], currency=currency), []).append(idx)
     for (fv, fc), rows in groups.items():
         if vcols:
             st = st.format(fv, subset=pd.IndexSlice[rows, vcols])
@@ -454,16 +457,26 @@ def format_rows(st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], cha
     return st
 
 
-def row_formats(kind: str, values: Iterable[Any]) -> tuple[Any, Any]:
+def row_formats(kind: str, values: Iterable[Any], *, currency: str = "¥") -> tuple[Any, Any]:
     """``(value format, change format)`` of one row of a metrics table (:func:`format_rows`), also for a sentence
-    that quotes the row's numbers: a ``"rate"`` as percentages and its changes in percentage points; any other kind
-    as whole numbers when every one of ``values`` is whole (``217``, not ``217.00``), else all with two decimals
-    (``105,094.80`` against ``210,751.00``, not ``210,751``)."""
+    that quotes the row's numbers: a ``"rate"`` as percentages and its changes in percentage points; ``"money"``
+    as amounts with two decimals (``¥105,094.80``, a change ``-¥105,656.20``); any other kind as whole numbers when
+    every one of ``values`` is whole (``217``, not ``217.00``), else all with two decimals (``105,094.80`` against
+    ``210,751.00``, not ``210,751``)."""
     if kind == "rate":
         return fmt_pct, fmt_pp
+    if kind == "money":
+        money = _money_format(currency)
+        return money, money
     vals = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float)
     vals = vals[vals.notna() & ~vals.isin([math.inf, -math.inf])]
     return (fmt_int, fmt_int) if (vals == vals.round()).all() else (fmt_num, fmt_num)
+
+
+@functools.cache
+def _money_format(currency: str) -> Callable[[Any], str]:
+    """:func:`fmt_money` in ``currency``: one function per sign, so rows in the same currency share a format."""
+    return functools.partial(fmt_money, currency=currency)
 
 
 def named_metrics(frame: pd.DataFrame, names: Any, codes: dict[str, str] | None = None) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
-from .trend_metrics import Metric, aggregate_metrics, metric_label, resolve_metrics, sums_over_days
+from .trend_metrics import Metric, aggregate_metrics, metric_label, number_kind, resolve_metrics, sums_over_days
 
 __all__ = ["daily_metrics", "impact_series", "plot_impact", "plot_did", "ImpactReport", "run_impact"]
 
@@ -212,6 +212,7 @@ class ImpactReport(Report):
     groups_daily: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
     controls: dict = field(default_factory=dict)  # metric -> the control series of its fit (the fit table's text)
+    currency: str = "¥"  # the campaign's sign before money (gmv, aov) on the page
 
     @classmethod
     def compute(cls, ctx) -> ImpactReport:
@@ -235,7 +236,7 @@ class ImpactReport(Report):
         if not ps < start <= pe:
             raise ReportUnavailable(t("impact.start_outside", start=start.date(), first=ps.date(), last=pe.date()))
         pre_start = max(ps, start - pd.Timedelta(days=p.pre_days)) if p.pre_days else ps
-        rep = cls(metrics=metrics, start=start, end=end, pre_start=pre_start, alpha=p.alpha)
+        rep = cls(metrics=metrics, start=start, end=end, pre_start=pre_start, alpha=p.alpha, currency=ctx.cfg.currency)
         rep.control = p.control.model_dump() if p.control else None
         span = {"start": pre_start, "end_exclusive": end + pd.Timedelta(days=1)}
         if p.control:
@@ -342,7 +343,11 @@ class ImpactReport(Report):
         pcts = ["rel_effect", "rel_low", "rel_high"]
         if part == "effects":
             keep = ["label", "total", "days", "actual", "predicted", *_EFFECT_COLS]
-            return style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
+            st = style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
+            for idx, r in zip(st.data.index, self.effects.itertuples(), strict=True):  # as the findings quote them
+                for f, on in zip(self._formats(r.metric, r.total), _FORMAT_COLS, strict=True):
+                    st = st.format(f, subset=pd.IndexSlice[[idx], list(on)])
+            return st
         if part == "charts":
             for r in self.effects.itertuples():
                 _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label, total=r.total))
@@ -357,12 +362,36 @@ class ImpactReport(Report):
                 return Markdown(
                     "_" + md_escape(clause_join(self.notes or [t("impact.no_placebo")])) + "_"
                 )  # notes may hold data
-            return style_table(self._named(self.effects[cols]))
+            st = style_table(self._named(self.effects[cols]))
+            for idx, r in zip(st.data.index, self.effects.itertuples(), strict=True):  # an effect, as in effects
+                eff = pd.IndexSlice[[idx], [c for c in ("placebo_effect", "placebo_low", "placebo_high") if c in cols]]
+                st = st.format(self._formats(r.metric, r.total)[2], subset=eff)
+            return st
         if self.did is None or self.groups_daily is None:
             return Markdown(f"_{t('impact.no_control')}_")
         for r in self.effects.itertuples():
             _display(plot_did(self.groups_daily, r.metric, start=self.start, title=r.label))
         return style_table(self._named(self.did), pct_cols=pcts)
+
+    def _formats(self, metric: str, total: str = "sum"):
+        """(actual, counterfactual, effect) formats of a metric's row, in the effects table and the findings alike:
+        a count's total (events, orders) reads as a whole number, its counterfactual, effect and interval with two
+        decimals ("实际 330，反事实 218.51"); a rate's daily average as a percentage and its effect in percentage
+        points; an amount in the campaign's currency ("¥126,904.40"); any other metric (a daily average of users)
+        with two decimals throughout."""
+        from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp, row_formats
+
+        m = self.metrics.get(metric)
+        kind = number_kind(m, self.metrics)
+        if kind == "rate":
+            return fmt_pct, fmt_pct, fmt_pp
+        if kind == "money":
+            money = row_formats("money", [], currency=self.currency)[0]
+            return money, money, money
+        two = functools.partial(fmt_num, digits=2)
+        if m is not None and total == "sum" and not m.formula and m.agg == "count":
+            return fmt_int, two, two
+        return two, two, two
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
@@ -382,7 +411,7 @@ def _findings(rep: ImpactReport) -> list[str]:
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
-        whole, est, eff = _formats(rep.metrics.get(r.metric), r.total)
+        whole, est, eff = rep._formats(r.metric, r.total)
         lab = r.label if r.total == "sum" else t("impact.daily_mean", label=r.label)
         out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
                      effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff), rel=fmt_pct(r.rel_effect),
@@ -401,18 +430,8 @@ def _findings(rep: ImpactReport) -> list[str]:
     return out + list(rep.notes)
 
 
-def _formats(m: Metric | None, total: str = "sum"):
-    """(actual, counterfactual, effect) formats of a metric's totals in the findings, as the effects table shows
-    them: a count's total (events, orders) reads as a whole number, its counterfactual, effect and interval with two
-    decimals ("实际 330，反事实 218.51"); a rate's daily average as a percentage and its effect in percentage points;
-    any other metric (an amount, a daily average of users) with two decimals throughout."""
-    from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
-
-    if m is not None and total == "sum" and not m.formula and m.agg == "count":
-        return fmt_int, fmt_num, fmt_num
-    if m is not None and m.kind == "rate":
-        return fmt_pct, fmt_pct, fmt_pp
-    return fmt_num, fmt_num, fmt_num
+#: the effects table's columns each of :meth:`ImpactReport._formats`' three formats applies to
+_FORMAT_COLS = (("actual",), ("predicted",), ("effect", "effect_low", "effect_high"))
 
 
 def run_impact(ctx) -> ImpactReport | Unavailable:

@@ -274,6 +274,13 @@ class Campaign(_Strict):
         "zh", description="the one language of every page, chart and finding of this campaign (helpers/i18n.py)"
     )
     timezone: str = "Asia/Shanghai"
+    currency: str = Field(
+        "¥",
+        min_length=1,
+        max_length=8,
+        pattern=r"^[^<>&\"'`]+$",
+        description="the sign before money on every page: ¥, £, US$ (rfm.currency may differ)",
+    )
     period: Period
     engine: Literal["duckdb", "spark"] = "duckdb"
     spark: SparkParams = Field(default_factory=SparkParams)  # engine: spark: master URL, settings (sections_spark)
@@ -326,6 +333,13 @@ class Campaign(_Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_tz(v)
+
+    @model_validator(mode="after")
+    def _currency(self):
+        """The RFM report's money in the campaign's currency unless ``rfm.currency`` names its own."""
+        if "currency" not in self.rfm.model_fields_set:
+            self.rfm.currency = self.currency
+        return self
 
     @field_validator("clean_data")
     @classmethod

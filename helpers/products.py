@@ -359,6 +359,7 @@ class ProductsReport(Report):
     exclude_given: bool = False
     bought_together: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list = field(default_factory=list)
+    currency: str = "¥"  # the campaign's sign before money (GMV, prices) on the page
 
     @classmethod
     def compute(cls, ctx) -> ProductsReport:
@@ -372,7 +373,8 @@ class ProductsReport(Report):
         if n_lines - int(excluded["lines"].sum()) == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
-        rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence)
+        rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
+                  currency=ctx.cfg.currency)  # fmt: skip
         rep.excluded, rep.n_lines, rep.exclude_given = excluded, n_lines, bool(p.exclude_items)
         has_cat = _has_values(lines, "category")
         rep.items = _with_repurchase(lines, "item_id", p.repurchase_days, end)
@@ -459,7 +461,7 @@ class ProductsReport(Report):
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
         for r in self.movers.head(2).itertuples():
-            fv, _ = row_formats("", [r.current, r.previous])  # as the movers table shows them: GMV with cents
+            fv, _ = row_formats(_kind(r.measure), [r.current, r.previous], currency=self.currency)  # as the table
             out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level),
                          key=item_label(r.key, names) if r.level == "item" else r.key,
                          measure=label(f"metric.{r.measure}", r.measure), current=fv(r.current),
@@ -524,7 +526,7 @@ class ProductsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import drop_empty, md_escape, style_table
+        from .fmt import drop_empty, format_rows, md_escape, style_table
 
         frame = getattr(self, part)
         if frame is None or (part in ("rules", "bought_together") and not self.item_baskets):
@@ -535,11 +537,11 @@ class ProductsReport(Report):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
             return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],  # quantity by its values: 56,814
-                               num_cols=["gmv", "avg_price"])  # fmt: skip
+                               money_cols=["gmv", "avg_price"], currency=self.currency)  # fmt: skip
         if part == "excluded":
             if frame.empty:
                 return Markdown("_" + t("products.excluded_none") + "_")
-            return style_table(frame, num_cols=["amount"])
+            return style_table(frame, money_cols=["amount"], currency=self.currency)
         frame = self._named_items(part, frame)  # items by name with the code aside (the CSV keeps the codes)
         if part in ("rules", "category_rules", "itemset_rules"):
             _show_chart(plot_rules(frame))
@@ -552,8 +554,14 @@ class ProductsReport(Report):
                                       for lv, k in zip(frame["level"], frame["key"], strict=True)],  # fmt: skip
                                  level=frame["level"].map(lambda v: label(f"products.level.{v}", str(v))),
                                  measure=frame["measure"].map(lambda v: label(f"metric.{v}", str(v))))  # fmt: skip
-            return style_table(shown, pct_cols=["rel_change", "contribution"],
-                               num_cols=["current", "previous", "abs_change"])  # fmt: skip
+            st = style_table(shown, pct_cols=["rel_change", "contribution"])
+            return format_rows(
+                st,
+                [_kind(m) for m in frame["measure"]],
+                value_cols=["current", "previous"],
+                change_cols=["abs_change"],
+                currency=self.currency,
+            )  # GMV in money, orders whole
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
     def _named_items(self, part: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -609,3 +617,8 @@ def _rule_records(rules: pd.DataFrame, n: int = 10) -> list[dict]:
 def run_products(ctx) -> ProductsReport | Unavailable:
     """:meth:`ProductsReport.run`: the products report of a campaign (or its Unavailable twin)."""
     return ProductsReport.run(ctx)
+
+
+def _kind(measure: str) -> str:
+    """How a mover's numbers read (:func:`helpers.fmt.row_formats`): GMV as money, orders as counts."""
+    return "money" if measure == "gmv" else ""

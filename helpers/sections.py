@@ -138,7 +138,7 @@ class RFMParams(Section):
         description="rows with a negative amount (returns kept by ingest): exclude = ignore them; "
         "net = subtract them from M (never orders for R/F)",
     )
-    currency: str = Field("¥", description="currency sign for money in the report")
+    currency: str = Field("¥", description="currency sign for money in the report (default: the campaign's currency)")
     buy_events: list[str] = Field(
         default_factory=lambda: ["buy", "pay"], description="events that are orders when there is no orders table"
     )

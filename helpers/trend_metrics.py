@@ -25,6 +25,7 @@ __all__ = [
     "Metric", "BUILTINS", "metric_label", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats",
     "is_additive",
     "sums_over_days",
+    "number_kind",
     "welch",
 ]  # fmt: skip
 
@@ -50,7 +51,8 @@ class Metric:
     kind: str = "value"  # value | rate | mean
     #: for ``mean``: (numerator metric, unit metric): the per-unit values are the numerator per unit
     unit: tuple[str, str] | None = field(default=None)
-    #: a ``sum`` of money (the campaign's amount column): summed exactly, as :data:`helpers.engine.MONEY`
+    #: an amount of money (a sum, average, median or percentile of the campaign's amount column): shown with the
+    #: campaign's currency; a sum is summed exactly, as :data:`helpers.engine.MONEY`
     money: bool = False
 
 
@@ -133,7 +135,7 @@ def resolve_metrics(specs: list, *, order_events: tuple[str, ...], amount_col: s
                 events=events,
                 where=where,
                 column=d.get("column"),
-                money=d.get("agg") == "sum" and d.get("column") == amount_col,
+                money=d.get("agg") in ("sum", "avg", "median", "p90") and d.get("column") == amount_col,
             )
     out: dict[str, Metric] = {}
 
@@ -240,6 +242,17 @@ def is_additive(m: Metric) -> bool:
     """Whether a day without events is 0 for the metric (a base count, user count, sum or distinct count) rather than
     missing (a formula such as a rate or a mean per user, an average, median or percentile: no events, no value)."""
     return not m.formula and m.agg in ("count", "users", "sum", "distinct")
+
+
+def number_kind(m: Metric | None, metrics: dict[str, Metric]) -> str:
+    """How a page writes the metric's values (:func:`helpers.fmt.row_formats`): ``"money"`` for an amount (the
+    campaign's amount column summed or averaged, or such a sum per order or user: ``gmv``, ``aov``, ``arpu``),
+    ``"rate"`` for a share of users, else the metric's ``kind`` (a count or a mean: plain numbers)."""
+    if m is None:
+        return ""
+    if m.money or (m.kind == "mean" and m.unit and getattr(metrics.get(m.unit[0]), "money", False)):
+        return "money"
+    return m.kind
 
 
 def sums_over_days(m: Metric) -> bool:

@@ -40,6 +40,7 @@ from .trend_metrics import (
     Metric,
     aggregate_metrics,
     metric_label,
+    number_kind,
     resolve_metrics,
     unit_stats,
     welch,
@@ -402,6 +403,7 @@ class TrendsReport(Report):
     distribution: pd.DataFrame | None = None
     intervals: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
+    currency: str = "¥"  # the campaign's sign before money (gmv, aov) on the page
 
     @classmethod
     def compute(cls, ctx) -> TrendsReport:
@@ -424,7 +426,7 @@ class TrendsReport(Report):
                 if col and col not in ev.columns:
                     raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
         w = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
-        rep = cls(metrics=metrics, granularity=p.granularity, window=w)
+        rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
         summary = compare_windows(ev, metrics, w)
         if summary["previous"].isna().all() or (summary.loc[summary["kind"] == "value", "previous"] == 0).all():
             rep.notes.append(t("trends.no_previous"))
@@ -514,11 +516,21 @@ class TrendsReport(Report):
 
     def _values(self, metric: str, *xs: float) -> list[str]:
         """``xs`` as values of ``metric`` read, formatted alike as in the table's row (:func:`helpers.fmt.row_formats`):
-        a share as a percentage; whole numbers without decimals, unless one of them has some."""
+        a share as a percentage, an amount with the currency; whole numbers without decimals, unless one of them
+        has some."""
         from .fmt import row_formats
 
-        fv, _ = row_formats(getattr(self.metrics.get(metric), "kind", ""), xs)
+        fv, _ = row_formats(self._kind(metric), xs, currency=self.currency)
         return [fv(x) for x in xs]
+
+    def _change(self, metric: str, x: float) -> str:
+        """A change of ``metric`` as the table's change columns show it (a share's in percentage points)."""
+        from .fmt import row_formats
+
+        return row_formats(self._kind(metric), [x], currency=self.currency)[1](x)
+
+    def _kind(self, metric: str) -> str:
+        return number_kind(self.metrics.get(metric), self.metrics)
 
     @staticmethod
     def _group_name(group: object) -> object:
@@ -546,9 +558,11 @@ class TrendsReport(Report):
         percentage points; a count whole), the names in words."""
         from .fmt import format_rows, style_table
 
-        kinds = [getattr(self.metrics.get(m), "kind", "") for m in frame["metric"]] if "metric" in frame else []
+        kinds = [self._kind(m) for m in frame["metric"]] if "metric" in frame else []
         st = style_table(self._named(frame), pct_cols=pcts)
-        return format_rows(st, kinds, value_cols=values, change_cols=changes) if kinds else st
+        if not kinds:
+            return st
+        return format_rows(st, kinds, value_cols=values, change_cols=changes, currency=self.currency)
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
@@ -569,7 +583,7 @@ class TrendsReport(Report):
         for r in self.movers.head(3).itertuples():
             out.append(Outcome(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
                                  group=self._group_name(r.group),
-                                 change=_fmt(r.abs_change), rel=fmt_pct(r.rel_change),
+                                 change=self._change(r.metric, r.abs_change), rel=fmt_pct(r.rel_change),
                                  share=fmt_pct(r.contribution))))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
         if flagged and flagged > ANOMALY_RELIABLE_SHARE * max(self.anomaly_checked, 1):
@@ -677,13 +691,6 @@ class TrendsReport(Report):
 
 #: summary columns a page leaves out when no row has a value (the CSV keeps them)
 _OPTIONAL = ["test", "diff_ci_low", "diff_ci_high", "p_value", "year_ago", "yoy_change"]
-
-
-def _fmt(x: float) -> str:
-    """One number as a metrics row shows it: whole without decimals, else two (:func:`helpers.fmt.row_formats`)."""
-    from .fmt import row_formats
-
-    return row_formats("", [x])[0](x)
 
 
 def run_trends(ctx) -> TrendsReport | Unavailable:

@@ -184,6 +184,10 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert orders["value"] == f"{r.at['orders', 'value']:.2f}" and orders["kind"] == "人均次数"
     assert orders["test"] == "Welch t 检验（CUPED 校正）"
     assert f"为 {fmt_pct(r.at['pay_conversion', 'value'])}，" in rep.findings()[2]  # the findings say it alike
+    rev = shown["人均支付金额"]  # revenue per user: money in the campaign's currency, in the table and the finding
+    assert rev["value"] == f"¥{r.at['revenue', 'value']:,.2f}" and rev["control_value"].startswith("¥")
+    assert rev["abs_lift"].lstrip("-").startswith("¥")
+    assert f"为 {rev['value']}，对照组 {rev['control_value']}" in " ".join(rep.findings()), rep.findings()
     # a tiny p reads "p < 0.001" (the results keep the number); the variants are listed with 、 in Chinese
     assert r.at["pay_conversion", "p_value"] < 1e-6 and "，p < 0.001，Holm 校正后 p < 0.001，" in rep.findings()[2]
     counts = "、".join(f"{v.variant} {v.users:,}" for v in rep.srm.itertuples())

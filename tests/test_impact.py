@@ -289,3 +289,35 @@ def test_a_rate_is_averaged_over_its_days(demo_ctx):
     assert orders["cum_effect"].iloc[-1] == pytest.approx(o["effect"])
     found = [f for f in rep.findings() if f.startswith("付费率（日均）：")]
     assert len(found) == 1 and f"实际 {r['actual'] * 100:.1f}%" in found[0] and "个百分点" in found[0], found
+
+
+def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(demo_ctx):
+    """Each effects row is formatted for its metric, as its finding quotes it: a count's total whole and its
+    estimates with two decimals, an amount in the campaign's currency (``currency: "£"``), a rate in % and points;
+    the placebo table's effects alike."""
+    import dataclasses
+
+    from helpers.impact import ImpactReport
+    from tests.styled import styled_rows
+
+    cfg = demo_ctx.cfg
+    p = cfg.impact.model_copy(update={"metrics": ["orders", "gmv", "pay_rate"]})
+    ctx = dataclasses.replace(demo_ctx, cfg=cfg.model_copy(update={"impact": p, "currency": "£"}))
+    rep = ImpactReport.compute(ctx)
+    e = rep.effects.set_index("metric")
+    rows = {r["metric"]: r for r in styled_rows(rep._show("effects"))}
+    text = " ".join(str(f) for f in rep.findings())
+    orders, gmv, rate = rows["订单数"], rows["成交额 GMV"], rows["付费率"]
+    assert orders["actual"] == f"{e.loc['orders', 'actual']:,.0f}" and orders["predicted"] == (
+        f"{e.loc['orders', 'predicted']:,.2f}"
+    )
+    assert gmv["actual"] == f"£{e.loc['gmv', 'actual']:,.2f}" and gmv["effect"].lstrip("-").startswith("£")
+    assert rate["actual"] == f"{e.loc['pay_rate', 'actual'] * 100:.1f}%" and rate["effect"].endswith(" 个百分点")
+    for name, r in rows.items():  # the finding quotes the table's own texts
+        lab = name if name != "付费率" else "付费率（日均）"
+        assert f"{lab}：实际 {r['actual']}，反事实 {r['predicted']}，效应 {r['effect']}（{r['effect_low']}" in text, (
+            name
+        )
+    placebo = {r["metric"]: r for r in styled_rows(rep._show("placebo"))}
+    assert placebo["成交额 GMV"]["placebo_effect"].lstrip("-").startswith("£")
+    assert placebo["付费率"]["placebo_low"].endswith(" 个百分点")

@@ -60,6 +60,18 @@ def test_defaults_file_is_merged_under(write_params, csv, tmp_path):
     assert load_params(write_params(over)).timezone == "Europe/London"
 
 
+def test_campaign_currency_reaches_rfm_unless_it_names_its_own(write_params, csv):
+    good = GOOD.replace("PATH", str(csv))
+    cfg = load_params(write_params(good))
+    assert (cfg.currency, cfg.rfm.currency) == ("¥", "¥")
+    cfg = load_params(write_params(good + 'currency: "£"\n'))
+    assert (cfg.currency, cfg.rfm.currency) == ("£", "£")
+    cfg = load_params(write_params(good + 'currency: "£"\nrfm: {currency: "€"}\n'))
+    assert (cfg.currency, cfg.rfm.currency) == ("£", "€")
+    locs = dict(problems(write_params(good + 'currency: "<b>"\n'))[0])
+    assert "currency" in locs, locs
+
+
 def test_misspelt_key_suggests_the_right_one(write_params, csv):
     text = GOOD.replace("PATH", str(csv)).replace("columns:", "colums:")
     probs, msg = problems(write_params(text))

@@ -116,6 +116,7 @@ def _ctx(tmp_path, write_params, extra):
 
 def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, write_params):
     from helpers.registry import run_report
+    from tests.styled import styled_rows
 
     extra = "products: {repurchase_days: 7, min_baskets: 1, compare_days: 14, exclude_items: {fee: [C]}}\n"
     ctx = _ctx(tmp_path, write_params, extra)
@@ -143,10 +144,15 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
         assert any("Bought together" in f for f in rep.findings())
     # a mover's two amounts are quoted alike, as the movers table shows them (not 42,548 against 95,690.50)
     rep.movers = pd.DataFrame([{"level": "item", "key": "A", "measure": "gmv", "current": 42548.0,
-                                "previous": 95690.5, "rel_change": 42548 / 95690.5 - 1}])  # fmt: skip
-    assert any("42,548.00，上期 95,690.50（-55.5%）" in f for f in rep.findings()), rep.findings()
-    rep.movers = rep.movers.assign(measure="orders", current=12.0, previous=30.0, rel_change=-0.6)
+                                "previous": 95690.5, "abs_change": 42548 - 95690.5, "contribution": 1.0,
+                                "rel_change": 42548 / 95690.5 - 1}])  # fmt: skip
+    assert any("¥42,548.00，上期 ¥95,690.50（-55.5%）" in f for f in rep.findings()), rep.findings()
+    mv = styled_rows(rep._show("movers"))[0]  # the table's row as the finding quotes it: GMV in money
+    assert (mv["current"], mv["previous"], mv["abs_change"]) == ("¥42,548.00", "¥95,690.50", "-¥53,142.50")
+    rep.movers = rep.movers.assign(measure="orders", current=12.0, previous=30.0, abs_change=-18.0, rel_change=-0.6)
     assert any("12，上期 30（-60.0%）" in f for f in rep.findings()), rep.findings()
+    mv = styled_rows(rep._show("movers"))[0]
+    assert (mv["current"], mv["previous"], mv["abs_change"]) == ("12", "30", "-18")
     ctx2 = _ctx(tmp_path / "b", write_params, "")
     un = run_report("products", ctx2, show=False)
     assert not un.available and "products" in un.reason

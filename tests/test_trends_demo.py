@@ -100,8 +100,9 @@ def test_page_tables_format_each_metric_for_its_kind(demo):
     assert (pay["kind"], pay["test"]) == ("比率", "双比例 z 检验")
     assert users["current"] == f"{int(s.at['active_users', 'current']):,}" and users["kind"] == "数值"
     assert users["abs_change"] == f"{int(s.at['active_users', 'abs_change']):,}"
-    gmv = rows["成交额 GMV"]  # an amount: two decimals
-    assert gmv["current"] == f"{s.at['gmv', 'current']:,.2f}"
+    gmv = rows["成交额 GMV"]  # an amount: the campaign's currency, two decimals, a fall with its sign first
+    assert gmv["current"] == f"¥{s.at['gmv', 'current']:,.2f}"
+    assert s.at["gmv", "abs_change"] < 0 and gmv["abs_change"] == f"-¥{-s.at['gmv', 'abs_change']:,.2f}"
     groups = {r["group"] for r in styled_rows(rep._show("breakdown"))}
     assert "（空）" in groups and "(none)" not in groups  # events without a platform
     assert "(none)" in set(rep.breakdown["group"])  # the CSV keeps the code
@@ -109,8 +110,8 @@ def test_page_tables_format_each_metric_for_its_kind(demo):
 
 def test_findings_quote_a_rows_numbers_as_its_table_does_and_empty_columns_are_left_out(demo):
     """A finding quotes the current and previous values formatted alike, as the table's row shows them (GMV
-    ``105,094.80`` against ``210,751.00``, not ``210,751``); the summary table leaves out the year-ago pair when the
-    data does not reach a year back (the CSV keeps it)."""
+    ``¥105,094.80`` against ``¥210,751.00``, not ``210,751``), a mover's change as the movers table; the summary
+    table leaves out the year-ago pair when the data does not reach a year back (the CSV keeps it)."""
     _, rep = demo
     s = rep.summary.set_index("metric")
     rows = {r["metric"]: r for r in styled_rows(rep._show("summary"))}
@@ -118,7 +119,13 @@ def test_findings_quote_a_rows_numbers_as_its_table_does_and_empty_columns_are_l
     for name in ("成交额 GMV", "活跃用户"):
         cur, prev = rows[name]["current"], rows[name]["previous"]
         assert f"{name}：{cur}，上期 {prev}，" in text, (name, cur, prev)
-    assert rows["成交额 GMV"]["previous"] == f"{s.at['gmv', 'previous']:,.2f}"
+    assert rows["成交额 GMV"]["previous"] == f"¥{s.at['gmv', 'previous']:,.2f}"
+    # a mover's change as the movers table's change column shows it (GMV with its currency)
+    movers = {(r["metric"], r["group"]): r for r in styled_rows(rep._show("movers"))}
+    for r in rep.movers.head(3).itertuples():
+        change = movers[(rep._name(r.metric), r.group)]["abs_change"]
+        assert f"：{change}（" in text, (r.metric, change)
+    assert any(m == "gmv" for m in rep.movers.head(3)["metric"]) and "：-¥" in text
     assert s["year_ago"].isna().all() and {"year_ago", "yoy_change"} <= set(rep.tables()["summary"].columns)
     shown = rep._show("summary").data.columns
     assert "year_ago" not in shown and "yoy_change" not in shown and "p_value" in shown  # the rate row is tested
