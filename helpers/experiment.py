@@ -108,6 +108,7 @@ class ExperimentReport(Report):
     not_exposed: int = 0
     notes: list = field(default_factory=list)
     currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
+    money: tuple = ()  # the metrics whose values are amounts (:func:`money_metrics`)
 
     @property
     def srm_failed(self) -> bool:
@@ -171,7 +172,8 @@ class ExperimentReport(Report):
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
-                variant=r.variant, value=self._value(r.kind, r.value), control=self._value(r.kind, r.control_value),
+                variant=r.variant, value=self._value(r.metric, r.kind, r.value),
+                control=self._value(r.metric, r.kind, r.control_value),
                 rel=fmt_pct(r.rel_lift),
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
@@ -250,14 +252,18 @@ class ExperimentReport(Report):
         if "metric" not in frame:
             return None
         kind = dict(zip(self.results["metric"], self.results["kind"], strict=False)) if len(self.results) else {}
-        return [_row_kind(str(kind.get(m, ""))) for m in frame["metric"]]
+        return [self._row_kind(m, str(kind.get(m, ""))) for m in frame["metric"]]
 
-    def _value(self, kind: str, x: float) -> str:
-        """A metric's value in words: a per-user share (conversion, retention) as a percentage, revenue per user
-        in the campaign's currency, else a number."""
+    def _row_kind(self, metric: str, kind: str) -> str:
+        """How a metric's numbers read (:func:`helpers.fmt.row_formats`): ``rate`` for a per-user share (conversion,
+        retention), ``money`` for an amount (revenue per user, revenue per order), the metric's kind otherwise."""
+        return "rate" if kind in SHARE_KINDS else "money" if metric in self.money else kind
+
+    def _value(self, metric: str, kind: str, x: float) -> str:
+        """A metric's value in words, as its table row reads (:meth:`_row_kind`); else a number."""
         from .fmt import fmt_money, fmt_pct
 
-        row = _row_kind(kind)
+        row = self._row_kind(metric, kind)
         return fmt_pct(x) if row == "rate" else fmt_money(x, self.currency) if row == "money" else _fmt(x)
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -272,12 +278,6 @@ class ExperimentReport(Report):
 #: per-user shares (0/1 per user): values shown as %, their differences in percentage points
 SHARE_KINDS = ("conversion", "retention")
 _CHANGE_COLS = ["abs_lift", "abs_low", "abs_high", "mde_abs", "se"]
-
-
-def _row_kind(kind: str) -> str:
-    """How a metric's numbers read (:func:`helpers.fmt.row_formats`): ``rate`` for a per-user share (conversion,
-    retention), ``money`` for revenue per user, the metric's kind otherwise."""
-    return "rate" if kind in SHARE_KINDS else "money" if kind == "revenue" else kind
 
 
 def _fmt(x: float) -> str:

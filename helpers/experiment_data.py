@@ -23,6 +23,7 @@ from .errors import MissingColumnError
 
 __all__ = [
     "check_columns",
+    "money_metrics",
     "clean_assignments",
     "first_exposure",
     "user_day_counts",
@@ -174,3 +175,11 @@ def check_columns(events, columns: list[str], *, what: str) -> None:
     for c in columns:
         if c and c not in t.columns:
             raise MissingColumnError("events", c, t.columns, hint=f"it is used by {what}")
+
+
+def money_metrics(metrics) -> tuple[str, ...]:
+    """The names of the experiment metrics whose values are amounts: ``revenue`` (per user), and a ``ratio`` of a
+    revenue metric over a count (revenue per order); a ratio of two revenues is a plain ratio."""
+    kind = {m.name: m.kind for m in metrics}
+    per_count = lambda m: kind.get(m.numerator) == "revenue" and kind.get(m.denominator) != "revenue"  # noqa: E731
+    return tuple(m.name for m in metrics if m.kind == "revenue" or (m.kind == "ratio" and per_count(m)))

@@ -14,6 +14,7 @@ from .experiment_data import (
     clean_assignments,
     first_exposure,
     metric_values,
+    money_metrics,
     pre_period_counts,
     user_day_counts,
 )
@@ -81,7 +82,7 @@ def compute_experiment(cls, ctx, p):
     if users.empty:
         raise ReportUnavailable(i18n.t("experiment.no_exposed"))
     rep = cls(experiment=p.name, control=p.control, alpha=p.alpha, srm_alpha=p.srm_alpha, excluded_multi=multi,
-              not_exposed=not_exposed, currency=ctx.cfg.currency)  # fmt: skip
+              not_exposed=not_exposed, currency=ctx.cfg.currency, money=money_metrics(p.metrics))  # fmt: skip
     rep.srm = srm_table(users["variant"].value_counts(), p.split, srm_alpha=p.srm_alpha)
 
     daily, cov = {}, pd.DataFrame(index=users.index)
