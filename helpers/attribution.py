@@ -295,6 +295,7 @@ class AttributionReport(Report):
     #: whether the conversions carry a value (``value_col`` / the orders' ``amount`` set on at least one); without
     #: one, every value column is empty (NaN) and ``value`` is null in the results, never 0
     valued: bool = True
+    currency: str = "¥"  # the campaign's sign before the credited value on the page
     #: channel -> the name pages show: touch events by their tracking-plan display names (the results and CSVs keep
     #: the channels as in the data); empty with a ``touch_col``, whose values are the data's own names
     channel_names: dict[str, str] = field(default_factory=dict)
@@ -343,7 +344,7 @@ class AttributionReport(Report):
         if touches.empty:
             raise ReportUnavailable(t("attribution.no_touches", what=p.touch_col or ", ".join(p.touch_events)))
         rep = cls(touch_col=p.touch_col, conversion=conversion, conversion_label=conversion_label,
-                  lookback_days=p.lookback_days,
+                  lookback_days=p.lookback_days, currency=ctx.cfg.currency,
                   bootstrap_reps=p.bootstrap_reps, touches=touches, journeys=journeys)  # fmt: skip
         rep.credits = credit_table(
             touches, journeys, direct=p.direct, position_weights=tuple(p.position_weights),
@@ -452,7 +453,8 @@ class AttributionReport(Report):
         if part == "summary":
             kind = self.summary["journeys"].map(lambda v: label(f"attribution.journeys.{v}", v))
             shown = self.summary.assign(journeys=kind)
-            return style_table(drop_empty(shown, ["value"]))  # no amounts: the value column is empty
+            # no amounts: the value column is empty
+            return style_table(drop_empty(shown, ["value"]), money_cols=["value"], currency=self.currency)
         if part == "value" and not self.valued:
             return Markdown(t("attribution.no_value", conversion=md_escape(self.conversion_label or self.conversion)))
         if part in ("credits", "value"):
@@ -469,7 +471,7 @@ class AttributionReport(Report):
                     _display(style_table(drop_empty(ci[cols], ["se"])))  # se: sampled Shapley values only
             models = [c for c in wide.columns if c != "channel"]
             if part == "value":
-                return style_table(wide, num_cols=models)
+                return style_table(wide, money_cols=models, currency=self.currency)
             return style_table(wide, count_cols=models)  # one-touch rules count whole conversions: 87, not 87.00
         if part == "chart":
             return plot_credits(self.credits, names=self.channel_names)

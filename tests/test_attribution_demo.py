@@ -150,6 +150,12 @@ def test_conversions_without_a_value_show_no_value_rather_than_zero(demo):
         ctx.cfg = cfg
         ctx.__dict__.pop("table", None)
     assert valued.valued and valued.to_results()["value"] > 0 and "value" in valued._show("summary").data.columns
+    from tests.styled import styled_rows
+
+    # the credited value is money in the campaign's currency, in the summary and the per-model table
+    assert all(r["value"].startswith("¥") for r in styled_rows(valued._show("summary")))
+    cells = [v for r in styled_rows(valued._show("value")) for k, v in r.items() if k != "channel"]
+    assert cells and all(v.lstrip("-").startswith("¥") or v == "–" for v in cells), cells
 
 
 def test_unavailable_without_a_section(demo):
