@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .i18n import list_join
+
 __all__ = [
     "BOILERPLATE_SHARE",
     "PRIOR_SHARE",
@@ -79,14 +81,15 @@ def keywords_by_group(
     min_reviews: int = 5,
     stopwords: set[str] | None = None,
 ) -> pd.DataFrame:
-    """Top TF-IDF keywords of one band's reviews per group: ``<by>``, ``reviews``, ``keywords`` ("a、b、c")."""
+    """Top TF-IDF keywords of one band's reviews per group: ``<by>``, ``reviews``, ``keywords`` ("a、b、c" in
+    Chinese, "a, b, c" in English: :func:`helpers.i18n.list_join`)."""
     d = df[df["band"] == band_name]
     rows = []
     for g, x in d.groupby(by):
         if len(x) < min_reviews:
             continue
         kw = keywords(x["text"].tolist(), top=top, stopwords=stopwords)
-        rows.append({by: g, "reviews": len(x), "keywords": "、".join(kw["keyword"])})
+        rows.append({by: g, "reviews": len(x), "keywords": list_join(kw["keyword"])})
     out = pd.DataFrame(rows, columns=[by, "reviews", "keywords"])
     return out.sort_values(["reviews", by], ascending=[False, True], ignore_index=True)
 

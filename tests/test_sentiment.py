@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.base import Unavailable
 from helpers.campaign import open_campaign
 from helpers.errors import UnknownPartError
@@ -109,6 +110,11 @@ def test_group_summary_and_phrases():
 
     kb = keywords_by_group(df.assign(text=["质量太差，包装破损"] * 4 + ["好"] * 6), by="item_id", min_reviews=2)
     assert kb["item_id"].tolist() == ["a"] and "破损" in kb.loc[0, "keywords"]
+    words = kb.loc[0, "keywords"].split("、")
+    assert len(words) > 1, kb  # the page's list separator: "、" in Chinese, ", " in English
+    with i18n.language("en"):
+        kb = keywords_by_group(df.assign(text=["质量太差，包装破损"] * 4 + ["好"] * 6), by="item_id", min_reviews=2)
+    assert kb.loc[0, "keywords"] == ", ".join(words)
     r = classification_report([1, 1, 0, 0], [1, 0, 0, 0])
     assert r["accuracy"] == 0.75 and r["confusion"] == [[2, 0], [1, 1]] and r["per_class"]["1"]["recall"] == 0.5
 
