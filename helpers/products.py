@@ -278,9 +278,17 @@ def _itemset_label(value, names) -> str:
 
 
 # ------------------------------------------------------------------------------------------- charts
-def plot_top_products(items: pd.DataFrame, *, key: str = "item_id", n: int = 15, ax=None, title: str | None = None):
-    """Horizontal bars of the ``n`` items (categories) with most GMV (orders without an amount); items with an
-    ``item_name`` are labelled by it (cut to 32 characters) with the code aside."""
+def plot_top_products(
+    items: pd.DataFrame,
+    *,
+    key: str = "item_id",
+    n: int = 15,
+    ax=None,
+    title: str | None = None,
+    currency: str = "¥",
+):
+    """Horizontal bars of the ``n`` items (categories) with most GMV (orders without an amount; the axis names the
+    ``currency``); items with an ``item_name`` are labelled by it (cut to 32 characters) with the code aside."""
     import matplotlib.pyplot as plt
 
     measure = "gmv" if items["gmv"].notna().any() else "orders"
@@ -290,7 +298,7 @@ def plot_top_products(items: pd.DataFrame, *, key: str = "item_id", n: int = 15,
     names = names_of(top) if key == "item_id" else {}
     labels = [item_label(c, names, width=32) for c in top[key].astype(str)]
     ax.barh(labels, top[measure].astype(float), color="C0")
-    ax.set_xlabel(t("products.chart.gmv" if measure == "gmv" else "products.chart.orders"))
+    ax.set_xlabel(t("products.chart.gmv", currency=currency) if measure == "gmv" else t("products.chart.orders"))
     which = "products.chart.top_items" if key == "item_id" else "products.chart.top_categories"
     ax.set_title(title or t(which, n=len(top)))
     return ax
@@ -534,7 +542,8 @@ class ProductsReport(Report):
                 "_" + md_escape(clause_join(self.notes or [t("products.not_computed")])) + "_"
             )  # notes may hold data
         if part in ("items", "categories"):
-            _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category"))
+            _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category",
+                                          currency=self.currency))  # fmt: skip
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
             return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],  # quantity by its values: 56,814
                                money_cols=["gmv", "avg_price"], currency=self.currency)  # fmt: skip

@@ -309,12 +309,19 @@ def explain_anomalies(
 
 # ------------------------------------------------------------------------------------------- charts
 def plot_metric_trend(
-    series: pd.DataFrame, metric: str, *, shift=None, ax=None, title: str | None = None, n: str | None = None
+    series: pd.DataFrame,
+    metric: str,
+    *,
+    shift=None,
+    ax=None,
+    title: str | None = None,
+    n: str | None = None,
+    ylabel: str | None = None,
 ):
     """One metric over time: the current window as a line, the previous window (shifted by ``shift`` onto
     the current dates) drawn behind it dashed and grey. ``series`` has ``period_start``, ``window``, ``metric``.
     ``n``: the column of a rate's denominator; points over fewer than 30 users are drawn hollow with their
-    interval (helpers/caveats.py)."""
+    interval (helpers/caveats.py). ``ylabel``: the value axis (default the title; an amount names its currency)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -334,7 +341,7 @@ def plot_metric_trend(
     ax.legend(fontsize="small")
     ax.set_title(title)
     ax.set_xlabel(t("trends.chart.period"))
-    ax.set_ylabel(title)
+    ax.set_ylabel(ylabel or title)
     ax.get_figure().autofmt_xdate()
     return ax
 
@@ -660,7 +667,10 @@ class TrendsReport(Report):
             shift = self.window["current"][0] - self.window["previous"][0]
             for r in self.summary.itertuples():
                 n = rate_denominator(self.metrics.get(r.metric))  # small buckets hollow (helpers/caveats.py)
-                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=self._name(r.metric), n=n))
+                name = self._name(r.metric)
+                unit = t("trends.chart.in_currency", label=name, currency=self.currency)
+                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=name, n=n,
+                                           ylabel=unit if self._kind(r.metric) == "money" else None))  # fmt: skip
             return None
         if part in ("breakdown", "movers") and self.breakdown is None:
             return Markdown(f"_{t('trends.no_breakdown')}_")

@@ -298,8 +298,9 @@ def test_pages_name_items_with_the_code_aside(tmp_path, write_params):
     assert rep.rules["antecedent"].tolist() == ["A"]  # the table (and its CSV) keeps the codes
     html = rep._show("items").to_html()  # the name column under its header; whole quantities as integers
     assert i18n.t("col.item_name") == "商品名称" and ">Apple<" in html and ">8<" in html and "8.00" not in html, html
-    ax = plot_top_products(rep.items)
+    ax = plot_top_products(rep.items, currency="£")
     assert [x.get_text() for x in ax.get_yticklabels()] == ["C", "Bread（B）", "Apple（A）"]
+    assert ax.get_xlabel() == "成交额（£）"  # the axis names the currency
 
 
 @need(RETAIL)

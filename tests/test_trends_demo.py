@@ -129,3 +129,20 @@ def test_findings_quote_a_rows_numbers_as_its_table_does_and_empty_columns_are_l
     assert s["year_ago"].isna().all() and {"year_ago", "yoy_change"} <= set(rep.tables()["summary"].columns)
     shown = rep._show("summary").data.columns
     assert "year_ago" not in shown and "yoy_change" not in shown and "p_value" in shown  # the rate row is tested
+
+
+def test_charts_name_the_currency_of_an_amount(demo, monkeypatch):
+    """The charts part: one chart per metric titled by its name; an amount's value axis names the campaign's
+    currency (成交额 GMV（¥）), a count's does not."""
+    import matplotlib.pyplot as plt
+
+    import helpers.trends
+
+    _, rep = demo
+    shown = []
+    monkeypatch.setattr(helpers.trends, "_display", shown.append)  # the charts the page would show
+    assert rep._show("charts") is None
+    axes = {a.get_title(): a for a in shown}
+    assert set(axes) == {rep._name(m) for m in rep.summary["metric"]}
+    assert axes["成交额 GMV"].get_ylabel() == "成交额 GMV（¥）" and axes["订单数"].get_ylabel() == "订单数"
+    plt.close("all")
