@@ -121,11 +121,16 @@ def impact_series(
 
 
 # ------------------------------------------------------------------------------------------- charts
-def plot_impact(series: pd.DataFrame, *, title: str = "", axes=None, total: str = "sum"):
+def plot_impact(
+    series: pd.DataFrame, *, title: str = "", axes=None, total: str = "sum", kind: str = "", currency: str = "¥"
+):
     """Three panels for one metric: actual vs the counterfactual (with its interval; the pre-period shows the
     fit), the pointwise effect, the cumulative effect (``total="mean"``, a rate: the running average effect);
-    ``series`` is one metric's rows of the ``series`` table. Returns the Figure."""
+    ``series`` is one metric's rows of the ``series`` table. ``kind`` (:func:`helpers.trend_metrics.number_kind`):
+    a ``rate`` reads in % and its effects in percentage points, ``money`` names ``currency`` on the axes.
+    Returns the Figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
 
     if axes is None:
         fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
@@ -148,6 +153,14 @@ def plot_impact(series: pd.DataFrame, *, title: str = "", axes=None, total: str 
     a2.fill_between(post["day"], post["cum_low"], post["cum_high"], color="C2", alpha=0.2)
     a2.set_ylabel(t("impact.chart.cumulative" if total == "sum" else "impact.chart.running_mean"))
     a2.set_xlabel(t("impact.chart.day"))
+    unit = {"rate": t("impact.chart.points"), "money": currency}.get(kind)
+    if unit:  # the unit after each axis' name: "逐日效应（百分点）", "数值（¥）"
+        for ax in (a1, a2) if kind == "rate" else axes:
+            ax.set_ylabel(t("impact.chart.unit", label=ax.get_ylabel(), unit=unit))
+    if kind == "rate":
+        a0.yaxis.set_major_formatter(PercentFormatter(1.0))
+        for ax in (a1, a2):
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:g}"))
     for ax in axes:
         ax.axhline(0, color="0.6", lw=0.8) if ax is not a0 else None
         ax.axvline(start, color="C3", ls=":", lw=1)
@@ -350,7 +363,9 @@ class ImpactReport(Report):
             return st
         if part == "charts":
             for r in self.effects.itertuples():
-                _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label, total=r.total))
+                _display(plot_impact(self.series[self.series["metric"] == r.metric], title=r.label, total=r.total,
+                                     kind=number_kind(self.metrics.get(r.metric), self.metrics),
+                                     currency=self.currency))  # fmt: skip
             return None
         if part == "fit":
             shown = self.fit.assign(controls=[list_join(self.controls.get(m, ())) for m in self.fit["metric"]])

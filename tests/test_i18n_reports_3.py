@@ -117,7 +117,7 @@ def test_chart_texts_follow_the_language(reports):
                 plot_metric_trend(tr.series, "orders", shift=shift, title=tr._name("orders")),
                 plot_sequential(ex.sequential, *ex.sequential[["metric", "variant"]].iloc[0]),
                 plot_impact(ex_series := im.series[im.series["metric"] == "orders"]).axes[0],
-                plot_impact(ex_series, total="mean").axes[2],  # a rate's third panel: the running average
+                plot_impact(ex_series, total="mean", kind="rate").axes[2],  # a rate's third panel: the running mean
                 plot_credits(at.credits),
                 plot_top_products(pr.items),
                 plot_rules(pr.rules),
@@ -133,7 +133,17 @@ def test_chart_texts_follow_the_language(reports):
                 _check(lang, _figure_texts(ax.get_figure()), data)
             plt.close("all")
             assert tr._name("orders") == {"en": "orders", "zh": "订单数"}[lang]
-            assert axes[3].get_ylabel() == {"en": "average daily effect to date", "zh": "日均效应（截至当日）"}[lang]
+            # a rate's third panel: the running average, in percentage points
+            assert axes[3].get_ylabel() == {"en": "average daily effect to date (percentage points)",
+                                            "zh": "截至当日的日均效应（百分点）"}[lang]  # fmt: skip
+            assert axes[3].yaxis.get_major_formatter()(0.05, 0) == "5"
+            money = plot_impact(ex_series, kind="money", currency="£").axes
+            assert [a.get_ylabel() for a in money] == [
+                i18n.t("impact.chart.unit", label=i18n.t(k), unit="£")
+                for k in ("impact.chart.value", "impact.chart.effect", "impact.chart.cumulative")
+            ]
+            assert money[0].get_ylabel() == {"en": "value (£)", "zh": "数值（£）"}[lang]
+            plt.close("all")
 
 
 def test_unavailable_reasons_follow_the_language(demo):
