@@ -172,8 +172,7 @@ class ExperimentReport(Report):
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
-                variant=r.variant, value=self._value(r.metric, r.kind, r.value),
-                control=self._value(r.metric, r.kind, r.control_value),
+                variant=r.variant, **self._values(r.metric, r.kind, r.value, r.control_value),
                 rel=fmt_pct(r.rel_lift),
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
@@ -259,12 +258,14 @@ class ExperimentReport(Report):
         retention), ``money`` for an amount (revenue per user, revenue per order), the metric's kind otherwise."""
         return "rate" if kind in SHARE_KINDS else "money" if metric in self.money else kind
 
-    def _value(self, metric: str, kind: str, x: float) -> str:
-        """A metric's value in words, as its table row reads (:meth:`_row_kind`); else a number."""
-        from .fmt import fmt_money, fmt_pct
+    def _values(self, metric: str, kind: str, value: float, control: float) -> dict[str, str]:
+        """A metric's value and its control's value in words, as the results table's row shows them
+        (:func:`helpers.fmt.row_formats` of :meth:`_row_kind`): a share as a percentage, an amount in the
+        campaign's currency, a count per user whole or with two decimals."""
+        from .fmt import row_formats
 
-        row = self._row_kind(metric, kind)
-        return fmt_pct(x) if row == "rate" else fmt_money(x, self.currency) if row == "money" else _fmt(x)
+        fv = row_formats(self._row_kind(metric, kind), [value, control], currency=self.currency)[0]
+        return {"value": fv(value), "control": fv(control)}
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
@@ -281,6 +282,7 @@ _CHANGE_COLS = ["abs_lift", "abs_low", "abs_high", "mde_abs", "se"]
 
 
 def _fmt(x: float) -> str:
+    """A difference on the sequential chart's interval (a count or amount per user)."""
     from .fmt import MISSING, fmt_num
 
     if x is None or (isinstance(x, float) and math.isnan(x)):

@@ -191,6 +191,8 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     per_order = shown["单均支付金额"]  # a ratio of revenue over orders is money too
     assert per_order["value"] == f"¥{r.at['revenue_per_order', 'value']:,.2f}"
     assert shown["人均订单"]["value"] == f"{r.at['orders', 'value']:.2f}"  # a count per user is not
+    o = shown["人均订单"]  # the finding quotes a count per user as the table does (two decimals)
+    assert f"为 {o['value']}，对照组 {o['control_value']}（" in " ".join(rep.findings()), rep.findings()
     # a tiny p reads "p < 0.001" (the results keep the number); the variants are listed with 、 in Chinese
     assert r.at["pay_conversion", "p_value"] < 1e-6 and "，p < 0.001，Holm 校正后 p < 0.001，" in rep.findings()[2]
     counts = "、".join(f"{v.variant} {v.users:,}" for v in rep.srm.itertuples())
