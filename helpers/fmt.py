@@ -466,7 +466,7 @@ def row_formats(kind: str, values: Iterable[Any], *, currency: str = "¥") -> tu
     if kind == "rate":
         return fmt_pct, fmt_pp
     if kind == "money":
-        money = _money_format(currency)
+        money = money_format(currency)
         return money, money
     vals = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float)
     vals = vals[vals.notna() & ~vals.isin([math.inf, -math.inf])]
@@ -474,7 +474,7 @@ def row_formats(kind: str, values: Iterable[Any], *, currency: str = "¥") -> tu
 
 
 @functools.cache
-def _money_format(currency: str) -> Callable[[Any], str]:
+def money_format(currency: str) -> Callable[[Any], str]:
     """:func:`fmt_money` in ``currency``: one function per sign, so rows in the same currency share a format."""
     return functools.partial(fmt_money, currency=currency)
 

@@ -386,7 +386,13 @@ class ImpactReport(Report):
             return Markdown(f"_{t('impact.no_control')}_")
         for r in self.effects.itertuples():
             _display(plot_did(self.groups_daily, r.metric, start=self.start, title=r.label))
-        return style_table(self._named(self.did), pct_cols=pcts)
+        st = style_table(self._named(self.did), pct_cols=pcts)
+        for idx, r in zip(st.data.index, self.did.itertuples(), strict=True):  # the groups' daily means as a value
+            mean, _, effect = self._formats(r.metric, "mean")
+            st = st.format(mean, subset=pd.IndexSlice[[idx], list(_DID_MEANS)])
+            if r.scale == "level":  # an effect in the metric's unit; on the log scale it is a log ratio
+                st = st.format(effect, subset=pd.IndexSlice[[idx], ["effect", "effect_low", "effect_high"]])
+        return st
 
     def _formats(self, metric: str, total: str = "sum"):
         """(actual, counterfactual, effect) formats of a metric's row, in the effects table and the findings alike:
@@ -394,19 +400,18 @@ class ImpactReport(Report):
         decimals ("实际 330，反事实 218.51"); a rate's daily average as a percentage and its effect in percentage
         points; an amount in the campaign's currency ("¥126,904.40"); any other metric (a daily average of users)
         with two decimals throughout."""
-        from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp, row_formats
+        from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp, money_format
 
         m = self.metrics.get(metric)
         kind = number_kind(m, self.metrics)
         if kind == "rate":
             return fmt_pct, fmt_pct, fmt_pp
         if kind == "money":
-            money = row_formats("money", [], currency=self.currency)[0]
+            money = money_format(self.currency)
             return money, money, money
-        two = functools.partial(fmt_num, digits=2)
         if m is not None and total == "sum" and not m.formula and m.agg == "count":
-            return fmt_int, two, two
-        return two, two, two
+            return fmt_int, fmt_num, fmt_num
+        return fmt_num, fmt_num, fmt_num
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its name under the ``metric``
@@ -447,6 +452,8 @@ def _findings(rep: ImpactReport) -> list[str]:
 
 #: the effects table's columns each of :meth:`ImpactReport._formats`' three formats applies to
 _FORMAT_COLS = (("actual",), ("predicted",), ("effect", "effect_low", "effect_high"))
+#: the DiD table's group means (daily averages), formatted as the metric's value
+_DID_MEANS = ("treated_pre", "treated_post", "control_pre", "control_post")
 
 
 def run_impact(ctx) -> ImpactReport | Unavailable:

@@ -321,3 +321,14 @@ def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(
     placebo = {r["metric"]: r for r in styled_rows(rep._show("placebo"))}
     assert placebo["成交额 GMV"]["placebo_effect"].lstrip("-").startswith("£")
     assert placebo["付费率"]["placebo_low"].endswith(" 个百分点")
+    # the DiD table's group means (daily averages) read as the metric's values; a level effect in its unit
+    did = {r["metric"]: r for r in styled_rows(rep._show("did"))}
+    d = rep.did.set_index("metric")
+    assert did["成交额 GMV"]["treated_post"] == f"£{d.loc['gmv', 'treated_post']:,.2f}"
+    assert did["付费率"]["control_pre"] == f"{d.loc['pay_rate', 'control_pre'] * 100:.1f}%"
+    assert did["订单数"]["treated_pre"] == f"{d.loc['orders', 'treated_pre']:,.2f}"
+    assert set(d["scale"]) == {"log"} and did["付费率"]["effect"] == f"{d.loc['pay_rate', 'effect']:.2f}"  # a log ratio
+    lv = ImpactReport.compute(dataclasses.replace(ctx, cfg=ctx.cfg.model_copy(
+        update={"impact": p.model_copy(update={"did_scale": "level"})})))  # fmt: skip
+    did = {r["metric"]: r for r in styled_rows(lv._show("did"))}
+    assert did["付费率"]["effect"].endswith(" 个百分点") and did["成交额 GMV"]["effect_low"].lstrip("-").startswith("£")
