@@ -76,6 +76,7 @@ class ProfileReport(Report):
     #: ``user_id`` + one bool per audience; per audience its users, share, rule and file
     audience_flags: pd.DataFrame = field(default_factory=pd.DataFrame)
     audience_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    currency: str = "¥"  # the campaign's sign before spend and prices on the page
 
     @classmethod
     def compute(cls, ctx) -> ProfileReport:
@@ -105,6 +106,7 @@ class ProfileReport(Report):
             effects=tg.tag_effects(base, tagged, shown),
             audience_flags=flags,
             audience_table=tg.audience_summary(flags, ctx.cfg.audiences, folder=AUDIENCE_PREFIX),
+            currency=ctx.cfg.currency,
         )
 
     def to_results(self) -> dict:
@@ -202,13 +204,9 @@ class ProfileReport(Report):
             return style_table(
                 page_frame(t.head(12), self.privacy),  # never privacy.hide_columns
                 int_cols=["n_events", "active_days", "n_orders"],
-                num_cols=[
-                    "days_since_last_event",
-                    "spend",
-                    "median_price",
-                    "churn_probability",
-                    "review_positive_share",
-                ],
+                num_cols=["days_since_last_event", "churn_probability", "review_positive_share"],
+                money_cols=["spend", "median_price"],
+                currency=self.currency,
             )
         if part != "tags":
             return _show_tag_tables(self, part)
@@ -297,7 +295,8 @@ def _show_tag_tables(rep: ProfileReport, part: str):
             rep.effects.assign(tag_value=rep.effects["tag_value"].map(named)),
             int_cols=["users_with", "users_without"],
             pct_cols=pct,
-            num_cols=["spend_with", "spend_without", "spend_diff"],
+            money_cols=["spend_with", "spend_without", "spend_diff"],
+            currency=rep.currency,
         )
         return st.format(fmt_pp, subset=["conversion_diff", "returning_diff"])  # a difference of two shares
     if rep.audience_table.empty:  # "audiences"

@@ -332,6 +332,12 @@ def test_report_tags_audiences_and_breakdowns(tmp_path):
     eff = styled_rows(_show_tag_tables(rep, "tag_effects"))
     e0 = rep.effects.iloc[0]
     assert eff[0]["conversion_diff"] == f"{e0['conversion_diff'] * 100:.1f} 个百分点".replace("-0.0 ", "0.0 ")
+    assert eff[0]["spend_with"] == f"¥{e0['spend_with']:,.2f}"  # money in the campaign's currency
+    assert eff[0]["spend_diff"] == f"{'-' if e0['spend_diff'] < 0 else ''}¥{abs(e0['spend_diff']):,.2f}"
+    rep.currency = "£"
+    sample = styled_rows(rep._show("sample"))
+    with_spend = next(i for i, v in enumerate(rep.table.head(12)["spend"]) if v == v)  # a buyer among the first
+    assert sample[with_spend]["spend"] == f"£{rep.table['spend'].iloc[with_spend]:,.2f}", sample[with_spend]
     aud = rep.audience_table.set_index("audience")["description"]
     assert aud["高价值流失风险"] == "高价值且流失概率 >= 0.5"  # the campaign language's text of {zh, en}
     # breakdown by a tag: the user's value joined to the events
