@@ -29,6 +29,7 @@ __all__ = [
     "apply_tags",
     "evaluate_tags",
     "tag_rule_text",
+    "tag_value_rule",
     "tag_items",
     "tag_value_order",
     "tag_value_counts",
@@ -311,11 +312,44 @@ def tag_rule_text(spec: TagSpec) -> str:
         of = i18n.t("tags.percentile_of", column=spec.column) if spec.of == "percentile" else str(spec.column)
         edges = spec.bins or []
         return i18n.clause_join(
-            f"{lab}{sep}{lo:g} < {of} <= {hi:g}" for lo, hi, lab in zip(edges, edges[1:], spec.labels or [])
+            f"{lab}{sep}{_edge(lo)} < {of} <= {_edge(hi)}" for lo, hi, lab in zip(edges, edges[1:], spec.labels or [])
         )
     first = i18n.t("tags.first_match" if spec.kind == "group" else "tags.every_match")
     rules = i18n.clause_join(f"{v.label}{sep}{v.when}" for v in spec.values or [])
     return first + rules + (i18n.t("tags.else", default=spec.default) if spec.default is not None else "")
+
+
+def tag_value_rule(spec: TagSpec, value: str) -> str:
+    """The rule of one value of a tag, as the tag table's row for that value shows it: a bucket's own bin
+    (``1/3 < active_days 的百分位排名 <= 2/3``); a group value's condition and the earlier values it is not (first
+    match wins: ``n_orders >= 2，且不属于高``), the default as the rest (``不属于高、中的其余用户``); a multi tag's
+    value its condition. A rule or ranking tag has one row: its whole rule (:func:`tag_rule_text`)."""
+    if spec.kind == "bucket":
+        edges, labels = spec.bins or [], list(spec.labels or [])
+        if value in labels:
+            k = labels.index(value)
+            of = i18n.t("tags.percentile_of", column=spec.column) if spec.of == "percentile" else str(spec.column)
+            return f"{_edge(edges[k])} < {of} <= {_edge(edges[k + 1])}"
+    if spec.kind in ("group", "multi"):
+        values = spec.values or []
+        labels = [v.label for v in values]
+        k = labels.index(value) if value in labels else len(labels)
+        earlier = i18n.list_join(labels[:k])
+        if k == len(labels):
+            return i18n.t("tags.none_earlier", earlier=earlier) if spec.kind == "group" and labels else ""
+        when = str(values[k].when)
+        return i18n.t("tags.not_earlier", when=when, earlier=earlier) if spec.kind == "group" and k else when
+    return tag_rule_text(spec)
+
+
+def _edge(edge: float | str) -> str:
+    """A bin edge as declared: a fraction given as text ("1/3", stored as 0.333...) as that fraction, any other
+    number as ``%g`` (0.5, 100, -1)."""
+    from fractions import Fraction
+
+    x = float(edge)  # the params turn every edge into a float (sections_tags.TagSpec)
+    f = Fraction(x).limit_denominator(12)
+    return f"{f.numerator}/{f.denominator}" if f.denominator > 1 and float(f) == x and len(f"{x:g}") > 5 else f"{x:g}"
 
 
 def tag_items(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:
@@ -358,7 +392,7 @@ def tag_value_counts(values: pd.Series, spec: TagSpec | None = None) -> pd.Serie
 
 def tag_summary(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:
     """Per tag value: ``tag``, ``kind``, ``value``, ``users``, ``share`` (of all users), ``description``,
-    ``rule``."""
+    ``rule`` (that value's rule, :func:`tag_value_rule`)."""
     rows = []
     n = len(tagged)
     items = tag_items(tagged, tags)
@@ -366,7 +400,8 @@ def tag_summary(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:
         for col in [c for c in items if c == name or c.startswith(f"{name}=")]:
             k = int(items[col].sum())
             value = YES if col == name else col[len(name) + 1 :]
-            rows.append((name, spec.kind, value, k, k / n if n else np.nan, spec.description, tag_rule_text(spec)))
+            rule = tag_value_rule(spec, value)  # the row's own value's rule
+            rows.append((name, spec.kind, value, k, k / n if n else np.nan, spec.description, rule))
     return pd.DataFrame(rows, columns=["tag", "kind", "value", "users", "share", "description", "rule"])
 
 

@@ -245,7 +245,15 @@ def test_summary_overlap_effects_and_audience_files(tmp_path):
     tagged, aud = evaluate_tags(PROFILE, TAGS, AUDIENCES)
     s = tag_summary(tagged, TAGS).set_index(["tag", "value"])
     assert s.loc[("high_value", YES), "users"] == 1 and s.loc[("价值等级", "中"), "share"] == pytest.approx(0.5)
-    assert s.loc[("兴趣", "夜猫子"), "users"] == 4 and "取第一个满足的条件：高" in s.loc[("价值等级", "高"), "rule"]
+    assert s.loc[("兴趣", "夜猫子"), "users"] == 4
+    # each row the rule of its own value: a group's after the values before it, the default as the rest
+    assert s.loc[("价值等级", "高"), "rule"] == "tag:high_value or spend > 1000"
+    assert s.loc[("价值等级", "中"), "rule"] == "spend between 100 and 1000，且不属于高"
+    assert s.loc[("价值等级", "低"), "rule"] == "不属于高、中的其余用户"
+    assert s.loc[("时段", "上午"), "rule"] == "5 < preferred_hour <= 11"
+    assert s.loc[("活跃三档", "M"), "rule"] == "1/3 < active_days 的百分位排名 <= 2/3"  # the edges as declared
+    assert s.loc[("兴趣", "未知城市"), "rule"] == "city is null"  # every match: no earlier values
+    assert s.loc[("top_spender", YES), "rule"] == "按 spend 排名前 50% 的用户"
     o = tag_overlap(tagged, TAGS).set_index(["a", "b"])
     row = o.loc[("top_spender", "兴趣=北方")]  # top spenders a,b,c,d; 北方 a,d
     assert (row["both"], row["share_of_a"], row["jaccard"]) == (2, 0.5, 0.5)
@@ -399,7 +407,7 @@ def test_a_tag_whose_columns_are_all_empty_is_blank():
 def test_rule_texts_in_the_page_language():
     """A tag's rule in one line, punctuated as the page's language is: the expressions stay as written."""
     from helpers.i18n import language
-    from helpers.tags import tag_rule_text
+    from helpers.tags import tag_rule_text, tag_value_rule
 
     with language("zh"):
         assert tag_rule_text(TAGS["时段"]) == "夜：-1 < preferred_hour <= 5；上午：5 < preferred_hour <= 11；" + (
@@ -410,3 +418,6 @@ def test_rule_texts_in_the_page_language():
         )
     with language("en"):
         assert tag_rule_text(TAGS["价值等级"]).startswith("first match: 高: tag:high_value or spend > 1000; 中: ")
+        assert tag_value_rule(TAGS["价值等级"], "中") == "spend between 100 and 1000, and not 高"
+        assert tag_value_rule(TAGS["价值等级"], "低") == "everyone not 高, 中"
+        assert tag_rule_text(TAGS["活跃三档"]).startswith("L: 0 < percentile rank of active_days <= 1/3; M: 1/3 < ")
