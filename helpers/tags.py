@@ -406,21 +406,25 @@ def tag_summary(tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:
 
 
 def tag_overlap(tagged: pd.DataFrame, tags: dict, *, max_items: int = 30) -> pd.DataFrame:
-    """Pairwise overlap of tag values of different tags (the first ``max_items`` values): ``a``, ``b``,
-    ``users_a``, ``users_b``, ``both``, ``share_of_a`` (both / users_a), ``jaccard`` (both / either)."""
+    """Overlap of each pair of tag values of different tags (the first ``max_items`` values), once per pair, ``a``
+    declared before ``b``: ``a``, ``b``, ``users_a``, ``users_b``, ``both``, ``share_of_a`` (both / users_a: the
+    share of a's users who are also b), ``share_of_b`` (both / users_b), ``jaccard`` (both / either)."""
     items = tag_items(tagged, tags).iloc[:, :max_items]
     x = items.to_numpy(dtype=np.int64)
     both = x.T @ x
     names = list(items.columns)
     rows = []
     for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            if i == j or a.split("=")[0] == b.split("=")[0]:
+        for j in range(i + 1, len(names)):
+            b = names[j]
+            if a.split("=")[0] == b.split("=")[0]:
                 continue  # values of one group never overlap
             na, nb, k = int(both[i, i]), int(both[j, j]), int(both[i, j])
             either = na + nb - k
-            rows.append((a, b, na, nb, k, k / na if na else np.nan, k / either if either else np.nan))
-    return pd.DataFrame(rows, columns=["a", "b", "users_a", "users_b", "both", "share_of_a", "jaccard"])
+            share = [k / n if n else np.nan for n in (na, nb, either)]
+            rows.append((a, b, na, nb, k, *share))
+    cols = ["a", "b", "users_a", "users_b", "both", "share_of_a", "share_of_b", "jaccard"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def tag_effects(profile: pd.DataFrame, tagged: pd.DataFrame, tags: dict) -> pd.DataFrame:

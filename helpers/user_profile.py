@@ -284,7 +284,7 @@ def _show_tag_tables(rep: ProfileReport, part: str):
         return style_table(
             ov.assign(a=ov["a"].map(named), b=ov["b"].map(named)),
             int_cols=["users_a", "users_b", "both"],
-            pct_cols=["share_of_a", "jaccard"],
+            pct_cols=["share_of_a", "share_of_b", "jaccard"],
             headers={"a": i18n.t("user_profile.col_a"), "b": i18n.t("user_profile.col_b")},
         )
     if part == "tag_effects":

@@ -258,6 +258,8 @@ def test_summary_overlap_effects_and_audience_files(tmp_path):
     row = o.loc[("top_spender", "兴趣=北方")]  # top spenders a,b,c,d; 北方 a,d
     assert (row["both"], row["share_of_a"], row["jaccard"]) == (2, 0.5, 0.5)
     assert ("价值等级=高", "价值等级=中") not in o.index  # values of one group never overlap
+    assert (row["users_b"], row["share_of_b"]) == (2, 1.0)  # both 北方 users spend most
+    assert o.index.is_unique and not any((b, a) in o.index for a, b in o.index)  # once per pair
     e = tag_effects(PROFILE, tagged, TAGS).set_index("tag_value")
     hv = e.loc["high_value"]
     assert hv["spend_with"] == 1500 and hv["spend_without"] == pytest.approx((900 * 3 + 10) / 5)
