@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import i18n
-from .base import Outcome, Report, ReportUnavailable, Unavailable, report_table, upstream_why
+from .base import Outcome, Report, ReportUnavailable, Unavailable, _display, report_table, upstream_why
 from .engine import as_table
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
@@ -284,6 +284,25 @@ def at_risk_list(
         out = out.merge(seg, on="user_id", how="left")
     out["action"] = out["risk_band"].map(lambda b: i18n.t(BAND_ACTIONS[b]))
     return out.sort_values(["churn_probability", "user_id"], ascending=[False, True], ignore_index=True)
+
+
+def _confusion_note(model: str, m: dict) -> str:
+    """What the confusion matrix counts, above it: the model, the users, the threshold, and the precision and
+    recall it gives (tp / (tp + fp), tp / (tp + fn); "-" when nobody is predicted to churn or nobody churned)."""
+    from .fmt import fmt_int, fmt_pct, md_escape
+
+    c = m["confusion"]
+    tp, fp, fn = c["tp"], c["fp"], c["fn"]
+    return md_escape(
+        i18n.t(
+            "churn.confusion_note",
+            model=model_label(model),
+            users=fmt_int(sum(c.values())),
+            threshold=f"{m['threshold']:g}",
+            precision=fmt_pct(tp / (tp + fp)) if tp + fp else "-",
+            recall=fmt_pct(tp / (tp + fn)) if tp + fn else "-",
+        )  # fmt: skip
+    )
 
 
 # ------------------------------------------------------------------------------------------- charts
@@ -603,6 +622,8 @@ class ChurnReport(Report):
         return {"at_risk": self.at_risk, "lift": self.lift}
 
     def _show(self, part: str):
+        from IPython.display import Markdown
+
         from .fmt import style_table
 
         y = self.test["churned"].to_numpy()
@@ -633,6 +654,7 @@ class ChurnReport(Report):
             return plot_calibration(y, self.scores[self.chosen])
         if part == "confusion":
             c = self.metrics[self.chosen]["confusion"]
+            _display(Markdown(_confusion_note(self.chosen, self.metrics[self.chosen])))
             stay, churn = i18n.t("churn.predicted_stay"), i18n.t("churn.predicted_churn")
             t = pd.DataFrame(
                 {

@@ -136,6 +136,14 @@ def test_lift_and_evaluate_by_hand():
     m = evaluate(y, s, top_share=0.2, n_boot=20)
     assert m["precision_at_top"] == 1.0 and m["recall_at_top"] == pytest.approx(2 / 3)
     assert m["confusion"] == {"tn": 4, "fp": 3, "fn": 0, "tp": 3}  # scores >= 0.5: the first 6
+    from helpers.churn import _confusion_note
+
+    note = _confusion_note("gradient_boosting", m)  # above the matrix: what it counts and what it gives
+    assert note.startswith("梯度提升，留出截止日上的 10 位用户；预测流失概率 ≥ 0.5 记为预测流失") and (
+        "精确率 50.0%" in note and "召回率 100.0%" in note
+    ), note
+    with i18n.language("en"):
+        assert "precision 50.0%" in _confusion_note("gradient_boosting", m)
 
 
 def test_fast_auc_and_average_precision_equal_sklearn():
