@@ -266,6 +266,7 @@ class ClusteringReport(Report):
     silhouette: float = float("nan")
     seed: int = 42
     threshold: float = 0.5
+    currency: str = "¥"  # the campaign's sign before the mean spend on the page
 
     @classmethod
     def compute(cls, ctx) -> ClusteringReport:
@@ -289,7 +290,8 @@ class ClusteringReport(Report):
         if len(feats) < 20 or len(cols) < 2:
             raise ReportUnavailable(t("clustering.too_few", users=len(feats), features=len(cols)))
         X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
-        rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold)
+        rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold,
+                  currency=ctx.cfg.currency)  # fmt: skip
         rep.event_names = display_names(ctx)
         if p.method == "kmeans":
             rep.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
@@ -378,7 +380,7 @@ class ClusteringReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import style_table
+        from .fmt import column_kind, style_table
 
         if part == "k":
             if self.ks is None:
@@ -389,12 +391,15 @@ class ClusteringReport(Report):
             p.insert(1, "name", p["cluster"].map(lambda c: self.names.get(int(c), "")))
             heads = {k: t(f"clustering.col_{k}") for k in ("cluster", "name", "users", "share")}
             label = {c: feature_label(c, self.event_names) for c in self.columns}
+            kind = {c: column_kind(c, p[c]) for c in self.columns}  # by the feature's own name: spend, a share
             p.columns = [label[c] if c in label else heads[c] for c in p.columns]
             return style_table(
                 p,
                 int_cols=[heads["users"]],
-                pct_cols=[heads["share"]],
-                num_cols=list(label.values()),
+                pct_cols=[heads["share"], *(label[c] for c in self.columns if kind[c] == "pct")],
+                money_cols=[label[c] for c in self.columns if kind[c] == "money"],
+                num_cols=[label[c] for c in self.columns if kind[c] not in ("pct", "money")],
+                currency=self.currency,
             )
         if part == "radar":
             return plot_radar(self.profiles, self.columns, self.names, events=self.event_names)

@@ -103,7 +103,7 @@ class _Ctx:
         from helpers.sections import ClusteringParams, RFMParams
 
         self.tables = tables
-        self.cfg = SimpleNamespace(clustering=ClusteringParams(**params), rfm=RFMParams())
+        self.cfg = SimpleNamespace(clustering=ClusteringParams(**params), rfm=RFMParams(), currency="£")
 
     def has(self, name):
         return name in self.tables
@@ -144,6 +144,20 @@ def test_report_membership_parts_and_unavailable_twin():
     assert rep.findings()[0].startswith("90 位用户") and "个群（轮廓系数" in rep.findings()[0]  # no space before （
     for part in ClusteringReport.parts:
         rep.show(part)
+    from tests.styled import styled_rows
+
+    # a mean spend in the campaign's currency, a share in %: on the same users with an amount on their buys
+    paid = ev.assign(amount=np.where(ev["event"] == "buy", 12.5, np.nan))
+    rep = run_clustering(_Ctx({"events": paid}, k_max=5, silhouette_sample=200))
+    shown = styled_rows(rep._show("profiles"))
+    assert {"spend", "evening_share"} <= set(rep.columns), rep.columns
+    mean = rep.profiles.set_index("cluster")
+    for r in shown:
+        c = int(r["群"])
+        assert (
+            r["消费金额"] == f"£{mean.loc[c, 'spend']:,.2f}" and r["晚间占比"] == f"{mean.loc[c, 'evening_share']:.1%}"
+        )
+        assert r["事件数"] == f"{mean.loc[c, 'n_events']:,.2f}"
     with pytest.raises(UnknownPartError, match="bogus"):
         rep.show("bogus")
     with pytest.raises(MissingColumnError, match="n_cart"):
