@@ -204,7 +204,8 @@ class ProfileReport(Report):
             return style_table(
                 page_frame(t.head(12), self.privacy),  # never privacy.hide_columns
                 int_cols=["n_events", "active_days", "n_orders"],
-                num_cols=["days_since_last_event", "churn_probability", "review_positive_share"],
+                num_cols=["days_since_last_event", "churn_probability"],
+                pct_cols=["review_positive_share"],
                 money_cols=["spend", "median_price"],
                 currency=self.currency,
             )

@@ -348,6 +348,8 @@ def test_report_tags_audiences_and_breakdowns(tmp_path):
     sample = styled_rows(rep._show("sample"))
     with_spend = next(i for i, v in enumerate(rep.table.head(12)["spend"]) if v == v)  # a buyer among the first
     assert sample[with_spend]["spend"] == f"£{rep.table['spend'].iloc[with_spend]:,.2f}", sample[with_spend]
+    rep.table = rep.table.assign(review_positive_share=[2 / 3] + [np.nan] * (len(rep.table) - 1))  # as sentiment's
+    assert styled_rows(rep._show("sample"))[0]["review_positive_share"] == "66.7%"  # a share of the user's reviews
     aud = rep.audience_table.set_index("audience")["description"]
     assert aud["高价值流失风险"] == "高价值且流失概率 >= 0.5"  # the campaign language's text of {zh, en}
     # breakdown by a tag: the user's value joined to the events
