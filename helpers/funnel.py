@@ -67,6 +67,18 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------- statistics
+def _all_censored(users: pd.DataFrame, window_hours: float, end: pd.Timestamp) -> str:
+    """Why a funnel whose every user is censored has no rates, and how to get them: the longest window that gives
+    the first user to enter a full one (whole hours; ``period_end - first start``)."""
+    from .fmt import fmt_duration_hours, fmt_int
+
+    first = pd.Timestamp(users["start"].min())
+    longest = max(int((end - first) / pd.Timedelta(hours=1)), 0)
+    return t("funnel.all_censored", users=fmt_int(len(users)), window=fmt_duration_hours(window_hours),
+             end=f"{end:%Y-%m-%d %H:%M}", first=f"{first:%Y-%m-%d %H:%M}",
+             longest=fmt_duration_hours(longest))  # fmt: skip
+
+
 def funnel_table(users: pd.DataFrame, steps, *, include_censored: bool = False) -> pd.DataFrame:
     """The step table from :func:`funnel_users`.
 
@@ -380,6 +392,8 @@ class FunnelReport(Report):
             breakdown=bcol,
         )
         users = fu.users
+        if len(users) and not p.include_censored and users["censored"].all():
+            raise ReportUnavailable(_all_censored(users, wh, end))
         n = len(steps)
         rep = cls(
             steps=steps,

@@ -16,7 +16,7 @@ from helpers.funnel import (
 )
 from helpers.stats import wilson_interval
 
-from .conftest import TAOBAO, need
+from .conftest import REES46, TAOBAO, need
 
 T0 = pd.Timestamp("2024-01-01 00:00:00")
 
@@ -149,6 +149,69 @@ def test_censoring():
     t = funnel_table(u, ["a", "b"])
     assert t["users"].tolist() == [2, 1] and t["rate_from_start"].tolist() == [1.0, 0.5]
     assert funnel_table(u, ["a", "b"], include_censored=True)["users"].tolist() == [3, 2]
+
+
+def _funnel_of(tmp_path, write_params, source: str, columns: str, period: str, extra: str = ""):
+    """The funnel report of a campaign over ``source``, ingested into ``tmp_path``."""
+    from helpers.campaign import open_campaign
+    from helpers.funnel import FunnelReport
+    from helpers.ingest import ingest_campaign
+
+    text = (
+        f"campaign: cens\ntitle: t\ntimezone: UTC\nperiod: {period}\ntables:\n  events:\n"
+        f'    source: {{path: "{source}"}}\n    columns: {columns}\n'
+        f"funnel:\n  steps: [view, cart, purchase]\n{extra}"
+    )
+    pfile = write_params(text)
+    ctx = open_campaign("cens", params_file=str(pfile), reports_dir=str(tmp_path / "r"), theme=False)
+    ingest_campaign(ctx.cfg, ctx.paths, progress=False, params_file=ctx.params_file)
+    return FunnelReport.run(ctx)
+
+
+def test_a_funnel_whose_every_user_is_censored_says_why_instead_of_zeros(tmp_path, write_params):
+    """A log shorter than the window (a 2-hour sample, a 72-hour window) leaves no user with a full window: the
+    report is unavailable and says how to get rates (the longest window that fits: period end - first entry),
+    instead of a page of zeros and dashes; include_censored: true gives the rates."""
+    from helpers.base import Unavailable
+
+    src = tmp_path / "ev.csv"
+    src.write_text(
+        "uid,ev,time\n1,view,2024-01-02 10:00:00\n1,cart,2024-01-02 10:05:00\n1,purchase,2024-01-02 10:09:00\n"
+        "2,view,2024-01-02 11:30:00\n",
+        encoding="utf-8",
+    )
+    cols = "{user_id: uid, event: ev, ts: time}"
+    rep = _funnel_of(tmp_path, write_params, src, cols, "{start: 2024-01-02, end: 2024-01-02}")
+    assert isinstance(rep, Unavailable) and not rep.available
+    why = rep.findings()[0]
+    assert "2 位用户都没有完整的转化窗口：窗口为 3.0 天" in why and "2024-01-03 00:00" in why, why
+    assert "2024-01-02 10:00" in why and "funnel.window 缩短到 14.0 小时以内" in why, why  # 00:00 - 10:00 = 14 h
+    rep = _funnel_of(tmp_path, write_params, src, cols, "{start: 2024-01-02, end: 2024-01-02}",
+                     "  include_censored: true\n")  # fmt: skip
+    assert rep.available and rep.table["users"].tolist() == [2, 1, 1]
+
+
+@need(REES46)
+def test_real_rees46_short_sample_is_censored_then_counted(tmp_path, write_params):
+    """The REES46 head covers 2.6 hours of 2019-10-01 (times written "2019-10-01 00:00:00 UTC"): with the default
+    72-hour window no user has a full one and the report says so; with a 1-hour window every entry (all before
+    23:00) has a full one, step 1 counts the users with a view (counted here in pandas) and no step gains users."""
+    from helpers.base import Unavailable
+
+    raw = pd.read_csv(REES46)
+    viewers = raw.loc[raw["event_type"] == "view", "user_id"].nunique()
+    cols = "{user_id: user_id, event: event_type, ts: event_time, item_id: product_id, amount: price}"
+    day = "{start: 2019-10-01, end: 2019-10-01}"
+    rep = _funnel_of(tmp_path, write_params, REES46, cols, day)
+    assert isinstance(rep, Unavailable), rep
+    assert (
+        f"{viewers:,} 位用户都没有完整的转化窗口" in rep.findings()[0] and "缩短到 24.0 小时以内" in rep.findings()[0]
+    )
+    rep = _funnel_of(tmp_path, write_params, REES46, cols, day, "  window: 1h\n")
+    assert rep.available and rep.censored_users == 0
+    users = rep.table["users"].tolist()
+    assert users[0] == viewers and users[0] >= users[1] >= users[2] > 0, users
+    assert users[2] <= raw.loc[raw["event_type"] == "purchase", "user_id"].nunique()
 
 
 def test_breakdown_first_touch_and_a_user_in_two_groups():
