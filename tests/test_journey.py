@@ -160,6 +160,8 @@ def test_pages_show_display_names_results_keep_machine_names():
     f = " ".join(rep.findings())
     # a Chinese display name joins the sentence: no space between it and the words around it
     assert "浏览商品 → 加入购物车（3 次，占浏览商品的 75.0%）" in f and "浏览商品之后最常见的路径" in f, f
+    # the rule in the sentence: repeats of one event (view → view) and exits are not counted as steps
+    assert "最常见的流转（不计同一事件的重复和离开）：浏览商品 → 加入购物车" in f, f
     assert rep.to_results()["paths_after_start"] == [{"path": "view → cart", "sessions": 3, "share": 0.75}]
     # without display names the event codes keep their spaces
     plain = " ".join(PathsReport(sessions=4, counts=counts, after_start=paths, start_event="view").findings())
