@@ -155,7 +155,9 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert (mv["current"], mv["previous"], mv["abs_change"]) == ("12", "30", "-18")
     ctx2 = _ctx(tmp_path / "b", write_params, "")
     un = run_report("products", ctx2, show=False)
-    assert not un.available and "products" in un.reason
+    assert not un.available and "加上 products: {} 即用默认设置" in un.reason, un.reason
+    ctx3 = _ctx(tmp_path / "c", write_params, "products: {}\n")  # what the reason says: the defaults
+    assert run_report("products", ctx3, show=False).available
 
 
 def test_params_keys():
