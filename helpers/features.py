@@ -16,7 +16,14 @@ from . import features_fast
 from .engine import as_table, money_sum, to_pandas
 from .i18n import t
 
-__all__ = ["user_features", "campaign_orders", "purchase_event_names", "FEATURE_NAMES", "feature_label"]
+__all__ = [
+    "user_features",
+    "campaign_orders",
+    "with_order_ids",
+    "purchase_event_names",
+    "FEATURE_NAMES",
+    "feature_label",
+]
 
 #: the feature columns that have a reader-facing name (helpers/messages/features.yaml, ``feature.<col>``)
 FEATURE_NAMES = (
@@ -339,10 +346,16 @@ def campaign_orders(ctx):
         return None, None
     ev = ctx.table("events")
     buy = list(ctx.cfg.rfm.buy_events)
-    o = ev.filter(ev["event"].isin(buy))
+    return with_order_ids(ev.filter(ev["event"].isin(buy))), f"events [{', '.join(buy)}]"
+
+
+def with_order_ids(purchases):
+    """Purchase events with an ``order_id`` on every row: the event's own, else ``user_id|ts`` (a user's purchase
+    events at one instant are one order). The one rule for events read as orders (RFM, CLV, churn, the profile,
+    products)."""
+    o = purchases
     fallback = o["user_id"].cast("string").concat("|", o["ts"].cast("string"))
-    o = o.mutate(order_id=o["order_id"].fill_null(fallback) if "order_id" in o.columns else fallback)
-    return o, f"events [{', '.join(buy)}]"
+    return o.mutate(order_id=o["order_id"].fill_null(fallback) if "order_id" in o.columns else fallback)
 
 
 def purchase_event_names(ctx, source: str | None) -> list[str]:

@@ -30,6 +30,7 @@ from . import basket as bk
 from .base import Report, ReportUnavailable, Unavailable
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
+from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
 from .trends import windows
@@ -55,7 +56,8 @@ def purchase_lines(ctx, p):
     """The purchase lines of a campaign as a lazy Ibis table (canonical column names).
 
     The ``orders`` table when the campaign has one (and it carries ``session_id`` when ``products.basket`` is
-    ``session``), else the events in ``products.order_events``. Raises :class:`ReportUnavailable` when there are
+    ``session``), else the events in ``products.order_events``, an event without an ``order_id`` one order per
+    user and time (:func:`helpers.features.with_order_ids`). Raises :class:`ReportUnavailable` when there are
     no purchase lines with an ``item_id``."""
     lines, source = None, ""
     if ctx.has("orders"):
@@ -64,7 +66,7 @@ def purchase_lines(ctx, p):
             lines = None
     if lines is None and ctx.has("events"):
         ev = ctx.table("events")
-        lines, source = ev.filter(ev.event.isin(list(p.order_events))), "events"
+        lines, source = with_order_ids(ev.filter(ev.event.isin(list(p.order_events)))), "events"
     if lines is None:
         raise ReportUnavailable(t("products.no_source"))
     if "item_id" not in lines.columns:

@@ -160,6 +160,35 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert run_report("products", ctx3, show=False).available
 
 
+def test_purchase_events_without_order_ids_are_one_order_per_user_and_time(tmp_path, write_params):
+    """An event log with purchase events and no order id (REES46, Taobao): a user's purchases at one instant are
+    one order (helpers.features.with_order_ids, as RFM reads them), so the report gives the same items table as
+    the orders-table campaign whose orders are exactly those instants (ROWS: o1 and o5 hold two lines each)."""
+    from helpers.campaign import open_campaign
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+    from helpers.registry import run_report
+
+    extra = "products: {repurchase_days: 7, min_baskets: 1}\n"
+    by_orders = run_report("products", _ctx(tmp_path / "o", write_params, extra), show=False)
+    csv = tmp_path / "events.csv"
+    ev = lines(quantity=False).drop(columns="order_id").assign(e="purchase")
+    ev.rename(columns={"user_id": "u", "ts": "t", "item_id": "i", "category": "c", "amount": "a"}).to_csv(csv)
+    text = PARAMS.split("tables:")[0].replace("shop", "shop_ev") + (
+        f'tables:\n  events:\n    source: {{path: "{csv.as_posix()}"}}\n'
+        "    columns: {user_id: u, event: e, ts: t, item_id: i, category: c, amount: a}\n" + extra
+    )
+    p = write_params(text.replace("{{", "{").replace("}}", "}"))
+    reports = tmp_path / "reports"
+    ingest_campaign(load_params(p), campaign_paths("shop_ev", reports).ensure(), progress=False)
+    ctx = open_campaign("shop_ev", params_file=str(p), reports_dir=str(reports), theme=False)
+    rep = run_report("products", ctx, show=False)
+    assert rep.available, rep.findings()
+    assert rep.source == "events" and by_orders.source == "orders"
+    pd.testing.assert_frame_equal(rep.items, by_orders.items)
+    assert rep.to_results()["n_baskets"] == by_orders.to_results()["n_baskets"] == 6
+
+
 def test_params_keys():
     p = ProductsParams(basket="user_day", min_support=0.01)
     assert p.level == "both" and p.top_k == 5
