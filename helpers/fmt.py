@@ -130,7 +130,9 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
         A share, not a percentage: 1.0 is 100%.
     digits : int, default 1
         Decimals of the percentage. A small non-zero share that would show as ``0.0%`` keeps two significant
-        digits instead (``0.000252 -> "0.025%"``), so "rare" is never shown as "never".
+        digits instead (``0.000252 -> "0.025%"``), so "rare" is never shown as "never"; likewise a share short of
+        1 that would show as ``100.0%`` keeps two significant digits of what it lacks (``0.9996 -> "99.96%"``,
+        9,995 rows kept of 9,999), so "almost all" is never shown as "all".
 
     Returns
     -------
@@ -144,6 +146,9 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     if v != 0 and abs(v) < 10**-digits:
         # two significant digits in fixed notation (never "2.5e-05%"), trailing zeros dropped
         text = _fixed(v, 1 - math.floor(math.log10(abs(v))), thousands=False)
+        return f"{text.rstrip('0').rstrip('.')}%"
+    if abs(v) < 100 and round(abs(v), digits) >= 100:  # short of all, though it would round to 100
+        text = _fixed(v, 1 - math.floor(math.log10(100 - abs(v))), thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
 

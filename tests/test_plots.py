@@ -301,6 +301,10 @@ NAN = float("nan")
         (fmt_pct, 0.000252, "0.025%"),
         (fmt_pct, 1e-8, "0.000001%"),
         (fmt_pct, -0.00001, "-0.001%"),
+        (fmt_pct, 9995 / 9999, "99.96%"),  # almost all is not all: two significant digits of what it lacks
+        (fmt_pct, 0.99999, "99.999%"),
+        (fmt_pct, -0.9996, "-99.96%"),
+        (fmt_pct, 0.9994, "99.9%"),  # rounds below 100: as usual
         (fmt_num, 1234.567, "1,234.57"),
         (fmt_num, 0, "0.00"),
         (fmt_num, -1234.5, "-1,234.50"),
