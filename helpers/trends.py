@@ -55,6 +55,7 @@ __all__ = [
     "biggest_movers",
     "year_ago",
     "explain_anomalies",
+    "has_previous",
     "plot_metric_trend",
     "plot_interval_boxes",
     "TrendsReport",
@@ -268,6 +269,15 @@ def year_ago(
     return agg.set_index("bucket").loc["current"] if "current" in set(agg["bucket"]) else None
 
 
+def has_previous(summary: pd.DataFrame) -> bool:
+    """Whether the data reaches back to the previous window (:func:`compare_windows`' summary): some metric has a
+    previous value, and some count (``kind`` ``value``) is above 0 there. Without it the findings give this
+    window's values alone."""
+    if summary.empty or summary["previous"].isna().all():
+        return False
+    return not (summary.loc[summary["kind"] == "value", "previous"] == 0).all()
+
+
 def explain_anomalies(
     anomalies: pd.DataFrame, daily_groups: pd.DataFrame, metrics: dict[str, Metric], *, weeks: int = 4
 ) -> pd.DataFrame:
@@ -435,8 +445,6 @@ class TrendsReport(Report):
         w = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
         summary = compare_windows(ev, metrics, w)
-        if summary["previous"].isna().all() or (summary.loc[summary["kind"] == "value", "previous"] == 0).all():
-            rep.notes.append(t("trends.no_previous"))
         ya = year_ago(ev, metrics, w)
         summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
         summary["yoy_change"] = (summary["current"] - summary["year_ago"]) / summary["year_ago"].where(
@@ -576,8 +584,15 @@ class TrendsReport(Report):
         from .fmt import fmt_p, fmt_pct
 
         w = self.window["current"]
-        out = [t("trends.window", start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]
+        compared = has_previous(self.summary)
+        out = [t("trends.window" if compared else "trends.window_only", start=w[0].date(),
+                 end=(w[1] - pd.Timedelta(days=1)).date())]  # fmt: skip
         for r in self.summary.itertuples():
+            if not compared:  # nothing to compare with: this window's values, the only news there is
+                yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
+                out.append(Outcome(t("trends.metric_now", label=self._name(r.metric),
+                                     current=self._values(r.metric, r.current)[0], yoy=yoy)))  # fmt: skip
+                continue
             if math.isnan(r.rel_change) and r.kind == "value":
                 continue
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",

@@ -263,6 +263,27 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     assert "not reliable here: 2 of 39 metric-days" in text and "2024-04-18 events" not in text
 
 
+def test_without_a_previous_window_the_findings_give_this_windows_values():
+    """Data that does not reach back to the previous window (a one-day log): the findings say so in the window
+    line and give each metric's value in this window, counts included, instead of "上期 –，变化 –" for the ratios
+    and nothing for the counts; with a previous window they compare as before."""
+    from helpers.trends import TrendsReport, has_previous
+
+    m = metrics()
+    late = events()[events()["ts"] >= "2024-01-03"]  # nothing in the previous window (Jan 1-2)
+    summary = compare_windows(late, m, W)
+    assert not has_previous(summary) and has_previous(compare_windows(events(), m, W))
+    rep = TrendsReport(metrics=m, window=W, summary=summary.assign(yoy_change=math.nan))
+    found = [str(f) for f in rep.findings()]
+    assert found[0].startswith("本期为 2024-01-03 至 2024-01-04；数据没有覆盖之前等长的上一期"), found
+    values = summary.set_index("metric")["current"]
+    assert f"活跃用户：{values['active_users']:,.0f}。" in found and "成交额 GMV：¥50.00。" in found, found
+    assert len(found) == 1 + len(summary) and not any("上期" in f for f in found[1:]), found
+    assert rep.lead() == found[1]  # the first metric's value, not the window
+    both = TrendsReport(metrics=m, window=W, summary=compare_windows(events(), m, W).assign(yoy_change=math.nan))
+    assert any("上期" in str(f) for f in both.findings())
+
+
 def test_money_is_summed_exactly_in_any_order():
     """GMV (and a declared sum of the amount column) adds money as decimals to 6 places: two platforms paying
     0.1, 0.2 and 0.3 in opposite orders both have 0.6 to the bit (as floats, 0.1 + 0.2 + 0.3 is
