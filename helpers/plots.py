@@ -608,8 +608,8 @@ def plot_heatmap(
     Parameters
     ----------
     matrix : pandas.DataFrame
-        Numeric cells; computed elsewhere and not modified. NaN cells stay blank. Date indexes are labelled
-        ``YYYY-MM-DD``.
+        Numeric cells; computed elsewhere and not modified. NaN cells stay blank; a matrix of blank cells only
+        (or none) is an empty chart with its note (:func:`empty_chart`). Date indexes are labelled ``YYYY-MM-DD``.
     title, xlabel, ylabel : str
         Chart title and axis labels (non-empty).
     ax : matplotlib.axes.Axes, optional
@@ -639,6 +639,8 @@ def plot_heatmap(
         data = matrix.astype(float)
     except (TypeError, ValueError) as e:
         raise ValueError(f"matrix cells must be numeric ({e}); compute the numbers before plotting") from None
+    if data.isna().all().all():  # every cell blank (no complete period yet): no colours to scale, say so
+        return empty_chart(ax, title=title, xlabel=xlabel, ylabel=ylabel)
     f = _value_formatter(fmt)
     data.index, data.columns = _axis_labels(matrix.index), _axis_labels(matrix.columns)
     if ax is None:

@@ -485,6 +485,14 @@ def plot_stickiness(hist: pd.DataFrame, *, period: str, ax=None):
 
 
 # ------------------------------------------------------------------------------------------- report
+
+
+def _too_short(period) -> str:
+    """Why a campaign has no retention to show: its period (``period.start`` to ``period.end``, which decides
+    which days are complete) is shorter than the two days that day-1 retention needs."""
+    return t("retention.too_short_all", start=period.start, end=period.end)
+
+
 @dataclass(repr=False)
 class RetentionReport(Report):
     """The retention report. Frames: ``counts`` (retained users per cohort and period number, see
@@ -556,6 +564,11 @@ class RetentionReport(Report):
         kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
         dp = getattr(ctx.cfg, "drivers", None)
         drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
+        day1 = day_n_retention(ev, 1, **kw)
+        if math.isnan(day1["rate"]) and not matrix["complete"].iloc[:, 1:].to_numpy().any():
+            raise ReportUnavailable(
+                _too_short(ctx.cfg.period)
+            )  # no retention at all to show: say why, not a page of blanks
         by_group = None
         if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
             from .tags import with_tag_column
@@ -574,7 +587,7 @@ class RetentionReport(Report):
             counts=counts,
             matrix=matrix,
             curve=average_curve(matrix),
-            day1=day_n_retention(ev, 1, **kw),
+            day1=day1,
             day7=day_n_retention(ev, 7, **kw),
             lifecycle=lifecycle_table(ev, period=p.lifecycle_period, data_end=end),
             lifecycle_period=p.lifecycle_period,

@@ -234,6 +234,14 @@ def test_plot_heatmap_titles_labels_annotations(theme):
     assert sorted(tx.get_text() for tx in ax.texts) == ["100%", "100%", "50%"]  # NaN cell blank
     assert [tx.get_text() for tx in ax.get_yticklabels()] == ["2024-01-01", "2024-01-08"]
     assert {tx.get_rotation() for tx in ax.get_xticklabels()} == {0}  # two short names: level
+    # only blank cells (a one-day log: no complete week): the empty chart and its note, no warning on the page
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # seaborn's "All-NaN slice encountered" reached the page as a red box
+        blank = plot_heatmap(m * np.nan, title="留存矩阵", xlabel="第 N 周", ylabel="群组")
+    check_chart(blank)
+    assert [tx.get_text() for tx in blank.texts] == ["没有数据"] and _labels(blank) == ("留存矩阵", "第 N 周", "群组")
     events = [
         "浏览商品",
         "启动",

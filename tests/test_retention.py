@@ -215,9 +215,15 @@ def test_report_unavailable_without_events():
     from helpers.errors import UnknownPartError
     from helpers.retention import RetentionReport
 
+    one_day = log([("a", "x", "2024-01-02 10:00"), ("b", "x", "2024-01-02 23:00"), ("a", "x", "2024-01-02 12:00")])
     for ctx, why in (
         (_Ctx({}), "the campaign has no events table"),
         (_Ctx({"events": LOG.iloc[:0]}), "the events table has no rows in the period 2024-01-01"),
+        # a one-day period (a 2.6-hour sample): no retention to measure, said with the period
+        (
+            _Ctx({"events": one_day}, start="2024-01-02", end="2024-01-02"),
+            "the period is only 2024-01-02 to 2024-01-02",
+        ),
     ):
         with i18n.language("en"):
             rep = RetentionReport.run(ctx)
