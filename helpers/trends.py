@@ -362,8 +362,8 @@ def plot_interval_boxes(intervals: pd.DataFrame, *, ax=None, title: str | None =
     import matplotlib.pyplot as plt
 
     rows = intervals.dropna(subset=["p50"])
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.5 + 0.5 * max(len(rows), 1)))
+    if ax is None:  # room for the title and the axis under one box too (1 inch made tight layout give up)
+        _, ax = plt.subplots(figsize=(8, 1.6 + 0.5 * max(len(rows), 1)))
     stats = [
         {"label": str(r.get("group", "all")), "med": r["p50"], "q1": r["p25"], "q3": r["p75"], "whislo": r["p10"],
          "whishi": r["p90"], "mean": r["mean_hours"], "fliers": []}
@@ -374,6 +374,7 @@ def plot_interval_boxes(intervals: pd.DataFrame, *, ax=None, title: str | None =
         if (rows[["p10", "p25", "p50", "p75", "p90"]] > 0).all().all():
             ax.set_xscale("log")
     ax.set_xlabel(t("trends.chart.hours"))
+    ax.set_ylabel(t("trends.chart.group"))
     ax.set_title(title or t("trends.chart.intervals"))
     return ax
 

@@ -120,6 +120,21 @@ def test_interval_box_plot_per_group():
     assert [x.get_text() for x in ax.get_yticklabels()] == conv["group"].astype(str).tolist()
     lo, hi = ax.get_xlim()
     assert lo <= conv["p10"].min() and hi >= conv["p90"].max()  # the whiskers are drawn
+    # one box (a log without groups): the figure leaves room for its title and axis; tight layout applies (its
+    # "Tight layout not applied" warning reached the REES46 trends page as a red box)
+    import io
+    import warnings
+
+    from helpers.plots import check_chart, set_theme
+
+    with matplotlib.rc_context():  # the page's theme (CJK font), restored afterwards
+        set_theme()
+        one = plot_interval_boxes(interval_table(EV, from_event="view", to_event="pay"))
+        check_chart(one)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            one.get_figure().tight_layout()
+            one.get_figure().savefig(io.BytesIO(), format="png")
 
 
 @pytest.mark.spark

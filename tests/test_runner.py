@@ -14,7 +14,7 @@ import pytest
 from helpers.params import available_notebooks
 from helpers.run import run_campaign
 
-from .conftest import ROOT, TAOBAO, need
+from .conftest import REES46, ROOT, TAOBAO, need
 
 pytestmark = pytest.mark.e2e
 COMMON_KEYS = {"notebook", "campaign", "title", "generated_at", "headline", "findings"}
@@ -142,6 +142,57 @@ def test_real_taobao_campaign_end_to_end(tmp_path):
     for page in ("funnel", "attribution", "clustering"):
         html = (root / f"{page}.html").read_text(encoding="utf-8")
         assert "浏览" in html and "buy 次数" not in html and "cart → buy" not in html, page
+
+
+REES46_PARAMS = """\
+campaign: rees46
+title: REES46, 2.6 hours of one day
+timezone: UTC
+period: {{start: 2019-10-01, end: 2019-10-01}}
+notebooks: [ingest, funnel, paths, retention, rfm, trends, products]
+tables:
+  events:
+    source: {{path: "{path}"}}
+    columns: {{user_id: user_id, event: event_type, ts: event_time, item_id: product_id, category: category_code,
+               amount: price, session_id: user_session}}
+    events: [view, cart, purchase]
+funnel: {{steps: [view, cart, purchase], window: 1h}}
+rfm: {{buy_events: [purchase]}}
+products: {{}}
+"""
+
+
+@need(REES46)
+def test_real_rees46_short_log_end_to_end(tmp_path):
+    """A real log the kit was not written for (REES46: "2019-10-01 00:00:00 UTC" times, no order ids, 2.6 hours of
+    one day): every page is clean (no code, no warning), the reports that can compute do, and the one that cannot
+    (retention, on a one-day period) is unavailable and says why, instead of an "ok" page of blanks."""
+    pfile = tmp_path / "rees46.yaml"
+    pfile.write_text(REES46_PARAMS.format(path=REES46.as_posix()), encoding="utf-8")
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", str(pfile), "--reports-dir", str(tmp_path), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode in (0, 3), r.stdout + r.stderr
+    root = tmp_path / "rees46"
+    status = {}
+    for n in ("ingest", "funnel", "paths", "retention", "rfm", "trends", "products"):
+        _no_code((root / f"{n}.html").read_text(encoding="utf-8"))
+        res = json.loads((root / "results" / f"{n}.json").read_text(encoding="utf-8"))
+        status[n] = res["available"]
+        if not res["available"]:
+            assert res["reason"], n
+    assert status == {n: n != "retention" for n in status}, status
+    ret = json.loads((root / "results" / "retention.json").read_text(encoding="utf-8"))
+    assert ret["reason"].startswith("统计期只有 2019-10-01 至 2019-10-01"), ret["reason"]
+    ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
+    assert ing["tables"]["events"]["rows_in"] == 9999 and ing["tables"]["events"]["reasons"] == {"duplicate": 4}
+    trends = json.loads((root / "results" / "trends.json").read_text(encoding="utf-8"))
+    assert "没有覆盖之前等长的上一期" in trends["findings"][0] and "上期" not in " ".join(trends["findings"][1:])
+    products = json.loads((root / "results" / "products.json").read_text(encoding="utf-8"))
+    assert products["available"] and products["n_baskets"] > 0
 
 
 def test_broken_notebook_fails_alone(tmp_path):
