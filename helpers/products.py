@@ -208,7 +208,8 @@ def product_movers(lines, w: dict, *, by: str = "item_id", n: int = 5) -> pd.Dat
     -------
     DataFrame ``level`` (``item``/``category``), ``key``, ``measure`` (``gmv`` or ``orders``), ``current``,
     ``previous``, ``abs_change``, ``rel_change`` (NaN when previous is 0), ``contribution`` (share of the sum of
-    all keys' changes; NaN when that sum is 0); the ``n`` largest ``|abs_change|``.
+    all keys' changes; NaN when that sum is 0); the ``n`` largest ``|abs_change|``. No rows when the previous
+    window has no sales at all (data that does not reach back to it): there is no change to rank.
     """
     t = as_table(lines)
     (cs, ce), (ps, pe) = w["current"], w["previous"]
@@ -225,6 +226,8 @@ def product_movers(lines, w: dict, *, by: str = "item_id", n: int = 5) -> pd.Dat
             wide[c] = 0.0
     out = pd.DataFrame({"key": wide.index.astype(str), "current": wide["current"].to_numpy(dtype=float),
                         "previous": wide["previous"].to_numpy(dtype=float)})  # fmt: skip
+    if not (out["previous"] > 0).any():  # nothing sold before: every "change" would be the whole current value
+        out = out.iloc[:0]
     out["abs_change"] = out["current"] - out["previous"]
     out["rel_change"] = out["abs_change"] / out["previous"].where(out["previous"] != 0)
     tot = out["abs_change"].sum()
@@ -355,6 +358,8 @@ class ProductsReport(Report):
     items: pd.DataFrame = field(default_factory=pd.DataFrame)
     categories: pd.DataFrame | None = None
     movers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: why ``movers`` is empty (the previous window has no sales), or ""
+    movers_note: str = ""
     item_baskets: dict = field(default_factory=dict)
     category_baskets: dict | None = None
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -399,6 +404,10 @@ class ProductsReport(Report):
         if has_cat:
             mv.append(product_movers(lines, rep.window, by="category", n=p.top_k))
         rep.movers = pd.concat(mv, ignore_index=True)
+        if rep.movers.empty:
+            (ps, pe) = rep.window["previous"]
+            rep.movers_note = t("products.no_previous", start=ps.date(), end=(pe - pd.Timedelta(days=1)).date())
+            rep.notes.append(rep.movers_note)
         opts = dict(basket=p.basket, min_support=p.min_support, min_baskets=p.min_baskets,
                     min_confidence=p.min_confidence, max_len=p.max_itemset_size)  # fmt: skip
         if p.level in ("item", "both"):
@@ -549,6 +558,8 @@ class ProductsReport(Report):
             shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
             return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],  # quantity by its values: 56,814
                                money_cols=["gmv", "avg_price"], currency=self.currency)  # fmt: skip
+        if part == "movers" and frame.empty:  # why there are none (no sales in the previous window)
+            return Markdown("_" + md_escape(self.movers_note or t("products.not_computed")) + "_")
         if part == "excluded":
             if frame.empty:
                 return Markdown("_" + t("products.excluded_none") + "_")

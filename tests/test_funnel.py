@@ -189,6 +189,7 @@ def test_a_funnel_whose_every_user_is_censored_says_why_instead_of_zeros(tmp_pat
     rep = _funnel_of(tmp_path, write_params, src, cols, "{start: 2024-01-02, end: 2024-01-02}",
                      "  include_censored: true\n")  # fmt: skip
     assert rep.available and rep.table["users"].tolist() == [2, 1, 1]
+    assert any("90% 的用户在 9 分钟内转化" in f for f in rep.findings()), rep.findings()  # no space before 内
 
 
 @need(REES46)

@@ -81,6 +81,10 @@ def test_movers_against_the_previous_window():
     assert list(m.index) == ["A", "C"]  # B has no line in either window
     no_amount = product_movers(lines().drop(columns="amount"), w, by="category").set_index("key")
     assert no_amount.at["x", "measure"] == "orders" and no_amount.at["x", "current"] == 3
+    # no sale in the previous window (data that does not reach back): no movers, not "¥2,208.54, 上期 ¥0.00"
+    late = lines()[lines()["ts"] >= "2024-01-18"]
+    none = product_movers(late, w)
+    assert none.empty and set(none.columns) == set(m.reset_index().columns)
 
 
 PARAMS = """\

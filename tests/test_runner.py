@@ -193,6 +193,10 @@ def test_real_rees46_short_log_end_to_end(tmp_path):
     assert "没有覆盖之前等长的上一期" in trends["findings"][0] and "上期" not in " ".join(trends["findings"][1:])
     products = json.loads((root / "results" / "products.json").read_text(encoding="utf-8"))
     assert products["available"] and products["n_baskets"] > 0
+    said = " ".join(products["findings"])  # no previous window: no movers quoted against ¥0.00
+    assert "没有销售（数据没有覆盖那段时间）" in said and "变化最大" not in said, said
+    funnel = json.loads((root / "results" / "funnel.json").read_text(encoding="utf-8"))
+    assert any("的用户在" in f and "内转化" in f and " 内转化" not in f for f in funnel["findings"]), funnel
 
 
 def test_broken_notebook_fails_alone(tmp_path):
