@@ -25,6 +25,7 @@ from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import column_label, list_join, localized, t
+from .tags import with_tag_column
 from .tracking import display_names
 
 __all__ = [
@@ -487,12 +488,6 @@ def plot_stickiness(hist: pd.DataFrame, *, period: str, ax=None):
 # ------------------------------------------------------------------------------------------- report
 
 
-def _too_short(period) -> str:
-    """Why a campaign has no retention to show: its period (``period.start`` to ``period.end``, which decides
-    which days are complete) is shorter than the two days that day-1 retention needs."""
-    return t("retention.too_short_all", start=period.start, end=period.end)
-
-
 @dataclass(repr=False)
 class RetentionReport(Report):
     """The retention report. Frames: ``counts`` (retained users per cohort and period number, see
@@ -556,33 +551,27 @@ class RetentionReport(Report):
         if int(ev.count().execute()) == 0:
             raise ReportUnavailable(t("retention.no_rows", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
         end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
-        period = p.period
-        counts = cohort_counts(
-            ev, period=period, start_events=p.start_events, return_events=p.return_events, criterion=p.criterion
-        )
-        matrix = retention_matrix(counts, period=period, data_end=end, max_n=p.max_periods)
+        kg = {"start_events": p.start_events, "return_events": p.return_events, "criterion": p.criterion}
+        counts = cohort_counts(ev, period=p.period, **kg)
+        matrix = retention_matrix(counts, period=p.period, data_end=end, max_n=p.max_periods)
         kw = {"data_end": end, "start_events": p.start_events, "return_events": p.return_events}
-        dp = getattr(ctx.cfg, "drivers", None)
-        drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
         day1 = day_n_retention(ev, 1, **kw)
         if math.isnan(day1["rate"]) and not matrix["complete"].iloc[:, 1:].to_numpy().any():
-            raise ReportUnavailable(
-                _too_short(ctx.cfg.period)
-            )  # no retention at all to show: say why, not a page of blanks
+            # no retention to show (the period decides which days are complete): say why, not blank pages
+            raise ReportUnavailable(t("retention.too_short_all", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
+        dp = getattr(ctx.cfg, "drivers", None)
+        drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
         by_group = None
         if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
-            from .tags import with_tag_column
-
             tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
-            kg = {"start_events": p.start_events, "return_events": p.return_events, "criterion": p.criterion}
-            by_group = retention_by_group(tagged, p.breakdown, period=period, data_end=end, max_n=p.max_periods, **kg)
+            by_group = retention_by_group(tagged, p.breakdown, period=p.period, data_end=end, max_n=p.max_periods, **kg)
         return cls(
             breakdown=p.breakdown,
             by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
             event_names=display_names(ctx),
-            period=period,
+            period=p.period,
             criterion=p.criterion,
             counts=counts,
             matrix=matrix,
