@@ -143,12 +143,11 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     if special is not None:
         return special + ("%" if special != MISSING else "")
     v = float(x) * 100
-    if v != 0 and abs(v) < 10**-digits:
-        # two significant digits in fixed notation (never "2.5e-05%"), trailing zeros dropped
-        text = _fixed(v, 1 - math.floor(math.log10(abs(v))), thousands=False)
-        return f"{text.rstrip('0').rstrip('.')}%"
-    if abs(v) < 100 and round(abs(v), digits) >= 100:  # short of all, though it would round to 100
-        text = _fixed(v, 1 - math.floor(math.log10(100 - abs(v))), thousands=False)
+    # near 0 or short of 100 but rounding to it: two significant digits of what tells it apart, in fixed notation
+    # (never "2.5e-05%"), trailing zeros dropped
+    apart = abs(v) if v != 0 and abs(v) < 10**-digits else 100 - abs(v) if round(abs(v), digits) >= 100 > abs(v) else 0
+    if apart:
+        text = _fixed(v, 1 - math.floor(math.log10(apart)), thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
 

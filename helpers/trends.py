@@ -589,8 +589,8 @@ class TrendsReport(Report):
         out = [t("trends.window" if compared else "trends.window_only", start=w[0].date(),
                  end=(w[1] - pd.Timedelta(days=1)).date())]  # fmt: skip
         for r in self.summary.itertuples():
+            yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
             if not compared:  # nothing to compare with: this window's values, the only news there is
-                yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
                 out.append(Outcome(t("trends.metric_now", label=self._name(r.metric),
                                      current=self._values(r.metric, r.current)[0], yoy=yoy)))  # fmt: skip
                 continue
@@ -598,7 +598,6 @@ class TrendsReport(Report):
                 continue
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
                                           p=fmt_p(r.p_value))  # fmt: skip
-            yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
             current, previous = self._values(r.metric, r.current, r.previous)
             line = t("trends.metric_line", label=self._name(r.metric), current=current, previous=previous,
                      change=fmt_pct(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
