@@ -38,10 +38,14 @@ import pandas as pd
 
 from .errors import MissingColumnError
 
-__all__ = ["detect_anomalies"]
+__all__ = ["MIN_HISTORY_DAYS", "detect_anomalies"]
 
 _MAD_TO_SD = 1.4826
 _FITTED = 8  # parameters fitted in the baseline: 6 free weekday effects, trend slope and intercept
+
+
+#: a day needs this many earlier known days for a baseline (``detect_anomalies``' default)
+MIN_HISTORY_DAYS = 14
 
 
 def detect_anomalies(
@@ -49,7 +53,7 @@ def detect_anomalies(
     *,
     day_col: str = "day",
     value_col: str = "value",
-    min_history_days: int = 14,
+    min_history_days: int = MIN_HISTORY_DAYS,
     level: float = 0.99,
     history_days: int = 56,
     trend_days: int = 14,

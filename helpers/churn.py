@@ -460,12 +460,15 @@ class ChurnReport(Report):
         cut = cutoffs(data_end, p.horizon_days)
         start = pd.Timestamp(ctx.cfg.period.start)
         if cut["train"] - pd.Timedelta(days=1) < start:
+            # the train cutoff (data end - 2 horizons) needs a day of history: horizons of up to (end - start) / 2
+            longest = (pd.Timestamp(ctx.cfg.period.end) - start).days // 2
             raise ReportUnavailable(
                 i18n.t(
-                    "churn.too_short",
+                    "churn.too_short" if longest >= 1 else "churn.too_short_any",
                     start=ctx.cfg.period.start,
                     end=ctx.cfg.period.end,
                     horizon=f"{p.horizon_days:g}",
+                    longest=longest,
                 )
             )
         types = sorted(ev.select("event").distinct().to_pandas()["event"].astype(str))
@@ -481,7 +484,13 @@ class ChurnReport(Report):
         train = build_dataset(ev, cutoff=cut["train"], **kw)
         test = build_dataset(ev, cutoff=cut["eval"], **kw)
         if train["churned"].nunique() < 2 or test["churned"].nunique() < 2 or len(train) < 30:
-            raise ReportUnavailable(i18n.t("churn.one_class"))
+            from .fmt import fmt_int
+
+            raise ReportUnavailable(i18n.t(
+                "churn.one_class", train=cut["train"].date(), eval=cut["eval"].date(),
+                n_train=fmt_int(len(train)), churned_train=fmt_int(int(train["churned"].sum())),
+                n_test=fmt_int(len(test)), churned_test=fmt_int(int(test["churned"].sum())),
+            ))  # fmt: skip
         rep = cls(
             horizon_days=p.horizon_days,
             window_days=p.window_days,

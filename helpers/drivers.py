@@ -276,6 +276,9 @@ def funnel_drivers(
     notes: list[Note] = (
         [("drivers.skewed_for", {"converters": conv, "dropoffs": drop})] if skew_warning(conv, drop) else []
     )
+    if not table["supported"].any():  # an empty table under its headers would read as "no driver found"
+        need = max(params.min_users, math.ceil(params.min_share * (conv + drop)))
+        notes.append(("drivers.none_supported", {"candidates": len(table), "need": need, "users": conv + drop}))
     return table, notes
 
 
@@ -291,7 +294,11 @@ def retention_drivers_for(events, *, period_end, params) -> tuple[pd.DataFrame |
         return None, [("drivers.too_short", {"day": params.retained_day})]
     table = retention_drivers(counts, users, thresholds=params.thresholds, min_users=params.min_users,
                               min_share=params.min_share)  # fmt: skip
-    return table, [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
+    notes: list[Note] = [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
+    if not table["supported"].any():
+        need = max(params.min_users, math.ceil(params.min_share * len(users)))
+        notes.append(("drivers.none_supported_retention", {"candidates": table["event"].nunique(), "need": need}))
+    return table, notes
 
 
 def candidate_label(kind: str, column, value, events: dict[str, str] | None = None) -> str:
@@ -343,6 +350,8 @@ def note_text(note: str | Note) -> str:
         return skew_warning(values["converters"], values["dropoffs"]) or ""
     if key == "drivers.window_users":
         return t(key, users=fmt_int(values["users"]), retained=fmt_pct(values["retained"]))
+    if key.startswith("drivers.none_supported"):
+        return t(key, **{k: fmt_int(v) for k, v in values.items()})
     return t(key, **values)
 
 
@@ -359,7 +368,7 @@ def show_drivers(
 
     caveat: Note = (CAVEAT, {})
     text = " ".join(md_escape(note_text(x)) for x in [*notes, caveat])
-    if table is None:
+    if table is None or not table["supported"].any():  # nothing to list: the notes say why (none_supported)
         return Markdown(f"_{text}_")
     _display(Markdown(f"_{text}_"))
     if kind == "conversion":

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.ticker import Formatter, FuncFormatter
+from matplotlib.ticker import Formatter, FuncFormatter, LogFormatter
 
 from .fmt import MISSING, fmt_int, fmt_num, fmt_pct
 from .i18n import t
@@ -38,6 +38,7 @@ __all__ = [
     "check_chart",
     "thousands_ticks",
     "fit_axis_labels",
+    "plain_log_ticks",
 ]
 
 #: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
@@ -340,6 +341,24 @@ class _TickFormatter(Formatter):
         d = 2 if self.decimals is None else self.decimals
         text = f"{round(self._scaled(x), d) + 0.0:,.{d}f}"
         return text + "%" if self.percent else text
+
+
+class _PlainLogFormatter(LogFormatter):
+    """A log axis's ticks as plain numbers (``20``, ``100``, ``1,000``, ``0.5``), on the ticks matplotlib's own
+    log formatter labels (decades, and the minor ticks in between when the axis spans few decades). Its default
+    writes ``$\\mathdefault{10^{2}}$``: TeX, which the theme's ``text.parse_math = False`` shows as those
+    characters."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if not super().__call__(x, pos):
+            return ""
+        return f"{x:,.0f}" if x >= 1 else f"{x:.3g}"
+
+
+def plain_log_ticks(axis: Any) -> None:
+    """Label the log-scaled ``axis`` (``ax.xaxis`` or ``ax.yaxis``) in plain numbers (:class:`_PlainLogFormatter`)."""
+    axis.set_major_formatter(_PlainLogFormatter())
+    axis.set_minor_formatter(_PlainLogFormatter(minor_thresholds=(2, 0.5)))
 
 
 def _axis_formatter(fmt: str | Callable[[Any], str] | None) -> Formatter:

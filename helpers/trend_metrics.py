@@ -24,6 +24,7 @@ from .i18n import catalogue, label
 __all__ = [
     "Metric", "BUILTINS", "metric_label", "resolve_metrics", "formula_names", "aggregate_metrics", "unit_stats",
     "is_additive",
+    "same_per_bucket",
     "sums_over_days",
     "number_kind",
     "welch",
@@ -236,6 +237,13 @@ def aggregate_metrics(
             df[n] = evaluate(m.formula, {c: df[c] for c in df.columns})
         df[n] = df[n].astype(float).fillna(0.0) if is_additive(m) else df[n].astype(float)
     return df.sort_values(by).reset_index(drop=True)
+
+
+def same_per_bucket(granularity: str) -> frozenset[str]:
+    """The built-in metrics whose series says nothing at ``granularity``: within a day or an hour, ``dau`` is the
+    bucket's active users and ``stickiness`` (``dau / active_users``) is 1 in every bucket. The trends page does
+    not chart them then (their window values stay in the summary)."""
+    return frozenset({"dau", "stickiness"}) if granularity in ("hour", "day") else frozenset()
 
 
 def is_additive(m: Metric) -> bool:

@@ -28,10 +28,11 @@ from typing import ClassVar
 
 import pandas as pd
 
+from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import clause_join, column_label, localized, t
+from .i18n import clause_join, column_label, label, list_join, localized, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -39,9 +40,11 @@ from .trend_metrics import (
     OTHER_GROUP,
     Metric,
     aggregate_metrics,
+    is_additive,
     metric_label,
     number_kind,
     resolve_metrics,
+    same_per_bucket,
     unit_stats,
     welch,
 )
@@ -327,11 +330,14 @@ def plot_metric_trend(
     title: str | None = None,
     n: str | None = None,
     ylabel: str | None = None,
+    percent: bool = False,
+    whole: bool = False,
 ):
     """One metric over time: the current window as a line, the previous window (shifted by ``shift`` onto
     the current dates) drawn behind it dashed and grey. ``series`` has ``period_start``, ``window``, ``metric``.
     ``n``: the column of a rate's denominator; points over fewer than 30 users are drawn hollow with their
-    interval (helpers/caveats.py). ``ylabel``: the value axis (default the title; an amount names its currency)."""
+    interval (helpers/caveats.py). ``ylabel``: the value axis (default the title; an amount names its currency);
+    ``percent``: a share, read in % on that axis as in the table; ``whole``: a count, on whole-number ticks."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -344,10 +350,18 @@ def plot_metric_trend(
                 label=t("trends.chart.previous"))  # fmt: skip
     ax.plot(cur["period_start"], cur[metric], color="C0", marker="o", markersize=3,
             label=t("trends.chart.current"))  # fmt: skip
+    if whole:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if n is not None and n in cur:
         from .caveats import mark_small
 
         mark_small(ax, cur["period_start"], cur[metric], cur[n], color="C0")
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize="small")
     ax.set_title(title)
     ax.set_xlabel(t("trends.chart.period"))
@@ -372,7 +386,10 @@ def plot_interval_boxes(intervals: pd.DataFrame, *, ax=None, title: str | None =
     if stats:
         ax.bxp(stats, orientation="horizontal", showmeans=True)
         if (rows[["p10", "p25", "p50", "p75", "p90"]] > 0).all().all():
+            from .plots import plain_log_ticks
+
             ax.set_xscale("log")
+            plain_log_ticks(ax.xaxis)
     ax.set_xlabel(t("trends.chart.hours"))
     ax.set_ylabel(t("trends.chart.group"))
     ax.set_title(title or t("trends.chart.intervals"))
@@ -665,7 +682,7 @@ class TrendsReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import drop_empty, md_escape, style_table
+        from .fmt import drop_empty, fmt_int, md_escape, style_table
 
         if part == "summary":
             # columns with no value in any row are left out: the year-ago pair without a year of data, the test's
@@ -680,15 +697,35 @@ class TrendsReport(Report):
             from .caveats import rate_denominator
 
             shift = self.window["current"][0] - self.window["previous"][0]
+            flat = same_per_bucket(self.granularity)
             for r in self.summary.itertuples():
+                if r.metric in flat:
+                    continue
                 n = rate_denominator(self.metrics.get(r.metric))  # small buckets hollow (helpers/caveats.py)
                 name = self._name(r.metric)
                 unit = t("trends.chart.in_currency", label=name, currency=self.currency)
-                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=name, n=n,
-                                           ylabel=unit if self._kind(r.metric) == "money" else None))  # fmt: skip
+                kind = self._kind(r.metric)
+                m = self.metrics.get(r.metric)
+                whole = m is not None and is_additive(m) and m.agg != "sum"  # events, users: 0, 2, 4, not 2.5
+                _display(plot_metric_trend(self.series, r.metric, shift=shift, title=name, n=n, percent=kind == "rate",
+                                           whole=whole, ylabel=unit if kind == "money" else None))  # fmt: skip
+            left_out = [self._name(m) for m in self.summary["metric"] if m in flat]
+            if left_out:
+                return Markdown(
+                    "_"
+                    + md_escape(
+                        t(
+                            "trends.chart.left_out",
+                            metrics=list_join(left_out),
+                            granularity=label(f"trends.granularity.{self.granularity}"),
+                        )
+                    )
+                    + "_"
+                )
             return None
         if part in ("breakdown", "movers") and self.breakdown is None:
-            return Markdown(f"_{t('trends.no_breakdown')}_")
+            # one section on the page: the breakdown part says it, the movers part adds nothing
+            return Markdown(f"_{t('trends.no_breakdown')}_") if part == "breakdown" else None
         if part == "breakdown":
             return self._table(
                 self.breakdown, values=["current", "previous"], changes=["abs_change"], pcts=["rel_change"]
@@ -697,6 +734,10 @@ class TrendsReport(Report):
             return self._table(
                 self.movers, values=["current", "previous"], changes=["abs_change"], pcts=["rel_change", "contribution"]
             )
+        if part == "anomalies" and self.anomalies is not None and not len(self.anomalies):
+            # no table of headers only: none found among the days checked, or no day had a baseline to check
+            key = "trends.no_anomalies" if self.anomaly_checked else "trends.anomalies_unchecked"
+            return Markdown(f"_{t(key, checked=fmt_int(self.anomaly_checked), days=MIN_HISTORY_DAYS)}_")
         if part == "anomalies" and self.anomalies is not None:
             return self._table(
                 self.anomalies,
@@ -705,13 +746,17 @@ class TrendsReport(Report):
                 pcts=["top_group_share"],
             )
         frame = getattr(self, part)
+        if part == "intervals" and frame is not None and len(frame):
+            # the last row is every user's (helpers.distribution.interval_table): in words, on the chart too
+            frame = frame.assign(group=[*frame["group"].iloc[:-1].map(self._group_name), t("trends.all_users")])
         if part == "intervals" and frame is not None and "p50" in frame and frame["p50"].notna().any():
             _display(plot_interval_boxes(frame))  # the box per group, then the table
         if frame is None:
             return Markdown(
                 "_" + md_escape(clause_join(self.notes or [t("trends.not_computed")])) + "_"
             )  # notes may hold data
-        return style_table(self._named(frame))
+        hours = ["p10", "p25", "p50", "p75", "p90", "mean_hours"] if part == "intervals" else []
+        return style_table(self._named(frame), num_cols=hours)  # hours alike: 122.00 beside 238.50, not 122
 
 
 #: summary columns a page leaves out when no row has a value (the CSV keeps them)

@@ -22,12 +22,19 @@ from helpers.attribution_models import (
 from helpers.drivers import (
     conversion_driver_counts,
     conversion_drivers,
+    funnel_drivers,
+    note_text,
     odds_ratio_table,
     phi_band,
     retention_driver_counts,
     retention_drivers,
+    retention_drivers_for,
+    show_drivers,
     skew_warning,
 )
+from helpers.i18n import language
+from helpers.sections_attribution import DriversParams
+from helpers.steps import Step
 
 T0 = pd.Timestamp("2024-01-01 00:00")
 
@@ -324,6 +331,35 @@ def test_retention_drivers_phi_by_hand():
     assert r["phi"] == pytest.approx((a * dd - b * c) / math.sqrt(4 * 4 * 5 * 3))
     assert (r["ppv"], r["share"], r["retained_rate_not"]) == (1.0, 0.5, 0.25)
     assert phi_band(0.35) == "strong" and phi_band(-0.25) == "moderate" and phi_band(0.05) == "none"
+
+
+def test_no_supported_driver_says_why_instead_of_an_empty_table():
+    """Too few users for any candidate (the tianchi sample's 32 users): the part is the notes, with the threshold,
+    not a table of headers only; with a threshold the data meets, the table is back."""
+    ev, users = funnel_case()
+    steps = [Step.of("view"), Step.of("pay")]
+    table, notes = funnel_drivers(ev, users, steps, window_hours=72, params=DriversParams())
+    assert len(table) == 4 and not table["supported"].any()
+    assert notes[-1] == ("drivers.none_supported", {"candidates": 4, "need": 25, "users": 3})
+    with language("zh"):
+        text = note_text(notes[-1])
+        assert "4 个候选因素中" in text and "至少 25 位用户" in text
+        shown = show_drivers(table, notes, "conversion")
+    assert type(shown).__name__ == "Markdown" and "至少 25 位用户" in shown.data
+    with language("en"):
+        assert "none of the 4 candidates was done by at least 25 users" in note_text(notes[-1])
+    table, notes = funnel_drivers(ev, users, steps, window_hours=72, params=DriversParams(min_users=1))
+    assert table["supported"].all() and all(n[0] != "drivers.none_supported" for n in notes)
+    assert type(show_drivers(table, notes, "conversion")).__name__ != "Markdown"
+    # retention: 8 users, none of the events done (and not done) by 25
+    d = pd.Timestamp("2024-01-01")
+    rows = [(f"u{i}", e, d + pd.Timedelta(days=k)) for i in range(8) for e, k in (("launch", 0), ("search", 1))]
+    rows += [(f"u{i}", "launch", d + pd.Timedelta(days=14)) for i in range(3)]
+    ev = pd.DataFrame(rows, columns=["user_id", "event", "ts"]).astype({"ts": "datetime64[us]"})
+    table, notes = retention_drivers_for(ev, period_end="2024-01-31", params=DriversParams())
+    assert notes[-1] == ("drivers.none_supported_retention", {"candidates": 2, "need": 25})
+    with language("zh"):
+        assert "2 个事件中" in show_drivers(table, notes, "retention").data
 
 
 @pytest.mark.spark

@@ -223,3 +223,41 @@ def test_funnel_bar_labels_put_the_step_rate_in_the_pages_brackets():
         texts = [x.get_text() for x in ax.texts]
         assert any(mark in s for s in texts), texts
         plt.close("all")
+
+
+def _tick_texts(axis, *, minor=False) -> list[str]:
+    axis.get_figure().canvas.draw()
+    return [t.get_text() for t in axis.get_ticklabels(minor=minor) if t.get_text()]
+
+
+@pytest.mark.parametrize(
+    "p10, p90, shown",
+    [(70.9, 577.7, {"100", "200", "300", "400"}), (0.5, 20_000.0, {"1", "10", "100", "1,000", "10,000"})],
+)
+def test_interval_boxes_read_their_log_axis_in_plain_numbers(p10, p90, shown):
+    """The intervals' log axis had printed matplotlib's TeX (``$\\mathdefault{10^{2}}$``) as text, since the theme
+    does not parse math (text from data is written as is): now the labels are the numbers, with thousands
+    separators; between decades the minor ticks are labelled too when the axis spans few of them."""
+    from helpers.trends import plot_interval_boxes
+
+    row = {
+        "group": "all",
+        "p10": p10,
+        "p25": p10 * 1.5,
+        "p50": p10 * 3,
+        "p75": p90 / 1.2,
+        "p90": p90,
+        "mean_hours": p10 * 4,
+    }
+    ax = plot_interval_boxes(pd.DataFrame([row]))
+    texts = _tick_texts(ax.xaxis) + _tick_texts(ax.xaxis, minor=True)
+    assert not any("$" in x or "\\" in x or "e+" in x for x in texts), texts
+    assert shown <= set(texts)
+
+
+def test_time_to_convert_counts_users_in_whole_numbers():
+    """Four converted users: the histogram's user axis reads 0, 1, 2, not 0.25 steps."""
+    hours = pd.Series([10.0, 50.0, 52.5, 66.0])
+    ax = funnel.plot_time_to_convert(hours)
+    ticks = [float(x.replace(",", "")) for x in _tick_texts(ax.yaxis)]
+    assert ticks and all(v.is_integer() for v in ticks), ticks

@@ -267,3 +267,28 @@ def test_unavailable_without_events(tmp_path):
         assert run_churn(ctx).findings() == ["No churn model: the campaign has no events table."]
     with pytest.raises(UnknownPartError, match="metrics, roc"):
         rep.show("bogus")
+
+
+def test_unavailable_reasons_say_what_would_fit(tmp_path, write_params):
+    """Too short a period names the longest horizon that fits (the tianchi sample's 31 days: "缩短到 15 天以内"),
+    and too few users or one class names the counts of each set, hand-counted here."""
+    raw = tmp_path / "ev.csv"
+    raw.write_text("u,e,t\n", encoding="utf-8")
+    t = pd.Timestamp
+    rows = [(f"u{i}", "view", t("2024-01-28 10:00")) for i in range(5)]
+    rows += [(u, "view", t("2024-02-03 10:00")) for u in ("u0", "u1")]  # back before the eval cutoff, then gone
+    events = pd.DataFrame(rows, columns=["user_id", "event", "ts"]).astype({"ts": "datetime64[us]"})
+    for horizon, expected in [
+        (23, "请把 churn.horizon_days 缩短到 22 天以内，或延长统计期（period）"),  # 2024-01-01 .. 02-14: 44 days
+        (22, "的训练集有"),  # the longest that fits: past the length check, stopped by the users
+        (7, "截止日 2024-02-01 的训练集有 5 位用户（3 位流失），截止日 2024-02-08 的测试集有 5 位（5 位流失）"),
+    ]:
+        text = CHURN_PARAMS.format(path=raw.as_posix()).replace("horizon_days: 7", f"horizon_days: {horizon}")
+        ctx = open_campaign("churnt", params_file=str(write_params(text)), reports_dir=str(tmp_path / "r"), theme=False)
+        events.to_parquet(ctx.paths.table("events"), index=False)
+        rep = run_churn(ctx)
+        assert isinstance(rep, Unavailable) and expected in rep.reason, rep.reason
+    short = CHURN_PARAMS.format(path=raw.as_posix()).replace("end: 2024-02-14", "end: 2024-01-02")
+    ctx = open_campaign("churnt", params_file=str(write_params(short)), reports_dir=str(tmp_path / "r"), theme=False)
+    events.to_parquet(ctx.paths.table("events"), index=False)
+    assert "两个截止日和之前的历史至少需要 3 天" in run_churn(ctx).reason

@@ -310,3 +310,81 @@ def test_money_is_summed_exactly_in_any_order():
     for user in ("a", "b"):
         st = unit_stats(df[df.user_id == user], ms, "arppu", bucket=day)
         assert st["mean"].iloc[0] == 0.6
+
+
+def test_charts_leave_out_what_a_day_bucket_cannot_show_and_read_shares_in_percent(monkeypatch):
+    """Per day, DAU is the day's active users and stickiness (DAU / active users) is 1: the tianchi page drew a
+    flat line at 1.00 and a copy of the active-users chart. At day granularity both are left out with a note
+    naming them; at week granularity they are charts. A share's axis reads in %, as its table row does."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers import trends as tr
+    from helpers.trend_metrics import same_per_bucket
+
+    assert same_per_bucket("day") == same_per_bucket("hour") == {"dau", "stickiness"}
+    assert not same_per_bucket("week") and not same_per_bucket("month")
+    m = metrics()
+    drawn = []
+    monkeypatch.setattr(tr, "_display", lambda ax: drawn.append(ax))
+    for gran in ("day", "week"):
+        drawn.clear()
+        series = pd.concat(
+            [trend_series(events(), m, start=a, end_exclusive=b, granularity=gran).assign(window=w)
+             for w, (a, b) in W.items()], ignore_index=True,
+        )  # fmt: skip
+        rep = tr.TrendsReport(metrics=m, window=W, granularity=gran, series=series,
+                              summary=compare_windows(events(), m, W).assign(yoy_change=math.nan))  # fmt: skip
+        with i18n.language("zh"):
+            note = rep._show("charts")
+            titles = [ax.get_title() for ax in drawn]
+        if gran == "day":
+            assert "日均活跃用户" not in titles and not any("粘性" in x for x in titles), titles
+            assert note is not None and "按天作图时" in note.data and "粘性" in note.data
+            assert "日均活跃用户" in note.data
+        else:
+            assert note is None and "日均活跃用户" in titles and any("粘性" in x for x in titles)
+        assert len(titles) == len(m) - (2 if gran == "day" else 0)
+        pay = drawn[[i for i, x in enumerate(titles) if x == "付费率"][0]]
+        assert pay.yaxis.get_major_formatter()(0.25, 0) == "25%"
+        orders = drawn[titles.index("订单数")]  # a count: whole-number ticks (0, 2, 4, not 2.5)
+        assert all(float(v).is_integer() for v in orders.yaxis.get_major_locator().tick_values(0, 7.5))
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+
+
+def test_empty_parts_say_why_instead_of_showing_headers():
+    """No anomaly among the days checked, no day with a baseline, no breakdown: each part is a sentence (the
+    tianchi page had shown an anomalies table of headers only, and the no-breakdown note twice)."""
+    from helpers.trends import TrendsReport
+
+    none = pd.DataFrame(columns=["metric", "group", "day", "value", "expected", "lower", "upper", "score", "run_days"])
+    rep = TrendsReport(anomalies=none, anomaly_checked=136)
+    with i18n.language("zh"):
+        assert rep._show("anomalies").data == "_没有异常日期：136 个指标日都在基线的预测区间之内。_"
+        rep.anomaly_checked = 0
+        assert "之前至少 14 天的数据" in rep._show("anomalies").data
+        assert "trends.breakdown" in rep._show("breakdown").data
+        assert rep._show("movers") is None  # the same section: said once
+
+
+def test_intervals_name_the_all_users_row_in_words(monkeypatch):
+    """interval_table's last row is every user's ("all"): the page and its box chart say 全部用户, the other rows
+    keep their group names (the breakdown's other groups in words); the hours read with two decimals alike."""
+    from helpers import trends as tr
+    from tests.styled import styled_rows
+
+    drawn = []
+    monkeypatch.setattr(tr, "_display", lambda ax: drawn.append(ax))
+    hours = {"p10": 1.0, "p25": 2.0, "p50": 3.0, "p75": 4.0, "p90": 5.0, "mean_hours": 3.5}
+    frame = pd.DataFrame([{"group": g, "users": 3, "converted_share": 0.5, **hours} for g in ("iOS", "other", "all")])
+    rep = tr.TrendsReport(intervals=frame, breakdown_col="platform")
+    with i18n.language("zh"):
+        rows = styled_rows(rep._show("intervals"))
+        assert [r["group"] for r in rows] == ["iOS", "其他", "全部用户"]
+        assert rows[0]["p25"] == "2.00" and rows[0]["mean_hours"] == "3.50"
+        assert [x.get_text() for x in drawn[0].get_yticklabels()] == ["iOS", "其他", "全部用户"]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
