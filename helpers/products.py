@@ -497,7 +497,7 @@ class ProductsReport(Report):
                 out.append(t("products.pair", a=item_label(r.antecedent, names), b=item_label(r.consequent, names),
                              lift=f"{r.lift:.1f}", n=fmt_int(r.n_ab), conf=fmt_pct(r.confidence)))  # fmt: skip
             if self.rules.empty:
-                out.append(t("products.no_rules", count=b["min_count"], conf=f"{self.min_confidence:g}"))
+                out.append(self._none_found("rules"))
             if b["multi_item_baskets"] < 50:
                 out.append(t("products.few_baskets", n=b["multi_item_baskets"]))
         sr = self.itemset_rules
@@ -560,6 +560,8 @@ class ProductsReport(Report):
                                money_cols=["gmv", "avg_price"], currency=self.currency)  # fmt: skip
         if part == "movers" and frame.empty:  # why there are none (no sales in the previous window)
             return Markdown("_" + md_escape(self.movers_note or t("products.not_computed")) + "_")
+        if part in _SETS and frame.empty:  # why there is no row, not a table of headers
+            return Markdown("_" + md_escape(self._none_found(part)) + "_")
         if part == "excluded":
             if frame.empty:
                 return Markdown("_" + t("products.excluded_none") + "_")
@@ -586,6 +588,15 @@ class ProductsReport(Report):
             )  # GMV in money, orders whole
         return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
 
+    def _none_found(self, part: str) -> str:
+        """Why the rules, item sets or bought-together part of the basket analysis has no row: nothing is in
+        enough baskets (``min_count``, the minimum support in baskets), or not with the confidence asked."""
+        from .fmt import fmt_int
+
+        b = (self.category_baskets if part == "category_rules" else self.item_baskets) or {}
+        conf = t("products.with_confidence", conf=f"{self.min_confidence:g}") if self.min_confidence > 0 else ""
+        return t(f"products.none.{part}", count=fmt_int(b.get("min_count", 0)), conf=conf)
+
     def _named_items(self, part: str, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` of an item-level part with its item codes as :func:`item_label` names them (unchanged when
         the items have no names, and for the category parts)."""
@@ -596,6 +607,9 @@ class ProductsReport(Report):
             return frame
         return frame.assign(**{c: [_itemset_label(v, names) for v in frame[c]] for c in cols})
 
+
+#: the basket parts that can come out empty, each with its sentence (products.none.<part>)
+_SETS = ("rules", "category_rules", "itemsets", "itemset_rules", "bought_together")
 
 #: the item and category tables' columns that are empty when the lines carry no amount, quantity, category or name
 _OPTIONAL_COLUMNS = ("gmv", "gmv_share", "quantity", "avg_price", "category", "item_name")

@@ -594,6 +594,8 @@ class RFMReport(Report):
             return style_table(_binning_table(self.binning), int_cols=["distinct", "bins"])
         if part in ("bgnbd", "bgnbd_chart", "bgnbd_check"):
             bg = self.bgnbd
+            if not bg.get("available") and part == "bgnbd_chart":
+                return None  # the bgnbd part just above, in the same section, says why
             if not bg.get("available"):
                 return Markdown(f"_{md_escape(t('rfm.bgnbd_not_fitted', reason=str(bg.get('reason')).rstrip('.')))}_")
             if part == "bgnbd":

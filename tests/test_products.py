@@ -164,6 +164,30 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert run_report("products", ctx3, show=False).available
 
 
+def test_basket_parts_without_rows_say_why(tmp_path, write_params):
+    """Six baskets and no pair in two of them (min_baskets: 2): the rules, category rules, item sets, rules of three
+    and bought-together parts each say what was not found and the basket count it needed (the tianchi page had
+    shown five tables of headers only); the findings' sentence is the rules part's, without "置信度不低于 0"."""
+    from helpers.registry import run_report
+
+    ctx = _ctx(tmp_path, write_params, "products: {min_baskets: 2}\n")
+    rep = run_report("products", ctx, show=False)
+    assert rep.available and rep.rules.empty and rep.item_baskets["min_count"] == 2
+    shown = {p: rep._show(p) for p in ("rules", "category_rules", "itemsets", "itemset_rules", "bought_together")}
+    assert all(type(v).__name__ == "Markdown" for v in shown.values()), shown
+    rules = "没有常一起买的商品：没有哪一对商品同时出现在至少 2 个购物篮中，没有规则。"
+    assert shown["rules"].data == f"_{rules}_" and rules in rep.findings()
+    assert "没有哪一对品类同时出现在至少" in shown["category_rules"].data
+    assert "至少 2 个购物篮" in shown["itemsets"].data and "三件商品" in shown["itemset_rules"].data
+    assert "没有搭配推荐" in shown["bought_together"].data
+    rep.min_confidence = 0.5
+    with i18n.language("en"):
+        assert (
+            rep._show("rules").data
+            == "_No pair of items is in at least 2 baskets (with a confidence of at least 0.5): no rules._"
+        )
+
+
 def test_purchase_events_without_order_ids_are_one_order_per_user_and_time(tmp_path, write_params):
     """An event log with purchase events and no order id (REES46, Taobao): a user's purchases at one instant are
     one order (helpers.features.with_order_ids, as RFM reads them), so the report gives the same items table as

@@ -438,6 +438,9 @@ def test_report_parts_and_unavailable_twin():
     assert any("BG/NBD 未计算" in f for f in rep.findings())  # 10 customers: too few to fit
     for part in RFMReport.parts:  # every part draws (BG/NBD parts say why there is no fit)
         rep.show(part)
+    # why there is no fit, said once in the BG/NBD section (its table part), again under the holdout heading
+    assert "BG/NBD 未计算" in rep._show("bgnbd").data and rep._show("bgnbd_chart") is None
+    assert "BG/NBD 未计算" in rep._show("bgnbd_check").data
     with pytest.raises(UnknownPartError, match="bogus"):
         rep.show("bogus")
     assert {"revenue", "mean_m"} <= set(rep._show("segments").data)
