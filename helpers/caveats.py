@@ -38,6 +38,7 @@ __all__ = [
     "segment_conflict_note",
     "segment_conflicts",
     "thin_items_note",
+    "tied_time_note",
 ]
 
 #: below this many users a rate is drawn hollow with its interval and left out of headlines
@@ -51,6 +52,8 @@ ACTIVE_FLOOR = 0.1
 #: a product table is thin when at least this share of its items (and at least THIN_MIN_ITEMS items) has one buyer
 THIN_SHARE = 0.8
 THIN_MIN_ITEMS = 20
+#: paths warn when at least this share of events share their user's instant with another event
+TIED_SHARE = 0.1
 
 
 def mark_small(
@@ -221,3 +224,18 @@ def thin_items_note(buyers: pd.Series) -> str | None:
     if n < THIN_MIN_ITEMS or one < THIN_SHARE * n:
         return None
     return t("caveat.thin_items", share=fmt_pct(one / n), one=fmt_int(one), n=fmt_int(n))
+
+
+def tied_time_note(ties: dict) -> str | None:
+    """A finding when at least :data:`TIED_SHARE` of the events share their user's instant with another event
+    (``ties``: :func:`helpers.journey.time_ties`): their order within the instant is unknown, and paths put them
+    in event-name order, so "buy" can come before "pv". Names the times' precision when the log has one (every
+    time at a whole hour: an hourly log). None otherwise."""
+    from .fmt import fmt_int, fmt_pct
+
+    rows, tied = int(ties.get("rows") or 0), int(ties.get("tied") or 0)
+    if not rows or tied < TIED_SHARE * rows:
+        return None
+    res = ties.get("resolution")
+    precision = t("caveat.precision", unit=t(f"caveat.unit.{res}")) if res else ""
+    return t("caveat.tied_times", share=fmt_pct(tied / rows), tied=fmt_int(tied), precision=precision)

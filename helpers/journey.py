@@ -13,6 +13,7 @@ import ibis
 import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, Unavailable
+from .caveats import tied_time_note
 from .durations import parse_window_hours
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
@@ -27,6 +28,7 @@ __all__ = [
     "transition_matrix",
     "top_paths",
     "next_after_dropoff",
+    "time_ties",
     "plot_transitions",
     "PathsReport",
     "run_paths",
@@ -211,6 +213,28 @@ def next_after_dropoff(
     return g.drop(columns="_o")
 
 
+def time_ties(events, *, user_col: str = "user_id", ts_col: str = "ts") -> dict:
+    """How much of a log's order within a user is unknown, on Ibis (the same on every engine).
+
+    Returns
+    -------
+    dict ``rows``; ``tied``: rows that share their user's instant with another row (their order is the tie rule's,
+    not the user's); ``resolution``: ``"day"``, ``"hour"`` or ``"minute"`` when every time is at a whole day,
+    hour or minute (a log written to that precision), else None.
+    """
+    t = as_table(events)
+    g = t.group_by([user_col, ts_col]).aggregate(_n=t.count())
+    counts = g.aggregate(rows=g._n.sum(), tied=ibis.ifelse(g._n > 1, g._n, 0).sum()).to_pandas().iloc[0]
+    ts = t[ts_col]
+    off = {
+        u: (ts != ts.truncate(code)).cast("int64").sum() for u, code in (("day", "D"), ("hour", "h"), ("minute", "m"))
+    }
+    finer = t.aggregate(**off).to_pandas().iloc[0]
+    rows = int(counts["rows"] or 0)
+    resolution = next((u for u in ("day", "hour", "minute") if rows and int(finer[u] or 0) == 0), None)
+    return {"rows": rows, "tied": int(counts["tied"] or 0), "resolution": resolution}
+
+
 def plot_transitions(matrix: pd.DataFrame, *, ax=None):
     """Heatmap of next-event shares (rows: from, columns: to)."""
     from .plots import plot_heatmap
@@ -242,6 +266,7 @@ class PathsReport(Report):
         "start_event",
         "end_event",
         "top_transitions",
+        "time_ties",
         "paths_after_start",
         "paths_before_end",
         "after_dropoff",
@@ -261,6 +286,8 @@ class PathsReport(Report):
     dropoff: pd.DataFrame | None = None
     #: event -> the name pages show (display names from the tracking plan); results keep machine names
     display: dict[str, str] = field(default_factory=dict)
+    #: :func:`time_ties` of the events: the caveat when many events share an instant (helpers.caveats)
+    ties: dict = field(default_factory=dict)
 
     @classmethod
     def compute(cls, ctx) -> PathsReport:
@@ -285,6 +312,7 @@ class PathsReport(Report):
             counts=counts,
             matrix=transition_matrix(counts, max_events=p.max_events),
             display=display_names(ctx),
+            ties=time_ties(ev),
         )
         fsteps = [Step.of(s) for s in ctx.cfg.funnel.steps] if ctx.cfg.funnel.steps else []
         names = set(present["event"].astype(str))
@@ -314,6 +342,7 @@ class PathsReport(Report):
             start_event=self.start_event,
             end_event=self.end_event,
             top_transitions=recs(self.counts.head(20)),
+            time_ties=self.ties or None,
             paths_after_start=recs(self.after_start),
             paths_before_end=recs(self.before_end),
             after_dropoff=recs(self.dropoff),
@@ -334,6 +363,9 @@ class PathsReport(Report):
         else:
             split = t("paths.split_gap", minutes=f"{self.gap_minutes:g}")
         out = [t("paths.sessions", sessions=fmt_int(self.sessions), split=split)]
+        tied = tied_time_note(self.ties)  # many events at one instant: their order in the paths is the tie rule's
+        if tied:
+            out.append(tied)
         counts = self.counts
         c = counts[(counts["event"] != counts["next_event"]) & (counts["next_event"] != EXIT)]
         if len(c):

@@ -29,23 +29,10 @@ from .tags import with_tag_column
 from .tracking import display_names
 
 __all__ = [
-    "period_index",
-    "index_to_start",
-    "user_periods",
-    "cohort_counts",
-    "retention_matrix",
-    "average_curve",
-    "retention_by_group",
-    "day_n_retention",
-    "lifecycle_table",
-    "stickiness_table",
-    "plot_retention_heatmap",
-    "plot_retention_curve",
-    "plot_lifecycle",
-    "plot_stickiness",
-    "RetentionReport",
-    "run_retention",
-]
+    "period_index", "index_to_start", "user_periods", "cohort_counts", "retention_matrix", "average_curve",
+    "retention_by_group", "day_n_retention", "lifecycle_table", "stickiness_table", "plot_retention_heatmap",
+    "plot_retention_curve", "plot_lifecycle", "plot_stickiness", "RetentionReport", "run_retention",
+]  # fmt: skip
 
 _PERIODS = ("day", "week", "month")
 
@@ -420,10 +407,11 @@ def plot_retention_heatmap(matrix: dict, *, period: str, ax=None, max_n: int = 1
 def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
     """The size-weighted average retention curve."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     if ax is None:
         _, ax = plt.subplots()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # period N: 0, 1, 2, not 0.5
     c = curve.dropna(subset=["rate"]) if "rate" in curve else pd.DataFrame({"n": [], "rate": []})
     ax.plot(c["n"], c["rate"], marker="o")
     if "users" in c:  # points over fewer than SMALL_N users: hollow, with their interval (helpers/caveats.py)

@@ -14,7 +14,7 @@ import pandas as pd
 from . import i18n
 from .base import Report, ReportUnavailable, Unavailable, upstream_why
 from .features import purchase_event_names
-from .i18n import localized
+from .i18n import column_label, localized
 from .privacy import file_frame, page_frame
 from .profile_data import SOURCES, campaign_profile, load_source, preferred_values, profile_table
 from .sections import PrivacyParams
@@ -141,7 +141,7 @@ class ProfileReport(Report):
             line += tt("user_profile.no_users_table")
         out.append(line + ("。" if i18n.current_language() == "zh" else "."))
         for name, why in self.source_problems.items():
-            cols = ", ".join(SOURCES[name][1].values())
+            cols = i18n.list_join(column_label(c) for c in SOURCES[name][1].values())  # by their page headers
             why_text = upstream_why(name, why)
             out.append(tt("user_profile.source_missing", source=_source_label(name), why=why_text, columns=cols))
         buyers = tt(
@@ -194,15 +194,23 @@ class ProfileReport(Report):
         return [p, *aud]
 
     def _show(self, part: str):
-        from .fmt import style_table
+        from .fmt import md_escape, style_table
         from .rfm_segments import segment_label
 
         t = self.table
         if "rfm_segment" in t:  # segment codes (At Risk, ...) as pages name them
             t = t.assign(rfm_segment=t["rfm_segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s))
         if part == "sample":
+            from IPython.display import Markdown
+
+            from .base import _display
+
+            empty = [c for c in t.columns if t[c].isna().all()]  # no report or table filled them (findings say why)
+            if empty:
+                names = i18n.list_join(column_label(c) for c in empty)
+                _display(Markdown("_" + md_escape(i18n.t("user_profile.sample_empty", columns=names)) + "_"))
             return style_table(
-                page_frame(t.head(12), self.privacy),  # never privacy.hide_columns
+                page_frame(t.drop(columns=empty).head(12), self.privacy),  # never privacy.hide_columns
                 int_cols=["n_events", "active_days", "n_orders"],
                 num_cols=["days_since_last_event", "churn_probability"],
                 pct_cols=["review_positive_share"],

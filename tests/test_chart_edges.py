@@ -261,3 +261,11 @@ def test_time_to_convert_counts_users_in_whole_numbers():
     ax = funnel.plot_time_to_convert(hours)
     ticks = [float(x.replace(",", "")) for x in _tick_texts(ax.yaxis)]
     assert ticks and all(v.is_integer() for v in ticks), ticks
+
+
+def test_retention_curve_counts_periods_in_whole_numbers():
+    """Four periods (the tianchi weeks): the curve's x axis reads 0, 1, 2, 3, not 0.5 steps between weeks."""
+    curve = pd.DataFrame({"n": [0, 1, 2, 3], "rate": [1.0, 0.75, 0.87, 0.9], "users": [32, 28, 23, 21]})
+    ax = retention.plot_retention_curve(curve, period="week")
+    ticks = [float(x.replace(",", "")) for x in _tick_texts(ax.xaxis)]
+    assert ticks and all(v.is_integer() for v in ticks), ticks

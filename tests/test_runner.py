@@ -250,7 +250,10 @@ def test_real_tianchi_small_log_end_to_end(tmp_path):
     assert "没有异常日期" in pages["trends"] and "按天作图时" in pages["trends"]
     assert pages["trends"].count("没有设置分组属性") == 1
     assert "没有常一起买的商品" in pages["products"] and "没有频繁项集" in pages["products"]
-    assert pages["rfm"].count("BG/NBD 未计算") == 3  # findings, the BG/NBD section, the holdout section
+    assert pages["rfm"].count("BG/NBD 未计算") == 3
+    assert (
+        "与同一用户的另一个事件时间完全相同（时间只精确到小时）" in pages["paths"]
+    )  # an hourly log  # findings, the BG/NBD section, the holdout section
 
 
 def test_broken_notebook_fails_alone(tmp_path):

@@ -132,6 +132,20 @@ def test_report_joins_current_sources_and_names_missing_ones(tmp_path):
     assert rep.table.set_index("user_id").loc["a", "rfm_segment"] == "Champions"
     f = rep.findings()
     assert any(x.startswith("用户分群不可用（") and "clustering 报告还没有运行" in x for x in f), f
+    # the empty columns by the headers the page gives them, not their codes (the tianchi page: churn_probability)
+    assert any("这些列为空：流失概率、流失风险档。" in x for x in f), f
+    # the preview leaves out the columns no row has (churn, sentiment, clustering, users table), and says which
+    from helpers import base
+
+    said = []
+    orig, base._display = base._display, said.append
+    try:
+        shown = rep._show("sample").data
+    finally:
+        base._display = orig
+    empty = [c for c in rep.table.columns if rep.table[c].isna().all()]
+    assert {"churn_probability", "cluster", "channel"} <= set(empty) and not set(empty) & set(shown.columns)
+    assert "rfm_segment" in shown and said[0].data.startswith("_下面不显示全为空的列：") and "流失概率" in said[0].data
     res = rep.to_results()
     assert set(res) == {"available", "reason", *ProfileReport.result_keys} and res["sources"]["rfm"]
     assert set(rep.tables()) == set(ProfileReport.table_names)
