@@ -113,3 +113,20 @@ def test_language_picks_the_docs_and_falls_back_with_a_note(tmp_path, monkeypatc
     with i18n.language("en"):
         en = definitions_page(tmp_path, ["funnel"], cited=["tags"])
     assert en is not None and "English rule" in en and "中文规则" not in en and note not in en
+
+
+def test_en_definitions_page_titles_have_no_chinese(tmp_path):
+    """An English campaign's definitions page has English section titles and headings: the English docs had given
+    Chinese names in their titles ("商品 · Products", "RFM 客户价值分层", "Attribution (归因分析)"), which the page
+    shows as each section's first heading. Their prose may keep the analysts' Chinese terms."""
+    with i18n.language("en"):
+        page = definitions_page(tmp_path, list(REPORTS), cited=sorted(_cited() | {"tags", "identity"}))
+    assert page is not None
+    titles = [unescape(re.sub(r"<[^>]+>", "", x)) for x in re.findall(r"<h2>(.*?)</h2>", page, re.S)]
+    toc = [unescape(x) for x in re.findall(r"<li><a href='#def-[^']+'>(.*?)</a></li>", page)]
+    assert (
+        "Tags and audiences" in toc
+        and "Identity stitching" in toc
+        and "Products: sales, repurchase and baskets" in titles
+    )
+    assert not [x for x in titles + toc if re.search(r"[\u4e00-\u9fff]", x)], titles + toc
