@@ -19,6 +19,7 @@ __all__ = [
     "fmt_int",
     "fmt_p",
     "fmt_pct",
+    "fmt_change",
     "fmt_pp",
     "fmt_num",
     "fmt_money",
@@ -150,6 +151,13 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
         text = _fixed(v, 1 - math.floor(math.log10(apart)), thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
+
+
+def fmt_change(x: Any, digits: int = 1) -> str:
+    """A relative change with its sign, as findings and the index quote it: ``0.08 -> "+8.0%"``, ``-0.277 ->
+    "-27.7%"``, ``0 -> "0.0%"``; ``"–"`` for a missing value (:func:`fmt_pct` otherwise)."""
+    text = fmt_pct(x, digits)
+    return "+" + text if _special(x) is None and float(x) > 0 else text
 
 
 def fmt_pp(x: Any, digits: int = 1) -> str:

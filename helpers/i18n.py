@@ -36,6 +36,7 @@ __all__ = [
     "language",
     "list_join",
     "localized",
+    "sentence_start",
     "set_language",
     "t",
 ]
@@ -111,6 +112,14 @@ def close_up(text: str) -> str:
     (``description: >``) joins its lines with a space, which Chinese does not have ("购买。 该数据集" reads
     "购买。该数据集"). A name inserted into a message needs no such repair: :func:`t` spaces it as its edges need."""
     return _CJK_SPACE.sub("", text)
+
+
+def sentence_start(text: str) -> str:
+    """``text`` opening an English sentence: its first letter capitalized ("active users" -> "Active users"). For
+    the catalogue's lowercase names that start a finding; Chinese, and text already capitalized, unchanged."""
+    if current_language() == "en" and text[:1].islower():
+        return text[:1].upper() + text[1:]
+    return text
 
 
 _HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)

@@ -454,7 +454,7 @@ class ProductsReport(Report):
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .caveats import thin_items_note
-        from .fmt import fmt_int, fmt_pct, row_formats
+        from .fmt import fmt_change, fmt_int, fmt_pct, row_formats
 
         out = []
         it = self.items
@@ -484,7 +484,9 @@ class ProductsReport(Report):
             out.append(t("products.mover", level=label(f"products.level.{r.level}", r.level),
                          key=item_label(r.key, names) if r.level == "item" else r.key,
                          measure=label(f"metric.{r.measure}", r.measure), current=fv(r.current),
-                         previous=fv(r.previous), rel=fmt_pct(r.rel_change)))  # fmt: skip
+                         previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"
+                         rel=t("products.new") if r.previous == 0 < r.current else fmt_change(r.rel_change),
+                         ))  # fmt: skip
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

@@ -217,7 +217,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
             # in words, as the table; past five reasons the fifth on summed, so that the parts add up to the total
             head = top if len(top) <= 5 else top[:4]
-            shown = [f"{reason_label(k)} {fmt_int(v)}" for k, v in head]
+            shown = [t("ingest.reason_rows", reason=reason_label(k), rows=fmt_int(v)) for k, v in head]
             if len(top) > 5:
                 rest = top[len(head) :]
                 shown.append(t("ingest.other_reasons", n=len(rest), rows=fmt_int(sum(v for _, v in rest))))

@@ -32,7 +32,7 @@ from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import clause_join, column_label, label, list_join, localized, t
+from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -547,6 +547,12 @@ class TrendsReport(Report):
         m = self.metrics.get(metric)
         return metric_label(m) if m is not None else metric
 
+    def _lead_name(self, metric: str) -> str:
+        """:meth:`_name` opening a sentence: a built-in metric's English name capitalized ("Active users: 27 ..."); a
+        declared metric's own label or code as written."""
+        name = self._name(metric)
+        return sentence_start(name) if f"metric.{metric}" in catalogue() and name == label(f"metric.{metric}") else name
+
     def _values(self, metric: str, *xs: float) -> list[str]:
         """``xs`` as values of ``metric`` read, formatted alike as in the table's row (:func:`helpers.fmt.row_formats`):
         a share as a percentage, an amount with the currency; whole numbers without decimals, unless one of them
@@ -599,7 +605,7 @@ class TrendsReport(Report):
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
-        from .fmt import fmt_p, fmt_pct
+        from .fmt import fmt_change, fmt_p, fmt_pct
 
         w = self.window["current"]
         compared = has_previous(self.summary)
@@ -608,7 +614,7 @@ class TrendsReport(Report):
         for r in self.summary.itertuples():
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
             if not compared:  # nothing to compare with: this window's values, the only news there is
-                out.append(Outcome(t("trends.metric_now", label=self._name(r.metric),
+                out.append(Outcome(t("trends.metric_now", label=self._lead_name(r.metric),
                                      current=self._values(r.metric, r.current)[0], yoy=yoy)))  # fmt: skip
                 continue
             if math.isnan(r.rel_change) and r.kind == "value":
@@ -616,8 +622,8 @@ class TrendsReport(Report):
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
                                           p=fmt_p(r.p_value))  # fmt: skip
             current, previous = self._values(r.metric, r.current, r.previous)
-            line = t("trends.metric_line", label=self._name(r.metric), current=current, previous=previous,
-                     change=fmt_pct(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
+            line = t("trends.metric_line", label=self._lead_name(r.metric), current=current, previous=previous,
+                     change=fmt_change(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
             out.append(Outcome(line))  # the lead is the first of these: the window above is the setting
         for r in self.movers.head(3).itertuples():
             out.append(Outcome(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
@@ -649,18 +655,14 @@ class TrendsReport(Report):
     def headline(self) -> list[dict]:
         """Headline numbers: each of the first three metrics' value in the window, with its relative change
         against the previous window in the text (``1,234（环比 -27.7%）``)."""
-        from .fmt import fmt_pct
+        from .fmt import fmt_change
         from .report import headline
 
         def text(r) -> str:
             if math.isnan(r.rel_change):
                 return self._values(r.metric, r.current)[0]
-            sign = "+" if r.rel_change > 0 else ""
-            return t(
-                "trends.headline_text",
-                current=self._values(r.metric, r.current)[0],
-                change=sign + fmt_pct(r.rel_change),
-            )
+            return t("trends.headline_text", current=self._values(r.metric, r.current)[0],
+                     change=fmt_change(r.rel_change))  # fmt: skip
 
         return [headline(self._name(r.metric), None if math.isnan(r.current) else float(r.current), text(r))
                 for r in self.summary.head(3).itertuples()]  # fmt: skip

@@ -143,7 +143,8 @@ class ProfileReport(Report):
         for name, why in self.source_problems.items():
             cols = i18n.list_join(column_label(c) for c in SOURCES[name][1].values())  # by their page headers
             why_text = upstream_why(name, why)
-            out.append(tt("user_profile.source_missing", source=_source_label(name), why=why_text, columns=cols))
+            source = i18n.sentence_start(_source_label(name))  # it opens the sentence
+            out.append(tt("user_profile.source_missing", source=source, why=why_text, columns=cols))
         buyers = tt(
             "user_profile.buyers",
             how=_purchases_note(self.purchases, self.purchase_events),

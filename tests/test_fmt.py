@@ -69,3 +69,13 @@ def test_count_columns_whole_as_integers_fractions_with_decimals():
     rows = styled_rows(style_table(df, count_cols=["last", "linear", "absent"], num_digits=1))
     assert [(r["last"], r["linear"]) for r in rows] == [("87", "86.5"), ("1,234", "–")]
     assert [r["n"] for r in rows] == ["1.25", "2.00"]  # not named: by its kind, as before
+
+
+def test_fmt_change_signs_a_rise():
+    """A relative change as the index quotes it: a rise with "+", a fall with "-", none and missing as fmt_pct."""
+    import math
+
+    from helpers.fmt import fmt_change
+
+    assert fmt_change(0.08) == "+8.0%" and fmt_change(-0.2771) == "-27.7%" and fmt_change(0) == "0.0%"
+    assert fmt_change(math.nan) == "–" and fmt_change(None) == "–" and fmt_change(0.00004) == "+0.004%"

@@ -180,6 +180,12 @@ def test_basket_parts_without_rows_say_why(tmp_path, write_params):
     assert "没有哪一对品类同时出现在至少" in shown["category_rules"].data
     assert "至少 2 个购物篮" in shown["itemsets"].data and "三件商品" in shown["itemset_rules"].data
     assert "没有搭配推荐" in shown["bought_together"].data
+    with i18n.language("en"):  # no "1 orders, 1 buyers" on an English page
+        said = " ".join(rep.findings())
+        assert "top item A: orders 6, buyers 3" in said and "6 baskets (by order)" in said, said
+        # an item sold now and not before has no ratio to give: said in words, not "(–)"
+        assert "C: GMV ¥5.00 vs ¥0.00 (none before)" in said and "(–)" not in said, said
+    assert "C：成交额 GMV ¥5.00，上期 ¥0.00（上期没有）" in " ".join(rep.findings()), rep.findings()
     rep.min_confidence = 0.5
     with i18n.language("en"):
         assert (

@@ -93,7 +93,8 @@ def test_summary_reasons_findings():
             f[0] == "**events**: 10 rows in, 5 clean (50.0%), 3 users, 2024-01-01 to 2024-01-04."
             and f[-1] == "All times are Asia/Shanghai local time."
         )
-        assert f[1] == "**events** quarantined 5 rows (50.0%): duplicate row 3, outside the period 2."
+        # a count after its reason's words: "duplicate row 3" read as row number 3
+        assert f[1] == "**events** quarantined 5 rows (50.0%): duplicate row: 3, outside the period: 2."
         assert "events quarantined" in {x["label"] for x in ingest_headline(reps)}
     assert main_table(reps) == "events" and key_column("orders") == "item_id"
     assert quarantine_sample(reps["events"]).empty
@@ -127,5 +128,5 @@ def test_findings_sum_the_reasons_past_five():
     assert "…" not in f[1] and 308 + 37 + 15 + 12 + 15 == 387
     with i18n.language("en"):
         f = ingest_findings({"events": _rep(rows_in=1000, rows_out=613, reasons=six)})
-        want = "duplicate row 308, outside the period 37, unknown event 15, no user id 12, 2 other reasons 15."
+        want = "duplicate row: 308, outside the period: 37, unknown event: 15, no user id: 12, 2 other reasons: 15."
         assert f[1].endswith(want)

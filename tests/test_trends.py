@@ -388,3 +388,25 @@ def test_intervals_name_the_all_users_row_in_words(monkeypatch):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_findings_give_a_rise_its_sign_and_open_english_sentences_capitalized():
+    """A change reads as the index quotes it ("+8.0%", as "环比 +8.0%"), and an English line opens with a capital
+    ("Active users: 2 vs 3, -33.3%."; the tianchi English page read "active users: 27 vs 25, 8.0%.")."""
+    from helpers.trends import TrendsReport
+
+    m = metrics()
+    rep = TrendsReport(metrics=m, window=W, summary=compare_windows(events(), m, W).assign(yoy_change=math.nan))
+    s = rep.summary.set_index("metric")
+    rising = [k for k in s.index if s.at[k, "rel_change"] > 0][0]
+    with i18n.language("zh"):
+        found = [str(f) for f in rep.findings()]
+        assert any(f"变化 +{s.at[rising, 'rel_change']:.1%}" in f for f in found), found
+        assert "变化 -33.3%" in " ".join(found)  # active users: 3 -> 2
+    with i18n.language("en"):
+        found = [str(f) for f in rep.findings()]
+    assert "Active users: 2 vs 3, -33.3%." in found, found
+    custom = TrendsReport(metrics=metrics([{"name": "view_uv", "event": "view", "agg": "users"}]), window=W)
+    custom.summary = compare_windows(events(), custom.metrics, W).assign(yoy_change=math.nan)
+    with i18n.language("en"):
+        assert any(str(f).startswith("view_uv: ") for f in custom.findings())  # a declared code as written

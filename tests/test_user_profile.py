@@ -8,6 +8,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.base import Unavailable, inputs_fingerprint
 from helpers.campaign import open_campaign
 from helpers.errors import UnknownPartError
@@ -134,6 +135,8 @@ def test_report_joins_current_sources_and_names_missing_ones(tmp_path):
     assert any(x.startswith("用户分群不可用（") and "clustering 报告还没有运行" in x for x in f), f
     # the empty columns by the headers the page gives them, not their codes (the tianchi page: churn_probability)
     assert any("这些列为空：流失概率、流失风险档。" in x for x in f), f
+    with i18n.language("en"):  # the source opens the sentence: capitalized
+        assert any(x.startswith("Churn prediction not available (") for x in rep.findings()), rep.findings()
     # the preview leaves out the columns no row has (churn, sentiment, clustering, users table), and says which
     from helpers import base
 
