@@ -268,7 +268,7 @@ def plot_time_to_convert(hours: pd.Series, *, ax=None, title: str | None = None)
         from matplotlib.ticker import MaxNLocator
 
         ax.hist(h, bins=min(40, max(5, int(np.sqrt(len(h))))), color="C2")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # users: 0, 1, 2, not 0.25
+        ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))  # users: 0, 1, 2, not 0.25
         ax.axvline(h.median(), color="C3", linestyle="--", label=t("funnel.median_line", hours=f"{h.median():.1f}"))
         ax.legend(fontsize="small")
     ax.set_title(title or t("funnel.ttc_title"))

@@ -411,7 +411,7 @@ def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
 
     if ax is None:
         _, ax = plt.subplots()
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # period N: 0, 1, 2, not 0.5
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))  # period N: 0, 1, 2, not 0.5
     c = curve.dropna(subset=["rate"]) if "rate" in curve else pd.DataFrame({"n": [], "rate": []})
     ax.plot(c["n"], c["rate"], marker="o")
     if "users" in c:  # points over fewer than SMALL_N users: hollow, with their interval (helpers/caveats.py)

@@ -353,7 +353,7 @@ def plot_metric_trend(
     if whole:
         from matplotlib.ticker import MaxNLocator
 
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
     if n is not None and n in cur:
         from .caveats import mark_small
 

@@ -269,3 +269,21 @@ def test_retention_curve_counts_periods_in_whole_numbers():
     ax = retention.plot_retention_curve(curve, period="week")
     ticks = [float(x.replace(",", "")) for x in _tick_texts(ax.xaxis)]
     assert ticks and all(v.is_integer() for v in ticks), ticks
+
+
+def test_whole_number_ticks_keep_the_default_density():
+    """A count's axis on whole numbers has as many ticks as matplotlib's default would give it: the demo's trends
+    charts had nine crowded ticks (60, 70, ..., 140 on a 3-inch axis) with a locator of ten bins."""
+    from helpers.trends import plot_metric_trend
+
+    days = pd.date_range("2024-04-23", periods=7)
+    values = [102, 90, 84, 87, 90, 95, 57, 145, 133, 124, 120, 145, 125, 103]
+    series = pd.DataFrame({"period_start": list(days) * 2, "window": ["current"] * 7 + ["previous"] * 7, "m": values})
+    shown = []
+    for whole in (False, True):
+        ax = plot_metric_trend(series, "m", whole=whole, shift=pd.Timedelta(0))
+        ax.get_figure().canvas.draw()
+        lo, hi = ax.get_ylim()
+        shown.append([v for v in ax.get_yticks() if lo <= v <= hi])
+    assert len(shown[1]) <= len(shown[0]) + 1 and len(shown[1]) <= 6, shown
+    assert all(float(v).is_integer() for v in shown[1])
