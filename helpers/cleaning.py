@@ -54,6 +54,8 @@ class TableReport:
     seconds: float
     derived_from: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the table's cleaning rules' reasons as pages name them (``rules[].label``): reason -> label
+    reason_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_quarantined(self) -> int:

@@ -443,6 +443,7 @@ def ingest_campaign(
                 reports[name] = ingest_table_spark(session, con, cfg, name, paths)
             else:
                 reports[name] = ingest_table(con, cfg, name, paths)
+            reports[name].reason_labels = {r.reason: r.label for r in cfg.spec(name).rules if r.label}
             if name == "events" and cfg.identity.enabled and reports[name].derived_from is None:
                 if session is not None:  # helpers/identity.py, docs/identity.md
                     identity = stitch_clean_events_spark(session, cfg, paths)

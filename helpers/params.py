@@ -109,11 +109,13 @@ class Rule(_Strict):
     """An extra cleaning rule: rows matching it are quarantined with ``reason``.
 
     Exactly one condition: ``equals``, ``in``, ``starts_with``, ``regex``, ``is_null``, ``lt``, ``gt``.
-    ``column`` is a source column name (before mapping) or a canonical column.
+    ``column`` is a source column name (before mapping) or a canonical column. ``label``: the reason as the
+    campaign's pages name it, in its language ("已取消的发票"); the quarantine files keep ``reason``.
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     reason: str = Field(pattern=SLUG_PATTERN)
+    label: str | None = None
     column: str
     equals: str | float | None = None
     in_: list[str | float] | None = Field(None, alias="in")

@@ -217,7 +217,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
             top = sorted(r.reasons.items(), key=lambda kv: -kv[1])
             # in words, as the table; past five reasons the fifth on summed, so that the parts add up to the total
             head = top if len(top) <= 5 else top[:4]
-            shown = [t("ingest.reason_rows", reason=reason_label(k), rows=fmt_int(v)) for k, v in head]
+            shown = [t("ingest.reason_rows", reason=reason_label(k, r.reason_labels), rows=fmt_int(v)) for k, v in head]
             if len(top) > 5:
                 rest = top[len(head) :]
                 shown.append(t("ingest.other_reasons", n=len(rest), rows=fmt_int(sum(v for _, v in rest))))
@@ -292,9 +292,11 @@ def table_label(name: str) -> str:
     return label(f"ingest.table.{name}", str(name))
 
 
-def reason_label(code: str) -> str:
-    """A quarantine reason as pages name it (``ingest.reason.<code>``; ``missing_<column>`` as "no <column>");
-    the code itself when the catalogue has no words for it."""
+def reason_label(code: str, labels: dict[str, str] | None = None) -> str:
+    """A quarantine reason as pages name it: a cleaning rule's ``label`` in ``labels`` (reason -> label), the
+    catalogue's ``ingest.reason.<code>`` (``missing_<column>`` as "no <column>"), else the code itself."""
+    if labels and code in labels:
+        return labels[code]
     if f"ingest.reason.{code}" in catalogue():
         return t(f"ingest.reason.{code}")
     if code.startswith("missing_"):
@@ -303,14 +305,20 @@ def reason_label(code: str) -> str:
     return code
 
 
-def _worded(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` for a page: table names and quarantine reasons in words (the CSV keeps the codes)."""
+def _worded(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy of ``df`` for a page: table names and quarantine reasons in words, a rule's by its ``label`` in
+    ``labels`` (:func:`reason_labels`); the CSV keeps the codes."""
     out = df.copy()
     if "table" in out:
         out["table"] = out["table"].map(table_label)
     if "reason" in out:
-        out["reason"] = out["reason"].map(lambda v: reason_label(str(v)) if isinstance(v, str) else v)
+        out["reason"] = out["reason"].map(lambda v: reason_label(str(v), labels) if isinstance(v, str) else v)
     return out
+
+
+def reason_labels(reports: dict[str, TableReport]) -> dict[str, str]:
+    """Every table's cleaning rules' labels (reason -> label), for tables that list the reasons of all tables."""
+    return {k: v for r in reports.values() for k, v in r.reason_labels.items()}
 
 
 def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int = 3) -> None:
@@ -327,20 +335,23 @@ def show_quarantine_samples(reports: dict[str, TableReport], *, per_reason: int 
             continue
         shown = True
         display(Markdown(f"**{r.table}** — `quarantine/{r.table}.parquet`"))
-        display(render_styler(style_table(_worded(sample), int_cols=("source_row",))))  # headers from the catalogue
+        display(
+            render_styler(style_table(_worded(sample, r.reason_labels), int_cols=("source_row",)))
+        )  # headers from the catalogue
     if not shown:
         display(Markdown(t("ingest.none_quarantined")))
 
 
-def plot_reasons(reasons: pd.DataFrame, *, ax=None):
-    """Horizontal bars of quarantined rows per table · reason (from :func:`reason_table`); Axes out."""
+def plot_reasons(reasons: pd.DataFrame, *, labels: dict[str, str] | None = None, ax=None):
+    """Horizontal bars of quarantined rows per table · reason (from :func:`reason_table`; a rule's reason by its
+    label in ``labels``); Axes out."""
     import matplotlib.pyplot as plt
 
     from .plots import plot_bar
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(reasons) + 1)))
-    worded = _worded(reasons)  # table names and reasons in words, as the table beside the chart
+    worded = _worded(reasons, labels)  # table names and reasons in words, as the table beside the chart
     data = (
         reasons.assign(label=worded["table"] + " · " + worded["reason"])
         if len(reasons)
@@ -467,9 +478,10 @@ class IngestReport(Report):
                 num_cols=["seconds"],
             )
         if part == "reasons":
-            return style_table(_worded(self.reasons), int_cols=["rows"], pct_cols=["share_of_input"])
+            labels = reason_labels(self.reports)
+            return style_table(_worded(self.reasons, labels), int_cols=["rows"], pct_cols=["share_of_input"])
         if part == "reasons_chart":
-            return plot_reasons(self.reasons)
+            return plot_reasons(self.reasons, labels=reason_labels(self.reports))
         if part == "daily":
             return plot_daily(self.daily, table=self.main)
         if part == "top_values":

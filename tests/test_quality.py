@@ -130,3 +130,39 @@ def test_findings_sum_the_reasons_past_five():
         f = ingest_findings({"events": _rep(rows_in=1000, rows_out=613, reasons=six)})
         want = "duplicate row: 308, outside the period: 37, unknown event: 15, no user id: 12, 2 other reasons: 15."
         assert f[1].endswith(want)
+
+
+def test_a_rules_label_names_its_reason_on_pages_and_the_files_keep_the_code(tmp_path, write_params):
+    """Online Retail's ingest finding read "cancelled_invoice 9,816" in a Chinese sentence: a rule's ``label``
+    names its reason in the findings, the reasons table and chart, and the quarantine sample; the quarantine file
+    and the results keep the code. A rule without a label keeps the code on pages too."""
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+    from helpers.params import load_params
+    from helpers.quality import _worded, reason_labels
+
+    src = tmp_path / "o.csv"
+    src.write_text("inv,u,t,a\n1,a,2024-01-02 10:00,5\nC2,a,2024-01-02 11:00,5\n3,b,2024-01-03 10:00,0\n", "utf-8")
+    p = write_params(f"""
+campaign: rl
+title: t
+period: {{start: 2024-01-01, end: 2024-01-31}}
+tables:
+  orders:
+    source: {{path: "{src.as_posix()}"}}
+    columns: {{order_id: inv, user_id: u, ts: t, amount: a}}
+    rules:
+      - {{reason: cancelled_invoice, label: 已取消的发票, column: inv, starts_with: C}}
+      - {{reason: zero_price, column: a, lt: 0.001}}
+""")
+    paths = campaign_paths("rl", tmp_path / "r")
+    reps = ingest_campaign(load_params(p), paths, progress=False)
+    assert reps["orders"].reasons == {"cancelled_invoice": 1, "zero_price": 1}
+    assert reps["orders"].reason_labels == {"cancelled_invoice": "已取消的发票"}
+    said = ingest_findings(reps)[1]
+    assert "已取消的发票 1" in said and "zero_price 1" in said and "cancelled_invoice" not in said, said
+    shown = _worded(reason_table(reps), reason_labels(reps))["reason"].tolist()
+    assert sorted(shown) == ["zero_price", "已取消的发票"]
+    assert set(pd.read_parquet(paths.quarantine / "orders.parquet")["reason"]) == {"cancelled_invoice", "zero_price"}
+    sample = _worded(quarantine_sample(reps["orders"]), reps["orders"].reason_labels)
+    assert "已取消的发票" in set(sample["reason"])
