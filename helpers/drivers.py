@@ -43,6 +43,7 @@ __all__ = [
     "conversion_drivers",
     "top_drivers",
     "skew_warning",
+    "support_needed",
     "retention_driver_counts",
     "retention_drivers",
     "phi_band",
@@ -143,6 +144,12 @@ def conversion_driver_counts(events, users: pd.DataFrame, *, n_steps: int, windo
     return df, int(conv.sum()), int((~conv).sum())
 
 
+def support_needed(users: int, *, min_users: int = 25, min_share: float = 0.02) -> int:
+    """The users a candidate needs among ``users`` (the support rule, module docstring):
+    ``max(min_users, ceil(min_share * users))``."""
+    return max(min_users, math.ceil(min_share * users))
+
+
 def conversion_drivers(counts: pd.DataFrame, *, converters: int, dropoffs: int, min_users: int = 25,
                        min_share: float = 0.02) -> pd.DataFrame:  # fmt: skip
     """Every candidate with its 2x2 table and odds ratio, flagged ``supported`` (module docstring), sorted by
@@ -153,7 +160,7 @@ def conversion_drivers(counts: pd.DataFrame, *, converters: int, dropoffs: int, 
     :func:`odds_ratio_table` columns plus ``supported`` (bool) and ``direction`` (``positive`` when OR > 1).
     """
     out = odds_ratio_table(counts, converters=converters, dropoffs=dropoffs)
-    need = max(min_users, math.ceil(min_share * (converters + dropoffs)))
+    need = support_needed(converters + dropoffs, min_users=min_users, min_share=min_share)
     out["supported"] = out["users"] >= need
     out["direction"] = np.where(out["odds_ratio"] > 1, "positive", "negative")
     return out.sort_values(["odds_ratio", "candidate"], ascending=[False, True]).reset_index(drop=True)
@@ -235,7 +242,7 @@ def retention_drivers(counts: pd.DataFrame, users: pd.DataFrame, *, thresholds=(
     n = len(users)
     ret = users.set_index("user_id")["retained"]
     r_tot = int(ret.sum())
-    need = max(min_users, math.ceil(min_share * n))
+    need = support_needed(n, min_users=min_users, min_share=min_share)
     rows = []
     for ev, g in counts.groupby("event"):
         per = g.set_index("user_id")["n"]
@@ -277,7 +284,7 @@ def funnel_drivers(
         [("drivers.skewed_for", {"converters": conv, "dropoffs": drop})] if skew_warning(conv, drop) else []
     )
     if not table["supported"].any():  # an empty table under its headers would read as "no driver found"
-        need = max(params.min_users, math.ceil(params.min_share * (conv + drop)))
+        need = support_needed(conv + drop, min_users=params.min_users, min_share=params.min_share)
         notes.append(("drivers.none_supported", {"candidates": len(table), "need": need, "users": conv + drop}))
     return table, notes
 
@@ -296,7 +303,7 @@ def retention_drivers_for(events, *, period_end, params) -> tuple[pd.DataFrame |
                               min_share=params.min_share)  # fmt: skip
     notes: list[Note] = [("drivers.window_users", {"users": len(users), "retained": float(users["retained"].mean())})]
     if not table["supported"].any():
-        need = max(params.min_users, math.ceil(params.min_share * len(users)))
+        need = support_needed(len(users), min_users=params.min_users, min_share=params.min_share)
         notes.append(("drivers.none_supported_retention", {"candidates": table["event"].nunique(), "need": need}))
     return table, notes
 
