@@ -215,13 +215,16 @@ def test_sentiment_charts(y):
 def test_funnel_bar_labels_put_the_step_rate_in_the_pages_brackets():
     from helpers import i18n
 
+    """The label names the previous step: 环比 (as it read) means "against the previous period" to a Chinese
+    reader, not the step-to-step rate."""
     ev = _events(LOGS[list(LOGS)[0]])
     users = funnel_users(ev, ["view", "buy"], window_hours=24, period_end=END)
-    for lang, mark in (("zh", "（环比 "), ("en", " (from previous ")):
+    for lang, mark in (("zh", "（较上一步 "), ("en", " (from previous step ")):
         with i18n.language(lang):
             ax = funnel.plot_funnel(funnel.funnel_table(users, ["view", "buy"]))
         texts = [x.get_text() for x in ax.texts]
         assert any(mark in s for s in texts), texts
+        assert not any("环比" in s for s in texts), texts
         plt.close("all")
 
 
