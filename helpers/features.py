@@ -352,7 +352,8 @@ def campaign_orders(ctx):
 def with_order_ids(purchases):
     """Purchase events with an ``order_id`` on every row: the event's own, else ``user_id|ts`` (a user's purchase
     events at one instant are one order). The one rule for events read as orders (RFM, CLV, churn, the profile,
-    products)."""
+    products), and that of the orders table derived from events (:func:`helpers.values.instant_order_id_sql`, the
+    same text)."""
     o = purchases
     fallback = o["user_id"].cast("string").concat("|", o["ts"].cast("string"))
     return o.mutate(order_id=o["order_id"].fill_null(fallback) if "order_id" in o.columns else fallback)

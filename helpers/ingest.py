@@ -58,7 +58,7 @@ from .sources import (
     transcode_to_utf8,
 )
 from .sqlsafety import lock_down
-from .values import ts_sql
+from .values import instant_order_id_sql, ts_sql
 
 _safe_extra = extra_column_name
 
@@ -343,12 +343,10 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
     canon = [c.name for c in TABLES[table]]
     notes = []
     if table == "orders" and spec.derive_from == "events":
-        oid = (
-            ("COALESCE(order_id, " if "order_id" in have else "(")
-            + "md5(concat_ws('|', user_id, CAST(ts AS VARCHAR), "
-            + ("COALESCE(item_id, '')" if "item_id" in have else "''")
-            + ")))"
-        )
+        # a user's purchases at one instant are one order, as where reports read purchase events directly
+        oid = instant_order_id_sql("user_id", "ts")
+        if "order_id" in have:
+            oid = f"COALESCE(order_id, {oid})"
         sel = {
             "user_id": "user_id",
             "order_id": oid,

@@ -12,7 +12,16 @@ import gzip
 from .params import Rule
 from .sources import _ident, _list_lit, _lit
 
-__all__ = ["ts_sql", "typed_ts_sql", "num_sql", "nulls_sql", "guess_decimal", "row_order_id_sql", "MAX_ABS_NUMBER"]
+__all__ = [
+    "ts_sql",
+    "typed_ts_sql",
+    "num_sql",
+    "nulls_sql",
+    "guess_decimal",
+    "row_order_id_sql",
+    "instant_order_id_sql",
+    "MAX_ABS_NUMBER",
+]
 
 #: largest magnitude a clean number may have: 2**53, the end of a double's exact integers. Anything larger
 #: (``1e308``), or not finite (``inf``, ``NaN``, ``1e309`` overflowing to inf), is ``bad_number``: summed, such
@@ -197,6 +206,14 @@ def row_order_id_sql(user_expr: str, ts_expr: str, row_expr: str = "__row") -> s
         f"('o_' || substr(md5(concat_ws('|', COALESCE({user_expr}, ''), COALESCE({ts_expr}, ''), "
         f"CAST({row_expr} AS VARCHAR))), 1, 16))"
     )
+
+
+def instant_order_id_sql(user_expr: str, ts_expr: str) -> str:
+    """The order id of a purchase event without one: ``user id|time`` (the time as DuckDB writes a timestamp), so
+    that a user's purchase events at one instant are one order. The rule of the orders table derived from events
+    (``derive_from: events``), and the same text as :func:`helpers.features.with_order_ids` gives where RFM and the
+    other reports read purchase events directly (tests/test_ingest.py checks the two equal)."""
+    return f"(CAST({user_expr} AS VARCHAR) || '|' || CAST({ts_expr} AS VARCHAR))"
 
 
 def _rule_sql(rule: Rule, colexpr: str) -> str:

@@ -249,6 +249,52 @@ def test_derived_orders_and_value_mapping(tmp_path, write_params):
     assert orders.amount.isna().all() and reps["orders"].notes
 
 
+def test_derived_orders_follow_the_one_purchase_rule(tmp_path, write_params):
+    """An orders table derived from events has the order ids that RFM and the other reports give purchase events
+    read directly (helpers.features.with_order_ids): the event's own order id, else one order per user and instant.
+    It had been md5(user|time|item), so a two-item purchase at one instant was two orders there and one order
+    here (the Taobao sample: 1,749 buy rows, 1,579 user-instants)."""
+    import ibis
+
+    from helpers.features import with_order_ids
+
+    src = tmp_path / "ev.csv"
+    src.write_text(
+        "u,e,t,i,o\n"
+        "1,buy,2024-03-01 10:00:00,A,\n"  # A and B at one instant: one order
+        "1,buy,2024-03-01 10:00:00,B,\n"
+        "1,buy,2024-03-02 09:30:00,A,\n"
+        "2,buy,2024-03-01 11:00:00,C,x9\n"  # its own order id
+        "2,buy,2024-03-01 11:00:00,D,x10\n"
+        "2,pv,2024-03-01 12:00:00,C,\n",
+        encoding="utf-8",
+    )
+    text = textwrap.dedent(f"""
+    campaign: oid
+    title: t
+    period: {{start: 2024-03-01, end: 2024-03-31}}
+    tables:
+      events:
+        source: {{path: "{src}"}}
+        columns: {{user_id: u, event: e, ts: t, item_id: i, order_id: o}}
+      orders: {{derive_from: events, where_event: [buy]}}
+    """)
+    paths = campaign_paths("oid", tmp_path / "r")
+    ingest_campaign(load_params(write_params(text)), paths, progress=False)
+    orders = pd.read_parquet(paths.table("orders")).sort_values(["user_id", "ts", "item_id"], ignore_index=True)
+    assert orders.order_id.tolist() == [
+        "1|2024-03-01 10:00:00",
+        "1|2024-03-01 10:00:00",
+        "1|2024-03-02 09:30:00",
+        "x9",
+        "x10",
+    ]
+    ev = ibis.duckdb.connect().read_parquet(str(paths.table("events")))
+    direct = with_order_ids(ev.filter(ev.event == "buy")).to_pandas()
+    direct = direct.sort_values(["user_id", "ts", "item_id"], ignore_index=True)
+    assert direct.order_id.tolist() == orders.order_id.tolist()
+
+
 @need(TAOBAO)
 def test_real_taobao_sample():
     cfg = load_params(ROOT / "params" / "taobao.yaml")
@@ -265,6 +311,10 @@ def test_real_taobao_sample():
         assert reps["events"].reasons == {"out_of_period": int((~inside).sum())} == {"out_of_period": 35}
         assert reps["events"].users == raw[inside].user_id.nunique()
         assert reps["orders"].rows_out == int(((raw.behavior_type == "buy") & inside).sum())
+        # one order per user and second (several items bought in one second are one order)
+        buys = raw[(raw.behavior_type == "buy") & inside]
+        orders = pd.read_parquet(paths.table("orders"))
+        assert orders.order_id.nunique() == len(buys[["user_id", "timestamp"]].drop_duplicates()) == 1579
 
 
 @need(RETAIL)
