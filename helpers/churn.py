@@ -298,7 +298,7 @@ def _confusion_note(model: str, m: dict) -> str:
             "churn.confusion_note",
             model=model_label(model),
             users=fmt_int(sum(c.values())),
-            threshold=f"{m['threshold']:g}",
+            threshold=fmt_pct(m["threshold"]),  # a probability, in % as the at-risk list gives them
             precision=fmt_pct(tp / (tp + fp)) if tp + fp else "-",
             recall=fmt_pct(tp / (tp + fn)) if tp + fn else "-",
         )  # fmt: skip
@@ -357,6 +357,10 @@ def plot_calibration(y, p, *, ax=None, bins: int = 10):
     ax.set_title(i18n.t("churn.calibration_title"))
     ax.set_xlabel(i18n.t("churn.predicted_probability"))
     ax.set_ylabel(i18n.t("churn.observed_rate"))
+    from .plots import percent_ticks
+
+    percent_ticks(ax.xaxis)
+    percent_ticks(ax.yaxis)
     return ax
 
 
@@ -687,7 +691,8 @@ class ChurnReport(Report):
             top = top.assign(
                 rfm_segment=top["rfm_segment"].map(lambda s: segment_label(s) if isinstance(s, str) else s)
             )
-        return style_table(top, num_cols=["churn_probability"])  # "at_risk"
+        # in % as pages give shares: "99.96%" tells apart the top users that two decimals all showed as "1.00"
+        return style_table(top, pct_cols=["churn_probability"])  # "at_risk"
 
 
 def run_churn(ctx) -> ChurnReport | Unavailable:

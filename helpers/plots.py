@@ -39,6 +39,7 @@ __all__ = [
     "thousands_ticks",
     "fit_axis_labels",
     "plain_log_ticks",
+    "percent_ticks",
 ]
 
 #: the PyPI package ``cvttf-notosanscjk-regular`` (a dependency of ubakit) ships Noto Sans CJK in this module
@@ -359,6 +360,12 @@ def plain_log_ticks(axis: Any) -> None:
     """Label the log-scaled ``axis`` (``ax.xaxis`` or ``ax.yaxis``) in plain numbers (:class:`_PlainLogFormatter`)."""
     axis.set_major_formatter(_PlainLogFormatter())
     axis.set_minor_formatter(_PlainLogFormatter(minor_thresholds=(2, 0.5)))
+
+
+def percent_ticks(axis: Any) -> None:
+    """Label ``axis`` (``ax.xaxis`` or ``ax.yaxis``) holding shares or probabilities (0 to 1) in % (``0%``, ``20%``;
+    decimals only where the ticks need them), as tables give them."""
+    axis.set_major_formatter(_TickFormatter(percent=True))
 
 
 def _axis_formatter(fmt: str | Callable[[Any], str] | None) -> Formatter:

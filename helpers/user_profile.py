@@ -213,8 +213,8 @@ class ProfileReport(Report):
             return style_table(
                 page_frame(t.drop(columns=empty).head(12), self.privacy),  # never privacy.hide_columns
                 int_cols=["n_events", "active_days", "n_orders"],
-                num_cols=["days_since_last_event", "churn_probability"],
-                pct_cols=["review_positive_share"],
+                num_cols=["days_since_last_event"],
+                pct_cols=["review_positive_share", "churn_probability"],
                 money_cols=["spend", "median_price"],
                 currency=self.currency,
             )

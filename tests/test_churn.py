@@ -139,7 +139,7 @@ def test_lift_and_evaluate_by_hand():
     from helpers.churn import _confusion_note
 
     note = _confusion_note("gradient_boosting", m)  # above the matrix: what it counts and what it gives
-    assert note.startswith("梯度提升，留出截止日上的 10 位用户；预测流失概率 ≥ 0.5 记为预测流失") and (
+    assert note.startswith("梯度提升，留出截止日上的 10 位用户；预测流失概率 ≥ 50.0% 记为预测流失") and (
         "精确率 50.0%" in note and "召回率 100.0%" in note
     ), note
     with i18n.language("en"):
@@ -226,6 +226,31 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     assert (again.at_risk["rfm_segment"] == "Loyal").all() and ctx.upstream_used["rfm"] == "r1"
     assert not any("RFM" in f for f in again.findings())
     pd.testing.assert_frame_equal(again.at_risk.drop(columns="rfm_segment"), rep.at_risk)
+
+
+def test_probabilities_read_in_percent_and_tell_the_top_users_apart(churn_ctx):
+    """The at-risk list showed "1.00" for each of the demo's 15 top users (two decimals): probabilities now read in
+    % as every share on the pages, and one short of 100 % keeps the digits that tell it apart (fmt_pct). The
+    confusion note's threshold and the calibration chart's axes say the same unit."""
+    from helpers.fmt import fmt_pct
+    from tests.styled import styled_rows
+
+    rep = ChurnReport.run(churn_ctx)
+    assert rep.available
+    rep.at_risk = rep.at_risk.head(3).assign(churn_probability=[0.99996, 0.9996, 0.5])
+    shown = [r["churn_probability"] for r in styled_rows(rep._show("at_risk"))]
+    assert shown == ["99.996%", "99.96%", "50.0%"], shown
+    from helpers.churn import _confusion_note, plot_calibration
+
+    note = _confusion_note(rep.chosen, rep.metrics[rep.chosen])
+    assert f"预测流失概率 ≥ {fmt_pct(rep.metrics[rep.chosen]['threshold'])} 记为预测流失" in note, note
+    with matplotlib.rc_context():
+        set_theme()
+        ax = plot_calibration(np.array([0, 1] * 20), np.linspace(0.05, 0.95, 40))
+        ax.figure.canvas.draw()
+        ticks = [t.get_text() for t in ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels() if t.get_text()]
+        assert ticks and all(t.endswith("%") for t in ticks), ticks
+        matplotlib.pyplot.close("all")
 
 
 def test_pages_name_events_by_the_tracking_plans_display_names(tmp_path, write_params):
