@@ -57,6 +57,26 @@ def test_markdown_speaks_to_the_reader_not_the_runner(path):
             assert hit is None, f"cell {i}: {hit.group(0)!r} is an instruction for whoever runs the notebook"
 
 
+# a caveat the report prints with its part (helpers.drivers.show_drivers: drivers.caveat) is not also the section's
+# introduction: the funnel and retention pages said "correlation, not cause" twice, one line apart
+CAUSE = re.compile(r"not cause|因果", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_leaves_the_drivers_caveat_to_the_report(path):
+    from helpers import i18n
+    from helpers.drivers import CAVEAT
+
+    for lang in ("zh", "en"):
+        with i18n.language(lang):
+            assert CAUSE.search(i18n.t(CAVEAT)), "the caveat the drivers part prints"
+    cells = nbformat.read(path, as_version=4).cells
+    shows_drivers = any(c.cell_type == "code" and '"drivers"' in c.source for c in cells)
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown" and shows_drivers:
+            assert not CAUSE.search(c.source), f"cell {i}: the drivers part prints this caveat itself"
+
+
 # ------------------------------------------------------------------------------------------------ one language
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_RUN = re.compile(r"\b[A-Za-z][A-Za-z'-]*(?: [A-Za-z][A-Za-z'-]*){2,}\b")
