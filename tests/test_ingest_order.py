@@ -130,7 +130,7 @@ def test_the_hash_and_the_window_compare_the_same_columns(tmp_path, write_params
     assert q == [("duplicate", 2), ("duplicate", 3)]
 
 
-@pytest.mark.parametrize("mode", ["plain", "pseudonyms"])
+@pytest.mark.parametrize("mode", ["plain", "pseudonyms", "working_file"])
 def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, mode):
     """500,000 rows (DuckDB stores 122,880 per row group, read by two threads) with duplicates and rejects, with
     and without the pseudonym join: the clean rows are the source rows in file order. (The staged table keeps
@@ -150,6 +150,10 @@ def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, 
     src.iloc[dup_at] = src.iloc[dup_at - 500].to_numpy()
     src.to_csv(tmp_path / "big.csv", index=False)
     text = PARAMS.format(path=tmp_path / "big.csv")
+    if mode == "working_file":  # the file read into the working Parquet file, as one too large for memory is
+        import helpers.sources
+
+        monkeypatch.setattr(helpers.sources, "IN_MEMORY_SHARE", 0.0)
     if mode == "pseudonyms":
         monkeypatch.setenv("UBAKIT_PSEUDONYM_KEY", "k" * 32)
         text += "privacy: {pseudonymize_user_ids: true}\n"
@@ -159,6 +163,67 @@ def test_many_row_groups_keep_source_order(tmp_path, write_params, monkeypatch, 
     assert rep.rows_out == int(keep.sum()) and rep.reasons["duplicate"] == int(src.duplicated().sum())
     clean = duckdb.connect().execute(f"SELECT ts FROM read_parquet('{rep.path}')").df()
     assert (clean["ts"].to_numpy() == pd.to_datetime(src.loc[keep, "t"]).to_numpy()).all()
+
+
+def test_a_file_read_in_memory_or_to_the_working_file_gives_the_same_tables(tmp_path, write_params, monkeypatch):
+    """A table's only CSV file is read into a table in memory when it fits (helpers.sources.IN_MEMORY_SHARE of
+    DuckDB's memory limit), else into the working Parquet file (a 100M-row file): the clean table, the quarantine
+    (row and line numbers, trimmed source values, rejected lines) and the counts are the same either way."""
+    import helpers.sources as sources
+
+    lines = ["uid,ev,t", " u1 ,a,2024-01-02 10:00:00", "u2, c ,2024-01-02 11:00:00", "u3,a, not a time "]
+    lines += ["u4,b,2024-01-03 09:00:00", " u1 ,a,2024-01-02 10:00:00", "用户5,b,2024-01-04 11:00:00"]
+    lines += [f"v{k},{'ab'[k % 2]},2024-01-{1 + k % 28:02d} 08:00:00" for k in range(30_000)]
+    lines += ["u6,a,2024-01-04 10:00:00,extra", "u7,b,2024-01-05 10:00:00"]  # past the reader's sniffing sample
+    (tmp_path / "e.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = load_params(write_params(PARAMS.format(path=tmp_path / "e.csv"), name="order"))
+    fits = sources.fits_in_memory
+    used: list[bool] = []
+    out = {}
+    for where, share in (("memory", sources.IN_MEMORY_SHARE), ("file", 0.0)):
+        monkeypatch.setattr(sources, "IN_MEMORY_SHARE", share)
+        monkeypatch.setattr(sources, "fits_in_memory", lambda con, path: used.append(fits(con, path)) or used[-1])
+        paths = campaign_paths("order", tmp_path / where)
+        rep = ingest_campaign(cfg, paths, progress=False)["events"]
+        clean = duckdb.connect().execute(f"SELECT * FROM read_parquet('{rep.path}')").df()
+        q = duckdb.connect().execute(f"SELECT * FROM read_parquet('{rep.quarantine_path}')").df()
+        out[where] = (rep.rows_in, rep.rows_out, rep.reasons, clean, q)
+        work = paths.cache / "ingest_work"
+        assert not work.exists() or list(work.iterdir()) == []
+    assert used == [True, False]
+    mem, file = out["memory"], out["file"]
+    reasons = {"bad_csv_line": 1, "bad_timestamp": 1, "duplicate": 1, "unknown_event": 1}
+    assert mem[:3] == file[:3] == (30_008, 30_004, reasons)
+    assert mem[3]["user_id"].tolist()[:4] == ["u1", "u4", "用户5", "v0"] and mem[3]["user_id"].iloc[-1] == "u7"
+    pd.testing.assert_frame_equal(mem[3], file[3])
+    pd.testing.assert_frame_equal(mem[4], file[4])
+    q = mem[4]
+    assert q["source_row"].tolist()[:3] == [2, 3, 5] and q["ev"].tolist()[:2] == ["c", "a"], q  # trimmed values
+    assert q["source_line"].dropna().tolist() == [30_008] and q["raw_line"].dropna().str.endswith(",extra").all()
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [("3.7 GiB", 3.7 * 2**30), ("4GB", 4e9), ("512 MB", 512e6), ("100 KiB", 102_400), ("none", 0.0), ("", 0.0)],
+)
+def test_memory_limit_as_bytes(text, size):
+    from helpers.sources import memory_bytes
+
+    assert memory_bytes(text) == pytest.approx(size)
+
+
+def test_what_fits_in_memory_counts_gzip_files_five_times(tmp_path):
+    from helpers.sources import IN_MEMORY_SHARE, fits_in_memory, memory_bytes
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '80MB'")
+    reported = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]  # as DuckDB says it
+    assert reported.endswith("MiB") and memory_bytes(reported) == pytest.approx(80e6, rel=2e-3), reported
+    limit = IN_MEMORY_SHARE * memory_bytes(reported)  # a file of up to about 10 MB fits at the share of 1/8
+    for name, size, fits in (("a.csv", limit, True), ("b.csv", limit + 1, False), ("c.csv.gz", limit / 5, True),
+                             ("d.csv.gz", limit / 5 + 1, False)):  # fmt: skip
+        (tmp_path / name).write_bytes(b"x" * int(size))
+        assert fits_in_memory(con, str(tmp_path / name)) is fits, name
 
 
 def _record_reads(monkeypatch) -> list[str]:
