@@ -39,6 +39,13 @@ def _used_keys() -> set[str]:
     return keys
 
 
+def test_english_messages_write_no_plural_shortcuts():
+    """A stakeholder's page reads "4 day(s)" as unfinished: an English message is worded so that it reads right
+    for one and for many ("daily volume outside the expected range on 4 of the days", "7 more in the table")."""
+    lazy = {k: v["en"] for k, v in i18n.catalogue().items() if re.search(r"\w\(s\)|\w\(es\)", v.get("en", ""))}
+    assert not lazy, lazy
+
+
 def test_every_key_used_in_the_code_is_defined():
     missing = sorted(_used_keys() - set(i18n.catalogue()))
     assert not missing, f"t() keys missing from helpers/messages/*.yaml: {missing}"
