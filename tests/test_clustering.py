@@ -63,14 +63,14 @@ def test_naming_rule():
     names = name_clusters(prof, cols)
     assert names[0] == "高 pv 次数 · 低 buy 次数"
     assert names[1].startswith("高 buy 次数")
-    assert names[2].startswith("高 距最后一次行为天数")
+    assert names[2].startswith("高距最后一次行为天数")  # a Chinese name joins on; a Latin one is set apart
     with i18n.language("en"):  # the names follow the campaign's language
         assert name_clusters(prof, cols)[0] == "high pv count · low buy count"
         assert name_clusters(prof, cols)[2].startswith("high days since last event")
     weak = prof.assign(z_n_pv=0.1, z_n_buy=0.1, z_days_since_last_event=0.1)
     assert set(name_clusters(weak, cols).values()) == {"普通用户"}
     # events as pages name them: the tracking plan's display names; events it does not name keep their code
-    assert name_clusters(prof, cols, events={"pv": "浏览商品", "cart": "加购"})[0] == "高 浏览商品次数 · 低 buy 次数"
+    assert name_clusters(prof, cols, events={"pv": "浏览商品", "cart": "加购"})[0] == "高浏览商品次数 · 低 buy 次数"
 
 
 def test_feature_labels_use_display_names_through_the_column_names():
