@@ -32,6 +32,7 @@ __all__ = [
     "SMALL_N",
     "day_n_caveat",
     "day_n_fits",
+    "first_cohort_note",
     "fit_retention_headline",
     "mark_small",
     "rate_denominator",
@@ -54,6 +55,9 @@ THIN_SHARE = 0.8
 THIN_MIN_ITEMS = 20
 #: paths warn when at least this share of events share their user's instant with another event
 TIED_SHARE = 0.1
+#: retention warns when the first cohort is at least this many times the median of the later ones (and has at
+#: least SMALL_N users): the data starts in the middle of those users' lives
+FIRST_COHORT_FACTOR = 3.0
 
 
 def mark_small(
@@ -239,3 +243,35 @@ def tied_time_note(ties: dict) -> str | None:
     res = ties.get("resolution")
     precision = t("caveat.precision", unit=t(f"caveat.unit.{res}")) if res else ""
     return t("caveat.tied_times", share=fmt_pct(tied / rows), tied=fmt_int(tied), precision=precision)
+
+
+def first_cohort_note(matrix: dict, day1: dict) -> str | None:
+    """A finding when the first cohort of the retention ``matrix`` (:func:`helpers.retention.retention_matrix`) is
+    at least :data:`FIRST_COHORT_FACTOR` times the median of the later cohorts (at least two of them) and has at
+    least :data:`SMALL_N` users. A cohort is the users whose first event in the data falls in that period, so when
+    the data starts in the middle of a product's life the first cohort holds the users who were already there
+    (the Taobao sample: 576 of 814 users on its first day): they are not new, and their retention, day-1 retention
+    included, reads high. Gives day-1 retention without the first daily cohort (``day1``:
+    :func:`helpers.retention.day_n_retention`) when there is one. None otherwise."""
+    from .fmt import fmt_int, fmt_pct
+
+    sizes = pd.Series(matrix.get("sizes", []), dtype="float64")
+    if len(sizes) < 3:
+        return None
+    first, median = float(sizes.iloc[0]), float(sizes.iloc[1:].median())
+    if first < SMALL_N or first < FIRST_COHORT_FACTOR * max(median, 1.0):
+        return None
+    later = day1.get("rate_later", math.nan)
+    without = (
+        t("caveat.first_cohort_day1", rate=fmt_pct(later), users=fmt_int(day1.get("users_later", 0)))
+        if isinstance(later, float) and not math.isnan(later)
+        else ""
+    )
+    return t(
+        "caveat.first_cohort",
+        cohort=f"{pd.Timestamp(sizes.index[0]):%Y-%m-%d}",
+        size=fmt_int(first),
+        share=fmt_pct(first / float(sizes.sum())),
+        median=fmt_int(median),
+        without=without,
+    )

@@ -272,21 +272,33 @@ def day_n_retention(events, n: int, *, data_end, start_events=None, return_event
 
     Returns
     -------
-    dict ``n``, ``rate`` (NaN when no cohort is complete), ``retained``, ``users``, ``cohorts``.
+    dict ``n``, ``rate`` (NaN when no cohort is complete), ``retained``, ``users``, ``cohorts``; and the same
+    without the first daily cohort (``rate_later``, ``users_later``: see :func:`helpers.caveats.first_cohort_note`).
     """
     counts = cohort_counts(
         events, period="day", start_events=start_events, return_events=return_events, criterion="on", **cols
     )
     m = retention_matrix(counts, period="day", data_end=data_end, max_n=n)
     if m["counts"].empty or n not in m["counts"].columns:
-        return {"n": n, "rate": math.nan, "retained": 0, "users": 0, "cohorts": 0}
+        return {
+            "n": n,
+            "rate": math.nan,
+            "retained": 0,
+            "users": 0,
+            "cohorts": 0,
+            "rate_later": math.nan,
+            "users_later": 0,
+        }
     row = average_curve(m).set_index("n").loc[n]
+    later = average_curve({k: v.iloc[1:] for k, v in m.items()}).set_index("n").loc[n]
     return {
         "n": n,
         "rate": float(row["rate"]),
         "retained": int(row["retained"]),
         "users": int(row["users"]),
         "cohorts": int(row["cohorts"]),
+        "rate_later": float(later["rate"]),
+        "users_later": int(later["users"]),
     }
 
 
@@ -625,9 +637,9 @@ class RetentionReport(Report):
                 )
             else:
                 out.append(t("retention.too_short", name=t(key)))
-        from .caveats import day_n_caveat  # day-7 above day-1, or a day-N rate on few users (helpers/caveats.py)
+        from .caveats import day_n_caveat, first_cohort_note  # helpers/caveats.py
 
-        out += [c for c in (day_n_caveat(self.day1, self.day7),) if c]
+        out += [c for c in (day_n_caveat(self.day1, self.day7), first_cohort_note(self.matrix, self.day1)) if c]
         cmp = _cohort_comparison(self.matrix, self.curve)
         if cmp:
             n, avg, best, bval, worst, wval = cmp

@@ -247,3 +247,39 @@ def test_unknown_part_and_missing_column():
     with pytest.raises(MissingColumnError, match="user_id"):
         cohort_counts(LOG.rename(columns={"user_id": "uid"}), period="day")
     assert cohort_counts(LOG.rename(columns={"user_id": "uid"}), period="day", user_col="uid")["users"].sum() == 6
+
+
+def test_a_first_cohort_of_users_already_there_is_flagged_with_day1_without_it():
+    """The data starts in the middle of a product's life: the first day's "new" users are the 40 who were already
+    there (30 of them back the next day), then 10 really new users a day (2 back the next day). Day-1 retention
+    mixes them, 40 / 90 = 44.4%; without the first cohort it is 10 / 50 = 20.0% (the Taobao sample: 576 of its
+    814 users are in its first daily cohort)."""
+    from helpers import i18n
+    from helpers.caveats import first_cohort_note
+
+    rows = [(f"e{k}", "x", "2024-01-01 10:00") for k in range(40)]
+    rows += [(f"e{k}", "x", "2024-01-02 10:00") for k in range(30)]
+    for d in range(2, 7):
+        rows += [(f"n{d}_{k}", "x", f"2024-01-0{d} 12:00") for k in range(10)]
+        rows += [(f"n{d}_{k}", "x", f"2024-01-0{d + 1} 12:00") for k in range(2)]
+    ev = log(rows)
+    d1 = day_n_retention(ev, 1, data_end="2024-01-08")
+    assert (d1["retained"], d1["users"], d1["cohorts"]) == (40, 90, 6) and d1["rate"] == pytest.approx(40 / 90)
+    assert d1["rate_later"] == pytest.approx(10 / 50) and d1["users_later"] == 50
+    m = retention_matrix(cohort_counts(ev, period="day"), period="day", data_end="2024-01-08")
+    note = first_cohort_note(m, d1)
+    assert note == (
+        "注意：第一个群组（2024-01-01，40 位用户，占全部的 44.4%）远大于其后群组的中位数（10）："
+        "数据开始时，这些用户多半早已在使用，他们的首次事件只是数据中的第一次，并不是新用户，因此其留存偏高。"
+        "不含第一个日群组时，次日留存为 20.0%（50 位用户）。"
+        "若有注册等只发生一次的事件，可把 retention.start_events 设为它。"
+    ), note
+    with i18n.language("en"):
+        assert "Without the first daily cohort, day-1 retention is 20.0% (50 users). If" in first_cohort_note(m, d1)
+    # not flagged: a first cohort under 30 users, or under 3 times the later ones' median
+    small = log([r for r in rows if not r[0].startswith("e") or int(r[0][1:]) < 25])
+    ms = retention_matrix(cohort_counts(small, period="day"), period="day", data_end="2024-01-08")
+    assert first_cohort_note(ms, day_n_retention(small, 1, data_end="2024-01-08")) is None
+    grown = log(rows + [(f"m{d}_{k}", "x", f"2024-01-0{d} 13:00") for d in range(2, 7) for k in range(4)])
+    mg = retention_matrix(cohort_counts(grown, period="day"), period="day", data_end="2024-01-08")
+    assert first_cohort_note(mg, day_n_retention(grown, 1, data_end="2024-01-08")) is None  # 40 < 3 x 14
