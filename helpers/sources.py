@@ -243,25 +243,23 @@ def _direct_view(con, name: str, rows: Path, file: str, hashed: bool) -> list[st
     return src_cols
 
 
-def _relation_exists(con, name: str) -> bool:
-    """Whether the temporary table or view ``name`` exists."""
-    return bool(
-        con.execute(
-            "SELECT 1 FROM duckdb_views() WHERE view_name = ? AND temporary UNION ALL "
-            "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND temporary",
-            [name, name],
-        ).fetchall()
-    )
-
-
-def _drop_relation(con, name: str) -> None:
-    """Drop the temporary table or view ``name`` if there is one (DuckDB's DROP names the kind)."""
-    kinds = con.execute(
+def _relation_kinds(con, name: str) -> list[tuple[str]]:
+    """``[("VIEW",)]``, ``[("TABLE",)]`` or ``[]``: what the temporary relation ``name`` is, if it exists."""
+    return con.execute(
         "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary UNION ALL "
         "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary",
         [name, name],
     ).fetchall()
-    for (kind,) in kinds:
+
+
+def _relation_exists(con, name: str) -> bool:
+    """Whether the temporary table or view ``name`` exists."""
+    return bool(_relation_kinds(con, name))
+
+
+def _drop_relation(con, name: str) -> None:
+    """Drop the temporary table or view ``name`` if there is one (DuckDB's DROP names the kind)."""
+    for (kind,) in _relation_kinds(con, name):
         con.execute(f"DROP {kind} {name}")
 
 
