@@ -188,8 +188,24 @@ class ExperimentReport(Report):
                 out.append(t("experiment.seq", label=labels.get(r.metric, r.metric), variant=r.variant,
                              ci=fmt_range(r.cs_low, r.cs_high, diff)))  # fmt: skip
         if self.segments is not None and len(self.segments):
-            out.append(self._segments_text())
+            out.append(self._segments_finding())
         return out + list(self.notes)
+
+    def _segments_finding(self) -> str:
+        """What the segments show, for the findings: how many segment rows are significant after Holm and the
+        strongest three by p (the part above the table carries the multiple-comparisons warning in full)."""
+        from .fmt import fmt_change
+        from .i18n import list_join
+
+        seg = self.segments if self.segments is not None else pd.DataFrame(columns=["significant", "holm_p"])
+        k, col = len(seg), column_label(self.segment_col)
+        hits = seg[seg["significant"].fillna(False).astype(bool)].sort_values("holm_p", kind="stable")
+        if not len(hits):
+            return t("experiment.segments_none", col=col, k=k)
+        labels = dict(zip(self.results["metric"], self.results["label"], strict=False)) if len(self.results) else {}
+        items = [t("experiment.segment_item", segment=r.segment, label=labels.get(r.metric, r.metric),
+                   rel=fmt_change(r.rel_lift)) for r in hits.head(3).itertuples()]  # fmt: skip
+        return t("experiment.segments_found", col=col, k=k, n=len(hits), list=list_join(items))
 
     def headline(self) -> list[dict]:
         """SRM p-value and the first metrics' relative lifts (marked when SRM fails)."""

@@ -29,6 +29,7 @@ __all__ = [
     "format_cell",
     "style_table",
     "format_rows",
+    "estimate_format",
     "named_metrics",
     "md_escape",
     "drop_empty",
@@ -445,7 +446,13 @@ def _escaped(f: Callable[[Any], str]) -> Callable[[Any], str]:
 
 
 def format_rows(
-    st: Any, kinds: Iterable[str], *, value_cols: Iterable[str], change_cols: Iterable[str] = (), currency: str = "¥"
+    st: Any,
+    kinds: Iterable[str],
+    *,
+    value_cols: Iterable[str],
+    change_cols: Iterable[str] = (),
+    estimate_cols: Iterable[str] = (),
+    currency: str = "¥",
 ) -> Any:
     """Number formats per row on a :func:`style_table` Styler of a table whose rows hold different kinds of number
     (a metrics table: a count in one row, a share in the next, an amount in the third).
@@ -454,19 +461,41 @@ def format_rows(
     percentages (:func:`fmt_pct`) and its ``change_cols`` in percentage points (:func:`fmt_pp`); ``"money"`` shows
     both as amounts in ``currency`` (:func:`fmt_money`); any other kind shows both as whole numbers when every value
     of the row in them is whole (a count: ``217``, not ``217.00``), else with two decimals. Columns not in the table
-    are ignored; the values stay numbers (right-aligned)."""
+    are ignored; the values stay numbers (right-aligned).
+
+    ``estimate_cols`` hold a model's estimates of the row's values (an expected value and its band): they read as
+    :func:`estimate_format` gives, and they do not decide the format of ``value_cols`` (an observed count of 3
+    against an expected 28.9 reads ``3`` and ``28.9``, not ``3.00`` and ``28.90``)."""
     data = st.data
     vcols = [c for c in value_cols if c in data.columns]
     ccols = [c for c in change_cols if c in data.columns]
+    ecols = [c for c in estimate_cols if c in data.columns]
     groups: dict[tuple, list[Any]] = {}
     for idx, kind in zip(data.index, kinds, strict=True):
-        groups.setdefault(row_formats(kind, data.loc[idx, vcols + ccols], currency=currency), []).append(idx)
-    for (fv, fc), rows in groups.items():
+        fv, fc = row_formats(kind, data.loc[idx, vcols + ccols], currency=currency)
+        fe = estimate_format(kind, data.loc[idx, vcols], currency=currency) if ecols else fv
+        groups.setdefault((fv, fc, fe), []).append(idx)
+    for (fv, fc, fe), rows in groups.items():
         if vcols:
             st = st.format(fv, subset=pd.IndexSlice[rows, vcols])
         if ccols:
             st = st.format(fc, subset=pd.IndexSlice[rows, ccols])
+        if ecols:
+            st = st.format(fe, subset=pd.IndexSlice[rows, ecols])
     return st
+
+
+def estimate_format(kind: str, observed: Iterable[Any], *, currency: str = "¥") -> Callable[[Any], str]:
+    """How a model's estimate of a row's ``observed`` values reads (an anomaly's expected value and band): as the
+    observed values do (:func:`row_formats`), except that where those are whole numbers (a count) the estimate,
+    rarely whole, gets one decimal (``28.9``), so the count itself can stay whole (``3``)."""
+    fv = row_formats(kind, observed, currency=currency)[0]
+    return fmt_num1 if fv is fmt_int else fv
+
+
+def fmt_num1(x: Any) -> str:
+    """:func:`fmt_num` with one decimal (``28.9``): an estimate of a count."""
+    return fmt_num(x, 1)
 
 
 def row_formats(kind: str, values: Iterable[Any], *, currency: str = "¥") -> tuple[Any, Any]:

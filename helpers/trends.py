@@ -562,6 +562,15 @@ class TrendsReport(Report):
         fv, _ = row_formats(self._kind(metric), xs, currency=self.currency)
         return [fv(x) for x in xs]
 
+    def _observed(self, metric: str, value: float, expected: float) -> dict[str, str]:
+        """An anomaly's ``value`` and ``expected`` as its row in the anomalies table reads them: a count whole and
+        its expected value with one decimal (:func:`helpers.fmt.estimate_format`)."""
+        from .fmt import estimate_format, row_formats
+
+        kind = self._kind(metric)
+        fv = row_formats(kind, [value], currency=self.currency)[0]
+        return {"value": fv(value), "expected": estimate_format(kind, [value], currency=self.currency)(expected)}
+
     def _change(self, metric: str, x: float) -> str:
         """A change of ``metric`` as the table's change columns show it (a share's in percentage points)."""
         from .fmt import row_formats
@@ -592,16 +601,18 @@ class TrendsReport(Report):
         names = {code: self._name(code) for code in out["metric"].unique()}
         return named_metrics(out, names, {"kind": "trends.kind", "test": "test"})
 
-    def _table(self, frame: pd.DataFrame, *, values=(), changes=(), pcts=()):
+    def _table(self, frame: pd.DataFrame, *, values=(), changes=(), pcts=(), estimates=()):
         """A metrics table on the page: each row's numbers formatted for its metric (a share as %, its change in
-        percentage points; a count whole), the names in words."""
+        percentage points; a count whole, a model's estimate of it with one decimal), the names in words."""
         from .fmt import format_rows, style_table
 
         kinds = [self._kind(m) for m in frame["metric"]] if "metric" in frame else []
         st = style_table(self._named(frame), pct_cols=pcts)
         if not kinds:
             return st
-        return format_rows(st, kinds, value_cols=values, change_cols=changes, currency=self.currency)
+        return format_rows(
+            st, kinds, value_cols=values, change_cols=changes, estimate_cols=estimates, currency=self.currency
+        )
 
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
@@ -644,8 +655,7 @@ class TrendsReport(Report):
                 top = getattr(r, "top_group", None)
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
                               group=f" · {col} = {self._group_name(r.group)}" if own else "",
-                              **dict(zip(("value", "expected"), self._values(r.metric, r.value, r.expected),
-                                         strict=True)),  # quoted alike, as the anomalies table's row shows them
+                              **self._observed(r.metric, r.value, r.expected),  # as the anomalies table shows them
                               top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
             out.append(Outcome(t("trends.anomalies", n=len(a), days=a["day"].nunique(),
@@ -743,7 +753,8 @@ class TrendsReport(Report):
         if part == "anomalies" and self.anomalies is not None:
             return self._table(
                 self.anomalies,
-                values=["value", "expected", "lower", "upper"],
+                values=["value"],
+                estimates=["expected", "lower", "upper"],
                 changes=["top_group_change"],
                 pcts=["top_group_share"],
             )

@@ -213,6 +213,34 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert rep.srm["users"].sum() <= planted["users_assigned"]
 
 
+def test_segment_findings_say_what_the_segments_show():
+    """The findings say how many segment comparisons are significant after Holm and name the strongest by Holm p
+    (segment, metric, signed lift); the multiple-comparisons warning stays above the segments table, once."""
+    from helpers.experiment import ExperimentReport
+
+    seg = pd.DataFrame(
+        {
+            "segment": ["app", "web", "app", "web"],
+            "metric": ["conv", "conv", "orders", "orders"],
+            "rel_lift": [0.12, -0.031, 0.2, 0.01],
+            "holm_p": [0.004, 0.03, 0.5, 0.9],
+            "significant": [True, True, False, False],
+        }
+    )
+    results = pd.DataFrame({"metric": ["conv", "orders"], "label": ["支付转化", "人均订单"]})
+    rep = ExperimentReport(segments=seg, results=results, segment_col="channel")
+    text = rep._segments_finding()
+    found = "4 个比较中 2 个在 Holm 校正后显著（app · 支付转化 +12.0%、web · 支付转化 -3.1%），只作线索，见分群结果。"
+    assert text == f"按渠道分群：{found}"
+    with i18n.language("en"):
+        none = ExperimentReport(segments=seg.assign(significant=False), results=results, segment_col="channel")
+        assert (
+            none._segments_finding()
+            == "Segments by Channel: none of 4 comparisons is significant after Holm correction."
+        )
+    assert "假阳性" not in text and "假阳性" in rep._segments_text()  # the warning is the table's, not the findings'
+
+
 def test_demo_broken_split_fails_srm(demo_ctx):
     from helpers.experiment import ExperimentReport
 

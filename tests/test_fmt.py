@@ -30,6 +30,24 @@ def test_row_formats_format_a_rows_numbers_alike():
     assert row_formats("rate", [0.5, 0.553]) == (fmt_pct, fmt_pp)
 
 
+def test_estimates_of_a_count_read_with_one_decimal_and_the_count_stays_whole():
+    """A model's expected value beside an observed count (an anomaly): the count whole, the estimate with one
+    decimal, in a table's row and a sentence alike; beside a non-whole value, a rate or money, as the value reads."""
+    import pandas as pd
+
+    from helpers.fmt import estimate_format, fmt_money, fmt_num, fmt_num1, fmt_pct, format_rows, style_table
+
+    assert estimate_format("count", [3.0]) is fmt_num1 and fmt_num1(28.9) == "28.9" and fmt_num1(1234.56) == "1,234.6"
+    assert estimate_format("value", [105.25]) is fmt_num and estimate_format("rate", [0.5]) is fmt_pct
+    assert estimate_format("money", [3.0], currency="£")(2.5) == fmt_money(2.5, "£") == "£2.50"
+    frame = pd.DataFrame({"value": [3.0, 0.25, 12.5], "expected": [28.9, 0.3, 11.0], "lower": [15.04, 0.2, 9.0]})
+    html = format_rows(
+        style_table(frame), ["count", "rate", "value"], value_cols=["value"], estimate_cols=["expected", "lower"]
+    ).to_html()
+    for cell in (">3<", ">28.9<", ">15.0<", ">25.0%<", ">30.0%<", ">12.50<", ">11.00<", ">9.00<"):
+        assert cell in html, cell
+
+
 def test_fmt_p_reads_tiny_p_values_as_below_one_in_a_thousand():
     from helpers.fmt import MISSING, fmt_p
 

@@ -253,10 +253,15 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     fits = TrendsReport(**base, anomaly_checked=200)  # 2 of 200 = 1 %
     text = " ".join(fits.findings())
     assert "2024-04-18 events" in text and "2024-04-06 orders" in text and "not reliable" not in text
-    # the value and its expectation quoted alike, as the table's row shows them (not "31（预期 28.90）")
-    fits.anomalies = flags.assign(expected=[28.9, 40.0])
+    # a count whole and its expectation, an estimate, with one decimal, as the table's row shows them (not
+    # "10.00（预期 28.90）": the estimate's decimals made the count read as if it had some)
+    fits.anomalies = flags.assign(expected=[28.9, 40.0], lower=[20.04, 30.0], upper=[37.96, 50.0])
     text = " ".join(fits.findings())
-    assert "10.00（预期 28.90）" in text and "90（预期 40）" in text, text
+    assert "10（预期 28.9）" in text and "90（预期 40.0）" in text, text
+    html = fits._show("anomalies").to_html()
+    for cell in (">10<", ">28.9<", ">20.0<", ">38.0<", ">90<", ">40.0<"):
+        assert cell in html, cell
+    assert "10.00" not in html and "28.90" not in html
     noisy = TrendsReport(**base, anomaly_checked=int(2 / ANOMALY_RELIABLE_SHARE) - 1)  # just over the share
     with i18n.language("en"):
         text = " ".join(noisy.findings())
