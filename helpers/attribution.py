@@ -98,18 +98,26 @@ def _any_value(table, col: str) -> bool:
 
 def conversion_table(source, *, event: str | None, value_col: str | None, user_col="user_id", ts_col="ts",
                      event_col="event"):  # fmt: skip
-    """Conversions as an Ibis table ``user_id``, ``ts``, ``value``: ``event`` rows of the events table, or (with
-    ``event=None``) the orders of an orders table (first row's time, summed ``amount``)."""
+    """Conversions as an Ibis table ``user_id``, ``ts``, ``value``: the orders of ``event`` rows of the events
+    table, or (with ``event=None``) the orders of an orders table; an order's time is its first row's, its value
+    the sum of its rows'. Event rows are orders by :func:`helpers.features.with_order_ids`: their own ``order_id``,
+    else a user's events at one instant are one order (three items bought in one checkout are one conversion, not
+    one with touches and two without: the journey of a conversion starts after the one before it)."""
     import ibis
+
+    from .features import with_order_ids
 
     t = as_table(source)
     if event is not None:
-        val = t[value_col].cast("float64").fill_null(0.0) if value_col else ibis.literal(0.0)
-        return t.filter(t[event_col] == event).select(user_id=t[user_col], ts=t[ts_col], value=val)
-    amt = t[value_col or "amount"].cast("float64").fill_null(0.0)
+        rows = t.filter(t[event_col] == event)
+        val = rows[value_col].cast("float64").fill_null(0.0) if value_col else ibis.literal(0.0)
+        own = {"order_id": rows["order_id"].cast("string")} if "order_id" in rows.columns else {}
+        t = with_order_ids(rows.select(user_id=rows[user_col], ts=rows[ts_col], _v=val, **own))
+        user_col, ts_col = "user_id", "ts"
+    else:
+        t = t.mutate(_v=t[value_col or "amount"].cast("float64").fill_null(0.0))
     return (
-        t.mutate(_v=amt)
-        .group_by([user_col, "order_id"])
+        t.group_by([user_col, "order_id"])
         .aggregate(ts=lambda x: x[ts_col].min(), value=lambda x: x._v.sum())
         .select(user_id=user_col, ts="ts", value="value")
     )

@@ -152,8 +152,10 @@ def read_raw(
             encs.add(_read_csv_file(con, name, i, f, source, cache, table, notes if notes is not None else [], direct))
             parts.append(f"SELECT *, {_lit(f)} AS __file, {i} AS __fi FROM {name}__f{i}")
         encoding = ",".join(sorted(encs))
-        if direct is not None and (direct.exists() or _relation_exists(con, f"{name}__rows")):
-            return _direct_view(con, name, direct, files[0], hashed), encoding
+        if direct is not None:  # read by _scan_csv_direct: into the table in memory, else the working file
+            in_memory = _relation_exists(con, f"{name}__rows")
+            if in_memory or direct.exists():
+                return _direct_view(con, name, direct, files[0], hashed, in_memory), encoding
     elif fmt == "jsonl":
         for i, f in enumerate(files):
             _read_jsonl_file(con, name, i, f, source, table)
@@ -220,12 +222,11 @@ def read_raw(
     return src_cols, encoding
 
 
-def _direct_view(con, name: str, rows: Path, file: str, hashed: bool) -> list[str]:
+def _direct_view(con, name: str, rows: Path, file: str, hashed: bool, in_memory: bool) -> list[str]:
     """The raw view ``name`` of the CSV file ``file`` that :func:`_scan_csv_direct` read (trimmed source columns
-    and their hash ``__h``, in file order) into the table ``<name>__rows`` or else the working file ``rows``:
-    ``__row`` is the row's position there (the table's row id + 1, the file's row number + 1), and the reader's
-    rejects come from ``<name>__rejects``, kept until :func:`drop_raw`. Returns the source columns."""
-    in_memory = not rows.exists()
+    and their hash ``__h``, in file order) into the table ``<name>__rows`` (``in_memory``) or else the working file
+    ``rows``: ``__row`` is the row's position there (the table's row id + 1, the file's row number + 1), and the
+    reader's rejects come from ``<name>__rejects``, kept until :func:`drop_raw`. Returns the source columns."""
     scan = f"{name}__rows" if in_memory else f"read_parquet({_lit(str(rows))}, file_row_number = true)"
     position = "rowid" if in_memory else "file_row_number"
     described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()

@@ -40,7 +40,7 @@ def test_plant_is_recorded_and_in_the_raw_events(demo):
 
 
 def test_credits_sum_to_totals_and_find_the_planted_channels(demo):
-    _, rep = demo
+    ctx, rep = demo
     assert rep.available, getattr(rep, "reason", "")
     j = rep.journeys
     conv = j[j["converted"]]
@@ -52,9 +52,13 @@ def test_credits_sum_to_totals_and_find_the_planted_channels(demo):
     none = rep.credits[rep.credits["channel"] == NO_TOUCH]
     assert len(none) == len(MODELS) and (none["conversions"] == len(untouched)).all()
     assert np.allclose(none["value"], untouched["value"].sum())
+    # one conversion per order: a paid order's item rows share its order id (and instant); they were one
+    # conversion with touches and the rest without, 35.4 % "without a touch" until 2026-12-06
+    pays = ctx.table("events").select("event", "order_id").to_pandas().query("event == 'pay'")
+    assert len(conv) == pays["order_id"].nunique() < len(pays)
     # the later demo plants (promotion, basket, experiment, impact) add payments without a touch: shown, with share
     share = len(untouched) / len(conv)
-    assert 0.2 < share < 0.5 and rep.to_results()["unattributed"] == len(untouched)
+    assert 0.01 < share < 0.1 and rep.to_results()["unattributed"] == len(untouched)
     assert any(f"{share:.1%}" in f for f in rep.findings())
     assert rep.top_by_model()["first"] != NO_TOUCH
     w = rep.wide.set_index("channel").drop(index=NO_TOUCH)
