@@ -245,14 +245,17 @@ def tied_time_note(ties: dict) -> str | None:
     return t("caveat.tied_times", share=fmt_pct(tied / rows), tied=fmt_int(tied), precision=precision)
 
 
-def first_cohort_note(matrix: dict, day1: dict) -> str | None:
+def first_cohort_note(matrix: dict, without: dict | None = None) -> str | None:
     """A finding when the first cohort of the retention ``matrix`` (:func:`helpers.retention.retention_matrix`) is
     at least :data:`FIRST_COHORT_FACTOR` times the median of the later cohorts (at least two of them) and has at
     least :data:`SMALL_N` users. A cohort is the users whose first event in the data falls in that period, so when
     the data starts in the middle of a product's life the first cohort holds the users who were already there
-    (the Taobao sample: 576 of 814 users on its first day): they are not new, and their retention, day-1 retention
-    included, reads high. Gives day-1 retention without the first daily cohort (``day1``:
-    :func:`helpers.retention.day_n_retention`) when there is one. None otherwise."""
+    (the Taobao sample: 576 of 814 users on its first day): they are not new, and their retention reads high.
+
+    ``without``: ``{"name", "rate", "users"}``, a retention without the first cohort that the finding gives when
+    its rate is known: the report passes day-1 retention without the first daily cohort for daily cohorts, and
+    period-1 retention without the first cohort otherwise (weekly or monthly cohorts: the one flagged).
+    None when the first cohort is not flagged."""
     from .fmt import fmt_int, fmt_pct
 
     sizes = pd.Series(matrix.get("sizes", []), dtype="float64")
@@ -261,10 +264,10 @@ def first_cohort_note(matrix: dict, day1: dict) -> str | None:
     first, median = float(sizes.iloc[0]), float(sizes.iloc[1:].median())
     if first < SMALL_N or first < FIRST_COHORT_FACTOR * max(median, 1.0):
         return None
-    later = day1.get("rate_later", math.nan)
-    without = (
-        t("caveat.first_cohort_day1", rate=fmt_pct(later), users=fmt_int(day1.get("users_later", 0)))
-        if isinstance(later, float) and not math.isnan(later)
+    rate = (without or {}).get("rate", math.nan)
+    text = (
+        t("caveat.first_cohort_without", name=without["name"], rate=fmt_pct(rate), users=fmt_int(without["users"]))
+        if without and isinstance(rate, float) and not math.isnan(rate)
         else ""
     )
     return t(
@@ -273,5 +276,5 @@ def first_cohort_note(matrix: dict, day1: dict) -> str | None:
         size=fmt_int(first),
         share=fmt_pct(first / float(sizes.sum())),
         median=fmt_int(median),
-        without=without,
+        without=text,
     )

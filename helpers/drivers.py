@@ -340,6 +340,9 @@ def driver_finding(table: pd.DataFrame | None, kind: str, events: dict[str, str]
                  done=fmt_pct(r["conversion_if_done"]), users=fmt_int(r["users"]),
                  not_done=fmt_pct(r["conversion_if_not"]), odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
     event = (events or {}).get(r["event"], r["event"])
+    if r["band"] == "none":  # |phi| < 0.1: not a driver worth the name; say so instead of ranking it first
+        return t("drivers.top_retention_none", event=event, k=int(r["k"]), done=fmt_pct(r["ppv"]),
+                 not_done=fmt_pct(r["retained_rate_not"]), phi=fmt_num(r["phi"]))  # fmt: skip
     return t("drivers.top_retention", event=event, k=int(r["k"]), done=fmt_pct(r["ppv"]),
              not_done=fmt_pct(r["retained_rate_not"]), phi=fmt_num(r["phi"]),
              band=label(f"drivers.band.{r['band']}", str(r["band"])))  # fmt: skip

@@ -123,6 +123,10 @@ def _is_p_value(name: str) -> bool:
     return name in ("p", "pvalue", "holm_p", "placebo_p", "did_p") or name.endswith("p_value")
 
 
+#: the most decimals :func:`fmt_pct` gives a share near 0 or short of 1 (``99.9999%``); closer, it writes a bound
+PCT_MAX_DECIMALS = 4
+
+
 def fmt_pct(x: Any, digits: int = 1) -> str:
     """Format a share (0.1234) as a percentage ("12.3%").
 
@@ -134,7 +138,9 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
         Decimals of the percentage. A small non-zero share that would show as ``0.0%`` keeps two significant
         digits instead (``0.000252 -> "0.025%"``), so "rare" is never shown as "never"; likewise a share short of
         1 that would show as ``100.0%`` keeps two significant digits of what it lacks (``0.9996 -> "99.96%"``,
-        9,995 rows kept of 9,999), so "almost all" is never shown as "all".
+        9,995 rows kept of 9,999), so "almost all" is never shown as "all". At most
+        :data:`PCT_MAX_DECIMALS` decimals: beyond them a bound (``1e-8 -> "< 0.0001%"``, a model's mean
+        probability ``0.9999999978 -> "> 99.9999%"``, not ``"99.99999978%"``).
 
     Returns
     -------
@@ -149,7 +155,15 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     # (never "2.5e-05%"), trailing zeros dropped
     apart = abs(v) if v != 0 and abs(v) < 10**-digits else 100 - abs(v) if round(abs(v), digits) >= 100 > abs(v) else 0
     if apart:
-        text = _fixed(v, 1 - math.floor(math.log10(apart)), thousands=False)
+        places = min(1 - math.floor(math.log10(apart)), PCT_MAX_DECIMALS)
+        if round(apart, PCT_MAX_DECIMALS) == 0:  # a bound, not a string of digits nobody reads
+            bound = 10.0**-PCT_MAX_DECIMALS
+            near0 = abs(v) < 1
+            edge = _fixed(bound if near0 else 100 - bound, PCT_MAX_DECIMALS, thousands=False)
+            if v > 0:
+                return f"{'<' if near0 else '>'} {edge}%"
+            return f"{'>' if near0 else '<'} -{edge}%"
+        text = _fixed(v, places, thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
 

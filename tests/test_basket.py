@@ -64,6 +64,18 @@ def test_conviction_is_infinite_when_the_rule_always_holds():
     assert yx["confidence"] == pytest.approx(2 / 3) and yx["lift"] == pytest.approx(1.0)
 
 
+def test_every_basket_kind_has_a_name_in_both_languages():
+    """The findings name the basket ("1,140 个购物篮（按用户和日期）"), never its code ("按 user_day", as the
+    Taobao page read until 2026-12-06)."""
+    from helpers import i18n
+    from helpers.basket import _BASKET_COLS
+
+    cat = i18n.catalogue()
+    for kind in _BASKET_COLS:
+        entry = cat.get(f"products.basket.{kind}")
+        assert entry and entry.get("zh") and entry.get("en"), kind
+
+
 def test_session_and_user_day_baskets():
     lines = pd.DataFrame(
         {

@@ -263,7 +263,16 @@ def test_drivers_texts_follow_the_language():
         )
     with i18n.language("zh"):
         f = driver_finding(table, "retention")
-        assert f and "强" in f and not ENGLISH_RUN.search(f)
+        assert f and "（phi 0.31，强相关）" in f and not ENGLISH_RUN.search(f)
+    # |phi| under 0.1 is no driver: the finding says there is none clear instead of ranking it first (Online Retail
+    # II's "留存相关因素第一位 …（phi 0.05，无）")
+    weak = table.assign(phi=0.05, band=phi_band(0.05), ppv=0.065, retained_rate_not=0.028)
+    f = driver_finding(weak, "retention")
+    assert f.startswith("没有明显的留存相关因素：") and "phi 只有 0.05" in f and "第一位" not in f, f
+    with i18n.language("en"):
+        f = driver_finding(weak, "retention")
+        assert f.startswith("No clear retention driver") and "6.5% of those users retained vs 2.8%" in f, f
+        assert "(phi 0.31, strong association)" in driver_finding(table, "retention")
 
 
 def test_glossary_terms_of_these_reports_exist_in_both_languages():

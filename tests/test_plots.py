@@ -307,7 +307,11 @@ NAN = float("nan")
         (fmt_pct, None, "–"),
         (fmt_pct, 12.345, "1,234.5%"),
         (fmt_pct, 0.000252, "0.025%"),
-        (fmt_pct, 1e-8, "0.000001%"),
+        (fmt_pct, 1e-8, "< 0.0001%"),  # at most 4 decimals: beyond them a bound
+        (fmt_pct, -1e-8, "> -0.0001%"),
+        (fmt_pct, 1e-6, "0.0001%"),
+        (fmt_pct, 0.9999999978, "> 99.9999%"),  # a model's mean P(alive) read "99.99999978%"
+        (fmt_pct, 0.999999, "99.9999%"),
         (fmt_pct, -0.00001, "-0.001%"),
         (fmt_pct, 9995 / 9999, "99.96%"),  # almost all is not all: two significant digits of what it lacks
         (fmt_pct, 0.99999, "99.999%"),

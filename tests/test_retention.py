@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.retention import (
+    RetentionReport,
     average_curve,
     cohort_counts,
     day_n_retention,
@@ -267,19 +268,45 @@ def test_a_first_cohort_of_users_already_there_is_flagged_with_day1_without_it()
     assert (d1["retained"], d1["users"], d1["cohorts"]) == (40, 90, 6) and d1["rate"] == pytest.approx(40 / 90)
     assert d1["rate_later"] == pytest.approx(10 / 50) and d1["users_later"] == 50
     m = retention_matrix(cohort_counts(ev, period="day"), period="day", data_end="2024-01-08")
-    note = first_cohort_note(m, d1)
+    rep = RetentionReport(period="day", matrix=m, day1=d1)
+    note = first_cohort_note(m, rep._later())
     assert note == (
         "注意：第一个群组（2024-01-01，40 位用户，占全部的 44.4%）远大于其后群组的中位数（10）："
         "数据开始时，这些用户多半早已在使用，他们的首次事件只是数据中的第一次，并不是新用户，因此其留存偏高。"
-        "不含第一个日群组时，次日留存为 20.0%（50 位用户）。"
+        "不含第一个群组时，次日留存为 20.0%（50 位用户）。"
         "若有注册等只发生一次的事件，可把 retention.start_events 设为它。"
     ), note
     with i18n.language("en"):
-        assert "Without the first daily cohort, day-1 retention is 20.0% (50 users). If" in first_cohort_note(m, d1)
+        assert "Without the first cohort: Day-1 retention 20.0% (50 users). If" in first_cohort_note(m, rep._later())
+    assert first_cohort_note(m) is not None and "不含" not in first_cohort_note(m)  # no rate given: flagged alone
     # not flagged: a first cohort under 30 users, or under 3 times the later ones' median
     small = log([r for r in rows if not r[0].startswith("e") or int(r[0][1:]) < 25])
     ms = retention_matrix(cohort_counts(small, period="day"), period="day", data_end="2024-01-08")
-    assert first_cohort_note(ms, day_n_retention(small, 1, data_end="2024-01-08")) is None
+    assert first_cohort_note(ms, {"name": "x", "rate": 0.5, "users": 1}) is None
     grown = log(rows + [(f"m{d}_{k}", "x", f"2024-01-0{d} 13:00") for d in range(2, 7) for k in range(4)])
     mg = retention_matrix(cohort_counts(grown, period="day"), period="day", data_end="2024-01-08")
-    assert first_cohort_note(mg, day_n_retention(grown, 1, data_end="2024-01-08")) is None  # 40 < 3 x 14
+    assert first_cohort_note(mg, {"name": "x", "rate": 0.5, "users": 1}) is None  # 40 < 3 x 14
+
+
+def test_a_first_weekly_cohort_gives_week1_retention_without_it():
+    """Weekly cohorts: the caveat's figure is week-1 retention without the first weekly cohort (the one flagged),
+    not day-1 retention without the first daily cohort. 40 users already there in the week of Monday 2024-01-01
+    (30 back the next week), then 10 new users a week (2 back the next week): week 1 of cohorts 2 to 5 (complete
+    by Sunday 2024-02-11; the data end is exclusive) is 8 / 40 = 20.0%; with the first cohort, (30 + 8) / 80 = 47.5%."""
+    from helpers.caveats import first_cohort_note
+
+    rows = [(f"e{k}", "x", "2024-01-01 10:00") for k in range(40)]
+    rows += [(f"e{k}", "x", "2024-01-08 10:00") for k in range(30)]
+    for w in range(1, 6):
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w)
+        rows += [(f"n{w}_{k}", "x", f"{day:%Y-%m-%d} 12:00") for k in range(10)]
+        rows += [(f"n{w}_{k}", "x", f"{day + pd.Timedelta(weeks=1):%Y-%m-%d} 12:00") for k in range(2)]
+    ev = log(rows)
+    m = retention_matrix(cohort_counts(ev, period="week"), period="week", data_end="2024-02-12")
+    assert average_curve(m).query("n == 1")["rate"].iloc[0] == pytest.approx(38 / 80)
+    rep = RetentionReport(period="week", matrix=m)
+    assert rep._later() == {"name": "第 1 周留存", "rate": pytest.approx(8 / 40), "users": 40}
+    note = first_cohort_note(m, rep._later())
+    assert (
+        "第一个群组（2024-01-01，40 位用户" in note and "不含第一个群组时，第 1 周留存为 20.0%（40 位用户）。" in note
+    )

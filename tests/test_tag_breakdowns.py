@@ -118,10 +118,13 @@ def test_experiment_by_tag_lift_per_segment(tmp_path):
     assert (s.at[NO, "control_value"], s.at[NO, "value"], s.at[NO, "abs_lift"]) == (0.5, 0.0, -0.5)
     assert (s["users"] == 2).all() and (s["control_users"] == 2).all()
     assert (s["holm_p"] >= s["p_value"] - 1e-12).all() and not s["significant"].any()
-    # the multiple-testing caveat names the breakdown and the number of comparisons
-    assert any("按标签“常来”分群：共 2 个比较" in f for f in rep.findings()), rep.findings()
+    # the findings say what the segments show, the part's multiple-testing caveat how many comparisons there are;
+    # both name the breakdown
+    assert "按标签“常来”分群：2 个比较在 Holm 校正后均不显著。" in rep.findings(), rep.findings()
+    assert rep._segments_text().startswith("按标签“常来”分群：共 2 个比较")
     with i18n.language("en"):
-        assert any("Segments by tag “常来”: 2 comparisons" in f for f in rep.findings()), rep.findings()
+        assert any("Segments by tag “常来”: none of 2 comparisons" in f for f in rep.findings()), rep.findings()
+        assert rep._segments_text().startswith("Segments by tag “常来”: 2 comparisons")
     with pytest.raises(ValueError, match="not both"):
         ExperimentParams.model_validate({**p.model_dump(), "segment": "channel"})
 
