@@ -218,8 +218,8 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert r["parallel_pre_trends"] and r["placebo_passed"]
     assert FACTOR == 1.25
     assert rep.findings()[0].startswith("干预期 2024-04-15 至 2024-04-29")
-    # a count reads whole (not "实际 330.00"), its estimates with two decimals: as the effects table shows them
-    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.2f}，效应 {r['effect']:,.2f}（"
+    # a count reads whole (not "实际 330.00"), its estimates with one decimal: as the effects table shows them
+    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.1f}，效应 {r['effect']:,.1f}（"
     assert r["actual"] == round(r["actual"]) and any(f.startswith(want) for f in rep.findings()), rep.findings()
     from tests.styled import styled_rows
 
@@ -309,7 +309,7 @@ def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(
     text = " ".join(str(f) for f in rep.findings())
     orders, gmv, rate = rows["订单数"], rows["成交额 GMV"], rows["付费率"]
     assert orders["actual"] == f"{e.loc['orders', 'actual']:,.0f}" and orders["predicted"] == (
-        f"{e.loc['orders', 'predicted']:,.2f}"
+        f"{e.loc['orders', 'predicted']:,.1f}"
     )
     assert gmv["actual"] == f"£{e.loc['gmv', 'actual']:,.2f}" and gmv["effect"].lstrip("-").startswith("£")
     assert rate["actual"] == f"{e.loc['pay_rate', 'actual'] * 100:.1f}%" and rate["effect"].endswith(" 个百分点")
