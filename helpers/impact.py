@@ -397,9 +397,9 @@ class ImpactReport(Report):
     def _formats(self, metric: str, total: str = "sum"):
         """(actual, counterfactual, effect) formats of a metric's row, in the effects table and the findings alike:
         a count's total (events, orders) reads as a whole number, its counterfactual, effect and interval, estimates,
-        with one decimal ("实际 330，反事实 218.5", :func:`helpers.fmt.estimate_format`'s rule); a rate's daily average as a percentage and its effect in percentage
-        points; an amount in the campaign's currency ("¥126,904.40"); any other metric (a daily average of users)
-        with two decimals throughout."""
+        with one decimal ("实际 330，反事实 218.5", :func:`helpers.fmt.estimate_format`'s rule); a rate's daily
+        average as a percentage and its effect in percentage points; an amount in the campaign's currency
+        ("¥126,904.40"); any other metric (a daily average of users) with two decimals throughout."""
         from .fmt import fmt_int, fmt_num, fmt_num1, fmt_pct, fmt_pp, money_format
 
         m = self.metrics.get(metric)
