@@ -32,7 +32,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
-from .i18n import clause_join, label, list_join, localized, t
+from .i18n import clause_join, label, list_join, localized, sentence_start, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
 from .trend_metrics import Metric, aggregate_metrics, metric_label, number_kind, resolve_metrics, sums_over_days
 
@@ -432,19 +432,21 @@ def _findings(rep: ImpactReport) -> list[str]:
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
     for r in rep.effects.itertuples():
         whole, est, eff = rep._formats(r.metric, r.total)
-        lab = r.label if r.total == "sum" else t("impact.daily_mean", label=r.label)
+        # each line opens with the metric: "Orders: actual 330 ...", not "orders: ..." (a Chinese name unchanged)
+        name = sentence_start(r.label)
+        lab = name if r.total == "sum" else t("impact.daily_mean", label=name)
         out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
                      effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff), rel=fmt_pct(r.rel_effect),
                      rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
         if fit < 0.3:
-            out.append(t("impact.weak_fit", label=r.label, r2=f"{fit:.2f}"))
+            out.append(t("impact.weak_fit", label=name, r2=f"{fit:.2f}"))
         if getattr(r, "placebo_passed", True) is False:
-            out.append(t("impact.placebo_failed", label=r.label, p=fmt_p(r.placebo_p)))
+            out.append(t("impact.placebo_failed", label=name, p=fmt_p(r.placebo_p)))
         if hasattr(r, "did_effect") and not (isinstance(r.did_effect, float) and math.isnan(r.did_effect)):
             pt = "" if r.parallel_pre_trends else t("impact.pretrend_differs")
-            out.append(t("impact.did", label=r.label, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
+            out.append(t("impact.did", label=name, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
                          rel=fmt_pct(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
                          pretrend=pt))  # fmt: skip
     return out + list(rep.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -227,6 +228,10 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert want.startswith(f"订单数：实际 {row['actual']}，反事实 {row['predicted']}，效应 {row['effect']}（")
     with i18n.language("en"):
         assert rep.findings()[0].startswith("Intervention 2024-04-15 to 2024-04-29")
+        # a line that opens with the metric's English name capitalizes it ("orders: actual 330" read oddly)
+        english = dataclasses.replace(rep, effects=rep.effects.assign(label="orders"))  # as an English run names it
+        lines = [str(f) for f in english.findings()[1:]]
+        assert lines[0].startswith("Orders: actual ") and lines[1].startswith("Orders difference-in-differences"), lines
     for part in ("effects", "fit", "placebo", "did"):  # the metric by name under "metric"; the CSVs keep codes
         shown = rep._show(part).data
         assert set(shown["metric"]) == {"订单数"} and "label" not in shown, part
