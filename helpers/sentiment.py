@@ -592,6 +592,7 @@ class SentimentReport(Report):
                 scored=fmt_int(len(scored)),
                 model=tt(f"sentiment.model_{self.used_model}"),  # 领域模型 / SnowNLP, not the code
                 positive=fmt_pct((scored["band"] == "positive").mean()),
+                neutral=fmt_pct((scored["band"] == "neutral").mean()),  # the three add up to 100 %
                 negative=fmt_pct((scored["band"] == "negative").mean()),
             )
         ]

@@ -311,6 +311,12 @@ def test_report_tables_results_and_model_export(tmp_path, monkeypatch):
     shown = {"domain": "**领域模型**", "snownlp": "**SnowNLP**"}[rep.used_model]
     assert shown in rep.findings()[0] and f"**{rep.used_model}**" not in " ".join(rep.findings())
     assert "跳过：没有中文的评论 1。" in rep.findings()  # skipped kinds in words, not "no_chinese"
+    # the three bands' shares, which add up to 100 % (the summary left the neutral ones out)
+    bands = rep._scored()["band"].value_counts(normalize=True)
+    from helpers.fmt import fmt_pct
+
+    want = "，".join(f"{n} {fmt_pct(bands.get(b, 0.0))}" for n, b in (("中性", "neutral"), ("负面", "negative")))
+    assert rep.findings()[0].endswith(f"，{want}。"), rep.findings()[0]
     assert res["score_model"] == rep.used_model
     # the evaluation table quotes macro F1 as the finding does (three decimals in both)
     import helpers.sentiment
