@@ -15,7 +15,7 @@ import pandas as pd
 
 from .base import Report
 from .fmt import fmt_int, fmt_pct
-from .i18n import catalogue, label, list_join, localized, t
+from .i18n import catalogue, label, list_join, localized, sentence_start, t
 from .ingest import TableReport
 from .sqlsafety import sql_text
 
@@ -196,14 +196,14 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
     out = []
     for r in reports.values():
         if r.derived_from:
-            name, source = table_label(r.table), table_label(r.derived_from)
+            name, source = sentence_start(table_label(r.table)), table_label(r.derived_from)
             out.append(t("ingest.derived", table=name, rows=fmt_int(r.rows_out), source=source))
             out += [t("ingest.note", note=label(n)) for n in r.notes]  # a note is a message key or a text
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
         line = t(
             "ingest.rows",
-            table=table_label(r.table),
+            table=sentence_start(table_label(r.table)),  # each line opens with the table: "Events: 162,354 rows in"
             rows_in=fmt_int(r.rows_in),
             rows_out=fmt_int(r.rows_out),
             kept=fmt_pct(kept),
@@ -225,7 +225,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
             out.append(
                 t(
                     "ingest.quarantined",
-                    table=table_label(r.table),
+                    table=sentence_start(table_label(r.table)),
                     rows=fmt_int(r.rows_quarantined),
                     share=fmt_pct(r.rows_quarantined / r.rows_in if r.rows_in else 0),
                     reasons=desc,

@@ -90,11 +90,11 @@ def test_summary_reasons_findings():
     with i18n.language("en"):
         f = ingest_findings(reps, timezone="Asia/Shanghai")
         assert (
-            f[0] == "**events**: 10 rows in, 5 clean (50.0%), 3 users, 2024-01-01 to 2024-01-04."
+            f[0] == "**Events**: 10 rows in, 5 clean (50.0%), 3 users, 2024-01-01 to 2024-01-04."
             and f[-1] == "All times are Asia/Shanghai local time."
         )
         # a count after its reason's words: "duplicate row 3" read as row number 3
-        assert f[1] == "**events** quarantined 5 rows (50.0%): duplicate row: 3, outside the period: 2."
+        assert f[1] == "**Events** quarantined 5 rows (50.0%): duplicate row: 3, outside the period: 2."
         assert "events quarantined" in {x["label"] for x in ingest_headline(reps)}
     assert main_table(reps) == "events" and key_column("orders") == "item_id"
     assert quarantine_sample(reps["events"]).empty
