@@ -135,6 +135,11 @@ def test_quarantine_keeps_raw_values_and_reason(tmp_path, write_params):
     assert q[q.reason == "duplicate"].source_row.tolist() == [7, 8]
     csv = (paths.quarantine / "events.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf") and "调试".encode() in csv
+    # the CSV holds the Parquet file's rows, in its order (it is written from it)
+    as_csv = pd.read_csv(paths.quarantine / "events.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    whole = q.astype({"source_row": "Int64", "source_line": "Int64"})  # numbers of lines, as the CSV writes them
+    as_text = whole.astype(object).where(whole.notna(), "").astype(str)
+    assert list(as_csv.columns) == list(q.columns) and as_csv.equals(as_text), (as_csv, as_text)
     manifest = json.loads((paths.data / "_ingest.json").read_text(encoding="utf-8"))
     assert manifest["tables"]["events"]["reasons"] == EXPECTED_REASONS
 
