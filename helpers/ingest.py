@@ -223,8 +223,8 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
             fh.write(codecs.BOM_UTF8)
         # from the Parquet file just written: the same rows in the same order, without a second join of the staged
         # table with the raw rows (0.3 s of a 10M-row ingest, 2026-12-06)
-        body = _lit(str(qcsv) + ".body")
-        con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(q))})) TO {body} (FORMAT csv, HEADER true)")
+        to = _lit(str(qcsv) + ".body")
+        con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(q))})) TO {to} (FORMAT csv, HEADER true)")
         with open(qcsv, "ab") as fh, open(str(qcsv) + ".body", "rb") as body:
             while chunk := body.read(1 << 20):
                 fh.write(chunk)
