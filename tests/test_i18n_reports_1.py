@@ -287,3 +287,15 @@ def test_glossary_terms_of_these_reports_exist_in_both_languages():
             assert f"glossary.{term}" in cat, term
     for term in ("ci95", "p_value", "bgnbd", "p_alive", "odds_ratio", "phi", "gamma_gamma", "clv"):
         assert f"glossary.{term}" in cat
+
+
+def test_profile_shares_read_as_sentences_in_english():
+    """The profile's two shares are one line: in English two sentences ("…: 33.3%. Buyers …"), not a capital
+    after a semicolon ("…: 33.3%; Buyers …", as Online Retail II's English page read); in Chinese one, with "；"."""
+    from helpers.i18n import t
+
+    with i18n.language("en"):
+        line = t("user_profile.highly_active", share="33.3%") + t("user_profile.buyers", how="", share="100.0%")
+        assert line == "Highly active users: 33.3%. Buyers: 100.0%.", line
+    line = t("user_profile.highly_active", share="25.7%") + t("user_profile.buyers", how="", share="68.6%")
+    assert line == "高活跃用户：25.7%；买过的用户：68.6%。", line
