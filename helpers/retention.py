@@ -601,7 +601,9 @@ class RetentionReport(Report):
                     "users": self.day1.get("users_later", 0)}  # fmt: skip
         m = self.matrix
         row = average_curve({"counts": m["counts"].iloc[1:], "sizes": m["sizes"].iloc[1:]}).query("n == 1")
-        name = t("caveat.period1_retention", unit=t(f"caveat.unit_{self.period}"))
+        from .caveats import period1_name
+
+        name = period1_name(self.period)
         if not len(row):
             return {"name": name, "rate": math.nan, "users": 0}
         return {"name": name, "rate": float(row["rate"].iloc[0]), "users": int(row["users"].iloc[0])}
