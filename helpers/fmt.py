@@ -26,6 +26,7 @@ __all__ = [
     "fmt_duration_hours",
     "fmt_range",
     "column_kind",
+    "float_digits",
     "format_cell",
     "style_table",
     "format_rows",
@@ -328,9 +329,18 @@ def column_kind(name: str, s: pd.Series) -> str:
     return "text"
 
 
-def format_cell(value: Any, kind: str) -> str:
+def float_digits(values: Any) -> int:
+    """Decimals of a ``float`` column (:func:`column_kind`), the same for every row: 2, or 1 when any value is
+    1,000 or more (``1,133.0`` above ``929.4``, not ``929.43``)."""
+    v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float).abs()
+    v = v[v.notna() & (v != math.inf)]
+    return 1 if len(v) and v.max() >= 1000 else 2
+
+
+def format_cell(value: Any, kind: str, digits: int | None = None) -> str:
     """One value as text for its column's :func:`column_kind`: separators, %, 2 decimals for money, yes/no in
-    the current language, ``"–"`` for missing; small floats keep two significant digits."""
+    the current language, ``"–"`` for missing; small floats keep two significant digits. ``digits``: a ``float``
+    column's decimals (:func:`float_digits` of the column); without it, the value's own (2, or 1 from 1,000)."""
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return MISSING
     if kind == "bool" and isinstance(value, (bool, int)):
@@ -349,7 +359,7 @@ def format_cell(value: Any, kind: str) -> str:
         v = float(value)
         if v != 0 and abs(v) < 0.001:
             return f"{v:.2g}"
-        return fmt_num(v, 2 if abs(v) < 1000 else 1)
+        return fmt_num(v, digits if digits is not None else float_digits([v]))
     if kind == "date" and isinstance(value, (pd.Timestamp, _dt.datetime)):
         ts = pd.Timestamp(value)
         return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
@@ -432,7 +442,8 @@ def style_table(
             fmts[c] = fmt_int if whole else functools.partial(fmt_num, digits=num_digits)
     for c in df.columns:  # columns not named: formatted by their kind (no "37.000000", no "True")
         if c not in fmts:
-            fmts[c] = functools.partial(format_cell, kind=column_kind(str(c), df[c]))
+            kind = column_kind(str(c), df[c])
+            fmts[c] = functools.partial(format_cell, kind=kind, digits=float_digits(df[c]) if kind == "float" else None)
     # escape="html" escapes every text cell, formatted or not (review texts, raw quarantined rows); what a format
     # makes of a number is escaped here ("< 0.001")
     fmts = {c: _escaped(f) for c, f in fmts.items()}

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fmt import MISSING, NUMERIC_KINDS, column_kind, fmt_int, format_cell
+from .fmt import MISSING, NUMERIC_KINDS, column_kind, float_digits, fmt_int, format_cell
 from .i18n import catalogue, close_up, current_language, label, language, t
 
 __all__ = [
@@ -152,6 +152,8 @@ def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _M
     cols = [str(c) if not isinstance(c, tuple) else " · ".join(map(str, c)) for c in frame.columns]
     kinds = [column_kind(c, frame.iloc[:, i]) for i, c in enumerate(cols)]
     shown = frame.head(max_rows)
+    # a float column has one number of decimals for every row (helpers.fmt.float_digits)
+    digits = [float_digits(shown.iloc[:, i]) if k == "float" else None for i, k in enumerate(kinds)]
     head = "".join(
         f"<th class='{'ubk-num' if k in NUMERIC_KINDS else ''}'>{_e(label(f'col.{c}', c))}</th>"
         for c, k in zip(cols, kinds, strict=True)
@@ -159,9 +161,9 @@ def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _M
     body = []
     for row in shown.itertuples(index=False, name=None):
         tds = []
-        for v, k in zip(row, kinds, strict=True):
+        for v, k, d in zip(row, kinds, digits, strict=True):
             cls = "ubk-num" if k in NUMERIC_KINDS else ("ubk-text" if k == "text" else "")
-            tds.append(f"<td class='{cls}'>{_e(format_cell(v, k))}</td>")
+            tds.append(f"<td class='{cls}'>{_e(format_cell(v, k, d))}</td>")
         body.append(f"<tr>{''.join(tds)}</tr>")
     foot = []
     if len(frame) > len(shown):

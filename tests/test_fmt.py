@@ -97,3 +97,25 @@ def test_fmt_change_signs_a_rise():
 
     assert fmt_change(0.08) == "+8.0%" and fmt_change(-0.2771) == "-27.7%" and fmt_change(0) == "0.0%"
     assert fmt_change(math.nan) == "–" and fmt_change(None) == "–" and fmt_change(0.00004) == "+0.004%"
+
+
+def test_a_float_column_has_one_number_of_decimals():
+    """A float column the caller does not name reads with the same decimals in every row: 2, or 1 when a value is
+    1,000 or more (a Shapley credit of 1,133.0 above 929.4, not 929.43); in a page table (``render_table``) and in
+    a styled one alike; a tiny value keeps two significant digits."""
+    import pandas as pd
+
+    from helpers.fmt import float_digits, format_cell, style_table
+    from helpers.page import render_table
+    from tests.styled import styled_rows
+
+    df = pd.DataFrame({"channel": ["a", "b", "c"], "credit": [1133.0, 929.4321, 12.5], "se": [0.25, 1.333, None]})
+    assert float_digits(df["credit"]) == 1 and float_digits(df["se"]) == 2 and float_digits([]) == 2
+    assert float_digits([-1000.0, 3.0]) == 1 and float_digits([999.99, float("inf")]) == 2
+    rows = styled_rows(style_table(df))
+    assert [r["credit"] for r in rows] == ["1,133.0", "929.4", "12.5"]
+    assert [r["se"] for r in rows] == ["0.25", "1.33", "–"]
+    html = render_table(df)._repr_html_()
+    assert ">1,133.0<" in html and ">929.4<" in html and ">12.5<" in html and "929.43" not in html
+    assert format_cell(1133.04, "float") == "1,133.0" and format_cell(929.4321, "float") == "929.43"  # one value
+    assert format_cell(929.4321, "float", 1) == "929.4" and format_cell(0.00012, "float", 1) == "0.00012"
