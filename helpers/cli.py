@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .params import ParamsError, load_params
+from .params import ParamsError, defaults_note, load_params
 
 
 def _split(s: str | None) -> list[str] | None:
@@ -24,6 +24,8 @@ def _run(a: argparse.Namespace) -> int:
     from .run import RunInterrupted, RunRefusedError, run_campaign
 
     try:
+        if note := defaults_note(a.params):
+            print(note, file=sys.stderr)
         s = run_campaign(
             a.params,
             only=_split(a.only),
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in a.params:
             try:
                 cfg = load_params(p)
+                if note := defaults_note(p):
+                    print(note, file=sys.stderr)
                 print(
                     f"{p}: ok (campaign {cfg.campaign!r}, tables {', '.join(cfg.table_names)}, "
                     f"notebooks {', '.join(cfg.run_notebooks())})"

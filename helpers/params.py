@@ -59,6 +59,7 @@ __all__ = [
     "Source",
     "Rule",
     "load_params",
+    "defaults_note",
     "params_path",
     "available_notebooks",
     "resolve_input",
@@ -452,6 +453,20 @@ def resolve_input(path: str, *, raw_dir: Path | None = None) -> str:
     if not os.path.isabs(p):
         p = str(project_root() / p)
     return os.path.normpath(p)
+
+
+def defaults_note(campaign_or_path: str | os.PathLike) -> str | None:
+    """A note when a campaign's folder has no ``_defaults.yaml`` while the project's ``params/_defaults.yaml``
+    exists: the campaign then runs without the shared defaults (default tags, ingest settings), which is seldom
+    meant of a copy of a campaign kept elsewhere. ``None`` when the defaults apply or there are none."""
+    path = params_path(campaign_or_path)
+    project = project_root() / "params" / "_defaults.yaml"
+    if (path.parent / "_defaults.yaml").exists() or not project.exists():
+        return None
+    return (
+        f"note: {path.name}: no _defaults.yaml in its folder, so the shared defaults of params/_defaults.yaml "
+        "(default tags, ingest settings) are not merged under it; copy that file beside the campaign to use them"
+    )
 
 
 def load_params(

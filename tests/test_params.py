@@ -159,6 +159,14 @@ def test_cli_validate_exit_codes(write_params, csv):
         [sys.executable, "-m", "helpers", "validate", str(good)], capture_output=True, text=True, cwd=ROOT
     )
     assert r.returncode == 0 and "ok" in r.stdout
+    # its folder has no _defaults.yaml: the command says the shared defaults are not merged
+    assert "t1.yaml: no _defaults.yaml in its folder" in r.stderr and "params/_defaults.yaml" in r.stderr
+    assert str(good.parent) not in r.stderr  # no machine path
+    (good.parent / "_defaults.yaml").write_text("timezone: UTC\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate", str(good)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0 and "_defaults" not in r.stderr
     bad = write_params(GOOD.replace("PATH", str(csv)).replace("title:", "titel:"))
     r = subprocess.run(
         [sys.executable, "-m", "helpers", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT
