@@ -218,7 +218,8 @@ def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str | None = None
     """Rate from step 1 at each step, one line per group, with the 95% Wilson interval as error bars; step
     names on the axis as pages show them (``display``: machine name -> shown name)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+
+    from .plots import percent_ticks
 
     if breakdown.empty or "group" not in breakdown:
         from .plots import empty_chart
@@ -244,7 +245,7 @@ def plot_breakdown(breakdown: pd.DataFrame, *, ax=None, title: str | None = None
         )
         n0 = [d["users"].iloc[0]] * len(d)  # the group's entered users: small groups hollow (helpers/caveats.py)
         mark_small(ax, d["step"], d["rate_from_start"], n0, lo=d["ci_low"], hi=d["ci_high"], color=eb[0].get_color())
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    percent_ticks(ax.yaxis)
     steps = breakdown.drop_duplicates("step")
     shown = display or {}
     ax.set_xticks(steps["step"], [f"{s}. {shown.get(n, n)}" for s, n in zip(steps["step"], steps["name"])])
@@ -280,7 +281,8 @@ def plot_time_to_convert(hours: pd.Series, *, ax=None, title: str | None = None)
 def plot_trend(trend: pd.DataFrame, *, ax=None, title: str | None = None):
     """Overall conversion per entry day/week with its 95% interval band."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+
+    from .plots import percent_ticks
 
     if trend.empty:
         from .plots import empty_chart
@@ -297,7 +299,7 @@ def plot_trend(trend: pd.DataFrame, *, ax=None, title: str | None = None):
         from .caveats import mark_small
 
         mark_small(ax, trend["period_start"], trend["rate"], trend["entered"], lo=trend["ci_low"], hi=trend["ci_high"])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    percent_ticks(ax.yaxis)
     ax.set_title(title or t("funnel.trend_title"))
     ax.set_xlabel(t("funnel.entry_date_axis"))
     ax.set_ylabel(t("funnel.overall_axis"))

@@ -130,7 +130,9 @@ def plot_impact(
     a ``rate`` reads in % and its effects in percentage points, ``money`` names ``currency`` on the axes.
     Returns the Figure."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, PercentFormatter
+    from matplotlib.ticker import FuncFormatter
+
+    from .plots import percent_ticks
 
     if axes is None:
         fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
@@ -158,7 +160,7 @@ def plot_impact(
         for ax in (a1, a2) if kind == "rate" else axes:
             ax.set_ylabel(t("impact.chart.unit", label=ax.get_ylabel(), unit=unit))
     if kind == "rate":
-        a0.yaxis.set_major_formatter(PercentFormatter(1.0))
+        percent_ticks(a0.yaxis)
         for ax in (a1, a2):
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:g}"))
     for ax in axes:

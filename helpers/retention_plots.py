@@ -31,7 +31,9 @@ def plot_retention_heatmap(matrix: dict, *, period: str, ax=None, max_n: int = 1
 def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
     """The size-weighted average retention curve."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    from matplotlib.ticker import MaxNLocator
+
+    from .plots import percent_ticks
 
     if ax is None:
         _, ax = plt.subplots()
@@ -45,7 +47,7 @@ def plot_retention_curve(curve: pd.DataFrame, *, period: str, ax=None):
     for n, r in zip(c["n"], c["rate"]):
         if n <= 14:
             ax.annotate(f"{r:.0%}", (n, r), textcoords="offset points", xytext=(0, 6), ha="center", fontsize="small")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    percent_ticks(ax.yaxis)
     ax.set_ylim(0, 1.08)
     ax.set_title(t("retention.curve_title"))
     ax.set_xlabel(t("retention.period_n_axis", unit=t(f"retention.unit.{period}")))

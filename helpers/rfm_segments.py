@@ -234,7 +234,8 @@ def plot_segments(summary: pd.DataFrame, *, ax=None):
     matplotlib Axes
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+
+    from .plots import percent_ticks
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.45 * len(summary) + 1.5))
@@ -245,7 +246,7 @@ def plot_segments(summary: pd.DataFrame, *, ax=None):
     if has_rev:
         ax.barh(pos - 0.2, summary["revenue_share"].fillna(0), height=h, label=t("rfm.seg_chart_revenue"), color="C1")
     ax.set_yticks(pos, [segment_label(x) for x in summary["segment"]])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    percent_ticks(ax.xaxis)
     ax.legend(fontsize="small", loc="lower right")
     ax.grid(False, axis="y")
     ax.set_title(t("rfm.seg_chart_title_rev" if has_rev else "rfm.seg_chart_title"))

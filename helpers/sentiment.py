@@ -252,7 +252,8 @@ def plot_confusion(conf, *, title: str, ax=None):
 def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
     """Positive share per group with its 95% interval (worst first)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+
+    from .plots import percent_ticks
 
     s = summary.head(15)
     if ax is None:
@@ -267,7 +268,7 @@ def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
     )
     names = names_of(s) if by == "item_id" else {}
     ax.set_yticks(pos, [item_label(c, names, width=32) for c in s[by].astype(str)])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    percent_ticks(ax.xaxis)
     ax.set_xlim(0, 1)
     by_label = i18n.label(f"sentiment.by_{by}", by)
     ax.set_title(i18n.t("sentiment.groups_title", by=by_label))

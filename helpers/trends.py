@@ -359,9 +359,9 @@ def plot_metric_trend(
 
         mark_small(ax, cur["period_start"], cur[metric], cur[n], color="C0")
     if percent:
-        from matplotlib.ticker import PercentFormatter
+        from .plots import percent_ticks
 
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        percent_ticks(ax.yaxis)
     ax.legend(fontsize="small")
     ax.set_title(title)
     ax.set_xlabel(t("trends.chart.period"))

@@ -290,3 +290,26 @@ def test_whole_number_ticks_keep_the_default_density():
         shown.append([v for v in ax.get_yticks() if lo <= v <= hi])
     assert len(shown[1]) <= len(shown[0]) + 1 and len(shown[1]) <= 6, shown
     assert all(float(v).is_integer() for v in shown[1])
+
+
+def test_share_axes_read_in_percent_as_tables_do():
+    """The funnel's and retention's share axes are labelled by the kit's one percent format
+    (:func:`helpers.plots.percent_ticks`: 0%, 20%, decimals only where needed), and no chart sets matplotlib's own
+    ``PercentFormatter`` (its "20.0%" beside a table's "20%")."""
+    import pathlib
+
+    ev = _events(LOGS["all_convert"] + [("u3", "view", 2, "b", np.nan)])
+    users = funnel_users(ev, ["view", "buy"], window_hours=24, breakdown="channel", period_end=END)
+    m = retention.retention_matrix(retention.cohort_counts(ev, period="day"), period="day", data_end=END)
+    for ax in (
+        funnel.plot_breakdown(funnel.funnel_breakdown(users, ["view", "buy"])),
+        funnel.plot_trend(funnel.conversion_trend(users, n_steps=2)),
+        retention.plot_retention_curve(retention.average_curve(m), period="day"),
+    ):
+        fmt = ax.yaxis.get_major_formatter()
+        assert isinstance(fmt, plots._TickFormatter) and fmt.percent, ax.get_title()
+        ax.figure.canvas.draw()
+        ticks = [x.get_text() for x in ax.get_yticklabels() if x.get_text()]
+        assert ticks and all(x.endswith("%") for x in ticks) and not all(x.endswith(".0%") for x in ticks), ticks
+    src = pathlib.Path(plots.__file__).parent
+    assert not [p.name for p in src.glob("*.py") if "PercentFormatter" in p.read_text(encoding="utf-8")]
