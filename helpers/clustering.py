@@ -13,7 +13,7 @@ import pandas as pd
 from .base import Report, ReportUnavailable, Unavailable
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
-from .i18n import localized, t
+from .i18n import localized, sentence_start, t
 from .threads import fit_threads
 from .tracking import display_names
 
@@ -390,16 +390,18 @@ class ClusteringReport(Report):
             p = self.profiles[["cluster", "users", "share"] + self.columns].copy()
             p.insert(1, "name", p["cluster"].map(lambda c: self.names.get(int(c), "")))
             heads = {k: t(f"clustering.col_{k}") for k in ("cluster", "name", "users", "share")}
-            label = {c: feature_label(c, self.event_names) for c in self.columns}
+            # a feature's header is its name, as a header ("Cart count" beside "Users"), not the catalogue's
+            # col.<name>, which only some features have ("Spend" beside "cart count")
+            heads |= {c: sentence_start(feature_label(c, self.event_names)) for c in self.columns}
             kind = {c: column_kind(c, p[c]) for c in self.columns}  # by the feature's own name: spend, a share
-            p.columns = [label[c] if c in label else heads[c] for c in p.columns]
             return style_table(
                 p,
-                int_cols=[heads["users"]],
-                pct_cols=[heads["share"], *(label[c] for c in self.columns if kind[c] == "pct")],
-                money_cols=[label[c] for c in self.columns if kind[c] == "money"],
-                num_cols=[label[c] for c in self.columns if kind[c] not in ("pct", "money")],
+                int_cols=["users"],
+                pct_cols=["share", *(c for c in self.columns if kind[c] == "pct")],
+                money_cols=[c for c in self.columns if kind[c] == "money"],
+                num_cols=[c for c in self.columns if kind[c] not in ("pct", "money")],
                 currency=self.currency,
+                headers=heads,
             )
         if part == "radar":
             return plot_radar(self.profiles, self.columns, self.names, events=self.event_names)
