@@ -40,7 +40,7 @@ from .attribution_models import (
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
-from .i18n import label, localized, t
+from .i18n import label, localized, sentence_start, t
 
 __all__ = ["touch_table", "conversion_table", "build_journeys", "credit_table", "plot_credits",
            "AttributionReport", "run_attribution", "NO_TOUCH"]  # fmt: skip
@@ -468,7 +468,7 @@ class AttributionReport(Report):
         if part in ("credits", "value"):
             metric = "conversions" if part == "credits" else "value"
             wide = self.credits.pivot_table(index="channel", columns="model", values=metric, aggfunc="sum")
-            wide = wide[[m for m in MODELS if m in wide.columns]].rename(columns=model_labels(), index=self._named)
+            wide = wide[[m for m in MODELS if m in wide.columns]].rename(index=self._named)
             wide = wide.reset_index()
             wide.columns.name = None
             if part == "credits":
@@ -478,9 +478,12 @@ class AttributionReport(Report):
                     cols = ["model", "channel", "conversions", "ci_low", "ci_high", "se"]
                     _display(style_table(drop_empty(ci[cols], ["se"])))  # se: sampled Shapley values only
             models = [c for c in wide.columns if c != "channel"]
+            # each model's name as a header ("First touch"); the columns keep their codes, as in the CSV
+            heads = {m: sentence_start(n) for m, n in model_labels().items()}
             if part == "value":
-                return style_table(wide, money_cols=models, currency=self.currency)
-            return style_table(wide, count_cols=models)  # one-touch rules count whole conversions: 87, not 87.00
+                return style_table(wide, money_cols=models, currency=self.currency, headers=heads)
+            # one-touch rules count whole conversions: 87, not 87.00
+            return style_table(wide, count_cols=models, headers=heads)
         if part == "chart":
             return plot_credits(self.credits, names=self.channel_names)
         j = self.journeys

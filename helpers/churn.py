@@ -668,10 +668,11 @@ class ChurnReport(Report):
         if part == "confusion":
             c = self.metrics[self.chosen]["confusion"]
             _display(Markdown(_confusion_note(self.chosen, self.metrics[self.chosen])))
-            stay, churn = i18n.t("churn.predicted_stay"), i18n.t("churn.predicted_churn")
+            # a header and a row name start as headers do in English ("Predicted to churn")
+            stay, churn = (i18n.sentence_start(i18n.t(f"churn.predicted_{k}")) for k in ("stay", "churn"))
             t = pd.DataFrame(
                 {
-                    "": [i18n.t("churn.actual_stayed"), i18n.t("churn.actual_churned")],
+                    "": [i18n.sentence_start(i18n.t(f"churn.actual_{k}")) for k in ("stayed", "churned")],
                     stay: [c["tn"], c["fn"]],
                     churn: [c["fp"], c["tp"]],
                 }

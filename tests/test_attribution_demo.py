@@ -227,9 +227,15 @@ def test_event_channels_read_as_the_plans_display_names(demo):
     from helpers.attribution import model_labels
     from tests.styled import styled_rows
 
-    rows, lab = styled_rows(rep._show("credits")), model_labels()
-    assert all("." not in r[lab["first"]] and "." not in r[lab["last"]] for r in rows), rows
-    assert any("." in r[lab["linear"]] for r in rows), rows
+    rows = styled_rows(rep._show("credits"))
+    assert all("." not in r["first"] and "." not in r["last"] for r in rows), rows
+    assert any("." in r["linear"] for r in rows), rows
+    # the columns keep the models' codes (as the CSV); the headers name them, capitalized in English
+    assert rep._show("credits").ubk_headers["first"] == model_labels()["first"] == "首次触点"
+    from helpers.i18n import language
+
+    with language("en"):
+        assert rep._show("credits").ubk_headers["time_decay"] == "Time decay"
     head = {h["label"]: h["text"] for h in rep.headline()}
     assert head["末次触点功劳第一的渠道"] == names[res["top_by_model"]["last"]], head
     findings = " ".join(rep.findings())

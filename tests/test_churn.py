@@ -205,6 +205,10 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     assert chosen["roc_auc"] == auc and f"ROC AUC **{auc}**" in " ".join(rep.findings()), rep.findings()
     with i18n.language("en"):
         assert "Best model **logistic regression**" in rep.lead() or "**gradient boosting**" in rep.lead()
+        # the confusion matrix's headers and row names start as headers do
+        conf = rep._show("confusion").data
+        assert list(conf.columns) == ["", "Predicted to stay", "Predicted to churn"]
+        assert conf[""].tolist() == ["Actually stayed", "Actually churned"]
     res = rep.to_results()
     assert set(res) == {"available", "reason", *ChurnReport.result_keys} and res["scored_users"] == len(rep.at_risk)
     assert set(rep.tables()) == {"at_risk", "lift"} and ChurnReport.reads == ("rfm",)
