@@ -116,8 +116,11 @@ def close_up(text: str) -> str:
 
 def sentence_start(text: str) -> str:
     """``text`` opening an English sentence: its first letter capitalized ("active users" -> "Active users"). For
-    the catalogue's lowercase names that start a finding; Chinese, and text already capitalized, unchanged."""
-    if current_language() == "en" and text[:1].islower():
+    the catalogue's lowercase names that start a finding or a header; Chinese, text already capitalized and a first
+    word with a capital inside ("iOS users", "eBay") unchanged."""
+    first = re.match(r"\w*", text)
+    word = first.group(0) if first else ""
+    if current_language() == "en" and text[:1].islower() and word == word.lower():
         return text[:1].upper() + text[1:]
     return text
 

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .fmt import MISSING, NUMERIC_KINDS, column_kind, float_digits, fmt_int, format_cell
-from .i18n import catalogue, close_up, current_language, label, language, t
+from .i18n import catalogue, close_up, current_language, label, language, sentence_start, t
 
 __all__ = [
     "page_meta",
@@ -632,7 +632,11 @@ def _index_row(root: Path, st: dict, res: dict | None, changes: dict) -> str:
 
         items = [(str(h.get("label")), str(h.get("text"))) for h in res.get("headline", [])]
         sep = _e(t("label_sep"))
-        heads = "".join(f"<li>{_e(lab)}{sep}<b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items)
+        # a label starts as a list item does in English ("Groups (k)"); the results keep it as written (the
+        # changes against earlier runs are found by it)
+        heads = "".join(
+            f"<li>{_e(sentence_start(lab))}{sep}<b class='ubk-num'>{_e(txt)}</b>{vs(lab)}</li>" for lab, txt in items
+        )
         heads = f"<ul>{heads}</ul>"
     err = _index_error(status, st.get("error"))
     earlier = f" <span class='earlier'>· {_e(t('index.earlier'))}</span>" if st.get("earlier") else ""

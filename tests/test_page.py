@@ -388,3 +388,31 @@ def test_styler_tables_get_labels_alignment_and_their_csv_link():
     with i18n.language("en"):
         out = render_styler(own).html
     assert ">&lt;渠道&gt;</th>" in out and ">Users</th>" in out and ">Group</th>" not in out
+
+
+def test_index_headline_labels_start_as_list_items(tmp_path):
+    """In English each headline label on the index starts with a capital ("Groups (k): 2", as "Overall conversion"
+    does), except a first word with a capital inside ("iOS users"); the results keep the labels as written (the
+    changes against earlier runs are matched by them); Chinese is unchanged."""
+    from helpers.i18n import language, sentence_start
+
+    root, doc = _campaign(tmp_path)
+    doc["headline"] = [
+        {"label": "groups (k)", "value": 2, "text": "2"},
+        {"label": "iOS users", "value": 5, "text": "5"},
+        {"label": "整体转化率", "value": 0.5, "text": "50.0%"},
+    ]
+    (root / "results" / "funnel.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    cfg = load_params(ROOT / "params" / "demo.yaml")
+    statuses = [{"notebook": "funnel", "status": "ok", "error": None, "seconds": 1.0}]
+    en = index_page(root, cfg.model_copy(update={"language": "en"}), statuses, run_id=None)
+    assert "<li>Groups (k): <b" in en and "<li>iOS users: <b" in en and "<li>整体转化率: <b" in en
+    zh = index_page(root, cfg, statuses, run_id=None)
+    assert "<li>groups (k)：<b" in zh
+    assert json.loads((root / "results" / "funnel.json").read_text(encoding="utf-8"))["headline"][0]["label"] == (
+        "groups (k)"
+    )
+    with language("en"):
+        assert [sentence_start(x) for x in ("active users", "eBay orders", "Events", "x", "")] == [
+            "Active users", "eBay orders", "Events", "X", ""
+        ]  # fmt: skip
