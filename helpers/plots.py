@@ -331,15 +331,18 @@ class _TickFormatter(Formatter):
     def _scaled(self, v: float) -> float:
         return v * 100 if self.percent else v
 
+    @staticmethod
+    def _fewest(scaled: Sequence[float]) -> int:
+        """The fewest decimals (at most 3) that show every one of ``scaled`` exactly."""
+        return next((d for d in range(4) if all(abs(s - round(s, d)) <= 1e-9 * max(1.0, abs(s)) for s in scaled)), 3)
+
     def format_ticks(self, values: Sequence[float]) -> list[str]:
-        scaled = [self._scaled(v) for v in values if np.isfinite(v)]
-        self.decimals = next(
-            (d for d in range(4) if all(abs(s - round(s, d)) <= 1e-9 * max(1.0, abs(s)) for s in scaled)), 3
-        )
+        self.decimals = self._fewest([self._scaled(v) for v in values if np.isfinite(v)])
         return [self(v, i) for i, v in enumerate(values)]
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        d = 2 if self.decimals is None else self.decimals
+        # before the ticks are known (a value asked for alone): its own fewest decimals, "25%" not "25.00%"
+        d = self._fewest([self._scaled(x)] if np.isfinite(x) else []) if self.decimals is None else self.decimals
         text = f"{round(self._scaled(x), d) + 0.0:,.{d}f}"
         return text + "%" if self.percent else text
 

@@ -562,13 +562,15 @@ class TrendsReport(Report):
         fv, _ = row_formats(self._kind(metric), xs, currency=self.currency)
         return [fv(x) for x in xs]
 
-    def _observed(self, metric: str, value: float, expected: float) -> dict[str, str]:
+    def _observed(self, metric: str, value: float, expected: float, change: float = math.nan) -> dict[str, str]:
         """An anomaly's ``value`` and ``expected`` as its row in the anomalies table reads them: a count whole and
-        its expected value with one decimal (:func:`helpers.fmt.estimate_format`)."""
+        its expected value with one decimal (:func:`helpers.fmt.estimate_format`). ``change``: the row's
+        ``top_group_change``, which decides the value's format with it in the table
+        (:func:`helpers.fmt.format_rows`)."""
         from .fmt import estimate_format, row_formats
 
         kind = self._kind(metric)
-        fv = row_formats(kind, [value], currency=self.currency)[0]
+        fv = row_formats(kind, [value, change], currency=self.currency)[0]
         return {"value": fv(value), "expected": estimate_format(kind, [value], currency=self.currency)(expected)}
 
     def _change(self, metric: str, x: float) -> str:
@@ -653,9 +655,11 @@ class TrendsReport(Report):
             for r in a.head(5).itertuples():
                 own = isinstance(getattr(r, "group", None), str)  # a group series' flag names its own group
                 top = getattr(r, "top_group", None)
+                top = top if isinstance(top, str) else None  # a missing group may read NaN once saved and read back
                 strongest.append(t("trends.anomaly_day", day=pd.Timestamp(r.day).date(), metric=self._name(r.metric),
                               group=f" · {col} = {self._group_name(r.group)}" if own else "",
-                              **self._observed(r.metric, r.value, r.expected),  # as the anomalies table shows them
+                              # as the anomalies table shows them
+                              **self._observed(r.metric, r.value, r.expected, getattr(r, "top_group_change", math.nan)),
                               top=t("trends.anomaly_top", col=col, group=self._group_name(top)) if top and not own
                               else ""))  # fmt: skip
             out.append(Outcome(t("trends.anomalies", n=len(a), days=a["day"].nunique(),

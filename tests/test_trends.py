@@ -262,6 +262,11 @@ def test_anomaly_findings_list_days_only_when_the_baseline_fits():
     for cell in (">10<", ">28.9<", ">20.0<", ">38.0<", ">90<", ">40.0<"):
         assert cell in html, cell
     assert "10.00" not in html and "28.90" not in html
+    # a top group's change that is not whole gives the row two decimals: the sentence reads the value as the row
+    fits.anomalies = fits.anomalies.assign(top_group=[math.nan, "b"], top_group_change=[math.nan, 2.5])
+    text, html = " ".join(fits.findings()), fits._show("anomalies").to_html()
+    assert ">90.00<" in html and ">2.50<" in html and "90.00（预期 40.0；" in text, text
+    assert "10（预期 28.9）" in text and ">10<" in html and "nan" not in text  # no group: none named
     noisy = TrendsReport(**base, anomaly_checked=int(2 / ANOMALY_RELIABLE_SHARE) - 1)  # just over the share
     with i18n.language("en"):
         text = " ".join(noisy.findings())
