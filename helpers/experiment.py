@@ -153,7 +153,7 @@ class ExperimentReport(Report):
 
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
-        from .fmt import fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
+        from .fmt import fmt_change, fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
         from .i18n import list_join
 
         counts = list_join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
@@ -173,7 +173,7 @@ class ExperimentReport(Report):
             out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
                 variant=r.variant, **self._values(r.metric, r.kind, r.value, r.control_value),
-                rel=fmt_pct(r.rel_lift),
+                rel=fmt_change(r.rel_lift),  # signed, as the segments finding gives a lift: "+30.7%"
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
                 ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
@@ -209,7 +209,7 @@ class ExperimentReport(Report):
 
     def headline(self) -> list[dict]:
         """SRM p-value and the first metrics' relative lifts (marked when SRM fails)."""
-        from .fmt import MISSING, fmt_pct
+        from .fmt import MISSING, fmt_change
         from .report import headline
 
         p = float(self.srm["p_value"].iloc[0]) if len(self.srm) else None
@@ -218,7 +218,7 @@ class ExperimentReport(Report):
         for r in self.results.head(2).itertuples():
             v = None if math.isnan(r.rel_lift) else r.rel_lift
             items.append(headline(t("experiment.headline_lift", label=r.label, variant=r.variant, bad=bad), v,
-                                  fmt_pct(r.rel_lift)))  # fmt: skip
+                                  fmt_change(r.rel_lift)))  # fmt: skip
         return items
 
     def tables(self) -> dict[str, pd.DataFrame]:

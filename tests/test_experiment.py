@@ -184,6 +184,10 @@ def test_demo_planted_lift_detected_guardrail_not_srm_passes(demo_ctx):
     assert orders["value"] == f"{r.at['orders', 'value']:.2f}" and orders["kind"] == "人均次数"
     assert orders["test"] == "Welch t 检验（CUPED 校正）"
     assert f"为 {fmt_pct(r.at['pay_conversion', 'value'])}，" in rep.findings()[2]  # the findings say it alike
+    # a relative lift with its sign, in the findings and the index's headline, as a segment's lift reads
+    lift = r.at["pay_conversion", "rel_lift"]
+    assert lift > 0 and f"（+{lift:.1%}，95% 置信区间" in rep.findings()[2], rep.findings()[2]
+    assert rep.headline()[1]["text"] == f"+{lift:.1%}"
     rev = shown["人均支付金额"]  # revenue per user: money in the campaign's currency, in the table and the finding
     assert rev["value"] == f"¥{r.at['revenue', 'value']:,.2f}" and rev["control_value"].startswith("¥")
     assert rev["abs_lift"].lstrip("-").startswith("¥")
