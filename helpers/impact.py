@@ -337,11 +337,11 @@ class ImpactReport(Report):
 
     def headline(self) -> list[dict]:
         """Headline numbers: each of the first three metrics' relative cumulative effect."""
-        from .fmt import fmt_pct
+        from .fmt import fmt_change
         from .report import headline
 
         return [headline(t("impact.headline", label=r.label), None if math.isnan(r.rel_effect) else r.rel_effect,
-                         fmt_pct(r.rel_effect)) for r in self.effects.head(3).itertuples()]  # fmt: skip
+                         fmt_change(r.rel_effect)) for r in self.effects.head(3).itertuples()]  # fmt: skip
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``effects``, ``series``, ``fit`` and, with control groups, ``did``."""
@@ -426,7 +426,7 @@ class ImpactReport(Report):
 
 def _findings(rep: ImpactReport) -> list[str]:
     """The findings' text (helpers/messages/impact.yaml), in one place."""
-    from .fmt import fmt_p, fmt_pct
+    from .fmt import fmt_change, fmt_p, fmt_pct
     from .fmt import fmt_range as rng
 
     s, e, p0 = (str(pd.Timestamp(d).date()) for d in (rep.start, rep.end, rep.pre_start))
@@ -438,8 +438,8 @@ def _findings(rep: ImpactReport) -> list[str]:
         name = sentence_start(r.label)
         lab = name if r.total == "sum" else t("impact.daily_mean", label=name)
         out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
-                     effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff), rel=fmt_pct(r.rel_effect),
-                     rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
+                     effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff),
+                     rel=fmt_change(r.rel_effect), rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan
         if fit < 0.3:
@@ -449,7 +449,7 @@ def _findings(rep: ImpactReport) -> list[str]:
         if hasattr(r, "did_effect") and not (isinstance(r.did_effect, float) and math.isnan(r.did_effect)):
             pt = "" if r.parallel_pre_trends else t("impact.pretrend_differs")
             out.append(t("impact.did", label=name, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
-                         rel=fmt_pct(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
+                         rel=fmt_change(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
                          pretrend=pt))  # fmt: skip
     return out + list(rep.notes)
 

@@ -224,6 +224,9 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert r["actual"] == round(r["actual"]) and any(f.startswith(want) for f in rep.findings()), rep.findings()
     from tests.styled import styled_rows
 
+    # the relative effect with its sign, in the findings and the headline: "即 +51.0%"
+    rel = f"+{r['rel_effect']:.1%}"
+    assert any(f"即 {rel}（" in f for f in rep.findings()) and rep.headline()[0]["text"] == rel, rep.findings()
     row = styled_rows(rep._show("effects"))[0]
     assert want.startswith(f"订单数：实际 {row['actual']}，反事实 {row['predicted']}，效应 {row['effect']}（")
     with i18n.language("en"):
