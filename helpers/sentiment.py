@@ -598,7 +598,8 @@ class SentimentReport(Report):
             )
         ]
         if self.skipped:
-            what = ", ".join(f"{tt(f'sentiment.skip_{k}')} {fmt_int(v)}" for k, v in self.skipped.items())
+            # the count before its kind, no noun to agree with it: "36 without Chinese text" / "没有中文 36 条"
+            what = i18n.list_join(tt(f"sentiment.skip_{k}", n=fmt_int(v)) for k, v in self.skipped.items())
             out.append(tt("sentiment.skipped", what=what))
         if self.evaluation:
             s, d = self.evaluation["snownlp"], self.evaluation["domain"]

@@ -2,6 +2,8 @@
 training texts left out of its evaluation, no jieba log lines, the domain model against SnowNLP on clean held-out
 rows, and the report (tables, results, the model saved only by export, the Unavailable twin)."""
 
+import dataclasses
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -310,7 +312,11 @@ def test_report_tables_results_and_model_export(tmp_path, monkeypatch):
     # the scorer is named in the campaign's language on the page; the results keep the code
     shown = {"domain": "**领域模型**", "snownlp": "**SnowNLP**"}[rep.used_model]
     assert shown in rep.findings()[0] and f"**{rep.used_model}**" not in " ".join(rep.findings())
-    assert "跳过：没有中文的评论 1。" in rep.findings()  # skipped kinds in words, not "no_chinese"
+    assert "未打分的评论：没有中文 1 条。" in rep.findings()  # skipped kinds in words, not "no_chinese"
+    with i18n.language("en"):  # the count before its kind, kinds listed in the language's way
+        both = dataclasses.replace(rep, skipped={"no_chinese": 36, "empty": 1})
+        assert "Reviews not scored: 36 without Chinese text, 1 empty." in both.findings()
+    assert "未打分的评论：没有中文 36 条、空白 1 条。" in both.findings()
     # the three bands' shares, which add up to 100 % (the summary left the neutral ones out)
     bands = rep._scored()["band"].value_counts(normalize=True)
     from helpers.fmt import fmt_pct
