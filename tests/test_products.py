@@ -353,9 +353,13 @@ def test_pages_name_items_with_the_code_aside(tmp_path, write_params):
     found = rep.findings()
     assert any("头部商品为 Apple（A）：" in f for f in found), found
     assert any("常一起买：Apple（A）+ Bread（B）：提升度 2.0" in f for f in found), found
-    assert any("变化最大（商品）Bread（B）" in f for f in found) and any("变化最大（品类）A：" in f for f in found), (
+    # the first and the second mover, each named as such (two "biggest" movers read as a contradiction)
+    assert any("变化最大（商品）Bread（B）" in f for f in found) and any("变化第二大（品类）A：" in f for f in found), (
         found
     )
+    with i18n.language("en"):
+        said = " ".join(rep.findings())
+        assert "Biggest mover (item) Bread (B)" in said and "Second biggest mover (category) A:" in said, said
     assert rep._named_items("itemsets", rep.itemsets)["itemset"].tolist() == ["Apple（A） + Bread（B） + C"]
     bt = rep._named_items("bought_together", rep.bought_together)
     assert bt[["item", "partner"]].values.tolist() == [["Apple（A）", "C"]]
