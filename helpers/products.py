@@ -479,10 +479,9 @@ class ProductsReport(Report):
                              rate=fmt_pct(r.repurchase_rate), n=fmt_int(r.eligible_buyers)))  # fmt: skip
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
-        for i, r in enumerate(self.movers.head(2).itertuples()):
+        for i, r in enumerate(self.movers.head(2).itertuples(), 1):  # each named by its rank: 变化第二大
             fv, _ = row_formats(_kind(r.measure), [r.current, r.previous], currency=self.currency)  # as the table
-            msg = "products.mover_2" if i else "products.mover"  # the second one named as such
-            out.append(t(msg, level=label(f"products.level.{r.level}", r.level),
+            out.append(t("products.mover", rank=t(f"mover_rank_{i}"), level=label(f"products.level.{r.level}", r.level),
                          key=item_label(r.key, names) if r.level == "item" else r.key,
                          measure=label(f"metric.{r.measure}", r.measure), current=fv(r.current),
                          previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"

@@ -638,10 +638,10 @@ class TrendsReport(Report):
             line = t("trends.metric_line", label=self._lead_name(r.metric), current=current, previous=previous,
                      change=fmt_change(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
             out.append(Outcome(line))  # the lead is the first of these: the window above is the setting
-        for r in self.movers.head(3).itertuples():
-            out.append(Outcome(t("trends.mover", metric=self._name(r.metric), col=column_label(self.breakdown_col),
-                                 group=self._group_name(r.group),
-                                 change=self._change(r.metric, r.abs_change), rel=fmt_pct(r.rel_change),
+        for i, r in enumerate(self.movers.head(3).itertuples(), 1):  # each named by its rank: 变化第二大
+            out.append(Outcome(t("trends.mover", rank=t(f"mover_rank_{i}"), metric=self._name(r.metric),
+                                 col=column_label(self.breakdown_col), group=self._group_name(r.group),
+                                 change=self._change(r.metric, r.abs_change), rel=fmt_change(r.rel_change),
                                  share=fmt_pct(r.contribution))))  # fmt: skip
         flagged = 0 if self.anomalies is None else len(self.anomalies)
         if flagged and flagged > ANOMALY_RELIABLE_SHARE * max(self.anomaly_checked, 1):

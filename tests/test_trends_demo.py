@@ -4,6 +4,7 @@ promotion and payment outage (helpers/demo_trends.py) and the days flagged besid
 import pandas as pd
 import pytest
 
+from helpers import i18n
 from helpers.campaign import open_campaign
 from helpers.demo_trends import OUTAGE_PLATFORM, OUTAGE_SHARE, PROMO_FACTOR
 from helpers.quality import IngestReport
@@ -126,6 +127,14 @@ def test_findings_quote_a_rows_numbers_as_its_table_does_and_empty_columns_are_l
         change = movers[(rep._name(r.metric), r.group)]["abs_change"]
         assert f"：{change}（" in text, (r.metric, change)
     assert any(m == "gmv" for m in rep.movers.head(3)["metric"]) and "：-¥" in text
+    # the three movers each named by their rank (three "变化最大" lines read as a contradiction)
+    ranks = [f.split("：")[0] for f in map(str, rep.findings()) if f.startswith("变化")]
+    assert ranks == ["变化最大", "变化第二大", "变化第三大"], ranks
+    with i18n.language("en"):
+        said = [str(f) for f in rep.findings()]
+    assert [f.split(":")[0] for f in said if "mover" in f.split(":")[0]] == [
+        "Biggest mover", "Second biggest mover", "Third biggest mover"
+    ]  # fmt: skip
     assert s["year_ago"].isna().all() and {"year_ago", "yoy_change"} <= set(rep.tables()["summary"].columns)
     shown = rep._show("summary").data.columns
     assert "year_ago" not in shown and "yoy_change" not in shown and "p_value" in shown  # the rate row is tested
