@@ -153,10 +153,10 @@ def day_n_fits(period: str, day1: dict, day7: dict, *, min_n: int = SMALL_N) -> 
     return fits[0], fits[1]
 
 
-def period1_name(period: str) -> str:
-    """Period-1 retention's name in the current language ("第 1 月留存", "Month-1 retention"): the headline's, and
-    the first-cohort caveat's for weekly or monthly cohorts."""
-    return t("caveat.period1_retention", unit=t(f"caveat.unit_{period}"))
+def period1_name(period: str, n: int = 1) -> str:
+    """Period-``n`` retention's name in the current language ("第 1 月留存", "Month-1 retention"): the headline's,
+    the first-cohort caveat's for weekly or monthly cohorts, and the cohort comparison's ("Week-4 retention")."""
+    return t("caveat.period1_retention", unit=t(f"caveat.unit_{period}"), n=n)
 
 
 def fit_retention_headline(

@@ -551,7 +551,7 @@ class RetentionReport(Report):
                 )
             else:
                 out.append(t("retention.too_short", name=t(key)))
-        from .caveats import day_n_caveat, first_cohort_note  # helpers/caveats.py
+        from .caveats import day_n_caveat, first_cohort_note, period1_name  # helpers/caveats.py
 
         out += [c for c in (day_n_caveat(self.day1, self.day7), first_cohort_note(self.matrix, self._later())) if c]
         cmp = _cohort_comparison(self.matrix, self.curve)
@@ -561,7 +561,7 @@ class RetentionReport(Report):
                 t(
                     "retention.cohorts",
                     unit=t(f"retention.unit.{self.period}"),
-                    n=n,
+                    name=period1_name(self.period, n),  # "Week-4 retention", as the headline names week 1
                     avg=fmt_pct(avg),
                     best=f"{best:%Y-%m-%d}",
                     best_rate=fmt_pct(bval),
@@ -717,14 +717,15 @@ def _by_group_finding(by_group: pd.DataFrame | None, breakdown: str | None, peri
 
 def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):
     """(n, average, best cohort, its rate, worst cohort, its rate) at the latest period n <= max_n where at
-    least two sizeable cohorts (>= 20 users and >= 30% of the median size) are complete; None otherwise."""
+    least two sizeable cohorts (>= 20 users and >= 30% of the median size) are complete and differ (all at one
+    rate, the best and the worst would be the same cohort); None otherwise."""
     rates, sizes = m["rates"], m["sizes"]
     if rates.empty:
         return None
     big = sizes[(sizes >= 20) & (sizes >= sizes.median() * 0.3)].index
     for n in range(min(max_n, rates.columns.max()), 0, -1):
         c = rates.loc[big, n].dropna()
-        if len(c) >= 2:
+        if len(c) >= 2 and c.max() > c.min():
             avg = curve.set_index("n").loc[n, "rate"]
             return n, avg, c.idxmax(), c.max(), c.idxmin(), c.min()
     return None

@@ -310,3 +310,31 @@ def test_a_first_weekly_cohort_gives_week1_retention_without_it():
     assert (
         "第一个群组（2024-01-01，40 位用户" in note and "不含第一个群组时，第 1 周留存为 20.0%（40 位用户）。" in note
     )
+
+
+def test_the_cohort_comparison_names_its_retention_as_the_headline_does():
+    """The cohort comparison's retention is named as the headline names week 1 ("第 2 周留存", "Week-2 retention"),
+    not "第 2 期留存" / "period-2 retention". Three weekly cohorts of 20 users from Monday 2024-01-01; cohort w
+    keeps 10 - 2w users in each of the two weeks after it (10, 8, 6). Week 3 is complete for two cohorts (the data
+    ends 2024-02-05) but both are at 0%: no comparison there (the best and the worst would be one cohort), so it is
+    at week 2: (10 + 8 + 6) / 60 = 40.0% on average, best 2024-01-01 50.0%, worst 2024-01-15 30.0%."""
+    rows = []
+    for w in range(3):
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w)
+        rows += [(f"c{w}_{k}", "x", f"{day:%Y-%m-%d} 10:00") for k in range(20)]
+        for later in (1, 2):
+            when = day + pd.Timedelta(weeks=later)
+            rows += [(f"c{w}_{k}", "x", f"{when:%Y-%m-%d} 10:00") for k in range(10 - 2 * w)]
+    ev = log(rows)
+    m = retention_matrix(cohort_counts(ev, period="week"), period="week", data_end="2024-02-05")
+    days = {f"day{n}": day_n_retention(ev, n, data_end="2024-02-05") for n in (1, 7)}
+    rep = RetentionReport(period="week", matrix=m, curve=average_curve(m), **days)
+    line = next(f for f in rep.findings() if f.startswith("按周群组"))
+    assert (
+        line == "按周群组，第 2 周留存：平均 40.0%；最好的群组 2024-01-01 为 **50.0%**，最差的 2024-01-15 为 30.0%。"
+    ), line
+    from helpers import i18n
+
+    with i18n.language("en"):
+        line = next(f for f in rep.findings() if f.startswith("By week cohort"))
+    assert line.startswith("By week cohort, Week-2 retention: average 40.0%"), line
