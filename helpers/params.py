@@ -461,8 +461,8 @@ def defaults_note(campaign_or_path: str | os.PathLike) -> str | None:
     meant of a copy of a campaign kept elsewhere. ``None`` when the defaults apply or there are none."""
     path = params_path(campaign_or_path)
     project = project_root() / "params" / "_defaults.yaml"
-    if (path.parent / "_defaults.yaml").exists() or not project.exists():
-        return None
+    if not path.exists() or (path.parent / "_defaults.yaml").exists() or not project.exists():
+        return None  # a missing campaign file is load_params' error to report
     return (
         f"note: {path.name}: no _defaults.yaml in its folder, so the shared defaults of params/_defaults.yaml "
         "(default tags, ingest settings) are not merged under it; copy that file beside the campaign to use them"

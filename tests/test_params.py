@@ -167,6 +167,12 @@ def test_cli_validate_exit_codes(write_params, csv):
         [sys.executable, "-m", "helpers", "validate", str(good)], capture_output=True, text=True, cwd=ROOT
     )
     assert r.returncode == 0 and "_defaults" not in r.stderr
+    # a campaign file that is not there: only the error that says so
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", str(good.parent.parent / "gone.yaml")],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 2 and "file not found" in r.stderr and "_defaults" not in r.stderr, r.stderr
     bad = write_params(GOOD.replace("PATH", str(csv)).replace("title:", "titel:"))
     r = subprocess.run(
         [sys.executable, "-m", "helpers", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT
