@@ -579,6 +579,16 @@ class TrendsReport(Report):
 
         return row_formats(self._kind(metric), [x], currency=self.currency)[1](x)
 
+    def _change_text(self, metric: str, abs_change: float, rel_change: float) -> str:
+        """A metric's change against the previous window in the findings and the index: its relative change with
+        its sign ("-27.7%"); a share's in percentage points first, as the table's change column, then the relative
+        one ("-5.1 pp, -9.2% relative": "-9.2%" alone reads as the points it fell)."""
+        from .fmt import fmt_change
+
+        if self._kind(metric) == "rate" and not math.isnan(abs_change):
+            return t("trends.rate_change", pp=self._change(metric, abs_change), rel=fmt_change(rel_change))
+        return fmt_change(rel_change)
+
     def _kind(self, metric: str) -> str:
         return number_kind(self.metrics.get(metric), self.metrics)
 
@@ -636,7 +646,7 @@ class TrendsReport(Report):
                                           p=fmt_p(r.p_value))  # fmt: skip
             current, previous = self._values(r.metric, r.current, r.previous)
             line = t("trends.metric_line", label=self._lead_name(r.metric), current=current, previous=previous,
-                     change=fmt_change(r.rel_change), test=sig, yoy=yoy)  # fmt: skip
+                     change=self._change_text(r.metric, r.abs_change, r.rel_change), test=sig, yoy=yoy)  # fmt: skip
             out.append(Outcome(line))  # the lead is the first of these: the window above is the setting
         for i, r in enumerate(self.movers.head(3).itertuples(), 1):  # each named by its rank: 变化第二大
             out.append(Outcome(t("trends.mover", rank=t(f"mover_rank_{i}"), metric=self._name(r.metric),
@@ -669,14 +679,13 @@ class TrendsReport(Report):
     def headline(self) -> list[dict]:
         """Headline numbers: each of the first three metrics' value in the window, with its relative change
         against the previous window in the text (``1,234（环比 -27.7%）``)."""
-        from .fmt import fmt_change
         from .report import headline
 
         def text(r) -> str:
             if math.isnan(r.rel_change):
                 return self._values(r.metric, r.current)[0]
             return t("trends.headline_text", current=self._values(r.metric, r.current)[0],
-                     change=fmt_change(r.rel_change))  # fmt: skip
+                     change=self._change_text(r.metric, r.abs_change, r.rel_change))  # fmt: skip
 
         return [headline(self._name(r.metric), None if math.isnan(r.current) else float(r.current), text(r))
                 for r in self.summary.head(3).itertuples()]  # fmt: skip

@@ -97,6 +97,12 @@ def test_page_tables_format_each_metric_for_its_kind(demo):
     cur, prev = s.at["pay_rate", "current"], s.at["pay_rate", "previous"]
     assert pay["current"] == f"{cur * 100:.1f}%" and pay["previous"] == f"{prev * 100:.1f}%"
     assert pay["abs_change"] == f"{(cur - prev) * 100:.1f} 个百分点"
+    # the finding gives a share's change as the table's change column, then the relative change
+    rel = (cur - prev) / prev
+    said = f"，上期 {pay['previous']}，变化 {pay['abs_change']}，相对 {'+' if rel > 0 else ''}{rel * 100:.1f}%"
+    assert any(said in str(f) for f in rep.findings()), (said, rep.findings())
+    with i18n.language("en"):
+        assert any(f"pp, {'+' if rel > 0 else ''}{rel * 100:.1f}% relative" in str(f) for f in rep.findings())
     assert pay["diff_ci_low"] == f"{s.at['pay_rate', 'diff_ci_low'] * 100:.1f} 个百分点"
     assert (pay["kind"], pay["test"]) == ("比率", "双比例 z 检验")
     assert users["current"] == f"{int(s.at['active_users', 'current']):,}" and users["kind"] == "数值"
