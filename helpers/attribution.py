@@ -424,7 +424,10 @@ class AttributionReport(Report):
         top = self.top_by_model()
         if "markov" in top and "shapley" in top:
             # a Chinese name joins the sentence ("给浏览的功劳"), a Latin one is set apart (helpers.i18n.t)
-            out.append(t("attribution.data_driven", **{m: self._named(top[m]) for m in ("markov", "shapley")}))
+            if top["markov"] == top["shapley"]:  # one channel: said once ("both credit 搜索 most")
+                out.append(t("attribution.data_driven_same", channel=self._named(top["markov"])))
+            else:
+                out.append(t("attribution.data_driven", **{m: self._named(top[m]) for m in ("markov", "shapley")}))
         out.append(t("attribution.not_causal"))
         return out
 
