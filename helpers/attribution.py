@@ -499,10 +499,11 @@ class AttributionReport(Report):
 
 def _runs(channels) -> str:
     """A journey's path as pages show it: the channels in order, a run of one channel as ``pv ×3``
-    (``pv > pv > pv > cart`` reads ``pv ×3 > cart``); the journeys CSV keeps every touch."""
-    from itertools import groupby
+    (``pv > pv > pv > cart`` reads ``pv ×3 > cart``, :func:`helpers.fmt.runs_text`); the journeys CSV keeps every
+    touch."""
+    from .fmt import runs_text
 
-    return " > ".join(f"{ch} ×{n}" if (n := sum(1 for _ in run)) > 1 else str(ch) for ch, run in groupby(channels))
+    return runs_text(channels, " > ")
 
 
 def _summary(journeys: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ __all__ = [
     "fmt_range",
     "column_kind",
     "float_digits",
+    "runs_text",
     "format_cell",
     "style_table",
     "format_rows",
@@ -364,6 +365,14 @@ def format_cell(value: Any, kind: str, digits: int | None = None) -> str:
         ts = pd.Timestamp(value)
         return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def runs_text(items: Iterable[Any], sep: str = " → ") -> str:
+    """A sequence as pages show a path: the items joined by ``sep``, a run of one item as ``item ×n``
+    (``view, view, view, cart`` reads ``view ×3 → cart``). Results files keep every step."""
+    from itertools import groupby
+
+    return sep.join(f"{x} ×{n}" if (n := sum(1 for _ in run)) > 1 else str(x) for x, run in groupby(items))
 
 
 def md_escape(text: Any) -> str:

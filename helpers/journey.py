@@ -356,7 +356,7 @@ class PathsReport(Report):
         dn = self._dn
 
         def dn_path(path: str) -> str:
-            return " → ".join(dn(x) for x in str(path).split(" → "))
+            return self._path(path)
 
         if self.session_source == "session_id":
             split = t("paths.split_session_id")
@@ -438,10 +438,15 @@ class PathsReport(Report):
         df = df.copy()  # paths "a → b" and event columns as pages show them (display names, pseudo-events)
         for c in df.columns:
             if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-                df[c] = df[c].map(
-                    lambda v: " → ".join(self._dn(x) for x in v.split(" → ")) if isinstance(v, str) else v
-                )
+                df[c] = df[c].map(lambda v: self._path(v) if isinstance(v, str) else v)
         return style_table(df, int_cols=["sessions", "users"], pct_cols=["share"])
+
+    def _path(self, path: str) -> str:
+        """A path "a → a → b" as pages show it: display names, a run of one event as "a ×2 → b"
+        (:func:`helpers.fmt.runs_text`); the results keep every step."""
+        from .fmt import runs_text
+
+        return runs_text(self._dn(x) for x in str(path).split(" → "))
 
     def _dn(self, event: str | None) -> str:
         e = str(event)

@@ -166,6 +166,14 @@ def test_pages_show_display_names_results_keep_machine_names():
     # without display names the event codes keep their spaces
     plain = " ".join(PathsReport(sessions=4, counts=counts, after_start=paths, start_event="view").findings())
     assert "view → cart（3 次，占 view 的 75.0%）" in plain and "view 之后最常见的路径" in plain, plain
+    # a run of one event reads "浏览商品 ×3" on the page (finding and table); the results keep every step
+    runs = pd.DataFrame(
+        {"path": ["view → view → view → cart", "view → cart"], "sessions": [3, 1], "share": [0.75, 0.25]}
+    )
+    rep.after_start = runs
+    assert "浏览商品 ×3 → 加入购物车" in " ".join(rep.findings())
+    assert rep._show("after_start").data["path"].tolist() == ["浏览商品 ×3 → 加入购物车", "浏览商品 → 加入购物车"]
+    assert rep.to_results()["paths_after_start"][0]["path"] == "view → view → view → cart"
 
 
 def test_time_ties_and_the_caveat_when_many_events_share_an_instant():
