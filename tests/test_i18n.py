@@ -138,7 +138,8 @@ def test_chinese_templates_set_latin_values_apart_and_join_chinese_ones():
     assert t("funnel.h_diff", a="Feed", b="应用商店") == "Feed 与应用商店的差异"
     assert t("upstream.not_run", report="留存") == "留存报告还没有运行"
     assert t("upstream.not_run", report="RFM") == "RFM 报告还没有运行"
-    assert t("experiment.headline_lift", label="转化", variant="新版", bad="") == "转化：新版对比对照组"
+    # the metric and the comparison parted by " · ", not a second colon before the value ("转化：新版对比对照组：+5%")
+    assert t("experiment.headline_lift", label="转化", variant="新版", bad="") == "转化 · 新版对比对照组"
     assert t(
         "churn.best_model", model="逻辑回归", auc="0.716", ci="0.70–0.73", pr_auc="0.5", baseline="0.6"
     ).startswith("最佳模型**逻辑回归**：ROC AUC **0.716**（95% 置信区间")
