@@ -430,7 +430,9 @@ def test_clv_total_is_quoted_in_whole_money():
     with i18n.language("en"):
         text = CLVResult(info=info).findings()[0]
     assert "total £8,603,424 (90% interval £8,102,312" in text and "9,120,077" in text and ".08" not in text, text
-    assert text.endswith("£9,120,077).") and CLVResult(info=info).findings()[0].endswith("）。")  # full sentences
+    with i18n.language("zh"):
+        zh = CLVResult(info=info).findings()[0]
+    assert text.endswith("£9,120,077).") and zh.endswith("）。"), zh  # full sentences, as every other finding
 
 
 def test_params_errors_name_the_key():
