@@ -171,7 +171,8 @@ def next_after_dropoff(
     event_col: str = "event",
 ) -> pd.DataFrame:
     """Where users go after dropping out: for users whose best funnel attempt stopped at step k (< last),
-    their first event after their step-k time (any event, another row than step k's own), or
+    their first event after their step-k time other than step k's own events (a user who dropped out at "view"
+    and viewed more went on to whatever came after those views; as the top transition leaves repeats out), or
     :data:`NO_FURTHER`.
 
     Returns
@@ -179,7 +180,8 @@ def next_after_dropoff(
     DataFrame ``dropped_after`` (step k's name), ``next_event``, ``users``, ``share`` (within that step's
     drop-outs), most frequent first.
     """
-    names = [Step.of(s).name for s in steps]
+    parsed = [Step.of(s) for s in steps]
+    names = [st.name for st in parsed]
     n = len(names)
     for c in (user_col, "reached"):
         if c not in funnel_users.columns:
@@ -197,7 +199,9 @@ def next_after_dropoff(
     _require_columns(t, user_col, ts_col, event_col)
     ev = t.select(_u=t[user_col].cast("string"), _ts=t[ts_col], _e=t[event_col].cast("string"))
     dm = ibis.memtable(drops)
-    j = dm.join(ev, (dm["_u"] == ev["_u"]) & (ev["_ts"] > dm["_t"]))
+    ks = sorted({int(k) for k in drops["_k"]})
+    own = ibis.or_(*[(dm["_k"] == k) & ev["_e"].isin(list(parsed[k - 1].events)) for k in ks])
+    j = dm.join(ev, [dm["_u"] == ev["_u"], ev["_ts"] > dm["_t"], ~own])
     w = ibis.window(group_by=j["_u"], order_by=[j["_ts"], j["_e"]])
     j = j.mutate(_rn=ibis.row_number().over(w))
     j = j.filter(j["_rn"] == 0)
@@ -400,18 +404,25 @@ class PathsReport(Report):
                 )
             )
         if self.dropoff is not None and len(self.dropoff):
-            first = self.dropoff.iloc[0]
-            out.append(
-                Outcome(
-                    t(
-                        "paths.dropoff",
-                        step=dn(first["dropped_after"]),
-                        next=dn(first["next_event"]),
-                        share=fmt_pct(first["share"]),
-                    )
-                )
-            )
+            out.append(Outcome(self._dropoff_finding()))
         return out
+
+    def _dropoff_finding(self) -> str:
+        """Where the first step's drop-outs went: the most common next event, or, when most did nothing more, that
+        share and the others' most common next event."""
+        from .fmt import fmt_pct
+
+        d = self.dropoff
+        if d is None or d.empty:
+            return ""
+        d = d[d["dropped_after"] == d["dropped_after"].iloc[0]]
+        first, step = d.iloc[0], self._dn(d["dropped_after"].iloc[0])
+        if first["next_event"] != NO_FURTHER:
+            return t("paths.dropoff", step=step, next=self._dn(first["next_event"]), share=fmt_pct(first["share"]))
+        rest = ""
+        if len(d) > 1:  # the others' most common next event, as a share of all the step's drop-outs
+            rest = t("paths.dropoff_rest", next=self._dn(d.iloc[1]["next_event"]), share=fmt_pct(d.iloc[1]["share"]))
+        return t("paths.dropoff_none", step=step, share=fmt_pct(first["share"]), rest=rest)
 
     def headline(self) -> list[dict]:
         """The number of sessions for the index page."""

@@ -66,11 +66,18 @@ def test_top_paths_after_start_and_before_end():
 
 
 def test_next_event_after_dropping_out():
-    ev = log([("u", "a", 0), ("u", "x", 5), ("v", "a", 0), ("v", "b", 1), ("v", "y", 2), ("w", "a", 0)])
+    """The first event after the step a user stopped at, other than that step's own events: u views again at 3 and
+    then does x (x, not a); v stops at b, does b again, then y; w does nothing more; z stops at a and only repeats
+    it (no further activity)."""
+    ev = log([("u", "a", 0), ("u", "a", 3), ("u", "x", 5), ("v", "a", 0), ("v", "b", 1), ("v", "b", 2),
+              ("v", "y", 3), ("w", "a", 0), ("z", "a", 0), ("z", "a", 1)])  # fmt: skip
     fu = funnel_users(ev, ["a", "b", "c"], window_hours=24)
     d = next_after_dropoff(ev, fu, ["a", "b", "c"])
     got = {(r.dropped_after, r.next_event): r.users for r in d.itertuples()}
-    assert got == {("a", "x"): 1, ("a", "(no further activity)"): 1, ("b", "y"): 1}
+    assert got == {("a", "x"): 1, ("a", "(no further activity)"): 2, ("b", "y"): 1}
+    # a step of several events: any of them is the step's own
+    d = next_after_dropoff(ev, fu, [{"events": ["a", "x"]}, "b", "c"])
+    assert set(d.loc[d["dropped_after"] == "a|x", "next_event"]) == {"(no further activity)"}, d
 
 
 # ------------------------------------------------------------------------------------------- the report
@@ -174,6 +181,25 @@ def test_pages_show_display_names_results_keep_machine_names():
     assert "浏览商品 ×3 → 加入购物车" in " ".join(rep.findings())
     assert rep._show("after_start").data["path"].tolist() == ["浏览商品 ×3 → 加入购物车", "浏览商品 → 加入购物车"]
     assert rep.to_results()["paths_after_start"][0]["path"] == "view → view → view → cart"
+    # drop-outs: the most common next event; when most did nothing more, that share and the others' next event
+    rep.dropoff = pd.DataFrame({"dropped_after": ["view", "view", "cart"], "next_event": ["fav", "(exit)", "x"],
+                                "users": [3, 1, 1], "share": [0.75, 0.25, 1.0]})  # fmt: skip
+    rep.display["fav"] = "收藏"
+    assert "在浏览商品之后流失的用户，下一步（不计浏览商品的重复）最常见是收藏（75.0%）。" in rep.findings()
+    rep.dropoff["next_event"] = ["(no further activity)", "fav", "x"]
+    rep.dropoff["share"] = [0.6, 0.4, 1.0]
+    said = (
+        "在浏览商品之后流失的用户中，60.0% 没有后续行为（不计浏览商品的重复）；"
+        "有后续行为的，最常见的下一步是收藏（占全部流失用户的 40.0%）。"
+    )
+    assert said in rep.findings(), rep.findings()
+    with i18n.language("en"):
+        assert rep.findings()[-1] == (
+            "Of the users who dropped out after 浏览商品, 60.0% did nothing more (repeats of 浏览商品 left out); "
+            "of those who did, most did 收藏 next (40.0% of all who dropped out)."
+        )
+    rep.dropoff = rep.dropoff.iloc[:1]  # nobody did anything more: no second half
+    assert rep.findings()[-1] == "在浏览商品之后流失的用户中，60.0% 没有后续行为（不计浏览商品的重复）。"
 
 
 def test_time_ties_and_the_caveat_when_many_events_share_an_instant():
