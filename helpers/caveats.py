@@ -35,7 +35,7 @@ __all__ = [
     "first_cohort_note",
     "fit_retention_headline",
     "mark_small",
-    "period1_name",
+    "period_retention_name",
     "rate_denominator",
     "segment_conflict_note",
     "segment_conflicts",
@@ -153,10 +153,10 @@ def day_n_fits(period: str, day1: dict, day7: dict, *, min_n: int = SMALL_N) -> 
     return fits[0], fits[1]
 
 
-def period1_name(period: str, n: int = 1) -> str:
+def period_retention_name(period: str, n: int = 1) -> str:
     """Period-``n`` retention's name in the current language ("第 1 月留存", "Month-1 retention"): the headline's,
     the first-cohort caveat's for weekly or monthly cohorts, and the cohort comparison's ("Week-4 retention")."""
-    return t("caveat.period1_retention", unit=t(f"caveat.unit_{period}"), n=n)
+    return t("caveat.period_retention", unit=t(f"caveat.unit_{period}"), n=n)
 
 
 def fit_retention_headline(
@@ -176,7 +176,7 @@ def fit_retention_headline(
     kept = [it for it, fits in zip(day_items, day_n_fits(period, day1, day7, min_n=min_n), strict=True) if fits]
     if kept:
         return kept
-    name = period1_name(period)
+    name = period_retention_name(period)
     row = curve[curve["n"] == 1] if "n" in curve else curve.iloc[0:0]
     if len(row) and row["users"].iloc[0] >= min_n and np.isfinite(row["rate"].iloc[0]):
         rate = float(row["rate"].iloc[0])

@@ -551,7 +551,7 @@ class RetentionReport(Report):
                 )
             else:
                 out.append(t("retention.too_short", name=t(key)))
-        from .caveats import day_n_caveat, first_cohort_note, period1_name  # helpers/caveats.py
+        from .caveats import day_n_caveat, first_cohort_note, period_retention_name  # helpers/caveats.py
 
         out += [c for c in (day_n_caveat(self.day1, self.day7), first_cohort_note(self.matrix, self._later())) if c]
         cmp = _cohort_comparison(self.matrix, self.curve)
@@ -561,7 +561,7 @@ class RetentionReport(Report):
                 t(
                     "retention.cohorts",
                     unit=t(f"retention.unit.{self.period}"),
-                    name=period1_name(self.period, n),  # "Week-4 retention", as the headline names week 1
+                    name=period_retention_name(self.period, n),  # "Week-4 retention", as the headline names week 1
                     avg=fmt_pct(avg),
                     best=f"{best:%Y-%m-%d}",
                     best_rate=fmt_pct(bval),
@@ -601,9 +601,9 @@ class RetentionReport(Report):
                     "users": self.day1.get("users_later", 0)}  # fmt: skip
         m = self.matrix
         row = average_curve({"counts": m["counts"].iloc[1:], "sizes": m["sizes"].iloc[1:]}).query("n == 1")
-        from .caveats import period1_name
+        from .caveats import period_retention_name
 
-        name = period1_name(self.period)
+        name = period_retention_name(self.period)
         if not len(row):
             return {"name": name, "rate": math.nan, "users": 0}
         return {"name": name, "rate": float(row["rate"].iloc[0]), "users": int(row["users"].iloc[0])}
