@@ -493,6 +493,7 @@ def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] =
             body = f"<p class='ubk-missing'>{_e(t('page.definitions_untranslated'))}</p>{body}"
         body = re.sub(r"<h([1-6])>", lambda m: f"<h{min(6, int(m.group(1)) + 1)}>", body)
         body = re.sub(r"</h([1-6])>", lambda m: f"</h{min(6, int(m.group(1)) + 1)}>", body)
+        body = _fold_for_analysts(body, docs / f"{n}.md")
         body = _link_doc_mentions(_doc_links(body, set(have)), set(have).__contains__, "")
         sections.append(f"<section id='def-{_e(n)}'><h2>{_e(_doc_title(docs, n))}</h2>{_wrap_tables(body)}</section>")
     toc = "".join(f"<li><a href='#def-{_e(n)}'>{_e(_doc_title(docs, n))}</a></li>" for n in have)
@@ -507,6 +508,44 @@ def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] =
         f"</nav><div class='ubk-content ubk-defs'>{''.join(sections)}</div></div>{_footer(None)}</body></html>"
     )
     return page
+
+
+#: a doc's sections written for analysts rather than readers of the numbers: how the kit computes them, its engines
+#: and timings, params, results files and parts, the demo data. Matched on the English doc's ``## `` headings; a
+#: translated doc has the same headings in the same order (tests/test_docs_zh.py), so one list serves both.
+ANALYST_SECTION = re.compile(
+    r"(How it is computed|Engine|Reading|Spark ingest|Performance|Measured|Params|Parameters"
+    r"|results/|Results|Parts|Report(?! tables)|Demo|The demo|Campaigns)\b"
+)
+
+
+def doc_headings(doc: Path) -> list[str]:
+    """The ``## `` headings of ``doc`` in order (headings inside code blocks do not count)."""
+    text = re.sub(r"^```.*?^```", "", doc.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return [line[3:].strip() for line in text.splitlines() if line.startswith("## ")]
+
+
+def analyst_sections(doc: Path) -> list[int]:
+    """The positions (0 = the first ``## `` heading) of ``doc``'s sections for analysts (:data:`ANALYST_SECTION`)."""
+    return [i for i, h in enumerate(doc_headings(doc)) if ANALYST_SECTION.match(h)]
+
+
+def _fold_for_analysts(body: str, doc: Path) -> str:
+    """The sections of ``doc`` for analysts (:func:`analyst_sections`; its ``## `` headings are ``<h3>`` in
+    ``body``), each folded in a closed ``<details>`` headed by its title and "for analysts": a reader sees the rules
+    first, an analyst opens the rest. Nothing is folded when the page's headings do not line up with the doc's."""
+    parts = re.split(r"(?=<h3>)", body)
+    folded = analyst_sections(doc)
+    if not folded or len(parts) - 1 != len(doc_headings(doc)):
+        return body
+    tag = f"<span class='ubk-analyst-tag'>{_e(t('page.for_analysts'))}</span>"
+    for i in folded:
+        head = re.match(r"(<h3>.*?</h3>)(.*)", parts[i + 1], flags=re.S)
+        if head:
+            parts[i + 1] = (
+                f"<details class='ubk-analyst'><summary>{head.group(1)} {tag}</summary>{head.group(2)}</details>"
+            )
+    return "".join(parts)
 
 
 def _doc_path(docs: Path, stem: str) -> Path:

@@ -130,3 +130,58 @@ def test_en_definitions_page_titles_have_no_chinese(tmp_path):
         and "Products: sales, repurchase and baskets" in titles
     )
     assert not [x for x in titles + toc if re.search(r"[\u4e00-\u9fff]", x)], titles + toc
+
+
+def test_sections_for_analysts_are_folded_on_both_languages(tmp_path, monkeypatch):
+    """Hand-made docs: the rules stay open; params, results files and how it is computed are folded, each in a
+    closed ``<details>`` headed by its own title; the zh twin folds the same sections, found on the English doc's
+    headings by position; a doc whose rendered headings do not line up is left unfolded."""
+    docs = tmp_path / "docs"
+    (docs / "zh").mkdir(parents=True)
+    (docs / "funnel.md").write_text(
+        "# Funnel\n\nIntro.\n\n## Rules\n\nRule one.\n\n## How it is computed\n\nSorted keys.\n\n### Detail\n\n"
+        "Deep.\n\n## Params (`funnel:`)\n\n```yaml\n## not a heading\nx: 1\n```\n\n## Limits\n\nThin data.\n",
+        encoding="utf-8",
+    )
+    (docs / "zh" / "funnel.md").write_text(
+        "# 漏斗\n\n简介。\n\n## 规则\n\n规则一。\n\n## 计算方法\n\n排序。\n\n### 细节\n\n更深。\n\n"
+        "## 参数（`funnel:`）\n\n```yaml\n## not a heading\nx: 1\n```\n\n## 局限\n\n数据少。\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("helpers.page._docs_dir", lambda: docs)
+    for lang, rules, folded, limits in (
+        ("en", "Rule one.", ["How it is computed", "Params (funnel:)"], "Thin data."),
+        ("zh", "规则一。", ["计算方法", "参数（funnel:）"], "数据少。"),
+    ):
+        with i18n.language(lang):
+            page = definitions_page(tmp_path, ["funnel"])
+            tag = i18n.t("page.for_analysts")
+        assert page is not None
+        boxes = re.findall(r"<details class='ubk-analyst'><summary>(.*?)</summary>(.*?)</details>", page, re.S)
+        heads = [unescape(re.sub(r"<[^>]+>", "", s.split("<span")[0])).strip() for s, _ in boxes]
+        assert heads == folded, (lang, heads)
+        assert all(tag in s for s, _ in boxes) and "<details class='ubk-analyst' open" not in page
+        assert ("Sorted keys." in boxes[0][1] or "排序。" in boxes[0][1]) and "<h4>" in boxes[0][1], "sub-sections fold"
+        outside = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+        assert rules in outside and limits in outside
+    # the English doc gains a heading the translation lacks: the zh page's headings no longer line up, nothing folds
+    (docs / "funnel.md").write_text((docs / "funnel.md").read_text(encoding="utf-8") + "\n## Engine\n\nX.\n")
+    with i18n.language("zh"):
+        page = definitions_page(tmp_path, ["funnel"])
+    assert page is not None and "ubk-analyst'" not in page and "排序。" in page
+
+
+def test_real_definitions_page_folds_what_each_doc_marks(tmp_path):
+    """The kit's docs: every section that :func:`helpers.page.analyst_sections` marks is folded on the zh and the
+    English page (the rendered headings line up with each doc's), and each report keeps an open section."""
+    from helpers.page import analyst_sections, doc_headings
+
+    names = sorted(n for n in set(REPORTS) | _cited() if (DOCS / f"{n}.md").exists())
+    want = sum(len(analyst_sections(DOCS / f"{n}.md")) for n in names)
+    assert want >= 30
+    for lang in ("zh", "en"):
+        with i18n.language(lang):
+            page = definitions_page(tmp_path, list(REPORTS), cited=sorted(_cited()))
+        assert page is not None and page.count("<details class='ubk-analyst'>") == want, lang
+    for n in ("funnel", "retention", "rfm", "experiment", "impact", "trends", "products", "attribution"):
+        assert len(analyst_sections(DOCS / f"{n}.md")) < len(doc_headings(DOCS / f"{n}.md")), n
