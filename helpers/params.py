@@ -676,4 +676,6 @@ def _describe(err: Any, data: dict) -> tuple[str, str]:
         msg = "must be a slug: lower-case letters, digits, '-' or '_' (e.g. 'taobao-2017')"
     if typ.startswith("date"):
         msg += " (write dates as YYYY-MM-DD)"
+    if typ == "value_error" and isinstance(inp, dict):
+        return where, msg  # a check across keys: its message names the values; "got a mapping" says nothing
     return where, f"{msg}, got {shown}"

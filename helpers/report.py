@@ -394,7 +394,7 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
         comp = compare_runs(root, None, run_id)
     except ValueError:
         return {}, ""
-    from .i18n import current_language, t
+    from .i18n import current_language, sentence_start, t
     from .page import report_name
 
     e = html.escape
@@ -421,7 +421,8 @@ def _what_changed(root: Path, run_id: str | None) -> tuple[dict, str]:
         if before is not None and after is not None:
             value = f"{e(before)} → {value}"
         aside = e(t("aside", text=words(r.change_text)))
-        items.append(f"<li>{e(report_name(r.report))} · {e(r.label)}{e(t('label_sep'))}{value}{aside}</li>")
+        lab = sentence_start(r.label)  # as the headline list above writes it (results keep the label as written)
+        items.append(f"<li>{e(report_name(r.report))} · {e(lab)}{e(t('label_sep'))}{value}{aside}</li>")
     body = f"<ul>{''.join(items)}</ul>" if items else f"<p>{e(t('index.nothing_changed'))}</p>"
     section = (
         f"<section><h2 id='changes'>{e(t('index.what_changed'))}</h2>"

@@ -210,3 +210,28 @@ def test_change_words_in_the_campaign_language(tmp_path):
     assert "nan" not in section and "None" not in section
     assert "分析周期：2024-03-01 – 2024-03-31 → 2024-04-01 – 2024-04-30" in section
     assert "unchanged" not in section and "new reports" not in section and "period" not in section
+
+
+def test_change_labels_start_as_the_headline_list_writes_them(tmp_path):
+    """In English a changed headline's label starts with a capital after the report's name, as in the headline list
+    ("Ingest and cleaning · Events clean rows"; it read "· events clean rows" beside "· Users"); the results and
+    the comparison keep the label as written."""
+    import json
+
+    from helpers.history import archive_run
+    from helpers.i18n import language
+    from helpers.report import _what_changed
+
+    res = tmp_path / "results"
+    res.mkdir()
+    head = [{"label": "events clean rows", "value": 3, "text": "3"}, {"label": "iOS users", "value": 1, "text": "1"}]
+    (res / "ingest.json").write_text(json.dumps({"headline": head}), encoding="utf-8")
+    archive_run(tmp_path, "run-1")
+    head = [{**h, "value": 5, "text": "5"} for h in head]
+    (res / "ingest.json").write_text(json.dumps({"headline": head}), encoding="utf-8")
+    archive_run(tmp_path, "run-2")
+    with language("en"):
+        chg, section = _what_changed(tmp_path, "run-2")
+    assert " · Events clean rows: 3 → <b class='ubk-num'>5</b>" in section, section
+    assert " · iOS users: 3" not in section and " · iOS users: 1 → " in section, section
+    assert set(chg) == {("ingest", "events clean rows"), ("ingest", "iOS users")}

@@ -121,6 +121,10 @@ def test_semantic_problems(write_params, tmp_path):
     locs = dict(probs)
     assert "no file matches" in locs["tables.events.source.path"]
     assert "unknown notebook 'funel'" in locs["notebooks[0]"]
+    # a check across keys names its values; the section it read is not repeated as "got a mapping"
+    text2 = text.replace("end: 2024-01-31", "end: 2023-12-01")
+    locs2 = dict(problems(write_params(text2))[0])
+    assert locs2["period"] == "end (2023-12-01) is before start (2024-01-01)"
     assert "'events' or 'orders'" in locs["tables.orders.derive_from"]
     text = text.replace("derive_from: reviews", "derive_from: events, where_event: [buy]")
     locs = dict(problems(write_params(text))[0])
