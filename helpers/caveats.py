@@ -126,18 +126,20 @@ def rate_denominator(metric: Any) -> str | None:
 
 def day_n_caveat(day1: dict, day7: dict, *, min_n: int = SMALL_N) -> str | None:
     """A caveat when day-7 retention is above day-1 (dicts of :func:`helpers.retention.day_n_retention`), or when
-    either rests on fewer than ``min_n`` users; None when neither holds."""
+    either one that was measured rests on fewer than ``min_n`` users; None when neither holds."""
     from .fmt import fmt_int, fmt_pct
 
     r1, r7 = day1.get("rate", math.nan), day7.get("rate", math.nan)
-    if not (day1.get("cohorts") and day7.get("cohorts")) or not (np.isfinite(r1) and np.isfinite(r7)):
-        return None
-    if r7 > r1:
+    measured = [bool(d.get("cohorts")) and np.isfinite(r) for d, r in ((day1, r1), (day7, r7))]
+    if all(measured) and r7 > r1:
         lo1, hi1 = wilson_interval(day1["retained"], day1["users"])
         lo7, hi7 = wilson_interval(day7["retained"], day7["users"])
         key = "caveat.day7_above_day1_overlap" if lo7 <= hi1 else "caveat.day7_above_day1"
         return t(key, d1=fmt_pct(r1), d7=fmt_pct(r7), users1=fmt_int(day1["users"]), users7=fmt_int(day7["users"]))
-    small = [(k, d) for k, d in (("1", day1), ("7", day7)) if d["users"] < min_n]
+    # a rate the findings show on few users, also when the other one could not be measured (a log too short for
+    # day 7): "0.0% (0 of 2 users)" read as a result
+    pairs = (("1", day1, measured[0]), ("7", day7, measured[1]))
+    small = [(k, d) for k, d, shown in pairs if shown and d["users"] < min_n]
     if small:
         k, d = small[-1]
         return t("caveat.day_n_small", n=k, users=fmt_int(d["users"]), min_n=min_n)

@@ -91,6 +91,9 @@ def test_day7_above_day1_is_flagged():
         assert day_n_caveat(_d(1, 0.4, 500), _d(7, 0.2, 400)) is None
         assert "rests on only 12 users" in day_n_caveat(_d(1, 0.4, 500), _d(7, 0.2, 12))
         assert day_n_caveat(_d(1, 0.4, 500), _d(7, math.nan, 0, cohorts=0)) is None
+        # day 7 not measurable (a short log) and day 1 on 2 users: day 1 is still flagged
+        assert "day-1 retention rests on only 2 users" in day_n_caveat(_d(1, 0.0, 2), _d(7, math.nan, 0, cohorts=0))
+        assert day_n_caveat(_d(1, math.nan, 0, cohorts=0), _d(7, math.nan, 0, cohorts=0)) is None
     with i18n.language("zh"):
         assert "七日留存" in day_n_caveat(_d(1, 0.20, 40), _d(7, 0.25, 20))
 
