@@ -167,8 +167,15 @@ class ExperimentReport(Report):
         else:
             out = [t("experiment.srm_ok", counts=counts, planned=planned, p=fmt_p(p))]
         out.append(t("experiment.excluded", multi=fmt_int(self.excluded_multi), unexposed=fmt_int(self.not_exposed)))
+        from .caveats import SMALL_N
+
+        if len(self.srm) and int(self.srm["users"].min()) < SMALL_N:  # wide intervals on a handful of users
+            out.append(t("experiment.small", counts=counts, min_n=SMALL_N))
         bad = t("experiment.untrustworthy") if self.srm_failed else ""
         for r in self.results.itertuples():
+            if math.isnan(r.p_value):  # no test ran (a group with fewer than 2 users with a value): say so
+                out.append(Outcome(self._untested(r)))
+                continue
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(Outcome(t(
                 "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
@@ -273,6 +280,17 @@ class ExperimentReport(Report):
         """How a metric's numbers read (:func:`helpers.fmt.row_formats`): ``rate`` for a per-user share (conversion,
         retention), ``money`` for an amount (revenue per user, revenue per order), the metric's kind otherwise."""
         return "rate" if kind in SHARE_KINDS else "money" if metric in self.money else kind
+
+    def _untested(self, r) -> str:
+        """The finding of a metric no test could run on: how many users of each group have a value of it (the
+        "not significant" it read would be a result), and why a retention metric may have few."""
+        from .fmt import fmt_int
+
+        guard = t("experiment.guardrail") if r.guardrail else ""
+        users, control = int(r.users), int(r.control_users)
+        key = "experiment.untested_few" if min(users, control) < 2 else "experiment.untested"
+        text = t(key, label=r.label, guard=guard, variant=r.variant, users=fmt_int(users), control=fmt_int(control))
+        return text + (t("experiment.untested_retention") if r.kind == "retention" else "")
 
     def _values(self, metric: str, kind: str, value: float, control: float) -> dict[str, str]:
         """A metric's value and its control's value in words, as the results table's row shows them

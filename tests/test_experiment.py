@@ -309,3 +309,49 @@ def test_revenue_is_summed_exactly_in_any_order():
     assert up["x"] == down["x"] == 0.6
     big = pd.Series([5e9, 0.5])  # past whole millionths in integers: a float sum
     assert money_total(big, pd.Series(["x", "x"]))["x"] == 5e9 + 0.5
+
+
+def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_significant():
+    """Two users per group: a caution follows the sample ratio line (not the lead, which stays the first metric's
+    result); a metric no test ran on (day-7 retention with one user per group) says how many users have a value
+    and why, where it read "–, p = –, not significant"."""
+    from helpers.experiment import ExperimentReport
+
+    srm = pd.DataFrame(
+        {
+            "variant": ["new", "control"],
+            "users": [2, 2],
+            "planned_share": [0.5, 0.5],
+            "p_value": [1.0, 1.0],
+            "srm": False,
+        }
+    )
+    nan = math.nan
+    base = dict(guardrail=False, variant="new", abs_lift=nan, cuped_variance_reduction=nan, significant=False)
+    conv = dict(base, metric="conv", label="支付转化", kind="conversion", users=2, control_users=2, value=0.5,
+                control_value=1.0, rel_lift=-0.5, rel_low=-1.19, rel_high=0.19, p_value=0.248, holm_p=0.99,
+                chance_to_beat=0.2)  # fmt: skip
+    day7 = dict(base, metric="day7", label="7日留存", kind="retention", users=1, control_users=1, value=nan,
+                control_value=nan, rel_lift=nan, rel_low=nan, rel_high=nan, p_value=nan, holm_p=nan,
+                chance_to_beat=nan)  # fmt: skip
+    ratio = dict(day7, metric="rpo", label="单均金额", kind="ratio", users=5, control_users=4, guardrail=True)
+    rep = ExperimentReport(srm=srm, results=pd.DataFrame([conv, day7, ratio]))
+    with i18n.language("zh"):
+        out = rep.findings()
+        assert out[2] == "注意：分析的用户很少（new 2、control 2；少于 30 名的组），区间很宽，以下结果仅供参考。"
+        assert out[3].startswith("支付转化：new 为 50.0%") and rep.lead() == out[3]
+        assert out[4] == (
+            "7日留存：无法检验：new 1 名、对照组 1 名用户有这个指标的值，每组至少需要 2 名。"
+            "留存日晚于实验结束的用户不计入。"
+        )
+        assert out[5].startswith("单均金额（护栏指标）：无法检验：new（5 名）或对照组（4 名）的值无法计算")
+        assert not any("不显著" in x for x in out[4:])
+    with i18n.language("en"):
+        out = rep.findings()
+        assert out[4] == (
+            "7日留存: not tested: 1 new and 1 control users have a value of it; each group needs at least 2. "
+            "Users whose retention day falls after the test end are left out."
+        )
+    big = ExperimentReport(srm=srm.assign(users=[30, 31]), results=pd.DataFrame([conv]))
+    with i18n.language("zh"):
+        assert not any(x.startswith("注意") for x in big.findings())
