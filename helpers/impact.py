@@ -190,6 +190,8 @@ def plot_did(daily: pd.DataFrame, metric: str, *, start, ax=None, title: str = "
 
 
 # ------------------------------------------------------------------------------------------- report
+#: days before the start the model needs to fit (``impact.pre_days`` may not ask for fewer: helpers/sections_impact.py)
+MIN_PRE_DAYS = 14
 _EFFECT_COLS = ["effect", "effect_low", "effect_high", "rel_effect", "rel_low", "rel_high", "p_value", "significant"]
 
 
@@ -277,8 +279,14 @@ class ImpactReport(Report):
             y = wide["treated"] if "treated" in wide else pd.Series(dtype=float)
             x = wide.drop(columns=["treated"], errors="ignore")
             x = x.loc[:, x.notna().all() & (x.std() > 0)] if len(x.columns) else None
-            if y.isna().any() or (y.index < self.start).sum() < 14:
-                self.notes.append(t("impact.too_short", metric=metric_label(m)))
+            pre = int((y.index < self.start).sum())
+            if pre < MIN_PRE_DAYS:  # which of the two, with what to change: the report may be unavailable on it
+                self.notes.append(t("impact.pre_short", metric=metric_label(m), n=pre, min=MIN_PRE_DAYS,
+                                    start=f"{self.start:%Y-%m-%d}"))  # fmt: skip
+                continue
+            if y.isna().any():
+                gaps = y.index[y.isna()]
+                self.notes.append(t("impact.gaps", metric=metric_label(m), n=len(gaps), day=f"{gaps[0]:%Y-%m-%d}"))
                 continue
             try:
                 cf, pl, note = impact_series(y, x, start=self.start, end=self.end, placebo=p.placebo,

@@ -340,3 +340,34 @@ def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(
         update={"impact": p.model_copy(update={"did_scale": "level"})})))  # fmt: skip
     did = {r["metric"]: r for r in styled_rows(lv._show("did"))}
     assert did["付费率"]["effect"].endswith(" 个百分点") and did["成交额 GMV"]["effect_low"].lstrip("-").startswith("£")
+
+
+def test_a_metric_not_modelled_says_which_reason_and_what_to_change(demo_ctx):
+    """Nine days before the start (the fit needs 14): the report is unavailable and says how many days there are
+    and what to change (it said "missing days or fewer than 14 pre-period days"). A metric with days without a
+    value (a rate with no denominator on those days) names how many and the first."""
+    import dataclasses
+
+    from helpers.base import ReportUnavailable
+    from helpers.impact import ImpactReport
+    from helpers.trend_metrics import resolve_metrics
+
+    cfg = demo_ctx.cfg
+    p = cfg.impact.model_copy(update={"start": pd.Timestamp("2024-03-10").date(), "placebo": None})
+    ctx = dataclasses.replace(demo_ctx, cfg=cfg.model_copy(update={"impact": p}))
+    with i18n.language("zh"), pytest.raises(ReportUnavailable) as e:
+        ImpactReport.compute(ctx)
+    assert "订单数：活动开始（2024-03-10）之前只有 9 天数据，至少需要 14 天来拟合，未建模" in str(e.value)
+    assert "period.start 提前或把 impact.start 推后" in str(e.value)
+    # hand-made daily values: 20 days before the start, two of them without a value
+    days = pd.date_range("2024-03-01", periods=30, freq="D")
+    y = np.arange(30.0) + 10
+    y[[4, 7]] = np.nan
+    regs = pd.DataFrame({"day": days, "group": "treated", "orders": y})
+    rep = ImpactReport(start=pd.Timestamp("2024-03-21"), end=pd.Timestamp("2024-03-30"))
+    rep.metrics = resolve_metrics(["orders"], order_events=("pay",), amount_col="amount")
+    with i18n.language("en"), pytest.raises(ReportUnavailable) as e:
+        rep._fit_all(regs, cfg.impact.model_copy(update={"metrics": ["orders"]}))
+    assert "modelled: orders: no value on 2 days (first 2024-03-05; a zero denominator, say); not modelled." in str(
+        e.value
+    )
