@@ -445,6 +445,10 @@ def test_report_parts_and_unavailable_twin():
         rep.show("bogus")
     assert {"revenue", "mean_m"} <= set(rep._show("segments").data)
     assert "（来源：订单表）" in rep.findings()[0] and rep.to_results()["source"] == "orders"  # words; the code kept
+    # the largest segment's count names what it counts, from the summary table independently
+    top = rep.summary.sort_values("users", ascending=False, kind="stable").iloc[0]
+    largest = [f for f in rep.findings() if f.startswith("最大分群")]
+    assert len(largest) == 1 and f"（{top['users']} 位客户，占 " in largest[0], largest
     plain = run_rfm(_Ctx({"orders": ORD.drop(columns="amount")}))  # no amounts: no column of "–" on the page
     for part, frame in (("segments", plain.summary), ("other", plain.summary_other)):
         assert frame["revenue"].isna().all() and "revenue" in frame  # the tables (and CSVs) keep them
