@@ -15,6 +15,7 @@ Rules
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .anomaly import detect_anomalies
@@ -87,7 +88,8 @@ def detect_trend_anomalies(
         count_flags = set(zip(gf["metric"], gf["group"], gf["day"]))
         keep = [(b == k) or ((b, g, d) in count_flags) for k, b, g, d in zip(gf["metric"], gf["_basis"], gf["group"],
                                                                             gf["day"])]  # fmt: skip
-        found.append(gf[keep].drop(columns="_basis"))
+        # a boolean mask, never a bare list: an empty list would pick columns (none), not rows
+        found.append(gf.loc[np.asarray(keep, dtype=bool)].drop(columns="_basis"))
     found = [f for f in found if len(f)]
     if not found:
         return pd.DataFrame(columns=_COLS), checked

@@ -130,3 +130,21 @@ def test_group_series_find_a_one_group_outage_with_bonferroni_and_size_rules():
     assert len(flags) <= 4  # the outage (count and sum) and at most a chance flag or two
     none = detect_trend_anomalies(daily, metrics, ["orders"], daily_groups=None)[0]
     assert none["group"].isna().all()
+
+
+def test_groups_tested_without_a_flag_on_a_short_log():
+    """A log of one day (REES46's 2.6 hours): every group series is tested but none is flagged (no baseline). The
+    report failed with KeyError "['_basis'] not found in axis": an empty list of kept rows picked no columns."""
+    from helpers.trend_anomalies import detect_trend_anomalies
+    from helpers.trend_metrics import Metric
+
+    day = pd.Timestamp("2019-10-01")
+    dg = pd.DataFrame({"period_start": [day, day], "group": ["A", "B"], "orders": [80.0, 40.0], "gmv": [800.0, 1.0]})
+    daily = dg.groupby("period_start", as_index=False)[["orders", "gmv"]].sum()
+    metrics = {
+        "orders": Metric("orders", agg="count", events=("pay",)),
+        "gmv": Metric("gmv", agg="sum", events=("pay",), column="amount"),
+    }
+    flags, checked = detect_trend_anomalies(daily, metrics, ["orders", "gmv"], daily_groups=dg, groups=["A", "B"])
+    assert len(flags) == 0 and checked == 0
+    assert list(flags.columns) == ["metric", "group", "day", "value", "expected", "lower", "upper", "score", "run_days"]
