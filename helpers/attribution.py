@@ -42,20 +42,48 @@ from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import label, localized, sentence_start, t
 
-__all__ = ["touch_table", "conversion_table", "build_journeys", "credit_table", "plot_credits",
-           "AttributionReport", "run_attribution", "NO_TOUCH"]  # fmt: skip
+__all__ = ["touch_table", "conversion_table", "build_journeys", "fold_channels", "credit_table", "plot_credits",
+           "AttributionReport", "run_attribution", "NO_TOUCH", "OTHER"]  # fmt: skip
 
 MODELS = RULE_MODELS + DATA_MODELS
 #: the channel value of the conversions without a touch in the look-back window (shown as ``attribution.no_touch``)
 NO_TOUCH = "(no touch)"
+#: the channel value of the touches of the channels beyond ``attribution.max_channels`` (:func:`fold_channels`;
+#: shown as ``attribution.other``)
+OTHER = "(other)"
 
 
 def channel_label(channel: str, names: dict[str, str] | None = None) -> str:
     """A channel as shown: its name in ``names`` (an event channel's display name), else the data's value; the
-    catalogue's name of the :data:`NO_TOUCH` bucket."""
+    catalogue's names of the :data:`NO_TOUCH` and :data:`OTHER` buckets."""
     if channel == NO_TOUCH:
         return t("attribution.no_touch")
+    if channel == OTHER:
+        return t("attribution.other")
     return (names or {}).get(channel, channel)
+
+
+def fold_channels(touches: pd.DataFrame, max_channels: int) -> tuple[pd.DataFrame, dict | None]:
+    """``touches`` with at most ``max_channels`` channels: the ``max_channels - 1`` with the most touches (ties
+    by name) keep theirs, the others become :data:`OTHER`. Returns the touches and what was grouped
+    (``channels`` before, ``kept``, ``grouped`` channels, ``grouped_touches``, ``touches``), or None when the
+    touches have ``max_channels`` channels or fewer (``touches`` returned as given)."""
+    ch = touches["channel"]
+    counts = ch.value_counts(sort=False)
+    counts = counts[counts > 0]  # a categorical lists its unused categories too
+    if len(counts) <= max_channels:
+        return touches, None
+    ranked = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    keep = [c for c, _ in ranked[: max_channels - 1]]
+    inside = ch.isin(keep).to_numpy()
+    if isinstance(ch.dtype, pd.CategoricalDtype):
+        ch = ch.cat.add_categories([OTHER]) if OTHER not in ch.cat.categories else ch
+        folded = ch.where(inside, OTHER).cat.remove_unused_categories()
+    else:
+        folded = ch.where(inside, OTHER)
+    info = {"channels": int(len(counts)), "kept": len(keep), "grouped": int(len(counts) - len(keep)),
+            "grouped_touches": int((~inside).sum()), "touches": int(len(ch))}  # fmt: skip
+    return touches.assign(channel=folded), info
 
 
 def model_labels() -> dict[str, str]:
@@ -289,7 +317,7 @@ class AttributionReport(Report):
     table_names: ClassVar[tuple[str, ...]] = ("credits", "summary", "journeys")
     result_keys: ClassVar[tuple[str, ...]] = (
         "touch_col", "conversion", "lookback_days", "conversions", "value", "unattributed", "journeys",
-        "channels", "models", "shapley_exact", "bootstrap_reps", "top_by_model",
+        "channels", "models", "shapley_exact", "bootstrap_reps", "top_by_model", "channels_grouped",
     )  # fmt: skip
     unavailable_label: ClassVar[str] = localized("attribution.unavailable_label")
     glossary: ClassVar[tuple[str, ...]] = ("first_last_touch", "markov_removal", "shapley", "bootstrap_ci")
@@ -312,6 +340,8 @@ class AttributionReport(Report):
     credits: pd.DataFrame = field(default_factory=pd.DataFrame)
     wide: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the channels grouped as :data:`OTHER` (:func:`fold_channels`), None when there were few enough
+    grouped: dict | None = None
 
     @classmethod
     def compute(cls, ctx) -> AttributionReport:
@@ -351,9 +381,10 @@ class AttributionReport(Report):
             raise ReportUnavailable(t("attribution.no_conversions", what=conversion_label))
         if touches.empty:
             raise ReportUnavailable(t("attribution.no_touches", what=p.touch_col or ", ".join(p.touch_events)))
+        touches, grouped = fold_channels(touches, p.max_channels)  # REES46's 671 brands: 19 and "other channels"
         rep = cls(touch_col=p.touch_col, conversion=conversion, conversion_label=conversion_label,
-                  lookback_days=p.lookback_days, currency=ctx.cfg.currency,
-                  bootstrap_reps=p.bootstrap_reps, touches=touches, journeys=journeys)  # fmt: skip
+                  lookback_days=p.lookback_days, currency=ctx.cfg.currency, bootstrap_reps=p.bootstrap_reps,
+                  touches=touches, journeys=journeys, grouped=grouped)  # fmt: skip
         rep.credits = credit_table(
             touches, journeys, direct=p.direct, position_weights=tuple(p.position_weights),
             half_life_days=p.half_life_days, bootstrap_reps=p.bootstrap_reps, seed=p.seed,
@@ -400,6 +431,7 @@ class AttributionReport(Report):
             shapley_exact=self.shapley_exact,
             bootstrap_reps=self.bootstrap_reps,
             top_by_model=self.top_by_model(),
+            channels_grouped=self.grouped,
         )
 
     def findings(self) -> list[str]:
@@ -410,6 +442,11 @@ class AttributionReport(Report):
         what = self.conversion_label or self.conversion
         out = [t("attribution.conversions", n=fmt_int(n), conversion=what, touched=fmt_int(n - unattributed),
                  days=f"{self.lookback_days:g}", untouched=fmt_int(unattributed))]  # fmt: skip
+        if self.grouped:
+            g = self.grouped
+            out.append(t("attribution.grouped", channels=fmt_int(g["channels"]), kept=fmt_int(g["kept"]),
+                         grouped=fmt_int(g["grouped"]), share=fmt_pct(g["grouped_touches"] / g["touches"]),
+                         other=t("attribution.other")))  # fmt: skip
         if unattributed:
             out.append(t("attribution.no_touch_share", untouched=fmt_int(unattributed),
                          share=fmt_pct(unattributed / n), bucket=t("attribution.no_touch")))  # fmt: skip
@@ -490,7 +527,7 @@ class AttributionReport(Report):
         if part == "chart":
             return plot_credits(self.credits, names=self.channel_names)
         j = self.journeys
-        named = self.touches["channel"].map(lambda ch: self.channel_names.get(ch, ch))
+        named = self.touches["channel"].map(self._named)
         shown = named.groupby(self.touches["journey"], observed=True).agg(_runs)
         paths = j.loc[j["converted"], "journey"].map(shown).fillna(t("attribution.no_touch")).rename("path")
         top = paths.groupby(paths).size().sort_values(ascending=False).head(15)

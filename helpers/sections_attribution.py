@@ -31,6 +31,10 @@ class AttributionParams(Section):
     seed: int = 0
     shapley_exact_max: int = Field(12, ge=1, le=16, description="exact Shapley up to this many channels")
     shapley_samples: int = Field(2000, ge=10, description="sampled channel orders beyond shapley_exact_max")
+    max_channels: int = Field(
+        20, ge=2, le=62,
+        description="channels kept, by touches; the others are grouped as one 'other channels' (Shapley: 62 at most)",
+    )  # fmt: skip
 
     @field_validator("position_weights")
     @classmethod

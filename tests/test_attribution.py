@@ -438,3 +438,63 @@ def test_paths_on_pages_show_runs_of_one_channel_once():
     assert _runs(["pv", "pv", "pv", "cart", "pv"]) == "pv ×3 > cart > pv"
     assert _runs(["a"]) == "a" and _runs(["a", "b", "b"]) == "a > b ×2"
     assert _runs(pd.Categorical(["x", "x"])) == "x ×2"
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_fold_channels_keeps_the_most_touched_and_groups_the_rest(categorical):
+    """Five channels, at most three: the two with the most touches keep theirs (a tie broken by name), the other
+    three become OTHER; a categorical column stays categorical; three channels or fewer are returned as given."""
+    from helpers.attribution import OTHER, fold_channels
+
+    ch = ["a"] * 5 + ["b"] * 3 + ["c"] * 3 + ["d"] * 1 + ["e"] * 2
+    touches = pd.DataFrame({"journey": [f"j{i}" for i in range(len(ch))], "channel": ch})
+    if categorical:  # the fast path's touches: with an unused category, which is not a channel
+        touches["channel"] = pd.Categorical(ch, categories=["a", "b", "c", "d", "e", "zz"])
+    out, info = fold_channels(touches, 3)
+    assert info == {"channels": 5, "kept": 2, "grouped": 3, "grouped_touches": 6, "touches": 14}
+    want = ["a"] * 5 + ["b"] * 3 + [OTHER] * 6  # b and c tie at 3: b by name
+    assert out["channel"].astype(str).tolist() == want
+    assert isinstance(out["channel"].dtype, pd.CategoricalDtype) == categorical
+    assert touches["channel"].astype(str).tolist() == ch, "the input is not modified"
+    same, none = fold_channels(touches, 5)
+    assert none is None and same is touches
+
+
+def test_many_channels_are_grouped_and_every_model_still_sums_to_the_conversions():
+    """Seventy channels (Shapley's bitmasks hold 62): with max_channels 10 every model computes over ten
+    channels, nine and OTHER, and still credits all the touched conversions; the findings say what was grouped."""
+    from helpers import i18n
+    from helpers.attribution import OTHER, AttributionReport, credit_table, fold_channels
+
+    rng = np.random.default_rng(5)
+    rows, jr = [], []
+    for j in range(400):
+        k = int(rng.integers(1, 4))
+        chans = rng.choice(70, size=k, p=np.arange(70, 0, -1) / np.arange(70, 0, -1).sum())
+        conv = bool(rng.random() < 0.4)
+        for i, c in enumerate(chans):
+            rows.append(
+                (f"u{j}#1" if conv else f"u{j}#-", f"c{c:02d}", pd.Timestamp("2024-01-01") + pd.Timedelta(i, "h"))
+            )
+        jr.append((f"u{j}#1" if conv else f"u{j}#-", f"u{j}", conv, 10.0 if conv else 0.0, k))
+    touches = pd.DataFrame(rows, columns=["journey", "channel", "ts"])
+    journeys = pd.DataFrame(jr, columns=["journey", "user_id", "converted", "value", "touches"])
+    journeys["conv_ts"] = pd.Series(pd.Timestamp("2024-01-02"), index=journeys.index).where(journeys["converted"])
+    with pytest.raises(ValueError, match="at most 62 channels"):
+        credit_table(touches, journeys, bootstrap_reps=0, shapley_samples=50)
+    folded, info = fold_channels(touches, 10)
+    assert info["kept"] == 9 and info["channels"] == touches["channel"].nunique()
+    credits = credit_table(folded, journeys, bootstrap_reps=0, shapley_samples=50)
+    assert credits["channel"].nunique() == 10 and OTHER in set(credits["channel"])
+    sums = credits.groupby("model")["conversions"].sum()
+    assert np.allclose(sums, journeys["converted"].sum()), sums
+    rep = AttributionReport(touches=folded, journeys=journeys, credits=credits, grouped=info, conversion="x")
+    rep.wide = credits.pivot_table(index="channel", columns="model", values="conversions", aggfunc="sum").reset_index()
+    share = f"{info['grouped_touches'] / info['touches'] * 100:.1f}%"
+    with i18n.language("zh"):
+        line = [f for f in rep.findings() if f.startswith("触点来自")]
+        assert line == [
+            f"触点来自 {info['channels']} 个渠道：按触点数保留前 9 个，其余 {info['grouped']} 个（占触点的 "
+            f"{share}）合并为“（其他渠道）”，以便每个模型都能计算、表格可读（attribution.max_channels）。"
+        ]
+    assert rep.to_results()["channels_grouped"] == info
