@@ -342,6 +342,8 @@ class FunnelReport(Report):
     ttc: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     breakdown_col: str | None = None
     breakdown: pd.DataFrame | None = None
+    #: groups the page shows, the most entered users first (``funnel.breakdown_top``); tables keep every group
+    breakdown_top: int = 10
     test: dict | None = None
     censored_users: int = 0
     excluded_users: int = 0
@@ -416,6 +418,7 @@ class FunnelReport(Report):
         if bcol:
             rep.breakdown_col = bcol
             rep.breakdown = funnel_breakdown(users, steps, include_censored=p.include_censored)
+            rep.breakdown_top = p.breakdown_top
             groups = p.compare or _two_groups(users, p.include_censored)
             if len(groups) == 2:
                 rep.test = compare_groups(users, groups[0], groups[1], n_steps=n, include_censored=p.include_censored)
@@ -555,7 +558,7 @@ class FunnelReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import fmt_num, fmt_p, fmt_pct, fmt_pp, fmt_range, style_table
+        from .fmt import fmt_int, fmt_num, fmt_p, fmt_pct, fmt_pp, fmt_range, style_table
 
         if part == "table":
             return style_table(
@@ -571,9 +574,14 @@ class FunnelReport(Report):
         if part == "breakdown":
             bd = self.breakdown
             assert bd is not None
+            first = bd[bd["step"] == bd["step"].min()].set_index("group")["users"]
+            if len(first) > self.breakdown_top:  # 427 brands drew 427 lines: the largest, said so; the CSV has all
+                top = first.sort_values(ascending=False, kind="stable").head(self.breakdown_top)
+                _display(Markdown(t("funnel.breakdown_top", shown=self.breakdown_top, groups=fmt_int(len(first)),
+                                    share=fmt_pct(top.sum() / first.sum()) if first.sum() else "–")))  # fmt: skip
+                bd = bd[bd["group"].isin(top.index)]
             _display(plot_breakdown(bd, display=self.display))
             last = bd[bd["step"] == bd["step"].max()]
-            first = bd[bd["step"] == bd["step"].min()].set_index("group")["users"]
             # "users" would mean entered in one table and converted in the next: name both (col.entered/converted)
             cols = ["group", "users", "rate_from_start", "ci_low", "ci_high"]
             shown = last[cols].rename(columns={"users": "converted"})

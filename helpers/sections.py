@@ -65,6 +65,9 @@ class FunnelParams(Section):
     exclusions: list[Exclusion] = Field(default_factory=list)
     breakdown: str | None = Field(None, description="property for the breakdown (first touch), e.g. channel")
     compare: list[str] | None = Field(None, description="two breakdown groups to test; default the worst vs best")
+    breakdown_top: int = Field(
+        10, ge=1, description="groups on the page's chart and table, the most entered users first"
+    )
     include_censored: bool = Field(False, description="count users without a full window in the rates")
     trend_period: Literal["day", "week"] = "day"
 

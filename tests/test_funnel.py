@@ -348,3 +348,38 @@ def test_without_a_breakdown_the_page_says_so_once():
     rep = FunnelReport(table=pd.DataFrame({"step": [1], "name": ["pv"]}), breakdown=None)
     assert "funnel.breakdown" in rep._show("breakdown").data
     assert rep._show("test") is None
+
+
+def test_a_breakdown_of_many_groups_shows_the_largest_and_says_so(monkeypatch):
+    """Twelve groups, ``breakdown_top`` 10: the chart and table show the ten with the most entered users (a note
+    gives the count and their share of entered users); the report's table (the CSV) keeps all twelve."""
+    import helpers.funnel as funnel_mod
+    from helpers import i18n
+    from helpers.funnel import FunnelReport
+    from tests.styled import styled_rows
+
+    rows = []
+    for i in range(12):
+        entered, conv = 100 - 5 * i, 10
+        for step, users in ((1, entered), (2, conv)):
+            rows.append({"group": f"g{i:02d}", "step": step, "name": "pv" if step == 1 else "buy", "users": users,
+                         "rate_from_start": users / entered, "ci_low": 0.0, "ci_high": 1.0})  # fmt: skip
+    bd = pd.DataFrame(rows).sample(frac=1, random_state=1).sort_values(["group", "step"])  # groups by name
+    rep = FunnelReport(table=pd.DataFrame({"step": [1, 2], "name": ["pv", "buy"]}), breakdown=bd, breakdown_col="x")
+    shown, drawn = [], []
+    monkeypatch.setattr(funnel_mod, "_display", shown.append)
+    monkeypatch.setattr(funnel_mod, "plot_breakdown", lambda b, **k: drawn.append(b))
+    with i18n.language("en"):
+        table = rep._show("breakdown")
+    entered = {f"g{i:02d}": 100 - 5 * i for i in range(12)}
+    top = sorted(entered, key=entered.get, reverse=True)[:10]
+    share = sum(entered[g] for g in top) / sum(entered.values())
+    assert shown[0].data == (
+        f"_12 groups: the chart and table show the 10 with the most entered users ({share * 100:.1f}% of entered "
+        "users); the CSV has them all (funnel.breakdown_top)._"
+    )
+    assert set(drawn[0]["group"]) == set(top) and [r["group"] for r in styled_rows(table)] == sorted(top)
+    assert rep.tables()["breakdown"]["group"].nunique() == 12
+    shown.clear()
+    rep.breakdown_top = 12  # as many as there are: no note, every group
+    assert len(styled_rows(rep._show("breakdown"))) == 12 and not [s for s in shown if hasattr(s, "data")]
