@@ -570,15 +570,23 @@ def named_metrics(frame: pd.DataFrame, names: Any, codes: dict[str, str] | None 
         column becomes the message ``<prefix>.<v>`` in the current language (the value itself where the catalogue
         has none); an empty or missing value becomes ``""``. Columns not in the frame are ignored.
     """
-    from .i18n import label
+    from .i18n import label, sentence_start
 
     out = frame
     if "label" in out:
         out = out.drop(columns="metric", errors="ignore").rename(columns={"label": "metric"})
     elif "metric" in out:
         out = out.assign(metric=out["metric"].map(lambda m: names.get(m, m)))
+    if (
+        "metric" in out
+    ):  # a row's name opens it: "Active users" in English (mid-sentence the catalogue's "active users")
+        out = out.assign(metric=out["metric"].map(lambda m: sentence_start(m) if isinstance(m, str) else m))
     for col, prefix in (codes or {}).items():
         if col in out:
-            words = {v: label(f"{prefix}.{v}", str(v)) for v in out[col].unique() if not _missing(v) and v != ""}
+            words = {
+                v: sentence_start(label(f"{prefix}.{v}", str(v)))
+                for v in out[col].unique()
+                if not _missing(v) and v != ""
+            }
             out = out.assign(**{col: out[col].map(lambda v, w=words: w.get(v, ""))})
     return out

@@ -36,14 +36,17 @@ def rfm_findings(rep: Any) -> list[str]:
     """Key findings of an :class:`~helpers.rfm.RFMReport` in plain words and numbers."""
     s, sc = rep.summary, rep.scored
     med_m = t("rfm.median_m", m=fmt_money(sc["monetary"].median(), rep.currency)) if rep.has_monetary else ""
+    r, f = fmt_int(sc["recency_days"].median()), fmt_int(sc["frequency"].median())
     out = [
         t(
             "rfm.customers",
             users=fmt_int(len(sc)),
             as_of=f"{rep.as_of:%Y-%m-%d}",
             source=source_label(rep.source, rep.purchase_events),
-            r=fmt_int(sc["recency_days"].median()),
-            f=fmt_int(sc["frequency"].median()),
+            r=r,
+            f=f,
+            days=t("rfm.unit.day" if r == "1" else "rfm.unit.days"),  # "1 day", not "1 days"
+            orders=t("rfm.unit.order" if f == "1" else "rfm.unit.orders"),
             m=med_m,
         )
     ]

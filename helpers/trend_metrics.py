@@ -55,6 +55,9 @@ class Metric:
     #: an amount of money (a sum, average, median or percentile of the campaign's amount column): shown with the
     #: campaign's currency; a sum is summed exactly, as :data:`helpers.engine.MONEY`
     money: bool = False
+    #: a share that is not a proportion of users (``stickiness``: DAU over the active users): read as a percentage
+    #: and its change in percentage points, as a ``rate``, but tested as a value
+    share: bool = False
 
 
 def _name(metric: str) -> str:
@@ -93,7 +96,7 @@ def _builtins(order_events: tuple[str, ...], amount_col: str) -> dict[str, Metri
             "arppu", _name("arppu"), formula="gmv / paying_users", kind="mean", unit=("gmv", "paying_users")
         ),
         "pay_rate": Metric("pay_rate", _name("pay_rate"), formula="paying_users / active_users", kind="rate"),
-        "stickiness": Metric("stickiness", _name("stickiness"), formula="dau / active_users"),
+        "stickiness": Metric("stickiness", _name("stickiness"), formula="dau / active_users", share=True),
     }
 
 
@@ -255,12 +258,13 @@ def is_additive(m: Metric) -> bool:
 def number_kind(m: Metric | None, metrics: dict[str, Metric]) -> str:
     """How a page writes the metric's values (:func:`helpers.fmt.row_formats`): ``"money"`` for an amount (the
     campaign's amount column summed or averaged, or such a sum per order or user: ``gmv``, ``aov``, ``arpu``),
-    ``"rate"`` for a share of users, else the metric's ``kind`` (a count or a mean: plain numbers)."""
+    ``"rate"`` for a share (of users, or :attr:`Metric.share`), else the metric's ``kind`` (a count or a mean: plain
+    numbers)."""
     if m is None:
         return ""
     if m.money or (m.kind == "mean" and m.unit and getattr(metrics.get(m.unit[0]), "money", False)):
         return "money"
-    return m.kind
+    return "rate" if m.share else m.kind
 
 
 def sums_over_days(m: Metric) -> bool:

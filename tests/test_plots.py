@@ -441,6 +441,21 @@ def test_named_metrics_names_metrics_and_codes():
     pd.testing.assert_frame_equal(df, before)
     labelled = named_metrics(df.assign(label=["A", "B", "C"]), {"dau": "日活"})
     assert list(labelled.columns) == ["kind", "test", "metric"] and list(labelled["metric"]) == ["A", "B", "C"]
+    # English: a row's name and the code words open their cells with a capital ("active users" is the catalogue's
+    # name mid-sentence); a name with a capital inside stays as written
+    with i18n.language("en"):
+        en = named_metrics(df, {"dau": "average DAU", "gmv": "eGMV"}, {"kind": "trends.kind"})
+    assert list(en["metric"]) == ["Average DAU", "eGMV", "X"] and list(en["kind"]) == ["Value", "Share", "Odd"]
+
+
+def test_stickiness_reads_as_a_share():
+    """Stickiness (DAU over the active users) is a share: a page writes it as a percentage, its change in points
+    (it read "Stickiness (DAU/active): 1"); its kind stays a value (no two-proportion test)."""
+    from helpers.trend_metrics import BUILTINS, number_kind, resolve_metrics
+
+    metrics = resolve_metrics(list(BUILTINS), order_events=("pay",), amount_col="amount")
+    assert number_kind(metrics["stickiness"], metrics) == "rate" and metrics["stickiness"].kind == "value"
+    assert number_kind(metrics["pay_rate"], metrics) == "rate" and number_kind(metrics["dau"], metrics) == "value"
 
 
 def test_thousands_ticks_on_large_linear_axes_only(theme):

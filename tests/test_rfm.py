@@ -562,3 +562,19 @@ def test_purchase_events_named_as_pages_name_them():
     assert source_label(src, purchase_event_names(ctx, src)) == "事件 购买、pay"
     with i18n.language("en"):  # the plan's name is Chinese: an English page keeps the code
         assert purchase_event_names(ctx, src) == ["buy", "pay"]
+
+
+def test_lead_says_one_day_and_one_order_in_english():
+    """REES46's one-day log read "median R 1 days, F 1 orders"."""
+    from helpers import i18n
+    from helpers.rfm import run_rfm
+
+    rep = run_rfm(_Ctx({"orders": ORD}))
+    with i18n.language("en"):
+        lead = rep.findings()[0]
+        med_r, med_f = (f"{rep.scored[c].median():.0f}" for c in ("recency_days", "frequency"))  # 14, 1.5 -> 2
+        assert f"median R {med_r} days, F {med_f} orders" in lead and med_f == "2"
+        rep.scored = rep.scored.assign(recency_days=1, frequency=1)
+        assert "median R 1 day, F 1 order" in rep.findings()[0]
+    with i18n.language("zh"):
+        assert "中位数 R 1 天，F 1 单" in rep.findings()[0]
