@@ -132,8 +132,9 @@ def top_paths(
 
     Returns
     -------
-    DataFrame ``path`` ("a → b → c", shorter when the session ends first), ``sessions``, ``share`` (of
-    sessions containing the anchor event), at most ``top_n`` rows, most frequent first (ties by path).
+    DataFrame ``path`` ("a → b → c"; after a start event, a session that ends first ends its path with
+    :data:`EXIT`, "a → b → (exit)", so that "a" alone is never read as "a, then something"), ``sessions``,
+    ``share`` (of sessions containing the anchor event), at most ``top_n`` rows, most frequent first (ties by path).
     """
     if (start_event is None) == (end_event is None):
         raise ValueError("give exactly one of start_event or end_event")
@@ -154,6 +155,8 @@ def top_paths(
         return pd.DataFrame(columns=["path", "sessions", "share"])
     cols = [f"e{i}" for i in range(length)]
     paths = wide[cols].apply(lambda r: " → ".join(x for x in r if isinstance(x, str)), axis=1)
+    if start_event:  # the session ended before ``length`` events: say so ("view → (exit)", not "view")
+        paths = paths.where(wide[cols].notna().sum(axis=1).to_numpy() == length, paths + f" → {EXIT}")
     vc = paths.value_counts()
     df = pd.DataFrame({"path": vc.index, "sessions": vc.to_numpy()})
     df = df.sort_values(["sessions", "path"], ascending=[False, True], ignore_index=True)

@@ -57,7 +57,8 @@ def test_transitions_include_exit_and_rows_sum_to_one():
 def test_top_paths_after_start_and_before_end():
     s = sessionize(LOG)
     after = top_paths(s, start_event="a", length=3)
-    assert dict(zip(after.path, after.sessions)) == {"a → b → c": 1, "a → c": 1, "a → b": 1}
+    # a session that ends before 3 events ends its path with (exit): "a → b" alone would read "a, b, then more"
+    assert dict(zip(after.path, after.sessions)) == {"a → b → c": 1, "a → c → (exit)": 1, "a → b → (exit)": 1}
     assert after.share.sum() == pytest.approx(1.0)
     before = top_paths(s, end_event="c", length=2)
     assert dict(zip(before.path, before.sessions)) == {"b → c": 1, "a → c": 1}
@@ -110,7 +111,11 @@ def test_report_from_a_fake_campaign():
     assert set(out) == {"available", "reason", *PathsReport.result_keys} and out["available"] is True
     assert out["sessions"] == 3 and out["session_source"] == "30-minute inactivity gap"
     assert (out["start_event"], out["end_event"]) == ("a", "c")
-    assert {r["path"]: r["sessions"] for r in out["paths_after_start"]} == {"a → b → c": 1, "a → c": 1, "a → b": 1}
+    assert {r["path"]: r["sessions"] for r in out["paths_after_start"]} == {
+        "a → b → c": 1,
+        "a → c → (exit)": 1,
+        "a → b → (exit)": 1,
+    }
     assert out["after_dropoff"] == [
         {"dropped_after": "b", "next_event": "(no further activity)", "users": 1, "share": 1.0}
     ]
