@@ -455,9 +455,18 @@ class AttributionReport(Report):
             tot = w["first"].sum()
             gap = (w["first"] - w["last"]) / tot if tot else w["first"] * 0
             opener, closer = gap.idxmax(), gap.idxmin()
-            for key, ch in (("attribution.opener", opener), ("attribution.closer", closer)):
-                out.append(t(key, channel=self._named(ch), first=fmt_pct(w.at[ch, "first"] / tot),
-                             last=fmt_pct(w.at[ch, "last"] / tot)))  # fmt: skip
+            # a channel opens more than it closes only when its gap is above 0: with first = last for every
+            # channel (the tianchi sample) the first channel by name read "opens more … first 0.0%, last 0.0%"
+            for key, ch, more in (("attribution.opener", opener, gap.max() > 0),
+                                  ("attribution.closer", closer, gap.min() < 0)):  # fmt: skip
+                if more:
+                    out.append(t(key, channel=self._named(ch), first=fmt_pct(w.at[ch, "first"] / tot),
+                                 last=fmt_pct(w.at[ch, "last"] / tot)))  # fmt: skip
+            if not (gap != 0).any() and tot:
+                top = w["first"].idxmax()
+                out.append(
+                    t("attribution.open_close_same", channel=self._named(top), share=fmt_pct(w.at[top, "first"] / tot))
+                )
         top = self.top_by_model()
         if "markov" in top and "shapley" in top:
             # a Chinese name joins the sentence ("给浏览的功劳"), a Latin one is set apart (helpers.i18n.t)

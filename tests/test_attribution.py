@@ -498,3 +498,36 @@ def test_many_channels_are_grouped_and_every_model_still_sums_to_the_conversions
             f"{share}）合并为“（其他渠道）”，以便每个模型都能计算、表格可读（attribution.max_channels）。"
         ]
     assert rep.to_results()["channels_grouped"] == info
+
+
+def test_no_opener_or_closer_when_first_and_last_touch_agree():
+    """Journeys of one touch each: first and last touch give every channel the same credit. The findings said
+    "cart opens more journeys than it closes (first 0.0%, last 0.0%)" and the same channel closes more (the tianchi
+    sample); they now say that no channel leans either way, with the largest channel's share."""
+    from helpers import i18n
+    from helpers.attribution import AttributionReport, credit_table
+
+    touches = pd.DataFrame({"journey": ["u1#1", "u2#1", "u3#1", "u4#1"], "channel": ["pv", "pv", "pv", "fav"],
+                            "ts": pd.Timestamp("2024-01-01")})  # fmt: skip
+    journeys = pd.DataFrame({"journey": ["u1#1", "u2#1", "u3#1", "u4#1"], "user_id": ["u1", "u2", "u3", "u4"],
+                             "converted": True, "value": 1.0, "conv_ts": pd.Timestamp("2024-01-02"),
+                             "touches": 1})  # fmt: skip
+    credits = credit_table(touches, journeys, bootstrap_reps=0)
+    rep = AttributionReport(touches=touches, journeys=journeys, credits=credits, conversion="x")
+    rep.wide = credits.pivot_table(index="channel", columns="model", values="conversions", aggfunc="sum").reset_index()
+    with i18n.language("en"):
+        out = rep.findings()
+    assert not [f for f in out if "opens more" in f or "closes more" in f], out
+    assert "First touch and last touch give every channel the same credit (pv 75.0% in both)" in " ".join(out)
+    # a real lean: u4 opens with fav and closes with pv
+    touches2 = pd.concat([touches, touches.iloc[[3]].assign(channel="pv", ts=pd.Timestamp("2024-01-01 01:00"))])
+    journeys2 = journeys.assign(touches=[1, 1, 1, 2])
+    credits2 = credit_table(touches2.reset_index(drop=True), journeys2, bootstrap_reps=0)
+    rep2 = AttributionReport(touches=touches2, journeys=journeys2, credits=credits2, conversion="x")
+    rep2.wide = credits2.pivot_table(index="channel", columns="model", values="conversions", aggfunc="sum")
+    rep2.wide = rep2.wide.reset_index()
+    with i18n.language("en"):
+        out2 = " ".join(rep2.findings())
+    assert "fav opens more journeys than it closes (first touch 25.0% vs last touch 0.0%" in out2
+    assert "pv closes more journeys than it opens (last touch 100.0% vs first touch 75.0%" in out2
+    assert "same credit" not in out2
