@@ -410,8 +410,9 @@ class AttributionReport(Report):
         return int(len(conv)), float(conv["value"].sum()), int((conv["touches"] == 0).sum())
 
     def top_by_model(self) -> dict[str, str]:
-        """The channel with most credited conversions per model (the no-touch bucket is not a channel)."""
-        c = self.credits[self.credits["channel"] != NO_TOUCH]
+        """The channel with most credited conversions per model (the no-touch and other-channels buckets are not
+        channels: REES46's headline read "Top channel, last touch: (other channels)", 652 brands together)."""
+        c = self.credits[~self.credits["channel"].isin([NO_TOUCH, OTHER])]
         c = c.sort_values(["model", "conversions", "channel"], ascending=[True, False, True])
         return {m: str(c.loc[c["model"] == m, "channel"].iloc[0]) for m in MODELS if (c["model"] == m).any()}
 

@@ -117,10 +117,12 @@ def close_up(text: str) -> str:
 def sentence_start(text: str) -> str:
     """``text`` opening an English sentence: its first letter capitalized ("active users" -> "Active users"). For
     the catalogue's lowercase names that start a finding or a header; Chinese, text already capitalized and a first
-    word with a capital inside ("iOS users", "eBay") unchanged."""
+    word with a capital inside ("iOS users", "eBay") and a code ("experiment.assignment: …", "user_id …")
+    unchanged."""
     first = re.match(r"\w*", text)
     word = first.group(0) if first else ""
-    if current_language() == "en" and text[:1].islower() and word == word.lower():
+    code = "_" in word or re.match(r"\w+\.\w", text) is not None
+    if current_language() == "en" and text[:1].islower() and word == word.lower() and not code:
         return text[:1].upper() + text[1:]
     return text
 

@@ -646,8 +646,8 @@ def _index_error(status: str, error: str | None) -> str:
     folded away for the analyst."""
     if not error:
         return ""
-    if status == "unavailable":
-        return f"<div class='why'>{_e(error)}</div>"
+    if status == "unavailable":  # a sentence in the row's cell: "The period is only …" (a params key stays as is)
+        return f"<div class='why'>{_e(sentence_start(error))}</div>"
     skipped = status == "skipped"
     lead = t("index.skipped_lead") if skipped else t("index.failed_lead")
     cls = "why-skipped" if skipped else "why-failed"  # the colour of the row's status, not an unavailable's purple

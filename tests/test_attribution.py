@@ -498,6 +498,11 @@ def test_many_channels_are_grouped_and_every_model_still_sums_to_the_conversions
             f"{share}）合并为“（其他渠道）”，以便每个模型都能计算、表格可读（attribution.max_channels）。"
         ]
     assert rep.to_results()["channels_grouped"] == info
+    # the grouped bucket is never "the top channel" (the headline named it on REES46): a real channel is
+    top = rep.top_by_model()
+    assert set(top) == set(credits["model"]) and OTHER not in top.values()
+    real = credits[credits["channel"] != OTHER].sort_values(["conversions", "channel"], ascending=[False, True])
+    assert top["last"] == real[real["model"] == "last"]["channel"].iloc[0]
 
 
 def test_no_opener_or_closer_when_first_and_last_touch_agree():

@@ -416,3 +416,11 @@ def test_index_headline_labels_start_as_list_items(tmp_path):
         assert [sentence_start(x) for x in ("active users", "eBay orders", "Events", "x", "")] == [
             "Active users", "eBay orders", "Events", "X", ""
         ]  # fmt: skip
+        # a code opens some reasons: it stays as the params write it
+        assert sentence_start("experiment.assignment: source users_column needs a users table").startswith("experi")
+        assert sentence_start("user_id is empty") == "user_id is empty"
+        assert sentence_start("the period is only 1 day") == "The period is only 1 day"
+    # an unavailable report's reason in the index row opens with a capital in English (a sentence in its cell)
+    gone = [{"notebook": "funnel", "status": "unavailable", "error": "the campaign has no events table", "seconds": 1}]
+    en = index_page(root, cfg.model_copy(update={"language": "en"}), gone, run_id=None)
+    assert "<div class='why'>The campaign has no events table</div>" in en
