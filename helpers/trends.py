@@ -635,7 +635,8 @@ class TrendsReport(Report):
         out = [t("trends.window" if compared else "trends.window_only", start=w[0].date(),
                  end=(w[1] - pd.Timedelta(days=1)).date())]  # fmt: skip
         for r in self.summary.itertuples():
-            yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_pct(r.yoy_change))
+            # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
+            yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))
             if not compared:  # nothing to compare with: this window's values, the only news there is
                 out.append(Outcome(t("trends.metric_now", label=self._lead_name(r.metric),
                                      current=self._values(r.metric, r.current)[0], yoy=yoy)))  # fmt: skip

@@ -416,6 +416,13 @@ def test_findings_give_a_rise_its_sign_and_open_english_sentences_capitalized():
     with i18n.language("en"):
         found = [str(f) for f in rep.findings()]
     assert "Active users: 2 vs 3, -33.3%." in found, found
+    # the change against a year earlier is signed too (Online Retail read "-4.3% against a year earlier" and then
+    # "10.0% against a year earlier" for a rise)
+    yoy = TrendsReport(metrics=m, window=W, summary=rep.summary.assign(yoy_change=[0.1] + [-0.043] * (len(s) - 1)))
+    with i18n.language("en"):
+        lines = [str(f) for f in yoy.findings()]
+    assert any(f.endswith("; +10.0% against a year earlier.") for f in lines), lines
+    assert any("; -4.3% against a year earlier" in f for f in lines), lines
     custom = TrendsReport(metrics=metrics([{"name": "view_uv", "event": "view", "agg": "users"}]), window=W)
     custom.summary = compare_windows(events(), custom.metrics, W).assign(yoy_change=math.nan)
     with i18n.language("en"):
