@@ -577,9 +577,8 @@ def named_metrics(frame: pd.DataFrame, names: Any, codes: dict[str, str] | None 
         out = out.drop(columns="metric", errors="ignore").rename(columns={"label": "metric"})
     elif "metric" in out:
         out = out.assign(metric=out["metric"].map(lambda m: names.get(m, m)))
-    if (
-        "metric" in out
-    ):  # a row's name opens it: "Active users" in English (mid-sentence the catalogue's "active users")
+    # a row's name opens it: "Active users" in English (mid-sentence the catalogue's "active users")
+    if "metric" in out:
         out = out.assign(metric=out["metric"].map(lambda m: sentence_start(m) if isinstance(m, str) else m))
     for col, prefix in (codes or {}).items():
         if col in out:

@@ -338,7 +338,7 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
     rep = ExperimentReport(srm=srm, results=pd.DataFrame([conv, day7, ratio]))
     with i18n.language("zh"):
         out = rep.findings()
-        assert out[2] == "注意：分析的用户很少（new 2、control 2；少于 30 名的组），区间很宽，以下结果仅供参考。"
+        assert out[2] == "注意：分析的用户很少（new 2、control 2，有的组少于 30 名），区间很宽，以下结果仅供参考。"
         assert out[3].startswith("支付转化：new 为 50.0%") and rep.lead() == out[3]
         assert out[4] == (
             "7日留存：无法检验：new 1 名、对照组 1 名用户有这个指标的值，每组至少需要 2 名。"
