@@ -473,9 +473,9 @@ class ProductsReport(Report):
             if tot_e:
                 out.append(t("products.repurchase", days=self.repurchase_days, rate=fmt_pct(tot_r / tot_e),
                              n=fmt_int(tot_e)))  # fmt: skip
-            best = rr[rr["eligible_buyers"] >= 20].sort_values("repurchase_rate", ascending=False).head(1)
+            best = rr[rr["eligible_buyers"] >= BEST_MIN_BUYERS].sort_values("repurchase_rate", ascending=False).head(1)
             for r in best.itertuples():
-                out.append(t("products.best_repurchase", item=item_label(r.item_id, names),
+                out.append(t("products.best_repurchase", item=item_label(r.item_id, names), min=BEST_MIN_BUYERS,
                              rate=fmt_pct(r.repurchase_rate), n=fmt_int(r.eligible_buyers)))  # fmt: skip
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
@@ -611,6 +611,8 @@ class ProductsReport(Report):
 
 
 #: the basket parts that can come out empty, each with its sentence (products.none.<part>)
+#: eligible buyers an item needs to be named the highest repurchase in the findings (fewer: a rate of a handful)
+BEST_MIN_BUYERS = 20
 _SETS = ("rules", "category_rules", "itemsets", "itemset_rules", "bought_together")
 
 #: the item and category tables' columns that are empty when the lines carry no amount, quantity, category or name

@@ -131,6 +131,18 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert any("排除了 1 行非商品记录" in f and "fee 1" in f for f in rep.findings()), rep.findings()
     assert rep.to_results()["excluded"]["lines"] == 1
     assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
+    # the highest repurchase is named only with BEST_MIN_BUYERS eligible buyers, and the finding says that number
+    from helpers.products import BEST_MIN_BUYERS
+
+    assert not any("复购最高" in f for f in rep.findings())  # two eligible buyers of A: too few to name
+    saved = rep.items
+    rep.items = rep.items.assign(eligible_buyers=BEST_MIN_BUYERS + 5)
+    best = rep.items.dropna(subset=["repurchase_rate"]).sort_values("repurchase_rate", ascending=False).iloc[0]
+    with i18n.language("en"):
+        line = [f for f in rep.findings() if f.startswith("Highest repurchase")]
+    assert line and line[0].startswith(f"Highest repurchase ({BEST_MIN_BUYERS} buyers or more): "), line
+    assert line[0].endswith(f"{best['repurchase_rate']:.1%} of {BEST_MIN_BUYERS + 5} buyers."), line
+    rep.items = saved
     # no quantities in this file: the page leaves out the empty column, the table (and its CSV) keeps it
     shown = rep._show("items").data
     assert (
