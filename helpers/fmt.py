@@ -21,6 +21,7 @@ __all__ = [
     "fmt_pct",
     "fmt_change",
     "fmt_pp",
+    "signed",
     "fmt_num",
     "fmt_money",
     "fmt_duration_hours",
@@ -175,6 +176,20 @@ def fmt_change(x: Any, digits: int = 1) -> str:
     "-27.7%"``, ``0 -> "0.0%"``; ``"–"`` for a missing value (:func:`fmt_pct` otherwise)."""
     text = fmt_pct(x, digits)
     return "+" + text if _special(x) is None and float(x) > 0 else text
+
+
+def signed(f: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``f`` with a "+" before a positive value, as an effect or a difference is quoted: ``signed(fmt_num1)(111.5)
+    -> "+111.5"``, ``signed(money_format("¥"))(-3) -> "-¥3.00"``; zero, negative and missing values as ``f`` gives
+    them, and so is a positive value that rounds to zero ("0.0"). An interval's bounds keep ``f``: "+111.5（80.2 –
+    140.3）"."""
+
+    def fmt(x: Any) -> str:
+        text = f(x)
+        shown = _special(x) is None and float(x) > 0 and any(c in "123456789" for c in text)  # not "+0.0"
+        return "+" + text if shown and not text.startswith("+") else text
+
+    return fmt
 
 
 def fmt_pp(x: Any, digits: int = 1) -> str:

@@ -361,15 +361,17 @@ class ImpactReport(Report):
     def _show(self, part: str):
         from IPython.display import Markdown
 
-        from .fmt import md_escape, style_table
+        from .fmt import md_escape, signed, style_table
 
         pcts = ["rel_effect", "rel_low", "rel_high"]
         if part == "effects":
             keep = ["label", "total", "days", "actual", "predicted", *_EFFECT_COLS]
             st = style_table(self._named(self.effects[keep].drop(columns=["significant"])), pct_cols=pcts)
             for idx, r in zip(st.data.index, self.effects.itertuples(), strict=True):  # as the findings quote them
-                for f, on in zip(self._formats(r.metric, r.total), _FORMAT_COLS, strict=True):
+                formats = self._formats(r.metric, r.total)
+                for f, on in zip(formats, _FORMAT_COLS, strict=True):
                     st = st.format(f, subset=pd.IndexSlice[[idx], list(on)])
+                st = st.format(signed(formats[2]), subset=pd.IndexSlice[[idx], ["effect"]])  # "+111.5", as found
             return st
         if part == "charts":
             for r in self.effects.itertuples():
@@ -390,7 +392,8 @@ class ImpactReport(Report):
             st = style_table(self._named(self.effects[cols]))
             for idx, r in zip(st.data.index, self.effects.itertuples(), strict=True):  # an effect, as in effects
                 eff = pd.IndexSlice[[idx], [c for c in ("placebo_effect", "placebo_low", "placebo_high") if c in cols]]
-                st = st.format(self._formats(r.metric, r.total)[2], subset=eff)
+                f = self._formats(r.metric, r.total)[2]
+                st = st.format(f, subset=eff).format(signed(f), subset=pd.IndexSlice[[idx], ["placebo_effect"]])
             return st
         if self.did is None or self.groups_daily is None:
             return Markdown(f"_{t('impact.no_control')}_")
@@ -401,7 +404,8 @@ class ImpactReport(Report):
             mean, _, effect = self._formats(r.metric, "mean")
             st = st.format(mean, subset=pd.IndexSlice[[idx], list(_DID_MEANS)])
             if r.scale == "level":  # an effect in the metric's unit; on the log scale it is a log ratio
-                st = st.format(effect, subset=pd.IndexSlice[[idx], ["effect", "effect_low", "effect_high"]])
+                st = st.format(effect, subset=pd.IndexSlice[[idx], ["effect_low", "effect_high"]])
+                st = st.format(signed(effect), subset=pd.IndexSlice[[idx], ["effect"]])
         return st
 
     def _formats(self, metric: str, total: str = "sum"):
@@ -434,7 +438,7 @@ class ImpactReport(Report):
 
 def _findings(rep: ImpactReport) -> list[str]:
     """The findings' text (helpers/messages/impact.yaml), in one place."""
-    from .fmt import fmt_change, fmt_p, fmt_pct
+    from .fmt import fmt_change, fmt_p, fmt_pct, signed
     from .fmt import fmt_range as rng
 
     s, e, p0 = (str(pd.Timestamp(d).date()) for d in (rep.start, rep.end, rep.pre_start))
@@ -446,7 +450,7 @@ def _findings(rep: ImpactReport) -> list[str]:
         name = sentence_start(r.label)
         lab = name if r.total == "sum" else t("impact.daily_mean", label=name)
         out.append(Outcome(t("impact.effect", label=lab, actual=whole(r.actual), predicted=est(r.predicted),
-                     effect=eff(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff),
+                     effect=signed(eff)(r.effect), effect_ci=rng(r.effect_low, r.effect_high, eff),
                      rel=fmt_change(r.rel_effect), rel_ci=rng(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                      verdict=t("impact.significant" if r.significant else "impact.not_significant"))))  # fmt: skip
         fit = rep.fit.set_index("metric")["r2"].get(r.metric, math.nan) if len(rep.fit) else math.nan

@@ -99,6 +99,23 @@ def test_fmt_change_signs_a_rise():
     assert fmt_change(math.nan) == "–" and fmt_change(None) == "–" and fmt_change(0.00004) == "+0.004%"
 
 
+def test_signed_puts_a_plus_before_a_rise_only():
+    """An effect as the impact report quotes it: "+111.5", "-¥3.00", "+2.0 个百分点"; zero, missing and a value that
+    rounds to zero without a sign; a format that already signs is left alone."""
+    import math
+
+    from helpers.fmt import fmt_change, fmt_num1, fmt_pp, money_format, signed
+
+    assert signed(fmt_num1)(111.49) == "+111.5" and signed(fmt_num1)(-3.2) == "-3.2"
+    assert signed(money_format("¥"))(-3) == "-¥3.00" and signed(money_format("¥"))(1234.5) == "+¥1,234.50"
+    assert signed(fmt_num1)(0) == "0.0" and signed(fmt_num1)(0.01) == "0.0" and signed(fmt_num1)(math.nan) == "–"
+    assert signed(fmt_change)(0.08) == "+8.0%"
+    from helpers import i18n
+
+    with i18n.language("zh"):
+        assert signed(fmt_pp)(0.02) == "+2.0 个百分点"
+
+
 def test_a_float_column_has_one_number_of_decimals():
     """A float column the caller does not name reads with the same decimals in every row: 2, or 1 when a value is
     1,000 or more (a Shapley credit of 1,133.0 above 929.4, not 929.43); in a page table (``render_table``) and in

@@ -220,7 +220,9 @@ def test_demo_planted_campaign_found(demo_ctx):
     assert FACTOR == 1.25
     assert rep.findings()[0].startswith("干预期 2024-04-15 至 2024-04-29")
     # a count reads whole (not "实际 330.00"), its estimates with one decimal: as the effects table shows them
-    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.1f}，效应 {r['effect']:,.1f}（"
+    # the effect with its sign ("效应 +111.5"), as the relative effect; the interval's bounds without
+    effect = f"效应 {r['effect']:+,.1f}（{r['effect_low']:,.1f}"
+    want = f"订单数：实际 {r['actual']:,.0f}，反事实 {r['predicted']:,.1f}，{effect}"
     assert r["actual"] == round(r["actual"]) and any(f.startswith(want) for f in rep.findings()), rep.findings()
     from tests.styled import styled_rows
 
@@ -319,15 +321,17 @@ def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(
     assert orders["actual"] == f"{e.loc['orders', 'actual']:,.0f}" and orders["predicted"] == (
         f"{e.loc['orders', 'predicted']:,.1f}"
     )
-    assert gmv["actual"] == f"£{e.loc['gmv', 'actual']:,.2f}" and gmv["effect"].lstrip("-").startswith("£")
+    assert gmv["actual"] == f"£{e.loc['gmv', 'actual']:,.2f}" and gmv["effect"].lstrip("+-").startswith("£")
     assert rate["actual"] == f"{e.loc['pay_rate', 'actual'] * 100:.1f}%" and rate["effect"].endswith(" 个百分点")
-    for name, r in rows.items():  # the finding quotes the table's own texts
+    for name, r in rows.items():  # the finding quotes the table's own texts; the effect signed, its bounds not
+        effect = e.loc[{"订单数": "orders", "成交额 GMV": "gmv", "付费率": "pay_rate"}[name], "effect"]
+        assert r["effect"].startswith("+" if effect > 0 else "-") and not r["effect_low"].startswith("+"), r
         lab = name if name != "付费率" else "付费率（日均）"
         assert f"{lab}：实际 {r['actual']}，反事实 {r['predicted']}，效应 {r['effect']}（{r['effect_low']}" in text, (
             name
         )
     placebo = {r["metric"]: r for r in styled_rows(rep._show("placebo"))}
-    assert placebo["成交额 GMV"]["placebo_effect"].lstrip("-").startswith("£")
+    assert placebo["成交额 GMV"]["placebo_effect"].lstrip("+-").startswith("£")
     assert placebo["付费率"]["placebo_low"].endswith(" 个百分点")
     # the DiD table's group means (daily averages) read as the metric's values; a level effect in its unit
     did = {r["metric"]: r for r in styled_rows(rep._show("did"))}
