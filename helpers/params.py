@@ -41,6 +41,7 @@ from .sections import (
     SentimentParams,
     TrackingParams,
     TrendsParams,
+    in_language,
 )
 from .sections_attribution import AttributionParams, DriversParams
 from .sections_clv import CLVParams
@@ -111,7 +112,8 @@ class Rule(_Strict):
 
     Exactly one condition: ``equals``, ``in``, ``starts_with``, ``regex``, ``is_null``, ``lt``, ``gt``.
     ``column`` is a source column name (before mapping) or a canonical column. ``label``: the reason as the
-    campaign's pages name it, in its language ("已取消的发票"); the quarantine files keep ``reason``.
+    campaign's pages name it, in its language ("已取消的发票") or per language (``{zh: 已取消的发票, en: cancelled
+    invoice}``: the campaign's language is kept); the quarantine files keep ``reason``.
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -125,6 +127,11 @@ class Rule(_Strict):
     is_null: bool | None = None
     lt: float | None = None
     gt: float | None = None
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label_language(cls, v, info: ValidationInfo):
+        return in_language(v, info)
 
     @model_validator(mode="after")
     def _one_condition(self) -> Rule:
@@ -271,11 +278,17 @@ class Campaign(_Strict):
     """A campaign: its inputs, period, time zone, engine, notebooks and per-analysis settings."""
 
     campaign: str = Field(pattern=SLUG_PATTERN, description="slug; outputs go to reports/<campaign>/")
-    title: str = Field(description="shown on the reports, may be Chinese")
+    title: str = Field(description="shown on the reports, may be Chinese; or per language {zh: ..., en: ...}")
     description: str = ""
     language: Literal["zh", "en"] = Field(
         "zh", description="the one language of every page, chart and finding of this campaign (helpers/i18n.py)"
     )
+
+    @field_validator("title", "description", mode="before")
+    @classmethod
+    def _campaign_text_language(cls, v, info: ValidationInfo):
+        return in_language(v, info)
+
     timezone: str = "Asia/Shanghai"
     currency: str = Field(
         "¥",

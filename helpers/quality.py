@@ -293,9 +293,12 @@ def table_label(name: str) -> str:
 
 
 def reason_label(code: str, labels: dict[str, str] | None = None) -> str:
-    """A quarantine reason as pages name it: a cleaning rule's ``label`` in ``labels`` (reason -> label), the
+    """A quarantine reason as pages name it: a cleaning rule's ``label`` in ``labels`` (reason -> label) when it
+    fits the page's language (not a Chinese label on an English page: :func:`helpers.tracking.fits_page`), the
     catalogue's ``ingest.reason.<code>`` (``missing_<column>`` as "no <column>"), else the code itself."""
-    if labels and code in labels:
+    from .tracking import fits_page
+
+    if labels and code in labels and fits_page(labels[code]):
         return labels[code]
     if f"ingest.reason.{code}" in catalogue():
         return t(f"ingest.reason.{code}")

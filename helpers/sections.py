@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "Section",
+    "in_language",
     "FunnelParams",
     "RetentionParams",
     "PathsParams",
@@ -31,6 +32,20 @@ __all__ = [
 ]
 
 
+def in_language(v, info: ValidationInfo):
+    """A text given per language (``{zh: 高活跃, en: highly active}``) as the campaign language's text (the
+    ``language`` of the validation context, default zh); plain text as given. Lists are resolved item by item.
+    Tag labels, cleaning rule labels and product exclusion reasons take it (docs/params.md)."""
+    if isinstance(v, list):
+        return [in_language(x, info) for x in v]
+    if isinstance(v, dict):
+        lang = (info.context or {}).get("language") or "zh"
+        if set(v) - {"zh", "en"} or lang not in v:
+            raise ValueError(f"a text per language needs the keys zh and en, e.g. {{zh: 高活跃, en: high}}; got {v}")
+        return v[lang]
+    return v
+
+
 class Section(BaseModel):
     """Base of every section: unknown keys are errors."""
 
@@ -44,6 +59,11 @@ class StepSpec(Section):
     event: str | list[str]
     where: dict[str, str | list[str]] = Field(default_factory=dict)
     label: str = ""
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _text_language(cls, v, info: ValidationInfo):
+        return in_language(v, info)
 
 
 class Exclusion(Section):
@@ -389,6 +409,11 @@ class TrendMetric(Section):
     agg: Literal["count", "users", "sum", "avg", "median", "p90", "distinct", "per_user"] = "count"
     column: str | None = Field(None, description="the column for sum/avg/median/p90/distinct")
     formula: str | None = None
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _text_language(cls, v, info: ValidationInfo):
+        return in_language(v, info)
 
     @model_validator(mode="after")
     def _check(self):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .sections import Section
+from .sections import Section, in_language
 
 __all__ = ["ExperimentAssignment", "ExperimentMetric", "ExperimentParams"]
 
@@ -42,6 +42,11 @@ class ExperimentMetric(Section):
     numerator: str | None = Field(None, description="ratio: the metric summed on top (a revenue or count metric)")
     denominator: str | None = Field(None, description="ratio: the metric summed below")
     guardrail: bool = Field(False, description="a metric that must not get worse (reported, not a goal)")
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _text_language(cls, v, info: ValidationInfo):
+        return in_language(v, info)
 
     @model_validator(mode="after")
     def _kind(self):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from .sections import Section
+from .sections import Section, in_language
 
 __all__ = ["ProductsParams", "EXCLUDE_REGEX"]
 
@@ -48,6 +48,32 @@ class ProductsParams(Section):
         min_length=1,
         description="purchase events read from the events table when there is no orders table (or for sessions)",
     )
+
+    @field_validator("exclude_items", mode="before")
+    @classmethod
+    def _reason_language(cls, v, info: ValidationInfo):
+        """A reason given per language (``postage: {label: {zh: 运费, en: postage}, items: [POST, DOT]}``) as the
+        campaign language's label -> codes; a reason with plain codes as given."""
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for reason, codes in v.items():
+            if isinstance(codes, dict):
+                if set(codes) != {"label", "items"}:
+                    raise ValueError(
+                        f"products.exclude_items.{reason}: give a list of codes, or label and items, e.g. "
+                        "{label: {zh: 运费, en: postage}, items: [POST, DOT]}"
+                    )
+                label = in_language(codes["label"], info)
+                if not isinstance(label, str) or not label.strip():
+                    raise ValueError(f"products.exclude_items.{reason}.label: give a text, or one per language")
+                key = label
+            else:
+                key = reason
+            if key in out:
+                raise ValueError(f"products.exclude_items.{reason}: the reason {key!r} is named twice; name each once")
+            out[key] = codes["items"] if isinstance(codes, dict) else codes
+        return out
 
     @field_validator("exclude_items")
     @classmethod

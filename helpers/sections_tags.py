@@ -14,24 +14,12 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .sections import Section
+from .sections import in_language as _in_language
 from .tag_grammar import PROFILE_COLUMNS, ConditionError, _did_you_mean, check_condition
 
 __all__ = ["TagValue", "TagSpec", "AudienceSpec", "tag_problems", "tag_kinds", "tag_order"]
 
 _NAME_HINT = "tag and audience names are one word (letters, digits, _; Chinese is fine), e.g. 价值等级 or high_value"
-
-
-def _in_language(v, info: ValidationInfo):
-    """A text given per language (``{zh: 高活跃, en: highly active}``) as the campaign language's text (the
-    ``language`` of the validation context, default zh); plain text as given. Lists are resolved item by item."""
-    if isinstance(v, list):
-        return [_in_language(x, info) for x in v]
-    if isinstance(v, dict):
-        lang = (info.context or {}).get("language") or "zh"
-        if set(v) - {"zh", "en"} or lang not in v:
-            raise ValueError(f"a text per language needs the keys zh and en, e.g. {{zh: 高活跃, en: high}}; got {v}")
-        return v[lang]
-    return v
 
 
 class TagValue(Section):

@@ -166,8 +166,25 @@ def _props(raw: Any, loc: str, problems: list[Problem]) -> dict[str, PropertySpe
     return out
 
 
-def parse_plan(data: Any, *, source: str = "tracking.plan") -> tuple[TrackingPlan | None, list[Problem]]:
-    """A plan from its mapping form (``{events: {...}, global_properties: {...}}``) and its problems.
+def _text(raw: dict, key: str, loc: str, language: str, problems: list[Problem]) -> str:
+    """``raw[key]`` as text: plain, or per language (``{zh: 支付成功, en: payment}``: ``language``'s text)."""
+    v = raw.get(key)
+    if isinstance(v, dict):
+        if set(v) != {"zh", "en"}:
+            problems.append(
+                (f"{loc}.{key}", "a text per language needs the keys zh and en, e.g. {zh: 支付成功, en: pay}")
+            )
+            return ""
+        v = v[language]
+    return str(v or "").strip()
+
+
+def parse_plan(
+    data: Any, *, source: str = "tracking.plan", language: str = "zh"
+) -> tuple[TrackingPlan | None, list[Problem]]:
+    """A plan from its mapping form (``{events: {...}, global_properties: {...}}``) and its problems. An event's
+    ``display_name`` and ``description`` may be given per language (``{zh: 支付成功, en: payment}``): ``language``'s
+    text is kept (the campaign's; docs/params.md, "Texts per language").
 
     Keys of the problems are paths inside the plan (``events.pay.properties.amount.type``), prefixed by
     ``source``. Returns ``(None, problems)`` when there are problems.
@@ -199,13 +216,14 @@ def parse_plan(data: Any, *, source: str = "tracking.plan") -> tuple[TrackingPla
                 problems.append(
                     (f"{loc}.properties.{p}", "is also a global property: declare it once (globally or per event)")
                 )
-        label = str(raw.get("display_name") or "").strip()
+        label = _text(raw, "display_name", loc, language, problems)
         if label and label in shown:
             problems.append(
                 (f"{loc}.display_name", f"{label!r} is also the display name of {shown[label]!r}: make them unique")
             )
         shown.setdefault(label, name) if label else None
-        events[name] = EventSpec(name, label, str(raw.get("description") or ""), str(raw.get("owner") or ""), props)
+        text = _text(raw, "description", loc, language, problems)
+        events[name] = EventSpec(name, label, text, str(raw.get("owner") or ""), props)
     problems = [(k if k.startswith(source) else f"{source}: {k}", m) for k, m in problems]
     if problems:
         return None, problems
@@ -333,22 +351,22 @@ def _plan_path(plan_file: str) -> Path:
     return p if p.is_absolute() else project_root() / p
 
 
-def _parse_from_params(tracking: Any) -> tuple[TrackingPlan | None, list[Problem]]:
+def _parse_from_params(tracking: Any, language: str = "zh") -> tuple[TrackingPlan | None, list[Problem]]:
     if tracking is None:
         return None, []
     if tracking.plan_file:
         data, problems = read_plan_file(_plan_path(tracking.plan_file))
         if problems:
             return None, [(f"tracking.plan_file ({tracking.plan_file}): {k}", m) for k, m in problems]
-        return parse_plan(data, source=f"tracking.plan_file ({tracking.plan_file})")
+        return parse_plan(data, source=f"tracking.plan_file ({tracking.plan_file})", language=language)
     if tracking.plan is not None:
-        return parse_plan(tracking.plan, source="tracking.plan")
+        return parse_plan(tracking.plan, source="tracking.plan", language=language)
     return None, []
 
 
 def plan_problems(cfg: Any) -> list[Problem]:
     """Every problem of the campaign's tracking plan (none when it has no plan); run by ``load_params``."""
-    return _parse_from_params(getattr(cfg, "tracking", None))[1]
+    return _parse_from_params(getattr(cfg, "tracking", None), getattr(cfg, "language", "zh"))[1]
 
 
 _CACHE: dict[tuple, TrackingPlan | None] = {}
@@ -362,12 +380,13 @@ def load_plan(cfg: Any) -> TrackingPlan | None:
     tracking = getattr(cfg, "tracking", None)
     if tracking is None or (tracking.plan_file is None and tracking.plan is None):
         return None
-    key: tuple = (cfg.campaign, tracking.plan_file, repr(tracking.plan))
+    language = getattr(cfg, "language", "zh")
+    key: tuple = (cfg.campaign, tracking.plan_file, repr(tracking.plan), language)
     if tracking.plan_file:
         p = _plan_path(tracking.plan_file)
         key += (p.stat().st_mtime_ns if p.exists() else None,)
     if key not in _CACHE:
-        plan, problems = _parse_from_params(tracking)
+        plan, problems = _parse_from_params(tracking, language)
         if problems:
             raise ParamsError(f"params/{cfg.campaign}.yaml", problems)
         _CACHE[key] = plan

@@ -3,6 +3,7 @@ against the previous window, the report on a small ingested campaign (and unavai
 the demo's planted pairs as the top rules by lift."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -288,6 +289,24 @@ def test_exclude_items_counts_by_reason_and_validates():
     assert ex2.set_index("reason")["lines"].to_dict() == {"POST": 1, "re:P.*": 1}  # first matching entry wins
     with pytest.raises(Exception, match=r"products.exclude_items.tests.0: 're:TEST\(' is not a valid regular"):
         ProductsParams(exclude_items={"tests": ["re:TEST("]})
+
+
+def test_an_exclusion_reason_is_named_in_the_campaigns_language():
+    """``reason: {label: {zh, en}, items: [...]}`` names the reason in the campaign's language (an English copy of
+    Online Retail showed "运费" on its English page); a plain label and plain codes as given; a bad form, a label
+    without the campaign's language and two reasons of one name are errors naming the key."""
+    given = {"postage": {"label": {"zh": "运费", "en": "postage"}, "items": ["POST"]}, "样品": ["S"],
+             "fees": {"label": "fees", "items": ["re:FEE\\d+"]}}  # fmt: skip
+    for lang, want in (("zh", ["运费", "样品", "fees"]), ("en", ["postage", "样品", "fees"])):
+        p = ProductsParams.model_validate({"exclude_items": given}, context={"language": lang})
+        assert list(p.exclude_items) == want and p.exclude_rules()[0] == (want[0], "POST"), lang
+    bad = [({"p": {"label": "x"}}, "products.exclude_items.p: give a list of codes, or label and items"),
+           ({"p": {"label": {"zh": "运费"}, "items": ["P"]}}, "a text per language needs the keys zh and en"),
+           ({"p": {"label": "运费", "items": ["P"]}, "运费": ["Q"]}, "the reason '运费' is named twice"),
+           ({"p": {"label": " ", "items": ["P"]}}, "products.exclude_items.p.label: give a text")]  # fmt: skip
+    for v, msg in bad:
+        with pytest.raises(Exception, match=re.escape(msg)):
+            ProductsParams.model_validate({"exclude_items": v}, context={"language": "en"})
 
 
 @need(RETAIL)

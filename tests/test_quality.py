@@ -166,3 +166,12 @@ tables:
     assert set(pd.read_parquet(paths.quarantine / "orders.parquet")["reason"]) == {"cancelled_invoice", "zero_price"}
     sample = _worded(quarantine_sample(reps["orders"]), reps["orders"].reason_labels)
     assert "已取消的发票" in set(sample["reason"])
+    # a label per language: the campaign's language is kept (an English copy of Online Retail read "已取消的发票")
+    text = p.read_text("utf-8").replace("label: 已取消的发票", "label: {zh: 已取消的发票, en: cancelled invoice}")
+    for lang, want in (("zh", "已取消的发票"), ("en", "cancelled invoice")):
+        p.write_text(text.replace("title: t", f"title: t\nlanguage: {lang}"), "utf-8")
+        assert load_params(p).spec("orders").rules[0].label == want, lang
+    # a plain Chinese label on an English page: the rule's reason instead, as the tracking plan's display names
+    with i18n.language("en"):
+        assert sorted(_worded(reason_table(reps), reason_labels(reps))["reason"]) == ["cancelled_invoice", "zero_price"]
+        assert "已取消的发票" not in ingest_findings(reps)[1]

@@ -265,6 +265,32 @@ def test_display_names_fit_the_pages_language():
         )
 
 
+def test_a_plan_gives_texts_per_language():
+    """``display_name: {zh: 浏览, en: view page}``: the campaign's language picks one (its English page named the
+    event by its code); a text per language without both keys is a problem naming the key path."""
+    from helpers.params import Campaign
+    from helpers.tracking import display_name, parse_plan
+
+    demo = load_params("demo")
+    plan = {
+        "events": {
+            "pv": {"display_name": {"zh": "浏览", "en": "view page"}, "description": {"zh": "浏览", "en": "a view"}}
+        }
+    }
+    for lang, name in (("zh", "浏览"), ("en", "view page")):
+        data = {**demo.model_dump(exclude={"tracking"}), "campaign": "bi", "language": lang, "tracking": {"plan": plan}}
+        cfg = Campaign.model_validate(data, context={"language": lang})
+        assert load_plan(cfg).events["pv"].display_name == name, lang
+        from helpers import i18n
+
+        with i18n.language(lang):
+            assert display_name(type("Ctx", (), {"cfg": cfg})(), "pv") == name
+    assert parse_plan(plan, language="en")[0].events["pv"].description == "a view"
+    _, problems = parse_plan({"events": {"pv": {"display_name": {"zh": "浏览"}}}})
+    assert problems == [("tracking.plan: events.pv.display_name",
+                         "a text per language needs the keys zh and en, e.g. {zh: 支付成功, en: pay}")]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------------ the report
 PLANTED_PLAN = """
 global_properties:
