@@ -25,10 +25,12 @@ RESULT_COLS = [
 
 
 # ------------------------------------------------------------------------------------------- statistics
-def compare_one(kind: str, t, c, *, alpha: float = 0.05, seed: int = 0) -> dict:
+def compare_one(kind: str, t, c, *, alpha: float = 0.05, seed: int = 0, never_negative: bool | None = None) -> dict:
     """Treatment against control for one metric. ``t``/``c``: per-user values (array), or for ``ratio`` a pair
-    ``(num, den)`` of arrays. ``kind`` ``conversion`` (binary values, z-test), ``ratio`` (delta method) or
-    anything else (Welch).
+    ``(num, den)`` of arrays. ``never_negative``: whether the metric's values cannot be negative, so that the
+    relative lift's lower bound stops at -100 % (None: when no value of ``t`` and ``c`` is negative; CUPED-adjusted
+    values pass the unadjusted ones' answer). ``kind`` ``conversion`` (binary values, z-test), ``ratio`` (delta
+    method) or anything else (Welch).
 
     Returns
     -------
@@ -68,8 +70,20 @@ def compare_one(kind: str, t, c, *, alpha: float = 0.05, seed: int = 0) -> dict:
         rel = st.relative_lift(r["value_t"], vt, r["value_c"], vc, alpha=alpha)
         out = {"value": r["value_t"], "control_value": r["value_c"], "abs_lift": r["diff"], "abs_low": r["diff_low"],
                "abs_high": r["diff_high"], "test": test, "p_value": r["p_value"], "se": r["se"], **bayes}  # fmt: skip
-    out.update(rel_lift=rel["rel"], rel_low=rel["rel_low"], rel_high=rel["rel_high"])
+    # a metric that cannot be negative cannot fall by more than 100 %: the delta method's lower bound can (two
+    # users with a value of 0 in a tiny group read "-180.0%"); clipped there, which keeps the interval's coverage
+    low = rel["rel_low"]
+    if never_negative is None:
+        never_negative = _never_negative([*t, *c] if kind == "ratio" else [t, c])
+    if never_negative and not math.isnan(low):
+        low = max(low, -1.0)
+    out.update(rel_lift=rel["rel"], rel_low=low, rel_high=rel["rel_high"])
     return out
+
+
+def _never_negative(arrays) -> bool:
+    """Whether every value of the groups' arrays is >= 0 (missing values aside): then so is every mean."""
+    return all(bool(np.all(np.nan_to_num(np.asarray(a, float)) >= 0)) for a in arrays)
 
 
 def srm_table(counts: pd.Series, planned: dict[str, float] | None, *, srm_alpha: float = 0.001) -> pd.DataFrame:
@@ -126,7 +140,8 @@ def compare_variants(values: pd.DataFrame, metrics: list, *, control: str, alpha
                 c = (values.loc[cmask, m.numerator].to_numpy(), values.loc[cmask, m.denominator].to_numpy())
             else:
                 t, c = col[tmask].to_numpy(), col[cmask].to_numpy()
-            r = compare_one(kind, t, c, alpha=alpha, seed=seed)
+            raw = None if kind != "cuped" else _never_negative([values[m.name]])  # adjusted values can be < 0
+            r = compare_one(kind, t, c, alpha=alpha, seed=seed, never_negative=raw)
             if kind == "cuped":
                 r["test"] = "welch t (CUPED)"
             n_t = int(np.sum(~np.isnan(np.asarray(t[0] if m.kind == "ratio" else t, float))))

@@ -89,6 +89,26 @@ def test_compare_variants_uses_the_right_tests_and_holm():
     assert bool(r.at["rev", "guardrail"]) and r.at["conv", "users"] == 200
 
 
+def test_relative_lift_of_a_metric_that_cannot_be_negative_stops_at_minus_100_percent():
+    """Tiny groups: the delta method's lower bound of the relative lift falls below -100 % (by hand below); a count
+    (no negative value) is clipped there, a revenue with a refund is not; the rest of the row is unchanged."""
+    from helpers.experiment import compare_one
+
+    t, c = np.array([0.0, 0.0, 6.0]), np.array([1.0, 2.0, 3.0])
+    rel = st.relative_lift(t.mean(), t.var(ddof=1) / 3, c.mean(), c.var(ddof=1) / 3)
+    # by hand: se^2 = (12 / 3) / 2^2 + 2^2 (1 / 3) / 2^4 = 1.0833, so the bound is 0 - 1.96 * 1.0408 = -2.04
+    assert rel["rel_low"] == pytest.approx(-1.959964 * math.sqrt(1 + 1 / 12), rel=1e-5)
+    r = compare_one("count", t, c)
+    assert (
+        r["rel_low"] == -1.0 and r["rel_lift"] == pytest.approx(0.0) and r["rel_high"] == pytest.approx(rel["rel_high"])
+    )
+    refund = compare_one("revenue", np.array([0.0, -1.0, 7.0]), c)
+    assert refund["rel_low"] < -1  # a negative value: the mean can be negative, the bound stays
+    num, den = (np.array([0.0, 0.0, 9.0]), np.array([1.0, 1.0, 1.0])), (np.array([1.0, 2.0, 3.0]), np.ones(3))
+    ratio = compare_one("ratio", num, den)  # unclipped: 0.5 - 1.96 * 1.5612 = -2.56
+    assert ratio["rel_low"] == -1.0 and ratio["rel_lift"] == pytest.approx(0.5)
+
+
 def test_cuped_in_compare_variants_reports_the_reduction():
     rng = np.random.default_rng(1)
     n = 2000
