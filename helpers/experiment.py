@@ -37,7 +37,7 @@ from .experiment_stats import (
     sequential_table,
     srm_table,
 )
-from .i18n import column_label, localized, t
+from .i18n import column_label, column_word, localized, t
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -145,7 +145,7 @@ class ExperimentReport(Report):
         k = 0 if self.segments is None else len(self.segments)
         return t(
             "experiment.segments",
-            col=column_label(self.segment_col),
+            col=column_word(self.segment_col),
             k=k,
             fp=f"{k * self.alpha:.1f}",
             a=f"{self.alpha:g}",
@@ -205,7 +205,7 @@ class ExperimentReport(Report):
         from .i18n import list_join
 
         seg = self.segments if self.segments is not None else pd.DataFrame(columns=["significant", "holm_p"])
-        k, col = len(seg), column_label(self.segment_col)
+        k, col = len(seg), column_word(self.segment_col)
         hits = seg[seg["significant"].fillna(False).astype(bool)].sort_values("holm_p", kind="stable")
         if not len(hits):
             return t("experiment.segments_none", col=col, k=k)

@@ -42,7 +42,7 @@ from .checks import did_you_mean
 from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
-from .i18n import clause_join, column_label, label, list_join, localized, t
+from .i18n import clause_join, column_word, label, list_join, localized, t
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 from .tags import is_tag_breakdown, with_tag_column
@@ -501,7 +501,7 @@ class FunnelReport(Report):
             out.append(
                 t(
                     "funnel.test_finding",
-                    column=column_label(self.breakdown_col),
+                    column=column_word(self.breakdown_col),
                     a=tt["group_a"],
                     rate_a=fmt_pct(tt["rate_a"]),
                     b=tt["group_b"],

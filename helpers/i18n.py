@@ -30,6 +30,7 @@ __all__ = [
     "catalogue",
     "close_up",
     "column_label",
+    "column_word",
     "has_han",
     "current_language",
     "label",
@@ -222,6 +223,16 @@ def column_label(column: str | None, /, lang: str | None = None) -> str:
         if column.startswith(prefix):  # a breakdown by a tag or an audience: 标签“常来”, tag “regular”
             return t(key, name=column[len(prefix) :], lang=lang)
     return label(f"col.{column}", column, lang=lang)
+
+
+def column_word(column: str | None, /, lang: str | None = None) -> str:
+    """:func:`column_label` inside an English sentence: a header word loses its capital ("Segments by channel",
+    not "by Channel"); an acronym or a word with another capital ("GMV", "User ID" -> "user ID", "iOS") keeps
+    it. Chinese as :func:`column_label`. A label quoted as the page's header ("see the column “…”") keeps it."""
+    text = column_label(column, lang=lang)
+    if (lang or current_language()) == "en" and re.match(r"[A-Z][a-z]+\b", text):
+        return text[:1].lower() + text[1:]
+    return text
 
 
 class _Localized:

@@ -24,7 +24,7 @@ from .base import Report, ReportUnavailable, Unavailable, _display
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
-from .i18n import column_label, list_join, localized, t
+from .i18n import column_word, list_join, localized, t
 from .retention_plots import plot_lifecycle, plot_retention_curve, plot_retention_heatmap, plot_stickiness
 from .tags import with_tag_column
 from .tracking import display_names
@@ -709,7 +709,7 @@ def _by_group_finding(by_group: pd.DataFrame | None, breakdown: str | None, peri
     if one.empty:
         return []
     vals = list_join(f"{r.group} {fmt_pct(r.rate)} ({fmt_int(r.users)})" for r in one.itertuples())
-    out = [t("retention.by_group", breakdown=column_label(breakdown), unit=t(f"retention.unit.{period}"), values=vals)]
+    out = [t("retention.by_group", breakdown=column_word(breakdown), unit=t(f"retention.unit.{period}"), values=vals)]
     if (one["users"] < 30).any():
         out.append(t("retention.by_group_thin"))
     return out

@@ -613,10 +613,15 @@ class _Run:
             "reports_dir": str(self.paths.root.parent),
         }
         args = (str(self.nb_dir / f"{n}.ipynb"), str(self.paths.executed / f"{n}.ipynb"), str(html_out), params)
+        from . import i18n
+        from .page import report_name
+
+        with i18n.language(self.cfg.language):  # the browser tab: "Data quality · <title>", not "data_quality · ..."
+            tab = f"{report_name(n)} · {self.cfg.title}"
         kw = {
             "cwd": str(self.nb_dir),
             "show_code": self.show_code,
-            "title": f"{n} · {self.cfg.title}",
+            "title": tab,
             "env": env,
             "kernel_config": self.kernel_config,
             "page": self.page,

@@ -724,7 +724,7 @@ class SentimentReport(Report):
             g, by = (self.by_item, "item_id") if part == "items" else (self.by_category, "category")
             if g is None or g.empty:  # no such column in the reviews, or no group with enough reviews: say which
                 key = "no_groups" if by in self.reviews and self.reviews[by].notna().any() else "no_group_column"
-                return Markdown(i18n.t(f"sentiment.{key}", n=self.min_reviews, column=i18n.column_label(by)))
+                return Markdown(i18n.t(f"sentiment.{key}", n=self.min_reviews, column=i18n.column_word(by)))
             _display(plot_groups(g, by=by))
             return style_table(
                 g.head(10),

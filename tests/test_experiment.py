@@ -260,7 +260,7 @@ def test_segment_findings_say_what_the_segments_show():
         none = ExperimentReport(segments=seg.assign(significant=False), results=results, segment_col="channel")
         assert (
             none._segments_finding()
-            == "Segments by Channel: none of 4 comparisons is significant after Holm correction."
+            == "Segments by channel: none of 4 comparisons is significant after Holm correction."
         )
     assert "假阳性" not in text and "假阳性" in rep._segments_text()  # the warning is the table's, not the findings'
 

@@ -51,6 +51,20 @@ def test_every_key_used_in_the_code_is_defined():
     assert not missing, f"t() keys missing from helpers/messages/*.yaml: {missing}"
 
 
+def test_column_word_reads_a_header_inside_a_sentence():
+    """ "Segments by channel", not "by Channel"; acronyms, inner capitals, tags and Chinese as the header."""
+    from helpers.i18n import column_label, column_word, language
+
+    with language("en"):
+        assert column_label("channel") == "Channel" and column_word("channel") == "channel"
+        assert column_word("category") == "category" and column_word("not_a_known_column") == "not_a_known_column"
+        assert column_word("tag:常来") == column_label("tag:常来")
+        assert [column_word(c) for c in ("gmv", "gmv_share", "rfm_segment", "user_id")] == [
+            "GMV", "GMV share", "RFM segment", "user ID"]  # fmt: skip
+    with language("zh"):
+        assert column_word("channel") == "渠道"
+
+
 def test_t_fills_fields_and_follows_the_language():
     with i18n.language("en"):
         assert i18n.t("unavailable", reason="no events") == "Not available: no events"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import EN_TITLE, ROOT, _data_values, _run_demo, cjk_share, english_runs
+from tests.test_browser import ROOT, _data_values, _run_demo, cjk_share, english_copy, english_runs
 
 BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "td", "th", "figcaption", "caption", "summary", "dt", "dd")
 #: a raw column name: a lower-case identifier (``planned_share``, ``chi2``, ``metric``)
@@ -35,9 +35,7 @@ def _reports(kind: str, tmp_path_factory) -> Path:
     params = ROOT / "params" / "demo.yaml"
     if kind == "en":
         (tmp / "params").mkdir()
-        text = re.sub(r"(?m)^language:.*\n", "", params.read_text(encoding="utf-8"))
-        text = re.sub(r"(?m)^title:.*\ndescription: >\n(?:  .*\n)+", EN_TITLE, text) + "\nlanguage: en\n"
-        (tmp / "params" / "demo.yaml").write_text(text, encoding="utf-8")
+        (tmp / "params" / "demo.yaml").write_text(english_copy(params.read_text(encoding="utf-8")), "utf-8")
         shutil.copy(ROOT / "params" / "_defaults.yaml", tmp / "params" / "_defaults.yaml")
         params = tmp / "params" / "demo.yaml"
     _run_demo(tmp / "reports", params)

@@ -61,6 +61,8 @@ def test_demo_campaign_end_to_end(tmp_path):
     root = tmp_path / "demo"
     index = _check_campaign(root, s, names)
     assert "演示电商活动" in index and s.exit_code == 0
+    # the browser tab names the report in words ("data_quality · 演示电商活动" before)
+    assert "<title>数据质量 · 演示电商活动</title>" in (root / "data_quality.html").read_text(encoding="utf-8")
     ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     assert set(ing["tables"]) == {"events", "orders", "reviews", "users"}
     ev = ing["tables"]["events"]

@@ -444,7 +444,7 @@ def test_empty_groups_say_why_and_counts_say_what_they_count(tmp_path, monkeypat
     rep.min_reviews, rep.by_item = 40, rep.by_item.iloc[0:0]  # as if no item had 40 reviews
     assert rep._show("items").data == "_没有一组的评论达到 40 条（参数 sentiment.min_reviews），不排名。_"
     with i18n.language("en"):
-        assert rep._show("categories").data == "_The reviews have no Category column (or it is empty): no groups._"
+        assert rep._show("categories").data == "_The reviews have no category column (or it is empty): no groups._"
     shown = []
     monkeypatch.setattr(helpers.sentiment, "_display", shown.append)
     table = rep._show("phrases")  # the phrases table is displayed; the keywords per group come back
