@@ -37,7 +37,7 @@ from .experiment_stats import (
     sequential_table,
     srm_table,
 )
-from .i18n import column_label, column_word, localized, t
+from .i18n import column_label, column_word, localized, sentence_start, t
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -178,7 +178,8 @@ class ExperimentReport(Report):
                 continue
             verdict = t("experiment.significant" if r.significant else "experiment.not_significant")
             out.append(Outcome(t(
-                "experiment.metric", label=r.label, guard=t("experiment.guardrail") if r.guardrail else "",
+                "experiment.metric", label=sentence_start(r.label),  # "Payment within 24 h: ..." opens the line
+                guard=t("experiment.guardrail") if r.guardrail else "",
                 variant=r.variant, **self._values(r.metric, r.kind, r.value, r.control_value),
                 rel=fmt_change(r.rel_lift),  # signed, as the segments finding gives a lift: "+30.7%"
                 ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
@@ -289,7 +290,14 @@ class ExperimentReport(Report):
         guard = t("experiment.guardrail") if r.guardrail else ""
         users, control = int(r.users), int(r.control_users)
         key = "experiment.untested_few" if min(users, control) < 2 else "experiment.untested"
-        text = t(key, label=r.label, guard=guard, variant=r.variant, users=fmt_int(users), control=fmt_int(control))
+        text = t(
+            key,
+            label=sentence_start(r.label),
+            guard=guard,
+            variant=r.variant,
+            users=fmt_int(users),
+            control=fmt_int(control),
+        )
         return text + (t("experiment.untested_retention") if r.kind == "retention" else "")
 
     def _values(self, metric: str, kind: str, value: float, control: float) -> dict[str, str]:

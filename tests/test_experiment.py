@@ -372,6 +372,11 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
             "7日留存: not tested: 1 new and 1 control users have a value of it; each group needs at least 2. "
             "Users whose retention day falls after the test end are left out."
         )
+        # an English label opens its line with a capital ("payment within 24 h: new ..." read oddly)
+        english = ExperimentReport(srm=srm, results=pd.DataFrame([{**conv, "label": "payment within 24 h"},
+                                                                  {**day7, "label": "day-7 retention"}]))  # fmt: skip
+        lines = english.findings()
+        assert lines[3].startswith("Payment within 24 h: new 50.0%") and lines[4].startswith("Day-7 retention: not")
     big = ExperimentReport(srm=srm.assign(users=[30, 31]), results=pd.DataFrame([conv]))
     with i18n.language("zh"):
         assert not any(x.startswith("注意") for x in big.findings())
