@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, results_doc
-from .i18n import label, list_join, localized, t
+from .i18n import label, list_join, localized, sentence_start, t
 
 __all__ = [
     "read_plan_checks",
@@ -624,7 +624,8 @@ class DataQualityReport(Report):
             out.append(Outcome(t("data_quality.no_problem")))
             return out
         for r in self.problems.head(5).itertuples():
-            what = self._label(r.event) + (f" · {r.property}" if r.property else "")
+            shown = self._label(r.event)  # a display name opens the line with a capital, a bare code as it is
+            what = (shown if shown == r.event else sentence_start(shown)) + (f" · {r.property}" if r.property else "")
             out.append(Outcome(t("data_quality.problem", severity=f"{r.severity:.2f}", what=what, detail=r.detail)))
         more = len(self.problems) - 5
         if more > 0:

@@ -1,6 +1,7 @@
 """The tracking plan: its formats (params, YAML, CSV, Excel), its validation messages, display names, and the
 ingest checks on hand-made rows with every violation kind counted exactly (rows in = clean + quarantined)."""
 
+import dataclasses
 import hashlib
 import json
 import textwrap
@@ -356,6 +357,10 @@ def test_planted_outage_and_undeclared_event_are_the_top_findings(tmp_path, writ
     debug = rep.problems.query("event == 'debug'")
     assert debug["severity"].item() == pytest.approx(1.0 * 2 / 60, abs=1e-4)
     assert "浏览商品（view）· platform" in rep.findings()[1] and "share" in rep.findings()[2]
+    with i18n.language("en"):  # an English display name opens its line with a capital; a bare code stays as it is
+        english = dataclasses.replace(rep, labels={**rep.labels, "view": "product view"})
+        lines = [str(f) for f in english.findings()]
+        assert lines[1].startswith("Product view (view) · platform: ") and lines[2].startswith("share: "), lines
     # the problems table names each kind in words (every kind has a label); the CSV keeps the codes
     from helpers.data_quality import WEIGHTS
 
