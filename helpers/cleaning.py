@@ -53,7 +53,10 @@ class TableReport:
     quarantine_path: str | None
     seconds: float
     derived_from: str | None = None
-    notes: list[str] = field(default_factory=list)
+    #: what the reader or ingest had to assume: a message key or ``{"key": <message key>, **fields}`` is shown on the
+    #: ingest page in the campaign's language (:func:`helpers.quality.ingest_findings`); other text (the tracking
+    #: plan's counts, "ingested on Spark") is for the manifest ``data/_ingest.json`` only
+    notes: list[str | dict] = field(default_factory=list)
     #: the table's cleaning rules' reasons as pages name them (``rules[].label``): reason -> label
     reason_labels: dict[str, str] = field(default_factory=dict)
 
@@ -312,6 +315,14 @@ def _decimal(con, table: str, src, files: list[str], fmt: str, raw: str, num_exp
     cols = ", ".join(f"{e} AS {_ident(f'__n{i}')}" for i, e in enumerate(num_exprs))
     rel = f"(SELECT {cols} FROM {raw})"
     return guess_decimal(con, rel, [f"__n{i}" for i in range(len(num_exprs))])
+
+
+def decimal_note(table: str, decimal_given: str, decimal: str) -> list[dict]:
+    """The note that a table's numbers were read with ',' as the decimal mark, when ingest guessed it (``decimal:
+    auto`` on a ';' file with values such as 1,5); none when the params said so or the mark is '.'."""
+    if decimal != "," or decimal_given == ",":
+        return []
+    return [{"key": "ingest.note_decimal", "table": table}]
 
 
 def _summarise(con, table: str, out: Path) -> dict:

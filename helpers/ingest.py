@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 import duckdb
 
 from .checks import data_problems, declared_events, extra_column_name, params_label
-from .cleaning import TableReport, _empty_message, _scalar, _summarise, cleaning_sql, plan_checks_step
+from .cleaning import (
+    TableReport,
+    _empty_message,
+    _scalar,
+    _summarise,
+    cleaning_sql,
+    decimal_note,
+    plan_checks_step,
+)
 from .errors import IngestError, ParamsError
 from .identity import stitch_clean_events, stitch_clean_events_spark
 from .locations import CampaignPaths
@@ -136,7 +144,7 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
         )
     fmt = fmts.pop()
     raw = f"raw_{table}"  # source columns as text + the lines the reader rejected (__read_reason, helpers/sources.py)
-    read_notes: list[str] = []
+    read_notes: list[str | dict] = []
     src_cols, encoding = read_raw(
         con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes, hashed=bool(spec.dedupe)
     )
@@ -157,7 +165,7 @@ class RawRead:
     files: list[str]
     format: str  # csv, jsonl, excel or parquet
     encoding: str | None  # the encodings read (text formats)
-    notes: list[str] = field(default_factory=list)  # what the reader had to relax
+    notes: list[str | dict] = field(default_factory=list)  # what the reader had to relax (TableReport.notes)
 
 
 def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPaths, t0: float) -> TableReport:
@@ -256,9 +264,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
         path=str(out),
         quarantine_path=qpath,
         seconds=round(time.perf_counter() - t0, 3),
-        notes=list(read.notes)
-        + plan_notes
-        + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if decimal == "," else []),
+        notes=[*read.notes, *plan_notes, *decimal_note(table, src.decimal, decimal)],
     )
 
 
@@ -344,7 +350,7 @@ def _derive_table(con, cfg: Campaign, table: str, spec: TableSpec, paths: Campai
         raise IngestError(f"tables.{table}.derive_from: {spec.derive_from} has not been ingested yet")
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(base))})").fetchall()}
     canon = [c.name for c in TABLES[table]]
-    notes = []
+    notes: list[str | dict] = []
     if table == "orders" and spec.derive_from == "events":
         # a user's purchases at one instant are one order, as where reports read purchase events directly
         oid = instant_order_id_sql("user_id", "ts")

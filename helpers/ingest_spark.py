@@ -29,7 +29,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql, plan_checks_step
+from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql, decimal_note, plan_checks_step
 from .errors import IngestError
 from .locations import CampaignPaths
 from .params import Campaign, resolve_input
@@ -199,7 +199,7 @@ def reads_on_driver(src, files: list[str]) -> str | None:
     return None
 
 
-def _read_raw_on_driver(session, duck, view, files, src, fmt, table, cache: Path, notes: list[str]):
+def _read_raw_on_driver(session, duck, view, files, src, fmt, table, cache: Path, notes: list[str | dict]):
     """The raw view of a source Spark does not read itself: DuckDB ingest's reader builds it (every source column
     as text, the reader's rejects with their reasons and line numbers, typed date/time columns), it is written to
     one Parquet file in the campaign cache, and Spark reads that file as the view. So the raw values are those of
@@ -355,7 +355,7 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         raise IngestError(f"tables.{table}.source.path: no file matches {src.path!r}")
     raw = f"raw_{table}"
     fmt = reads_on_driver(src, files)
-    read_notes: list[str] = []
+    read_notes: list[str | dict] = []
     if fmt is None:
         fmt = "csv"
         src_cols, encoding = _read_raw_spark(session, raw, files, src, table, paths.cache)
@@ -433,8 +433,5 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         path=str(out),
         quarantine_path=str(q),
         seconds=round(time.perf_counter() - t0, 3),
-        notes=["ingested on Spark"]
-        + read_notes
-        + plan_notes
-        + ([f"numbers read with ',' as the decimal mark ({src.decimal})"] if cl.decimal == "," else []),
+        notes=["ingested on Spark", *read_notes, *plan_notes, *decimal_note(table, src.decimal, cl.decimal)],
     )

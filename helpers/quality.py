@@ -198,7 +198,7 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
         if r.derived_from:
             name, source = sentence_start(table_label(r.table)), table_label(r.derived_from)
             out.append(t("ingest.derived", table=name, rows=fmt_int(r.rows_out), source=source))
-            out += [t("ingest.note", note=label(n)) for n in r.notes]  # a note is a message key or a text
+            out += _notes(r)
             continue
         kept = r.rows_out / r.rows_in if r.rows_in else 0
         line = t(
@@ -231,8 +231,25 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
                     reasons=desc,
                 )
             )
+        out += _notes(r)  # after the table's counts: what the reader had to assume
     if timezone:
         out.append(t("ingest.timezone", timezone=timezone))
+    return out
+
+
+def _notes(r: TableReport) -> list[str]:
+    """A table's notes for readers (:attr:`TableReport.notes`): a message key, or a message with its fields (the
+    table by its name, ``code`` its key in the params); a technical text stays in the manifest."""
+    out = []
+    for n in r.notes:
+        if isinstance(n, dict):
+            fields = {k: v for k, v in n.items() if k != "key"}
+            text = t(n["key"], **{**fields, "table": table_label(r.table), "code": r.table})
+        elif n in catalogue():
+            text = t(n)
+        else:
+            continue
+        out.append(t("ingest.note", note=text))
     return out
 
 

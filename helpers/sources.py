@@ -389,10 +389,7 @@ def _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes, dire
         _scan_csv(con, name, i, prepared.path, opts + ["strict_mode = false"], direct)
     except duckdb.Error:
         raise _read_error(e, table, f, source, "csv") from None
-    notes.append(
-        f"{f}: the CSV dialect could not be detected strictly; read leniently (quotes inside unquoted fields "
-        f"kept as text); set tables.{table}.source.delimiter to read it strictly"
-    )
+    notes.append({"key": "ingest.note_lenient", "table": table, "file": os.path.basename(f)})  # shown on the page
     return prepared
 
 

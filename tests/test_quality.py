@@ -83,8 +83,13 @@ def test_summary_reasons_findings():
     f = ingest_findings(reps, timezone="Asia/Shanghai")
     assert "保留 5 行（50.0%）" in f[0] and "重复行 3、不在分析周期内 2" in f[1] and "Asia/Shanghai" in f[-1]
     # tables by their names in the campaign's language, not by code
-    assert f[0].startswith("**事件表**：输入 10 行") and f[1].startswith("**事件表** 隔离 5 行")
+    assert f[0].startswith("**事件表**：输入 10 行") and f[1].startswith("**事件表**隔离 5 行")  # no space
     assert "**订单表**：1 行，由清洗后的事件表派生。" in f
+    # what the reader assumed reaches the page after the table's counts; a technical note stays in the manifest
+    reps["events"].notes = [{"key": "ingest.note_lenient", "table": "events", "file": "ev.csv"}, "ingested on Spark"]
+    f = ingest_findings(reps)
+    assert f[2].startswith("注意：事件表：ev.csv 的 CSV 格式无法严格识别，已宽松读取") and "Spark" not in " ".join(f)
+    assert f[2].endswith("请设置 tables.events.source.delimiter。")
     h = {x["label"]: x for x in ingest_headline(reps)}
     assert h["事件表隔离比例"]["text"] == "50.0%" and "事件表清洗后行数" in h
     with i18n.language("en"):
