@@ -157,6 +157,26 @@ def top_values(path, column: str, *, n: int = 15) -> pd.DataFrame:
         return con.execute(sql).df()
 
 
+def name_variants(path, column: str = "event") -> list[list[dict]]:
+    """Values of ``column`` that differ only in letter case, spaces, underscores or hyphens ("view", "View",
+    "VIEW"; "add_to_cart", "addToCart"): tracking code that sends one event under several spellings, which every
+    analysis counts as different events. One list per spelling group (``{"value", "rows"}``, most rows first),
+    the groups with the most rows first; empty when the table has no such column or no such group."""
+    with duckdb.connect() as con:
+        cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
+        if column not in cols:
+            return []
+        df = con.execute(
+            f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows FROM read_parquet({_q(path)}) '
+            "GROUP BY 1 HAVING value IS NOT NULL"
+        ).df()
+    df["key"] = df["value"].str.lower().str.replace(r"[\s_\-]+", "", regex=True)
+    df = df[df.groupby("key")["value"].transform("size") > 1].sort_values(["rows", "value"], ascending=[False, True])
+    groups = [[{"value": str(v), "rows": int(n)} for v, n in zip(g["value"], g["rows"], strict=True)]
+              for _, g in df.groupby("key", sort=False)]  # fmt: skip
+    return sorted(groups, key=lambda g: -sum(int(x["rows"]) for x in g))
+
+
 def null_rates(path) -> pd.DataFrame:
     """Share of empty values per column of a clean table.
 
@@ -191,8 +211,11 @@ def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int
     return df[keep]
 
 
-def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> list[str]:
-    """Key findings of the ingest report in plain words and numbers, in the current language."""
+def ingest_findings(
+    reports: dict[str, TableReport], *, timezone: str = "", variants: list[list[dict]] | None = None
+) -> list[str]:
+    """Key findings of the ingest report in plain words and numbers, in the current language; ``variants``: the
+    events' spelling groups (:func:`name_variants`), said after the events table's lines."""
     out = []
     for r in reports.values():
         if r.derived_from:
@@ -232,9 +255,26 @@ def ingest_findings(reports: dict[str, TableReport], *, timezone: str = "") -> l
                 )
             )
         out += _notes(r)  # after the table's counts: what the reader had to assume
+        if r.table == "events" and variants:
+            out.append(_variants_text(variants))
     if timezone:
         out.append(t("ingest.timezone", timezone=timezone))
     return out
+
+
+#: spelling groups of event names a finding lists (the results keep every group)
+VARIANTS_SHOWN = 3
+
+
+def _variants_text(variants: list[list[dict]]) -> str:
+    """The finding on event names spelt several ways: "view 1,200 / View 3 / VIEW 1", the largest groups first."""
+    groups = [" / ".join(t("ingest.reason_rows", reason=x["value"], rows=fmt_int(x["rows"])) for x in g)
+              for g in variants[:VARIANTS_SHOWN]]  # fmt: skip
+    more = t("ingest.variants_more", n=len(variants) - VARIANTS_SHOWN) if len(variants) > VARIANTS_SHOWN else ""
+    shown = list_join(groups) + more
+    if len(variants) == 1:
+        return t("ingest.variants_one", groups=shown, code="events", column="event")
+    return t("ingest.variants", n=str(len(variants)), groups=shown, code="events", column="event")
 
 
 def _notes(r: TableReport) -> list[str]:
@@ -440,7 +480,7 @@ class IngestReport(Report):
         "quarantine",
     )
     table_names: ClassVar[tuple[str, ...]] = ("summary", "reasons")
-    result_keys: ClassVar[tuple[str, ...]] = ("tables",)
+    result_keys: ClassVar[tuple[str, ...]] = ("tables", "event_variants")
     unavailable_label: ClassVar[str] = localized("ingest.unavailable_label")
 
     reports: dict[str, TableReport] = field(default_factory=dict)
@@ -451,6 +491,8 @@ class IngestReport(Report):
     daily: pd.DataFrame = field(default_factory=pd.DataFrame)
     top: pd.DataFrame = field(default_factory=pd.DataFrame)
     nulls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the events' names spelt several ways (:func:`name_variants`)
+    variants: list[list[dict]] = field(default_factory=list)
 
     @classmethod
     def compute(cls, ctx) -> IngestReport:
@@ -472,10 +514,11 @@ class IngestReport(Report):
             daily=daily_activity(ctx.paths.table(main)),
             top=top_values(ctx.paths.table(main), key_column(main)),
             nulls=null_rate_table(reports),
+            variants=name_variants(ctx.paths.table("events")) if "events" in reports else [],
         )
 
     def findings(self) -> list[str]:
-        return ingest_findings(self.reports, timezone=self.timezone)
+        return ingest_findings(self.reports, timezone=self.timezone, variants=self.variants)
 
     def headline(self) -> list[dict]:
         return ingest_headline(self.reports)
@@ -484,7 +527,7 @@ class IngestReport(Report):
         return {"summary": self.summary, "reasons": self.reasons}
 
     def to_results(self) -> dict:
-        return self._results(**ingest_results(self.reports))
+        return self._results(**ingest_results(self.reports), event_variants=self.variants)
 
     def _show(self, part: str):
         from .fmt import style_table

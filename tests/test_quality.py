@@ -180,3 +180,34 @@ tables:
     with i18n.language("en"):
         assert sorted(_worded(reason_table(reps), reason_labels(reps))["reason"]) == ["cancelled_invoice", "zero_price"]
         assert "已取消的发票" not in ingest_findings(reps)[1]
+
+
+def test_event_names_spelt_several_ways_are_found_and_said(tmp_path):
+    """ "view" / "View" / "VIEW" and "add_to_cart" / "addToCart" count as different events in every analysis: the
+    ingest findings name each group (by hand below, most rows first) and the key that maps them to one name; a
+    name spelt one way only is not a group."""
+    from helpers.quality import VARIANTS_SHOWN, name_variants
+
+    p = tmp_path / "events.parquet"
+    names = ["view"] * 5 + ["View"] * 2 + ["VIEW"] + ["add_to_cart"] * 3 + ["addToCart", "add-to-cart"] + ["pay"] * 9
+    pd.DataFrame({"event": [*names, None]}).to_parquet(p)
+    got = name_variants(p)
+    assert got == [
+        [{"value": "view", "rows": 5}, {"value": "View", "rows": 2}, {"value": "VIEW", "rows": 1}],
+        [{"value": "add_to_cart", "rows": 3}, {"value": "add-to-cart", "rows": 1}, {"value": "addToCart", "rows": 1}],
+    ]
+    assert name_variants(p, "channel") == []  # no such column
+    reps = {"events": _rep(reasons={})}
+    with i18n.language("zh"):
+        said = ingest_findings(reps, variants=got)[1]
+        assert said == (
+            "有 2 组事件名只差大小写、空格、下划线或连字符，各按不同的事件计算：view 5 / View 2 / VIEW 1、"
+            "add_to_cart 3 / add-to-cart 1 / addToCart 1。"
+            "若是同一事件，请在 tables.events.values.event 中映射为同一个名字。"
+        )
+    with i18n.language("en"):
+        one = ingest_findings(reps, variants=got[:1])[1]
+        assert one.startswith("Event names that differ only in case") and "view: 5 / View: 2 / VIEW: 1." in one
+        many = ingest_findings(reps, variants=got * 3)[1]
+        assert many.startswith("6 groups of event names") and f"(and {6 - VARIANTS_SHOWN} more)" in many
+    assert ingest_findings(reps, variants=[]) == ingest_findings(reps)
