@@ -7,6 +7,7 @@ DataFrames for display.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -17,7 +18,7 @@ from .base import Report
 from .fmt import fmt_int, fmt_pct
 from .i18n import catalogue, label, list_join, localized, sentence_start, t
 from .ingest import TableReport
-from .sqlsafety import sql_text
+from .sqlsafety import sql_name, sql_text
 
 __all__ = [
     "main_table",
@@ -157,6 +158,11 @@ def top_values(path, column: str, *, n: int = 15) -> pd.DataFrame:
         return con.execute(sql).df()
 
 
+def spelling_key(name: str) -> str:
+    """A name by its letters alone: lower case, without spaces, ``_`` and ``-`` ("Add_To-Cart" -> "addtocart")."""
+    return re.sub(r"[\s_\-]+", "", name.lower())
+
+
 def name_variants(path, column: str = "event") -> list[list[dict]]:
     """Values of ``column`` that differ only in letter case, spaces, underscores or hyphens ("view", "View",
     "VIEW"; "add_to_cart", "addToCart"): tracking code that sends one event under several spellings, which every
@@ -170,7 +176,7 @@ def name_variants(path, column: str = "event") -> list[list[dict]]:
             f'SELECT CAST("{column}" AS VARCHAR) AS value, count(*) AS rows FROM read_parquet({_q(path)}) '
             "GROUP BY 1 HAVING value IS NOT NULL"
         ).df()
-    df["key"] = df["value"].str.lower().str.replace(r"[\s_\-]+", "", regex=True)
+    df["key"] = df["value"].map(spelling_key)
     df = df[df.groupby("key")["value"].transform("size") > 1].sort_values(["rows", "value"], ascending=[False, True])
     groups = [[{"value": str(v), "rows": int(n)} for v, n in zip(g["value"], g["rows"], strict=True)]
               for _, g in df.groupby("key", sort=False)]  # fmt: skip
@@ -211,11 +217,40 @@ def quarantine_sample(report: TableReport, *, per_reason: int = 3, max_cols: int
     return df[keep]
 
 
+def unknown_events(report: TableReport | None, source_col: str | None, declared: list[str], n: int = 5) -> dict:
+    """The events quarantined as ``unknown_event`` (not in ``tables.events.events``) by their source value:
+    ``{"top": [{"value", "rows"}, ...]`` (the ``n`` with the most rows), ``"names": k`` (distinct values),
+    ``"like": {value: declared event}`` for a value spelt as a declared event but for case, spaces, ``_`` and
+    ``-`` (``View`` for ``view``)}; empty when there is none or the event column is derived (no source column)."""
+    if report is None or not report.reasons.get("unknown_event") or not report.quarantine_path or not source_col:
+        return {}
+    with duckdb.connect() as con:
+        cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(report.quarantine_path)})")
+                .fetchall()}  # fmt: skip
+        if source_col not in cols:
+            return {}
+        df = con.execute(
+            f"SELECT CAST({sql_name(source_col)} AS VARCHAR) AS value, count(*) AS rows "
+            f"FROM read_parquet({_q(report.quarantine_path)}) WHERE reason = 'unknown_event' GROUP BY 1 "
+            "ORDER BY rows DESC, value"
+        ).df()
+    df = df[df["value"].notna()]
+    known = {spelling_key(e): e for e in declared}
+    like = {v: known[spelling_key(v)] for v in df["value"] if known.get(spelling_key(v), v) != v}
+    top = [{"value": str(v), "rows": int(r)} for v, r in zip(df["value"].head(n), df["rows"].head(n), strict=True)]
+    return {"top": top, "names": len(df), "like": like}
+
+
 def ingest_findings(
-    reports: dict[str, TableReport], *, timezone: str = "", variants: list[list[dict]] | None = None
+    reports: dict[str, TableReport],
+    *,
+    timezone: str = "",
+    variants: list[list[dict]] | None = None,
+    unknown: dict | None = None,
 ) -> list[str]:
     """Key findings of the ingest report in plain words and numbers, in the current language; ``variants``: the
-    events' spelling groups (:func:`name_variants`), said after the events table's lines."""
+    events' spelling groups (:func:`name_variants`), ``unknown``: the events quarantined as not declared
+    (:func:`unknown_events`), both said after the events table's lines."""
     out = []
     for r in reports.values():
         if r.derived_from:
@@ -257,9 +292,19 @@ def ingest_findings(
         out += _notes(r)  # after the table's counts: what the reader had to assume
         if r.table == "events" and variants:
             out.append(_variants_text(variants))
+        if r.table == "events" and unknown:
+            out.append(_unknown_text(unknown))
     if timezone:
         out.append(t("ingest.timezone", timezone=timezone))
     return out
+
+
+def _unknown(cfg, reports: dict[str, TableReport]) -> dict:
+    """:func:`unknown_events` of the campaign's events table (its source column of ``event``, its declared list)."""
+    spec = cfg.tables.events
+    if spec is None or spec.derive_from or not spec.events or "events" not in reports:
+        return {}
+    return unknown_events(reports["events"], spec.columns.get("event"), list(spec.events))
 
 
 #: spelling groups of event names a finding lists (the results keep every group)
@@ -275,6 +320,17 @@ def _variants_text(variants: list[list[dict]]) -> str:
     if len(variants) == 1:
         return t("ingest.variants_one", groups=shown, code="events", column="event")
     return t("ingest.variants", n=str(len(variants)), groups=shown, code="events", column="event")
+
+
+def _unknown_text(unknown: dict) -> str:
+    """The finding naming the undeclared events: "share 300、debug 4 ..." and those spelt as a declared event."""
+    names = list_join(t("ingest.reason_rows", reason=x["value"], rows=fmt_int(x["rows"])) for x in unknown["top"])
+    more = unknown["names"] - len(unknown["top"])
+    if more > 0:
+        names += t("ingest.variants_more", n=more)
+    like = unknown.get("like") or {}
+    hint = t("ingest.unknown_like", pairs=list_join(t("ingest.like_pair", value=v, event=e) for v, e in like.items()))
+    return t("ingest.unknown_events", names=names, code="events") + (hint if like else "")
 
 
 def _notes(r: TableReport) -> list[str]:
@@ -480,7 +536,7 @@ class IngestReport(Report):
         "quarantine",
     )
     table_names: ClassVar[tuple[str, ...]] = ("summary", "reasons")
-    result_keys: ClassVar[tuple[str, ...]] = ("tables", "event_variants")
+    result_keys: ClassVar[tuple[str, ...]] = ("tables", "event_variants", "unknown_events")
     unavailable_label: ClassVar[str] = localized("ingest.unavailable_label")
 
     reports: dict[str, TableReport] = field(default_factory=dict)
@@ -493,6 +549,8 @@ class IngestReport(Report):
     nulls: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the events' names spelt several ways (:func:`name_variants`)
     variants: list[list[dict]] = field(default_factory=list)
+    #: the events quarantined as not declared, by name (:func:`unknown_events`)
+    unknown: dict = field(default_factory=dict)
 
     @classmethod
     def compute(cls, ctx) -> IngestReport:
@@ -515,10 +573,11 @@ class IngestReport(Report):
             top=top_values(ctx.paths.table(main), key_column(main)),
             nulls=null_rate_table(reports),
             variants=name_variants(ctx.paths.table("events")) if "events" in reports else [],
+            unknown=_unknown(ctx.cfg, reports),
         )
 
     def findings(self) -> list[str]:
-        return ingest_findings(self.reports, timezone=self.timezone, variants=self.variants)
+        return ingest_findings(self.reports, timezone=self.timezone, variants=self.variants, unknown=self.unknown)
 
     def headline(self) -> list[dict]:
         return ingest_headline(self.reports)
@@ -527,7 +586,7 @@ class IngestReport(Report):
         return {"summary": self.summary, "reasons": self.reasons}
 
     def to_results(self) -> dict:
-        return self._results(**ingest_results(self.reports), event_variants=self.variants)
+        return self._results(**ingest_results(self.reports), event_variants=self.variants, unknown_events=self.unknown)
 
     def _show(self, part: str):
         from .fmt import style_table

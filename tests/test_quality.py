@@ -211,3 +211,49 @@ def test_event_names_spelt_several_ways_are_found_and_said(tmp_path):
         many = ingest_findings(reps, variants=got * 3)[1]
         assert many.startswith("6 groups of event names") and f"(and {6 - VARIANTS_SHOWN} more)" in many
     assert ingest_findings(reps, variants=[]) == ingest_findings(reps)
+
+
+def test_undeclared_events_are_named_with_their_rows(tmp_path, write_params):
+    """Rows of events not in ``tables.events.events`` are quarantined as unknown events; the findings name them
+    by their source value with rows (by hand: share 2, View 1), and ``View`` as a spelling of the declared ``view``;
+    the results keep them. Without an events list there is nothing to name."""
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+    from helpers.params import load_params
+    from helpers.quality import _unknown
+
+    src = tmp_path / "e.csv"
+    rows = ["a,view,2024-03-01 10:00", "b,View,2024-03-01 10:05", "d,share,2024-03-01 11:00",
+            "d,share,2024-03-01 11:30", "e,buy,2024-03-01 12:00"]  # fmt: skip
+    src.write_text("uid,action,time\n" + "\n".join(rows) + "\n", "utf-8")
+    text = f"""
+campaign: ue
+title: t
+period: {{start: 2024-03-01, end: 2024-03-31}}
+tables:
+  events:
+    source: {{path: "{src.as_posix()}"}}
+    columns: {{user_id: uid, event: action, ts: time}}
+    events: [view, buy]
+"""
+    cfg = load_params(write_params(text))
+    reps = ingest_campaign(cfg, campaign_paths("ue", tmp_path / "r"), progress=False)
+    got = _unknown(cfg, reps)
+    assert got == {"top": [{"value": "share", "rows": 2}, {"value": "View", "rows": 1}], "names": 2,
+                   "like": {"View": "view"}}  # fmt: skip
+    with i18n.language("zh"):
+        said = ingest_findings(reps, unknown=got)[2]
+        assert said == (
+            "不在 tables.events.events 列表中、按未知事件隔离的事件：share 2、View 1。若要分析它们，请加入该列表。"
+            "其中 View 与 view 只是写法不同，可在 tables.events.values.event 中映射。"
+        )
+    with i18n.language("en"):
+        said = ingest_findings(reps, unknown=got)[2]
+        assert said.startswith("Events not in the tables.events.events list, quarantined as unknown events: share: 2")
+        assert said.endswith(
+            "Of these, View (for view) differ only in spelling: map them in tables.events.values.event."
+        )
+    free = load_params(
+        write_params(text.replace("    events: [view, buy]\n", "").replace("campaign: ue", "campaign: uf"))
+    )
+    assert _unknown(free, ingest_campaign(free, campaign_paths("uf", tmp_path / "r"), progress=False)) == {}
