@@ -31,6 +31,7 @@ __all__ = [
     "close_up",
     "column_label",
     "column_word",
+    "mid_sentence",
     "has_han",
     "current_language",
     "label",
@@ -229,7 +230,13 @@ def column_word(column: str | None, /, lang: str | None = None) -> str:
     """:func:`column_label` inside an English sentence: a header word loses its capital ("Segments by channel",
     not "by Channel"); an acronym or a word with another capital ("GMV", "User ID" -> "user ID", "iOS") keeps
     it. Chinese as :func:`column_label`. A label quoted as the page's header ("see the column “…”") keeps it."""
-    text = column_label(column, lang=lang)
+    return mid_sentence(column_label(column, lang=lang), lang=lang)
+
+
+def mid_sentence(text: str, /, lang: str | None = None) -> str:
+    """A name that heads a table or a headline ("Week-4 retention", "Channel") inside an English sentence: its
+    first word loses the capital when only its first letter is one ("week-4 retention"); an acronym, a word with
+    another capital ("GMV", "iOS") and Chinese unchanged. The reverse of :func:`sentence_start`."""
     if (lang or current_language()) == "en" and re.match(r"[A-Z][a-z]+\b", text):
         return text[:1].lower() + text[1:]
     return text

@@ -24,7 +24,7 @@ from .base import Report, ReportUnavailable, Unavailable, _display
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
-from .i18n import column_word, list_join, localized, t
+from .i18n import column_word, list_join, localized, mid_sentence, t
 from .retention_plots import plot_lifecycle, plot_retention_curve, plot_retention_heatmap, plot_stickiness
 from .tags import with_tag_column
 from .tracking import display_names
@@ -561,7 +561,7 @@ class RetentionReport(Report):
                 t(
                     "retention.cohorts",
                     unit=t(f"retention.unit.{self.period}"),
-                    name=period_retention_name(self.period, n),  # "Week-4 retention", as the headline names week 1
+                    name=mid_sentence(period_retention_name(self.period, n)),  # "By week cohort, week-4 retention"
                     avg=fmt_pct(avg),
                     best=f"{best:%Y-%m-%d}",
                     best_rate=fmt_pct(bval),

@@ -337,4 +337,4 @@ def test_the_cohort_comparison_names_its_retention_as_the_headline_does():
 
     with i18n.language("en"):
         line = next(f for f in rep.findings() if f.startswith("By week cohort"))
-    assert line.startswith("By week cohort, Week-2 retention: average 40.0%"), line
+    assert line.startswith("By week cohort, week-2 retention: average 40.0%"), line  # not "Week-2" mid-sentence
