@@ -381,25 +381,11 @@ def _campaign_pages(campaign: str, data: Path) -> list[str]:
     return ["index", *cfg.run_notebooks(available_notebooks(ROOT / "notebooks"))]
 
 
-#: English titles and descriptions of the real campaigns whose params give them in Chinese only, for their
-#: ``language: en`` runs (params/online_retail.yaml gives its texts per language)
-EN_CAMPAIGN_TITLES = {
-    "taobao": """title: Taobao user behaviour sample (814 users)
-description: >
-  Views, favourites, carts and purchases of 814 Taobao users over nine days. The data set has no prices, so there
-  is no spend.
-""",
-}
-
-
 def _english_params(campaign: str, folder: Path) -> Path:
-    """A copy of params/<campaign>.yaml with ``language: en`` and an English title, in ``folder`` (with the
-    defaults file beside it); source paths stay relative to the project root."""
+    """A copy of params/<campaign>.yaml with ``language: en`` (its texts are given per language), in ``folder``
+    (with the defaults file beside it); source paths stay relative to the project root."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = (ROOT / "params" / f"{campaign}.yaml").read_text(encoding="utf-8")
-    if campaign in EN_CAMPAIGN_TITLES:
-        text, n = re.subn(r"(?m)^title:.*\ndescription: >\n(?:  .*\n)+", EN_CAMPAIGN_TITLES[campaign], text)
-        assert n == 1, f"params/{campaign}.yaml: no title: line followed by a description: > block to translate"
+    text = (ROOT / "params" / f"{campaign}.yaml").read_text(encoding="utf-8")  # its texts given per language
     (folder / f"{campaign}.yaml").write_text(english_copy(text), encoding="utf-8")
     shutil.copy(ROOT / "params" / "_defaults.yaml", folder / "_defaults.yaml")
     return folder / f"{campaign}.yaml"
