@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 __all__ = [
     "Section",
     "in_language",
+    "pick_language",
     "FunnelParams",
     "RetentionParams",
     "PathsParams",
@@ -38,11 +39,21 @@ def in_language(v, info: ValidationInfo):
     Tag labels, cleaning rule labels and product exclusion reasons take it (docs/params.md)."""
     if isinstance(v, list):
         return [in_language(x, info) for x in v]
+    return pick_language(v, (info.context or {}).get("language") or "zh")
+
+
+#: what a text per language must look like (pydantic sections and the tracking plan alike)
+PER_LANGUAGE_HINT = "a text per language needs the keys zh and en, e.g. {zh: 高活跃, en: high}"
+
+
+def pick_language(v, language: str):
+    """``v`` in ``language``: a mapping ``{zh: ..., en: ...}`` gives its ``language`` text, anything else is returned
+    as given. :class:`ValueError` (:data:`PER_LANGUAGE_HINT`) for a mapping without both keys. One rule for the
+    params' sections (:func:`in_language`) and the tracking plan (helpers/tracking.py)."""
     if isinstance(v, dict):
-        lang = (info.context or {}).get("language") or "zh"
-        if set(v) - {"zh", "en"} or lang not in v:
-            raise ValueError(f"a text per language needs the keys zh and en, e.g. {{zh: 高活跃, en: high}}; got {v}")
-        return v[lang]
+        if set(v) != {"zh", "en"}:
+            raise ValueError(f"{PER_LANGUAGE_HINT}; got {v}")
+        return v[language]
     return v
 
 

@@ -26,6 +26,7 @@ import yaml
 from .checks import did_you_mean
 from .errors import ParamsError
 from .locations import project_root
+from .sections import PER_LANGUAGE_HINT, pick_language
 from .sqlsafety import sql_text
 
 __all__ = [
@@ -168,14 +169,11 @@ def _props(raw: Any, loc: str, problems: list[Problem]) -> dict[str, PropertySpe
 
 def _text(raw: dict, key: str, loc: str, language: str, problems: list[Problem]) -> str:
     """``raw[key]`` as text: plain, or per language (``{zh: 支付成功, en: payment}``: ``language``'s text)."""
-    v = raw.get(key)
-    if isinstance(v, dict):
-        if set(v) != {"zh", "en"}:
-            problems.append(
-                (f"{loc}.{key}", "a text per language needs the keys zh and en, e.g. {zh: 支付成功, en: pay}")
-            )
-            return ""
-        v = v[language]
+    try:
+        v = pick_language(raw.get(key), language)
+    except ValueError:
+        problems.append((f"{loc}.{key}", PER_LANGUAGE_HINT))
+        return ""
     return str(v or "").strip()
 
 

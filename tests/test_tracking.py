@@ -289,7 +289,7 @@ def test_a_plan_gives_texts_per_language():
     assert parse_plan(plan, language="en")[0].events["pv"].description == "a view"
     _, problems = parse_plan({"events": {"pv": {"display_name": {"zh": "浏览"}}}})
     assert problems == [("tracking.plan: events.pv.display_name",
-                         "a text per language needs the keys zh and en, e.g. {zh: 支付成功, en: pay}")]  # fmt: skip
+                         "a text per language needs the keys zh and en, e.g. {zh: 高活跃, en: high}")]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ the report
