@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .params import ParamsError, defaults_note, load_params
+from .params import ParamsError, defaults_note, language_notes, load_params
 
 
 def _split(s: str | None) -> list[str] | None:
@@ -18,13 +18,20 @@ def _run_epilog() -> str:
     return "exit codes:\n" + "\n".join(f"  {code:>3}  {what}" for code, what in EXIT_CODES.items())
 
 
+def _notes(params: str) -> list[str]:
+    """The notes on a campaign that loads but may not do what its author meant (missing shared defaults, texts not
+    in the campaign's language)."""
+    note = defaults_note(params)
+    return ([note] if note else []) + language_notes(params)
+
+
 def _run(a: argparse.Namespace) -> int:
     """``run``: the status lines, a summary line, then the exit code of :data:`helpers.run.EXIT_CODES`."""
     from .report import relative_paths
     from .run import RunInterrupted, RunRefusedError, run_campaign
 
     try:
-        if note := defaults_note(a.params):
+        for note in _notes(a.params):
             print(note, file=sys.stderr)
         s = run_campaign(
             a.params,
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in a.params:
             try:
                 cfg = load_params(p)
-                if note := defaults_note(p):
+                for note in _notes(p):
                     print(note, file=sys.stderr)
                 print(
                     f"{p}: ok (campaign {cfg.campaign!r}, tables {', '.join(cfg.table_names)}, "

@@ -42,6 +42,7 @@ from .sections import (
     TrackingParams,
     TrendsParams,
     in_language,
+    page_label,
 )
 from .sections_attribution import AttributionParams, DriversParams
 from .sections_clv import CLVParams
@@ -61,6 +62,7 @@ __all__ = [
     "Rule",
     "load_params",
     "defaults_note",
+    "language_notes",
     "params_path",
     "available_notebooks",
     "resolve_input",
@@ -131,7 +133,7 @@ class Rule(_Strict):
     @field_validator("label", mode="before")
     @classmethod
     def _label_language(cls, v, info: ValidationInfo):
-        return in_language(v, info)
+        return page_label(v, info)
 
     @model_validator(mode="after")
     def _one_condition(self) -> Rule:
@@ -480,6 +482,55 @@ def defaults_note(campaign_or_path: str | os.PathLike) -> str | None:
         f"note: {path.name}: no _defaults.yaml in its folder, so the shared defaults of params/_defaults.yaml "
         "(default tags, ingest settings) are not merged under it; copy that file beside the campaign to use them"
     )
+
+
+def language_notes(campaign_or_path: str | os.PathLike) -> list[str]:
+    """Notes on an English campaign's texts written only in Chinese (one language per page, docs/params.md
+    "Texts per language"): a plain Chinese label of a cleaning rule, funnel step, trends or experiment metric is not
+    shown (the page names its code), and a Chinese ``title`` or ``description`` is shown as written. Each note names
+    the key path. Empty for a Chinese campaign, texts given per language, or a file that does not load as YAML
+    (:func:`load_params` reports that)."""
+    from .i18n import has_han
+
+    path = params_path(campaign_or_path)
+    try:
+        data = _read_yaml(path)
+        defaults = path.parent / "_defaults.yaml"
+        if defaults.exists() and defaults.resolve() != path.resolve():
+            data = _deep_merge(_read_yaml(defaults), data)
+    except ParamsError:
+        return []
+    if not isinstance(data, dict) or data.get("language") != "en":
+        return []
+
+    def items(key: str, parent) -> list[tuple[str, object]]:
+        got = parent.get(key) if isinstance(parent, dict) else None
+        return [(f"{key}[{i}]", x) for i, x in enumerate(got)] if isinstance(got, list) else []
+
+    labels: list[str] = []
+    tables = data["tables"] if isinstance(data.get("tables"), dict) else {}
+    spots = [(f"tables.{name}.{k}", x) for name, spec in tables.items() for k, x in items("rules", spec)]
+    spots += [(f"funnel.{k}", x) for k, x in items("steps", data.get("funnel"))]
+    spots += [(f"{sec}.{k}", x) for sec in ("trends", "experiment") for k, x in items("metrics", data.get(sec))]
+    for where, spec in spots:
+        text = spec.get("label") if isinstance(spec, dict) else None
+        if isinstance(text, str) and has_han(text):
+            labels.append(f"{where}.label ({text})")
+    out = []
+    if labels:
+        out.append(
+            f"note: {path.name}: language en, so these labels written only in Chinese are not shown (the pages name "
+            f"the code instead): {', '.join(labels)}; give {'it' if len(labels) == 1 else 'them'} per language, "
+            "e.g. {zh: 支付, en: payment}"
+        )
+    shown = [k for k in ("title", "description") if isinstance(data.get(k), str) and has_han(data[k])]
+    if shown:
+        out.append(
+            f"note: {path.name}: language en, but {' and '.join(shown)} {'is' if len(shown) == 1 else 'are'} written "
+            f"only in Chinese and shown as written; give {'it' if len(shown) == 1 else 'them'} per language, "
+            "e.g. {zh: 春季大促, en: Spring sale}"
+        )
+    return out
 
 
 def load_params(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 __all__ = [
     "Section",
     "in_language",
+    "page_label",
     "pick_language",
     "FunnelParams",
     "RetentionParams",
@@ -57,6 +58,18 @@ def pick_language(v, language: str):
     return v
 
 
+def page_label(v, info: ValidationInfo) -> str:
+    """A label that has a code to fall back on (a cleaning rule's ``reason``, a funnel step's event, a metric's
+    name), in the campaign's language (:func:`in_language`). Plain text with Chinese characters on an English
+    campaign is dropped (``""``), so the page names the code instead: one language per page. ``validate`` and
+    ``run`` say which keys lost their label (:func:`helpers.params.language_notes`)."""
+    from .i18n import has_han
+
+    text = in_language(v, info)
+    english = ((info.context or {}).get("language") or "zh") == "en"
+    return "" if english and not isinstance(v, dict) and isinstance(text, str) and has_han(text) else text
+
+
 class Section(BaseModel):
     """Base of every section: unknown keys are errors."""
 
@@ -74,7 +87,7 @@ class StepSpec(Section):
     @field_validator("label", mode="before")
     @classmethod
     def _text_language(cls, v, info: ValidationInfo):
-        return in_language(v, info)
+        return page_label(v, info)
 
 
 class Exclusion(Section):
@@ -424,7 +437,7 @@ class TrendMetric(Section):
     @field_validator("label", mode="before")
     @classmethod
     def _text_language(cls, v, info: ValidationInfo):
-        return in_language(v, info)
+        return page_label(v, info)
 
     @model_validator(mode="after")
     def _check(self):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .sections import Section, in_language
+from .sections import Section, page_label
 
 __all__ = ["ExperimentAssignment", "ExperimentMetric", "ExperimentParams"]
 
@@ -46,7 +46,7 @@ class ExperimentMetric(Section):
     @field_validator("label", mode="before")
     @classmethod
     def _text_language(cls, v, info: ValidationInfo):
-        return in_language(v, info)
+        return page_label(v, info)
 
     @model_validator(mode="after")
     def _kind(self):

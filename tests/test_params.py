@@ -292,3 +292,48 @@ def test_events_derived_from_orders_have_one_declared_event(write_params, tmp_pa
     locs = dict(problems(write_params(text))[0])
     assert "its events (tables.events.event_name): buy" in locs["churn.label_events[0]"]
     assert "(the events table is derived from orders)" in locs["funnel.breakdown"]
+
+
+def test_plain_chinese_labels_on_an_english_campaign(write_params, csv):
+    """One language per page: on an English campaign a label written only in Chinese (a cleaning rule's, a funnel
+    step's, a trends or experiment metric's) is dropped at load, so the page names the code (the rule's reason, the
+    step's event, the metric's name); ``validate`` names each key that lost its label, and a Chinese title. A
+    Chinese campaign keeps every label; a label given per language gets no note."""
+    from helpers.params import language_notes
+    from helpers.steps import Step
+
+    text = GOOD.replace("PATH", str(csv)) + textwrap.dedent("""\
+            rules:
+              - {reason: test_user, label: 测试用户, column: uid, starts_with: T}
+        funnel:
+          steps: [pv, {event: buy, label: 购买}, {event: pay, label: {zh: 支付, en: payment}}]
+        trends:
+          metrics:
+            - active_users
+            - {name: buyers, label: 购买人数, event: buy, agg: users}
+        experiment:
+          start: 2024-01-10
+          assignment: {source: users_column, column: variant}
+          control: a
+          metrics:
+            - {name: conv, label: 下单转化 conversion, kind: conversion, event: buy}
+        """)
+    zh = load_params(write_params(text), check_files=False)
+    assert zh.spec("events").rules[0].label == "测试用户" and zh.funnel.steps[1].label == "购买"
+    assert language_notes(write_params(text)) == []
+    en_path = write_params(text + "language: en\n")
+    en = load_params(en_path, check_files=False)
+    assert en.spec("events").rules[0].label == "" and en.trends.metrics[1].label == ""
+    assert en.experiment.metrics[0].label == ""
+    assert [Step.of(s).name for s in en.funnel.steps] == ["pv", "buy", "payment"]
+    notes = language_notes(en_path)
+    assert len(notes) == 2, notes
+    for key in ("tables.events.rules[0].label (测试用户)", "funnel.steps[1].label (购买)",
+                "trends.metrics[1].label (购买人数)", "experiment.metrics[0].label (下单转化 conversion)"):  # fmt: skip
+        assert key in notes[0], (key, notes[0])
+    assert "funnel.steps[2]" not in notes[0] and "title is written only in Chinese" in notes[1]
+    assert "give them per language" in notes[0] and "give it per language" in notes[1]
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate", str(en_path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0 and "funnel.steps[1].label (购买)" in r.stderr and str(en_path.parent) not in r.stderr
