@@ -452,10 +452,12 @@ def dress_report(page: str, out_html: str | Path, meta: dict | None = None) -> s
 
 
 # ------------------------------------------------------------------------------------------------ after a run
-def finish_pages(root: Path, lang: str, names: Sequence[str]) -> tuple[dict[Path, str], str | None]:
+def finish_pages(
+    root: Path, lang: str, names: Sequence[str], *, title: str | None = None
+) -> tuple[dict[Path, str], str | None]:
     """After a run: the report pages whose navigation changes (to link only the pages that exist), as
-    ``{path: new text}``, and the text of ``definitions.html`` (:func:`definitions_page`; None without docs).
-    ``helpers.report.write_index`` writes them."""
+    ``{path: new text}``, and the text of ``definitions.html`` (:func:`definitions_page`; None without docs) for
+    the campaign titled ``title``. ``helpers.report.write_index`` writes them."""
     cited: set[str] = set()
     pages: dict[Path, str] = {}
     with language(lang):
@@ -469,13 +471,16 @@ def finish_pages(root: Path, lang: str, names: Sequence[str]) -> tuple[dict[Path
             if new != text:
                 pages[p] = new
             cited.update(re.findall(r"definitions\.html#def-([\w-]+)", new))
-        return pages, definitions_page(root, names, cited=sorted(cited))
+        return pages, definitions_page(root, names, cited=sorted(cited), title=title)
 
 
-def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] = ()) -> str | None:
+def definitions_page(
+    root: Path, names: Sequence[str], *, cited: Sequence[str] = (), title: str | None = None
+) -> str | None:
     """The text of ``definitions.html``: ``docs/<report>.md`` of each report and the other docs its pages cite
     (``cited``), as HTML (raw HTML in them escaped), one section each (``#def-<doc>``); links between docs become
-    links within the page."""
+    links within the page. ``title``: the campaign's, above the heading and in the browser tab as on the report
+    pages ("指标定义 · 演示电商活动")."""
     import mistune
 
     docs = _docs_dir()
@@ -497,12 +502,15 @@ def definitions_page(root: Path, names: Sequence[str], *, cited: Sequence[str] =
         body = _link_doc_mentions(_doc_links(body, set(have)), set(have).__contains__, "")
         sections.append(f"<section id='def-{_e(n)}'><h2>{_e(_doc_title(docs, n))}</h2>{_wrap_tables(body)}</section>")
     toc = "".join(f"<li><a href='#def-{_e(n)}'>{_e(_doc_title(docs, n))}</a></li>" for n in have)
-    title = t("page.definitions")
+    heading = t("page.definitions")
+    tab = t("page.definitions_title", title=title) if title else heading
+    campaign = f"<p class='ubk-campaign'>{_e(title)}</p>" if title else ""
     page = (
         f'<!DOCTYPE html><html lang="{"zh-CN" if current_language() == "zh" else "en"}"><head><meta charset="utf-8">'
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(tab)}</title>"
         f"<style>{page_css()}</style></head><body class='ubk-page'>"
-        f"<header class='ubk-header'><h1>{_e(title)}</h1><p class='ubk-campaign'>{_e(t('page.definitions_note'))}</p>"
+        f"<header class='ubk-header'>{campaign}<h1>{_e(heading)}</h1>"
+        f"<p class='ubk-campaign'>{_e(t('page.definitions_note'))}</p>"
         f"{_nav(names, None, root, exists=True)}</header>"
         f"<div class='ubk-layout'><nav class='ubk-toc' aria-label='toc'><h2>{_e(t('page.contents'))}</h2><ol>{toc}</ol>"
         f"</nav><div class='ubk-content ubk-defs'>{''.join(sections)}</div></div>{_footer(None)}</body></html>"

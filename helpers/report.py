@@ -446,7 +446,8 @@ def write_index(root: Path, cfg, statuses: list[dict], *, run_id: str | None = N
     from .page import finish_pages, index_page
 
     lang = getattr(cfg, "language", "zh")
-    pages, definitions = finish_pages(root, lang, [s["notebook"] for s in statuses])
+    title = getattr(cfg, "title", None)
+    pages, definitions = finish_pages(root, lang, [s["notebook"] for s in statuses], title=title)
     for path, text in pages.items():
         write_atomic(path, text)
     if definitions is not None:

@@ -113,6 +113,12 @@ def test_language_picks_the_docs_and_falls_back_with_a_note(tmp_path, monkeypatc
     with i18n.language("en"):
         en = definitions_page(tmp_path, ["funnel"], cited=["tags"])
     assert en is not None and "English rule" in en and "中文规则" not in en and note not in en
+    # the campaign's title above the heading and in the browser tab, as on the report pages, escaped
+    with i18n.language("zh"):
+        titled = definitions_page(tmp_path, ["funnel"], title="演示<b>活动</b>")
+    assert titled is not None and "<title>指标定义 · 演示&lt;b&gt;活动&lt;/b&gt;</title>" in titled
+    assert "<p class='ubk-campaign'>演示&lt;b&gt;活动&lt;/b&gt;</p><h1>指标定义</h1>" in titled
+    assert "<title>Definitions</title>" in en and en.count("class='ubk-campaign'") == 1  # no title: the note only
 
 
 def test_en_definitions_page_titles_have_no_chinese(tmp_path):

@@ -340,6 +340,8 @@ def test_real_pages(small_run):
     assert re.search(r'<img[^>]+width="\d+"', funnel), "retina charts carry their display size"
     defs = (root / "definitions.html").read_text(encoding="utf-8")
     assert "id='def-funnel'" in defs and "id='def-ingest'" not in defs or (ROOT / "docs" / "ingest.md").exists()
+    with i18n.language("zh"):
+        assert f"<title>{i18n.t('page.definitions_title', title=cfg.title)}</title>" in defs  # the campaign, as above
 
 
 @pytest.mark.e2e
