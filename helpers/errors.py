@@ -8,6 +8,7 @@ would expect (``KeyError``, ``ValueError``, ...), so existing ``except ValueErro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "StaleResultsError",
     "DependencyCycleError",
     "ZonedTimesError",
+    "error_line",
 ]
 
 
@@ -114,3 +116,20 @@ class ZonedTimesError(UbakitError, ValueError):
             f"column of a table or frame; for one pandas column, "
             f"df[{column!r}] = df[{column!r}].dt.tz_convert('Asia/Shanghai').dt.tz_localize(None)"
         )
+
+
+_PROBLEMS_HEAD = re.compile(r"\d+ problems? in the campaign parameters$")
+
+
+def error_line(text: str) -> str:
+    """A failure in one line, for the terminal and the index: the exception's first line (the kit's errors say what
+    went wrong first, then details: "IngestError: tables.events: no row of … is left after cleaning (…)"), then its
+    ``fix:`` line when it has one, or the first problem under a :class:`ParamsError`'s count. The
+    last line, shown before, was often a detail ("the quarantined rows and their reasons: …")."""
+    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
+    if not lines:
+        return "failed"
+    fix = next((x for x in lines[1:] if x.startswith("fix:")), None)
+    if fix is None and len(lines) > 1 and _PROBLEMS_HEAD.search(lines[0]):
+        fix = lines[1].removeprefix("- ")
+    return f"{lines[0]} · {fix}" if fix else lines[0]

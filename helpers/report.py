@@ -18,6 +18,7 @@ import html
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -209,6 +210,7 @@ def notebook_to_html(
     from traitlets.config import Config
 
     from .i18n import current_language
+    from .i18n import language as i18n_language
 
     c = Config()
     c.TagRemovePreprocessor.enabled = True
@@ -221,6 +223,8 @@ def notebook_to_html(
     c.HTMLExporter.embed_images = True
     exporter = HTMLExporter(config=c, template_name="lab")
     nb = nbformat.read(str(ipynb), as_version=4)
+    with i18n_language(lang):
+        _failure_first(nb, Path(out_html).resolve().parent)
     if not show_code:
         # drop the parameter cells entirely and any cell with no output
         nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]
@@ -232,6 +236,41 @@ def notebook_to_html(
 
     body = harden_page(embed_cjk_font(dress_report(_strip_external(body), out_html, page)))
     return write_atomic(out_html, body)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _failure_first(nb, campaign_root: Path) -> None:
+    """A notebook that stopped on an error, as a page for people: papermill's English banner cells dropped; the
+    cells after the failing one dropped (they never ran, and their headings would promise sections the page does not
+    have); the error's output replaced by a lead in the campaign's language ("这份报告运行出错，没有结果…") over the
+    error in one line (:func:`helpers.errors.error_line`) and the traceback, folded for the analyst, escaped and with
+    machine paths shortened. A notebook without an error is left as it is."""
+    import nbformat
+
+    from .errors import error_line
+    from .i18n import t
+
+    at = next(
+        (i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None
+    )
+    if at is None:
+        return
+    fix = _path_rewriter(campaign_root)
+    cell = nb.cells[at]
+    err = next(o for o in cell["outputs"] if o.get("output_type") == "error")
+    line = fix(error_line(f"{err.get('ename', '')}: {err.get('evalue', '')}"))
+    trace = fix(_ANSI.sub("", "\n".join(err.get("traceback") or [])))
+    block = (
+        f"<div class='ubk-failed'><p class='ubk-failed-lead'>{html.escape(t('page.failed_lead'))}</p>"
+        f"<details class='err'><summary>{html.escape(t('index.error_details'))}</summary>"
+        f"<p>{html.escape(line)}</p><pre>{html.escape(trace)}</pre></details></div>"
+    )
+    shown = nbformat.v4.new_output("display_data", data={"text/html": block, "text/plain": line})
+    cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") != "error"] + [shown]
+    keep = nb.cells[: at + 1]
+    nb.cells = [c for c in keep if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
 
 
 def _relative_outputs(nb, campaign_root: Path) -> None:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import processes as procs
+from .errors import error_line
 from .history import archive_run
 from .locations import CampaignPaths, campaign_paths, project_root
 from .params import RAW_PLACEHOLDER, Campaign, ParamsError, load_params, params_path, resolve_input
@@ -46,7 +47,14 @@ from .periods import TODAY_ENV, today_in
 from .processes import RunRefusedError
 from .run_timing import cell_timing
 
-__all__ = ["run_campaign", "RunSummary", "execute_notebook", "RunRefusedError", "RunInterrupted", "EXIT_CODES"]
+__all__ = [
+    "run_campaign",
+    "RunSummary",
+    "execute_notebook",
+    "RunRefusedError",
+    "RunInterrupted",
+    "EXIT_CODES",
+]
 
 #: the exit codes of ``python -m helpers run`` (README "Batch runs")
 EXIT_CODES = {
@@ -251,7 +259,7 @@ def execute_notebook(
     ``env``: variables for the notebook's kernel (the run id and the upstream reports it may read).
     ``kernel_config``: a kernel config file (the runner's filters routine kernel warnings).
     ``page``: what the page template shows (:func:`helpers.page.page_meta`).
-    Returns ``{"status": "ok"|"failed", "error": last line or None, "seconds": float}``.
+    Returns ``{"status": "ok"|"failed", "error": one line (:func:`error_line`) or None, "seconds": float}``.
     """
     import papermill as pm
 
@@ -292,10 +300,10 @@ def execute_notebook(
                 time.sleep(1.0 * attempt)
     except pm.PapermillExecutionError as e:
         status = "failed"
-        error = f"{e.ename}: {e.evalue}".strip().splitlines()[-1] if (e.evalue or e.ename) else "failed"
+        error = error_line(f"{e.ename}: {e.evalue}") if (e.evalue or e.ename) else "failed"
     except Exception as e:  # kernel died, bad notebook file, ...
         status = "failed"
-        error = f"{type(e).__name__}: {e}".strip().splitlines()[-1]
+        error = error_line(f"{type(e).__name__}: {e}")
     finally:
         for k, v in saved.items():
             if v is None:

@@ -11,6 +11,7 @@ import sys
 import nbformat
 import pytest
 
+from helpers import i18n
 from helpers.params import available_notebooks
 from helpers.run import run_campaign
 
@@ -289,6 +290,14 @@ def test_broken_notebook_fails_alone(tmp_path):
     assert "failed" in index and "planted failure 42" in index
     html = (root / "zz_broken.html").read_text(encoding="utf-8")
     assert "planted failure 42" in html  # the report shows the error
+    # as a page for people: a lead in the campaign's language, the error folded for the analyst; no papermill banner
+    # (English) and none of the cells after the failure (they never ran)
+    with i18n.language("zh"):
+        lead = i18n.t("page.failed_lead")
+    block = re.split(r"class=[\"']ubk-failed[\"']", html, maxsplit=1)[1]
+    assert lead in block and block.index(lead) < block.index("<details") < block.index("planted failure 42")
+    assert "papermill" not in html and "An Exception was encountered" not in html and "never reached" not in html
+    assert "\x1b[" not in html and "[0;31m" not in html  # no terminal colour codes
 
 
 def test_cli_run_exit_codes(tmp_path, write_params):

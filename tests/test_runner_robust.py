@@ -294,6 +294,29 @@ def test_paths_shown_relative_to_the_project():
     assert relative_paths(f"{ROOT}/reports/demo/x.csv", campaign_root=ROOT / "reports" / "demo") == "reports/demo/x.csv"
 
 
+def test_a_failure_in_one_line_is_its_first_line_and_its_fix():
+    """The terminal and the index show a failure in one line: the exception's first line (what went wrong), then its
+    ``fix:`` line, or the first problem under a params error's count; the last line was often a detail."""
+    from helpers.errors import error_line
+
+    ingest = (
+        "IngestError: tables.events: no row of e.csv is left after cleaning (3 rows read, all quarantined)\n"
+        "  the data's timestamps run from 2024-02-06 to 2024-05-18; the params' period is 2025-03-01 to 2025-04-29\n"
+        "  fix: set period.start / period.end in the campaign params to days inside the data's range\n"
+        "  the quarantined rows and their reasons: <reports-dir>/x/quarantine/events.parquet"
+    )
+    assert error_line(ingest) == (
+        "IngestError: tables.events: no row of e.csv is left after cleaning (3 rows read, all quarantined) · "
+        "fix: set period.start / period.end in the campaign params to days inside the data's range"
+    )
+    params = (
+        "ParamsError: x.yaml: 2 problems in the campaign parameters\n  - period.start: bad date\n  - title: missing"
+    )
+    assert error_line(params) == "ParamsError: x.yaml: 2 problems in the campaign parameters · period.start: bad date"
+    assert error_line("ValueError: planted failure 42") == "ValueError: planted failure 42"
+    assert error_line("KeyError: 'a'\n\n  more") == "KeyError: 'a'" and error_line("  \n") == "failed"
+
+
 def test_kernel_log_filter_drops_the_two_routine_messages_only():
     import logging
 
@@ -524,11 +547,14 @@ def test_only_after_a_failed_ingest_is_refused_and_skipped_stays_skipped(demo_ru
     src, pfile, _ = demo_run
     root = _copy_campaign(src, tmp_path)
     nbdir = tmp_path / "nb"
-    _broken_notebook(nbdir / "ingest.ipynb", "raise ValueError('planted ingest failure')")
+    # an error of several lines, as the kit's IngestError: its first line and its fix, not its last (a detail)
+    planted = "planted ingest failure\\n  the data run from A to B\\n  fix: set period.start\\n  quarantined rows: x"
+    _broken_notebook(nbdir / "ingest.ipynb", f"raise ValueError('{planted}')")
     shutil.copy(ROOT / "notebooks" / "funnel.ipynb", nbdir / "funnel.ipynb")
     s = run_campaign(pfile, reports_dir=tmp_path, notebooks_dir=nbdir, progress=False, echo=lambda *_: None)
     got = {x["notebook"]: x["status"] for x in s.statuses}
     assert got == {"ingest": "failed", "funnel": "skipped"} and s.exit_code == 1
+    assert s.statuses[0]["error"] == "ValueError: planted ingest failure · fix: set period.start", s.statuses[0]
     index = (root / "index.html").read_text(encoding="utf-8")
     ingest_row = re.search(r"<tr><td><a href='ingest.html'>.*?</tr>", index, re.S).group(0)
     assert "failed" in ingest_row and "skipped" not in ingest_row and "planted ingest failure" in ingest_row
