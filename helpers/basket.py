@@ -212,8 +212,8 @@ def frequent_sets(
     n_rows = int(multi.filter(multi._k >= 2).count().to_pyarrow().as_py())
     if n_rows * len(keep) > max_cells:
         return None
-    if n_rows == 0:
-        return {}
+    if n_rows < min_count:  # a set of two or more lies in baskets of two or more: too few of them for any
+        return {}  # (and FP-growth would be asked for a support above 1)
     t = t.semi_join(multi.filter(multi._k >= 2).select("basket"), "basket")
     df = t.to_pandas()
     matrix = pd.crosstab(df["basket"], df["item"]).astype(bool)

@@ -19,7 +19,17 @@ import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["LAST_PATTERN", "TODAY_ENV", "describe_period", "period_words", "resolve_period", "today_in"]
+__all__ = [
+    "LAST_PATTERN",
+    "TODAY_ENV",
+    "describe_period",
+    "period_words",
+    "resolve_period",
+    "today_in",
+    "window_days",
+    "window_note",
+    "windows",
+]
 
 #: ``last:`` values: a positive count and a unit, d(ays), w(eeks) or m(onths)
 LAST_PATTERN = re.compile(r"^\s*(\d+)\s*([dwm])\s*$")
@@ -120,3 +130,45 @@ def period_words(spec: str) -> str:
     else:
         what = t("period.last_n", n=int(m["n"]), unit=t(f"period.unit.{m['unit']}"))
     return t("period.spec", what=what, until=until_text)
+
+
+# ------------------------------------------------------------------------------------------------ compare windows
+def window_days(start, end, compare_days: int | None) -> int | None:
+    """The days of the current window (trends, product movers): the period's last ``compare_days`` days, but at most
+    half the period, so that the previous window of equal length lies inside the period too (ingest keeps only the
+    period's rows: a previous window reaching before it would compare a whole window with a part of one, and show a
+    rise that is not there). At least one day. None (``compare_days: null``): the whole period."""
+    if not compare_days:
+        return None
+    days = (dt.date.fromisoformat(str(end)[:10]) - dt.date.fromisoformat(str(start)[:10])).days + 1
+    return max(1, min(int(compare_days), days // 2))
+
+
+def windows(start, end, *, compare_days: int | None) -> dict:
+    """``{"current": (start, end_exclusive), "previous": (...)}`` as pandas Timestamps from the period's inclusive
+    dates: the current window of :func:`window_days`, the previous one the equal span just before it."""
+    import pandas as pd
+
+    s, e = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    days = window_days(start, end, compare_days)
+    if days is not None:
+        s = e - pd.Timedelta(days=days)
+    length = e - s
+    return {"current": (s, e), "previous": (s - length, s)}
+
+
+def window_note(start, end, compare_days: int | None, key: str) -> str:
+    """Why the windows are not what ``key`` (``trends.compare_days``) asked, in the campaign's language, or "":
+    shortened to half the period, or a previous window before the period (a one-day period, or ``null``), which
+    the clean data does not hold."""
+    from .i18n import t
+
+    days = (dt.date.fromisoformat(str(end)[:10]) - dt.date.fromisoformat(str(start)[:10])).days + 1
+    used = window_days(start, end, compare_days)
+    if used is None or days < 2:
+        hint = t("period.window_hint", key=key, half=days // 2) if days >= 2 else t("period.window_one_day")
+        return t("period.window_before", hint=hint)
+    if compare_days and used < compare_days:
+        span = t("period.span_one_day") if used == 1 else t("period.span_days", n=used)
+        return t("period.window_shortened", days=days, asked=compare_days, key=key, span=span)
+    return ""

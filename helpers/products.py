@@ -33,7 +33,7 @@ from .errors import MissingColumnError
 from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
-from .trends import windows
+from .periods import window_note, windows
 
 __all__ = [
     "purchase_lines",
@@ -360,6 +360,8 @@ class ProductsReport(Report):
     movers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: why ``movers`` is empty (the previous window has no sales), or ""
     movers_note: str = ""
+    #: why the windows are shorter than ``compare_days`` (:func:`helpers.periods.window_note`), or ""
+    window_note: str = ""
     item_baskets: dict = field(default_factory=dict)
     category_baskets: dict | None = None
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -400,14 +402,18 @@ class ProductsReport(Report):
         if "amount" not in lines.columns or not _has_values(lines, "amount"):
             rep.notes.append(t("products.no_amount"))
         rep.window = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
+        wnote = window_note(ctx.cfg.period.start, ctx.cfg.period.end, p.compare_days, "products.compare_days")
         mv = [product_movers(lines, rep.window, by="item_id", n=p.top_k)]
         if has_cat:
             mv.append(product_movers(lines, rep.window, by="category", n=p.top_k))
         rep.movers = pd.concat(mv, ignore_index=True)
+        (ps, pe) = rep.window["previous"]
+        before = ps < pd.Timestamp(ctx.cfg.period.start)  # outside the clean data: the note says why, not "no sales"
         if rep.movers.empty:
-            (ps, pe) = rep.window["previous"]
-            rep.movers_note = t("products.no_previous", start=ps.date(), end=(pe - pd.Timedelta(days=1)).date())
+            no_sales = t("products.no_previous", start=ps.date(), end=(pe - pd.Timedelta(days=1)).date())
+            rep.movers_note = wnote if before else no_sales
             rep.notes.append(rep.movers_note)
+        rep.window_note = wnote if wnote != rep.movers_note else ""  # said beside the movers (findings)
         opts = dict(basket=p.basket, min_support=p.min_support, min_baskets=p.min_baskets,
                     min_confidence=p.min_confidence, max_len=p.max_itemset_size)  # fmt: skip
         if p.level in ("item", "both"):
@@ -487,6 +493,8 @@ class ProductsReport(Report):
                          previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"
                          rel=t("products.new") if r.previous == 0 < r.current else fmt_change(r.rel_change),
                          ))  # fmt: skip
+        if self.window_note:
+            out.append(self.window_note)
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

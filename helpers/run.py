@@ -47,14 +47,7 @@ from .periods import TODAY_ENV, today_in
 from .processes import RunRefusedError
 from .run_timing import cell_timing
 
-__all__ = [
-    "run_campaign",
-    "RunSummary",
-    "execute_notebook",
-    "RunRefusedError",
-    "RunInterrupted",
-    "EXIT_CODES",
-]
+__all__ = ["run_campaign", "RunSummary", "execute_notebook", "RunRefusedError", "RunInterrupted", "EXIT_CODES"]
 
 #: the exit codes of ``python -m helpers run`` (README "Batch runs")
 EXIT_CODES = {

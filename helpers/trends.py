@@ -33,6 +33,7 @@ from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
+from .periods import window_note, windows
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -70,15 +71,6 @@ ADDITIVE = ("count", "sum", "users", "distinct")
 
 
 # ------------------------------------------------------------------------------------------- windows
-def windows(start, end, *, compare_days: int | None) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-    """``{"current": (start, end_exclusive), "previous": (...)}`` from the period's inclusive dates."""
-    s, e = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
-    if compare_days:
-        s = max(s, e - pd.Timedelta(days=compare_days))
-    length = e - s
-    return {"current": (s, e), "previous": (s - length, s)}
-
-
 def _window_bucket(w: dict, ts_col: str):
     import ibis
 
@@ -424,6 +416,8 @@ class TrendsReport(Report):
     metrics: dict = field(default_factory=dict)
     granularity: str = "day"
     window: dict = field(default_factory=dict)
+    #: why the windows are shorter than ``compare_days``, or why there is no previous window in the period; or ""
+    window_note: str = ""
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
     daily: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -462,6 +456,7 @@ class TrendsReport(Report):
                     raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
         w = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
+        rep.window_note = window_note(ctx.cfg.period.start, ctx.cfg.period.end, p.compare_days, "trends.compare_days")
         summary = compare_windows(ev, metrics, w)
         ya = year_ago(ev, metrics, w)
         summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
@@ -632,8 +627,10 @@ class TrendsReport(Report):
 
         w = self.window["current"]
         compared = has_previous(self.summary)
-        out = [t("trends.window" if compared else "trends.window_only", start=w[0].date(),
-                 end=(w[1] - pd.Timedelta(days=1)).date())]  # fmt: skip
+        key = "trends.window" if compared else "trends.window_alone" if self.window_note else "trends.window_only"
+        out = [t(key, start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]  # the note says why alone
+        if self.window_note:
+            out.append(self.window_note)
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))

@@ -173,6 +173,20 @@ def test_itemset_rules_on_a_hand_computed_basket():
     assert ac_b["confidence"] == pytest.approx(2 / 3) and ac_b["lift"] == pytest.approx((2 / 3) / (5 / 6))
     assert ac_b["leverage"] == pytest.approx(2 / 6 - 3 / 6 * 5 / 6) and ac_b["conviction"] == pytest.approx(0.5)
     assert itemset_rules({}, items, n).empty and itemset_rules(None, items, n).empty
+
+
+def test_frequent_sets_with_fewer_multi_item_baskets_than_the_minimum():
+    """A and B are each in 5 or more baskets, but only 2 baskets hold two items: no set of two can reach 5 baskets.
+    FP-growth runs on those 2 baskets only and was asked for a support of 5 / 2 (mlxtend refused it, and a one-day
+    demo's products report failed)."""
+    lines = pd.DataFrame(
+        {"order_id": ["1", "1", "2", "2", *"34567", *"89"], "item_id": ["A", "B", "A", "B", *"AAAAA", *"BB"]}
+    )
+    bi = basket_items(lines)
+    items, n = item_counts(bi)
+    assert n == 9 and dict(zip(items["item"], items["n"])) == {"A": 7, "B": 4}
+    assert frequent_sets(bi, items, n, min_count=4) == {}  # {A, B} is in 2 baskets only
+    assert frequent_sets(bi, items, n, min_count=2) == {frozenset("AB"): 2}
     res = basket_rules(HAND3, basket="order", min_support=2 / 6, max_len=3, min_confidence=0.6)
     # B + C -> A: n_BC = 3, n_A = 5: the same confidence and lift as A + C -> B; A + B -> C (0.5) fails
     assert list(res["itemset_rules"]["antecedent"]) == ["A + C", "B + C"]

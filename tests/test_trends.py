@@ -62,6 +62,42 @@ def test_windows_are_equal_length_and_adjacent():
     assert w7["previous"] == (pd.Timestamp("2024-04-16"), pd.Timestamp("2024-04-23"))
 
 
+def test_short_period_windows_stay_inside_the_period():
+    """Ingest keeps only the period's rows, so a previous window reaching before the period compared 7 days with 3
+    (a 10-day demo period read "订单数 +157.6%"). Each window is cut to half the period; a one-day period or
+    ``compare_days: null`` leaves the previous window before the period, and the note says why, in words."""
+    from helpers import i18n
+    from helpers.periods import window_days, window_note
+
+    ts = pd.Timestamp
+    w = windows("2024-04-01", "2024-04-10", compare_days=7)  # 10 days: 5 and 5
+    assert w == {"current": (ts("2024-04-06"), ts("2024-04-11")), "previous": (ts("2024-04-01"), ts("2024-04-06"))}
+    assert window_days("2024-04-01", "2024-04-11", 7) == 5 and window_days("2024-04-01", "2024-04-14", 7) == 7
+    assert window_days("2024-04-01", "2024-04-03", 7) == 1 and window_days("2024-04-01", "2024-04-10", None) is None
+    one = windows("2024-04-10", "2024-04-10", compare_days=7)
+    assert one["previous"] == (ts("2024-04-09"), ts("2024-04-10"))  # before the period: nothing to compare
+    # the same activity every day of the period: no change, as it should be (a 7-against-3 window showed a rise)
+    days = pd.date_range("2024-04-01 10:00", periods=10, freq="D")
+    ev = pd.DataFrame({"user_id": ["u1", "u2"] * 10, "event": "view", "ts": days.repeat(2), "amount": None,
+                       "platform": "A"})  # fmt: skip
+    ev["ts"] = ev["ts"].astype("datetime64[us]")
+    got = compare_windows(ev, metrics(), w).set_index("metric")
+    assert (got.loc["events", "current"], got.loc["events", "previous"]) == (10, 10)
+    with i18n.language("zh"):
+        assert window_note("2024-04-01", "2024-04-14", 7, "trends.compare_days") == ""
+        short = window_note("2024-04-01", "2024-04-10", 7, "trends.compare_days")
+        assert (
+            short.startswith("统计期只有 10 天，放不下两个 7 天的窗口（trends.compare_days）") and "各取 5 天" in short
+        )
+        assert "把 trends.compare_days 设为 5 或更小" in window_note(
+            "2024-04-01", "2024-04-10", None, "trends.compare_days"
+        )
+        assert "统计期只有 1 天" in window_note("2024-04-10", "2024-04-10", 7, "trends.compare_days")
+    with i18n.language("en"):
+        assert "take 1 day each" in window_note("2024-04-01", "2024-04-03", 7, "products.compare_days")
+        assert "take 5 days each" in window_note("2024-04-01", "2024-04-10", 7, "products.compare_days")
+
+
 def test_builtin_metrics_hand_computed():
     s = compare_windows(events(), metrics(), W).set_index("metric")
     prev = {"active_users": 3, "dau": 2, "events": 5, "events_per_user": 5 / 3, "paying_users": 1, "orders": 1,
