@@ -26,6 +26,7 @@ __all__ = [
     "period_words",
     "resolve_period",
     "today_in",
+    "data_end",
     "window_days",
     "window_note",
     "windows",
@@ -157,10 +158,11 @@ def windows(start, end, *, compare_days: int | None) -> dict:
     return {"current": (s, e), "previous": (s - length, s)}
 
 
-def window_note(start, end, compare_days: int | None, key: str) -> str:
+def window_note(start, end, compare_days: int | None, key: str, *, data_ended: bool = False) -> str:
     """Why the windows are not what ``key`` (``trends.compare_days``) asked, in the campaign's language, or "":
     shortened to half the period, or a previous window before the period (a one-day period, or ``null``), which
-    the clean data does not hold."""
+    the clean data does not hold. ``data_ended``: ``end`` is the data's last day (:func:`data_end`), not the
+    period's."""
     from .i18n import t
 
     days = (dt.date.fromisoformat(str(end)[:10]) - dt.date.fromisoformat(str(start)[:10])).days + 1
@@ -170,5 +172,22 @@ def window_note(start, end, compare_days: int | None, key: str) -> str:
         return t("period.window_before", hint=hint)
     if compare_days and used < compare_days:
         span = t("period.span_one_day") if used == 1 else t("period.span_days", n=used)
-        return t("period.window_shortened", days=days, asked=compare_days, key=key, span=span)
+        which = "period.window_shortened_data" if data_ended else "period.window_shortened"
+        return t(which, days=days, asked=compare_days, key=key, span=span)
     return ""
+
+
+def data_end(period_end, last_ts) -> tuple[dt.date, str]:
+    """The last day the compare windows may cover: the period's end, or the data's last day (``last_ts``, the clean
+    table's latest time) when the data ends before it (a period set past the data, a feed that stopped): windows
+    after the data would compare nothing with something. With the note that says so in the campaign's language, or
+    "" when the data reaches the period's end (or there is none)."""
+    from .i18n import t
+
+    end = dt.date.fromisoformat(str(period_end)[:10])
+    if last_ts is None or str(last_ts) in ("NaT", "nan", "None"):
+        return end, ""
+    last = dt.date.fromisoformat(str(last_ts)[:10])
+    if last >= end:
+        return end, ""
+    return last, t("period.data_ends", last=last, end=end)

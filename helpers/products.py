@@ -33,7 +33,7 @@ from .errors import MissingColumnError
 from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
-from .periods import window_note, windows
+from .periods import data_end, window_note, windows
 
 __all__ = [
     "purchase_lines",
@@ -360,8 +360,8 @@ class ProductsReport(Report):
     movers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: why ``movers`` is empty (the previous window has no sales), or ""
     movers_note: str = ""
-    #: why the windows are shorter than ``compare_days`` (:func:`helpers.periods.window_note`), or ""
-    window_note: str = ""
+    #: why the windows end before the period or are shorter than ``compare_days`` (helpers/periods.py)
+    window_notes: list = field(default_factory=list)
     item_baskets: dict = field(default_factory=dict)
     category_baskets: dict | None = None
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -389,7 +389,9 @@ class ProductsReport(Report):
         lines, excluded = exclude_items(lines, p.exclude_rules())  # not products: counted and shown
         if n_lines - int(excluded["lines"].sum()) == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
-        end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        whole = ctx.table("events") if ctx.has("events") else lines  # the data's end, not the last sale's
+        last_day, ends = data_end(ctx.cfg.period.end, whole.ts.max().to_pyarrow().as_py())
+        end = pd.Timestamp(last_day) + pd.Timedelta(days=1)  # repurchase windows and movers end with the data
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
                   currency=ctx.cfg.currency)  # fmt: skip
         rep.excluded, rep.n_lines, rep.exclude_given = excluded, n_lines, bool(p.exclude_items)
@@ -401,8 +403,10 @@ class ProductsReport(Report):
             rep.notes.append(t("products.no_category"))
         if "amount" not in lines.columns or not _has_values(lines, "amount"):
             rep.notes.append(t("products.no_amount"))
-        rep.window = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
-        wnote = window_note(ctx.cfg.period.start, ctx.cfg.period.end, p.compare_days, "products.compare_days")
+        rep.window = windows(ctx.cfg.period.start, last_day, compare_days=p.compare_days)
+        wnote = window_note(
+            ctx.cfg.period.start, last_day, p.compare_days, "products.compare_days", data_ended=bool(ends)
+        )
         mv = [product_movers(lines, rep.window, by="item_id", n=p.top_k)]
         if has_cat:
             mv.append(product_movers(lines, rep.window, by="category", n=p.top_k))
@@ -413,7 +417,7 @@ class ProductsReport(Report):
             no_sales = t("products.no_previous", start=ps.date(), end=(pe - pd.Timedelta(days=1)).date())
             rep.movers_note = wnote if before else no_sales
             rep.notes.append(rep.movers_note)
-        rep.window_note = wnote if wnote != rep.movers_note else ""  # said beside the movers (findings)
+        rep.window_notes = [n for n in (ends, wnote) if n and n != rep.movers_note]  # said beside the movers
         opts = dict(basket=p.basket, min_support=p.min_support, min_baskets=p.min_baskets,
                     min_confidence=p.min_confidence, max_len=p.max_itemset_size)  # fmt: skip
         if p.level in ("item", "both"):
@@ -493,8 +497,7 @@ class ProductsReport(Report):
                          previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"
                          rel=t("products.new") if r.previous == 0 < r.current else fmt_change(r.rel_change),
                          ))  # fmt: skip
-        if self.window_note:
-            out.append(self.window_note)
+        out += self.window_notes
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

@@ -33,7 +33,7 @@ from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
-from .periods import window_note, windows
+from .periods import data_end, window_note, windows
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -416,8 +416,9 @@ class TrendsReport(Report):
     metrics: dict = field(default_factory=dict)
     granularity: str = "day"
     window: dict = field(default_factory=dict)
-    #: why the windows are shorter than ``compare_days``, or why there is no previous window in the period; or ""
-    window_note: str = ""
+    #: why the windows end before the period, are shorter than ``compare_days`` or have no previous window in it
+    window_notes: list = field(default_factory=list)
+    previous_outside: bool = False
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
     daily: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -454,9 +455,15 @@ class TrendsReport(Report):
             for col in [m.column, *(c for c, _ in m.where)]:
                 if col and col not in ev.columns:
                     raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
-        w = windows(ctx.cfg.period.start, ctx.cfg.period.end, compare_days=p.compare_days)
+        end, ends = data_end(ctx.cfg.period.end, ev.ts.max().to_pyarrow().as_py())  # windows end with the data
+        w = windows(ctx.cfg.period.start, end, compare_days=p.compare_days)
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
-        rep.window_note = window_note(ctx.cfg.period.start, ctx.cfg.period.end, p.compare_days, "trends.compare_days")
+        notes = (
+            ends,
+            window_note(ctx.cfg.period.start, end, p.compare_days, "trends.compare_days", data_ended=bool(ends)),
+        )
+        rep.window_notes = [n for n in notes if n]
+        rep.previous_outside = w["previous"][0] < pd.Timestamp(ctx.cfg.period.start)  # a note says why
         summary = compare_windows(ev, metrics, w)
         ya = year_ago(ev, metrics, w)
         summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
@@ -627,10 +634,9 @@ class TrendsReport(Report):
 
         w = self.window["current"]
         compared = has_previous(self.summary)
-        key = "trends.window" if compared else "trends.window_alone" if self.window_note else "trends.window_only"
+        key = "trends.window" if compared else "trends.window_alone" if self.previous_outside else "trends.window_only"
         out = [t(key, start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]  # the note says why alone
-        if self.window_note:
-            out.append(self.window_note)
+        out += self.window_notes
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))

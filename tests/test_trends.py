@@ -93,6 +93,19 @@ def test_short_period_windows_stay_inside_the_period():
             "2024-04-01", "2024-04-10", None, "trends.compare_days"
         )
         assert "统计期只有 1 天" in window_note("2024-04-10", "2024-04-10", 7, "trends.compare_days")
+    # a period set past the data: the windows end with the data's last day, said in words
+    from helpers.periods import data_end
+
+    with i18n.language("en"):
+        assert data_end("2024-06-30", pd.Timestamp("2024-05-18 23:10")) == (
+            pd.Timestamp("2024-05-18").date(),
+            "The data ends on 2024-05-18, before the period's end (2024-06-30): the current and previous windows end "
+            "with the data.",
+        )
+        assert data_end("2024-06-30", "2024-06-30 08:00") == (pd.Timestamp("2024-06-30").date(), "")
+        assert data_end("2024-06-30", None)[1] == "" and data_end("2024-06-30", pd.NaT)[1] == ""
+        ended = window_note("2024-04-20", "2024-05-18", 28, "products.compare_days", data_ended=True)
+        assert ended.startswith("From the period's start to the data's end there are only 29 days"), ended
     with i18n.language("en"):
         assert "take 1 day each" in window_note("2024-04-01", "2024-04-03", 7, "products.compare_days")
         assert "take 5 days each" in window_note("2024-04-01", "2024-04-10", 7, "products.compare_days")
