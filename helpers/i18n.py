@@ -29,6 +29,7 @@ __all__ = [
     "LANGUAGES",
     "catalogue",
     "close_up",
+    "full_stop",
     "column_label",
     "column_word",
     "mid_sentence",
@@ -127,6 +128,16 @@ def sentence_start(text: str) -> str:
     if current_language() == "en" and text[:1].islower() and word == word.lower() and not code:
         return text[:1].upper() + text[1:]
     return text
+
+
+def full_stop(text: str) -> str:
+    """``text`` ending as a sentence: "。" (a Chinese page) or "." added when it ends without a full stop, question or
+    exclamation mark ("… lengthen the period" -> "… lengthen the period."); a reason shown on its own, as the index
+    shows why a report could not compute. Empty text stays empty."""
+    body = text.rstrip()
+    if not body or body[-1] in ".。!！?？…":
+        return body
+    return body + ("。" if current_language() == "zh" else ".")
 
 
 _HAN = "\u3400-\u9fff\uf900-\ufaff"  # Chinese characters (ideographs and compatibility ideographs)

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .fmt import MISSING, NUMERIC_KINDS, column_kind, float_digits, fmt_int, format_cell
-from .i18n import catalogue, close_up, current_language, label, language, sentence_start, t
+from .i18n import catalogue, close_up, current_language, full_stop, label, language, sentence_start, t
 
 __all__ = [
     "page_meta",
@@ -655,7 +655,7 @@ def _index_error(status: str, error: str | None) -> str:
     if not error:
         return ""
     if status == "unavailable":  # a sentence in the row's cell: "The period is only …" (a params key stays as is)
-        return f"<div class='why'>{_e(sentence_start(error))}</div>"
+        return f"<div class='why'>{_e(sentence_start(full_stop(error)))}</div>"
     skipped = status == "skipped"
     lead = t("index.skipped_lead") if skipped else t("index.failed_lead")
     cls = "why-skipped" if skipped else "why-failed"  # the colour of the row's status, not an unavailable's purple

@@ -51,6 +51,20 @@ def test_every_key_used_in_the_code_is_defined():
     assert not missing, f"t() keys missing from helpers/messages/*.yaml: {missing}"
 
 
+def test_full_stop_ends_a_reason_shown_on_its_own():
+    """The index shows why a report could not compute as a sentence of its own: some reasons ended with "。", others
+    with nothing ("… or use longer data with more users"); each now ends with one full stop in the page's language."""
+    from helpers.i18n import full_stop, language
+
+    with language("en"):
+        assert full_stop("lengthen the period") == "lengthen the period."
+        assert full_stop("see docs/attribution.md)") == "see docs/attribution.md)."
+        assert full_stop("done.") == "done." and full_stop("why? ") == "why?" and full_stop("") == ""
+    with language("zh"):
+        assert full_stop("请延长统计期（period）") == "请延长统计期（period）。"
+        assert full_stop("需要完整的第二周。") == "需要完整的第二周。" and full_stop("no users") == "no users。"
+
+
 def test_column_word_reads_a_header_inside_a_sentence():
     """ "Segments by channel", not "by Channel"; acronyms, inner capitals, tags and Chinese as the header."""
     from helpers.i18n import column_label, column_word, language

@@ -246,10 +246,10 @@ def test_index_summary_in_both_languages(tmp_path):
         assert "<tr><td><a href='funnel.html'>" in page and "50.0%" in page
         assert "&lt;bad&gt;" in page and "class='why'" in page
         # a failure's technical line (English, whatever the campaign's language) is folded away under a sentence
-        # in the campaign's language; an unavailable report's reason is shown as it is
+        # in the campaign's language; an unavailable report's reason is shown as it is, ending with a full stop
         for tech in ("ValueError: &lt;bad&gt;", "ingest failed: fix it first"):
             assert re.search(r"<details class='err'><summary>[^<]+</summary>" + re.escape(tech) + "</details>", page)
-        assert "<div class='why'>没有评论表</div>" in page
+        assert f"<div class='why'>没有评论表{'。' if lang == 'zh' else '.'}</div>" in page  # a sentence of its own
         # the lead sentence takes the colour of its status: red for a failure, amber for a skip
         assert re.search(r"<div class='why-failed'>[^<]+</div><details class='err'>", page)
         assert re.search(r"<div class='why-skipped'>[^<]+</div><details class='err'>", page)
@@ -425,4 +425,4 @@ def test_index_headline_labels_start_as_list_items(tmp_path):
     # an unavailable report's reason in the index row opens with a capital in English (a sentence in its cell)
     gone = [{"notebook": "funnel", "status": "unavailable", "error": "the campaign has no events table", "seconds": 1}]
     en = index_page(root, cfg.model_copy(update={"language": "en"}), gone, run_id=None)
-    assert "<div class='why'>The campaign has no events table</div>" in en
+    assert "<div class='why'>The campaign has no events table.</div>" in en
