@@ -173,9 +173,9 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
 
 def fmt_change(x: Any, digits: int = 1) -> str:
     """A relative change with its sign, as findings and the index quote it: ``0.08 -> "+8.0%"``, ``-0.277 ->
-    "-27.7%"``, ``0 -> "0.0%"``; ``"–"`` for a missing value (:func:`fmt_pct` otherwise)."""
-    text = fmt_pct(x, digits)
-    return "+" + text if _special(x) is None and float(x) > 0 else text
+    "-27.7%"``, ``0 -> "0.0%"``; ``"–"`` for a missing value: :func:`fmt_pct` under the one sign rule of
+    :func:`signed`."""
+    return signed(lambda v: fmt_pct(v, digits))(x)
 
 
 def signed(f: Callable[[Any], str]) -> Callable[[Any], str]:
