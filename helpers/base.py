@@ -218,7 +218,7 @@ class Unavailable:
         _check_part(self, part)
         from IPython.display import Markdown, display
 
-        display(Markdown(f"_{md_escape(self.reason)}_"))
+        display(Markdown(f"_{md_escape(i18n.sentence_start(i18n.full_stop(self.reason)))}_"))
 
     def _repr_html_(self) -> str:
         return _repr_html(self)

@@ -226,6 +226,7 @@ def notebook_to_html(
     with i18n_language(lang):
         _failure_first(nb, Path(out_html).resolve().parent)
     if not show_code:
+        _unavailable_only(nb, Path(out_html), (page or {}).get("run_id"))
         # drop the parameter cells entirely and any cell with no output
         nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]
     if title:
@@ -271,6 +272,21 @@ def _failure_first(nb, campaign_root: Path) -> None:
     cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") != "error"] + [shown]
     keep = nb.cells[: at + 1]
     nb.cells = [c for c in keep if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+
+
+def _unavailable_only(nb, out_html: Path, run_id: str | None) -> None:
+    """A report that could not compute (its results of this run say ``"available": false``): the page keeps the
+    cells up to the one that ran it (its header and the finding that says why), not each section's heading and
+    description over the same reason again."""
+    try:
+        res = json.loads((out_html.parent / "results" / f"{out_html.stem}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(res, dict) or res.get("available") is not False or (run_id and res.get("run_id") != run_id):
+        return
+    at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "run_report(" in c.source), None)
+    if at is not None:
+        nb.cells = nb.cells[: at + 1]
 
 
 def _relative_outputs(nb, campaign_root: Path) -> None:

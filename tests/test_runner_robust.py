@@ -594,6 +594,10 @@ def test_unavailable_report_is_not_ok(demo_run, tmp_path):
     assert "class='unavailable'" in row and "class='why'" in row and "没有评论表" in row, row
     assert "class='ok'" not in row and "完成" not in row
     assert json.loads((root / ".state" / "runs.json").read_text())["sentiment"]["status"] == "unavailable"
+    # its page says why once, under its findings: no section headings over the same reason again
+    page = (root / "sentiment.html").read_text(encoding="utf-8")
+    assert page.count("没有评论表") == 1 and "id='findings'" in page.replace('"', "'"), page.count("没有评论表")
+    assert not re.search(r"<h2 id=.sec-", page), re.findall(r"<h2[^>]*>([^<]*)", page)
 
 
 @pytest.mark.e2e
