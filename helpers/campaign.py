@@ -12,7 +12,7 @@ import pandas as pd
 from .locations import CampaignPaths, campaign_paths
 from .params import Campaign, load_params, params_path
 
-__all__ = ["Context", "open_campaign", "batch_mode", "new_run_id"]
+__all__ = ["Context", "open_campaign", "batch_mode", "new_run_id", "observed_end"]
 
 
 def new_run_id(prefix: str = "run") -> str:
@@ -44,6 +44,8 @@ class Context:
     upstream_used: dict = field(default_factory=dict, repr=False)
     #: other reports' tables refused or missing: ``{report: why}``
     upstream_problems: dict = field(default_factory=dict, repr=False)
+    #: the clean data's last time (:meth:`observed_end`), read once
+    _last_ts: tuple = field(default=(), repr=False)
 
     @property
     def campaign(self) -> str:
@@ -89,6 +91,12 @@ class Context:
             self.table(name)  # raises the clear error
         return pd.read_parquet(loc, columns=columns)
 
+    def observed_end(self) -> tuple[pd.Timestamp, str]:
+        """:func:`observed_end` of this campaign, the data's last time read once per context."""
+        if not self._last_ts:
+            self._last_ts = (_last_time(self),)
+        return _observed(self, self._last_ts[0])
+
     def ingest_manifest(self) -> dict:
         """What ingest reported (rows in/out, reasons, ranges) as written to ``data/_ingest.json``."""
         import json
@@ -124,3 +132,27 @@ def open_campaign(
 
         set_theme()
     return Context(cfg=cfg, paths=paths, params_file=pfile)
+
+
+def observed_end(ctx) -> tuple[pd.Timestamp, str]:
+    """Where observation ends, as an exclusive local midnight: the day after the period's end, or after the clean
+    data's last day when the data ends before the period (a feed a day late, a period set past the data), with the
+    note that says so in the current language (:func:`helpers.periods.data_end`; "" when the data reaches the end).
+    One rule for every window that must be fully observed: the trends and product windows, funnel censoring,
+    retention cohorts and churn cutoffs. The data's end is the events' (else the orders') last time. ``ctx``: a
+    :class:`Context` (which reads it once) or any stand-in with ``cfg``, ``has`` and ``table``."""
+    if isinstance(ctx, Context):
+        return ctx.observed_end()
+    return _observed(ctx, _last_time(ctx))
+
+
+def _last_time(ctx):
+    name = next((n for n in ("events", "orders") if ctx.has(n)), None)
+    return ctx.table(name).ts.max().to_pyarrow().as_py() if name else None
+
+
+def _observed(ctx, last) -> tuple[pd.Timestamp, str]:
+    from .periods import data_end
+
+    day, note = data_end(ctx.cfg.period.end, last)
+    return pd.Timestamp(day) + pd.Timedelta(days=1), note

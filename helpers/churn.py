@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import i18n
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display, report_table, upstream_why
+from .campaign import observed_end
 from .engine import as_table
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
@@ -449,6 +450,8 @@ class ChurnReport(Report):
     beats_baseline: bool = False
     label_events: list | None = None
     #: why the RFM segments are not in ``at_risk`` (None when they are)
+    #: that the data ends before the period, so the cutoffs count back from its end (Context.observed_end)
+    data_note: str = ""
     rfm_problem: str | None = None
 
     @classmethod
@@ -460,17 +463,18 @@ class ChurnReport(Report):
         if not ctx.has("events"):
             raise ReportUnavailable(i18n.t("unavailable.no_events"))
         ev = ctx.table("events")
-        data_end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        data_end, data_note = observed_end(ctx)  # labels need the data: cutoffs count back from where it ends
+        last_day = (data_end - pd.Timedelta(days=1)).date()
         cut = cutoffs(data_end, p.horizon_days)
         start = pd.Timestamp(ctx.cfg.period.start)
         if cut["train"] - pd.Timedelta(days=1) < start:
             # the train cutoff (data end - 2 horizons) needs a day of history: horizons of up to (end - start) / 2
-            longest = (pd.Timestamp(ctx.cfg.period.end) - start).days // 2
+            longest = (pd.Timestamp(last_day) - start).days // 2
             raise ReportUnavailable(
                 i18n.t(
                     "churn.too_short" if longest >= 1 else "churn.too_short_any",
                     start=ctx.cfg.period.start,
-                    end=ctx.cfg.period.end,
+                    end=last_day,
                     horizon=f"{p.horizon_days:g}",
                     longest=longest,
                 )
@@ -496,6 +500,7 @@ class ChurnReport(Report):
                 n_test=fmt_int(len(test)), churned_test=fmt_int(int(test["churned"].sum())),
             ))  # fmt: skip
         rep = cls(
+            data_note=data_note,
             horizon_days=p.horizon_days,
             window_days=p.window_days,
             label_events=p.label_events,
@@ -614,6 +619,8 @@ class ChurnReport(Report):
         )
         if self.rfm_problem:
             out.append(tt("churn.no_rfm", problem=upstream_why("rfm", self.rfm_problem)))
+        if self.data_note:
+            out.append(self.data_note)
         return out
 
     def headline(self) -> list[dict]:

@@ -38,6 +38,7 @@ import pandas as pd
 
 from .attempts import FunnelUsers, funnel_attempts, funnel_users
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .campaign import observed_end
 from .checks import did_you_mean
 from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
@@ -353,6 +354,8 @@ class FunnelReport(Report):
     #: conversion drivers (helpers/drivers.py: every candidate's 2x2 table and odds ratio) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: that the data ends before the period, so censoring does too (:meth:`helpers.campaign.Context.observed_end`)
+    data_note: str = ""
     #: event -> the name pages show (the tracking plan's display names) for the drivers' event candidates
     event_names: dict[str, str] = field(default_factory=dict)
 
@@ -379,7 +382,7 @@ class FunnelReport(Report):
             raise ReportUnavailable(t("funnel.missing_steps", missing=clause_join(missing), has=has))
         if len(steps) < 2 or len({s.name for s in steps}) < 2:
             raise ReportUnavailable(t("funnel.two_steps", has=has))
-        end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        end, data_note = observed_end(ctx)  # censoring where the data ends (a window after it is not observed)
         bcol = p.breakdown or None
         if bcol and bcol not in ev.columns:
             raise MissingColumnError(
@@ -414,6 +417,7 @@ class FunnelReport(Report):
             trend=conversion_trend(users, n_steps=n, period=p.trend_period, include_censored=p.include_censored),
             ttc=time_to_convert(users, n_steps=n, include_censored=p.include_censored),
             display=_display_names(ctx, steps),
+            data_note=data_note,
         )
         if bcol:
             rep.breakdown_col = bcol
@@ -513,7 +517,7 @@ class FunnelReport(Report):
                 )
             )
         top = driver_finding(self.drivers, "conversion", self.event_names)
-        return out + ([top] if top else [])
+        return out + ([top] if top else []) + ([self.data_note] if self.data_note else [])
 
     def headline(self) -> list[dict]:
         """Headline numbers for the index page."""

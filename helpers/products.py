@@ -28,12 +28,13 @@ import pandas as pd
 
 from . import basket as bk
 from .base import Report, ReportUnavailable, Unavailable
+from .campaign import observed_end
 from .engine import as_table, money_sum
 from .errors import MissingColumnError
 from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
-from .periods import data_end, window_note, windows
+from .periods import window_note, windows
 
 __all__ = [
     "purchase_lines",
@@ -389,9 +390,8 @@ class ProductsReport(Report):
         lines, excluded = exclude_items(lines, p.exclude_rules())  # not products: counted and shown
         if n_lines - int(excluded["lines"].sum()) == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
-        whole = ctx.table("events") if ctx.has("events") else lines  # the data's end, not the last sale's
-        last_day, ends = data_end(ctx.cfg.period.end, whole.ts.max().to_pyarrow().as_py())
-        end = pd.Timestamp(last_day) + pd.Timedelta(days=1)  # repurchase windows and movers end with the data
+        end, ends = observed_end(ctx)  # repurchase windows and movers end with the data, not with the last sale
+        last_day = (end - pd.Timedelta(days=1)).date()
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
                   currency=ctx.cfg.currency)  # fmt: skip
         rep.excluded, rep.n_lines, rep.exclude_given = excluded, n_lines, bool(p.exclude_items)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import retention_fast
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .campaign import observed_end
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
@@ -452,6 +453,8 @@ class RetentionReport(Report):
     #: event -> the name pages show (the tracking plan's display names) in the drivers
     event_names: dict[str, str] = field(default_factory=dict)
     #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
+    #: that the data ends before the period, so complete cohorts do too (helpers.campaign.Context.observed_end)
+    data_note: str = ""
     breakdown: str | None = None
     by_group: pd.DataFrame | None = None
 
@@ -464,7 +467,7 @@ class RetentionReport(Report):
         ev = ctx.table("events")
         if int(ev.count().execute()) == 0:
             raise ReportUnavailable(t("retention.no_rows", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
-        end = pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        end, data_note = observed_end(ctx)  # a cohort is complete only where the data still runs
         kg = {"start_events": p.start_events, "return_events": p.return_events, "criterion": p.criterion}
         counts = cohort_counts(ev, period=p.period, **kg)
         matrix = retention_matrix(counts, period=p.period, data_end=end, max_n=p.max_periods)
@@ -474,7 +477,7 @@ class RetentionReport(Report):
             # no retention to show (the period decides which days are complete): say why, not blank pages
             raise ReportUnavailable(t("retention.too_short_all", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
         dp = getattr(ctx.cfg, "drivers", None)
-        drivers, notes = retention_drivers_for(ev, period_end=ctx.cfg.period.end, params=dp)
+        drivers, notes = retention_drivers_for(ev, period_end=(end - pd.Timedelta(days=1)).date(), params=dp)
         by_group = None
         if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
             tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
@@ -484,6 +487,7 @@ class RetentionReport(Report):
             by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
+            data_note=data_note,
             event_names=display_names(ctx),
             period=p.period,
             criterion=p.criterion,
@@ -590,7 +594,8 @@ class RetentionReport(Report):
         else:
             out.append(t("retention.no_stickiness", unit=t(f"retention.unit.{self.stickiness_period}")))
         top = driver_finding(self.drivers, "retention", self.event_names)
-        return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period)
+        data = [self.data_note] if self.data_note else []
+        return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period) + data
 
     def _later(self) -> dict:
         """Retention without the first cohort, for :func:`helpers.caveats.first_cohort_note`: day-1 retention without

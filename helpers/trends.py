@@ -30,10 +30,11 @@ import pandas as pd
 
 from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
+from .campaign import observed_end
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
-from .periods import data_end, window_note, windows
+from .periods import window_note, windows
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -455,7 +456,8 @@ class TrendsReport(Report):
             for col in [m.column, *(c for c, _ in m.where)]:
                 if col and col not in ev.columns:
                     raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
-        end, ends = data_end(ctx.cfg.period.end, ev.ts.max().to_pyarrow().as_py())  # windows end with the data
+        observed, ends = observed_end(ctx)  # the windows end with the data
+        end = (observed - pd.Timedelta(days=1)).date()
         w = windows(ctx.cfg.period.start, end, compare_days=p.compare_days)
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
         notes = (

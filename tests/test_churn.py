@@ -306,6 +306,7 @@ def test_unavailable_reasons_say_what_would_fit(tmp_path, write_params):
     t = pd.Timestamp
     rows = [(f"u{i}", "view", t("2024-01-28 10:00")) for i in range(5)]
     rows += [(u, "view", t("2024-02-03 10:00")) for u in ("u0", "u1")]  # back before the eval cutoff, then gone
+    rows += [("u9", "view", t("2024-02-14 10:00"))]  # the data reaches the period's end (else the cutoffs follow it)
     events = pd.DataFrame(rows, columns=["user_id", "event", "ts"]).astype({"ts": "datetime64[us]"})
     for horizon, expected in [
         (23, "请把 churn.horizon_days 缩短到 22 天以内，或延长统计期（period）"),  # 2024-01-01 .. 02-14: 44 days

@@ -383,3 +383,41 @@ def test_a_breakdown_of_many_groups_shows_the_largest_and_says_so(monkeypatch):
     shown.clear()
     rep.breakdown_top = 12  # as many as there are: no note, every group
     assert len(styled_rows(rep._show("breakdown"))) == 12 and not [s for s in shown if hasattr(s, "data")]
+
+
+def test_data_that_ends_before_the_period_censors_where_it_ends(tmp_path, write_params):
+    """A feed a day late or a period set past the data: windows after the data's last day are not observed, so the
+    funnel censors at the data's end (the day after its last day), not at the period's. By hand, window 24 h, data
+    ending on 01-05, period to 01-10: u2 and u3 enter on 01-05, after 01-06 00:00 − 24 h, so both are censored and
+    the rate is u1's 1 of 1; censoring at the period's end counted u2 as lost (2 of 3). Retention and churn end there
+    too, and each page says so (helpers.campaign.Context.observed_end)."""
+    from helpers import i18n
+    from helpers.campaign import open_campaign
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+    from helpers.params import load_params
+    from helpers.registry import run_report
+
+    csv = tmp_path / "ev.csv"
+    csv.write_text(
+        "uid,ev,time\nu1,view,2024-01-01 10:00\nu1,buy,2024-01-01 12:00\nu2,view,2024-01-05 10:00\n"
+        "u3,view,2024-01-05 11:00\nu3,buy,2024-01-05 12:00\n",
+        encoding="utf-8",
+    )
+    p = write_params(
+        "campaign: late\ntitle: late\ntimezone: UTC\nperiod: {start: 2024-01-01, end: 2024-01-10}\n"
+        f"tables:\n  events:\n    source: {{path: {csv.as_posix()}}}\n"
+        "    columns: {user_id: uid, event: ev, ts: time}\n"
+        "funnel: {steps: [view, buy], window: 24h}\n"
+    )
+    reports = tmp_path / "reports"
+    ingest_campaign(load_params(p), campaign_paths("late", reports).ensure(), progress=False)
+    ctx = open_campaign("late", params_file=str(p), reports_dir=str(reports), theme=False)
+    with i18n.language("en"):
+        end, note = ctx.observed_end()
+        assert end == pd.Timestamp("2024-01-06") and note.startswith("The data ends on 2024-01-05, before the period's")
+        rep = run_report("funnel", ctx, show=False)
+        assert rep.censored_users == 2 and rep.table["users"].tolist() == [1, 1], rep.table
+        assert rep.findings()[-1] == note
+        ret = run_report("retention", ctx, show=False)
+        assert ret.available and ret.findings()[-1] == note, ret.findings()

@@ -134,7 +134,11 @@ def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, wr
     assert rep.items.set_index("item_id").at["A", "repurchase_rate"] == 0.5
     # the data ends on 01-29, two days before the period: the movers' windows end with it, and a finding says so
     assert rep.window["current"] == (pd.Timestamp("2024-01-16"), pd.Timestamp("2024-01-30"))
-    assert "数据在 2024-01-29 结束，早于统计期末（2024-01-31）：本期和上期截至数据的最后一天。" in rep.findings()
+    ended = (
+        "数据在 2024-01-29 结束，早于统计期末（2024-01-31）：本报告的窗口都截至数据的最后一天，"
+        + "之后的日子不算作没有活动。"
+    )
+    assert ended in rep.findings()
     # the highest repurchase is named only with BEST_MIN_BUYERS eligible buyers, and the finding says that number
     from helpers.products import BEST_MIN_BUYERS
 

@@ -198,6 +198,7 @@ def test_monthly_cohorts_lead_with_the_headlines_period_one_retention():
     rows += [(f"f{i}", "x", "2024-02-10 10:00") for i in range(40)] + [
         (f"f{i}", "x", "2024-03-10 10:00") for i in range(20)
     ]
+    rows += [("z", "x", "2024-04-30 10:00")]  # the data reaches the period's end (else March would be incomplete)
     ctx = _Ctx({"events": log(rows)}, start="2024-01-01", end="2024-04-30", period="month")
     rep = RetentionReport.run(ctx)
     assert rep.available, rep

@@ -99,8 +99,8 @@ def test_short_period_windows_stay_inside_the_period():
     with i18n.language("en"):
         assert data_end("2024-06-30", pd.Timestamp("2024-05-18 23:10")) == (
             pd.Timestamp("2024-05-18").date(),
-            "The data ends on 2024-05-18, before the period's end (2024-06-30): the current and previous windows end "
-            "with the data.",
+            "The data ends on 2024-05-18, before the period's end (2024-06-30): this report's windows end with the "
+            "data, and the days after it do not count as days without activity.",
         )
         assert data_end("2024-06-30", "2024-06-30 08:00") == (pd.Timestamp("2024-06-30").date(), "")
         assert data_end("2024-06-30", None)[1] == "" and data_end("2024-06-30", pd.NaT)[1] == ""
