@@ -91,7 +91,7 @@ class Context:
             self.table(name)  # raises the clear error
         return pd.read_parquet(loc, columns=columns)
 
-    def observed_end(self) -> tuple[pd.Timestamp, str]:
+    def observed_end(self) -> tuple[pd.Timestamp, tuple | None]:
         """:func:`observed_end` of this campaign, the data's last time read once per context."""
         if not self._last_ts:
             self._last_ts = (_last_time(self),)
@@ -134,10 +134,11 @@ def open_campaign(
     return Context(cfg=cfg, paths=paths, params_file=pfile)
 
 
-def observed_end(ctx) -> tuple[pd.Timestamp, str]:
+def observed_end(ctx) -> tuple[pd.Timestamp, tuple | None]:
     """Where observation ends, as an exclusive local midnight: the day after the period's end, or after the clean
     data's last day when the data ends before the period (a feed a day late, a period set past the data), with the
-    note that says so in the current language (:func:`helpers.periods.data_end`; "" when the data reaches the end).
+    cut ``(last day, period end)`` (:func:`helpers.periods.data_end`; None when the data reaches the end), which
+    :func:`helpers.periods.cut_note` words.
     One rule for every window that must be fully observed: the trends and product windows, funnel censoring,
     retention cohorts and churn cutoffs. The data's end is the events' (else the orders') last time. ``ctx``: a
     :class:`Context` (which reads it once) or any stand-in with ``cfg``, ``has`` and ``table``."""
@@ -151,8 +152,8 @@ def _last_time(ctx):
     return ctx.table(name).ts.max().to_pyarrow().as_py() if name else None
 
 
-def _observed(ctx, last) -> tuple[pd.Timestamp, str]:
+def _observed(ctx, last) -> tuple[pd.Timestamp, tuple | None]:
     from .periods import data_end
 
-    day, note = data_end(ctx.cfg.period.end, last)
-    return pd.Timestamp(day) + pd.Timedelta(days=1), note
+    day, cut = data_end(ctx.cfg.period.end, last)
+    return pd.Timestamp(day) + pd.Timedelta(days=1), cut

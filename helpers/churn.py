@@ -31,6 +31,7 @@ from .engine import as_table
 from .errors import MissingColumnError
 from .features import campaign_orders, feature_label, user_features
 from .i18n import localized
+from .periods import cut_note
 from .threads import fit_threads
 from .tracking import display_names
 
@@ -451,7 +452,7 @@ class ChurnReport(Report):
     label_events: list | None = None
     #: why the RFM segments are not in ``at_risk`` (None when they are)
     #: that the data ends before the period, so the cutoffs count back from its end (Context.observed_end)
-    data_note: str = ""
+    data_cut: tuple | None = None
     rfm_problem: str | None = None
 
     @classmethod
@@ -463,7 +464,7 @@ class ChurnReport(Report):
         if not ctx.has("events"):
             raise ReportUnavailable(i18n.t("unavailable.no_events"))
         ev = ctx.table("events")
-        data_end, data_note = observed_end(ctx)  # labels need the data: cutoffs count back from where it ends
+        data_end, data_cut = observed_end(ctx)  # labels need the data: cutoffs count back from where it ends
         last_day = (data_end - pd.Timedelta(days=1)).date()
         cut = cutoffs(data_end, p.horizon_days)
         start = pd.Timestamp(ctx.cfg.period.start)
@@ -500,7 +501,7 @@ class ChurnReport(Report):
                 n_test=fmt_int(len(test)), churned_test=fmt_int(int(test["churned"].sum())),
             ))  # fmt: skip
         rep = cls(
-            data_note=data_note,
+            data_cut=data_cut,
             horizon_days=p.horizon_days,
             window_days=p.window_days,
             label_events=p.label_events,
@@ -619,8 +620,8 @@ class ChurnReport(Report):
         )
         if self.rfm_problem:
             out.append(tt("churn.no_rfm", problem=upstream_why("rfm", self.rfm_problem)))
-        if self.data_note:
-            out.append(self.data_note)
+        if self.data_cut:
+            out.append(cut_note(self.data_cut))
         return out
 
     def headline(self) -> list[dict]:

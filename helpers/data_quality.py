@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, results_doc
+from .campaign import observed_end
 from .i18n import label, list_join, localized, sentence_start, t
 
 __all__ = [
@@ -507,6 +508,8 @@ class DataQualityReport(Report):
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     late: pd.DataFrame | None = None
     drift: dict | None = None
+    #: ``(last day, period end)`` when the events stop before the period's end (helpers.campaign.observed_end)
+    data_cut: tuple | None = None
     labels: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
@@ -525,7 +528,8 @@ class DataQualityReport(Report):
             raise ReportUnavailable(t("data_quality.no_checks", file=PLAN_CHECKS_FILE))
         tr = ctx.cfg.tracking
         checks = read_plan_checks(path)
-        days = pd.date_range(str(ctx.cfg.period.start), str(ctx.cfg.period.end), freq="D")
+        end, cut = observed_end(ctx)  # a feed that stopped is said once, not as every later day's missing volume
+        days = pd.date_range(str(ctx.cfg.period.start), str((end - pd.Timedelta(days=1)).date()), freq="D")
         coverage = plan_coverage(checks, plan, n_days=len(days))
         volume = volume_anomalies(daily_volume(checks, days=days), window_days=tr.anomaly_window_days, k=tr.anomaly_k)
         props = property_daily(checks)
@@ -555,6 +559,7 @@ class DataQualityReport(Report):
             scores=event_scores(coverage, problems),
             late=late,
             drift=drift,
+            data_cut=cut,
             labels={e: plan.display_name(e) for e in coverage["event"]},
             settings={
                 "plan_source": plan.source,
@@ -620,6 +625,8 @@ class DataQualityReport(Report):
                 how=t(f"data_quality.{how}"),
             )
         ]
+        if self.data_cut:  # the first thing to fix: nothing after it was checked
+            out.append(Outcome(t("data_quality.data_stops", last=self.data_cut[0], end=self.data_cut[1])))
         if not len(self.problems):
             out.append(Outcome(t("data_quality.no_problem")))
             return out

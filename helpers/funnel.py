@@ -44,6 +44,7 @@ from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
 from .i18n import clause_join, column_word, label, list_join, localized, t
+from .periods import cut_note
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 from .tags import is_tag_breakdown, with_tag_column
@@ -355,7 +356,7 @@ class FunnelReport(Report):
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
     #: that the data ends before the period, so censoring does too (:meth:`helpers.campaign.Context.observed_end`)
-    data_note: str = ""
+    data_cut: tuple | None = None
     #: event -> the name pages show (the tracking plan's display names) for the drivers' event candidates
     event_names: dict[str, str] = field(default_factory=dict)
 
@@ -382,7 +383,7 @@ class FunnelReport(Report):
             raise ReportUnavailable(t("funnel.missing_steps", missing=clause_join(missing), has=has))
         if len(steps) < 2 or len({s.name for s in steps}) < 2:
             raise ReportUnavailable(t("funnel.two_steps", has=has))
-        end, data_note = observed_end(ctx)  # censoring where the data ends (a window after it is not observed)
+        end, data_cut = observed_end(ctx)  # censoring where the data ends (a window after it is not observed)
         bcol = p.breakdown or None
         if bcol and bcol not in ev.columns:
             raise MissingColumnError(
@@ -417,7 +418,7 @@ class FunnelReport(Report):
             trend=conversion_trend(users, n_steps=n, period=p.trend_period, include_censored=p.include_censored),
             ttc=time_to_convert(users, n_steps=n, include_censored=p.include_censored),
             display=_display_names(ctx, steps),
-            data_note=data_note,
+            data_cut=data_cut,
         )
         if bcol:
             rep.breakdown_col = bcol
@@ -517,7 +518,7 @@ class FunnelReport(Report):
                 )
             )
         top = driver_finding(self.drivers, "conversion", self.event_names)
-        return out + ([top] if top else []) + ([self.data_note] if self.data_note else [])
+        return out + ([top] if top else []) + ([cut_note(self.data_cut)] if self.data_cut else [])
 
     def headline(self) -> list[dict]:
         """Headline numbers for the index page."""

@@ -26,6 +26,7 @@ __all__ = [
     "period_words",
     "resolve_period",
     "today_in",
+    "cut_note",
     "data_end",
     "window_days",
     "window_note",
@@ -177,17 +178,21 @@ def window_note(start, end, compare_days: int | None, key: str, *, data_ended: b
     return ""
 
 
-def data_end(period_end, last_ts) -> tuple[dt.date, str]:
-    """The last day the compare windows may cover: the period's end, or the data's last day (``last_ts``, the clean
-    table's latest time) when the data ends before it (a period set past the data, a feed that stopped): windows
-    after the data would compare nothing with something. With the note that says so in the campaign's language, or
-    "" when the data reaches the period's end (or there is none)."""
-    from .i18n import t
-
+def data_end(period_end, last_ts) -> tuple[dt.date, tuple | None]:
+    """The last day the windows that must be fully observed may cover: the period's end, or the data's last day
+    (``last_ts``, the clean table's latest time) when the data ends before it (a period set past the data, a feed
+    that stopped): windows after the data would compare nothing with something. With the cut, ``(last day, period
+    end)``, that :func:`cut_note` words, or None when the data reaches the period's end (or there is none)."""
     end = dt.date.fromisoformat(str(period_end)[:10])
     if last_ts is None or str(last_ts) in ("NaT", "nan", "None"):
-        return end, ""
+        return end, None
     last = dt.date.fromisoformat(str(last_ts)[:10])
-    if last >= end:
-        return end, ""
-    return last, t("period.data_ends", last=last, end=end)
+    return (end, None) if last >= end else (last, (last, end))
+
+
+def cut_note(cut: tuple | None) -> str:
+    """The note that the data ends before the period (:func:`data_end`'s cut), in the current language; "" for
+    None. Reports keep the cut and word it when asked, so one computation reads in either language."""
+    from .i18n import t
+
+    return t("period.data_ends", last=cut[0], end=cut[1]) if cut else ""

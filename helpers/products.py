@@ -34,7 +34,7 @@ from .errors import MissingColumnError
 from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
-from .periods import window_note, windows
+from .periods import cut_note, window_note, windows
 
 __all__ = [
     "purchase_lines",
@@ -362,7 +362,9 @@ class ProductsReport(Report):
     #: why ``movers`` is empty (the previous window has no sales), or ""
     movers_note: str = ""
     #: why the windows end before the period or are shorter than ``compare_days`` (helpers/periods.py)
-    window_notes: list = field(default_factory=list)
+    data_cut: tuple | None = None
+    #: :func:`helpers.periods.window_note`'s arguments (worded when asked), or () when the movers' note says it
+    window_args: tuple = ()
     item_baskets: dict = field(default_factory=dict)
     category_baskets: dict | None = None
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -390,7 +392,7 @@ class ProductsReport(Report):
         lines, excluded = exclude_items(lines, p.exclude_rules())  # not products: counted and shown
         if n_lines - int(excluded["lines"].sum()) == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
-        end, ends = observed_end(ctx)  # repurchase windows and movers end with the data, not with the last sale
+        end, cut = observed_end(ctx)  # repurchase windows and movers end with the data, not with the last sale
         last_day = (end - pd.Timedelta(days=1)).date()
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
                   currency=ctx.cfg.currency)  # fmt: skip
@@ -404,9 +406,7 @@ class ProductsReport(Report):
         if "amount" not in lines.columns or not _has_values(lines, "amount"):
             rep.notes.append(t("products.no_amount"))
         rep.window = windows(ctx.cfg.period.start, last_day, compare_days=p.compare_days)
-        wnote = window_note(
-            ctx.cfg.period.start, last_day, p.compare_days, "products.compare_days", data_ended=bool(ends)
-        )
+        args = (ctx.cfg.period.start, last_day, p.compare_days, "products.compare_days")
         mv = [product_movers(lines, rep.window, by="item_id", n=p.top_k)]
         if has_cat:
             mv.append(product_movers(lines, rep.window, by="category", n=p.top_k))
@@ -415,9 +415,9 @@ class ProductsReport(Report):
         before = ps < pd.Timestamp(ctx.cfg.period.start)  # outside the clean data: the note says why, not "no sales"
         if rep.movers.empty:
             no_sales = t("products.no_previous", start=ps.date(), end=(pe - pd.Timedelta(days=1)).date())
-            rep.movers_note = wnote if before else no_sales
+            rep.movers_note = window_note(*args, data_ended=cut is not None) if before else no_sales
             rep.notes.append(rep.movers_note)
-        rep.window_notes = [n for n in (ends, wnote) if n and n != rep.movers_note]  # said beside the movers
+        rep.data_cut, rep.window_args = cut, (() if before and rep.movers.empty else args)  # said beside the movers
         opts = dict(basket=p.basket, min_support=p.min_support, min_baskets=p.min_baskets,
                     min_confidence=p.min_confidence, max_len=p.max_itemset_size)  # fmt: skip
         if p.level in ("item", "both"):
@@ -497,7 +497,8 @@ class ProductsReport(Report):
                          previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"
                          rel=t("products.new") if r.previous == 0 < r.current else fmt_change(r.rel_change),
                          ))  # fmt: skip
-        out += self.window_notes
+        ended = window_note(*self.window_args, data_ended=self.data_cut is not None) if self.window_args else ""
+        out += [n for n in (cut_note(self.data_cut), ended) if n]
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

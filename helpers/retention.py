@@ -26,6 +26,7 @@ from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import column_word, list_join, localized, mid_sentence, t
+from .periods import cut_note
 from .retention_plots import plot_lifecycle, plot_retention_curve, plot_retention_heatmap, plot_stickiness
 from .tags import with_tag_column
 from .tracking import display_names
@@ -454,7 +455,7 @@ class RetentionReport(Report):
     event_names: dict[str, str] = field(default_factory=dict)
     #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
     #: that the data ends before the period, so complete cohorts do too (helpers.campaign.Context.observed_end)
-    data_note: str = ""
+    data_cut: tuple | None = None
     breakdown: str | None = None
     by_group: pd.DataFrame | None = None
 
@@ -467,7 +468,7 @@ class RetentionReport(Report):
         ev = ctx.table("events")
         if int(ev.count().execute()) == 0:
             raise ReportUnavailable(t("retention.no_rows", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
-        end, data_note = observed_end(ctx)  # a cohort is complete only where the data still runs
+        end, data_cut = observed_end(ctx)  # a cohort is complete only where the data still runs
         kg = {"start_events": p.start_events, "return_events": p.return_events, "criterion": p.criterion}
         counts = cohort_counts(ev, period=p.period, **kg)
         matrix = retention_matrix(counts, period=p.period, data_end=end, max_n=p.max_periods)
@@ -487,7 +488,7 @@ class RetentionReport(Report):
             by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
-            data_note=data_note,
+            data_cut=data_cut,
             event_names=display_names(ctx),
             period=p.period,
             criterion=p.criterion,
@@ -594,7 +595,7 @@ class RetentionReport(Report):
         else:
             out.append(t("retention.no_stickiness", unit=t(f"retention.unit.{self.stickiness_period}")))
         top = driver_finding(self.drivers, "retention", self.event_names)
-        data = [self.data_note] if self.data_note else []
+        data = [cut_note(self.data_cut)] if self.data_cut else []
         return out + ([top] if top else []) + _by_group_finding(self.by_group, self.breakdown, self.period) + data
 
     def _later(self) -> dict:

@@ -34,7 +34,7 @@ from .campaign import observed_end
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
-from .periods import window_note, windows
+from .periods import cut_note, window_note, windows
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -418,7 +418,10 @@ class TrendsReport(Report):
     granularity: str = "day"
     window: dict = field(default_factory=dict)
     #: why the windows end before the period, are shorter than ``compare_days`` or have no previous window in it
-    window_notes: list = field(default_factory=list)
+    data_cut: tuple | None = None
+    #: :func:`helpers.periods.window_note`'s arguments: why the windows are shorter than ``compare_days`` or have no
+    #: previous window in the period (worded when asked, in the page's language)
+    window_args: tuple = ()
     previous_outside: bool = False
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -456,15 +459,11 @@ class TrendsReport(Report):
             for col in [m.column, *(c for c, _ in m.where)]:
                 if col and col not in ev.columns:
                     raise MissingColumnError("events", col, ev.columns, hint=f"it is used by trends metric {m.name}")
-        observed, ends = observed_end(ctx)  # the windows end with the data
+        observed, cut = observed_end(ctx)  # the windows end with the data
         end = (observed - pd.Timedelta(days=1)).date()
         w = windows(ctx.cfg.period.start, end, compare_days=p.compare_days)
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
-        notes = (
-            ends,
-            window_note(ctx.cfg.period.start, end, p.compare_days, "trends.compare_days", data_ended=bool(ends)),
-        )
-        rep.window_notes = [n for n in notes if n]
+        rep.data_cut, rep.window_args = cut, (ctx.cfg.period.start, end, p.compare_days, "trends.compare_days")
         rep.previous_outside = w["previous"][0] < pd.Timestamp(ctx.cfg.period.start)  # a note says why
         summary = compare_windows(ev, metrics, w)
         ya = year_ago(ev, metrics, w)
@@ -638,7 +637,8 @@ class TrendsReport(Report):
         compared = has_previous(self.summary)
         key = "trends.window" if compared else "trends.window_alone" if self.previous_outside else "trends.window_only"
         out = [t(key, start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]  # the note says why alone
-        out += self.window_notes
+        ended = window_note(*self.window_args, data_ended=self.data_cut is not None) if self.window_args else ""
+        out += [n for n in (cut_note(self.data_cut), ended) if n]
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))

@@ -396,6 +396,7 @@ def test_data_that_ends_before_the_period_censors_where_it_ends(tmp_path, write_
     from helpers.ingest import ingest_campaign
     from helpers.locations import campaign_paths
     from helpers.params import load_params
+    from helpers.periods import cut_note
     from helpers.registry import run_report
 
     csv = tmp_path / "ev.csv"
@@ -414,8 +415,11 @@ def test_data_that_ends_before_the_period_censors_where_it_ends(tmp_path, write_
     ingest_campaign(load_params(p), campaign_paths("late", reports).ensure(), progress=False)
     ctx = open_campaign("late", params_file=str(p), reports_dir=str(reports), theme=False)
     with i18n.language("en"):
-        end, note = ctx.observed_end()
-        assert end == pd.Timestamp("2024-01-06") and note.startswith("The data ends on 2024-01-05, before the period's")
+        end, cut = ctx.observed_end()
+        note = cut_note(cut)
+        assert end == pd.Timestamp("2024-01-06") and note.startswith(
+            "The data ends before the period's end (2024-01-10), on 2024-01-05:"
+        )
         rep = run_report("funnel", ctx, show=False)
         assert rep.censored_users == 2 and rep.table["users"].tolist() == [1, 1], rep.table
         assert rep.findings()[-1] == note

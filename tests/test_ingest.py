@@ -524,7 +524,7 @@ def test_funnel_breakdown_column_missing_from_the_data_is_an_error(tmp_path, wri
         tmp_path,
         write_params,
         EVENTS.assign(channel=["a", "a", "b"]),
-        "funnel: {steps: [view, cart], breakdown: channel}\n",
+        "funnel: {steps: [view, cart], breakdown: channel, window: 12h}\n",  # a full window before the data ends
     )
     rep = FunnelReport.run(ctx)
     assert rep.available and rep.breakdown_col == "channel" and set(rep.breakdown["group"]) == {"a", "b"}

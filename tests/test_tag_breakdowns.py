@@ -46,6 +46,7 @@ RETENTION_ROWS = [
     ("n5", "view", "2024-04-02 12:00", None),
     ("n6", "view", "2024-04-02 13:00", None),
     ("n6", "view", "2024-04-02 14:00", None),
+    ("y1", "view", "2024-04-29 09:00", None),  # the data runs to the period's end (beyond day 3: no cell moves)
 ]
 
 

@@ -379,6 +379,29 @@ def test_planted_outage_and_undeclared_event_are_the_top_findings(tmp_path, writ
     assert again.drift == {"previous_run": ctx.run_id, "new_events": [], "vanished_events": [], "fill_dropped": []}
 
 
+def test_a_feed_that_stops_before_the_period_ends_is_the_first_finding(tmp_path, write_params):
+    """The planted log runs to 04-29; with the period set to 05-09 the last ten days have no events. The report
+    says so first (the lead on the index), checks the days up to the data's end, so the stray event's severity stays
+    2 of its 60 days, and no later day counts as a volume drop."""
+    import helpers
+    from helpers.registry import run_report
+
+    p, _ = _planted_campaign(tmp_path, write_params)
+    p.write_text(p.read_text(encoding="utf-8").replace("2024-04-29", "2024-05-09"), encoding="utf-8")
+    ctx = helpers.open_campaign("planted", params_file=str(p), reports_dir=str(tmp_path / "late"))
+    assert run_report("ingest", ctx, show=False).available
+    rep = run_report("data_quality", ctx, show=False)
+    assert rep.data_cut is not None and str(rep.data_cut[0]) == "2024-04-29" and str(rep.data_cut[1]) == "2024-05-09"
+    with i18n.language("zh"):
+        assert (
+            rep.findings()[1]
+            == "2024-04-29 之后没有事件，而统计期到 2024-05-09：数据源是否中断？本报告只检查到 2024-04-29。"
+        )
+        assert rep.lead() == rep.findings()[1]
+    assert rep.problems.query("event == 'debug'")["severity"].item() == pytest.approx(2 / 60, abs=1e-4)
+    assert rep.volume["day"].max() <= pd.Timestamp("2024-04-29")
+
+
 def test_volume_detector_on_a_hand_made_series():
     from helpers.data_quality import volume_anomalies
 

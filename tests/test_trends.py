@@ -94,16 +94,18 @@ def test_short_period_windows_stay_inside_the_period():
         )
         assert "统计期只有 1 天" in window_note("2024-04-10", "2024-04-10", 7, "trends.compare_days")
     # a period set past the data: the windows end with the data's last day, said in words
-    from helpers.periods import data_end
+    from helpers.periods import cut_note, data_end
 
+    day = lambda s: pd.Timestamp(s).date()  # noqa: E731
     with i18n.language("en"):
-        assert data_end("2024-06-30", pd.Timestamp("2024-05-18 23:10")) == (
-            pd.Timestamp("2024-05-18").date(),
-            "The data ends on 2024-05-18, before the period's end (2024-06-30): this report's windows end with the "
-            "data, and the days after it do not count as days without activity.",
+        got = data_end("2024-06-30", pd.Timestamp("2024-05-18 23:10"))
+        assert got == (day("2024-05-18"), (day("2024-05-18"), day("2024-06-30")))
+        assert cut_note(got[1]) == (
+            "The data ends before the period's end (2024-06-30), on 2024-05-18: this report's windows end with the "
+            "data, and the days after it do not count as days without activity."
         )
-        assert data_end("2024-06-30", "2024-06-30 08:00") == (pd.Timestamp("2024-06-30").date(), "")
-        assert data_end("2024-06-30", None)[1] == "" and data_end("2024-06-30", pd.NaT)[1] == ""
+        assert data_end("2024-06-30", "2024-06-30 08:00") == (day("2024-06-30"), None) and cut_note(None) == ""
+        assert data_end("2024-06-30", None)[1] is None and data_end("2024-06-30", pd.NaT)[1] is None
         ended = window_note("2024-04-20", "2024-05-18", 28, "products.compare_days", data_ended=True)
         assert ended.startswith("From the period's start to the data's end there are only 29 days"), ended
     with i18n.language("en"):
