@@ -38,6 +38,7 @@ from .experiment_stats import (
     srm_table,
 )
 from .i18n import column_label, column_word, localized, sentence_start, t
+from .periods import cut_note
 
 __all__ = [
     "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table", "power_table",
@@ -107,6 +108,8 @@ class ExperimentReport(Report):
     excluded_multi: int = 0
     not_exposed: int = 0
     notes: list = field(default_factory=list)
+    #: ``(last day, period end)`` when the data ends before the test (helpers.campaign.observed_end)
+    data_cut: tuple | None = None
     currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
     money: tuple = ()  # the metrics whose values are amounts (:func:`money_metrics`)
 
@@ -197,7 +200,7 @@ class ExperimentReport(Report):
                              ci=fmt_range(r.cs_low, r.cs_high, diff)))  # fmt: skip
         if self.segments is not None and len(self.segments):
             out.append(self._segments_finding())
-        return out + list(self.notes)
+        return out + list(self.notes) + ([cut_note(self.data_cut)] if self.data_cut else [])
 
     def _segments_finding(self) -> str:
         """What the segments show, for the findings: how many segment rows are significant after Holm and the

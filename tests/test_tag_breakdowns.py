@@ -126,6 +126,9 @@ def test_experiment_by_tag_lift_per_segment(tmp_path):
     with i18n.language("en"):
         assert any("Segments by tag “常来”: none of 2 comparisons" in f for f in rep.findings()), rep.findings()
         assert rep._segments_text().startswith("Segments by tag “常来”: 2 comparisons")
+    # the test runs to 04-10, the data to 04-04: its metrics end with the data, and the last finding says so
+    assert [str(d) for d in rep.data_cut] == ["2024-04-04", "2024-04-29"]
+    assert rep.findings()[-1].startswith("数据在 2024-04-04 结束，早于统计期末（2024-04-29）"), rep.findings()
     with pytest.raises(ValueError, match="not both"):
         ExperimentParams.model_validate({**p.model_dump(), "segment": "channel"})
 
