@@ -205,11 +205,14 @@ def test_real_rees46_short_log_end_to_end(tmp_path):
     ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     assert ing["tables"]["events"]["rows_in"] == 9999 and ing["tables"]["events"]["reasons"] == {"duplicate": 4}
     trends = json.loads((root / "results" / "trends.json").read_text(encoding="utf-8"))
-    assert "没有覆盖之前等长的上一期" in trends["findings"][0] and "上期" not in " ".join(trends["findings"][1:])
+    # one day: no previous window inside the period, said once and why, and no change quoted
+    assert trends["findings"][0] == "本期为 2019-10-01 至 2019-10-01，下面只列出本期数值。", trends["findings"]
+    assert trends["findings"][1].startswith("上一期在统计期之前") and "统计期只有 1 天" in trends["findings"][1]
+    assert "上期" not in " ".join(trends["findings"][1:])
     products = json.loads((root / "results" / "products.json").read_text(encoding="utf-8"))
     assert products["available"] and products["n_baskets"] > 0
     said = " ".join(products["findings"])  # no previous window: no movers quoted against ¥0.00
-    assert "没有销售（数据没有覆盖那段时间）" in said and "变化最大" not in said, said
+    assert "上一期在统计期之前" in said and "统计期只有 1 天" in said and "变化最大" not in said, said
     funnel = json.loads((root / "results" / "funnel.json").read_text(encoding="utf-8"))
     assert any("的用户在" in f and "内转化" in f and " 内转化" not in f for f in funnel["findings"]), funnel
 
