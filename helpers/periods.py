@@ -27,6 +27,7 @@ __all__ = [
     "resolve_period",
     "today_in",
     "cut_note",
+    "window_notes",
     "data_end",
     "window_days",
     "window_note",
@@ -196,3 +197,11 @@ def cut_note(cut: tuple | None) -> str:
     from .i18n import t
 
     return t("period.data_ends", last=cut[0], end=cut[1]) if cut else ""
+
+
+def window_notes(cut: tuple | None, window_args: tuple) -> list[str]:
+    """The notes beside a report's compare windows, worded now (trends, product movers): that the data ends before
+    the period (:func:`cut_note`), then why the windows are shorter than asked or have no previous window in the
+    period (:func:`window_note` of ``window_args``; none when ``()``)."""
+    ended = window_note(*window_args, data_ended=cut is not None) if window_args else ""
+    return [n for n in (cut_note(cut), ended) if n]

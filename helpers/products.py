@@ -12,7 +12,7 @@ Rules
   ``repurchase_days`` before the end of the period (so the whole window is observed), the share who buy it again
   in another order within ``repurchase_days`` after that first purchase (``first_ts < ts <= first_ts + N days``
   counted as a second distinct order id in ``[first_ts, first_ts + N days]``).
-- Movers: the windows of :func:`helpers.trends.windows` (the period's last ``compare_days`` days vs the
+- Movers: the windows of :func:`helpers.periods.windows` (the period's last ``compare_days`` days vs the
   equal-length span before); per item and category ``change = current - previous`` of GMV (orders when there is
   no amount) and ``contribution = change / sum of all items' (categories') changes``.
 - Baskets and rules: :mod:`helpers.basket`.
@@ -34,7 +34,7 @@ from .errors import MissingColumnError
 from .features import with_order_ids
 from .i18n import clause_join, label, list_join, localized, t
 from .items import item_label, item_names, names_of
-from .periods import cut_note, window_note, windows
+from .periods import window_note, window_notes, windows
 
 __all__ = [
     "purchase_lines",
@@ -203,7 +203,7 @@ def repurchase_table(lines, *, by: str = "item_id", days: int = 30, end_exclusiv
 
 def product_movers(lines, w: dict, *, by: str = "item_id", n: int = 5) -> pd.DataFrame:
     """The items (categories) whose GMV (orders without an amount) changed most between the windows ``w``
-    (:func:`helpers.trends.windows`).
+    (:func:`helpers.periods.windows`).
 
     Returns
     -------
@@ -497,8 +497,7 @@ class ProductsReport(Report):
                          previous=fv(r.previous),  # a rise "+25.0%"; from nothing no ratio: "上期没有"
                          rel=t("products.new") if r.previous == 0 < r.current else fmt_change(r.rel_change),
                          ))  # fmt: skip
-        ended = window_note(*self.window_args, data_ended=self.data_cut is not None) if self.window_args else ""
-        out += [n for n in (cut_note(self.data_cut), ended) if n]
+        out += window_notes(self.data_cut, self.window_args)
         b = self.item_baskets
         if b:
             rule = t("products.rule_auto" if b["support_rule"] == "auto" else "products.rule_given")

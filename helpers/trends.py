@@ -34,7 +34,7 @@ from .campaign import observed_end
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
-from .periods import cut_note, window_note, windows
+from .periods import window_notes, windows
 from .stats import two_proportion_test
 from .tags import is_tag_breakdown, with_tag_column
 from .trend_metrics import (
@@ -417,7 +417,7 @@ class TrendsReport(Report):
     metrics: dict = field(default_factory=dict)
     granularity: str = "day"
     window: dict = field(default_factory=dict)
-    #: why the windows end before the period, are shorter than ``compare_days`` or have no previous window in it
+    #: ``(last day, period end)`` when the data ends before the period (helpers.campaign.observed_end)
     data_cut: tuple | None = None
     #: :func:`helpers.periods.window_note`'s arguments: why the windows are shorter than ``compare_days`` or have no
     #: previous window in the period (worded when asked, in the page's language)
@@ -637,8 +637,7 @@ class TrendsReport(Report):
         compared = has_previous(self.summary)
         key = "trends.window" if compared else "trends.window_alone" if self.previous_outside else "trends.window_only"
         out = [t(key, start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]  # the note says why alone
-        ended = window_note(*self.window_args, data_ended=self.data_cut is not None) if self.window_args else ""
-        out += [n for n in (cut_note(self.data_cut), ended) if n]
+        out += window_notes(self.data_cut, self.window_args)
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))
