@@ -94,8 +94,8 @@ class Context:
     def observed_end(self) -> tuple[pd.Timestamp, tuple | None]:
         """:func:`observed_end` of this campaign, the data's last time read once per context."""
         if not self._last_ts:
-            self._last_ts = (_last_time(self),)
-        return _observed(self, self._last_ts[0])
+            self._last_ts = _last_time(self)
+        return _observed(self, *self._last_ts)
 
     def ingest_manifest(self) -> dict:
         """What ingest reported (rows in/out, reasons, ranges) as written to ``data/_ingest.json``."""
@@ -137,23 +137,39 @@ def open_campaign(
 def observed_end(ctx) -> tuple[pd.Timestamp, tuple | None]:
     """Where observation ends, as an exclusive local midnight: the day after the period's end, or after the clean
     data's last day when the data ends before the period (a feed a day late, a period set past the data), with the
-    cut ``(last day, period end)`` (:func:`helpers.periods.data_end`; None when the data reaches the end), which
-    :func:`helpers.periods.cut_note` words.
+    cut ``(last day, period end)``; or after the day before the data's last day when that day is only partly loaded
+    (today, or a load that stopped early in the day: :func:`helpers.periods.partial_day`), with a
+    :class:`~helpers.periods.PartialCut` (:func:`helpers.periods.data_end`; None when the data reaches the end),
+    which :func:`helpers.periods.cut_note` words.
     One rule for every window that must be fully observed: the trends and product windows, funnel censoring,
     retention cohorts and churn cutoffs. The data's end is the events' (else the orders') last time. ``ctx``: a
     :class:`Context` (which reads it once) or any stand-in with ``cfg``, ``has`` and ``table``."""
     if isinstance(ctx, Context):
         return ctx.observed_end()
-    return _observed(ctx, _last_time(ctx))
+    return _observed(ctx, *_last_time(ctx))
 
 
-def _last_time(ctx):
+def _last_time(ctx) -> tuple:
+    """``(last, day_ends)``: the events' (else the orders') last time, and the last time of each of the 7 days
+    before its day that have data (two small queries: the second reads only those days)."""
     name = next((n for n in ("events", "orders") if ctx.has(n)), None)
-    return ctx.table(name).ts.max().to_pyarrow().as_py() if name else None
+    if not name:
+        return None, ()
+    t = ctx.table(name)
+    last = t.ts.max().to_pyarrow().as_py()
+    if last is None:
+        return None, ()
+    since = pd.Timestamp(last).normalize() - pd.Timedelta(days=7)
+    recent = t.filter((t.ts >= since.to_pydatetime()) & (t.ts < pd.Timestamp(last).normalize().to_pydatetime()))
+    ends = recent.group_by(day=recent.ts.date()).agg(end=recent.ts.max()).to_pyarrow()
+    return last, tuple(ends.column("end").to_pylist())
 
 
-def _observed(ctx, last) -> tuple[pd.Timestamp, tuple | None]:
-    from .periods import data_end
+def _observed(ctx, last, day_ends=()) -> tuple[pd.Timestamp, tuple | None]:
+    from .periods import data_end, today_in
 
-    day, cut = data_end(ctx.cfg.period.end, last)
+    p = ctx.cfg.period
+    day, cut = data_end(
+        p.end, last, day_ends=day_ends, today=today_in(getattr(ctx.cfg, "timezone", None)), period_start=p.start
+    )
     return pd.Timestamp(day) + pd.Timedelta(days=1), cut

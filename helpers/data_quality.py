@@ -20,6 +20,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, results_doc
 from .campaign import observed_end
 from .i18n import label, list_join, localized, sentence_start, t
+from .periods import PartialCut, partial_why
 
 __all__ = [
     "read_plan_checks",
@@ -508,7 +509,8 @@ class DataQualityReport(Report):
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     late: pd.DataFrame | None = None
     drift: dict | None = None
-    #: ``(last day, period end)`` when the events stop before the period's end (helpers.campaign.observed_end)
+    #: ``(last day, period end)`` when the events stop before the period's end, a PartialCut when their last day is
+    #: only partly loaded (helpers.campaign.observed_end)
     data_cut: tuple | None = None
     labels: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
@@ -625,8 +627,12 @@ class DataQualityReport(Report):
                 how=t(f"data_quality.{how}"),
             )
         ]
-        if self.data_cut:  # the first thing to fix: nothing after it was checked
-            out.append(Outcome(t("data_quality.data_stops", last=self.data_cut[0], end=self.data_cut[1])))
+        cut = self.data_cut
+        if isinstance(cut, PartialCut):  # a load not finished: its day is not compared, said first
+            which = "data_quality.partial_day" if cut.day >= cut.end else "data_quality.partial_stops"
+            out.append(Outcome(t(which, day=cut.day, last=cut.last, end=cut.end, why=partial_why(cut))))
+        elif cut:  # the first thing to fix: nothing after it was checked
+            out.append(Outcome(t("data_quality.data_stops", last=cut[0], end=cut[1])))
         if not len(self.problems):
             out.append(Outcome(t("data_quality.no_problem")))
             return out

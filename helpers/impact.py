@@ -6,8 +6,9 @@ models are in :mod:`helpers.impact_model`; docs/impact.md has every rule.
 Rules
 -----
 - Days are campaign-local calendar days. The pre-period is ``[max(period start, start - pre_days), start)``,
-  the post-period ``[start, end]`` (``end`` default: the period's last day); a day without events counts 0
-  for counts and sums (a formula metric is then missing that day).
+  the post-period ``[start, end]`` (``end`` default: the period's last day; at most the data's last observed day,
+  :func:`helpers.campaign.observed_end`, so days after a stopped or half-loaded feed are not zeros); a day without
+  events counts 0 for counts and sums (a formula metric is then missing that day).
 - Treated series: the metric over all events, or over the events whose ``control.by`` value is in
   ``control.treated`` (computed on the combined group, so a rate is a rate of the group). Control series:
   the metric per ``control.control`` value, used as regressors of the counterfactual.
@@ -30,10 +31,12 @@ from typing import ClassVar
 import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
+from .campaign import observed_end
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, sentence_start, t
 from .impact_model import did_estimate, fit_counterfactual, pre_trend_test
+from .periods import cut_note
 from .trend_metrics import Metric, aggregate_metrics, metric_label, number_kind, resolve_metrics, sums_over_days
 
 __all__ = ["daily_metrics", "impact_series", "plot_impact", "plot_did", "ImpactReport", "run_impact"]
@@ -230,6 +233,8 @@ class ImpactReport(Report):
     notes: list = field(default_factory=list)
     controls: dict = field(default_factory=dict)  # metric -> the control series of its fit (the fit table's text)
     currency: str = "¥"  # the campaign's sign before money (gmv, aov) on the page
+    #: the cut when the data ends before the post-period does (helpers.campaign.observed_end), said in the findings
+    data_cut: tuple | None = None
 
     @classmethod
     def compute(cls, ctx) -> ImpactReport:
@@ -252,8 +257,14 @@ class ImpactReport(Report):
         end = min(pd.Timestamp(p.end), pe) if p.end is not None else pe
         if not ps < start <= pe:
             raise ReportUnavailable(t("impact.start_outside", start=start.date(), first=ps.date(), last=pe.date()))
+        observed, cut = observed_end(ctx)  # the post-period ends with the data: days after it are not zeros
+        last = observed - pd.Timedelta(days=1)
+        if start > last:
+            raise ReportUnavailable(t("impact.start_after_data", start=start.date(), last=last.date()))
+        cut, end = (cut if end > last else None), min(end, last)
         pre_start = max(ps, start - pd.Timedelta(days=p.pre_days)) if p.pre_days else ps
         rep = cls(metrics=metrics, start=start, end=end, pre_start=pre_start, alpha=p.alpha, currency=ctx.cfg.currency)
+        rep.data_cut = cut
         rep.control = p.control.model_dump() if p.control else None
         span = {"start": pre_start, "end_exclusive": end + pd.Timedelta(days=1)}
         if p.control:
@@ -463,7 +474,7 @@ def _findings(rep: ImpactReport) -> list[str]:
             out.append(t("impact.did", label=name, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
                          rel=fmt_change(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
                          pretrend=pt))  # fmt: skip
-    return out + list(rep.notes)
+    return out + list(rep.notes) + ([cut_note(rep.data_cut)] if rep.data_cut else [])
 
 
 #: the effects table's columns each of :meth:`ImpactReport._formats`' three formats applies to

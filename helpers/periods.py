@@ -17,6 +17,7 @@ import calendar
 import datetime as dt
 import os
 import re
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "cut_note",
     "window_notes",
     "data_end",
+    "PartialCut",
+    "partial_day",
+    "partial_why",
     "window_days",
     "window_note",
     "windows",
@@ -179,23 +183,94 @@ def window_note(start, end, compare_days: int | None, key: str, *, data_ended: b
     return ""
 
 
-def data_end(period_end, last_ts) -> tuple[dt.date, tuple | None]:
-    """The last day the windows that must be fully observed may cover: the period's end, or the data's last day
-    (``last_ts``, the clean table's latest time) when the data ends before it (a period set past the data, a feed
-    that stopped): windows after the data would compare nothing with something. With the cut, ``(last day, period
-    end)``, that :func:`cut_note` words, or None when the data reaches the period's end (or there is none)."""
+class PartialCut(NamedTuple):
+    """The cut of :func:`data_end` when the data's last day, ``day``, is only partly loaded (:func:`partial_day`):
+    observation ends on ``last``, the day before it, though the period runs to ``end``. ``at``: the day's last event
+    (HH:MM); ``usual``: the earliest time the ``days`` days before it ran past ("" when the day is today)."""
+
+    last: dt.date
+    end: dt.date
+    day: dt.date
+    at: str
+    usual: str
+    days: int
+
+
+#: a last day is partly loaded when its last event is this many seconds earlier than every recent day's last event
+PARTIAL_MARGIN_S = 3600
+#: ... and at least this many of the 7 days before it have data (fewer days say too little about when days end)
+PARTIAL_MIN_DAYS = 3
+
+
+def partial_day(last_ts, day_ends, today: dt.date | None) -> tuple[str, str, int] | None:
+    """Whether the data's last day (that of ``last_ts``) is only partly loaded: ``(at, usual, days)``, else None.
+
+    It is when that day is ``today`` (the day is not over: ``usual`` ""), or when its last event comes more than
+    :data:`PARTIAL_MARGIN_S` earlier in the day than the last event of every one of ``day_ends`` (the last times of
+    the days before it with data, up to 7, at least :data:`PARTIAL_MIN_DAYS`): a feed loaded up to 06:00 whose days
+    otherwise run to 23:59. A quiet evening on a small log ends near its other days and is not flagged."""
+    import pandas as pd
+
+    if last_ts is None or str(last_ts) in ("NaT", "nan", "None"):
+        return None
+    last = pd.Timestamp(last_ts)
+    at = f"{last:%H:%M}"
+    if today is not None and last.date() == today:
+        return at, "", 0
+    ends = [pd.Timestamp(x) for x in day_ends if x is not None and str(x) not in ("NaT", "nan", "None")]
+    ends = [x for x in ends if last.normalize() - pd.Timedelta(days=7) <= x.normalize() < last.normalize()]
+    if len(ends) < PARTIAL_MIN_DAYS:
+        return None
+    of_day = lambda x: (x - x.normalize()).total_seconds()  # noqa: E731
+    usual = min(ends, key=of_day)
+    if of_day(last) < of_day(usual) - PARTIAL_MARGIN_S:
+        return at, f"{usual:%H:%M}", len(ends)
+    return None
+
+
+def data_end(period_end, last_ts, *, day_ends=(), today: dt.date | None = None, period_start=None):
+    """The last day the windows that must be fully observed may cover, and the cut that says why it is not the
+    period's end (None when it is): ``(day, cut)``.
+
+    - The period's end, when the data reaches it (or there is none).
+    - The data's last day (``last_ts``, the clean table's latest time) when the data ends before the period (a
+      period set past the data, a feed that stopped): windows after the data would compare nothing with
+      something. The cut is ``(last day, period end)``.
+    - The day before the data's last day when that day is only partly loaded (:func:`partial_day` of ``day_ends``,
+      the last times of the days before it, and ``today``), unless that leaves no day of the period (before
+      ``period_start``): a half-loaded day would read as a fall. The cut is a :class:`PartialCut`.
+
+    :func:`cut_note` words the cut."""
     end = dt.date.fromisoformat(str(period_end)[:10])
     if last_ts is None or str(last_ts) in ("NaT", "nan", "None"):
         return end, None
     last = dt.date.fromisoformat(str(last_ts)[:10])
-    return (end, None) if last >= end else (last, (last, end))
+    if last > end:
+        return end, None
+    part = partial_day(last_ts, day_ends, today)
+    before = last - dt.timedelta(days=1)
+    if part and (period_start is None or before >= dt.date.fromisoformat(str(period_start)[:10])):
+        return before, PartialCut(before, end, last, *part)
+    return (end, None) if last == end else (last, (last, end))
+
+
+def partial_why(cut: PartialCut) -> str:
+    """Why ``cut.day`` looks partly loaded, in the current language (a clause for the notes)."""
+    from .i18n import t
+
+    if not cut.usual:
+        return t("period.partial_today")
+    return t("period.partial_early", at=cut.at, usual=cut.usual, n=cut.days)
 
 
 def cut_note(cut: tuple | None) -> str:
-    """The note that the data ends before the period (:func:`data_end`'s cut), in the current language; "" for
-    None. Reports keep the cut and word it when asked, so one computation reads in either language."""
+    """The note that observation ends before the period's end (:func:`data_end`'s cut), in the current language;
+    "" for None. Reports keep the cut and word it when asked, so one computation reads in either language."""
     from .i18n import t
 
+    if isinstance(cut, PartialCut):
+        which = "period.partial_day" if cut.day >= cut.end else "period.partial_day_early"
+        return t(which, day=cut.day, last=cut.last, end=cut.end, why=partial_why(cut))
     return t("period.data_ends", last=cut[0], end=cut[1]) if cut else ""
 
 

@@ -477,7 +477,7 @@ class TrendsReport(Report):
             parts.append(trend_series(ev, metrics, start=s, end_exclusive=e, granularity=p.granularity)
                          .assign(window=lab))  # fmt: skip
         rep.series = pd.concat(parts, ignore_index=True)
-        ps, pe = pd.Timestamp(ctx.cfg.period.start), pd.Timestamp(ctx.cfg.period.end) + pd.Timedelta(days=1)
+        ps, pe = pd.Timestamp(ctx.cfg.period.start), observed  # days after the data, or half-loaded, are not zeros
         if p.breakdown:
             rep.breakdown_col = p.breakdown
             rep.groups = top_groups(ev, p.breakdown, n=p.top_n)

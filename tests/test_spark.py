@@ -321,3 +321,40 @@ def test_open_campaign_with_engine_spark(ctxs):
     assert fa.source == fb.source and fa.source.startswith("events")
     same(fa.scored, fb.scored)
     same(fa.summary, fb.summary)
+
+
+@taobao
+def test_where_observation_ends(ctxs):
+    """helpers.campaign.observed_end on both engines: the Taobao sample runs to 23:59 on the period's last day (no
+    cut); cut at 06:00 on that day, as a feed that stopped loading, the day is left out, with the same times."""
+    import datetime as dt
+
+    from helpers.campaign import observed_end
+    from helpers.periods import PartialCut
+
+    class Stopped:  # the same campaign, its events as if the load had stopped at 06:00 on 2017-12-03
+        def __init__(self, ctx):
+            self.cfg, self._ctx = ctx.cfg, ctx
+
+        def has(self, name):
+            return name == "events"
+
+        def table(self, name):
+            t = self._ctx.table(name)
+            return t.filter(t.ts < pd.Timestamp("2017-12-03 06:00").to_pydatetime())
+
+    whole = {k: c.observed_end() for k, c in ctxs.items()}
+    assert whole["duck"] == whole["spark"] == (DATA_END, None)
+    got = {k: observed_end(Stopped(c)) for k, c in ctxs.items()}
+    assert got["duck"] == got["spark"], got
+    end, cut = got["duck"]
+    day = dt.date(2017, 12, 3)
+    assert end == pd.Timestamp(day) and isinstance(cut, PartialCut)
+    assert (cut.last, cut.end, cut.day, cut.at[:2], cut.usual[:2], cut.days) == (
+        day - dt.timedelta(days=1),
+        day,
+        day,
+        "05",
+        "23",
+        7,
+    )

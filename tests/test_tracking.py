@@ -457,3 +457,34 @@ def test_real_campaigns_name_their_events_on_chinese_pages():
         with i18n.language("en"):
             assert display_names(ctx) == {}, name
     assert set(load_params("taobao").spec("events").events) == set(expected["taobao"])
+
+
+def test_a_last_day_still_loading_is_checked_no_further_than_the_day_before(tmp_path, write_params, monkeypatch):
+    """Run on the data's last day (``UBAKIT_TODAY`` is what "today" is for a run): that day is not over, so its
+    volume is not compared with whole days (it would read as a drop). The report says so first and checks the days
+    up to the day before (helpers.periods.partial_day)."""
+    import helpers
+    from helpers.periods import PartialCut
+    from helpers.registry import run_report
+
+    p, _ = _planted_campaign(tmp_path, write_params)
+    monkeypatch.setenv("UBAKIT_TODAY", "2024-04-29")
+    ctx = helpers.open_campaign("planted", params_file=str(p), reports_dir=str(tmp_path / "today"))
+    assert run_report("ingest", ctx, show=False).available
+    rep = run_report("data_quality", ctx, show=False)
+    cut = rep.data_cut
+    assert isinstance(cut, PartialCut) and (str(cut.last), str(cut.end), str(cut.day)) == (
+        "2024-04-28",
+        "2024-04-29",
+        "2024-04-29",
+    )
+    assert cut.usual == "" and rep.volume["day"].max() == pd.Timestamp("2024-04-28")
+    with i18n.language("zh"):
+        assert rep.findings()[1] == (
+            "数据的最后一天 2024-04-29 看来没有加载完整（这一天就是今天，还没有过完）："
+            "本报告只检查到前一天 2024-04-28，这一天的量不与其他日子比较。"
+        )
+    with i18n.language("en"):
+        assert rep.findings()[1].startswith(
+            "The data's last day, 2024-04-29, looks only partly loaded (it is today, and the day is not over):"
+        )
