@@ -52,7 +52,10 @@ WEIGHTS = {
     "run_fill_drop": 0.6,
     "volume_anomaly": 0.5,
     "late": 0.5,
+    "stopped": 1.0,
 }
+#: the ``event`` of a problem that concerns every event (a feed that stopped)
+ALL_EVENTS = "*"
 
 
 # ------------------------------------------------------------------------------------------------ compute
@@ -259,6 +262,7 @@ def problem_table(
     drift: dict | None = None,
     late: pd.DataFrame | None = None,
     late_hours: float = 24,
+    stopped: tuple | None = None,
 ) -> pd.DataFrame:
     """Every problem found, worst first (``docs/data_quality.md``, "Problems and scores").
 
@@ -266,7 +270,9 @@ def problem_table(
     period's days the event arrived on; ``never_seen`` 1; ``fill_drop`` the fall of the fill rate (one problem
     per event and property, which then also carries its violation counts); ``missing``/``bad_type``/
     ``bad_enum`` the share of the event's rows; ``volume_anomaly`` the share of days flagged; ``late`` the
-    share of rows late; ``vanished`` (since the previous run) 1; ``run_fill_drop`` the fall since it.
+    share of rows late; ``vanished`` (since the previous run) 1; ``run_fill_drop`` the fall since it; ``stopped``
+    (``stopped`` = ``(last day with data, period end, period days)``: no event after the last day) the share of the
+    period's days without data, one problem for every event (``event`` :data:`ALL_EVENTS`).
 
     Returns
     -------
@@ -274,6 +280,11 @@ def problem_table(
     affected), ``detail`` (plain words), sorted by severity descending, then rows descending.
     """
     out = []
+    if stopped:
+        last, end, n_days = stopped
+        gone = (pd.Timestamp(end) - pd.Timestamp(last)).days
+        detail = t("data_quality.stopped", last=last, end=end, days=gone)
+        out.append(_problem("stopped", ALL_EVENTS, "", WEIGHTS["stopped"] * gone / n_days, 0, detail))
     for c in coverage.itertuples():
         if c.status == "not_in_plan":
             out.append(
@@ -406,7 +417,7 @@ def event_scores(coverage: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame
     """
     rows = []
     for c in coverage.itertuples():
-        p = problems[problems["event"] == c.event]
+        p = problems[problems["event"].isin([c.event, ALL_EVENTS])]
         score = 100 * math.prod(1 - s for s in p["severity"])
         rows.append(
             {
@@ -551,7 +562,15 @@ class DataQualityReport(Report):
                     )
                 )
             late = late_data(ev, receive_col=tr.receive_ts_column, late_hours=tr.late_hours)
-        problems = problem_table(coverage, props, drops, volume, drift=drift, late=late, late_hours=tr.late_hours)
+        # a feed that stopped (with or without a half-loaded last day): the days after it lower every event's score
+        stopped = None
+        if cut:
+            stop = cut.day if isinstance(cut, PartialCut) else cut[0]
+            period_days = (ctx.cfg.period.end - ctx.cfg.period.start).days + 1
+            stopped = (stop, cut[1], period_days) if stop < cut[1] else None
+        problems = problem_table(
+            coverage, props, drops, volume, drift=drift, late=late, late_hours=tr.late_hours, stopped=stopped
+        )
         return cls(
             coverage=coverage,
             volume=volume,
@@ -581,6 +600,8 @@ class DataQualityReport(Report):
         )
 
     def _label(self, ev: str) -> str:
+        if ev == ALL_EVENTS:
+            return t("data_quality.all_events")
         shown = self._names().get(ev, ev)
         return shown if shown == ev else shown + t("aside", text=ev)  # 浏览商品（view）, "Product view (view)"
 
@@ -633,14 +654,15 @@ class DataQualityReport(Report):
             out.append(Outcome(t(which, day=cut.day, last=cut.last, end=cut.end, why=partial_why(cut))))
         elif cut:  # the first thing to fix: nothing after it was checked
             out.append(Outcome(t("data_quality.data_stops", last=cut[0], end=cut[1])))
-        if not len(self.problems):
-            out.append(Outcome(t("data_quality.no_problem")))
+        listed = self.problems[self.problems["kind"] != "stopped"]  # said above, first
+        if not len(listed):
+            out.append(Outcome(t("data_quality.no_other_problem" if len(self.problems) else "data_quality.no_problem")))
             return out
-        for r in self.problems.head(5).itertuples():
+        for r in listed.head(5).itertuples():
             shown = self._label(r.event)  # a display name opens the line with a capital, a bare code as it is
             what = (shown if shown == r.event else sentence_start(shown)) + (f" · {r.property}" if r.property else "")
             out.append(Outcome(t("data_quality.problem", severity=f"{r.severity:.2f}", what=what, detail=r.detail)))
-        more = len(self.problems) - 5
+        more = len(listed) - 5
         if more > 0:
             out.append(t("data_quality.more", n=more))
         if self.drift is None:

@@ -400,6 +400,21 @@ def test_a_feed_that_stops_before_the_period_ends_is_the_first_finding(tmp_path,
         assert rep.lead() == rep.findings()[1]
     assert rep.problems.query("event == 'debug'")["severity"].item() == pytest.approx(2 / 60, abs=1e-4)
     assert rep.volume["day"].max() <= pd.Timestamp("2024-04-29")
+    # one problem for every event: 10 of the period's 70 days without data; so no event scores above 86
+    stopped = rep.problems.query("kind == 'stopped'")
+    assert stopped[["event", "property", "rows"]].values.tolist() == [["*", "", 0]]
+    assert stopped["severity"].item() == pytest.approx(10 / 70, abs=1e-4)
+    assert rep.scores["score"].max() == 86  # an event with no other problem: round(100 x (1 - 10/70))
+    assert not any("没有数据的天数" in str(f) for f in rep.findings()[2:])  # said once, first
+    with i18n.language("zh"):  # details are worded when computed, in the campaign's language
+        shown = rep._show("problems").data
+        row = shown[shown["kind"] == "数据源中断"]
+        assert row["event"].tolist() == ["全部事件"] and row["detail"].tolist() == [
+            "2024-04-29 之后没有事件，而统计期到 2024-05-09（没有数据的天数：10）"
+        ]
+    only = dataclasses.replace(rep, problems=stopped)  # nothing else found: not "no problem"
+    with i18n.language("en"):
+        assert str(only.findings()[2]).startswith("No other problem found in the days checked:")
 
 
 def test_volume_detector_on_a_hand_made_series():
@@ -488,3 +503,15 @@ def test_a_last_day_still_loading_is_checked_no_further_than_the_day_before(tmp_
         assert rep.findings()[1].startswith(
             "The data's last day, 2024-04-29, looks only partly loaded (it is today, and the day is not over):"
         )
+    # the period runs on past that day: the feed has stopped too, and both are said in one finding
+    p.write_text(p.read_text(encoding="utf-8").replace("2024-04-29", "2024-05-09"), encoding="utf-8")
+    ctx = helpers.open_campaign("planted", params_file=str(p), reports_dir=str(tmp_path / "today_late"))
+    assert run_report("ingest", ctx, show=False).available
+    rep = run_report("data_quality", ctx, show=False)
+    with i18n.language("en"):
+        assert rep.findings()[1].startswith(
+            "No events after 2024-04-29, although the period runs to 2024-05-09, and that day looks only partly "
+            "loaded (it is today, and the day is not over): has the feed stopped? This report checks the days up to "
+            "the day before, 2024-04-28."
+        )
+    assert rep.problems.query("kind == 'stopped'")["severity"].item() == pytest.approx(10 / 70, abs=1e-4)
