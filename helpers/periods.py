@@ -174,7 +174,10 @@ def window_note(start, end, compare_days: int | None, key: str, *, data_ended: b
     days = (dt.date.fromisoformat(str(end)[:10]) - dt.date.fromisoformat(str(start)[:10])).days + 1
     used = window_days(start, end, compare_days)
     if used is None or days < 2:
-        hint = t("period.window_hint", key=key, half=days // 2) if days >= 2 else t("period.window_one_day")
+        one = (
+            "period.window_one_day_data" if data_ended else "period.window_one_day"
+        )  # a longer period, one day of data
+        hint = t("period.window_hint", key=key, half=days // 2) if days >= 2 else t(one)
         return t("period.window_before", hint=hint)
     if compare_days and used < compare_days:
         span = t("period.span_one_day") if used == 1 else t("period.span_days", n=used)

@@ -93,6 +93,9 @@ def test_short_period_windows_stay_inside_the_period():
             "2024-04-01", "2024-04-10", None, "trends.compare_days"
         )
         assert "统计期只有 1 天" in window_note("2024-04-10", "2024-04-10", 7, "trends.compare_days")
+        # a longer period whose data covers one day: said of the data, not of the period
+        one = window_note("2024-04-10", "2024-04-10", 7, "trends.compare_days", data_ended=True)
+        assert "数据只覆盖统计期内完整的 1 天" in one and "统计期只有" not in one
     # a period set past the data: the windows end with the data's last day, said in words
     from helpers.periods import cut_note, data_end
 
