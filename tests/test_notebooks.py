@@ -31,6 +31,9 @@ def test_notebook_house_rules(path):
         assert "# help" in line, f"parameters need a '# help' comment: {line}"
     assert code.index(params) == 0, "parameters come first"
     assert "open_campaign(campaign, params_file=params_file, reports_dir=reports_dir)" in code[1].source
+    # the report runs there and only there: an unavailable report's page ends after that cell
+    # (helpers.report._unavailable_only finds it by this call)
+    assert "run_report(" in code[1].source and sum("run_report(" in c.source for c in code) == 1
     for c in code:
         assert not c.get("outputs") and c.get("execution_count") is None, "strip outputs before commit"
         tree = ast.parse(c.source)
