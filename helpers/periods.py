@@ -174,9 +174,8 @@ def window_note(start, end, compare_days: int | None, key: str, *, data_ended: b
     days = (dt.date.fromisoformat(str(end)[:10]) - dt.date.fromisoformat(str(start)[:10])).days + 1
     used = window_days(start, end, compare_days)
     if used is None or days < 2:
-        one = (
-            "period.window_one_day_data" if data_ended else "period.window_one_day"
-        )  # a longer period, one day of data
+        # one day of data in a longer period is said of the data, not of the period
+        one = "period.window_one_day_data" if data_ended else "period.window_one_day"
         hint = t("period.window_hint", key=key, half=days // 2) if days >= 2 else t(one)
         return t("period.window_before", hint=hint)
     if compare_days and used < compare_days:
@@ -189,7 +188,7 @@ def window_note(start, end, compare_days: int | None, key: str, *, data_ended: b
 class PartialCut(NamedTuple):
     """The cut of :func:`data_end` when the data's last day, ``day``, is only partly loaded (:func:`partial_day`):
     observation ends on ``last``, the day before it, though the period runs to ``end``. ``at``: the day's last event
-    (HH:MM); ``usual``: the earliest time the ``days`` days before it ran past ("" when the day is today)."""
+    (HH:MM); ``usual``: the earliest last-event time of the ``days`` days before it ("" when the day is today)."""
 
     last: dt.date
     end: dt.date
