@@ -14,6 +14,17 @@ TIANCHI = SHARED / "tianchi_mobile_recommend_sample" / "sample_user_behavior.csv
 REES46 = SHARED / "rees46_ecommerce_head" / "2019-Oct_head9999.csv"
 
 
+@pytest.fixture(autouse=True)
+def _page_language_restored():
+    """Each test leaves the page language as it found it: opening a campaign sets its language for the rest of the
+    process (helpers.campaign.open_campaign), and a later test that words text would read it."""
+    from helpers import i18n
+
+    before = i18n.current_language()
+    yield
+    i18n.set_language(before)
+
+
 def need(path: Path):
     """Mark a test as using a ../shared/data sample (``-m shared``); skip cleanly when it is absent."""
     skip = pytest.mark.skipif(not path.exists(), reason=f"real data sample not available: {path}")

@@ -97,7 +97,7 @@ def stopped_feed(tmp_path, write_params):
     csv = tmp_path / "ev.csv"
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     p = write_params(
-        "campaign: stopped\ntitle: stopped\ntimezone: UTC\nlanguage: en\nperiod: {start: 2024-01-01, end: 2024-01-30}\n"
+        "campaign: stopped\ntitle: stopped\ntimezone: UTC\nperiod: {start: 2024-01-01, end: 2024-01-30}\n"
         f"tables:\n  events:\n    source: {{path: {csv.as_posix()}}}\n"
         "    columns: {user_id: uid, event: ev, ts: time, amount: amount}\n"
         "trends: {metrics: [events, orders, gmv]}\n"
