@@ -20,7 +20,7 @@ import pandas as pd
 from .base import Outcome, Report, ReportUnavailable, results_doc
 from .campaign import observed_end
 from .i18n import label, list_join, localized, sentence_start, t
-from .periods import PartialCut, partial_why
+from .periods import PartialCut, partial_why, stop_day
 
 __all__ = [
     "read_plan_checks",
@@ -563,11 +563,8 @@ class DataQualityReport(Report):
                 )
             late = late_data(ev, receive_col=tr.receive_ts_column, late_hours=tr.late_hours)
         # a feed that stopped (with or without a half-loaded last day): the days after it lower every event's score
-        stopped = None
-        if cut:
-            stop = cut.day if isinstance(cut, PartialCut) else cut[0]
-            period_days = (ctx.cfg.period.end - ctx.cfg.period.start).days + 1
-            stopped = (stop, cut[1], period_days) if stop < cut[1] else None
+        stop, period_days = stop_day(cut), (ctx.cfg.period.end - ctx.cfg.period.start).days + 1
+        stopped = (stop, ctx.cfg.period.end, period_days) if stop else None  # the cut's end is the period's
         problems = problem_table(
             coverage, props, drops, volume, drift=drift, late=late, late_hours=tr.late_hours, stopped=stopped
         )

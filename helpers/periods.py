@@ -33,6 +33,7 @@ __all__ = [
     "PartialCut",
     "partial_day",
     "partial_why",
+    "stop_day",
     "window_days",
     "window_note",
     "windows",
@@ -254,6 +255,15 @@ def data_end(period_end, last_ts, *, day_ends=(), today: dt.date | None = None, 
     if part and (period_start is None or before >= dt.date.fromisoformat(str(period_start)[:10])):
         return before, PartialCut(before, end, last, *part)
     return (end, None) if last == end else (last, (last, end))
+
+
+def stop_day(cut: tuple | None) -> dt.date | None:
+    """The data's last day with rows when the data stops before the period's end (:func:`data_end`'s cut, a
+    partly loaded last day included), else None: a feed that stopped, as data quality scores it."""
+    if not cut:
+        return None
+    day = cut.day if isinstance(cut, PartialCut) else cut[0]
+    return day if day < cut[1] else None
 
 
 def partial_why(cut: PartialCut) -> str:
