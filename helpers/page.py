@@ -95,13 +95,18 @@ def _period_text(period: dict | None, tz: str | None) -> str:
 
 
 def _data_as_of(root: Path) -> str | None:
-    """The last event time the clean data holds (the ingest report's ``ts_max``), as a date."""
+    """The last event time the clean data holds (the ingest report's ``ts_max``, the latest of its tables), to the
+    minute: a reader sees whether the last day is whole (23:34) or still loading (06:02, which the reports that
+    leave such a day out explain). A date alone when that time is midnight (tables with dates only)."""
     try:
         ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     ends = [str(v.get("ts_max")) for v in (ing.get("tables") or {}).values() if isinstance(v, dict) and v.get("ts_max")]
-    return max(ends)[:10] if ends else None
+    if not ends:
+        return None
+    last = max(ends)
+    return last[:10] if last[11:19].strip(":0") == "" else last[:16]
 
 
 def _read_json(p: Path) -> dict | None:

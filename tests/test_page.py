@@ -155,6 +155,26 @@ def _campaign(tmp_path: Path, title: str = "演示 <b>活动</b>") -> tuple[Path
     return root, meta
 
 
+def test_data_as_of_is_the_last_event_to_the_minute(tmp_path):
+    """The header's "data as of" is the latest ``ts_max`` of the ingest report's tables, to the minute, so that a
+    last day still loading shows as such (06:02); a date alone when that time is midnight (a table of dates)."""
+    from helpers.page import _data_as_of
+
+    def as_of(tables: dict) -> str | None:
+        (tmp_path / "results").mkdir(exist_ok=True)
+        (tmp_path / "results" / "ingest.json").write_text(json.dumps({"tables": tables}), encoding="utf-8")
+        return _data_as_of(tmp_path)
+
+    events = {"ts_min": "2024-04-01 08:00:00", "ts_max": "2024-04-29 06:02:41"}
+    assert as_of({"events": events, "users": {"ts_max": None}}) == "2024-04-29 06:02"
+    assert as_of({"events": events, "orders": {"ts_max": "2024-04-28 23:59:59.250"}}) == "2024-04-29 06:02"
+    assert as_of({"orders": {"ts_max": "2024-04-30 00:00:00"}}) == "2024-04-30"
+    assert as_of({"orders": {"ts_max": "2024-04-30"}}) == "2024-04-30"
+    assert as_of({"users": {"ts_max": None}}) is None
+    (tmp_path / "results" / "ingest.json").unlink()
+    assert _data_as_of(tmp_path) is None
+
+
 def test_dress_report_header_contents_navigation_glossary(tmp_path):
     root, meta = _campaign(tmp_path)
     page = dress_report(_NB_PAGE, root / "funnel.html", meta)
@@ -168,7 +188,7 @@ def test_dress_report_header_contents_navigation_glossary(tmp_path):
         "2024-04-29",
         "last 60d",
         "数据截至",
-        "2024-04-28",
+        "2024-04-28 23:00",
         "生成于",
         "2024-05-01 10:00",
         "运行编号",
