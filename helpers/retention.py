@@ -342,9 +342,10 @@ def lifecycle_table(
     for c in ("new", "returning", "resurrecting"):
         if c not in wide:
             wide[c] = 0
+    # no active user: no period (range(0, ...) counted every period from 1970 to data_end: 19,797 days)
     lo = int(wide.index.min()) if len(wide) else 0
     hi = _last_complete_index(data_end, period) if data_end is not None else int(wide.index.max() if len(wide) else 0)
-    idx = range(lo, hi + 1)
+    idx = range(lo, hi + 1) if len(wide) else range(0)
     wide = wide.reindex(idx).fillna(0)
     wide["dormant"] = -dorm.set_index("p")["users"].reindex(idx).fillna(0)
     out = wide[["new", "returning", "resurrecting", "dormant"]].astype("int64")

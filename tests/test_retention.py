@@ -112,6 +112,17 @@ def test_lifecycle_every_state():
     assert (lc["dormant"] <= 0).all()
 
 
+def test_lifecycle_of_a_log_without_users_has_no_period():
+    """No active user, no period: the table counted every day from 1970 to ``data_end`` (19,797 rows of zeros
+    for 2024-03-15; its chart took a minute to draw) and one 1970 row without ``data_end``."""
+    empty = LOG.iloc[:0]
+    for end in ("2024-03-15", None):
+        for period in ("day", "week", "month"):
+            lc = lifecycle_table(empty, period=period, data_end=end)
+            assert lc.empty, (end, period, len(lc))
+            assert list(lc.columns) == ["period_start", "new", "returning", "resurrecting", "dormant", "active"]
+
+
 def test_stickiness():
     s = stickiness_table(LOG, period="week", data_end="2024-01-08")
     h = s["histogram"].set_index("active_days")["user_periods"]
