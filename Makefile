@@ -24,8 +24,8 @@ test-browser: env
 	@.ci/ensure-chromium
 	$(PY) -m pytest -n0 -m browser $(PYTEST_ARGS)
 
-# the fast loop (about a minute): unit, contract and architecture tests on a small demo; no notebooks end to
-# end, no Spark, no real-data samples
+# the fast loop (about 4 minutes on 2 cores): unit, contract and architecture tests on a small demo; no notebooks
+# end to end, no Spark, no real-data samples
 test-fast: env
 	$(PY) -m pytest -n $(JOBS) -m "not e2e and not spark and not shared and not browser" $(PYTEST_ARGS)
 

@@ -16,6 +16,9 @@ from helpers.quality import IngestReport
 from helpers.retention import RetentionReport
 from tests.test_attribution import plain
 
+#: the module fixture's demo is made once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("attribution_demo")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

@@ -26,8 +26,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
-import sys
 import urllib.parse
 from pathlib import Path
 
@@ -35,7 +33,7 @@ import pytest
 
 from helpers.page import PRINT_WIDTH
 from tests.cdp import CDPError, Chromium, find_chromium
-from tests.conftest import RETAIL, TAOBAO, need
+from tests.conftest import RETAIL, TAOBAO, _run_demo, english_copy, need
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = find_chromium()
@@ -78,45 +76,8 @@ def _params(check: str, pages: list[str], extra: tuple = ()) -> list:
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-def _run_demo(reports: Path, params: Path) -> None:
-    cmd = [sys.executable, "-m", "helpers", "run", str(params), "--reports-dir", str(reports), "--no-progress"]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    # 0: all ok, 3: some report unavailable (the index says why); each missing page fails its own tests
-    assert res.returncode in (0, 1, 3), f"demo run failed ({res.returncode}):\n{res.stdout}\n{res.stderr}"
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory) -> Path:
-    """reports/demo of a Chinese demo run (``python -m helpers run params/demo.yaml``)."""
-    given = os.environ.get("UBAKIT_BROWSER_REPORTS")
-    if given:
-        return Path(given) / "demo"
-    reports = tmp_path_factory.mktemp("browser_zh")
-    _run_demo(reports, ROOT / "params" / "demo.yaml")
-    return reports / "demo"
-
-
-def english_copy(text: str) -> str:
-    """A campaign's params text with ``language: en`` (its own ``language:`` line dropped): the demo and Online
-    Retail give their texts per language (docs/params.md, "Texts per language"), so nothing else changes."""
-    return re.sub(r"(?m)^language:.*\n", "", text) + "\nlanguage: en\n"
-
-
-@pytest.fixture(scope="session")
-def en_root(tmp_path_factory) -> Path:
-    """reports/demo of the same demo campaign with ``language: en`` (and an English title)."""
-    given = os.environ.get("UBAKIT_BROWSER_REPORTS")
-    if given:
-        return Path(given) / "en" / "demo"
-    tmp = tmp_path_factory.mktemp("browser_en")
-    pdir = tmp / "params"
-    pdir.mkdir()
-    (pdir / "demo.yaml").write_text(english_copy((ROOT / "params" / "demo.yaml").read_text("utf-8")), "utf-8")
-    shutil.copy(ROOT / "params" / "_defaults.yaml", pdir / "_defaults.yaml")
-    _run_demo(tmp / "reports", pdir / "demo.yaml")
-    return tmp / "reports" / "demo"
-
-
+# demo_root and en_root, the Chinese and English demo runs, are tests/conftest.py's: tests/test_page_language.py
+# reads the same runs (both in xdist group "browser", so one worker makes each run once)
 @pytest.fixture(scope="session")
 def browser():
     try:

@@ -12,38 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.charts import CONTENT_WIDTH_PX, MIN_TEXT_PX, display_width, small_texts, text_px  # noqa: E402
-from helpers.registry import REPORTS, all_reports, run_order, run_report, save_report  # noqa: E402
-
-from .conftest import ROOT  # noqa: E402
+from helpers.registry import REPORTS, all_reports  # noqa: E402
 
 #: reports that draw charts on the demo (the issue's cases: ingest daily, retention lifecycle, radar, profile tags)
 CHARTED = ("ingest", "funnel", "retention", "clustering", "user_profile", "trends")
-
-
-@pytest.fixture(scope="module")
-def demo_reports(tmp_path_factory):
-    """Every report of the demo campaign with 400 users (as tests/test_contract.py runs them); a report that
-    fails to compute is recorded as its error (test_contract.py reports those)."""
-    import yaml
-
-    import helpers
-
-    tmp = tmp_path_factory.mktemp("charttext")
-    cfg = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
-    cfg["campaign"] = "demo-small"
-    cfg["demo"]["n_users"] = 400
-    pfile = tmp / "params" / "demo-small.yaml"
-    pfile.parent.mkdir()
-    pfile.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    reps: dict = {}
-    for name in run_order(list(REPORTS)):
-        ctx = helpers.open_campaign("demo-small", params_file=str(pfile), reports_dir=str(tmp / "reports"))
-        try:
-            reps[name] = run_report(name, ctx, show=False)
-            save_report(ctx, reps[name])
-        except Exception as e:  # noqa: BLE001 - one broken report must not hide the others' charts
-            reps[name] = e
-    return reps
 
 
 def test_px_rule_by_hand():
@@ -71,11 +43,12 @@ def test_small_texts_finds_tiny_labels_and_passes_readable_ones():
     plt.close("all")
 
 
+@pytest.mark.xdist_group("small_demo")  # tests/conftest.py's small_demo, made once on one worker
 @pytest.mark.parametrize("name", list(REPORTS))
-def test_every_demo_chart_text_is_at_least_8px(name, demo_reports, monkeypatch):
+def test_every_demo_chart_text_is_at_least_8px(name, small_demo, monkeypatch):
     import IPython.display
 
-    rep = demo_reports[name]
+    rep = small_demo[1][name]
     if isinstance(rep, Exception):
         pytest.skip(f"{name} did not compute on the demo: {rep!r} (tests/test_contract.py fails on it)")
     seen: list[tuple[str, list]] = []

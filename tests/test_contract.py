@@ -7,39 +7,16 @@ import json
 import re
 
 import pytest
-import yaml
 
 from helpers import i18n
 from helpers.base import Outcome, Report, Unavailable, report_table
 from helpers.errors import DependencyCycleError, StaleResultsError, UnknownPartError, UnknownReportError
-from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order, run_report, save_report
+from helpers.registry import REPORTS, all_reports, get_report, report_reads, run_order
 from helpers.report import RUN_KEYS
 
 from .conftest import ROOT
 
 CLASSES = all_reports()
-
-
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
-    """The demo campaign with 400 users, every report run in registry order through the contract."""
-    import helpers
-
-    tmp = tmp_path_factory.mktemp("contract")
-    cfg = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
-    cfg["campaign"] = "demo-small"
-    cfg["demo"]["n_users"] = 400
-    pfile = tmp / "params" / "demo-small.yaml"
-    pfile.parent.mkdir()
-    pfile.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    ctxs, reps = {}, {}
-    for name in run_order(list(REPORTS)):
-        ctx = helpers.open_campaign("demo-small", params_file=str(pfile), reports_dir=str(tmp / "reports"))
-        ctx.run_id = "run-contract"
-        reps[name] = run_report(name, ctx, show=False)
-        save_report(ctx, reps[name])
-        ctxs[name] = ctx
-    return ctxs, reps
 
 
 def test_registry_names_and_declarations():
@@ -132,10 +109,13 @@ def test_unavailable_twin(name):
     assert e.value.parts == list(cls.parts)
 
 
+@pytest.mark.xdist_group("small_demo")  # tests/conftest.py's small_demo, made once on one worker
 @pytest.mark.parametrize("name", list(REPORTS))
 def test_every_part_renders_on_the_demo(name, small_demo, capsys):
     ctxs, reps = small_demo
     rep = reps[name]
+    if isinstance(rep, Exception):
+        pytest.fail(f"{name} did not compute on the small demo: {type(rep).__name__}: {rep}")
     cls = CLASSES[name]
     assert rep.name == name and isinstance(rep, (cls, Unavailable))
     for part in cls.parts:
@@ -159,6 +139,7 @@ def test_every_part_renders_on_the_demo(name, small_demo, capsys):
         assert rep.lead() != rep.findings()[0]
 
 
+@pytest.mark.xdist_group("small_demo")
 def test_consumers_read_the_same_run(small_demo, monkeypatch):
     ctxs, reps = small_demo
     ctx = ctxs["user_profile"]

@@ -26,6 +26,10 @@ LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?:[ ,]+[A-Za-z][A-Za-z'-]*){2,}")
 CODE = re.compile(r"\S*[._/]\S*")
 
 
+#: the module fixture's demo is made once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("i18n_reports_3")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     import helpers

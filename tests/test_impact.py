@@ -203,6 +203,7 @@ def demo_ctx(tmp_path_factory):
     return ctx
 
 
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
 def test_demo_planted_campaign_found(demo_ctx):
     from helpers.demo_impact import FACTOR, IMPACT_CHANNEL
     from helpers.impact import ImpactReport
@@ -264,6 +265,7 @@ def test_spark_equals_duckdb(spark_ibis):
     pd.testing.assert_frame_equal(daily_metrics(t, m, **kw), daily_metrics(_events(), m, **kw), check_exact=False)
 
 
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
 def test_a_rate_is_averaged_over_its_days(demo_ctx):
     """A rate's (a formula's) or a user count's daily values do not add up: the effects row holds their daily
     average, the relative effect and p are those of the sum; the finding says 日均 and quotes percentages and
@@ -301,6 +303,7 @@ def test_a_rate_is_averaged_over_its_days(demo_ctx):
     assert len(found) == 1 and f"实际 {r['actual'] * 100:.1f}%" in found[0] and "个百分点" in found[0], found
 
 
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
 def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(demo_ctx):
     """Each effects row is formatted for its metric, as its finding quotes it: a count's total whole and its
     estimates with two decimals, an amount in the campaign's currency (``currency: "£"``), a rate in % and points;
@@ -346,6 +349,7 @@ def test_effects_table_and_findings_quote_a_row_alike_in_the_campaigns_currency(
     assert did["付费率"]["effect"].endswith(" 个百分点") and did["成交额 GMV"]["effect_low"].lstrip("-").startswith("£")
 
 
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
 def test_a_metric_not_modelled_says_which_reason_and_what_to_change(demo_ctx):
     """Nine days before the start (the fit needs 14): the report is unavailable and says how many days there are
     and what to change (it said "missing days or fewer than 14 pre-period days"). A metric with days without a

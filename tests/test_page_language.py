@@ -1,8 +1,9 @@
 """Every page of a demo run speaks its campaign's language (issue 18), checked on the HTML without a browser.
 
-One demo run in Chinese (``python -m helpers run params/demo.yaml``, made once for the module) and, for the English
-check, one with ``language: en`` (built like tests/test_browser.py's). ``UBAKIT_BROWSER_REPORTS=<dir>`` reuses the
-reports of an earlier run (``<dir>/demo/`` and ``<dir>/en/demo/``), as tests/test_browser.py does.
+The Chinese demo run (``python -m helpers run params/demo.yaml``) and its copy with ``language: en`` that
+tests/test_browser.py opens in Chromium (tests/conftest.py's ``demo_root`` and ``en_root``; the tests that read them
+run on the browser tests' worker, so each run is made once). ``UBAKIT_BROWSER_REPORTS=<dir>`` reuses the reports of
+an earlier run (``<dir>/demo/`` and ``<dir>/en/demo/``).
 
 - zh pages: no run of 3+ English words in a visible text block, outside code names, abbreviations and data values
   (tests/test_browser.py's :func:`english_runs`);
@@ -13,43 +14,27 @@ reports of an earlier run (``<dir>/demo/`` and ``<dir>/en/demo/``), as tests/tes
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ROOT, _data_values, _run_demo, cjk_share, english_copy, english_runs
+from tests.test_browser import _data_values, cjk_share, english_runs
 
 BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "td", "th", "figcaption", "caption", "summary", "dt", "dd")
 #: a raw column name: a lower-case identifier (``planned_share``, ``chi2``, ``metric``)
 RAW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _reports(kind: str, tmp_path_factory) -> Path:
-    given = os.environ.get("UBAKIT_BROWSER_REPORTS")
-    if given:
-        return Path(given) / ("demo" if kind == "zh" else "en/demo")
-    tmp = tmp_path_factory.mktemp(f"lang_{kind}")
-    params = ROOT / "params" / "demo.yaml"
-    if kind == "en":
-        (tmp / "params").mkdir()
-        (tmp / "params" / "demo.yaml").write_text(english_copy(params.read_text(encoding="utf-8")), "utf-8")
-        shutil.copy(ROOT / "params" / "_defaults.yaml", tmp / "params" / "_defaults.yaml")
-        params = tmp / "params" / "demo.yaml"
-    _run_demo(tmp / "reports", params)
-    return tmp / "reports" / "demo"
+#: the tests that read the demo runs (tests/conftest.py's ``demo_root`` and ``en_root``) share tests/test_browser.py's
+#: worker, which makes each run once; they execute notebooks end to end, so ``make test-fast`` leaves them out
+demo_runs = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 
-@pytest.fixture(scope="module")
-def zh_root(tmp_path_factory) -> Path:
-    return _reports("zh", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def en_root(tmp_path_factory) -> Path:
-    return _reports("en", tmp_path_factory)
+def _marked(test):
+    for mark in demo_runs:
+        test = mark(test)
+    return test
 
 
 def visible_blocks(html: str) -> list[tuple[str, str]]:
@@ -86,11 +71,11 @@ def test_visible_blocks():
     assert visible_blocks(html) == [("h2", "标题"), ("p", "一句 bold words here")]
 
 
-@pytest.mark.e2e
-def test_zh_pages_have_no_english_sentence(zh_root):
-    dv = _data_values(zh_root)
+@_marked
+def test_zh_pages_have_no_english_sentence(demo_root):
+    dv = _data_values(demo_root)
     found = []
-    for f in _pages(zh_root):
+    for f in _pages(demo_root):
         seen = set()
         for tag, text in visible_blocks(f.read_text(encoding="utf-8")):
             for run in english_runs(text, dv):
@@ -100,7 +85,7 @@ def test_zh_pages_have_no_english_sentence(zh_root):
     assert not found, f"{len(found)} English runs on zh pages:\n  " + "\n  ".join(found[:60])
 
 
-@pytest.mark.e2e
+@_marked
 def test_en_pages_have_no_chinese(en_root):
     dv = _data_values(en_root)
     bad = []
@@ -114,12 +99,13 @@ def test_en_pages_have_no_chinese(en_root):
     assert not bad, "Chinese on en pages:\n  " + "\n  ".join(bad[:60])
 
 
-def test_tag_values_read_as_label_and_value(zh_root, en_root):
+@_marked
+def test_tag_values_read_as_label_and_value(demo_root, en_root):
     """The profile's tag tables show a tag's value after its label and a colon ("活跃度：低活跃",
     "Activity level: ..."), not the results files' machine form "activity_level=低活跃" nor "活跃度=低活跃"."""
     from bs4 import BeautifulSoup
 
-    for root, sep in ((zh_root, "："), (en_root, ": ")):
+    for root, sep in ((demo_root, "："), (en_root, ": ")):
         soup = BeautifulSoup((root / "user_profile.html").read_text(encoding="utf-8"), "html.parser")
         cells = [td.get_text(" ").strip() for td in soup.select("td")]
         tagged = [c for c in cells if sep in c and not c.endswith(sep)]
@@ -127,15 +113,15 @@ def test_tag_values_read_as_label_and_value(zh_root, en_root):
         assert not [c for c in cells if re.fullmatch(r"[^\s=]+=[^=]+", c)], "tag=value left in a cell"
 
 
-@pytest.mark.e2e
-def test_table_headers_are_catalogue_labels(zh_root):
+@_marked
+def test_table_headers_are_catalogue_labels(demo_root):
     """Every column header of every table on every page is a label, not a raw column name (``planned_share``):
     add ``col.<column>`` to helpers/messages/columns.yaml."""
     from bs4 import BeautifulSoup
 
-    dv = _data_values(zh_root)
+    dv = _data_values(demo_root)
     bad = set()
-    for f in _pages(zh_root):
+    for f in _pages(demo_root):
         soup = BeautifulSoup(f.read_text(encoding="utf-8"), "html.parser")
         for th in soup.select("thead th"):
             text = th.get_text(" ").strip()

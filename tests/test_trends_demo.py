@@ -11,6 +11,9 @@ from helpers.quality import IngestReport
 from helpers.trends import TrendsReport
 from tests.styled import styled_rows
 
+#: the module fixture's demo is made once: every test of the module on one worker
+pytestmark = pytest.mark.xdist_group("trends_demo")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
