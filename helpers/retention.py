@@ -457,6 +457,9 @@ class RetentionReport(Report):
     #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
     #: that the data ends before the period, so complete cohorts do too (helpers.campaign.Context.observed_end)
     data_cut: tuple | None = None
+    #: the first day of data in the period: a first week or month cohort that starts before it holds only part
+    #: of its period's days and is left out of the best and worst cohorts (:func:`_partial_first_cohort`)
+    data_start: pd.Timestamp | None = None
     breakdown: str | None = None
     by_group: pd.DataFrame | None = None
 
@@ -484,7 +487,9 @@ class RetentionReport(Report):
         if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
             tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
             by_group = retention_by_group(tagged, p.breakdown, period=p.period, data_end=end, max_n=p.max_periods, **kg)
+        first = ev["ts"].min().execute()
         return cls(
+            data_start=None if pd.isna(first) else pd.Timestamp(first).normalize(),
             breakdown=p.breakdown,
             by_group=by_group,
             drivers=drivers,
@@ -560,7 +565,8 @@ class RetentionReport(Report):
         from .caveats import day_n_caveat, first_cohort_note, period_retention_name  # helpers/caveats.py
 
         out += [c for c in (day_n_caveat(self.day1, self.day7), first_cohort_note(self.matrix, self._later())) if c]
-        cmp = _cohort_comparison(self.matrix, self.curve)
+        partial = _partial_first_cohort(self.matrix, self.period, self.data_start)
+        cmp = _cohort_comparison(self.matrix, self.curve, leave_out=partial[0] if partial else None)
         if cmp:
             n, avg, best, bval, worst, wval = cmp
             out.append(
@@ -573,6 +579,16 @@ class RetentionReport(Report):
                     best_rate=fmt_pct(bval),
                     worst=f"{worst:%Y-%m-%d}",
                     worst_rate=fmt_pct(wval),
+                )
+            )
+        if cmp and partial and partial[0] in _sizeable(self.matrix["sizes"]):
+            out.append(
+                t(
+                    "retention.partial_first_cohort",
+                    unit=t(f"retention.unit.{self.period}"),
+                    cohort=f"{partial[0]:%Y-%m-%d}",
+                    days=fmt_int(partial[1]),
+                    start=f"{self.data_start:%Y-%m-%d}",
                 )
             )
         lc = self.lifecycle
@@ -722,14 +738,37 @@ def _by_group_finding(by_group: pd.DataFrame | None, breakdown: str | None, peri
     return out
 
 
-def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4):
+def _sizeable(sizes: pd.Series) -> pd.Index:
+    """The cohorts the comparison may name: >= 20 users and >= 30% of the median cohort size."""
+    return sizes[(sizes >= 20) & (sizes >= sizes.median() * 0.3)].index
+
+
+def _partial_first_cohort(m: dict, period: str, data_start) -> tuple[pd.Timestamp, int] | None:
+    """(the first cohort, its days with data) when the first week or month cohort starts before ``data_start``, the
+    data's first day in the period: its users first came on only the last of its period's days (a week cohort
+    of Friday to Sunday when the data starts on a Friday), so its later periods come sooner after their first
+    event than other cohorts' do; None otherwise (daily cohorts, or a first cohort that starts with the data)."""
+    sizes = m.get("sizes")
+    if period == "day" or data_start is None or sizes is None or sizes.empty:
+        return None
+    first = pd.Timestamp(sizes.index[0])
+    if first >= data_start:
+        return None
+    nxt = first + (pd.DateOffset(weeks=1) if period == "week" else pd.DateOffset(months=1))
+    return first, int((nxt - data_start).days)
+
+
+def _cohort_comparison(m: dict, curve: pd.DataFrame, *, max_n: int = 4, leave_out=None):
     """(n, average, best cohort, its rate, worst cohort, its rate) at the latest period n <= max_n where at
     least two sizeable cohorts (>= 20 users and >= 30% of the median size) are complete and differ (all at one
-    rate, the best and the worst would be the same cohort); None otherwise."""
+    rate, the best and the worst would be the same cohort); None otherwise. ``leave_out``: a cohort never named
+    (a partial first cohort, :func:`_partial_first_cohort`); the average stays the average curve's."""
     rates, sizes = m["rates"], m["sizes"]
     if rates.empty:
         return None
-    big = sizes[(sizes >= 20) & (sizes >= sizes.median() * 0.3)].index
+    big = _sizeable(sizes)
+    if leave_out is not None:
+        big = big[big != leave_out]
     for n in range(min(max_n, rates.columns.max()), 0, -1):
         c = rates.loc[big, n].dropna()
         if len(c) >= 2 and c.max() > c.min():

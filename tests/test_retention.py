@@ -350,3 +350,44 @@ def test_the_cohort_comparison_names_its_retention_as_the_headline_does():
     with i18n.language("en"):
         line = next(f for f in rep.findings() if f.startswith("By week cohort"))
     assert line.startswith("By week cohort, week-2 retention: average 40.0%"), line  # not "Week-2" mid-sentence
+
+
+def test_a_partial_first_week_cohort_is_not_named_best_or_worst():
+    """The data starts on Saturday 2024-01-06: the first week cohort (2024-01-01) holds only the users of that
+    Saturday and Sunday, so its week 1 starts 1-2 days after their first event, against 1-7 days for the other
+    cohorts. Three cohorts of 20 users; cohort w keeps 2, 8, 6 users in each of the two weeks after it. Named by
+    rate it would be the worst (10.0%); it is left out of the best and worst (best 2024-01-08 40.0%, worst
+    2024-01-15 30.0%) and a finding says why. The average stays the curve's: (2 + 8 + 6) / 60 = 26.7%."""
+    from helpers import i18n
+
+    rows = []
+    for w, kept in enumerate((2, 8, 6)):
+        day = pd.Timestamp("2024-01-06") if w == 0 else pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w)
+        rows += [(f"c{w}_{k}", "x", f"{day:%Y-%m-%d} 10:00") for k in range(20)]
+        for later in (1, 2):
+            when = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w + later)
+            rows += [(f"c{w}_{k}", "x", f"{when:%Y-%m-%d} 10:00") for k in range(kept)]
+    ev = log(rows)
+    m = retention_matrix(cohort_counts(ev, period="week"), period="week", data_end="2024-02-05")
+    days = {f"day{n}": day_n_retention(ev, n, data_end="2024-02-05") for n in (1, 7)}
+    rep = RetentionReport(
+        period="week", matrix=m, curve=average_curve(m), data_start=pd.Timestamp("2024-01-06"), **days
+    )
+    found = rep.findings()
+    line = next(f for f in found if f.startswith("按周群组"))
+    assert line == (
+        "按周群组，第 2 周留存：平均 26.7%；最好的群组 2024-01-08 为 **40.0%**，最差的 2024-01-15 为 30.0%。"
+    ), line
+    assert "2024-01-01 这个周群组只含数据的前 2 天（数据从 2024-01-06 开始），不参与最好和最差群组的比较。" in found
+    with i18n.language("en"):
+        en = rep.findings()
+    assert (
+        "The 2024-01-01 week cohort holds only the data's first 2 days (the data starts on 2024-01-06), so it is "
+        "left out of the best and worst cohorts." in en
+    )
+    # a first cohort that starts with the data is compared as before; so is every daily cohort
+    whole = RetentionReport(
+        period="week", matrix=m, curve=average_curve(m), data_start=pd.Timestamp("2024-01-01"), **days
+    )
+    assert "最差的 2024-01-01 为 10.0%" in next(f for f in whole.findings() if f.startswith("按周群组"))
+    assert not any("这个" in f for f in whole.findings())
