@@ -118,7 +118,9 @@ def volume_anomalies(daily: pd.DataFrame, *, window_days: int = 14, k: float = 3
         x = g["rows"].astype(float)
         prev = x.shift(1).rolling(window_days, min_periods=min_points)
         med = prev.median()
-        mad = prev.apply(lambda w: float(np.median(np.abs(w - np.median(w)))), raw=True)
+        # nanmedian, as Rolling.median: until day window_days + 1 the window holds shift(1)'s leading NaN (the day
+        # before the first), and np.median would make the MAD, so the band, NaN on days that have min_points
+        mad = prev.apply(lambda w: float(np.nanmedian(np.abs(w - np.nanmedian(w)))), raw=True)
         scale = np.maximum(_MAD_SCALE * mad, np.sqrt(np.maximum(med, 1.0)))
         g = g.assign(median=med, low=(med - k * scale).clip(lower=0), high=med + k * scale)
         g["anomaly"] = np.where(x > g["high"], "high", np.where(x < med - k * scale, "low", ""))
@@ -694,7 +696,7 @@ class DataQualityReport(Report):
                 kind=self.problems["kind"].map(lambda k: label(f"data_quality.problem_kind.{k}", k)),
                 event=self.problems["event"].map(self._label),
             )
-            return style_table(tab.head(25), int_cols=["rows"], num_cols=["severity"])
+            return style_table(tab, int_cols=["rows"], num_cols=["severity"], max_rows=25)
         if part == "scores":
             return style_table(self.scores, int_cols=["rows", "score", "problems"])
         if part == "coverage":

@@ -416,6 +416,7 @@ def style_table(
     hide_index: bool = True,
     caption: str | None = None,
     headers: dict[str, str] | None = None,
+    max_rows: int | None = None,
 ):
     """Style a table for a report: per-column number formats, escaped text, optionally no index.
 
@@ -443,6 +444,11 @@ def style_table(
         Headers for some columns, in place of the catalogue's ``col.<column>`` label (a column whose meaning
         depends on the report, e.g. an experiment's ``segment`` column holding channels: "渠道"). The columns
         keep their names, so the page still finds the table's CSV.
+    max_rows : int, optional
+        Show at most this many rows (the first). The Styler holds those rows and remembers the whole ``df``
+        (``ubk_full``): the page (:func:`helpers.page.render_styler`) says "显示前 50 行，共 220 行" under the table,
+        as under :func:`helpers.page.render_table`'s, and :func:`helpers.page.table_csv` still finds the table's
+        CSV. Cut a table here, not with ``df.head(n)`` before styling it (the page would then show neither).
 
     Returns
     -------
@@ -450,6 +456,9 @@ def style_table(
         Display it in a notebook or call ``.to_html()``. Every cell's text is HTML-escaped (review texts and
         raw quarantined rows may contain markup); missing values show as ``"–"``.
     """
+    full = None
+    if max_rows is not None and len(df) > max_rows:
+        full, df = df, df.head(max_rows)
     fmts: dict[str, Callable[[Any], str]] = {}
     for cols, f in (
         (pct_cols, fmt_pct),
@@ -481,6 +490,8 @@ def style_table(
         # a callable's input is escaped, its output is not: escape the report's own header here
         st = st.format_index(lambda c: html.escape(own[c]) if c in own else c, axis="columns", escape="html")
         st.ubk_headers = own  # read by helpers.page.render_styler, which labels the other columns
+    if full is not None:
+        st.ubk_full = full  # read by helpers.page.render_styler (the "N of M rows" note) and table_csv
     return st
 
 

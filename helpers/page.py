@@ -170,23 +170,19 @@ def render_table(df: pd.DataFrame, *, csv: str | None = None, max_rows: int = _M
             cls = "ubk-num" if k in NUMERIC_KINDS else ("ubk-text" if k == "text" else "")
             tds.append(f"<td class='{cls}'>{_e(format_cell(v, k, d))}</td>")
         body.append(f"<tr>{''.join(tds)}</tr>")
-    foot = []
-    if len(frame) > len(shown):
-        foot.append(f"<span>{_e(t('page.rows_shown', shown=fmt_int(len(shown)), total=fmt_int(len(frame))))}</span>")
-    if csv:
-        foot.append(f"<a class='ubk-csv' href='{_e(csv)}'>{_e(t('page.csv'))}</a>")
-    foot_html = f"<div class='ubk-table-foot'>{''.join(foot)}</div>" if foot else ""
     out = (
         f"<div class='ubk-table'><div class='ubk-scroll'><table class='ubk'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table></div>{foot_html}</div>"
+        f"<tbody>{''.join(body)}</tbody></table></div>{_table_foot(len(shown), len(frame), csv)}</div>"
     )
     return TableHTML(out, df)
 
 
 def render_styler(st: Any, *, csv: str | None = None) -> TableHTML:
     """A pandas Styler (:func:`helpers.fmt.style_table`) as a page table: its own formats, display headers from
-    the catalogue (``col.<name>``), in a scrolling box with the CSV link under it."""
+    the catalogue (``col.<name>``), in a scrolling box with the CSV link under it. A Styler cut to its first rows
+    (``style_table(max_rows=...)``) gets the note of :func:`render_table`'s cut tables: how many rows of how many."""
     own = getattr(st, "ubk_headers", {})  # style_table(headers=...): the report's own headers
+    full = getattr(st, "ubk_full", None)  # style_table(max_rows=...): the whole table, of which st shows the first rows
     # the callable gets the escaped column name; what it returns is not escaped again
     st = st.format_index(lambda c: _e(own[c]) if c in own else label(f"col.{c}", str(c)), axis="columns", escape="html")
     st = st.set_table_attributes('class="ubk-styled"')
@@ -205,16 +201,30 @@ def render_styler(st: Any, *, csv: str | None = None) -> TableHTML:
         st = st.set_table_styles(
             [{"selector": f"th.col{i}", "props": "text-align: right"} for i in at], overwrite=False
         )
-    foot = (
-        f"<div class='ubk-table-foot'><a class='ubk-csv' href='{_e(csv)}'>{_e(t('page.csv'))}</a></div>" if csv else ""
+    return TableHTML(
+        f"<div class='ubk-table'><div class='ubk-scroll'>{st.to_html()}</div>"
+        f"{_table_foot(len(data), len(full) if full is not None else len(data), csv)}</div>",
+        full if full is not None else data,
     )
-    return TableHTML(f"<div class='ubk-table'><div class='ubk-scroll'>{st.to_html()}</div>{foot}</div>", st.data)
+
+
+def _table_foot(shown: int, total: int, csv: str | None) -> str:
+    """Under a page table: "显示前 {shown} 行，共 {total} 行" when it was cut, and the link to its CSV."""
+    foot = []
+    if total > shown:
+        foot.append(f"<span>{_e(t('page.rows_shown', shown=fmt_int(shown), total=fmt_int(total)))}</span>")
+    if csv:
+        foot.append(f"<a class='ubk-csv' href='{_e(csv)}'>{_e(t('page.csv'))}</a>")
+    return f"<div class='ubk-table-foot'>{''.join(foot)}</div>" if foot else ""
 
 
 def table_csv(rep: Any, obj: Any) -> str | None:
     """The results CSV of ``obj`` (a DataFrame or a Styler of one) when it is one of ``rep.tables()`` or a view
-    of one (the same rows, some of its columns), relative to the page."""
-    obj = getattr(obj, "data", obj) if type(obj).__name__ == "Styler" else obj
+    of one (the same rows, some of its columns), relative to the page. A Styler cut to its first rows
+    (``style_table(max_rows=...)``) is matched by the whole table it shows the first rows of."""
+    if type(obj).__name__ == "Styler":
+        full = getattr(obj, "ubk_full", None)
+        obj = full if full is not None else getattr(obj, "data", obj)
     if not isinstance(obj, pd.DataFrame):
         return None
     try:

@@ -568,9 +568,9 @@ class ProductsReport(Report):
         if part in ("items", "categories"):
             _show_chart(plot_top_products(frame, key="item_id" if part == "items" else "category",
                                           currency=self.currency))  # fmt: skip
-            shown = drop_empty(frame, _OPTIONAL_COLUMNS).head(50)  # no prices (Taobao), no categories: no "–" columns
+            shown = drop_empty(frame, _OPTIONAL_COLUMNS)  # no prices (Taobao), no categories: no "–" columns
             return style_table(shown, pct_cols=["gmv_share", "repurchase_rate"],  # quantity by its values: 56,814
-                               money_cols=["gmv", "avg_price"], currency=self.currency)  # fmt: skip
+                               money_cols=["gmv", "avg_price"], currency=self.currency, max_rows=50)  # fmt: skip
         if part == "movers" and frame.empty:  # why there are none (no sales in the previous window)
             return Markdown("_" + md_escape(self.movers_note or t("products.not_computed")) + "_")
         if part in _SETS and frame.empty:  # why there is no row, not a table of headers
@@ -582,9 +582,8 @@ class ProductsReport(Report):
         frame = self._named_items(part, frame)  # items by name with the code aside (the CSV keeps the codes)
         if part in ("rules", "category_rules", "itemset_rules"):
             _show_chart(plot_rules(frame))
-            return style_table(frame.head(50), pct_cols=["support", "confidence", "antecedent_support",
-                                                         "consequent_support"],
-                               num_cols=["lift", "leverage", "conviction"])  # fmt: skip
+            return style_table(frame, pct_cols=["support", "confidence", "antecedent_support", "consequent_support"],
+                               num_cols=["lift", "leverage", "conviction"], max_rows=50)  # fmt: skip
         if part == "movers":  # level and measure in words (the CSV keeps the codes)
             names = names_of(self.items)
             shown = frame.assign(key=[item_label(k, names) if lv == "item" else k
@@ -599,7 +598,7 @@ class ProductsReport(Report):
                 change_cols=["abs_change"],
                 currency=self.currency,
             )  # GMV in money, orders whole
-        return style_table(frame.head(100), pct_cols=["support", "confidence"])  # itemsets, bought_together
+        return style_table(frame, pct_cols=["support", "confidence"], max_rows=100)  # itemsets, bought_together
 
     def _none_found(self, part: str) -> str:
         """Why the rules, item sets or bought-together part of the basket analysis has no row: nothing is in

@@ -217,6 +217,14 @@ def _last_complete_index(data_end, period: str) -> int:
     return m if (last_day + pd.Timedelta(days=1)).day == 1 else m - 1
 
 
+def _first_complete_index(data_start, period: str) -> int:
+    """Index of the first week or month that starts on or after ``data_start`` (the data's first day)."""
+    d = pd.Timestamp(data_start).normalize()
+    if period == "week":
+        return (int((d - pd.Timestamp("1970-01-01")).days) + 3) // 7 + (d.weekday() != 0)
+    return d.year * 12 + d.month - 1 + (d.day != 1)
+
+
 def average_curve(matrix: dict) -> pd.DataFrame:
     """Size-weighted average retention per period number over complete cells of non-empty cohorts
     (cohorts with 0% in a cell count; incomplete cells do not).
@@ -362,8 +370,10 @@ def stickiness_table(
     user_col: str = "user_id",
     ts_col: str = "ts",
     event_col: str = "event",
+    data_start=None,
 ) -> dict:
-    """Users by number of active days per week (or month), over complete periods.
+    """Users by number of active days per week (or month), over complete periods: those that end by ``data_end``
+    (exclusive) and start on or after ``data_start`` (the data's first day; a week of Friday to Sunday is partial).
 
     Returns
     -------
@@ -383,6 +393,9 @@ def stickiness_table(
     if data_end is not None:
         last = _last_complete_index(data_end, period)
         per, daily = per[per["p"] <= last], daily[daily["p"] <= last]
+    if data_start is not None:
+        first = _first_complete_index(data_start, period)
+        per, daily = per[per["p"] >= first], daily[daily["p"] >= first]
     hist = per["days"].value_counts().sort_index()
     hist = hist.reindex(range(1, (7 if period == "week" else 31) + 1), fill_value=0)
     histogram = pd.DataFrame({"active_days": hist.index, "user_periods": hist.to_numpy()})
@@ -458,7 +471,8 @@ class RetentionReport(Report):
     #: that the data ends before the period, so complete cohorts do too (helpers.campaign.Context.observed_end)
     data_cut: tuple | None = None
     #: the first day of data in the period: a first week or month cohort that starts before it holds only part
-    #: of its period's days and is left out of the best and worst cohorts (:func:`_partial_first_cohort`)
+    #: of its period's days and is left out of the best and worst cohorts (:func:`_partial_first_cohort`), as a
+    #: first week or month that starts before it is left out of stickiness (:func:`stickiness_table`)
     data_start: pd.Timestamp | None = None
     breakdown: str | None = None
     by_group: pd.DataFrame | None = None
@@ -488,8 +502,9 @@ class RetentionReport(Report):
             tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
             by_group = retention_by_group(tagged, p.breakdown, period=p.period, data_end=end, max_n=p.max_periods, **kg)
         first = ev["ts"].min().execute()
+        start = None if pd.isna(first) else pd.Timestamp(first).normalize()
         return cls(
-            data_start=None if pd.isna(first) else pd.Timestamp(first).normalize(),
+            data_start=start,
             breakdown=p.breakdown,
             by_group=by_group,
             drivers=drivers,
@@ -505,7 +520,7 @@ class RetentionReport(Report):
             day7=day_n_retention(ev, 7, **kw),
             lifecycle=lifecycle_table(ev, period=p.lifecycle_period, data_end=end),
             lifecycle_period=p.lifecycle_period,
-            stickiness=stickiness_table(ev, period=p.stickiness_period, data_end=end),
+            stickiness=stickiness_table(ev, period=p.stickiness_period, data_end=end, data_start=start),
             stickiness_period=p.stickiness_period,
             start_events=p.start_events,
             return_events=p.return_events,
@@ -710,7 +725,7 @@ class RetentionReport(Report):
             return plot_retention_heatmap(self.matrix, period=self.period)
         if part == "curve":
             _display(plot_retention_curve(self.curve, period=self.period))
-            return style_table(self.curve.head(15), int_cols=["cohorts", "users", "retained"], pct_cols=["rate"],
+            return style_table(self.curve, int_cols=["cohorts", "users", "retained"], pct_cols=["rate"], max_rows=15,
                                headers={"n": t("retention.col_n")})  # fmt: skip
         if part == "lifecycle":
             return plot_lifecycle(self.lifecycle, period=self.lifecycle_period)

@@ -727,10 +727,11 @@ class SentimentReport(Report):
                 return Markdown(i18n.t(f"sentiment.{key}", n=self.min_reviews, column=i18n.column_word(by)))
             _display(plot_groups(g, by=by))
             return style_table(
-                g.head(10),
+                g,
                 int_cols=["reviews", "positive"],
                 pct_cols=["positive_share", "ci_low", "ci_high"],
                 num_cols=["mean_score"],
+                max_rows=10,  # the worst ten; the page says "10 of N rows" and links the CSV of every group
             )
         r = self._scored()  # "examples"
         ex = pd.concat([r.nsmallest(5, "score"), r.nlargest(5, "score")])

@@ -290,12 +290,13 @@ def _show_tag_tables(rep: ProfileReport, part: str):
     if part == "tag_overlap":
         if rep.overlap.empty:
             return Markdown(i18n.t("user_profile.no_overlap"))
-        ov = rep.overlap.sort_values("jaccard", ascending=False).head(30)
+        ov = rep.overlap.sort_values("jaccard", ascending=False)
         return style_table(
             ov.assign(a=ov["a"].map(named), b=ov["b"].map(named)),
             int_cols=["users_a", "users_b", "both"],
             pct_cols=["share_of_a", "share_of_b", "jaccard"],
             headers={"a": i18n.t("user_profile.col_a"), "b": i18n.t("user_profile.col_b")},
+            max_rows=30,  # the page says "30 of N rows"; the CSV has every pair
         )
     if part == "tag_effects":
         if rep.effects.empty:

@@ -32,9 +32,10 @@ from helpers.drivers import (
     show_drivers,
     skew_warning,
 )
-from helpers.i18n import language
+from helpers.i18n import language, t
 from helpers.sections_attribution import DriversParams
 from helpers.steps import Step
+from tests.conftest import ROOT
 
 T0 = pd.Timestamp("2024-01-01 00:00")
 
@@ -204,6 +205,22 @@ def test_conversions_without_a_touch_go_to_the_no_touch_bucket_in_every_model():
     alone = credit_table(touches, journeys, direct="D", bootstrap_reps=3).set_index(["model", "channel"])
     got = ct[ct["channel"] != NO_TOUCH].set_index(["model", "channel"])
     pd.testing.assert_series_equal(got["conversions"], alone["conversions"])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_text_says_where_untouched_conversions_go(lang):
+    """The page's narrative of journeys and credits names the no-touch bucket, as the table has it (it said such
+    conversions get no credit, and each column summed to the touched conversions, beside a "(no touch)" row)."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "attribution.ipynb", as_version=4)
+    tagged = [c.source for c in nb.cells if c.cell_type == "markdown" and f"lang-{lang}" in c.metadata.get("tags", [])]
+    heads = {"zh": ("## 旅程", "## 各渠道在各模型下的功劳"), "en": ("## Journeys", "## Credit per channel")}[lang]
+    journeys, credits = (next(s for s in tagged if s.startswith(head)) for head in heads)
+    with language(lang):
+        bucket = t("attribution.no_touch")
+    assert bucket in journeys and bucket in credits
+    assert not any(x in journeys + credits for x in ("no credit", "不分配功劳", "at least one touch", "至少有一个触点"))
 
 
 def events_frame():

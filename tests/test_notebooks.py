@@ -80,6 +80,20 @@ def test_markdown_leaves_the_drivers_caveat_to_the_report(path):
             assert not CAUSE.search(c.source), f"cell {i}: the drivers part prints this caveat itself"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_emphasis_renders(path):
+    """No ``**`` or ``__`` is left as text when the page renders a Markdown cell (nbconvert's Markdown renderer).
+    CommonMark does not close ``**BG/NBD 约定：**`` before a Chinese character (punctuation before the closing
+    ``**``, a letter after it), and the Chinese RFM page showed the asterisks; ``**BG/NBD 约定**：`` renders."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for i, c in enumerate(nbformat.read(path, as_version=4).cells):
+        if c.cell_type == "markdown":
+            text = re.sub(r"<[^>]+>", "", re.sub(r"<code>.*?</code>", "", markdown2html_mistune(c.source), flags=re.S))
+            left = re.search(r".{0,20}(\*\*|__).{0,20}", text)
+            assert left is None, f"cell {i}: emphasis left as text: {left.group(0)!r}"
+
+
 # ------------------------------------------------------------------------------------------------ one language
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_RUN = re.compile(r"\b[A-Za-z][A-Za-z'-]*(?: [A-Za-z][A-Za-z'-]*){2,}\b")

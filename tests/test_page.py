@@ -412,6 +412,45 @@ def test_styler_tables_get_labels_alignment_and_their_csv_link():
     assert ">&lt;渠道&gt;</th>" in out and ">Users</th>" in out and ">Group</th>" not in out
 
 
+def test_styler_cut_to_max_rows_says_so_and_links_the_full_tables_csv():
+    """style_table(max_rows=N) shows N rows of a longer table: the page says how many of how many, as
+    render_table's tables do, and still links the table's CSV (the Styler remembers the whole frame)."""
+    from helpers.fmt import style_table
+    from helpers.page import render_styler, table_csv
+
+    df = pd.DataFrame({"item": [f"<i>{i}</i>" for i in range(120)], "support": np.linspace(0.5, 0.01, 120)})
+
+    class Rep:
+        name = "products"
+
+        def tables(self):
+            return {"items": pd.DataFrame({"x": [1]}), "itemsets": df}
+
+    st = style_table(df, pct_cols=["support"], max_rows=50)
+    assert len(st.data) == 50
+    csv = table_csv(Rep(), st)
+    assert csv == "results/products_itemsets.csv"
+    named = df.assign(item=[f"#{i}" for i in range(120)])  # a view (names for codes) cut to 50 rows: still its CSV
+    assert table_csv(Rep(), style_table(named, max_rows=50)) == csv
+    assert table_csv(Rep(), style_table(df.head(50))) is None  # a frame cut before styling is no table of the report
+    for lang, note in (("zh", "显示前 50 行，共 120 行；完整数据见 CSV。"), ("en", "first 50 of 120 rows")):
+        with i18n.language(lang):
+            out = render_styler(style_table(df, pct_cols=["support"], max_rows=50), csv=csv).html
+        body = re.search(r"<tbody>(.*?)</tbody>", out, re.S).group(1)
+        assert body.count("<tr>") == 50 and "&lt;i&gt;49&lt;/i&gt;" in body and "&lt;i&gt;50&lt;/i&gt;" not in body
+        foot = re.search(r"<div class='ubk-table-foot'>(.*?)</div>", out, re.S).group(1)
+        assert note in foot and foot.startswith("<span>"), foot
+        assert f"<a class='ubk-csv' href='{csv}'>{i18n.t('page.csv', lang=lang)}</a>" in foot
+    # at or under the limit: every row, no note
+    for small in (df.head(50), df.head(7)):
+        with i18n.language("en"):
+            out = render_styler(style_table(small, max_rows=50), csv=csv).html
+        assert re.search(r"<tbody>(.*?)</tbody>", out, re.S).group(1).count("<tr>") == len(small)
+        assert "<span>" not in out and "rows;" not in out and "of 120" not in out
+    # a Styler without max_rows keeps every row
+    assert len(style_table(df).data) == 120
+
+
 def test_index_headline_labels_start_as_list_items(tmp_path):
     """In English each headline label on the index starts with a capital ("Groups (k): 2", as "Overall conversion"
     does), except a first word with a capital inside ("iOS users"); the results keep the labels as written (the

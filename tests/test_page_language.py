@@ -132,6 +132,21 @@ def test_table_headers_are_catalogue_labels(demo_root):
     )
 
 
+@_marked
+def test_no_table_has_two_columns_of_one_header(demo_root, en_root):
+    """In both languages no table shows two columns under one header: the Chinese quarantine samples headed both
+    ``source_row`` and ``source_line`` 源文件行号 (the English page read "Source row" and "Source line")."""
+    from bs4 import BeautifulSoup
+
+    bad = set()
+    for root in (demo_root, en_root):
+        for f in _pages(root):
+            for row in BeautifulSoup(f.read_text(encoding="utf-8"), "html.parser").select("thead tr"):
+                heads = [h for h in (th.get_text(" ").strip() for th in row.find_all("th")) if h]
+                bad |= {f"{root.parent.name}/{f.name}: {h}" for h in heads if heads.count(h) > 1}
+    assert not bad, "one header over two columns (helpers/messages/columns.yaml):\n  " + "\n  ".join(sorted(bad))
+
+
 # ------------------------------------------------------------------------------------------------ units (no run)
 def test_doc_mentions_become_links():
     from helpers.page import _link_doc_mentions

@@ -132,6 +132,46 @@ def test_stickiness():
     assert stickiness_table(LOG, period="week", data_end="2024-01-05")["periods"] == 0  # week not complete
 
 
+PARTIAL_WEEK = log(
+    [("p", "x", f"2024-03-0{d} 10:00") for d in (1, 2, 3, 4, 5)]
+    + [("p", "x", "2024-03-11 10:00"), ("q", "x", "2024-03-02 10:00")]
+    + [("q", "x", f"2024-03-{d:02d} 10:00") for d in range(4, 11)]
+    + [("r", "x", f"2024-03-{d} 10:00") for d in (14, 15, 16, 17)]
+)
+
+
+def test_stickiness_leaves_out_a_partial_first_week():
+    """The data starts on Friday 2024-03-01: the week of 2024-02-26 holds only its Friday to Sunday, so its users
+    are active 3 days at most and its DAU/WAU divides 3 days of users by 7. Hand-computed (data_end 2024-03-18):
+    - 2024-02-26 (partial): p Fri, Sat, Sun (3 days), q Sat (1): DAU sum 4, WAU 2 -> (4 / 7) / 2 = 2 / 7;
+    - 2024-03-04: p Mon, Tue (2 days), q every day (7): DAU sum 9, WAU 2 -> 9 / 14;
+    - 2024-03-11: p Mon (1 day), r Thu to Sun (4): DAU sum 5, WAU 2 -> 5 / 14.
+    Over the two whole weeks DAU/WAU = (9 / 14 + 5 / 14) / 2 = 0.5 (with the partial week: 3 / 7), and the
+    histogram has one user-week at each of 1, 2, 4 and 7 days (the partial week added one at 1 and one at 3)."""
+    from helpers.retention import RetentionReport
+
+    s = stickiness_table(PARTIAL_WEEK, period="week", data_end="2024-03-18", data_start="2024-03-01")
+    assert s["dau_over_wau"] == pytest.approx(0.5) and s["periods"] == 2
+    h = s["histogram"].set_index("active_days")
+    assert h["user_periods"].tolist() == [1, 1, 0, 1, 0, 0, 1] and h.loc[7, "share"] == 0.25
+    old = stickiness_table(PARTIAL_WEEK, period="week", data_end="2024-03-18")  # without data_start: as before
+    assert old["dau_over_wau"] == pytest.approx(3 / 7) and old["periods"] == 3
+    assert old["histogram"]["user_periods"].tolist() == [2, 1, 1, 1, 0, 0, 1]
+    # a week that starts on data_start is complete (a Monday start keeps every week); so is such a month
+    monday = stickiness_table(PARTIAL_WEEK, period="week", data_end="2024-03-18", data_start="2024-02-26")
+    assert monday["periods"] == 3
+    month = {
+        d: stickiness_table(PARTIAL_WEEK, period="month", data_end="2024-04-01", data_start=f"2024-03-0{d}")
+        for d in (1, 2)
+    }
+    assert month[1]["periods"] == 1 and month[1]["dau_over_mau"] == pytest.approx((18 / 31) / 3)
+    assert month[2]["periods"] == 0 and math.isnan(month[2]["dau_over_mau"])
+    # the report passes the data's first day (its data_start) that it already leaves the first cohort out for
+    rep = RetentionReport.run(_Ctx({"events": PARTIAL_WEEK}, start="2024-03-01", end="2024-03-17"))
+    assert rep.available and rep.data_start == pd.Timestamp("2024-03-01")
+    assert rep.stickiness["dau_over_wau"] == pytest.approx(0.5) and rep.to_results()["stickiness"]["periods"] == 2
+
+
 @need(TAOBAO)
 def test_taobao_daily_retention_matches_plain_pandas():
     raw = pd.read_csv(TAOBAO)

@@ -430,6 +430,46 @@ def test_volume_detector_on_a_hand_made_series():
     assert out["low"].iloc[-1] == pytest.approx(65) and out["high"].iloc[-1] == pytest.approx(135)
 
 
+def test_volume_band_starts_once_half_the_window_is_there():
+    """The band (and a flag) starts on the first day with 7 of the 14 trailing days, the period's 8th day, not
+    on the 15th: the days before the period's first day are not there and do not blank the MAD."""
+    import numpy as np
+
+    from helpers.data_quality import volume_anomalies
+
+    rows = [100, 104, 98, 101, 99, 103, 97, 300, 102, 98, 101, 100, 99, 103, 100, 97, 104, 101, 98, 100]
+    days = pd.date_range("2024-03-01", periods=len(rows), freq="D")
+    out = volume_anomalies(pd.DataFrame({"day": days, "event": "view", "rows": rows}), window_days=14, k=3.5)
+
+    assert out[["median", "low", "high"]].iloc[:7].isna().all().all()  # fewer than 7 trailing days: no band
+    assert (out["anomaly"].iloc[:7] == "").all()
+    # day 8 (2024-03-08): its 7 trailing days have median 100 and MAD 2 (|dev| 0,1,1,2,3,3,4), so
+    # scale = max(1.4826 * 2, sqrt(100)) = 10 and the band is 65..135; 300 is far above it
+    d8 = out.iloc[7]
+    assert d8["day"] == pd.Timestamp("2024-03-08")
+    assert (d8["median"], d8["low"], d8["high"]) == pytest.approx((100, 65, 135))
+    assert d8["anomaly"] == "high"
+    assert list(out.loc[out["anomaly"] != "", "day"]) == [pd.Timestamp("2024-03-08")]
+
+    # every day from the 8th: the band of its trailing days (at most 14), computed here with plain numpy
+    for i in range(7, len(rows)):
+        w = np.array(rows[max(0, i - 14) : i], dtype=float)
+        med = np.median(w)
+        mad = np.median(np.abs(w - med))
+        scale = max(1.4826 * mad, np.sqrt(max(med, 1.0)))
+        got = out.iloc[i]
+        assert (got["median"], got["low"], got["high"]) == pytest.approx(
+            (med, max(med - 3.5 * scale, 0.0), med + 3.5 * scale)
+        ), got["day"]
+
+    # a full-window day is as before: day 15's 14 trailing days (spike included) have median 100.5 and MAD 2
+    # (|dev| .5 x4, 1.5 x3, 2.5 x4, 3.5 x2, 199.5), so scale = max(2.97, sqrt(100.5)) = sqrt(100.5)
+    d15 = out.iloc[14]
+    half = 3.5 * np.sqrt(100.5)
+    assert (d15["median"], d15["low"], d15["high"]) == pytest.approx((100.5, 100.5 - half, 100.5 + half))
+    assert d15["anomaly"] == ""
+
+
 def test_demo_plants_are_the_top_findings(tmp_path):
     """The demo's planted outage (platform stops on view events) and undeclared event (share) rank first."""
     import yaml
