@@ -114,8 +114,10 @@ def touch_table(events, *, touch_col: str | None, touch_events=(), user_col="use
     if session_col and session_col in t.columns:
         sel["session"] = t[session_col].cast("string")
     x = t.filter(cond).select(**sel)
-    if "session" in sel:
-        x = x.group_by(["user_id", "session", "channel"]).aggregate(ts=x.ts.min()).select("user_id", "ts", "channel")
+    if "session" in sel:  # a touch without a session id is its own touch (null ids would group as one session)
+        s = x.filter(x.session.notnull())
+        s = s.group_by(["user_id", "session", "channel"]).aggregate(ts=s.ts.min()).select("user_id", "ts", "channel")
+        x = s.union(x.filter(x.session.isnull()).select("user_id", "ts", "channel"), distinct=False)
     return x
 
 
@@ -143,7 +145,7 @@ def conversion_table(source, *, event: str | None, value_col: str | None, user_c
         t = with_order_ids(rows.select(user_id=rows[user_col], ts=rows[ts_col], _v=val, **own))
         user_col, ts_col = "user_id", "ts"
     else:
-        t = t.mutate(_v=t[value_col or "amount"].cast("float64").fill_null(0.0))
+        t = t.mutate(_v=t[value_col].cast("float64").fill_null(0.0) if value_col else ibis.literal(0.0))
     return (
         t.group_by([user_col, "order_id"])
         .aggregate(ts=lambda x: x[ts_col].min(), value=lambda x: x._v.sum())
@@ -368,11 +370,11 @@ class AttributionReport(Report):
             if not ctx.has("orders"):
                 raise ReportUnavailable(t("attribution.no_orders"))
             orders = ctx.table("orders")
-            col = p.value_col or "amount"
-            if col not in orders.columns:
+            col = p.value_col  # null: no value, as for events (docs/attribution.md)
+            if col and col not in orders.columns:
                 raise MissingColumnError("orders", col, orders.columns, hint="it is attribution.value_col")
             conv = conversion_table(orders, event=None, value_col=col)
-            valued = _any_value(orders, col)
+            valued = bool(col) and _any_value(orders, col)
             conversion = "orders"
             conversion_label = t("attribution.conversion_orders")
         tch = touch_table(ev, touch_col=p.touch_col, touch_events=p.touch_events)
@@ -453,7 +455,8 @@ class AttributionReport(Report):
                          share=fmt_pct(unattributed / n), bucket=t("attribution.no_touch")))  # fmt: skip
         w = self.wide.set_index("channel").drop(index=NO_TOUCH, errors="ignore")
         if {"first", "last"} <= set(w.columns) and len(w):
-            tot = w["first"].sum()
+            # shares of all the conversions, as the credits table's `share` (the no-touch bucket counts there too)
+            tot = n or w["first"].sum()
             gap = (w["first"] - w["last"]) / tot if tot else w["first"] * 0
             opener, closer = gap.idxmax(), gap.idxmin()
             # a channel opens more than it closes only when its gap is above 0: with first = last for every

@@ -264,6 +264,7 @@ class ClusteringReport(Report):
     names: dict = field(default_factory=dict)
     event_names: dict = field(default_factory=dict)
     silhouette: float = float("nan")
+    k_fixed: bool = False  # k set by the params (clustering.k), not the best silhouette in k_min..k_max
     seed: int = 42
     threshold: float = 0.5
     currency: str = "¥"  # the campaign's sign before the mean spend on the page
@@ -296,6 +297,7 @@ class ClusteringReport(Report):
         if p.method == "kmeans":
             rep.ks = choose_k(X, k_min=p.k_min, k_max=p.k_max, seed=p.seed, sample=p.silhouette_sample)
             rep.k = p.k or int(rep.ks.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
+            rep.k_fixed = p.k is not None
             rep.labels = fit_clusters(X, k=rep.k, seed=p.seed)
             rep.silhouette = (
                 float(rep.ks.set_index("k").loc[rep.k, "silhouette"]) if rep.k in set(rep.ks["k"]) else float("nan")
@@ -343,16 +345,17 @@ class ClusteringReport(Report):
         from .fmt import fmt_int, fmt_num, fmt_pct
 
         ks = self.ks
-        how = (
-            t(
-                "clustering.how_kmeans",
-                silhouette=fmt_num(self.silhouette),
-                k_min=int(ks.k.min()),
-                k_max=int(ks.k.max()),
+        sil = fmt_num(self.silhouette)
+        if self.method != "kmeans" or ks is None:
+            how = t("clustering.how_dbscan")
+        elif self.k_fixed:  # not chosen by silhouette; a k outside k_min..k_max has none
+            how = (
+                t("clustering.how_fixed", silhouette=sil)
+                if np.isfinite(self.silhouette)
+                else t("clustering.how_fixed_no_sil")
             )
-            if self.method == "kmeans" and ks is not None
-            else t("clustering.how_dbscan")
-        )
+        else:
+            how = t("clustering.how_kmeans", silhouette=sil, k_min=int(ks.k.min()), k_max=int(ks.k.max()))
         out = [t("clustering.groups", users=fmt_int(len(self.features)), k=self.k, how=how)]
         for r in self.profiles.sort_values("users", ascending=False).itertuples():
             name = self.names.get(int(r.cluster), "")

@@ -6,6 +6,7 @@ the parameters' uncertainty. The maths is ``helpers.clv_models``; rules and resu
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ CLV_TABLES = ("clv_customers", "clv_segments", "model_comparison")
 #: results/rfm.json "clv" keys, null when CLV was not computed (docs/rfm.md, "CLV")
 CLV_KEYS: dict[str, Any] = dict.fromkeys(
     "available reason currency top_n model criterion forced time_unit age_convention horizon_months discount_rate "
-    "discount_period monthly_rate interval_level n_draws as_of users repeat_buyers params se_log spend holdout "
+    "discount_period monthly_rate interval_level n_draws as_of users repeat_buyers params se_log spend amounts holdout "
     "holdout_reason expected_purchases total_clv total_clv_lo total_clv_hi notes".split()
 ) | {"available": False, "notes": []}
 #: a month in days (365.25 / 12) for the CLV horizon
@@ -222,21 +223,24 @@ class CLVResult:
             return [t("clv.not_computed", reason=str(i.get("reason")).rstrip("."))] if i.get("reason") else []
         cur = i["currency"]
         model = _MODEL_LABEL[i["model"]]
-        out = [
-            t(
-                "clv.total",
-                model=model,
-                months=i["horizon_months"],
-                rate=fmt_pct(i["discount_rate"]),
-                period=t(f"clv.period_{i['discount_period']}"),
-                # a forecast in whole units of money: £8,603,424, not £8,603,424.08 (its interval spans £100,000s)
-                total=fmt_money(i["total_clv"], cur, 0),
-                level=fmt_pct(i["interval_level"], 0),
-                interval=fmt_range(fmt_money(i["total_clv_lo"], cur, 0), fmt_money(i["total_clv_hi"], cur, 0)),
-            )
-            if i.get("total_clv") is not None
-            else t("clv.no_amounts", model=model)
-        ]
+        if i.get("total_clv") is not None:
+            out = [
+                t(
+                    "clv.total",
+                    model=model,
+                    months=i["horizon_months"],
+                    rate=fmt_pct(i["discount_rate"]),
+                    period=t(f"clv.period_{i['discount_period']}"),
+                    # a forecast in whole units of money: £8,603,424, not £8,603,424.08 (its interval spans £100,000s)
+                    total=fmt_money(i["total_clv"], cur, 0),
+                    level=fmt_pct(i["interval_level"], 0),
+                    interval=fmt_range(fmt_money(i["total_clv_lo"], cur, 0), fmt_money(i["total_clv_hi"], cur, 0)),
+                )
+            ]
+        elif i.get("spend") or i.get("amounts"):  # amounts, but no total: the note (q <= 1, too few spenders) says why
+            out = []
+        else:
+            out = [t("clv.no_amounts", model=model)]
         ho = i.get("holdout")
         if ho and self.comparison is not None:
             best = self.comparison.set_index("model").loc[i["model"]]
@@ -283,7 +287,8 @@ class CLVResult:
                 seg = seg.drop(columns="segment")
             return style_table(seg, money_cols=money, pct_cols=pct, num_cols=nums, int_cols=["users"], currency=cur)
         c = self.customers if self.customers is not None else pd.DataFrame({"clv": []})
-        top = c.sort_values("clv" if "clv" in c else "expected_purchases", ascending=False).head(self.info["top_n"])
+        by = "clv" if "clv" in c and c["clv"].notna().any() else "expected_purchases"  # no CLV: as without amounts
+        top = c.sort_values(by, ascending=False).head(self.info["top_n"])
         if "segment" in top:  # the page names the segment (its label, in the campaign language); the CSV keeps codes
             from .rfm_segments import segment_label
 
@@ -294,7 +299,8 @@ class CLVResult:
 
 def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = (1 - level) / 2, (1 + level) / 2
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all draws NaN (CLV not computed): the bounds are NaN
         q = np.nanquantile(draws, [lo, hi], axis=-1)
     return q[0], q[1]
 
@@ -368,16 +374,22 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
         spend = {"params": gg.as_dict(), "loglik": gg.loglik, "users": gg.n, "corr_x_zbar": corr}
         if abs(corr) > 0.3:
             notes.append(t("clv.corr", r=f"{corr:.2f}"))
-        if gg.params[1] <= 1:
-            notes.append(t("clv.q_le_1"))
         out["expected_spend"] = gg_expected_spend(gg.params, x, inp["zbar"])
-        out["clv"] = discounted_clv(cum, out["expected_spend"], d_m)
-        gd = sample_params(gg, p.n_draws, rng)
-        clv_d = np.stack(
-            [discounted_clv(cum_d[:, :, k], gg_expected_spend(gd[k], x, inp["zbar"]), d_m) for k in range(p.n_draws)],
-            axis=1,
-        )
-        out["clv_lo"], out["clv_hi"] = _quantiles(clv_d, lv)
+        if gg.params[1] <= 1:  # no finite mean spend: CLV missing everywhere (not 0), the note says why
+            notes.append(t("clv.q_le_1"))
+            clv_d = np.full((len(inp), p.n_draws), np.nan)
+            out["clv"] = out["clv_lo"] = out["clv_hi"] = np.nan
+        else:
+            out["clv"] = discounted_clv(cum, out["expected_spend"], d_m)
+            gd = sample_params(gg, p.n_draws, rng)
+            clv_d = np.stack(
+                [
+                    discounted_clv(cum_d[:, :, k], gg_expected_spend(gd[k], x, inp["zbar"]), d_m)
+                    for k in range(p.n_draws)
+                ],
+                axis=1,
+            )
+            out["clv_lo"], out["clv_hi"] = _quantiles(clv_d, lv)
     elif inp["zbar"].notna().any():
         notes.append(t("clv.few_spenders"))
     # per segment
@@ -401,7 +413,7 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
         if "clv" in out:
             tot_lo, tot_hi = _quantiles(clv_d[ii].sum(axis=0)[None, :], lv)
             r |= {
-                "clv": float(g["clv"].sum()),
+                "clv": float(g["clv"].sum(min_count=1)),  # NaN, not 0, when CLV was not computed (q <= 1)
                 "clv_lo": float(tot_lo[0]),
                 "clv_hi": float(tot_hi[0]),
                 "clv_per_user": float(g["clv"].mean()),
@@ -417,6 +429,7 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
     elif model == "bgnbd":
         notes.append(t("clv.bgnbd_convention"))
     fits = {"model": fit, "mbgnbd": mbg}
+    has_clv = "clv" in out and bool(out["clv"].notna().any())  # None in the results when not computed (no 0)
     info |= {
         "model": model,
         "criterion": p.criterion,
@@ -435,12 +448,13 @@ def compute_clv(orders, scored: pd.DataFrame, summary: pd.DataFrame, *, as_of, p
         "params": {k: v.as_dict() for k, v in fits.items()},
         "se_log": {k: v.se_log() for k, v in fits.items()},
         "spend": spend,
+        "amounts": bool(inp["zbar"].notna().any()),  # the orders have amounts (whether or not CLV was computed)
         "holdout": holdout,
         "holdout_reason": hold_reason,
         "expected_purchases": float(out["expected_purchases"].sum()),
-        "total_clv": float(out["clv"].sum()) if "clv" in out else None,
-        "total_clv_lo": float(_quantiles(clv_d.sum(axis=0)[None, :], lv)[0][0]) if "clv" in out else None,
-        "total_clv_hi": float(_quantiles(clv_d.sum(axis=0)[None, :], lv)[1][0]) if "clv" in out else None,
+        "total_clv": float(out["clv"].sum()) if has_clv else None,
+        "total_clv_lo": float(_quantiles(clv_d.sum(axis=0)[None, :], lv)[0][0]) if has_clv else None,
+        "total_clv_hi": float(_quantiles(clv_d.sum(axis=0)[None, :], lv)[1][0]) if has_clv else None,
         "notes": notes,
     }
     return CLVResult(info, out, segments, comparison)

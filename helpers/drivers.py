@@ -328,17 +328,27 @@ def candidate_labels(table: pd.DataFrame, events: dict[str, str] | None = None) 
 
 def driver_finding(table: pd.DataFrame | None, kind: str, events: dict[str, str] | None = None) -> str | None:
     """One finding line: the top supported driver (``kind``: ``conversion`` or ``retention``); ``events``: event
-    code -> the name pages show (the tracking plan's display names)."""
+    code -> the name pages show (the tracking plan's display names). The top driver is the top positive one (odds
+    ratio above 1, docs/funnel.md; phi above 0, docs/retention.md): with none, no line (a negative one is not the
+    "top driver")."""
     from .fmt import fmt_int, fmt_num, fmt_pct
     from .i18n import label, t
 
     if table is None or not len(table) or not table["supported"].any():
         return None
-    r = table[table["supported"]].iloc[0]
+    s = table[table["supported"]]
     if kind == "conversion":
+        s = s[s["odds_ratio"] > 1].sort_values("odds_ratio", ascending=False, kind="stable")
+        if s.empty:
+            return None
+        r = s.iloc[0]
         return t("drivers.top_conversion", candidate=candidate_label(r["kind"], r["column"], r["value"], events),
                  done=fmt_pct(r["conversion_if_done"]), users=fmt_int(r["users"]),
                  not_done=fmt_pct(r["conversion_if_not"]), odds_ratio=fmt_num(r["odds_ratio"]))  # fmt: skip
+    s = s[s["phi"] > 0].sort_values("phi", ascending=False, kind="stable")  # a negative one is no "top driver"
+    if s.empty:
+        return None
+    r = s.iloc[0]
     event = (events or {}).get(r["event"], r["event"])
     if r["band"] == "none":  # |phi| < 0.1: not a driver worth the name; say so instead of ranking it first
         return t("drivers.top_retention_none", event=event, k=int(r["k"]), done=fmt_pct(r["ppv"]),
@@ -392,9 +402,11 @@ def show_drivers(
         return style_table(top[cols], int_cols=list("abcd"), pct_cols=["conversion_if_done", "conversion_if_not"],
                            num_cols=["odds_ratio", "ci_low", "ci_high"])  # fmt: skip
     s = table[table["supported"]]
-    best = s.drop_duplicates("event").head(n)
-    worst = s.sort_values("phi").drop_duplicates("event").head(n)
-    top = pd.concat([best, worst[worst["phi"] < 0]], ignore_index=True)
+    # each event's best positive threshold, then each event's most negative one: a row once (with fewer than n
+    # positive events the negative rows were listed in both)
+    best = s[s["phi"] > 0].sort_values("phi", ascending=False, kind="stable").drop_duplicates("event").head(n)
+    worst = s[s["phi"] < 0].sort_values("phi", kind="stable").drop_duplicates("event").head(n)
+    top = pd.concat([best, worst], ignore_index=True)
     top = top.assign(band=top["band"].map(lambda v: label(f"drivers.band.{v}", str(v))),
                      event=top["event"].map(lambda e: (events or {}).get(e, e)))  # fmt: skip
     return style_table(top.drop(columns=["supported"]), int_cols=["k", "users_did", "retained_did"],

@@ -113,6 +113,19 @@ class ExperimentReport(Report):
     currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
     money: tuple = ()  # the metrics whose values are amounts (:func:`money_metrics`)
 
+    def __post_init__(self) -> None:
+        # intervals at a level other than 95%: the glossary's "95% interval" (ci95) would name a level the page
+        # does not show; its general "confidence interval" (ci) takes its place
+        if self.level() != "95%":
+            terms = tuple("ci" if g == "ci95" else g for g in type(self).glossary)
+            object.__setattr__(self, "glossary", terms)
+
+    def level(self) -> str:
+        """The confidence level of the intervals, 1 - ``alpha``, as the texts name it: "95%", "90%", "97.5%"."""
+        from .fmt import fmt_level
+
+        return f"{fmt_level(self.alpha)}%"
+
     @property
     def srm_failed(self) -> bool:
         """Whether the sample-ratio check failed."""
@@ -185,8 +198,8 @@ class ExperimentReport(Report):
                 guard=t("experiment.guardrail") if r.guardrail else "",
                 variant=r.variant, **self._values(r.metric, r.kind, r.value, r.control_value),
                 rel=fmt_change(r.rel_lift),  # signed, as the segments finding gives a lift: "+30.7%"
-                ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value), holm=fmt_p(r.holm_p),
-                ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
+                level=self.level(), ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
+                holm=fmt_p(r.holm_p), ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
                 used = "" if r.cuped_variance_reduction >= CUPED_MIN_REDUCTION else t("experiment.cuped_unused")
                 out.append(t("experiment.cuped", label=r.label, vr=fmt_pct(r.cuped_variance_reduction)) + used)

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "fmt_int",
+    "fmt_level",
     "fmt_p",
     "fmt_pct",
     "fmt_change",
@@ -128,6 +129,12 @@ def _is_p_value(name: str) -> bool:
 
 #: the most decimals :func:`fmt_pct` gives a share near 0 or short of 1 (``99.9999%``); closer, it writes a bound
 PCT_MAX_DECIMALS = 4
+
+
+def fmt_level(alpha: float) -> str:
+    """The confidence level of intervals at significance ``alpha`` as texts name it, without "%": 0.05 -> "95",
+    0.1 -> "90", 0.025 -> "97.5" (``int((1 - alpha) * 100)`` read 97)."""
+    return f"{round((1 - alpha) * 100, 6):g}"
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:

@@ -21,8 +21,8 @@ Rules
   (or, when k+1 is not reached, between step k and the end of the window) is discarded; a user whose
   attempts are all discarded is removed from the funnel (counted in ``excluded_users``).
 - A user counts once, with their best attempt: the most steps reached, ties to the earliest attempt.
-- *Censoring*: a user whose first attempt starts later than ``period_end - window`` could not have had a
-  full window: flagged censored and excluded from the rates unless ``include_censored``.
+- *Censoring*: a user whose first counted attempt (after exclusions) starts later than ``period_end - window``
+  could not have had a full window: flagged censored and excluded from the rates unless ``include_censored``.
 - Rates: ``rate_from_start = users_k / users_1``, ``rate_from_previous = users_k / users_{k-1}``, with 95%
   Wilson score intervals.
 """
@@ -355,6 +355,8 @@ class FunnelReport(Report):
     #: conversion drivers (helpers/drivers.py: every candidate's 2x2 table and odds ratio) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: drivers shown each way (positive, negative) on the page: ``drivers.top_n``
+    drivers_top: int = 5
     #: that the data ends before the period, so censoring does too (:meth:`helpers.campaign.Context.observed_end`)
     data_cut: tuple | None = None
     #: event -> the name pages show (the tracking plan's display names) for the drivers' event candidates
@@ -424,11 +426,12 @@ class FunnelReport(Report):
             rep.breakdown_col = bcol
             rep.breakdown = funnel_breakdown(users, steps, include_censored=p.include_censored)
             rep.breakdown_top = p.breakdown_top
-            groups = p.compare or _two_groups(users, p.include_censored)
+            groups = p.compare or _two_groups(users, p.include_censored, n_steps=n)
             if len(groups) == 2:
                 rep.test = compare_groups(users, groups[0], groups[1], n_steps=n, include_censored=p.include_censored)
         dp = getattr(ctx.cfg, "drivers", None)
         rep.drivers, rep.drivers_notes = funnel_drivers(ev, users, steps, window_hours=wh, params=dp)
+        rep.drivers_top = dp.top_n if dp is not None else rep.drivers_top
         rep.event_names = display_names(ctx)
         return rep
 
@@ -597,7 +600,9 @@ class FunnelReport(Report):
                 pct_cols=["rate_from_start", "ci_low", "ci_high"],
             )
         if part == "drivers":
-            return show_drivers(self.drivers, self.drivers_notes, "conversion", events=self.event_names)
+            return show_drivers(
+                self.drivers, self.drivers_notes, "conversion", n=self.drivers_top, events=self.event_names
+            )
         if part == "test":
             if not self.test:
                 return Markdown(f"_{t('funnel.too_small')}_")
@@ -653,14 +658,14 @@ def _default_steps(present: set[str]) -> list[str]:
     return sorted(present)[:2]
 
 
-def _two_groups(users: pd.DataFrame, include_censored: bool) -> list[str]:
-    """The worst-converting group against all others' best-known large group: the largest and the
-    lowest-converting group with at least 30 users (a planted-effect finder for the report)."""
+def _two_groups(users: pd.DataFrame, include_censored: bool, *, n_steps: int) -> list[str]:
+    """The default groups of the test: the lowest- and the highest-converting group with at least 30 users, by the
+    conversion the test compares (reaching step ``n_steps``, the last); ties go to the first group in order. When
+    no group converts, that is the first two groups, and the test shows no difference (0% vs 0%)."""
     u = users if include_censored else users[~users["censored"]]
     if "group" not in u:
         return []
-    n = int(u["reached"].max()) if len(u) else 0
-    stats = u.assign(conv=u["reached"] >= n).groupby("group")["conv"].agg(["size", "mean"])
+    stats = u.assign(conv=u["reached"] >= n_steps).groupby("group")["conv"].agg(["size", "mean"])
     stats = stats[stats["size"] >= 30]
     if len(stats) < 2:
         return []

@@ -449,12 +449,12 @@ class ImpactReport(Report):
 
 def _findings(rep: ImpactReport) -> list[str]:
     """The findings' text (helpers/messages/impact.yaml), in one place."""
-    from .fmt import fmt_change, fmt_p, fmt_pct, signed
+    from .fmt import fmt_change, fmt_level, fmt_p, fmt_pct, signed
     from .fmt import fmt_range as rng
 
     s, e, p0 = (str(pd.Timestamp(d).date()) for d in (rep.start, rep.end, rep.pre_start))
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
-    out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=int((1 - rep.alpha) * 100))]
+    out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=fmt_level(rep.alpha))]
     for r in rep.effects.itertuples():
         whole, est, eff = rep._formats(r.metric, r.total)
         # each line opens with the metric: "Orders: actual 330 ...", not "orders: ..." (a Chinese name unchanged)

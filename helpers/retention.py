@@ -465,6 +465,8 @@ class RetentionReport(Report):
     #: retention drivers (helpers/drivers.py: phi, PPV and share per event and threshold) and their notes
     drivers: pd.DataFrame | None = None
     drivers_notes: list = field(default_factory=list)
+    #: drivers shown each way on the page: ``drivers.top_n``
+    drivers_top: int = 5
     #: event -> the name pages show (the tracking plan's display names) in the drivers
     event_names: dict[str, str] = field(default_factory=dict)
     #: ``breakdown: tag:<name>`` (or ``audience:<name>``) and the average curve per value (:func:`retention_by_group`)
@@ -509,6 +511,7 @@ class RetentionReport(Report):
             by_group=by_group,
             drivers=drivers,
             drivers_notes=notes,
+            drivers_top=dp.top_n if dp is not None else 5,  # a campaign object without drivers: the default
             data_cut=data_cut,
             event_names=display_names(ctx),
             period=p.period,
@@ -700,7 +703,9 @@ class RetentionReport(Report):
         from .fmt import style_table
 
         if part == "drivers":
-            return show_drivers(self.drivers, self.drivers_notes, "retention", events=self.event_names)
+            return show_drivers(
+                self.drivers, self.drivers_notes, "retention", n=self.drivers_top, events=self.event_names
+            )
         if part == "by_group":
             if self.by_group is None or self.by_group.empty:
                 return Markdown(f"_{t('retention.no_by_group')}_")

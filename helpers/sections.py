@@ -8,9 +8,9 @@ Every section is optional: a missing section means the defaults documented in th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "Section",
@@ -97,6 +97,22 @@ class Exclusion(Section):
     between: list[int] = Field(default_factory=lambda: [1, 2], min_length=2, max_length=2)
 
 
+def _duration(v):
+    """A window param as text: ``'72h'``, ``'7d'``, ``'30m'``, or a number of hours, kept as ``'48h'``
+    (docs/funnel.md). Anything else but text or a number is left to the ``str`` check (it says what it got)."""
+    from .durations import window_text
+
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        return v
+    try:
+        return window_text(v)
+    except ValueError:
+        raise ValueError("must be a positive duration: write e.g. '72h', '7d', '30m' or a number of hours") from None
+
+
+Duration = Annotated[str, BeforeValidator(_duration)]
+
+
 class FunnelParams(Section):
     """``funnel:`` section (docs/funnel.md)."""
 
@@ -104,8 +120,10 @@ class FunnelParams(Section):
         default_factory=list, description="event per step; default: view/cart/order/pay or pv/cart/buy when present"
     )
     mode: Literal["ordered", "strict", "unordered"] = "ordered"
-    window: str = Field("72h", description="conversion window from step 1: '72h', '7d', '30m'")
-    step_windows: list[str | None] | None = Field(None, description="max time from step k to k+1, one per gap")
+    window: Duration = Field("72h", description="conversion window from step 1: '72h', '7d', '30m' or hours")
+    step_windows: list[Duration | None] | None = Field(
+        None, description="max time from step k to k+1, one per gap ('2h', or hours; null = no limit)"
+    )
     exclusions: list[Exclusion] = Field(default_factory=list)
     breakdown: str | None = Field(None, description="property for the breakdown (first touch), e.g. channel")
     compare: list[str] | None = Field(None, description="two breakdown groups to test; default the worst vs best")
@@ -114,24 +132,6 @@ class FunnelParams(Section):
     )
     include_censored: bool = Field(False, description="count users without a full window in the rates")
     trend_period: Literal["day", "week"] = "day"
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, v: str) -> str:
-        from .durations import parse_window_hours
-
-        parse_window_hours(v)
-        return v
-
-    @field_validator("step_windows")
-    @classmethod
-    def _step_windows(cls, v):
-        from .durations import parse_window_hours
-
-        for x in v or []:
-            if x is not None:
-                parse_window_hours(x)
-        return v
 
     @field_validator("compare")
     @classmethod

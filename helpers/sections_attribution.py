@@ -20,7 +20,7 @@ class AttributionParams(Section):
         description="events that are touches (their touch_col value, or the event name without touch_col)",
     )
     conversion_event: str | None = Field("pay", description="the conversion event (null: the orders table)")
-    value_col: str | None = Field("amount", description="the conversion's value column (null: value 0)")
+    value_col: str | None = Field("amount", description="the conversion's value column (null: no value)")
     lookback_days: float = Field(30, gt=0, description="touches at most this many days before the conversion")
     direct: str | None = Field("直接访问", description="the direct channel, skipped by last_non_direct")
     half_life_days: float = Field(7, gt=0, description="time decay: a touch this long before weighs half")

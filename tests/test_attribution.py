@@ -253,6 +253,32 @@ def test_build_journeys_by_hand():
     assert j["converted"].sum() == 3 and j["value"].sum() == 30
 
 
+def test_touches_without_a_session_id_count_each():
+    """A session's touches of one channel count once; touches without a session id each count (null ids grouped
+    as one session: three ``ads`` touches on days 1, 5 and 9 of a log without session ids made one touch)."""
+    d = pd.Timestamp("2024-01-01")
+    ev = pd.DataFrame({"user_id": "u1", "event": "launch", "utm_source": "ads",
+                       "ts": [d, d + pd.Timedelta(days=4), d + pd.Timedelta(days=8), d + pd.Timedelta(days=9),
+                              d + pd.Timedelta(days=9, hours=1)],
+                       "session_id": [None, None, None, "s1", "s1"]}).astype({"ts": "datetime64[us]"})  # fmt: skip
+    got = touch_table(ev, touch_col="utm_source").to_pandas().sort_values("ts")
+    assert list(got["ts"]) == list(ev["ts"].iloc[:4]) and set(got["channel"]) == {"ads"}
+    no_ids = touch_table(ev.assign(session_id=None), touch_col="utm_source").to_pandas()
+    assert len(no_ids) == 5
+
+
+def test_orders_as_conversions_take_the_value_column_or_none():
+    """Orders are conversions of their summed ``value_col``; ``value_col: null`` means no value, as for events (it
+    summed ``amount`` whatever the params said)."""
+    d = pd.Timestamp("2024-01-01")
+    orders = pd.DataFrame({"user_id": ["u1", "u1", "u2"], "order_id": ["o1", "o1", "o2"], "amount": [3.0, 4.0, 5.0],
+                           "net": [1.0, 1.0, 2.0], "ts": [d, d + pd.Timedelta(minutes=1), d]}).astype(
+        {"ts": "datetime64[us]"})  # fmt: skip
+    for col, want in (("amount", [7.0, 5.0]), ("net", [2.0, 2.0]), (None, [0.0, 0.0])):
+        got = conversion_table(orders, event=None, value_col=col).to_pandas().sort_values("user_id")
+        assert list(got["value"]) == want and list(got["ts"]) == [d, d], col
+
+
 def plain(df: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns (the fast path's touches) as their text and times in ns: the values are compared, not
     the dtype or the time unit."""
@@ -301,6 +327,27 @@ def test_odds_ratio_against_hand_2x2():
     assert bool(dr["supported"].iloc[0]) and dr["direction"].iloc[0] == "positive"
     assert not conversion_drivers(counts, converters=50, dropoffs=100, min_users=41)["supported"].iloc[0]
     assert skew_warning(5, 995) and skew_warning(500, 500) is None
+
+
+def test_the_conversion_finding_names_the_top_positive_driver_only():
+    """docs/funnel.md: the findings name the top positive driver. By hand, 10 converters, 90 drop-offs: a done by
+    1 converter and 40 drop-offs (odds ratio (2·51)/(10·41) = 0.249), b by 0 and 30 ((1·61)/(11·31) = 0.179):
+    both supported, both negative, so no finding (it named a the top driver); c by 8 and 20 ((9·71)/(3·21) = 10.1)
+    is named."""
+    from helpers.drivers import driver_finding
+
+    def counts(*rows):
+        return pd.DataFrame(rows, columns=["candidate", "kind", "column", "value", "a", "c"])
+
+    neg = counts(("event: a", "event", None, "a", 1, 40), ("event: b", "event", None, "b", 0, 30))
+    dr = conversion_drivers(neg, converters=10, dropoffs=90, min_users=25)
+    assert dr["odds_ratio"].tolist() == pytest.approx([102 / 410, 61 / 341]) and dr["supported"].all()
+    with language("en"):
+        assert driver_finding(dr, "conversion") is None
+        both = counts(*neg.itertuples(index=False), ("event: c", "event", None, "c", 8, 20))
+        f = driver_finding(conversion_drivers(both, converters=10, dropoffs=90, min_users=25), "conversion")
+        assert f is not None and f.startswith("Top conversion driver: event c. 28.6% of the 28 users"), f
+        assert "(odds ratio 10.14)" in f, f
 
 
 def funnel_case():

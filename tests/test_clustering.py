@@ -185,3 +185,31 @@ def test_report_membership_parts_and_unavailable_twin():
         assert none.tables() == {}
         with pytest.raises(UnknownPartError):
             none.show("bogus")
+
+
+def test_fixed_k_finding_says_set_by_params():
+    """A `k` fixed in the params is not "the best for k = 2 to 5": the finding says the params set it, with its
+    silhouette when k is in k_min..k_max, without one when it is outside (none computed)."""
+    from helpers.fmt import fmt_num
+
+    ev = planted_events()
+    auto = run_clustering(_Ctx({"events": ev}, k_max=5, silhouette_sample=200))
+    ks = auto.ks.set_index("k")["silhouette"]
+    best = int(ks.idxmax())
+    assert auto.k == best and auto.silhouette == ks.max()
+    with i18n.language("en"):
+        assert f"(silhouette {fmt_num(ks.max())}, the best for k = 2 to 5)" in auto.findings()[0]
+    other = int(ks.drop(best).idxmin())  # in range, not the best
+    rep = run_clustering(_Ctx({"events": ev}, k=other, k_max=5, silhouette_sample=200))
+    assert rep.k == other and rep.silhouette == ks[other] < ks.max()
+    sil = fmt_num(ks[other])
+    assert rep.findings()[0] == f"90 位用户分为 **{other}** 个群（k 由参数指定，轮廓系数 {sil}）。"
+    with i18n.language("en"):
+        assert rep.findings()[0] == f"90 users form **{other}** groups (k set by the params, silhouette {sil})."
+    out = run_clustering(_Ctx({"events": ev}, k=7, k_max=5, silhouette_sample=200))  # outside 2..5: no silhouette
+    assert out.k == 7 and np.isnan(out.silhouette)
+    assert out.findings()[0] == "90 位用户分为 **7** 个群（k 由参数指定，未计算轮廓系数）。"
+    with i18n.language("en"):
+        assert out.findings()[0] == "90 users form **7** groups (k set by the params; no silhouette computed for it)."
+        assert not any("best" in f or "–" in f for f in out.findings() + rep.findings())
+    assert not any("最高" in f for f in out.findings() + rep.findings())

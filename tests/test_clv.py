@@ -490,3 +490,91 @@ def test_customer_history_spark_equals_duckdb(spark_ibis):
     sdf.createOrReplaceTempView("clv_orders")
     on_spark = customer_history(spark_ibis.table("clv_orders"), end="2024-02-01")
     pd.testing.assert_frame_equal(on_spark, customer_history(df, end="2024-02-01"), check_dtype=False)
+
+
+def _heavy_spend_orders(seed: int = 1, n: int = 120) -> pd.DataFrame:
+    """Orders whose spends are so heavy-tailed across customers (each customer's spend scale nu ~ Gamma(0.5)) that the
+    Gamma-Gamma fit gives q <= 1: mean spend has no finite mean, CLV is not computed."""
+    rng = np.random.default_rng(seed)
+    rows, start = [], pd.Timestamp("2024-01-01")
+    for i in range(n):
+        first = int(rng.integers(0, 60))
+        k = int(rng.integers(1, 6)) if i % 3 else 0  # every third customer buys once
+        days = sorted({first, *(first + int(d) for d in rng.integers(1, 120 - first, size=k))})
+        nu = rng.gamma(0.5, 1 / 10.0)
+        for d in days:
+            ts = start + pd.Timedelta(days=d, hours=10)
+            rows.append({"user_id": f"u{i:03d}", "ts": ts, "amount": float(rng.gamma(2.0, 1 / nu))})
+    return pd.DataFrame(rows)
+
+
+def test_clv_not_computed_when_gamma_gamma_q_le_1():
+    """Gamma-Gamma q <= 1 (no finite mean spend): the note says CLV was not computed, and so does everything else:
+    totals and segment CLV missing (null in rfm.json, "–" on the page, never 0), no "total ¥0" finding; P(alive) and
+    expected purchases are still there."""
+    import json
+
+    from helpers.clv import compute_clv
+    from helpers.fmt import MISSING
+    from helpers.report import _jsonable
+    from helpers.sections_clv import CLVParams
+    from tests.styled import styled_rows
+
+    orders = _heavy_spend_orders()
+    users = sorted(orders["user_id"].unique())
+    scored = pd.DataFrame({"user_id": users, "segment": ["Champions", "Lost"] * (len(users) // 2)})
+    summary = pd.DataFrame({"segment": ["Champions", "Lost"], "label": ["Champions", "Lost"]})
+    # the expectation, computed here: the spend model fitted on the repeat buyers has q <= 1
+    inp = model_inputs(customer_history(orders, end="2024-04-30"), end="2024-04-30")
+    rep = inp[(inp["x"] > 0) & (inp["zbar"] > 0)]
+    assert fit_gamma_gamma(rep["x"], rep["zbar"]).params[1] <= 1
+    for lang, total_word, note in (("en", "total ", "CLV not computed"), ("zh", "合计", "未计算 CLV")):
+        words = (total_word, "¥0", "no amounts" if lang == "en" else "没有金额")
+        with i18n.language(lang):
+            res = compute_clv(orders, scored, summary, as_of="2024-04-30", p=CLVParams(n_draws=20), currency="¥")
+            findings = res.findings()
+            info = res.info
+            assert info["available"] and info["spend"]["params"]["q"] <= 1
+            assert info["total_clv"] is None and info["total_clv_lo"] is None and info["total_clv_hi"] is None
+            doc = json.loads(json.dumps(_jsonable(info), allow_nan=False))
+            assert doc["total_clv"] is None and doc["expected_purchases"] > 0
+            seg, cust = res.segments, res.customers
+            for c in ("clv", "clv_lo", "clv_hi", "clv_per_user"):
+                assert seg[c].isna().all(), (c, seg[c].tolist())
+            assert cust["clv"].isna().all() and cust["expected_spend"].isna().all()
+            segs = json.loads(json.dumps(_jsonable(seg.to_dict(orient="records")), allow_nan=False))
+            assert all(r["clv"] is None for r in segs)
+            assert cust["p_alive"].between(0, 1).all() and np.isfinite(cust["expected_purchases"]).all()
+            assert seg["expected_purchases"].sum() == pytest.approx(cust["expected_purchases"].sum())
+            assert seg["expected_purchases"].sum() == pytest.approx(info["expected_purchases"])
+            # findings: the note stands, no total (no "¥0", no "no amounts")
+            assert not any(w in f for f in findings for w in words), findings
+            assert sum(note in f for f in findings) == 1, findings
+            # the page: segment CLV shown as missing, P(alive) and expected purchases shown; top customers by purchases
+            rows = styled_rows(res.show("clv"))
+            assert [r["clv"] for r in rows] == [MISSING, MISSING] and all(r["mean_p_alive"] != MISSING for r in rows)
+            top = res.show("clv_top").data
+            expect = cust["expected_purchases"].sort_values(ascending=False).head(info["top_n"]).tolist()
+            assert top["expected_purchases"].tolist() == expect
+
+
+def test_too_few_spenders_is_not_called_no_amounts():
+    """Amounts on the orders of only 5 repeat buyers (Gamma-Gamma needs 10): the note says too few repeat buyers have
+    amounts, and no finding says the orders have no amounts (it read "CLV: no amounts, expected purchases only")."""
+    from helpers.clv import compute_clv
+    from helpers.sections_clv import CLVParams
+
+    orders = _heavy_spend_orders()
+    per_user = orders.groupby("user_id")["ts"].nunique()
+    keep = set(per_user[per_user > 1].index[:5])  # five repeat buyers keep their amounts
+    orders.loc[~orders["user_id"].isin(keep), "amount"] = np.nan
+    users = sorted(orders["user_id"].unique())
+    scored = pd.DataFrame({"user_id": users, "segment": ["Champions", "Lost"] * (len(users) // 2)})
+    summary = pd.DataFrame({"segment": ["Champions", "Lost"], "label": ["Champions", "Lost"]})
+    for lang, few, none in (("en", "too few repeat buyers", "no amounts"), ("zh", "复购客户太少", "没有金额")):
+        with i18n.language(lang):
+            res = compute_clv(orders, scored, summary, as_of="2024-04-30", p=CLVParams(n_draws=20), currency="¥")
+            findings = res.findings()
+        assert res.info["available"] and res.info["spend"] is None and res.info["amounts"] is True
+        assert res.info["total_clv"] is None
+        assert any(few in f for f in findings) and not any(none in f for f in findings), findings

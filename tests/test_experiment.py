@@ -380,3 +380,56 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
     big = ExperimentReport(srm=srm.assign(users=[30, 31]), results=pd.DataFrame([conv]))
     with i18n.language("zh"):
         assert not any(x.startswith("注意") for x in big.findings())
+
+
+def test_interval_level_follows_alpha():
+    """The findings name the intervals' level, 1 - alpha: "90% CI" with alpha 0.1 (the interval is the 90% one),
+    "95% CI" by default, in both languages; the glossary's "95% interval" gives way to the general term."""
+    from statistics import NormalDist
+
+    from helpers.experiment import ExperimentReport
+    from helpers.fmt import fmt_pct, fmt_range
+
+    rng = np.random.default_rng(5)
+    v = np.where(np.arange(600) % 2 == 0, "control", "b")
+    values = pd.DataFrame({"variant": v, "conv": (rng.random(600) < np.where(v == "b", 0.3, 0.2)).astype(float)})
+    srm = pd.DataFrame({"variant": ["b", "control"], "users": [300, 300], "planned_share": [0.5, 0.5],
+                        "p_value": [1.0, 1.0], "srm": False})  # fmt: skip
+    metric = [ExperimentMetric(name="conv", kind="conversion", event="pay")]
+    cells = {}
+    for alpha in (0.1, 0.05):
+        res = compare_variants(values, metric, control="control", alpha=alpha).assign(label="支付转化")
+        r = res.iloc[0]
+        # the interval is the (1 - alpha) one: the delta-method interval of the relative lift, by hand
+        pt, pc = values.loc[v == "b", "conv"].mean(), values.loc[v == "control", "conv"].mean()
+        se = math.sqrt(pt * (1 - pt) / 300 / pc**2 + pt**2 * pc * (1 - pc) / 300 / pc**4)
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        assert (r["rel_low"], r["rel_high"]) == pytest.approx((pt / pc - 1 - z * se, pt / pc - 1 + z * se))
+        rep = ExperimentReport(alpha=alpha, srm=srm, results=res)
+        level = "90%" if alpha == 0.1 else "95%"
+        with i18n.language("zh"):
+            cells[alpha] = fmt_range(r["rel_low"], r["rel_high"], fmt_pct)
+            assert f"，{level} 置信区间 {cells[alpha]}）" in rep.findings()[2], rep.findings()[2]
+        with i18n.language("en"):
+            ci = fmt_range(r["rel_low"], r["rel_high"], fmt_pct)
+            assert f", {level} CI {ci})" in rep.findings()[2], rep.findings()[2]
+        assert ("ci95" in rep.glossary) == (alpha == 0.05) and ("ci" in rep.glossary) == (alpha == 0.1)
+    assert cells[0.1] != cells[0.05]
+    assert [ExperimentReport(alpha=a).level() for a in (0.05, 0.1, 0.025, 0.01)] == ["95%", "90%", "97.5%", "99%"]
+    assert ExperimentReport.glossary == ExperimentReport().glossary  # the class keeps its terms
+
+
+def test_demo_with_alpha_0_1_says_90_percent(demo_ctx, monkeypatch):
+    """alpha from the params reaches the page: the demo's experiment with alpha 0.1 calls its intervals 90%."""
+    from helpers.experiment import ExperimentReport
+    from helpers.fmt import fmt_pct, fmt_range
+
+    exp = demo_ctx.cfg.experiment
+    monkeypatch.setattr(demo_ctx.cfg, "experiment", exp.model_copy(update={"alpha": 0.1}))
+    rep = ExperimentReport.compute(demo_ctx)
+    r = rep.results.set_index("metric").loc["pay_conversion"]
+    for lang, said in (("zh", "，90% 置信区间 {ci}）"), ("en", ", 90% CI {ci})")):
+        with i18n.language(lang):
+            ci = fmt_range(r["rel_low"], r["rel_high"], fmt_pct)
+            assert rep.alpha == 0.1 and said.format(ci=ci) in rep.findings()[2], rep.findings()[2]
+            assert not any("95%" in f for f in rep.findings()), rep.findings()

@@ -136,3 +136,10 @@ def test_a_float_column_has_one_number_of_decimals():
     assert ">1,133.0<" in html and ">929.4<" in html and ">12.5<" in html and "929.43" not in html
     assert format_cell(1133.04, "float") == "1,133.0" and format_cell(929.4321, "float") == "929.43"  # one value
     assert format_cell(929.4321, "float", 1) == "929.4" and format_cell(0.00012, "float", 1) == "0.00012"
+
+
+def test_fmt_level_names_the_interval_level_of_alpha():
+    """The impact page wrote ``int((1 - alpha) * 100)``: alpha 0.025 read "97%" and 0.07 "92%"."""
+    from helpers.fmt import fmt_level
+
+    assert [fmt_level(a) for a in (0.05, 0.1, 0.025, 0.07, 0.001, 0.2)] == ["95", "90", "97.5", "93", "99.9", "80"]

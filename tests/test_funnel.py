@@ -43,7 +43,7 @@ def reached(df, steps=("a", "b", "c"), **kw):
 def test_window_parsing():
     assert parse_window_hours("72h") == 72 and parse_window_hours("7d") == 168 and parse_window_hours("30m") == 0.5
     assert parse_window_hours(5) == 5.0 and parse_window_hours("2w") == 336
-    for bad in ("72 hours", "-3h", "0d", "abc"):
+    for bad in ("72 hours", "-3h", "0d", "abc", -1, 0, float("nan"), float("inf")):  # YAML .nan / .inf: numbers
         with pytest.raises(ValueError, match="window"):
             parse_window_hours(bad)
 
@@ -149,6 +149,13 @@ def test_censoring():
     t = funnel_table(u, ["a", "b"])
     assert t["users"].tolist() == [2, 1] and t["rate_from_start"].tolist() == [1.0, 0.5]
     assert funnel_table(u, ["a", "b"], include_censored=True)["users"].tolist() == [3, 2]
+    # with exclusions, the first *counted* attempt decides (docs/funnel.md): u4's attempt at 0 h has x between
+    # steps 1 and 2 and is discarded; its next, at 200 h, is after 168 h: censored; u5's discarded one is the later
+    df = log([("u4", "a", 0), ("u4", "x", 1), ("u4", "b", 2), ("u4", "a", 200), ("u4", "b", 201),
+              ("u5", "a", 0), ("u5", "b", 1), ("u5", "a", 200), ("u5", "x", 201)])  # fmt: skip
+    fu = funnel_attempts(df, ["a", "b"], window_hours=72, exclusions=[{"event": "x", "between": [1, 2]}],
+                         period_end=end)  # fmt: skip
+    assert dict(zip(fu.users.user_id, fu.users.censored)) == {"u4": True, "u5": False}
 
 
 def _funnel_of(tmp_path, write_params, source: str, columns: str, period: str, extra: str = ""):
@@ -425,3 +432,101 @@ def test_data_that_ends_before_the_period_censors_where_it_ends(tmp_path, write_
         assert rep.findings()[-1] == note
         ret = run_report("retention", ctx, show=False)
         assert ret.available and ret.findings()[-1] == note, ret.findings()
+
+
+def test_default_test_groups_rank_on_reaching_the_last_step():
+    """docs/funnel.md: the test compares reaching the last step, and by default the lowest- against the
+    highest-converting group with 30+ users, by that same conversion. By hand, 3 steps, 30 users a group:
+    a 3 of 30 (10%), b 9 of 30 (30%), c 6 of 30 (20%): a vs b; a group under 30 users (s, all converted) and the
+    censored ones (z, all converted) are left out unless ``include_censored``. When nobody reaches step 3, no group
+    converts: the groups tie at 0% (the first two, a vs b) and the test shows no difference (0% vs 0%, p = 1);
+    ranked on step 2 (the furthest step reached), it picked b (0 of 30) vs a (20 of 30) for a test of 0% vs 0%."""
+    from helpers.funnel import _two_groups
+
+    def users(groups, censored=()):
+        rows = [(g, r, g in censored) for g, reached in groups.items() for r in reached]
+        return pd.DataFrame(
+            {
+                "user_id": [f"u{i}" for i in range(len(rows))],
+                "group": [r[0] for r in rows],
+                "reached": [r[1] for r in rows],
+                "censored": [r[2] for r in rows],
+            }
+        )
+
+    u = users(
+        {"a": [3] * 3 + [2] * 27, "b": [3] * 9 + [2] + [1] * 20, "c": [3] * 6 + [2] * 14 + [1] * 10,
+         "s": [3] * 10, "z": [3] * 40},
+        censored={"z"},
+    )  # fmt: skip
+    assert _two_groups(u, False, n_steps=3) == ["a", "b"]
+    assert _two_groups(u, True, n_steps=3) == ["a", "z"]  # z: 40 of 40
+    none = users({"a": [2] * 20 + [1] * 10, "b": [1] * 30, "c": [2] * 10 + [1] * 20})
+    assert _two_groups(none, False, n_steps=3) == ["a", "b"]
+    r = compare_groups(none, "a", "b", n_steps=3)
+    assert (r["conv_a"], r["conv_b"], r["diff"], r["z"], r["p_value"], r["significant"]) == (0, 0, 0, 0, 1, False)
+    assert _two_groups(users({"a": [3] * 30, "s": [1] * 29}), False, n_steps=3) == []  # one group of 30+: no test
+
+
+class _Ctx:
+    """The part of helpers.Context that FunnelReport uses, over an in-memory events table."""
+
+    def __init__(self, events, funnel, drivers=None):
+        from types import SimpleNamespace
+
+        end = pd.Timestamp("2024-01-31").date()
+        self.events = events
+        self.cfg = SimpleNamespace(funnel=funnel, period=SimpleNamespace(start=T0.date(), end=end))
+        if drivers is not None:
+            self.cfg.drivers = drivers
+
+    def has(self, name):
+        return name == "events"
+
+    def table(self, name):
+        import ibis
+
+        return ibis.memtable(self.events)
+
+
+def _driver_log(*candidates):
+    """u1..u4 view then pay (converters), u5..u8 view only (drop-offs); the candidate events an hour after view:
+    p1 by u1, u2, u3, u5 (a 3, c 1: odds ratio (4·4)/(2·2) = 4); p2 by u1, u2 (a 2, c 0: (3·5)/(3·1) = 5);
+    n1 by u1, u5, u6, u7 (a 1, c 3: (2·2)/(4·4) = 0.25); n2 by u5, u6 (a 0, c 2: (1·3)/(5·3) = 0.2). u9's event on
+    the period's last day keeps every entry uncensored."""
+    did = {"p1": "1235", "p2": "12", "n1": "1567", "n2": "56"}
+    rows = [(f"u{i}", "view", 0) for i in range(1, 9)] + [(f"u{i}", "pay", 2) for i in range(1, 5)]
+    rows += [(f"u{i}", e, 1) for e in candidates for i in did[e]] + [("u9", "x", 30 * 24 + 12)]
+    return log(rows)
+
+
+def test_drivers_part_shows_top_n_each_way_and_the_finding_a_positive_driver():
+    """``drivers.top_n`` is the number of positive and of negative drivers the part shows (it showed 5 whatever
+    top_n said); the finding names the top positive driver (odds ratio above 1), and none when every supported
+    candidate is negative (it named "event n1 ... odds ratio 0.25" the top conversion driver)."""
+    from helpers import i18n
+    from helpers.funnel import FunnelReport
+    from helpers.sections import FunnelParams
+    from helpers.sections_attribution import DriversParams
+
+    f = FunnelParams(steps=["view", "pay"])
+    few = DriversParams(min_users=1, min_share=0, top_n=1)
+    with i18n.language("en"):
+        rep = FunnelReport.run(_Ctx(_driver_log("p1", "p2", "n1", "n2"), f, few))
+        d = rep.drivers.set_index("candidate")
+        assert d["odds_ratio"].to_dict() == pytest.approx({"event: p2": 5, "event: p1": 4, "event: n1": 0.25,
+                                                           "event: n2": 0.2})  # fmt: skip
+        assert d["supported"].all() and rep.censored_users == 0
+        assert list(rep._show("drivers").data["candidate"]) == ["event p2", "event n2"]  # 1 each way
+        rep = FunnelReport.run(_Ctx(_driver_log("p1", "p2", "n1", "n2"), f, few.model_copy(update={"top_n": 2})))
+        assert list(rep._show("drivers").data["candidate"]) == ["event p2", "event p1", "event n2", "event n1"]
+        top = [x for x in rep.findings() if x.startswith("Top conversion driver")]
+        # p2: 2 of the 2 users who did it converted, 2 of the 6 others
+        assert top == [
+            "Top conversion driver: event p2. 100.0% of the 2 users who did it converted vs 33.3% of the others "
+            "(odds ratio 5.00); correlation, not cause."
+        ]
+        rep = FunnelReport.run(_Ctx(_driver_log("n1", "n2"), f, few))
+        assert rep.drivers["supported"].all() and (rep.drivers["odds_ratio"] < 1).all()
+        assert not [x for x in rep.findings() if "driver" in x], rep.findings()
+        assert list(rep._show("drivers").data["candidate"]) == ["event n2"]  # the negative one still shown

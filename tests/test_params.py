@@ -257,6 +257,31 @@ def test_step_windows_and_exclusions_must_fit_the_steps(write_params, csv):
     assert "1 <= k < m <= 2" in dict(problems(write_params(text))[0])["funnel.exclusions[0].between"]
 
 
+def test_windows_take_a_number_of_hours(write_params, csv):
+    """docs/funnel.md: ``window`` is '72h', '7d', '30m', or hours; so is each ``step_windows`` entry. A number is
+    kept as text in hours (48 -> '48h'); a bad value still names its key."""
+    from helpers.durations import parse_window_hours
+
+    base = VALUES.replace("PATH", str(csv))
+    f = load_params(
+        write_params(base + "funnel: {steps: [view, cart, pay], window: 48, step_windows: [2, null]}\n")
+    ).funnel
+    assert (f.window, f.step_windows) == ("48h", ["2h", None])
+    assert parse_window_hours(f.window) == 48.0 and parse_window_hours(f.step_windows[0]) == 2.0
+    f = load_params(write_params(base + "funnel: {steps: [view, pay], window: 1.5, step_windows: [0.25]}\n")).funnel
+    assert (f.window, f.step_windows) == ("1.5h", ["0.25h"])  # 90 and 15 minutes
+    assert load_params(write_params(base + "funnel: {window: 7d}\n")).funnel.window == "7d"  # text as given
+    shown = "must be a positive duration: write e.g. '72h', '7d', '30m' or a number of hours, got "
+    assert dict(problems(write_params(base + "funnel: {window: -1}\n"))[0]) == {"funnel.window": shown + "-1"}
+    assert dict(problems(write_params(base + "funnel: {window: abc}\n"))[0]) == {"funnel.window": shown + "'abc'"}
+    assert dict(problems(write_params(base + "funnel: {window: 0}\n"))[0]) == {"funnel.window": shown + "0"}
+    text = base + "funnel: {steps: [view, cart, pay], step_windows: [-1, abc]}\n"
+    assert dict(problems(write_params(text))[0]) == {
+        "funnel.step_windows[0]": shown + "-1",
+        "funnel.step_windows[1]": shown + "'abc'",
+    }
+
+
 def test_what_only_the_data_can_tell_is_left_to_ingest(write_params, csv):
     """Without a declared event list any event name passes validate, and with keep_extra (the default) any
     column name (both are checked after ingest, tests/test_ingest.py); defaults are never checked."""

@@ -431,3 +431,43 @@ def test_a_partial_first_week_cohort_is_not_named_best_or_worst():
     )
     assert "最差的 2024-01-01 为 10.0%" in next(f for f in whole.findings() if f.startswith("按周群组"))
     assert not any("这个" in f for f in whole.findings())
+
+
+def test_the_drivers_part_shows_drivers_top_n_each_way():
+    """``drivers.top_n`` is the number of positive and of negative drivers the part shows (it showed 5 whatever
+    top_n said). By hand, 8 users launch on 01-01, u0..u3 come back on 01-15 (day 14): p1 by u0, u1, u2, u4 on day
+    1 (a 3, b 1, c 1, d 3: phi (9 - 1) / 16 = 0.5), p2 by u0, u1 (a 2, b 0, c 2, d 4: phi 8 / sqrt(192) = 0.577),
+    n1 by u0, u4, u5, u6 (phi -0.5), n2 by u4, u5 (phi -0.577). u0's event on the period's last day keeps the
+    data running to the period's end."""
+    from helpers.sections_attribution import DriversParams
+
+    did = {"p1": "0124", "p2": "01", "n1": "0456", "n2": "45"}
+    rows = [(f"u{i}", "launch", "2024-01-01 10:00") for i in range(8)]
+    rows += [(f"u{i}", e, "2024-01-02 10:00") for e, users in did.items() for i in users]
+    rows += [(f"u{i}", "launch", "2024-01-15 10:00") for i in range(4)] + [("u0", "launch", "2024-01-31 12:00")]
+    ctx = _Ctx({"events": log(rows)}, end="2024-01-31")
+    ctx.cfg.drivers = DriversParams(min_users=1, min_share=0, thresholds=[1], top_n=1)
+    rep = RetentionReport.run(ctx)
+    d = rep.drivers[rep.drivers["supported"]].set_index("event")["phi"]
+    r = math.sqrt(192)
+    assert d.to_dict() == pytest.approx({"p2": 8 / r, "p1": 0.5, "n1": -0.5, "n2": -8 / r})
+    assert list(rep._show("drivers").data["event"]) == ["p2", "n2"]  # 1 each way
+    ctx.cfg.drivers = ctx.cfg.drivers.model_copy(update={"top_n": 2})
+    assert list(RetentionReport.run(ctx)._show("drivers").data["event"]) == ["p2", "p1", "n2", "n1"]
+    # more rows asked than there are positive events: each row once (n1 and n2 were listed twice, as "best" too)
+    ctx.cfg.drivers = ctx.cfg.drivers.model_copy(update={"top_n": 5})
+    assert list(RetentionReport.run(ctx)._show("drivers").data["event"]) == ["p2", "p1", "n2", "n1"]
+
+
+def test_no_top_retention_driver_when_every_driver_is_negative():
+    """The finding names the top positive driver (phi above 0); with only negative ones it names none (it called
+    n2, phi -0.577, the "top retention driver" of a strong association)."""
+    from helpers.drivers import driver_finding, show_drivers
+
+    table = pd.DataFrame({"event": ["n1", "n2"], "k": 1, "users_did": 4, "retained_did": 1, "share": 0.5,
+                          "ppv": 0.25, "retained_rate_not": 0.75, "phi": [-0.5, -8 / math.sqrt(192)],
+                          "band": "strong", "supported": True})  # fmt: skip
+    assert driver_finding(table, "retention") is None
+    assert list(show_drivers(table, [], "retention").data["event"]) == ["n2", "n1"]
+    pos = pd.concat([table.assign(event="p1", phi=0.25, band="moderate").head(1), table], ignore_index=True)
+    assert "p1" in driver_finding(pos, "retention") and "0.25" in driver_finding(pos, "retention")
