@@ -3,8 +3,9 @@ and violation rates by day, fill-rate drops, drift against the previous run, lat
 
 The counts come from ingest (``data/_plan_checks.parquet``: per local day, event and declared property, the
 rows checked, the rows that carry the property and the rows of each violation; :mod:`helpers.tracking`), so
-this report reads every row ingest checked, the quarantined plan violations and ``unknown_event`` rows too.
-Late data is computed on the clean events table (Ibis: DuckDB or Spark). ``docs/data_quality.md`` has every
+this report reads every row ingest checked, the quarantined plan violations and ``unknown_event`` rows too, of the
+days up to the data's end (:func:`helpers.campaign.observed_end`: the day before a half-loaded last day). Late data
+is computed on the clean events table of those days (Ibis: DuckDB or Spark). ``docs/data_quality.md`` has every
 rule, the anomaly detector and the scoring.
 """
 
@@ -39,6 +40,11 @@ __all__ = [
 ]
 
 _MAD_SCALE = 1.4826  # MAD -> standard deviation of a normal distribution
+#: the detector's rule as the results state it (:func:`volume_anomalies`)
+_RULE = (
+    "median +- k * max(1.4826 * MAD, sqrt(max(median, 1))) of the previous window_days days"
+    " (at least max(3, window_days // 2) of them)"
+)
 _VIOLATIONS = ("missing", "bad_type", "bad_enum")
 #: severity weights (docs/data_quality.md, "Problems and scores")
 WEIGHTS = {
@@ -74,7 +80,8 @@ def plan_coverage(checks: pd.DataFrame, plan: Any, *, n_days: int) -> pd.DataFra
     -------
     DataFrame with ``event``, ``display_name``, ``in_plan``, ``rows`` (rows checked), ``days_seen``,
     ``first_day``, ``last_day``, ``status`` (``ok``, ``never_seen``: declared, no rows; ``not_in_plan``:
-    rows of an undeclared event), ``days_share`` (days seen / ``n_days``). Declared events first.
+    rows of an undeclared event), ``days_share`` (days seen / ``n_days``, the days ``checks`` covers: at most 1).
+    Declared events first.
     """
     r = checks[checks["kind"] == "rows"]
     seen = r.groupby("event").agg(
@@ -542,9 +549,11 @@ class DataQualityReport(Report):
         if not path.exists():
             raise ReportUnavailable(t("data_quality.no_checks", file=PLAN_CHECKS_FILE))
         tr = ctx.cfg.tracking
-        checks = read_plan_checks(path)
         end, cut = observed_end(ctx)  # a feed that stopped is said once, not as every later day's missing volume
         days = pd.date_range(str(ctx.cfg.period.start), str((end - pd.Timedelta(days=1)).date()), freq="D")
+        # every check covers these days: a half-loaded last day (a PartialCut) counts in no share, rate or score
+        checks = read_plan_checks(path)
+        checks = checks[(checks["day"] >= pd.Timestamp(ctx.cfg.period.start)) & (checks["day"] < end)]
         coverage = plan_coverage(checks, plan, n_days=len(days))
         volume = volume_anomalies(daily_volume(checks, days=days), window_days=tr.anomaly_window_days, k=tr.anomaly_k)
         props = property_daily(checks)
@@ -563,6 +572,7 @@ class DataQualityReport(Report):
                         columns=", ".join(ev.columns),
                     )
                 )
+            ev = ev.filter(ev.ts < end.to_pydatetime())  # the days checked, as the counts
             late = late_data(ev, receive_col=tr.receive_ts_column, late_hours=tr.late_hours)
         # a feed that stopped (with or without a half-loaded last day): the days after it lower every event's score
         stop, period_days = stop_day(cut), (ctx.cfg.period.end - ctx.cfg.period.start).days + 1
@@ -624,7 +634,7 @@ class DataQualityReport(Report):
             not_in_plan=list(c.loc[c["status"] == "not_in_plan", "event"]),
             violations=s["violations"],
             volume_anomalies=int((self.volume["anomaly"] != "").sum()) if len(self.volume) else 0,
-            detector={"window_days": s["window_days"], "k": s["k"], "rule": "median +- k * 1.4826 * MAD"},
+            detector={"window_days": s["window_days"], "k": s["k"], "rule": _RULE},
             fill_rates=s["fill"],
             drift=self.drift,
             late=None if self.late is None else self.late.to_dict(orient="records"),

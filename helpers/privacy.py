@@ -357,6 +357,7 @@ TABLE_LEVELS: dict[tuple[str, str], str] = {
     ("sentiment", "items"): AGGREGATE,
     ("sentiment", "categories"): AGGREGATE,
     ("sentiment", "phrases"): AGGREGATE,  # complaint phrases with their review counts
+    ("sentiment", "neg_keywords"): AGGREGATE,  # negative keywords per category or item, with review counts
     ("churn", "at_risk"): USER_LEVEL,
     ("churn", "lift"): AGGREGATE,
     ("user_profile", "table"): USER_LEVEL,

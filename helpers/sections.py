@@ -403,7 +403,7 @@ class TrackingParams(Section):
         "flag", description="rows that break the plan: flag = keep them (column plan_flags); quarantine"
     )
     anomaly_window_days: int = Field(14, ge=3, description="trailing days of the daily-volume detector")
-    anomaly_k: float = Field(3.5, gt=0, description="flag a day beyond median +- k * 1.4826 * MAD")
+    anomaly_k: float = Field(3.5, gt=0, description="flag a day beyond median +- k * max(1.4826 * MAD, sqrt(median))")
     fill_drop: float = Field(0.2, gt=0, le=1, description="a fill-rate fall of at least this much is a problem")
     receive_ts_column: str | None = Field(None, description="events column with the receive time (late data)")
     late_hours: float = Field(24, gt=0, description="received this many hours after the event time: late")

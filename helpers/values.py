@@ -35,7 +35,10 @@ _FW_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + "    ¥£¢"
 # currency signs and units stripped from numbers (after NFKC), anywhere in the value
 _CURRENCY = "(?i)(rmb|cny|usd|eur|元|¥|\\$|€|£|¢)"
 
-_NAIVE_FORMATS = (
+# naive text forms (``ts_format: auto``), tried in order; a format matches only the whole value, so no form
+# swallows a longer one ('%Y-%m-%d %H' never reads '2024-03-01 10:00'). Spark ingest tries the same list
+# (helpers.ingest_spark rewrites the ``try_strptime`` of :func:`ts_sql`).
+_DASH_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S",
@@ -44,9 +47,10 @@ _NAIVE_FORMATS = (
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H",
     "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
+)
+_NAIVE_FORMATS = (
+    *_DASH_FORMATS,
+    *(f.replace("-", "/") for f in _DASH_FORMATS),  # every dash form with '/' too (docs/cleaning.md)
     "%Y%m%d %H:%M:%S",
     "%Y%m%d%H%M%S",
     "%Y%m%d",

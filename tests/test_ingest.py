@@ -226,6 +226,58 @@ def test_timestamp_parsing(value, fmt, src_tz, expected):
     assert got == expected
 
 
+# every dash form of docs/cleaning.md, each "also with `/` for `-`": one value per dash entry of _NAIVE_FORMATS
+DASH_FORMS = [
+    ("2024-03-01 10:20:30", "2024-03-01 10:20:30"),
+    ("2024-03-01 10:20:30.123", "2024-03-01 10:20:30.123"),
+    ("2024-03-01T10:20:30", "2024-03-01 10:20:30"),
+    ("2024-03-01T10:20:30.5", "2024-03-01 10:20:30.5"),
+    ("2024-03-01 10:20", "2024-03-01 10:20:00"),
+    ("2024-03-01T10:20", "2024-03-01 10:20:00"),
+    ("2024-03-01 10", "2024-03-01 10:00:00"),
+    ("2024-03-01", "2024-03-01 00:00:00"),
+]
+
+
+@pytest.mark.parametrize("sep", ["-", "/"])
+@pytest.mark.parametrize("value,expected", DASH_FORMS)
+def test_timestamp_slash_forms_parse_like_dash_forms(value, expected, sep):
+    value = value.replace("-", sep)
+    test_timestamp_parsing(value, "auto", "Asia/Shanghai", expected)
+    sql = ts_sql("x", source_tz="UTC", campaign_tz="Asia/Shanghai")  # naive in a source time zone: converted
+    got = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT '{value}' AS x)").fetchone()[0]
+    assert got == pd.Timestamp(expected) + pd.Timedelta(hours=8)
+
+
+def test_timestamp_dash_forms_all_have_slash_twins():
+    from helpers.values import _NAIVE_FORMATS
+
+    dash = [f for f in _NAIVE_FORMATS if f.startswith("%Y-%m-%d")]
+    slash = [f for f in _NAIVE_FORMATS if f.startswith("%Y/%m/%d")]
+    assert slash == [f.replace("-", "/") for f in dash]
+    assert len(dash) == len(DASH_FORMS)  # one DASH_FORMS value per form
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2024/03/01 10:00:00", "2024-03-01 10:00:00"),  # accepted before: unchanged
+        ("2024/03/01 10:00", "2024-03-01 10:00:00"),  # not read as hour 10 with ':00' left over
+        ("2024/03/01", "2024-03-01 00:00:00"),
+        ("2024/03/01 10:00:00.000123", "2024-03-01 10:00:00.000123"),
+        ("2024/3/1 9", "2024-03-01 09:00:00"),  # like 2024-3-1 9
+        ("2024-3-1 9", "2024-03-01 09:00:00"),
+        ("2024/03/01T10", None),  # no dash twin (2024-03-01T10 is refused too)
+        ("2024-03-01T10", None),
+        ("2024/02/30 10", None),  # impossible date
+        ("2024/03/01 10:00:00+08:00", None),  # offsets only on ISO (dash) forms
+        ("2024-03/01 10:00", None),  # mixed separators
+    ],
+)
+def test_timestamp_slash_forms_edges(value, expected):
+    test_timestamp_parsing(value, "auto", "Asia/Shanghai", expected)
+
+
 def test_derived_orders_and_value_mapping(tmp_path, write_params):
     src = tmp_path / "t.csv"
     src.write_text(

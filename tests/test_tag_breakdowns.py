@@ -153,3 +153,16 @@ def test_validate_names_the_key_path_of_an_unknown_tag(tmp_path):
     f.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ParamsError, match="retention.breakdown"):
         load_params(f)
+
+
+@pytest.mark.parametrize("breakdown", ["tag:常来", "audience:常来人群"])
+def test_funnel_breakdown_by_a_tag_is_no_missing_column(tmp_path, breakdown):
+    """``funnel.breakdown: tag:<name>`` (docs/tags.md) passed ``validate``, then ingest's check of the clean table
+    said "funnel.breakdown: column 'tag:...' is not in the clean events table" and no report ran."""
+    from helpers.checks import data_problems
+
+    ctx = _ctx(tmp_path, RETENTION_ROWS)
+    cfg = ctx.cfg.model_copy(update={"funnel": ctx.cfg.funnel.model_copy(update={"breakdown": breakdown})})
+    assert data_problems(cfg, events=None, columns=["user_id", "event", "ts"]) == []
+    plain = cfg.model_copy(update={"funnel": cfg.funnel.model_copy(update={"breakdown": "platform"})})
+    assert [p[0] for p in data_problems(plain, events=None, columns=["user_id", "event", "ts"])] == ["funnel.breakdown"]

@@ -470,6 +470,89 @@ def test_volume_band_starts_once_half_the_window_is_there():
     assert d15["anomaly"] == ""
 
 
+def test_a_half_loaded_last_day_is_left_out_of_every_check(tmp_path, write_params, monkeypatch):
+    """Hand-made check counts over 11 days (2024-03-01..11) whose last day is still loading (``UBAKIT_TODAY``):
+    coverage, fill rates and drops, violation shares, overall fill and scores cover the days up to 03-10, as the
+    volume does, so an event seen every day has ``days_share`` 1.0 (not 11/10), and a fall or a violation that
+    happens only on the half-loaded day is not reported, while those of earlier days still are."""
+    import types
+
+    import ibis
+
+    from helpers.data_quality import DataQualityReport
+    from helpers.periods import PartialCut
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "events:\n  view: {properties: {platform: {type: string}, item_id: {type: string}}}\n"
+        "  pay: {properties: {amount: {type: number}, qty: {type: integer}}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "raw.csv").write_text(HEADER, encoding="utf-8")  # not read: the counts below are ingest's
+    p = write_params(
+        PARAMS.format(name="half", path=tmp_path / "raw.csv", plan=plan, mode="flag")
+        .replace("2024-01-01", "2024-03-01")
+        .replace("2024-01-31", "2024-03-11")
+        + "  receive_ts_column: received\n"
+    )
+    cfg = load_params(p)
+    paths = campaign_paths(cfg.campaign, tmp_path / "reports").ensure()
+    days = pd.date_range("2024-03-01", "2024-03-11", freq="D")
+    rows = []
+    for i, day in enumerate(days):
+        partial = day == days[-1]
+        for ev, n in (("view", 100), ("pay", 50), ("share", 10)):
+            rows.append((day, ev, "", "rows", n))
+        rows += [
+            (day, "view", "platform", "filled", 100 if i < 5 else 0),  # stops on 03-06: a drop that stays
+            (day, "view", "item_id", "filled", 0 if partial else 100),  # falls on the half-loaded day only
+            (day, "pay", "amount", "filled", 50),
+            (day, "pay", "qty", "filled", 50),
+        ]
+        if partial:
+            rows.append((day, "pay", "amount", "bad_type", 5))  # a violation of the half-loaded day only
+        if i == 2:
+            rows.append((day, "pay", "qty", "bad_type", 5))  # one of a whole day: still reported
+    checks = pd.DataFrame(rows, columns=["day", "event", "property", "kind", "rows"])
+    checks.to_parquet(paths.data / PLAN_CHECKS_FILE, index=False)
+    ts = pd.Series([*(d + pd.Timedelta(hours=23) for d in days[:-1]), days[-1] + pd.Timedelta(hours=6)])
+    late = ts + pd.to_timedelta([1] * 10 + [30 * 60], unit="min")  # the half-loaded day's row came 30 h late
+    events = ibis.memtable(pd.DataFrame({"event": "view", "ts": ts, "received": late}))
+    ctx = types.SimpleNamespace(cfg=cfg, paths=paths, has=lambda n: n == "events", table=lambda n: events)
+    monkeypatch.setenv("UBAKIT_TODAY", "2024-03-11")
+    rep = DataQualityReport.compute(ctx)
+
+    assert isinstance(rep.data_cut, PartialCut) and str(rep.data_cut.day) == "2024-03-11"
+    assert rep.volume["day"].max() == pd.Timestamp("2024-03-10")  # as before
+    cov = rep.coverage.set_index("event")
+    assert cov["days_seen"].to_dict() == {"view": 10, "pay": 10, "share": 10}
+    assert cov["days_share"].to_dict() == {"view": 1.0, "pay": 1.0, "share": 1.0}  # was 1.1
+    assert rep.properties["day"].max() == pd.Timestamp("2024-03-10")
+    assert list(zip(rep.drops["event"], rep.drops["property"])) == [("view", "platform")]  # not view.item_id
+    assert str(rep.drops["since"].iat[0].date()) == "2024-03-06"
+    found = set(zip(rep.problems["kind"], rep.problems["event"], rep.problems["property"]))
+    assert found == {
+        ("fill_drop", "view", "platform"),
+        ("bad_type", "pay", "qty"),  # 5 of 500 rows
+        ("not_in_plan", "share", ""),
+    }  # neither view.item_id's fall nor pay.amount's bad types: both only on 03-11
+    qty = rep.problems.query("kind == 'bad_type'")["severity"].item()
+    assert qty == pytest.approx(5 / 500)
+    assert rep.problems.query("kind == 'not_in_plan'")["severity"].item() == 1.0
+    assert rep.late[["event", "rows", "late_rows"]].values.tolist() == [["view", 10, 0]]  # 03-11's row not read
+    res = rep.to_results()
+    assert res["fill_rates"]["view.item_id"] == 1.0 and res["rows_checked"] == 1600
+    assert res["violations"] == {"plan_bad_type_qty": 5}
+    # the detector's rule in the results is the one it applies, its Poisson floor and minimum of days included
+    assert res["detector"] == {
+        "window_days": 14,
+        "k": 3.5,
+        "rule": "median +- k * max(1.4826 * MAD, sqrt(max(median, 1))) of the previous window_days days"
+        " (at least max(3, window_days // 2) of them)",
+    }
+    assert res["scores"]["pay"] == 99  # round(100 x (1 - 0.01)), not lowered by the half-loaded day's amounts
+
+
 def test_demo_plants_are_the_top_findings(tmp_path):
     """The demo's planted outage (platform stops on view events) and undeclared event (share) rank first."""
     import yaml
