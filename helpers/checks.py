@@ -27,7 +27,7 @@ from typing import Any
 from .locations import project_root
 from .schema import TABLES
 from .sections import StepSpec
-from .tag_grammar import AUDIENCE_BREAKDOWN, TAG_PREFIX
+from .tag_grammar import is_tag_breakdown
 
 __all__ = [
     "did_you_mean",
@@ -105,8 +105,9 @@ def column_refs(cfg: Any) -> list[Problem]:
     funnel steps' ``where`` filters (clustering names features, not columns). A breakdown by a tag or an audience
     (``tag:<name>``, ``audience:<name>``) names no column: the tags' own check knows their names."""
     f = cfg.funnel
-    by_tag = bool(f.breakdown) and str(f.breakdown).startswith((TAG_PREFIX, AUDIENCE_BREAKDOWN))
-    out: list[Problem] = [("funnel.breakdown", f.breakdown)] if f.breakdown and not by_tag else []
+    out: list[Problem] = (
+        [("funnel.breakdown", f.breakdown)] if f.breakdown and not is_tag_breakdown(f.breakdown) else []
+    )
     for i, step in enumerate(f.steps):
         if isinstance(step, StepSpec):
             out += [(f"funnel.steps[{i}].where.{col}", col) for col in step.where]

@@ -656,6 +656,8 @@ class ChurnReport(Report):
                     "auc_ci_low": m["roc_auc_ci"][0],
                     "auc_ci_high": m["roc_auc_ci"][1],
                     "pr_auc": m["pr_auc"],
+                    "pr_auc_ci_low": m["pr_auc_ci"][0],
+                    "pr_auc_ci_high": m["pr_auc_ci"][1],
                     "precision_top": m["precision_at_top"],
                     "recall_top": m["recall_at_top"],
                 }
@@ -663,7 +665,7 @@ class ChurnReport(Report):
             ]
             return style_table(
                 pd.DataFrame(rows),
-                num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc"],
+                num_cols=["roc_auc", "auc_ci_low", "auc_ci_high", "pr_auc", "pr_auc_ci_low", "pr_auc_ci_high"],
                 num_digits=3,  # as the findings and the headline quote them
                 pct_cols=["precision_top", "recall_top"],
             )

@@ -26,6 +26,7 @@ __all__ = [
     "clean_table_location",
     "is_remote",
     "as_table",
+    "first_day",
     "local_times",
     "materialize",
     "duckdb_backend",
@@ -172,6 +173,14 @@ def as_table(data):
             raise ZonedTimesError(*next(iter(zoned.items())))
         return data if isinstance(data, ibis.expr.types.Table) else ibis.memtable(data)
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
+
+
+def first_day(events, ts_col: str = "ts"):
+    """The day (a midnight ``pd.Timestamp``) of the earliest ``ts_col`` in ``events`` (an Ibis table or a pandas
+    frame), or None for no rows: the data's first day, which retention's partial first period and trends' year
+    earlier window both start from."""
+    first = as_table(events)[ts_col].min().to_pandas()
+    return None if first is None or pd.isna(first) else pd.Timestamp(first).normalize()
 
 
 def _zoned_columns(data) -> dict[str, str]:

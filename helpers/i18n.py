@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .tag_grammar import AUDIENCE_BREAKDOWN, TAG_PREFIX
+from .tag_grammar import breakdown_ref
 
 __all__ = [
     "LANGUAGES",
@@ -231,9 +231,9 @@ def column_label(column: str | None, /, lang: str | None = None) -> str:
     A breakdown by a tag or an audience (``tag:常来``, ``audience:高价值``) reads 标签“常来” / tag “常来”."""
     if column is None:
         return ""
-    for prefix, key in ((TAG_PREFIX, "col.tag_of"), (AUDIENCE_BREAKDOWN, "col.audience_of")):
-        if column.startswith(prefix):  # a breakdown by a tag or an audience: 标签“常来”, tag “regular”
-            return t(key, name=column[len(prefix) :], lang=lang)
+    ref = breakdown_ref(column)
+    if ref:  # a breakdown by a tag or an audience: 标签“常来”, tag “regular”
+        return t(f"col.{ref[0]}_of", name=ref[1], lang=lang)
     return label(f"col.{column}", column, lang=lang)
 
 

@@ -23,7 +23,7 @@ from . import retention_fast
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
 from .drivers import RETENTION_DRIVER_COLUMNS, driver_finding, retention_drivers_for, show_drivers
-from .engine import as_table, to_pandas
+from .engine import as_table, first_day, to_pandas
 from .errors import MissingColumnError
 from .i18n import column_word, list_join, localized, mid_sentence, t
 from .periods import cut_note
@@ -202,27 +202,25 @@ def retention_matrix(counts: pd.DataFrame, *, period: str, data_end, max_n: int 
     return {"counts": counts_m, "rates": rates, "complete": complete, "sizes": sizes}
 
 
+def _day_index(day, period: str) -> int:
+    """:func:`period_index` of one day (a pandas Timestamp, time of day ignored), in Python."""
+    d = pd.Timestamp(day).normalize()
+    if period == "month":
+        return d.year * 12 + d.month - 1
+    days = int((d - pd.Timestamp("1970-01-01")).days)
+    return days if period == "day" else (days + 3) // 7  # Monday weeks, as period_index
+
+
 def _last_complete_index(data_end, period: str) -> int:
-    """Index of the last period that has fully elapsed before ``data_end`` (exclusive)."""
-    end = pd.Timestamp(data_end)
-    last_day = end - pd.Timedelta(days=1)
-    days = int((last_day.normalize() - pd.Timestamp("1970-01-01")).days)
-    if period == "day":
-        return days
-    if period == "week":
-        w = (days + 3) // 7
-        # the week is complete only if its Sunday is on or before the last day
-        return w if (last_day.weekday() == 6) else w - 1
-    m = last_day.year * 12 + last_day.month - 1
-    return m if (last_day + pd.Timedelta(days=1)).day == 1 else m - 1
+    """Index of the last period that has fully elapsed before ``data_end`` (exclusive, time of day ignored): the
+    one before the end day's period."""
+    return _day_index(data_end, period) - 1
 
 
 def _first_complete_index(data_start, period: str) -> int:
-    """Index of the first week or month that starts on or after ``data_start`` (the data's first day)."""
-    d = pd.Timestamp(data_start).normalize()
-    if period == "week":
-        return (int((d - pd.Timestamp("1970-01-01")).days) + 3) // 7 + (d.weekday() != 0)
-    return d.year * 12 + d.month - 1 + (d.day != 1)
+    """Index of the first period that starts on or after ``data_start`` (the data's first day): the one after
+    the period of the day before it."""
+    return _day_index(pd.Timestamp(data_start).normalize() - pd.Timedelta(days=1), period) + 1
 
 
 def average_curve(matrix: dict) -> pd.DataFrame:
@@ -503,8 +501,7 @@ class RetentionReport(Report):
         if p.breakdown:  # the user's tag or audience (helpers/tags.py), one value per user
             tagged = with_tag_column(ctx, ev, p.breakdown, report="retention")
             by_group = retention_by_group(tagged, p.breakdown, period=p.period, data_end=end, max_n=p.max_periods, **kg)
-        first = ev["ts"].min().execute()
-        start = None if pd.isna(first) else pd.Timestamp(first).normalize()
+        start = first_day(ev)
         return cls(
             data_start=start,
             breakdown=p.breakdown,

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .sections import Section
 from .sections import in_language as _in_language
-from .tag_grammar import PROFILE_COLUMNS, ConditionError, _did_you_mean, check_condition
+from .tag_grammar import PROFILE_COLUMNS, ConditionError, _did_you_mean, breakdown_ref, check_condition
 
 __all__ = ["TagValue", "TagSpec", "AudienceSpec", "tag_problems", "tag_kinds", "tag_order"]
 
@@ -208,9 +208,10 @@ def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) ->
         except ConditionError as e:
             out.append((f"audiences.{name}.when", f"{e} (in {a.when!r})"))
     for path, b in (breakdowns or {}).items():
-        if isinstance(b, str) and b.startswith("tag:") and b[4:] not in seen:
-            out.append((path, f"unknown tag {b!r}{_did_you_mean(b[4:], seen)}; declared tags: {', '.join(seen)}"))
-        if isinstance(b, str) and b.startswith("audience:") and b[9:] not in audiences:
+        kind, name = breakdown_ref(b) or ("", "")
+        if kind == "tag" and name not in seen:
+            out.append((path, f"unknown tag {b!r}{_did_you_mean(name, seen)}; declared tags: {', '.join(seen)}"))
+        if kind == "audience" and name not in audiences:
             known = ", ".join(audiences) or "none"
-            out.append((path, f"unknown audience {b!r}{_did_you_mean(b[9:], audiences)}; declared audiences: {known}"))
+            out.append((path, f"unknown audience {b!r}{_did_you_mean(name, audiences)}; declared audiences: {known}"))
     return out

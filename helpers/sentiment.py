@@ -219,14 +219,15 @@ def _min_per_class(test_share: float) -> int:
     return max(MIN_PER_CLASS, math.ceil(1 / min(test_share, 1 - test_share) - 1e-9))
 
 
-def _eval_split(df: pd.DataFrame, *, test_share: float, seed: int):
+def _eval_split(df: pd.DataFrame, *, test_share: float, min_per_class: int, seed: int):
     """Training rows and held-out labelled rows (seeded, stratified), or (None, None) with too few labels: fewer
-    than :data:`MIN_LABELLED` in all or than :func:`_min_per_class` of either class."""
+    than :data:`MIN_LABELLED` in all or than ``min_per_class`` (the report's, :func:`_min_per_class`) of either
+    class."""
     from sklearn.model_selection import train_test_split
 
     lab = df[df["label"].notna() & (df["kind"] == "ok")]
     pos, neg = int((lab["label"] == 1).sum()), int((lab["label"] == 0).sum())
-    if len(lab) < MIN_LABELLED or min(pos, neg) < _min_per_class(test_share):
+    if len(lab) < MIN_LABELLED or min(pos, neg) < min_per_class:
         return None, None
     tr, te = train_test_split(lab.index, test_size=test_share, random_state=seed, stratify=lab["label"].astype(int))
     return list(tr), list(te)
@@ -433,7 +434,7 @@ class SentimentReport(Report):
         }
         if not key_info["files"]:
             rep.notes.append(i18n.t("sentiment.note_no_training_texts"))
-        tr, te_all = _eval_split(df, test_share=p.test_share, seed=p.seed)
+        tr, te_all = _eval_split(df, test_share=p.test_share, min_per_class=rep.min_per_class, seed=p.seed)
         te: list = []
         df["split"] = None
         if te_all is not None:
@@ -487,6 +488,8 @@ class SentimentReport(Report):
         else:
             df["score"] = df["snownlp"]
             rep.used_model = "snownlp"
+            if p.score_model == "domain":  # asked for, but neither a model file nor enough labels to train one
+                rep.notes.append(i18n.t("sentiment.note_no_domain_model"))
         df["band"] = [band(s, positive_min=p.positive_min, negative_max=p.negative_max) for s in df["score"]]
         rep.reviews = df
         rep.users = _user_sentiment(df)
@@ -670,7 +673,7 @@ class SentimentReport(Report):
         r = self.reviews
         ok = {"label", "kind"} <= set(r.columns)
         lab = r.loc[r["label"].notna() & (r["kind"] == "ok"), "label"] if ok else pd.Series(dtype=float)
-        if not len(lab):
+        if not (ok and r["label"].notna().any()):  # labels only on blank or non-Chinese reviews: "0 usable" below
             return i18n.t("sentiment.no_labels")
         pos, neg = int((lab == 1).sum()), int((lab == 0).sum())
         if len(lab) < MIN_LABELLED or min(pos, neg) < self.min_per_class:

@@ -28,6 +28,8 @@ __all__ = [
     "PROFILE_COLUMNS",
     "TAG_PREFIX",
     "AUDIENCE_BREAKDOWN",
+    "breakdown_ref",
+    "is_tag_breakdown",
     "ConditionError",
     "Ref",
     "parse",
@@ -39,6 +41,22 @@ __all__ = [
 TAG_PREFIX = "tag:"
 #: how a report's ``breakdown`` names an audience: ``audience:<name>``
 AUDIENCE_BREAKDOWN = "audience:"
+
+
+def breakdown_ref(breakdown: Any) -> tuple[str, str] | None:
+    """``("tag", name)`` when a report's ``breakdown`` is ``tag:<name>``, ``("audience", name)`` when it is
+    ``audience:<name>``, else None (a column or nothing): the one reading of the two prefixes."""
+    if isinstance(breakdown, str):
+        for kind, prefix in (("tag", TAG_PREFIX), ("audience", AUDIENCE_BREAKDOWN)):
+            if breakdown.startswith(prefix):
+                return kind, breakdown[len(prefix) :]
+    return None
+
+
+def is_tag_breakdown(breakdown: Any) -> bool:
+    """Whether a report's ``breakdown`` names a tag (``tag:<name>``) or an audience (``audience:<name>``)."""
+    return breakdown_ref(breakdown) is not None
+
 
 #: every column of the user profile table (helpers/profile_data.py ``profile_table``) and its kind, known
 #: before any data is read so that ``validate`` can check conditions; tests/test_tags.py checks it against the

@@ -19,7 +19,16 @@ import pandas as pd
 
 from . import i18n
 from .sections_tags import TagSpec, tag_order, tag_refs
-from .tag_grammar import AUDIENCE_BREAKDOWN, PROFILE_COLUMNS, TAG_PREFIX, ConditionError, Ref, check_condition
+from .tag_grammar import (
+    AUDIENCE_BREAKDOWN,
+    PROFILE_COLUMNS,
+    TAG_PREFIX,
+    ConditionError,
+    Ref,
+    breakdown_ref,
+    check_condition,
+    is_tag_breakdown,
+)
 
 __all__ = [
     "TAG_PREFIX",
@@ -483,11 +492,6 @@ def write_audiences(aud: pd.DataFrame, audiences: dict, folder: Path, *, prefix:
 
 
 # ------------------------------------------------------------------------------------------- breakdowns
-def is_tag_breakdown(breakdown: str | None) -> bool:
-    """Whether a report's ``breakdown`` names a tag (``tag:<name>``) or an audience (``audience:<name>``)."""
-    return bool(breakdown) and str(breakdown).startswith((TAG_PREFIX, AUDIENCE_BREAKDOWN))
-
-
 def tag_values(ctx, breakdown: str, *, report: str = "", profile: pd.DataFrame | None = None):
     """The Ibis table ``(user_id, value)`` of the tag named by ``breakdown`` (``tag:<name>``) for every user
     of the campaign's profile, to join on ``user_id``: rule and ranking tags give :data:`YES` or :data:`NO`,
@@ -499,9 +503,9 @@ def tag_values(ctx, breakdown: str, *, report: str = "", profile: pd.DataFrame |
     from .profile_data import campaign_profile
 
     tags = _active(ctx.cfg.tags)
-    if breakdown.startswith(AUDIENCE_BREAKDOWN):
+    ref_kind, name = breakdown_ref(breakdown) or ("", breakdown)
+    if ref_kind == "audience":
         return _audience_values(ctx, breakdown, report=report, profile=profile)
-    name = breakdown[len(TAG_PREFIX) :]
     if name not in tags:
         from .tag_grammar import _did_you_mean
 
@@ -528,7 +532,7 @@ def _audience_values(ctx, breakdown: str, *, report: str, profile: pd.DataFrame 
     from .profile_data import campaign_profile
     from .tag_grammar import _did_you_mean
 
-    name = breakdown[len(AUDIENCE_BREAKDOWN) :]
+    name = (breakdown_ref(breakdown) or ("", breakdown))[1]
     audiences = ctx.cfg.audiences or {}
     if name not in audiences:
         known = ", ".join(audiences) or "none"
@@ -547,7 +551,8 @@ def with_tag_column(ctx, events, breakdown: str, *, report: str):
     twice: a multi-value tag is refused (ParamsError naming ``<report>.breakdown``; use a group tag)."""
     from .errors import ParamsError
 
-    spec = (ctx.cfg.tags or {}).get(breakdown[len(TAG_PREFIX) :]) if breakdown.startswith(TAG_PREFIX) else None
+    kind, name = breakdown_ref(breakdown) or ("", "")
+    spec = (ctx.cfg.tags or {}).get(name) if kind == "tag" else None
     if spec is not None and spec.kind == "multi":
         why = f"{breakdown} has several values per user; break down by a group, bucket, rule or ranking tag"
         raise ParamsError(f"params/{ctx.cfg.campaign}.yaml", [(f"{report}.breakdown", why)])

@@ -31,7 +31,7 @@ import pandas as pd
 from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
-from .engine import as_table
+from .engine import as_table, first_day
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
 from .periods import window_notes, windows
@@ -255,8 +255,8 @@ def year_ago(
     cs, ce = w["current"]
     ys, ye = cs - pd.Timedelta(days=364), ce - pd.Timedelta(days=364)
     t = as_table(events)
-    first = t[ts_col].min().to_pandas()
-    if first is None or pd.isna(first) or pd.Timestamp(first).normalize() > ys:
+    first = first_day(t, ts_col)
+    if first is None or first > ys:
         return None
     agg = aggregate_metrics(
         t, metrics, bucket=_window_bucket({"current": (ys, ye), "previous": (ys, ys)}, ts_col), user_col=user_col,

@@ -203,6 +203,12 @@ def test_report_reads_the_rfm_segments_only_when_current(churn_ctx):
     chosen = next(r for r in styled_rows(rep._show("metrics")) if r["model"] == names[rep.chosen])
     auc = fmt_num(rep.metrics[rep.chosen]["roc_auc"], 3)
     assert chosen["roc_auc"] == auc and f"ROC AUC **{auc}**" in " ".join(rep.findings()), rep.findings()
+    # PR AUC's interval is on the page beside ROC AUC's (it was only in results/churn.json)
+    lo, hi = rep.metrics[rep.chosen]["pr_auc_ci"]
+    assert (chosen["pr_auc_ci_low"], chosen["pr_auc_ci_high"]) == (fmt_num(lo, 3), fmt_num(hi, 3))
+    assert lo <= rep.metrics[rep.chosen]["pr_auc"] <= hi
+    assert i18n.column_label("pr_auc_ci_low", lang="zh") == "PR AUC 区间下限"
+    assert i18n.column_label("auc_ci_low", lang="en") == "ROC AUC interval low"
     with i18n.language("en"):
         assert "Best model **logistic regression**" in rep.lead() or "**gradient boosting**" in rep.lead()
         # the confusion matrix's headers and row names start as headers do

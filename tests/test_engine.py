@@ -116,3 +116,16 @@ def test_a_zoned_engine_table_is_refused_and_local_times_fixes_it(tmp_path):
     assert engine.local_times(frame, "Asia/Shanghai") is frame  # nothing zoned: unchanged
     with pytest.raises(ValueError, match="unknown time zone 'Asia/Beijing'"):
         engine.local_times(t, "Asia/Beijing")
+
+
+def test_first_day_is_the_earliest_events_midnight():
+    """The data's first day, read once (helpers.engine.first_day) where retention and trends each read it: the
+    earliest time's day at midnight, from a frame or an Ibis table, a named time column, None for no rows."""
+    from helpers.engine import first_day
+
+    df = pd.DataFrame(
+        {"ts": pd.to_datetime(["2024-03-02 08:00:00", "2024-03-01 23:59:59", "2024-03-05 00:00:00"]), "x": 1}
+    )
+    assert first_day(df) == pd.Timestamp("2024-03-01")
+    assert first_day(ibis.memtable(df.rename(columns={"ts": "t"})), "t") == pd.Timestamp("2024-03-01")
+    assert first_day(df.iloc[:0]) is None

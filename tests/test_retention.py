@@ -471,3 +471,24 @@ def test_no_top_retention_driver_when_every_driver_is_negative():
     assert list(show_drivers(table, [], "retention").data["event"]) == ["n2", "n1"]
     pos = pd.concat([table.assign(event="p1", phi=0.25, band="moderate").head(1), table], ignore_index=True)
     assert "p1" in driver_finding(pos, "retention") and "0.25" in driver_finding(pos, "retention")
+
+
+def test_complete_period_bounds_agree_with_the_calendar():
+    """The first and last complete weeks and months, written once (helpers.retention._day_index, the Python twin
+    of period_index) after the Monday-week arithmetic had been written twice, against pandas' own calendar: the
+    first complete period is the first that starts on or after the data's first day, the last complete one the
+    last that ends before the (exclusive) end, time of day ignored."""
+    from helpers.retention import _first_complete_index, _last_complete_index, index_to_start
+
+    for t in pd.date_range("2023-12-01", "2025-03-31", freq="13h"):
+        day = t.normalize()
+        for period, freq in (("week", "W-SUN"), ("month", "M")):
+            p = day.to_period(freq)
+            first_start = p.start_time if p.start_time == day else (p + 1).start_time
+            last_end = (day.to_period(freq) - 1).end_time.normalize()  # the end day's period is not complete
+            got_first = index_to_start(pd.Series([_first_complete_index(t, period)]), period).iloc[0]
+            got_last = index_to_start(pd.Series([_last_complete_index(t, period)]), period).iloc[0]
+            assert pd.Timestamp(got_first) == first_start, (t, period)
+            assert pd.Timestamp(got_last) == (day.to_period(freq) - 1).start_time, (t, period)
+            assert last_end < day
+        assert _last_complete_index(t, "day") == (day - pd.Timestamp("1970-01-01")).days - 1

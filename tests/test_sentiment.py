@@ -518,6 +518,38 @@ def test_no_evaluation_says_why_once(tmp_path):
         assert rep._show("evaluation").data == i18n.t("sentiment.no_labels")
 
 
+def test_forced_domain_model_without_one_says_so_and_labels_on_blank_reviews_are_not_no_labels(tmp_path):
+    """``score_model: domain`` with no model file and too few labels to train one scored with SnowNLP without a
+    word, and the page called the scores SnowNLP's only in passing; a note now says the domain model asked for
+    is not there. Labels that sit only on blank or non-Chinese reviews read "no labels in the data: set
+    label_from_rating", which was not true: the page now counts 0 usable labelled reviews."""
+    ctx = _reviews_ctx(tmp_path)
+    df = pd.read_parquet(ctx.paths.table("reviews"))
+    df["rating"] = None  # no labels at all
+    df.to_parquet(ctx.paths.table("reviews"), index=False)
+    ctx.cfg.sentiment.score_model = "domain"
+    rep = run_sentiment(ctx)
+    assert rep.used_model == "snownlp" and rep.model is None and not rep.evaluation
+    with i18n.language("zh"):
+        note = i18n.t("sentiment.note_no_domain_model")
+        assert note in rep.notes and rep.to_results()["notes"] == rep.notes
+        assert "注意：score_model 设为 domain，但没有领域模型" in " ".join(rep.findings())
+    with i18n.language("en"):
+        assert "score_model is domain, but there is no domain model" in i18n.t("sentiment.note_no_domain_model")
+    ctx.cfg.sentiment.score_model = "auto"  # auto falls back to SnowNLP by design: no note
+    assert not any("domain" in n for n in run_sentiment(ctx).notes)
+    # labels only on reviews that cannot be scored (blank, emoji only)
+    df["text"] = ["", "👍👍"] * (len(df) // 2)
+    df["rating"] = 5
+    df.to_parquet(ctx.paths.table("reviews"), index=False)
+    rep = run_sentiment(ctx)
+    assert rep.reviews["label"].notna().all() and (rep.reviews["kind"] != "ok").all()
+    with i18n.language("zh"):
+        assert rep._show("evaluation").data == (
+            "_可用的有标注评论 0 条（正面 0 条，负面 0 条）；评估需要至少 40 条，其中正面、负面各至少 10 条，未评估。_"
+        )
+
+
 def test_lopsided_labels_say_counts_by_class_instead_of_failing(tmp_path):
     """39 positive and 1 negative labelled review (40 in all, the total an evaluation needs) made the stratified
     split raise "The least populated classes in y have only 1 member" and the whole report fail. Each class now

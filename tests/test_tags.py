@@ -426,3 +426,23 @@ def test_rule_texts_in_the_page_language():
         assert tag_value_rule(TAGS["价值等级"], "中") == "spend between 100 and 1000, and not 高"
         assert tag_value_rule(TAGS["价值等级"], "低") == "everyone not 高, 中"
         assert tag_rule_text(TAGS["活跃三档"]).startswith("L: 0 < percentile rank of active_days <= 1/3; M: 1/3 < ")
+
+
+def test_breakdown_ref_is_the_one_reading_of_tag_and_audience_breakdowns():
+    """``tag:<name>`` and ``audience:<name>`` were read in three places, two of them with their own literals and
+    slice lengths (``b[4:]``, ``b[9:]``); helpers.tag_grammar.breakdown_ref is now the one reading, used by the
+    params check, the tags' own check, the tag values and the column label."""
+    from helpers.i18n import column_label
+    from helpers.tag_grammar import breakdown_ref, is_tag_breakdown
+
+    assert breakdown_ref("tag:价值等级") == ("tag", "价值等级")
+    assert breakdown_ref("audience:高价值") == ("audience", "高价值")
+    assert breakdown_ref("channel") is None and breakdown_ref(None) is None and breakdown_ref(3) is None
+    assert breakdown_ref("tags:x") is None  # a column that only starts like one
+    assert [is_tag_breakdown(b) for b in ("tag:a", "audience:b", "channel", "", None)] == [True, True, False] + [
+        False,
+        False,
+    ]
+    assert column_label("tag:常来", lang="zh") == "标签“常来”" and column_label("audience:高价值", lang="en") == (
+        "audience “高价值”"
+    )
