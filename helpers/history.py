@@ -82,6 +82,18 @@ def _num(v) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
+def _compared(h: dict | None):
+    """The value of headline ``h`` that a comparison compares: its number, else its shown text for a headline
+    whose value is a word ("top channel: 搜索", stored with value None), None when the run did not have it or
+    showed nothing ("–")."""
+    if not h:
+        return None
+    if h.get("value") is not None:
+        return h["value"]
+    text = h.get("text")
+    return None if text is None or str(text).strip() in ("", "–", "—", "-") else str(text)
+
+
 def change_text(before, after) -> str:
     """The change of a headline number in words: ``+12.0%`` (relative, as :func:`helpers.fmt.fmt_pct` writes a share,
     with its sign; absolute when ``before`` is 0),
@@ -163,7 +175,7 @@ def compare_runs(root: str | Path, run_a: str | None = None, run_b: str | None =
                 "after_text": (b or {}).get("text"),
                 "change": diff,
                 "change_pct": pct,
-                "change_text": change_text(va if a else None, vb if b else None),
+                "change_text": change_text(_compared(a), _compared(b)),
             }
         )
     cols = ["report", "label", "before", "after", "before_text", "after_text", "change", "change_pct", "change_text"]

@@ -137,6 +137,28 @@ def test_history_keeps_n_and_compares(tmp_path):
         compare_runs(root, "run-nope", "run-20240103-000000-cccccc")
 
 
+def test_a_word_headline_that_appears_or_changes_is_not_unchanged(tmp_path):
+    """A headline whose value is a word (attribution's "top channel, last touch": value None, text 搜索) read
+    "— -> 搜索 (unchanged)" when the first run had no channel: the comparison looked only at the values (None
+    twice). It now compares the shown word: new, changed, gone or unchanged."""
+    root = tmp_path / "c"
+    _results(root, "attribution", "run-1", [("top", None, "–"), ("top2", None, "搜索"), ("top3", None, "搜索")])
+    archive_run(root, "run-20240101-000000-aaaaaa", keep=2)
+    _results(root, "attribution", "run-2", [("top", None, "搜索"), ("top2", None, "推荐"), ("top3", None, "搜索")])
+    archive_run(root, "run-20240102-000000-bbbbbb", keep=2)
+    comp = compare_runs(root)
+    t = comp.table.set_index(["report", "label"])["change_text"]
+    assert (t[("attribution", "top")], t[("attribution", "top2")], t[("attribution", "top3")]) == (
+        "new",
+        "changed",
+        "unchanged",
+    )
+    assert "attribution · top: – -> 搜索 (new)" in format_comparison(comp)
+    _results(root, "attribution", "run-3", [("top", None, "–"), ("top2", None, "推荐"), ("top3", None, "搜索")])
+    archive_run(root, "run-20240103-000000-cccccc", keep=2)
+    assert compare_runs(root).table.set_index("label").loc["top", "change_text"] == "gone"
+
+
 def test_change_text():
     assert change_text(100, 112) == "+12.0%"
     assert change_text(0, 3) == "+3"
