@@ -4,6 +4,7 @@ order (docs/cleaning.md), the clean columns; and the table report. One definitio
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -105,11 +106,20 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
     assert src is not None
     canon = {c.name: c for c in TABLES[table]}
     where = f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
+    # every name DuckDB's own (column0, column1, ...) while the file has a header: the header line was not read
+    unread = fmt == "csv" and src.header and all(re.fullmatch(r"column\d+", c) for c in src_cols)
     for key, col in spec.columns.items():
         if col not in src_cols:
+            why = (
+                f"; the header line could not be read (a wrong encoding, {src.encoding}?): set "
+                f"tables.{table}.source.encoding to the file's real encoding (auto detects UTF-8 and GB18030/GBK), "
+                f"or tables.{table}.source.header: false for a file without one"
+                if unread
+                else ""
+            )
             raise IngestError(
                 f"tables.{table}.columns.{key}: column {col!r} is not in {where}{_closest(col, src_cols)}; "
-                f"the file has: {', '.join(src_cols)}"
+                f"the file has: {', '.join(src_cols)}{why}"
             )
     _check_derive_columns(table, spec.derive, src_cols, where)
     # canonical column -> text expression over the raw view (placeholders such as NULL, \\N, - are missing values)
@@ -279,13 +289,22 @@ def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons:
     counts = ", ".join(f"{r} {n:,}" for r, n in reasons.items())
     msg = f"tables.{table}: no row of {where} is left after cleaning ({rows_in:,} rows read, all quarantined: {counts})"
     lo, hi = span or (None, None)
-    if lo is not None:
+    if reasons.get("bad_encoding", 0) * 2 > rows_in:  # most lines do not decode: the encoding, not the times
+        enc = getattr(cfg.spec(table).source, "encoding", "auto")
+        msg += (
+            f"\n  fix: most lines do not decode as {enc}: set tables.{table}.source.encoding to the file's real "
+            "encoding (auto detects UTF-8 and GB18030/GBK; e.g. big5, latin-1)"
+        )
+    elif lo is not None:
         msg += (
             f"\n  the data's timestamps run from {lo} to {hi} (campaign-local, {cfg.timezone}, before the period "
             f"filter); the params' period is {cfg.period.start} to {cfg.period.end}"
         )
         if reasons.get("out_of_period"):
-            msg += "\n  fix: set period.start / period.end in the campaign params to days inside the data's range"
+            msg += (
+                "\n  fix: set period.start / period.end in the campaign params to days inside the data's range "
+                f"({str(lo)[:10]} to {str(hi)[:10]})"
+            )
     elif span is not None:
         msg += f"\n  no timestamp could be read (ts_format {cfg.spec(table).ts_format!r}): set tables.{table}.ts_format"
     return msg + f"\n  the quarantined rows and their reasons: {qfile}"

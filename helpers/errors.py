@@ -121,6 +121,28 @@ class ZonedTimesError(UbakitError, ValueError):
 _PROBLEMS_HEAD = re.compile(r"\d+ problems? in the campaign parameters$")
 
 
+#: the kit's errors defined beside the code that raises them (not imported here: this module is the lowest layer);
+#: tests/test_runner_robust.py checks that with this list every UbakitError subclass is known
+KIT_ERRORS_ELSEWHERE = ("PrivacyError", "NoReportsError", "RunRefusedError")
+
+
+def _kit_errors(cls: type = UbakitError) -> set[str]:
+    out: set[str] = set(KIT_ERRORS_ELSEWHERE) if cls is UbakitError else set()
+    sub: type
+    for sub in cls.__subclasses__():
+        out |= {sub.__name__, *_kit_errors(sub)}
+    return out
+
+
+def kit_error_message(line: str) -> str | None:
+    """The text of a one-line failure (:func:`error_line`, ``"IngestError: tables.events: … · fix: …"``) when the
+    exception is one of the kit's own errors (a :class:`UbakitError` subclass, :data:`KIT_ERRORS_ELSEWHERE`: written for
+    the people who run the campaign, naming the key, file or column and the fix), without its class name; None
+    for any other exception (a bug's ``KeyError: 'x'`` stays folded away for the analyst)."""
+    name, sep, rest = line.partition(": ")
+    return rest.strip() if sep and rest.strip() and name in _kit_errors() else None
+
+
 def error_line(text: str) -> str:
     """A failure in one line, for the terminal and the index: the exception's first line (the kit's errors say what
     went wrong first, then details: "IngestError: tables.events: no row of … is left after cleaning (…)"), then its

@@ -61,6 +61,7 @@ from .sources import (
     _lit,
     detect_encoding,
     drop_raw,
+    duplicate_header_note,
     engine_message,
     read_raw,
     transcode_to_utf8,
@@ -148,7 +149,8 @@ def ingest_table(con: duckdb.DuckDBPyConnection, cfg: Campaign, table: str, path
     src_cols, encoding = read_raw(
         con, raw, src, files, fmt, paths.cache, table=table, notes=read_notes, hashed=bool(spec.dedupe)
     )
-    read = RawRead(raw, src_cols, files, fmt, encoding, read_notes)
+    dup = duplicate_header_note(src_cols, files, src, table=table, fmt=fmt)  # "event_time" twice: said, not hidden
+    read = RawRead(raw, src_cols, files, fmt, encoding, read_notes + ([dup] if dup else []))
     try:
         return _clean_raw(con, cfg, table, read, paths, t0)
     finally:

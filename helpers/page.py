@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import kit_error_message
 from .fmt import MISSING, NUMERIC_KINDS, column_kind, float_digits, fmt_int, format_cell
 from .i18n import catalogue, close_up, current_language, full_stop, label, language, sentence_start, t
 
@@ -674,9 +675,11 @@ def _index_error(status: str, error: str | None) -> str:
     skipped = status == "skipped"
     lead = t("index.skipped_lead") if skipped else t("index.failed_lead")
     cls = "why-skipped" if skipped else "why-failed"  # the colour of the row's status, not an unavailable's purple
+    why = None if skipped else kit_error_message(error)  # the kit's own errors say what to fix: shown
     return (
-        f"<div class='{cls}'>{_e(lead)}</div><details class='err'><summary>{_e(t('index.error_details'))}"
-        f"</summary>{_e(error)}</details>"
+        f"<div class='{cls}'>{_e(lead)}</div>"
+        + (f"<div class='ubk-failed-why'>{_e(why)}</div>" if why else "")
+        + f"<details class='err'><summary>{_e(t('index.error_details'))}</summary>{_e(error)}</details>"
     )
 
 

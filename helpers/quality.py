@@ -289,6 +289,8 @@ def ingest_findings(
                     reasons=desc,
                 )
             )
+        if r.reasons.get("bad_number"):  # "--" or "N/A" for "no amount" takes the whole row (a pay event) away
+            out.append(t("ingest.bad_number_hint", rows=fmt_int(r.reasons["bad_number"]), code=r.table))
         out += _notes(r)  # after the table's counts: what the reader had to assume
         if r.table == "events" and variants:
             out.append(_variants_text(variants))

@@ -250,7 +250,7 @@ def _failure_first(nb, campaign_root: Path) -> None:
     machine paths shortened. A notebook without an error is left as it is."""
     import nbformat
 
-    from .errors import error_line
+    from .errors import error_line, kit_error_message
     from .i18n import t
 
     at = next(
@@ -263,9 +263,11 @@ def _failure_first(nb, campaign_root: Path) -> None:
     err = next(o for o in cell["outputs"] if o.get("output_type") == "error")
     line = fix(error_line(f"{err.get('ename', '')}: {err.get('evalue', '')}"))
     trace = fix(_ANSI.sub("", "\n".join(err.get("traceback") or [])))
+    why = kit_error_message(line)  # the kit's own errors say what to fix: shown, not folded away
     block = (
         f"<div class='ubk-failed'><p class='ubk-failed-lead'>{html.escape(t('page.failed_lead'))}</p>"
-        f"<details class='err'><summary>{html.escape(t('index.error_details'))}</summary>"
+        + (f"<p class='ubk-failed-why'>{html.escape(why)}</p>" if why else "")
+        + f"<details class='err'><summary>{html.escape(t('index.error_details'))}</summary>"
         f"<p>{html.escape(line)}</p><pre>{html.escape(trace)}</pre></details></div>"
     )
     shown = nbformat.v4.new_output("display_data", data={"text/html": block, "text/plain": line})

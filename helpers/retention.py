@@ -494,7 +494,8 @@ class RetentionReport(Report):
         day1 = day_n_retention(ev, 1, **kw)
         if math.isnan(day1["rate"]) and not matrix["complete"].iloc[:, 1:].to_numpy().any():
             # no retention to show (the period decides which days are complete): say why, not blank pages
-            raise ReportUnavailable(t("retention.too_short_all", start=ctx.cfg.period.start, end=ctx.cfg.period.end))
+            first, last = first_day(ev), (end - pd.Timedelta(days=1)).date()  # the data's complete days
+            raise ReportUnavailable(t("retention.too_short_all", start=first.date() if first else last, end=last))
         dp = getattr(ctx.cfg, "drivers", None)
         drivers, notes = retention_drivers_for(ev, period_end=(end - pd.Timedelta(days=1)).date(), params=dp)
         by_group = None

@@ -162,7 +162,7 @@ def read_raw(
             parts.append(f"SELECT * FROM {name}__f{i}")
     elif fmt == "excel":
         for i, f in enumerate(files):
-            out = _excel_copy(f, source, cache)
+            out = _excel_copy(f, source, cache, table)
             parts.append(
                 f"SELECT *, {_lit(f)} AS __file, {i} AS __fi, row_number() OVER () AS __ord "
                 f"FROM read_parquet({_lit(str(out))})"
@@ -352,11 +352,27 @@ def _read_csv_file(
     working file ``direct``) and its unreadable lines into ``<name>__rejects``; return its encoding."""
     whitespace = source.delimiter == "whitespace"
     try:
+        head = _head(f)
+        if not head.lstrip(b"\xef\xbb\xbf").strip():
+            raise IngestError(
+                f"tables.{table}: {f} is empty (no header, no rows)\n"
+                f"  fix: check tables.{table}.source.path, or remove the empty file from the folder"
+            )
         enc = source.encoding if source.encoding != "auto" else detect_encoding(f)
+        # lines ending in CR CR LF (a CSV writer on Windows opened without newline=''): the reader would split at
+        # the first CR and start the next row with the LF; a copy ends each line in one LF (CRLF_NOTE)
+        stray_cr = b"\r\r\n" in head
         prepared = Prepared(f)
-        if enc not in ("utf-8", "utf-8-sig") or whitespace:
-            out = cache / "transcoded" / _cache_name(f, f".{enc}{'.ws' if whitespace else ''}.csv")
-            prepared = Prepared(str(out)) if out.exists() else prepare_text(f, out, enc, whitespace=whitespace)
+        if enc not in ("utf-8", "utf-8-sig") or whitespace or stray_cr:
+            tag = f".{enc}{'.ws' if whitespace else ''}{'.lf' if stray_cr else ''}.csv"
+            out = cache / "transcoded" / _cache_name(f, tag)
+            prepared = (
+                Prepared(str(out))
+                if out.exists()
+                else prepare_text(f, out, enc, whitespace=whitespace, line_ends=stray_cr)
+            )
+        if stray_cr:
+            notes.append({"key": "ingest.note_line_ends", "table": table, "file": os.path.basename(f)})
     except (OSError, EOFError, zlib.error) as e:
         raise IngestError(
             f"tables.{table}: cannot read {f}: {type(e).__name__}: {e}\n"
@@ -364,6 +380,10 @@ def _read_csv_file(
             f"and source.format"
         ) from None
     opts = _csv_options(source, whitespace=whitespace)
+    strict = _padding_widens(con, prepared.path, opts) if source.header else None
+    if strict is not None:  # rows wider than the header are bad_csv_line, not a column more for every row
+        opts = strict
+        notes.append({"key": "ingest.note_wide_rows", "table": table, "file": os.path.basename(f)})
     try:
         _scan_csv(con, name, i, prepared.path, opts, direct)
     except duckdb.Error as e:
@@ -371,13 +391,80 @@ def _read_csv_file(
             prepared = _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes, direct)
         else:  # an over-long line where DuckDB sniffs the dialect: leave such lines out, for the quarantine
             out = cache / "transcoded" / _cache_name(f, f".{enc}{'.ws' if whitespace else ''}.short.csv")
-            prepared = prepare_text(f, out, enc, whitespace=whitespace, max_line_bytes=int(source.max_line_size))
+            prepared = prepare_text(
+                f, out, enc, whitespace=whitespace, max_line_bytes=int(source.max_line_size), line_ends=stray_cr
+            )
             try:
                 _scan_csv(con, name, i, prepared.path, opts, direct)
             except duckdb.Error as e2:
                 prepared = _lenient_scan(con, name, i, f, prepared, opts, e2, table, source, notes, direct)
     _collect_rejects(con, name, i, f, prepared)
     return enc
+
+
+def duplicate_header_note(src_cols: list[str], files: list[str], source: Source, *, table: str, fmt: str):
+    """A note for the ingest page when the header of a CSV file names a column more than once (``event_time`` in
+    columns 3 and 8): DuckDB keeps the first name and reads the later ones as ``event_time_1``, ..., so a mapping
+    to ``event_time`` silently takes the first. None when no name repeats (checked on the first file's header
+    line only where DuckDB's columns hold such a pair)."""
+    import csv
+
+    pairs = [(m.group(1), c) for c in src_cols if (m := re.fullmatch(r"(.+)_(\d+)", c)) and m.group(1) in src_cols]
+    if fmt != "csv" or not source.header or not pairs or source.delimiter == "whitespace":
+        return None
+    line = _head(files[0]).split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").rstrip(b"\r")
+    text = line.decode("utf-8", "replace") if b"\xef\xbf\xbd" not in line else line.decode("gb18030", "replace")
+    try:
+        delim = source.delimiter or csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
+        names = [n.strip() for n in next(csv.reader([text], delimiter=delim))]
+    except (csv.Error, StopIteration):
+        return None
+    twice = {base: renamed for base, renamed in pairs if names.count(base) > 1}
+    if not twice:
+        return None
+    shown = "; ".join(
+        f"{base} ({', '.join(str(i + 1) for i, n in enumerate(names) if n == base)}) → {base}, "
+        + ", ".join(r for b, r in pairs if b == base)
+        for base in twice
+    )
+    return {"key": "ingest.note_duplicate_header", "table": table, "file": os.path.basename(files[0]), "names": shown}
+
+
+def _head(f: str) -> bytes:
+    """The first :data:`helpers.textfiles.SAMPLE_BYTES` of a file (a gzip file's, unpacked)."""
+    from .textfiles import _open_binary
+
+    with _open_binary(f) as fh:
+        return fh.read(SAMPLE_BYTES)
+
+
+def _no_padding(opts: list[str]) -> list[str]:
+    return [o for o in opts if not o.startswith("null_padding")] + ["null_padding = false"]
+
+
+def _padding_widens(con, path: str, opts: list[str]) -> list[str] | None:
+    """Whether rows with more fields than the header sit in the reader's sample: with short rows padded, DuckDB
+    then takes the widest row's field count, so every row gets columns the header does not name (``column7``)
+    and those rows keep their values shifted. When the padded read has the header's columns plus such columns,
+    the options to read the file without padding instead (the sniffed delimiter given, standard quoting): rows
+    wider or shorter than the header are then ``bad_csv_line``, as they are past the sample. None otherwise, and
+    when the dialect cannot even be detected (handled as before)."""
+
+    def names(o: list[str]) -> list[str]:
+        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({_lit(path)}, {', '.join(o)})").fetchall()]
+
+    try:
+        padded = names(opts)
+        if not re.fullmatch(r"column\d+", padded[-1]):  # DuckDB names the columns past the header's column<N>
+            return None
+        plain = _no_padding(opts)
+        if not any(o.startswith("delim") for o in opts):
+            sniffed = con.execute(f"SELECT Delimiter FROM sniff_csv({_lit(path)}, {', '.join(opts)})").fetchall()
+            plain += [f"delim = {_lit(sniffed[0][0])}", "quote = '\"'", "escape = '\"'"]
+        header = names(plain + ["ignore_errors = true"])  # the header's names, whatever the rows (rejects: later)
+    except duckdb.Error:
+        return None
+    return plain if len(padded) > len(header) and padded[: len(header)] == header else None
 
 
 def _lenient_scan(con, name, i, f, prepared, opts, e, table, source, notes, direct=None) -> Prepared:
@@ -586,10 +673,13 @@ def _read_jsonl_file(con, name: str, i: int, f: str, source: Source, table: str)
     con.execute(f"DROP TABLE {lines}")
 
 
-def _excel_copy(f: str, source: Source, cache: Path) -> Path:
+def _excel_copy(f: str, source: Source, cache: Path, table: str = "events") -> Path:
+    """The sheet ``source.sheet`` (default the first) of the workbook ``f`` as a Parquet copy of text values in the
+    campaign cache, one per workbook version, sheet and header setting."""
     import pandas as pd
 
-    out = cache / "excel" / _cache_name(f, f".{'h' if source.header else 'n'}.parquet")
+    sheet = hashlib.sha1(repr(source.sheet).encode()).hexdigest()[:8]  # another sheet is another copy
+    out = cache / "excel" / _cache_name(f, f".{sheet}.{'h' if source.header else 'n'}.parquet")
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -600,7 +690,15 @@ def _excel_copy(f: str, source: Source, cache: Path) -> Path:
                 header=0 if source.header else None,
             )
         except ValueError as e:
-            raise IngestError(f"{f}: cannot read sheet {source.sheet!r}: {e}; check source.sheet") from None
+            try:
+                names = ", ".join(repr(n) for n in pd.ExcelFile(f).sheet_names)
+            except Exception:  # the workbook itself cannot be read: the reader's own message says why
+                names = ""
+            has = f"; the workbook has the sheets {names}" if names else ""
+            raise IngestError(
+                f"tables.{table}.source.sheet: cannot read sheet {source.sheet!r} of {f}: {e}{has}\n"
+                f"  fix: set tables.{table}.source.sheet to one of them (a name, or a number from 0)"
+            ) from None
         df.columns = [str(c) if source.header else f"column{c}" for c in df.columns]
         df.to_parquet(out, index=False)
     return out

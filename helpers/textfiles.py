@@ -183,6 +183,7 @@ def prepare_text(
     *,
     whitespace: bool = False,
     max_line_bytes: int | None = None,
+    line_ends: bool = False,
     block_bytes: int = 8 << 20,
 ) -> Prepared:
     """Copy ``src`` to ``dst`` as UTF-8, line by line, in bounded memory (one block plus one line).
@@ -192,6 +193,8 @@ def prepare_text(
     - ``whitespace``: fields separated by runs of spaces or tabs become tab-separated (quoted when they hold
       a ``"``); leading and trailing blanks are dropped.
     - ``max_line_bytes``: longer lines are left out and recorded as ``line_too_long``.
+    - ``line_ends``: every line ends in one ``\\n`` (the carriage returns before it dropped: ``\\r\\r\\n``, which a
+      CSV writer on Windows opened without ``newline=''`` writes, would start each next row with a line feed).
     ASCII-incompatible encodings (UTF-16/32) are transcoded whole (:func:`transcode_to_utf8`).
     """
     dst = Path(dst)
@@ -214,6 +217,8 @@ def prepare_text(
                         line = line.decode(encoding).encode("utf-8")
                     except UnicodeDecodeError:
                         pass  # raw bytes: invalid UTF-8, rejected by the reader as bad_encoding
+                if line_ends and line.endswith(b"\n"):
+                    line = line.rstrip(b"\r\n") + b"\n"
                 fout.write(_ws_line(line) if whitespace else line)
         os.replace(tmp, dst)
     finally:

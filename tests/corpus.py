@@ -34,6 +34,8 @@ class Case:
     encoding: str | None = None
     extra: dict[str, list] = field(default_factory=dict)
     note: str = ""
+    #: message keys of the notes the ingest page shows for this file (``TableReport.notes``)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_out(self) -> int:
@@ -133,6 +135,61 @@ def _bad_csv_line() -> Case:
         clean_count=n,
         reasons={"bad_csv_line": 1},
         lines={"bad_csv_line": [n + 2]},
+    )
+
+
+def _wide_row_in_sample() -> Case:
+    """A row with a delimiter inside an unquoted value among the first rows (an item name "运动鞋,42"): with
+    short rows padded, DuckDB took its 5 fields as the file's width, so every row got a column ``column4`` and
+    that row kept its values shifted (ingest said 100 % clean). Rows whose field count differs from the header's
+    are now bad_csv_line, as they are past the sample."""
+    rows = [f"u{i},view,{_ts(i)},商品{i}" for i in range(40)]
+    rows[2] = f"u2,view,{_ts(2)},运动鞋,42"  # raw line 4
+    rows[30] = f"u30,view,{_ts(30)}"  # a short row: bad_csv_line too, in such a file (raw line 32)
+    text = "user,event,ts,item_name\n" + "\n".join(rows) + "\n"
+    keep = [i for i in range(40) if i not in (2, 30)]
+    return Case(
+        "csv_wide_row_in_sample",
+        {"events.csv": text.encode()},
+        {},
+        {**COLS, "item_name": "item_name"},
+        [(f"u{i}", "view", _ts(i)) for i in keep],
+        reasons={"bad_csv_line": 2},
+        lines={"bad_csv_line": [4, 32]},
+        extra={"item_name": [f"商品{i}" for i in keep]},
+        note="a row wider than the header among the rows DuckDB samples",
+        notes=["ingest.note_wide_rows"],
+    )
+
+
+def _cr_cr_lf() -> Case:
+    """Lines ending in CR CR LF (Python's csv.writer on Windows, file opened without newline=''): DuckDB split at
+    the first CR, and every row after the first started with the LF, so user "u1" read as "\\nu1"."""
+    rows = [f"u{i},view,{_ts(i)}" for i in range(5)]
+    text = "user,event,ts\r\r\n" + "\r\r\n".join(rows) + "\r\r\n"
+    return Case(
+        "csv_cr_cr_lf",
+        {"events.csv": text.encode()},
+        {},
+        COLS,
+        [(f"u{i}", "view", _ts(i)) for i in range(5)],
+        note="every line ends in CR CR LF",
+        notes=["ingest.note_line_ends"],
+    )
+
+
+def _duplicate_header() -> Case:
+    """A header naming ``ts`` twice: DuckDB reads the second as ``ts_1`` and a mapping to ``ts`` takes the first,
+    without a word before; a note now names the column and where it repeats."""
+    rows = [f"u{i},view,{_ts(i)},1999-01-01 00:00:00" for i in range(3)]
+    return Case(
+        "csv_duplicate_header",
+        {"events.csv": ("user,event,ts,ts\n" + "\n".join(rows) + "\n").encode()},
+        {},
+        COLS,
+        [(f"u{i}", "view", _ts(i)) for i in range(3)],
+        note="a column named twice in the header",
+        notes=["ingest.note_duplicate_header"],
     )
 
 
@@ -283,6 +340,9 @@ def cases(*, big: bool = True) -> list[Case]:
         _line_too_long_early(),
         _line_too_long_late(),
         _bad_csv_line(),
+        _wide_row_in_sample(),
+        _cr_cr_lf(),
+        _duplicate_header(),
         _stray_gbk_line(),
         _stray_byte_after_4mib(),
         _gbk_after_4mib(),

@@ -191,7 +191,7 @@ def test_a_funnel_whose_every_user_is_censored_says_why_instead_of_zeros(tmp_pat
     rep = _funnel_of(tmp_path, write_params, src, cols, "{start: 2024-01-02, end: 2024-01-02}")
     assert isinstance(rep, Unavailable) and not rep.available
     why = rep.findings()[0]
-    assert "2 位用户都没有完整的转化窗口：窗口为 3.0 天" in why and "2024-01-03 00:00" in why, why
+    assert "2 位用户都没有完整的转化窗口：窗口为 3.0 天" in why and "观察在 2024-01-03 00:00 结束" in why, why
     assert "2024-01-02 10:00" in why and "funnel.window 缩短到 14.0 小时以内" in why, why  # 00:00 - 10:00 = 14 h
     rep = _funnel_of(tmp_path, write_params, src, cols, "{start: 2024-01-02, end: 2024-01-02}",
                      "  include_censored: true\n")  # fmt: skip

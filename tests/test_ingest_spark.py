@@ -248,7 +248,15 @@ CORPUS = {c.name: c for c in cases(big=False)}
 
 @on_spark
 @pytest.mark.parametrize(
-    "name", ["csv_quoted_newline", "csv_no_header", "csv_field_3mb", "txt_whitespace_aligned", "jsonl_mixed_types"]
+    "name",
+    [
+        "csv_quoted_newline",
+        "csv_no_header",
+        "csv_field_3mb",
+        "txt_whitespace_aligned",
+        "jsonl_mixed_types",
+        "csv_cr_cr_lf",
+    ],
 )
 def test_corpus_files(spark, tmp_path, name):
     case = CORPUS[name]

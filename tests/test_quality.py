@@ -257,3 +257,21 @@ tables:
         write_params(text.replace("    events: [view, buy]\n", "").replace("campaign: ue", "campaign: uf"))
     )
     assert _unknown(free, ingest_campaign(free, campaign_paths("uf", tmp_path / "r"), progress=False)) == {}
+
+
+def test_unreadable_numbers_name_null_values_as_the_fix():
+    """ "--" in the amount column quarantined 159 pay events as bad_number and the funnel read it as users dropping
+    out, with nothing on the ingest page pointing to source.null_values, which keeps such rows. A finding now does,
+    once per table that has bad_number rows."""
+    from helpers import i18n
+    from helpers.quality import ingest_findings
+
+    with i18n.language("en"):
+        said = ingest_findings({"events": _rep(reasons={"bad_number": 3, "duplicate": 2})})
+        hint = [f for f in said if "bad_number" in f]
+        assert len(hint) == 1 and hint[0].startswith("3 rows were quarantined because a number could not be read")
+        assert "tables.events.source.null_values" in hint[0]
+        assert not [f for f in ingest_findings({"events": _rep(reasons={"duplicate": 5})}) if "null_values" in f]
+    with i18n.language("zh"):
+        assert any("请把它们加到 tables.events.source.null_values" in f for f in ingest_findings({"events": _rep(
+            reasons={"bad_number": 3})}))  # fmt: skip

@@ -3,6 +3,7 @@ clean rows and quarantine reasons, with rows in = clean + quarantined, the rejec
 and the raw file unchanged. Plus: engine errors keep their whole message and name the option to set."""
 
 import hashlib
+import re
 
 import duckdb
 import pandas as pd
@@ -62,6 +63,10 @@ def test_corpus_case(tmp_path, write_params, case):
     assert got == case.clean
     for col, values in case.extra.items():
         assert [None if pd.isna(v) else v for v in clean[col].head(len(values))] == values, col
+    # no column the header does not name (a row wider than the header once gave every row a "column4")
+    if case.source.get("header", True):
+        assert not [c for c in clean.columns if re.fullmatch(r"column\d+", c)]
+    assert [n["key"] for n in rep.notes if isinstance(n, dict)] == case.notes
     q = pd.read_parquet(paths.quarantine / "events.parquet")
     assert len(q) == rep.rows_quarantined
     for reason, lines in case.lines.items():
@@ -110,3 +115,60 @@ def test_unreadable_file_names_file_line_and_option(tmp_path, write_params):
         _ingest(tmp_path, write_params, src, {}, {"user_id": "u", "event": "e", "ts": "t"})
     msg = str(ei.value)
     assert "tables.events" in msg and str(src) in msg and "fix:" in msg and "tables.events.source" in msg
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf\r\n", "gz"])
+def test_an_empty_file_is_named_as_empty(tmp_path, write_params, content):
+    """A 0-byte file (or only blank lines, a BOM, a gzip of nothing) said "column 'uid' is not in events.csv; the
+    file has: column0", which sends the analyst looking for a column. It now says the file is empty."""
+    import gzip
+
+    src = tmp_path / ("events.csv.gz" if content == "gz" else "events.csv")
+    src.write_bytes(gzip.compress(b"") if content == "gz" else content)
+    with pytest.raises(IngestError) as ei:
+        _ingest(tmp_path, write_params, src, {}, {"user_id": "uid", "event": "e", "ts": "t"})
+    msg = str(ei.value)
+    assert f"tables.events: {src} is empty (no header, no rows)" in msg and "column0" not in msg
+    assert "fix: check tables.events.source.path" in msg
+
+
+def test_excel_sheet_is_named_with_the_sheets_there_and_cached_per_sheet(tmp_path, write_params):
+    """``sheet: Events`` in a workbook whose sheet is ``events`` said "Worksheet named 'Events' not found; check
+    source.sheet", without the sheets there or the full key; and the cached copy did not depend on the sheet, so a
+    corrected ``sheet:`` would have read the sheet of the first run again."""
+    src = tmp_path / "events.xlsx"
+    rows = {"uid": ["u1", "u2"], "ev": ["view", "buy"], "t": ["2024-01-02 10:00:00", "2024-01-03 11:00:00"]}
+    with pd.ExcelWriter(src) as w:
+        pd.DataFrame(rows).to_excel(w, sheet_name="events", index=False)
+        pd.DataFrame({k: v[:1] for k, v in rows.items()}).to_excel(w, sheet_name="第二页", index=False)
+    cols = {"user_id": "uid", "event": "ev", "ts": "t"}
+    with pytest.raises(IngestError) as ei:
+        _ingest(tmp_path, write_params, src, {"sheet": "Events"}, cols)
+    msg = str(ei.value)
+    assert msg.startswith("tables.events.source.sheet: cannot read sheet 'Events' of ") and str(src) in msg
+    assert "the workbook has the sheets 'events', '第二页'" in msg and "fix: set tables.events.source.sheet" in msg
+    first, _ = _ingest(tmp_path, write_params, src, {"sheet": "events"}, cols)
+    second, _ = _ingest(tmp_path, write_params, src, {"sheet": "第二页"}, cols)  # same cache folder
+    assert (first.rows_out, second.rows_out) == (2, 1)
+
+
+def test_duplicate_header_note_names_the_columns_and_their_positions(tmp_path):
+    from helpers.params import Source
+    from helpers.sources import duplicate_header_note
+
+    f = tmp_path / "e.csv"
+    f.write_text("\ufeffuid;ts;x;ts;x;x\nu1;2024-01-01;1;2;3;4\n", encoding="utf-8")
+    cols = ["uid", "ts", "x", "ts_1", "x_1", "x_2"]
+    note = duplicate_header_note(cols, [str(f)], Source(path=str(f)), table="events", fmt="csv")
+    assert note == {
+        "key": "ingest.note_duplicate_header",
+        "table": "events",
+        "file": "e.csv",
+        "names": "ts (2, 4) → ts, ts_1; x (3, 5, 6) → x, x_1, x_2",
+    }
+    # a real column named like DuckDB's renaming ("ts_1" in the header itself) is no duplicate
+    g = tmp_path / "g.csv"
+    g.write_text("uid,ts,ts_1\nu1,a,b\n", encoding="utf-8")
+    assert (
+        duplicate_header_note(["uid", "ts", "ts_1"], [str(g)], Source(path=str(g)), table="events", fmt="csv") is None
+    )

@@ -272,10 +272,16 @@ def test_report_unavailable_without_events():
     for ctx, why in (
         (_Ctx({}), "the campaign has no events table"),
         (_Ctx({"events": LOG.iloc[:0]}), "the events table has no rows in the period 2024-01-01"),
-        # a one-day period (a 2.6-hour sample): no retention to measure, said with the period
+        # a one-day period (a 2.6-hour sample): no retention to measure, said with the data's days
         (
             _Ctx({"events": one_day}, start="2024-01-02", end="2024-01-02"),
-            "the period is only 2024-01-02 to 2024-01-02",
+            "the data covers only 2024-01-02 to 2024-01-02 (complete days in the period)",
+        ),
+        # one day of data in a month's period: the data is short, not the period (it said "the period is only
+        # 2024-01-01 to 2024-01-31, too short")
+        (
+            _Ctx({"events": one_day}, start="2024-01-01", end="2024-01-31"),
+            "the data covers only 2024-01-02 to 2024-01-02 (complete days in the period)",
         ),
     ):
         with i18n.language("en"):

@@ -201,7 +201,7 @@ def test_real_rees46_short_log_end_to_end(tmp_path):
             assert res["reason"], n
     assert status == {n: n != "retention" for n in status}, status
     ret = json.loads((root / "results" / "retention.json").read_text(encoding="utf-8"))
-    assert ret["reason"].startswith("统计期只有 2019-10-01 至 2019-10-01"), ret["reason"]
+    assert ret["reason"].startswith("数据只覆盖 2019-10-01 至 2019-10-01（统计期内、完整的天）"), ret["reason"]
     ing = json.loads((root / "results" / "ingest.json").read_text(encoding="utf-8"))
     assert ing["tables"]["events"]["rows_in"] == 9999 and ing["tables"]["events"]["reasons"] == {"duplicate": 4}
     trends = json.loads((root / "results" / "trends.json").read_text(encoding="utf-8"))

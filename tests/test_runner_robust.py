@@ -728,3 +728,57 @@ def test_only_kernel_start_failures_count_as_such():
     assert not kernel_start_failed(CellTimeoutError("A cell timed out while it was being executed"))
     cell_error = pm.PapermillExecutionError(0, 1, "Kernel didn't respond in", "RuntimeError", "Kernel didn't", [])
     assert not kernel_start_failed(cell_error)  # a cell that raised such a message itself
+
+
+def test_a_kit_error_is_shown_on_the_page_and_a_bug_stays_folded(tmp_path):
+    """A failed report's page and index row said only "This report failed and has no results; the technical
+    details are for the analyst": the reason ("tables.events: e.csv is empty … fix: …"), written for the people
+    who run the campaign, was inside the folded details with the traceback. The kit's own errors (UbakitError
+    subclasses) now show their message under the lead; any other exception (a bug's KeyError) stays folded."""
+    import nbformat
+
+    from helpers import i18n
+    from helpers.errors import kit_error_message
+    from helpers.page import _index_error
+    from helpers.report import _failure_first
+
+    assert kit_error_message("IngestError: tables.events: e.csv is empty · fix: check it") == (
+        "tables.events: e.csv is empty · fix: check it"
+    )
+    assert kit_error_message("PrivacyError: set UBAKIT_PSEUDONYM_KEY") == "set UBAKIT_PSEUDONYM_KEY"
+    assert kit_error_message("KeyError: 'x'") is None and kit_error_message("ValueError: planted") is None
+    assert kit_error_message("no colon here") is None
+    import importlib
+    import pkgutil
+
+    import helpers
+    from helpers.errors import KIT_ERRORS_ELSEWHERE, UbakitError, _kit_errors
+
+    for m in pkgutil.iter_modules(helpers.__path__):  # every module imported: every subclass is known by name
+        if m.name != "__main__":
+            importlib.import_module(f"helpers.{m.name}")
+
+    def subclasses(c):
+        return {s.__name__ for s in c.__subclasses__()} | {n for s in c.__subclasses__() for n in subclasses(s)}
+
+    assert subclasses(UbakitError) | set(KIT_ERRORS_ELSEWHERE) == _kit_errors()
+    assert set(KIT_ERRORS_ELSEWHERE) <= subclasses(UbakitError)
+
+    def page(ename: str, evalue: str) -> str:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("run()")
+        cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=["Traceback", "line"])]
+        nb.cells = [cell, nbformat.v4.new_markdown_cell("## never reached")]
+        with i18n.language("en"):
+            _failure_first(nb, tmp_path)
+        return nb.cells[0].outputs[-1]["data"]["text/html"]
+
+    kit = page("IngestError", "tables.events: <b>e.csv</b> is empty\n  fix: check tables.events.source.path")
+    shown = "<p class='ubk-failed-why'>tables.events: &lt;b&gt;e.csv&lt;/b&gt; is empty · fix: check"
+    assert shown in kit and kit.index("ubk-failed-why") < kit.index("<details")  # escaped, above the details
+    assert "ubk-failed-why" not in page("KeyError", "'x'")
+    with i18n.language("en"):
+        row = _index_error("failed", "IngestError: tables.events: e.csv is empty · fix: check it")
+        assert "<div class='ubk-failed-why'>tables.events: e.csv is empty · fix: check it</div>" in row
+        assert "ubk-failed-why" not in _index_error("failed", "KeyError: 'x'")
+        assert "ubk-failed-why" not in _index_error("skipped", "IngestError: x")

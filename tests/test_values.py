@@ -260,6 +260,38 @@ def test_no_row_in_the_period_stops_with_the_datas_range(tmp_path, write_params)
     assert "tables.events: no row of" in msg and "3 rows read, all quarantined: out_of_period 2, bad_timestamp 1" in msg
     assert "from 2023-03-01 10:00:00 to 2023-03-05 08:30:00" in msg
     assert "period is 2024-03-01 to 2024-03-31" in msg and "period.start / period.end" in msg
+    # the one line the terminal, the index and the page show keeps the data's range (it was only further down)
+    from helpers.errors import error_line
+
+    assert error_line(msg).endswith("to days inside the data's range (2023-03-01 to 2023-03-05)")
     assert not paths.table("events").exists()  # no empty table for an analysis to run on
     q = pd.read_parquet(paths.quarantine / "events.parquet")
     assert q.reason.value_counts().to_dict() == {"out_of_period": 2, "bad_timestamp": 1}
+
+
+def test_a_file_in_another_encoding_than_the_one_given_is_named_as_such(tmp_path, write_params):
+    """A GBK file read with ``encoding: utf-8``: every line is bad_encoding, and the error's fix said "no timestamp
+    could be read: set tables.events.ts_format". It now names the encoding."""
+    for header, columns in (("uid,ev,time", "{user_id: uid, event: ev, ts: time}"), ("用户,事件,时间", None)):
+        src = tmp_path / f"e{len(header)}.csv"
+        body = "\n张三,浏览,2024-03-01 10:00:00\n李四,购买,2024-03-02 11:00:00\n"
+        src.write_bytes((header + body).encode("gbk"))
+        text = PARAMS.format(
+            name=f"enc{len(header)}",
+            start="2024-03-01",
+            table="events",
+            path=src,
+            source=", encoding: utf-8",
+            columns=columns or "{user_id: 用户, event: 事件, ts: 时间}",
+            extra="",
+        )
+        cfg = load_params(write_params(text, name=f"enc{len(header)}"))
+        with pytest.raises(IngestError) as ei:
+            ingest_campaign(cfg, campaign_paths(cfg.campaign, tmp_path / "reports"), progress=False)
+        msg = str(ei.value)
+        assert "ts_format" not in msg, msg
+        assert "set tables.events.source.encoding to the file's real encoding" in msg, msg
+        if columns is None:  # the Chinese header did not decode either: the file "has" column0, column1, column2
+            assert "the header line could not be read (a wrong encoding, utf-8?)" in msg, msg
+        else:
+            assert "all quarantined: bad_encoding 2" in msg and "most lines do not decode as utf-8" in msg, msg
