@@ -112,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         for p in a.params:
             try:
                 cfg = load_params(p)
+                from .headers import header_problems  # every mapped column in its CSV file's header
+
+                problems = header_problems(cfg)
+                if problems:
+                    raise ParamsError(p, problems)
                 for note in _notes(p):
                     print(note, file=sys.stderr)
                 print(

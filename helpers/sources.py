@@ -430,6 +430,19 @@ def duplicate_header_note(src_cols: list[str], files: list[str], source: Source,
     return {"key": "ingest.note_duplicate_header", "table": table, "file": os.path.basename(files[0]), "names": shown}
 
 
+def csv_columns(path: str, source: Source) -> list[str]:
+    """The column names ingest's reader gives the CSV file ``path`` (UTF-8) with ``source``'s options, rows that do
+    not fit ignored (``validate``'s header check, :mod:`helpers.headers`)."""
+    con = duckdb.connect()
+    try:
+        opts = _csv_options(source, whitespace=False)
+        opts = (_padding_widens(con, path, opts) if source.header else None) or opts
+        sql = f"DESCRIBE SELECT * FROM read_csv({_lit(path)}, {', '.join(opts + ['ignore_errors = true'])})"
+        return [r[0] for r in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
 def _head(f: str) -> bytes:
     """The first :data:`helpers.textfiles.SAMPLE_BYTES` of a file (a gzip file's, unpacked)."""
     from .textfiles import _open_binary

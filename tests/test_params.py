@@ -362,3 +362,31 @@ def test_plain_chinese_labels_on_an_english_campaign(write_params, csv):
         [sys.executable, "-m", "helpers", "validate", str(en_path)], capture_output=True, text=True, cwd=ROOT
     )
     assert r.returncode == 0 and "funnel.steps[1].label (购买)" in r.stderr and str(en_path.parent) not in r.stderr
+
+
+def test_validate_finds_a_mapped_column_missing_from_the_csv_header(tmp_path, write_params, capsys):
+    """``ts: evnt_time`` passed ``validate`` (exit 0) and failed only at the run, after the ingest notebook had
+    started. validate now reads each CSV table's header as ingest's reader does (its first lines, transcoded), and
+    names the key, the file and the closest column; a GBK file with a Chinese header and right names passes."""
+    from helpers.cli import main
+
+    src = tmp_path / "ev.csv"
+    src.write_text("uid,event_name,event_time\nu1,view,2024-03-01 10:00:00\n", encoding="utf-8")
+    base = (
+        "campaign: hdr\ntitle: t\nperiod: {start: 2024-03-01, end: 2024-03-31}\n"
+        f'tables:\n  events:\n    source: {{path: "{src}"}}\n'
+    )
+    bad = write_params(base + "    columns: {user_id: uid, event: event_name, ts: evnt_time}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "tables.events.columns.ts: column 'evnt_time' is not in the header of ev.csv (did you mean 'event_time'?)"
+        in (err)
+    )
+    assert "the file has: uid, event_name, event_time" in err
+    good = write_params(base + "    columns: {user_id: uid, event: event_name, ts: event_time}\n")
+    assert main(["validate", str(good)]) == 0
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("用户,事件,时间\n张三,浏览,2024-03-01 10:00:00\n".encode("gbk"))
+    zh = base.replace(str(src), str(gbk)) + "    columns: {user_id: 用户, event: 事件, ts: 时间}\n"
+    assert main(["validate", str(write_params(zh))]) == 0, capsys.readouterr().err

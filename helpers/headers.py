@@ -1,0 +1,72 @@
+"""The header check of ``python -m helpers validate``: every column a CSV table maps (``tables.<t>.columns``) is in
+its first file's header, as ingest's reader names the columns, so that a typo (``ts: evnt_time``) is found before a
+run, not after ingest has started. The header is read by the same reader with the same options
+(:func:`helpers.sources.csv_columns`) from the file's first lines, transcoded to UTF-8 as ingest does; a file that
+cannot be read here is left to ingest, which says why.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from pathlib import Path
+
+from .params import Campaign, resolve_input
+from .sources import _format_of, csv_columns
+from .textfiles import detect_encoding
+from .values import _closest
+
+__all__ = ["header_problems"]
+
+#: lines of the file read to find its header (the header and a few rows, for the delimiter)
+HEAD_LINES = 200
+
+
+def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
+    """``(key path, problem)`` for every ``tables.<t>.columns`` entry naming a column that is not in the header of
+    the table's first CSV file (files with ``header: false``, whitespace-aligned text, other formats, a demo's
+    ``{raw}`` path and files that cannot be read are not checked here)."""
+    out: list[tuple[str, str]] = []
+    for name in cfg.table_names:
+        spec = cfg.spec(name)
+        src = spec.source
+        if src is None or not spec.columns or not src.header or src.delimiter == "whitespace":
+            continue
+        try:
+            files = sorted(glob.glob(resolve_input(src.path)))
+        except ValueError:  # '{raw}' outside a demo: the params check says so
+            continue
+        if not files or _format_of(files[0], src.format) != "csv":
+            continue
+        names = _header(files[0], src)
+        if names is None:
+            continue
+        where = os.path.basename(files[0])
+        for key, col in spec.columns.items():
+            if col not in names:
+                out.append(
+                    (
+                        f"tables.{name}.columns.{key}",
+                        f"column {col!r} is not in the header of {where}{_closest(col, names)}; "
+                        f"the file has: {', '.join(names)}",
+                    )
+                )
+    return out
+
+
+def _header(path: str, src) -> list[str] | None:
+    """The column names ingest's reader gives the file ``path``, from its first :data:`HEAD_LINES` lines."""
+    from .textfiles import _open_binary
+
+    try:
+        enc = src.encoding if src.encoding != "auto" else detect_encoding(path)
+        with _open_binary(path) as fh:
+            lines = [fh.readline() for _ in range(HEAD_LINES)]
+        text = b"".join(lines).decode(enc, "replace")
+        with tempfile.TemporaryDirectory() as tmp:
+            head = Path(tmp) / "head.csv"
+            head.write_text(text, encoding="utf-8")
+            return csv_columns(str(head), src)
+    except Exception:  # noqa: BLE001 — unreadable here: ingest reads it and says why
+        return None
