@@ -454,6 +454,10 @@ class AttributionReport(Report):
             out.append(t("attribution.no_touch_share", untouched=fmt_int(unattributed),
                          share=fmt_pct(unattributed / n), bucket=t("attribution.no_touch")))  # fmt: skip
         w = self.wide.set_index("channel").drop(index=NO_TOUCH, errors="ignore")
+        if len(w) == 1:  # every model gives that channel all the touched conversions: nothing to compare
+            out.append(t("attribution.one_channel", channel=self._named(w.index[0])))
+            out.append(t("attribution.not_causal"))
+            return out
         if {"first", "last"} <= set(w.columns) and len(w):
             # shares of all the conversions, as the credits table's `share` (the no-touch bucket counts there too)
             tot = n or w["first"].sum()

@@ -94,6 +94,15 @@ def event_refs(cfg: Any) -> list[Problem]:
         out += [(f"{section}.{key}[{j}]", e) for j, e in enumerate(getattr(getattr(cfg, section), key) or [])]
     if "buy_events" in cfg.rfm.model_fields_set:
         out += [(f"rfm.buy_events[{j}]", e) for j, e in enumerate(cfg.rfm.buy_events)]
+    ex = getattr(cfg, "experiment", None)
+    if ex is not None:  # the exposure event and each metric's events (a typo read as "nobody was exposed")
+        if ex.exposure_event:
+            out.append(("experiment.exposure_event", ex.exposure_event))
+        for i, m in enumerate(ex.metrics):
+            evs = m.events
+            out += [
+                (f"experiment.metrics[{i}].event" + (f"[{j}]" if len(evs) > 1 else ""), e) for j, e in enumerate(evs)
+            ]
     orders = cfg.tables.orders
     if orders is not None and orders.derive_from == "events":
         out += [(f"tables.orders.where_event[{j}]", e) for j, e in enumerate(orders.where_event or [])]

@@ -290,6 +290,12 @@ class ClusteringReport(Report):
             )
         if len(feats) < 20 or len(cols) < 2:
             raise ReportUnavailable(t("clustering.too_few", users=len(feats), features=len(cols)))
+        smallest = p.k or p.k_min
+        if p.method == "kmeans" and smallest >= len(feats):  # k groups need more than k users
+            from .fmt import fmt_int
+
+            key = "clustering.k" if p.k else "clustering.k_min"
+            raise ReportUnavailable(t("clustering.k_too_big", key=key, k=smallest, users=fmt_int(len(feats))))
         X, _ = prepare_matrix(feats, cols, log=p.log_transform, pca_components=p.pca_components, seed=p.seed)
         rep = cls(method=p.method, columns=cols, features=feats, X=X, seed=p.seed, threshold=p.name_threshold,
                   currency=ctx.cfg.currency)  # fmt: skip

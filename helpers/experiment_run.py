@@ -74,6 +74,8 @@ def compute_experiment(cls, ctx, p):
     if p.control not in set(assign["variant"]):
         variants = ", ".join(sorted(assign["variant"].unique()))
         raise ReportUnavailable(i18n.t("experiment.no_control", control=repr(p.control), variants=variants))
+    if assign["variant"].nunique() < 2:  # a test compares: one group has nothing to be compared with
+        raise ReportUnavailable(i18n.t("experiment.one_variant", control=repr(p.control), column=p.assignment.column))
     if p.exposure_event:
         expo = first_exposure(ev, p.exposure_event, start=start, end_exclusive=end_excl)
         users = assign.merge(expo, on="user_id", how="inner")

@@ -247,7 +247,8 @@ class ImpactReport(Report):
         ev = ctx.table("events")
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         oe = tuple(e for e in p.order_events if e in present) or tuple(p.order_events[:1])
-        metrics = resolve_metrics(list(p.metrics), order_events=oe, amount_col=p.amount_col)
+        metrics = resolve_metrics(list(p.metrics), order_events=oe, amount_col=p.amount_col, key="impact.metrics",
+                                  source=f"params/{ctx.cfg.campaign}.yaml")  # fmt: skip
         for m in metrics.values():
             for col in [m.column, *(c for c, _ in m.where)]:
                 if col and col not in ev.columns:
@@ -269,6 +270,15 @@ class ImpactReport(Report):
         span = {"start": pre_start, "end_exclusive": end + pd.Timedelta(days=1)}
         if p.control:
             c = p.control
+            seen: set[str] = (
+                set(ev.select(c.by).distinct().to_pandas()[c.by].dropna().astype(str)) if c.by in ev.columns else set()
+            )
+            for key, values in (("treated", c.treated), ("control", c.control)) if seen else ():
+                absent = [v for v in values if str(v) not in seen]  # a typo read as a group with no rows
+                if absent:
+                    raise ReportUnavailable(t("impact.group_not_in_data", key=f"impact.control.{key}", by=c.by,
+                                              absent=", ".join(map(str, absent)),
+                                              values=", ".join(sorted(seen)[:20])))  # fmt: skip
             regs = daily_metrics(ev, metrics, by=c.by, groups={**{v: "treated" for v in c.treated},
                                                                **{v: v for v in c.control}}, **span)  # fmt: skip
             two = daily_metrics(ev, metrics, by=c.by, groups={**{v: "treated" for v in c.treated},
@@ -321,8 +331,8 @@ class ImpactReport(Report):
                 g = self.groups_daily[["day", "group", name]].rename(columns={name: "value"})
                 try:
                     d = did_estimate(g, start=self.start, end=self.end, alpha=p.alpha, scale=p.did_scale)
-                except ValueError as e:
-                    self.notes.append(f"{metric_label(m)}: {e}")
+                except ValueError:  # a day at 0: no log scale (in words, in the campaign's language)
+                    self.notes.append(t("impact.did_level_fallback", label=metric_label(m)))
                     d = did_estimate(g, start=self.start, end=self.end, alpha=p.alpha, scale="level")
                 pt = pre_trend_test(g, start=self.start, alpha=p.alpha, scale=d["scale"])
                 dids.append({"metric": name, **d, **{f"pretrend_{k}": v for k, v in pt.items()}})
@@ -471,9 +481,12 @@ def _findings(rep: ImpactReport) -> list[str]:
             out.append(t("impact.placebo_failed", label=name, p=fmt_p(r.placebo_p)))
         if hasattr(r, "did_effect") and not (isinstance(r.did_effect, float) and math.isnan(r.did_effect)):
             pt = "" if r.parallel_pre_trends else t("impact.pretrend_differs")
+            if isinstance(r.did_rel, float) and math.isnan(r.did_rel):  # level scale on a counterfactual <= 0
+                change, ci = signed(eff)(r.did_effect), rng(r.did_low, r.did_high, eff)  # as the DiD table
+            else:
+                change, ci = fmt_change(r.did_rel), rng(r.did_rel_low, r.did_rel_high, fmt_pct)
             out.append(t("impact.did", label=name, scale=label(f"impact.scale.{r.did_scale}", str(r.did_scale)),
-                         rel=fmt_change(r.did_rel), ci=rng(r.did_rel_low, r.did_rel_high, fmt_pct), p=fmt_p(r.did_p),
-                         pretrend=pt))  # fmt: skip
+                         rel=change, ci=ci, p=fmt_p(r.did_p), pretrend=pt))  # fmt: skip
     return out + list(rep.notes) + ([cut_note(rep.data_cut)] if rep.data_cut else [])
 
 

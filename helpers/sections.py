@@ -215,6 +215,12 @@ class ClusteringParams(Section):
     name_threshold: float = Field(0.5, gt=0, description="|z| a feature needs to name a cluster")
     seed: int = 42
 
+    @model_validator(mode="after")
+    def _k_range(self):
+        if self.k_min > self.k_max:  # the silhouette search would try no k at all
+            raise ValueError(f"k_min ({self.k_min}) is above k_max ({self.k_max}): give k_min <= k_max")
+        return self
+
 
 # --- user profile table --------------------------------------------------------------------------------
 class ProfileParams(Section):

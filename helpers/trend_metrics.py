@@ -103,7 +103,9 @@ def _builtins(order_events: tuple[str, ...], amount_col: str) -> dict[str, Metri
 BUILTINS = tuple(_builtins(("pay",), "amount"))
 
 
-def resolve_metrics(specs: list, *, order_events: tuple[str, ...], amount_col: str) -> dict[str, Metric]:
+def resolve_metrics(
+    specs: list, *, order_events: tuple[str, ...], amount_col: str, key: str = "trends.metrics", source: str = "params"
+) -> dict[str, Metric]:
     """Metrics by name from ``trends.metrics`` (built-in names or mappings), with every metric a formula
     uses added (in dependency order). A ratio of two ``users`` metrics is a ``rate``; a count or sum per
     ``users`` or ``count`` metric is a ``mean``."""
@@ -112,7 +114,13 @@ def resolve_metrics(specs: list, *, order_events: tuple[str, ...], amount_col: s
     for s in specs:
         if isinstance(s, str):
             if s not in builtins:
-                raise ValueError(f"trends.metrics: unknown built-in {s!r}; built-ins: {', '.join(builtins)}")
+                import difflib
+
+                close = difflib.get_close_matches(s, list(builtins), n=1, cutoff=0.5)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                from .errors import ParamsError  # a params problem, named by its key (``source``: the params file)
+
+                raise ParamsError(source, [(key, f"unknown built-in {s!r}{hint}; built-ins: {', '.join(builtins)}")])
             declared[s] = builtins[s]
             continue
         d = s if isinstance(s, dict) else s.model_dump()

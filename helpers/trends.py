@@ -451,10 +451,9 @@ class TrendsReport(Report):
         present = set(ev.select("event").distinct().to_pandas()["event"].astype(str))
         oe = tuple(e for e in p.order_events if e in present) or tuple(p.order_events[:1])
         amount = p.amount_col if p.amount_col in ev.columns else None
-        specs = list(p.metrics)
-        if amount is None:
-            specs = [s for s in specs if s not in ("gmv", "aov", "arpu", "arppu")]
-        metrics = resolve_metrics(specs, order_events=oe, amount_col=amount or "amount")
+        specs = [s for s in p.metrics if amount is not None or s not in ("gmv", "aov", "arpu", "arppu")]
+        metrics = resolve_metrics(specs, order_events=oe, amount_col=amount or "amount",
+                                  source=f"params/{ctx.cfg.campaign}.yaml")  # fmt: skip
         for m in metrics.values():
             for col in [m.column, *(c for c, _ in m.where)]:
                 if col and col not in ev.columns:

@@ -600,3 +600,26 @@ def test_no_opener_or_closer_when_first_and_last_touch_agree():
     assert "fav opens more journeys than it closes (first touch 25.0% vs last touch 0.0%" in out2
     assert "pv closes more journeys than it opens (last touch 100.0% vs first touch 75.0%" in out2
     assert "same credit" not in out2
+
+
+def test_one_channel_says_there_is_nothing_to_compare():
+    """Every touch from one channel (a touch_col that holds one value): the page credited it "most" by Markov
+    and Shapley, with intervals, as if it had won a comparison. The findings now say there is one channel and
+    nothing to compare, and which key to check."""
+    from helpers import i18n
+    from helpers.attribution import AttributionReport, credit_table
+
+    touches = pd.DataFrame({"journey": ["u1#1", "u2#1", "u3#-"], "channel": ["baidu"] * 3,
+                            "ts": pd.Timestamp("2024-01-01")})  # fmt: skip
+    journeys = pd.DataFrame({"journey": ["u1#1", "u2#1", "u3#-"], "user_id": ["u1", "u2", "u3"],
+                             "converted": [True, True, False], "value": [1.0, 1.0, 0.0],
+                             "conv_ts": pd.Timestamp("2024-01-02"), "touches": 1})  # fmt: skip
+    credits = credit_table(touches, journeys, bootstrap_reps=0)
+    rep = AttributionReport(touches=touches, journeys=journeys, credits=credits, conversion="x")
+    rep.wide = credits.pivot_table(index="channel", columns="model", values="conversions", aggfunc="sum").reset_index()
+    with i18n.language("en"):
+        out = rep.findings()
+    text = " ".join(out)
+    assert "every touch comes from one channel (baidu)" in text and "attribution.touch_col" in text, out
+    assert not any("most" in f or "opens more" in f for f in out), out
+    assert out[-1].startswith("Attribution splits credit by a rule")

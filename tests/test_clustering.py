@@ -213,3 +213,17 @@ def test_fixed_k_finding_says_set_by_params():
         assert out.findings()[0] == "90 users form **7** groups (k set by the params; no silhouette computed for it)."
         assert not any("best" in f or "–" in f for f in out.findings() + rep.findings())
     assert not any("最高" in f for f in out.findings() + rep.findings())
+
+
+def test_k_not_below_the_users_is_unavailable_and_names_the_key():
+    """``k: 1000`` on 660 users failed the report with sklearn's "n_samples=660 should be >= n_clusters=1000"; a
+    k_min as large left no k to try and failed too. The report is now unavailable and names the key to lower."""
+    ev = planted_events()  # 90 users
+    for params, key, k in (({"k": 90}, "clustering.k", 90), ({"k_min": 95, "k_max": 99}, "clustering.k_min", 95)):
+        with i18n.language("en"):
+            rep = run_clustering(_Ctx({"events": ev}, silhouette_sample=200, **params))
+            assert not rep.available and rep.reason == (
+                f"{key} is {k} but there are only 90 users: the number of groups must be below the number of users; "
+                f"lower {key}"
+            )
+    assert run_clustering(_Ctx({"events": ev}, k=89, k_max=5, silhouette_sample=200)).available

@@ -283,6 +283,29 @@ def test_demo_broken_split_fails_srm(demo_ctx):
     assert not rep.results["trustworthy"].any() and not rep.to_results()["trustworthy"]
 
 
+def test_one_variant_is_unavailable_and_says_why(demo_ctx, monkeypatch):
+    """Every assigned user in the control: the report was "ok", said "Sample ratio check passes: control 205
+    (planned 100), chi-square p = –" and the index showed "SRM p: nan", with empty tables. A test needs something
+    to compare with: the report is now unavailable and says so."""
+    from helpers import experiment_run
+    from helpers.experiment import ExperimentReport
+
+    real = experiment_run.load_assignments
+
+    def only_control(ctx, p):
+        df = real(ctx, p)
+        return df.assign(**{p.assignment.column: p.control})
+
+    monkeypatch.setattr(experiment_run, "load_assignments", only_control)
+    rep = ExperimentReport.run(demo_ctx)
+    assert not rep.available
+    control = demo_ctx.cfg.experiment.control
+    assert rep.reason.startswith(f"每位已分组用户都在对照组 {control!r} 中"), rep.reason
+    with i18n.language("en"):
+        rep = ExperimentReport.run(demo_ctx)
+        assert "a test needs a control and at least one other variant" in rep.reason
+
+
 def test_no_section_is_unavailable(demo_ctx):
     from helpers.experiment import ExperimentReport
 

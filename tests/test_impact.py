@@ -379,3 +379,74 @@ def test_a_metric_not_modelled_says_which_reason_and_what_to_change(demo_ctx):
     assert "modelled: orders: no value on 2 days (first 2024-03-05; a zero denominator, say); not modelled." in str(
         e.value
     )
+
+
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
+def test_a_level_did_without_a_relative_effect_quotes_the_absolute_one(demo_ctx):
+    """At the level scale the relative DiD effect needs a counterfactual mean above 0; without one the finding
+    read "difference-in-differences (level scale): – (– to –) vs the control groups, p = 0.00176" beside a table
+    showing +7.16 (2.67 to 11.64). It now quotes the absolute effect, as the DiD table does. The log-scale fallback
+    note is worded in the campaign's language (it was the exception's English text)."""
+    import dataclasses
+
+    from helpers.impact import ImpactReport
+
+    rep = ImpactReport.compute(demo_ctx)
+    nan = float("nan")
+    row = rep.effects["metric"] == "orders"
+    lv = rep.effects.copy()
+    lv.loc[row, ["did_scale", "did_effect", "did_low", "did_high", "did_rel", "did_rel_low", "did_rel_high"]] = [
+        "level",
+        7.16,
+        2.67,
+        11.64,
+        nan,
+        nan,
+        nan,
+    ]
+    said = [str(f) for f in dataclasses.replace(rep, effects=lv).findings()]
+    line = next(f for f in said if f.startswith("订单数双重差分（水平值）"))
+    assert "相对对照组 +7.2（2.7 至 11.6）" in line and "–" not in line, line
+    with i18n.language("en"):
+        assert i18n.t("impact.did_level_fallback", label="orders").startswith(
+            "orders: difference-in-differences on the log scale needs values above 0 every day"
+        )
+    with i18n.language("zh"):
+        assert i18n.t("impact.did_level_fallback", label="订单数").startswith("订单数：对数尺度的双重差分")
+
+
+def test_an_unknown_built_in_metric_names_the_reports_key():
+    """``impact.metrics: [order]`` failed with "ValueError: trends.metrics: unknown built-in 'order'": the wrong
+    key, no suggestion, and a bug's traceback on the page. It is now a params error naming the asking report's key
+    and the closest built-in."""
+    from helpers.errors import ParamsError
+
+    with pytest.raises(ParamsError) as ei:
+        resolve_metrics(["order"], order_events=("pay",), amount_col="amount", key="impact.metrics",
+                        source="params/x.yaml")  # fmt: skip
+    (loc, why), *_ = ei.value.problems
+    assert loc == "impact.metrics" and why.startswith("unknown built-in 'order' (did you mean 'orders'?)"), why
+    assert str(ei.value).startswith("params/x.yaml: 1 problem in the campaign parameters")
+    with pytest.raises(ParamsError, match="trends.metrics"):  # the default key: trends
+        resolve_metrics(["dauu"], order_events=("pay",), amount_col="amount")
+
+
+@pytest.mark.xdist_group("impact_demo")  # the module's demo_ctx, made once on one worker
+def test_a_treated_group_not_in_the_data_is_named(demo_ctx):
+    """``control: {by: channel, treated: [直播带货]}`` on data without that channel said "no impact metric could be
+    modelled: orders: math domain error". The report now names the key, the value and the column's values."""
+    import dataclasses
+
+    from helpers.impact import ImpactReport
+
+    p = demo_ctx.cfg.impact
+    c = p.control.model_copy(update={"treated": ["直播带货"]})
+    ctx = dataclasses.replace(demo_ctx, cfg=demo_ctx.cfg.model_copy(
+        update={"impact": p.model_copy(update={"control": c})}))  # fmt: skip
+    with i18n.language("en"):
+        rep = ImpactReport.run(ctx)
+    assert not rep.available
+    assert rep.reason.startswith(f"impact.control.treated: 直播带货 is not a value of the {c.by} column in the data"), (
+        rep.reason
+    )
+    assert all(v in rep.reason for v in p.control.control)  # the values there are listed

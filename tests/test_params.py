@@ -390,3 +390,31 @@ def test_validate_finds_a_mapped_column_missing_from_the_csv_header(tmp_path, wr
     gbk.write_bytes("用户,事件,时间\n张三,浏览,2024-03-01 10:00:00\n".encode("gbk"))
     zh = base.replace(str(src), str(gbk)) + "    columns: {user_id: 用户, event: 事件, ts: 时间}\n"
     assert main(["validate", str(write_params(zh))]) == 0, capsys.readouterr().err
+
+
+def test_experiment_events_and_clustering_k_range_are_checked_at_validate(write_params, csv):
+    """An experiment whose exposure_event or metric event is not an event of the campaign passed validate, and the
+    run said "no assigned user was exposed in the test window"; clustering with k_min above k_max passed and
+    failed the run with "KeyError: 'silhouette'". Both are now named by validate with their key paths."""
+    from helpers.errors import ParamsError
+    from helpers.params import load_params
+
+    base = VALUES.replace("PATH", str(csv))
+    exp = (
+        "experiment:\n  name: t\n  start: 2024-01-05\n  control: A\n  exposure_event: checkout_view\n"
+        "  assignment: {source: users_column, column: grp}\n"
+        "  metrics:\n    - {name: paid, kind: conversion, event: pai}\n"
+        "    - {name: carts, kind: count, event: [cart, refund]}\n"
+    )
+    with pytest.raises(ParamsError) as ei:
+        load_params(write_params(base + exp))
+    locs = {loc: why for loc, why in ei.value.problems}
+    assert (
+        "experiment.exposure_event" in locs and "'checkout_view' is not an event" in locs["experiment.exposure_event"]
+    )
+    assert "(did you mean 'pay'?)" in locs["experiment.metrics[0].event"]
+    assert "'refund' is not an event" in locs["experiment.metrics[1].event[1]"]
+    assert "experiment.metrics[1].event[0]" not in locs  # cart is declared
+    with pytest.raises(ParamsError) as ei:
+        load_params(write_params(base + "clustering: {k_min: 6, k_max: 3}\n"))
+    assert any(loc.startswith("clustering") and "k_min (6) is above k_max (3)" in why for loc, why in ei.value.problems)
