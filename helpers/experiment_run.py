@@ -64,6 +64,8 @@ def compute_experiment(cls, ctx, p):
     observed, cut = observed_end(ctx)  # a test that runs past the data: its metrics end with the data
     cut = cut if end_day >= observed else None
     end_day = min(end_day, observed - pd.Timedelta(days=1))
+    if start > end_day:  # it read "no assigned user was exposed in the test window (experiment.exposure_event)"
+        raise ReportUnavailable(i18n.t("experiment.start_after_data", start=start.date(), last=end_day.date()))
     end_excl = end_day + pd.Timedelta(days=1)
     amount = p.amount_col if p.amount_col in ev.columns else None
     if any(m.kind == "revenue" for m in p.metrics) and amount is None:

@@ -306,6 +306,19 @@ def test_one_variant_is_unavailable_and_says_why(demo_ctx, monkeypatch):
         assert "a test needs a control and at least one other variant" in rep.reason
 
 
+def test_a_start_after_the_data_says_so(demo_ctx):
+    """``experiment.start`` after the period's data said "no assigned user was exposed in the test window
+    (experiment.exposure_event)", pointing at the wrong key; it now says the start is after the data."""
+    from helpers.experiment import ExperimentReport
+
+    p = demo_ctx.cfg.experiment.model_copy(update={"start": "2024-06-01"})
+    ctx = dataclasses.replace(demo_ctx, cfg=demo_ctx.cfg.model_copy(update={"experiment": p}))
+    with i18n.language("en"):
+        rep = ExperimentReport.run(ctx)
+    assert not rep.available
+    assert rep.reason.startswith("experiment.start (2024-06-01) comes after the last fully observed day of the data")
+
+
 def test_no_section_is_unavailable(demo_ctx):
     from helpers.experiment import ExperimentReport
 
