@@ -360,7 +360,7 @@ def _read_csv_file(
             )
         enc = source.encoding if source.encoding != "auto" else detect_encoding(f)
         # lines ending in CR CR LF (a CSV writer on Windows opened without newline=''): the reader would split at
-        # the first CR and start the next row with the LF; a copy ends each line in one LF (CRLF_NOTE)
+        # the first CR and start the next row with the LF; a copy ends each line in one LF (ingest.note_line_ends)
         stray_cr = b"\r\r\n" in head
         prepared = Prepared(f)
         if enc not in ("utf-8", "utf-8-sig") or whitespace or stray_cr:
