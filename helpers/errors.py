@@ -50,8 +50,12 @@ class MissingColumnError(UbakitError, KeyError):
     """A table lacks a column an analysis needs."""
 
     def __init__(self, table: str, column: str, available: Iterable[str] = (), *, hint: str = ""):
+        import difflib
+
         self.table, self.column, self.available = table, column, list(available)
-        msg = f"the {table} table has no column {column!r}; its columns are: {_choices(self.available)}"
+        close = difflib.get_close_matches(str(column), [str(c) for c in self.available], n=1, cutoff=0.6)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""  # clustering.features: [n_ordrs] -> n_orders
+        msg = f"the {table} table has no column {column!r}{guess}; its columns are: {_choices(self.available)}"
         self.message = msg + (f". {hint}" if hint else "")
         super().__init__(self.message)
 

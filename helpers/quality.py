@@ -335,6 +335,22 @@ def _unknown_text(unknown: dict) -> str:
     return t("ingest.unknown_events", names=names, code="events") + (hint if like else "")
 
 
+def duplicate_ids_note(path, table: str, key: str = "user_id") -> dict | None:
+    """A note when the clean table at ``path`` (Parquet, as either engine writes it) holds a ``key`` more than once:
+    the user profile keeps the first row of each user, and the page should say so. None when every key is
+    unique (or the file or column is not there)."""
+    sql = (
+        f"SELECT count(*), coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM read_parquet(?) "
+        f'GROUP BY "{key}" HAVING count(*) > 1)'
+    )
+    try:
+        row = duckdb.connect().execute(sql, [str(path)]).fetchone()  # an aggregate: one row
+    except duckdb.Error:
+        return None
+    n, rows = row if row else (0, 0)
+    return {"key": "ingest.note_duplicate_ids", "table": table, "ids": f"{n:,}", "rows": f"{rows:,}"} if n else None
+
+
 def _notes(r: TableReport) -> list[str]:
     """A table's notes for readers (:attr:`TableReport.notes`): a message key, or a message with its fields (the
     table by its name, ``code`` its key in the params); a technical text stays in the manifest."""
@@ -564,6 +580,9 @@ class IngestReport(Report):
         from .ingest import ingest_campaign
 
         reports = ingest_campaign(ctx.cfg, ctx.paths, progress=not batch_mode(), params_file=ctx.params_file)
+        if "users" in reports and not reports["users"].derived_from:  # one row per user is assumed downstream
+            note = duplicate_ids_note(ctx.paths.table("users"), "users")
+            reports["users"].notes += [note] if note else []
         main = main_table(reports)
         return cls(
             reports=reports,

@@ -580,3 +580,18 @@ def test_funnel_breakdown_column_missing_from_the_data_is_an_error(tmp_path, wri
     )
     rep = FunnelReport.run(ctx)
     assert rep.available and rep.breakdown_col == "channel" and set(rep.breakdown["group"]) == {"a", "b"}
+
+
+def test_a_missing_column_suggests_the_closest_one():
+    """``clustering.features: [n_ordrs]`` and ``attribution.touch_col: utm_src`` failed with "has no column" and
+    the whole list, without the one meant; the error now suggests the closest column (and none when nothing is
+    close)."""
+    from helpers.errors import MissingColumnError
+
+    e = MissingColumnError("user features", "n_ordrs", ["user_id", "n_orders", "spend"], hint="see docs")
+    assert str(e) == (
+        "the user features table has no column 'n_ordrs' (did you mean 'n_orders'?); its columns are: user_id, "
+        "n_orders, spend. see docs"
+    )
+    assert "did you mean" not in str(MissingColumnError("events", "zzz", ["user_id", "event", "ts"]))
+    assert "(did you mean 'utm_source'?)" in str(MissingColumnError("events", "utm_src", ["utm_source", "ts"]))

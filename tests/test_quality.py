@@ -275,3 +275,23 @@ def test_unreadable_numbers_name_null_values_as_the_fix():
     with i18n.language("zh"):
         assert any("请把它们加到 tables.events.source.null_values" in f for f in ingest_findings({"events": _rep(
             reasons={"bad_number": 3})}))  # fmt: skip
+
+
+def test_duplicate_user_ids_in_the_users_table_are_said(tmp_path):
+    """A users file with 15 user ids on two rows each (a "thirty" age, then the real one) was ingested without a
+    word, and the user profile silently kept the first row of each. The ingest page now says how many ids repeat
+    and which row the profile uses."""
+    from helpers import i18n
+    from helpers.quality import duplicate_ids_note, ingest_findings
+
+    p = tmp_path / "users.parquet"
+    pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3", "u3", "u3"], "city": list("abcdef")}).to_parquet(p)
+    note = duplicate_ids_note(p, "users")
+    assert note == {"key": "ingest.note_duplicate_ids", "table": "users", "ids": "2", "rows": "5"}
+    pd.DataFrame({"user_id": ["u1", "u2"]}).to_parquet(p)
+    assert duplicate_ids_note(p, "users") is None and duplicate_ids_note(tmp_path / "none.parquet", "users") is None
+    rep = _rep(table="users")
+    rep.notes = [note]
+    with i18n.language("en"):
+        said = " ".join(ingest_findings({"users": rep}))
+    assert "2 user ids appear more than once in the users table (5 rows): the user profile uses the first row" in said
