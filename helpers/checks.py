@@ -1,7 +1,9 @@
 """Values the campaign params name, checked against what the campaign declares and against the data.
 
 Every event named in an analysis section (funnel steps and exclusions, paths start/end events, retention
-start/return events, churn label events, ``rfm.buy_events`` when given, ``tables.orders.where_event``) and
+start/return events, churn label events, ``rfm.buy_events`` when given, the experiment's exposure and metric
+events, ``attribution.conversion_event`` when given and ``attribution.touch_events``,
+``tables.orders.where_event``) and
 every events column named (``funnel.breakdown``, the columns of funnel steps' ``where`` filters) is checked
 twice:
 
@@ -31,6 +33,7 @@ from .tag_grammar import is_tag_breakdown
 
 __all__ = [
     "did_you_mean",
+    "page_did_you_mean",
     "extra_column_name",
     "declared_events",
     "event_refs",
@@ -47,6 +50,14 @@ def did_you_mean(word: str, options: Iterable[Any]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options`` (difflib), or ``''``."""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def page_did_you_mean(word: str, options: Iterable[Any]) -> str:
+    """:func:`did_you_mean` in the page's language (``common.did_you_mean``), for text a report shows."""
+    from .i18n import t
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return t("common.did_you_mean", name=repr(close[0])) if close else ""
 
 
 def extra_column_name(name: str) -> str:
@@ -75,7 +86,8 @@ def declared_events(cfg: Any) -> list[str] | None:
 
 def event_refs(cfg: Any) -> list[Problem]:
     """``(key path, event)`` for every event named in the analysis sections and in ``tables.orders.where_event``.
-    Defaults are not named by the user and are left out (``rfm.buy_events`` counts only when given)."""
+    Defaults are not named by the user and are left out (``rfm.buy_events`` and ``attribution.conversion_event``
+    count only when given)."""
     out: list[Problem] = []
     f = cfg.funnel
     for i, step in enumerate(f.steps):
@@ -103,6 +115,11 @@ def event_refs(cfg: Any) -> list[Problem]:
             out += [
                 (f"experiment.metrics[{i}].event" + (f"[{j}]" if len(evs) > 1 else ""), e) for j, e in enumerate(evs)
             ]
+    at = getattr(cfg, "attribution", None)
+    if at is not None:  # a typo read "no conversions" or "no touches" only once the run got there
+        if at.conversion_event is not None and "conversion_event" in at.model_fields_set:
+            out.append(("attribution.conversion_event", at.conversion_event))
+        out += [(f"attribution.touch_events[{j}]", e) for j, e in enumerate(at.touch_events)]
     orders = cfg.tables.orders
     if orders is not None and orders.derive_from == "events":
         out += [(f"tables.orders.where_event[{j}]", e) for j, e in enumerate(orders.where_event or [])]

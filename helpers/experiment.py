@@ -11,11 +11,14 @@ Rules
 - Each treatment variant is compared with the control: conversion by the two-proportion z-test (Beta-Binomial
   chance to beat), other metrics by Welch's t-test (normal chance to beat), ratio metrics by a z-test on the
   delta-method variance. Relative lifts get delta-method CIs. Holm adjusts the p-values across all
-  (metric, variant) rows.
+  (metric, variant) rows. A comparison where either group has fewer than ``min_users`` (10) users with a value is
+  not tested (``test`` "too few users"; no p-value, interval or verdict): a group's variance is no estimate there.
 - CUPED (``cuped_days``): conversion, count and revenue metrics are adjusted by the same metric over the
   ``cuped_days`` before each user's exposure (users without history: 0), theta pooled over all variants;
-  when that cuts the variance by at least ``CUPED_MIN_REDUCTION`` (1 %), the adjusted metric is tested with
-  Welch's t-test and normal Bayesian statistics (else the unadjusted one; the reduction is reported anyway).
+  when that cuts the variance by at least ``CUPED_MIN_REDUCTION`` (1 %) and every group's adjusted mean stays in
+  the metric's range (a rate in 0-100 %, no negative mean of a metric without negative values), the adjusted
+  metric is tested with Welch's t-test and normal Bayesian statistics (else the unadjusted one; the reduction is
+  reported anyway).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .base import Outcome, Report, ReportUnavailable, Unavailable
 from .experiment_run import compute_experiment
 from .experiment_stats import (
     CUPED_MIN_REDUCTION,
+    MIN_TEST_USERS,
     RESULT_COLS,
     compare_one,
     compare_variants,
@@ -112,6 +116,7 @@ class ExperimentReport(Report):
     data_cut: tuple | None = None
     currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
     money: tuple = ()  # the metrics whose values are amounts (:func:`money_metrics`)
+    min_users: int = MIN_TEST_USERS  # a group's fewest users with a value for a test (experiment.min_users)
 
     def __post_init__(self) -> None:
         # intervals at a level other than 95%: the glossary's "95% interval" (ci95) would name a level the page
@@ -201,7 +206,13 @@ class ExperimentReport(Report):
                 level=self.level(), ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
                 holm=fmt_p(r.holm_p), ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
-                used = "" if r.cuped_variance_reduction >= CUPED_MIN_REDUCTION else t("experiment.cuped_unused")
+                used = (
+                    ""
+                    if r.test == "welch t (CUPED)"
+                    else t("experiment.cuped_unused")
+                    if r.cuped_variance_reduction < CUPED_MIN_REDUCTION
+                    else t("experiment.cuped_out_of_range")  # the adjusted rate left 0-100 % (a handful of users)
+                )
                 out.append(t("experiment.cuped", label=r.label, vr=fmt_pct(r.cuped_variance_reduction)) + used)
         if len(self.sequential):
             last = self.sequential[self.sequential["day"] == self.sequential["day"].max()]
@@ -305,7 +316,7 @@ class ExperimentReport(Report):
 
         guard = t("experiment.guardrail") if r.guardrail else ""
         users, control = int(r.users), int(r.control_users)
-        key = "experiment.untested_few" if min(users, control) < 2 else "experiment.untested"
+        key = "experiment.untested_few" if min(users, control) < self.min_users else "experiment.untested"
         text = t(
             key,
             label=sentence_start(r.label),
@@ -313,6 +324,7 @@ class ExperimentReport(Report):
             variant=r.variant,
             users=fmt_int(users),
             control=fmt_int(control),
+            min_n=fmt_int(self.min_users),
         )
         return text + (t("experiment.untested_retention") if r.kind == "retention" else "")
 

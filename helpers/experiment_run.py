@@ -90,7 +90,8 @@ def compute_experiment(cls, ctx, p):
     if users.empty:
         raise ReportUnavailable(i18n.t("experiment.no_exposed"))
     rep = cls(experiment=p.name, control=p.control, alpha=p.alpha, srm_alpha=p.srm_alpha, excluded_multi=multi,
-              not_exposed=not_exposed, currency=ctx.cfg.currency, money=money_metrics(p.metrics))  # fmt: skip
+              not_exposed=not_exposed, currency=ctx.cfg.currency, money=money_metrics(p.metrics),
+              min_users=p.min_users)  # fmt: skip
     rep.data_cut = cut
     rep.srm = srm_table(users["variant"].value_counts(), p.split, srm_alpha=p.srm_alpha)
 
@@ -111,7 +112,7 @@ def compute_experiment(cls, ctx, p):
             cov[m.name] = (x > 0).astype(float) if m.kind == "conversion" else x
     rep.users = users
     rep.results = compare_variants(users, p.metrics, control=p.control, alpha=p.alpha, seed=p.seed,
-                                   covariates=cov if p.cuped_days else None)  # fmt: skip
+                                   covariates=cov if p.cuped_days else None, min_users=p.min_users)  # fmt: skip
     rep.results["trustworthy"] = not rep.srm_failed
 
     # sequential: per day, users exposed by then and their values through that day (no CUPED)
@@ -127,7 +128,7 @@ def compute_experiment(cls, ctx, p):
             c = vals[seen["variant"] == p.control].to_numpy()
             for v in sorted(set(seen["variant"]) - {p.control}):
                 t = vals[seen["variant"] == v].to_numpy()
-                if len(t) < 2 or len(c) < 2:
+                if min(len(t), len(c)) < p.min_users:  # as the results: no test on a handful of users
                     continue
                 r = compare_one(m.kind, t, c, alpha=p.alpha, seed=p.seed)
                 rows.append({"day": d, "metric": m.name, "variant": v, "users": len(t) + len(c), "diff": r["abs_lift"],
@@ -151,7 +152,10 @@ def compute_experiment(cls, ctx, p):
     rep.power = power_table(rep.results, ses, users_per_day=len(users) / elapsed, alpha=p.alpha,
                             power_target=p.power, target_mde=p.target_mde)  # fmt: skip
 
-    if p.segment or p.breakdown:
+    missing = _segment_missing(ctx, p)
+    if missing:  # a typo in the segment column leaves the segments out, not the whole report
+        rep.notes.append(missing)
+    elif p.segment or p.breakdown:
         rep.segment_col = p.breakdown or p.segment
         rep.segments = _segments(ctx, users, p)
     if rep.srm_failed:
@@ -159,10 +163,27 @@ def compute_experiment(cls, ctx, p):
     return rep
 
 
+def _segment_missing(ctx, p) -> str | None:
+    """The note when ``experiment.segment`` names no column of the users table (or there is no users table), with
+    the closest column; None when it does or no segment is asked for."""
+    from .checks import page_did_you_mean
+
+    if not p.segment:
+        return None
+    if not ctx.has("users"):
+        return i18n.t("experiment.segment_no_users", column=repr(p.segment))
+    cols = [str(c) for c in ctx.df("users").columns]
+    if p.segment in cols:
+        return None
+    return i18n.t("experiment.no_segment_column", column=repr(p.segment), hint=page_did_you_mean(p.segment, cols),
+                  columns=", ".join(cols))  # fmt: skip
+
+
 def _segments(ctx, users: pd.DataFrame, p) -> pd.DataFrame:
     """The results per value of the users column ``p.segment``, or of the tag or audience ``p.breakdown``
     (helpers/tags.py ``tag_values``: a user is in every value of a multi-value tag), without CUPED; Holm across
-    all segment rows (the more segments, the more chances of a false lift: experiment.segments says how many)."""
+    all segment rows (the more segments, the more chances of a false lift: experiment.segments says how many). A
+    segment row where a group has fewer than ``experiment.min_users`` users with a value is left out: no test."""
     from . import abstats as st
 
     if p.breakdown:
@@ -176,17 +197,15 @@ def _segments(ctx, users: pd.DataFrame, p) -> pd.DataFrame:
             groups["(none)"] = rest
     else:
         u = ctx.df("users")
-        if p.segment not in u.columns:
-            raise ReportUnavailable(i18n.t("experiment.no_segment_column", column=repr(p.segment)))
         seg = users["user_id"].map(u.drop_duplicates("user_id").set_index("user_id")[p.segment])
         groups = users.groupby(seg.fillna("(none)").astype(str)).groups
     parts = []
     for g, idx in groups.items():
         sub = users.loc[idx]
-        if sub["variant"].nunique() < 2 or (sub["variant"] == p.control).sum() < 2:
+        if sub["variant"].nunique() < 2 or (sub["variant"] == p.control).sum() < p.min_users:
             continue
-        r = compare_variants(sub, p.metrics, control=p.control, alpha=p.alpha, seed=p.seed)
-        parts.append(r.assign(segment=g))
+        r = compare_variants(sub, p.metrics, control=p.control, alpha=p.alpha, seed=p.seed, min_users=p.min_users)
+        parts.append(r[r["test"] != "too few users"].assign(segment=g))  # a segment row is a test: none, no row
     if not parts:
         return pd.DataFrame(columns=["segment"])
     out = pd.concat(parts, ignore_index=True)

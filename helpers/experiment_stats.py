@@ -10,18 +10,26 @@ import pandas as pd
 
 from . import abstats as st
 
-__all__ = ["CUPED_MIN_REDUCTION", "RESULT_COLS", "compare_one", "compare_variants", "srm_table", "sequential_table",
-           "power_table"]  # fmt: skip
+__all__ = ["CUPED_MIN_REDUCTION", "MIN_TEST_USERS", "RESULT_COLS", "compare_one", "compare_variants", "srm_table",
+           "sequential_table", "power_table", "cuped_in_range"]  # fmt: skip
 
-# ------------------------------------------------------------------------------------------- statistics
+# ------------------------------------------------------------------------------------------- constants
 #: CUPED replaces a metric by its adjusted values only when it cuts the variance by at least this share
 CUPED_MIN_REDUCTION = 0.01
+#: the fewest users with a value a group needs for a test (``experiment.min_users`` by default): below it a group's
+#: own variance is no estimate (two users who both did not retain have a variance of 0), and a z or Welch test read
+#: "p < 0.001, significant" on them
+MIN_TEST_USERS = 10
 
 RESULT_COLS = [
     "metric", "label", "kind", "guardrail", "variant", "users", "control_users", "value", "control_value",
     "abs_lift", "abs_low", "abs_high", "rel_lift", "rel_low", "rel_high", "test", "p_value", "holm_p",
     "significant", "chance_to_beat", "expected_loss", "cuped_variance_reduction", "trustworthy",
 ]  # fmt: skip
+
+
+#: the keys of :func:`compare_one` that a test gives (the rest describe the groups)
+_TEST_KEYS = ("abs_low", "abs_high", "rel_low", "rel_high", "p_value", "chance_to_beat", "expected_loss")
 
 
 # ------------------------------------------------------------------------------------------- statistics
@@ -106,13 +114,28 @@ def srm_table(counts: pd.Series, planned: dict[str, float] | None, *, srm_alpha:
     })  # fmt: skip
 
 
+def cuped_in_range(kind: str, adjusted, variants: pd.Series, raw: pd.Series) -> bool:
+    """Whether every group's mean of the CUPED-adjusted values stays where the metric's own means can be: a share
+    between 0 and 1 (conversion), at least 0 when no raw value is negative (count, revenue). With a handful of users
+    the adjustment can carry a group's rate past 100 % ("102.2 %" on three users); the unadjusted metric is tested
+    then."""
+    means = pd.Series(np.asarray(adjusted, float), index=variants.index).groupby(variants.to_numpy()).mean()
+    low = 0.0 if kind == "conversion" or _never_negative([raw]) else -math.inf
+    high = 1.0 if kind == "conversion" else math.inf
+    eps = 1e-12
+    return bool(((means >= low - eps) & (means <= high + eps)).all())
+
+
 def compare_variants(values: pd.DataFrame, metrics: list, *, control: str, alpha: float = 0.05, seed: int = 0,
-                     covariates: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
+                     covariates: pd.DataFrame | None = None,
+                     min_users: int = MIN_TEST_USERS) -> pd.DataFrame:  # fmt: skip
     """Every metric and treatment variant against the control, Holm across all rows.
 
     ``values``: one row per user with ``variant`` and one column per metric (ratio metrics are computed from
     their numerator and denominator columns). ``metrics``: ``ExperimentMetric`` models. ``covariates``: the
-    CUPED pre-period value per metric column (same index), or None.
+    CUPED pre-period value per metric column (same index), or None. ``min_users``: a comparison where either group
+    has fewer users with a value is not tested: its values stay, its test columns (p, intervals, chance to beat,
+    expected loss) are missing and it is not significant (:data:`MIN_TEST_USERS`).
 
     Returns
     -------
@@ -129,7 +152,7 @@ def compare_variants(values: pd.DataFrame, metrics: list, *, control: str, alpha
             ok = col.notna()
             cu = st.cuped(col[ok].to_numpy(), covariates.loc[ok, m.name].to_numpy())
             vr = cu["variance_reduction"]
-            if vr >= CUPED_MIN_REDUCTION:
+            if vr >= CUPED_MIN_REDUCTION and cuped_in_range(m.kind, cu["y_adj"], values.loc[ok, "variant"], col[ok]):
                 col = col.copy()
                 col[ok] = cu["y_adj"]
                 kind = "cuped"
@@ -147,6 +170,8 @@ def compare_variants(values: pd.DataFrame, metrics: list, *, control: str, alpha
             n_t = int(np.sum(~np.isnan(np.asarray(t[0] if m.kind == "ratio" else t, float))))
             n_c = int(np.sum(~np.isnan(np.asarray(c[0] if m.kind == "ratio" else c, float))))
             r.pop("se")
+            if min(n_t, n_c) < min_users:  # too few to test: the values are shown, no test is
+                r.update(dict.fromkeys(_TEST_KEYS, math.nan), test="too few users")
             rows.append(
                 {
                     "metric": m.name,

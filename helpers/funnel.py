@@ -39,7 +39,7 @@ import pandas as pd
 from .attempts import FunnelUsers, funnel_attempts, funnel_users
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
-from .checks import did_you_mean
+from .checks import did_you_mean, page_did_you_mean
 from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
@@ -377,7 +377,7 @@ class FunnelReport(Report):
         has = t("funnel.data_has", events=list_join(sorted(present)) or t("funnel.no_events_in_data"))
         missing = [
             f"funnel.steps[{i}] {' | '.join(map(repr, s.events)) or '(no event)'}"
-            + did_you_mean(s.events[0] if s.events else "", present)
+            + page_did_you_mean(s.events[0] if s.events else "", present)
             for i, s in enumerate(steps)
             if not set(s.events) & present
         ]

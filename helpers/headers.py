@@ -52,7 +52,37 @@ def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
                         f"the file has: {', '.join(names)}",
                     )
                 )
-    return out
+    return out + _assignment_problems(cfg)
+
+
+def _assignment_problems(cfg: Campaign) -> list[tuple[str, str]]:
+    """The experiment's assignments file (``experiment.assignment.source: table``) has the user and variant
+    columns it names (``user_col``, ``column``): read as the report reads it (a CSV's header by pandas, a Parquet
+    file's schema). A file that is not there is the params check's; one that cannot be read is left to the run."""
+    ex = cfg.experiment
+    a = ex.assignment if ex is not None else None
+    if a is None or a.source != "table" or not a.path:
+        return []
+    try:
+        path = Path(resolve_input(a.path))
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = list(pq.read_schema(path).names)
+        else:
+            import pandas as pd
+
+            names = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception:  # noqa: BLE001 — missing or unreadable: the params check or the run says why
+        return []
+    return [
+        (
+            f"experiment.assignment.{key}",
+            f"column {col!r} is not in {path.name}{_closest(col, names)}; the file has: {', '.join(names)}",
+        )
+        for key, col in (("user_col", a.user_col), ("column", a.column))
+        if col not in names
+    ]
 
 
 def _header(path: str, src) -> list[str] | None:

@@ -675,6 +675,16 @@ def _semantic_checks(cfg: Campaign, path: Path, *, check_files: bool) -> list[tu
                         "relative paths are from the project root",
                     )
                 )
+    a = cfg.experiment.assignment if cfg.experiment is not None else None
+    if check_files and a is not None and a.source == "table" and a.path and not a.path.startswith(RAW_PLACEHOLDER):
+        resolved = resolve_input(a.path)  # found at run time, after ingest, as "the experiment is unavailable"
+        if not Path(resolved).is_file():
+            out.append(
+                (
+                    "experiment.assignment.path",
+                    f"no file {a.path!r} (looked for {resolved}); relative paths are from the project root",
+                )
+            )
     # the values named in the analysis sections: declared events, known columns, step_windows (helpers/checks.py)
     out += params_problems(cfg)
     out += plan_problems(cfg)  # the tracking plan (helpers/tracking.py)

@@ -82,6 +82,9 @@ class ExperimentParams(Section):
     breakdown: str | None = Field(
         None, pattern=r"^(tag|audience):", description="tag:<name> or audience:<name> to break results down by"
     )
+    min_users: int = Field(
+        10, ge=2, description="a group needs this many users with a metric's value for a test (fewer: not tested)"
+    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     power: float = Field(0.8, gt=0.5, lt=1, description="power for the minimum detectable effect")
     target_mde: float = Field(0.05, gt=0, description="relative effect to plan for (days still needed)")

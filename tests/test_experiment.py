@@ -123,6 +123,77 @@ def test_cuped_in_compare_variants_reports_the_reduction():
     assert r.loc[0, "test"] == "welch t (CUPED)"
 
 
+def test_a_handful_of_users_gets_no_test_and_no_verdict():
+    """Three users in a variant: a group's variance is no estimate there. Two users who both did not retain have a
+    variance of 0, and the z-test read "0.0% vs 26.4%, p < 0.001, significant". Below ``min_users`` (10) users with
+    a value in either group a row keeps its values and has no test: no p, interval or verdict, and Holm counts only
+    the rows tested (by hand below)."""
+    from helpers.experiment_stats import MIN_TEST_USERS
+
+    assert ExperimentParams.model_fields["min_users"].default == MIN_TEST_USERS == 10
+    rng = np.random.default_rng(3)
+    v = np.array(["control"] * 300 + ["big"] * 300 + ["tiny"] * 3)
+    conv = (rng.random(len(v)) < 0.264).astype(float)
+    conv[v == "tiny"] = 0.0
+    values = pd.DataFrame({"variant": v, "ret": conv})
+    ms = [ExperimentMetric(name="ret", kind="retention", day=7)]  # 0/1 per user, by Welch's t-test
+    r = compare_variants(values, ms, control="control").set_index("variant")
+    assert r.at["tiny", "test"] == "too few users" and r.at["tiny", "users"] == 3
+    assert r.at["tiny", "value"] == 0.0 and r.at["tiny", "control_value"] == pytest.approx(conv[:300].mean())
+    for col in ("p_value", "holm_p", "abs_low", "rel_high", "chance_to_beat", "expected_loss"):
+        assert math.isnan(r.at["tiny", col]), col
+    assert not r.at["tiny", "significant"]
+    from scipy import stats
+
+    welch = stats.ttest_ind(conv[300:600], conv[:300], equal_var=False).pvalue
+    assert r.at["big", "p_value"] == pytest.approx(welch) and r.at["big", "holm_p"] == pytest.approx(welch)
+    # the old rule (2 users) tested it: 0 of 3 (variance 0) against 26 % was "significant"
+    old = compare_variants(values, ms, control="control", min_users=2).set_index("variant")
+    assert old.at["tiny", "p_value"] < 0.001 and old.at["tiny", "significant"]
+    # exactly min_users users are enough
+    ten = values[(values["variant"] != "tiny")].copy()
+    ten.loc[ten.index[-10:], "variant"] = "ten"
+    assert compare_variants(ten, ms, control="control").set_index("variant").at["ten", "test"] == "welch t"
+
+
+def test_cuped_that_carries_a_rate_past_100_percent_is_not_used():
+    """The audit's 3-user variant read "Payment within 24 h: 102.2%": CUPED's adjusted values averaged above 1 in a
+    small group whose users all paid and had no history. A group's adjusted mean outside the metric's range (a rate
+    in 0-1, a count at least 0) leaves the metric unadjusted: the test and the value are the raw ones, and the
+    finding says why CUPED was not used."""
+    from helpers.experiment import ExperimentReport
+    from helpers.experiment_stats import cuped_in_range
+
+    rng = np.random.default_rng(5)
+    n = 400
+    x = rng.poisson(2, n).astype(float)  # pre-period payments
+    y = ((x + rng.normal(0, 1, n)) > 2).astype(float)  # payment in the test, correlated with history
+    v = np.array(["control"] * n)
+    # twelve users with no history who all paid: y_adj = 1 - theta * (0 - mean(x)) > 1
+    x = np.concatenate([x, np.zeros(12)])
+    y = np.concatenate([y, np.ones(12)])
+    v = np.concatenate([v, ["b"] * 12])
+    values = pd.DataFrame({"variant": v, "pay": y})
+    cu = st.cuped(y, x)
+    adj_b = cu["y_adj"][v == "b"].mean()
+    assert cu["variance_reduction"] > 0.05 and adj_b > 1  # CUPED would have helped, and it leaves the range
+    assert not cuped_in_range("conversion", cu["y_adj"], values["variant"], values["pay"])
+    ms = [ExperimentMetric(name="pay", kind="conversion", event="pay")]
+    r = compare_variants(values, ms, control="control", covariates=pd.DataFrame({"pay": x}))
+    assert r.loc[0, "test"] == "two-proportion z" and r.loc[0, "value"] == 1.0
+    assert r.loc[0, "cuped_variance_reduction"] == pytest.approx(cu["variance_reduction"])
+    # a count: adjusted means below 0 are out of range only when no raw value is negative
+    assert cuped_in_range("count", np.array([-0.5, 1.0, 2.0]), pd.Series(["a", "a", "b"]), pd.Series([0, 1, 2]))
+    assert not cuped_in_range("count", np.array([-3.0, 1.0, 2.0]), pd.Series(["a", "a", "b"]), pd.Series([0, 1, 2]))
+    assert cuped_in_range("revenue", np.array([-3.0, 1.0, 2.0]), pd.Series(["a", "a", "b"]), pd.Series([-5, 1, 2]))
+    rep = ExperimentReport(srm=srm_table(pd.Series({"control": 400, "b": 12}), None),
+                           results=r.assign(trustworthy=True))  # fmt: skip
+    with i18n.language("en"):
+        text = " ".join(rep.findings())
+    assert "102" not in text and "b 100.0% vs control" in text
+    assert "Not used (a group's adjusted mean falls outside the metric's possible range" in text
+
+
 def test_srm_table_and_sequential_intervals():
     s = srm_table(pd.Series({"a": 580, "b": 420}), {"a": 1, "b": 1})
     assert bool(s["srm"].iloc[0]) and s["chi2"].iloc[0] == pytest.approx(25.6)
@@ -319,6 +390,25 @@ def test_a_start_after_the_data_says_so(demo_ctx):
     assert rep.reason.startswith("experiment.start (2024-06-01) comes after the last fully observed day of the data")
 
 
+def test_a_segment_column_that_is_not_there_leaves_only_the_segments_out(demo_ctx):
+    """``experiment.segment: chanel`` made the whole report unavailable. The results stand; a note says the segments
+    are missing, names the key and the closest column, in the page's language."""
+    from helpers.experiment import ExperimentReport
+
+    p = demo_ctx.cfg.experiment.model_copy(update={"segment": "chanel", "breakdown": None})
+    ctx = dataclasses.replace(demo_ctx, cfg=demo_ctx.cfg.model_copy(update={"experiment": p}))
+    rep = ExperimentReport.run(ctx)
+    assert rep.available and len(rep.results) and rep.segments is None
+    note = next(x for x in rep.findings() if "experiment.segment" in x)
+    assert note.startswith("没有分群结果：用户表没有列 'chanel'（是不是 'channel'？）（experiment.segment；现有列：")
+    with i18n.language("en"):
+        rep = ExperimentReport.run(ctx)
+    assert rep.notes[-1].startswith(
+        "No results per segment: the users table has no column 'chanel' (did you mean 'channel'?) (experiment.segment;"
+    )
+    assert "segments" not in rep.tables()
+
+
 def test_no_section_is_unavailable(demo_ctx):
     from helpers.experiment import ExperimentReport
 
@@ -390,22 +480,23 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
     day7 = dict(base, metric="day7", label="7日留存", kind="retention", users=1, control_users=1, value=nan,
                 control_value=nan, rel_lift=nan, rel_low=nan, rel_high=nan, p_value=nan, holm_p=nan,
                 chance_to_beat=nan)  # fmt: skip
-    ratio = dict(day7, metric="rpo", label="单均金额", kind="ratio", users=5, control_users=4, guardrail=True)
+    ratio = dict(day7, metric="rpo", label="单均金额", kind="ratio", users=50, control_users=40, guardrail=True)
     rep = ExperimentReport(srm=srm, results=pd.DataFrame([conv, day7, ratio]))
     with i18n.language("zh"):
         out = rep.findings()
         assert out[2] == "注意：分析的用户很少（new 2、control 2，有的组少于 30 名），区间很宽，以下结果仅供参考。"
         assert out[3].startswith("支付转化：new 为 50.0%") and rep.lead() == out[3]
         assert out[4] == (
-            "7日留存：无法检验：new 1 名、对照组 1 名用户有这个指标的值，每组至少需要 2 名。"
+            "7日留存：未检验：new 1 名、对照组 1 名用户有这个指标的值，每组至少需要 10 名（experiment.min_users）。"
             "留存日晚于实验结束的用户不计入。"
         )
-        assert out[5].startswith("单均金额（护栏指标）：无法检验：new（5 名）或对照组（4 名）的值无法计算")
+        assert out[5].startswith("单均金额（护栏指标）：无法检验：new（50 名）或对照组（40 名）的值无法计算")
         assert not any("不显著" in x for x in out[4:])
     with i18n.language("en"):
         out = rep.findings()
         assert out[4] == (
-            "7日留存: not tested: 1 new and 1 control users have a value of it; each group needs at least 2. "
+            "7日留存: not tested: 1 new and 1 control users have a value of it; each group needs at least 10 "
+            "(experiment.min_users). "
             "Users whose retention day falls after the test end are left out."
         )
         # an English label opens its line with a capital ("payment within 24 h: new ..." read oddly)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import pandas as pd
 import pytest
 
 from helpers.locations import campaign_paths, check_slug
@@ -418,3 +419,44 @@ def test_experiment_events_and_clustering_k_range_are_checked_at_validate(write_
     with pytest.raises(ParamsError) as ei:
         load_params(write_params(base + "clustering: {k_min: 6, k_max: 3}\n"))
     assert any(loc.startswith("clustering") and "k_min (6) is above k_max (3)" in why for loc, why in ei.value.problems)
+
+
+def test_attribution_events_and_the_assignments_file_are_checked_at_validate(write_params, csv, tmp_path, capsys):
+    """``attribution.conversion_event: payy`` passed validate and the run said "no conversions"; a touch event's typo
+    said "no touches". An assignments file that is not there was found only by the experiment report, after ingest,
+    and one without the named variant column too. validate now names each key, with the closest name."""
+    from helpers.cli import main
+
+    base = VALUES.replace("PATH", str(csv))
+    attr = "attribution:\n  conversion_event: payy\n  touch_events: [view, carts]\n"
+    locs = dict(problems(write_params(base + attr))[0])
+    assert "'payy' is not an event of this campaign (did you mean 'pay'?)" in locs["attribution.conversion_event"]
+    assert "(did you mean 'cart'?)" in locs["attribution.touch_events[1]"]
+    assert "attribution.touch_events[0]" not in locs
+    # the default conversion event is not the user's word: a campaign without "pay" still validates without it
+    assert load_params(write_params(base + "attribution:\n  touch_events: [view]\n"))
+    exp = (
+        "experiment:\n  name: t\n  start: 2024-01-05\n  control: A\n"
+        "  assignment: {source: table, path: ASSIGN, user_col: uid, column: group}\n"
+        "  metrics:\n    - {name: paid, kind: conversion, event: pay}\n"
+    )
+    missing = tmp_path / "nowhere.csv"
+    locs = dict(problems(write_params(base + exp.replace("ASSIGN", str(missing))))[0])
+    assert locs["experiment.assignment.path"].startswith(f"no file {str(missing)!r}")
+    assign = tmp_path / "assign.csv"
+    assign.write_text("uid,grp\n1,A\n2,B\n", encoding="utf-8")
+    bad = write_params(base + exp.replace("ASSIGN", str(assign)))
+    assert load_params(bad)  # the file is there: its columns are validate's header check
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "experiment.assignment.column: column 'group' is not in assign.csv (did you mean 'grp'?); "
+        "the file has: uid, grp" in err
+    )
+    assert "experiment.assignment.user_col" not in err
+    pq = tmp_path / "assign.parquet"
+    pd.DataFrame({"user": ["1"], "group": ["A"]}).to_parquet(pq)
+    assert main(["validate", str(write_params(base + exp.replace("ASSIGN", str(pq))))]) == 2
+    assert "experiment.assignment.user_col: column 'uid' is not in assign.parquet; the file has: user, group" in (
+        capsys.readouterr().err
+    )
