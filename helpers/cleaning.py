@@ -27,7 +27,7 @@ from .values import (
     typed_ts_sql,
 )
 
-__all__ = ["Cleaning", "TableReport", "cleaning_sql", "plan_checks_step"]
+__all__ = ["Cleaning", "TableReport", "bad_number_columns", "cleaning_sql", "plan_checks_step"]
 
 _safe_extra = extra_column_name
 
@@ -60,6 +60,8 @@ class TableReport:
     notes: list[str | dict] = field(default_factory=list)
     #: the table's cleaning rules' reasons as pages name them (``rules[].label``): reason -> label
     reason_labels: dict[str, str] = field(default_factory=dict)
+    #: where the ``bad_number`` rows' numbers could not be read (:func:`bad_number_columns`)
+    bad_numbers: list[dict] = field(default_factory=list)
 
     @property
     def rows_quarantined(self) -> int:
@@ -89,6 +91,7 @@ class Cleaning:
     dedupe_cols: list[str] = field(default_factory=list)  # quoted source columns duplicates are equal on
     reason_sql: str = ""  # the outer select's "CASE ... END AS __reason" (and the plan flags)
     typed_sql: str = ""  # the inner select's typed values
+    texts: dict[str, str] = field(default_factory=dict)  # canonical column -> its text over the source columns
 
     def select_with(self, source: str, dup: str, keep: list[str] | None = None) -> str:
         """``select`` over ``source`` with ``dup`` (true for a duplicate row) in place of the window that finds
@@ -251,7 +254,45 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
     )
     cl = Cleaning("", out_cols, canon, typed, ref, extras, plan, decimal, dedupe_cols, reason, inner_typed)
     cl.select = cl.select_with(raw, dup)
+    cl.texts = text
     return cl
+
+
+#: the values of a column :func:`bad_number_columns` quotes, and their length at most
+BAD_NUMBER_VALUES, BAD_NUMBER_VALUE_CHARS = 3, 40
+
+
+def bad_number_columns(con, cfg: Campaign, table: str, cl: Cleaning, qfile: str | Path) -> list[dict]:
+    """Where the quarantined ``bad_number`` rows of ``table`` have a number that cannot be read, per numeric column:
+    ``{"column", "source", "rows", "values"}`` (``source``: the file's column, None for a ``derive:`` one;
+    ``values``: its commonest unreadable values as ``[value, rows]``, as the file writes them). A file of text labels
+    (好评 / 差评 in a ``label`` column) reads "bad_number 635" and nothing more without it.
+
+    Read with DuckDB (``con``) from the quarantine Parquet file ``qfile``, which both engines write with the source
+    columns as text, through the cleaning's own expressions (placeholders, ``values:`` maps, decimal mark). A column
+    the quarantine does not hold (``privacy.hide_columns``) is left out."""
+    import duckdb
+
+    spec = cfg.spec(table)
+    out = []
+    for name, c in cl.canon.items():
+        if c.dtype not in ("DOUBLE", "INTEGER") or name not in cl.typed or name not in cl.texts:
+            continue
+        source = None if name in spec.derive else spec.columns.get(name, name)
+        shown = _ident(source) if source else cl.texts[name]
+        sql = (
+            f"SELECT v, count(*) AS n FROM (SELECT CAST({shown} AS VARCHAR) AS v, ({cl.texts[name]}) AS x, "
+            f"{cl.typed[name]} AS t FROM read_parquet({_lit(str(qfile))}) WHERE reason = 'bad_number') "
+            "WHERE x IS NOT NULL AND t IS NULL GROUP BY v ORDER BY n DESC, v"
+        )
+        try:
+            rows = con.execute(sql).fetchall()
+        except duckdb.Error:  # a hidden column is not in the quarantine
+            continue
+        if rows:
+            values = [[str(v)[:BAD_NUMBER_VALUE_CHARS], int(n)] for v, n in rows[:BAD_NUMBER_VALUES]]
+            out.append({"column": name, "source": source, "rows": sum(int(n) for _, n in rows), "values": values})
+    return out
 
 
 def _plan_checks(cfg: Campaign, table: str, text: dict, extras: dict, typed: dict) -> PlanChecks | None:
@@ -282,8 +323,11 @@ def plan_checks_step(con, cfg: Campaign, table: str, cl: Cleaning, staged: str, 
     )
 
 
-def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons: dict, span, qfile: Path) -> str:
-    """Why a table has no clean row: the reasons, the data's own time range and the params' period."""
+def _empty_message(
+    cfg: Campaign, table: str, where: str, rows_in: int, reasons: dict, span, qfile: Path, bad: list[dict] | None = None
+) -> str:
+    """Why a table has no clean row: the reasons, the data's own time range and the params' period; when most rows
+    have a number that cannot be read, the columns and values (``bad``: :func:`bad_number_columns`)."""
     if rows_in == 0:
         return f"tables.{table}: {where} has no data rows; nothing to analyse (check tables.{table}.source.path)"
     counts = ", ".join(f"{r} {n:,}" for r, n in reasons.items())
@@ -294,6 +338,16 @@ def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons:
         msg += (
             f"\n  fix: most lines do not decode as {enc}: set tables.{table}.source.encoding to the file's real "
             "encoding (auto detects UTF-8 and GB18030/GBK; e.g. big5, latin-1)"
+        )
+    elif reasons.get("bad_number", 0) * 2 > rows_in and bad:  # text labels in a number column, say
+        cols = "; ".join(
+            f"{_named(b)} holds {', '.join(f'{v!r} ({n:,})' for v, n in b['values'])}" for b in bad
+        )  # fmt: skip
+        first = bad[0]["column"]
+        msg += (
+            f"\n  fix: most rows have a number that cannot be read: {cols}. Map text to numbers with "
+            f"tables.{table}.values.{first} ({{{bad[0]['values'][0][0]}: <its number>, ...}}), or list "
+            f'placeholders for "no value" in tables.{table}.source.null_values'
         )
     elif lo is not None:
         msg += (
@@ -308,6 +362,12 @@ def _empty_message(cfg: Campaign, table: str, where: str, rows_in: int, reasons:
     elif span is not None:
         msg += f"\n  no timestamp could be read (ts_format {cfg.spec(table).ts_format!r}): set tables.{table}.ts_format"
     return msg + f"\n  the quarantined rows and their reasons: {qfile}"
+
+
+def _named(bad: dict) -> str:
+    """A numeric column of :func:`bad_number_columns` as an error names it: the file's column and the kit's."""
+    src, col = bad["source"], bad["column"]
+    return f"column {src!r} ({col})" if src and src != col else f"column {col!r}"
 
 
 def _check_derive_columns(table: str, derive: dict[str, str], src_cols: list[str], where: str) -> None:

@@ -38,6 +38,7 @@ from .cleaning import (
     _empty_message,
     _scalar,
     _summarise,
+    bad_number_columns,
     cleaning_sql,
     decimal_note,
     plan_checks_step,
@@ -239,6 +240,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
             while chunk := body.read(1 << 20):
                 fh.write(chunk)
         os.remove(str(qcsv) + ".body")
+    bad = bad_number_columns(con, cfg, table, cl, q) if reasons.get("bad_number") else []
     if rows_in == sum(reasons.values()):  # nothing clean: stop here, no analysis runs on nothing
         span = None
         if "ts" in typed:
@@ -246,7 +248,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
             span = _scalar(con, f"SELECT {lo_hi} FROM {staged}")
         con.execute(f"DROP TABLE {staged}")
         out.unlink(missing_ok=True)
-        raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q))
+        raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q, bad))
     plan_notes = plan_checks_step(con, cfg, table, cl, staged, paths)  # the tracking plan's counts
     con.execute(f"DROP TABLE {staged}")
     rep = _summarise(con, table, out)
@@ -267,6 +269,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
         quarantine_path=qpath,
         seconds=round(time.perf_counter() - t0, 3),
         notes=[*read.notes, *plan_notes, *decimal_note(table, src.decimal, decimal)],
+        bad_numbers=bad,
     )
 
 

@@ -29,7 +29,15 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from .cleaning import TableReport, _empty_message, _summarise, cleaning_sql, decimal_note, plan_checks_step
+from .cleaning import (
+    TableReport,
+    _empty_message,
+    _summarise,
+    bad_number_columns,
+    cleaning_sql,
+    decimal_note,
+    plan_checks_step,
+)
 from .errors import IngestError
 from .locations import CampaignPaths
 from .params import Campaign, resolve_input
@@ -406,13 +414,14 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
             with open(qcsv, "ab") as fh, open(str(qcsv) + ".body", "rb") as body:
                 shutil.copyfileobj(body, fh)
             os.remove(str(qcsv) + ".body")
+        bad = bad_number_columns(duck, cfg, table, cl, q) if reasons.get("bad_number") else []
         if rows_in == sum(reasons.values()):
             span = None
             if "ts" in cl.typed:
                 row = staged.agg(F.min("__t_ts").cast("string"), F.max("__t_ts").cast("string")).first()
                 span = (row[0], row[1])
             out.unlink(missing_ok=True)
-            raise IngestError(_empty_message(cfg, table, where, rows_in, reasons, span, q))
+            raise IngestError(_empty_message(cfg, table, where, rows_in, reasons, span, q, bad))
         plan_notes = plan_checks_step(_SparkSQL(session), cfg, table, cl, f"staged_{table}", paths)
     finally:
         staged.unpersist()
@@ -434,4 +443,5 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         quarantine_path=str(q),
         seconds=round(time.perf_counter() - t0, 3),
         notes=["ingested on Spark", *read_notes, *plan_notes, *decimal_note(table, src.decimal, cl.decimal)],
+        bad_numbers=bad,
     )

@@ -190,6 +190,19 @@ class TableSpec(_Strict):
     def _tz(cls, v: str | None) -> str | None:
         return _check_tz(v) if v else v
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v: Any) -> Any:
+        """A number in a ``values`` map (``label: {好评: 1}``, ``rating: {5: 五星}``) is the text YAML read it from:
+        the maps compare and give text. It was "Input should be a valid string, got 1"."""
+
+        def text(x: Any) -> Any:
+            return str(x) if isinstance(x, int | float) and not isinstance(x, bool) else x
+
+        if not isinstance(v, dict):
+            return v
+        return {k: {text(a): text(b) for a, b in m.items()} if isinstance(m, dict) else m for k, m in v.items()}
+
 
 class Tables(_Strict):
     events: TableSpec | None = None

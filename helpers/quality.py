@@ -290,6 +290,8 @@ def ingest_findings(
                 )
             )
         if r.reasons.get("bad_number"):  # "--" or "N/A" for "no amount" takes the whole row (a pay event) away
+            if r.bad_numbers:  # which column, which values: "label: 好评 423, 差评 212" (helpers.cleaning)
+                out.append(_bad_numbers_text(r.bad_numbers))
             out.append(t("ingest.bad_number_hint", rows=fmt_int(r.reasons["bad_number"]), code=r.table))
         out += _notes(r)  # after the table's counts: what the reader had to assume
         if r.table == "events" and variants:
@@ -349,6 +351,20 @@ def duplicate_ids_note(path, table: str, key: str = "user_id") -> dict | None:
         return None
     n, rows = row if row else (0, 0)
     return {"key": "ingest.note_duplicate_ids", "table": table, "ids": f"{n:,}", "rows": f"{rows:,}"} if n else None
+
+
+def _bad_numbers_text(bad: list[dict]) -> str:
+    """Where numbers could not be read (:attr:`TableReport.bad_numbers`): each column, the file's column it comes
+    from, its rows and its commonest unreadable values."""
+    from .i18n import column_word
+
+    items = []
+    for b in bad:
+        values = list_join(t("ingest.bad_number_value", value=v, rows=fmt_int(n)) for v, n in b["values"])
+        key = "ingest.bad_number_column" if b["source"] else "ingest.bad_number_derived"
+        items.append(t(key, column=column_word(b["column"]), source=b["source"] or "", rows=fmt_int(b["rows"]),
+                       values=values))  # fmt: skip
+    return t("ingest.bad_number_where", columns=list_join(items))
 
 
 def _notes(r: TableReport) -> list[str]:
