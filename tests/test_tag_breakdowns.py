@@ -108,6 +108,7 @@ def test_experiment_by_tag_lift_per_segment(tmp_path):
             "metrics": [{"name": "paid", "kind": "conversion", "event": "pay"}],
             "cuped_days": None,
             "breakdown": "tag:常来",
+            "min_users": 2,  # two users a group, by hand (the default, 10, would test none of them)
         }
     )
     ctx = dataclasses.replace(ctx, cfg=ctx.cfg.model_copy(update={"experiment": p}))
