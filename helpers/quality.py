@@ -337,20 +337,30 @@ def _unknown_text(unknown: dict) -> str:
     return t("ingest.unknown_events", names=names, code="events") + (hint if like else "")
 
 
-def duplicate_ids_note(path, table: str, key: str = "user_id") -> dict | None:
-    """A note when the clean table at ``path`` (Parquet, as either engine writes it) holds a ``key`` more than once:
-    the user profile keeps the first row of each user, and the page should say so. None when every key is
-    unique (or the file or column is not there)."""
+#: the id column of a table whose rows are one each, and the note that says when one repeats: the user profile keeps
+#: the first row of each user; sentiment scores each review row as a review of its own
+ID_NOTES = {
+    "users": ("user_id", "ingest.note_duplicate_ids"),
+    "reviews": ("review_id", "ingest.note_duplicate_reviews"),
+}
+
+
+def duplicate_ids_note(path, table: str) -> dict | None:
+    """A note when the clean table ``table`` at ``path`` (Parquet, as either engine writes it) holds its id
+    (:data:`ID_NOTES`) more than once, so that the page says what the reports do with them. None when every id is
+    unique (or the file or column is not there). Exact duplicate rows are quarantined before (``dedupe``): these
+    rows differ in another column."""
+    key, message = ID_NOTES[table]
     sql = (
         f"SELECT count(*), coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM read_parquet(?) "
-        f'GROUP BY "{key}" HAVING count(*) > 1)'
+        f"GROUP BY {sql_name(key)} HAVING count(*) > 1)"
     )
     try:
         row = duckdb.connect().execute(sql, [str(path)]).fetchone()  # an aggregate: one row
     except duckdb.Error:
         return None
     n, rows = row if row else (0, 0)
-    return {"key": "ingest.note_duplicate_ids", "table": table, "ids": f"{n:,}", "rows": f"{rows:,}"} if n else None
+    return {"key": message, "table": table, "ids": fmt_int(n), "rows": fmt_int(rows)} if n else None
 
 
 def _bad_numbers_text(bad: list[dict]) -> str:
@@ -596,9 +606,10 @@ class IngestReport(Report):
         from .ingest import ingest_campaign
 
         reports = ingest_campaign(ctx.cfg, ctx.paths, progress=not batch_mode(), params_file=ctx.params_file)
-        if "users" in reports and not reports["users"].derived_from:  # one row per user is assumed downstream
-            note = duplicate_ids_note(ctx.paths.table("users"), "users")
-            reports["users"].notes += [note] if note else []
+        for name in ID_NOTES:  # one row per user, one per review, is assumed downstream
+            if name in reports and not reports[name].derived_from:
+                note = duplicate_ids_note(ctx.paths.table(name), name)
+                reports[name].notes += [note] if note else []
         main = main_table(reports)
         return cls(
             reports=reports,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
@@ -229,10 +230,29 @@ class ProfileParams(Section):
 
 # --- review sentiment ----------------------------------------------------------------------------------
 class RatingLabels(Section):
-    """Derive labels from star ratings: >= positive_min -> 1, <= negative_max -> 0, between -> no label."""
+    """Derive labels from star ratings: >= positive_min -> 1, <= negative_max -> 0, between -> no label; a rating
+    outside ``scale`` (0, 11, -3 on a 1-5 scale: an entry error or another scale) gets no label."""
 
     positive_min: float = 4
     negative_max: float = 2
+    scale: tuple[float, float] = Field((1, 5), description="[lowest, highest] rating; others get no label")
+
+    @model_validator(mode="after")
+    def _in_scale(self):
+        lo, hi = self.scale
+        if not lo <= self.negative_max <= self.positive_min <= hi:
+            raise ValueError(
+                f"label_from_rating: need scale[0] <= negative_max <= positive_min <= scale[1], got scale "
+                f"[{lo:g}, {hi:g}], negative_max {self.negative_max:g}, positive_min {self.positive_min:g}"
+            )
+        return self
+
+    def labels(self, rating) -> tuple[np.ndarray, int]:
+        """The label of each rating (1, 0 or NaN) and how many ratings lie outside ``scale`` (unlabelled)."""
+        r = np.asarray(rating, dtype=float)
+        outside = (r < self.scale[0]) | (r > self.scale[1])
+        lab = np.where(r >= self.positive_min, 1.0, np.where(r <= self.negative_max, 0.0, np.nan))
+        return np.where(outside, np.nan, lab), int(outside.sum())
 
 
 class SentimentParams(Section):

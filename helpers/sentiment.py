@@ -390,19 +390,22 @@ class SentimentReport(Report):
             df = df.sample(n=p.sample_size, random_state=p.seed).sort_index()
         df = df.reset_index(drop=True)
         df["source_row"] = pd.to_numeric(df["review_id"], errors="coerce").fillna(-1).astype(int) - 1
+        outside = 0  # ratings outside label_from_rating.scale: no label, and a note
         if "label" not in df or df["label"].isna().all():
             df["label"] = np.nan
             if p.label_from_rating and "rating" in df:
-                r = df["rating"]
-                df["label"] = np.where(
-                    r >= p.label_from_rating.positive_min, 1, np.where(r <= p.label_from_rating.negative_max, 0, np.nan)
-                )
+                df["label"], outside = p.label_from_rating.labels(df["rating"])
         df["kind"] = df["text"].map(text_kind)
         rep = cls(
             thresholds=(p.positive_min, p.negative_max),
             min_reviews=p.min_reviews,
             min_per_class=_min_per_class(p.test_share),
         )
+        if outside:
+            from .fmt import fmt_int
+
+            lo, hi = p.label_from_rating.scale
+            rep.notes.append(i18n.t("sentiment.note_rating_outside", n=fmt_int(outside), lo=f"{lo:g}", hi=f"{hi:g}"))
         rep.skipped = {k: int(v) for k, v in df["kind"].value_counts().items() if k != "ok"}
         tok = Tokenizer(
             user_dict=p.user_dict, stopwords=load_stopwords(p.stopwords_file), to_simplified=p.to_simplified

@@ -295,3 +295,25 @@ def test_duplicate_user_ids_in_the_users_table_are_said(tmp_path):
     with i18n.language("en"):
         said = " ".join(ingest_findings({"users": rep}))
     assert "2 user ids appear more than once in the users table (5 rows): the user profile uses the first row" in said
+
+
+def test_duplicate_review_ids_are_said(tmp_path):
+    """A reviews file with a review id on two rows (an edited review exported twice, with two texts) was ingested
+    without a word, and sentiment counted it twice. The ingest page now says how many ids repeat; the count is by
+    hand."""
+    from helpers import i18n
+    from helpers.quality import duplicate_ids_note, ingest_findings
+
+    p = tmp_path / "reviews.parquet"
+    pd.DataFrame({"review_id": ["r1", "r1", "r2", "r3", "r3", "r4"], "text": list("abcdef")}).to_parquet(p)
+    note = duplicate_ids_note(p, "reviews")
+    assert note == {"key": "ingest.note_duplicate_reviews", "table": "reviews", "ids": "2", "rows": "4"}
+    assert duplicate_ids_note(p, "users") is None  # the users' key is user_id: not in this file
+    rep = _rep(table="reviews")
+    rep.notes = [note]
+    with i18n.language("en"):
+        said = " ".join(ingest_findings({"reviews": rep}))
+    assert "2 review ids appear more than once in the reviews table (4 rows): each row is scored and counted" in said
+    with i18n.language("zh"):
+        said = " ".join(ingest_findings({"reviews": rep}))
+    assert "有 2 个评论 ID 出现了不止一次（共 4 行）" in said

@@ -597,3 +597,32 @@ def test_lopsided_labels_say_counts_by_class_instead_of_failing(tmp_path):
             assert got.evaluation["snownlp"]["per_class"]["1"]["support"] >= 1
         else:
             assert "负面 9 条" in got._show("evaluation").data
+
+
+def test_ratings_outside_the_scale_get_no_label_and_a_note(tmp_path):
+    """Ratings 0, 11 and -3 on a 1-5 file were kept and labelled (11 positive, 0 and -3 negative) through
+    label_from_rating. A rating outside ``label_from_rating.scale`` (default 1 to 5) now gets no label, and a note
+    says how many; the thresholds must lie inside the scale (validate names the key)."""
+    from pydantic import ValidationError
+
+    from helpers.sections import RatingLabels
+
+    spec = RatingLabels()
+    lab, outside = spec.labels(pd.Series([5, 4, 3, 2, 1, 0, 11, -3, None]))
+    assert outside == 3
+    assert [None if np.isnan(x) else x for x in lab] == [1, 1, None, 0, 0, None, None, None, None]
+    ten = RatingLabels(positive_min=8, negative_max=4, scale=(0, 10))
+    assert ten.labels([10, 0, 11])[1] == 1
+    with pytest.raises(ValidationError, match=r"need scale\[0\] <= negative_max <= positive_min <= scale\[1\]"):
+        RatingLabels(positive_min=8, negative_max=4)  # a 10-point threshold on the default 1-5 scale
+    ctx = _reviews_ctx(tmp_path)
+    df = pd.read_parquet(ctx.paths.table("reviews"))
+    df.loc[[0, 1, 2], "rating"] = [0, 11, -3]
+    df.to_parquet(ctx.paths.table("reviews"), index=False)
+    rep = run_sentiment(ctx)
+    assert rep.reviews.loc[[0, 1, 2], "label"].isna().all() and rep.reviews.loc[3:, "label"].notna().sum() == 61
+    with i18n.language("zh"):
+        assert any("3 条评论的评分不在 1 到 5 之间" in f for f in rep.findings())
+    with i18n.language("en"):
+        rep = run_sentiment(ctx)
+        assert any("3 reviews have a rating outside 1 to 5" in n for n in rep.notes)
