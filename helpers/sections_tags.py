@@ -116,6 +116,15 @@ class TagSpec(Section):
             raise ValueError("default is only for group tags (the value when no condition matches)")
         return self
 
+    def label_set(self) -> list[str]:
+        """The labels a user of this tag can have (bucket ``labels``; group ``values`` and ``default``; multi
+        ``values``), in order; empty for a rule or ranking tag (true or false)."""
+        if self.kind == "bucket":
+            return list(self.labels or [])
+        if self.kind in ("group", "multi"):
+            return [v.label for v in self.values or []] + ([self.default] if self.default else [])
+        return []
+
 
 class AudienceSpec(Section):
     """One audience (人群包): a condition over tags and profile columns."""
@@ -179,6 +188,7 @@ def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) ->
     (audience). ``validate`` (helpers/params.py) reports them."""
     out: list[tuple[str, str]] = []
     seen = {k: v.kind or "" for k, v in tags.items() if v is not None and str(k).isidentifier()}
+    labels = {k: v.label_set() for k, v in tags.items() if v is not None and v.label_set()}
     for name, spec in tags.items():
         if not str(name).isidentifier():
             out.append((f"tags.{name}", _NAME_HINT))
@@ -191,7 +201,7 @@ def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) ->
         conds += [(f"values.{i}.when", v.when) for i, v in enumerate(spec.values or [])]
         for key, text in conds:
             try:
-                check_condition(text, tags=seen)
+                check_condition(text, tags=seen, labels=labels)
             except ConditionError as e:
                 out.append((f"tags.{name}.{key}", f"{e} (in {text!r})"))
     if not out:
@@ -204,7 +214,7 @@ def tag_problems(tags: dict, audiences: dict, breakdowns: dict | None = None) ->
             out.append((f"audiences.{name}", _NAME_HINT))
             continue
         try:
-            check_condition(a.when, tags=seen)
+            check_condition(a.when, tags=seen, labels=labels)
         except ConditionError as e:
             out.append((f"audiences.{name}.when", f"{e} (in {a.when!r})"))
     for path, b in (breakdowns or {}).items():

@@ -34,6 +34,7 @@ __all__ = [
     "Ref",
     "parse",
     "references",
+    "label_mismatches",
     "check_condition",
 ]
 
@@ -256,6 +257,33 @@ def parse(text: str):
     return node
 
 
+def label_mismatches(node, labels: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """``(tag, text)`` for every text a tag with known labels (``labels``: name -> labels) is compared with by
+    ``==``, ``!=``, ``in`` or ``not in`` that is none of its labels: ``tag:价值等级 == '高价值'`` when the labels are
+    低 / 中 / 高 (or ``'高'`` when an English campaign keeps the labels' ``en`` texts) selects nobody, silently."""
+    out: list[tuple[str, str]] = []
+
+    def tag_of(x) -> str | None:
+        return x[1].name if isinstance(x, tuple) and x[0] == "ref" and x[1].tag and x[1].name in labels else None
+
+    def walk(n):
+        if not isinstance(n, tuple) or not n:
+            return
+        if n[0] == "cmp" and n[1] in ("==", "!="):
+            for a, b in ((n[2], n[3]), (n[3], n[2])):
+                name = tag_of(a)
+                if name and b[0] == "lit" and isinstance(b[1], str) and b[1] not in labels[name]:
+                    out.append((name, b[1]))
+        elif n[0] == "in" and tag_of(n[1]):
+            name = tag_of(n[1])
+            out.extend((name, v) for v in n[2] if isinstance(v, str) and v not in labels[name])
+        for x in n[1:]:
+            walk(x)
+
+    walk(node)
+    return out
+
+
 def references(node) -> list[Ref]:
     """The columns and tags a parsed condition uses, in order of first use."""
     out: list[Ref] = []
@@ -276,11 +304,24 @@ def _did_you_mean(name: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def check_condition(text: str, *, tags: dict[str, str] | None = None, columns: dict[str, str] | None = None):
-    """Parse ``text`` and check that every column is a profile column and every ``tag:<name>`` one of ``tags``
-    (name -> kind, the declared tags). Returns the tree; :class:`ConditionError` names the problem
-    (unknown names with "did you mean")."""
+def check_condition(
+    text: str,
+    *,
+    tags: dict[str, str] | None = None,
+    columns: dict[str, str] | None = None,
+    labels: dict[str, list[str]] | None = None,
+):
+    """Parse ``text`` and check that every column is a profile column, every ``tag:<name>`` one of ``tags``
+    (name -> kind, the declared tags) and every text a tag is compared with one of its ``labels`` (name -> the
+    labels of a bucket, group or multi tag, :func:`label_mismatches`). Returns the tree; :class:`ConditionError`
+    names the problem (unknown names with "did you mean")."""
     node = parse(text)
+    for name, value in label_mismatches(node, labels or {}):
+        have = labels[name] if labels else []
+        raise ConditionError(
+            f"tag:{name} has no label {value!r}, so the condition never holds; its labels: {', '.join(have)}"
+            f"{_did_you_mean(value, have)}"
+        )
     cols = PROFILE_COLUMNS if columns is None else columns
     known = tags or {}
     for r in references(node):

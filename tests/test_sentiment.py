@@ -626,3 +626,24 @@ def test_ratings_outside_the_scale_get_no_label_and_a_note(tmp_path):
     with i18n.language("en"):
         rep = run_sentiment(ctx)
         assert any("3 reviews have a rating outside 1 to 5" in n for n in rep.notes)
+
+
+def test_auto_chooses_by_macro_f1_not_accuracy():
+    """On 100 held-out reviews, 90 positive: a domain model that calls every review positive is 90 % accurate with
+    negative recall 0, and beat SnowNLP's 85 % (which finds 8 of 10 negatives) under the old rule. By macro F1
+    (the mean of both classes' F1, by hand below) SnowNLP wins; a domain model better on both classes still wins."""
+    from helpers.sentiment import classification_report, domain_wins
+
+    y = np.array([1] * 90 + [0] * 10)
+    lazy = classification_report(y, np.ones(100))
+    snow_pred = np.array([1] * 77 + [0] * 13 + [0] * 8 + [1] * 2)  # 13 positives missed, 8 negatives found
+    snow = classification_report(y, snow_pred)
+    assert lazy["accuracy"] == 0.9 and snow["accuracy"] == 0.85 and lazy["per_class"]["0"]["recall"] == 0
+    # F1 by hand: lazy positive 2*0.9/(1.9) = 0.947, negative 0 -> 0.474; SnowNLP negative p 8/21 r 0.8
+    assert lazy["macro_f1"] == pytest.approx((2 * 0.9 / 1.9) / 2)
+    f_neg, f_pos = 2 * (8 / 21) * 0.8 / (8 / 21 + 0.8), 2 * (77 / 79) * (77 / 90) / (77 / 79 + 77 / 90)
+    assert snow["macro_f1"] == pytest.approx((f_neg + f_pos) / 2)
+    assert not domain_wins({"snownlp": snow, "domain": lazy})
+    good = classification_report(y, np.array([1] * 88 + [0] * 2 + [0] * 9 + [1]))
+    assert domain_wins({"snownlp": snow, "domain": good})
+    assert not domain_wins({"snownlp": snow}) and not domain_wins({})

@@ -446,3 +446,36 @@ def test_breakdown_ref_is_the_one_reading_of_tag_and_audience_breakdowns():
     assert column_label("tag:常来", lang="zh") == "标签“常来”" and column_label("audience:高价值", lang="en") == (
         "audience “高价值”"
     )
+
+
+def test_a_condition_with_a_label_the_tag_does_not_have_is_named():
+    """``tag:价值等级 = '高价值'`` when the labels are 低 / 中 / 高 passed validate and selected nobody. A text
+    compared with a bucket, group or multi tag must be one of its labels (=, !=, in, not in); other comparisons,
+    and rule tags, are left alone."""
+    from helpers.sections_tags import AudienceSpec, TagSpec, tag_problems
+
+    tags = {
+        "价值等级": TagSpec(column="spend", bins=[0, 100, 1000, 1e9], labels=["低", "中", "高"]),
+        "偏好": TagSpec(kind="multi", values=[{"label": "数码", "when": "spend > 0"}]),
+        "来源": TagSpec(values=[{"label": "自然", "when": "channel = '自然流量'"}], default="其他"),
+        "买家": TagSpec(when="buyer"),
+    }
+    aud = {
+        "a": AudienceSpec(when="tag:价值等级 = '高价值'"),
+        "b": AudienceSpec(when="tag:价值等级 in ('高', '中') and '数码码' != tag:偏好"),
+        "c": AudienceSpec(when="tag:来源 = '其他' and tag:买家 and tag:价值等级 is not null"),
+        "d": AudienceSpec(when="channel = '高价值' and tag:来源 not in ('自然', '付费')"),
+    }
+    got = dict(tag_problems(tags, aud))
+    assert got["audiences.a.when"].startswith(
+        "tag:价值等级 has no label '高价值', so the condition never holds; its labels: 低, 中, 高"
+    )
+    assert (
+        "tag:偏好 has no label '数码码', so the condition never holds; its labels: 数码; did you mean '数码'?"
+        in (got["audiences.b.when"])
+    )
+    assert "audiences.c.when" not in got  # the default is a label; a rule tag and `is not null` are not compared
+    assert got["audiences.d.when"].startswith("tag:来源 has no label '付费'")  # a column's text is not checked
+    assert "its labels: 自然, 其他" in got["audiences.d.when"]
+    bad_tag = {**tags, "高价值": TagSpec(when="tag:价值等级 = 'high'")}
+    assert "tags.高价值.when" in dict(tag_problems(bad_tag, {}))
