@@ -363,6 +363,38 @@ def duplicate_ids_note(path, table: str) -> dict | None:
     return {"key": message, "table": table, "ids": fmt_int(n), "rows": fmt_int(rows)} if n else None
 
 
+def orders_notes(paths, reports: dict[str, TableReport]) -> list[dict]:
+    """Notes on an orders table read from a file, from the clean tables (either engine writes them): order ids
+    that more than one user has (a basket mixes their items; each user counts the order), and buyers with no event
+    in an events table read from a file (funnel and paths do not see them). Empty when there is nothing to say."""
+    o = reports.get("orders")
+    if o is None or o.derived_from:
+        return []
+    con = duckdb.connect()
+    orders = f"read_parquet({sql_text(str(paths.table('orders')))})"
+    out: list[dict] = []
+    try:
+        row = con.execute(
+            f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {orders} GROUP BY order_id "
+            "HAVING count(DISTINCT user_id) > 1)"
+        ).fetchone()  # an aggregate: one row
+        if row and row[0]:
+            out.append({"key": "ingest.note_shared_orders", "ids": fmt_int(row[0]), "rows": fmt_int(row[1])})
+        e = reports.get("events")
+        if e is not None and not e.derived_from:
+            events = f"read_parquet({sql_text(str(paths.table('events')))})"
+            row = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE user_id NOT IN (SELECT DISTINCT user_id FROM {events})) "
+                f"FROM (SELECT DISTINCT user_id FROM {orders})"
+            ).fetchone()
+            if row and row[1]:
+                out.append({"key": "ingest.note_buyers_without_events", "n": fmt_int(row[1]), "of": fmt_int(row[0]),
+                            "share": fmt_pct(row[1] / row[0])})  # fmt: skip
+    except duckdb.Error:  # a table not written (a failed ingest says why elsewhere)
+        return out
+    return out
+
+
 def _bad_numbers_text(bad: list[dict]) -> str:
     """Where numbers could not be read (:attr:`TableReport.bad_numbers`): each column, the file's column it comes
     from, its rows and its commonest unreadable values."""
@@ -610,6 +642,8 @@ class IngestReport(Report):
             if name in reports and not reports[name].derived_from:
                 note = duplicate_ids_note(ctx.paths.table(name), name)
                 reports[name].notes += [note] if note else []
+        if "orders" in reports:  # order ids two users share, buyers the events never saw
+            reports["orders"].notes += orders_notes(ctx.paths, reports)
         main = main_table(reports)
         return cls(
             reports=reports,

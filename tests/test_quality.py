@@ -317,3 +317,38 @@ def test_duplicate_review_ids_are_said(tmp_path):
     with i18n.language("zh"):
         said = " ".join(ingest_findings({"reviews": rep}))
     assert "有 2 个评论 ID 出现了不止一次（共 4 行）" in said
+
+
+def test_shared_order_ids_and_buyers_without_events_are_said(tmp_path):
+    """An orders file whose order ids restart per shop (o1 of user a and o1 of user b) and whose buyers include users
+    the events never saw was ingested without a word: RFM counted the order for both users, products put their items
+    in one basket, and the funnel missed the buyers. The ingest page now says both, counted here by hand; derived
+    tables get neither note."""
+    from helpers import i18n
+    from helpers.locations import campaign_paths
+    from helpers.quality import ingest_findings, orders_notes
+
+    paths = campaign_paths("notes", tmp_path / "reports")
+    paths.data.mkdir(parents=True)
+    pd.DataFrame({"user_id": ["a", "a", "b", "c", "c", "d"], "order_id": ["o1", "o1", "o1", "o2", "o3", "o2"],
+                  "amount": 1.0}).to_parquet(paths.table("orders"))  # fmt: skip
+    pd.DataFrame({"user_id": ["a", "c", "x"], "event": "view"}).to_parquet(paths.table("events"))
+    reps = {"orders": _rep(table="orders"), "events": _rep()}
+    notes = orders_notes(paths, reps)
+    assert notes == [
+        {"key": "ingest.note_shared_orders", "ids": "2", "rows": "5"},  # o1: a, a, b; o2: c, d
+        {"key": "ingest.note_buyers_without_events", "n": "2", "of": "4", "share": "50.0%"},  # b and d
+    ]
+    reps["orders"].notes = notes
+    with i18n.language("en"):
+        said = " ".join(ingest_findings(reps))
+    assert "2 order ids in the orders table belong to more than one user (5 rows)" in said
+    assert "2 of the 4 buyers in the orders table (50.0%) have no event in the events table" in said
+    with i18n.language("zh"):
+        said = " ".join(ingest_findings(reps))
+    assert (
+        "有 2 个订单号属于不止一位用户（共 5 行）" in said
+        and "有 2 位买家（共 4 位，50.0%）在事件表中没有任何事件" in said
+    )
+    assert orders_notes(paths, {"orders": _rep(table="orders", derived="events"), "events": _rep()}) == []
+    assert orders_notes(paths, {"orders": _rep(table="orders"), "events": _rep(derived="orders")})[1:] == []
