@@ -254,6 +254,20 @@ def blank_tags(profile: pd.DataFrame, tags: dict) -> dict[str, list[str]]:
     return out
 
 
+def empty_reads(profile: pd.DataFrame, when: str, blank: dict[str, list[str]]) -> list[str]:
+    """The profile columns a condition ``when`` reads that are empty for every user, directly or through a tag of
+    ``blank`` (:func:`blank_tags`): why an audience on ``churn_probability`` has nobody when churn did not run."""
+    from .tag_grammar import parse, references
+
+    out: list[str] = []
+    for r in references(parse(when)):
+        if r.tag:
+            out += blank.get(r.name, [])
+        elif r.name in profile.columns and profile[r.name].isna().all():
+            out.append(r.name)
+    return list(dict.fromkeys(out))
+
+
 def _audience_cols(t, tags: dict, audiences: dict):
     kinds: dict[str, str] = {k: v.kind or "rule" for k, v in _active(tags).items()}
     labels = {k: [v.label for v in s.values or []] for k, s in _active(tags).items() if s.kind == "multi"}

@@ -245,7 +245,8 @@ class ProfileReport(Report):
 
 
 def _tag_findings(rep: ProfileReport) -> list[str]:
-    """The findings about the declared tags and the audiences (their sizes)."""
+    """The findings about the declared tags and the audiences (their sizes; an empty one's empty columns)."""
+    from . import tags as tg
     from .fmt import fmt_int, fmt_pct
 
     out = []
@@ -255,6 +256,11 @@ def _tag_findings(rep: ProfileReport) -> list[str]:
         out.append(i18n.t("user_profile.tag_blank", tag=i18n.label(f"col.{name}", name), columns=i18n.list_join(cols)))
     for r in rep.audience_table.itertuples():
         out.append(i18n.t("user_profile.audience", audience=r.audience, users=fmt_int(r.users), share=fmt_pct(r.share)))
+        spec = rep.audience_specs.get(r.audience)
+        empty = tg.empty_reads(rep.table, spec.when, rep.blank_tags) if spec is not None and not r.users else []
+        if empty:  # nobody, and why: a column no report filled (the sources line says which were not joined)
+            cols = i18n.list_join(column_label(c) for c in empty)
+            out[-1] += i18n.t("user_profile.audience_empty", columns=cols)
     return out
 
 

@@ -278,3 +278,34 @@ def test_a_tag_without_any_value_is_said_not_tabled(tmp_path):
     assert any(f.startswith("价位无法区分用户") and "median_price" in f for f in rep.findings()), rep.findings()
     full = ProfileReport.run(_ctx(tmp_path / "b"))
     assert full.blank_tags == {} and "price_band" in set(full.tag_table["tag"])
+
+
+def test_an_empty_audience_says_which_column_it_reads_is_empty():
+    """An audience on churn_probability in a campaign where churn did not run had 0 users and nothing said why. Its
+    finding now names the columns it reads (directly or through a tag of empty columns) that are empty for every
+    user; an audience that is empty for another reason, or not empty, gets no such sentence."""
+    from helpers import i18n
+    from helpers.sections_tags import AudienceSpec
+    from helpers.user_profile import ProfileReport, _tag_findings
+
+    table = pd.DataFrame({"user_id": ["a", "b"], "churn_probability": [None, None], "spend": [5.0, 50.0],
+                          "median_price": [None, None]})  # fmt: skip
+    specs = {"risk": AudienceSpec(when="churn_probability > 0.7"), "big": AudienceSpec(when="spend > 1000"),
+             "some": AudienceSpec(when="spend > 10"), "cheap": AudienceSpec(when="tag:price_band = '低'")}  # fmt: skip
+    aud = pd.DataFrame({"audience": list(specs), "users": [0, 0, 1, 0], "share": [0, 0, 0.5, 0]})
+    rep = ProfileReport(
+        table=table, audience_specs=specs, audience_table=aud, blank_tags={"price_band": ["median_price"]}
+    )
+    with i18n.language("en"):
+        out = [f for f in _tag_findings(rep) if f.startswith("Audience")]
+    assert out[0] == (
+        "Audience “risk”: 0 users (0.0%). Churn probability, which it reads, is empty for every user (that report's "
+        "results are not in the profile: see above why), so nobody meets it."
+    )
+    assert out[1] == "Audience “big”: 0 users (0.0%)." and out[2] == "Audience “some”: 1 users (50.0%)."
+    assert "Median price, which it reads, is empty" in out[3]
+    with i18n.language("zh"):
+        out = [f for f in _tag_findings(rep) if f.startswith("人群包")]
+    assert out[0].endswith(
+        "它读取的流失概率在所有用户上都为空（相应报告的结果没有并入画像，原因见上文），所以没有人符合条件。"
+    )
