@@ -41,6 +41,8 @@ from .cleaning import (
     bad_number_columns,
     cleaning_sql,
     decimal_note,
+    event_losses,
+    may_lose_events,
     plan_checks_step,
 )
 from .errors import IngestError, ParamsError
@@ -250,6 +252,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
         out.unlink(missing_ok=True)
         raise IngestError(_empty_message(cfg, table, where, int(rows_in), reasons, span, q, bad))
     plan_notes = plan_checks_step(con, cfg, table, cl, staged, paths)  # the tracking plan's counts
+    losses = event_losses(con, cl, q, out) if may_lose_events(table, reasons) else []  # pay rows lost in bulk
     con.execute(f"DROP TABLE {staged}")
     rep = _summarise(con, table, out)
     return TableReport(
@@ -270,6 +273,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
         seconds=round(time.perf_counter() - t0, 3),
         notes=[*read.notes, *plan_notes, *decimal_note(table, src.decimal, decimal)],
         bad_numbers=bad,
+        event_losses=losses,
     )
 
 

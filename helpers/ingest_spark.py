@@ -36,6 +36,8 @@ from .cleaning import (
     bad_number_columns,
     cleaning_sql,
     decimal_note,
+    event_losses,
+    may_lose_events,
     plan_checks_step,
 )
 from .errors import IngestError
@@ -425,6 +427,7 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         plan_notes = plan_checks_step(_SparkSQL(session), cfg, table, cl, f"staged_{table}", paths)
     finally:
         staged.unpersist()
+    losses = event_losses(duck, cl, q, out) if may_lose_events(table, reasons) else []  # as DuckDB ingest
     rep = _summarise(duck, table, out)
     return TableReport(
         table=table,
@@ -444,4 +447,5 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         seconds=round(time.perf_counter() - t0, 3),
         notes=["ingested on Spark", *read_notes, *plan_notes, *decimal_note(table, src.decimal, cl.decimal)],
         bad_numbers=bad,
+        event_losses=losses,
     )

@@ -293,6 +293,8 @@ def ingest_findings(
             if r.bad_numbers:  # which column, which values: "label: 好评 423, 差评 212" (helpers.cleaning)
                 out.append(_bad_numbers_text(r.bad_numbers))
             out.append(t("ingest.bad_number_hint", rows=fmt_int(r.reasons["bad_number"]), code=r.table))
+        if r.event_losses:  # "pay 159 of 1,353 rows": a funnel step that reads low, said where it starts
+            out.append(_event_losses_text(r.event_losses, r.reason_labels))
         out += _notes(r)  # after the table's counts: what the reader had to assume
         if r.table == "events" and variants:
             out.append(_variants_text(variants))
@@ -393,6 +395,16 @@ def orders_notes(paths, reports: dict[str, TableReport]) -> list[dict]:
     except duckdb.Error:  # a table not written (a failed ingest says why elsewhere)
         return out
     return out
+
+
+def _event_losses_text(losses: list[dict], labels: dict[str, str]) -> str:
+    """The events that lost a large share of their rows to quarantine (:attr:`TableReport.event_losses`)."""
+    items = []
+    for d in losses:
+        why = list_join(f"{reason_label(k, labels)} {fmt_int(v)}" for k, v in d["reasons"].items())
+        items.append(t("ingest.event_loss", event=d["event"], rows=fmt_int(d["rows"]), total=fmt_int(d["total"]),
+                       share=fmt_pct(d["rows"] / d["total"]), reasons=why))  # fmt: skip
+    return t("ingest.event_losses", items=list_join(items))
 
 
 def _bad_numbers_text(bad: list[dict]) -> str:

@@ -135,6 +135,7 @@ def _assert_same(res: dict, tables: list[str]) -> None:
         a, b = rd[t], rs[t]
         assert (a.rows_in, a.rows_out, a.reasons) == (b.rows_in, b.rows_out, b.reasons), t
         assert a.bad_numbers == b.bad_numbers, t  # the columns and values named, read from either quarantine
+        assert a.event_losses == b.event_losses, t
         ca, cb = pd.read_parquet(pd_.table(t)), pd.read_parquet(ps.table(t))
         assert list(ca.columns) == list(cb.columns) and ca.dtypes.to_dict() == cb.dtypes.to_dict(), t
         ca, cb = (x.sort_values(list(x.columns), ignore_index=True) for x in (ca, cb))
