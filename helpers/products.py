@@ -124,6 +124,29 @@ def exclude_items(lines, rules: list[tuple[str, str]], *, item_col: str = "item_
     return kept, out.reset_index().sort_values(["lines", "reason"], ascending=[False, True], ignore_index=True)
 
 
+def split_returns(lines):
+    """The purchase lines without the return lines (a negative ``amount`` or ``quantity``: lines kept by
+    ``allow_negative_amount``), and the return lines' count and amount. A return is no order, buyer or repurchase,
+    and no basket: Online Retail's credit notes ("C" invoices) were counted as a second order of the item.
+
+    Returns
+    -------
+    (the purchase lines as an Ibis table, returned lines, their amount (sum, <= 0; NaN without amounts))"""
+    import ibis
+
+    conds = [lines[c].cast("float64") < 0 for c in ("amount", "quantity") if c in lines.columns]
+    if not conds:
+        return lines, 0, math.nan
+    neg = conds[0] if len(conds) == 1 else conds[0] | conds[1]
+    flag = ibis.coalesce(neg, False)
+    ret = lines.filter(flag)
+    amount = ret.amount.cast("float64").sum() if "amount" in ret.columns else ibis.literal(math.nan)
+    n, total = ret.aggregate(n=ret.count(), amount=amount).to_pyarrow().to_pylist()[0].values()
+    if not n:
+        return lines, 0, math.nan
+    return lines.filter(~flag), int(n), math.nan if total is None else float(total)
+
+
 def _has_values(t, col: str) -> bool:
     return col in t.columns and int(t[col].count().to_pyarrow().as_py() or 0) > 0
 
@@ -374,6 +397,8 @@ class ProductsReport(Report):
     itemset_rules: pd.DataFrame | None = None
     #: lines dropped by ``products.exclude_items`` per reason (empty: nothing excluded)
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: return lines left out (:func:`split_returns`): (lines, amount)
+    returns: tuple = (0, math.nan)
     #: purchase lines before the exclusion; whether the params list items to exclude
     n_lines: int = 0
     exclude_given: bool = False
@@ -390,13 +415,15 @@ class ProductsReport(Report):
         lines, source = purchase_lines(ctx, p)
         n_lines = int(lines.count().to_pyarrow().as_py() or 0)
         lines, excluded = exclude_items(lines, p.exclude_rules())  # not products: counted and shown
-        if n_lines - int(excluded["lines"].sum()) == 0:
+        lines, n_returns, returned = split_returns(lines)  # returns: no order, buyer, repurchase or basket
+        if n_lines - int(excluded["lines"].sum()) - n_returns == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
         end, cut = observed_end(ctx)  # repurchase windows and movers end with the data, not with the last sale
         last_day = (end - pd.Timedelta(days=1)).date()
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
                   currency=ctx.cfg.currency)  # fmt: skip
         rep.excluded, rep.n_lines, rep.exclude_given = excluded, n_lines, bool(p.exclude_items)
+        rep.returns = (n_returns, returned)
         has_cat = _has_values(lines, "category")
         rep.items = _with_repurchase(lines, "item_id", p.repurchase_days, end)
         if has_cat:
@@ -457,6 +484,10 @@ class ProductsReport(Report):
                 "lines": int(self.excluded["lines"].sum()) if len(self.excluded) else 0,
                 "of_lines": self.n_lines,
                 "by_reason": self.excluded.to_dict(orient="records"),
+                "returns": {
+                    "lines": self.returns[0],
+                    "amount": None if math.isnan(self.returns[1]) else self.returns[1],
+                },
             },  # fmt: skip
             notes=self.notes,
         )
@@ -464,7 +495,7 @@ class ProductsReport(Report):
     def findings(self) -> list[str]:
         """Key findings in plain words and numbers."""
         from .caveats import thin_items_note
-        from .fmt import fmt_change, fmt_int, fmt_pct, row_formats
+        from .fmt import fmt_change, fmt_int, fmt_money, fmt_pct, row_formats
 
         out = []
         it = self.items
@@ -489,6 +520,10 @@ class ProductsReport(Report):
                              rate=fmt_pct(r.repurchase_rate), n=fmt_int(r.eligible_buyers)))  # fmt: skip
         if self.exclude_given:  # never dropped silently
             out.append(_excluded_note(self.excluded, self.n_lines))
+        if self.returns[0]:  # returns kept by allow_negative_amount: counted apart, never as orders
+            amount = "" if math.isnan(self.returns[1]) else t("products.returns_amount", amount=fmt_money(
+                self.returns[1], self.currency))  # fmt: skip
+            out.append(t("products.returns", n=fmt_int(self.returns[0]), amount=amount))
         for i, r in enumerate(self.movers.head(2).itertuples(), 1):  # each named by its rank: 变化第二大
             fv, _ = row_formats(_kind(r.measure), [r.current, r.previous], currency=self.currency)  # as the table
             out.append(t("products.mover", rank=t(f"mover_rank_{i}"), level=label(f"products.level.{r.level}", r.level),

@@ -5,6 +5,7 @@ the demo's planted pairs as the top rules by lift."""
 import json
 import re
 
+import ibis
 import pandas as pd
 import pytest
 
@@ -452,3 +453,33 @@ def test_online_retail_items_are_named_by_their_description():
     assert got.to_dict() == dict(zip(n["item_id"], n["item_name"], strict=True))
     assert got["85123A"] == "WHITE HANGING HEART T-LIGHT HOLDER" and got["22352"] == "LUNCH BOX WITH CUTLERY RETROSPOT"
     assert load_params("online_retail").tables.orders.columns["item_name"] == "Description"
+
+
+def test_return_lines_are_no_order_buyer_or_repurchase():
+    """With ``allow_negative_amount`` the orders keep their return lines (Online Retail's "C" credit notes). u2
+    returned A the day after buying it, and the return counted as a second order of A within 7 days: A's repurchase
+    rate read 100 % instead of 50 %, and the return was an order and a basket. Return lines (a negative amount or
+    quantity) are now split off, counted and said; GMV is of purchase lines."""
+    from helpers.products import ProductsReport, split_returns
+
+    df = pd.concat([lines(), pd.DataFrame([("u2", "C9", pd.Timestamp("2024-01-03 10:00"), "A", "x", -30.0, -3),
+                                           ("u1", "C8", pd.Timestamp("2024-01-06 10:00"), "B", "y", None, -1)],
+                                          columns=lines().columns)], ignore_index=True)  # fmt: skip
+    df["ts"] = df["ts"].astype("datetime64[us]")
+    with_returns = repurchase_table(df, days=7, end_exclusive="2024-02-01").set_index("item_id")
+    assert with_returns.at["A", "repurchase_rate"] == 1.0  # the defect: u2's return read as buying A again
+    kept, n, amount = split_returns(ibis.memtable(df))
+    assert (n, amount) == (2, -30.0)
+    kept = kept.to_pandas()
+    assert len(kept) == len(ROWS) and not (kept["amount"] < 0).any()
+    r = repurchase_table(kept, days=7, end_exclusive="2024-02-01").set_index("item_id")
+    assert r.at["A", "repurchase_rate"] == 0.5
+    t = product_table(kept).set_index("item_id")
+    assert t.at["A", "orders"] == 6 and t.at["A", "gmv"] == 80.0 and t.at["B", "orders"] == 1  # as without returns
+    none = split_returns(ibis.memtable(lines()))
+    assert none[1:] == (0, None) or (none[1] == 0 and pd.isna(none[2]))
+    rep = ProductsReport(returns=(2, -30.0), currency="¥")
+    with i18n.language("en"):
+        said = [f for f in rep.findings() if "return lines" in f]
+    assert said == ["2 return lines (a negative amount or quantity, -¥30.00 in all) are left out of orders, buyers, "
+                    "repurchase and baskets; GMV counts purchase lines only."]  # fmt: skip
