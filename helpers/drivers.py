@@ -157,12 +157,15 @@ def conversion_drivers(counts: pd.DataFrame, *, converters: int, dropoffs: int, 
 
     Returns
     -------
-    :func:`odds_ratio_table` columns plus ``supported`` (bool) and ``direction`` (``positive`` when OR > 1).
+    :func:`odds_ratio_table` columns plus ``supported`` (bool) and ``direction`` (``positive`` when OR > 1,
+    ``negative`` when OR < 1, ``none`` when it is 1 or missing: such a candidate is in neither list).
     """
     out = odds_ratio_table(counts, converters=converters, dropoffs=dropoffs)
     need = support_needed(converters + dropoffs, min_users=min_users, min_share=min_share)
     out["supported"] = out["users"] >= need
-    out["direction"] = np.where(out["odds_ratio"] > 1, "positive", "negative")
+    # an odds ratio of exactly 1 (or none) points nowhere: "negative" was written for it, and no list shows it
+    ratio = out["odds_ratio"]
+    out["direction"] = np.select([ratio > 1, ratio < 1], ["positive", "negative"], "none")
     return out.sort_values(["odds_ratio", "candidate"], ascending=[False, True]).reset_index(drop=True)
 
 

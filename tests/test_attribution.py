@@ -623,3 +623,15 @@ def test_one_channel_says_there_is_nothing_to_compare():
     assert "every touch comes from one channel (baidu)" in text and "attribution.touch_col" in text, out
     assert not any("most" in f or "opens more" in f for f in out), out
     assert out[-1].startswith("Attribution splits credit by a rule")
+
+
+def test_an_odds_ratio_of_one_has_no_direction():
+    """A candidate done by as many converters as drop-offs (a = c, b = d: odds ratio exactly 1 after smoothing) was
+    written "negative" in the drivers table and shown in neither list. Its direction is now "none"."""
+    from helpers.drivers import conversion_drivers, top_drivers
+
+    counts = pd.DataFrame({"candidate": ["even", "up", "down"], "a": [30, 50, 10], "c": [30, 10, 50]})
+    d = conversion_drivers(counts, converters=60, dropoffs=60, min_users=1).set_index("candidate")
+    assert d.at["even", "odds_ratio"] == 1.0
+    assert d["direction"].to_dict() == {"up": "positive", "even": "none", "down": "negative"}
+    assert "even" not in set(top_drivers(d.reset_index())["candidate"])
