@@ -45,7 +45,7 @@ class Context:
     #: other reports' tables refused or missing: ``{report: why}``
     upstream_problems: dict = field(default_factory=dict, repr=False)
     #: the clean data's last time (:meth:`observed_end`), read once
-    _last_ts: tuple = field(default=(), repr=False)
+    _last_ts: dict = field(default_factory=dict, repr=False)  # table (None: the campaign's) -> _last_time
 
     @property
     def campaign(self) -> str:
@@ -91,11 +91,11 @@ class Context:
             self.table(name)  # raises the clear error
         return pd.read_parquet(loc, columns=columns)
 
-    def observed_end(self) -> tuple[pd.Timestamp, tuple | None]:
-        """:func:`observed_end` of this campaign, the data's last time read once per context."""
-        if not self._last_ts:
-            self._last_ts = _last_time(self)
-        return _observed(self, *self._last_ts)
+    def observed_end(self, table: str | None = None) -> tuple[pd.Timestamp, tuple | None]:
+        """:func:`observed_end` of this campaign (of ``table``), the data's last time read once per context."""
+        if table not in self._last_ts:
+            self._last_ts[table] = _last_time(self, table)
+        return _observed(self, *self._last_ts[table])
 
     def ingest_manifest(self) -> dict:
         """What ingest reported (rows in/out, reasons, ranges) as written to ``data/_ingest.json``."""
@@ -134,7 +134,7 @@ def open_campaign(
     return Context(cfg=cfg, paths=paths, params_file=pfile)
 
 
-def observed_end(ctx) -> tuple[pd.Timestamp, tuple | None]:
+def observed_end(ctx, table: str | None = None) -> tuple[pd.Timestamp, tuple | None]:
     """Where observation ends, as an exclusive local midnight: the day after the period's end, or after the clean
     data's last day when the data ends before the period (a feed a day late, a period set past the data), with the
     cut ``(last day, period end)``; or after the day before the data's last day when that day is only partly loaded
@@ -142,17 +142,19 @@ def observed_end(ctx) -> tuple[pd.Timestamp, tuple | None]:
     :class:`~helpers.periods.PartialCut` (:func:`helpers.periods.data_end`; None when the data reaches the end),
     which :func:`helpers.periods.cut_note` words.
     One rule for every window that must be fully observed: the trends and product windows, funnel censoring,
-    retention cohorts and churn cutoffs. The data's end is the events' (else the orders') last time. ``ctx``: a
+    retention cohorts and churn cutoffs. The data's end is the events' (else the orders') last time, or that of
+    ``table`` when a report reads another (products on an orders file that ends before the events). ``ctx``: a
     :class:`Context` (which reads it once) or any stand-in with ``cfg``, ``has`` and ``table``."""
     if isinstance(ctx, Context):
-        return ctx.observed_end()
-    return _observed(ctx, *_last_time(ctx))
+        return ctx.observed_end(table)
+    return _observed(ctx, *_last_time(ctx, table))
 
 
-def _last_time(ctx) -> tuple:
-    """``(last, day_ends)``: the events' (else the orders') last time, and the last time of each of the 7 days
-    before its day that have data (two small queries: the second reads only those days)."""
-    name = next((n for n in ("events", "orders") if ctx.has(n)), None)
+def _last_time(ctx, table: str | None = None) -> tuple:
+    """``(last, day_ends)``: the last time of ``table`` (default: the events', else the orders'), and the last time
+    of each of the 7 days before its day that have data (two small queries: the second reads only those days)."""
+    order = (table,) if table else ("events", "orders")
+    name = next((n for n in order if ctx.has(n)), None)
     if not name:
         return None, ()
     t = ctx.table(name)

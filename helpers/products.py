@@ -418,7 +418,9 @@ class ProductsReport(Report):
         lines, n_returns, returned = split_returns(lines)  # returns: no order, buyer, repurchase or basket
         if n_lines - int(excluded["lines"].sum()) - n_returns == 0:
             raise ReportUnavailable(t("products.no_lines", source=source))
-        end, cut = observed_end(ctx)  # repurchase windows and movers end with the data, not with the last sale
+        # repurchase windows and movers end with the data, not with the last sale: with the orders' data when the
+        # lines are the orders (a file that ends before the events read as a fall in sales)
+        end, cut = observed_end(ctx, "orders" if source == "orders" else None)
         last_day = (end - pd.Timedelta(days=1)).date()
         rep = cls(source=source, basket=p.basket, repurchase_days=p.repurchase_days, min_confidence=p.min_confidence,
                   currency=ctx.cfg.currency)  # fmt: skip

@@ -483,3 +483,22 @@ def test_return_lines_are_no_order_buyer_or_repurchase():
         said = [f for f in rep.findings() if "return lines" in f]
     assert said == ["2 return lines (a negative amount or quantity, -¥30.00 in all) are left out of orders, buyers, "
                     "repurchase and baskets; GMV counts purchase lines only."]  # fmt: skip
+
+
+def test_windows_end_with_the_orders_when_the_lines_are_the_orders(tmp_path, write_params):
+    """An orders file that ends two days before the events: the movers' current window ran to the events' end, so
+    the days without an order file read as a fall in sales, with no note. When the lines are the orders, products
+    now end their windows with the orders' data and say so; the other reports keep the events' end."""
+    from helpers.campaign import observed_end
+    from helpers.registry import run_report
+
+    ctx = _ctx(tmp_path, write_params, "products: {repurchase_days: 7, min_baskets: 1, compare_days: 14}\n")
+    ev = pd.read_parquet(ctx.paths.table("events"))
+    late = ev.tail(1).assign(ts=pd.Timestamp("2024-01-31 20:00").as_unit("us"))
+    pd.concat([ev, late], ignore_index=True).to_parquet(ctx.paths.table("events"), index=False)
+    assert observed_end(ctx)[1] is None  # the events reach the period's end
+    end, cut = observed_end(ctx, "orders")
+    assert end == pd.Timestamp("2024-01-30") and str(cut[0]) == "2024-01-29"
+    rep = run_report("products", ctx, show=False)
+    assert rep.window["current"] == (pd.Timestamp("2024-01-16"), pd.Timestamp("2024-01-30"))
+    assert any(f.startswith("数据在 2024-01-29 结束，早于统计期末（2024-01-31）") for f in rep.findings())
