@@ -2,7 +2,7 @@
 
 Every event named in an analysis section (funnel steps and exclusions, paths start/end events, retention
 start/return events, churn label events, ``rfm.buy_events`` when given, the experiment's exposure and metric
-events, ``attribution.conversion_event`` when given and ``attribution.touch_events``,
+events, ``attribution.conversion_event`` (its default ``pay`` too) and ``attribution.touch_events``,
 ``tables.orders.where_event``) and
 every events column named (``funnel.breakdown``, the columns of funnel steps' ``where`` filters) is checked
 twice:
@@ -86,8 +86,8 @@ def declared_events(cfg: Any) -> list[str] | None:
 
 def event_refs(cfg: Any) -> list[Problem]:
     """``(key path, event)`` for every event named in the analysis sections and in ``tables.orders.where_event``.
-    Defaults are not named by the user and are left out (``rfm.buy_events`` and ``attribution.conversion_event``
-    count only when given)."""
+    Defaults are not named by the user and are left out (``rfm.buy_events`` counts only when given), except
+    ``attribution.conversion_event``: without its one event the report has nothing to credit."""
     out: list[Problem] = []
     f = cfg.funnel
     for i, step in enumerate(f.steps):
@@ -117,7 +117,7 @@ def event_refs(cfg: Any) -> list[Problem]:
             ]
     at = getattr(cfg, "attribution", None)
     if at is not None:  # a typo read "no conversions" or "no touches" only once the run got there
-        if at.conversion_event is not None and "conversion_event" in at.model_fields_set:
+        if at.conversion_event is not None:  # its default too: "pay" missing leaves the report nothing to credit
             out.append(("attribution.conversion_event", at.conversion_event))
         out += [(f"attribution.touch_events[{j}]", e) for j, e in enumerate(at.touch_events)]
     orders = cfg.tables.orders

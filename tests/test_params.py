@@ -433,8 +433,14 @@ def test_attribution_events_and_the_assignments_file_are_checked_at_validate(wri
     assert "'payy' is not an event of this campaign (did you mean 'pay'?)" in locs["attribution.conversion_event"]
     assert "(did you mean 'cart'?)" in locs["attribution.touch_events[1]"]
     assert "attribution.touch_events[0]" not in locs
-    # the default conversion event is not the user's word: a campaign without "pay" still validates without it
-    assert load_params(write_params(base + "attribution:\n  touch_events: [view]\n"))
+    # the default conversion event is checked too: without "pay" the report would have nothing to credit
+    assert load_params(write_params(base + "attribution:\n  touch_events: [view]\n"))  # pay is declared
+    no_pay = base.replace("events: [view, cart, order, pay]", "events: [view, cart, order, buy]").replace(
+        "where_event: [pay]", "where_event: [buy]"
+    )
+    locs = dict(problems(write_params(no_pay + "attribution:\n  touch_events: [view]\n"))[0])
+    assert "event 'pay' is not an event of this campaign" in locs["attribution.conversion_event"]
+    assert load_params(write_params(no_pay + "attribution:\n  touch_events: [view]\n  conversion_event: null\n"))
     exp = (
         "experiment:\n  name: t\n  start: 2024-01-05\n  control: A\n"
         "  assignment: {source: table, path: ASSIGN, user_col: uid, column: group}\n"
