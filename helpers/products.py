@@ -127,7 +127,8 @@ def exclude_items(lines, rules: list[tuple[str, str]], *, item_col: str = "item_
 def split_returns(lines):
     """The purchase lines without the return lines (a negative ``amount`` or ``quantity``: lines kept by
     ``allow_negative_amount``), and the return lines' count and amount. A return is no order, buyer or repurchase,
-    and no basket: Online Retail's credit notes ("C" invoices) were counted as a second order of the item.
+    and no basket: a credit note kept this way (a "C" invoice of Online Retail without its quarantine rule) was
+    counted as a second order of the item.
 
     Returns
     -------
