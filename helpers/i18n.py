@@ -170,9 +170,27 @@ def t(key: str, /, lang: str | None = None, **values: Any) -> str:
         if lang == "zh":  # Chinese sets no space next to its own punctuation: "3 个群 （" reads "3 个群（"
             text = _fill_spaced(template, values) if _HAN_FIELD.search(template) else template.format(**values)
             return _PUNCT_SPACE.sub("", text)
-        return template.format(**values)
+        return _singular(template.format(**values))
     except (KeyError, IndexError) as e:
         raise MessageError(f"message {key!r} needs the value {e}") from None
+
+
+#: the nouns English messages count, plural -> singular: "1 users" reads "1 user" (:func:`_singular`)
+_SINGULAR = {
+    **{w + "s": w for w in ("user", "row", "review", "order", "event", "buyer", "line", "day", "item", "customer",
+                            "comparison", "session", "week", "month", "hour", "value", "group", "segment", "variant",
+                            "step", "pair", "basket", "id", "channel", "conversion", "product", "cluster", "tag",
+                            "audience", "member", "file", "column", "table", "report", "rule", "purchase",
+                            "repurchaser", "driver", "candidate", "visit", "time", "spelling")},
+    "categories": "category", "touches": "touch", "matches": "match",
+}  # fmt: skip
+_ONE = re.compile(r"(?<![\d.,\-])(1(?:\*\*)?) (" + "|".join(sorted(_SINGULAR, key=len, reverse=True)) + r")\b")
+
+
+def _singular(text: str) -> str:
+    """English counts of one in the singular: a message says "{n} users", and n was 1 ("1 users", "**1** rows").
+    A number such as 21, 0.1 or 1,001 keeps its plural."""
+    return _ONE.sub(lambda m: f"{m.group(1)} {_SINGULAR[m.group(2)]}", text) if "1" in text else text
 
 
 _HAN_FIELD = re.compile(rf"[{_HAN}]\**\{{|\}}\**[{_HAN}]")  # a field (bold or not) right next to a Chinese character

@@ -222,3 +222,18 @@ def test_clause_join_parts_notes_in_the_pages_language():
         assert clause_join(["No category.", "not computed", "no placebo check"]) == (
             "No category. not computed; no placebo check"
         )
+
+
+def test_english_counts_of_one_are_singular():
+    """Messages say "{n} users"; with n = 1 an English page read "Audience “x”: 1 users" and "1 rows". Every English
+    message now puts a count of one in the singular; 21, 0.1, 1,001 and Chinese keep theirs."""
+    from helpers.i18n import _singular, t
+
+    assert _singular("1 users, 21 users, 0.1 days, 1,001 rows, **1** rows, 1 categories, 11 days") == (
+        "1 user, 21 users, 0.1 days, 1,001 rows, **1** row, 1 category, 11 days"
+    )
+    with i18n.language("en"):
+        assert t("user_profile.audience", audience="x", users="1", share="50.0%") == "Audience “x”: 1 user (50.0%)."
+        assert t("user_profile.audience", audience="x", users="2", share="50.0%") == "Audience “x”: 2 users (50.0%)."
+    with i18n.language("zh"):
+        assert t("user_profile.audience", audience="x", users="1", share="50.0%") == "人群包“x”：1 位用户（50.0%）。"

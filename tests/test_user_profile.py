@@ -302,7 +302,7 @@ def test_an_empty_audience_says_which_column_it_reads_is_empty():
         "Audience “risk”: 0 users (0.0%). Churn probability, which it reads, is empty for every user (that report's "
         "results are not in the profile: see above why), so nobody meets it."
     )
-    assert out[1] == "Audience “big”: 0 users (0.0%)." and out[2] == "Audience “some”: 1 users (50.0%)."
+    assert out[1] == "Audience “big”: 0 users (0.0%)." and out[2] == "Audience “some”: 1 user (50.0%)."
     assert "Median price, which it reads, is empty" in out[3]
     with i18n.language("zh"):
         out = [f for f in _tag_findings(rep) if f.startswith("人群包")]
