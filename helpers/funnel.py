@@ -361,6 +361,8 @@ class FunnelReport(Report):
     data_cut: tuple | None = None
     #: event -> the name pages show (the tracking plan's display names) for the drivers' event candidates
     event_names: dict[str, str] = field(default_factory=dict)
+    #: the step events that ingest quarantined in bulk (data/_ingest.json ``event_losses``: :func:`_step_losses`)
+    step_losses: list = field(default_factory=list)
 
     @classmethod
     def compute(cls, ctx) -> FunnelReport:
@@ -433,6 +435,7 @@ class FunnelReport(Report):
         rep.drivers, rep.drivers_notes = funnel_drivers(ev, users, steps, window_hours=wh, params=dp)
         rep.drivers_top = dp.top_n if dp is not None else rep.drivers_top
         rep.event_names = display_names(ctx)
+        rep.step_losses = _step_losses(ctx, steps)
         return rep
 
     def to_results(self) -> dict:
@@ -520,6 +523,11 @@ class FunnelReport(Report):
                     verdict=t("funnel.test_significant" if tt["significant"] else "funnel.test_not_significant"),
                 )
             )
+        if self.step_losses:  # a step that reads low because ingest quarantined its rows, said where it shows
+            items = list_join(t("funnel.step_loss", event=self.event_names.get(d["event"], d["event"]),
+                                rows=fmt_int(d["rows"]), total=fmt_int(d["total"]),
+                                share=fmt_pct(d["rows"] / d["total"])) for d in self.step_losses)  # fmt: skip
+            out.append(t("funnel.step_losses", items=items))
         top = driver_finding(self.drivers, "conversion", self.event_names)
         return out + ([top] if top else []) + ([cut_note(self.data_cut)] if self.data_cut else [])
 
@@ -633,6 +641,20 @@ class FunnelReport(Report):
 def run_funnel(ctx) -> FunnelReport | Unavailable:
     """:meth:`FunnelReport.run`: the funnel report of a campaign (or its Unavailable twin)."""
     return FunnelReport.run(ctx)
+
+
+def _step_losses(ctx, steps) -> list[dict]:
+    """The entries of ingest's ``event_losses`` (``data/_ingest.json``, :func:`helpers.cleaning.event_losses`) whose
+    event is one of the steps' events: "--" for "no amount" quarantined 159 pay events, and the funnel read that as
+    users dropping out with no word of it on its page."""
+    read = getattr(ctx, "ingest_manifest", None)
+    try:
+        manifest = read() if read is not None else {}
+    except (FileNotFoundError, ValueError):
+        return []
+    losses = (manifest.get("tables", {}).get("events") or {}).get("event_losses") or []
+    events = {e for s in steps for e in s.events}
+    return [d for d in losses if d.get("event") in events]
 
 
 def _display_names(ctx, steps: list[Step]) -> dict[str, str]:

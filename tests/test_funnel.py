@@ -530,3 +530,41 @@ def test_drivers_part_shows_top_n_each_way_and_the_finding_a_positive_driver():
         assert rep.drivers["supported"].all() and (rep.drivers["odds_ratio"] < 1).all()
         assert not [x for x in rep.findings() if "driver" in x], rep.findings()
         assert list(rep._show("drivers").data["candidate"]) == ["event n2"]  # the negative one still shown
+
+
+def test_step_events_lost_at_ingest_are_said_on_the_funnel_page():
+    """ "--" for "no amount" quarantined 159 pay events as bad_number and the funnel read 88.3% -> 68.3% with nothing on
+    its page about it. The funnel now says which of its step events ingest quarantined in bulk (data/_ingest.json
+    event_losses), by their display names; other events, and a campaign without the manifest, add nothing."""
+    from types import SimpleNamespace
+
+    from helpers import i18n
+    from helpers.funnel import FunnelReport, _step_losses
+    from helpers.steps import Step
+
+    losses = [{"event": "pay", "rows": 159, "total": 1353, "reasons": {"bad_number": 159}},
+              {"event": "share", "rows": 40, "total": 300, "reasons": {"missing_ts": 40}}]  # fmt: skip
+    ctx = SimpleNamespace(ingest_manifest=lambda: {"tables": {"events": {"event_losses": losses}}})
+    steps = [Step.of("view"), Step.of(["order", "pay"])]
+    assert _step_losses(ctx, steps) == losses[:1]
+    assert _step_losses(SimpleNamespace(), steps) == []
+
+    def missing():
+        raise FileNotFoundError("no manifest")
+
+    assert _step_losses(SimpleNamespace(ingest_manifest=missing), steps) == []
+    table = pd.DataFrame({"step": [1, 2], "name": ["view", "order|pay"], "users": [100, 60],
+                          "rate_from_start": [1.0, 0.6], "rate_from_previous": [1.0, 0.6], "drop_off": [0, 40],
+                          "ci_low": [1.0, 0.5], "ci_high": [1.0, 0.7]})  # fmt: skip
+    rep = FunnelReport(table=table, step_losses=losses[:1], event_names={"pay": "支付成功"})
+    with i18n.language("en"):
+        said = [f for f in rep.findings() if f.startswith("At ingest")]
+    assert said == [
+        "At ingest, the quarantine took a large share of some step events' rows: 支付成功 159 of 1,353 rows (11.8%). "
+        "Those steps count clean rows only and read low; the ingest page says why."
+    ]
+    with i18n.language("zh"):
+        assert any(
+            f.startswith("入库时，部分步骤事件有较大比例的行被隔离：支付成功 159/1,353 行（11.8%）。")
+            for f in rep.findings()
+        )
