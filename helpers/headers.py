@@ -12,7 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from .checks import extra_column_name
 from .params import Campaign, resolve_input
+from .schema import TABLES
 from .sources import _format_of, csv_columns
 from .textfiles import detect_encoding
 from .values import _closest
@@ -30,19 +32,10 @@ def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for name in cfg.table_names:
         spec = cfg.spec(name)
-        src = spec.source
-        if src is None or not spec.columns or not src.header or src.delimiter == "whitespace":
+        head = _csv_header(spec) if spec.columns else None
+        if head is None:
             continue
-        try:
-            files = sorted(glob.glob(resolve_input(src.path)))
-        except ValueError:  # '{raw}' outside a demo: the params check says so
-            continue
-        if not files or _format_of(files[0], src.format) != "csv":
-            continue
-        names = _header(files[0], src)
-        if names is None:
-            continue
-        where = os.path.basename(files[0])
+        names, where = head
         for key, col in spec.columns.items():
             if col not in names:
                 out.append(
@@ -52,7 +45,56 @@ def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
                         f"the file has: {', '.join(names)}",
                     )
                 )
-    return out + _assignment_problems(cfg)
+    return out + _assignment_problems(cfg) + _segment_problems(cfg)
+
+
+def _csv_header(spec) -> tuple[list[str], str] | None:
+    """The header of a table's first CSV file as ingest's reader names it, and the file's name; None for a table
+    not read from a CSV file with a header (derived, ``header: false``, whitespace-aligned, other formats, a
+    demo's ``{raw}`` path) or a file that cannot be read here."""
+    src = spec.source
+    if src is None or not src.header or src.delimiter == "whitespace":
+        return None
+    try:
+        files = sorted(glob.glob(resolve_input(src.path)))
+    except ValueError:  # '{raw}' outside a demo: the params check says so
+        return None
+    if not files or _format_of(files[0], src.format) != "csv":
+        return None
+    names = _header(files[0], src)
+    return None if names is None else (names, os.path.basename(files[0]))
+
+
+def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
+    """``experiment.segment`` names a column the clean users table will have: a canonical column the file maps or
+    has, a ``derive:`` key, or (``keep_extra``) another column of the file, as ingest names it. A typo left the
+    segments out only at run time."""
+    ex = cfg.experiment
+    if ex is None or not ex.segment:
+        return []
+    spec = cfg.tables.users
+    if spec is None:
+        return [("experiment.segment", f"{ex.segment!r} is a users-table column, and this campaign has no "
+                 "tables.users")]  # fmt: skip
+    head = _csv_header(spec)
+    if head is None:
+        return []
+    names, where = head
+    canon = [c.name for c in TABLES["users"]]
+    have = [c for c in canon if spec.columns.get(c, c) in names]
+    have += [k if k in canon else extra_column_name(k) for k in spec.derive]
+    if spec.keep_extra:
+        used = set(spec.columns.values()) | set(canon)
+        have += [extra_column_name(h) for h in names if h not in used]
+    if ex.segment in have:
+        return []
+    return [
+        (
+            "experiment.segment",
+            f"column {ex.segment!r} will not be in the users table (from {where}){_closest(ex.segment, have)}; "
+            f"its columns: {', '.join(dict.fromkeys(have))}",
+        )
+    ]
 
 
 def _assignment_problems(cfg: Campaign) -> list[tuple[str, str]]:

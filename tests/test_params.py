@@ -466,3 +466,32 @@ def test_attribution_events_and_the_assignments_file_are_checked_at_validate(wri
     assert "experiment.assignment.user_col: column 'uid' is not in assign.parquet; the file has: user, group" in (
         capsys.readouterr().err
     )
+
+
+def test_validate_checks_the_experiment_segment_against_the_users_file(tmp_path, write_params, csv, capsys):
+    """``experiment.segment: chanel`` left the segments out only at run time. validate now checks it against the
+    columns the clean users table will have (the file's header as ingest names it: mapped canonical columns, kept
+    extra columns, derive keys), with the closest one; a campaign without a users table is told so."""
+    from helpers.cli import main
+
+    users = tmp_path / "users.csv"
+    users.write_text("uid,渠道,Member Level\nu1,app,gold\n", encoding="utf-8")
+    base = VALUES.replace("PATH", str(csv)) + (
+        f'  users:\n    source: {{path: "{users}"}}\n    columns: {{user_id: uid, channel: 渠道}}\n'
+    )
+    exp = (
+        "experiment:\n  name: t\n  start: 2024-01-05\n  control: A\n"
+        "  assignment: {source: users_column, column: member_level}\n"
+        "  metrics:\n    - {name: paid, kind: conversion, event: pay}\n  segment: SEG\n"
+    )
+    for ok in ("channel", "member_level"):  # a mapped canonical column; a kept extra column, as ingest names it
+        assert main(["validate", str(write_params(base + exp.replace("SEG", ok)))]) == 0, capsys.readouterr().err
+    assert main(["validate", str(write_params(base + exp.replace("SEG", "chanel")))]) == 2
+    err = capsys.readouterr().err
+    assert "experiment.segment: column 'chanel' will not be in the users table (from users.csv) (did you mean " in err
+    assert "'channel'?); its columns: user_id, channel, member_level" in err
+    no_users = VALUES.replace("PATH", str(csv)) + exp.replace("SEG", "channel")
+    assert main(["validate", str(write_params(no_users))]) == 2
+    assert "experiment.segment: 'channel' is a users-table column, and this campaign has no tables.users" in (
+        capsys.readouterr().err
+    )
