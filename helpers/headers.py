@@ -45,7 +45,7 @@ def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
                         f"the file has: {', '.join(names)}",
                     )
                 )
-    return out + _assignment_problems(cfg) + _segment_problems(cfg)
+    return out + _assignment_problems(cfg) + _segment_problems(cfg) + _events_column_problems(cfg)
 
 
 def _csv_header(spec) -> tuple[list[str], str] | None:
@@ -65,6 +65,45 @@ def _csv_header(spec) -> tuple[list[str], str] | None:
     return None if names is None else (names, os.path.basename(files[0]))
 
 
+def _clean_columns(table: str, spec, names: list[str]) -> list[str]:
+    """The columns the clean table ``table`` will have from a file whose header is ``names``, as ingest names them:
+    canonical columns the file maps or has, ``derive:`` keys, and (``keep_extra``) the file's other columns."""
+    canon = [c.name for c in TABLES[table]]
+    have = [c for c in canon if spec.columns.get(c, c) in names]
+    have += [k if k in canon else extra_column_name(k) for k in spec.derive]
+    if spec.keep_extra:
+        used = set(spec.columns.values()) | set(canon)
+        have += [extra_column_name(h) for h in names if h not in used]
+    return list(dict.fromkeys(have))
+
+
+def _events_column_problems(cfg: Campaign) -> list[tuple[str, str]]:
+    """The events columns the analyses name (``funnel.breakdown``, the funnel steps' ``where`` columns,
+    ``attribution.touch_col``, an experiment's ``event_property`` assignment column) against the columns the clean
+    events table will have from its CSV file. Found here, a typo does not wait for ingest (or, for
+    ``touch_col``, for the attribution report)."""
+    from .checks import column_refs
+
+    spec = cfg.tables.events
+    head = _csv_header(spec) if spec is not None else None
+    if head is None:
+        return []
+    have = _clean_columns("events", spec, head[0])
+    refs = list(column_refs(cfg))
+    at = cfg.attribution
+    if at is not None and at.touch_col:
+        refs.append(("attribution.touch_col", at.touch_col))
+    ex = cfg.experiment
+    if ex is not None and ex.assignment.source == "event_property":
+        refs.append(("experiment.assignment.column", ex.assignment.column))
+    return [
+        (loc, f"column {col!r} will not be in the events table (from {head[1]}){_closest(col, have)}; its columns: "
+              f"{', '.join(have)}")
+        for loc, col in refs
+        if col not in have
+    ]  # fmt: skip
+
+
 def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
     """``experiment.segment`` names a column the clean users table will have: a canonical column the file maps or
     has, a ``derive:`` key, or (``keep_extra``) another column of the file, as ingest names it. A typo left the
@@ -80,19 +119,14 @@ def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
     if head is None:
         return []
     names, where = head
-    canon = [c.name for c in TABLES["users"]]
-    have = [c for c in canon if spec.columns.get(c, c) in names]
-    have += [k if k in canon else extra_column_name(k) for k in spec.derive]
-    if spec.keep_extra:
-        used = set(spec.columns.values()) | set(canon)
-        have += [extra_column_name(h) for h in names if h not in used]
+    have = _clean_columns("users", spec, names)
     if ex.segment in have:
         return []
     return [
         (
             "experiment.segment",
             f"column {ex.segment!r} will not be in the users table (from {where}){_closest(ex.segment, have)}; "
-            f"its columns: {', '.join(dict.fromkeys(have))}",
+            f"its columns: {', '.join(have)}",
         )
     ]
 

@@ -495,3 +495,31 @@ def test_validate_checks_the_experiment_segment_against_the_users_file(tmp_path,
     assert "experiment.segment: 'channel' is a users-table column, and this campaign has no tables.users" in (
         capsys.readouterr().err
     )
+
+
+def test_validate_checks_event_columns_the_analyses_name_against_the_events_file(tmp_path, write_params, capsys):
+    """``attribution.touch_col: utm_src`` passed validate and failed the attribution report at run time;
+    ``funnel.breakdown: chanel`` passed and failed ingest. validate now checks the events columns the analyses name
+    against the columns the clean events table will have from its CSV header (kept extras as ingest names them)."""
+    from helpers.cli import main
+
+    ev = tmp_path / "ev.csv"
+    ev.write_text("uid,ev,time,UTM Source,channel\nu1,view,2024-01-02 10:00:00,baidu,app\n", encoding="utf-8")
+    base = (
+        "campaign: evcols\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-31}\ntables:\n  events:\n"
+        f'    source: {{path: "{ev}"}}\n    columns: {{user_id: uid, event: ev, ts: time}}\n'
+    )
+    good = (
+        base
+        + "funnel: {steps: [view, pay], breakdown: channel}\nattribution: {touch_col: utm_source, conversion_event: pay}\n"
+    )
+    assert main(["validate", str(write_params(good))]) == 0, capsys.readouterr().err
+    bad = good.replace("breakdown: channel", "breakdown: chanel").replace("touch_col: utm_source", "touch_col: utm_src")
+    assert main(["validate", str(write_params(bad))]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "funnel.breakdown: column 'chanel' will not be in the events table (from ev.csv) (did you mean 'channel'?)"
+        in err
+    )
+    assert "attribution.touch_col: column 'utm_src' will not be in the events table (from ev.csv) (did you mean " in err
+    assert "its columns: user_id, event, ts, channel, utm_source" in err
