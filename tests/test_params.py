@@ -509,10 +509,8 @@ def test_validate_checks_event_columns_the_analyses_name_against_the_events_file
         "campaign: evcols\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-31}\ntables:\n  events:\n"
         f'    source: {{path: "{ev}"}}\n    columns: {{user_id: uid, event: ev, ts: time}}\n'
     )
-    good = (
-        base
-        + "funnel: {steps: [view, pay], breakdown: channel}\nattribution: {touch_col: utm_source, conversion_event: pay}\n"
-    )
+    good = base + "funnel: {steps: [view, pay], breakdown: channel}\n"
+    good += "attribution: {touch_col: utm_source, conversion_event: pay}\n"
     assert main(["validate", str(write_params(good))]) == 0, capsys.readouterr().err
     bad = good.replace("breakdown: channel", "breakdown: chanel").replace("touch_col: utm_source", "touch_col: utm_src")
     assert main(["validate", str(write_params(bad))]) == 2
