@@ -439,7 +439,8 @@ def _notes(r: TableReport) -> list[str]:
 
 def ingest_results(reports: dict[str, TableReport]) -> dict:
     """The notebook-specific part of ``results/ingest.json``: per table ``rows_in``, ``rows_out``,
-    ``reasons``, ``ts_min``, ``ts_max``, ``users``, ``encoding``, ``seconds``."""
+    ``reasons``, ``ts_min``, ``ts_max``, ``users``, ``encoding``, ``seconds``, ``derived_from``, ``bad_numbers``,
+    ``event_losses``."""
     return {
         "tables": {
             k: {
@@ -455,6 +456,8 @@ def ingest_results(reports: dict[str, TableReport]) -> dict:
                     "encoding",
                     "seconds",
                     "derived_from",
+                    "bad_numbers",
+                    "event_losses",
                 )
             }
             for k, v in reports.items()
