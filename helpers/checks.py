@@ -46,18 +46,24 @@ __all__ = [
 Problem = tuple[str, str]
 
 
+def _closest(word: str, options: Iterable[Any]) -> str | None:
+    """The closest of ``options`` to ``word`` (difflib, cutoff 0.6), or None."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, options: Iterable[Any]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options`` (difflib), or ``''``."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = _closest(word, options)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def page_did_you_mean(word: str, options: Iterable[Any]) -> str:
     """:func:`did_you_mean` in the page's language (``common.did_you_mean``), for text a report shows."""
     from .i18n import t
 
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return t("common.did_you_mean", name=repr(close[0])) if close else ""
+    close = _closest(word, options)
+    return t("common.did_you_mean", name=repr(close)) if close else ""
 
 
 def extra_column_name(name: str) -> str:
