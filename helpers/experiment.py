@@ -174,7 +174,7 @@ class ExperimentReport(Report):
 
     def findings(self) -> list[str]:
         """SRM first, then each metric's lift, CUPED, sequential and segments."""
-        from .fmt import fmt_change, fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
+        from .fmt import fmt_chance, fmt_change, fmt_int, fmt_p, fmt_pct, fmt_pp, fmt_range
         from .i18n import list_join
 
         counts = list_join(f"{r.variant} {fmt_int(r.users)}" for r in self.srm.itertuples())
@@ -204,7 +204,7 @@ class ExperimentReport(Report):
                 variant=r.variant, **self._values(r.metric, r.kind, r.value, r.control_value),
                 rel=fmt_change(r.rel_lift),  # signed, as the segments finding gives a lift: "+30.7%"
                 level=self.level(), ci=fmt_range(r.rel_low, r.rel_high, fmt_pct), p=fmt_p(r.p_value),
-                holm=fmt_p(r.holm_p), ctb=fmt_pct(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
+                holm=fmt_p(r.holm_p), ctb=fmt_chance(r.chance_to_beat), verdict=verdict) + bad))  # fmt: skip
             if not math.isnan(r.cuped_variance_reduction):
                 used = (
                     ""
@@ -269,7 +269,7 @@ class ExperimentReport(Report):
         from .base import _display
         from .fmt import format_rows, style_table
 
-        pcts = ["rel_lift", "rel_low", "rel_high", "chance_to_beat", "cuped_variance_reduction", "share",
+        pcts = ["rel_lift", "rel_low", "rel_high", "cuped_variance_reduction", "share",
                 "planned_share", "mde_rel", "power_at_target"]  # fmt: skip
         if part == "sequential":
             if self.sequential.empty:
@@ -290,7 +290,7 @@ class ExperimentReport(Report):
         kinds = self._row_kinds(frame)
         frame = self._named(frame)
         heads = {"segment": column_label(self.segment_col)} if part == "segments" and self.segment_col else None
-        st = style_table(frame, pct_cols=[c for c in pcts if c in frame], headers=heads)
+        st = style_table(frame, pct_cols=[c for c in pcts if c in frame], chance_cols=["chance_to_beat"], headers=heads)
         if kinds is None:
             return st
         return format_rows(st, kinds, value_cols=["value", "control_value"], change_cols=_CHANGE_COLS,

@@ -21,6 +21,7 @@ __all__ = [
     "fmt_p",
     "fmt_pct",
     "fmt_change",
+    "fmt_chance",
     "fmt_pp",
     "signed",
     "fmt_num",
@@ -176,6 +177,25 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
         text = _fixed(v, places, thousands=False)
         return f"{text.rstrip('0').rstrip('.')}%"
     return f"{_fixed(v, digits)}%"
+
+
+def fmt_chance(x: Any) -> str:
+    """A model's probability of an uncertain event (an experiment's chance to beat control), as a percentage with
+    one decimal, bounded at both ends: above 99.9 % it reads ``"> 99.9%"`` and below 0.1 % ``"< 0.1%"``.
+
+    Such a probability is never certain: ``Phi(diff/se)`` of a large effect is 1.0 in floating point, and a share
+    of 20,000 posterior draws is 1.0 when every draw wins. :func:`fmt_pct` would print ``"100.0%"`` (or a string of
+    nines) for it, which reads as "sure". ``0.999 -> "99.9%"``, ``0.9991 -> "> 99.9%"``, ``1.0 -> "> 99.9%"``,
+    ``0.0 -> "< 0.1%"``, ``0.5 -> "50.0%"``; ``"–"`` for a missing value."""
+    special = _special(x)
+    if special is not None:
+        return special + ("%" if special != MISSING else "")
+    v = float(x)
+    if v > 0.999:
+        return "> 99.9%"
+    if v < 0.001:
+        return "< 0.1%"
+    return fmt_pct(v, 1)
 
 
 def fmt_change(x: Any, digits: int = 1) -> str:
@@ -418,6 +438,7 @@ def style_table(
     money_cols: Iterable[str] = (),
     num_cols: Iterable[str] = (),
     count_cols: Iterable[str] = (),
+    chance_cols: Iterable[str] = (),
     num_digits: int = 2,
     currency: str = "¥",
     hide_index: bool = True,
@@ -438,6 +459,8 @@ def style_table(
     count_cols : iterable of str
         Counts that may be fractional (conversions credited in shares of a touch): a column whose values are all
         whole shows as integers (``87``, not ``87.00``), any other with ``num_digits`` decimals.
+    chance_cols : iterable of str
+        A model's probabilities (an experiment's chance to beat control): :func:`fmt_chance`, never "100.0%".
     num_digits : int, default 2
         Decimals of ``num_cols`` and fractional ``count_cols`` (3 for scores that the findings quote to three
         decimals: ROC AUC, F1).
@@ -469,6 +492,7 @@ def style_table(
     fmts: dict[str, Callable[[Any], str]] = {}
     for cols, f in (
         (pct_cols, fmt_pct),
+        (chance_cols, fmt_chance),
         (int_cols, fmt_int),
         (money_cols, lambda x: fmt_money(x, currency)),
         (num_cols, functools.partial(fmt_num, digits=num_digits)),

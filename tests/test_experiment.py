@@ -507,6 +507,17 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
     big = ExperimentReport(srm=srm.assign(users=[30, 31]), results=pd.DataFrame([conv]))
     with i18n.language("zh"):
         assert not any(x.startswith("注意") for x in big.findings())
+    # a chance to beat of 1.0 in floating point (Phi of a large z, every posterior draw winning) is not "sure"
+    from tests.styled import styled_rows
+
+    sure = ExperimentReport(srm=srm.assign(users=[300, 300]),
+                            results=pd.DataFrame([dict(conv, users=300, control_users=300, chance_to_beat=1.0)]))  # fmt: skip
+    with i18n.language("zh"):
+        line = next(x for x in sure.findings() if x.startswith("支付转化"))
+        assert "胜过对照组的概率 > 99.9%" in line and "概率 100.0%" not in line
+        assert styled_rows(sure._show("results"))[0]["chance_to_beat"] == "> 99.9%"
+    with i18n.language("en"):
+        assert any("chance to beat control > 99.9%" in x for x in sure.findings())
 
 
 def test_interval_level_follows_alpha():

@@ -143,3 +143,15 @@ def test_fmt_level_names_the_interval_level_of_alpha():
     from helpers.fmt import fmt_level
 
     assert [fmt_level(a) for a in (0.05, 0.1, 0.025, 0.07, 0.001, 0.2)] == ["95", "90", "97.5", "93", "99.9", "80"]
+
+
+def test_fmt_chance_never_reads_sure():
+    """A model's probability (chance to beat control) is bounded at 99.9 % and 0.1 %: 1.0 in floating point is
+    not certainty, where fmt_pct prints "100.0%"."""
+    from helpers.fmt import fmt_chance, fmt_pct
+
+    assert fmt_pct(1.0) == "100.0%"  # what the table and the finding showed
+    assert [fmt_chance(x) for x in (1.0, 0.99995, 0.9991, 0.999, 0.5, 0.0123, 0.001, 0.0004, 0.0)] == [
+        "> 99.9%", "> 99.9%", "> 99.9%", "99.9%", "50.0%", "1.2%", "0.1%", "< 0.1%", "< 0.1%"
+    ]  # fmt: skip
+    assert fmt_chance(None) == fmt_chance(float("nan")) == "–"
