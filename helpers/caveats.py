@@ -9,6 +9,8 @@ that do not fit the data left out, and contradictions between a label and a mode
   at least ``min_n`` users are behind it; otherwise the headline is period-1 retention of the report's cohorts.
 - :func:`segment_conflicts`: customers whose segment says "gone" while the model gives P(alive) >= 0.5 (or
   "active" while P(alive) < 0.1), and :func:`segment_conflict_note` saying how many and why.
+- :func:`mixed_currencies` and :func:`currency_note`: the amounts a money report sums carry several currencies'
+  signs (ingest's ``currencies``), said in the report's findings.
 
 Texts come from the message catalogue (``caveat.*`` in helpers/messages/caveats.yaml); docs/caveats.md has the
 rules and thresholds.
@@ -287,3 +289,45 @@ def first_cohort_note(matrix: dict, without: dict | None = None) -> str | None:
         median=fmt_int(median),
         without=text,
     )
+
+
+def mixed_currencies(ctx: Any, table: str) -> list[dict]:
+    """Ingest's ``currencies`` entry of ``table`` (``data/_ingest.json``, :func:`helpers.cleaning.currency_mix`):
+    the money column when its values carry several currencies' signs, which every report sums as one. Empty when the
+    amounts are of one currency, or without a manifest (a context built by hand)."""
+    read = getattr(ctx, "ingest_manifest", None)
+    try:
+        manifest = read() if read is not None else {}
+    except (FileNotFoundError, ValueError):
+        return []
+    return list((manifest.get("tables", {}).get(table) or {}).get("currencies") or [])
+
+
+def currency_items(currencies: list) -> str:
+    """Each currency of a mixed money column with its rows, in the page's language: "CNY in 1,200 rows, USD in 30
+    rows" (``currencies``: ``[[code, rows], ...]``; ``¢`` is named as cents)."""
+    from .fmt import fmt_int
+    from .i18n import list_join
+
+    return list_join(
+        t("ingest.currency_rows", currency=t("ingest.currency_cents") if c == "¢" else c, rows=fmt_int(n))
+        for c, n in currencies
+    )
+
+
+def currency_note(mixed: list[dict], table: str) -> str | None:
+    """A money report's finding when the amounts it sums (from ``table``) mix currencies (:func:`mixed_currencies`):
+    its totals and averages add yuan to dollars. None otherwise."""
+    if not mixed:
+        return None
+    from .i18n import label
+
+    table_name = label(f"ingest.table.{table}", table)  # as the ingest page names it: 订单表 / orders
+    return t("caveat.currencies", table=table_name, items=currency_items(mixed[0]["currencies"]))
+
+
+def currency_caveat(ctx: Any, source: str) -> str | None:
+    """:func:`currency_note` for a money report whose purchases come from ``source`` (:func:`helpers.features.
+    campaign_orders`: ``"orders"``, or the events' purchase events)."""
+    table = "orders" if source == "orders" else "events"
+    return currency_note(mixed_currencies(ctx, table), table)

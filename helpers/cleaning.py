@@ -18,6 +18,7 @@ from .tracking import PLAN_CHECKS_FILE, PlanChecks, load_plan, write_plan_checks
 from .values import (
     _closest,
     _rule_sql,
+    currency_sql,
     guess_decimal,
     nulls_sql,
     num_sql,
@@ -27,8 +28,8 @@ from .values import (
     typed_ts_sql,
 )
 
-__all__ = ["Cleaning", "TableReport", "bad_number_columns", "cleaning_sql", "event_losses", "may_lose_events",
-           "plan_checks_step"]  # fmt: skip
+__all__ = ["Cleaning", "TableReport", "bad_number_columns", "cleaning_sql", "currency_mix", "event_losses",
+           "may_lose_events", "plan_checks_step"]  # fmt: skip
 
 _safe_extra = extra_column_name
 
@@ -65,6 +66,8 @@ class TableReport:
     bad_numbers: list[dict] = field(default_factory=list)
     #: events that lost a large share of their rows to quarantine (:func:`event_losses`)
     event_losses: list[dict] = field(default_factory=list)
+    #: the money column when it mixes currencies (:func:`currency_mix`)
+    currencies: list[dict] = field(default_factory=list)
 
     @property
     def rows_quarantined(self) -> int:
@@ -420,6 +423,35 @@ def event_losses(con, cl: Cleaning, qfile: str | Path, clean: str | Path) -> lis
             top = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
             out.append({"event": e, "rows": rows, "total": total, "reasons": top})
     return sorted(out, key=lambda d: (-d["rows"] / d["total"], d["event"]))
+
+
+#: the money column whose currencies :func:`currency_mix` tells apart
+MONEY_COLUMN = "amount"
+
+
+def currency_mix(con, cfg: Campaign, table: str, cl: Cleaning, raw: str) -> list[dict]:
+    """The money column of ``table`` when its values carry the signs of more than one currency (:data:`helpers.values.
+    CURRENCIES`): ``[{"column", "source", "currencies": [[code, rows], ...]}]``, the commonest first; empty otherwise.
+    The cleaning strips every sign (``¥12`` and ``$12`` are both 12), so a file of yuan and dollars is summed as one
+    currency in every report; this says so, where nothing else would.
+
+    Counts the rows of the raw relation ``raw`` whose value reads as a number (the cleaning's own expression) and
+    is not a plain number; ``con`` is DuckDB, or Spark behind the adapter of :mod:`helpers.ingest_spark` (one
+    definition, both engines). A plain ``12`` counts for no currency."""
+    name = MONEY_COLUMN
+    if name not in cl.typed or name not in cl.texts:
+        return []
+    spec = cfg.spec(table)
+    v = f"CAST({cl.texts[name]} AS VARCHAR)"
+    rows = con.execute(
+        f"SELECT c, count(*) AS n FROM (SELECT {currency_sql('v')} AS c FROM (SELECT {v} AS v, {cl.typed[name]} AS x "
+        f"FROM {raw}) AS r WHERE TRY_CAST(v AS DOUBLE) IS NULL AND x IS NOT NULL) AS s WHERE c IS NOT NULL GROUP BY c"
+    ).fetchall()
+    if len(rows) < 2:
+        return []
+    found: list[list] = [[str(c), int(n)] for c, n in sorted(rows, key=lambda cn: (-int(cn[1]), str(cn[0])))]
+    source = None if name in spec.derive else spec.columns.get(name, name)
+    return [{"column": name, "source": source, "currencies": found}]
 
 
 def _named(bad: dict) -> str:

@@ -40,6 +40,7 @@ from .cleaning import (
     _summarise,
     bad_number_columns,
     cleaning_sql,
+    currency_mix,
     decimal_note,
     event_losses,
     may_lose_events,
@@ -243,6 +244,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
                 fh.write(chunk)
         os.remove(str(qcsv) + ".body")
     bad = bad_number_columns(con, cfg, table, cl, q) if reasons.get("bad_number") else []
+    currencies = currency_mix(con, cfg, table, cl, raw)  # ¥ and $ in one amount column: summed as one
     if rows_in == sum(reasons.values()):  # nothing clean: stop here, no analysis runs on nothing
         span = None
         if "ts" in typed:
@@ -274,6 +276,7 @@ def _clean_raw(con, cfg: Campaign, table: str, read: RawRead, paths: CampaignPat
         notes=[*read.notes, *plan_notes, *decimal_note(table, src.decimal, decimal)],
         bad_numbers=bad,
         event_losses=losses,
+        currencies=currencies,
     )
 
 

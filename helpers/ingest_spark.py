@@ -35,6 +35,7 @@ from .cleaning import (
     _summarise,
     bad_number_columns,
     cleaning_sql,
+    currency_mix,
     decimal_note,
     event_losses,
     may_lose_events,
@@ -417,6 +418,7 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
                 shutil.copyfileobj(body, fh)
             os.remove(str(qcsv) + ".body")
         bad = bad_number_columns(duck, cfg, table, cl, q) if reasons.get("bad_number") else []
+        currencies = currency_mix(_SparkSQL(session), cfg, table, cl, raw)  # as DuckDB ingest, on the raw view
         if rows_in == sum(reasons.values()):
             span = None
             if "ts" in cl.typed:
@@ -448,4 +450,5 @@ def ingest_table_spark(session, duck, cfg: Campaign, table: str, paths: Campaign
         notes=["ingested on Spark", *read_notes, *plan_notes, *decimal_note(table, src.decimal, cl.decimal)],
         bad_numbers=bad,
         event_losses=losses,
+        currencies=currencies,
     )

@@ -406,6 +406,8 @@ class ProductsReport(Report):
     bought_together: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list = field(default_factory=list)
     currency: str = "¥"  # the campaign's sign before money (GMV, prices) on the page
+    #: the amounts mix currencies (ingest's ``currencies``): said after the top item (helpers/caveats.py)
+    currency_mix: str | None = None
 
     @classmethod
     def compute(cls, ctx) -> ProductsReport:
@@ -435,6 +437,10 @@ class ProductsReport(Report):
             rep.notes.append(t("products.no_category"))
         if "amount" not in lines.columns or not _has_values(lines, "amount"):
             rep.notes.append(t("products.no_amount"))
+        else:
+            from .caveats import currency_caveat  # ¥ and $ in the amounts: GMV and its shares mix currencies
+
+            rep.currency_mix = currency_caveat(ctx, source)
         rep.window = windows(ctx.cfg.period.start, last_day, compare_days=p.compare_days)
         args = (ctx.cfg.period.start, last_day, p.compare_days, "products.compare_days")
         mv = [product_movers(lines, rep.window, by="item_id", n=p.top_k)]
@@ -510,8 +516,7 @@ class ProductsReport(Report):
                          orders=fmt_int(int(top["orders"])), buyers=fmt_int(int(top["buyers"])),
                          share=share))  # fmt: skip
             thin = thin_items_note(it["buyers"])  # most items bought by one person: say so next to the top item
-            if thin:
-                out.append(thin)
+            out += [x for x in (thin, self.currency_mix) if x]
             rr = it.dropna(subset=["repurchase_rate"])
             tot_e, tot_r = int(it["eligible_buyers"].sum()), int(it["repurchasers"].sum())
             if tot_e:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .base import Report
 from .fmt import fmt_int, fmt_pct
-from .i18n import catalogue, label, list_join, localized, sentence_start, t
+from .i18n import catalogue, column_word, label, list_join, localized, sentence_start, t
 from .ingest import TableReport
 from .sqlsafety import sql_name, sql_text
 
@@ -293,6 +293,8 @@ def ingest_findings(
             if r.bad_numbers:  # which column, which values: "label: 好评 423, 差评 212" (helpers.cleaning)
                 out.append(_bad_numbers_text(r.bad_numbers))
             out.append(t("ingest.bad_number_hint", rows=fmt_int(r.reasons["bad_number"]), code=r.table))
+        if r.currencies:  # ¥ and $ in one amount column, summed as one currency by every report
+            out.append(_currencies_text(r.currencies))
         if r.event_losses:  # "pay 159 of 1,353 rows": a funnel step that reads low, said where it starts
             out.append(_event_losses_text(r.event_losses, r.reason_labels))
         out += _notes(r)  # after the table's counts: what the reader had to assume
@@ -410,7 +412,6 @@ def _event_losses_text(losses: list[dict], labels: dict[str, str]) -> str:
 def _bad_numbers_text(bad: list[dict]) -> str:
     """Where numbers could not be read (:attr:`TableReport.bad_numbers`): each column, the file's column it comes
     from, its rows and its commonest unreadable values."""
-    from .i18n import column_word
 
     items = []
     for b in bad:
@@ -419,6 +420,19 @@ def _bad_numbers_text(bad: list[dict]) -> str:
         items.append(t(key, column=column_word(b["column"]), source=b["source"] or "", rows=fmt_int(b["rows"]),
                        values=values))  # fmt: skip
     return t("ingest.bad_number_where", columns=list_join(items))
+
+
+def _currencies_text(mixed: list[dict]) -> str:
+    """The money column whose values carry several currencies' signs (:attr:`TableReport.currencies`), each
+    currency with its rows: "Amount (the file's amt) holds amounts in several currencies: CNY in 1,200 rows, USD in
+    30 rows. ..."."""
+    from .caveats import currency_items
+
+    m = mixed[0]
+    column = column_word(m["column"])
+    if m["source"]:
+        column = t("ingest.currency_column", column=column, source=m["source"])
+    return t("ingest.currencies", column=sentence_start(column), items=currency_items(m["currencies"]))
 
 
 def _notes(r: TableReport) -> list[str]:
@@ -440,7 +454,7 @@ def _notes(r: TableReport) -> list[str]:
 def ingest_results(reports: dict[str, TableReport]) -> dict:
     """The notebook-specific part of ``results/ingest.json``: per table ``rows_in``, ``rows_out``,
     ``reasons``, ``ts_min``, ``ts_max``, ``users``, ``encoding``, ``seconds``, ``derived_from``, ``bad_numbers``,
-    ``event_losses``."""
+    ``event_losses``, ``currencies``."""
     return {
         "tables": {
             k: {
@@ -458,6 +472,7 @@ def ingest_results(reports: dict[str, TableReport]) -> dict:
                     "derived_from",
                     "bad_numbers",
                     "event_losses",
+                    "currencies",
                 )
             }
             for k, v in reports.items()

@@ -446,6 +446,8 @@ class RFMReport(Report):
     bgnbd_fit: BGNBDFit | None = None
     bgnbd_check: pd.DataFrame | None = None
     clv: CLVResult = field(default_factory=CLVResult)
+    #: the amounts mix currencies (ingest's ``currencies``): said second in the findings (helpers/caveats.py)
+    currency_mix: str | None = None
 
     @classmethod
     def compute(cls, ctx) -> RFMReport:
@@ -482,6 +484,9 @@ class RFMReport(Report):
             has_monetary=rt.has_monetary,
             binning=sc.binning,
         )
+        from .caveats import currency_caveat  # ¥ and $ in the amounts: M and the revenue shares mix currencies
+
+        rep.currency_mix = currency_caveat(ctx, source) if rt.has_monetary else None
         if p.bgnbd:
             _add_bgnbd(rep, orders, rt.table, p)
         else:

@@ -50,6 +50,8 @@ def rfm_findings(rep: Any) -> list[str]:
             m=med_m,
         )
     ]
+    if rep.currency_mix:  # the amounts mix currencies: said before any amount is read
+        out.append(rep.currency_mix)
     live = s[s["users"] > 0]
     if rep.has_monetary:
         top = live.sort_values(["revenue_share", "segment"], ascending=[False, True]).iloc[0]

@@ -16,6 +16,8 @@ __all__ = [
     "ts_sql",
     "typed_ts_sql",
     "num_sql",
+    "currency_sql",
+    "CURRENCIES",
     "nulls_sql",
     "guess_decimal",
     "row_order_id_sql",
@@ -34,6 +36,26 @@ _FW_FROM = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\u202f\
 _FW_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + "    ¥£¢"
 # currency signs and units stripped from numbers (after NFKC), anywhere in the value
 _CURRENCY = "(?i)(rmb|cny|usd|eur|元|¥|\\$|€|£|¢)"
+
+#: the currencies whose signs and codes :data:`_CURRENCY` strips, each with its pattern (after NFKC), in the order a
+#: value is told by (:func:`currency_sql`); ``¢`` is a cent, whose number num_sql reads as a whole unit
+CURRENCIES = (
+    ("CNY", "(?i)rmb|cny|元|¥"),
+    ("USD", "(?i)usd|\\$"),
+    ("EUR", "(?i)eur|€"),
+    ("GBP", "£"),
+    ("¢", "¢"),
+)
+
+
+def currency_sql(expr: str) -> str:
+    """SQL giving the currency (:data:`CURRENCIES`: ``CNY``, ``USD``, ``EUR``, ``GBP`` or ``¢``) whose sign or code the
+    text ``expr`` carries, NULL for none: ``¥12`` and ``12元`` are CNY, ``$3`` and ``3 USD`` USD, ``12`` none.
+    Full-width signs count (``￥12``). Runs on both engines (Spark after transpiling)."""
+    v = f"translate({expr}, {_lit(_FW_FROM)}, {_lit(_FW_TO)})"
+    cases = " ".join(f"WHEN regexp_matches({v}, {_lit(pat)}) THEN {_lit(code)}" for code, pat in CURRENCIES)
+    return f"(CASE {cases} END)"
+
 
 # naive text forms (``ts_format: auto``), tried in order; a format matches only the whole value, so no form
 # swallows a longer one ('%Y-%m-%d %H' never reads '2024-03-01 10:00'). Spark ingest tries the same list

@@ -510,8 +510,8 @@ def test_thin_experiment_says_so_and_an_untested_metric_is_not_called_not_signif
     # a chance to beat of 1.0 in floating point (Phi of a large z, every posterior draw winning) is not "sure"
     from tests.styled import styled_rows
 
-    sure = ExperimentReport(srm=srm.assign(users=[300, 300]),
-                            results=pd.DataFrame([dict(conv, users=300, control_users=300, chance_to_beat=1.0)]))  # fmt: skip
+    won = dict(conv, users=300, control_users=300, chance_to_beat=1.0)
+    sure = ExperimentReport(srm=srm.assign(users=[300, 300]), results=pd.DataFrame([won]))
     with i18n.language("zh"):
         line = next(x for x in sure.findings() if x.startswith("支付转化"))
         assert "胜过对照组的概率 > 99.9%" in line and "概率 100.0%" not in line

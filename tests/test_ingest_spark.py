@@ -136,6 +136,7 @@ def _assert_same(res: dict, tables: list[str]) -> None:
         assert (a.rows_in, a.rows_out, a.reasons) == (b.rows_in, b.rows_out, b.reasons), t
         assert a.bad_numbers == b.bad_numbers, t  # the columns and values named, read from either quarantine
         assert a.event_losses == b.event_losses, t
+        assert a.currencies == b.currencies, t  # ¥ and $ in one amount column, counted on the raw rows
         ca, cb = pd.read_parquet(pd_.table(t)), pd.read_parquet(ps.table(t))
         assert list(ca.columns) == list(cb.columns) and ca.dtypes.to_dict() == cb.dtypes.to_dict(), t
         ca, cb = (x.sort_values(list(x.columns), ignore_index=True) for x in (ca, cb))
@@ -172,6 +173,7 @@ u20,view,2024/03/08 11,,ok
 u21,view,2024/03/08T12:00:00,,ok
 u22,view,2024/03/08T13:00:00.5,,ok
 u23,view,2024/03/08T14:30,,ok
+u24,buy,2024-03-08 15:00,$3,ok
 """
 
 
@@ -196,6 +198,10 @@ tables:
     res = _both(tmp_path, text)
     _assert_same(res, ["events"])
     reasons = res["spark"][0]["events"].reasons
+    # ¥8, 12元, RMB 12 (１２.５ is a full-width number, not a currency); $3; read as numbers, so summed as one
+    assert res["spark"][0]["events"].currencies == [
+        {"column": "amount", "source": "amount", "currencies": [["CNY", 3], ["USD", 1]]}
+    ]
     clean = pd.read_parquet(res["spark"][1].table("events"))
     slash = clean[clean.user_id.isin(["u19", "u20", "u21", "u22", "u23"])].sort_values("user_id").ts.tolist()
     assert slash == [  # the '/' forms parse like their '-' twins

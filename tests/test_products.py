@@ -120,6 +120,47 @@ def _ctx(tmp_path, write_params, extra):
     return open_campaign("shop", params_file=str(p), reports_dir=str(reports), theme=False)
 
 
+def test_amounts_in_two_currencies_are_said_by_the_money_reports(tmp_path, write_params):
+    """An orders file with ¥ and $ amounts: ingest strips both signs and every report summed yuan and dollars as
+    one currency (GMV, RFM's monetary) without a word. The products and RFM findings now say so, with each
+    currency's rows (counted by hand: every line of user u1 in dollars, the others in yuan); one currency says
+    nothing."""
+    from helpers import i18n
+    from helpers.registry import run_report
+
+    def ctx_with(amounts, name):
+        from helpers.campaign import open_campaign
+        from helpers.ingest import ingest_campaign
+        from helpers.locations import campaign_paths
+
+        d = tmp_path / name
+        d.mkdir()
+        df = lines().rename(columns={"user_id": "u", "order_id": "o", "ts": "t", "item_id": "i", "category": "c",
+                                     "amount": "a"}).drop(columns="quantity")  # fmt: skip
+        df["a"] = amounts(df)
+        df.to_csv(d / "orders.csv", index=False)
+        p = write_params(PARAMS.format(path=(d / "orders.csv").as_posix(), extra="products: {min_baskets: 1}\n"))
+        ingest_campaign(load_params(p), campaign_paths("shop", d / "reports").ensure(), progress=False)
+        return open_campaign("shop", params_file=str(p), reports_dir=str(d / "reports"), theme=False)
+
+    dollars = int((lines()["user_id"] == "u1").sum())
+    mixed = ctx_with(lambda df: [f"${a}" if u == "u1" else f"¥{a}" for u, a in zip(df["u"], df["a"])], "mixed")
+    with i18n.language("zh"):
+        for name in ("products", "rfm"):
+            rep = run_report(name, mixed, show=False)
+            note = [f for f in rep.findings() if "多种货币" in f]
+            assert note == [
+                f"注意：订单表的金额带有多种货币的符号（CNY {len(lines()) - dollars} 行、USD {dollars} 行），"
+                "本报告把它们当作同一种货币相加，金额、客单价等数字混合了不同货币；数据导入报告说明了如何处理。"
+            ], name
+    with i18n.language("en"):
+        rep = run_report("rfm", mixed, show=False)
+        assert rep.findings()[1].startswith("Note: the amounts of the orders table carry several currencies' signs")
+    yuan = ctx_with(lambda df: [f"¥{a}" for a in df["a"]], "yuan")
+    for name in ("products", "rfm"):
+        assert not [f for f in run_report(name, yuan, show=False).findings() if "货币" in f or "currenc" in f], name
+
+
 def test_report_on_a_small_campaign_and_unavailable_without_section(tmp_path, write_params):
     from helpers.registry import run_report
     from tests.styled import styled_rows

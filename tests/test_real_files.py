@@ -223,6 +223,42 @@ def test_unreadable_numbers_are_named_by_column_and_value(tmp_path, write_params
     assert f and "（文件的 amt 列）6 行，如 “--”（4 行）、“N/A”（2 行）" in f[0]
 
 
+def test_amounts_in_several_currencies_are_said(tmp_path, write_params):
+    """¥ and $ in one amount column: the cleaning strips both signs, so ¥12 and $12 were both 12 and every report
+    summed yuan and dollars as one currency, with no word of it. Ingest now counts the rows of each currency (by
+    hand: 5 CNY in three spellings, 2 USD, 1 cent; plain numbers and unreadable values count for none) and the
+    ingest page says so in both languages; one currency alone (or none) says nothing."""
+    import json
+
+    from helpers import i18n
+    from helpers.quality import ingest_findings, ingest_results
+
+    ev = tmp_path / "events.csv"
+    amounts = ["¥12", "￥3", "8元", "RMB 5", "cny 2", "$4.50", "US$ 3", "50¢", "7", "7", "--"]
+    ev.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:{i:02d}:00,{a}\n" for i, a in
+                                            enumerate(amounts)), encoding="utf-8")  # fmt: skip
+    cols = {"user_id": "uid", "event": "e", "ts": "t", "amount": "amt"}
+    rep, _ = _ingest(tmp_path, write_params, ev, {}, cols, name="money")
+    assert rep.reasons == {"bad_number": 2}  # "--", and "US$ 3" (the "US" is left)
+    mixed = [{"column": "amount", "source": "amt", "currencies": [["CNY", 5], ["USD", 1], ["¢", 1]]}]
+    assert rep.currencies == mixed
+    assert json.loads(json.dumps(ingest_results({"events": rep})))["tables"]["events"]["currencies"] == mixed
+    with i18n.language("en"):
+        f = [x for x in ingest_findings({"events": rep}) if "several currencies" in x]
+    assert f == ["Amount (the file's amt) holds amounts in several currencies: CNY in 5 rows, USD in 1 row, ¢ (cents) "
+                 "in 1 row. Cleaning strips the signs, so every report sums these amounts as one currency; convert "
+                 "them to one currency before ingest, or split the file by currency."]  # fmt: skip
+    with i18n.language("zh"):
+        f = [x for x in ingest_findings({"events": rep}) if "多种货币" in x]
+    assert len(f) == 1 and "（文件的 amt 列）带有多种货币的符号：CNY 5 行、USD 1 行、¢（分）1 行。" in f[0]
+
+    one = tmp_path / "one.csv"  # yuan only, some with a sign: nothing to say
+    one.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:0{i}:00,{a}\n" for i, a in
+                                             enumerate(["¥12", "12元", "9"])), encoding="utf-8")  # fmt: skip
+    rep, _ = _ingest(tmp_path / "b", write_params, one, {}, cols, name="yuan")
+    assert rep.currencies == [] and not [x for x in ingest_findings({"events": rep}) if "currencies" in x]
+
+
 def test_events_that_lose_rows_in_bulk_are_named(tmp_path, write_params):
     """ "--" for "no amount" quarantined 159 pay events as bad_number, and the funnel read that as users dropping out
     (88.3% -> 68.3%) with no word on its page of why. Ingest now names each event whose rows the quarantine took in
