@@ -1,8 +1,9 @@
-"""The header check of ``python -m helpers validate``: every column a CSV table maps (``tables.<t>.columns``) is in
-its first file's header, as ingest's reader names the columns, so that a typo (``ts: evnt_time``) is found before a
-run, not after ingest has started. The header is read by the same reader with the same options
-(:func:`helpers.sources.csv_columns`) from the file's first lines, transcoded to UTF-8 as ingest does; a file that
-cannot be read here is left to ingest, which says why.
+"""The header check of ``python -m helpers validate``: every column a table maps (``tables.<t>.columns``) is in
+its file's columns, as ingest's reader names them, so that a typo (``ts: evnt_time``) is found before a run, not
+after ingest has started. A CSV file's header is read by the same reader with the same options
+(:func:`helpers.sources.csv_columns`) from the file's first lines, transcoded to UTF-8 as ingest does; Parquet files
+give their schemas and Excel workbooks their header rows. A file that cannot be read here is left to ingest, which
+says why; JSON lines are not checked (their keys are known only after every line is read).
 """
 
 from __future__ import annotations
@@ -26,32 +27,35 @@ HEAD_LINES = 200
 
 
 def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
-    """``(key path, problem)`` for every ``tables.<t>.columns`` entry naming a column that is not in the header of
-    the table's first CSV file (files with ``header: false``, whitespace-aligned text, other formats, a demo's
-    ``{raw}`` path and files that cannot be read are not checked here)."""
+    """``(key path, problem)`` for every ``tables.<t>.columns`` entry naming a column that is not in the table's
+    file (:func:`_csv_header`: files with ``header: false``, whitespace-aligned text, JSON lines, a demo's ``{raw}``
+    path and files that cannot be read are not checked here)."""
     out: list[tuple[str, str]] = []
     for name in cfg.table_names:
         spec = cfg.spec(name)
         head = _csv_header(spec) if spec.columns else None
         if head is None:
             continue
-        names, where = head
+        names, where, noun = head
         for key, col in spec.columns.items():
             if col not in names:
                 out.append(
                     (
                         f"tables.{name}.columns.{key}",
-                        f"column {col!r} is not in the header of {where}{_closest(col, names)}; "
+                        f"column {col!r} is not in the {noun} of {where}{_closest(col, names)}; "
                         f"the file has: {', '.join(names)}",
                     )
                 )
     return out + _assignment_problems(cfg) + _segment_problems(cfg) + _events_column_problems(cfg)
 
 
-def _csv_header(spec) -> tuple[list[str], str] | None:
-    """The header of a table's first CSV file as ingest's reader names it, and the file's name; None for a table
-    not read from a CSV file with a header (derived, ``header: false``, whitespace-aligned, other formats, a
-    demo's ``{raw}`` path) or a file that cannot be read here."""
+def _csv_header(spec) -> tuple[list[str], str, str] | None:
+    """The columns ingest's reader gives a table's file, the file's name and what holds the names (``header``,
+    ``schema`` or ``header row``): the header of its first CSV file, the
+    schemas of its Parquet files, the header rows of its Excel workbooks' sheet (each file: ingest reads them
+    by name, as one). None for a table not read that way (derived, ``header: false``, whitespace-aligned, JSON
+    lines, whose keys are known only after every line is read, a demo's ``{raw}`` path) or a file that cannot be
+    read here."""
     src = spec.source
     if src is None or not src.header or src.delimiter == "whitespace":
         return None
@@ -59,10 +63,39 @@ def _csv_header(spec) -> tuple[list[str], str] | None:
         files = sorted(glob.glob(resolve_input(src.path)))
     except ValueError:  # '{raw}' outside a demo: the params check says so
         return None
-    if not files or _format_of(files[0], src.format) != "csv":
+    if not files:
         return None
-    names = _header(files[0], src)
-    return None if names is None else (names, os.path.basename(files[0]))
+    fmt = _format_of(files[0], src.format)
+    where = os.path.basename(files[0]) + (" ..." if len(files) > 1 and fmt != "csv" else "")
+    if fmt == "csv":
+        names = _header(files[0], src)
+    elif fmt in ("parquet", "excel"):
+        names = _union_columns(files, src, fmt)
+    else:
+        return None
+    noun = {"csv": "header", "parquet": "schema", "excel": "header row"}[fmt]
+    return None if names is None else (names, where, noun)
+
+
+def _union_columns(files: list[str], src, fmt: str) -> list[str] | None:
+    """The columns of Parquet files (their schemas) or Excel workbooks (the header row of ``source.sheet``, read as
+    ingest reads it, by pandas), in order of first appearance, as ingest's union by name has them."""
+    names: dict[str, None] = {}
+    try:
+        for f in files:
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                cols = [str(c) for c in pq.read_schema(f).names]
+            else:
+                import pandas as pd
+
+                sheet = src.sheet if src.sheet is not None else 0
+                cols = [str(c) for c in pd.read_excel(f, sheet_name=sheet, nrows=0, dtype=str).columns]
+            names.update(dict.fromkeys(c for c in cols if c != "filename"))
+    except Exception:  # noqa: BLE001 — unreadable here: ingest reads it and says why
+        return None
+    return list(names)
 
 
 def _clean_columns(table: str, spec, names: list[str]) -> list[str]:
@@ -118,7 +151,7 @@ def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
     head = _csv_header(spec)
     if head is None:
         return []
-    names, where = head
+    names, where, _ = head
     have = _clean_columns("users", spec, names)
     if ex.segment in have:
         return []

@@ -521,3 +521,47 @@ def test_validate_checks_event_columns_the_analyses_name_against_the_events_file
     )
     assert "attribution.touch_col: column 'utm_src' will not be in the events table (from ev.csv) (did you mean " in err
     assert "its columns: user_id, event, ts, channel, utm_source" in err
+
+
+def test_validate_checks_parquet_and_excel_files_columns(tmp_path, write_params, capsys):
+    """validate read CSV headers alone: a typo in the columns of a Parquet or Excel events file (``ts: evnt_time``,
+    ``attribution.touch_col: utm_src``) passed and was found by ingest or the attribution report. Parquet files now
+    give their schemas (the union over the files, as ingest reads them by name) and workbooks their sheet's header
+    row; JSON lines are still left to ingest (their keys are known only after every line is read)."""
+    import pandas as pd
+
+    from helpers.cli import main
+
+    df = pd.DataFrame({"uid": ["u1"], "ev": ["view"], "event_time": ["2024-01-02 10:00:00"], "utm_source": ["bd"]})
+    pq_dir = tmp_path / "pq"
+    pq_dir.mkdir()
+    df.drop(columns="utm_source").to_parquet(pq_dir / "a.parquet", index=False)
+    df.to_parquet(pq_dir / "b.parquet", index=False)  # utm_source only in the second file: still a column
+    df.to_excel(tmp_path / "ev.xlsx", index=False)
+    df.to_json(tmp_path / "ev.jsonl", orient="records", lines=True)
+    good_cols = "    columns: {user_id: uid, event: ev, ts: event_time}\n"
+    tail = "attribution: {touch_col: utm_source, conversion_event: view}\n"
+    files = [
+        (pq_dir / "*.parquet", "the schema of a.parquet ..."),
+        (tmp_path / "ev.xlsx", "the header row of ev.xlsx"),
+        (tmp_path / "ev.jsonl", None),
+    ]
+    for path, where in files:
+        base = (
+            "campaign: files\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-31}\ntables:\n  events:\n"
+            f'    source: {{path: "{path.as_posix()}"}}\n'
+        )
+        assert main(["validate", str(write_params(base + good_cols + tail))]) == 0, capsys.readouterr().err
+        bad = base + good_cols.replace("ts: event_time", "ts: evnt_time") + tail.replace("utm_source", "utm_src")
+        code = main(["validate", str(write_params(bad))])
+        err = capsys.readouterr().err
+        if where is None:  # JSON lines: left to ingest
+            assert code == 0, err
+            continue
+        assert code == 2
+        assert f"tables.events.columns.ts: column 'evnt_time' is not in {where} (did you mean 'event_time'?)" in err
+        assert "the file has: uid, ev, event_time, utm_source" in err
+        good_ts = base + good_cols + tail.replace("utm_source", "utm_src")  # only the touch column wrong
+        assert main(["validate", str(write_params(good_ts))]) == 2
+        err = capsys.readouterr().err
+        assert "attribution.touch_col: column 'utm_src' will not be in the events table (from " in err, err
