@@ -19,7 +19,6 @@ The functions take a :class:`helpers.params.Campaign` (``params`` imports this m
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from typing import Any
 from .locations import project_root
 from .schema import TABLES
 from .sections import StepSpec
+from .spelling import closest, did_you_mean
 from .tag_grammar import is_tag_breakdown
 
 __all__ = [
@@ -46,23 +46,12 @@ __all__ = [
 Problem = tuple[str, str]
 
 
-def _closest(word: str, options: Iterable[Any]) -> str | None:
-    """The closest of ``options`` to ``word`` (difflib, cutoff 0.6), or None."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def did_you_mean(word: str, options: Iterable[Any]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``options`` (difflib), or ``''``."""
-    close = _closest(word, options)
-    return f" (did you mean {close!r}?)" if close else ""
-
-
 def page_did_you_mean(word: str, options: Iterable[Any]) -> str:
-    """:func:`did_you_mean` in the page's language (``common.did_you_mean``), for text a report shows."""
+    """:func:`helpers.spelling.did_you_mean` in the page's language (``common.did_you_mean``), for text a report
+    shows."""
     from .i18n import t
 
-    close = _closest(word, options)
+    close = closest(word, options)
     return t("common.did_you_mean", name=repr(close)) if close else ""
 
 

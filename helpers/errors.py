@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .spelling import did_you_mean
+
 __all__ = [
     "UbakitError",
     "ParamsError",
@@ -50,11 +52,8 @@ class MissingColumnError(UbakitError, KeyError):
     """A table lacks a column an analysis needs."""
 
     def __init__(self, table: str, column: str, available: Iterable[str] = (), *, hint: str = ""):
-        import difflib
-
         self.table, self.column, self.available = table, column, list(available)
-        close = difflib.get_close_matches(str(column), [str(c) for c in self.available], n=1, cutoff=0.6)
-        guess = f" (did you mean {close[0]!r}?)" if close else ""  # clustering.features: [n_ordrs] -> n_orders
+        guess = did_you_mean(column, self.available)  # clustering.features: [n_ordrs] -> n_orders
         msg = f"the {table} table has no column {column!r}{guess}; its columns are: {_choices(self.available)}"
         self.message = msg + (f". {hint}" if hint else "")
         super().__init__(self.message)

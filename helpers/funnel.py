@@ -39,12 +39,13 @@ import pandas as pd
 from .attempts import FunnelUsers, funnel_attempts, funnel_users
 from .base import Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
-from .checks import did_you_mean, page_did_you_mean
+from .checks import page_did_you_mean
 from .drivers import driver_finding, funnel_drivers, show_drivers
 from .durations import parse_window_hours
 from .errors import MissingColumnError
 from .i18n import clause_join, column_word, label, list_join, localized, t
 from .periods import cut_note
+from .spelling import did_you_mean
 from .stats import two_proportion_test, wilson_interval
 from .steps import Step
 from .tags import is_tag_breakdown, with_tag_column

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import glob
 import os
 from pathlib import Path
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .checks import did_you_mean as _did_you_mean
 from .checks import params_problems
 from .errors import ParamsError
 from .locations import SLUG_PATTERN, check_slug, project_root
@@ -51,6 +49,8 @@ from .sections_impact import ImpactParams
 from .sections_products import ProductsParams
 from .sections_spark import SparkParams
 from .sections_tags import AudienceSpec, TagSpec, tag_problems
+from .spelling import closest
+from .spelling import did_you_mean as _did_you_mean
 from .sqlsafety import derive_problem
 from .tracking import plan_problems
 
@@ -277,8 +277,8 @@ def _check_tz(v: str) -> str:
     try:
         ZoneInfo(v)
     except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(v, _zones(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else " (an IANA name such as 'Asia/Shanghai' or 'UTC')"
+        close = closest(v, _zones())
+        hint = f"; did you mean {close!r}?" if close else " (an IANA name such as 'Asia/Shanghai' or 'UTC')"
         raise ValueError(f"unknown time zone {v!r}{hint}") from None
     return v
 

@@ -34,11 +34,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .checks import did_you_mean, extra_column_name
+from .checks import extra_column_name
 from .errors import UbakitError
 from .locations import campaign_paths, check_slug
 from .params import load_params
 from .sections import PrivacyParams
+from .spelling import did_you_mean
 from .sqlsafety import sql_name
 
 __all__ = [

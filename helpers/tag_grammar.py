@@ -19,10 +19,11 @@ insensitive. :func:`parse` returns a tree of tuples that :mod:`helpers.tags` com
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .spelling import closest
 
 __all__ = [
     "PROFILE_COLUMNS",
@@ -300,8 +301,9 @@ def references(node) -> list[Ref]:
 
 
 def _did_you_mean(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    """``; did you mean 'x'?`` for :func:`helpers.spelling.closest`, as the condition errors write it."""
+    close = closest(name, choices)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def check_condition(

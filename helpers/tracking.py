@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from .checks import did_you_mean
 from .errors import ParamsError
 from .locations import project_root
 from .sections import PER_LANGUAGE_HINT, pick_language
+from .spelling import did_you_mean
 from .sqlsafety import sql_text
 
 __all__ = [

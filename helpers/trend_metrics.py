@@ -114,10 +114,9 @@ def resolve_metrics(
     for s in specs:
         if isinstance(s, str):
             if s not in builtins:
-                import difflib
+                from .spelling import LOOSE_CUTOFF, did_you_mean
 
-                close = difflib.get_close_matches(s, list(builtins), n=1, cutoff=0.5)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(s, builtins, cutoff=LOOSE_CUTOFF)
                 from .errors import ParamsError  # a params problem, named by its key (``source``: the params file)
 
                 raise ParamsError(source, [(key, f"unknown built-in {s!r}{hint}; built-ins: {', '.join(builtins)}")])

@@ -6,11 +6,11 @@ extra rules. Used by :mod:`helpers.ingest`; docs/cleaning.md has every rule.
 
 from __future__ import annotations
 
-import difflib
 import gzip
 
 from .params import Rule
 from .sources import _ident, _list_lit, _lit
+from .spelling import LOOSE_CUTOFF, did_you_mean
 
 __all__ = [
     "ts_sql",
@@ -259,9 +259,8 @@ def _rule_sql(rule: Rule, colexpr: str) -> str:
 
 
 def _closest(name: str, options: list[str]) -> str:
-
-    c = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    return f" (did you mean {c[0]!r}?)" if c else ""
+    """The hint after a file's column that is not there: :func:`helpers.spelling.did_you_mean`, loosely."""
+    return did_you_mean(name, options, cutoff=LOOSE_CUTOFF)
 
 
 #: the clean name of a kept extra column (one definition, shared with the params checks)
