@@ -107,6 +107,31 @@ class Cleaning:
         return f"SELECT {cols}, {self.reason_sql} FROM (SELECT *, {self.typed_sql}, {dup} AS __dup FROM {source})"
 
 
+def extra_columns(spec, canon, src_cols: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """The clean table's columns besides the canonical ones ``canon``, as ingest names them: each name -> ``(source
+    column, None)`` for a kept source column (``keep_extra``) or ``(None, derive key)`` for a non-canonical
+    ``derive:`` key. A kept column is named by :func:`helpers.checks.extra_column_name` (``Order Channel`` ->
+    ``order_channel``), with ``src_`` before a name that is canonical, taken or starts with ``__``
+    (``User ID`` beside a mapped ``uid`` -> ``src_user_id``); one that collides again is not kept. A derive key
+    takes its name whatever a kept column had. One definition for ingest and validate (helpers/headers.py)."""
+    used_src = set(spec.columns.values()) | {n for n in canon if n in src_cols}
+    out: dict[str, tuple[str | None, str | None]] = {}
+    if spec.keep_extra:
+        for src_col in src_cols:
+            if src_col in used_src:
+                continue
+            nm = _safe_extra(src_col)
+            if nm in canon or nm in out or nm.startswith("__"):
+                nm = f"src_{nm}"
+            if nm in canon or nm in out:
+                continue
+            out[nm] = (src_col, None)
+    for name in spec.derive:
+        if name not in canon:
+            out[_safe_extra(name)] = (None, name)
+    return out
+
+
 def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], files: list[str], fmt: str) -> Cleaning:
     """The cleaning SQL of a file-backed table over the raw relation ``raw`` with source columns ``src_cols``
     (DuckDB SQL; ``con`` answers ``DESCRIBE raw`` and the decimal-mark guess, :func:`_decimal`)."""
@@ -181,21 +206,10 @@ def cleaning_sql(con, cfg: Campaign, table: str, raw: str, src_cols: list[str], 
             typed[name] = f"CAST({expr} AS VARCHAR)"
     # typed values are computed once, in an inner SELECT, as "__t_<name>"; checks and output read them
     ref = {name: _ident(f"__t_{name}") for name in typed}
-    used_src = set(spec.columns.values()) | {n for n in canon if n in src_cols}
-    extras: dict[str, str] = {}
-    if spec.keep_extra:
-        for src_col in src_cols:
-            if src_col in used_src:
-                continue
-            nm = _safe_extra(src_col)
-            if nm in canon or nm in extras or nm.startswith("__"):
-                nm = f"src_{nm}"
-            if nm in canon or nm in extras:
-                continue
-            extras[nm] = _ident(src_col)
-    for name in spec.derive:
-        if name not in canon:
-            extras[_safe_extra(name)] = f"CAST(({spec.derive[name]}) AS VARCHAR)"
+    extras = {
+        nm: _ident(col) if col is not None else f"CAST(({spec.derive[str(key)]}) AS VARCHAR)"
+        for nm, (col, key) in extra_columns(spec, canon, src_cols).items()
+    }
 
     # reasons, first match wins
     checks: list[tuple[str, str]] = []

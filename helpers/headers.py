@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .checks import extra_column_name
+from .cleaning import extra_columns
 from .params import Campaign, resolve_input
 from .schema import TABLES
 from .sources import _format_of, csv_columns
@@ -102,12 +102,8 @@ def _clean_columns(table: str, spec, names: list[str]) -> list[str]:
     """The columns the clean table ``table`` will have from a file whose header is ``names``, as ingest names them:
     canonical columns the file maps or has, ``derive:`` keys, and (``keep_extra``) the file's other columns."""
     canon = [c.name for c in TABLES[table]]
-    have = [c for c in canon if spec.columns.get(c, c) in names]
-    have += [k if k in canon else extra_column_name(k) for k in spec.derive]
-    if spec.keep_extra:
-        used = set(spec.columns.values()) | set(canon)
-        have += [extra_column_name(h) for h in names if h not in used]
-    return list(dict.fromkeys(have))
+    have = [c for c in canon if spec.columns.get(c, c) in names or c in spec.derive]
+    return list(dict.fromkeys(have + list(extra_columns(spec, canon, names))))
 
 
 def _events_column_problems(cfg: Campaign) -> list[tuple[str, str]]:

@@ -565,3 +565,38 @@ def test_validate_checks_parquet_and_excel_files_columns(tmp_path, write_params,
         assert main(["validate", str(write_params(good_ts))]) == 2
         err = capsys.readouterr().err
         assert "attribution.touch_col: column 'utm_src' will not be in the events table (from " in err, err
+
+
+def test_validate_names_the_clean_columns_as_ingest_does(tmp_path, write_params, capsys):
+    """validate named a kept column that collides with a canonical one as the file has it (``User ID`` ->
+    ``user_id``), where ingest keeps it as ``src_user_id``: a breakdown on ``src_user_id`` failed validate, one on
+    ``user_id`` meant the mapped id. Both now take the names from one function; checked here against the clean
+    table ingest writes."""
+    import pandas as pd
+
+    from helpers.cli import main
+    from helpers.headers import _clean_columns, _csv_header
+    from helpers.ingest import ingest_campaign
+    from helpers.locations import campaign_paths
+
+    ev = tmp_path / "ev.csv"
+    ev.write_text(
+        "uid,ev,time,User ID,Order Channel,order channel,Event\nu1,view,2024-01-02 10:00:00,9,app,web,1\n"
+        "u1,pay,2024-01-02 11:00:00,9,app,web,1\n",
+        encoding="utf-8",
+    )
+    base = (
+        "campaign: names\ntitle: t\nperiod: {start: 2024-01-01, end: 2024-01-31}\ntables:\n  events:\n"
+        f'    source: {{path: "{ev}"}}\n    columns: {{user_id: uid, event: ev, ts: time}}\n'
+        "    derive: {Day Part: \"'am'\"}\n"
+    )
+    p = write_params(base + "funnel: {steps: [view, pay], breakdown: src_user_id}\n")
+    assert main(["validate", str(p)]) == 0, capsys.readouterr().err
+    from helpers.params import load_params
+
+    cfg = load_params(p)
+    expected = _clean_columns("events", cfg.tables.events, _csv_header(cfg.tables.events)[0])
+    ingest_campaign(cfg, campaign_paths("names", tmp_path / "reports"), progress=False)
+    written = list(pd.read_parquet(tmp_path / "reports" / "names" / "data" / "events.parquet").columns)
+    assert sorted(expected) == sorted(written)
+    assert {"src_user_id", "order_channel", "src_event", "day_part"} <= set(written)
