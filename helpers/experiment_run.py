@@ -21,7 +21,20 @@ from .experiment_data import (
 )
 from .experiment_stats import compare_one, compare_variants, power_table, sequential_table, srm_table
 
-__all__ = ["compute_experiment", "load_assignments"]
+__all__ = ["compute_experiment", "load_assignments", "read_assignments_file"]
+
+
+def read_assignments_file(path: Path, user_col: str, *, header_only: bool = False) -> pd.DataFrame:
+    """An assignments file (``experiment.assignment.source: table``) as pandas: a Parquet file, else a CSV whose
+    ``user_col`` is read as text (ids keep their leading zeros). ``header_only``: no row, only the columns (what
+    ``validate`` checks, helpers/headers.py)."""
+    if path.suffix == ".parquet":
+        if header_only:
+            import pyarrow.parquet as pq
+
+            return pq.read_schema(path).empty_table().to_pandas()
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={user_col: str}, nrows=0 if header_only else None)
 
 
 def load_assignments(ctx, p) -> pd.DataFrame:
@@ -47,7 +60,7 @@ def load_assignments(ctx, p) -> pd.DataFrame:
     path = Path(resolve_input(str(a.path), raw_dir=ctx.paths.raw))
     if not path.exists():
         raise ReportUnavailable(i18n.t("experiment.no_assignment_file", path=path))
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={a.user_col: str})
+    df = read_assignments_file(path, a.user_col)
     for c in (a.user_col, a.column):
         if c not in df.columns:
             raise ReportUnavailable(i18n.t("experiment.assignment_file_column", file=path.name, column=repr(c),

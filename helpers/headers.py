@@ -162,22 +162,17 @@ def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
 
 def _assignment_problems(cfg: Campaign) -> list[tuple[str, str]]:
     """The experiment's assignments file (``experiment.assignment.source: table``) has the user and variant
-    columns it names (``user_col``, ``column``): read as the report reads it (a CSV's header by pandas, a Parquet
-    file's schema). A file that is not there is the params check's; one that cannot be read is left to the run."""
+    columns it names (``user_col``, ``column``): read by the report's reader (a CSV's header, a Parquet file's
+    schema). A file that is not there is the params check's; one that cannot be read is left to the run."""
     ex = cfg.experiment
     a = ex.assignment if ex is not None else None
     if a is None or a.source != "table" or not a.path:
         return []
     try:
+        from .experiment_run import read_assignments_file  # the report's own reader
+
         path = Path(resolve_input(a.path))
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            names = list(pq.read_schema(path).names)
-        else:
-            import pandas as pd
-
-            names = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        names = [str(c) for c in read_assignments_file(path, a.user_col, header_only=True).columns]
     except Exception:  # noqa: BLE001 — missing or unreadable: the params check or the run says why
         return []
     return [
