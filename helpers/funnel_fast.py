@@ -16,9 +16,9 @@ It applies to the ordered mode without exclusions or breakdown on a DuckDB backe
 
 from __future__ import annotations
 
+import uuid
 import warnings
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -56,26 +56,30 @@ def ordered_attempts_fast(
         # boolean columns less to compute, hand over and unpack (about 0.15 s of a 10M-event funnel, 2026-12-04)
         **{f"_m{k}": match_step(ev, steps[k], e) for k in range(n) if steps[k].where},
     )
-    users = ev.select("_u").distinct()
-    # numbered in user order (DuckDB sorts the distinct users), so that the best-attempt step sorts integers.
-    # Whether the keys fit in 62 bits is known only from the step rows' time unit, after the scan below; a check
-    # before it (users' first and last step times in this query) cost 0.13-0.3 s of a 2.3 s 10M-event funnel, on
-    # every run, to spare the rare log that does not fit one wasted scan (2026-12-03)
-    users = users.mutate(_uc=ibis.row_number().over(order_by=users["_u"]).cast("int64")).cache()
+    con = duckdb_backend(ev)
+    con._run_pre_execute_hooks(ev)  # registers in-memory tables
+    src, raw = con.compile(ev), con.con  # the step rows' query, compiled once; run as SQL, no Ibis round trips
+    # users numbered from 0 in user order (DuckDB sorts the distinct users), so that the best-attempt step sorts
+    # integers. Whether the keys fit in 62 bits is known only from the step rows' time unit, after the scan below;
+    # a check before it (users' first and last step times in this query) cost 0.13-0.3 s of a 2.3 s 10M-event
+    # funnel, on every run, to spare the rare log that does not fit one wasted scan (2026-12-03)
+    users = f"_ubk_funnel_users_{uuid.uuid4().hex[:12]}"
+    raw.execute(
+        f"CREATE TEMP TABLE {users} AS SELECT _u, row_number() OVER (ORDER BY _u) - 1 AS _uc "
+        f"FROM (SELECT DISTINCT _u FROM ({src}) AS s) AS d"
+    )
     try:
-        rows = ev.join(users, "_u").drop("_u")  # one scan: the rows of every step
-        con = duckdb_backend(rows)
-        con._run_pre_execute_hooks(rows)  # registers in-memory tables
-        # straight into numpy: no Arrow table and no second copy of each column (at 10M events the Arrow route's
-        # first run in a process took 0.6-1.9 s against 0.35-0.4 s, 2026-12-05); the times as int64 microseconds
-        # (epoch_us of the naive time: what as_us makes of a datetime64), not as timestamps, whose conversion to
-        # numpy took 0.2 s more of a 10M-event funnel (2026-12-07, a millisecond Parquet column)
-        sql = f"SELECT * REPLACE (epoch_us(_ts) AS _ts) FROM ({con.compile(rows)}) AS r"
-        cols = con.con.sql(sql).fetchnumpy()
-        ids = users.order_by("_uc").select("_u").to_pandas()["_u"]
+        # one scan: the rows of every step with their user's number. Straight into numpy: no Arrow table and no
+        # second copy of each column (at 10M events the Arrow route's first run in a process took 0.6-1.9 s against
+        # 0.35-0.4 s, 2026-12-05); the times as int64 microseconds (epoch_us of the naive time: what as_us makes of
+        # a datetime64), not as timestamps, whose conversion to numpy took 0.2 s more of a 10M-event funnel
+        # (2026-12-07, a millisecond Parquet column)
+        cols = raw.sql(
+            f"SELECT * EXCLUDE (_u) REPLACE (epoch_us(_ts) AS _ts) FROM ({src}) AS r JOIN {users} USING (_u)"
+        ).fetchnumpy()
+        ids = np.asarray(raw.sql(f"SELECT _u FROM {users} ORDER BY _uc").fetchnumpy()["_u"])
     finally:
-        if hasattr(users, "release"):
-            users.release()
+        raw.execute(f"DROP TABLE IF EXISTS {users}")
     for name, col in cols.items():
         if isinstance(col, np.ma.MaskedArray):  # a step's filter on a missing property: not met
             cols[name] = col.filled(False)
@@ -98,7 +102,7 @@ def ordered_attempts_fast(
     return pd.DataFrame(columns)
 
 
-def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names, max_attempts, one, names):
+def _attempts(cols: dict, ids: np.ndarray, n, win_s, step_windows_hours, n_names, max_attempts, one, names):
     """The attempts from the step rows' arrays ``cols`` (``_uc, _ts`` in microseconds, ``_e``, and ``_m<k>`` for
     the steps with a property filter), which it empties as it goes so that each array is freed once split.
     ``names[k]``: the event codes of step k, its flags where it has no ``_m<k>`` column.
@@ -221,7 +225,7 @@ def _attempts(cols: dict, ids: pd.Series, n, win_s, step_windows_hours, n_names,
     # 3. window limits last: a step counts only if the previous one did, within the window and its step window
     start_abs = (att_t + t0) * unit  # microseconds
     out = {
-        "_u": ids.to_numpy()[att_uc],  # row_number() counts from 0
+        "_u": ids[att_uc],  # users numbered from 0
         "_ucode": att_uc,  # in user order: the best-attempt step groups and sorts these
         "_a": att_a,
         "_start": start_abs.astype("datetime64[us]"),
