@@ -291,16 +291,22 @@ def first_cohort_note(matrix: dict, without: dict | None = None) -> str | None:
     )
 
 
-def mixed_currencies(ctx: Any, table: str) -> list[dict]:
-    """Ingest's ``currencies`` entry of ``table`` (``data/_ingest.json``, :func:`helpers.cleaning.currency_mix`):
-    the money column when its values carry several currencies' signs, which every report sums as one. Empty when the
-    amounts are of one currency, or without a manifest (a context built by hand)."""
+def ingest_entry(ctx: Any, table: str) -> dict:
+    """What ingest said of ``table`` (its entry in ``data/_ingest.json``): empty without one (a context built by
+    hand, a table not ingested)."""
     read = getattr(ctx, "ingest_manifest", None)
     try:
         manifest = read() if read is not None else {}
     except (FileNotFoundError, ValueError):
-        return []
-    return list((manifest.get("tables", {}).get(table) or {}).get("currencies") or [])
+        return {}
+    return manifest.get("tables", {}).get(table) or {}
+
+
+def mixed_currencies(ctx: Any, table: str) -> list[dict]:
+    """Ingest's ``currencies`` entry of ``table`` (:func:`ingest_entry`, :func:`helpers.cleaning.currency_mix`):
+    the money column when its values carry several currencies' signs, which every report sums as one. Empty when the
+    amounts are of one currency, or without a manifest."""
+    return list(ingest_entry(ctx, table).get("currencies") or [])
 
 
 def currency_items(currencies: list) -> str:

@@ -20,6 +20,7 @@ from .values import (
     _rule_sql,
     currency_sql,
     guess_decimal,
+    nfkc_sql,
     nulls_sql,
     num_sql,
     row_order_id_sql,
@@ -457,9 +458,12 @@ def currency_mix(con, cfg: Campaign, table: str, cl: Cleaning, raw: str) -> list
         return []
     spec = cfg.spec(table)
     v = f"CAST({cl.texts[name]} AS VARCHAR)"
+    # the values read as numbers that are not plain numbers, made ASCII once, then told by their signs
+    signed = f"SELECT {nfkc_sql('v')} AS w FROM (SELECT {v} AS v, {cl.typed[name]} AS x FROM {raw}) AS r "
+    signed += "WHERE TRY_CAST(v AS DOUBLE) IS NULL AND x IS NOT NULL"
     rows = con.execute(
-        f"SELECT c, count(*) AS n FROM (SELECT {currency_sql('v')} AS c FROM (SELECT {v} AS v, {cl.typed[name]} AS x "
-        f"FROM {raw}) AS r WHERE TRY_CAST(v AS DOUBLE) IS NULL AND x IS NOT NULL) AS s WHERE c IS NOT NULL GROUP BY c"
+        f"SELECT c, count(*) AS n FROM (SELECT {currency_sql('w')} AS c FROM ({signed}) AS w) AS s "
+        "WHERE c IS NOT NULL GROUP BY c"
     ).fetchall()
     if len(rows) < 2:
         return []

@@ -648,12 +648,9 @@ def _step_losses(ctx, steps) -> list[dict]:
     """The entries of ingest's ``event_losses`` (``data/_ingest.json``, :func:`helpers.cleaning.event_losses`) whose
     event is one of the steps' events: "--" for "no amount" quarantined 159 pay events, and the funnel read that as
     users dropping out with no word of it on its page."""
-    read = getattr(ctx, "ingest_manifest", None)
-    try:
-        manifest = read() if read is not None else {}
-    except (FileNotFoundError, ValueError):
-        return []
-    losses = (manifest.get("tables", {}).get("events") or {}).get("event_losses") or []
+    from .caveats import ingest_entry
+
+    losses = ingest_entry(ctx, "events").get("event_losses") or []
     events = {e for s in steps for e in s.events}
     return [d for d in losses if d.get("event") in events]
 

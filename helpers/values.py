@@ -17,6 +17,7 @@ __all__ = [
     "typed_ts_sql",
     "num_sql",
     "currency_sql",
+    "nfkc_sql",
     "CURRENCIES",
     "nulls_sql",
     "guess_decimal",
@@ -34,26 +35,32 @@ MAX_ABS_NUMBER = float(2**53)
 # '１２.５', '－', '（５）'), ideographic / no-break / thin spaces, full-width currency signs
 _FW_FROM = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\u202f\u2009\uffe5\uffe1\uffe0"
 _FW_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + "    ¥£¢"
-# currency signs and units stripped from numbers (after NFKC), anywhere in the value
-_CURRENCY = "(?i)(rmb|cny|usd|eur|元|¥|\\$|€|£|¢)"
 
-#: the currencies whose signs and codes :data:`_CURRENCY` strips, each with its pattern (after NFKC), in the order a
-#: value is told by (:func:`currency_sql`); ``¢`` is a cent, whose number num_sql reads as a whole unit
+#: the currency signs and codes stripped from numbers (after NFKC, any case, anywhere in the value), by currency,
+#: in the order :func:`currency_sql` tells a value by; ``¢`` is a cent, whose number num_sql reads as a whole unit
 CURRENCIES = (
-    ("CNY", "(?i)rmb|cny|元|¥"),
-    ("USD", "(?i)usd|\\$"),
-    ("EUR", "(?i)eur|€"),
+    ("CNY", "rmb|cny|元|¥"),
+    ("USD", "usd|\\$"),
+    ("EUR", "eur|€"),
     ("GBP", "£"),
     ("¢", "¢"),
 )
+# one pattern of them all, which num_sql removes
+_CURRENCY = f"(?i)({'|'.join(pat for _, pat in CURRENCIES)})"
+
+
+def nfkc_sql(expr: str) -> str:
+    """SQL of the text ``expr`` with the characters numbers are written with made ASCII (NFKC for them: full-width
+    digits, signs and letters, ideographic and no-break spaces, full-width currency signs)."""
+    return f"translate({expr}, {_lit(_FW_FROM)}, {_lit(_FW_TO)})"
 
 
 def currency_sql(expr: str) -> str:
     """SQL giving the currency (:data:`CURRENCIES`: ``CNY``, ``USD``, ``EUR``, ``GBP`` or ``¢``) whose sign or code the
     text ``expr`` carries, NULL for none: ``¥12`` and ``12元`` are CNY, ``$3`` and ``3 USD`` USD, ``12`` none.
-    Full-width signs count (``￥12``). Runs on both engines (Spark after transpiling)."""
-    v = f"translate({expr}, {_lit(_FW_FROM)}, {_lit(_FW_TO)})"
-    cases = " ".join(f"WHEN regexp_matches({v}, {_lit(pat)}) THEN {_lit(code)}" for code, pat in CURRENCIES)
+    ``expr`` is made ASCII first (:func:`nfkc_sql`), so that full-width signs count (``￥12``): pass a column, not a
+    long expression, which each branch would repeat. Runs on both engines (Spark after transpiling)."""
+    cases = " ".join(f"WHEN regexp_matches({expr}, {_lit('(?i)' + pat)}) THEN {_lit(code)}" for code, pat in CURRENCIES)
     return f"(CASE {cases} END)"
 
 
@@ -166,7 +173,7 @@ def num_sql(expr: str, *, decimal: str = ".") -> str:
     """
     if decimal not in (".", ","):
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
-    s = f"translate({expr}, {_lit(_FW_FROM)}, {_lit(_FW_TO)})"
+    s = nfkc_sql(expr)
     s = f"trim(regexp_replace({s}, {_lit(_CURRENCY)}, '', 'g'))"
     s = f"regexp_replace({s}, '^\\(\\s*([^()]*?)\\s*\\)$', '-\\1')"
     if decimal == ".":
