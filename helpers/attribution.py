@@ -38,6 +38,7 @@ from .attribution_models import (
     shapley_credits,
 )
 from .base import Report, ReportUnavailable, Unavailable, _display
+from .caveats import currency_caveat
 from .engine import as_table, to_pandas
 from .errors import MissingColumnError
 from .i18n import label, localized, sentence_start, t
@@ -333,6 +334,8 @@ class AttributionReport(Report):
     #: whether the conversions carry a value (``value_col`` / the orders' ``amount`` set on at least one); without
     #: one, every value column is empty (NaN) and ``value`` is null in the results, never 0
     valued: bool = True
+    #: the conversions' values mix currencies (ingest's ``currencies``): said after the conversions
+    currency_mix: str | None = None
     currency: str = "¥"  # the campaign's sign before the credited value on the page
     #: channel -> the name pages show: touch events by their tracking-plan display names (the results and CSVs keep
     #: the channels as in the data); empty with a ``touch_col``, whose values are the data's own names
@@ -398,6 +401,8 @@ class AttributionReport(Report):
         rep.wide.columns.name = None
         rep.summary = _summary(journeys)
         rep.valued = valued
+        table = "orders" if conversion == "orders" else "events"  # ¥ and $ in the values: credited as one currency
+        rep.currency_mix = currency_caveat(ctx, table, {p.value_col}) if valued else None
         if not p.touch_col:  # the channels are event names
             rep.channel_names = {e: _event_label(ctx, e) for e in p.touch_events}
         if not valued:  # no amounts: the value columns are empty, not 0
@@ -445,6 +450,7 @@ class AttributionReport(Report):
         what = self.conversion_label or self.conversion
         out = [t("attribution.conversions", n=fmt_int(n), conversion=what, touched=fmt_int(n - unattributed),
                  days=f"{self.lookback_days:g}", untouched=fmt_int(unattributed))]  # fmt: skip
+        out += [self.currency_mix] if self.currency_mix else []
         if self.grouped:
             g = self.grouped
             out.append(t("attribution.grouped", channels=fmt_int(g["channels"]), kept=fmt_int(g["kept"]),

@@ -19,7 +19,7 @@ rules and thresholds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -309,14 +309,18 @@ def mixed_currencies(ctx: Any, table: str) -> list[dict]:
     return list(ingest_entry(ctx, table).get("currencies") or [])
 
 
+#: the codes of :func:`helpers.cleaning.currency_mix` named in words: cents, and the rows without a sign
+_CODE_NAMES = {"¢": "ingest.currency_cents", "": "ingest.currency_plain"}
+
+
 def currency_items(currencies: list) -> str:
     """Each currency of a mixed money column with its rows, in the page's language: "CNY in 1,200 rows, USD in 30
-    rows" (``currencies``: ``[[code, rows], ...]``; ``¢`` is named as cents)."""
+    rows" (``currencies``: ``[[code, rows], ...]``; ``¢`` is named as cents, ``""`` as no sign)."""
     from .fmt import fmt_int
     from .i18n import list_join
 
     return list_join(
-        t("ingest.currency_rows", currency=t("ingest.currency_cents") if c == "¢" else c, rows=fmt_int(n))
+        t("ingest.currency_rows", currency=t(_CODE_NAMES[c]) if c in _CODE_NAMES else c, rows=fmt_int(n))
         for c, n in currencies
     )
 
@@ -332,8 +336,11 @@ def currency_note(mixed: list[dict], table: str) -> str | None:
     return t("caveat.currencies", table=table_name, items=currency_items(mixed[0]["currencies"]))
 
 
-def currency_caveat(ctx: Any, source: str) -> str | None:
-    """:func:`currency_note` for a money report whose purchases come from ``source`` (:func:`helpers.features.
-    campaign_orders`: ``"orders"``, or the events' purchase events)."""
+def currency_caveat(ctx: Any, source: str, columns: Collection[str | None] | None = None) -> str | None:
+    """:func:`currency_note` for a money report whose amounts come from ``source`` (:func:`helpers.features.
+    campaign_orders`: ``"orders"``, or the events' purchase events; ``"events"`` for every event). ``columns``: the
+    columns the report sums, when the campaign names them (a trends metric's ``column``, ``experiment.amount_col``):
+    ingest tells currencies apart in the ``amount`` column only, so a report that sums another says nothing."""
     table = "orders" if source == "orders" else "events"
-    return currency_note(mixed_currencies(ctx, table), table)
+    mixed = [m for m in mixed_currencies(ctx, table) if columns is None or m.get("column") in columns]
+    return currency_note(mixed, table)

@@ -452,22 +452,27 @@ def currency_mix(con, cfg: Campaign, table: str, cl: Cleaning, raw: str) -> list
 
     Counts the rows of the raw relation ``raw`` whose value reads as a number (the cleaning's own expression) and
     is not a plain number; ``con`` is DuckDB, or Spark behind the adapter of :mod:`helpers.ingest_spark` (one
-    definition, both engines). A plain ``12`` counts for no currency."""
+    definition, both engines). A plain ``12`` counts for no currency, except beside cents: a ``¢`` value is read in
+    whole units (``50¢`` is 50), so with cents the rows read as numbers without a sign are counted too, as code
+    ``""`` (no sign) after the currencies, and cents beside plain numbers alone are said."""
     name = MONEY_COLUMN
     if name not in cl.typed or name not in cl.texts:
         return []
     spec = cfg.spec(table)
-    v = f"CAST({cl.texts[name]} AS VARCHAR)"
+    read = f"SELECT CAST({cl.texts[name]} AS VARCHAR) AS v, {cl.typed[name]} AS x FROM {raw}"
     # the values read as numbers that are not plain numbers, made ASCII once, then told by their signs
-    signed = f"SELECT {nfkc_sql('v')} AS w FROM (SELECT {v} AS v, {cl.typed[name]} AS x FROM {raw}) AS r "
-    signed += "WHERE TRY_CAST(v AS DOUBLE) IS NULL AND x IS NOT NULL"
+    signed = f"SELECT {nfkc_sql('v')} AS w FROM ({read}) AS r WHERE TRY_CAST(v AS DOUBLE) IS NULL AND x IS NOT NULL"
     rows = con.execute(
         f"SELECT c, count(*) AS n FROM (SELECT {currency_sql('w')} AS c FROM ({signed}) AS w) AS s "
         "WHERE c IS NOT NULL GROUP BY c"
     ).fetchall()
-    if len(rows) < 2:
-        return []
     found: list[list] = [[str(c), int(n)] for c, n in sorted(rows, key=lambda cn: (-int(cn[1]), str(cn[0])))]
+    if "¢" in {c for c, _ in found}:  # a cent's number is read in whole units: 50¢ is 50, beside a plain 0.50
+        plain = f"TRY_CAST(v AS DOUBLE) IS NOT NULL OR {currency_sql(nfkc_sql('v'))} IS NULL"
+        n = int(con.execute(f"SELECT count(*) FROM ({read}) AS r WHERE x IS NOT NULL AND ({plain})").fetchone()[0])
+        found += [["", n]] if n else []  # the rows read as numbers without a sign: "" (no sign), said last
+    if len(found) < 2:
+        return []
     source = None if name in spec.derive else spec.columns.get(name, name)
     return [{"column": name, "source": source, "currencies": found}]
 

@@ -116,6 +116,8 @@ class ExperimentReport(Report):
     data_cut: tuple | None = None
     currency: str = "¥"  # the campaign's sign before money (a revenue metric's values) on the page
     money: tuple = ()  # the metrics whose values are amounts (:func:`money_metrics`)
+    #: the revenue metrics' amounts mix currencies (ingest's ``currencies``): said before the metrics
+    currency_mix: str | None = None
     min_users: int = MIN_TEST_USERS  # a group's fewest users with a value for a test (experiment.min_users)
 
     def __post_init__(self) -> None:
@@ -192,6 +194,7 @@ class ExperimentReport(Report):
 
         if len(self.srm) and int(self.srm["users"].min()) < SMALL_N:  # wide intervals on a handful of users
             out.append(t("experiment.small", counts=counts, min_n=SMALL_N))
+        out += [self.currency_mix] if self.currency_mix else []  # before any amount is read
         bad = t("experiment.untrustworthy") if self.srm_failed else ""
         for r in self.results.itertuples():
             if math.isnan(r.p_value):  # no test ran (a group with fewer than 2 users with a value): say so

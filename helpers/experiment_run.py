@@ -10,6 +10,7 @@ import pandas as pd
 from . import i18n
 from .base import ReportUnavailable
 from .campaign import observed_end
+from .caveats import currency_caveat
 from .experiment_data import (
     check_columns,
     clean_assignments,
@@ -106,6 +107,8 @@ def compute_experiment(cls, ctx, p):
               not_exposed=not_exposed, currency=ctx.cfg.currency, money=money_metrics(p.metrics),
               min_users=p.min_users)  # fmt: skip
     rep.data_cut = cut
+    revenue = {p.amount_col} if amount and any(m.kind == "revenue" for m in p.metrics) else set()
+    rep.currency_mix = currency_caveat(ctx, "events", revenue)  # ¥ and $ in the amounts: summed as one currency
     rep.srm = srm_table(users["variant"].value_counts(), p.split, srm_alpha=p.srm_alpha)
 
     daily, cov = {}, pd.DataFrame(index=users.index)

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
+from .caveats import currency_caveat
 from .engine import as_table
 from .errors import MissingColumnError
 from .i18n import clause_join, label, list_join, localized, sentence_start, t
@@ -233,6 +234,8 @@ class ImpactReport(Report):
     notes: list = field(default_factory=list)
     controls: dict = field(default_factory=dict)  # metric -> the control series of its fit (the fit table's text)
     currency: str = "¥"  # the campaign's sign before money (gmv, aov) on the page
+    #: a money metric's amounts mix currencies (ingest's ``currencies``): said before the metrics
+    currency_mix: str | None = None
     #: the cut when the data ends before the post-period does (helpers.campaign.observed_end), said in the findings
     data_cut: tuple | None = None
 
@@ -266,6 +269,7 @@ class ImpactReport(Report):
         pre_start = max(ps, start - pd.Timedelta(days=p.pre_days)) if p.pre_days else ps
         rep = cls(metrics=metrics, start=start, end=end, pre_start=pre_start, alpha=p.alpha, currency=ctx.cfg.currency)
         rep.data_cut = cut
+        rep.currency_mix = currency_caveat(ctx, "events", {m.column for m in metrics.values() if m.money})  # ¥ and $
         rep.control = p.control.model_dump() if p.control else None
         span = {"start": pre_start, "end_exclusive": end + pd.Timedelta(days=1)}
         if p.control:
@@ -465,6 +469,7 @@ def _findings(rep: ImpactReport) -> list[str]:
     s, e, p0 = (str(pd.Timestamp(d).date()) for d in (rep.start, rep.end, rep.pre_start))
     pl = t("impact.placebo_at", day=rep.placebo_day.date()) if rep.placebo_day is not None else ""
     out = [t("impact.window", start=s, end=e, pre=p0, placebo=pl, level=fmt_level(rep.alpha))]
+    out += [rep.currency_mix] if rep.currency_mix else []  # before any amount is read
     for r in rep.effects.itertuples():
         whole, est, eff = rep._formats(r.metric, r.total)
         # each line opens with the metric: "Orders: actual 330 ...", not "orders: ..." (a Chinese name unchanged)

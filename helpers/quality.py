@@ -432,7 +432,9 @@ def _currencies_text(mixed: list[dict]) -> str:
     column = column_word(m["column"])
     if m["source"]:
         column = t("ingest.currency_column", column=column, source=m["source"])
-    return t("ingest.currencies", column=sentence_start(column), items=currency_items(m["currencies"]))
+    text = t("ingest.currencies", column=sentence_start(column), items=currency_items(m["currencies"]))
+    cents = "¢" in {c for c, _ in m["currencies"]}  # read in whole units: 50¢ is 50
+    return text + t("ingest.cents_units") if cents else text
 
 
 def _notes(r: TableReport) -> list[str]:

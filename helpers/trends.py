@@ -31,6 +31,7 @@ import pandas as pd
 from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
+from .caveats import currency_caveat
 from .engine import as_table, first_day
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
@@ -269,9 +270,8 @@ def has_previous(summary: pd.DataFrame) -> bool:
     """Whether the data reaches back to the previous window (:func:`compare_windows`' summary): some metric has a
     previous value, and some count (``kind`` ``value``) is above 0 there. Without it the findings give this
     window's values alone."""
-    if summary.empty or summary["previous"].isna().all():
-        return False
-    return not (summary.loc[summary["kind"] == "value", "previous"] == 0).all()
+    none = summary.empty or summary["previous"].isna().all()
+    return not none and not (summary.loc[summary["kind"] == "value", "previous"] == 0).all()
 
 
 def explain_anomalies(
@@ -438,6 +438,7 @@ class TrendsReport(Report):
     intervals: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
     currency: str = "¥"  # the campaign's sign before money (gmv, aov) on the page
+    currency_mix: str | None = None  # a money metric's amounts mix currencies (ingest's): said before the metrics
 
     @classmethod
     def compute(cls, ctx) -> TrendsReport:
@@ -464,6 +465,7 @@ class TrendsReport(Report):
         rep = cls(metrics=metrics, granularity=p.granularity, window=w, currency=ctx.cfg.currency)
         rep.data_cut, rep.window_args = cut, (ctx.cfg.period.start, end, p.compare_days, "trends.compare_days")
         rep.previous_outside = w["previous"][0] < pd.Timestamp(ctx.cfg.period.start)  # a note says why
+        rep.currency_mix = currency_caveat(ctx, "events", {m.column for m in metrics.values() if m.money})  # ¥ and $
         summary = compare_windows(ev, metrics, w)
         ya = year_ago(ev, metrics, w)
         summary["year_ago"] = summary["metric"].map(ya) if ya is not None else math.nan
@@ -597,9 +599,7 @@ class TrendsReport(Report):
     @staticmethod
     def _group_name(group: object) -> object:
         """A breakdown group as a page shows it: the missing-value and other-groups codes in words."""
-        if group == NO_GROUP:
-            return t("common.no_value")
-        return t("trends.other_group") if group == OTHER_GROUP else group
+        return t("common.no_value") if group == NO_GROUP else t("trends.other_group") if group == OTHER_GROUP else group
 
     def _named(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` as a page shows it (the CSV keeps the codes): each metric by its display name under the
@@ -637,6 +637,7 @@ class TrendsReport(Report):
         key = "trends.window" if compared else "trends.window_alone" if self.previous_outside else "trends.window_only"
         out = [t(key, start=w[0].date(), end=(w[1] - pd.Timedelta(days=1)).date())]  # the note says why alone
         out += window_notes(self.data_cut, self.window_args)
+        out += [self.currency_mix] if self.currency_mix else []  # before any amount is read
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))

@@ -33,6 +33,20 @@ __all__ = [
 AUDIENCE_PREFIX = "user_profile_audience_"
 
 
+def _currency_notes(ctx, base: pd.DataFrame, purchases: str) -> list[str]:
+    """The notes of :func:`helpers.caveats.currency_caveat` for the profile's amounts: ``spend`` from the purchases
+    (orders, or the events' purchase events), ``median_price`` from every event with an amount; one note per table."""
+    from .caveats import currency_caveat
+
+    sources = {purchases if c == "spend" else "events" for c in ("spend", "median_price") if _filled(base, c)}
+    notes = [currency_caveat(ctx, s) for s in sorted(sources, key=lambda s: s != "orders")]
+    return list(dict.fromkeys(n for n in notes if n))  # spend from the events' buys and the prices: one table
+
+
+def _filled(frame: pd.DataFrame, col: str) -> bool:
+    return col in frame and bool(frame[col].notna().any())
+
+
 # ------------------------------------------------------------------------------------------- report
 @dataclass(repr=False)
 class ProfileReport(Report):
@@ -77,6 +91,8 @@ class ProfileReport(Report):
     audience_flags: pd.DataFrame = field(default_factory=pd.DataFrame)
     audience_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     currency: str = "¥"  # the campaign's sign before spend and prices on the page
+    #: the spend's (purchases) and the prices' (events) amounts mix currencies (ingest's ``currencies``)
+    currency_notes: list = field(default_factory=list)
 
     @classmethod
     def compute(cls, ctx) -> ProfileReport:
@@ -91,6 +107,7 @@ class ProfileReport(Report):
         blank = tg.blank_tags(base, specs)
         shown = {k: v for k, v in specs.items() if k not in blank}  # a tag of empty columns: said, not tabled
         return cls(
+            currency_notes=_currency_notes(ctx, base, purchases),
             table=base.merge(tagged, on="user_id", how="left"),
             sources=sources,
             source_problems=problems,
@@ -156,6 +173,7 @@ class ProfileReport(Report):
             hi = (t["activity_level"] == top_label).mean()
             buyers = tt("user_profile.highly_active", share=fmt_pct(hi)) + buyers
         out.append(buyers)
+        out += self.currency_notes  # ¥ and $ in the amounts: spend and prices mix currencies
         if "preferred_category" in t and t["preferred_category"].notna().any():
             top = t["preferred_category"].value_counts().head(3)
             cats = i18n.list_join(k + i18n.t("aside", text=fmt_pct(v / len(t))) for k, v in top.items())

@@ -174,6 +174,7 @@ u21,view,2024/03/08T12:00:00,,ok
 u22,view,2024/03/08T13:00:00.5,,ok
 u23,view,2024/03/08T14:30,,ok
 u24,buy,2024-03-08 15:00,$3,ok
+u25,buy,2024-03-08 16:00,50¢,ok
 """
 
 
@@ -198,9 +199,10 @@ tables:
     res = _both(tmp_path, text)
     _assert_same(res, ["events"])
     reasons = res["spark"][0]["events"].reasons
-    # ¥8, 12元, RMB 12 (１２.５ is a full-width number, not a currency); $3; read as numbers, so summed as one
+    # ¥8, 12元, RMB 12 (１２.５ is a full-width number, not a currency); $3; 50¢; read as numbers, so summed as one.
+    # With cents, the rows read as numbers without a sign: 12.5 twice, 1,200.50, １２.５, (5.00), 1, 3, -3, 200000
     assert res["spark"][0]["events"].currencies == [
-        {"column": "amount", "source": "amount", "currencies": [["CNY", 3], ["USD", 1]]}
+        {"column": "amount", "source": "amount", "currencies": [["CNY", 3], ["USD", 1], ["¢", 1], ["", 9]]}
     ]
     clean = pd.read_parquet(res["spark"][1].table("events"))
     slash = clean[clean.user_id.isin(["u19", "u20", "u21", "u22", "u23"])].sort_values("user_id").ts.tolist()

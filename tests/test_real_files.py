@@ -240,17 +240,32 @@ def test_amounts_in_several_currencies_are_said(tmp_path, write_params):
     cols = {"user_id": "uid", "event": "e", "ts": "t", "amount": "amt"}
     rep, _ = _ingest(tmp_path, write_params, ev, {}, cols, name="money")
     assert rep.reasons == {"bad_number": 2}  # "--", and "US$ 3" (the "US" is left)
-    mixed = [{"column": "amount", "source": "amt", "currencies": [["CNY", 5], ["USD", 1], ["¢", 1]]}]
+    # with cents, the rows read as numbers without a sign count too (the two 7s), as "" after the currencies
+    mixed = [{"column": "amount", "source": "amt", "currencies": [["CNY", 5], ["USD", 1], ["¢", 1], ["", 2]]}]
     assert rep.currencies == mixed
     assert json.loads(json.dumps(ingest_results({"events": rep})))["tables"]["events"]["currencies"] == mixed
     with i18n.language("en"):
         f = [x for x in ingest_findings({"events": rep}) if "several currencies" in x]
     assert f == ["Amount (the file's amt) holds amounts in several currencies: CNY in 5 rows, USD in 1 row, ¢ (cents) "
-                 "in 1 row. Cleaning strips the signs, so every report sums these amounts as one currency; convert "
-                 "them to one currency before ingest, or split the file by currency."]  # fmt: skip
+                 "in 1 row, no sign in 2 rows. Cleaning strips the signs, so every report sums these amounts as one "
+                 "currency; convert them to one currency before ingest, or split the file by currency. A value in "
+                 "cents is read in whole units (50¢ as 50, not 0.50), 100 times a plain amount of the same "
+                 "value."]  # fmt: skip
     with i18n.language("zh"):
         f = [x for x in ingest_findings({"events": rep}) if "多种货币" in x]
-    assert len(f) == 1 and "（文件的 amt 列）带有多种货币的符号：CNY 5 行、USD 1 行、¢（分）1 行。" in f[0]
+    assert (
+        len(f) == 1
+        and "（文件的 amt 列）带有多种货币的符号：CNY 5 行、USD 1 行、¢（分）1 行、无货币符号 2 行。" in f[0]
+    )
+    assert f[0].endswith("带 ¢ 的数按整单位读入（50¢ 读作 50，而不是 0.50），与不带符号的金额差 100 倍。")
+
+    cents = tmp_path / "cents.csv"  # cents beside plain numbers alone: 50¢ is read as 50 where 0.50 is 0.50
+    values = ["50¢", "0.50", "１.５", "(2)", "--"]
+    cents.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:0{i}:00,{a}\n" for i, a in
+                                               enumerate(values)), encoding="utf-8")  # fmt: skip
+    rep, _ = _ingest(tmp_path / "c", write_params, cents, {}, cols, name="cents")
+    # 0.50, the full-width 1.5 and (2) read as numbers without a sign; "--" does not read
+    assert rep.currencies == [{"column": "amount", "source": "amt", "currencies": [["¢", 1], ["", 3]]}]
 
     one = tmp_path / "one.csv"  # yuan only, some with a sign: nothing to say
     one.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:0{i}:00,{a}\n" for i, a in
