@@ -28,12 +28,12 @@ HEAD_LINES = 200
 
 def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
     """``(key path, problem)`` for every ``tables.<t>.columns`` entry naming a column that is not in the table's
-    file (:func:`_csv_header`: files with ``header: false``, whitespace-aligned text, JSON lines, a demo's ``{raw}``
+    file (:func:`_file_header`: files with ``header: false``, whitespace-aligned text, JSON lines, a demo's ``{raw}``
     path and files that cannot be read are not checked here)."""
     out: list[tuple[str, str]] = []
     for name in cfg.table_names:
         spec = cfg.spec(name)
-        head = _csv_header(spec) if spec.columns else None
+        head = _file_header(spec) if spec.columns else None
         if head is None:
             continue
         names, where, noun = head
@@ -49,7 +49,7 @@ def header_problems(cfg: Campaign) -> list[tuple[str, str]]:
     return out + _assignment_problems(cfg) + _segment_problems(cfg) + _events_column_problems(cfg)
 
 
-def _csv_header(spec) -> tuple[list[str], str, str] | None:
+def _file_header(spec) -> tuple[list[str], str, str] | None:
     """The columns ingest's reader gives a table's file, the file's name and what holds the names (``header``,
     ``schema`` or ``header row``): the header of its first CSV file, the
     schemas of its Parquet files, the header rows of its Excel workbooks' sheet (each file: ingest reads them
@@ -114,7 +114,7 @@ def _events_column_problems(cfg: Campaign) -> list[tuple[str, str]]:
     from .checks import column_refs
 
     spec = cfg.tables.events
-    head = _csv_header(spec) if spec is not None else None
+    head = _file_header(spec) if spec is not None else None
     if head is None:
         return []
     have = _clean_columns("events", spec, head[0])
@@ -144,7 +144,7 @@ def _segment_problems(cfg: Campaign) -> list[tuple[str, str]]:
     if spec is None:
         return [("experiment.segment", f"{ex.segment!r} is a users-table column, and this campaign has no "
                  "tables.users")]  # fmt: skip
-    head = _csv_header(spec)
+    head = _file_header(spec)
     if head is None:
         return []
     names, where, _ = head

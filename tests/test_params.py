@@ -365,7 +365,7 @@ def test_plain_chinese_labels_on_an_english_campaign(write_params, csv):
     assert r.returncode == 0 and "funnel.steps[1].label (购买)" in r.stderr and str(en_path.parent) not in r.stderr
 
 
-def test_validate_finds_a_mapped_column_missing_from_the_csv_header(tmp_path, write_params, capsys):
+def test_validate_finds_a_mapped_column_missing_from_the_file_header(tmp_path, write_params, capsys):
     """``ts: evnt_time`` passed ``validate`` (exit 0) and failed only at the run, after the ingest notebook had
     started. validate now reads each CSV table's header as ingest's reader does (its first lines, transcoded), and
     names the key, the file and the closest column; a GBK file with a Chinese header and right names passes."""
@@ -575,7 +575,7 @@ def test_validate_names_the_clean_columns_as_ingest_does(tmp_path, write_params,
     import pandas as pd
 
     from helpers.cli import main
-    from helpers.headers import _clean_columns, _csv_header
+    from helpers.headers import _clean_columns, _file_header
     from helpers.ingest import ingest_campaign
     from helpers.locations import campaign_paths
 
@@ -595,7 +595,7 @@ def test_validate_names_the_clean_columns_as_ingest_does(tmp_path, write_params,
     from helpers.params import load_params
 
     cfg = load_params(p)
-    expected = _clean_columns("events", cfg.tables.events, _csv_header(cfg.tables.events)[0])
+    expected = _clean_columns("events", cfg.tables.events, _file_header(cfg.tables.events)[0])
     ingest_campaign(cfg, campaign_paths("names", tmp_path / "reports"), progress=False)
     written = list(pd.read_parquet(tmp_path / "reports" / "names" / "data" / "events.parquet").columns)
     assert sorted(expected) == sorted(written)
