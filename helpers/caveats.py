@@ -9,8 +9,8 @@ that do not fit the data left out, and contradictions between a label and a mode
   at least ``min_n`` users are behind it; otherwise the headline is period-1 retention of the report's cohorts.
 - :func:`segment_conflicts`: customers whose segment says "gone" while the model gives P(alive) >= 0.5 (or
   "active" while P(alive) < 0.1), and :func:`segment_conflict_note` saying how many and why.
-- :func:`mixed_currencies` and :func:`currency_note`: the amounts a money report sums carry several currencies'
-  signs (ingest's ``currencies``), said in the report's findings.
+- :func:`currency_caveat` and :func:`currency_note`: the amounts a money report sums carry several currencies' signs,
+  or another currency's than the report shows (ingest's ``currencies``), said in the report's findings.
 
 Texts come from the message catalogue (``caveat.*`` in helpers/messages/caveats.yaml); docs/caveats.md has the
 rules and thresholds.
@@ -302,11 +302,29 @@ def ingest_entry(ctx: Any, table: str) -> dict:
     return manifest.get("tables", {}).get(table) or {}
 
 
-def mixed_currencies(ctx: Any, table: str) -> list[dict]:
+def amount_signs(ctx: Any, table: str) -> tuple[str, list[dict]]:
     """Ingest's ``currencies`` entry of ``table`` (:func:`ingest_entry`, :func:`helpers.cleaning.currency_mix`):
-    the money column when its values carry several currencies' signs, which every report sums as one. Empty when the
-    amounts are of one currency, or without a manifest."""
-    return list(ingest_entry(ctx, table).get("currencies") or [])
+    the money column's currency signs with their rows, and the table they were counted in: a derived table's amounts
+    are its source's (orders derived from the events' pay events), counted there. Empty when no amount carries a
+    sign, or without a manifest."""
+    entry = ingest_entry(ctx, table)
+    source = entry.get("derived_from")
+    if source and not entry.get("currencies"):
+        return source, list(ingest_entry(ctx, source).get("currencies") or [])
+    return table, list(entry.get("currencies") or [])
+
+
+def other_currency(currencies: list, shown: str) -> str | None:
+    """The one currency whose sign the amounts carry (``currencies``: ``[[code, rows], ...]``) when it is not the one
+    ``shown`` before money on the pages (:func:`helpers.fmt.currency_code`): ``"USD"`` for ``$`` amounts on a ``¥``
+    campaign, ``"¢"`` for amounts in cents. None for one currency's signs alike, or several (:func:`currency_note`
+    says those)."""
+    from .fmt import currency_code
+
+    if len(currencies) != 1:
+        return None
+    code = str(currencies[0][0])
+    return None if code == currency_code(shown) else code
 
 
 #: the codes of :func:`helpers.cleaning.currency_mix` named in words: cents, and the rows without a sign
@@ -325,22 +343,32 @@ def currency_items(currencies: list) -> str:
     )
 
 
-def currency_note(mixed: list[dict], table: str) -> str | None:
-    """A money report's finding when the amounts it sums (from ``table``) mix currencies (:func:`mixed_currencies`):
-    its totals and averages add yuan to dollars. None otherwise."""
-    if not mixed:
+def currency_note(entries: list[dict], table: str, shown: str | None = None) -> str | None:
+    """A money report's finding on the currency signs of the amounts it sums (``entries``: :func:`amount_signs` of
+    ``table``): several currencies (its totals and averages add yuan to dollars), or one that is not ``shown``, the
+    sign the report writes before money (its amounts read as yuan where the data has dollars). None otherwise."""
+    if not entries:
         return None
     from .i18n import label
 
     table_name = label(f"ingest.table.{table}", table)  # as the ingest page names it: 订单表 / orders
-    return t("caveat.currencies", table=table_name, items=currency_items(mixed[0]["currencies"]))
+    found = entries[0]["currencies"]
+    if len(found) >= 2:
+        return t("caveat.currencies", table=table_name, items=currency_items(found))
+    if shown is None or other_currency(found, shown) is None:
+        return None
+    return t("caveat.currency_other", table=table_name, items=currency_items(found), currency=shown)
 
 
-def currency_caveat(ctx: Any, source: str, columns: Collection[str | None] | None = None) -> str | None:
+def currency_caveat(
+    ctx: Any, source: str, columns: Collection[str | None] | None = None, *, shown: str | None = None
+) -> str | None:
     """:func:`currency_note` for a money report whose amounts come from ``source`` (:func:`helpers.features.
     campaign_orders`: ``"orders"``, or the events' purchase events; ``"events"`` for every event). ``columns``: the
     columns the report sums, when the campaign names them (a trends metric's ``column``, ``experiment.amount_col``):
-    ingest tells currencies apart in the ``amount`` column only, so a report that sums another says nothing."""
-    table = "orders" if source == "orders" else "events"
-    mixed = [m for m in mixed_currencies(ctx, table) if columns is None or m.get("column") in columns]
-    return currency_note(mixed, table)
+    ingest tells currencies apart in the ``amount`` column only, so a report that sums another says nothing.
+    ``shown``: the sign the report writes before money (default the campaign's ``currency``)."""
+    table, found = amount_signs(ctx, "orders" if source == "orders" else "events")
+    entries = [m for m in found if columns is None or m.get("column") in columns]
+    shown = shown if shown is not None else getattr(getattr(ctx, "cfg", None), "currency", None)
+    return currency_note(entries, table, shown)

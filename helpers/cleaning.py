@@ -67,7 +67,7 @@ class TableReport:
     bad_numbers: list[dict] = field(default_factory=list)
     #: events that lost a large share of their rows to quarantine (:func:`event_losses`)
     event_losses: list[dict] = field(default_factory=list)
-    #: the money column when it mixes currencies (:func:`currency_mix`)
+    #: the money column's currency signs, when any value carries one (:func:`currency_mix`)
     currencies: list[dict] = field(default_factory=list)
 
     @property
@@ -440,15 +440,17 @@ def event_losses(con, cl: Cleaning, qfile: str | Path, clean: str | Path) -> lis
     return sorted(out, key=lambda d: (-d["rows"] / d["total"], d["event"]))
 
 
-#: the money column whose currencies :func:`currency_mix` tells apart
+#: the money column whose currency signs :func:`currency_mix` counts
 MONEY_COLUMN = "amount"
 
 
 def currency_mix(con, cfg: Campaign, table: str, cl: Cleaning, raw: str) -> list[dict]:
-    """The money column of ``table`` when its values carry the signs of more than one currency (:data:`helpers.values.
-    CURRENCIES`): ``[{"column", "source", "currencies": [[code, rows], ...]}]``, the commonest first; empty otherwise.
-    The cleaning strips every sign (``¥12`` and ``$12`` are both 12), so a file of yuan and dollars is summed as one
-    currency in every report; this says so, where nothing else would.
+    """The money column of ``table`` when its values carry currency signs (:data:`helpers.fmt.CURRENCIES`):
+    ``[{"column", "source", "currencies": [[code, rows], ...]}]``, the commonest first; empty when no value
+    carries one. The cleaning strips every sign (``¥12`` and ``$12`` are both 12), so a file of yuan and dollars is
+    summed as one currency in every report, and a file of dollars reads in the campaign's currency (``¥`` by
+    default); the ingest page and the money reports say so (:func:`helpers.caveats.currency_caveat`), where nothing
+    else would.
 
     Counts the rows of the raw relation ``raw`` whose value reads as a number (the cleaning's own expression) and
     is not a plain number; ``con`` is DuckDB, or Spark behind the adapter of :mod:`helpers.ingest_spark` (one
@@ -471,7 +473,7 @@ def currency_mix(con, cfg: Campaign, table: str, cl: Cleaning, raw: str) -> list
         plain = f"TRY_CAST(v AS DOUBLE) IS NOT NULL OR {currency_sql(nfkc_sql('v'))} IS NULL"
         n = int(con.execute(f"SELECT count(*) FROM ({read}) AS r WHERE x IS NOT NULL AND ({plain})").fetchone()[0])
         found += [["", n]] if n else []  # the rows read as numbers without a sign: "" (no sign), said last
-    if len(found) < 2:
+    if not found:
         return []
     source = None if name in spec.derive else spec.columns.get(name, name)
     return [{"column": name, "source": source, "currencies": found}]

@@ -26,6 +26,8 @@ __all__ = [
     "signed",
     "fmt_num",
     "fmt_money",
+    "CURRENCIES",
+    "currency_code",
     "fmt_duration_hours",
     "fmt_range",
     "column_kind",
@@ -250,6 +252,29 @@ def fmt_num(x: Any, digits: int = 2) -> str:
     if special is not None:
         return special
     return _fixed(float(x), digits)
+
+
+#: the currency signs and codes the kit tells apart (after NFKC, any case, anywhere in the value), by currency, in the
+#: order a value is told by (:func:`currency_code`, :func:`helpers.values.currency_sql`); ``¢`` is a cent. The
+#: cleaning strips them all from numbers (helpers/values.py)
+CURRENCIES = (
+    ("CNY", "rmb|cny|元|¥"),
+    ("USD", "usd|\\$"),
+    ("EUR", "eur|€"),
+    ("GBP", "£"),
+    ("¢", "¢"),
+)
+
+
+def currency_code(sign: str) -> str | None:
+    """The currency of :data:`CURRENCIES` that ``sign`` names (``"¥"``, ``"RMB"`` and ``"￥"`` are CNY, ``"US$"`` is
+    USD), None for a sign the kit does not tell apart (``"₹"``): the rules :func:`helpers.values.currency_sql` tells
+    the data's values by, so that a campaign's ``currency`` and its amounts' signs compare."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", sign)
+    return next((code for code, pat in CURRENCIES if re.search(pat, text, re.IGNORECASE)), None)
 
 
 def fmt_money(x: Any, currency: str = "¥", digits: int = 2) -> str:

@@ -247,10 +247,12 @@ def ingest_findings(
     timezone: str = "",
     variants: list[list[dict]] | None = None,
     unknown: dict | None = None,
+    currency: str = "¥",
 ) -> list[str]:
     """Key findings of the ingest report in plain words and numbers, in the current language; ``variants``: the
     events' spelling groups (:func:`name_variants`), ``unknown``: the events quarantined as not declared
-    (:func:`unknown_events`), both said after the events table's lines."""
+    (:func:`unknown_events`), both said after the events table's lines; ``currency``: the campaign's sign before
+    money, which the amounts' signs are compared with."""
     out = []
     for r in reports.values():
         if r.derived_from:
@@ -293,8 +295,8 @@ def ingest_findings(
             if r.bad_numbers:  # which column, which values: "label: 好评 423, 差评 212" (helpers.cleaning)
                 out.append(_bad_numbers_text(r.bad_numbers))
             out.append(t("ingest.bad_number_hint", rows=fmt_int(r.reasons["bad_number"]), code=r.table))
-        if r.currencies:  # ¥ and $ in one amount column, summed as one currency by every report
-            out.append(_currencies_text(r.currencies))
+        said = _currencies_text(r.currencies, currency) if r.currencies else None  # ¥ and $, or $ on a ¥ campaign
+        out += [said] if said else []
         if r.event_losses:  # "pay 159 of 1,353 rows": a funnel step that reads low, said where it starts
             out.append(_event_losses_text(r.event_losses, r.reason_labels))
         out += _notes(r)  # after the table's counts: what the reader had to assume
@@ -422,17 +424,24 @@ def _bad_numbers_text(bad: list[dict]) -> str:
     return t("ingest.bad_number_where", columns=list_join(items))
 
 
-def _currencies_text(mixed: list[dict]) -> str:
+def _currencies_text(found: list[dict], currency: str) -> str | None:
     """The money column whose values carry several currencies' signs (:attr:`TableReport.currencies`), each
     currency with its rows: "Amount (the file's amt) holds amounts in several currencies: CNY in 1,200 rows, USD in
-    30 rows. ..."."""
-    from .caveats import currency_items
+    30 rows. ..."; or one currency's that is not the campaign's ``currency``: "... carries another currency's sign
+    (USD in 1,200 rows), but the campaign's currency is ¥ ...". None for the campaign's currency alone."""
+    from .caveats import currency_items, other_currency
 
-    m = mixed[0]
+    m = found[0]
     column = column_word(m["column"])
     if m["source"]:
         column = t("ingest.currency_column", column=column, source=m["source"])
-    text = t("ingest.currencies", column=sentence_start(column), items=currency_items(m["currencies"]))
+    items = currency_items(m["currencies"])
+    if len(m["currencies"]) >= 2:
+        text = t("ingest.currencies", column=sentence_start(column), items=items)
+    elif other_currency(m["currencies"], currency) is not None:
+        text = t("ingest.currency_other", column=sentence_start(column), items=items, currency=currency)
+    else:
+        return None
     cents = "¢" in {c for c, _ in m["currencies"]}  # read in whole units: 50¢ is 50
     return text + t("ingest.cents_units") if cents else text
 
@@ -659,6 +668,7 @@ class IngestReport(Report):
     variants: list[list[dict]] = field(default_factory=list)
     #: the events quarantined as not declared, by name (:func:`unknown_events`)
     unknown: dict = field(default_factory=dict)
+    currency: str = "¥"  # the campaign's sign before money, which the amounts' signs are compared with
 
     @classmethod
     def compute(cls, ctx) -> IngestReport:
@@ -688,10 +698,12 @@ class IngestReport(Report):
             nulls=null_rate_table(reports),
             variants=name_variants(ctx.paths.table("events")) if "events" in reports else [],
             unknown=_unknown(ctx.cfg, reports),
+            currency=ctx.cfg.currency,
         )
 
     def findings(self) -> list[str]:
-        return ingest_findings(self.reports, timezone=self.timezone, variants=self.variants, unknown=self.unknown)
+        return ingest_findings(self.reports, timezone=self.timezone, variants=self.variants, unknown=self.unknown,
+                               currency=self.currency)  # fmt: skip
 
     def headline(self) -> list[dict]:
         return ingest_headline(self.reports)

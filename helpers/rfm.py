@@ -486,7 +486,7 @@ class RFMReport(Report):
         )
         from .caveats import currency_caveat  # ¥ and $ in the amounts: M and the revenue shares mix currencies
 
-        rep.currency_mix = currency_caveat(ctx, source) if rt.has_monetary else None
+        rep.currency_mix = currency_caveat(ctx, source, shown=p.currency) if rt.has_monetary else None
         if p.bgnbd:
             _add_bgnbd(rep, orders, rt.table, p)
         else:

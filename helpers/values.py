@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 
+from .fmt import CURRENCIES
 from .params import Rule
 from .sources import _ident, _list_lit, _lit
 from .spelling import LOOSE_CUTOFF, did_you_mean
@@ -36,16 +37,8 @@ MAX_ABS_NUMBER = float(2**53)
 _FW_FROM = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\u202f\u2009\uffe5\uffe1\uffe0"
 _FW_TO = "".join(chr(c) for c in range(0x21, 0x7F)) + "    ¥£¢"
 
-#: the currency signs and codes stripped from numbers (after NFKC, any case, anywhere in the value), by currency,
-#: in the order :func:`currency_sql` tells a value by; ``¢`` is a cent, whose number num_sql reads as a whole unit
-CURRENCIES = (
-    ("CNY", "rmb|cny|元|¥"),
-    ("USD", "usd|\\$"),
-    ("EUR", "eur|€"),
-    ("GBP", "£"),
-    ("¢", "¢"),
-)
-# one pattern of them all, which num_sql removes
+# one pattern of the currency signs and codes (helpers.fmt.CURRENCIES), which num_sql removes from numbers; a
+# cent's number is read as a whole unit
 _CURRENCY = f"(?i)({'|'.join(pat for _, pat in CURRENCIES)})"
 
 

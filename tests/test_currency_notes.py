@@ -12,11 +12,12 @@ from helpers import i18n
 from tests.conftest import ROOT
 
 #: the reports that sum the events' amounts, and what each sums
-MONEY_REPORTS = ("trends", "experiment", "impact", "attribution", "user_profile")
+MONEY_REPORTS = ("trends", "experiment", "impact", "attribution", "user_profile", "rfm", "products")
 
 
-def _campaign(tmp_path, name: str, sign):
-    """The demo campaign (150 users) with its raw events' prices written by ``sign(user, price)``; ingested."""
+def _campaign(tmp_path, name: str, sign, **params):
+    """The demo campaign (150 users) with its raw events' prices written by ``sign(user, price)`` and ``params``
+    set; ingested."""
     from helpers.campaign import open_campaign
     from helpers.demo import generate_demo
     from helpers.ingest import ingest_campaign
@@ -33,6 +34,7 @@ def _campaign(tmp_path, name: str, sign):
     cfg.pop("demo")
     cfg["campaign"] = name
     cfg["impact"]["metrics"] = ["orders", "gmv"]
+    cfg.update(params)
     text = yaml.safe_dump(cfg, allow_unicode=True).replace("{raw}", raw.as_posix())
     pfile = tmp_path / name / f"{name}.yaml"
     pfile.write_text(text, encoding="utf-8")
@@ -77,8 +79,34 @@ def test_every_report_that_sums_amounts_says_they_mix_currencies(tmp_path):
         amounts = [i for i, f in enumerate(rep.findings()) if "¥" in f]
         assert at and amounts and at[0] < amounts[0], rep.findings()
 
+    # one currency, the campaign's (¥, the default): nothing to say
     yuan, _ = _campaign(tmp_path, "yuan", lambda user, price: f"¥{price}")
-    assert not yuan.ingest_manifest()["tables"]["events"].get("currencies")
+    assert yuan.ingest_manifest()["tables"]["events"]["currencies"][0]["currencies"] == [["CNY", len(priced)]]
     for name in MONEY_REPORTS:
         found = run_report(name, yuan, show=False).findings()
+        assert not [f for f in found if "货币" in f or "currenc" in f], (name, found)
+
+
+def test_amounts_in_another_currency_than_the_pages_write_are_said(tmp_path):
+    """Every price in dollars on a campaign whose pages write ¥ (the default ``currency``): each amount would read
+    as yuan. The ingest page and every money report say so; with ``currency: US$`` nothing is said."""
+    from helpers.registry import run_report
+
+    dollars, priced = _campaign(tmp_path, "dollars", lambda user, price: f"${price}")
+    with i18n.language("zh"):
+        ingest = run_report("ingest", dollars, show=False).findings()
+        assert [f for f in ingest if "另一种货币" in f] == [
+            f"金额（文件的 price 列）带有另一种货币的符号（USD {len(priced):,} 行），而活动的货币是 ¥："
+            "清洗时去掉了符号，所有页面都把这些金额写成 ¥。请在参数文件中把 currency 设为数据的货币，或在导入前换算。"
+        ]
+        note = (
+            f"注意：事件表的金额带有另一种货币的符号（USD {len(priced):,} 行），而本报告把金额写成 ¥；请在参数文件中把 "
+            "currency 设为数据的货币，或在导入前换算；数据导入报告有详细说明。"
+        )
+        for name in MONEY_REPORTS:
+            found = run_report(name, dollars, show=False).findings()
+            assert [f for f in found if "另一种货币" in f] == [note], (name, found)
+    usd, _ = _campaign(tmp_path, "usd", lambda user, price: f"${price}", currency="US$")
+    for name in ("ingest", *MONEY_REPORTS):
+        found = run_report(name, usd, show=False).findings()
         assert not [f for f in found if "货币" in f or "currenc" in f], (name, found)

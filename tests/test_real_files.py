@@ -267,11 +267,22 @@ def test_amounts_in_several_currencies_are_said(tmp_path, write_params):
     # 0.50, the full-width 1.5 and (2) read as numbers without a sign; "--" does not read
     assert rep.currencies == [{"column": "amount", "source": "amt", "currencies": [["¢", 1], ["", 3]]}]
 
-    one = tmp_path / "one.csv"  # yuan only, some with a sign: nothing to say
+    one = tmp_path / "one.csv"  # yuan only, some with a sign: the campaign's currency (¥), nothing to say
     one.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:0{i}:00,{a}\n" for i, a in
                                              enumerate(["¥12", "12元", "9"])), encoding="utf-8")  # fmt: skip
     rep, _ = _ingest(tmp_path / "b", write_params, one, {}, cols, name="yuan")
-    assert rep.currencies == [] and not [x for x in ingest_findings({"events": rep}) if "currencies" in x]
+    assert rep.currencies == [{"column": "amount", "source": "amt", "currencies": [["CNY", 2]]}]
+    with i18n.language("en"):
+        assert not [x for x in ingest_findings({"events": rep}) if "currenc" in x]
+        # dollars on a campaign whose pages write ¥ (the default): every amount would read as yuan
+        rep.currencies = [{"column": "amount", "source": "amt", "currencies": [["USD", 2]]}]
+        assert [x for x in ingest_findings({"events": rep}) if "currenc" in x] == [
+            "Amount (the file's amt) carries another currency's sign (USD in 2 rows), but the campaign's currency is "
+            "¥: cleaning strips the signs, so every page writes these amounts in ¥. Set currency in the params to the "
+            "data's currency, or convert the amounts before ingest."
+        ]
+        for same in ("$", "US$", "USD"):  # the campaign's currency written any way the data could be
+            assert not [x for x in ingest_findings({"events": rep}, currency=same) if "currenc" in x], same
 
 
 def test_events_that_lose_rows_in_bulk_are_named(tmp_path, write_params):
