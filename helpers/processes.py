@@ -9,6 +9,9 @@
   "KeyboardInterrupt caught in kernel" on many shutdowns (jupyter_client interrupts a kernel before it shuts
   it down). Both are routine and read like failures; a logging filter on ipykernel's console handler drops
   exactly these two messages, and every other kernel log line still reaches the terminal.
+- A kernel's standard error reaches the terminal through :func:`forward_stderr`, which leaves out the lines a
+  Spark driver writes on every start (:data:`JVM_ROUTINE`: its log4j profile, the loopback address, the native
+  Hadoop library, ...): ten lines per notebook of an ``engine: spark`` run, all routine, that read like failures.
 - Kernels talk to their worker over Unix sockets (ZeroMQ ``ipc``), each kernel under its own name in a private
   folder (:func:`kernel_ipc_path`), where the operating system allows it. Over TCP, jupyter_client picks free
   ports and closes them before the kernel binds them; with several kernels starting at once another one can
@@ -40,6 +43,8 @@ __all__ = [
     "RunRefusedError",
     "CampaignLock",
     "kernel_config",
+    "forward_stderr",
+    "JVM_ROUTINE",
     "kernel_start_failed",
     "KERNEL_START_ATTEMPTS",
     "KERNEL_START_TIMEOUT",
@@ -88,6 +93,34 @@ def kernel_config(state_dir: Path) -> Path:
     return p
 
 
+#: lines the Spark driver a kernel starts (``engine: spark``) writes to the kernel's standard error on every start
+#: (Spark 4.0, local mode or a cluster's client): routine, each a substring of its line
+JVM_ROUTINE = (
+    "Using Spark's default log4j profile",
+    "WARN Utils: Your hostname",
+    "WARN Utils: Set SPARK_LOCAL_IP",
+    'Setting default log level to "WARN"',
+    "To adjust logging level use sc.setLogLevel",
+    "WARN NativeCodeLoader: Unable to load native-hadoop library",
+    "WARNING: Using incubator modules: jdk.incubator.vector",
+    'Setting Spark log level to "ERROR"',
+)
+
+
+def forward_stderr(fd: int, out: Any = None) -> None:
+    """Copy the lines read from ``fd`` (a kernel's standard error) to ``out`` (default ``sys.stderr``) as they come,
+    leaving out :data:`JVM_ROUTINE`; until the last writer closes it (the kernel and the JVM it started end)."""
+    import sys
+
+    with os.fdopen(fd, "rb") as f:
+        for raw in f:
+            line = raw.decode("utf-8", errors="replace")
+            if not any(text in line for text in JVM_ROUTINE):
+                dest = out if out is not None else sys.stderr
+                dest.write(line)
+                dest.flush()
+
+
 # ------------------------------------------------------------------------------------------ kernels
 #: kernels started by this process: pid -> (process group, connection file)
 _LIVE_KERNELS: dict[int, tuple[int, str]] = {}
@@ -119,7 +152,20 @@ def tracked_kernel_manager() -> type:
             return super()._ip_default()
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            read = None
+            if kw.get("stderr") is None:  # the kernel's standard error, through forward_stderr to the terminal
+                read, kw["stderr"] = os.pipe()
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            except BaseException:
+                if read is not None:
+                    os.close(read)
+                raise
+            finally:
+                if read is not None:
+                    os.close(kw["stderr"])  # the kernel has its copy
+            if read is not None:
+                threading.Thread(target=forward_stderr, args=(read,), name="kernel-stderr", daemon=True).start()
             pid = getattr(self.provisioner, "pid", None)
             if pid:
                 self._ubakit_pid = pid

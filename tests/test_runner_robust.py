@@ -338,6 +338,38 @@ def test_kernel_log_filter_drops_the_two_routine_messages_only():
     assert flt.filter(rec("Parent appears to have exited, shutting down."))
 
 
+def test_kernel_stderr_reaches_the_terminal_without_the_spark_drivers_routine_lines():
+    """What a Spark 4.0 driver wrote on each notebook's start in an ``engine: spark`` run (copied from a run's
+    terminal, 2026-12-07): every routine line is left out, everything else is forwarded as it was, in order."""
+    import io
+    import os
+    import threading
+
+    from helpers.processes import forward_stderr
+
+    spark_start = [
+        "WARNING: Using incubator modules: jdk.incubator.vector",
+        "Using Spark's default log4j profile: org/apache/spark/log4j2-defaults.properties",
+        "26/12/07 21:55:57 WARN Utils: Your hostname, vm, resolves to a loopback address: 127.0.0.1; using "
+        "192.0.2.2 instead (on interface eth0)",
+        "26/12/07 21:55:57 WARN Utils: Set SPARK_LOCAL_IP if you need to bind to another address",
+        'Setting default log level to "WARN".',
+        "To adjust logging level use sc.setLogLevel(newLevel). For SparkR, use setLogLevel(newLevel).",
+        "26/12/07 21:55:57 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... using "
+        "builtin-java classes where applicable",
+        'Setting Spark log level to "ERROR".',
+    ]
+    kept = ["Traceback (most recent call last):", "26/12/07 21:56:01 ERROR Executor: Exception in task 0.0", "中文 ✓"]
+    read, write = os.pipe()
+    out = io.StringIO()
+    t = threading.Thread(target=forward_stderr, args=(read, out))
+    t.start()
+    with os.fdopen(write, "wb") as w:
+        w.write("".join(f"{line}\n" for line in [*spark_start[:4], kept[0], *spark_start[4:], *kept[1:]]).encode())
+    t.join(timeout=10)
+    assert not t.is_alive() and out.getvalue() == "".join(f"{line}\n" for line in kept)
+
+
 _KERNELS_SCRIPT = """
 import asyncio, concurrent.futures as cf, json, multiprocessing as mp, os, sys
 from helpers.processes import tracked_kernel_manager

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.processes import JVM_ROUTINE
+
 from .conftest import TAOBAO
 from .results_compare import compare_results
 from .test_spark import _why_no_spark
@@ -41,6 +43,9 @@ def _run(params: Path, reports: Path) -> float:
     cmd = [sys.executable, "-m", "helpers", "run", str(params), "--reports-dir", str(reports), "--jobs", "1"]
     r = subprocess.run(cmd + ["--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    # the Spark driver's start-up lines in each kernel are left out of the run's output (helpers.processes)
+    noise = [line for line in r.stderr.splitlines() if any(text in line for text in JVM_ROUTINE)]
+    assert not noise, noise
     return time.time() - t0
 
 
