@@ -32,6 +32,7 @@ from .anomaly import MIN_HISTORY_DAYS
 from .base import Outcome, Report, ReportUnavailable, Unavailable, _display
 from .campaign import observed_end
 from .caveats import currency_caveat
+from .distribution import frequency_distribution, interval_table
 from .engine import as_table, first_day
 from .errors import MissingColumnError
 from .i18n import catalogue, clause_join, column_label, label, list_join, localized, sentence_start, t
@@ -492,7 +493,7 @@ class TrendsReport(Report):
         return rep
 
     def _extras(self, ctx, ev, present: set, ps, pe) -> None:
-        """Anomalies, distribution and intervals through helper modules that may not be installed yet."""
+        """Anomalies (helpers/trend_anomalies.py), distribution and intervals (helpers/distribution.py)."""
         p = ctx.cfg.trends
         from .trend_anomalies import detect_trend_anomalies
 
@@ -505,11 +506,6 @@ class TrendsReport(Report):
                 [explain_anomalies(self.anomalies[overall], self.daily_groups, self.metrics),
                  self.anomalies[~overall].assign(top_group=self.anomalies["group"])], ignore_index=True,
             )  # fmt: skip
-        try:
-            from .distribution import frequency_distribution, interval_table  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            self.notes.append(t("trends.no_distribution"))
-            return
         inperiod = ev.filter((ev.ts >= ps.to_pydatetime()) & (ev.ts < pe.to_pydatetime()))
         self.distribution = frequency_distribution(inperiod, event=p.distribution_event, measure=p.distribution_measure)
         chain = [e for e in ("view", "pv") if e in present][:1] + [
@@ -585,13 +581,17 @@ class TrendsReport(Report):
 
     def _change_text(self, metric: str, abs_change: float, rel_change: float) -> str:
         """A metric's change against the previous window in the findings and the index: its relative change with
-        its sign ("-27.7%"); a share's in percentage points first, as the table's change column, then the relative
-        one ("-5.1 pp, -9.2% relative": "-9.2%" alone reads as the points it fell)."""
+        its sign ("-27.7%"), "up from 0" from 0; a share's in percentage points first, as the table's change column,
+        then the relative one ("-5.1 pp, -9.2% relative": "-9.2%" alone reads as the points it fell)."""
         from .fmt import fmt_change
 
+        zero = math.isnan(rel_change) and not math.isnan(abs_change) and abs_change != 0  # x / 0: no relative change
+        up = "trends.up_from_zero" if abs_change > 0 else "trends.down_from_zero"
+        rel = t(up) if zero else fmt_change(rel_change)
         if self._kind(metric) == "rate" and not math.isnan(abs_change):
-            return t("trends.rate_change", pp=self._change(metric, abs_change), rel=fmt_change(rel_change))
-        return fmt_change(rel_change)
+            key = "trends.rate_change_from_zero" if zero else "trends.rate_change"
+            return t(key, pp=self._change(metric, abs_change), rel=rel)
+        return rel
 
     def _kind(self, metric: str) -> str:
         return number_kind(self.metrics.get(metric), self.metrics)
@@ -641,9 +641,10 @@ class TrendsReport(Report):
         for r in self.summary.itertuples():
             # signed, as the change before it: "+10.0% against a year earlier", not "10.0%"
             yoy = "" if math.isnan(r.yoy_change) else t("trends.yoy", change=fmt_change(r.yoy_change))
-            if not compared:  # nothing to compare with: this window's values, the only news there is
-                out.append(Outcome(t("trends.metric_now", label=self._lead_name(r.metric),
-                                     current=self._values(r.metric, r.current)[0], yoy=yoy)))  # fmt: skip
+            if not compared or math.isnan(r.previous):  # this window's value, the only news there is; a ratio of
+                key = "trends.metric_no_previous" if compared else "trends.metric_now"  # nothing before: not "vs –, –"
+                out.append(Outcome(t(key, label=self._lead_name(r.metric), current=self._values(r.metric, r.current)[0],
+                                     yoy=yoy)))  # fmt: skip
                 continue
             if math.isnan(r.rel_change) and r.kind == "value":
                 continue

@@ -481,3 +481,25 @@ def test_findings_give_a_rise_its_sign_and_open_english_sentences_capitalized():
     custom.summary = compare_windows(events(), custom.metrics, W).assign(yoy_change=math.nan)
     with i18n.language("en"):
         assert any(str(f).startswith("view_uv: ") for f in custom.findings())  # a declared code as written
+
+
+def test_a_previous_value_of_nothing_or_zero_is_said_in_words():
+    """No payment in the previous window (the Jan 1 payment dropped): AOV there is 0 / 0 and read "AOV: ¥25.00 vs –,
+    –"; ARPU and the paying share are 0 there, and their relative change read "–". Now: AOV's value alone with "no
+    previous value", the others "up from 0". By hand: this window u1 pays 30 and u2 20, two active users."""
+    from helpers.trends import TrendsReport
+
+    m = metrics(["aov", "arpu"])
+    ev = events()
+    ev = ev[~((ev["event"] == "pay") & (ev["ts"] < "2024-01-03"))]
+    rep = TrendsReport(metrics=m, window=W, summary=compare_windows(ev, m, W).assign(yoy_change=math.nan))
+    with i18n.language("en"):
+        found = [str(f) for f in rep.findings()]
+    assert "AOV: ¥25.00; no previous value to compare with." in found, found
+    assert [f for f in found if f.startswith("ARPU: ¥25.00 vs ¥0.00, up from 0")], found
+    assert [f for f in found if f.startswith("Paying share: 100.0% vs 0.0%, 100.0 pp, up from 0")], found
+    assert not [f for f in found if "–" in f], found
+    with i18n.language("zh"):
+        found = [str(f) for f in rep.findings()]
+    assert [f for f in found if f.startswith("客单价：¥25.00；上期没有可比的值")], found
+    assert [f for f in found if f.startswith("人均收入 ARPU：¥25.00，上期 ¥0.00，变化 由 0 上升")], found
