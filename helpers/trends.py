@@ -646,7 +646,7 @@ class TrendsReport(Report):
                 out.append(Outcome(t(key, label=self._lead_name(r.metric), current=self._values(r.metric, r.current)[0],
                                      yoy=yoy)))  # fmt: skip
                 continue
-            if math.isnan(r.rel_change) and r.kind == "value":
+            if math.isnan(r.rel_change) and r.kind == "value" and not r.abs_change:  # 0 vs 0: no news
                 continue
             sig = "" if not r.test else t("trends.significant" if r.significant else "trends.not_significant",
                                           p=fmt_p(r.p_value))  # fmt: skip

@@ -486,7 +486,8 @@ def test_findings_give_a_rise_its_sign_and_open_english_sentences_capitalized():
 def test_a_previous_value_of_nothing_or_zero_is_said_in_words():
     """No payment in the previous window (the Jan 1 payment dropped): AOV there is 0 / 0 and read "AOV: ¥25.00 vs –,
     –"; ARPU and the paying share are 0 there, and their relative change read "–". Now: AOV's value alone with "no
-    previous value", the others "up from 0". By hand: this window u1 pays 30 and u2 20, two active users."""
+    previous value", the others "up from 0"; the orders and GMV, from 0, were left out and now read so too. By hand:
+    this window u1 pays 30 and u2 20, two active users."""
     from helpers.trends import TrendsReport
 
     m = metrics(["aov", "arpu"])
@@ -498,6 +499,7 @@ def test_a_previous_value_of_nothing_or_zero_is_said_in_words():
     assert "AOV: ¥25.00; no previous value to compare with." in found, found
     assert [f for f in found if f.startswith("ARPU: ¥25.00 vs ¥0.00, up from 0")], found
     assert [f for f in found if f.startswith("Paying share: 100.0% vs 0.0%, 100.0 pp, up from 0")], found
+    assert "Orders: 2 vs 0, up from 0." in found and "GMV: ¥50.00 vs ¥0.00, up from 0." in found, found
     assert not [f for f in found if "–" in f], found
     with i18n.language("zh"):
         found = [str(f) for f in rep.findings()]
