@@ -314,17 +314,16 @@ def amount_signs(ctx: Any, table: str) -> tuple[str, list[dict]]:
     return table, list(entry.get("currencies") or [])
 
 
-def other_currency(currencies: list, shown: str) -> str | None:
-    """The one currency whose sign the amounts carry (``currencies``: ``[[code, rows], ...]``) when it is not the one
-    ``shown`` before money on the pages (:func:`helpers.fmt.currency_code`): ``"USD"`` for ``$`` amounts on a ``¥``
-    campaign, ``"¢"`` for amounts in cents. None for one currency's signs alike, or several (:func:`currency_note`
-    says those)."""
+def currency_problem(currencies: list, shown: str | None) -> str | None:
+    """What the amounts' currency signs (``currencies``: ``[[code, rows], ...]``) say against the sign ``shown``
+    before money on the pages: ``"mixed"`` for several currencies; ``"other"`` for one that is not ``shown``'s
+    (:func:`helpers.fmt.currency_code`: ``$`` amounts on a ``¥`` campaign, or amounts in cents); None otherwise. The
+    one rule of the ingest page and the money reports' notes."""
     from .fmt import currency_code
 
-    if len(currencies) != 1:
-        return None
-    code = str(currencies[0][0])
-    return None if code == currency_code(shown) else code
+    if len(currencies) >= 2:
+        return "mixed"
+    return "other" if currencies and shown is not None and currencies[0][0] != currency_code(shown) else None
 
 
 #: the codes of :func:`helpers.cleaning.currency_mix` named in words: cents, and the rows without a sign
@@ -353,11 +352,11 @@ def currency_note(entries: list[dict], table: str, shown: str | None = None) -> 
 
     table_name = label(f"ingest.table.{table}", table)  # as the ingest page names it: 订单表 / orders
     found = entries[0]["currencies"]
-    if len(found) >= 2:
-        return t("caveat.currencies", table=table_name, items=currency_items(found))
-    if shown is None or other_currency(found, shown) is None:
+    problem = currency_problem(found, shown)
+    if problem is None:
         return None
-    return t("caveat.currency_other", table=table_name, items=currency_items(found), currency=shown)
+    key = "caveat.currencies" if problem == "mixed" else "caveat.currency_other"
+    return t(key, table=table_name, items=currency_items(found), currency=shown)
 
 
 def currency_caveat(

@@ -429,19 +429,17 @@ def _currencies_text(found: list[dict], currency: str) -> str | None:
     currency with its rows: "Amount (the file's amt) holds amounts in several currencies: CNY in 1,200 rows, USD in
     30 rows. ..."; or one currency's that is not the campaign's ``currency``: "... carries another currency's sign
     (USD in 1,200 rows), but the campaign's currency is ¥ ...". None for the campaign's currency alone."""
-    from .caveats import currency_items, other_currency
+    from .caveats import currency_items, currency_problem
 
     m = found[0]
     column = column_word(m["column"])
     if m["source"]:
         column = t("ingest.currency_column", column=column, source=m["source"])
-    items = currency_items(m["currencies"])
-    if len(m["currencies"]) >= 2:
-        text = t("ingest.currencies", column=sentence_start(column), items=items)
-    elif other_currency(m["currencies"], currency) is not None:
-        text = t("ingest.currency_other", column=sentence_start(column), items=items, currency=currency)
-    else:
+    problem = currency_problem(m["currencies"], currency)
+    if problem is None:
         return None
+    key = "ingest.currencies" if problem == "mixed" else "ingest.currency_other"
+    text = t(key, column=sentence_start(column), items=currency_items(m["currencies"]), currency=currency)
     cents = "¢" in {c for c, _ in m["currencies"]}  # read in whole units: 50¢ is 50
     return text + t("ingest.cents_units") if cents else text
 
