@@ -259,7 +259,9 @@ def fmt_num(x: Any, digits: int = 2) -> str:
 #: cleaning strips them all from numbers (helpers/values.py)
 CURRENCIES = (
     ("CNY", "rmb|cny|元|¥"),
-    ("USD", "usd|\\$"),
+    ("HKD", "hk\\$|hkd"),  # before USD: "HK$12" is 12 Hong Kong dollars, not "HK" and 12 dollars
+    ("TWD", "nt\\$|twd"),
+    ("USD", "us\\$|usd|\\$"),
     ("EUR", "eur|€"),
     ("GBP", "£"),
     ("¢", "¢"),

@@ -175,6 +175,7 @@ u22,view,2024/03/08T13:00:00.5,,ok
 u23,view,2024/03/08T14:30,,ok
 u24,buy,2024-03-08 15:00,$3,ok
 u25,buy,2024-03-08 16:00,50¢,ok
+u26,buy,2024-03-08 17:00,HK$ 8,ok
 """
 
 
@@ -199,10 +200,11 @@ tables:
     res = _both(tmp_path, text)
     _assert_same(res, ["events"])
     reasons = res["spark"][0]["events"].reasons
-    # ¥8, 12元, RMB 12 (１２.５ is a full-width number, not a currency); $3; 50¢; read as numbers, so summed as one.
+    # ¥8, 12元, RMB 12 (１２.５ is a full-width number, not a currency); $3; HK$ 8; 50¢; read as numbers, so summed
+    # as one.
     # With cents, the rows read as numbers without a sign: 12.5 twice, 1,200.50, １２.５, (5.00), 1, 3, -3, 200000
     assert res["spark"][0]["events"].currencies == [
-        {"column": "amount", "source": "amount", "currencies": [["CNY", 3], ["USD", 1], ["¢", 1], ["", 9]]}
+        {"column": "amount", "source": "amount", "currencies": [["CNY", 3], ["HKD", 1], ["USD", 1], ["¢", 1], ["", 9]]}
     ]
     clean = pd.read_parquet(res["spark"][1].table("events"))
     slash = clean[clean.user_id.isin(["u19", "u20", "u21", "u22", "u23"])].sort_values("user_id").ts.tolist()

@@ -226,36 +226,46 @@ def test_unreadable_numbers_are_named_by_column_and_value(tmp_path, write_params
 def test_amounts_in_several_currencies_are_said(tmp_path, write_params):
     """¥ and $ in one amount column: the cleaning strips both signs, so ¥12 and $12 were both 12 and every report
     summed yuan and dollars as one currency, with no word of it. Ingest now counts the rows of each currency (by
-    hand: 5 CNY in three spellings, 2 USD, 1 cent; plain numbers and unreadable values count for none) and the
-    ingest page says so in both languages; one currency alone (or none) says nothing."""
+    hand: 5 CNY in three spellings, 2 USD, 1 HKD, 1 TWD, 1 cent; plain numbers and unreadable values count for none)
+    and the ingest page says so in both languages; one currency alone (or none) says nothing."""
     import json
 
     from helpers import i18n
     from helpers.quality import ingest_findings, ingest_results
 
     ev = tmp_path / "events.csv"
-    amounts = ["¥12", "￥3", "8元", "RMB 5", "cny 2", "$4.50", "US$ 3", "50¢", "7", "7", "--"]
+    amounts = ["¥12", "￥3", "8元", "RMB 5", "cny 2", "$4.50", "US$ 3", "HK$8", "NT$ 100", "50¢", "7", "7", "--"]
     ev.write_text("uid,e,t,amt\n" + "".join(f"u{i},pay,2024-01-02 10:{i:02d}:00,{a}\n" for i, a in
                                             enumerate(amounts)), encoding="utf-8")  # fmt: skip
     cols = {"user_id": "uid", "event": "e", "ts": "t", "amount": "amt"}
     rep, _ = _ingest(tmp_path, write_params, ev, {}, cols, name="money")
-    assert rep.reasons == {"bad_number": 2}  # "--", and "US$ 3" (the "US" is left)
+    # "--" only: "US$ 3" and "HK$8" left "US 3" and "HK8" (bad numbers) before US$, HK$ and NT$ were known
+    assert rep.reasons == {"bad_number": 1}
     # with cents, the rows read as numbers without a sign count too (the two 7s), as "" after the currencies
-    mixed = [{"column": "amount", "source": "amt", "currencies": [["CNY", 5], ["USD", 1], ["¢", 1], ["", 2]]}]
+    mixed = [
+        {
+            "column": "amount",
+            "source": "amt",
+            "currencies": [["CNY", 5], ["USD", 2], ["HKD", 1], ["TWD", 1], ["¢", 1], ["", 2]],
+        }
+    ]
     assert rep.currencies == mixed
     assert json.loads(json.dumps(ingest_results({"events": rep})))["tables"]["events"]["currencies"] == mixed
     with i18n.language("en"):
         f = [x for x in ingest_findings({"events": rep}) if "several currencies" in x]
-    assert f == ["Amount (the file's amt) holds amounts in several currencies: CNY in 5 rows, USD in 1 row, ¢ (cents) "
-                 "in 1 row, no sign in 2 rows. Cleaning strips the signs, so every report sums these amounts as one "
-                 "currency; convert them to one currency before ingest, or split the file by currency. A value in "
-                 "cents is read in whole units (50¢ as 50, not 0.50), 100 times a plain amount of the same "
-                 "value."]  # fmt: skip
+    assert f == [
+        "Amount (the file's amt) holds amounts in several currencies: CNY in 5 rows, USD in 2 rows, HKD in 1 row, TWD "
+        "in 1 row, ¢ (cents) in 1 row, no sign in 2 rows. Cleaning strips the signs, so every report sums these "
+        "amounts as one currency; convert them to one currency before ingest, or split the file by currency. A value "
+        "in cents is read in whole units (50¢ as 50, not 0.50), 100 times a plain amount of the same value."
+    ]
     with i18n.language("zh"):
         f = [x for x in ingest_findings({"events": rep}) if "多种货币" in x]
     assert (
         len(f) == 1
-        and "（文件的 amt 列）带有多种货币的符号：CNY 5 行、USD 1 行、¢（分）1 行、无货币符号 2 行。" in f[0]
+        and "（文件的 amt 列）带有多种货币的符号：CNY 5 行、USD 2 行、HKD 1 行、TWD 1 行、¢（分）1 行、"
+        "无货币符号 2 行。"
+        in f[0]
     )
     assert f[0].endswith("带 ¢ 的数按整单位读入（50¢ 读作 50，而不是 0.50），与不带符号的金额差 100 倍。")
 
