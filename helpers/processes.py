@@ -11,7 +11,7 @@
   exactly these two messages, and every other kernel log line still reaches the terminal.
 - A kernel's standard error reaches the terminal through :func:`forward_stderr`, which leaves out the lines a
   Spark driver writes on every start (:data:`JVM_ROUTINE`: its log4j profile, the loopback address, the native
-  Hadoop library, ...): ten lines per notebook of an ``engine: spark`` run, all routine, that read like failures.
+  Hadoop library, ...): nine lines per notebook of an ``engine: spark`` run, all routine, that read like failures.
 - Kernels talk to their worker over Unix sockets (ZeroMQ ``ipc``), each kernel under its own name in a private
   folder (:func:`kernel_ipc_path`), where the operating system allows it. Over TCP, jupyter_client picks free
   ports and closes them before the kernel binds them; with several kernels starting at once another one can
