@@ -38,9 +38,10 @@ def _currency_notes(ctx, base: pd.DataFrame, purchases: str) -> list[str]:
     (orders, or the events' purchase events), ``median_price`` from every event with an amount; one note per table."""
     from .caveats import currency_caveat
 
-    sources = {purchases if c == "spend" else "events" for c in ("spend", "median_price") if _filled(base, c)}
-    notes = [currency_caveat(ctx, s) for s in sorted(sources, key=lambda s: s != "orders")]
-    return list(dict.fromkeys(n for n in notes if n))  # spend from the events' buys and the prices: one table
+    tables = {"orders" if purchases == "orders" else "events"} if _filled(base, "spend") else set()
+    tables |= {"events"} if _filled(base, "median_price") else set()
+    notes = [currency_caveat(ctx, s) for s in sorted(tables, reverse=True)]  # orders first
+    return list(dict.fromkeys(n for n in notes if n))  # orders derived from the events: one note, the events
 
 
 def _filled(frame: pd.DataFrame, col: str) -> bool:
